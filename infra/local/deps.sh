@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Build prerequisites and npm packages. Debian packages first (the libvirt binding compiles
+# against libvirt-dev), then `npm ci` whenever package-lock.json changed since the last install.
+PART=deps
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+STAMP="$STACK_DIR/.npm-ci.sha256"
+
+part_install() {
+  command -v node >/dev/null || fail "Node.js 20 is missing (apt-get install nodejs npm)" || return 1
+  local major
+  major="$(node -p 'process.versions.node.split(".")[0]')"
+  [ "$major" -ge 20 ] || fail "Node.js $major is too old: need 20 or newer" || return 1
+  apt_ensure libvirt-dev pkg-config g++ make python3 || return 1
+  local want
+  want="$(sha256sum "$REPO_ROOT/package-lock.json" | cut -d' ' -f1)"
+  if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] && [ -d "$REPO_ROOT/node_modules" ]; then return 0; fi
+  log "npm ci (log: $LOG_DIR/npm-ci.log)"
+  (cd "$REPO_ROOT" && npm ci --no-audit --no-fund) >"$LOG_DIR/npm-ci.log" 2>&1 ||
+    fail "npm ci failed (see $LOG_DIR/npm-ci.log)" || return 1
+  echo "$want" >"$STAMP"
+}
+
+part_start() { :; }
+part_status() { [ -f "$STAMP" ] && echo "deps: installed" || { echo "deps: not installed"; return 1; }; }
+part_stop() { :; }
+
+dispatch "$@"
