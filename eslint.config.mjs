@@ -12,12 +12,23 @@ export default tseslint.config(
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
     rules: {
-      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          // node:test registers tests synchronously; the promises they return need no await.
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite'] },
+          ],
+        },
+      ],
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       'no-restricted-properties': [
         'error',
         { object: 'process', property: 'env', message: 'Read configuration in config.ts only.' },
@@ -26,7 +37,13 @@ export default tseslint.config(
   },
   {
     // Configuration modules and test helpers are the only places that read the environment.
-    files: ['**/config.ts', '**/*.config.ts', '**/test/**/*.ts', '**/*.spec.ts', 'libs/testing/**/*.ts'],
+    files: [
+      '**/config.ts',
+      '**/*.config.ts',
+      '**/test/**/*.ts',
+      '**/*.spec.ts',
+      'libs/testing/**/*.ts',
+    ],
     rules: { 'no-restricted-properties': 'off' },
   },
   {

@@ -62,9 +62,9 @@ test('a TypeORM migration is applied, keeps NUMERIC exact, and is reverted', asy
   await ds.query(
     `INSERT INTO "${schema}"."usage_smoke" (amount) SELECT 0.1 FROM generate_series(1, 10)`,
   );
-  const [sum] = (await ds.query(`SELECT sum(amount)::text AS s FROM "${schema}"."usage_smoke"`)) as {
-    s: string;
-  }[];
+  const [sum] = await ds.query<{ s: string }[]>(
+    `SELECT sum(amount)::text AS s FROM "${schema}"."usage_smoke"`,
+  );
   assert.equal(sum?.s, '1.000000000000000000');
 
   await ds.undoLastMigration({ transaction: 'each' });

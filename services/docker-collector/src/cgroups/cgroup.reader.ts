@@ -1,0 +1,180 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CgroupReadError, CgroupVanishedError } from './cgroup.errors';
+import { type CgroupMounts, type ProcessCgroups } from './cgroup-mounts';
+import { type CgroupStats } from './cgroup-stats';
+import { countCpuSet } from './cpu-set';
+
+/** The directories holding one container's cgroup files. */
+export type CgroupLocation =
+  | {
+      readonly version: 'v1';
+      readonly cpuacct: string;
+      readonly memory: string;
+      readonly cpu: string | null;
+      readonly cpuset: string | null;
+    }
+  | { readonly version: 'v2'; readonly dir: string };
+
+/**
+ * Where a process's cgroup files are. Hybrid hosts (v1 controllers plus an empty unified tree)
+ * account CPU and memory in v1, so v1 wins whenever its cpuacct and memory controllers are mounted.
+ */
+export function locateCgroup(mounts: CgroupMounts, proc: ProcessCgroups): CgroupLocation | null {
+  const v1Dir = (controller: string): string | null => {
+    const mount = mounts.v1.get(controller);
+    const path = proc.v1.get(controller);
+    return mount === undefined || path === undefined ? null : join(mount, path);
+  };
+  const cpuacct = v1Dir('cpuacct');
+  const memory = v1Dir('memory');
+  if (cpuacct !== null && memory !== null) {
+    return { version: 'v1', cpuacct, memory, cpu: v1Dir('cpu'), cpuset: v1Dir('cpuset') };
+  }
+  if (mounts.v2 !== null && proc.v2 !== null)
+    return { version: 'v2', dir: join(mounts.v2, proc.v2) };
+  return null;
+}
+
+export type FileReader = (path: string) => Promise<string>;
+const nodeReadFile: FileReader = (path) => readFile(path, 'utf8');
+
+/** v1 reports "no limit" as a page-aligned LONG_MAX; anything this large is unlimited. */
+const UNLIMITED_BYTES = 1n << 62n;
+
+/**
+ * Reads CPU and memory accounting straight from the cgroup files: microseconds per container,
+ * where the Docker stats API costs about a second.
+ */
+export class CgroupReader {
+  constructor(
+    /** CPUs on the host: a cpuset covering all of them is no limit. */
+    private readonly hostCpuCount: number,
+    private readonly read: FileReader = nodeReadFile,
+  ) {}
+
+  async readStats(location: CgroupLocation): Promise<CgroupStats> {
+    return location.version === 'v1' ? this.readV1(location) : this.readV2(location.dir);
+  }
+
+  private async readV1(loc: Extract<CgroupLocation, { version: 'v1' }>): Promise<CgroupStats> {
+    const cpuUsageNs = parseBigInt(
+      await this.required(join(loc.cpuacct, 'cpuacct.usage')),
+      loc.cpuacct,
+    );
+    const usage = parseBigInt(
+      await this.required(join(loc.memory, 'memory.usage_in_bytes')),
+      loc.memory,
+    );
+    const limit = parseBigInt(
+      await this.required(join(loc.memory, 'memory.limit_in_bytes')),
+      loc.memory,
+    );
+    const stat = parseFlatKeyed(await this.optional(join(loc.memory, 'memory.stat')));
+    const inactiveFile = stat.get('total_inactive_file') ?? stat.get('inactive_file') ?? 0n;
+
+    let quotaCores: number | null = null;
+    if (loc.cpu !== null) {
+      const quota = await this.optional(join(loc.cpu, 'cpu.cfs_quota_us'));
+      const period = await this.optional(join(loc.cpu, 'cpu.cfs_period_us'));
+      quotaCores = coresFromQuota(quota.trim(), period.trim());
+    }
+    const cpusetCores =
+      loc.cpuset === null
+        ? null
+        : this.cpusetLimit(await this.optional(join(loc.cpuset, 'cpuset.cpus')));
+
+    return {
+      cpuUsageNs,
+      memoryUsageBytes: Number(usage),
+      memoryWorkingSetBytes: Number(usage > inactiveFile ? usage - inactiveFile : 0n),
+      memoryLimitBytes: limit >= UNLIMITED_BYTES ? null : Number(limit),
+      cpuLimitCores: minLimit(quotaCores, cpusetCores),
+    };
+  }
+
+  private async readV2(dir: string): Promise<CgroupStats> {
+    const cpuStat = parseFlatKeyed(await this.required(join(dir, 'cpu.stat')));
+    const usageUsec = cpuStat.get('usage_usec');
+    if (usageUsec === undefined) throw new CgroupReadError(join(dir, 'cpu.stat'), 'no usage_usec');
+    const usage = parseBigInt(await this.required(join(dir, 'memory.current')), dir);
+    const max = (await this.required(join(dir, 'memory.max'))).trim();
+    const memStat = parseFlatKeyed(await this.optional(join(dir, 'memory.stat')));
+    const inactiveFile = memStat.get('inactive_file') ?? 0n;
+
+    const cpuMax = (await this.optional(join(dir, 'cpu.max'))).trim().split(/\s+/);
+    const quotaCores = coresFromQuota(cpuMax[0] ?? 'max', cpuMax[1] ?? '100000');
+    const cpuset = await this.optional(join(dir, 'cpuset.cpus.effective'));
+
+    return {
+      cpuUsageNs: usageUsec * 1000n,
+      memoryUsageBytes: Number(usage),
+      memoryWorkingSetBytes: Number(usage > inactiveFile ? usage - inactiveFile : 0n),
+      memoryLimitBytes: max === 'max' ? null : Number(parseBigInt(max, dir)),
+      cpuLimitCores: minLimit(quotaCores, this.cpusetLimit(cpuset)),
+    };
+  }
+
+  private cpusetLimit(list: string): number | null {
+    if (list.trim() === '') return null;
+    const n = countCpuSet(list);
+    return n > 0 && n < this.hostCpuCount ? n : null;
+  }
+
+  /** A file every cgroup of this kind has: its absence means the cgroup is gone. */
+  private async required(path: string): Promise<string> {
+    try {
+      return await this.read(path);
+    } catch (error) {
+      if (isNotFound(error)) throw new CgroupVanishedError(path);
+      throw new CgroupReadError(path, error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  /** A file that depends on the kernel's configuration (e.g. no CFS bandwidth control): empty when absent. */
+  private async optional(path: string): Promise<string> {
+    try {
+      return await this.read(path);
+    } catch (error) {
+      if (isNotFound(error)) return '';
+      throw new CgroupReadError(path, error instanceof Error ? error.message : String(error));
+    }
+  }
+}
+
+function isNotFound(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  // ENODEV: reading a file of a cgroup being removed.
+  return code === 'ENOENT' || code === 'ENODEV' || code === 'ESRCH';
+}
+
+function parseBigInt(text: string, where: string): bigint {
+  const t = text.trim();
+  if (!/^\d+$/.test(t))
+    throw new CgroupReadError(where, `expected a non-negative integer, got "${t}"`);
+  return BigInt(t);
+}
+
+/** "key value" lines (cpu.stat, memory.stat). Non-numeric values are skipped. */
+function parseFlatKeyed(text: string): Map<string, bigint> {
+  const out = new Map<string, bigint>();
+  for (const line of text.split('\n')) {
+    const [key, value] = line.trim().split(/\s+/);
+    if (key && value && /^\d+$/.test(value)) out.set(key, BigInt(value));
+  }
+  return out;
+}
+
+function coresFromQuota(quota: string, period: string): number | null {
+  if (quota === '' || quota === 'max' || quota.startsWith('-')) return null;
+  const q = Number(quota);
+  const p = Number(period);
+  if (!Number.isFinite(q) || !Number.isFinite(p) || q <= 0 || p <= 0) return null;
+  return q / p;
+}
+
+function minLimit(a: number | null, b: number | null): number | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return Math.min(a, b);
+}

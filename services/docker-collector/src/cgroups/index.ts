@@ -1,0 +1,5 @@
+export * from './cgroup.errors';
+export * from './cgroup-mounts';
+export * from './cgroup-stats';
+export * from './cgroup.reader';
+export * from './cpu-set';
