@@ -1,0 +1,39 @@
+/**
+ * A validated sample as the rating domain sees it: times in epoch milliseconds, the cumulative
+ * CPU counter as a bigint (it exceeds 2^53 after ~104 core-days), allocations as decimal strings
+ * (never binary floats). The consuming adapter maps `metering.samples.v1` into this.
+ */
+export interface MeteredSample {
+  readonly sampleId: string;
+  readonly tenantId: string;
+  readonly resourceKind: 'container' | 'vm';
+  readonly resourceId: string;
+  readonly instanceId: string;
+  readonly startedAtMs: number;
+  readonly observedAtMs: number;
+  readonly lifecycle: 'start' | 'running' | 'final';
+  readonly cpuUsageNs: bigint;
+  readonly memoryUsageBytes: bigint;
+  /** Cores as a decimal string ("0.5"); null when unlimited. */
+  readonly cpuAllocationCores: string | null;
+  readonly memoryAllocationBytes: bigint | null;
+}
+
+/** What rating remembers of an instance between samples: its last accepted reading. */
+export interface InstanceState {
+  readonly tenantId: string;
+  readonly resourceKind: 'container' | 'vm';
+  readonly resourceId: string;
+  readonly instanceId: string;
+  readonly startedAtMs: number;
+  readonly lastObservedAtMs: number;
+  readonly lastCpuUsageNs: bigint;
+  readonly lastMemoryUsageBytes: bigint;
+  readonly lastCpuAllocationCores: string | null;
+  readonly lastMemoryAllocationBytes: bigint | null;
+  readonly final: boolean;
+}
+
+export function instanceKey(s: { resourceId: string; instanceId: string }): string {
+  return `${s.resourceId}\u0000${s.instanceId}`;
+}
