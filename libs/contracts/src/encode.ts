@@ -1,0 +1,36 @@
+import { ContractViolationError } from './contract.errors';
+import { type DecodeResult, validateDlq, validateSample, validateUsage } from './decode';
+import { type DlqEvent } from './dlq.event';
+import { type SampleEvent } from './sample.event';
+import { type UsageEvent } from './usage.event';
+
+/** JSON → UTF-8 bytes for a Kafka message value. No validation: see the typed encoders. */
+export function encode(value: unknown): Buffer {
+  const json = JSON.stringify(value);
+  if (json === undefined) {
+    throw new TypeError('encode: value has no JSON representation');
+  }
+  return Buffer.from(json, 'utf8');
+}
+
+// Producers validate too (product.md, "Events"): a bad event fails at its source with a
+// ContractViolationError instead of in every consumer.
+
+export function encodeSample(sample: SampleEvent): Buffer {
+  return encode(orThrow(validateSample(sample)));
+}
+
+export function encodeUsage(usage: UsageEvent): Buffer {
+  return encode(orThrow(validateUsage(usage)));
+}
+
+export function encodeDlq(event: DlqEvent): Buffer {
+  return encode(orThrow(validateDlq(event)));
+}
+
+function orThrow<T>(result: DecodeResult<T>): T {
+  if (!result.ok) {
+    throw new ContractViolationError(result.reason);
+  }
+  return result.value;
+}

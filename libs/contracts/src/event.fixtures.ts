@@ -1,0 +1,103 @@
+import { sampleIdOf, usageIdOf } from './event-id';
+import { type SampleEvent } from './sample.event';
+import { SCHEMA_VERSIONS } from './topics';
+import { type UsageEvent } from './usage.event';
+
+// Valid example events for other packages' tests. Each call returns a fresh object, so a
+// test may mutate its copy freely.
+
+const CONTAINER_ID = '3f4e8a9c2b1d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f';
+const DOMAIN_UUID = '9b2f6c1e-4d7a-4f0b-8c3e-2a5d7e9f1b04';
+
+/** A container of tenant "acme" at 0.5 cores and 64 MiB, 130 s after it started. */
+export function exampleDockerSample(): SampleEvent {
+  const instanceId = `${CONTAINER_ID.slice(0, 12)}@2026-11-26T12:58:00.000Z`;
+  const observedAt = '2026-11-26T13:00:10.000Z';
+  return {
+    schema: SCHEMA_VERSIONS.sample,
+    sampleId: sampleIdOf({
+      source: 'docker',
+      host: 'node-1',
+      resourceId: CONTAINER_ID,
+      instanceId,
+      observedAt,
+    }),
+    source: 'docker',
+    host: 'node-1',
+    resource: {
+      kind: 'container',
+      id: CONTAINER_ID,
+      name: 'web-1',
+      tenantId: 'acme',
+      instanceId,
+      startedAt: '2026-11-26T12:58:00.000Z',
+    },
+    observedAt,
+    lifecycle: 'running',
+    cpu: { usageNs: '65000000000', allocationCores: 0.5 },
+    memory: { usageBytes: 52428800, allocationBytes: 67108864 },
+  };
+}
+
+/** A 4-vCPU, 8 GiB VM of tenant "globex" with a CPU counter beyond 2^53. */
+export function exampleLibvirtSample(): SampleEvent {
+  const instanceId = `${DOMAIN_UUID}@2026-10-30T00:00:00.000Z`;
+  const observedAt = '2026-11-26T13:00:10.000Z';
+  return {
+    schema: SCHEMA_VERSIONS.sample,
+    sampleId: sampleIdOf({
+      source: 'libvirt',
+      host: 'kvm-2',
+      resourceId: DOMAIN_UUID,
+      instanceId,
+      observedAt,
+    }),
+    source: 'libvirt',
+    host: 'kvm-2',
+    resource: {
+      kind: 'vm',
+      id: DOMAIN_UUID,
+      name: 'db-1',
+      tenantId: 'globex',
+      instanceId,
+      startedAt: '2026-10-30T00:00:00.000Z',
+    },
+    observedAt,
+    lifecycle: 'running',
+    cpu: { usageNs: '9007199254740993', allocationCores: 4 },
+    memory: { usageBytes: 6442450944, allocationBytes: 8589934592 },
+  };
+}
+
+/**
+ * Two minutes of the docker example's container rated at 0.040 EUR per vCPU-hour and
+ * 0.0036 EUR per GiB-hour: 90 core-seconds → 0.001, 7.5 GiB-seconds → 0.0000075.
+ */
+export function exampleUsageEvent(): UsageEvent {
+  const resource = {
+    kind: 'container' as const,
+    id: CONTAINER_ID,
+    instanceId: `${CONTAINER_ID.slice(0, 12)}@2026-11-26T12:58:00.000Z`,
+  };
+  const interval = { start: '2026-11-26T12:58:00.000Z', end: '2026-11-26T13:00:00.000Z' };
+  return {
+    schema: SCHEMA_VERSIONS.usage,
+    usageId: usageIdOf({
+      tenantId: 'acme',
+      resourceKind: resource.kind,
+      resourceId: resource.id,
+      instanceId: resource.instanceId,
+      intervalStart: interval.start,
+      intervalEnd: interval.end,
+    }),
+    tenantId: 'acme',
+    resource,
+    interval,
+    cpuCoreSeconds: '90',
+    memoryGibSeconds: '7.5',
+    amounts: { currency: 'EUR', cpu: '0.001', memory: '0.0000075', total: '0.0010075' },
+    planId: 'std',
+    planVersion: 1,
+    ratedAt: '2026-11-26T13:00:15.000Z',
+  };
+}

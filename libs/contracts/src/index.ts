@@ -1,0 +1,30 @@
+export { SCHEMA_VERSIONS, type SchemaVersion, TOPICS, type TopicName } from './topics';
+export {
+  type Lifecycle,
+  LifecycleSchema,
+  type ResourceKind,
+  ResourceKindSchema,
+  type SampleEvent,
+  SampleEventSchema,
+  type SampleSource,
+  SampleSourceSchema,
+  sampleKey,
+} from './sample.event';
+export { type UsageEvent, UsageEventSchema, usageKey } from './usage.event';
+export { type DlqEvent, type DlqEventInput, DlqEventSchema, dlqEventOf } from './dlq.event';
+export {
+  type DecodeErrorCode,
+  type DecodeFailure,
+  type DecodeResult,
+  type MessageBytes,
+  decodeDlq,
+  decodeSample,
+  decodeUsage,
+  validateDlq,
+  validateSample,
+  validateUsage,
+} from './decode';
+export { encode, encodeDlq, encodeSample, encodeUsage } from './encode';
+export { ContractViolationError } from './contract.errors';
+export { type SampleIdentity, type UsageIdentity, sampleIdOf, usageIdOf } from './event-id';
+export { exampleDockerSample, exampleLibvirtSample, exampleUsageEvent } from './event.fixtures';

@@ -1,0 +1,319 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { type DecodeErrorCode, decodeSample } from './decode';
+import { encode } from './encode';
+import { exampleDockerSample, exampleLibvirtSample } from './event.fixtures';
+import { type Edit, edited, remove, set } from '../test/json-edit';
+
+/** The docker example with the edits applied, encoded as bytes. */
+function sampleBytes(...edits: Edit[]): Buffer {
+  return encode(edited(exampleDockerSample(), ...edits));
+}
+
+test('the example docker and libvirt samples decode from bytes and from text', () => {
+  for (const sample of [exampleDockerSample(), exampleLibvirtSample()]) {
+    for (const input of [encode(sample), JSON.stringify(sample)]) {
+      const result = decodeSample(input);
+      assert.ok(result.ok, JSON.stringify(result));
+      assert.deepEqual(result.value, sample);
+    }
+  }
+});
+
+test('a CPU counter beyond 2^53 keeps every digit', () => {
+  const result = decodeSample(sampleBytes(set('cpu.usageNs', '18446744073709551615')));
+  assert.ok(result.ok);
+  assert.equal(result.value.cpu.usageNs, '18446744073709551615');
+  assert.equal(BigInt(result.value.cpu.usageNs), 2n ** 64n - 1n);
+});
+
+test('unlimited allocations, offsets in timestamps and every lifecycle are accepted', () => {
+  const edits: [string, Edit][] = [
+    ['null cpu allocation', set('cpu.allocationCores', null)],
+    ['null memory allocation', set('memory.allocationBytes', null)],
+    ['offset timestamp', set('observedAt', '2026-11-26T15:00:10.5+02:00')],
+    ['nanosecond timestamp', set('observedAt', '2026-11-26T13:00:10.123456789Z')],
+    ['start', set('lifecycle', 'start')],
+    ['final', set('lifecycle', 'final')],
+    ['zero memory', set('memory.usageBytes', 0)],
+    ['zero cpu', set('cpu.usageNs', '0')],
+    ['observed at start', set('observedAt', '2026-11-26T12:58:00.000Z')],
+  ];
+  for (const [name, edit] of edits) {
+    const result = decodeSample(sampleBytes(edit));
+    assert.ok(result.ok, `${name}: ${JSON.stringify(result)}`);
+  }
+});
+
+test('unknown extra fields are kept at every level and survive a round trip', () => {
+  const bytes = sampleBytes(
+    set('collector', { name: 'third-party', version: '1.2.3' }),
+    set('resource.labels', { 'com.example.team': 'web' }),
+    set('cpu.throttledNs', '12345'),
+    set('memory.cacheBytes', 4096),
+  );
+  const first = decodeSample(bytes);
+  assert.ok(first.ok);
+  const second = decodeSample(encode(first.value));
+  assert.ok(second.ok);
+  const value = second.value;
+  assert.deepEqual(value['collector'], { name: 'third-party', version: '1.2.3' });
+  assert.deepEqual(value.resource['labels'], { 'com.example.team': 'web' });
+  assert.equal(value.cpu['throttledNs'], '12345');
+  assert.equal(value.memory['cacheBytes'], 4096);
+  assert.deepEqual(JSON.parse(encode(second.value).toString()), JSON.parse(bytes.toString()));
+});
+
+test('a __proto__ key does not reach the prototype of the decoded value', () => {
+  const text = JSON.stringify(exampleDockerSample()).replace(
+    '{',
+    '{"__proto__":{"polluted":true},',
+  );
+  const result = decodeSample(text);
+  assert.ok(result.ok);
+  assert.equal(Object.getPrototypeOf(result.value), Object.prototype);
+  assert.equal((result.value as Record<string, unknown>)['polluted'], undefined);
+});
+
+interface InvalidCase {
+  name: string;
+  bytes: Buffer | string | null;
+  code: DecodeErrorCode;
+  path: string | null;
+  message: RegExp;
+}
+
+const invalidCases: InvalidCase[] = [
+  {
+    name: 'missing tenantId',
+    bytes: sampleBytes(remove('resource.tenantId')),
+    code: 'SCHEMA_VIOLATION',
+    path: 'resource.tenantId',
+    message: /^resource\.tenantId: is required$/,
+  },
+  {
+    name: 'empty tenantId',
+    bytes: sampleBytes(set('resource.tenantId', '')),
+    code: 'SCHEMA_VIOLATION',
+    path: 'resource.tenantId',
+    message: /^resource\.tenantId: must not be empty$/,
+  },
+  {
+    name: 'negative memory',
+    bytes: sampleBytes(set('memory.usageBytes', -1)),
+    code: 'SCHEMA_VIOLATION',
+    path: 'memory.usageBytes',
+    message: /^memory\.usageBytes: must be >= 0$/,
+  },
+  {
+    name: 'fractional memory',
+    bytes: sampleBytes(set('memory.usageBytes', 1.5)),
+    code: 'SCHEMA_VIOLATION',
+    path: 'memory.usageBytes',
+    message: /^memory\.usageBytes: must be an integer/,
+  },
+  {
+    name: 'memory as a string',
+    bytes: sampleBytes(set('memory.usageBytes', '52428800')),
+    code: 'SCHEMA_VIOLATION',
+    path: 'memory.usageBytes',
+    message: /^memory\.usageBytes: must be a number, got string$/,
+  },
+  {
+    name: 'memory beyond 2^53',
+    bytes: sampleBytes(set('memory.usageBytes', 2 ** 60)),
+    code: 'SCHEMA_VIOLATION',
+    path: 'memory.usageBytes',
+    message: /^memory\.usageBytes: must be <= 9007199254740991$/,
+  },
+  ...['12.5', '-1', '1e9', ' 1', '', '0x10'].map((usageNs): InvalidCase => ({
+    name: `usageNs ${JSON.stringify(usageNs)}`,
+    bytes: sampleBytes(set('cpu.usageNs', usageNs)),
+    code: 'SCHEMA_VIOLATION',
+    path: 'cpu.usageNs',
+    message: /^cpu\.usageNs: must be a non-negative integer decimal string/,
+  })),
+  {
+    name: 'usageNs as a number',
+    bytes: sampleBytes(set('cpu.usageNs', 1500000000)),
+    code: 'SCHEMA_VIOLATION',
+    path: 'cpu.usageNs',
+    message: /^cpu\.usageNs: must be a string, got number$/,
+  },
+  {
+    name: 'usageNs beyond u64',
+    bytes: sampleBytes(set('cpu.usageNs', '18446744073709551616')),
+    code: 'SCHEMA_VIOLATION',
+    path: 'cpu.usageNs',
+    message: /^cpu\.usageNs: must not exceed 2\^64-1$/,
+  },
+  {
+    name: 'zero cpu allocation',
+    bytes: sampleBytes(set('cpu.allocationCores', 0)),
+    code: 'SCHEMA_VIOLATION',
+    path: 'cpu.allocationCores',
+    message: /^cpu\.allocationCores: must be > 0$/,
+  },
+  {
+    name: 'missing memory allocation (null means unlimited; absent is an error)',
+    bytes: sampleBytes(remove('memory.allocationBytes')),
+    code: 'SCHEMA_VIOLATION',
+    path: 'memory.allocationBytes',
+    message: /^memory\.allocationBytes: is required$/,
+  },
+  {
+    name: 'bad lifecycle',
+    bytes: sampleBytes(set('lifecycle', 'stopped')),
+    code: 'SCHEMA_VIOLATION',
+    path: 'lifecycle',
+    message: /^lifecycle: must be one of "start", "running", "final"$/,
+  },
+  {
+    name: 'bad source',
+    bytes: sampleBytes(set('source', 'podman')),
+    code: 'SCHEMA_VIOLATION',
+    path: 'source',
+    message: /^source: must be one of "docker", "libvirt"$/,
+  },
+  {
+    name: 'bad kind',
+    bytes: sampleBytes(set('resource.kind', 'pod')),
+    code: 'SCHEMA_VIOLATION',
+    path: 'resource.kind',
+    message: /^resource\.kind: must be one of "container", "vm"$/,
+  },
+  ...['2026-11-26T13:00:10', '2026-11-26 13:00:10Z', '2026-02-30T13:00:10Z', 'yesterday', ''].map(
+    (observedAt): InvalidCase => ({
+      name: `observedAt ${JSON.stringify(observedAt)}`,
+      bytes: sampleBytes(set('observedAt', observedAt)),
+      code: 'SCHEMA_VIOLATION',
+      path: 'observedAt',
+      message: /^observedAt: must be an ISO-8601 timestamp with a time zone/,
+    }),
+  ),
+  {
+    name: 'startedAt as epoch millis',
+    bytes: sampleBytes(set('resource.startedAt', 1795698010000)),
+    code: 'SCHEMA_VIOLATION',
+    path: 'resource.startedAt',
+    message: /^resource\.startedAt: must be a string, got number$/,
+  },
+  {
+    name: 'observed before the instance started',
+    bytes: sampleBytes(set('observedAt', '2026-11-26T12:57:59.999Z')),
+    code: 'SCHEMA_VIOLATION',
+    path: 'observedAt',
+    message: /^observedAt: must not be before resource\.startedAt$/,
+  },
+  {
+    name: 'missing cpu object',
+    bytes: sampleBytes(remove('cpu')),
+    code: 'SCHEMA_VIOLATION',
+    path: 'cpu',
+    message: /^cpu: is required$/,
+  },
+  {
+    name: 'wrong schema version',
+    bytes: sampleBytes(set('schema', 'metering.sample.v2')),
+    code: 'UNKNOWN_SCHEMA_VERSION',
+    path: 'schema',
+    message:
+      /^schema: unsupported version "metering\.sample\.v2"; expected "metering\.sample\.v1"$/,
+  },
+  {
+    name: 'missing schema',
+    bytes: sampleBytes(remove('schema')),
+    code: 'UNKNOWN_SCHEMA_VERSION',
+    path: 'schema',
+    message: /^schema: is required; expected "metering\.sample\.v1"$/,
+  },
+  {
+    name: 'a usage event on the samples topic',
+    bytes: JSON.stringify({ schema: 'billing.usage.v1' }),
+    code: 'UNKNOWN_SCHEMA_VERSION',
+    path: 'schema',
+    message: /unsupported version "billing\.usage\.v1"/,
+  },
+  {
+    name: 'invalid JSON',
+    bytes: '{"schema": "metering.sample.v1",',
+    code: 'INVALID_JSON',
+    path: null,
+    message: /^message is not valid JSON: /,
+  },
+  {
+    name: 'empty message',
+    bytes: Buffer.alloc(0),
+    code: 'INVALID_JSON',
+    path: null,
+    message: /^message is empty$/,
+  },
+  {
+    name: 'tombstone',
+    bytes: null,
+    code: 'INVALID_JSON',
+    path: null,
+    message: /^message is empty$/,
+  },
+  {
+    name: 'not UTF-8',
+    bytes: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]),
+    code: 'INVALID_JSON',
+    path: null,
+    message: /^message is not valid UTF-8$/,
+  },
+  ...[
+    ['42', 'number'],
+    ['[]', 'an array'],
+    ['"text"', 'string'],
+    ['null', 'null'],
+    ['true', 'boolean'],
+  ].map(([json, got]): InvalidCase => ({
+    name: `non-object JSON ${json}`,
+    bytes: json!,
+    code: 'SCHEMA_VIOLATION',
+    path: null,
+    message: new RegExp(`^message must be a JSON object, got ${got}$`),
+  })),
+];
+
+for (const c of invalidCases) {
+  test(`rejects ${c.name}`, () => {
+    const result = decodeSample(c.bytes);
+    assert.ok(!result.ok, 'expected a failure');
+    assert.equal(result.reason.code, c.code);
+    assert.equal(result.reason.path, c.path);
+    assert.match(result.reason.message, c.message);
+  });
+}
+
+test('every failing field is named, the first one as the path', () => {
+  const result = decodeSample(
+    sampleBytes(remove('resource.tenantId'), set('memory.usageBytes', -5)),
+  );
+  assert.ok(!result.ok);
+  assert.equal(result.reason.path, 'resource.tenantId');
+  assert.equal(
+    result.reason.message,
+    'resource.tenantId: is required; memory.usageBytes: must be >= 0',
+  );
+});
+
+test('decodeSample never throws, whatever the bytes', () => {
+  fc.assert(
+    fc.property(
+      fc.oneof(
+        fc.string(),
+        fc.uint8Array().map((a) => Buffer.from(a)),
+        fc.jsonValue().map((v) => JSON.stringify(v)),
+        fc.jsonValue().map((v) => JSON.stringify({ ...exampleDockerSample(), cpu: v })),
+        fc.jsonValue().map((v) => JSON.stringify({ ...exampleDockerSample(), resource: v })),
+      ),
+      (input) => {
+        const result = decodeSample(input);
+        assert.equal(typeof result.ok, 'boolean');
+      },
+    ),
+  );
+});
