@@ -1,0 +1,13 @@
+export { ConsumerOffsetEntity } from './entities/consumer-offset.entity';
+export { InstanceStateEntity } from './entities/instance-state.entity';
+export { PlanAssignmentEntity } from './entities/plan-assignment.entity';
+export { PricePlanEntity, type TierRecord } from './entities/price-plan.entity';
+export { TenantEntity } from './entities/tenant.entity';
+export { UsageBucketEntity } from './entities/usage-bucket.entity';
+export {
+  LEDGER_ENTITIES,
+  LEDGER_MIGRATIONS,
+  type LedgerConnectionOptions,
+  createLedgerDataSource,
+  migrateLedger,
+} from './ledger.data-source';

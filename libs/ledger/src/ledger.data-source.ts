@@ -1,0 +1,58 @@
+import { DataSource } from 'typeorm';
+import { ConsumerOffsetEntity } from './entities/consumer-offset.entity';
+import { InstanceStateEntity } from './entities/instance-state.entity';
+import { PlanAssignmentEntity } from './entities/plan-assignment.entity';
+import { PricePlanEntity } from './entities/price-plan.entity';
+import { TenantEntity } from './entities/tenant.entity';
+import { UsageBucketEntity } from './entities/usage-bucket.entity';
+import { InitialLedger1764115200000 } from './migrations/1764115200000-initial-ledger';
+
+export const LEDGER_ENTITIES = [
+  TenantEntity,
+  PricePlanEntity,
+  PlanAssignmentEntity,
+  UsageBucketEntity,
+  InstanceStateEntity,
+  ConsumerOffsetEntity,
+];
+
+/** Every migration, in order. Both services run them; TypeORM applies each once. */
+export const LEDGER_MIGRATIONS = [InitialLedger1764115200000];
+
+export interface LedgerConnectionOptions {
+  /** postgres://user@host:port/database */
+  readonly url: string;
+  /** PostgreSQL schema holding the ledger (tests use one each). */
+  readonly schema?: string;
+  readonly poolSize?: number;
+  readonly applicationName?: string;
+}
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export function createLedgerDataSource(options: LedgerConnectionOptions): DataSource {
+  const schema = options.schema ?? 'public';
+  if (!IDENTIFIER.test(schema)) {
+    throw new Error(`ledger schema "${schema}" must match ${IDENTIFIER.source}`);
+  }
+  return new DataSource({
+    type: 'postgres',
+    url: options.url,
+    schema,
+    entities: LEDGER_ENTITIES,
+    migrations: LEDGER_MIGRATIONS,
+    migrationsTableName: 'ledger_migrations',
+    migrationsTransactionMode: 'each',
+    applicationName: options.applicationName ?? 'metering',
+    // Unqualified names in raw SQL (migrations, bulk upserts) resolve to the ledger's schema.
+    extra: { max: options.poolSize ?? 10, options: `-c search_path=${schema}` },
+  });
+}
+
+/** Creates the schema if needed, then applies pending migrations. */
+export async function migrateLedger(dataSource: DataSource): Promise<string[]> {
+  const schema = (dataSource.options as { schema?: string }).schema ?? 'public';
+  await dataSource.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+  const applied = await dataSource.runMigrations({ transaction: 'each' });
+  return applied.map((m) => m.name);
+}

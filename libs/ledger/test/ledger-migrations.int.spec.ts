@@ -1,0 +1,48 @@
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { localInfra, uniqueName } from '@metering/testing';
+import { createLedgerDataSource, migrateLedger } from '../src';
+
+const schema = uniqueName('ledger');
+const ds = createLedgerDataSource({ url: localInfra.postgresUrl, schema });
+
+after(async () => {
+  if (ds.isInitialized) {
+    await ds.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await ds.destroy();
+  }
+});
+
+const tables = async () =>
+  (
+    await ds.query<{ table_name: string }[]>(
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`,
+      [schema],
+    )
+  ).map((r) => r.table_name);
+
+test('the ledger migrations apply into their own schema, twice harmlessly, and revert', async () => {
+  await ds.initialize();
+  assert.deepEqual(await migrateLedger(ds), ['InitialLedger1764115200000']);
+  assert.deepEqual(await migrateLedger(ds), [], 'a second run applies nothing');
+  assert.deepEqual(await tables(), [
+    'consumer_offset',
+    'instance_state',
+    'ledger_migrations',
+    'plan_assignment',
+    'price_plan',
+    'tenant',
+    'usage_bucket',
+  ]);
+  // The entities match the migrated tables: TypeORM's schema diff proposes nothing but dropping
+  // the CHECK and foreign-key constraints that only the migration declares.
+  const pending = await ds.driver.createSchemaBuilder().log();
+  assert.deepEqual(
+    pending.upQueries
+      .map((q) => q.query)
+      .filter((q) => !/DROP CONSTRAINT "[a-z_]+_(check|fkey)"$/.test(q)),
+    [],
+  );
+  await ds.undoLastMigration({ transaction: 'each' });
+  assert.deepEqual(await tables(), ['ledger_migrations']);
+});
