@@ -5,7 +5,8 @@ PART=kafka
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 KAFKA_DIR="$STACK_DIR/kafka"
-KAFKA_LIBS="$KAFKA_DIR/libs"
+# A second broker (e.g. for a test that stops it) can share the fetched jars: KAFKA_LIBS=...
+KAFKA_LIBS="${KAFKA_LIBS:-$KAFKA_DIR/libs}"
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 KAFKA_HEAP="${KAFKA_HEAP:--Xms256m -Xmx768m}"

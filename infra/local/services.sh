@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The product's own services in the local stack. Each service that can run declares itself in
+# services/<name>/stack.env:
+#   PORT=9101                      # its HTTP port (/healthz, /metrics) on 127.0.0.1
+#   ENTRY=dist/src/main.js         # what node runs, relative to the service folder
+#   ORDER=20                       # start order (lower first)
+#   plus any settings it needs (exported to the process as they are).
+#   services.sh start|stop|status|urls
+PART=services
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+service_dirs() {
+  local f
+  for f in "$REPO_ROOT"/services/*/stack.env; do
+    [ -f "$f" ] || continue
+    printf '%s %s\n' "$(. "$f"; echo "${ORDER:-50}")" "$(dirname "$f")"
+  done | sort -n | cut -d' ' -f2
+}
+
+svc_env() { (set -a; . "$1/stack.env"; set +a; eval "echo \${$2-}"); }
+
+healthy() { curl -fsS -m 2 "http://127.0.0.1:$1/healthz" >/dev/null 2>&1; }
+
+part_start() {
+  local dir name port entry rc=0
+  (cd "$REPO_ROOT" && npx tsc -b tsconfig.build.json) >"$LOG_DIR/build.log" 2>&1 ||
+    { fail "the TypeScript build failed (see $LOG_DIR/build.log)"; return 1; }
+  for dir in $(service_dirs); do
+    name="$(basename "$dir")"
+    port="$(svc_env "$dir" PORT)"
+    entry="$(svc_env "$dir" ENTRY)"
+    if pid_alive "$name" && healthy "$port"; then log "$name already running on 127.0.0.1:$port"; continue; fi
+    if ! pid_alive "$name" && port_open "$port"; then
+      fail "$name: port 127.0.0.1:$port is taken by another process"; rc=1; continue
+    fi
+    if ! pid_alive "$name"; then
+      log "starting $name (log: $LOG_DIR/$name.log)"
+      (set -a; . "$dir/stack.env"; set +a; cd "$dir" && exec nohup node --enable-source-maps "$entry") \
+        >>"$LOG_DIR/$name.log" 2>&1 &
+      echo $! >"$RUN_DIR/$name.pid"
+    fi
+    if ! wait_until "$READY_TIMEOUT" "$name" healthy "$port"; then
+      fail "$name is not healthy on 127.0.0.1:$port/healthz within ${READY_TIMEOUT}s (see $LOG_DIR/$name.log)"
+      rc=1
+    else
+      log "$name ready on 127.0.0.1:$port"
+    fi
+  done
+  return $rc
+}
+
+part_stop() {
+  local dir
+  for dir in $(service_dirs | tac); do stop_pid "$(basename "$dir")" 20; done
+}
+
+part_status() {
+  local dir name port rc=0
+  for dir in $(service_dirs); do
+    name="$(basename "$dir")"
+    port="$(svc_env "$dir" PORT)"
+    if pid_alive "$name" && healthy "$port"; then echo "$name: up 127.0.0.1:$port"; else echo "$name: down"; rc=1; fi
+  done
+  return $rc
+}
+
+part_urls() {
+  local dir name port
+  for dir in $(service_dirs); do
+    name="$(basename "$dir")"
+    port="$(svc_env "$dir" PORT)"
+    printf '  %-12s http://127.0.0.1:%s  (/healthz, /metrics%s)\n' "$name" "$port" "$(svc_env "$dir" URL_NOTE)"
+  done
+}
+
+part_install() { :; }
+
+case "${1:-start}" in
+  urls) part_urls ;;
+  *) dispatch "$@" ;;
+esac
