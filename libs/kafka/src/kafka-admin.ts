@@ -1,0 +1,90 @@
+import { type Admin } from 'kafkajs';
+import { createLogger, type Logger } from '@metering/observability';
+
+export interface TopicSpec {
+  topic: string;
+  numPartitions: number;
+  /** Default 1 (the local single broker); production passes 3. */
+  replicationFactor?: number;
+  /** Topic configuration, e.g. { 'retention.ms': '604800000' }; applied on creation only. */
+  config?: Readonly<Record<string, string>>;
+}
+
+export interface EnsureTopicsResult {
+  created: string[];
+  existing: string[];
+}
+
+/** Topic administration for boot time and tests. */
+export class KafkaAdmin {
+  private readonly logger: Logger;
+
+  constructor(
+    private readonly admin: Admin,
+    deps: { logger: Logger },
+  ) {
+    this.logger = createLogger('KafkaAdmin', { parent: deps.logger });
+  }
+
+  connect(): Promise<void> {
+    return this.admin.connect();
+  }
+
+  disconnect(): Promise<void> {
+    return this.admin.disconnect();
+  }
+
+  /**
+   * Creates the topics that do not exist; existing ones are left as they are. Safe to run
+   * at every start of every service, also concurrently. A partition count that differs
+   * from the spec is logged, never changed: adding partitions remaps keys to partitions
+   * and breaks per-resource order, so it is an operator's decision.
+   */
+  async ensureTopics(specs: readonly TopicSpec[]): Promise<EnsureTopicsResult> {
+    const present = new Set(await this.admin.listTopics());
+    const missing = specs.filter((spec) => !present.has(spec.topic));
+    const created: string[] = [];
+    if (missing.length > 0) {
+      const createdAll = await this.admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((spec) => ({
+          topic: spec.topic,
+          numPartitions: spec.numPartitions,
+          replicationFactor: spec.replicationFactor ?? 1,
+          configEntries: Object.entries(spec.config ?? {}).map(([name, value]) => ({
+            name,
+            value,
+          })),
+        })),
+      });
+      // false: another process created some of them between listTopics and createTopics.
+      if (createdAll) created.push(...missing.map((spec) => spec.topic));
+    }
+    const existing = specs.map((spec) => spec.topic).filter((topic) => !created.includes(topic));
+    if (existing.length > 0) await this.warnOnPartitionMismatch(specs, existing);
+    if (created.length > 0) this.logger.info({ created }, 'topics created');
+    return { created, existing };
+  }
+
+  /** Partitions per topic, for checks and tests. */
+  async partitionCounts(topics: readonly string[]): Promise<Map<string, number>> {
+    const metadata = await this.admin.fetchTopicMetadata({ topics: [...topics] });
+    return new Map(metadata.topics.map((topic) => [topic.name, topic.partitions.length]));
+  }
+
+  private async warnOnPartitionMismatch(
+    specs: readonly TopicSpec[],
+    topics: readonly string[],
+  ): Promise<void> {
+    const counts = await this.partitionCounts(topics);
+    for (const spec of specs) {
+      const actual = counts.get(spec.topic);
+      if (actual !== undefined && actual !== spec.numPartitions) {
+        this.logger.warn(
+          { topic: spec.topic, expected: spec.numPartitions, actual },
+          'topic exists with another partition count; left unchanged',
+        );
+      }
+    }
+  }
+}

@@ -1,0 +1,39 @@
+export {
+  createLogger,
+  createRootLogger,
+  isLogLevel,
+  DEFAULT_REDACT_PATHS,
+  LOG_LEVELS,
+  REDACTED,
+  type Logger,
+  type LoggerOptions,
+  type LogLevel,
+} from './logger.factory';
+export type { Counter, Gauge, Histogram } from 'prom-client';
+export { PinoNestLogger } from './pino-nest.logger';
+export {
+  MetricsRegistry,
+  type MetricsRegistryOptions,
+  type CounterOptions,
+  type GaugeOptions,
+  type HistogramOptions,
+} from './metrics.registry';
+export {
+  HealthRegistry,
+  type HealthCheckResult,
+  type HealthDetail,
+  type HealthIndicator,
+  type HealthIndicatorResult,
+  type HealthRegistryOptions,
+  type HealthReport,
+  type HealthStatus,
+} from './health.registry';
+export { ObservabilityModule } from './observability.module';
+export {
+  OBSERVABILITY_OPTIONS,
+  ROOT_LOGGER,
+  type ObservabilityModuleOptions,
+} from './observability.options';
+export { ObservabilityError, type ObservabilityErrorCode } from './observability.errors';
+export { HealthController } from './health.controller';
+export { MetricsController } from './metrics.controller';
