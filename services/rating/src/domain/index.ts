@@ -5,3 +5,4 @@ export * from './usage-bucket';
 export * from './zone-offset';
 export * from './price-plan';
 export * from './pricing.errors';
+export * from './sample-rules';

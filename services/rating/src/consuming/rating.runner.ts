@@ -1,0 +1,168 @@
+import { type DataSource } from 'typeorm';
+import {
+  type KafkaClientFactory,
+  type KafkaConsumer,
+  type KafkaProducer,
+  type PartitionOffset,
+} from '@metering/kafka';
+import { createLedgerDataSource, migrateLedger } from '@metering/ledger';
+import {
+  type Counter,
+  type HealthIndicator,
+  type Histogram,
+  type Logger,
+  type MetricsRegistry,
+  createLogger,
+} from '@metering/observability';
+import { type RatingConfig } from '../config';
+import { LedgerRepository } from '../ledger/ledger.repository';
+import { contractDeadLetterEncoder } from './dead-letter.encoder';
+import { SampleBatchProcessor } from './sample-batch.processor';
+
+/**
+ * The rating pipeline's lifecycle: migrate the ledger, ensure the topics, then consume the
+ * samples topic with positions taken from the ledger on every assignment, and rate each batch
+ * in one transaction. Nothing here decides money: that is the domain's and the processor's job.
+ */
+export class RatingRunner {
+  private readonly logger: Logger;
+  private dataSource: DataSource | undefined;
+  private producer: KafkaProducer | undefined;
+  private consumer: KafkaConsumer | undefined;
+  private readonly batches: Counter;
+  private readonly messages: Counter;
+  private readonly deadLettered: Counter;
+  private readonly batchSeconds: Histogram;
+  private readonly lag: ReturnType<MetricsRegistry['gauge']>;
+
+  constructor(
+    private readonly config: RatingConfig,
+    private readonly kafka: KafkaClientFactory,
+    private readonly metrics: MetricsRegistry,
+    rootLogger: Logger,
+  ) {
+    this.logger = createLogger('RatingRunner', { parent: rootLogger });
+    this.batches = metrics.counter({
+      name: 'batches_total',
+      help: 'Batches committed to the ledger',
+    });
+    this.messages = metrics.counter({
+      name: 'messages_total',
+      help: 'Consumed sample messages by outcome',
+      labelNames: ['outcome'],
+    });
+    this.deadLettered = metrics.counter({
+      name: 'dead_lettered_total',
+      help: 'Samples sent to the DLQ',
+    });
+    this.batchSeconds = metrics.histogram({
+      name: 'batch_duration_seconds',
+      help: 'Time to rate and commit one partition batch',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    });
+    this.lag = metrics.gauge({
+      name: 'consumer_lag_messages',
+      help: 'High watermark minus the next offset, per partition, after the last batch',
+      labelNames: ['topic', 'partition'],
+    });
+  }
+
+  async start(): Promise<void> {
+    const { config } = this;
+    this.dataSource = createLedgerDataSource({
+      url: config.database.url,
+      schema: config.database.schema,
+      poolSize: config.database.poolSize,
+      applicationName: 'rating',
+    });
+    await this.dataSource.initialize();
+    const applied = await migrateLedger(this.dataSource);
+    if (applied.length > 0) this.logger.info({ applied }, 'ledger migrations applied');
+
+    const admin = this.kafka.createAdmin();
+    await admin.connect();
+    try {
+      await admin.ensureTopics([
+        { topic: config.samplesTopic, numPartitions: config.samplesTopicPartitions },
+        { topic: config.samplesDlqTopic, numPartitions: config.samplesTopicPartitions },
+      ]);
+    } finally {
+      await admin.disconnect();
+    }
+
+    const ledger = new LedgerRepository(this.dataSource);
+    this.producer = this.kafka.createProducer();
+    await this.producer.connect();
+    const deadLetters = this.kafka.createDeadLetterPublisher(this.producer, {
+      topic: config.samplesDlqTopic,
+      encode: contractDeadLetterEncoder('rating', () => new Date()),
+    });
+    const processor = new SampleBatchProcessor(ledger, deadLetters, {
+      groupId: config.groupId,
+      rules: { maxGapMs: config.maxGapMs },
+      maxFutureSkewMs: config.maxFutureSkewMs,
+      defaultTimeZone: config.defaultTimeZone,
+      tenantZoneTtlMs: config.tenantZoneTtlMs,
+    });
+
+    this.consumer = this.kafka.createConsumer({
+      groupId: config.groupId,
+      topics: [config.samplesTopic],
+      autoCommit: false,
+      fromBeginning: true,
+      maxBytesPerPartition: config.maxBytesPerPartition,
+      partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
+      sessionTimeoutMs: config.sessionTimeoutMs,
+      heartbeatIntervalMs: Math.min(3_000, Math.floor(config.sessionTimeoutMs / 3)),
+      shutdownSignals: [],
+      // Positions live in the ledger, committed with the usage they produced.
+      onPartitionsAssigned: async (): Promise<PartitionOffset[]> => {
+        const stored = await ledger.loadOffsets(config.groupId, [config.samplesTopic]);
+        return stored.map((s) => ({
+          topic: s.topic,
+          partition: s.partition,
+          offset: s.nextOffset,
+        }));
+      },
+      onCrash: (error) => this.logger.error({ err: error }, 'consumer crashed; not restarting'),
+    });
+    await this.consumer.start(async (batch) => {
+      const end = this.batchSeconds.startTimer();
+      const outcome = await processor.process(batch);
+      end();
+      this.batches.inc();
+      this.messages.inc({ outcome: 'rated' }, outcome.rated);
+      this.messages.inc({ outcome: 'duplicate' }, outcome.duplicates);
+      this.messages.inc({ outcome: 'out_of_order' }, outcome.outOfOrder);
+      this.messages.inc({ outcome: 'already_applied' }, outcome.skipped);
+      this.deadLettered.inc(outcome.deadLettered);
+      const lag = BigInt(batch.highWatermark) - BigInt(batch.nextOffset);
+      this.lag.set(
+        { topic: batch.topic, partition: String(batch.partition) },
+        Number(lag > 0n ? lag : 0n),
+      );
+    });
+    this.logger.info({ topic: config.samplesTopic, groupId: config.groupId }, 'rating started');
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+    await this.producer?.disconnect();
+    await this.dataSource?.destroy();
+    this.logger.info('rating stopped');
+  }
+
+  readonly databaseHealth: HealthIndicator = async () => {
+    if (this.dataSource?.isInitialized !== true)
+      return { status: 'down', detail: { reason: 'not connected' } };
+    await this.dataSource.query('SELECT 1');
+    return { status: 'up' };
+  };
+
+  readonly consumerHealth: HealthIndicator = () => {
+    const state = this.consumer?.state ?? 'new';
+    return Promise.resolve(
+      state === 'running' ? { status: 'up' } : { status: 'down', detail: { state } },
+    );
+  };
+}

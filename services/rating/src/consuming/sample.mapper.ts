@@ -1,0 +1,30 @@
+import { type SampleEvent } from '@metering/contracts';
+import { type MeteredSample } from '../domain';
+
+/**
+ * Cores arrive as a JSON number; the domain keeps them as a decimal string. Nine decimals hold any
+ * quota/period ratio a kernel can express (periods are whole microseconds).
+ */
+function coresToDecimal(cores: number | null): string | null {
+  if (cores === null) return null;
+  const fixed = cores.toFixed(9);
+  return fixed.includes('.') ? fixed.replace(/0+$/, '').replace(/\.$/, '') : fixed;
+}
+
+export function toMeteredSample(event: SampleEvent): MeteredSample {
+  return {
+    sampleId: event.sampleId,
+    tenantId: event.resource.tenantId,
+    resourceKind: event.resource.kind,
+    resourceId: event.resource.id,
+    instanceId: event.resource.instanceId,
+    startedAtMs: Date.parse(event.resource.startedAt),
+    observedAtMs: Date.parse(event.observedAt),
+    lifecycle: event.lifecycle,
+    cpuUsageNs: BigInt(event.cpu.usageNs),
+    memoryUsageBytes: BigInt(event.memory.usageBytes),
+    cpuAllocationCores: coresToDecimal(event.cpu.allocationCores),
+    memoryAllocationBytes:
+      event.memory.allocationBytes === null ? null : BigInt(event.memory.allocationBytes),
+  };
+}

@@ -1,0 +1,24 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { createRootLogger, PinoNestLogger } from '@metering/observability';
+import { AppModule } from './app.module';
+import { loadRatingConfig } from './config';
+
+async function main(): Promise<void> {
+  const config = loadRatingConfig();
+  const logger = createRootLogger({ serviceName: 'rating', level: config.logLevel });
+  const app = await NestFactory.create(AppModule.forRoot(config, logger), {
+    logger: new PinoNestLogger(logger),
+  });
+  app.enableShutdownHooks();
+  await app.listen(config.port, config.host);
+  logger.info({ url: `http://${config.host}:${config.port}` }, 'rating listening');
+}
+
+main().catch((error: unknown) => {
+  // A configuration or startup failure: one line that says why, then a non-zero exit.
+  console.error(
+    `rating failed to start: ${error instanceof Error ? error.message : String(error)}`,
+  );
+  process.exit(1);
+});

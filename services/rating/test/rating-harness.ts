@@ -1,0 +1,220 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { type DataSource } from 'typeorm';
+import { Decimal } from '@metering/money';
+import { type SampleEvent, encode } from '@metering/contracts';
+import { createLedgerDataSource, migrateLedger } from '@metering/ledger';
+import { localInfra, uniqueName, waitFor } from '@metering/testing';
+import { type BucketUsage, addBuckets, rateBatch } from '../src/domain';
+import { toMeteredSample } from '../src/consuming/sample.mapper';
+
+const repoRoot = join(__dirname, '..', '..', '..', '..');
+const serviceMain = join(__dirname, '..', 'src', 'main.js');
+const logDir = join(process.env.STACK_DIR ?? join(repoRoot, '.stack'), 'logs', 'tests');
+
+export const MAX_GAP_MS = 300_000;
+
+/** A fresh topic, group, DLQ topic and ledger schema: one test's world. */
+export class RatingWorld {
+  readonly name = uniqueName('rating');
+  readonly topic = `${this.name}.samples`;
+  readonly dlqTopic = `${this.name}.dlq`;
+  readonly groupId = `${this.name}-group`;
+  readonly schema = this.name;
+  readonly kafka = new Kafka({
+    clientId: 'rating-test',
+    brokers: [...localInfra.kafkaBrokers],
+    logLevel: logLevel.NOTHING,
+  });
+  readonly ds: DataSource = createLedgerDataSource({
+    url: localInfra.postgresUrl,
+    schema: this.schema,
+  });
+  private readonly processes = new Set<ChildProcess>();
+
+  async setUp(partitions: number, tenants: Record<string, string>): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: [
+        { topic: this.topic, numPartitions: partitions },
+        { topic: this.dlqTopic, numPartitions: 1 },
+      ],
+      waitForLeaders: true,
+    });
+    await admin.disconnect();
+    await this.ds.initialize();
+    await migrateLedger(this.ds);
+    for (const [id, zone] of Object.entries(tenants)) {
+      await this.ds.query(
+        `INSERT INTO tenant (id, name, time_zone, currency) VALUES ($1, $1, $2, 'EUR')`,
+        [id, zone],
+      );
+    }
+  }
+
+  async produce(values: readonly (Buffer | string)[], keyOf: (i: number) => string): Promise<void> {
+    const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    for (let i = 0; i < values.length; i += 500) {
+      await producer.send({
+        topic: this.topic,
+        messages: values.slice(i, i + 500).map((value, j) => ({ key: keyOf(i + j), value })),
+      });
+    }
+    await producer.disconnect();
+  }
+
+  /** Starts `node services/rating/dist/src/main.js` as a real process on this world. */
+  startRating(label: string): ChildProcess {
+    mkdirSync(logDir, { recursive: true });
+    const log = createWriteStream(join(logDir, `${this.name}-${label}.log`), { flags: 'a' });
+    const child = spawn(process.execPath, [serviceMain], {
+      env: {
+        ...process.env,
+        PORT: '0',
+        LOG_LEVEL: 'info',
+        KAFKA_BROKERS: localInfra.kafkaBrokers.join(','),
+        DATABASE_URL: localInfra.postgresUrl,
+        DATABASE_SCHEMA: this.schema,
+        DATABASE_POOL_SIZE: '4',
+        SAMPLES_TOPIC: this.topic,
+        SAMPLES_DLQ_TOPIC: this.dlqTopic,
+        RATING_GROUP_ID: this.groupId,
+        MAX_GAP_MS: String(MAX_GAP_MS),
+        // Small fetches: many batches, many chances for a kill to land mid-batch.
+        MAX_BYTES_PER_PARTITION: '65536',
+        // A killed member's partitions move on after 6 s (the broker's minimum), not 30 s.
+        KAFKA_SESSION_TIMEOUT_MS: '6000',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.pipe(log);
+    child.stderr?.pipe(log);
+    this.processes.add(child);
+    child.once('exit', () => this.processes.delete(child));
+    return child;
+  }
+
+  async kill(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    await exited;
+  }
+
+  async endOffsets(): Promise<Map<number, string>> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    const offsets = await admin.fetchTopicOffsets(this.topic);
+    await admin.disconnect();
+    return new Map(offsets.map((o) => [o.partition, o.high]));
+  }
+
+  async storedOffsets(): Promise<Map<number, string>> {
+    const rows = await this.ds.query<{ partition: number; next_offset: string }[]>(
+      `SELECT partition, next_offset::text FROM consumer_offset WHERE group_id = $1 AND topic = $2`,
+      [this.groupId, this.topic],
+    );
+    return new Map(rows.map((r) => [r.partition, r.next_offset]));
+  }
+
+  /** Progress of the ledger: messages committed over messages on the topic. */
+  async progress(): Promise<{ done: bigint; total: bigint }> {
+    const [end, stored] = [await this.endOffsets(), await this.storedOffsets()];
+    let done = 0n;
+    let total = 0n;
+    for (const [p, high] of end) {
+      total += BigInt(high);
+      const s = stored.get(p);
+      done += s === undefined || s === '-1' ? 0n : BigInt(s);
+    }
+    return { done, total };
+  }
+
+  async waitForCatchUp(timeoutMs: number): Promise<void> {
+    await waitFor(
+      async () => {
+        const { done, total } = await this.progress();
+        return done === total;
+      },
+      {
+        timeoutMs,
+        intervalMs: 500,
+        description: `the ledger of ${this.name} to catch up with the topic`,
+      },
+    );
+  }
+
+  /** The ledger as `tenant|resource|bucket → quantities`, read back from PostgreSQL. */
+  async ledger(): Promise<Map<string, string[]>> {
+    const rows = await this.ds.query<Record<string, string>[]>(
+      `SELECT tenant_id, resource_id, (extract(epoch from bucket_start) * 1000)::bigint::text AS start_ms,
+              cpu_usage_core_seconds::text AS c1, cpu_allocation_core_seconds::text AS c2,
+              cpu_max_core_seconds::text AS c3, memory_usage_byte_seconds::text AS m1,
+              memory_allocation_byte_seconds::text AS m2, memory_max_byte_seconds::text AS m3,
+              observed_ms::text AS o, gap_ms::text AS g
+       FROM usage_bucket`,
+    );
+    return new Map(
+      rows.map((r) => [
+        `${r.tenant_id}|${r.resource_id}|${r.start_ms}`,
+        // Normalised through Decimal: 1.50 and 1.5 are the same amount.
+        [r.c1, r.c2, r.c3, r.m1, r.m2, r.m3, r.o, r.g].map((v) =>
+          new Decimal(v ?? 'NaN').toString(),
+        ),
+      ]),
+    );
+  }
+
+  async tearDown(): Promise<void> {
+    for (const child of this.processes) await this.kill(child, 'SIGKILL');
+    if (this.ds.isInitialized) {
+      await this.ds.query(`DROP SCHEMA IF EXISTS "${this.schema}" CASCADE`);
+      await this.ds.destroy();
+    }
+    const admin = this.kafka.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [this.topic, this.dlqTopic] }).catch(() => undefined);
+    await admin.disconnect();
+  }
+}
+
+/** What the ledger must hold: the domain's own rating of the valid samples, in publish order. */
+export function expectedLedger(
+  samples: readonly SampleEvent[],
+  zones: Record<string, string>,
+): Map<string, string[]> {
+  const r = rateBatch(
+    samples.map(toMeteredSample),
+    new Map(),
+    { maxGapMs: MAX_GAP_MS },
+    (t) => zones[t] ?? 'UTC',
+  );
+  const merged = new Map<string, BucketUsage>();
+  for (const b of r.buckets.values()) {
+    const key = `${b.tenantId}|${b.resourceId}|${b.bucketStartMs}`;
+    const prev = merged.get(key);
+    merged.set(key, prev === undefined ? b : addBuckets(prev, b));
+  }
+  return new Map(
+    [...merged].map(([k, b]) => [
+      k,
+      [
+        b.cpuUsageCoreSeconds,
+        b.cpuAllocationCoreSeconds,
+        b.cpuMaxCoreSeconds,
+        b.memoryUsageByteSeconds,
+        b.memoryAllocationByteSeconds,
+        b.memoryMaxByteSeconds,
+        new Decimal(b.observedMs),
+        new Decimal(b.gapMs),
+      ].map((d) => d.toString()),
+    ]),
+  );
+}
+
+export const encodeAll = (samples: readonly SampleEvent[]): Buffer[] =>
+  samples.map((s) => encode(s));
