@@ -86,6 +86,11 @@ claim_ports() {
       log "adopting our influxd (pid $pid) found without a pid file"
       echo "$pid" >"$RUN_DIR/influxdb.pid"
       return 0
+    elif [[ "$cmd" == *influxd* && "$cmd" != *"$SYSTEM_INFLUX_CONF"* ]] && ready; then
+      # Another checkout's stack (or a developer's own influxd) already serves this port.
+      log "an influxd not started here (pid $pid) already serves 127.0.0.1:$INFLUX_PORT; using it"
+      REUSED_FOREIGN=1
+      return 0
     elif [[ "$cmd" == *influxd* && "$cmd" == *"$SYSTEM_INFLUX_CONF"* ]]; then
       log "the system influxdb service holds port $port: stopping and disabling it"
       stop_system_service || return 1
@@ -123,7 +128,9 @@ ready() {
 part_start() {
   if pid_alive influxdb && ready; then log "already running on 127.0.0.1:$INFLUX_PORT"; return 0; fi
   if ! pid_alive influxdb; then
+    REUSED_FOREIGN=0
     claim_ports || return 1
+    [ "$REUSED_FOREIGN" = 1 ] && return 0
   fi
   if ! pid_alive influxdb; then
     write_config

@@ -77,7 +77,12 @@ ready() {
 part_start() {
   if pid_alive kafka && ready; then log "already running on 127.0.0.1:$KAFKA_PORT"; return 0; fi
   if ! pid_alive kafka && port_open "$KAFKA_PORT"; then
-    fail "port 127.0.0.1:$KAFKA_PORT is taken by another process (free it, or set KAFKA_PORT)"
+    if ready; then
+      # Another checkout's stack (or a developer's own broker) already serves this port.
+      log "a Kafka broker not started here already answers on 127.0.0.1:$KAFKA_PORT; using it"
+      return 0
+    fi
+    fail "port 127.0.0.1:$KAFKA_PORT is taken by a process that is not a working Kafka broker (free it, or set KAFKA_PORT)"
     return 1
   fi
   if ! pid_alive kafka; then
