@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Decimal } from '@metering/money';
 import { type InstanceState, type MeteredSample } from './metered-sample';
-import { parseTiers, priceGraduated } from './price-plan';
+import { parseTiers, priceGraduated } from '@metering/pricing';
 import { rateBatch } from './rate-batch';
 import { type UsageInterval } from './rate-sample';
 import { type BucketUsage, addBuckets, bucketKey, splitInterval } from './usage-bucket';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Decimal } from '@metering/money';
 import { type UsageInterval } from './rate-sample';
 import { splitInterval } from './usage-bucket';
-import { hourBucketStart, zoneOffsetMs } from './zone-offset';
+import { hourBucketStart, zoneOffsetMs } from '@metering/pricing';
 
 const iso = (s: string) => Date.parse(s);
 const GiB = 1n << 30n;

@@ -1,6 +1,6 @@
 import { Decimal, NANOSECONDS_PER_SECOND, toDecimal } from '@metering/money';
 import { type UsageInterval } from './rate-sample';
-import { BUCKET_MS, hourBucketStart } from './zone-offset';
+import { BUCKET_MS, hourBucketStart } from '@metering/pricing';
 
 /**
  * Usage of one resource in one hour bucket, in exact units: CPU in core-seconds (9 decimals at

@@ -48,3 +48,42 @@ function mod(a: number, n: number): number {
 }
 
 export const BUCKET_MS = HOUR_MS;
+
+const PERIOD = /^(\d{4})-(0[1-9]|1[0-2])$/;
+
+/** A billing period: a calendar month, "YYYY-MM". */
+export function isPeriod(text: string): boolean {
+  return PERIOD.test(text);
+}
+
+/** The instant at which a local wall-clock time happens in the zone (the first, if it repeats). */
+export function zonedTimeToUtc(timeZone: string, y: number, m: number, d: number, h = 0): number {
+  const wall = Date.UTC(y, m - 1, d, h);
+  // Two rounds settle any offset, including a DST change between the guess and the answer.
+  let guess = wall - zoneOffsetMs(timeZone, wall);
+  guess = wall - zoneOffsetMs(timeZone, guess);
+  return guess;
+}
+
+/**
+ * The period's bounds in the tenant's zone: [local midnight of the 1st, local midnight of the
+ * next 1st), as UTC epoch milliseconds. Hour buckets align to the same local hours, so a month
+ * is always a whole number of buckets.
+ */
+export function periodBounds(period: string, timeZone: string): { startMs: number; endMs: number } {
+  const match = PERIOD.exec(period);
+  if (match === null) throw new RangeError(`period "${period}" must be YYYY-MM`);
+  const y = Number(match[1]);
+  const m = Number(match[2]);
+  const next = m === 12 ? { y: y + 1, m: 1 } : { y, m: m + 1 };
+  return {
+    startMs: zonedTimeToUtc(timeZone, y, m, 1),
+    endMs: zonedTimeToUtc(timeZone, next.y, next.m, 1),
+  };
+}
+
+/** The period ("YYYY-MM") holding an instant, in the zone. */
+export function periodOf(atMs: number, timeZone: string): string {
+  const local = new Date(atMs + zoneOffsetMs(timeZone, atMs));
+  return `${local.getUTCFullYear()}-${String(local.getUTCMonth() + 1).padStart(2, '0')}`;
+}
