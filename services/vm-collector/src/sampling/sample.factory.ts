@@ -1,0 +1,82 @@
+import { type Lifecycle, type SampleEvent, sampleIdOf } from '@metering/contracts';
+import { type DomainReading } from './domain-reading';
+
+export const MEMORY_USAGE_MODES = ['rss', 'balloon'] as const;
+export type MemoryUsageMode = (typeof MEMORY_USAGE_MODES)[number];
+
+export interface SampleFactoryOptions {
+  /** Tenant of a domain without tenant metadata. */
+  readonly defaultTenant: string;
+  readonly memoryUsage: MemoryUsageMode;
+}
+
+/** The instance a sample belongs to, as the sampling cycle tracks it. */
+export interface SampledInstance {
+  readonly instanceId: string;
+  readonly startedAt: Date;
+}
+
+/**
+ * One `metering.samples.v1` event from one reading.
+ * - cpu.usageNs: the domain's cumulative cpuTime; allocationCores: its vCPUs.
+ * - memory.usageBytes: see memoryUsageOf; allocationBytes: the current (balloon) memory;
+ *   maxBytes (an extra field) the maximum memory.
+ * `observedAt` may be later than the reading's (a final sample moved past the previous one).
+ */
+export function sampleOf(
+  instance: SampledInstance,
+  reading: DomainReading,
+  lifecycle: Lifecycle,
+  observedAt: Date,
+  options: SampleFactoryOptions,
+): SampleEvent {
+  // The schema forbids a reading before its instance started; a process start a few ms
+  // after our first sight of the domain (clocks of /proc vs Date) is not a reason to fail.
+  const startedAt = instance.startedAt <= observedAt ? instance.startedAt : observedAt;
+  const observed = observedAt.toISOString();
+  return {
+    schema: 'metering.sample.v1',
+    sampleId: sampleIdOf({
+      source: 'libvirt',
+      host: reading.host,
+      resourceId: reading.uuid,
+      instanceId: instance.instanceId,
+      observedAt: observed,
+    }),
+    source: 'libvirt',
+    host: reading.host,
+    resource: {
+      kind: 'vm',
+      id: reading.uuid,
+      name: reading.name,
+      tenantId: reading.tenantId ?? options.defaultTenant,
+      instanceId: instance.instanceId,
+      startedAt: startedAt.toISOString(),
+    },
+    observedAt: observed,
+    lifecycle,
+    cpu: {
+      usageNs: reading.cpuTimeNs.toString(),
+      allocationCores: reading.vcpus > 0 ? reading.vcpus : null,
+    },
+    memory: {
+      usageBytes: memoryUsageOf(reading, options.memoryUsage),
+      allocationBytes: reading.memoryBytes > 0 ? reading.memoryBytes : null,
+      maxBytes: reading.maxMemoryBytes > 0 ? reading.maxMemoryBytes : null,
+    },
+  };
+}
+
+/**
+ * The memory a VM uses, by mode (README, "Memory"): `rss` is the host memory its QEMU
+ * process holds, when readable; otherwise, and in `balloon` mode, the current balloon
+ * memory, i.e. what the guest has been given.
+ */
+export function memoryUsageOf(reading: DomainReading, mode: MemoryUsageMode): number {
+  switch (mode) {
+    case 'rss':
+      return reading.process?.memoryBytes ?? reading.memoryBytes;
+    case 'balloon':
+      return reading.memoryBytes;
+  }
+}
