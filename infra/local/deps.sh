@@ -15,9 +15,13 @@ part_install() {
   local want
   want="$(sha256sum "$REPO_ROOT/package-lock.json" | cut -d' ' -f1)"
   if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] && [ -d "$REPO_ROOT/node_modules" ]; then return 0; fi
-  log "npm ci (log: $LOG_DIR/npm-ci.log)"
-  (cd "$REPO_ROOT" && npm ci --no-audit --no-fund) >"$LOG_DIR/npm-ci.log" 2>&1 ||
-    fail "npm ci failed (see $LOG_DIR/npm-ci.log)" || return 1
+  # A fresh checkout gets exactly the lockfile (npm ci); a working tree keeps its node_modules
+  # and is only brought in line with the lockfile (npm install), without a wipe.
+  local cmd=(npm ci --no-audit --no-fund)
+  [ -d "$REPO_ROOT/node_modules" ] && cmd=(npm install --no-audit --no-fund)
+  log "${cmd[*]} (log: $LOG_DIR/npm-install.log)"
+  (cd "$REPO_ROOT" && "${cmd[@]}") >"$LOG_DIR/npm-install.log" 2>&1 ||
+    fail "${cmd[*]} failed (see $LOG_DIR/npm-install.log)" || return 1
   echo "$want" >"$STAMP"
 }
 
