@@ -1,5 +1,8 @@
+export { ApiKeyEntity } from './entities/api-key.entity';
 export { ConsumerOffsetEntity } from './entities/consumer-offset.entity';
 export { InstanceStateEntity } from './entities/instance-state.entity';
+export { InvoiceCounterEntity } from './entities/invoice-counter.entity';
+export { InvoiceEntity } from './entities/invoice.entity';
 export { PlanAssignmentEntity } from './entities/plan-assignment.entity';
 export { PricePlanEntity, type TierRecord } from './entities/price-plan.entity';
 export { TenantEntity } from './entities/tenant.entity';

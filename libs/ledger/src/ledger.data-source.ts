@@ -1,11 +1,15 @@
 import { DataSource } from 'typeorm';
+import { ApiKeyEntity } from './entities/api-key.entity';
 import { ConsumerOffsetEntity } from './entities/consumer-offset.entity';
 import { InstanceStateEntity } from './entities/instance-state.entity';
+import { InvoiceCounterEntity } from './entities/invoice-counter.entity';
+import { InvoiceEntity } from './entities/invoice.entity';
 import { PlanAssignmentEntity } from './entities/plan-assignment.entity';
 import { PricePlanEntity } from './entities/price-plan.entity';
 import { TenantEntity } from './entities/tenant.entity';
 import { UsageBucketEntity } from './entities/usage-bucket.entity';
 import { InitialLedger1764115200000 } from './migrations/1764115200000-initial-ledger';
+import { BillingLedger1764201600000 } from './migrations/1764201600000-billing-ledger';
 
 export const LEDGER_ENTITIES = [
   TenantEntity,
@@ -14,10 +18,13 @@ export const LEDGER_ENTITIES = [
   UsageBucketEntity,
   InstanceStateEntity,
   ConsumerOffsetEntity,
+  ApiKeyEntity,
+  InvoiceEntity,
+  InvoiceCounterEntity,
 ];
 
 /** Every migration, in order. Both services run them; TypeORM applies each once. */
-export const LEDGER_MIGRATIONS = [InitialLedger1764115200000];
+export const LEDGER_MIGRATIONS = [InitialLedger1764115200000, BillingLedger1764201600000];
 
 export interface LedgerConnectionOptions {
   /** postgres://user@host:port/database */

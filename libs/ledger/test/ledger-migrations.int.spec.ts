@@ -23,11 +23,17 @@ const tables = async () =>
 
 test('the ledger migrations apply into their own schema, twice harmlessly, and revert', async () => {
   await ds.initialize();
-  assert.deepEqual(await migrateLedger(ds), ['InitialLedger1764115200000']);
+  assert.deepEqual(await migrateLedger(ds), [
+    'InitialLedger1764115200000',
+    'BillingLedger1764201600000',
+  ]);
   assert.deepEqual(await migrateLedger(ds), [], 'a second run applies nothing');
   assert.deepEqual(await tables(), [
+    'api_key',
     'consumer_offset',
     'instance_state',
+    'invoice',
+    'invoice_counter',
     'ledger_migrations',
     'plan_assignment',
     'price_plan',
@@ -43,6 +49,7 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
       .filter((q) => !/DROP CONSTRAINT "[a-z_]+_(check|fkey)"$/.test(q)),
     [],
   );
+  await ds.undoLastMigration({ transaction: 'each' });
   await ds.undoLastMigration({ transaction: 'each' });
   assert.deepEqual(await tables(), ['ledger_migrations']);
 });
