@@ -1,8 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CgroupReadError, CgroupVanishedError } from './cgroup.errors';
 import { type CgroupMounts, type ProcessCgroups } from './cgroup-mounts';
-import { type CgroupStats } from './cgroup-stats';
+import { type CgroupLimits, type CgroupStats, type CgroupUsage } from './cgroup-stats';
 import { countCpuSet } from './cpu-set';
 
 /** The directories holding one container's cgroup files. */
@@ -39,6 +40,19 @@ export function locateCgroup(mounts: CgroupMounts, proc: ProcessCgroups): Cgroup
 export type FileReader = (path: string) => Promise<string>;
 const nodeReadFile: FileReader = (path) => readFile(path, 'utf8');
 
+/**
+ * Reads synchronously behind the async signature. cgroup files are kernel-generated and
+ * answer in microseconds; the thread-pool round trip of fs/promises costs more than the read
+ * itself, which matters when a cycle reads thousands of them (bench/collector-scale).
+ */
+export const syncFileReader: FileReader = (path) => {
+  try {
+    return Promise.resolve(readFileSync(path, 'utf8'));
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
+};
+
 /** v1 reports "no limit" as a page-aligned LONG_MAX; anything this large is unlimited. */
 const UNLIMITED_BYTES = 1n << 62n;
 
@@ -54,10 +68,36 @@ export class CgroupReader {
   ) {}
 
   async readStats(location: CgroupLocation): Promise<CgroupStats> {
-    return location.version === 'v1' ? this.readV1(location) : this.readV2(location.dir);
+    const usage = await this.readUsage(location);
+    const limits = await this.readLimits(location);
+    return { ...usage, ...limits };
   }
 
-  private async readV1(loc: Extract<CgroupLocation, { version: 'v1' }>): Promise<CgroupStats> {
+  /** What changes between readings: CPU counter and memory. Three small files. */
+  async readUsage(location: CgroupLocation): Promise<CgroupUsage> {
+    return location.version === 'v1' ? this.readUsageV1(location) : this.readUsageV2(location.dir);
+  }
+
+  /** What changes only on `docker update`: memory and CPU limits. */
+  async readLimits(location: CgroupLocation): Promise<CgroupLimits> {
+    return location.version === 'v1'
+      ? this.readLimitsV1(location)
+      : this.readLimitsV2(location.dir);
+  }
+
+  /**
+   * Only the cumulative CPU counter: what a parent cgroup is read for. Hierarchical on v1 and
+   * v2 alike, so a parent's counter keeps the CPU time of children that have exited.
+   */
+  async readCpuUsageNs(location: CgroupLocation): Promise<bigint> {
+    if (location.version === 'v1') {
+      const path = join(location.cpuacct, 'cpuacct.usage');
+      return parseBigInt(await this.required(path), path);
+    }
+    return this.readCpuStatV2(location.dir);
+  }
+
+  private async readUsageV1(loc: Extract<CgroupLocation, { version: 'v1' }>): Promise<CgroupUsage> {
     const cpuUsageNs = parseBigInt(
       await this.required(join(loc.cpuacct, 'cpuacct.usage')),
       loc.cpuacct,
@@ -66,13 +106,22 @@ export class CgroupReader {
       await this.required(join(loc.memory, 'memory.usage_in_bytes')),
       loc.memory,
     );
+    const stat = parseFlatKeyed(await this.optional(join(loc.memory, 'memory.stat')));
+    const inactiveFile = stat.get('total_inactive_file') ?? stat.get('inactive_file') ?? 0n;
+    return {
+      cpuUsageNs,
+      memoryUsageBytes: Number(usage),
+      memoryWorkingSetBytes: Number(usage > inactiveFile ? usage - inactiveFile : 0n),
+    };
+  }
+
+  private async readLimitsV1(
+    loc: Extract<CgroupLocation, { version: 'v1' }>,
+  ): Promise<CgroupLimits> {
     const limit = parseBigInt(
       await this.required(join(loc.memory, 'memory.limit_in_bytes')),
       loc.memory,
     );
-    const stat = parseFlatKeyed(await this.optional(join(loc.memory, 'memory.stat')));
-    const inactiveFile = stat.get('total_inactive_file') ?? stat.get('inactive_file') ?? 0n;
-
     let quotaCores: number | null = null;
     if (loc.cpu !== null) {
       const quota = await this.optional(join(loc.cpu, 'cpu.cfs_quota_us'));
@@ -83,33 +132,37 @@ export class CgroupReader {
       loc.cpuset === null
         ? null
         : this.cpusetLimit(await this.optional(join(loc.cpuset, 'cpuset.cpus')));
-
     return {
-      cpuUsageNs,
-      memoryUsageBytes: Number(usage),
-      memoryWorkingSetBytes: Number(usage > inactiveFile ? usage - inactiveFile : 0n),
       memoryLimitBytes: limit >= UNLIMITED_BYTES ? null : Number(limit),
       cpuLimitCores: minLimit(quotaCores, cpusetCores),
     };
   }
 
-  private async readV2(dir: string): Promise<CgroupStats> {
+  private async readCpuStatV2(dir: string): Promise<bigint> {
     const cpuStat = parseFlatKeyed(await this.required(join(dir, 'cpu.stat')));
     const usageUsec = cpuStat.get('usage_usec');
     if (usageUsec === undefined) throw new CgroupReadError(join(dir, 'cpu.stat'), 'no usage_usec');
+    return usageUsec * 1000n;
+  }
+
+  private async readUsageV2(dir: string): Promise<CgroupUsage> {
+    const cpuUsageNs = await this.readCpuStatV2(dir);
     const usage = parseBigInt(await this.required(join(dir, 'memory.current')), dir);
-    const max = (await this.required(join(dir, 'memory.max'))).trim();
     const memStat = parseFlatKeyed(await this.optional(join(dir, 'memory.stat')));
     const inactiveFile = memStat.get('inactive_file') ?? 0n;
+    return {
+      cpuUsageNs,
+      memoryUsageBytes: Number(usage),
+      memoryWorkingSetBytes: Number(usage > inactiveFile ? usage - inactiveFile : 0n),
+    };
+  }
 
+  private async readLimitsV2(dir: string): Promise<CgroupLimits> {
+    const max = (await this.required(join(dir, 'memory.max'))).trim();
     const cpuMax = (await this.optional(join(dir, 'cpu.max'))).trim().split(/\s+/);
     const quotaCores = coresFromQuota(cpuMax[0] ?? 'max', cpuMax[1] ?? '100000');
     const cpuset = await this.optional(join(dir, 'cpuset.cpus.effective'));
-
     return {
-      cpuUsageNs: usageUsec * 1000n,
-      memoryUsageBytes: Number(usage),
-      memoryWorkingSetBytes: Number(usage > inactiveFile ? usage - inactiveFile : 0n),
       memoryLimitBytes: max === 'max' ? null : Number(parseBigInt(max, dir)),
       cpuLimitCores: minLimit(quotaCores, this.cpusetLimit(cpuset)),
     };

@@ -3,3 +3,4 @@ export * from './cgroup-mounts';
 export * from './cgroup-stats';
 export * from './cgroup.reader';
 export * from './cpu-set';
+export * from './cgroup-path';

@@ -1,0 +1,443 @@
+import { afterEach, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import fc from 'fast-check';
+import { validateSample } from '@metering/contracts';
+import {
+  CollectingPublisher,
+  CountingMetrics,
+  FakeClock,
+  FakeDockerWorld,
+  silentLog,
+  testSettings,
+} from '../../test/fake-docker-world';
+import { TenantResolver } from '../discovery/tenant.resolver';
+import { type CollectorSettings, ContainerCollector } from './container-collector';
+
+interface Rig {
+  clock: FakeClock;
+  world: FakeDockerWorld;
+  publisher: CollectingPublisher;
+  metrics: CountingMetrics;
+  collector: ContainerCollector;
+}
+
+const running: ContainerCollector[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((c) => c.stop()));
+});
+
+function rig(settings: Partial<CollectorSettings> = {}): Rig {
+  const clock = new FakeClock();
+  const world = new FakeDockerWorld(clock);
+  const publisher = new CollectingPublisher();
+  const metrics = new CountingMetrics();
+  const collector = new ContainerCollector(
+    {
+      source: world,
+      reader: world,
+      publisher,
+      tenants: new TenantResolver('metering.tenant', 'unassigned'),
+      clock,
+      metrics,
+      log: silentLog,
+    },
+    testSettings(settings),
+  );
+  running.push(collector);
+  return { clock, world, publisher, metrics, collector };
+}
+
+const SEC = 1_000_000_000n;
+
+describe('ContainerCollector', () => {
+  test('start → running → final, with tenant, limits and a rising counter', async () => {
+    const { clock, world, publisher, collector } = rig();
+    await collector.start();
+    const id = world.run({
+      labels: { 'metering.tenant': 'acme' },
+      limits: { cpuLimitCores: 1, memoryLimitBytes: 64 * 1024 * 1024 },
+    });
+    world.burn(id, 50_000_000n);
+    collector.handleEvent(world.event('start', id));
+    await collector.idle();
+
+    clock.advance(10_000);
+    world.burn(id, 9n * SEC, 30_000_000);
+    await collector.runCycle();
+    clock.advance(3_000);
+    world.burn(id, 2n * SEC);
+    await collector.readYoung(); // 13 s old: no longer young, not read
+    world.exit(id);
+    clock.advance(40);
+    collector.handleEvent(world.event('die', id));
+    await collector.idle();
+
+    const samples = publisher.of(id);
+    assert.deepEqual(
+      samples.map((s) => s.lifecycle),
+      ['start', 'running', 'final'],
+    );
+    assert.deepEqual(
+      samples.map((s) => s.cpu.usageNs),
+      ['50000000', '9050000000', '9050000000'],
+    );
+    for (const s of samples) {
+      assert.equal(validateSample(s).ok, true);
+      assert.equal(s.resource.tenantId, 'acme');
+      assert.equal(s.cpu.allocationCores, 1);
+      assert.equal(s.memory.allocationBytes, 64 * 1024 * 1024);
+      assert.equal(s.host, 'node-test');
+    }
+    assert.equal(samples[1]?.memory.usageBytes, 30_000_000);
+    const final = samples[2];
+    assert.ok(final !== undefined);
+    assert.equal(final.observedAt, new Date(Math.floor(clock.t)).toISOString());
+    assert.equal(new Set(samples.map((s) => s.sampleId)).size, 3, 'distinct sample ids');
+    assert.equal(collector.containerCount, 0);
+  });
+
+  test('unlabelled containers go to the default tenant; empty labels too', async () => {
+    const { world, publisher, collector } = rig();
+    await collector.start();
+    const a = world.run({});
+    const b = world.run({ labels: { 'metering.tenant': '  ' } });
+    collector.handleEvent(world.event('start', a));
+    collector.handleEvent(world.event('start', b));
+    await collector.idle();
+    assert.equal(publisher.of(a)[0]?.resource.tenantId, 'unassigned');
+    assert.equal(publisher.of(b)[0]?.resource.tenantId, 'unassigned');
+  });
+
+  test('containers running before the collector are found by the first listing', async () => {
+    const { world, publisher, collector } = rig();
+    const id = world.run({ labels: { 'metering.tenant': 'globex' } });
+    world.burn(id, 7n * SEC);
+    await collector.start();
+    assert.equal(publisher.of(id)[0]?.cpu.usageNs, '7000000000');
+    assert.equal(publisher.of(id)[0]?.lifecycle, 'start');
+  });
+
+  test('a restart gives a new instance id and ends the old instance', async () => {
+    const { clock, world, publisher, collector } = rig();
+    await collector.start();
+    const id = world.run({});
+    world.burn(id, SEC);
+    collector.handleEvent(world.event('start', id));
+    await collector.idle();
+    world.restart(id);
+    collector.handleEvent(world.event('die', id));
+    collector.handleEvent(world.event('start', id));
+    await collector.idle();
+    world.burn(id, 2n * SEC);
+    clock.advance(10_000);
+    await collector.runCycle();
+
+    const samples = publisher.of(id);
+    const instances = [...new Set(samples.map((s) => s.resource.instanceId))];
+    assert.equal(instances.length, 2);
+    assert.deepEqual(
+      samples.map(
+        (s) => `${s.resource.instanceId === instances[0] ? 'old' : 'new'}:${s.lifecycle}`,
+      ),
+      ['old:start', 'old:final', 'new:start', 'new:running'],
+    );
+    assert.equal(samples.at(-1)?.cpu.usageNs, String(2n * SEC));
+  });
+
+  test('a restart whose die was missed still ends the old instance', async () => {
+    const { world, publisher, collector } = rig();
+    await collector.start();
+    const id = world.run({});
+    collector.handleEvent(world.event('start', id));
+    await collector.idle();
+    world.restart(id);
+    collector.handleEvent(world.event('start', id)); // no die
+    await collector.idle();
+    assert.deepEqual(
+      publisher.of(id).map((s) => s.lifecycle),
+      ['start', 'final', 'start'],
+    );
+  });
+
+  test('a short-lived container: young reads make its final sample carry its CPU', async () => {
+    const { clock, world, publisher, metrics, collector } = rig();
+    await collector.start();
+    const id = world.run({ labels: { 'metering.tenant': 'acme' } });
+    world.burn(id, 30_000_000n);
+    collector.handleEvent(world.event('start', id));
+    await collector.idle();
+    for (let i = 0; i < 8; i += 1) {
+      clock.advance(250);
+      world.burn(id, 250_000_000n);
+      await collector.readYoung();
+    }
+    clock.advance(100);
+    world.burn(id, 100_000_000n); // after the last reading: lost to the container, not the tenant
+    world.exit(id);
+    clock.advance(30);
+    collector.handleEvent(world.event('die', id));
+    await collector.idle();
+
+    const samples = publisher.of(id);
+    assert.deepEqual(
+      samples.map((s) => s.lifecycle),
+      ['start', 'final'],
+    );
+    assert.equal(samples[1]?.cpu.usageNs, String(30_000_000n + 8n * 250_000_000n));
+    assert.equal(metrics.shortLivedCounts.caught, 1);
+  });
+
+  test('a cgroup that vanishes without a die event is ended by inspect after the grace time', async () => {
+    const { clock, world, publisher, collector } = rig({ dieGraceMs: 10 });
+    await collector.start();
+    const id = world.run({});
+    world.burn(id, SEC);
+    collector.handleEvent(world.event('start', id));
+    await collector.idle();
+    clock.advance(500);
+    world.exit(id);
+    const exitedAt = new Date(clock.t).toISOString();
+    clock.advance(10_000);
+    await collector.runCycle(); // the read vanishes
+    await sleep(30);
+    await collector.idle();
+    const final = publisher.of(id).at(-1);
+    assert.equal(final?.lifecycle, 'final');
+    assert.equal(final?.observedAt, exitedAt, 'exit time from inspect, not when we noticed');
+  });
+
+  test('a container gone before it could be inspected is counted as missed', async () => {
+    const { world, metrics, publisher, collector } = rig();
+    await collector.start();
+    const id = world.run({});
+    world.burn(id, SEC);
+    world.exit(id);
+    collector.handleEvent(world.event('start', id));
+    collector.handleEvent(world.event('die', id));
+    await collector.idle();
+    assert.equal(publisher.of(id).length, 0);
+    assert.equal(metrics.shortLivedCounts.missed, 1);
+  });
+
+  test('duplicate events (a replay after reconnect) change nothing', async () => {
+    const { world, publisher, collector } = rig();
+    await collector.start();
+    const id = world.run({});
+    const start = world.event('start', id);
+    collector.handleEvent(start);
+    collector.handleEvent(start);
+    await collector.idle();
+    world.exit(id);
+    const die = world.event('die', id);
+    collector.handleEvent(die);
+    await collector.idle();
+    collector.handleEvent(start);
+    collector.handleEvent(die);
+    await collector.idle();
+    assert.deepEqual(
+      publisher.of(id).map((s) => s.lifecycle),
+      ['start', 'final'],
+    );
+  });
+
+  test('resync finds containers whose events were missed, and ends those gone', async () => {
+    const { world, publisher, collector } = rig();
+    await collector.start();
+    const a = world.run({});
+    const b = world.run({});
+    collector.handleEvent(world.event('start', a));
+    await collector.idle();
+    world.exit(a);
+    await collector.resync();
+    await collector.idle();
+    assert.deepEqual(
+      publisher.of(a).map((s) => s.lifecycle),
+      ['start', 'final'],
+    );
+    assert.deepEqual(
+      publisher.of(b).map((s) => s.lifecycle),
+      ['start'],
+    );
+  });
+
+  test('limits are re-read after an update event', async () => {
+    const { clock, world, publisher, collector } = rig();
+    await collector.start();
+    const id = world.run({ limits: { memoryLimitBytes: 1000 } });
+    collector.handleEvent(world.event('start', id));
+    await collector.idle();
+    world.containers.get(id)!.limits = { cpuLimitCores: 0.5, memoryLimitBytes: 2000 };
+    clock.advance(10_000);
+    await collector.runCycle();
+    assert.equal(publisher.of(id).at(-1)?.memory.allocationBytes, 1000, 'not re-read yet');
+    collector.handleEvent(world.event('update', id));
+    clock.advance(10_000);
+    await collector.runCycle();
+    assert.equal(publisher.of(id).at(-1)?.memory.allocationBytes, 2000);
+    assert.equal(publisher.of(id).at(-1)?.cpu.allocationCores, 0.5);
+  });
+});
+
+describe('the residual of per-tenant parent cgroups', () => {
+  const PARENT = '/metering/acme';
+
+  test('what exited children used after their last reading is metered for the tenant', async () => {
+    const { clock, world, publisher, collector } = rig();
+    await collector.start();
+    const long = world.run({ parent: PARENT, labels: { 'metering.tenant': 'acme' } });
+    world.burn(long, SEC);
+    collector.handleEvent(world.event('start', long));
+    await collector.idle();
+
+    // A container that lives and dies between two readings: never read at all.
+    const flash = world.run({ parent: PARENT });
+    world.burn(flash, 700_000_000n);
+    world.exit(flash);
+    collector.handleEvent(world.event('start', flash));
+    // One that was read, then burnt more before exiting.
+    const tail = world.run({ parent: PARENT });
+    world.burn(tail, 100_000_000n);
+    collector.handleEvent(world.event('start', tail));
+    await collector.idle();
+    world.burn(tail, 250_000_000n);
+    world.exit(tail);
+    collector.handleEvent(world.event('die', tail));
+    await collector.idle();
+
+    for (let i = 0; i < 3; i += 1) {
+      clock.advance(10_000);
+      world.burn(long, SEC);
+      await collector.runCycle();
+    }
+    const residual = publisher.samples.filter((s) => s.resource.residualOf === PARENT);
+    assert.ok(residual.length >= 2);
+    assert.equal(residual[0]?.lifecycle, 'start');
+    assert.equal(residual.at(-1)?.resource.tenantId, 'acme');
+    assert.equal(residual.at(-1)?.cpu.usageNs, String(700_000_000n + 250_000_000n));
+    for (const s of residual) assert.equal(validateSample(s).ok, true);
+    // Everything the kernel counted under the parent is metered, once.
+    assert.equal(
+      publisher.meteredCpuNs((s) => s.resource.id !== long) +
+        BigInt(publisher.of(long).at(-2)?.cpu.usageNs ?? '0'),
+      world.parentCpuNs(PARENT) - SEC,
+      'the last cycle of the long container is evaluated one cycle later',
+    );
+  });
+
+  test('parents outside the tenant pattern are not published', async () => {
+    const { clock, world, publisher, collector } = rig();
+    await collector.start();
+    const id = world.run({ parent: '/docker' });
+    collector.handleEvent(world.event('start', id));
+    await collector.idle();
+    world.burn(id, SEC);
+    world.exit(id);
+    collector.handleEvent(world.event('die', id));
+    for (let i = 0; i < 3; i += 1) {
+      clock.advance(10_000);
+      await collector.runCycle();
+    }
+    assert.equal(publisher.samples.filter((s) => s.resource.residualOf !== undefined).length, 0);
+  });
+
+  test('children running before the collector started are not counted twice', async () => {
+    const { clock, world, publisher, collector } = rig();
+    const a = world.run({ parent: PARENT });
+    const b = world.run({ parent: PARENT });
+    world.burn(a, 100n * SEC);
+    world.burn(b, 50n * SEC);
+    await collector.start();
+    world.burn(a, SEC);
+    clock.advance(10_000);
+    await collector.runCycle();
+    world.burn(b, SEC);
+    world.exit(b);
+    collector.handleEvent(world.event('die', b));
+    await collector.idle();
+    for (let i = 0; i < 2; i += 1) {
+      clock.advance(10_000);
+      await collector.runCycle();
+    }
+    const residual = publisher.samples.filter((s) => s.resource.residualOf === PARENT).at(-1);
+    assert.equal(residual?.cpu.usageNs, String(SEC), "b's last second, after its last reading");
+  });
+
+  // The invariant that matters for money: whatever happens, what is metered under a parent
+  // never exceeds what the kernel counted there; once quiet, it equals it.
+  test('property: metered ≤ kernel at every step, = once quiet', async () => {
+    type Step =
+      | { kind: 'start'; missEvent: boolean }
+      | { kind: 'burn'; pick: number; ms: number }
+      | { kind: 'exit'; pick: number; missDie: boolean }
+      | { kind: 'cycle' }
+      | { kind: 'young' };
+    const step: fc.Arbitrary<Step> = fc.oneof(
+      fc.record({ kind: fc.constant('start' as const), missEvent: fc.boolean() }),
+      fc.record({
+        kind: fc.constant('burn' as const),
+        pick: fc.nat(),
+        ms: fc.integer({ min: 1, max: 3000 }),
+      }),
+      fc.record({ kind: fc.constant('exit' as const), pick: fc.nat(), missDie: fc.boolean() }),
+      fc.record({ kind: fc.constant('cycle' as const) }),
+      fc.record({ kind: fc.constant('young' as const) }),
+    );
+    await fc.assert(
+      // The parent is known from its first child on: that one is seen starting.
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 40 }), async (rest) => {
+        const steps: Step[] = [{ kind: 'start', missEvent: false }, ...rest];
+        const { clock, world, publisher, collector } = rig({ dieGraceMs: 1 });
+        await collector.start();
+        const live: string[] = [];
+        const metered = (): bigint => publisher.meteredCpuNs();
+        for (const s of steps) {
+          clock.advance(300);
+          switch (s.kind) {
+            case 'start': {
+              const id = world.run({ parent: PARENT });
+              live.push(id);
+              if (!s.missEvent) collector.handleEvent(world.event('start', id));
+              break;
+            }
+            case 'burn': {
+              const id = live[s.pick % Math.max(1, live.length)];
+              if (id !== undefined) world.burn(id, BigInt(s.ms) * 1_000_000n);
+              break;
+            }
+            case 'exit': {
+              const [id] = live.splice(s.pick % Math.max(1, live.length), 1);
+              if (id === undefined) break;
+              world.exit(id);
+              if (!s.missDie) collector.handleEvent(world.event('die', id));
+              break;
+            }
+            case 'cycle':
+              clock.advance(10_000);
+              await collector.runCycle();
+              break;
+            case 'young':
+              await collector.readYoung();
+              break;
+          }
+          await collector.idle();
+          assert.ok(metered() <= world.parentCpuNs(PARENT), 'never more than the kernel counted');
+        }
+        for (const id of live.splice(0)) {
+          world.exit(id);
+          collector.handleEvent(world.event('die', id));
+        }
+        await collector.resync();
+        await sleep(3);
+        await collector.idle();
+        for (let i = 0; i < 3; i += 1) {
+          clock.advance(10_000);
+          await collector.runCycle();
+        }
+        assert.equal(metered(), world.parentCpuNs(PARENT), 'everything, once');
+        await collector.stop();
+      }),
+      { numRuns: 150 },
+    );
+  });
+});

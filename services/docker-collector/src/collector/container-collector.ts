@@ -1,0 +1,604 @@
+import { type SampleEvent, validateSample } from '@metering/contracts';
+import { type CgroupLimits, type CgroupLocation } from '../cgroups';
+import { type ContainerEvent } from '../discovery/container-event';
+import { type ContainerSource } from '../discovery/docker-engine.client';
+import { type InspectedContainer } from '../discovery/inspected-container';
+import { type TenantResolver } from '../discovery/tenant.resolver';
+import { type UsageReader, type UsageTarget } from '../reading/usage-reader';
+import { UsageVanishedError } from '../reading/usage.errors';
+import { ContainerInstance } from '../sampling/container-instance';
+import { ParentResidual } from '../sampling/parent-residual';
+import { identityOf, type Reading } from '../sampling/reading';
+import {
+  type ResidualIdentity,
+  residualIdentityOf,
+  residualSample,
+} from '../sampling/sample.factory';
+import { ConcurrencyLimiter } from '../shared/concurrency-limiter';
+import {
+  type Clock,
+  type CollectorLog,
+  type CollectorMetrics,
+  type SamplePublisher,
+} from './collector.ports';
+
+export interface CollectorSettings {
+  /** `host` of every sample. */
+  readonly host: string;
+  /** Sampling cycle: every container is read and a sample published. */
+  readonly intervalMs: number;
+  /** Young containers are read this often between cycles (0: never). */
+  readonly youngReadIntervalMs: number;
+  /** …while younger than this. */
+  readonly youngWindowMs: number;
+  /** Full listing of running containers, besides the event stream. */
+  readonly resyncIntervalMs: number;
+  /** Limits are read at discovery, on `update` events and every N cycles. */
+  readonly limitsEveryCycles: number;
+  /** How long to wait for Docker's `die` after a container's cgroup vanished. */
+  readonly dieGraceMs: number;
+  readonly discoveryConcurrency: number;
+  /** Meter parent cgroups' residual (false: stats-API mode, or switched off). */
+  readonly meterResidual: boolean;
+  /** The tenant a parent cgroup path belongs to (e.g. /metering/<tenant>), or null. */
+  readonly residualTenantOf: (parentPath: string) => string | null;
+}
+
+export interface CollectorPorts {
+  readonly source: ContainerSource;
+  readonly reader: UsageReader;
+  readonly publisher: SamplePublisher;
+  readonly tenants: TenantResolver;
+  readonly clock: Clock;
+  readonly metrics: CollectorMetrics;
+  readonly log: CollectorLog;
+}
+
+/** One container instance being followed. */
+interface Tracked {
+  readonly instance: ContainerInstance;
+  target: UsageTarget;
+  readonly configuredLimits: CgroupLimits;
+  limits: CgroupLimits | null;
+  limitsDue: boolean;
+  parent: ParentState | null;
+  /** Reads and the ending of one instance run one after another, in order. */
+  chain: Promise<void>;
+  busy: number;
+  /** Its cgroup vanished; waiting for Docker's `die` to end it with the exit time. */
+  vanishedTimer: NodeJS.Timeout | null;
+}
+
+/** A parent cgroup of followed containers, metered for its residual. */
+interface ParentState {
+  readonly path: string;
+  readonly location: CgroupLocation;
+  readonly tenantId: string | null;
+  residual: ParentResidual | null;
+  identity: ResidualIdentity | null;
+  registering: Promise<void> | null;
+  /** The parent reading of the previous cycle (or the baseline): what R is evaluated on. */
+  previous: { ns: bigint; doneAt: number } | null;
+  publishedCount: number;
+  lastPublishedNs: bigint;
+  lastPublishedAt: number;
+}
+
+/** A start event handled later than this after the parent reading may still be in flight. */
+const DISCOVERY_SLACK_MS = 1_000;
+
+/**
+ * The docker-collector's core: follows every container through Docker's events and periodic
+ * listings, reads its usage (cgroup files; the stats API as a fallback), and publishes
+ * `metering.samples.v1`: a `start` sample as soon as a container starts, a `running` sample
+ * every cycle, a `final` sample when it dies. Short-lived containers are read every few
+ * hundred ms while young, so their final sample carries almost all of their CPU time; what
+ * is left (the milliseconds after the last reading) is metered per tenant as the residual of
+ * their parent cgroup (ParentResidual). No framework, engine or Kafka code: ports only.
+ */
+export class ContainerCollector {
+  private readonly tracked = new Map<string, Tracked>();
+  private readonly discovering = new Map<string, { promise: Promise<void>; since: number }>();
+  private readonly parents = new Map<string, ParentState>();
+  private readonly discoveryLimiter: ConcurrencyLimiter;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly background = new Set<Promise<void>>();
+  private cycle: Promise<void> | null = null;
+  private cycleCount = 0;
+  private stopped = false;
+  /** During the first listing, parents get their baseline only once all children were read. */
+  private bootstrapping = false;
+  private lastCycleEndedAt: number | null = null;
+
+  constructor(
+    private readonly ports: CollectorPorts,
+    private readonly settings: CollectorSettings,
+  ) {
+    this.discoveryLimiter = new ConcurrencyLimiter(settings.discoveryConcurrency);
+  }
+
+  /** Containers currently followed. */
+  get containerCount(): number {
+    return this.tracked.size;
+  }
+
+  /** When the last cycle ended (epoch ms), for health. */
+  get lastCycleAt(): number | null {
+    return this.lastCycleEndedAt;
+  }
+
+  /** Discovers what runs now, then cycles, young reads and resyncs on their timers. */
+  async start(): Promise<void> {
+    this.bootstrapping = true;
+    try {
+      await this.resync();
+      // Every child's first reading is in: each gets a base from before the baseline.
+      await Promise.all([...this.parents.values()].map((p) => this.ensureBaseline(p)));
+    } finally {
+      this.bootstrapping = false;
+    }
+    const every = (ms: number, task: () => Promise<void>): void => {
+      if (ms > 0) this.timers.push(setInterval(() => this.spawn(task()), ms));
+    };
+    every(this.settings.intervalMs, () => this.runCycle());
+    every(this.settings.youngReadIntervalMs, () => this.readYoung());
+    every(this.settings.resyncIntervalMs, () => this.resync());
+  }
+
+  /** Stops the timers and waits for work in flight. Running containers get no final sample. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers.length = 0;
+    for (const t of this.tracked.values()) {
+      if (t.vanishedTimer !== null) clearTimeout(t.vanishedTimer);
+    }
+    await this.idle();
+  }
+
+  /** Resolves once no cycle, discovery, read or ending is in flight. */
+  async idle(): Promise<void> {
+    for (;;) {
+      const pending = [
+        ...this.background,
+        ...[...this.discovering.values()].map((d) => d.promise),
+        ...[...this.tracked.values()].map((t) => t.chain),
+        ...(this.cycle === null ? [] : [this.cycle]),
+      ];
+      if (pending.length === 0) return;
+      await Promise.allSettled(pending);
+      if (
+        this.background.size === 0 &&
+        this.discovering.size === 0 &&
+        this.cycle === null &&
+        [...this.tracked.values()].every((t) => t.busy === 0)
+      ) {
+        return;
+      }
+    }
+  }
+
+  /** An engine event (from DockerEventsWatcher). Idempotent: replays after a reconnect are fine. */
+  handleEvent(event: ContainerEvent): void {
+    if (this.stopped) return;
+    switch (event.action) {
+      case 'start':
+        this.spawn(this.discover(event.containerId, true));
+        return;
+      case 'die':
+      case 'destroy':
+        this.spawn(this.onExit(event.containerId, event.at));
+        return;
+      case 'kill':
+        // Sent before the signal is delivered: the process may still be there to be read.
+        this.withTracked(event.containerId, (t) => this.enqueue(t, () => this.read(t, false)));
+        return;
+      case 'update':
+        this.withTracked(event.containerId, (t) => {
+          t.limitsDue = true;
+        });
+        return;
+    }
+  }
+
+  /** Lists running containers: discovers new ones, ends followed ones that are gone. */
+  async resync(): Promise<void> {
+    const listedAt = this.ports.clock.now();
+    let ids: string[];
+    try {
+      ids = await this.ports.source.listRunning();
+    } catch (error) {
+      this.ports.metrics.readError('list_failed');
+      this.ports.log.warn({ err: error }, 'listing containers failed; retrying at the next resync');
+      return;
+    }
+    const running = new Set(ids);
+    const work: Array<Promise<void>> = ids
+      .filter((id) => !this.tracked.has(id))
+      .map((id) => this.discover(id, false));
+    for (const [id, t] of this.tracked) {
+      // Only instances followed before the listing: a younger one may just be missing from it.
+      if (!running.has(id) && t.instance.trackedSince < listedAt) {
+        work.push(this.enqueue(t, () => this.end(t, null)));
+      }
+    }
+    await Promise.all(work);
+  }
+
+  /** One sampling cycle. Skipped (and counted) while the previous one still runs. */
+  runCycle(): Promise<void> {
+    if (this.cycle !== null) {
+      this.ports.metrics.readError('cycle_overrun');
+      return Promise.resolve();
+    }
+    const cycle = this.cycleOnce().finally(() => {
+      this.cycle = null;
+    });
+    this.cycle = cycle;
+    return cycle;
+  }
+
+  /** Reads young containers (not published: their final sample will carry the last one). */
+  readYoung(): Promise<void> {
+    const now = this.ports.clock.now();
+    const work: Array<Promise<void>> = [];
+    for (const t of this.tracked.values()) {
+      if (t.busy > 0 || t.vanishedTimer !== null) continue;
+      if (now - t.instance.startedAtMs >= this.settings.youngWindowMs) continue;
+      work.push(this.enqueue(t, () => this.read(t, false)));
+    }
+    return Promise.all(work).then(() => undefined);
+  }
+
+  private async cycleOnce(): Promise<void> {
+    const started = this.ports.clock.now();
+    this.cycleCount += 1;
+    const refreshLimits = this.cycleCount % Math.max(1, this.settings.limitsEveryCycles) === 0;
+
+    // Parents first: every child sample of this cycle is then read after its parent.
+    const parentReadings = new Map<ParentState, { ns: bigint; doneAt: number }>();
+    for (const parent of this.parents.values()) {
+      if (parent.residual === null) continue;
+      try {
+        const ns = await this.ports.reader.readParentCpuNs(parent.location);
+        parentReadings.set(parent, { ns, doneAt: this.ports.clock.now() });
+      } catch (error) {
+        this.parentReadFailed(parent, error);
+      }
+    }
+
+    await Promise.all(
+      [...this.tracked.values()]
+        .filter((t) => t.vanishedTimer === null)
+        .map((t) => this.enqueue(t, () => this.read(t, true, refreshLimits || t.limitsDue))),
+    );
+
+    for (const [parent, reading] of parentReadings) this.settleParent(parent, reading);
+
+    const ended = this.ports.clock.now();
+    this.lastCycleEndedAt = ended;
+    this.ports.metrics.cycleCompleted((ended - started) / 1000, this.tracked.size);
+  }
+
+  private discover(id: string, fromStartEvent: boolean): Promise<void> {
+    const inflight = this.discovering.get(id);
+    if (inflight !== undefined) return inflight.promise;
+    const promise = this.discoveryLimiter
+      .run(() => this.discoverNow(id, fromStartEvent))
+      .finally(() => this.discovering.delete(id));
+    this.discovering.set(id, { promise, since: this.ports.clock.now() });
+    return promise;
+  }
+
+  private async discoverNow(id: string, fromStartEvent: boolean): Promise<void> {
+    if (this.stopped) return;
+    let container: InspectedContainer | null;
+    try {
+      container = await this.ports.source.inspect(id);
+    } catch (error) {
+      this.ports.metrics.readError('inspect_failed');
+      this.ports.log.warn({ err: error, containerId: id }, 'inspect failed');
+      return;
+    }
+    if (container === null || !container.running) {
+      // Started and gone before we could look: only its parent cgroup has its CPU time.
+      if (fromStartEvent) this.ports.metrics.shortLived('missed');
+      return;
+    }
+    const identity = identityOf(container, this.ports.tenants.tenantOf(container.labels));
+    const existing = this.tracked.get(id);
+    if (existing !== undefined) {
+      if (existing.instance.identity.instanceId === identity.instanceId) return;
+      // A restart whose `die` we missed: the old instance ended when it last finished.
+      const finished = container.finishedAt === null ? NaN : Date.parse(container.finishedAt);
+      const exitAt =
+        finished >= existing.instance.startedAtMs ? finished : Date.parse(identity.startedAt);
+      await this.enqueue(existing, () => this.end(existing, exitAt));
+    }
+    let target: UsageTarget;
+    try {
+      target = await this.ports.reader.locate(container);
+    } catch (error) {
+      this.ports.metrics.readError('locate_failed');
+      this.ports.log.warn(
+        { err: error, containerId: id },
+        'cannot locate the usage of a container',
+      );
+      return;
+    }
+    const t: Tracked = {
+      instance: new ContainerInstance(identity, this.ports.clock.now()),
+      target,
+      configuredLimits: container.configuredLimits,
+      limits: null,
+      limitsDue: true,
+      parent: null,
+      chain: Promise.resolve(),
+      busy: 0,
+      vanishedTimer: null,
+    };
+    this.tracked.set(id, t);
+    this.attachParent(t);
+    await this.enqueue(t, () => this.read(t, true, true));
+    if (t.parent !== null && !this.bootstrapping) await this.ensureBaseline(t.parent);
+  }
+
+  private async onExit(id: string, at: number): Promise<void> {
+    // A `die` right after `start`: let the discovery (and its first reading) finish first.
+    await this.discovering.get(id)?.promise;
+    const t = this.tracked.get(id);
+    if (t === undefined) return;
+    await this.enqueue(t, async () => {
+      // Usually too late (the cgroup goes before `die`), but free when it is not.
+      if (t.vanishedTimer === null) await this.read(t, false);
+      await this.end(t, at);
+    });
+  }
+
+  /** One reading; published as a sample when `publish`. Runs in the instance's chain. */
+  private async read(t: Tracked, publish: boolean, withLimits = false): Promise<void> {
+    if (t.instance.finalized || t.vanishedTimer !== null) return;
+    const at = this.ports.clock.now();
+    let snapshot;
+    try {
+      snapshot = await this.ports.reader.read(t.target, withLimits || t.limits === null);
+    } catch (error) {
+      if (error instanceof UsageVanishedError) {
+        this.ports.metrics.readError('vanished');
+        this.awaitDie(t);
+      } else {
+        this.ports.metrics.readError('read_failed');
+        this.ports.log.warn(
+          { err: error, containerId: t.instance.identity.containerId },
+          'read failed',
+        );
+      }
+      return;
+    }
+    if (snapshot.limits !== null) {
+      t.limits = snapshot.limits;
+      t.limitsDue = false;
+    }
+    const reading: Reading = {
+      at,
+      doneAt: this.ports.clock.now(),
+      cpuUsageNs: snapshot.cpuUsageNs,
+      memoryWorkingSetBytes: snapshot.memoryWorkingSetBytes,
+      limits: t.limits ?? t.configuredLimits,
+    };
+    const outcome = t.instance.record(reading);
+    if (outcome === 'counter-went-back') this.ports.metrics.readError('counter_went_back');
+    if (outcome !== 'accepted' || !publish) return;
+    const sample = t.instance.publish(this.settings.host);
+    if (sample !== null) {
+      this.emit(sample, false);
+      t.parent?.residual?.childPublished(t.instance.key, reading.at, reading.cpuUsageNs);
+    }
+  }
+
+  /**
+   * The cgroup is gone, so the container has exited; Docker's `die` (with the exit time)
+   * follows within milliseconds. If it does not come (events missed), end it by inspect.
+   */
+  private awaitDie(t: Tracked): void {
+    if (t.vanishedTimer !== null || t.instance.finalized) return;
+    t.vanishedTimer = setTimeout(() => {
+      this.spawn(this.enqueue(t, () => this.end(t, null)));
+    }, this.settings.dieGraceMs);
+  }
+
+  /** Ends an instance with its final sample. Runs in the instance's chain; idempotent. */
+  private async end(t: Tracked, exitAt: number | null): Promise<void> {
+    if (t.vanishedTimer !== null) {
+      clearTimeout(t.vanishedTimer);
+      t.vanishedTimer = null;
+    }
+    if (t.instance.finalized) return;
+    const id = t.instance.identity.containerId;
+    let at = exitAt;
+    if (at === null) {
+      try {
+        const container = await this.ports.source.inspect(id);
+        if (container !== null && container.running) {
+          const same = identityOf(container, t.instance.identity.tenantId);
+          if (same.instanceId === t.instance.identity.instanceId) return; // still running
+        }
+        const finished = container?.finishedAt ? Date.parse(container.finishedAt) : NaN;
+        at = finished >= t.instance.startedAtMs ? finished : this.ports.clock.now();
+      } catch {
+        at = this.ports.clock.now();
+      }
+    }
+    const sample = t.instance.finalize(this.settings.host, at);
+    const residual = t.parent?.residual ?? null;
+    const last = t.instance.lastReading;
+    if (sample !== null && last !== null) {
+      this.emit(sample, false);
+      residual?.childPublished(t.instance.key, last.at, last.cpuUsageNs);
+    }
+    residual?.childEnded(t.instance.key);
+    if (at - t.instance.startedAtMs < this.settings.intervalMs) {
+      this.ports.metrics.shortLived(sample === null ? 'missed' : 'caught');
+    }
+    if (this.tracked.get(id) === t) this.tracked.delete(id);
+  }
+
+  private attachParent(t: Tracked): void {
+    const target = t.target;
+    if (!this.settings.meterResidual || target.kind !== 'cgroup') return;
+    if (target.parentPath === null || target.parentPath === '/' || target.parentLocation === null) {
+      return;
+    }
+    let parent = this.parents.get(target.parentPath);
+    if (parent === undefined) {
+      parent = {
+        path: target.parentPath,
+        location: target.parentLocation,
+        tenantId: this.settings.residualTenantOf(target.parentPath),
+        residual: null,
+        identity: null,
+        registering: null,
+        previous: null,
+        publishedCount: 0,
+        lastPublishedNs: -1n,
+        lastPublishedAt: 0,
+      };
+      this.parents.set(parent.path, parent);
+    }
+    t.parent = parent;
+    // Started after the baseline: its whole counter is on top of U0. (Adopted before its
+    // first reading, so the residual of this cycle waits for its first sample.)
+    parent.residual?.adopt(t.instance.key, 0n);
+  }
+
+  /** The parent's baseline: read after the children's first readings (B_c ≤ their value). */
+  private ensureBaseline(parent: ParentState): Promise<void> {
+    if (parent.residual !== null) return Promise.resolve();
+    if (parent.registering !== null) return parent.registering;
+    const registering = (async () => {
+      const at = this.ports.clock.now();
+      let ns: bigint;
+      try {
+        ns = await this.ports.reader.readParentCpuNs(parent.location);
+      } catch (error) {
+        this.parentReadFailed(parent, error);
+        return;
+      }
+      const doneAt = this.ports.clock.now();
+      const residual = new ParentResidual(parent.path, ns, at);
+      for (const t of this.tracked.values()) {
+        if (t.parent !== parent || t.instance.finalized) continue;
+        residual.adopt(t.instance.key, t.instance.readingBefore(at)?.cpuUsageNs ?? 0n);
+        const published = t.instance.lastPublished;
+        if (published !== null) {
+          residual.childPublished(t.instance.key, published.at, published.cpuUsageNs);
+        }
+      }
+      parent.residual = residual;
+      parent.previous = { ns, doneAt };
+      if (parent.tenantId !== null) {
+        parent.identity = residualIdentityOf(this.settings.host, parent.path, parent.tenantId, at);
+      }
+      this.ports.log.info(
+        { parent: parent.path, tenantId: parent.tenantId },
+        'metering the residual of a parent cgroup',
+      );
+    })().finally(() => {
+      parent.registering = null;
+    });
+    parent.registering = registering;
+    return registering;
+  }
+
+  /**
+   * Evaluates the residual on the previous cycle's parent reading (see ParentResidual for why
+   * that never counts twice), then keeps this cycle's reading for the next one.
+   */
+  private settleParent(parent: ParentState, current: { ns: bigint; doneAt: number }): void {
+    const residual = parent.residual;
+    const previous = parent.previous;
+    parent.previous = current;
+    if (residual === null || previous === null) return;
+    for (const d of this.discovering.values()) {
+      // A child that started before that reading may still be on its way in.
+      if (d.since < previous.doneAt + DISCOVERY_SLACK_MS) return;
+    }
+    const before = residual.published;
+    const value = residual.residualAt(previous.ns, previous.doneAt);
+    if (value === null) return;
+    if (value > before) {
+      const seconds = Number(value - before) / 1e9;
+      this.ports.metrics.residualCpu(parent.path, parent.identity !== null, seconds);
+    }
+    if (parent.identity === null) return;
+    const now = this.ports.clock.now();
+    // A sample per cycle while the parent has children or the value moves; `start` first.
+    // Never two in one millisecond (same sample id).
+    if (value === parent.lastPublishedNs && residual.childCount === 0) return;
+    if (Math.floor(now) <= Math.floor(parent.lastPublishedAt)) return;
+    const lifecycle = parent.publishedCount === 0 ? 'start' : 'running';
+    parent.publishedCount += 1;
+    parent.lastPublishedNs = value;
+    parent.lastPublishedAt = now;
+    this.emit(residualSample(this.settings.host, parent.identity, value, lifecycle, now), true);
+  }
+
+  private parentReadFailed(parent: ParentState, error: unknown): void {
+    if (error instanceof UsageVanishedError) {
+      // Only an empty cgroup can be removed: its children are gone, so is its residual.
+      this.parents.delete(parent.path);
+      this.ports.log.info({ parent: parent.path }, 'a parent cgroup was removed');
+      return;
+    }
+    this.ports.metrics.readError('parent_read_failed');
+    this.ports.log.warn({ err: error, parent: parent.path }, 'reading a parent cgroup failed');
+  }
+
+  private emit(sample: SampleEvent, residual: boolean): void {
+    const checked = validateSample(sample);
+    if (!checked.ok) {
+      this.ports.metrics.readError('contract_violation');
+      this.ports.log.error(
+        { reason: checked.reason, resourceId: sample.resource.id },
+        'a sample broke the contract and was not published',
+      );
+      return;
+    }
+    try {
+      this.ports.publisher.publish(checked.value);
+    } catch (error) {
+      this.ports.metrics.readError('publish_failed');
+      this.ports.log.error({ err: error, resourceId: sample.resource.id }, 'publishing failed');
+      return;
+    }
+    this.ports.metrics.samplePublished(sample.lifecycle, residual);
+  }
+
+  private withTracked(id: string, action: (t: Tracked) => void | Promise<void>): void {
+    const t = this.tracked.get(id);
+    if (t === undefined) return;
+    const result = action(t);
+    if (result instanceof Promise) this.spawn(result);
+  }
+
+  /** Runs `task` after everything queued for this instance. */
+  private enqueue(t: Tracked, task: () => Promise<void>): Promise<void> {
+    t.busy += 1;
+    const next = t.chain.then(task).finally(() => {
+      t.busy -= 1;
+    });
+    // The chain itself never rejects, so one failure does not block the instance forever.
+    t.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Keeps a fire-and-forget task observable (idle/stop) and its failure logged. */
+  private spawn(task: Promise<void>): void {
+    const tracked = task
+      .catch((error: unknown) => {
+        this.ports.log.error({ err: error }, 'collector task failed');
+      })
+      .finally(() => this.background.delete(tracked));
+    this.background.add(tracked);
+  }
+}

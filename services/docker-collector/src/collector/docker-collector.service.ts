@@ -1,0 +1,46 @@
+import {
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { HealthRegistry, type Logger, MetricsRegistry, ROOT_LOGGER } from '@metering/observability';
+import { DOCKER_COLLECTOR_CONFIG, type DockerCollectorConfig } from '../config';
+import { SAMPLE_PUBLISHER } from '../publishing/publisher.factory';
+import { type SamplePublisher } from '../publishing/sample.publisher';
+import { CollectorMetricsAdapter } from './collector.metrics';
+import { DockerCollectorRuntime } from './docker-collector.runtime';
+
+/** Runs the collector inside Nest: starts after HTTP is wired, stops on SIGTERM. */
+@Injectable()
+export class DockerCollectorService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private runtime: DockerCollectorRuntime | null = null;
+
+  constructor(
+    @Inject(DOCKER_COLLECTOR_CONFIG) private readonly config: DockerCollectorConfig,
+    @Inject(SAMPLE_PUBLISHER) private readonly publisher: SamplePublisher,
+    @Inject(ROOT_LOGGER) private readonly logger: Logger,
+    private readonly metrics: MetricsRegistry,
+    private readonly health: HealthRegistry,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const runtime = await DockerCollectorRuntime.create(this.config, {
+      publisher: this.publisher,
+      metrics: new CollectorMetricsAdapter(this.metrics, () => this.publisher.depth()),
+      logger: this.logger,
+    });
+    for (const [name, indicator] of Object.entries(runtime.healthIndicators())) {
+      this.health.register(name, indicator);
+    }
+    await runtime.start();
+    this.runtime = runtime;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.runtime?.stop();
+    // What was sampled goes out (or stays spooled for the next start).
+    await this.publisher.flush(this.config.shutdownFlushMs);
+    await this.publisher.close();
+  }
+}

@@ -1,0 +1,67 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { hostname } from 'node:os';
+import { TOPICS } from '@metering/contracts';
+import { ConfigError, loadConfig, residualTenantOf } from './config';
+
+const base = { KAFKA_BROKERS: '127.0.0.1:9092' };
+
+describe('configuration', () => {
+  test('defaults', () => {
+    const c = loadConfig(base);
+    assert.equal(c.hostName, hostname());
+    assert.equal(c.sampleIntervalMs, 10_000);
+    assert.equal(c.youngReadIntervalMs, 200);
+    assert.equal(c.tenantLabel, 'metering.tenant');
+    assert.equal(c.defaultTenant, 'default');
+    assert.equal(c.usageSource, 'auto');
+    assert.equal(c.topic, TOPICS.samples);
+    assert.deepEqual(c.http, { host: '127.0.0.1', port: 9101 });
+    assert.deepEqual(c.kafka.brokers, ['127.0.0.1:9092']);
+    assert.equal(c.residualMetering, true);
+    assert.equal(residualTenantOf(c.residualParentPattern, '/metering/acme'), 'acme');
+    assert.equal(residualTenantOf(c.residualParentPattern, '/docker'), null);
+  });
+
+  test('settings are read and empty ones mean the default', () => {
+    const c = loadConfig({
+      ...base,
+      SAMPLE_INTERVAL_MS: '1000',
+      YOUNG_READ_INTERVAL_MS: '',
+      USAGE_SOURCE: 'stats-api',
+      TENANT_LABEL: 'com.example.owner',
+      RESIDUAL_PARENT_PATTERN: '^/metering\\.slice/metering-([^/]+)\\.slice$',
+    });
+    assert.equal(c.sampleIntervalMs, 1000);
+    assert.equal(c.youngReadIntervalMs, 200);
+    assert.equal(c.usageSource, 'stats-api');
+    assert.equal(c.residualMetering, false, 'no parent cgroups through the stats API');
+    assert.equal(
+      residualTenantOf(c.residualParentPattern, '/metering.slice/metering-acme.slice'),
+      'acme',
+    );
+  });
+
+  for (const [env, setting] of [
+    [{}, 'KAFKA_BROKERS'],
+    [{ SAMPLE_INTERVAL_MS: 'ten' }, 'SAMPLE_INTERVAL_MS'],
+    [{ SAMPLE_INTERVAL_MS: '50' }, 'SAMPLE_INTERVAL_MS'],
+    [{ USAGE_SOURCE: 'guess' }, 'USAGE_SOURCE'],
+    [{ RESIDUAL_METERING: 'maybe' }, 'RESIDUAL_METERING'],
+    [{ RESIDUAL_PARENT_PATTERN: '^/metering/[^/]+$' }, 'RESIDUAL_PARENT_PATTERN'],
+    [{ RESIDUAL_PARENT_PATTERN: '(' }, 'RESIDUAL_PARENT_PATTERN'],
+    [{ SAMPLE_INTERVAL_MS: '1000', YOUNG_READ_INTERVAL_MS: '1000' }, 'YOUNG_READ_INTERVAL_MS'],
+    [{ PORT: '70000' }, 'PORT'],
+  ] as const) {
+    test(`${JSON.stringify(env)} fails naming ${setting}`, () => {
+      const withBrokers = setting === 'KAFKA_BROKERS' ? env : { ...base, ...env };
+      assert.throws(
+        () => loadConfig(withBrokers),
+        (error: unknown) =>
+          error instanceof ConfigError &&
+          error.setting === setting &&
+          error.message.startsWith(setting),
+      );
+    });
+  }
+});

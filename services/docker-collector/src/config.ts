@@ -1,0 +1,185 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { TOPICS } from '@metering/contracts';
+import { type KafkaConfig, KafkaConfigError, kafkaConfigFromEnv } from '@metering/kafka';
+import { LOG_LEVELS, type LogLevel } from '@metering/observability';
+
+/** Where usage is read: cgroup files, the Docker stats API, or per container what works. */
+export const USAGE_SOURCES = ['auto', 'cgroup', 'stats-api'] as const;
+export type UsageSource = (typeof USAGE_SOURCES)[number];
+
+export interface DockerCollectorConfig {
+  /** `host` on every sample. */
+  hostName: string;
+  /** unix socket of the Docker engine. */
+  dockerSocket: string;
+  /** Label holding a container's tenant. */
+  tenantLabel: string;
+  /** Tenant of unlabelled containers (never dropped). */
+  defaultTenant: string;
+  /** A `running` sample of every container this often. */
+  sampleIntervalMs: number;
+  /** Young containers are read this often between samples (0: off). */
+  youngReadIntervalMs: number;
+  /** …while younger than this. */
+  youngWindowMs: number;
+  /** Full listing of running containers besides the event stream. */
+  resyncIntervalMs: number;
+  /** Limits are re-read every N cycles (and on `update` events). */
+  limitsEveryCycles: number;
+  /** Wait this long for `die` after a cgroup vanished before ending the container by inspect. */
+  dieGraceMs: number;
+  /** Containers inspected at the same time. */
+  discoveryConcurrency: number;
+  usageSource: UsageSource;
+  /** Stats API requests at the same time (each costs the engine about a second). */
+  statsApiConcurrency: number;
+  /** The host's /proc (a containerised collector mounts it elsewhere, e.g. /host/proc). */
+  procDir: string;
+  /** Meter the residual of parent cgroups whose path matches residualParentPattern. */
+  residualMetering: boolean;
+  /** Parent cgroup path → tenant: the first capture group is the tenant id. */
+  residualParentPattern: RegExp;
+  kafka: KafkaConfig;
+  /** metering.samples.v1 unless overridden (tests use their own topic). */
+  topic: string;
+  /** Partitions of the topic when the collector has to create it. */
+  topicPartitions: number;
+  http: { host: string; port: number };
+  logLevel: LogLevel;
+  /** How long shutdown waits for samples to reach Kafka. */
+  shutdownFlushMs: number;
+}
+
+/** Thrown at boot for a missing or invalid setting; the message names the variable. */
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+
+  constructor(
+    readonly setting: string,
+    problem: string,
+  ) {
+    super(`${setting}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const wholeNumber = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no']))
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const EnvSchema = z.object({
+  HOST_NAME: z.string().trim().min(1).default(hostname()),
+  DOCKER_SOCKET: z.string().trim().min(1).default('/var/run/docker.sock'),
+  TENANT_LABEL: z.string().trim().min(1).default('metering.tenant'),
+  DEFAULT_TENANT: z.string().trim().min(1, 'must not be empty').default('default'),
+  SAMPLE_INTERVAL_MS: wholeNumber(100, 3_600_000).default(10_000),
+  YOUNG_READ_INTERVAL_MS: wholeNumber(0, 60_000).default(200),
+  YOUNG_WINDOW_MS: wholeNumber(0, 3_600_000).default(10_000),
+  RESYNC_INTERVAL_MS: wholeNumber(0, 86_400_000).default(60_000),
+  LIMITS_EVERY_CYCLES: wholeNumber(1, 10_000).default(6),
+  DIE_GRACE_MS: wholeNumber(0, 600_000).default(5_000),
+  DISCOVERY_CONCURRENCY: wholeNumber(1, 256).default(8),
+  USAGE_SOURCE: z.enum(USAGE_SOURCES).default('auto'),
+  STATS_API_CONCURRENCY: wholeNumber(1, 256).default(8),
+  HOST_PROC: z.string().trim().min(1).default('/proc'),
+  RESIDUAL_METERING: bool.default(true),
+  RESIDUAL_PARENT_PATTERN: z
+    .string()
+    .default('^/metering/([^/]+)$')
+    .transform((source, ctx) => {
+      try {
+        const pattern = new RegExp(source);
+        if (new RegExp(`${source}|`).exec('')?.length !== 2) {
+          ctx.addIssue({ code: 'custom', message: 'needs exactly one capture group (the tenant)' });
+          return z.NEVER;
+        }
+        return pattern;
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: `not a regular expression: ${String(error)}` });
+        return z.NEVER;
+      }
+    }),
+  SAMPLES_TOPIC: z.string().trim().min(1).default(TOPICS.samples),
+  SAMPLES_TOPIC_PARTITIONS: wholeNumber(1, 10_000).default(6),
+  HTTP_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  PORT: wholeNumber(0, 65_535).default(9101),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  SHUTDOWN_FLUSH_MS: wholeNumber(0, 600_000).default(10_000),
+});
+
+/** Injection token of the validated configuration. */
+export const DOCKER_COLLECTOR_CONFIG = Symbol('DOCKER_COLLECTOR_CONFIG');
+
+/**
+ * Reads and validates the settings once, at boot. The only place that reads the environment;
+ * throws ConfigError naming the first bad variable.
+ */
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): DockerCollectorConfig {
+  // Empty strings count as unset, so `FOO=` in an env file means "use the default".
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''),
+  );
+  const parsed = EnvSchema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(String(issue?.path[0] ?? 'environment'), issue?.message ?? 'invalid');
+  }
+  const e = parsed.data;
+  let kafka: KafkaConfig;
+  try {
+    kafka = kafkaConfigFromEnv(present, { clientId: 'docker-collector' });
+  } catch (error) {
+    if (error instanceof KafkaConfigError) throw new ConfigError(error.setting, error.problem);
+    throw error;
+  }
+  if (e.YOUNG_READ_INTERVAL_MS > 0 && e.YOUNG_READ_INTERVAL_MS >= e.SAMPLE_INTERVAL_MS) {
+    throw new ConfigError(
+      'YOUNG_READ_INTERVAL_MS',
+      `must be below SAMPLE_INTERVAL_MS (${e.SAMPLE_INTERVAL_MS}), or 0 to switch young reads off`,
+    );
+  }
+  return {
+    hostName: e.HOST_NAME,
+    dockerSocket: e.DOCKER_SOCKET,
+    tenantLabel: e.TENANT_LABEL,
+    defaultTenant: e.DEFAULT_TENANT,
+    sampleIntervalMs: e.SAMPLE_INTERVAL_MS,
+    youngReadIntervalMs: e.YOUNG_READ_INTERVAL_MS,
+    youngWindowMs: e.YOUNG_WINDOW_MS,
+    resyncIntervalMs: e.RESYNC_INTERVAL_MS,
+    limitsEveryCycles: e.LIMITS_EVERY_CYCLES,
+    dieGraceMs: e.DIE_GRACE_MS,
+    discoveryConcurrency: e.DISCOVERY_CONCURRENCY,
+    usageSource: e.USAGE_SOURCE,
+    statsApiConcurrency: e.STATS_API_CONCURRENCY,
+    procDir: e.HOST_PROC,
+    residualMetering: e.RESIDUAL_METERING && e.USAGE_SOURCE !== 'stats-api',
+    residualParentPattern: e.RESIDUAL_PARENT_PATTERN,
+    kafka,
+    topic: e.SAMPLES_TOPIC,
+    topicPartitions: e.SAMPLES_TOPIC_PARTITIONS,
+    http: { host: e.HTTP_HOST, port: e.PORT },
+    logLevel: e.LOG_LEVEL,
+    shutdownFlushMs: e.SHUTDOWN_FLUSH_MS,
+  };
+}
+
+/** The tenant a parent cgroup path belongs to under the configured pattern, or null. */
+export function residualTenantOf(pattern: RegExp, parentPath: string): string | null {
+  const tenant = pattern.exec(parentPath)?.[1]?.trim();
+  return tenant === undefined || tenant === '' ? null : tenant;
+}

@@ -1,0 +1,120 @@
+/**
+ * The CPU time of a parent cgroup that no child sample carries.
+ *
+ * A parent cgroup's counter is hierarchical and keeps counting children that have exited and
+ * been removed (environment.md). With U(t) the parent's counter read at time t, U0 at the
+ * baseline, and for each child instance c seen under it B_c a reading of it from before the
+ * baseline (0 for children started after it) and v_c(t) its CPU value as published for t:
+ *
+ *     R(t) = (U(t) − U0) − Σ_c (v_c(t) − B_c)
+ *
+ * is what the children used beyond their samples: the tail after their last reading, and
+ * whole children that were never read. Published as its own cumulative counter it makes the
+ * tenant's total exact.
+ *
+ * Never counting twice: R must never exceed its eventual value, since rating bills every
+ * increase. v_c(t) is therefore the first sample of c *read after* t (so v_c(t) ≥ c's counter
+ * at t), or its final value if it ended with nothing read after t; while a live child has no
+ * sample read after t, R(t) is not evaluated. Children unknown at t would be missing from
+ * the sum: the caller evaluates R on the previous cycle's parent reading, a whole interval
+ * after it, when every child started before it has been seen. Every remaining error — a base
+ * below the child's value at the baseline, a child started after t — makes R smaller, never
+ * larger. The published counter is the running maximum of R: monotone (rating treats a
+ * decrease as a reset) and never above the truth; what it lags by is recovered later.
+ */
+export class ParentResidual {
+  private readonly children = new Map<string, ChildShare>();
+  /** Σ (v_c − B_c) of children that have ended and are settled. */
+  private endedSum = 0n;
+  private publishedValue = 0n;
+
+  constructor(
+    readonly parentPath: string,
+    /** The parent's counter at the baseline. */
+    readonly baselineNs: bigint,
+    /** When the baseline was read, epoch ms. */
+    readonly baselineAt: number,
+  ) {}
+
+  /** The running residual, as last evaluated. */
+  get published(): bigint {
+    return this.publishedValue;
+  }
+
+  /** Children not settled yet (live, or ended but still needed for an evaluation). */
+  get childCount(): number {
+    return this.children.size;
+  }
+
+  has(childKey: string): boolean {
+    return this.children.has(childKey);
+  }
+
+  /**
+   * Starts counting a child. `base`: a reading of it that returned before the baseline was
+   * read (at most its value at the baseline), or 0 when there is none — for a child started
+   * after the baseline that is exact; for an older one it only makes R smaller.
+   */
+  adopt(childKey: string, base: bigint): void {
+    if (this.children.has(childKey)) return;
+    this.children.set(childKey, { base, history: [], ended: false });
+  }
+
+  /** A sample of the child was published: its CPU value, read starting at `readAt`. */
+  childPublished(childKey: string, readAt: number, cpuNs: bigint): void {
+    const child = this.children.get(childKey);
+    if (child === undefined) return;
+    const last = child.history.at(-1);
+    if (last !== undefined && (readAt <= last.at || cpuNs < last.value)) return;
+    child.history.push({ at: readAt, value: cpuNs });
+  }
+
+  /** The child ended; its final sample (if any) was reported through childPublished. */
+  childEnded(childKey: string): void {
+    const child = this.children.get(childKey);
+    if (child !== undefined) child.ended = true;
+  }
+
+  /**
+   * R at a reading `parentNs` of the parent that returned at `readDoneAt`. Null when a live
+   * child has no sample read after it yet (evaluate a later reading instead). Otherwise the
+   * new published value (monotone, from 0); evaluations must come in increasing time order.
+   */
+  residualAt(parentNs: bigint, readDoneAt: number): bigint | null {
+    let sum = this.endedSum;
+    const settled: Array<[string, bigint]> = [];
+    for (const [key, child] of this.children) {
+      const after = child.history.find((h) => h.at >= readDoneAt);
+      let value: bigint;
+      if (after !== undefined) {
+        value = after.value;
+      } else if (child.ended) {
+        value = child.history.at(-1)?.value ?? child.base;
+        settled.push([key, value > child.base ? value - child.base : 0n]);
+      } else {
+        return null;
+      }
+      if (value > child.base) sum += value - child.base;
+    }
+    for (const [key, share] of settled) {
+      this.endedSum += share;
+      this.children.delete(key);
+    }
+    // Later evaluations look only at samples read after a later reading: keep the last one.
+    for (const child of this.children.values()) {
+      const firstKept = child.history.findIndex((h) => h.at >= readDoneAt);
+      const keepFrom = firstKept < 0 ? child.history.length - 1 : Math.max(0, firstKept - 1);
+      if (keepFrom > 0) child.history.splice(0, keepFrom);
+    }
+    const residual = parentNs - this.baselineNs - sum;
+    if (residual > this.publishedValue) this.publishedValue = residual;
+    return this.publishedValue;
+  }
+}
+
+interface ChildShare {
+  readonly base: bigint;
+  /** Published samples, in read order. */
+  readonly history: Array<{ at: number; value: bigint }>;
+  ended: boolean;
+}
