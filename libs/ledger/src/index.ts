@@ -6,6 +6,7 @@ export { InvoiceEntity } from './entities/invoice.entity';
 export { PlanAssignmentEntity } from './entities/plan-assignment.entity';
 export { PricePlanEntity, type TierRecord } from './entities/price-plan.entity';
 export { TenantEntity } from './entities/tenant.entity';
+export { TenantMonthPositionEntity } from './entities/tenant-month-position.entity';
 export { UsageBucketEntity } from './entities/usage-bucket.entity';
 export {
   LEDGER_ENTITIES,

@@ -7,9 +7,11 @@ import { InvoiceEntity } from './entities/invoice.entity';
 import { PlanAssignmentEntity } from './entities/plan-assignment.entity';
 import { PricePlanEntity } from './entities/price-plan.entity';
 import { TenantEntity } from './entities/tenant.entity';
+import { TenantMonthPositionEntity } from './entities/tenant-month-position.entity';
 import { UsageBucketEntity } from './entities/usage-bucket.entity';
 import { InitialLedger1764115200000 } from './migrations/1764115200000-initial-ledger';
 import { BillingLedger1764201600000 } from './migrations/1764201600000-billing-ledger';
+import { UsageCharges1764288000000 } from './migrations/1764288000000-usage-charges';
 
 export const LEDGER_ENTITIES = [
   TenantEntity,
@@ -21,10 +23,15 @@ export const LEDGER_ENTITIES = [
   ApiKeyEntity,
   InvoiceEntity,
   InvoiceCounterEntity,
+  TenantMonthPositionEntity,
 ];
 
 /** Every migration, in order. Both services run them; TypeORM applies each once. */
-export const LEDGER_MIGRATIONS = [InitialLedger1764115200000, BillingLedger1764201600000];
+export const LEDGER_MIGRATIONS = [
+  InitialLedger1764115200000,
+  BillingLedger1764201600000,
+  UsageCharges1764288000000,
+];
 
 export interface LedgerConnectionOptions {
   /** postgres://user@host:port/database */

@@ -26,6 +26,7 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
   assert.deepEqual(await migrateLedger(ds), [
     'InitialLedger1764115200000',
     'BillingLedger1764201600000',
+    'UsageCharges1764288000000',
   ]);
   assert.deepEqual(await migrateLedger(ds), [], 'a second run applies nothing');
   assert.deepEqual(await tables(), [
@@ -38,6 +39,7 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
     'plan_assignment',
     'price_plan',
     'tenant',
+    'tenant_month_position',
     'usage_bucket',
   ]);
   // The entities match the migrated tables: TypeORM's schema diff proposes nothing but dropping
@@ -49,6 +51,7 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
       .filter((q) => !/DROP CONSTRAINT "[a-z_]+_(check|fkey)"$/.test(q)),
     [],
   );
+  await ds.undoLastMigration({ transaction: 'each' });
   await ds.undoLastMigration({ transaction: 'each' });
   await ds.undoLastMigration({ transaction: 'each' });
   assert.deepEqual(await tables(), ['ledger_migrations']);

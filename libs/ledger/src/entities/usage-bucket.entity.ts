@@ -44,6 +44,10 @@ export class UsageBucketEntity {
   @Column({ type: 'bigint', name: 'gap_ms', default: 0 })
   gapMs!: string;
 
+  /** Charges of this bucket, unrounded, in the currency of the tenant's plan (0 without one). */
+  @Column({ type: 'numeric', default: 0 })
+  amount!: string;
+
   @UpdateDateColumn({ type: 'timestamptz', name: 'updated_at' })
   updatedAt!: Date;
 }
