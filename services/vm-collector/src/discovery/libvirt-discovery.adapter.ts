@@ -3,6 +3,7 @@ import { parseDomainMetadata } from './domain-metadata.parser';
 import {
   type ConnectionStatus,
   type Hypervisor,
+  LibvirtBackoffError,
   LibvirtConnection,
   type LibvirtDomain,
 } from './libvirt.connection';
@@ -117,7 +118,8 @@ export class LibvirtDiscovery implements DomainSource {
       host = await this.hostOf(connection, hypervisor);
       domains = await connection.bounded(hypervisor.connectListAllDomains(), 'list domains');
     } catch (error) {
-      connection.failed(error);
+      // Waiting out the backoff is not a new failure: it must not push the retry further.
+      if (!(error instanceof LibvirtBackoffError)) connection.failed(error);
       return { uri, ok: false, error: messageOf(error) };
     }
     const processExpected = isLocalQemuSystem(uri);

@@ -66,19 +66,17 @@ export class LibvirtConnection {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** The open connection; opens it first if needed. Throws while backing off. */
+  /**
+   * The open connection; opens it first if needed. Throws LibvirtBackoffError while backing
+   * off; any other error means the caller must report failed().
+   */
   async open(): Promise<Hypervisor> {
     if (this.hypervisor !== null) return this.hypervisor;
     const waitMs = this.retryAtMs - this.now();
     if (waitMs > 0) throw new LibvirtBackoffError(this.uri, this.lastError ?? 'down', waitMs);
     const { Hypervisor } = await loadLibvirt();
     const hypervisor = new Hypervisor({ uri: this.uri });
-    try {
-      await this.bounded(hypervisor.connectOpen(), 'connect');
-    } catch (error) {
-      this.failed(error);
-      throw error;
-    }
+    await this.bounded(hypervisor.connectOpen(), 'connect');
     this.hypervisor = hypervisor;
     return hypervisor;
   }

@@ -177,6 +177,20 @@ test('a final right after a published reading is stamped 1 ms later, as a readin
   assert.equal(final.cpu.usageNs, running.cpu.usageNs);
 });
 
+test('a counter that drops within an instance (a domain being torn down) is not a reading', () => {
+  const cycle = new SamplingCycle(options);
+  cycle.poll([ok(reading({ atSeconds: 0 }))], true);
+  cycle.poll([ok(reading({ atSeconds: 4 }))], false);
+  // libvirt reports cpuTime 0 for a domain whose QEMU is gone but which is still listed.
+  const dying = cycle.poll([ok(reading({ atSeconds: 5, cpuTimeNs: 0n, process: null }))], true);
+  assert.deepEqual(dying.samples, []);
+  const [final] = cycle.poll([ok()], false).samples;
+  assert.equal(final?.lifecycle, 'final');
+  assert.equal(final?.cpu.usageNs, (4n * 250_000_000n).toString());
+  assert.equal(final?.observedAt, new Date(T0 + 4000).toISOString());
+  assert.equal(final?.memory.usageBytes, 40 * 2 ** 20);
+});
+
 test('a connection that cannot be read neither finalises nor samples its domains', () => {
   const cycle = new SamplingCycle(options);
   cycle.poll([ok(reading({ atSeconds: 0 }))], true);

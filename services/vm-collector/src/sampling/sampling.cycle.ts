@@ -45,7 +45,8 @@ interface TrackedInstance {
  * - `running`: every poll with `emitRunning` (the sample interval).
  * - `final`: the first successful poll of its connection that no longer shows it active,
  *   or shows the domain with another instance (a restart between two polls). It carries the
- *   last reading, so at most one poll interval of usage is missed at the end.
+ *   last reading, so at most one poll interval of usage is missed at the end. Readings
+ *   whose counter went down (a domain being torn down) are not readings of the instance.
  * A connection that cannot be read changes nothing: its instances are not finalised (the
  * VMs are most likely running on) and get samples again once it answers.
  */
@@ -74,6 +75,10 @@ export class SamplingCycle {
         seen.add(key);
         const tracked = this.instances.get(key);
         if (tracked !== undefined && sameInstance(tracked, reading)) {
+          // The counter of one QEMU process only grows. A lower one is libvirt reading a
+          // domain whose QEMU has just died but which is not inactive yet (it reports 0):
+          // the end of the instance, not a reading. The last good reading stays the last.
+          if (reading.cpuTimeNs < tracked.last.cpuTimeNs) continue;
           tracked.last = reading;
           if (emitRunning) samples.push(this.publish(tracked, reading, 'running'));
           continue;
