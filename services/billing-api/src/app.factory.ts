@@ -1,0 +1,50 @@
+import { NestFactory } from '@nestjs/core';
+import { type NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import {
+  createLogger,
+  type Logger,
+  MetricsRegistry,
+  PinoNestLogger,
+} from '@metering/observability';
+import { AppModule } from './app.module';
+import { httpMetrics } from './common/http-metrics.middleware';
+import { type BillingConfig } from './config';
+
+/**
+ * The HTTP application, configured but not listening: main.ts listens on the configured port,
+ * tests on 127.0.0.1:0. OpenAPI at /docs (UI) and /docs-json.
+ */
+export async function createBillingApp(
+  config: BillingConfig,
+  logger: Logger,
+): Promise<NestExpressApplication> {
+  const metrics = new MetricsRegistry({ serviceName: 'billing-api' });
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.forRoot(config, logger, metrics),
+    {
+      logger: new PinoNestLogger(logger),
+      bodyParser: false,
+    },
+  );
+  app.disable('x-powered-by');
+  app.use(httpMetrics(metrics, createLogger('HttpRequests', { parent: logger })));
+  app.useBodyParser('json', { limit: '256kb' });
+  app.enableShutdownHooks();
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Metering billing API')
+      .setDescription(
+        'Tenants, API keys, price plans, usage and monthly invoices. Amounts and quantities are ' +
+          'decimal strings. Authorization: Bearer <admin key or tenant key>. Errors: ' +
+          '{statusCode, code, message, field?, errors?} with stable codes.',
+      )
+      .setVersion('1')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  return app;
+}

@@ -1,0 +1,66 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
+import { type Logger, type MetricsRegistry, ObservabilityModule } from '@metering/observability';
+import { ApiKeyRepository } from './auth/api-key.repository';
+import { ApiKeyService } from './auth/api-key.service';
+import { AuthGuard } from './auth/auth.guard';
+import { Clock, SystemClock } from './common/clock';
+import { DatabaseLifecycle, dataSourceProvider } from './common/database.provider';
+import { ErrorFilter } from './common/error.filter';
+import { BILLING_CONFIG } from './common/tokens';
+import { FieldValidationPipe } from './common/validation.pipe';
+import { type BillingConfig } from './config';
+import { InvoiceController } from './invoices/invoice.controller';
+import { InvoiceExportService } from './invoices/invoice-export.service';
+import { InvoiceRepository } from './invoices/invoice.repository';
+import { InvoiceService } from './invoices/invoice.service';
+import { PeriodCloseService } from './invoices/period-close.service';
+import { PricePlanController } from './price-plans/price-plan.controller';
+import { PricePlanRepository } from './price-plans/price-plan.repository';
+import { PricePlanService } from './price-plans/price-plan.service';
+import { TenantController } from './tenants/tenant.controller';
+import { TenantRepository } from './tenants/tenant.repository';
+import { TenantService } from './tenants/tenant.service';
+import { UsageController } from './usage/usage.controller';
+import { UsageRepository } from './usage/usage.repository';
+import { UsageService } from './usage/usage.service';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: BillingConfig, logger: Logger, metrics?: MetricsRegistry): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ObservabilityModule.forRoot({ serviceName: 'billing-api', logger, metrics }),
+        ThrottlerModule.forRoot({
+          throttlers: [{ ttl: config.rateLimit.windowMs, limit: config.rateLimit.limit }],
+        }),
+      ],
+      controllers: [TenantController, PricePlanController, UsageController, InvoiceController],
+      providers: [
+        { provide: BILLING_CONFIG, useValue: config },
+        { provide: Clock, useClass: SystemClock },
+        dataSourceProvider,
+        DatabaseLifecycle,
+        ApiKeyRepository,
+        ApiKeyService,
+        TenantRepository,
+        TenantService,
+        PricePlanRepository,
+        PricePlanService,
+        UsageRepository,
+        UsageService,
+        InvoiceRepository,
+        InvoiceService,
+        PeriodCloseService,
+        InvoiceExportService,
+        // Order matters: throttle first (also unauthenticated floods), then authenticate.
+        { provide: APP_GUARD, useClass: ThrottlerGuard },
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_FILTER, useClass: ErrorFilter },
+        { provide: APP_PIPE, useClass: FieldValidationPipe },
+      ],
+    };
+  }
+}

@@ -1,0 +1,35 @@
+import { applyDecorators, SetMetadata } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiForbiddenResponse,
+  ApiNotFoundResponse,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { ErrorResponseDto } from '../common/error-response.dto';
+import { ACCESS_KEY, type Access } from './principal';
+
+/** Admin key only: a tenant key gets 403. */
+export function AdminOnly(): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    SetMetadata(ACCESS_KEY, 'admin' satisfies Access),
+    ApiBearerAuth(),
+    ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'missing or invalid key' }),
+    ApiForbiddenResponse({ type: ErrorResponseDto, description: 'a tenant key on an admin route' }),
+  );
+}
+
+/**
+ * The admin key, or the key of the tenant named by the `:id` parameter. Another tenant's id
+ * answers 404 exactly like an unknown one: a tenant key learns nothing about other tenants.
+ */
+export function TenantScoped(): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    SetMetadata(ACCESS_KEY, 'tenant' satisfies Access),
+    ApiBearerAuth(),
+    ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'missing or invalid key' }),
+    ApiNotFoundResponse({
+      type: ErrorResponseDto,
+      description: 'unknown tenant, or another tenant than the key belongs to',
+    }),
+  );
+}

@@ -1,0 +1,129 @@
+import {
+  type ArgumentsHost,
+  Catch,
+  type ExceptionFilter,
+  HttpException,
+  Inject,
+} from '@nestjs/common';
+import { ThrottlerException } from '@nestjs/throttler';
+import { type Response } from 'express';
+import { MoneyError } from '@metering/money';
+import { createLogger, type Logger, ROOT_LOGGER } from '@metering/observability';
+import { PricingError } from '@metering/pricing';
+import { BillingError, type BillingErrorCode } from './billing.errors';
+import { type ErrorResponseDto } from './error-response.dto';
+
+/**
+ * The one place where errors become HTTP answers: domain and API errors by their stable code,
+ * framework errors (unknown route, bad JSON, throttling) by status, anything else as a 500 that
+ * says nothing about the internals. The stack goes to the log, never to the client.
+ */
+@Catch()
+export class ErrorFilter implements ExceptionFilter {
+  private readonly logger: Logger;
+
+  constructor(@Inject(ROOT_LOGGER) root: Logger) {
+    this.logger = createLogger(ErrorFilter.name, { parent: root });
+  }
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const response = host.switchToHttp().getResponse<Response>();
+    const body = this.toBody(exception);
+    if (body.statusCode >= 500) {
+      this.logger.error({ err: exception }, 'request failed');
+    }
+    if (response.headersSent) {
+      // A streamed export failed midway: the only honest signal left is a cut connection.
+      response.destroy();
+      return;
+    }
+    response.status(body.statusCode).json(body);
+  }
+
+  toBody(exception: unknown): ErrorResponseDto {
+    if (exception instanceof BillingError) {
+      return {
+        statusCode: exception.status,
+        code: exception.code,
+        message: exception.message,
+        ...(exception.field === undefined ? {} : { field: exception.field }),
+        ...(exception.problems === undefined ? {} : { errors: [...exception.problems] }),
+      };
+    }
+    if (exception instanceof PricingError) {
+      return {
+        statusCode: 422,
+        code: 'PLAN_INVALID',
+        message: exception.message,
+        field: exception.field,
+      };
+    }
+    if (exception instanceof MoneyError) {
+      return { statusCode: 400, code: 'VALIDATION_FAILED', message: exception.message };
+    }
+    if (exception instanceof ThrottlerException) {
+      return { statusCode: 429, code: 'RATE_LIMITED', message: 'too many requests; retry later' };
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      // Our own errors are BillingErrors: a framework 400 comes from the JSON body parser.
+      if (status === 400) {
+        return {
+          statusCode: 400,
+          code: 'VALIDATION_FAILED',
+          message: 'body: is not valid JSON',
+          field: 'body',
+        };
+      }
+      return { statusCode: status, code: codeOf(status), message: messageOf(status) };
+    }
+    // body-parser's errors (malformed JSON, too large, bad charset) carry a 4xx status.
+    const status = httpStatusOf(exception);
+    if (status !== undefined && status >= 400 && status < 500) {
+      const malformed = status === 400;
+      return {
+        statusCode: status,
+        code: codeOf(status),
+        message: malformed ? 'body: is not valid JSON' : messageOf(status),
+        ...(malformed ? { field: 'body' } : {}),
+      };
+    }
+    return { statusCode: 500, code: 'INTERNAL', message: 'internal error' };
+  }
+}
+
+function httpStatusOf(exception: unknown): number | undefined {
+  if (typeof exception !== 'object' || exception === null) return undefined;
+  const candidate =
+    (exception as { status?: unknown; statusCode?: unknown }).status ??
+    (exception as { statusCode?: unknown }).statusCode;
+  return typeof candidate === 'number' ? candidate : undefined;
+}
+
+function codeOf(status: number): BillingErrorCode {
+  switch (status) {
+    case 401:
+      return 'UNAUTHENTICATED';
+    case 403:
+      return 'FORBIDDEN';
+    case 404:
+      return 'NOT_FOUND';
+    case 413:
+      return 'PAYLOAD_TOO_LARGE';
+    case 429:
+      return 'RATE_LIMITED';
+    default:
+      return status >= 500 ? 'INTERNAL' : 'VALIDATION_FAILED';
+  }
+}
+
+function messageOf(status: number): string {
+  switch (status) {
+    case 404:
+      return 'no such route';
+    case 413:
+      return 'body: too large';
+    default:
+      return status >= 500 ? 'internal error' : 'the request is invalid';
+  }
+}

@@ -1,0 +1,2 @@
+/** Injection tokens shared by the feature modules. */
+export const BILLING_CONFIG = Symbol('BILLING_CONFIG');

@@ -1,0 +1,132 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+
+/** services/billing-api: this file runs as dist/src/config.js. */
+const SERVICE_DIR = resolve(__dirname, '../..');
+
+/**
+ * Every setting of billing-api, read from the environment once, at boot, and validated. A
+ * missing or invalid setting stops the service with a message that names it.
+ */
+const Env = z.object({
+  HOST: z.string().default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: z.string().min(1).default('postgres://postgres@127.0.0.1:5432/metering'),
+  DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/)
+    .default('public'),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).default(10),
+  /** The admin key; when unset it is read from (or generated into) ADMIN_API_KEY_FILE. */
+  ADMIN_API_KEY: z.string().min(16).optional(),
+  ADMIN_API_KEY_FILE: z.string().min(1).default(resolve(SERVICE_DIR, '../../.stack/admin-api-key')),
+  /** Shown on invoices (PDF header). */
+  PROVIDER_NAME: z.string().min(1).default('Metering Cloud'),
+  /** A period can be closed only this long after its end (late data still arrives). */
+  CLOSE_GRACE_MS: z.coerce.number().int().min(0).default(172_800_000),
+  /** Closed months re-priced for late usage (adjustments) on the next invoices. */
+  ADJUSTMENT_LOOKBACK_MONTHS: z.coerce.number().int().min(0).max(120).default(12),
+  /** Requests per client address per window. */
+  RATE_LIMIT: z.coerce.number().int().min(1).default(600),
+  RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1).default(60_000),
+  /** Tenants per batch when closing or exporting a period. */
+  BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(100),
+  /** Invoices computed concurrently within a batch. */
+  CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  MIGRATE_ON_START: z.enum(['true', 'false']).default('true'),
+});
+
+export interface BillingConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly logLevel: z.infer<typeof Env>['LOG_LEVEL'];
+  readonly database: { url: string; schema: string; poolSize: number };
+  readonly adminApiKey: string;
+  /** Where the admin key came from: the environment, or a file (perhaps just generated). */
+  readonly adminApiKeySource: { kind: 'env' } | { kind: 'file'; path: string; generated: boolean };
+  readonly providerName: string;
+  readonly closeGraceMs: number;
+  readonly adjustmentLookbackMonths: number;
+  readonly rateLimit: { limit: number; windowMs: number };
+  readonly batchSize: number;
+  readonly concurrency: number;
+  readonly migrateOnStart: boolean;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+}
+
+export interface LoadOptions {
+  /** The CLI needs no admin key; the HTTP server does. */
+  readonly needsAdminKey?: boolean;
+}
+
+export function loadBillingConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  options: LoadOptions = {},
+): BillingConfig {
+  const parsed = Env.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid billing-api configuration: ${problems}`);
+  }
+  const e = parsed.data;
+  const admin =
+    e.ADMIN_API_KEY !== undefined
+      ? { key: e.ADMIN_API_KEY, source: { kind: 'env' } as const }
+      : options.needsAdminKey === false
+        ? { key: randomBytes(32).toString('base64url'), source: { kind: 'env' } as const }
+        : adminKeyFromFile(resolve(e.ADMIN_API_KEY_FILE));
+  return {
+    host: e.HOST,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    database: { url: e.DATABASE_URL, schema: e.DATABASE_SCHEMA, poolSize: e.DATABASE_POOL_SIZE },
+    adminApiKey: admin.key,
+    adminApiKeySource: admin.source,
+    providerName: e.PROVIDER_NAME,
+    closeGraceMs: e.CLOSE_GRACE_MS,
+    adjustmentLookbackMonths: e.ADJUSTMENT_LOOKBACK_MONTHS,
+    rateLimit: { limit: e.RATE_LIMIT, windowMs: e.RATE_LIMIT_WINDOW_MS },
+    batchSize: e.BATCH_SIZE,
+    concurrency: e.CONCURRENCY,
+    migrateOnStart: e.MIGRATE_ON_START === 'true',
+  };
+}
+
+/**
+ * The admin key kept in a file (mode 600). A missing file gets a fresh 256-bit key, written
+ * exclusively so two processes starting together cannot overwrite each other's key.
+ */
+function adminKeyFromFile(path: string): {
+  key: string;
+  source: { kind: 'file'; path: string; generated: boolean };
+} {
+  let generated = false;
+  if (!existsSync(path)) {
+    mkdirSync(dirname(path), { recursive: true });
+    try {
+      writeFileSync(path, `mk_admin_${randomBytes(32).toString('base64url')}\n`, {
+        mode: 0o600,
+        flag: 'wx',
+      });
+      generated = true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new ConfigError(
+          `ADMIN_API_KEY_FILE: cannot write ${path}: ${(error as Error).message}`,
+        );
+      }
+    }
+  }
+  chmodSync(path, 0o600);
+  const key = readFileSync(path, 'utf8').trim();
+  if (key.length < 16) {
+    throw new ConfigError(`ADMIN_API_KEY_FILE: ${path} holds no key of at least 16 characters`);
+  }
+  return { key, source: { kind: 'file', path, generated } };
+}

@@ -1,0 +1,130 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsOptional } from 'class-validator';
+import { IsPeriod } from '../common/validators';
+
+export class InvoiceQueryDto {
+  @ApiPropertyOptional({ enum: ['json', 'csv', 'pdf'], default: 'json' })
+  @IsOptional()
+  @IsIn(['json', 'csv', 'pdf'])
+  format?: 'json' | 'csv' | 'pdf';
+}
+
+export class ExportQueryDto {
+  @ApiProperty({ example: '2026-11' })
+  @IsPeriod()
+  period!: string;
+
+  @ApiPropertyOptional({ enum: ['csv', 'jsonl'], default: 'csv' })
+  @IsOptional()
+  @IsIn(['csv', 'jsonl'])
+  format?: 'csv' | 'jsonl';
+}
+
+export class TierLineDto {
+  @ApiProperty({ example: 1 }) tier!: number;
+  @ApiProperty({ type: String, nullable: true, example: '100' }) upTo!: string | null;
+  @ApiProperty({ example: '0.040' }) unitPrice!: string;
+  @ApiProperty({ example: '100', description: 'unit-hours in this tier' }) quantity!: string;
+  @ApiProperty({ example: '4', description: 'unrounded' }) amount!: string;
+}
+
+export class UsageTotalsRecordDto {
+  @ApiProperty() cpuUsageCoreSeconds!: string;
+  @ApiProperty() cpuAllocationCoreSeconds!: string;
+  @ApiProperty() cpuMaxCoreSeconds!: string;
+  @ApiProperty() memoryUsageByteSeconds!: string;
+  @ApiProperty() memoryAllocationByteSeconds!: string;
+  @ApiProperty() memoryMaxByteSeconds!: string;
+  @ApiProperty() observedMs!: string;
+  @ApiProperty() gapMs!: string;
+}
+
+export class InvoiceLineDto {
+  @ApiProperty({ enum: ['cpu', 'memory', 'minimum', 'adjustment'] }) meter!: string;
+  @ApiProperty({ example: 'CPU (usage), plan std v1' }) description!: string;
+  @ApiProperty({ example: '150.25', description: 'unit-hours (6 decimals, display)' })
+  quantity!: string;
+  @ApiProperty({ enum: ['vCPU-hour', 'GiB-hour', 'month', 'adjustment'] }) unit!: string;
+  @ApiPropertyOptional({ description: 'exact unit-seconds' }) quantitySeconds?: string;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'flat price per unit-hour; null when tiered',
+  })
+  unitPrice!: string | null;
+  @ApiPropertyOptional({ type: [TierLineDto] }) tiers?: TierLineDto[];
+  @ApiProperty({ example: '5.75', description: 'rounded once, half-up, to the minor unit' })
+  amount!: string;
+  @ApiPropertyOptional() planId?: string;
+  @ApiPropertyOptional() planVersion?: number;
+  @ApiPropertyOptional({ enum: ['usage', 'allocation', 'max'] }) basis?: string;
+  @ApiPropertyOptional({ description: 'segment start (plan changes split the month)' })
+  from?: string;
+  @ApiPropertyOptional() to?: string;
+  @ApiPropertyOptional({ type: String, nullable: true, example: '0.9987' }) completeness?:
+    string | null;
+  @ApiPropertyOptional({ example: '2026-10' }) adjustsPeriod?: string;
+  @ApiPropertyOptional({ type: UsageTotalsRecordDto }) usageTotals?: UsageTotalsRecordDto;
+}
+
+export class ResourceMeterDto {
+  @ApiProperty() quantity!: string;
+  @ApiProperty() quantitySeconds!: string;
+}
+
+export class ResourceBreakdownDto {
+  @ApiProperty() resourceId!: string;
+  @ApiProperty({ enum: ['container', 'vm'] }) resourceKind!: string;
+  @ApiProperty({ type: ResourceMeterDto }) cpu!: ResourceMeterDto;
+  @ApiProperty({ type: ResourceMeterDto }) memory!: ResourceMeterDto;
+  @ApiProperty({ description: 'share of the meter lines by quantity (informative)' })
+  amount!: string;
+  @ApiProperty({ type: String, nullable: true }) completeness!: string | null;
+}
+
+export class CompletenessDto {
+  @ApiProperty() observedMs!: string;
+  @ApiProperty() gapMs!: string;
+  @ApiProperty({ type: String, nullable: true, example: '0.9990' }) ratio!: string | null;
+}
+
+export class MinimumDto {
+  @ApiProperty() committed!: string;
+  @ApiProperty() prorated!: string;
+}
+
+export class InvoiceDto {
+  @ApiProperty({ example: 'acme' }) tenantId!: string;
+  @ApiProperty() tenantName!: string;
+  @ApiProperty({ example: '2026-10' }) period!: string;
+  @ApiProperty() timeZone!: string;
+  @ApiProperty() periodStart!: string;
+  @ApiProperty() periodEnd!: string;
+  @ApiProperty({ enum: ['draft', 'final'] }) status!: string;
+  @ApiProperty({ type: String, nullable: true, example: 'INV-2026-10-000001' }) number!:
+    string | null;
+  @ApiProperty({ example: 'EUR' }) currency!: string;
+  @ApiProperty({ type: [InvoiceLineDto] }) lines!: InvoiceLineDto[];
+  @ApiProperty({ type: [ResourceBreakdownDto] }) resources!: ResourceBreakdownDto[];
+  @ApiProperty({ example: '12.95' }) subtotal!: string;
+  @ApiProperty({ type: MinimumDto }) minimum!: MinimumDto;
+  @ApiProperty({ example: '12.95' }) total!: string;
+  @ApiProperty({ type: CompletenessDto }) completeness!: CompletenessDto;
+  @ApiProperty({ type: UsageTotalsRecordDto }) usageTotals!: UsageTotalsRecordDto;
+  @ApiProperty({ type: String, nullable: true }) issuedAt!: string | null;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'sha256 of the canonical JSON (contentHash: null)',
+  })
+  contentHash!: string | null;
+}
+
+export class CloseResultDto {
+  @ApiProperty({ example: '2026-11' }) period!: string;
+  @ApiProperty() tenants!: number;
+  @ApiProperty({ description: 'made final by this call' }) finalized!: number;
+  @ApiProperty({ description: 'already final before (closing twice is harmless)' })
+  alreadyFinal!: number;
+  @ApiProperty() closableFrom!: string;
+}

@@ -1,0 +1,199 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { invoiceNumber, type InvoiceDocument, type SegmentUsage, type UsageTotals } from './domain';
+
+const SUMS = `sum(cpu_usage_core_seconds)::text AS cpu_usage,
+  sum(cpu_allocation_core_seconds)::text AS cpu_allocation,
+  sum(cpu_max_core_seconds)::text AS cpu_max,
+  sum(memory_usage_byte_seconds)::text AS memory_usage,
+  sum(memory_allocation_byte_seconds)::text AS memory_allocation,
+  sum(memory_max_byte_seconds)::text AS memory_max,
+  sum(observed_ms)::text AS observed_ms,
+  sum(gap_ms)::text AS gap_ms`;
+
+interface RawSums {
+  cpu_usage: string | null;
+  cpu_allocation: string | null;
+  cpu_max: string | null;
+  memory_usage: string | null;
+  memory_allocation: string | null;
+  memory_max: string | null;
+  observed_ms: string | null;
+  gap_ms: string | null;
+}
+
+const totalsOf = (r: RawSums | undefined): UsageTotals => ({
+  cpuUsageCoreSeconds: r?.cpu_usage ?? '0',
+  cpuAllocationCoreSeconds: r?.cpu_allocation ?? '0',
+  cpuMaxCoreSeconds: r?.cpu_max ?? '0',
+  memoryUsageByteSeconds: r?.memory_usage ?? '0',
+  memoryAllocationByteSeconds: r?.memory_allocation ?? '0',
+  memoryMaxByteSeconds: r?.memory_max ?? '0',
+  observedMs: r?.observed_ms ?? '0',
+  gapMs: r?.gap_ms ?? '0',
+});
+
+export interface DailyRow {
+  readonly dayStartMs: number;
+  readonly cpuCoreSeconds: string;
+  readonly memoryByteSeconds: string;
+}
+
+@Injectable()
+export class InvoiceRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /**
+   * The month's usage per resource and plan segment: segment i holds the buckets starting in
+   * [starts[i], starts[i+1]) (width_bucket over the segment starts), all in one scan of the
+   * tenant's month through the (tenant_id, bucket_start) index.
+   */
+  async segmentUsage(
+    tenantId: string,
+    startMs: number,
+    endMs: number,
+    segmentStartsMs: readonly number[],
+  ): Promise<SegmentUsage[]> {
+    const rows = await this.dataSource.query<
+      (RawSums & { segment: number; resource_id: string; resource_kind: 'container' | 'vm' })[]
+    >(
+      `SELECT width_bucket(bucket_start, $4::timestamptz[]) - 1 AS segment, resource_id,
+              min(resource_kind) AS resource_kind, ${SUMS}
+       FROM usage_bucket
+       WHERE tenant_id = $1 AND bucket_start >= $2 AND bucket_start < $3
+       GROUP BY 1, 2`,
+      [
+        tenantId,
+        new Date(startMs),
+        new Date(endMs),
+        segmentStartsMs.map((ms) => new Date(ms).toISOString()),
+      ],
+    );
+    return rows.map((r) => ({
+      segmentIndex: Number(r.segment),
+      resourceId: r.resource_id,
+      resourceKind: r.resource_kind,
+      ...totalsOf(r),
+    }));
+  }
+
+  async usageTotals(tenantId: string, startMs: number, endMs: number): Promise<UsageTotals> {
+    const rows = await this.dataSource.query<RawSums[]>(
+      `SELECT ${SUMS} FROM usage_bucket WHERE tenant_id = $1 AND bucket_start >= $2 AND bucket_start < $3`,
+      [tenantId, new Date(startMs), new Date(endMs)],
+    );
+    return totalsOf(rows[0]);
+  }
+
+  /** Usage basis sums per local day of the zone, for the PDF chart. */
+  async daily(
+    tenantId: string,
+    timeZone: string,
+    startMs: number,
+    endMs: number,
+  ): Promise<DailyRow[]> {
+    const rows = await this.dataSource.query<{ day_ms: string; cpu: string; memory: string }[]>(
+      `SELECT (extract(epoch FROM date_trunc('day', bucket_start AT TIME ZONE $4) AT TIME ZONE $4) * 1000)::bigint::text AS day_ms,
+              sum(cpu_usage_core_seconds)::text AS cpu, sum(memory_usage_byte_seconds)::text AS memory
+       FROM usage_bucket WHERE tenant_id = $1 AND bucket_start >= $2 AND bucket_start < $3
+       GROUP BY 1 ORDER BY 1`,
+      [tenantId, new Date(startMs), new Date(endMs), timeZone],
+    );
+    return rows.map((r) => ({
+      dayStartMs: Number(r.day_ms),
+      cpuCoreSeconds: r.cpu,
+      memoryByteSeconds: r.memory,
+    }));
+  }
+
+  async findFinal(tenantId: string, period: string): Promise<InvoiceDocument | null> {
+    const rows = await this.dataSource.query<{ content: InvoiceDocument }[]>(
+      `SELECT content FROM invoice WHERE tenant_id = $1 AND period = $2`,
+      [tenantId, period],
+    );
+    return rows[0]?.content ?? null;
+  }
+
+  /** Final invoices of a tenant with fromPeriod <= period < toPeriod, oldest first. */
+  async finals(tenantId: string, fromPeriod: string, toPeriod: string): Promise<InvoiceDocument[]> {
+    const rows = await this.dataSource.query<{ content: InvoiceDocument }[]>(
+      `SELECT content FROM invoice WHERE tenant_id = $1 AND period >= $2 AND period < $3 ORDER BY period`,
+      [tenantId, fromPeriod, toPeriod],
+    );
+    return rows.map((r) => r.content);
+  }
+
+  /** The final invoices of the period among these tenants. */
+  async finalsOf(
+    period: string,
+    tenantIds: readonly string[],
+  ): Promise<Map<string, InvoiceDocument>> {
+    if (tenantIds.length === 0) return new Map();
+    const rows = await this.dataSource.query<{ tenant_id: string; content: InvoiceDocument }[]>(
+      `SELECT tenant_id, content FROM invoice WHERE period = $1 AND tenant_id = ANY($2)`,
+      [period, tenantIds],
+    );
+    return new Map(rows.map((r) => [r.tenant_id, r.content]));
+  }
+
+  async finalTenantIds(period: string, tenantIds: readonly string[]): Promise<Set<string>> {
+    if (tenantIds.length === 0) return new Set();
+    const rows = await this.dataSource.query<{ tenant_id: string }[]>(
+      `SELECT tenant_id FROM invoice WHERE period = $1 AND tenant_id = ANY($2)`,
+      [period, tenantIds],
+    );
+    return new Set(rows.map((r) => r.tenant_id));
+  }
+
+  /**
+   * Stores the invoice as final with the next number of its period. The counter row is locked
+   * for the transaction, so numbers are taken one at a time and a rolled-back transaction takes
+   * none (gap-free). An invoice already final stays as it is, and no number is used.
+   */
+  async finalize(
+    tenantId: string,
+    period: string,
+    makeFinal: (number: string) => InvoiceDocument,
+  ): Promise<{ invoice: InvoiceDocument; created: boolean }> {
+    return this.dataSource.transaction('READ COMMITTED', async (tx) => {
+      await tx.query(`INSERT INTO invoice_counter (period) VALUES ($1) ON CONFLICT DO NOTHING`, [
+        period,
+      ]);
+      const counter = await tx.query<{ last_sequence: number }[]>(
+        `SELECT last_sequence FROM invoice_counter WHERE period = $1 FOR UPDATE`,
+        [period],
+      );
+      // Read after the lock: a concurrent close of the same invoice has committed by now.
+      const existing = await tx.query<{ content: InvoiceDocument }[]>(
+        `SELECT content FROM invoice WHERE tenant_id = $1 AND period = $2`,
+        [tenantId, period],
+      );
+      if (existing[0] !== undefined) return { invoice: existing[0].content, created: false };
+      const sequence = (counter[0]?.last_sequence ?? 0) + 1;
+      const invoice = makeFinal(invoiceNumber(period, sequence));
+      if (invoice.number === null || invoice.contentHash === null) {
+        throw new Error('finalize: the invoice must be numbered and hashed');
+      }
+      await tx.query(
+        `INSERT INTO invoice (tenant_id, period, number, sequence, currency, total, content, content_hash, finalized_at)
+         VALUES ($1, $2, $3, $4, $5, $6::numeric, $7::jsonb, $8, $9)`,
+        [
+          tenantId,
+          period,
+          invoice.number,
+          sequence,
+          invoice.currency,
+          invoice.total,
+          JSON.stringify(invoice),
+          invoice.contentHash,
+          invoice.issuedAt,
+        ],
+      );
+      await tx.query(`UPDATE invoice_counter SET last_sequence = $2 WHERE period = $1`, [
+        period,
+        sequence,
+      ]);
+      return { invoice, created: true };
+    });
+  }
+}

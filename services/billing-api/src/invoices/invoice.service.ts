@@ -1,0 +1,180 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { byteSecondsToGibSeconds, Decimal, SECONDS_PER_HOUR } from '@metering/money';
+import { parseTiers, periodBounds, type PricePlan } from '@metering/pricing';
+import { type BillingConfig } from '../config';
+import { UnprocessableError } from '../common/billing.errors';
+import { Clock } from '../common/clock';
+import { BILLING_CONFIG } from '../common/tokens';
+import {
+  type AssignedPlanRow,
+  TenantRepository,
+  type TenantRow,
+} from '../tenants/tenant.repository';
+import { TenantService } from '../tenants/tenant.service';
+import {
+  adjustmentLine,
+  calculateInvoice,
+  type InvoiceDocument,
+  type InvoiceLine,
+  type PlanAssignment,
+  planSegments,
+  settlementOf,
+  shiftPeriod,
+  usageTotalsEqual,
+} from './domain';
+import { InvoiceRepository } from './invoice.repository';
+import { type DailyUsagePoint } from './render/invoice-pdf.renderer';
+
+/**
+ * Reads the ledger and hands it to the pure calculator. Final invoices are returned as stored;
+ * every other invoice is a live draft computed on each read.
+ */
+@Injectable()
+export class InvoiceService {
+  constructor(
+    private readonly invoices: InvoiceRepository,
+    private readonly tenantRepository: TenantRepository,
+    private readonly tenants: TenantService,
+    private readonly clock: Clock,
+    @Inject(BILLING_CONFIG) private readonly config: BillingConfig,
+  ) {}
+
+  async get(
+    tenantId: string,
+    period: string,
+  ): Promise<{ invoice: InvoiceDocument; tenant: TenantRow }> {
+    const tenant = await this.tenants.require(tenantId);
+    const { startMs } = periodBounds(period, tenant.timeZone);
+    if (startMs > this.clock.now()) {
+      throw new UnprocessableError('PERIOD_NOT_STARTED', 'period', `${period} has not started yet`);
+    }
+    const final = await this.invoices.findFinal(tenant.id, period);
+    if (final !== null) return { invoice: final, tenant };
+    const assignments = toAssignments(await this.tenantRepository.assignedPlans([tenant.id]));
+    return { invoice: await this.draft(tenant, period, assignments), tenant };
+  }
+
+  /** The month as it stands now, with adjustments for closed months that received late usage. */
+  async draft(
+    tenant: TenantRow,
+    period: string,
+    assignments: readonly PlanAssignment[],
+  ): Promise<InvoiceDocument> {
+    const adjustments = await this.adjustments(tenant, period, assignments);
+    return this.price(tenant, period, assignments, adjustments);
+  }
+
+  private async price(
+    tenant: TenantRow,
+    period: string,
+    assignments: readonly PlanAssignment[],
+    adjustments: readonly InvoiceLine[],
+  ): Promise<InvoiceDocument> {
+    const { startMs, endMs } = periodBounds(period, tenant.timeZone);
+    const segments = planSegments(startMs, endMs, tenant.timeZone, assignments);
+    const usage = await this.invoices.segmentUsage(
+      tenant.id,
+      startMs,
+      endMs,
+      segments.map((s) => s.fromMs),
+    );
+    return calculateInvoice({
+      tenant: {
+        id: tenant.id,
+        name: tenant.name,
+        timeZone: tenant.timeZone,
+        currency: tenant.currency,
+      },
+      period,
+      periodStartMs: startMs,
+      periodEndMs: endMs,
+      segments,
+      usage,
+      adjustments,
+    });
+  }
+
+  /**
+   * One line per closed month (within the lookback) whose ledger sums moved since it was last
+   * billed: that month priced now minus everything already billed for it.
+   */
+  private async adjustments(
+    tenant: TenantRow,
+    period: string,
+    assignments: readonly PlanAssignment[],
+  ): Promise<InvoiceLine[]> {
+    if (this.config.adjustmentLookbackMonths === 0) return [];
+    const finals = await this.invoices.finals(
+      tenant.id,
+      shiftPeriod(period, -this.config.adjustmentLookbackMonths),
+      period,
+    );
+    const lines: InvoiceLine[] = [];
+    for (const [i, final] of finals.entries()) {
+      const settlement = settlementOf(final, finals.slice(i + 1));
+      const { startMs, endMs } = periodBounds(final.period, tenant.timeZone);
+      const now = await this.invoices.usageTotals(tenant.id, startMs, endMs);
+      if (usageTotalsEqual(now, settlement.usageTotals)) continue;
+      const repriced = await this.price(tenant, final.period, assignments, []);
+      const line = adjustmentLine(repriced, settlement);
+      if (line !== null) lines.push(line);
+    }
+    return lines;
+  }
+
+  /** Daily usage (the usage basis) for the PDF chart, every local day of the month. */
+  async daily(tenant: TenantRow, invoice: InvoiceDocument): Promise<DailyUsagePoint[]> {
+    const startMs = Date.parse(invoice.periodStart);
+    const endMs = Date.parse(invoice.periodEnd);
+    const rows = await this.invoices.daily(tenant.id, tenant.timeZone, startMs, endMs);
+    const byDay = new Map(rows.map((r) => [localDay(r.dayStartMs, tenant.timeZone), r]));
+    const [year, month] = invoice.period.split('-').map(Number) as [number, number];
+    const days = new Date(Date.UTC(year, month, 0)).getUTCDate();
+    return Array.from({ length: days }, (_, i) => {
+      const day = `${invoice.period}-${String(i + 1).padStart(2, '0')}`;
+      const r = byDay.get(day);
+      return {
+        day,
+        cpuHours:
+          r === undefined ? 0 : new Decimal(r.cpuCoreSeconds).div(SECONDS_PER_HOUR).toNumber(),
+        memoryGibHours:
+          r === undefined
+            ? 0
+            : byteSecondsToGibSeconds(r.memoryByteSeconds).div(SECONDS_PER_HOUR).toNumber(),
+      };
+    });
+  }
+}
+
+function localDay(ms: number, timeZone: string): string {
+  return new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(ms);
+}
+
+const planCache = new Map<string, PricePlan>();
+
+/** Ledger rows → pricing plans (tiers parsed once per plan version: versions are immutable). */
+export function toAssignments(rows: readonly AssignedPlanRow[]): PlanAssignment[] {
+  return rows.map((r) => {
+    const key = `${r.planId}\u0000${r.planVersion}`;
+    let plan = planCache.get(key);
+    if (plan === undefined) {
+      plan = {
+        id: r.planId,
+        version: r.planVersion,
+        currency: r.currency,
+        basis: r.basis,
+        cpu: r.cpuTiers === null ? null : parseTiers('cpu.tiers', r.cpuTiers),
+        memory: r.memoryTiers === null ? null : parseTiers('memory.tiers', r.memoryTiers),
+        minimum: new Decimal(r.minimum),
+      };
+      if (planCache.size > 10_000) planCache.clear();
+      planCache.set(key, plan);
+    }
+    return { effectiveFromMs: r.effectiveFrom.getTime(), plan };
+  });
+}

@@ -1,0 +1,114 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { createLogger, type Logger, MetricsRegistry, ROOT_LOGGER } from '@metering/observability';
+import { periodBounds } from '@metering/pricing';
+import { type BillingConfig } from '../config';
+import { ConflictError } from '../common/billing.errors';
+import { Clock } from '../common/clock';
+import { groupBy, mapConcurrent } from '../common/database.provider';
+import { BILLING_CONFIG } from '../common/tokens';
+import { TenantRepository, type TenantRow } from '../tenants/tenant.repository';
+import { finalizeInvoice } from './domain';
+import { InvoiceRepository } from './invoice.repository';
+import { InvoiceService, toAssignments } from './invoice.service';
+
+export interface CloseResult {
+  readonly period: string;
+  readonly tenants: number;
+  readonly finalized: number;
+  readonly alreadyFinal: number;
+  readonly closableFrom: string;
+}
+
+export type Progress = (done: number, total: number) => void;
+
+/** Closes a month: every tenant's invoice becomes final, numbered and hashed, in tenant-id order. */
+@Injectable()
+export class PeriodCloseService {
+  private readonly logger: Logger;
+  private readonly closed;
+  private readonly duration;
+
+  constructor(
+    private readonly invoices: InvoiceRepository,
+    private readonly tenants: TenantRepository,
+    private readonly invoiceService: InvoiceService,
+    private readonly clock: Clock,
+    @Inject(BILLING_CONFIG) private readonly config: BillingConfig,
+    @Inject(ROOT_LOGGER) root: Logger,
+    metrics: MetricsRegistry,
+  ) {
+    this.logger = createLogger(PeriodCloseService.name, { parent: root });
+    this.closed = metrics.counter({ name: 'invoices_closed_total', help: 'Invoices made final' });
+    this.duration = metrics.histogram({
+      name: 'period_close_duration_seconds',
+      help: 'Time to close a period for every tenant',
+      buckets: [0.1, 0.5, 1, 5, 10, 30, 60, 120, 300],
+    });
+  }
+
+  /** The instant from which the period may close: its latest end in any tenant zone, plus grace. */
+  async closableFrom(period: string): Promise<number> {
+    const zones = await this.tenants.zones();
+    const ends = (zones.length === 0 ? ['UTC'] : zones).map((z) => periodBounds(period, z).endMs);
+    return Math.max(...ends) + this.config.closeGraceMs;
+  }
+
+  async close(period: string, onProgress?: Progress): Promise<CloseResult> {
+    const closableFrom = await this.closableFrom(period);
+    if (this.clock.now() < closableFrom) {
+      throw new ConflictError(
+        'PERIOD_NOT_CLOSABLE',
+        `period ${period} can be closed from ${new Date(closableFrom).toISOString()} (its end in the last tenant zone plus ${this.config.closeGraceMs} ms of grace for late data)`,
+      );
+    }
+    const stopTimer = this.duration.startTimer();
+    const total = await this.tenants.count();
+    let done = 0;
+    let finalized = 0;
+    let alreadyFinal = 0;
+    let after: string | null = null;
+    for (;;) {
+      const batch: TenantRow[] = await this.tenants.batch(after, this.config.batchSize);
+      if (batch.length === 0) break;
+      after = batch[batch.length - 1]?.id ?? null;
+      const final = await this.invoices.finalTenantIds(
+        period,
+        batch.map((t) => t.id),
+      );
+      const open = batch.filter((t) => !final.has(t.id));
+      alreadyFinal += batch.length - open.length;
+      const plans = groupBy(
+        await this.tenants.assignedPlans(open.map((t) => t.id)),
+        (r) => r.tenantId,
+      );
+      // Drafts are computed concurrently; numbers are then taken in tenant-id order.
+      const drafts = await mapConcurrent(open, this.config.concurrency, (t) =>
+        this.invoiceService.draft(t, period, toAssignments(plans.get(t.id) ?? [])),
+      );
+      for (const [i, draft] of drafts.entries()) {
+        const tenant = open[i];
+        if (tenant === undefined) continue;
+        const result = await this.invoices.finalize(tenant.id, period, (number) =>
+          finalizeInvoice(draft, number, this.clock.now()),
+        );
+        if (result.created) {
+          finalized++;
+          this.closed.inc();
+        } else {
+          alreadyFinal++;
+        }
+      }
+      done += batch.length;
+      onProgress?.(done, Math.max(total, done));
+    }
+    const seconds = stopTimer();
+    this.logger.info({ period, tenants: done, finalized, alreadyFinal, seconds }, 'period closed');
+    return {
+      period,
+      tenants: done,
+      finalized,
+      alreadyFinal,
+      closableFrom: new Date(closableFrom).toISOString(),
+    };
+  }
+}

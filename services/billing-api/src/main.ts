@@ -1,0 +1,35 @@
+import 'reflect-metadata';
+import { createRootLogger } from '@metering/observability';
+import { createBillingApp } from './app.factory';
+import { loadBillingConfig } from './config';
+
+async function main(): Promise<void> {
+  const config = loadBillingConfig();
+  const logger = createRootLogger({ serviceName: 'billing-api', level: config.logLevel });
+  const source = config.adminApiKeySource;
+  if (source.kind === 'file') {
+    logger.info(
+      { path: source.path, generated: source.generated },
+      source.generated
+        ? `admin API key generated into ${source.path}`
+        : `admin API key read from ${source.path}`,
+    );
+  }
+  const app = await createBillingApp(config, logger);
+  await app.listen(config.port, config.host);
+  logger.info(
+    {
+      url: `http://${config.host}:${config.port}`,
+      docs: `http://${config.host}:${config.port}/docs`,
+    },
+    'billing-api listening',
+  );
+}
+
+main().catch((error: unknown) => {
+  // A configuration or startup failure: one line that says why, then a non-zero exit.
+  console.error(
+    `billing-api failed to start: ${error instanceof Error ? error.message : String(error)}`,
+  );
+  process.exit(1);
+});

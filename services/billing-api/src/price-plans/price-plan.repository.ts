@@ -1,0 +1,89 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { type TierRecord } from '@metering/ledger';
+
+export interface PlanRow {
+  readonly id: string;
+  readonly version: number;
+  readonly currency: string;
+  readonly basis: 'usage' | 'allocation' | 'max';
+  readonly cpuTiers: TierRecord[] | null;
+  readonly memoryTiers: TierRecord[] | null;
+  readonly minimum: string;
+  readonly createdAt: Date;
+}
+
+interface RawPlan {
+  id: string;
+  version: number;
+  currency: string;
+  basis: 'usage' | 'allocation' | 'max';
+  cpu_tiers: TierRecord[] | null;
+  memory_tiers: TierRecord[] | null;
+  minimum: string;
+  created_at: Date;
+}
+
+const COLUMNS = `id, version, currency, basis, cpu_tiers, memory_tiers, minimum::text AS minimum, created_at`;
+
+const toPlan = (r: RawPlan): PlanRow => ({
+  id: r.id,
+  version: r.version,
+  currency: r.currency,
+  basis: r.basis,
+  cpuTiers: r.cpu_tiers,
+  memoryTiers: r.memory_tiers,
+  minimum: r.minimum,
+  createdAt: r.created_at,
+});
+
+@Injectable()
+export class PricePlanRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** Stores the next version of the plan; versions of one id are serialized by a lock. */
+  async insertNextVersion(plan: Omit<PlanRow, 'version' | 'createdAt'>): Promise<PlanRow> {
+    return this.dataSource.transaction(async (tx) => {
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtext('price_plan'), hashtext($1))`, [
+        plan.id,
+      ]);
+      const rows = await tx.query<RawPlan[]>(
+        `INSERT INTO price_plan (id, version, currency, basis, cpu_tiers, memory_tiers, minimum)
+         SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4::jsonb, $5::jsonb, $6::numeric
+         FROM price_plan WHERE id = $1
+         RETURNING ${COLUMNS}`,
+        [
+          plan.id,
+          plan.currency,
+          plan.basis,
+          plan.cpuTiers === null ? null : JSON.stringify(plan.cpuTiers),
+          plan.memoryTiers === null ? null : JSON.stringify(plan.memoryTiers),
+          plan.minimum,
+        ],
+      );
+      const row = rows[0];
+      if (row === undefined) throw new Error('price plan insert returned nothing');
+      return toPlan(row);
+    });
+  }
+
+  /** A given version, or the latest one. */
+  async find(id: string, version?: number): Promise<PlanRow | null> {
+    const rows = await this.dataSource.query<RawPlan[]>(
+      version === undefined
+        ? `SELECT ${COLUMNS} FROM price_plan WHERE id = $1 ORDER BY version DESC LIMIT 1`
+        : `SELECT ${COLUMNS} FROM price_plan WHERE id = $1 AND version = $2`,
+      version === undefined ? [id] : [id, version],
+    );
+    const row = rows[0];
+    return row === undefined ? null : toPlan(row);
+  }
+
+  async versions(id: string): Promise<PlanRow[]> {
+    const rows = await this.dataSource.query<RawPlan[]>(
+      `SELECT ${COLUMNS} FROM price_plan WHERE id = $1 ORDER BY version`,
+      [id],
+    );
+    return rows.map(toPlan);
+  }
+}

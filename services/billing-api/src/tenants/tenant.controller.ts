@@ -1,0 +1,88 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnprocessableEntityResponse,
+} from '@nestjs/swagger';
+import { AdminOnly, TenantScoped } from '../auth/access.decorator';
+import { ApiKeyService } from '../auth/api-key.service';
+import { ErrorResponseDto } from '../common/error-response.dto';
+import {
+  ApiKeyCreatedDto,
+  AssignedPlanDto,
+  AssignPlanDto,
+  CreateTenantDto,
+  TenantDto,
+} from './tenant.dto';
+import { TenantService } from './tenant.service';
+
+@ApiTags('tenants')
+@Controller('v1/tenants')
+export class TenantController {
+  constructor(
+    private readonly tenants: TenantService,
+    private readonly keys: ApiKeyService,
+  ) {}
+
+  @Post()
+  @AdminOnly()
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Register a tenant (billing zone and currency are fixed from then on)' })
+  @ApiCreatedResponse({ type: TenantDto })
+  @ApiBadRequestResponse({
+    type: ErrorResponseDto,
+    description: 'wrong types, unknown zone or currency',
+  })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'TENANT_EXISTS' })
+  create(@Body() body: CreateTenantDto): Promise<TenantDto> {
+    return this.tenants.create(body);
+  }
+
+  @Get(':id')
+  @TenantScoped()
+  @ApiOperation({ summary: 'A tenant and its plan assignments' })
+  @ApiOkResponse({ type: TenantDto })
+  get(@Param('id') id: string): Promise<TenantDto> {
+    return this.tenants.get(id);
+  }
+
+  @Post(':id/api-keys')
+  @AdminOnly()
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Issue a tenant API key; the key is in this answer only' })
+  @ApiCreatedResponse({ type: ApiKeyCreatedDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'TENANT_NOT_FOUND' })
+  issueKey(@Param('id') id: string): Promise<ApiKeyCreatedDto> {
+    return this.keys.issue(id);
+  }
+
+  @Delete(':id/api-keys/:keyId')
+  @AdminOnly()
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Revoke a tenant API key (effective immediately)' })
+  @ApiNoContentResponse({ description: 'revoked' })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'API_KEY_NOT_FOUND' })
+  async revokeKey(@Param('id') id: string, @Param('keyId') keyId: string): Promise<void> {
+    await this.keys.revoke(id, keyId);
+  }
+
+  @Put(':id/plan')
+  @AdminOnly()
+  @ApiOperation({
+    summary: 'Assign a price plan version from an instant on (prorated within the month)',
+  })
+  @ApiOkResponse({ type: AssignedPlanDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'TENANT_NOT_FOUND, PLAN_NOT_FOUND' })
+  @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'PLAN_CURRENCY_MISMATCH' })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'PERIOD_CLOSED' })
+  assignPlan(@Param('id') id: string, @Body() body: AssignPlanDto): Promise<AssignedPlanDto> {
+    return this.tenants.assignPlan(id, body);
+  }
+}

@@ -1,0 +1,84 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { ID_PATTERN, IsCurrencyCode, IsIanaZone, IsInstant } from '../common/validators';
+
+export class CreateTenantDto {
+  @ApiProperty({ example: 'acme', pattern: ID_PATTERN.source })
+  @IsString()
+  @Matches(ID_PATTERN, {
+    message: 'must be 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit',
+  })
+  id!: string;
+
+  @ApiProperty({ example: 'Acme' })
+  @IsString()
+  @Length(1, 200)
+  name!: string;
+
+  @ApiPropertyOptional({
+    example: 'Europe/Paris',
+    default: 'UTC',
+    description: 'IANA zone of the billing month',
+  })
+  @IsOptional()
+  @IsIanaZone()
+  timeZone?: string;
+
+  @ApiProperty({ example: 'EUR', description: 'ISO 4217' })
+  @IsCurrencyCode()
+  currency!: string;
+}
+
+export class AssignPlanDto {
+  @ApiProperty({ example: 'std' })
+  @IsString()
+  @Matches(ID_PATTERN, { message: 'must be a plan id' })
+  planId!: string;
+
+  @ApiPropertyOptional({ example: 2, description: 'Default: the latest version' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  planVersion?: number;
+
+  @ApiProperty({
+    example: '2026-10-01T00:00:00Z',
+    description: 'Truncated to the start of the tenant-zone hour that holds it',
+  })
+  @IsInstant()
+  effectiveFrom!: string;
+}
+
+export class PlanAssignmentDto {
+  @ApiProperty() planId!: string;
+  @ApiProperty() planVersion!: number;
+  @ApiProperty({ description: 'When it takes effect (start of a tenant-zone hour)' })
+  effectiveFrom!: string;
+}
+
+export class AssignedPlanDto extends PlanAssignmentDto {
+  @ApiProperty() tenantId!: string;
+  @ApiProperty({ description: 'As given, before truncation to the hour' })
+  requestedEffectiveFrom!: string;
+}
+
+export class TenantDto {
+  @ApiProperty({ example: 'acme' }) id!: string;
+  @ApiProperty({ example: 'Acme' }) name!: string;
+  @ApiProperty({ example: 'UTC' }) timeZone!: string;
+  @ApiProperty({ example: 'EUR' }) currency!: string;
+  @ApiProperty() createdAt!: string;
+  @ApiProperty({ type: [PlanAssignmentDto] }) plans!: PlanAssignmentDto[];
+}
+
+export class ApiKeyCreatedDto {
+  @ApiProperty({ example: '3f2a9c0d41b7e655' }) id!: string;
+  @ApiProperty({
+    description: 'Shown once; only its hash is stored',
+    example: 'mk_3f2a9c0d41b7e655_…',
+  })
+  key!: string;
+  @ApiProperty() tenantId!: string;
+  @ApiProperty() createdAt!: string;
+}

@@ -1,0 +1,173 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { type TierRecord } from '@metering/ledger';
+
+export interface TenantRow {
+  readonly id: string;
+  readonly name: string;
+  readonly timeZone: string;
+  readonly currency: string;
+  readonly createdAt: Date;
+}
+
+export interface AssignmentRow {
+  readonly tenantId: string;
+  readonly effectiveFrom: Date;
+  readonly planId: string;
+  readonly planVersion: number;
+}
+
+/** An assignment with its plan version, for pricing. */
+export interface AssignedPlanRow extends AssignmentRow {
+  readonly currency: string;
+  readonly basis: 'usage' | 'allocation' | 'max';
+  readonly cpuTiers: TierRecord[] | null;
+  readonly memoryTiers: TierRecord[] | null;
+  readonly minimum: string;
+}
+
+interface RawTenant {
+  id: string;
+  name: string;
+  time_zone: string;
+  currency: string;
+  created_at: Date;
+}
+
+const toTenant = (r: RawTenant): TenantRow => ({
+  id: r.id,
+  name: r.name,
+  timeZone: r.time_zone,
+  currency: r.currency,
+  createdAt: r.created_at,
+});
+
+@Injectable()
+export class TenantRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** False when the id is taken. */
+  async insert(t: {
+    id: string;
+    name: string;
+    timeZone: string;
+    currency: string;
+  }): Promise<TenantRow | null> {
+    const rows = await this.dataSource.query<RawTenant[]>(
+      `INSERT INTO tenant (id, name, time_zone, currency) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (id) DO NOTHING RETURNING id, name, time_zone, currency, created_at`,
+      [t.id, t.name, t.timeZone, t.currency],
+    );
+    const row = rows[0];
+    return row === undefined ? null : toTenant(row);
+  }
+
+  async find(id: string): Promise<TenantRow | null> {
+    const rows = await this.dataSource.query<RawTenant[]>(
+      `SELECT id, name, time_zone, currency, created_at FROM tenant WHERE id = $1`,
+      [id],
+    );
+    const row = rows[0];
+    return row === undefined ? null : toTenant(row);
+  }
+
+  /** Tenants in id order after `afterId` (keyset pagination: flat memory for any count). */
+  async batch(afterId: string | null, limit: number): Promise<TenantRow[]> {
+    const rows = await this.dataSource.query<RawTenant[]>(
+      `SELECT id, name, time_zone, currency, created_at FROM tenant
+       WHERE $1::text IS NULL OR id > $1 ORDER BY id LIMIT $2`,
+      [afterId, limit],
+    );
+    return rows.map(toTenant);
+  }
+
+  async count(): Promise<number> {
+    const rows = await this.dataSource.query<{ n: string }[]>(
+      `SELECT count(*)::text AS n FROM tenant`,
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async zones(): Promise<string[]> {
+    const rows = await this.dataSource.query<{ time_zone: string }[]>(
+      `SELECT DISTINCT time_zone FROM tenant`,
+    );
+    return rows.map((r) => r.time_zone);
+  }
+
+  async assignments(tenantId: string): Promise<AssignmentRow[]> {
+    const rows = await this.dataSource.query<
+      { tenant_id: string; effective_from: Date; plan_id: string; plan_version: number }[]
+    >(
+      `SELECT tenant_id, effective_from, plan_id, plan_version FROM plan_assignment
+       WHERE tenant_id = $1 ORDER BY effective_from`,
+      [tenantId],
+    );
+    return rows.map((r) => ({
+      tenantId: r.tenant_id,
+      effectiveFrom: r.effective_from,
+      planId: r.plan_id,
+      planVersion: r.plan_version,
+    }));
+  }
+
+  /** Assignments with their plan versions, for a set of tenants at once. */
+  async assignedPlans(tenantIds: readonly string[]): Promise<AssignedPlanRow[]> {
+    if (tenantIds.length === 0) return [];
+    const rows = await this.dataSource.query<
+      {
+        tenant_id: string;
+        effective_from: Date;
+        plan_id: string;
+        plan_version: number;
+        currency: string;
+        basis: 'usage' | 'allocation' | 'max';
+        cpu_tiers: TierRecord[] | null;
+        memory_tiers: TierRecord[] | null;
+        minimum: string;
+      }[]
+    >(
+      `SELECT a.tenant_id, a.effective_from, a.plan_id, a.plan_version, p.currency, p.basis,
+              p.cpu_tiers, p.memory_tiers, p.minimum::text AS minimum
+       FROM plan_assignment a JOIN price_plan p ON p.id = a.plan_id AND p.version = a.plan_version
+       WHERE a.tenant_id = ANY($1) ORDER BY a.tenant_id, a.effective_from`,
+      [tenantIds],
+    );
+    return rows.map((r) => ({
+      tenantId: r.tenant_id,
+      effectiveFrom: r.effective_from,
+      planId: r.plan_id,
+      planVersion: r.plan_version,
+      currency: r.currency,
+      basis: r.basis,
+      cpuTiers: r.cpu_tiers,
+      memoryTiers: r.memory_tiers,
+      minimum: r.minimum,
+    }));
+  }
+
+  /** One assignment per tenant and instant: assigning again at the same instant replaces it. */
+  async assign(
+    tenantId: string,
+    effectiveFrom: Date,
+    planId: string,
+    planVersion: number,
+  ): Promise<void> {
+    await this.dataSource.query(
+      `INSERT INTO plan_assignment (tenant_id, effective_from, plan_id, plan_version)
+       VALUES ($1, $2, $3, $4)
+       ON CONFLICT (tenant_id, effective_from)
+       DO UPDATE SET plan_id = EXCLUDED.plan_id, plan_version = EXCLUDED.plan_version`,
+      [tenantId, effectiveFrom, planId, planVersion],
+    );
+  }
+
+  /** The latest period of the tenant that has a final invoice, or null. */
+  async lastClosedPeriod(tenantId: string): Promise<string | null> {
+    const rows = await this.dataSource.query<{ period: string | null }[]>(
+      `SELECT max(period) AS period FROM invoice WHERE tenant_id = $1`,
+      [tenantId],
+    );
+    return rows[0]?.period ?? null;
+  }
+}

@@ -1,0 +1,101 @@
+import { Injectable } from '@nestjs/common';
+import { periodOf } from '@metering/pricing';
+import { ConflictError, NotFoundError, UnprocessableError } from '../common/billing.errors';
+import { effectiveBucketStart } from '../invoices/domain';
+import { PricePlanRepository } from '../price-plans/price-plan.repository';
+import {
+  type AssignedPlanDto,
+  type AssignPlanDto,
+  type CreateTenantDto,
+  type TenantDto,
+} from './tenant.dto';
+import { TenantRepository, type TenantRow } from './tenant.repository';
+
+@Injectable()
+export class TenantService {
+  constructor(
+    private readonly tenants: TenantRepository,
+    private readonly plans: PricePlanRepository,
+  ) {}
+
+  async create(dto: CreateTenantDto): Promise<TenantDto> {
+    // Store the zone as Intl spells it ("utc" → "UTC"), so every reader agrees on its name.
+    const timeZone = new Intl.DateTimeFormat('en-US', {
+      timeZone: dto.timeZone ?? 'UTC',
+    }).resolvedOptions().timeZone;
+    const row = await this.tenants.insert({
+      id: dto.id,
+      name: dto.name,
+      timeZone,
+      currency: dto.currency,
+    });
+    if (row === null) throw new ConflictError('TENANT_EXISTS', `tenant ${dto.id} already exists`);
+    return this.toDto(row);
+  }
+
+  async get(id: string): Promise<TenantDto> {
+    return this.toDto(await this.require(id));
+  }
+
+  async require(id: string): Promise<TenantRow> {
+    const row = await this.tenants.find(id);
+    if (row === null) throw new NotFoundError('TENANT_NOT_FOUND', `tenant ${id} does not exist`);
+    return row;
+  }
+
+  /**
+   * Assigns a plan version from an instant on. The instant is truncated to the tenant's hour
+   * bucket (the ledger's resolution). A closed month cannot change plans: its invoice is final.
+   */
+  async assignPlan(id: string, dto: AssignPlanDto): Promise<AssignedPlanDto> {
+    const tenant = await this.require(id);
+    const plan = await this.plans.find(dto.planId, dto.planVersion);
+    if (plan === null) {
+      throw new NotFoundError(
+        'PLAN_NOT_FOUND',
+        `price plan ${dto.planId}${dto.planVersion === undefined ? '' : ` v${dto.planVersion}`} does not exist`,
+      );
+    }
+    if (plan.currency !== tenant.currency) {
+      throw new UnprocessableError(
+        'PLAN_CURRENCY_MISMATCH',
+        'planId',
+        `plan ${plan.id} v${plan.version} is priced in ${plan.currency}, tenant ${tenant.id} is billed in ${tenant.currency}`,
+      );
+    }
+    const requested = Date.parse(dto.effectiveFrom);
+    const effective = effectiveBucketStart(tenant.timeZone, requested);
+    const closed = await this.tenants.lastClosedPeriod(tenant.id);
+    const period = periodOf(effective, tenant.timeZone);
+    if (closed !== null && period <= closed) {
+      throw new ConflictError(
+        'PERIOD_CLOSED',
+        `effectiveFrom: ${period} is closed for tenant ${tenant.id} (last closed ${closed})`,
+      );
+    }
+    await this.tenants.assign(tenant.id, new Date(effective), plan.id, plan.version);
+    return {
+      tenantId: tenant.id,
+      planId: plan.id,
+      planVersion: plan.version,
+      effectiveFrom: new Date(effective).toISOString(),
+      requestedEffectiveFrom: new Date(requested).toISOString(),
+    };
+  }
+
+  private async toDto(row: TenantRow): Promise<TenantDto> {
+    const assignments = await this.tenants.assignments(row.id);
+    return {
+      id: row.id,
+      name: row.name,
+      timeZone: row.timeZone,
+      currency: row.currency,
+      createdAt: row.createdAt.toISOString(),
+      plans: assignments.map((a) => ({
+        planId: a.planId,
+        planVersion: a.planVersion,
+        effectiveFrom: a.effectiveFrom.toISOString(),
+      })),
+    };
+  }
+}

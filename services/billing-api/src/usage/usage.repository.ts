@@ -1,0 +1,67 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+
+export type Basis = 'usage' | 'allocation' | 'max';
+
+export interface UsageRow {
+  readonly startMs: number;
+  readonly resourceId: string | null;
+  readonly resourceKind: string | null;
+  readonly cpuCoreSeconds: string;
+  readonly memoryByteSeconds: string;
+}
+
+/** Ledger columns by basis: a closed list, never user text in SQL. */
+const COLUMNS: Record<Basis, { cpu: string; memory: string }> = {
+  usage: { cpu: 'cpu_usage_core_seconds', memory: 'memory_usage_byte_seconds' },
+  allocation: { cpu: 'cpu_allocation_core_seconds', memory: 'memory_allocation_byte_seconds' },
+  max: { cpu: 'cpu_max_core_seconds', memory: 'memory_max_byte_seconds' },
+};
+
+@Injectable()
+export class UsageRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** Sums per hour bucket or per local day of `timeZone`, optionally per resource. */
+  async series(q: {
+    tenantId: string;
+    fromMs: number;
+    toMs: number;
+    granularity: 'hour' | 'day';
+    byResource: boolean;
+    basis: Basis;
+    timeZone: string;
+  }): Promise<UsageRow[]> {
+    const c = COLUMNS[q.basis];
+    const start =
+      q.granularity === 'hour'
+        ? 'bucket_start'
+        : `(date_trunc('day', bucket_start AT TIME ZONE $4) AT TIME ZONE $4)`;
+    const resource = q.byResource ? 'resource_id' : 'NULL::text';
+    const kind = q.byResource ? 'min(resource_kind)' : 'NULL::text';
+    const rows = await this.dataSource.query<
+      {
+        start_ms: string;
+        resource_id: string | null;
+        resource_kind: string | null;
+        cpu: string;
+        memory: string;
+      }[]
+    >(
+      `SELECT (extract(epoch FROM ${start}) * 1000)::bigint::text AS start_ms,
+              ${resource} AS resource_id, ${kind} AS resource_kind,
+              sum(${c.cpu})::text AS cpu, sum(${c.memory})::text AS memory
+       FROM usage_bucket
+       WHERE tenant_id = $1 AND bucket_start >= $2 AND bucket_start < $3
+       GROUP BY 1, 2 ORDER BY 1, 2`,
+      [q.tenantId, new Date(q.fromMs), new Date(q.toMs), q.timeZone],
+    );
+    return rows.map((r) => ({
+      startMs: Number(r.start_ms),
+      resourceId: r.resource_id,
+      resourceKind: r.resource_kind,
+      cpuCoreSeconds: r.cpu,
+      memoryByteSeconds: r.memory,
+    }));
+  }
+}

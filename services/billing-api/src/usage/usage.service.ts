@@ -1,0 +1,68 @@
+import { Injectable } from '@nestjs/common';
+import { byteSecondsToGibSeconds, Decimal, decimalToString } from '@metering/money';
+import { UnprocessableError } from '../common/billing.errors';
+import { TenantService } from '../tenants/tenant.service';
+import { type UsageQueryDto, type UsageResponseDto } from './usage.dto';
+import { UsageRepository } from './usage.repository';
+
+const DAY_MS = 86_400_000;
+/** Bounds on one answer: about 2,200 hourly or 366 daily items per resource. */
+const MAX_RANGE_MS = { hour: 92 * DAY_MS, day: 366 * DAY_MS } as const;
+
+@Injectable()
+export class UsageService {
+  constructor(
+    private readonly tenants: TenantService,
+    private readonly usage: UsageRepository,
+  ) {}
+
+  async query(tenantId: string, q: UsageQueryDto): Promise<UsageResponseDto> {
+    const tenant = await this.tenants.require(tenantId);
+    const fromMs = Date.parse(q.from);
+    const toMs = Date.parse(q.to);
+    const granularity = q.granularity ?? 'hour';
+    const basis = q.basis ?? 'usage';
+    if (toMs <= fromMs) throw new UnprocessableError('RANGE_INVALID', 'to', 'must be after from');
+    if (toMs - fromMs > MAX_RANGE_MS[granularity]) {
+      throw new UnprocessableError(
+        'RANGE_INVALID',
+        'to',
+        `the range may span at most ${MAX_RANGE_MS[granularity] / DAY_MS} days at ${granularity} granularity`,
+      );
+    }
+    const rows = await this.usage.series({
+      tenantId: tenant.id,
+      fromMs,
+      toMs,
+      granularity,
+      byResource: q.by === 'resource',
+      basis,
+      timeZone: tenant.timeZone,
+    });
+    let cpu = new Decimal(0);
+    let memory = new Decimal(0);
+    const items = rows.map((r) => {
+      cpu = cpu.plus(r.cpuCoreSeconds);
+      memory = memory.plus(r.memoryByteSeconds);
+      return {
+        start: new Date(r.startMs).toISOString(),
+        ...(r.resourceId === null
+          ? {}
+          : { resourceId: r.resourceId, resourceKind: r.resourceKind ?? 'container' }),
+        cpuCoreSeconds: decimalToString(new Decimal(r.cpuCoreSeconds)),
+        memoryGibSeconds: decimalToString(byteSecondsToGibSeconds(r.memoryByteSeconds)),
+      };
+    });
+    return {
+      tenantId: tenant.id,
+      granularity,
+      basis,
+      timeZone: tenant.timeZone,
+      items,
+      totals: {
+        cpuCoreSeconds: decimalToString(cpu),
+        memoryGibSeconds: decimalToString(byteSecondsToGibSeconds(memory)),
+      },
+    };
+  }
+}
