@@ -88,6 +88,14 @@ export class TenantRepository {
     return Number(rows[0]?.n ?? 0);
   }
 
+  async databaseKnowsZone(zone: string): Promise<boolean> {
+    const rows = await this.dataSource.query<{ ok: boolean }[]>(
+      `SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1) AS ok`,
+      [zone],
+    );
+    return rows[0]?.ok === true;
+  }
+
   async zones(): Promise<string[]> {
     const rows = await this.dataSource.query<{ time_zone: string }[]>(
       `SELECT DISTINCT time_zone FROM tenant`,

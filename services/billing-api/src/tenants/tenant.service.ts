@@ -1,6 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { periodOf } from '@metering/pricing';
-import { ConflictError, NotFoundError, UnprocessableError } from '../common/billing.errors';
+import {
+  ConflictError,
+  NotFoundError,
+  UnprocessableError,
+  ValidationFailedError,
+} from '../common/billing.errors';
 import { effectiveBucketStart } from '../invoices/domain';
 import { PricePlanRepository } from '../price-plans/price-plan.repository';
 import {
@@ -19,10 +24,13 @@ export class TenantService {
   ) {}
 
   async create(dto: CreateTenantDto): Promise<TenantDto> {
-    // Store the zone as Intl spells it ("utc" → "UTC"), so every reader agrees on its name.
-    const timeZone = new Intl.DateTimeFormat('en-US', {
-      timeZone: dto.timeZone ?? 'UTC',
-    }).resolvedOptions().timeZone;
+    const timeZone = canonicalZone(dto.timeZone ?? 'UTC');
+    // Day sums are computed by PostgreSQL (AT TIME ZONE): it must know the zone as well.
+    if (!(await this.tenants.databaseKnowsZone(timeZone))) {
+      throw new ValidationFailedError([
+        { field: 'timeZone', message: `is unknown to the database: ${timeZone}` },
+      ]);
+    }
     const row = await this.tenants.insert({
       id: dto.id,
       name: dto.name,
@@ -98,4 +106,13 @@ export class TenantService {
       })),
     };
   }
+}
+
+/**
+ * Fixes only the letter case ("utc" → "UTC", "europe/paris" → "Europe/Paris"); ICU's own
+ * canonical names can be the older spelling (Asia/Kolkata → Asia/Calcutta), which is kept out.
+ */
+function canonicalZone(zone: string): string {
+  const resolved = new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
+  return resolved.toLowerCase() === zone.toLowerCase() ? resolved : zone;
 }

@@ -54,7 +54,9 @@ export class UsageRepository {
        FROM usage_bucket
        WHERE tenant_id = $1 AND bucket_start >= $2 AND bucket_start < $3
        GROUP BY 1, 2 ORDER BY 1, 2`,
-      [q.tenantId, new Date(q.fromMs), new Date(q.toMs), q.timeZone],
+      q.granularity === 'hour'
+        ? [q.tenantId, new Date(q.fromMs), new Date(q.toMs)]
+        : [q.tenantId, new Date(q.fromMs), new Date(q.toMs), q.timeZone],
     );
     return rows.map((r) => ({
       startMs: Number(r.start_ms),

@@ -1,0 +1,45 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadBillingConfig } from './config';
+
+const dir = () => mkdtempSync(join(tmpdir(), 'billing-config-'));
+
+test('without ADMIN_API_KEY a key is generated into the file (mode 600) and reused', () => {
+  const file = join(dir(), 'nested', 'admin-api-key');
+  const first = loadBillingConfig({ ADMIN_API_KEY_FILE: file });
+  assert.deepEqual(first.adminApiKeySource, { kind: 'file', path: file, generated: true });
+  assert.match(first.adminApiKey, /^mk_admin_[A-Za-z0-9_-]{43}$/);
+  assert.equal(statSync(file).mode & 0o777, 0o600);
+  assert.equal(readFileSync(file, 'utf8').trim(), first.adminApiKey);
+  const second = loadBillingConfig({ ADMIN_API_KEY_FILE: file });
+  assert.equal(second.adminApiKey, first.adminApiKey);
+  assert.equal(
+    second.adminApiKeySource.kind === 'file' && second.adminApiKeySource.generated,
+    false,
+  );
+});
+
+test('ADMIN_API_KEY wins; defaults are the documented ones', () => {
+  const c = loadBillingConfig({
+    ADMIN_API_KEY: 'k'.repeat(20),
+    ADMIN_API_KEY_FILE: join(dir(), 'unused'),
+  });
+  assert.equal(c.adminApiKey, 'k'.repeat(20));
+  assert.equal(c.port, 8080);
+  assert.equal(c.host, '127.0.0.1');
+  assert.equal(c.closeGraceMs, 172_800_000);
+});
+
+test('invalid settings name the variable', () => {
+  assert.throws(() => loadBillingConfig({ PORT: 'eighty', ADMIN_API_KEY: 'k'.repeat(20) }), /PORT/);
+  assert.throws(() => loadBillingConfig({ ADMIN_API_KEY: 'short' }), /ADMIN_API_KEY/);
+  const empty = join(dir(), 'empty');
+  writeFileSync(empty, '\n');
+  assert.throws(
+    () => loadBillingConfig({ ADMIN_API_KEY_FILE: empty }),
+    (e: unknown) => e instanceof ConfigError && /ADMIN_API_KEY_FILE/.test(e.message),
+  );
+});

@@ -1,0 +1,418 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { parse } from 'csv-parse/sync';
+import { Decimal } from '@metering/money';
+import { localInfra } from '@metering/testing';
+import { invoiceContentHash, type InvoiceDocument } from '../src/invoices/domain';
+import { BillingHarness, type InvoiceJson } from './billing-harness';
+
+const run = promisify(execFile);
+const h = new BillingHarness();
+const CLI = join(__dirname, '../src/cli/billing.cli.js');
+
+const invoice = async (tenant: string, period: string): Promise<InvoiceJson> => {
+  const r = await h.call('GET', `/v1/tenants/${tenant}/invoices/${period}`);
+  assert.equal(r.status, 200, r.text);
+  return r.json as InvoiceJson;
+};
+const lines = (i: InvoiceJson) => i.lines.map((l) => [l.meter, l.amount]);
+
+type CsvRow = Record<string, string>;
+const parseCsv = (text: string): CsvRow[] => parse(text, { columns: true, skip_empty_lines: true });
+const LINE_TYPES = new Set(['cpu', 'memory', 'minimum', 'adjustment']);
+
+/** Per tenant: Σ of the line rows' amounts and the total row's amount, as decimals. */
+function csvTotals(
+  rows: readonly CsvRow[],
+): Map<string, { lines: Decimal; total: string; number: string }> {
+  const out = new Map<string, { lines: Decimal; total: string; number: string }>();
+  for (const row of rows) {
+    const id = row.tenant_id ?? '';
+    const entry = out.get(id) ?? { lines: new Decimal(0), total: '', number: row.number ?? '' };
+    if (LINE_TYPES.has(row.row_type ?? '')) entry.lines = entry.lines.plus(row.amount ?? '0');
+    if (row.row_type === 'total') entry.total = row.amount ?? '';
+    out.set(id, entry);
+  }
+  return out;
+}
+
+async function pdfText(tenant: string, period: string): Promise<string> {
+  const r = await h.call('GET', `/v1/tenants/${tenant}/invoices/${period}?format=pdf`);
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get('content-type'), 'application/pdf');
+  assert.equal(r.buffer.subarray(0, 5).toString(), '%PDF-');
+  const dir = mkdtempSync(join(tmpdir(), 'billing-pdf-'));
+  const file = join(dir, 'invoice.pdf');
+  writeFileSync(file, r.buffer);
+  const { stdout } = await run('pdftotext', ['-layout', file, '-']);
+  return stdout;
+}
+
+before(async () => {
+  await h.start();
+  // Plans (EUR unless said otherwise).
+  await h.plan({ id: 'flat-mem', memory: { tiers: [{ upTo: null, unitPrice: '0.0050' }] } });
+  await h.plan({
+    id: 'std-cpu',
+    cpu: {
+      tiers: [
+        { upTo: '100', unitPrice: '0.040' },
+        { upTo: '300', unitPrice: '0.035' },
+        { upTo: null, unitPrice: '0.030' },
+      ],
+    },
+  });
+  await h.plan({
+    id: 'min-mem',
+    memory: { tiers: [{ upTo: null, unitPrice: '0.0050' }] },
+    minimum: '10.00',
+  });
+  await h.plan({ id: 'a', cpu: { tiers: [{ upTo: null, unitPrice: '0.04' }] }, minimum: '30' });
+  await h.plan({ id: 'b', cpu: { tiers: [{ upTo: null, unitPrice: '0.02' }] } });
+  await h.plan({ id: 'one', cpu: { tiers: [{ upTo: null, unitPrice: '1.00' }] } });
+  await h.plan({
+    id: 'one-inr',
+    currency: 'INR',
+    cpu: { tiers: [{ upTo: null, unitPrice: '1.00' }] },
+  });
+  await h.plan({ id: 'half', cpu: { tiers: [{ upTo: null, unitPrice: '0.50' }] } });
+
+  const from = '2025-01-01T00:00:00Z';
+  await h.tenant('flat');
+  await h.assign('flat', 'flat-mem', from);
+  await h.bucket('flat', 'm1', '2025-11-02T00:00:00Z', '0', '400');
+  await h.bucket('flat', 'm1', '2025-11-20T00:00:00Z', '0', '320');
+
+  await h.tenant('tiered');
+  await h.assign('tiered', 'std-cpu', from);
+  await h.bucket('tiered', 'c1', '2025-11-05T00:00:00Z', '150');
+  await h.bucket('tiered', 'c2', '2025-11-25T00:00:00Z', '250');
+
+  await h.tenant('minimum');
+  await h.assign('minimum', 'min-mem', from);
+  await h.bucket('minimum', 'm1', '2025-11-07T12:00:00Z', '0', '720');
+
+  await h.tenant('changer');
+  await h.assign('changer', 'a', '2025-10-01T00:00:00Z');
+  await h.assign('changer', 'b', '2025-11-16T00:00:00Z');
+  await h.bucket('changer', 'w1', '2025-11-10T00:00:00Z', '100');
+  await h.bucket('changer', 'w1', '2025-11-20T00:00:00Z', '100');
+
+  // America/New_York: November runs from 04:00Z (EDT) to 05:00Z on 1 Dec (EST).
+  await h.tenant('ny', 'EUR', 'America/New_York');
+  await h.assign('ny', 'one', from);
+  await h.bucket('ny', 'v1', '2025-11-01T03:00:00Z', '1'); // 31 Oct 23:00 local → October
+  await h.bucket('ny', 'v1', '2025-11-01T04:00:00Z', '2'); // 1 Nov 00:00 local → November
+  await h.bucket('ny', 'v1', '2025-12-01T04:00:00Z', '4'); // 30 Nov 23:00 local → November
+  await h.bucket('ny', 'v1', '2025-12-01T05:00:00Z', '8'); // 1 Dec 00:00 local → December
+
+  // Asia/Kolkata (+05:30): hour buckets start at :30 UTC, November at 18:30Z on 31 Oct.
+  await h.tenant('kolkata', 'INR', 'Asia/Kolkata');
+  await h.assign('kolkata', 'one-inr', from);
+  await h.bucket('kolkata', 'v1', '2025-10-31T17:30:00Z', '1'); // 31 Oct 23:00 IST
+  await h.bucket('kolkata', 'v1', '2025-10-31T18:30:00Z', '2'); // 1 Nov 00:00 IST
+  await h.bucket('kolkata', 'v1', '2025-11-30T17:30:00Z', '4'); // 30 Nov 23:00 IST
+  await h.bucket('kolkata', 'v1', '2025-11-30T18:30:00Z', '8'); // 1 Dec 00:00 IST
+
+  await h.tenant('late');
+  await h.assign('late', 'half', from);
+  await h.bucket('late', 'l1', '2025-10-10T00:00:00Z', '10');
+  await h.bucket('late', 'l1', '2025-11-10T00:00:00Z', '2');
+});
+after(() => h.stop());
+
+describe('drafts against hand-computed fixtures', () => {
+  test('flat: 720 GiB-hours × 0.0050 = 3.60', async () => {
+    const i = await invoice('flat', '2025-11');
+    assert.equal(i.status, 'draft');
+    assert.equal(i.number, null);
+    assert.equal(i.contentHash, null);
+    assert.deepEqual(lines(i), [['memory', '3.60']]);
+    assert.equal(i.lines[0]?.quantity, '720');
+    assert.equal(i.lines[0]?.unit, 'GiB-hour');
+    assert.equal(i.lines[0]?.unitPrice, '0.005');
+    assert.equal(i.total, '3.60');
+  });
+
+  test('graduated tiers over the month: 400 h = 100 × 0.040 + 200 × 0.035 + 100 × 0.030 = 14.00', async () => {
+    const i = await invoice('tiered', '2025-11');
+    assert.deepEqual(lines(i), [['cpu', '14.00']]);
+    assert.deepEqual(
+      i.lines[0]?.tiers?.map((t) => [t.tier, t.quantity]),
+      [
+        [1, '100'],
+        [2, '200'],
+        [3, '100'],
+      ],
+    );
+    assert.deepEqual(
+      i.resources.map((r) => [r.resourceId, r.cpu.quantity]),
+      [
+        ['c1', '150'],
+        ['c2', '250'],
+      ],
+    );
+  });
+
+  test('minimum commitment: 3.60 of usage, 10.00 committed → a 6.40 minimum line', async () => {
+    const i = await invoice('minimum', '2025-11');
+    assert.deepEqual(lines(i), [
+      ['memory', '3.60'],
+      ['minimum', '6.40'],
+    ]);
+    assert.equal(i.subtotal, '3.60');
+    assert.equal(i.total, '10.00');
+  });
+
+  test('mid-month plan change: 4.00 + 2.00, minimum 30 × 15/30 days = 15.00', async () => {
+    const i = await invoice('changer', '2025-11');
+    assert.deepEqual(lines(i), [
+      ['cpu', '4.00'],
+      ['cpu', '2.00'],
+      ['minimum', '9.00'],
+    ]);
+    assert.equal(i.lines[1]?.from, '2025-11-16T00:00:00.000Z');
+    assert.equal(i.minimum.prorated, '15.00');
+    assert.equal(i.total, '15.00');
+  });
+
+  test('America/New_York: usage on either side of local midnight lands in its own month', async () => {
+    assert.equal((await invoice('ny', '2025-10')).total, '1.00');
+    assert.equal((await invoice('ny', '2025-11')).total, '6.00');
+    assert.equal((await invoice('ny', '2025-12')).total, '8.00');
+  });
+
+  test('Asia/Kolkata: the same at a half-hour offset, in INR', async () => {
+    const oct = await invoice('kolkata', '2025-10');
+    const nov = await invoice('kolkata', '2025-11');
+    assert.equal(oct.total, '1.00');
+    assert.equal(nov.total, '6.00');
+    assert.equal(nov.currency, 'INR');
+    assert.equal((await invoice('kolkata', '2025-12')).total, '8.00');
+    const days = await h.call(
+      'GET',
+      '/v1/tenants/kolkata/usage?from=2025-10-31T00:00:00Z&to=2025-12-01T00:00:00Z&granularity=day',
+    );
+    assert.deepEqual(
+      (days.json as { items: { start: string; cpuCoreSeconds: string }[] }).items.map((x) => [
+        x.start,
+        x.cpuCoreSeconds,
+      ]),
+      [
+        ['2025-10-30T18:30:00.000Z', '3600'],
+        ['2025-10-31T18:30:00.000Z', '7200'],
+        ['2025-11-29T18:30:00.000Z', '14400'],
+        ['2025-11-30T18:30:00.000Z', '28800'],
+      ],
+    );
+  });
+});
+
+describe('closing a period', () => {
+  const numbers = new Map<string, { number: string; hash: string }>();
+
+  test('close 2025-10: every tenant final, numbered gap-free in tenant-id order, hashed', async () => {
+    const r = await h.call('POST', '/v1/periods/2025-10/close');
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(
+      { ...(r.json as object), closableFrom: undefined },
+      {
+        period: '2025-10',
+        tenants: 7,
+        finalized: 7,
+        alreadyFinal: 0,
+        closableFrom: undefined,
+      },
+    );
+    const ids = ['changer', 'flat', 'kolkata', 'late', 'minimum', 'ny', 'tiered'];
+    for (const [index, id] of ids.entries()) {
+      const i = await invoice(id, '2025-10');
+      assert.equal(i.status, 'final');
+      assert.equal(i.number, `INV-2025-10-${String(index + 1).padStart(6, '0')}`);
+      assert.match(i.contentHash ?? '', /^[0-9a-f]{64}$/);
+      assert.equal(
+        invoiceContentHash(i as unknown as InvoiceDocument),
+        i.contentHash,
+        'hash of the canonical JSON',
+      );
+      numbers.set(id, { number: i.number ?? '', hash: i.contentHash ?? '' });
+    }
+    assert.equal((await invoice('late', '2025-10')).total, '5.00');
+    assert.equal((await invoice('ny', '2025-10')).total, '1.00');
+  });
+
+  test('closing twice is harmless: same numbers, same hashes, no number used', async () => {
+    const r = await h.call('POST', '/v1/periods/2025-10/close');
+    assert.equal((r.json as { finalized: number; alreadyFinal: number }).finalized, 0);
+    assert.equal((r.json as { alreadyFinal: number }).alreadyFinal, 7);
+    for (const [id, seen] of numbers) {
+      const i = await invoice(id, '2025-10');
+      assert.deepEqual({ number: i.number, hash: i.contentHash }, seen);
+    }
+    const counter = await h.db.query<{ last_sequence: number }[]>(
+      `SELECT last_sequence FROM invoice_counter WHERE period = '2025-10'`,
+    );
+    assert.equal(counter[0]?.last_sequence, 7);
+  });
+
+  test('final invoices are immutable, even for SQL', async () => {
+    await assert.rejects(
+      h.db.query(`UPDATE invoice SET total = 0 WHERE tenant_id = 'late' AND period = '2025-10'`),
+      /immutable/,
+    );
+    await assert.rejects(h.db.query(`DELETE FROM invoice WHERE period = '2025-10'`), /immutable/);
+  });
+
+  test('a plan change inside a closed month is refused', async () => {
+    const r = await h.call('PUT', '/v1/tenants/late/plan', {
+      body: { planId: 'half', effectiveFrom: '2025-10-15T00:00:00Z' },
+    });
+    assert.equal(r.status, 409);
+    assert.equal((r.json as { code: string }).code, 'PERIOD_CLOSED');
+  });
+
+  test('late usage for a closed month: the final invoice stays, the next one adjusts, once', async () => {
+    await h.bucket('late', 'l1', '2025-10-10T00:00:00Z', '3'); // 3 h more, after the close
+    const oct = await invoice('late', '2025-10');
+    assert.equal(oct.total, '5.00');
+    assert.equal(oct.contentHash, numbers.get('late')?.hash);
+    const nov = await invoice('late', '2025-11');
+    assert.deepEqual(lines(nov), [
+      ['cpu', '1.00'],
+      ['adjustment', '1.50'],
+    ]);
+    assert.equal(nov.lines[1]?.adjustsPeriod, '2025-10');
+    assert.equal(nov.total, '2.50');
+    // The months that saw no late usage get no adjustment.
+    assert.deepEqual(lines(await invoice('ny', '2025-11')), [['cpu', '6.00']]);
+
+    const closed = await h.call('POST', '/v1/periods/2025-11/close');
+    assert.equal((closed.json as { finalized: number }).finalized, 7);
+    const finalNov = await invoice('late', '2025-11');
+    assert.equal(finalNov.number, 'INV-2025-11-000004');
+    assert.equal(finalNov.total, '2.50');
+    assert.deepEqual(
+      lines(await invoice('late', '2025-12')),
+      [['cpu', '0.00']],
+      'already billed: no second adjustment',
+    );
+
+    await h.bucket('late', 'l1', '2025-10-20T00:00:00Z', '1'); // and once more
+    const dec = await invoice('late', '2025-12');
+    assert.deepEqual(lines(dec), [
+      ['cpu', '0.00'],
+      ['adjustment', '0.50'],
+    ]);
+    assert.equal(dec.total, '0.50');
+  });
+
+  test('PDF: number, provider, lines and total are in the extracted text', async () => {
+    const text = await pdfText('late', '2025-11');
+    assert.match(text, /Test Cloud GmbH/);
+    assert.match(text, /INVOICE/);
+    assert.match(text, /INV-2025-11-000004/);
+    assert.match(text, /LATE \(late\)/);
+    assert.match(text, /CPU \(usage\), plan half v1.*1\.00 EUR/);
+    assert.match(text, /Adjustment for 2025-10.*1\.50 EUR/s);
+    assert.match(text, /Total\s+2\.50 EUR/);
+    assert.match(text, /Daily usage/);
+    assert.match(text, /Usage by resource[\s\S]*l1/);
+    assert.match(
+      text,
+      new RegExp(`Content SHA-256: ${(await invoice('late', '2025-11')).contentHash ?? 'x'}`),
+    );
+
+    const draft = await pdfText('changer', '2025-12');
+    assert.match(draft, /DRAFT INVOICE/);
+    const tiered = await pdfText('tiered', '2025-11');
+    assert.match(tiered, /tier 2 \(up to 300\): 200 × 0\.035/);
+    assert.match(tiered, /Total\s+14\.00 EUR/);
+  });
+
+  test('CSV of one invoice parses back; its line amounts add up to its total', async () => {
+    const r = await h.call('GET', '/v1/tenants/changer/invoices/2025-11?format=csv');
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type') ?? '', /^text\/csv/);
+    const rows = parseCsv(r.text);
+    const totals = csvTotals(rows).get('changer');
+    assert.equal(totals?.total, '15.00');
+    assert.ok(totals?.lines.eq('15.00'));
+    assert.equal(totals?.number, 'INV-2025-11-000001');
+    assert.deepEqual(
+      rows.filter((x) => LINE_TYPES.has(x.row_type ?? '')).map((x) => [x.row_type, x.amount]),
+      [
+        ['cpu', '4.00'],
+        ['cpu', '2.00'],
+        ['minimum', '9.00'],
+      ],
+    );
+  });
+
+  test('export streams every tenant: CSV totals and JSON Lines match the invoices', async () => {
+    const csv = await h.call('GET', '/v1/invoices/export?period=2025-11&format=csv');
+    assert.equal(csv.status, 200);
+    const byTenant = csvTotals(parseCsv(csv.text));
+    assert.equal(byTenant.size, 7);
+    const jsonl = await h.call('GET', '/v1/invoices/export?period=2025-11&format=jsonl');
+    assert.match(jsonl.headers.get('content-type') ?? '', /ndjson/);
+    const docs = jsonl.text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as InvoiceJson);
+    assert.equal(docs.length, 7);
+    for (const doc of docs) {
+      const fromCsv = byTenant.get(doc.tenantId);
+      assert.equal(fromCsv?.total, doc.total, doc.tenantId);
+      assert.ok(fromCsv?.lines.eq(doc.total), `${doc.tenantId}: lines add up`);
+      assert.equal(fromCsv?.number, doc.number);
+      assert.equal(doc.status, 'final');
+      assert.equal(invoiceContentHash(doc as unknown as InvoiceDocument), doc.contentHash);
+      assert.deepEqual(doc, await invoice(doc.tenantId, '2025-11'));
+    }
+    // A month still open exports live drafts.
+    const drafts = await h.call('GET', '/v1/invoices/export?period=2025-12&format=jsonl');
+    assert.ok(
+      drafts.text
+        .trim()
+        .split('\n')
+        .every((l) => (JSON.parse(l) as InvoiceJson).status === 'draft'),
+    );
+  });
+
+  test('the CLI closes and exports with the same results as the API', async () => {
+    const env = {
+      ...process.env,
+      DATABASE_URL: localInfra.postgresUrl,
+      DATABASE_SCHEMA: h.schema,
+      CLOSE_GRACE_MS: '0',
+      MIGRATE_ON_START: 'false',
+    };
+    const closed = await run(process.execPath, [CLI, 'close', '2025-12'], { env });
+    assert.equal((JSON.parse(closed.stdout) as { finalized: number }).finalized, 7);
+    const out = join(mkdtempSync(join(tmpdir(), 'billing-cli-')), 'export.csv');
+    const exported = await run(
+      process.execPath,
+      [CLI, 'export', '2025-12', '--format', 'csv', '--out', out],
+      { env },
+    );
+    assert.match(exported.stderr, /wrote 7 invoices/);
+    const api = await h.call('GET', '/v1/invoices/export?period=2025-12&format=csv');
+    assert.equal(readFileSync(out, 'utf8'), api.text);
+    await assert.rejects(
+      run(process.execPath, [CLI, 'close', '2199-01'], { env }),
+      /PERIOD_NOT_CLOSABLE/,
+    );
+    await assert.rejects(run(process.execPath, [CLI, 'export', '2025-13'], { env }), /YYYY-MM/);
+  });
+
+  test('/metrics counts the invoices closed', async () => {
+    const metrics = await h.call('GET', '/metrics', { key: null });
+    assert.match(metrics.text, /billing_api_invoices_closed_total\{[^}]*\} 14/);
+    assert.match(metrics.text, /billing_api_period_close_duration_seconds_count\{[^}]*\} 3/);
+  });
+});
