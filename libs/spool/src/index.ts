@@ -1,0 +1,37 @@
+export { DiskSpool, type AppendResult, type DiskSpoolOptions } from './disk-spool';
+export {
+  SpooledPublisher,
+  type SpoolHealth,
+  type SpoolHealthStatus,
+  type SpooledPublisherOptions,
+} from './spooled-publisher';
+export {
+  kafkaSpoolProducer,
+  type KafkaSpoolProducerOptions,
+  type SpoolMessage,
+  type SpoolProducer,
+  type SpoolProducerFactory,
+} from './spool-producer';
+export { type SpoolRecord, type SpoolRecordInput } from './spool-record';
+export {
+  FSYNC_POLICIES,
+  SPOOL_DEFAULTS,
+  resolveSpoolSettings,
+  spoolSettingsFromEnv,
+  type DiskSpoolSettings,
+  type FsyncPolicy,
+  type PublisherSettings,
+  type SpoolSettings,
+} from './spool.config';
+export { SpoolMetrics, type DropReason } from './spool.metrics';
+export {
+  AckBeyondDepthError,
+  PublisherClosedError,
+  RecordTooLargeError,
+  SpoolClosedError,
+  SpoolConfigError,
+  SpoolCorruptError,
+  SpoolError,
+  SpoolLockedError,
+  type SpoolErrorCode,
+} from './spool.errors';
