@@ -123,3 +123,16 @@ test('isRebalancing recognises group membership errors only', () => {
   assert.ok(!isRebalancing(new ConsumerStateError('x')));
   assert.ok(!isRebalancing(null));
 });
+
+test('a non-retriable wrapper around a refused connection (a stopped broker) is retriable', () => {
+  // kafkajs's typings omit the options argument that kafkajs itself passes.
+  type Wrapping = new (e: Error, options: { cause: unknown }) => Error;
+  const NonRetriable = KafkaJSNonRetriableError as unknown as Wrapping;
+  const refused = new KafkaJSConnectionError(
+    'Connection error: connect ECONNREFUSED 127.0.0.1:9092',
+  );
+  assert.equal(isRetriable(new NonRetriable(refused, { cause: refused })), true);
+  const poison = new TypeError('x is undefined');
+  assert.equal(isRetriable(new NonRetriable(poison, { cause: poison })), false);
+  assert.equal(isRetriable(new KafkaJSNonRetriableError('no cause')), false);
+});

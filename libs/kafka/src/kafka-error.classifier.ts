@@ -31,8 +31,11 @@ const TRANSIENT_SYSTEM_CODES = new Set([
  *   kafkajs only gives up retrying errors that were retriable, so the cause was transient
  *   (a broker down longer than the retry budget) and a later attempt may succeed.
  * - Connection and request-timeout errors are retriable.
- * - KafkaJSNonRetriableError (and subclasses) are fatal; other kafkajs errors carry a
- *   `retriable` flag from the broker's error code, which is used as is.
+ * - KafkaJSNonRetriableError (and subclasses) are fatal, except when kafkajs wrapped a
+ *   transient cause in one: once a send's connection retries run out against a stopped
+ *   broker, kafkajs rejects with a non-retriable error whose `cause` is the refused
+ *   connection. Other kafkajs errors carry a `retriable` flag from the broker's error code,
+ *   which is used as is.
  * - Decoding and schema errors (MessageDecodingError, JSON SyntaxError, RangeError from
  *   reading a short buffer) and programming errors are fatal.
  * - Any other error that declares `retriable: boolean` is taken at its word; one that
@@ -44,7 +47,7 @@ export function isRetriable(error: unknown): boolean {
   if (error instanceof KafkaJSConnectionError || error instanceof KafkaJSRequestTimeoutError) {
     return true;
   }
-  if (error instanceof KafkaJSNonRetriableError) return false;
+  if (error instanceof KafkaJSNonRetriableError) return wrapsTransientCause(error);
   if (error instanceof KafkaJSError) return error.retriable;
   if (error instanceof AggregateError) return allRetriable(error.errors);
   if (!(error instanceof Error)) return false;
@@ -53,6 +56,13 @@ export function isRetriable(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException).code;
   if (typeof code === 'string' && TRANSIENT_SYSTEM_CODES.has(code)) return true;
   return !NEVER_RETRIABLE_NAMES.has(error.name);
+}
+
+function wrapsTransientCause(error: Error, depth = 0): boolean {
+  const cause = error.cause;
+  if (!(cause instanceof Error) || cause === error || depth > 4) return false;
+  if (cause instanceof KafkaJSNonRetriableError) return wrapsTransientCause(cause, depth + 1);
+  return isRetriable(cause);
 }
 
 function hasRetriableFlag(error: Error): error is Error & { retriable: boolean } {
