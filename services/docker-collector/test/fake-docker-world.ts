@@ -1,4 +1,4 @@
-import { type SampleEvent } from '@metering/contracts';
+import { encodeSample, type SampleEvent } from '@metering/contracts';
 import { type CgroupLimits, type CgroupLocation } from '../src/cgroups';
 import {
   type Clock,
@@ -180,6 +180,7 @@ export class FakeDockerWorld implements ContainerSource, UsageReader {
 export class CollectingPublisher implements SamplePublisher {
   readonly samples: SampleEvent[] = [];
   publish(sample: SampleEvent): void {
+    encodeSample(sample); // validates, as the real publishers do
     this.samples.push(sample);
   }
   flush(): Promise<void> {

@@ -106,8 +106,10 @@ export class CgroupReader {
       await this.required(join(loc.memory, 'memory.usage_in_bytes')),
       loc.memory,
     );
-    const stat = parseFlatKeyed(await this.optional(join(loc.memory, 'memory.stat')));
-    const inactiveFile = stat.get('total_inactive_file') ?? stat.get('inactive_file') ?? 0n;
+    const stat = await this.optional(join(loc.memory, 'memory.stat'));
+    // Hierarchical total first (a container's own cgroup has no children, but be exact).
+    const inactiveFile =
+      flatKeyedValue(stat, 'total_inactive_file') ?? flatKeyedValue(stat, 'inactive_file') ?? 0n;
     return {
       cpuUsageNs,
       memoryUsageBytes: Number(usage),
@@ -148,8 +150,8 @@ export class CgroupReader {
   private async readUsageV2(dir: string): Promise<CgroupUsage> {
     const cpuUsageNs = await this.readCpuStatV2(dir);
     const usage = parseBigInt(await this.required(join(dir, 'memory.current')), dir);
-    const memStat = parseFlatKeyed(await this.optional(join(dir, 'memory.stat')));
-    const inactiveFile = memStat.get('inactive_file') ?? 0n;
+    const memStat = await this.optional(join(dir, 'memory.stat'));
+    const inactiveFile = flatKeyedValue(memStat, 'inactive_file') ?? 0n;
     return {
       cpuUsageNs,
       memoryUsageBytes: Number(usage),
@@ -206,6 +208,25 @@ function parseBigInt(text: string, where: string): bigint {
   if (!/^\d+$/.test(t))
     throw new CgroupReadError(where, `expected a non-negative integer, got "${t}"`);
   return BigInt(t);
+}
+
+/**
+ * One value of a "key value" file (memory.stat has ~40 lines; only one is needed, and this
+ * runs for every container every cycle). Undefined when absent or not a number.
+ */
+function flatKeyedValue(text: string, key: string): bigint | undefined {
+  let from = 0;
+  for (;;) {
+    const at = text.indexOf(key, from);
+    if (at < 0) return undefined;
+    const end = at + key.length;
+    if ((at === 0 || text[at - 1] === '\n') && (text[end] === ' ' || text[end] === '\t')) {
+      const newline = text.indexOf('\n', end);
+      const value = text.slice(end + 1, newline < 0 ? undefined : newline).trim();
+      return /^\d+$/.test(value) ? BigInt(value) : undefined;
+    }
+    from = end;
+  }
 }
 
 /** "key value" lines (cpu.stat, memory.stat). Non-numeric values are skipped. */

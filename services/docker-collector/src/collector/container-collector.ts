@@ -1,4 +1,4 @@
-import { type SampleEvent, validateSample } from '@metering/contracts';
+import { ContractViolationError, type SampleEvent } from '@metering/contracts';
 import { type CgroupLimits, type CgroupLocation } from '../cgroups';
 import { type ContainerEvent } from '../discovery/container-event';
 import { type ContainerSource } from '../discovery/docker-engine.client';
@@ -339,8 +339,13 @@ export class ContainerCollector {
     };
     this.tracked.set(id, t);
     this.attachParent(t);
-    await this.enqueue(t, () => this.read(t, true, true));
-    if (t.parent !== null && !this.bootstrapping) await this.ensureBaseline(t.parent);
+    await this.enqueue(t, async () => {
+      await this.read(t, false, true);
+      // A new parent's baseline right after its first child's reading: what the child uses
+      // in between would be missing from the residual.
+      if (t.parent !== null && !this.bootstrapping) await this.ensureBaseline(t.parent);
+      this.publishLast(t);
+    });
   }
 
   private async onExit(id: string, at: number): Promise<void> {
@@ -388,12 +393,16 @@ export class ContainerCollector {
     };
     const outcome = t.instance.record(reading);
     if (outcome === 'counter-went-back') this.ports.metrics.readError('counter_went_back');
-    if (outcome !== 'accepted' || !publish) return;
+    if (outcome === 'accepted' && publish) this.publishLast(t);
+  }
+
+  /** A sample of the instance's last reading, unless it was published already. */
+  private publishLast(t: Tracked): void {
     const sample = t.instance.publish(this.settings.host);
-    if (sample !== null) {
-      this.emit(sample, false);
-      t.parent?.residual?.childPublished(t.instance.key, reading.at, reading.cpuUsageNs);
-    }
+    const reading = t.instance.lastPublished;
+    if (sample === null || reading === null) return;
+    this.emit(sample, false);
+    t.parent?.residual?.childPublished(t.instance.key, reading.at, reading.cpuUsageNs);
   }
 
   /**
@@ -554,21 +563,17 @@ export class ContainerCollector {
     this.ports.log.warn({ err: error, parent: parent.path }, 'reading a parent cgroup failed');
   }
 
+  /** Hands a sample over; the publisher validates it against the contract (and encodes it). */
   private emit(sample: SampleEvent, residual: boolean): void {
-    const checked = validateSample(sample);
-    if (!checked.ok) {
-      this.ports.metrics.readError('contract_violation');
-      this.ports.log.error(
-        { reason: checked.reason, resourceId: sample.resource.id },
-        'a sample broke the contract and was not published',
-      );
-      return;
-    }
     try {
-      this.ports.publisher.publish(checked.value);
+      this.ports.publisher.publish(sample);
     } catch (error) {
-      this.ports.metrics.readError('publish_failed');
-      this.ports.log.error({ err: error, resourceId: sample.resource.id }, 'publishing failed');
+      const violation = error instanceof ContractViolationError;
+      this.ports.metrics.readError(violation ? 'contract_violation' : 'publish_failed');
+      this.ports.log.error(
+        { err: error, resourceId: sample.resource.id },
+        violation ? 'a sample broke the contract and was not published' : 'publishing failed',
+      );
       return;
     }
     this.ports.metrics.samplePublished(sample.lifecycle, residual);

@@ -5,7 +5,10 @@ import { type SampleEvent } from '@metering/contracts';
  * durable on disk and reach Kafka in order, key = resource id.
  */
 export interface SamplePublisher {
-  /** Hands a validated sample over; never blocks on Kafka. */
+  /**
+   * Validates the sample against the contract (throws ContractViolationError, publishing
+   * nothing) and hands it over; never blocks on Kafka.
+   */
   publish(sample: SampleEvent): void;
   /** Waits until what was handed over is sent, at most `timeoutMs`. */
   flush(timeoutMs: number): Promise<void>;

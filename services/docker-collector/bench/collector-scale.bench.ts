@@ -1,0 +1,202 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createRootLogger, MetricsRegistry } from '@metering/observability';
+import { localInfra } from '@metering/testing';
+import { locateCgroupPath, parseMountInfo } from '../src/cgroups';
+import { CollectorMetricsAdapter } from '../src/collector/collector.metrics';
+import { type ContainerCollector } from '../src/collector/container-collector';
+import { DockerCollectorRuntime } from '../src/collector/docker-collector.runtime';
+import { type DockerCollectorConfig, loadConfig } from '../src/config';
+import { startSamplePublisher } from '../src/publishing/publisher.factory';
+import { type SamplePublisher } from '../src/publishing/sample.publisher';
+import { BenchContainers, BenchTopic, fmt, mapLimit, option, runBench } from './bench-support';
+import { syntheticCollector, syntheticHost } from './synthetic-host';
+
+// bench/collector-scale: CPU seconds and wall time of one sampling cycle (read every
+// container, build, validate and publish its sample, until Kafka acknowledged them) at 100,
+// 1,000 and 5,000 containers — real containers as many as the machine holds (--real, default
+// 100 `sleep` containers, network none, removed at the end), a synthetic cgroup tree (files in
+// a tmp dir, read by the same reader) beyond — and the same cycle through the Docker stats API
+// for the real ones. Prints figures; asserts nothing.
+
+const REAL = option('real', 100);
+const CYCLES = option('cycles', 5);
+const STATS_CYCLES = option('stats-cycles', 2);
+const SYNTHETIC = [100, 1_000, 5_000];
+const INTERVAL_S = 10;
+
+interface CycleFigures {
+  containers: number;
+  wallMs: number;
+  cpuMs: number;
+}
+
+const silentLogger = createRootLogger({ serviceName: 'docker-collector', level: 'warn' });
+const containers = new BenchContainers();
+let topic: BenchTopic | undefined;
+let publisher: SamplePublisher | undefined;
+const tmpRoot = mkdtempSync(join(tmpdir(), 'dc-scale-'));
+
+function configFor(topicName: string, over: Record<string, string> = {}): DockerCollectorConfig {
+  return loadConfig({
+    KAFKA_BROKERS: localInfra.kafkaBrokers.join(','),
+    DOCKER_SOCKET: localInfra.dockerSocket,
+    SAMPLES_TOPIC: topicName,
+    // Cycles are driven by hand; no timers, no young reads (long-running containers).
+    SAMPLE_INTERVAL_MS: '3600000',
+    YOUNG_READ_INTERVAL_MS: '0',
+    RESYNC_INTERVAL_MS: '0',
+    HOST_NAME: 'bench-node',
+    LOG_LEVEL: 'warn',
+    SPOOL_DIR: join(tmpRoot, 'spool'),
+    ...over,
+  });
+}
+
+/** Runs `warmup` + `cycles` cycles; CPU counts until the publisher has flushed. */
+async function measure(
+  collector: ContainerCollector,
+  pub: SamplePublisher,
+  cycles: number,
+  warmup = 2,
+): Promise<CycleFigures> {
+  for (let i = 0; i < warmup; i += 1) {
+    await collector.runCycle();
+    await pub.flush(60_000);
+  }
+  let wall = 0;
+  let cpu = 0;
+  for (let i = 0; i < cycles; i += 1) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    await collector.runCycle();
+    wall += performance.now() - t0;
+    await pub.flush(60_000);
+    const used = process.cpuUsage(c0);
+    cpu += (used.user + used.system) / 1000;
+  }
+  return { containers: collector.containerCount, wallMs: wall / cycles, cpuMs: cpu / cycles };
+}
+
+function row(label: string, f: CycleFigures): string {
+  const perContainerUs = (1000 * f.cpuMs) / Math.max(1, f.containers);
+  const pct = (100 * f.cpuMs) / 1000 / INTERVAL_S;
+  return [
+    label.padEnd(34),
+    String(f.containers).padStart(6),
+    fmt(f.wallMs, 1).padStart(11),
+    fmt(f.cpuMs / 1000, 4).padStart(10),
+    fmt(perContainerUs, 1).padStart(9),
+    `${fmt(pct, 3)} %`.padStart(10),
+  ].join(' ');
+}
+
+runBench(
+  15 * 60_000,
+  async () => {
+    const removed = await containers.removeAll();
+    console.log(`cleanup: removed ${removed} benchmark containers`);
+    await publisher?.close().catch(() => undefined);
+    await topic?.delete();
+    rmSync(tmpRoot, { recursive: true, force: true });
+  },
+  async () => {
+    topic = await BenchTopic.create('bench_scale', false);
+    const config = configFor(topic.topic);
+    const registry = new MetricsRegistry({
+      serviceName: 'docker-collector',
+      collectDefaultMetrics: false,
+    });
+    const pub = await startSamplePublisher(config, { logger: silentLogger, metrics: registry });
+    publisher = pub;
+    const metrics = new CollectorMetricsAdapter(registry, () => pub.depth());
+
+    console.log(
+      `collector-scale: ${cpus().length} CPUs, ${CYCLES} measured cycles each (after 2 warm-up), ` +
+        `publishing to Kafka topic ${topic.topic}`,
+    );
+    console.log(`creating ${REAL} sleep containers (network none)…`);
+    const t0 = performance.now();
+    await mapLimit(Array.from({ length: REAL }), 4, (_, i) =>
+      containers.run({
+        name: `${containers.runId}_${i}`,
+        cmd: ['sleep', '3600'],
+        labels: { 'metering.tenant': `bench-${i % 10}` },
+      }),
+    );
+    console.log(`  created in ${fmt((performance.now() - t0) / 1000, 1)} s`);
+
+    const results: Array<[string, CycleFigures]> = [];
+
+    const cgroupRuntime = await DockerCollectorRuntime.create(
+      { ...config, usageSource: 'cgroup' },
+      { publisher: pub, metrics, logger: silentLogger },
+    );
+    await cgroupRuntime.collector.start();
+    const real = await measure(cgroupRuntime.collector, pub, CYCLES);
+    await cgroupRuntime.collector.stop();
+    results.push(['real containers, cgroup files', real]);
+
+    // The same real containers' memory.stat, so synthetic files have the real size.
+    const someId = (await containers.docker.listContainers()).find((c) =>
+      c.Names.some((n) => n.startsWith(`/${containers.runId}_`)),
+    )?.Id;
+    const mounts = parseMountInfo(readFileSync('/proc/self/mountinfo', 'utf8'));
+    const location = someId === undefined ? null : locateCgroupPath(mounts, `/docker/${someId}`);
+    const memoryStat =
+      location?.version === 'v1'
+        ? readFileSync(join(location.memory, 'memory.stat'), 'utf8')
+        : 'total_inactive_file 0\n';
+
+    for (const n of SYNTHETIC) {
+      const host = syntheticHost(tmpRoot, n, memoryStat);
+      const collector = syntheticCollector(config, host, pub, metrics, silentLogger);
+      await collector.start();
+      results.push([`synthetic tree, cgroup files`, await measure(collector, pub, CYCLES)]);
+      await collector.stop();
+    }
+
+    console.log(
+      `stats API cycle over the real containers (concurrency ${config.statsApiConcurrency})…`,
+    );
+    const statsRuntime = await DockerCollectorRuntime.create(
+      { ...config, usageSource: 'stats-api' },
+      { publisher: pub, metrics, logger: silentLogger },
+    );
+    await statsRuntime.collector.start();
+    const stats = await measure(statsRuntime.collector, pub, STATS_CYCLES, 0);
+    await statsRuntime.collector.stop();
+    results.push(['real containers, Docker stats API', stats]);
+
+    console.log('');
+    console.log(
+      `${'cycle'.padEnd(34)} ${'ctrs'.padStart(6)} ${'wall ms'.padStart(11)} ${'CPU s'.padStart(10)} ` +
+        `${'CPU µs/c'.padStart(9)} ${'core @10s'.padStart(10)}`,
+    );
+    for (const [label, figures] of results) console.log(row(label, figures));
+    console.log('');
+    console.log(
+      `stats API / cgroup files, same ${real.containers} real containers: ` +
+        `wall ×${fmt(stats.wallMs / real.wallMs, 0)}, CPU ×${fmt(stats.cpuMs / real.cpuMs, 1)} ` +
+        `(collector process only; the engine's own CPU for the stats API comes on top)`,
+    );
+    const synthetic = (n: number): CycleFigures | undefined =>
+      results.find(([label, f]) => label.startsWith('synthetic') && f.containers === n)?.[1];
+    const s100 = synthetic(100);
+    const s1000 = synthetic(1_000);
+    if (s100 !== undefined && s1000 !== undefined) {
+      const pct = (100 * s1000.cpuMs) / 1000 / INTERVAL_S;
+      // Real cgroupfs files cost more than tmp files; scale by the two at the same count.
+      const realPer = real.cpuMs / real.containers;
+      const synthPer = s100.cpuMs / s100.containers;
+      console.log(
+        `projected for 1,000 containers at a ${INTERVAL_S} s interval, including publishing: ` +
+          `${fmt(pct, 2)} % of one core (synthetic tree); ` +
+          `${fmt((pct * realPer) / synthPer, 2)} % scaled by real/synthetic per-container cost ` +
+          `(×${fmt(realPer / synthPer, 2)} at ${real.containers} vs ${s100.containers}) — target < 2 %`,
+      );
+    }
+  },
+);
