@@ -1,0 +1,286 @@
+import { Buffer } from 'node:buffer';
+import { type JsonObject, type JsonValue, type Manifest, podSpecs } from './kustomize';
+import { describeManifest } from './k8s-validation';
+import { type ServiceFacts } from './workspaces';
+
+/**
+ * The product's own rules for a rendered overlay, beyond what the schemas say: probes, security
+ * contexts, host mounts, settings the services really read, references that resolve, rating's
+ * replicas against the samples topic's partitions, no real secrets.
+ */
+
+const isObject = (v: JsonValue | undefined): v is JsonObject =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+const list = (v: JsonValue | undefined): JsonValue[] => (Array.isArray(v) ? v : []);
+const str = (v: JsonValue | undefined): string | undefined =>
+  typeof v === 'string' ? v : undefined;
+
+/** A value for a message. */
+const show = (v: JsonValue | undefined): string =>
+  typeof v === 'string' ? v : (JSON.stringify(v) ?? 'nothing');
+
+/** Host paths each collector gets, and whether each is mounted read-only. */
+export const COLLECTOR_HOST_PATHS: Readonly<Record<string, Readonly<Record<string, boolean>>>> = {
+  'docker-collector': { '/var/run/docker.sock': true, '/sys/fs/cgroup': true, '/proc': true },
+  'vm-collector': {
+    '/var/run/libvirt': true,
+    '/proc': true,
+    '/var/lib/metering/spool/vm-collector': false,
+  },
+};
+
+/** Settings the manifests set that no config.ts reads: inputs to Kubernetes' $(VAR) expansion. */
+const EXPANSION_ONLY = new Set(['DB_USER', 'DB_PASSWORD']);
+
+export const SAMPLES_TOPIC = 'metering.samples.v1';
+
+export function policyProblems(
+  manifests: readonly Manifest[],
+  services: ReadonlyMap<string, ServiceFacts>,
+): string[] {
+  const problems: string[] = [];
+  const byKind = (kind: string): Manifest[] => manifests.filter((m) => m.kind === kind);
+  const find = (kind: string, name: string): Manifest | undefined =>
+    manifests.find((m) => m.kind === kind && m.metadata.name === name);
+
+  for (const m of manifests) {
+    if (m.kind !== 'Namespace' && m.metadata.namespace !== 'metering') {
+      problems.push(`${describeManifest(m)}: not in namespace metering`);
+    }
+  }
+
+  // Workloads of the product's services.
+  for (const [name, facts] of services) {
+    const kind = name.endsWith('-collector') ? 'DaemonSet' : 'Deployment';
+    const workload = find(kind, name);
+    if (workload === undefined) {
+      problems.push(`${name}: no ${kind}`);
+      continue;
+    }
+    const what = describeManifest(workload);
+    const spec = podSpecs(workload)[0];
+    const container = spec === undefined ? undefined : list(spec.containers).find(isObject);
+    if (spec === undefined || container === undefined) {
+      problems.push(`${what}: no container`);
+      continue;
+    }
+    const ports = list(container.ports).filter(isObject);
+    const http = ports.find((p) => p.containerPort === facts.port);
+    if (http === undefined) problems.push(`${what}: containerPort ${facts.port} missing`);
+    for (const probe of ['readinessProbe', 'livenessProbe'] as const) {
+      const get = isObject(container[probe]) ? container[probe].httpGet : undefined;
+      if (!isObject(get) || get.path !== '/healthz') {
+        problems.push(`${what}: ${probe} must GET /healthz`);
+      } else if (get.port !== facts.port && get.port !== http?.name) {
+        problems.push(`${what}: ${probe} port ${show(get.port)} is not the service's port`);
+      }
+    }
+    const security = isObject(container.securityContext) ? container.securityContext : {};
+    const podSecurity = isObject(spec.securityContext) ? spec.securityContext : {};
+    if (security.allowPrivilegeEscalation !== false)
+      problems.push(`${what}: allowPrivilegeEscalation must be false`);
+    if (security.readOnlyRootFilesystem !== true)
+      problems.push(`${what}: readOnlyRootFilesystem must be true`);
+    const caps = isObject(security.capabilities) ? security.capabilities : {};
+    if (!list(caps.drop).includes('ALL')) problems.push(`${what}: capabilities must drop ALL`);
+    if (list(caps.add).length > 0) problems.push(`${what}: adds capabilities`);
+    if (security.privileged === true) problems.push(`${what}: privileged`);
+    const runAsNonRoot = security.runAsNonRoot ?? podSecurity.runAsNonRoot;
+    const runAsUser = security.runAsUser ?? podSecurity.runAsUser;
+    if (
+      kind === 'Deployment' &&
+      (runAsNonRoot !== true || typeof runAsUser !== 'number' || runAsUser === 0)
+    ) {
+      problems.push(`${what}: must run as a numeric non-root user with runAsNonRoot`);
+    }
+    if (spec.automountServiceAccountToken !== false) {
+      problems.push(`${what}: automountServiceAccountToken must be false (no API access needed)`);
+    }
+    if (spec.hostNetwork === true || spec.hostPID === true || spec.hostIPC === true) {
+      problems.push(`${what}: host namespaces are not needed`);
+    }
+
+    // Host paths: collectors exactly theirs, everyone else none.
+    const volumes = list(spec.volumes).filter(isObject);
+    const hostPaths = new Map<string, string>();
+    for (const v of volumes) {
+      if (isObject(v.hostPath) && typeof v.hostPath.path === 'string') {
+        hostPaths.set(str(v.name) ?? '', v.hostPath.path);
+      }
+    }
+    const expected = COLLECTOR_HOST_PATHS[name] ?? {};
+    const actual = [...hostPaths.values()].sort();
+    if (JSON.stringify(actual) !== JSON.stringify(Object.keys(expected).sort())) {
+      problems.push(
+        `${what}: host paths ${JSON.stringify(actual)}, expected ${JSON.stringify(Object.keys(expected).sort())}`,
+      );
+    }
+    for (const mount of list(container.volumeMounts).filter(isObject)) {
+      const path = hostPaths.get(str(mount.name) ?? '');
+      if (path !== undefined && (mount.readOnly === true) !== expected[path]) {
+        problems.push(
+          `${what}: host path ${path} must be mounted ${expected[path] === true ? 'read-only' : 'writable'}`,
+        );
+      }
+    }
+
+    // Every variable the manifest sets is one the service reads.
+    const names = list(container.env)
+      .filter(isObject)
+      .map((e) => str(e.name) ?? '');
+    for (const source of list(container.envFrom).filter(isObject)) {
+      const ref = isObject(source.configMapRef) ? str(source.configMapRef.name) : undefined;
+      const configMap = ref === undefined ? undefined : find('ConfigMap', ref);
+      if (ref !== undefined && configMap === undefined)
+        problems.push(`${what}: ConfigMap ${ref} not found`);
+      if (configMap !== undefined && isObject(configMap.data))
+        names.push(...Object.keys(configMap.data));
+    }
+    for (const env of names) {
+      if (!facts.settings.has(env) && !EXPANSION_ONLY.has(env)) {
+        problems.push(`${what}: ${env} is not a setting of ${name} (src/config.ts)`);
+      }
+    }
+    if (!names.includes('PORT')) problems.push(`${what}: PORT not set`);
+  }
+
+  // References to ConfigMaps, Secrets and PVCs resolve within the render.
+  for (const m of manifests) {
+    for (const spec of podSpecs(m)) {
+      for (const container of list(spec.containers).filter(isObject)) {
+        for (const env of list(container.env).filter(isObject)) {
+          const from = isObject(env.valueFrom) ? env.valueFrom : {};
+          for (const [field, kind] of [
+            ['configMapKeyRef', 'ConfigMap'],
+            ['secretKeyRef', 'Secret'],
+          ] as const) {
+            const ref = isObject(from[field]) ? from[field] : undefined;
+            if (ref === undefined) continue;
+            const target = find(kind, str(ref.name) ?? '');
+            const data = target !== undefined && isObject(target.data) ? target.data : {};
+            if (target === undefined || !Object.hasOwn(data, str(ref.key) ?? '')) {
+              problems.push(
+                `${describeManifest(m)}: ${kind} ${show(ref.name)} key ${show(ref.key)} not found`,
+              );
+            }
+          }
+        }
+      }
+      for (const v of list(spec.volumes).filter(isObject)) {
+        const cm = isObject(v.configMap) ? str(v.configMap.name) : undefined;
+        if (cm !== undefined && find('ConfigMap', cm) === undefined) {
+          problems.push(`${describeManifest(m)}: volume ConfigMap ${cm} not found`);
+        }
+        const pvc = isObject(v.persistentVolumeClaim)
+          ? str(v.persistentVolumeClaim.claimName)
+          : undefined;
+        if (pvc !== undefined && find('PersistentVolumeClaim', pvc) === undefined) {
+          problems.push(`${describeManifest(m)}: PersistentVolumeClaim ${pvc} not found`);
+        }
+      }
+    }
+    // Selectors select the pods of their own template.
+    const spec = isObject(m.spec) ? m.spec : {};
+    const selector =
+      isObject(spec.selector) && isObject(spec.selector.matchLabels)
+        ? spec.selector.matchLabels
+        : undefined;
+    const template =
+      isObject(spec.template) && isObject(spec.template.metadata)
+        ? spec.template.metadata.labels
+        : undefined;
+    if (selector !== undefined && isObject(template)) {
+      for (const [k, v] of Object.entries(selector)) {
+        if (template[k] !== v)
+          problems.push(`${describeManifest(m)}: selector ${k}=${show(v)} does not match its pods`);
+      }
+    }
+  }
+
+  // billing-api: Service + HPA owning the replica count.
+  const hpa = find('HorizontalPodAutoscaler', 'billing-api');
+  const hpaSpec = hpa !== undefined && isObject(hpa.spec) ? hpa.spec : undefined;
+  const target =
+    hpaSpec !== undefined && isObject(hpaSpec.scaleTargetRef) ? hpaSpec.scaleTargetRef : undefined;
+  if (target?.kind !== 'Deployment' || target.name !== 'billing-api') {
+    problems.push('billing-api: no HorizontalPodAutoscaler on its Deployment');
+  } else if (
+    typeof hpaSpec?.minReplicas !== 'number' ||
+    typeof hpaSpec.maxReplicas !== 'number' ||
+    hpaSpec.minReplicas > hpaSpec.maxReplicas
+  ) {
+    problems.push('billing-api: HorizontalPodAutoscaler needs minReplicas <= maxReplicas');
+  }
+  const billing = find('Deployment', 'billing-api');
+  if (billing !== undefined && isObject(billing.spec) && billing.spec.replicas !== undefined) {
+    problems.push('billing-api: Deployment sets replicas although the HPA owns them');
+  }
+  const service = find('Service', 'billing-api');
+  if (service === undefined) problems.push('billing-api: no Service');
+
+  // Kafka: the three topics; rating's replicas within the samples topic's partitions.
+  const topics = new Map(
+    byKind('KafkaTopic').map((t) => [
+      isObject(t.spec) ? (str(t.spec.topicName) ?? t.metadata.name) : t.metadata.name,
+      t,
+    ]),
+  );
+  for (const topic of [SAMPLES_TOPIC, 'billing.usage.v1', 'metering.samples.dlq.v1']) {
+    if (!topics.has(topic)) problems.push(`KafkaTopic ${topic} missing`);
+  }
+  const samples = topics.get(SAMPLES_TOPIC);
+  const partitions =
+    samples !== undefined && isObject(samples.spec) ? samples.spec.partitions : undefined;
+  if (partitions !== 12)
+    problems.push(`KafkaTopic ${SAMPLES_TOPIC}: 12 partitions expected, found ${show(partitions)}`);
+  const rating = find('Deployment', 'rating');
+  const replicas = rating !== undefined && isObject(rating.spec) ? rating.spec.replicas : undefined;
+  if (typeof replicas !== 'number' || typeof partitions !== 'number' || replicas > partitions) {
+    problems.push(
+      `rating: replicas ${show(replicas)} must be <= ${SAMPLES_TOPIC}'s ${show(partitions)} partitions`,
+    );
+  }
+  const brokers = byKind('KafkaNodePool')
+    .filter((p) => isObject(p.spec) && list(p.spec.roles).includes('broker'))
+    .reduce(
+      (n, p) => n + (isObject(p.spec) && typeof p.spec.replicas === 'number' ? p.spec.replicas : 0),
+      0,
+    );
+  for (const [name, topic] of topics) {
+    const spec = isObject(topic.spec) ? topic.spec : {};
+    const rf = typeof spec.replicas === 'number' ? spec.replicas : 0;
+    const minIsr = isObject(spec.config) ? Number(spec.config['min.insync.replicas'] ?? 1) : 1;
+    if (rf < 1 || rf > brokers)
+      problems.push(`KafkaTopic ${name}: ${rf} replicas on ${brokers} broker(s)`);
+    if (minIsr > rf)
+      problems.push(`KafkaTopic ${name}: min.insync.replicas ${minIsr} > replicas ${rf}`);
+  }
+  const kafka = byKind('Kafka')[0];
+  const kafkaConfig =
+    kafka !== undefined &&
+    isObject(kafka.spec) &&
+    isObject(kafka.spec.kafka) &&
+    isObject(kafka.spec.kafka.config)
+      ? kafka.spec.kafka.config
+      : {};
+  for (const key of [
+    'offsets.topic.replication.factor',
+    'transaction.state.log.replication.factor',
+    'default.replication.factor',
+  ]) {
+    if (Number(kafkaConfig[key] ?? 0) > brokers)
+      problems.push(`Kafka: ${key} ${show(kafkaConfig[key])} > ${brokers} broker(s)`);
+  }
+
+  // No real secrets: every Secret value is a marked placeholder (or a user name).
+  for (const secret of byKind('Secret')) {
+    const data = isObject(secret.data) ? secret.data : {};
+    for (const [key, value] of Object.entries(data)) {
+      const text = Buffer.from(str(value) ?? '', 'base64').toString('utf8');
+      if (key !== 'username' && !text.startsWith('PLACEHOLDER-')) {
+        problems.push(`${describeManifest(secret)}: ${key} is not a PLACEHOLDER- value`);
+      }
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,617 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { parse, parseAllDocuments } from 'yaml';
+
+/**
+ * A Kustomize renderer for the subset of Kustomize that k8s/ uses, because neither kustomize nor
+ * kubectl can be installed from the registries CI reaches. Anything outside the subset is an
+ * error, never silently ignored, so a kustomization that uses more fails the tests instead of
+ * rendering something kubectl would not.
+ *
+ * Supported: resources (files and kustomization folders), namespace, configMapGenerator and
+ * secretGenerator (literals, files, envs; behavior create|merge|replace; options and
+ * generatorOptions), patches in JSON 6902 form with a kind/name/group/version target, images.
+ * Generated names get Kustomize's own content hash (the same suffix `kubectl kustomize` prints)
+ * and references to them in pod specs follow.
+ */
+
+export type JsonValue =
+  string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+export interface Manifest extends JsonObject {
+  apiVersion: string;
+  kind: string;
+  metadata: JsonObject & { name: string };
+}
+
+export class KustomizeError extends Error {
+  readonly code = 'KUSTOMIZE_INVALID';
+}
+
+const KUSTOMIZATION_FIELDS = new Set([
+  'apiVersion',
+  'kind',
+  'namespace',
+  'resources',
+  'configMapGenerator',
+  'secretGenerator',
+  'generatorOptions',
+  'patches',
+  'images',
+]);
+
+/** Kinds without a namespace (the ones a kustomization here could plausibly hold). */
+const CLUSTER_SCOPED = new Set([
+  'Namespace',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'CustomResourceDefinition',
+  'PersistentVolume',
+  'StorageClass',
+  'PriorityClass',
+  'MutatingWebhookConfiguration',
+  'ValidatingWebhookConfiguration',
+]);
+
+/** A resource on its way through the build, with what Kustomize tracks beside it. */
+interface Tracked {
+  manifest: Manifest;
+  /** Name before the hash suffix (what overlays' generators and patches match on). */
+  originalName: string;
+  /** Generated with a content-hash suffix still to be appended. */
+  hashSuffix: boolean;
+}
+
+const FILE_NAMES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
+
+function kustomizationFile(dir: string): string {
+  const file = FILE_NAMES.map((f) => join(dir, f)).find((f) => existsSync(f));
+  if (file === undefined) throw new KustomizeError(`${dir}: no kustomization.yaml`);
+  return file;
+}
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function asManifest(doc: unknown, source: string): Manifest {
+  if (!isObject(doc)) throw new KustomizeError(`${source}: a resource must be a mapping`);
+  const { apiVersion, kind, metadata } = doc;
+  if (typeof apiVersion !== 'string' || typeof kind !== 'string') {
+    throw new KustomizeError(`${source}: a resource needs apiVersion and kind`);
+  }
+  if (!isObject(metadata) || typeof metadata.name !== 'string' || metadata.name === '') {
+    throw new KustomizeError(`${source}: ${kind} without metadata.name`);
+  }
+  return doc as Manifest;
+}
+
+function readYamlDocuments(file: string): unknown[] {
+  const docs = parseAllDocuments(readFileSync(file, 'utf8'));
+  const out: unknown[] = [];
+  for (const doc of docs) {
+    if (doc.errors.length > 0) {
+      throw new KustomizeError(`${file}: ${doc.errors.map((e) => e.message).join('; ')}`);
+    }
+    const value: unknown = doc.toJS();
+    if (value !== null && value !== undefined) out.push(value);
+  }
+  return out;
+}
+
+/** Renders the kustomization in `dir` into the manifests `kubectl kustomize dir` would print. */
+export function renderKustomization(dir: string): Manifest[] {
+  const tracked = build(resolve(dir));
+  return finalize(tracked);
+}
+
+function build(dir: string): Tracked[] {
+  const file = kustomizationFile(dir);
+  const raw: unknown = parse(readFileSync(file, 'utf8'));
+  if (!isObject(raw)) throw new KustomizeError(`${file}: not a mapping`);
+  for (const key of Object.keys(raw)) {
+    if (!KUSTOMIZATION_FIELDS.has(key)) {
+      throw new KustomizeError(`${file}: "${key}" is not supported by this renderer`);
+    }
+  }
+  if (raw.kind !== undefined && raw.kind !== 'Kustomization') {
+    throw new KustomizeError(`${file}: kind ${JSON.stringify(raw.kind)} is not supported`);
+  }
+
+  let resources: Tracked[] = [];
+  for (const entry of stringList(raw.resources, `${file}: resources`)) {
+    const path = resolve(dir, entry);
+    if (!existsSync(path)) throw new KustomizeError(`${file}: resource ${entry} does not exist`);
+    if (statSync(path).isDirectory()) {
+      resources.push(...build(path));
+    } else {
+      for (const doc of readYamlDocuments(path)) {
+        const manifest = asManifest(doc, path);
+        resources.push({ manifest, originalName: manifest.metadata.name, hashSuffix: false });
+      }
+    }
+  }
+
+  const options = isObject(raw.generatorOptions) ? raw.generatorOptions : {};
+  for (const kind of ['ConfigMap', 'Secret'] as const) {
+    const field = kind === 'ConfigMap' ? 'configMapGenerator' : 'secretGenerator';
+    const generators = raw[field];
+    if (generators === undefined) continue;
+    if (!Array.isArray(generators)) throw new KustomizeError(`${file}: ${field} must be a list`);
+    for (const generator of generators) {
+      if (!isObject(generator)) throw new KustomizeError(`${file}: ${field} entry not a mapping`);
+      resources = applyGenerator(resources, kind, generator, options, dir, file);
+    }
+  }
+
+  const namespace = raw.namespace;
+  if (namespace !== undefined) {
+    if (typeof namespace !== 'string') throw new KustomizeError(`${file}: namespace not a string`);
+    for (const r of resources) {
+      if (!CLUSTER_SCOPED.has(r.manifest.kind)) r.manifest.metadata.namespace = namespace;
+    }
+  }
+
+  const patches = raw.patches;
+  if (patches !== undefined) {
+    if (!Array.isArray(patches)) throw new KustomizeError(`${file}: patches must be a list`);
+    for (const patch of patches) applyPatchEntry(resources, patch, dir, file);
+  }
+
+  const images = raw.images;
+  if (images !== undefined) {
+    if (!Array.isArray(images)) throw new KustomizeError(`${file}: images must be a list`);
+    for (const image of images) {
+      if (!isObject(image) || typeof image.name !== 'string') {
+        throw new KustomizeError(`${file}: an images entry needs a name`);
+      }
+      for (const r of resources) rewriteImages(r.manifest, image);
+    }
+  }
+
+  assertUnique(resources, file);
+  return resources;
+}
+
+function stringList(value: unknown, what: string): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
+    throw new KustomizeError(`${what} must be a list of strings`);
+  }
+  return value as string[];
+}
+
+function resourceId(m: Manifest, name: string = m.metadata.name): string {
+  const ns = typeof m.metadata.namespace === 'string' ? m.metadata.namespace : '~';
+  return `${m.apiVersion}/${m.kind}/${ns}/${name}`;
+}
+
+function assertUnique(resources: Tracked[], file: string): void {
+  const seen = new Set<string>();
+  for (const r of resources) {
+    const id = resourceId(r.manifest, r.originalName);
+    if (seen.has(id)) throw new KustomizeError(`${file}: ${id} is defined twice`);
+    seen.add(id);
+  }
+}
+
+// ---------------------------------------------------------------- generators
+
+function generatedData(generator: JsonObject, dir: string, file: string): Map<string, string> {
+  const data = new Map<string, string>();
+  for (const literal of stringList(generator.literals, `${file}: literals`)) {
+    const eq = literal.indexOf('=');
+    if (eq <= 0) throw new KustomizeError(`${file}: literal "${literal}" is not KEY=VALUE`);
+    let value = literal.slice(eq + 1);
+    // Kustomize drops one pair of surrounding quotes.
+    if (/^(["']).*\1$/s.test(value) && value.length >= 2) value = value.slice(1, -1);
+    data.set(literal.slice(0, eq), value);
+  }
+  for (const entry of stringList(generator.files, `${file}: files`)) {
+    const eq = entry.indexOf('=');
+    const key = eq > 0 ? entry.slice(0, eq) : basename(entry);
+    const path = resolve(dir, eq > 0 ? entry.slice(eq + 1) : entry);
+    if (!path.startsWith(dir + '/')) {
+      // Kustomize's default load restrictor: nothing outside the kustomization's folder.
+      throw new KustomizeError(`${file}: ${entry} is outside ${dir}`);
+    }
+    if (!existsSync(path)) throw new KustomizeError(`${file}: file ${entry} does not exist`);
+    data.set(key, readFileSync(path, 'utf8'));
+  }
+  for (const entry of stringList(generator.envs, `${file}: envs`)) {
+    const path = resolve(dir, entry);
+    if (!existsSync(path)) throw new KustomizeError(`${file}: env file ${entry} does not exist`);
+    for (const line of readFileSync(path, 'utf8').split('\n')) {
+      const text = line.trim();
+      if (text === '' || text.startsWith('#')) continue;
+      const eq = text.indexOf('=');
+      if (eq <= 0) throw new KustomizeError(`${path}: "${text}" is not KEY=VALUE`);
+      data.set(text.slice(0, eq), text.slice(eq + 1));
+    }
+  }
+  return data;
+}
+
+function applyGenerator(
+  resources: Tracked[],
+  kind: 'ConfigMap' | 'Secret',
+  generator: JsonObject,
+  globalOptions: JsonObject,
+  dir: string,
+  file: string,
+): Tracked[] {
+  const name = generator.name;
+  if (typeof name !== 'string' || name === '') {
+    throw new KustomizeError(`${file}: a ${kind} generator needs a name`);
+  }
+  const behavior = generator.behavior ?? 'create';
+  const options = isObject(generator.options) ? generator.options : {};
+  const disableHash =
+    (options.disableNameSuffixHash ?? globalOptions.disableNameSuffixHash ?? false) === true;
+  const data = generatedData(generator, dir, file);
+  const namespace = typeof generator.namespace === 'string' ? generator.namespace : undefined;
+
+  const matches = resources.filter(
+    (r) =>
+      r.manifest.kind === kind &&
+      r.originalName === name &&
+      (namespace === undefined || r.manifest.metadata.namespace === namespace),
+  );
+
+  if (behavior === 'merge' || behavior === 'replace') {
+    const target = matches[0];
+    if (matches.length !== 1 || target === undefined) {
+      throw new KustomizeError(`${file}: ${behavior} of ${kind} ${name}, found ${matches.length}`);
+    }
+    const existing = isObject(target.manifest.data) ? target.manifest.data : {};
+    const merged: JsonObject = behavior === 'merge' ? { ...existing } : {};
+    for (const [key, value] of data) merged[key] = kind === 'Secret' ? base64(value) : value;
+    target.manifest.data = sortKeys(merged);
+    if (generator.type !== undefined && kind === 'Secret') target.manifest.type = generator.type;
+    target.hashSuffix = target.hashSuffix && !disableHash;
+    return resources;
+  }
+  if (behavior !== 'create')
+    throw new KustomizeError(`${file}: unknown behavior ${JSON.stringify(behavior)}`);
+  if (matches.length > 0) throw new KustomizeError(`${file}: ${kind} ${name} already exists`);
+
+  const metadata: JsonObject & { name: string } = { name };
+  if (namespace !== undefined) metadata.namespace = namespace;
+  for (const field of ['labels', 'annotations'] as const) {
+    const merged = {
+      ...(isObject(globalOptions[field]) ? globalOptions[field] : {}),
+      ...(isObject(options[field]) ? options[field] : {}),
+    };
+    if (Object.keys(merged).length > 0) metadata[field] = merged;
+  }
+  const values: JsonObject = {};
+  for (const [key, value] of data) values[key] = kind === 'Secret' ? base64(value) : value;
+  const manifest: Manifest = { apiVersion: 'v1', kind, metadata };
+  if (Object.keys(values).length > 0) manifest.data = sortKeys(values);
+  if (kind === 'Secret') {
+    manifest.type = typeof generator.type === 'string' ? generator.type : 'Opaque';
+  }
+  return [...resources, { manifest, originalName: name, hashSuffix: !disableHash }];
+}
+
+function base64(value: string): string {
+  return Buffer.from(value, 'utf8').toString('base64');
+}
+
+function sortKeys(obj: JsonObject): JsonObject {
+  return Object.fromEntries(Object.entries(obj).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** Go's encoding/json: sorted keys, no spaces, <, > and & escaped. */
+function goJson(value: JsonValue): string {
+  if (value === null || typeof value !== 'object') {
+    return JSON.stringify(value).replace(
+      /[<>&\u2028\u2029]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    );
+  }
+  if (Array.isArray(value)) return `[${value.map(goJson).join(',')}]`;
+  const keys = Object.keys(value).sort();
+  return `{${keys.map((k) => `${goJson(k)}:${goJson(value[k] ?? null)}`).join(',')}}`;
+}
+
+/**
+ * Kustomize's name suffix (api/hasher): sha256 over the JSON of kind, data (and type for a
+ * Secret) and a name that Kustomize 5 looks up as one field called "metadata/name", so it is
+ * always empty; first ten hex digits with 0,1,3,a,e swapped for letters.
+ */
+export function kustomizeHash(manifest: Manifest): string {
+  const data = isObject(manifest.data) ? manifest.data : null;
+  const doc: JsonObject = { kind: manifest.kind, name: '', data };
+  if (manifest.kind === 'Secret') doc.type = manifest.type ?? '';
+  if (manifest.kind === 'ConfigMap' && isObject(manifest.binaryData)) {
+    doc.binaryData = manifest.binaryData;
+  }
+  if (manifest.kind === 'Secret' && isObject(manifest.stringData)) {
+    doc.stringData = manifest.stringData;
+  }
+  const hex = createHash('sha256').update(goJson(doc)).digest('hex');
+  const swap: Record<string, string> = { '0': 'g', '1': 'h', '3': 'k', a: 'm', e: 't' };
+  return [...hex.slice(0, 10)].map((c) => swap[c] ?? c).join('');
+}
+
+// ---------------------------------------------------------------- patches
+
+function applyPatchEntry(resources: Tracked[], entry: unknown, dir: string, file: string): void {
+  if (!isObject(entry)) throw new KustomizeError(`${file}: a patches entry must be a mapping`);
+  for (const key of Object.keys(entry)) {
+    if (!['patch', 'path', 'target'].includes(key)) {
+      throw new KustomizeError(`${file}: patches.${key} is not supported by this renderer`);
+    }
+  }
+  let text: string;
+  if (typeof entry.patch === 'string') text = entry.patch;
+  else if (typeof entry.path === 'string') text = readFileSync(resolve(dir, entry.path), 'utf8');
+  else throw new KustomizeError(`${file}: a patch needs patch or path`);
+  const ops: unknown = parse(text);
+  if (!Array.isArray(ops)) {
+    throw new KustomizeError(
+      `${file}: only JSON 6902 patches (a list of operations) are supported by this renderer`,
+    );
+  }
+  const target = entry.target;
+  if (!isObject(target)) throw new KustomizeError(`${file}: a JSON 6902 patch needs a target`);
+  for (const key of Object.keys(target)) {
+    if (!['group', 'version', 'kind', 'name', 'namespace'].includes(key)) {
+      throw new KustomizeError(`${file}: target.${key} is not supported by this renderer`);
+    }
+  }
+  const selected = resources.filter((r) => matchesTarget(r, target));
+  if (selected.length === 0) {
+    throw new KustomizeError(`${file}: patch target ${JSON.stringify(target)} matches nothing`);
+  }
+  for (const r of selected) {
+    let doc: JsonValue = r.manifest;
+    for (const op of ops)
+      doc = applyOperation(doc, op, `${file} (${r.manifest.kind} ${r.originalName})`);
+    r.manifest = asManifest(doc, file);
+  }
+}
+
+function matchesTarget(r: Tracked, target: JsonObject): boolean {
+  const [group, version] = r.manifest.apiVersion.includes('/')
+    ? r.manifest.apiVersion.split('/')
+    : ['', r.manifest.apiVersion];
+  const exact = (pattern: JsonValue | undefined, value: string | undefined): boolean =>
+    pattern === undefined ||
+    new RegExp(`^(?:${typeof pattern === 'string' ? pattern : JSON.stringify(pattern)})$`).test(
+      value ?? '',
+    );
+  return (
+    exact(target.group, group) &&
+    exact(target.version, version) &&
+    exact(target.kind, r.manifest.kind) &&
+    exact(target.name, r.originalName) &&
+    exact(
+      target.namespace,
+      typeof r.manifest.metadata.namespace === 'string' ? r.manifest.metadata.namespace : '',
+    )
+  );
+}
+
+function pointer(path: string, where: string): string[] {
+  if (path === '') return [];
+  if (!path.startsWith('/')) throw new KustomizeError(`${where}: "${path}" is not a JSON pointer`);
+  return path
+    .slice(1)
+    .split('/')
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+function clone<T extends JsonValue>(value: T): T {
+  return structuredClone(value);
+}
+
+/** RFC 6902 on a JSON document; returns the new document. */
+export function applyOperation(doc: JsonValue, op: unknown, where: string): JsonValue {
+  if (!isObject(op) || typeof op.op !== 'string' || typeof op.path !== 'string') {
+    throw new KustomizeError(`${where}: an operation needs op and path`);
+  }
+  const path = pointer(op.path, where);
+  const value = op.value;
+  switch (op.op) {
+    case 'add':
+    case 'replace':
+      if (value === undefined) throw new KustomizeError(`${where}: ${op.op} needs a value`);
+      return setAt(doc, path, clone(value), op.op, where);
+    case 'remove':
+      return removeAt(doc, path, where);
+    case 'test':
+      if (JSON.stringify(getAt(doc, path, where)) !== JSON.stringify(value)) {
+        throw new KustomizeError(`${where}: test ${op.path} failed`);
+      }
+      return doc;
+    case 'copy':
+    case 'move': {
+      if (typeof op.from !== 'string') throw new KustomizeError(`${where}: ${op.op} needs from`);
+      const from = pointer(op.from, where);
+      const moved = clone(getAt(doc, from, where));
+      const without = op.op === 'move' ? removeAt(doc, from, where) : doc;
+      return setAt(without, path, moved, 'add', where);
+    }
+    default:
+      throw new KustomizeError(`${where}: unknown operation ${op.op}`);
+  }
+}
+
+function getAt(doc: JsonValue, path: string[], where: string): JsonValue {
+  let node: JsonValue = doc;
+  for (const part of path) {
+    if (Array.isArray(node)) node = node[Number(part)] ?? missing(where, path);
+    else if (isObject(node) && part in node) node = node[part] ?? null;
+    else missing(where, path);
+  }
+  return node;
+}
+
+function missing(where: string, path: string[]): never {
+  throw new KustomizeError(`${where}: /${path.join('/')} does not exist`);
+}
+
+function setAt(
+  doc: JsonValue,
+  path: string[],
+  value: JsonValue,
+  mode: 'add' | 'replace',
+  where: string,
+): JsonValue {
+  if (path.length === 0) return value;
+  const parent = getAt(doc, path.slice(0, -1), where);
+  const last = path[path.length - 1] ?? '';
+  if (Array.isArray(parent)) {
+    const index = last === '-' ? parent.length : Number(last);
+    if (!Number.isInteger(index) || index < 0 || index > parent.length) missing(where, path);
+    if (mode === 'replace') {
+      if (index >= parent.length) missing(where, path);
+      parent[index] = value;
+    } else parent.splice(index, 0, value);
+  } else if (isObject(parent)) {
+    if (mode === 'replace' && !(last in parent)) missing(where, path);
+    parent[last] = value;
+  } else missing(where, path);
+  return doc;
+}
+
+function removeAt(doc: JsonValue, path: string[], where: string): JsonValue {
+  const parent = getAt(doc, path.slice(0, -1), where);
+  const last = path[path.length - 1] ?? '';
+  if (Array.isArray(parent)) {
+    const index = Number(last);
+    if (!Number.isInteger(index) || index < 0 || index >= parent.length) missing(where, path);
+    parent.splice(index, 1);
+  } else if (isObject(parent) && last in parent) delete parent[last];
+  else missing(where, path);
+  return doc;
+}
+
+// ---------------------------------------------------------------- images
+
+/** Splits "registry:5000/repo/name:tag@sha256:…" into name, tag and digest. */
+export function splitImage(image: string): { name: string; tag?: string; digest?: string } {
+  let rest = image;
+  let digest: string | undefined;
+  const at = rest.indexOf('@');
+  if (at >= 0) {
+    digest = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+  }
+  const colon = rest.lastIndexOf(':');
+  if (colon > rest.lastIndexOf('/')) {
+    return { name: rest.slice(0, colon), tag: rest.slice(colon + 1), digest };
+  }
+  return { name: rest, digest };
+}
+
+function rewriteImages(node: JsonValue, rule: JsonObject): void {
+  if (Array.isArray(node)) {
+    for (const item of node) rewriteImages(item, rule);
+    return;
+  }
+  if (!isObject(node)) return;
+  for (const [key, value] of Object.entries(node)) {
+    if ((key === 'containers' || key === 'initContainers') && Array.isArray(value)) {
+      for (const container of value) {
+        if (!isObject(container) || typeof container.image !== 'string') continue;
+        const image = splitImage(container.image);
+        if (image.name !== rule.name) continue;
+        const name = typeof rule.newName === 'string' ? rule.newName : image.name;
+        if (typeof rule.digest === 'string') container.image = `${name}@${rule.digest}`;
+        else if (rule.newTag !== undefined && rule.newTag !== null) {
+          container.image = `${name}:${typeof rule.newTag === 'string' ? rule.newTag : JSON.stringify(rule.newTag)}`;
+        } else {
+          const tag = image.tag === undefined ? '' : `:${image.tag}`;
+          container.image = `${name}${tag}${image.digest === undefined ? '' : `@${image.digest}`}`;
+        }
+      }
+    } else rewriteImages(value, rule);
+  }
+}
+
+// ---------------------------------------------------------------- names
+
+/** Appends hash suffixes and points every reference in pod specs at the new names. */
+function finalize(tracked: Tracked[]): Manifest[] {
+  const renames = new Map<string, string>();
+  for (const r of tracked) {
+    if (!r.hashSuffix) continue;
+    const newName = `${r.originalName}-${kustomizeHash(r.manifest)}`;
+    renames.set(refKey(r.manifest.kind, r.manifest.metadata.namespace, r.originalName), newName);
+    r.manifest.metadata.name = newName;
+  }
+  for (const r of tracked) {
+    for (const spec of podSpecs(r.manifest))
+      renameReferences(spec, r.manifest.metadata.namespace, renames);
+  }
+  return tracked.map((r) => r.manifest);
+}
+
+function refKey(kind: string, namespace: JsonValue | undefined, name: string): string {
+  return `${kind}/${typeof namespace === 'string' ? namespace : ''}/${name}`;
+}
+
+/** Pod specs of the workload kinds (template.spec), of a Pod and of a CronJob. */
+export function podSpecs(m: Manifest): JsonObject[] {
+  const spec = m.spec;
+  if (!isObject(spec)) return [];
+  if (m.kind === 'Pod') return [spec];
+  const specs: JsonObject[] = [];
+  const template = spec.template;
+  if (isObject(template) && isObject(template.spec)) specs.push(template.spec);
+  const jobTemplate = spec.jobTemplate;
+  if (isObject(jobTemplate) && isObject(jobTemplate.spec)) {
+    const inner = jobTemplate.spec.template;
+    if (isObject(inner) && isObject(inner.spec)) specs.push(inner.spec);
+  }
+  return specs;
+}
+
+function renameReferences(
+  spec: JsonObject,
+  namespace: JsonValue | undefined,
+  renames: Map<string, string>,
+): void {
+  const rename = (kind: string, holder: JsonValue | undefined, field: string): void => {
+    if (!isObject(holder) || typeof holder[field] !== 'string') return;
+    const next = renames.get(refKey(kind, namespace, holder[field]));
+    if (next !== undefined) holder[field] = next;
+  };
+  const containers = [spec.containers, spec.initContainers].flatMap((c) =>
+    Array.isArray(c) ? c : [],
+  );
+  for (const container of containers) {
+    if (!isObject(container)) continue;
+    for (const source of Array.isArray(container.envFrom) ? container.envFrom : []) {
+      if (!isObject(source)) continue;
+      rename('ConfigMap', source.configMapRef, 'name');
+      rename('Secret', source.secretRef, 'name');
+    }
+    for (const env of Array.isArray(container.env) ? container.env : []) {
+      if (!isObject(env) || !isObject(env.valueFrom)) continue;
+      rename('ConfigMap', env.valueFrom.configMapKeyRef, 'name');
+      rename('Secret', env.valueFrom.secretKeyRef, 'name');
+    }
+  }
+  for (const volume of Array.isArray(spec.volumes) ? spec.volumes : []) {
+    if (!isObject(volume)) continue;
+    rename('ConfigMap', volume.configMap, 'name');
+    rename('Secret', volume.secret, 'secretName');
+    const projected = volume.projected;
+    if (isObject(projected) && Array.isArray(projected.sources)) {
+      for (const source of projected.sources) {
+        if (!isObject(source)) continue;
+        rename('ConfigMap', source.configMap, 'name');
+        rename('Secret', source.secret, 'name');
+      }
+    }
+  }
+  for (const pullSecret of Array.isArray(spec.imagePullSecrets) ? spec.imagePullSecrets : []) {
+    rename('Secret', pullSecret, 'name');
+  }
+}

@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { parseAllDocuments } from 'yaml';
+import { policyProblems } from '../src/k8s-policy';
+import { schemaProblems } from '../src/k8s-validation';
+import { type Manifest, renderKustomization } from '../src/kustomize';
+import { REPO_ROOT } from '../src/workspaces';
+import { allServiceFacts } from './service-expectations';
+
+// Every overlay rendered (src/kustomize.ts) and every manifest validated against its schema:
+// Kubernetes' own (kubernetes-models), CloudNativePG's CRD (@kubernetes-models/cloudnative-pg),
+// Strimzi's from src/strimzi.schema.ts; then the product's rules (src/k8s-policy.ts).
+const OVERLAYS = ['local', 'production'];
+const services = allServiceFacts();
+
+function render(overlay: string): Manifest[] {
+  return renderKustomization(join(REPO_ROOT, 'k8s/overlays', overlay));
+}
+
+async function allSchemaProblems(manifests: readonly Manifest[]): Promise<string[]> {
+  return (await Promise.all(manifests.map(schemaProblems))).flat();
+}
+
+describe('k8s manifests', () => {
+  for (const overlay of OVERLAYS) {
+    test(`${overlay}: renders the whole product`, () => {
+      const kinds = new Set(render(overlay).map((m) => `${m.apiVersion} ${m.kind}`));
+      for (const kind of [
+        'v1 Namespace',
+        'apps/v1 DaemonSet',
+        'apps/v1 Deployment',
+        'apps/v1 StatefulSet',
+        'autoscaling/v2 HorizontalPodAutoscaler',
+        'v1 ConfigMap',
+        'v1 Secret',
+        'kafka.strimzi.io/v1beta2 Kafka',
+        'kafka.strimzi.io/v1beta2 KafkaNodePool',
+        'kafka.strimzi.io/v1beta2 KafkaTopic',
+        'postgresql.cnpg.io/v1 Cluster',
+      ]) {
+        assert.ok(kinds.has(kind), `${kind} missing`);
+      }
+    });
+
+    test(`${overlay}: every manifest is valid against its schema`, async () => {
+      assert.deepEqual(await allSchemaProblems(render(overlay)), []);
+    });
+
+    test(`${overlay}: probes, security contexts, host mounts, settings, references, sizing`, () => {
+      assert.deepEqual(policyProblems(render(overlay), services), []);
+    });
+  }
+
+  test('the overlays differ where they should', () => {
+    const replicas = (overlay: string, kind: string, name: string): unknown =>
+      (
+        render(overlay).find((m) => m.kind === kind && m.metadata.name === name)?.spec as
+          { replicas?: unknown } | undefined
+      )?.replicas;
+    assert.equal(replicas('local', 'Deployment', 'rating'), 1);
+    assert.equal(replicas('production', 'Deployment', 'rating'), 6);
+    assert.equal(replicas('local', 'KafkaNodePool', 'dual-role'), 1);
+    assert.equal(replicas('production', 'KafkaNodePool', 'dual-role'), 3);
+  });
+
+  test('the schemas reject broken manifests (each fixture document once)', async () => {
+    const docs = parseAllDocuments(
+      readFileSync(join(REPO_ROOT, 'infra/deploy/test/fixtures/broken-manifests.yaml'), 'utf8'),
+    ).map((d) => d.toJS() as Manifest);
+    assert.equal(docs.length, 8);
+    for (const doc of docs) {
+      const problems = await schemaProblems(doc);
+      assert.ok(problems.length > 0, `${doc.kind} ${doc.metadata.name} was accepted`);
+    }
+    const topic = await schemaProblems(docs.find((d) => d.metadata.name === 'broken-topic')!);
+    assert.match(topic.join(), /partitons/);
+  });
+
+  test('the rules reject a production render with the classic mistakes', () => {
+    const manifests = render('production');
+    const rating = manifests.find((m) => m.kind === 'Deployment' && m.metadata.name === 'rating')!;
+    const spec = rating.spec as {
+      replicas: number;
+      template: { spec: { containers: Record<string, unknown>[] } };
+    };
+    spec.replicas = 13;
+    const container = spec.template.spec.containers[0]!;
+    container.readinessProbe = { httpGet: { path: '/health', port: 'http' } };
+    (container.securityContext as Record<string, unknown>).readOnlyRootFilesystem = false;
+    (container.env as { name: string; value?: string }[]).push({
+      name: 'KAFKA_BROKER',
+      value: 'x',
+    });
+    const collector = manifests.find(
+      (m) => m.kind === 'DaemonSet' && m.metadata.name === 'docker-collector',
+    )!;
+    const pod = (collector.spec as { template: { spec: { volumes: unknown[] } } }).template.spec;
+    pod.volumes.push({ name: 'root', hostPath: { path: '/' } });
+    const secret = manifests.find(
+      (m) => m.kind === 'Secret' && m.metadata.name.startsWith('billing-api-admin'),
+    )!;
+    secret.data = { ADMIN_API_KEY: Buffer.from('a-real-looking-key').toString('base64') };
+
+    const problems = policyProblems(manifests, services).join('\n');
+    for (const expected of [
+      /rating: replicas 13 must be <= metering.samples.v1's 12 partitions/,
+      /Deployment metering\/rating: readinessProbe must GET \/healthz/,
+      /Deployment metering\/rating: readOnlyRootFilesystem must be true/,
+      /KAFKA_BROKER is not a setting of rating/,
+      /DaemonSet metering\/docker-collector: host paths/,
+      /ADMIN_API_KEY is not a PLACEHOLDER- value/,
+    ]) {
+      assert.match(problems, expected);
+    }
+  });
+});
