@@ -1,0 +1,65 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import {
+  type Logger,
+  MetricsRegistry,
+  ObservabilityModule,
+  ROOT_LOGGER,
+} from '@metering/observability';
+import { CollectorMetrics, DOMAIN_SOURCE, VmCollectorService } from './collector';
+import { VM_COLLECTOR_CONFIG, type VmCollectorConfig } from './config';
+import { LibvirtDiscovery } from './discovery';
+import { SAMPLE_PUBLISHER, type SamplePublisher, startSamplePublisher } from './publishing';
+
+export interface AppModuleOptions {
+  /** The process's root logger, made in main.ts before Nest starts. */
+  logger?: Logger;
+}
+
+/**
+ * The vm-collector: /healthz and /metrics (ObservabilityModule), the libvirt discovery, the
+ * sample publisher (spool → Kafka) and the sampling loop.
+ */
+@Module({})
+export class AppModule {
+  static forRoot(config: VmCollectorConfig, options: AppModuleOptions = {}): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ObservabilityModule.forRoot({
+          serviceName: 'vm-collector',
+          logLevel: config.logLevel,
+          ...(options.logger === undefined ? {} : { logger: options.logger }),
+        }),
+      ],
+      providers: [
+        { provide: VM_COLLECTOR_CONFIG, useValue: config },
+        {
+          provide: DOMAIN_SOURCE,
+          useFactory: (): LibvirtDiscovery =>
+            new LibvirtDiscovery({
+              uris: config.libvirtUris,
+              hostName: config.hostName,
+              metadataRefreshMs: config.sampleIntervalMs,
+              qemuRunDir: config.qemuRunDir,
+              procDir: config.procDir,
+              callTimeoutMs: config.libvirtTimeoutMs,
+              concurrency: config.libvirtConcurrency,
+            }),
+        },
+        {
+          provide: SAMPLE_PUBLISHER,
+          useFactory: (logger: Logger, metrics: MetricsRegistry): Promise<SamplePublisher> =>
+            startSamplePublisher(config, { logger, metrics }),
+          inject: [ROOT_LOGGER, MetricsRegistry],
+        },
+        {
+          provide: CollectorMetrics,
+          useFactory: (metrics: MetricsRegistry, publisher: SamplePublisher): CollectorMetrics =>
+            new CollectorMetrics(metrics, () => publisher.depth()),
+          inject: [MetricsRegistry, SAMPLE_PUBLISHER],
+        },
+        VmCollectorService,
+      ],
+    };
+  }
+}

@@ -1,0 +1,191 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { type SampleEvent } from '@metering/contracts';
+import {
+  createRootLogger,
+  HealthRegistry,
+  type HealthIndicatorResult,
+  MetricsRegistry,
+} from '@metering/observability';
+import { loadConfig } from '../config';
+import { type ConnectionStatus, type DomainReadError, type DomainSource } from '../discovery';
+import { type SamplePublisher } from '../publishing';
+import { type DomainReading, type HostObservation } from '../sampling';
+import { CollectorMetrics } from './collector.metrics';
+import { VmCollectorService } from './vm-collector.service';
+
+const URI = 'qemu:///system';
+
+class FakeSource implements DomainSource {
+  next: HostObservation[] = [];
+  readErrors: DomainReadError[] = [];
+  lastOkAt: Date | null = null;
+  lastError: string | null = null;
+  closed = false;
+
+  observe(): Promise<HostObservation[]> {
+    for (const o of this.next) {
+      this.lastError = o.ok ? null : o.error;
+      if (o.ok) this.lastOkAt = new Date();
+    }
+    return Promise.resolve(this.next);
+  }
+  errors(): readonly DomainReadError[] {
+    return this.readErrors;
+  }
+  connections(): ConnectionStatus[] {
+    return [{ uri: URI, connected: true, lastError: this.lastError, lastOkAt: this.lastOkAt }];
+  }
+  close(): Promise<void> {
+    this.closed = true;
+    return Promise.resolve();
+  }
+}
+
+class FakePublisher implements SamplePublisher {
+  published: SampleEvent[] = [];
+  failNext = false;
+  flushedWith: number | undefined;
+  closed = false;
+
+  publish(sample: SampleEvent): void {
+    if (this.failNext) {
+      this.failNext = false;
+      throw new Error('spool closed');
+    }
+    this.published.push(sample);
+  }
+  flush(timeoutMs: number): Promise<boolean> {
+    this.flushedWith = timeoutMs;
+    return Promise.resolve(true);
+  }
+  close(): Promise<void> {
+    this.closed = true;
+    return Promise.resolve();
+  }
+  depth(): number {
+    return 7;
+  }
+  health(): Promise<HealthIndicatorResult> {
+    return Promise.resolve({ status: 'up' });
+  }
+}
+
+function reading(uuid: string, cpuSeconds: number): DomainReading {
+  return {
+    uri: URI,
+    host: 'kvm-1',
+    uuid,
+    name: `vm-${uuid.slice(0, 4)}`,
+    domainId: 3,
+    state: 'running',
+    cpuTimeNs: BigInt(cpuSeconds) * 1_000_000_000n,
+    vcpus: 1,
+    memoryBytes: 2 ** 27,
+    maxMemoryBytes: 2 ** 27,
+    tenantId: null,
+    processExpected: false,
+    process: null,
+    observedAt: new Date(),
+  };
+}
+
+function setup() {
+  const config = {
+    ...loadConfig({ KAFKA_BROKERS: '127.0.0.1:9092', SPOOL_DIR: '/tmp/unused' }),
+    sampleIntervalMs: 60_000,
+    shutdownFlushMs: 1234,
+  };
+  const source = new FakeSource();
+  const publisher = new FakePublisher();
+  const registry = new MetricsRegistry({
+    serviceName: 'vm-collector',
+    collectDefaultMetrics: false,
+  });
+  const health = new HealthRegistry();
+  const service = new VmCollectorService(
+    config,
+    source,
+    publisher,
+    new CollectorMetrics(registry, () => publisher.depth()),
+    health,
+    createRootLogger({ level: 'silent' }),
+  );
+  return { service, source, publisher, registry, health };
+}
+
+const A = '11111111-2222-4333-8444-555555555555';
+const B = '66666666-7777-4888-9999-aaaaaaaaaaaa';
+
+test('each poll publishes the cycle’s samples and counts them by lifecycle', async () => {
+  const { service, source, publisher, registry } = setup();
+  source.next = [
+    { uri: URI, ok: true, domains: [reading(A, 1), reading(B, 2)], listed: 3, unreadable: [] },
+  ];
+  await service.pollOnce();
+  // Running samples are due once per sample interval (60 s here): none on the next poll.
+  source.next = [{ uri: URI, ok: true, domains: [reading(A, 2)], listed: 2, unreadable: [] }];
+  await service.pollOnce();
+  assert.deepEqual(
+    publisher.published.map((s) => `${s.resource.id.slice(0, 1)}:${s.lifecycle}`),
+    ['1:start', '6:start', '6:final'],
+  );
+  assert.equal(publisher.published[0]?.resource.tenantId, 'default');
+  const metrics = await registry.metrics();
+  assert.match(metrics, /vm_collector_samples_published_total\{lifecycle="start",[^}]*\} 2/);
+  assert.match(metrics, /vm_collector_samples_published_total\{lifecycle="final",[^}]*\} 1/);
+  assert.match(metrics, /vm_collector_domains_listed\{uri="qemu:\/\/\/system",[^}]*\} 2/);
+  assert.match(metrics, /vm_collector_domains_active\{uri="qemu:\/\/\/system",[^}]*\} 1/);
+  assert.match(metrics, /vm_collector_instances_tracked\{[^}]*\} 1/);
+  assert.match(metrics, /vm_collector_publisher_depth\{[^}]*\} 7/);
+});
+
+test('a publish failure is counted and the other samples still go out', async () => {
+  const { service, source, publisher, registry } = setup();
+  publisher.failNext = true;
+  source.next = [
+    { uri: URI, ok: true, domains: [reading(A, 1), reading(B, 1)], listed: 2, unreadable: [] },
+  ];
+  const published = await service.pollOnce();
+  assert.deepEqual(
+    published.map((s) => s.resource.id),
+    [B],
+  );
+  assert.match(await registry.metrics(), /vm_collector_errors_total\{kind="publish",[^}]*\} 1/);
+});
+
+test('a failed connection and unreadable domains are counted; libvirt health goes down', async () => {
+  const { service, source, registry } = setup();
+  source.next = [{ uri: URI, ok: false, error: 'Cannot recv data: Connection reset by peer' }];
+  source.readErrors = [{ uri: URI, domain: 'vm-x', stage: 'metadata', message: 'timeout' }];
+  await service.pollOnce();
+  const down = service.libvirtHealth();
+  assert.equal(down.status, 'down');
+  assert.match(JSON.stringify(down.detail), /Connection reset by peer/);
+  const metrics = await registry.metrics();
+  assert.match(metrics, /vm_collector_errors_total\{kind="connection",[^}]*\} 1/);
+  assert.match(metrics, /vm_collector_errors_total\{kind="metadata",[^}]*\} 1/);
+  assert.match(metrics, /vm_collector_libvirt_connection_up\{uri="qemu:\/\/\/system",[^}]*\} 0/);
+
+  source.next = [{ uri: URI, ok: true, domains: [], listed: 0, unreadable: [] }];
+  source.readErrors = [];
+  await service.pollOnce();
+  assert.equal(service.libvirtHealth().status, 'up');
+});
+
+test('the health indicators are registered at start and removed at shutdown', async () => {
+  const { service, health } = setup();
+  service.onApplicationBootstrap();
+  assert.deepEqual(health.names().sort(), ['libvirt', 'publisher']);
+  await service.beforeApplicationShutdown();
+  assert.deepEqual(health.names(), []);
+});
+
+test('shutdown stops polling, flushes the publisher within the bound and closes everything', async () => {
+  const { service, source, publisher } = setup();
+  service.onApplicationBootstrap();
+  await service.beforeApplicationShutdown();
+  assert.equal(publisher.flushedWith, 1234);
+  assert.ok(publisher.closed);
+  assert.ok(source.closed);
+});

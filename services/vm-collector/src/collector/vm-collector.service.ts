@@ -1,0 +1,217 @@
+import { performance } from 'node:perf_hooks';
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { ContractViolationError, type SampleEvent } from '@metering/contracts';
+import {
+  createLogger,
+  HealthRegistry,
+  type HealthIndicatorResult,
+  type Logger,
+  ROOT_LOGGER,
+} from '@metering/observability';
+import { VM_COLLECTOR_CONFIG, type VmCollectorConfig } from '../config';
+import { type DomainSource } from '../discovery';
+import { SAMPLE_PUBLISHER, type SamplePublisher } from '../publishing';
+import { type HostObservation, SamplingCycle } from '../sampling';
+import { CollectorMetrics } from './collector.metrics';
+
+export const DOMAIN_SOURCE = Symbol('DOMAIN_SOURCE');
+
+/**
+ * Runs the sampling cycle: polls every libvirt connection each pollIntervalMs (cheap: one
+ * list and one info call per domain), so starts and stops are caught within a poll, and
+ * publishes `running` samples each sampleIntervalMs. Polls never overlap; a slow poll
+ * delays the next one rather than piling up. Publishing only queues (the spool), so a slow
+ * or absent Kafka never slows the cycle.
+ */
+@Injectable()
+export class VmCollectorService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger: Logger;
+  private readonly cycle: SamplingCycle;
+  private timer: NodeJS.Timeout | undefined;
+  private current: Promise<void> | undefined;
+  private stopped = false;
+  private lastRunningAtMs = Number.NEGATIVE_INFINITY;
+  private lastObservations = new Map<string, HostObservation>();
+  private failingDomains = new Set<string>();
+  private readonly unregister: (() => void)[] = [];
+
+  constructor(
+    @Inject(VM_COLLECTOR_CONFIG) private readonly config: VmCollectorConfig,
+    @Inject(DOMAIN_SOURCE) private readonly source: DomainSource,
+    @Inject(SAMPLE_PUBLISHER) private readonly publisher: SamplePublisher,
+    private readonly metrics: CollectorMetrics,
+    private readonly health: HealthRegistry,
+    @Inject(ROOT_LOGGER) root: Logger,
+  ) {
+    this.logger = createLogger(VmCollectorService.name, { parent: root });
+    this.cycle = new SamplingCycle({
+      defaultTenant: config.defaultTenant,
+      memoryUsage: config.memoryUsage,
+      // A starting QEMU writes its pid file within a second; wait up to ~2 s for it.
+      maxProcessWaitPolls: Math.max(1, Math.ceil(2_000 / config.pollIntervalMs)),
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    this.metrics.initialise(this.config.libvirtUris);
+    this.unregister.push(
+      this.health.register('libvirt', () => Promise.resolve(this.libvirtHealth())),
+      this.health.register('publisher', () => this.publisher.health()),
+    );
+    this.logger.info(
+      {
+        uris: this.config.libvirtUris,
+        sampleIntervalMs: this.config.sampleIntervalMs,
+        pollIntervalMs: this.config.pollIntervalMs,
+        memoryUsage: this.config.memoryUsage,
+        topic: this.config.topic,
+      },
+      'sampling libvirt domains',
+    );
+    this.schedule(0);
+  }
+
+  /** Stops polling, then gives the publisher time to hand what it holds to Kafka. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.current;
+    for (const unregister of this.unregister.splice(0)) unregister();
+    try {
+      await this.publisher.flush(this.config.shutdownFlushMs);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'samples not yet in Kafka stay in the spool');
+    }
+    await this.publisher.close(this.config.shutdownFlushMs);
+    await this.source.close();
+  }
+
+  /** One poll; exposed for the service's own tests. Resolves when its samples are queued. */
+  async pollOnce(): Promise<SampleEvent[]> {
+    const started = performance.now();
+    const observations = await this.source.observe();
+    // Half a poll of slack keeps the cadence at the interval instead of interval + 1 poll.
+    const emitRunning =
+      started - this.lastRunningAtMs >=
+      this.config.sampleIntervalMs - this.config.pollIntervalMs / 2;
+    if (emitRunning) this.lastRunningAtMs = started;
+    this.noteObservations(observations);
+    const { samples, tracked, waiting } = this.cycle.poll(observations, emitRunning);
+    const published: SampleEvent[] = [];
+    for (const sample of samples) {
+      try {
+        this.publisher.publish(sample);
+        this.metrics.published(sample.lifecycle);
+        published.push(sample);
+      } catch (error) {
+        this.metrics.error('publish');
+        const level = error instanceof ContractViolationError ? 'error' : 'warn';
+        this.logger[level]({ err: error, resourceId: sample.resource.id }, 'sample not published');
+      }
+      if (sample.lifecycle !== 'running') {
+        this.logger.info(
+          {
+            lifecycle: sample.lifecycle,
+            domain: sample.resource.name,
+            uuid: sample.resource.id,
+            instanceId: sample.resource.instanceId,
+            tenantId: sample.resource.tenantId,
+          },
+          sample.lifecycle === 'start' ? 'domain instance started' : 'domain instance ended',
+        );
+      }
+    }
+    this.metrics.tracked(tracked, waiting);
+    this.metrics.polled(emitRunning ? 'sample' : 'poll', (performance.now() - started) / 1000);
+    return published;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      const started = performance.now();
+      this.current = this.pollOnce()
+        .then(() => undefined)
+        .catch((error: unknown) => {
+          // A bug, not an outage (those are observations): keep polling, but say so.
+          this.metrics.error('cycle');
+          this.logger.error({ err: error }, 'poll failed');
+        })
+        .finally(() => {
+          const elapsed = performance.now() - started;
+          this.schedule(Math.max(0, this.config.pollIntervalMs - elapsed));
+        });
+    }, delayMs);
+  }
+
+  private noteObservations(observations: readonly HostObservation[]): void {
+    for (const observation of observations) {
+      const before = this.lastObservations.get(observation.uri);
+      this.lastObservations.set(observation.uri, observation);
+      if (observation.ok) {
+        this.metrics.connection(
+          observation.uri,
+          true,
+          observation.listed,
+          observation.domains.length,
+        );
+        if (before !== undefined && !before.ok) {
+          this.logger.info({ uri: observation.uri }, 'libvirt connection is back');
+        }
+        continue;
+      }
+      this.metrics.connection(observation.uri, false);
+      this.metrics.error('connection');
+      // Loud on the first failure of a streak, quiet while it lasts.
+      const level = before === undefined || before.ok ? 'warn' : 'debug';
+      this.logger[level](
+        { uri: observation.uri, error: observation.error },
+        'libvirt connection unavailable; its domains are kept, not finalised',
+      );
+    }
+    // Counted every time; logged loudly when a domain starts failing, not every poll.
+    const failing = new Set<string>();
+    for (const error of this.source.errors()) {
+      this.metrics.error(error.stage === 'metadata' ? 'metadata' : 'domain_read');
+      const key = `${error.uri}\n${error.domain}\n${error.stage}`;
+      failing.add(key);
+      this.logger[this.failingDomains.has(key) ? 'debug' : 'warn'](
+        error,
+        'domain could not be read',
+      );
+    }
+    this.failingDomains = failing;
+  }
+
+  /**
+   * Up when every connection answered its last poll and polls are not stalled. The detail
+   * names each connection's last error, so /healthz says which URI is the problem.
+   */
+  libvirtHealth(): HealthIndicatorResult {
+    const stalledAfterMs = Math.max(3 * this.config.sampleIntervalMs, 30_000);
+    const now = Date.now();
+    const connections = this.source.connections().map((c) => ({
+      uri: c.uri,
+      connected: c.connected,
+      lastError: c.lastError,
+      lastOkAt: c.lastOkAt?.toISOString() ?? null,
+      domainsActive: this.activeCount(c.uri),
+      up:
+        c.lastOkAt !== null && c.lastError === null && now - c.lastOkAt.getTime() < stalledAfterMs,
+    }));
+    return {
+      status: connections.every((c) => c.up) ? 'up' : 'down',
+      detail: { connections },
+    };
+  }
+
+  private activeCount(uri: string): number | null {
+    const observation = this.lastObservations.get(uri);
+    return observation?.ok ? observation.domains.length : null;
+  }
+}
