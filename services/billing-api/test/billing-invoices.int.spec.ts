@@ -410,9 +410,28 @@ describe('closing a period', () => {
     await assert.rejects(run(process.execPath, [CLI, 'export', '2025-13'], { env }), /YYYY-MM/);
   });
 
+  test('concurrent closes of one period still number every invoice once, without gaps', async () => {
+    const answers = await Promise.all(
+      [1, 2, 3].map(() => h.call('POST', '/v1/periods/2025-09/close')),
+    );
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [200, 200, 200],
+    );
+    const finalized = answers.reduce((n, a) => n + (a.json as { finalized: number }).finalized, 0);
+    assert.equal(finalized, 7);
+    const rows = await h.db.query<{ number: string }[]>(
+      `SELECT number FROM invoice WHERE period = '2025-09' ORDER BY tenant_id`,
+    );
+    assert.deepEqual(
+      rows.map((r) => r.number),
+      [1, 2, 3, 4, 5, 6, 7].map((n) => `INV-2025-09-00000${n}`),
+    );
+  });
+
   test('/metrics counts the invoices closed', async () => {
     const metrics = await h.call('GET', '/metrics', { key: null });
-    assert.match(metrics.text, /billing_api_invoices_closed_total\{[^}]*\} 14/);
-    assert.match(metrics.text, /billing_api_period_close_duration_seconds_count\{[^}]*\} 3/);
+    assert.match(metrics.text, /billing_api_invoices_closed_total\{[^}]*\} 21/);
+    assert.match(metrics.text, /billing_api_period_close_duration_seconds_count\{[^}]*\} 6/);
   });
 });

@@ -615,6 +615,52 @@ describe('invoices and periods: input errors', () => {
   });
 });
 
+describe('OpenAPI', () => {
+  test('/docs-json describes every route, its schemas and its errors', async () => {
+    const r = await h.call('GET', '/docs-json', { key: null });
+    assert.equal(r.status, 200);
+    const doc = r.json as {
+      paths: Record<
+        string,
+        Record<string, { responses: Record<string, unknown>; security?: unknown[] }>
+      >;
+      components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> };
+    };
+    const expected: [string, string, string[]][] = [
+      ['/v1/tenants', 'post', ['201', '400', '401', '403', '409']],
+      ['/v1/tenants/{id}', 'get', ['200', '401', '404']],
+      ['/v1/tenants/{id}/api-keys', 'post', ['201', '401', '403', '404']],
+      ['/v1/tenants/{id}/api-keys/{keyId}', 'delete', ['204', '401', '403', '404']],
+      ['/v1/price-plans', 'post', ['201', '400', '401', '403', '422']],
+      ['/v1/price-plans/{planId}', 'get', ['200', '404']],
+      ['/v1/tenants/{id}/plan', 'put', ['200', '400', '404', '409', '422']],
+      ['/v1/tenants/{id}/usage', 'get', ['200', '400', '401', '404', '422']],
+      ['/v1/tenants/{id}/invoices/{period}', 'get', ['200', '400', '401', '404', '422']],
+      ['/v1/periods/{period}/close', 'post', ['200', '400', '401', '403', '409']],
+      ['/v1/invoices/export', 'get', ['200', '400', '401', '403']],
+    ];
+    for (const [path, method, statuses] of expected) {
+      const op = doc.paths[path]?.[method];
+      assert.ok(op !== undefined, `${method} ${path} documented`);
+      for (const status of statuses)
+        assert.ok(status in op.responses, `${method} ${path} documents ${status}`);
+      assert.ok((op.security ?? []).length > 0, `${method} ${path} needs the bearer key`);
+    }
+    for (const schema of [
+      'ErrorResponseDto',
+      'CreatePricePlanDto',
+      'TierDto',
+      'InvoiceDto',
+      'InvoiceLineDto',
+      'UsageResponseDto',
+      'TenantDto',
+    ]) {
+      assert.ok(schema in doc.components.schemas, schema);
+    }
+    assert.ok('bearer' in doc.components.securitySchemes);
+  });
+});
+
 describe('rate limiting', () => {
   const limited = new BillingHarness();
   before(() => limited.start({ RATE_LIMIT: '5', RATE_LIMIT_WINDOW_MS: '60000' }));

@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import {
   Controller,
   Get,
@@ -122,8 +121,21 @@ export class InvoiceController {
     for await (const chunk of this.exporter.chunks(query.period, format)) {
       if (res.destroyed) return;
       // Backpressure: wait for the client before computing the next batch.
-      if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      if (!res.write(chunk)) await drainOrClose(res);
     }
     res.end();
   }
+}
+
+/** Resolves when the client has taken the buffered data, or has gone; leaves no listener behind. */
+function drainOrClose(res: Response): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { invoiceNumber, type InvoiceDocument, type SegmentUsage, type UsageTotals } from './domain';
 
 const SUMS = `sum(cpu_usage_core_seconds)::text AS cpu_usage,
@@ -146,15 +146,16 @@ export class InvoiceRepository {
   }
 
   /**
-   * Stores the invoice as final with the next number of its period. The counter row is locked
-   * for the transaction, so numbers are taken one at a time and a rolled-back transaction takes
-   * none (gap-free). An invoice already final stays as it is, and no number is used.
+   * Stores drafts as final with the next numbers of their period, in the given order, in one
+   * transaction. The counter row is locked for the transaction, so numbers are taken by one
+   * closer at a time, and a rolled-back transaction takes none (gap-free). Invoices already final
+   * (a concurrent or earlier close) stay as they are and use no number.
    */
-  async finalize(
-    tenantId: string,
+  async finalizeAll(
     period: string,
-    makeFinal: (number: string) => InvoiceDocument,
-  ): Promise<{ invoice: InvoiceDocument; created: boolean }> {
+    drafts: readonly { tenantId: string; makeFinal: (number: string) => InvoiceDocument }[],
+  ): Promise<{ created: number; existing: number }> {
+    if (drafts.length === 0) return { created: 0, existing: 0 };
     return this.dataSource.transaction('READ COMMITTED', async (tx) => {
       await tx.query(`INSERT INTO invoice_counter (period) VALUES ($1) ON CONFLICT DO NOTHING`, [
         period,
@@ -163,37 +164,61 @@ export class InvoiceRepository {
         `SELECT last_sequence FROM invoice_counter WHERE period = $1 FOR UPDATE`,
         [period],
       );
-      // Read after the lock: a concurrent close of the same invoice has committed by now.
-      const existing = await tx.query<{ content: InvoiceDocument }[]>(
-        `SELECT content FROM invoice WHERE tenant_id = $1 AND period = $2`,
-        [tenantId, period],
-      );
-      if (existing[0] !== undefined) return { invoice: existing[0].content, created: false };
-      const sequence = (counter[0]?.last_sequence ?? 0) + 1;
-      const invoice = makeFinal(invoiceNumber(period, sequence));
-      if (invoice.number === null || invoice.contentHash === null) {
-        throw new Error('finalize: the invoice must be numbered and hashed');
-      }
-      await tx.query(
-        `INSERT INTO invoice (tenant_id, period, number, sequence, currency, total, content, content_hash, finalized_at)
-         VALUES ($1, $2, $3, $4, $5, $6::numeric, $7::jsonb, $8, $9)`,
-        [
-          tenantId,
-          period,
-          invoice.number,
-          sequence,
-          invoice.currency,
-          invoice.total,
-          JSON.stringify(invoice),
-          invoice.contentHash,
-          invoice.issuedAt,
-        ],
-      );
-      await tx.query(`UPDATE invoice_counter SET last_sequence = $2 WHERE period = $1`, [
+      // Read after the lock: whatever a concurrent close finalised has committed by now.
+      const existing = await this.finalTenantIdsIn(
+        tx,
         period,
-        sequence,
-      ]);
-      return { invoice, created: true };
+        drafts.map((d) => d.tenantId),
+      );
+      let sequence = counter[0]?.last_sequence ?? 0;
+      const rows: InvoiceDocument[] = [];
+      const sequences: number[] = [];
+      for (const draft of drafts) {
+        if (existing.has(draft.tenantId)) continue;
+        sequence += 1;
+        const invoice = draft.makeFinal(invoiceNumber(period, sequence));
+        if (invoice.number === null || invoice.contentHash === null) {
+          throw new Error('finalize: the invoice must be numbered and hashed');
+        }
+        rows.push(invoice);
+        sequences.push(sequence);
+      }
+      if (rows.length > 0) {
+        await tx.query(
+          `INSERT INTO invoice (tenant_id, period, number, sequence, currency, total, content, content_hash, finalized_at)
+           SELECT t, $1, n, s, c, tot, j::jsonb, h, f
+           FROM unnest($2::text[], $3::text[], $4::int[], $5::text[], $6::numeric[], $7::text[], $8::text[], $9::timestamptz[])
+             AS x(t, n, s, c, tot, j, h, f)`,
+          [
+            period,
+            rows.map((i) => i.tenantId),
+            rows.map((i) => i.number),
+            sequences,
+            rows.map((i) => i.currency),
+            rows.map((i) => i.total),
+            rows.map((i) => JSON.stringify(i)),
+            rows.map((i) => i.contentHash),
+            rows.map((i) => i.issuedAt),
+          ],
+        );
+        await tx.query(`UPDATE invoice_counter SET last_sequence = $2 WHERE period = $1`, [
+          period,
+          sequence,
+        ]);
+      }
+      return { created: rows.length, existing: drafts.length - rows.length };
     });
+  }
+
+  private async finalTenantIdsIn(
+    tx: EntityManager,
+    period: string,
+    tenantIds: readonly string[],
+  ): Promise<Set<string>> {
+    const rows = await tx.query<{ tenant_id: string }[]>(
+      `SELECT tenant_id FROM invoice WHERE period = $1 AND tenant_id = ANY($2)`,
+      [period, tenantIds],
+    );
+    return new Set(rows.map((r) => r.tenant_id));
   }
 }

@@ -85,19 +85,18 @@ export class PeriodCloseService {
       const drafts = await mapConcurrent(open, this.config.concurrency, (t) =>
         this.invoiceService.draft(t, period, toAssignments(plans.get(t.id) ?? [])),
       );
-      for (const [i, draft] of drafts.entries()) {
-        const tenant = open[i];
-        if (tenant === undefined) continue;
-        const result = await this.invoices.finalize(tenant.id, period, (number) =>
-          finalizeInvoice(draft, number, this.clock.now()),
-        );
-        if (result.created) {
-          finalized++;
-          this.closed.inc();
-        } else {
-          alreadyFinal++;
-        }
-      }
+      // One transaction per batch: numbers follow tenant-id order without gaps.
+      const now = this.clock.now();
+      const result = await this.invoices.finalizeAll(
+        period,
+        drafts.map((draft) => ({
+          tenantId: draft.tenantId,
+          makeFinal: (number: string) => finalizeInvoice(draft, number, now),
+        })),
+      );
+      finalized += result.created;
+      alreadyFinal += result.existing;
+      this.closed.inc(result.created);
       done += batch.length;
       onProgress?.(done, Math.max(total, done));
     }
