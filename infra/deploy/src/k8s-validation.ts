@@ -35,7 +35,7 @@ function strimziValidator(kind: string): ValidateFunction | undefined {
 }
 
 /** `kubernetes-models/apps/v1/Deployment`, `@kubernetes-models/cloudnative-pg/postgresql.cnpg.io/v1/Cluster`. */
-function modelModule(apiVersion: string, kind: string): string | null {
+export function modelModule(apiVersion: string, kind: string): string | null {
   if (!/^[A-Za-z0-9]+$/.test(kind)) return null;
   const group = apiVersion.includes('/') ? (apiVersion.split('/')[0] ?? '') : '';
   if (group.endsWith('strimzi.io')) return null;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { policyProblems } from '../src/k8s-policy';
+import { unknownFieldProblems } from '../src/k8s-unknown-fields';
 import { schemaProblems } from '../src/k8s-validation';
 import { type Manifest, renderKustomization } from '../src/kustomize';
 import { REPO_ROOT } from '../src/workspaces';
@@ -11,7 +12,8 @@ import { allServiceFacts } from './service-expectations';
 
 // Every overlay rendered (src/kustomize.ts) and every manifest validated against its schema:
 // Kubernetes' own (kubernetes-models), CloudNativePG's CRD (@kubernetes-models/cloudnative-pg),
-// Strimzi's from src/strimzi.schema.ts; then the product's rules (src/k8s-policy.ts).
+// Strimzi's from src/strimzi.schema.ts; unknown fields along the models' TypeScript types
+// (src/k8s-unknown-fields.ts); then the product's rules (src/k8s-policy.ts).
 const OVERLAYS = ['local', 'production'];
 const services = allServiceFacts();
 
@@ -52,6 +54,25 @@ describe('k8s manifests', () => {
       assert.deepEqual(policyProblems(render(overlay), services), []);
     });
   }
+
+  test('no unknown fields in either overlay (the API server rejects them)', () => {
+    assert.deepEqual(unknownFieldProblems(OVERLAYS.flatMap(render)), []);
+  });
+
+  test('misspelt fields are caught, in Kubernetes and CloudNativePG kinds alike', () => {
+    const manifests = render('production');
+    const rating = manifests.find((m) => m.kind === 'Deployment' && m.metadata.name === 'rating')!;
+    const container = (
+      rating.spec as { template: { spec: { containers: Record<string, unknown>[] } } }
+    ).template.spec.containers[0]!;
+    container.readinesProbe = container.readinessProbe;
+    const cluster = manifests.find((m) => m.kind === 'Cluster')!;
+    (cluster.spec as Record<string, unknown>).instanses = 3;
+    assert.deepEqual(unknownFieldProblems(manifests), [
+      'Cluster metering/metering-pg: /spec/instanses: unknown field',
+      'Deployment metering/rating: /spec/template/spec/containers/0/readinesProbe: unknown field',
+    ]);
+  });
 
   test('the overlays differ where they should', () => {
     const replicas = (overlay: string, kind: string, name: string): unknown =>
