@@ -27,7 +27,37 @@ const Env = z.object({
   /** Samples further ahead of this service's clock are rejected to the DLQ. */
   MAX_FUTURE_SKEW_MS: z.coerce.number().int().positive().default(300_000),
   DEFAULT_TIME_ZONE: z.string().default('UTC'),
-  TENANT_ZONE_TTL_MS: z.coerce.number().int().min(0).default(30_000),
+  /** Currency of the zero amounts of tenants not registered yet (registered ones have their own). */
+  DEFAULT_CURRENCY: z
+    .string()
+    .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code, e.g. EUR')
+    .default('EUR'),
+  /** How long tenants (zone, currency), plan versions and assignments may be cached. */
+  TENANT_CATALOG_TTL_MS: z.coerce.number().int().min(0).default(30_000),
+  USAGE_TOPIC: z.string().min(1).default(TOPICS.usage),
+  USAGE_TOPIC_PARTITIONS: z.coerce.number().int().min(1).default(6),
+  /** Usage events are JSON of ~600 bytes that compress ~10×; gzip needs no extra codec. */
+  USAGE_COMPRESSION: z.enum(['none', 'gzip']).default('gzip'),
+  /** Usage events per produce request (a record batch must stay under the broker's 1 MB). */
+  USAGE_EVENTS_PER_REQUEST: z.coerce.number().int().min(1).max(10_000).default(2_000),
+  /** Which InfluxDB write API: v1 `/write` (1.x, and 2.x/3.x v1-compatible), v2 `/api/v2/write`, or off. */
+  INFLUX_API: z.enum(['v1', 'v2', 'off']).default('v1'),
+  INFLUX_URL: z.url().default('http://127.0.0.1:8086'),
+  INFLUX_DATABASE: z.string().min(1).default('metering'),
+  INFLUX_RETENTION_POLICY: z.string().min(1).optional(),
+  INFLUX_USERNAME: z.string().min(1).optional(),
+  INFLUX_PASSWORD: z.string().optional(),
+  INFLUX_ORG: z.string().min(1).optional(),
+  INFLUX_BUCKET: z.string().min(1).optional(),
+  INFLUX_TOKEN: z.string().min(1).optional(),
+  INFLUX_BATCH_SIZE: z.coerce.number().int().min(1).default(5_000),
+  INFLUX_FLUSH_INTERVAL_MS: z.coerce.number().int().min(10).default(1_000),
+  /** Points kept in memory while InfluxDB is slow or down; the oldest go first (backfill repairs). */
+  INFLUX_MAX_BUFFERED_POINTS: z.coerce.number().int().min(1).default(100_000),
+  INFLUX_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  INFLUX_RETRY_MAX_DELAY_MS: z.coerce.number().int().min(10).default(30_000),
+  /** Raw per-resource gauges (measurement `resource`), one point per sample. */
+  INFLUX_RESOURCE_GAUGES: z.stringbool().default(true),
   /** Upper bound of one partition's fetch, so of one batch. */
   MAX_BYTES_PER_PARTITION: z.coerce.number().int().positive().default(4_194_304),
   PARTITIONS_CONSUMED_CONCURRENTLY: z.coerce.number().int().min(1).default(2),
@@ -48,10 +78,41 @@ export type RatingConfig = Readonly<{
   maxGapMs: number;
   maxFutureSkewMs: number;
   defaultTimeZone: string;
-  tenantZoneTtlMs: number;
+  defaultCurrency: string;
+  tenantCatalogTtlMs: number;
+  usage: {
+    topic: string;
+    partitions: number;
+    compression: 'none' | 'gzip';
+    eventsPerRequest: number;
+  };
+  influx: InfluxConfig;
   maxBytesPerPartition: number;
   partitionsConsumedConcurrently: number;
   sessionTimeoutMs: number;
+}>;
+
+export type InfluxTarget =
+  | {
+      api: 'v1';
+      url: string;
+      database: string;
+      retentionPolicy: string | null;
+      username: string | null;
+      password: string | null;
+      token: string | null;
+    }
+  | { api: 'v2'; url: string; org: string; bucket: string; token: string };
+
+export type InfluxConfig = Readonly<{
+  /** null: the sink is off. */
+  target: InfluxTarget | null;
+  batchSize: number;
+  flushIntervalMs: number;
+  maxBufferedPoints: number;
+  timeoutMs: number;
+  retryMaxDelayMs: number;
+  resourceGauges: boolean;
 }>;
 
 export class ConfigError extends Error {
@@ -86,11 +147,61 @@ export function loadRatingConfig(env: NodeJS.ProcessEnv = process.env): RatingCo
     maxGapMs: e.MAX_GAP_MS,
     maxFutureSkewMs: e.MAX_FUTURE_SKEW_MS,
     defaultTimeZone: e.DEFAULT_TIME_ZONE,
-    tenantZoneTtlMs: e.TENANT_ZONE_TTL_MS,
+    defaultCurrency: e.DEFAULT_CURRENCY,
+    tenantCatalogTtlMs: e.TENANT_CATALOG_TTL_MS,
+    usage: {
+      topic: e.USAGE_TOPIC,
+      partitions: e.USAGE_TOPIC_PARTITIONS,
+      compression: e.USAGE_COMPRESSION,
+      eventsPerRequest: e.USAGE_EVENTS_PER_REQUEST,
+    },
+    influx: {
+      target: influxTarget(e),
+      batchSize: e.INFLUX_BATCH_SIZE,
+      flushIntervalMs: e.INFLUX_FLUSH_INTERVAL_MS,
+      maxBufferedPoints: e.INFLUX_MAX_BUFFERED_POINTS,
+      timeoutMs: e.INFLUX_TIMEOUT_MS,
+      retryMaxDelayMs: e.INFLUX_RETRY_MAX_DELAY_MS,
+      resourceGauges: e.INFLUX_RESOURCE_GAUGES,
+    },
     maxBytesPerPartition: e.MAX_BYTES_PER_PARTITION,
     partitionsConsumedConcurrently: e.PARTITIONS_CONSUMED_CONCURRENTLY,
     sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
   };
+}
+
+function influxTarget(e: z.infer<typeof Env>): InfluxTarget | null {
+  const url = e.INFLUX_URL.replace(/\/+$/, '');
+  switch (e.INFLUX_API) {
+    case 'off':
+      return null;
+    case 'v1':
+      return {
+        api: 'v1',
+        url,
+        database: e.INFLUX_DATABASE,
+        retentionPolicy: e.INFLUX_RETENTION_POLICY ?? null,
+        username: e.INFLUX_USERNAME ?? null,
+        password: e.INFLUX_PASSWORD ?? null,
+        token: e.INFLUX_TOKEN ?? null,
+      };
+    case 'v2': {
+      const { INFLUX_ORG: org, INFLUX_BUCKET: bucket, INFLUX_TOKEN: token } = e;
+      if (org === undefined || bucket === undefined || token === undefined) {
+        const missing = Object.entries({
+          INFLUX_ORG: org,
+          INFLUX_BUCKET: bucket,
+          INFLUX_TOKEN: token,
+        })
+          .filter(([, v]) => v === undefined)
+          .map(([k]) => k);
+        throw new ConfigError(
+          `invalid rating configuration: ${missing.join(', ')}: required when INFLUX_API=v2`,
+        );
+      }
+      return { api: 'v2', url, org, bucket, token };
+    }
+  }
 }
 
 function isTimeZone(zone: string): boolean {

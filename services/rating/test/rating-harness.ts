@@ -7,7 +7,7 @@ import { Decimal } from '@metering/money';
 import { type SampleEvent, encode } from '@metering/contracts';
 import { createLedgerDataSource, migrateLedger } from '@metering/ledger';
 import { localInfra, uniqueName, waitFor } from '@metering/testing';
-import { type BucketUsage, addBuckets, rateBatch } from '../src/domain';
+import { type BucketUsage, addBuckets, byteSeconds, coreSeconds, rateBatch } from '../src/domain';
 import { toMeteredSample } from '../src/consuming/sample.mapper';
 
 const repoRoot = join(__dirname, '..', '..', '..', '..');
@@ -21,6 +21,11 @@ export class RatingWorld {
   readonly name = uniqueName('rating');
   readonly topic = `${this.name}.samples`;
   readonly dlqTopic = `${this.name}.dlq`;
+  readonly usageTopic = `${this.name}.usage`;
+  /** This world's InfluxDB database (created by the service's sink, dropped at tear-down). */
+  readonly influxDatabase = this.name;
+  /** Where this world's rating processes write points; a test may point it at its own influxd. */
+  influxUrl: string = localInfra.influxUrl;
   readonly groupId = `${this.name}-group`;
   readonly schema = this.name;
   readonly kafka = new Kafka({
@@ -41,6 +46,7 @@ export class RatingWorld {
       topics: [
         { topic: this.topic, numPartitions: partitions },
         { topic: this.dlqTopic, numPartitions: 1 },
+        { topic: this.usageTopic, numPartitions: 3 },
       ],
       waitForLeaders: true,
     });
@@ -68,7 +74,7 @@ export class RatingWorld {
   }
 
   /** Starts `node services/rating/dist/src/main.js` as a real process on this world. */
-  startRating(label: string): ChildProcess {
+  startRating(label: string, env: Record<string, string> = {}): ChildProcess {
     mkdirSync(logDir, { recursive: true });
     const log = createWriteStream(join(logDir, `${this.name}-${label}.log`), { flags: 'a' });
     const child = spawn(process.execPath, [serviceMain], {
@@ -82,12 +88,17 @@ export class RatingWorld {
         DATABASE_POOL_SIZE: '4',
         SAMPLES_TOPIC: this.topic,
         SAMPLES_DLQ_TOPIC: this.dlqTopic,
+        USAGE_TOPIC: this.usageTopic,
+        INFLUX_URL: this.influxUrl,
+        INFLUX_DATABASE: this.influxDatabase,
+        INFLUX_FLUSH_INTERVAL_MS: '200',
         RATING_GROUP_ID: this.groupId,
         MAX_GAP_MS: String(MAX_GAP_MS),
         // Small fetches: many batches, many chances for a kill to land mid-batch.
         MAX_BYTES_PER_PARTITION: '65536',
         // A killed member's partitions move on after 6 s (the broker's minimum), not 30 s.
         KAFKA_SESSION_TIMEOUT_MS: '6000',
+        ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -177,8 +188,13 @@ export class RatingWorld {
     }
     const admin = this.kafka.admin();
     await admin.connect();
-    await admin.deleteTopics({ topics: [this.topic, this.dlqTopic] }).catch(() => undefined);
+    await admin
+      .deleteTopics({ topics: [this.topic, this.dlqTopic, this.usageTopic] })
+      .catch(() => undefined);
     await admin.disconnect();
+    await influxQuery(localInfra.influxUrl, `DROP DATABASE "${this.influxDatabase}"`).catch(
+      () => undefined,
+    );
   }
 }
 
@@ -203,17 +219,35 @@ export function expectedLedger(
     [...merged].map(([k, b]) => [
       k,
       [
-        b.cpuUsageCoreSeconds,
-        b.cpuAllocationCoreSeconds,
-        b.cpuMaxCoreSeconds,
-        b.memoryUsageByteSeconds,
-        b.memoryAllocationByteSeconds,
-        b.memoryMaxByteSeconds,
-        new Decimal(b.observedMs),
-        new Decimal(b.gapMs),
-      ].map((d) => d.toString()),
+        coreSeconds(b.cpuUsage),
+        coreSeconds(b.cpuAllocation),
+        coreSeconds(b.cpuMax),
+        byteSeconds(b.memoryUsage),
+        byteSeconds(b.memoryAllocation),
+        byteSeconds(b.memoryMax),
+        String(b.observedMs),
+        String(b.gapMs),
+      ].map((d) => new Decimal(d).toString()),
     ]),
   );
+}
+
+/** InfluxQL through /query (InfluxDB 1.x); the statement's error, if any, is thrown. */
+export async function influxQuery(
+  url: string,
+  q: string,
+  db?: string,
+): Promise<{ columns: string[]; values: unknown[][] }[]> {
+  const body = new URLSearchParams({ q, epoch: 'ms', ...(db === undefined ? {} : { db }) });
+  const response = await fetch(`${url}/query`, { method: 'POST', body });
+  const json = (await response.json()) as {
+    results?: { error?: string; series?: { columns: string[]; values: unknown[][] }[] }[];
+    error?: string;
+  };
+  const error = json.error ?? json.results?.find((r) => r.error !== undefined)?.error;
+  if (!response.ok || error !== undefined)
+    throw new Error(`InfluxQL ${q}: ${error ?? response.status}`);
+  return json.results?.[0]?.series ?? [];
 }
 
 export const encodeAll = (samples: readonly SampleEvent[]): Buffer[] =>

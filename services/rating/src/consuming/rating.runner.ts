@@ -1,5 +1,6 @@
 import { type DataSource } from 'typeorm';
 import {
+  CompressionTypes,
   type KafkaClientFactory,
   type KafkaConsumer,
   type KafkaProducer,
@@ -16,8 +17,13 @@ import {
 } from '@metering/observability';
 import { type RatingConfig } from '../config';
 import { LedgerRepository } from '../ledger/ledger.repository';
+import { TenantCatalog } from '../pricing/tenant-catalog';
+import { UsageEventPublisher } from '../publishing/usage-event.publisher';
+import { InfluxOutputs, NO_INFLUX } from '../sinks/influx-outputs';
+import { InfluxSink } from '../sinks/influx.sink';
+import { InfluxHttpWriter } from '../sinks/influx.writer';
 import { contractDeadLetterEncoder } from './dead-letter.encoder';
-import { SampleBatchProcessor } from './sample-batch.processor';
+import { type CommittedBatchSink, SampleBatchProcessor } from './sample-batch.processor';
 
 /**
  * The rating pipeline's lifecycle: migrate the ledger, ensure the topics, then consume the
@@ -28,18 +34,21 @@ export class RatingRunner {
   private readonly logger: Logger;
   private dataSource: DataSource | undefined;
   private producer: KafkaProducer | undefined;
+  private usageProducer: KafkaProducer | undefined;
+  private influx: InfluxSink | undefined;
   private consumer: KafkaConsumer | undefined;
   private readonly batches: Counter;
   private readonly messages: Counter;
   private readonly deadLettered: Counter;
   private readonly batchSeconds: Histogram;
   private readonly lag: ReturnType<MetricsRegistry['gauge']>;
+  private readonly batchSize: Histogram;
 
   constructor(
     private readonly config: RatingConfig,
     private readonly kafka: KafkaClientFactory,
     private readonly metrics: MetricsRegistry,
-    rootLogger: Logger,
+    private readonly rootLogger: Logger,
   ) {
     this.logger = createLogger('RatingRunner', { parent: rootLogger });
     this.batches = metrics.counter({
@@ -59,6 +68,11 @@ export class RatingRunner {
       name: 'batch_duration_seconds',
       help: 'Time to rate and commit one partition batch',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    });
+    this.batchSize = metrics.histogram({
+      name: 'batch_size_messages',
+      help: 'Messages per partition batch (including ones already in the ledger)',
+      buckets: [1, 10, 100, 500, 1_000, 2_500, 5_000, 10_000, 25_000],
     });
     this.lag = metrics.gauge({
       name: 'consumer_lag_messages',
@@ -85,6 +99,7 @@ export class RatingRunner {
       await admin.ensureTopics([
         { topic: config.samplesTopic, numPartitions: config.samplesTopicPartitions },
         { topic: config.samplesDlqTopic, numPartitions: config.samplesTopicPartitions },
+        { topic: config.usage.topic, numPartitions: config.usage.partitions },
       ]);
     } finally {
       await admin.disconnect();
@@ -97,13 +112,57 @@ export class RatingRunner {
       topic: config.samplesDlqTopic,
       encode: contractDeadLetterEncoder('rating', () => new Date()),
     });
-    const processor = new SampleBatchProcessor(ledger, deadLetters, {
-      groupId: config.groupId,
-      rules: { maxGapMs: config.maxGapMs },
-      maxFutureSkewMs: config.maxFutureSkewMs,
-      defaultTimeZone: config.defaultTimeZone,
-      tenantZoneTtlMs: config.tenantZoneTtlMs,
+    this.usageProducer = this.kafka.createProducer({
+      maxBatchSize: config.usage.eventsPerRequest,
+      compression:
+        config.usage.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
     });
+    await this.usageProducer.connect();
+    const usageEvents = new UsageEventPublisher(
+      this.usageProducer,
+      { topic: config.usage.topic, eventsPerRequest: config.usage.eventsPerRequest },
+      this.metrics,
+    );
+    const catalog = new TenantCatalog(ledger, {
+      ttlMs: config.tenantCatalogTtlMs,
+      defaultTimeZone: config.defaultTimeZone,
+      defaultCurrency: config.defaultCurrency,
+    });
+    let committedSink: CommittedBatchSink = NO_INFLUX;
+    if (config.influx.target !== null) {
+      const writer = new InfluxHttpWriter(config.influx.target, config.influx.timeoutMs);
+      this.influx = new InfluxSink(
+        writer,
+        {
+          batchSize: config.influx.batchSize,
+          flushIntervalMs: config.influx.flushIntervalMs,
+          maxBufferedPoints: config.influx.maxBufferedPoints,
+          retryMaxDelayMs: config.influx.retryMaxDelayMs,
+        },
+        this.metrics,
+        this.rootLogger,
+      );
+      this.influx.start();
+      committedSink = new InfluxOutputs(
+        this.influx,
+        catalog,
+        config.influx.resourceGauges,
+        this.rootLogger,
+      );
+      this.logger.info({ influx: writer.description }, 'InfluxDB sink on');
+    }
+    const processor = new SampleBatchProcessor(
+      ledger,
+      catalog,
+      deadLetters,
+      usageEvents,
+      committedSink,
+      {
+        groupId: config.groupId,
+        rules: { maxGapMs: config.maxGapMs },
+        maxFutureSkewMs: config.maxFutureSkewMs,
+      },
+    );
 
     this.consumer = this.kafka.createConsumer({
       groupId: config.groupId,
@@ -127,6 +186,7 @@ export class RatingRunner {
       onCrash: (error) => this.logger.error({ err: error }, 'consumer crashed; not restarting'),
     });
     await this.consumer.start(async (batch) => {
+      this.batchSize.observe(batch.messages.length);
       const end = this.batchSeconds.startTimer();
       const outcome = await processor.process(batch);
       end();
@@ -147,7 +207,9 @@ export class RatingRunner {
 
   async stop(): Promise<void> {
     await this.consumer?.disconnect();
+    await this.usageProducer?.disconnect();
     await this.producer?.disconnect();
+    await this.influx?.stop(5_000);
     await this.dataSource?.destroy();
     this.logger.info('rating stopped');
   }

@@ -1,22 +1,25 @@
-import { decodeSample } from '@metering/contracts';
 import { type ConsumedBatch, type ConsumedMessage, type Rejection } from '@metering/kafka';
 import {
   type MeteredSample,
+  type MonthPosition,
+  type RatedInterval,
   type RatingRules,
   checkSampleRules,
   instanceKey,
+  planBatch,
+  priceBatch,
   rateBatch,
 } from '../domain';
-import { type LedgerRepository } from '../ledger/ledger.repository';
+import { type BucketTotals, type LedgerRepository } from '../ledger/ledger.repository';
+import { type TenantCatalog } from '../pricing/tenant-catalog';
+import { type UsageEventSink } from '../publishing/usage-event.publisher';
+import { decodeSampleFast } from './sample.decoder';
 import { toMeteredSample } from './sample.mapper';
 
 export interface SampleBatchProcessorOptions {
   readonly groupId: string;
   readonly rules: RatingRules;
   readonly maxFutureSkewMs: number;
-  readonly defaultTimeZone: string;
-  /** How long a tenant's billing zone may be cached. */
-  readonly tenantZoneTtlMs: number;
 }
 
 export interface BatchOutcome {
@@ -28,34 +31,65 @@ export interface BatchOutcome {
   readonly outOfOrder: number;
   readonly deadLettered: number;
   readonly bucketsWritten: number;
+  readonly usageEvents: number;
+}
+
+/** What a committed batch changed: the input of the InfluxDB sink. */
+export interface CommittedBatch {
+  /** Running totals of the touched buckets, as committed. */
+  readonly buckets: readonly BucketTotals[];
+  /** The moved month positions, as committed. */
+  readonly positions: readonly MonthPosition[];
+  /** The batch's rated samples (raw gauges). */
+  readonly rated: readonly RatedInterval[];
 }
 
 export interface DeadLetterSink {
   publishAll(rejections: readonly Rejection[]): Promise<void>;
 }
 
+export interface CommittedBatchSink {
+  /** Called after the commit; must not throw nor block (it only queues). */
+  committed(batch: CommittedBatch): void;
+}
+
+const NOTHING: Omit<BatchOutcome, 'skipped'> = {
+  applied: 0,
+  rated: 0,
+  duplicates: 0,
+  outOfOrder: 0,
+  deadLettered: 0,
+  bucketsWritten: 0,
+  usageEvents: 0,
+};
+
 /**
- * Rates one partition's batch with an exactly-once effect: ledger rows, instance states and the
- * partition's next offset commit in ONE PostgreSQL transaction, under a lock on the offset row.
- * Messages below the stored offset are already in the ledger and are skipped, so a replay, a
- * redelivery after a crash, or a zombie member during a rebalance changes nothing.
- * Invalid messages go to the dead-letter topic (acknowledged before the commit) and the batch
- * goes on. Any error rolls everything back and is rethrown: the batch is retried, never skipped.
+ * Rates and prices one partition's batch with an exactly-once effect: usage buckets with their
+ * charges, the tenants' month positions, instance states and the partition's next offset commit
+ * in ONE PostgreSQL transaction, under a lock on the offset row (then on the month positions, in
+ * a fixed order). Messages below the stored offset are already in the ledger and are skipped, so
+ * a replay, a redelivery after a crash, or a zombie member during a rebalance changes nothing.
+ *
+ * Invalid messages go to the dead-letter topic and the usage events to `billing.usage.v1`, both
+ * acknowledged before the commit: a batch that then fails publishes them again (same usage ids).
+ * Any error rolls everything back and is rethrown: the batch is retried, never skipped. After the
+ * commit, the touched buckets' totals go to the InfluxDB sink, which never blocks the ledger.
  */
 export class SampleBatchProcessor {
-  private zones = new Map<string, string>();
-  private zonesLoadedAt = -Infinity;
-
   constructor(
     private readonly ledger: LedgerRepository,
+    private readonly catalog: TenantCatalog,
     private readonly deadLetters: DeadLetterSink,
+    private readonly usageEvents: UsageEventSink,
+    private readonly committedSink: CommittedBatchSink,
     private readonly options: SampleBatchProcessorOptions,
     private readonly clock: () => number = Date.now,
   ) {}
 
   async process(batch: ConsumedBatch): Promise<BatchOutcome> {
-    await this.refreshZones();
-    return this.ledger.transaction(async (tx) => {
+    await this.catalog.refresh();
+    let committed: CommittedBatch | null = null;
+    const outcome = await this.ledger.transaction(async (tx): Promise<BatchOutcome> => {
       const stored = await this.ledger.lockOffset(
         tx,
         this.options.groupId,
@@ -65,17 +99,7 @@ export class SampleBatchProcessor {
       const from = stored === null ? null : BigInt(stored);
       const fresh = batch.messages.filter((m) => from === null || BigInt(m.offset) >= from);
       const skipped = batch.messages.length - fresh.length;
-      if (fresh.length === 0) {
-        return {
-          applied: 0,
-          skipped,
-          rated: 0,
-          duplicates: 0,
-          outOfOrder: 0,
-          deadLettered: 0,
-          bucketsWritten: 0,
-        };
-      }
+      if (fresh.length === 0) return { ...NOTHING, skipped };
 
       const { samples, rejections } = this.decode(fresh);
       const known = await this.ledger.loadStates(
@@ -85,12 +109,31 @@ export class SampleBatchProcessor {
           instanceId: s.instanceId,
         })),
       );
-      const result = rateBatch(samples, known, this.options.rules, (tenant) => this.zoneOf(tenant));
+      const rating = rateBatch(samples, known, this.options.rules, (tenant) =>
+        this.catalog.zoneOf(tenant),
+      );
+      const planned = planBatch(rating.rated, this.catalog.pricing);
+      const positions = await this.ledger.lockPositions(tx, planned.positionKeys);
+      const priced = priceBatch(planned, positions, this.catalog.pricing);
 
-      await this.ledger.addBuckets(tx, result.buckets.values());
-      await this.ledger.saveStates(tx, result.states.values());
-      // Acknowledged by Kafka before the offset moves past them; a retry may publish them again.
-      await this.deadLetters.publishAll(rejections);
+      // Kafka acknowledges while PostgreSQL writes; both finish before the offset moves.
+      const published = Promise.all([
+        this.deadLetters.publishAll(rejections),
+        this.usageEvents.publish(priced.usages),
+      ]);
+      const written = (async () => {
+        const totals = await this.ledger.addBuckets(
+          tx,
+          rating.buckets.values(),
+          priced.bucketAmounts,
+        );
+        await this.ledger.saveStates(tx, rating.states.values());
+        await this.ledger.savePositions(tx, priced.positions.values());
+        return totals;
+      })();
+      // Both settle before anything else happens on the transaction: a rollback must never
+      // race a statement still running on its connection.
+      const [totals] = await allSettledOrThrow(written, published);
       await this.ledger.storeOffset(
         tx,
         this.options.groupId,
@@ -98,17 +141,25 @@ export class SampleBatchProcessor {
         batch.partition,
         batch.nextOffset,
       );
-
+      committed = {
+        buckets: totals,
+        positions: [...priced.positions.values()],
+        rated: rating.rated,
+      };
       return {
         applied: fresh.length,
         skipped,
-        rated: result.intervals.length,
-        duplicates: result.duplicates,
-        outOfOrder: result.outOfOrder,
+        rated: rating.intervals.length,
+        duplicates: rating.duplicates,
+        outOfOrder: rating.outOfOrder,
         deadLettered: rejections.length,
-        bucketsWritten: result.buckets.size,
+        bucketsWritten: rating.buckets.size,
+        usageEvents: priced.usages.length,
       };
     });
+    // Only now is it in the ledger: what InfluxDB shows never runs ahead of it.
+    if (committed !== null) this.committedSink.committed(committed);
+    return outcome;
   }
 
   private decode(messages: readonly ConsumedMessage[]): {
@@ -119,7 +170,7 @@ export class SampleBatchProcessor {
     const rejections: Rejection[] = [];
     const now = this.clock();
     for (const message of messages) {
-      const decoded = decodeSample(message.value);
+      const decoded = decodeSampleFast(message.value);
       if (!decoded.ok) {
         rejections.push({
           message,
@@ -144,16 +195,17 @@ export class SampleBatchProcessor {
     }
     return { samples, rejections };
   }
+}
 
-  private zoneOf(tenantId: string): string {
-    return this.zones.get(tenantId) ?? this.options.defaultTimeZone;
-  }
+async function allSettledOrThrow<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [ra, rb] = await Promise.allSettled([a, b]);
+  if (ra.status === 'rejected') throw asError(ra.reason);
+  if (rb.status === 'rejected') throw asError(rb.reason);
+  return [ra.value, rb.value];
+}
 
-  private async refreshZones(): Promise<void> {
-    if (this.clock() - this.zonesLoadedAt < this.options.tenantZoneTtlMs) return;
-    this.zones = await this.ledger.tenantZones();
-    this.zonesLoadedAt = this.clock();
-  }
+function asError(reason: unknown): Error {
+  return reason instanceof Error ? reason : new Error(String(reason));
 }
 
 function uniqueBy<T>(items: readonly T[], key: (t: T) => string): T[] {

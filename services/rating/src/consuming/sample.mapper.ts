@@ -18,6 +18,7 @@ export function toMeteredSample(event: SampleEvent): MeteredSample {
     resourceKind: event.resource.kind,
     resourceId: event.resource.id,
     instanceId: event.resource.instanceId,
+    host: event.host,
     startedAtMs: Date.parse(event.resource.startedAt),
     observedAtMs: Date.parse(event.observedAt),
     lifecycle: event.lifecycle,

@@ -3,3 +3,8 @@ export * from './rate-sample';
 export * from './rate-batch';
 export * from './usage-bucket';
 export * from './sample-rules';
+export * from './exact-units';
+export * from './zone-calendar';
+export * from './graduated-table';
+export * from './price-batch';
+export * from './plan-timeline';

@@ -9,6 +9,8 @@ export interface MeteredSample {
   readonly resourceKind: 'container' | 'vm';
   readonly resourceId: string;
   readonly instanceId: string;
+  /** The host that measured it (a label of the raw gauges, not part of rating). */
+  readonly host: string;
   readonly startedAtMs: number;
   readonly observedAtMs: number;
   readonly lifecycle: 'start' | 'running' | 'final';

@@ -1,6 +1,22 @@
 import { type InstanceState, type MeteredSample, instanceKey } from './metered-sample';
 import { type RatingRules, type UsageInterval, rateSample } from './rate-sample';
-import { type BucketUsage, mergeBuckets, splitInterval } from './usage-bucket';
+import {
+  type BucketSegment,
+  type BucketUsage,
+  bucketKey,
+  addBuckets,
+  splitIntervalSegments,
+} from './usage-bucket';
+
+/** One accepted sample: the interval it closes and that interval's parts per bucket. */
+export interface RatedInterval {
+  readonly sample: MeteredSample;
+  readonly interval: UsageInterval;
+  /** In time order; never empty. */
+  readonly segments: readonly BucketSegment[];
+  /** The billing zone the segments were cut in. */
+  readonly timeZone: string;
+}
 
 export interface BatchRating {
   /** The new state of every instance this batch touched, by instanceKey. */
@@ -8,6 +24,8 @@ export interface BatchRating {
   /** Usage to add to the ledger, merged per tenant, resource and bucket. */
   readonly buckets: ReadonlyMap<string, BucketUsage>;
   readonly intervals: readonly UsageInterval[];
+  /** The same intervals with their samples and bucket segments, in rating order. */
+  readonly rated: readonly RatedInterval[];
   readonly duplicates: number;
   readonly outOfOrder: number;
 }
@@ -23,8 +41,9 @@ export function rateBatch(
   timeZoneOf: (tenantId: string) => string,
 ): BatchRating {
   const states = new Map<string, InstanceState>();
-  const parts: BucketUsage[] = [];
+  const buckets = new Map<string, BucketUsage>();
   const intervals: UsageInterval[] = [];
+  const rated: RatedInterval[] = [];
   let duplicates = 0;
   let outOfOrder = 0;
   for (const sample of samples) {
@@ -35,12 +54,20 @@ export function rateBatch(
         if (outcome.reason === 'duplicate') duplicates += 1;
         else outOfOrder += 1;
         break;
-      case 'rated':
+      case 'rated': {
         states.set(key, outcome.state);
         intervals.push(outcome.interval);
-        parts.push(...splitInterval(outcome.interval, timeZoneOf(sample.tenantId)));
+        const timeZone = timeZoneOf(sample.tenantId);
+        const segments = splitIntervalSegments(outcome.interval, timeZone);
+        rated.push({ sample, interval: outcome.interval, segments, timeZone });
+        for (const { usage } of segments) {
+          const k = bucketKey(usage);
+          const prev = buckets.get(k);
+          buckets.set(k, prev === undefined ? usage : addBuckets(prev, usage));
+        }
         break;
+      }
     }
   }
-  return { states, buckets: mergeBuckets(parts), intervals, duplicates, outOfOrder };
+  return { states, buckets, intervals, rated, duplicates, outOfOrder };
 }

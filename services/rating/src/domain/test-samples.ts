@@ -14,6 +14,7 @@ export function sampleAt(
     resourceKind: 'container',
     resourceId: 'r1',
     instanceId: 'i1',
+    host: 'node-1',
     startedAtMs: T0,
     observedAtMs: T0 + seconds * 1000,
     lifecycle: 'running',

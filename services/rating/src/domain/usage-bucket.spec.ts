@@ -2,6 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Decimal } from '@metering/money';
 import { type UsageInterval } from './rate-sample';
+import { byteSeconds, coreSeconds } from './exact-units';
 import { splitInterval } from './usage-bucket';
 import { hourBucketStart, zoneOffsetMs } from '@metering/pricing';
 
@@ -26,7 +27,7 @@ function interval(from: string, to: string, over: Partial<UsageInterval> = {}): 
   };
 }
 
-const sum = (xs: Decimal[]) => xs.reduce((a, b) => a.plus(b), new Decimal(0));
+const sum = (xs: bigint[]) => xs.reduce((a, b) => a + b, 0n);
 
 describe('zones', () => {
   test('offsets, including half- and quarter-hour zones and DST', () => {
@@ -67,25 +68,22 @@ describe('splitInterval', () => {
       'UTC',
     );
     assert.equal(rest.length, 0);
-    assert.equal(only?.cpuUsageCoreSeconds.toString(), '3600');
-    assert.equal(
-      only?.memoryUsageByteSeconds.toString(),
-      new Decimal(10).times(GiB.toString()).toString(),
-    );
+    assert.equal(coreSeconds(only!.cpuUsage), '3600');
+    assert.equal(byteSeconds(only!.memoryUsage), new Decimal(10).times(GiB.toString()).toString());
     assert.equal(only?.observedMs, 10_000);
   });
 
   test('crossing an hour splits CPU in proportion to time and memory exactly', () => {
     const parts = splitInterval(interval('2026-11-26T12:59:30Z', '2026-11-26T13:00:10Z'), 'UTC');
     assert.deepEqual(
-      parts.map((p) => [new Date(p.bucketStartMs).toISOString(), p.cpuUsageCoreSeconds.toString()]),
+      parts.map((p) => [new Date(p.bucketStartMs).toISOString(), coreSeconds(p.cpuUsage)]),
       [
         ['2026-11-26T12:00:00.000Z', '2700'],
         ['2026-11-26T13:00:00.000Z', '900'],
       ],
     );
     assert.equal(
-      parts[0]?.memoryUsageByteSeconds.toString(),
+      byteSeconds(parts[0]!.memoryUsage),
       new Decimal(30).times(GiB.toString()).toString(),
     );
   });
@@ -96,7 +94,7 @@ describe('splitInterval', () => {
       'Asia/Kolkata',
     );
     assert.deepEqual(
-      parts.map((p) => [new Date(p.bucketStartMs).toISOString(), p.cpuUsageCoreSeconds.toString()]),
+      parts.map((p) => [new Date(p.bucketStartMs).toISOString(), coreSeconds(p.cpuUsage)]),
       [
         ['2026-11-30T17:30:00.000Z', '1800'], // 23:30-00:00 local, 30 November
         ['2026-11-30T18:30:00.000Z', '1800'], // 00:00-00:30 local, 1 December
@@ -110,7 +108,7 @@ describe('splitInterval', () => {
       'UTC',
     );
     assert.equal(parts.length, 4);
-    assert.equal(sum(parts.map((p) => p.cpuUsageCoreSeconds)).toString(), '1.000000007');
+    assert.equal(coreSeconds(sum(parts.map((p) => p.cpuUsage))), '1.000000007');
   });
 
   test('allocation and max bases: quota × time, and per-interval max', () => {
@@ -123,22 +121,19 @@ describe('splitInterval', () => {
       }),
       'UTC',
     );
-    assert.equal(p?.cpuAllocationCoreSeconds.toString(), '5');
-    assert.equal(p?.cpuMaxCoreSeconds.toString(), '5');
+    assert.equal(coreSeconds(p!.cpuAllocation), '5');
+    assert.equal(coreSeconds(p!.cpuMax), '5');
     assert.equal(
-      p?.memoryAllocationByteSeconds.toString(),
+      byteSeconds(p!.memoryAllocation),
       new Decimal(20).times(GiB.toString()).toString(),
     );
-    assert.equal(
-      p?.memoryMaxByteSeconds.toString(),
-      new Decimal(30).times(GiB.toString()).toString(),
-    );
+    assert.equal(byteSeconds(p!.memoryMax), new Decimal(30).times(GiB.toString()).toString());
   });
 
   test('unlimited allocation falls back to usage', () => {
     const [p] = splitInterval(interval('2026-11-26T12:00:00Z', '2026-11-26T12:00:10Z'), 'UTC');
-    assert.ok(p?.cpuAllocationCoreSeconds.eq(p.cpuUsageCoreSeconds));
-    assert.ok(p?.memoryAllocationByteSeconds.eq(p.memoryUsageByteSeconds));
+    assert.equal(p?.cpuAllocation, p?.cpuUsage);
+    assert.equal(p?.memoryAllocation, p?.memoryUsage);
   });
 
   test('a gap counts its CPU and allocation but no memory usage, and is disclosed', () => {
@@ -150,12 +145,12 @@ describe('splitInterval', () => {
       }),
       'UTC',
     );
-    assert.equal(p?.memoryUsageByteSeconds.toString(), '0');
+    assert.equal(byteSeconds(p!.memoryUsage), '0');
     assert.equal(
-      p?.memoryAllocationByteSeconds.toString(),
+      byteSeconds(p!.memoryAllocation),
       new Decimal(600).times(GiB.toString()).toString(),
     );
-    assert.equal(p?.cpuUsageCoreSeconds.toString(), '3600');
+    assert.equal(coreSeconds(p!.cpuUsage), '3600');
     assert.equal(p?.gapMs, 600_000);
     assert.equal(p?.observedMs, 0);
   });
@@ -166,7 +161,7 @@ describe('splitInterval', () => {
       'UTC',
     );
     assert.equal(parts.length, 1);
-    assert.equal(parts[0]?.cpuUsageCoreSeconds.toString(), '0.000000005');
-    assert.equal(parts[0]?.memoryUsageByteSeconds.toString(), '0');
+    assert.equal(coreSeconds(parts[0]!.cpuUsage), '0.000000005');
+    assert.equal(byteSeconds(parts[0]!.memoryUsage), '0');
   });
 });

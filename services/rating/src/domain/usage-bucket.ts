@@ -1,32 +1,38 @@
-import { Decimal, NANOSECONDS_PER_SECOND, toDecimal } from '@metering/money';
+import { BUCKET_MS } from '@metering/pricing';
+import { type CpuUnits, type MemoryUnits, maxOf, nanoCores } from './exact-units';
 import { type UsageInterval } from './rate-sample';
-import { BUCKET_MS, hourBucketStart } from '@metering/pricing';
+import { zoneCalendar } from './zone-calendar';
 
 /**
- * Usage of one resource in one hour bucket, in exact units: CPU in core-seconds (9 decimals at
- * most: nanoseconds), memory in byte-seconds (3 decimals at most: milliseconds). GiB-seconds
- * are derived on read (÷ 2^30, also exact). Each basis is kept, so a plan's basis can be priced
- * from the same ledger, and `max` is taken per interval, where it belongs (a sum of maxima is not
- * the maximum of sums).
+ * Usage of one resource in one hour bucket, in exact integer units (exact-units.ts): CPU in
+ * 10^-12 core-seconds (so nanoseconds and nano-cores × milliseconds are both whole), memory in
+ * 10^-3 byte-seconds. GiB-seconds are derived on read (÷ 2^30, also exact). Each basis is kept, so
+ * a plan's basis can be priced from the same ledger, and `max` is taken per interval, where it
+ * belongs (a sum of maxima is not the maximum of sums).
  */
 export interface BucketUsage {
   readonly tenantId: string;
   readonly resourceKind: 'container' | 'vm';
   readonly resourceId: string;
   readonly bucketStartMs: number;
-  readonly cpuUsageCoreSeconds: Decimal;
-  readonly cpuAllocationCoreSeconds: Decimal;
-  readonly cpuMaxCoreSeconds: Decimal;
-  readonly memoryUsageByteSeconds: Decimal;
-  readonly memoryAllocationByteSeconds: Decimal;
-  readonly memoryMaxByteSeconds: Decimal;
+  readonly cpuUsage: CpuUnits;
+  readonly cpuAllocation: CpuUnits;
+  readonly cpuMax: CpuUnits;
+  readonly memoryUsage: MemoryUnits;
+  readonly memoryAllocation: MemoryUnits;
+  readonly memoryMax: MemoryUnits;
   /** Time covered by samples, and time inside gaps, in ms: the completeness of the bucket. */
   readonly observedMs: number;
   readonly gapMs: number;
 }
 
-const ZERO = new Decimal(0);
-const MS_PER_SECOND = new Decimal(1000);
+/** The part of an interval inside one bucket, with the part's own time span. */
+export interface BucketSegment {
+  readonly usage: BucketUsage;
+  readonly fromMs: number;
+  /** Equal to fromMs only for an instant (an interval of no duration). */
+  readonly toMs: number;
+}
 
 /**
  * Splits an interval at the hour boundaries of the tenant's billing zone. CPU is spread in
@@ -34,27 +40,43 @@ const MS_PER_SECOND = new Decimal(1000);
  * cumulative times t_i, so the parts always add up to exactly Q. Levels (memory, allocations)
  * are exact: level × segment length.
  */
-export function splitInterval(interval: UsageInterval, timeZone: string): BucketUsage[] {
+export function splitIntervalSegments(interval: UsageInterval, timeZone: string): BucketSegment[] {
+  const calendar = zoneCalendar(timeZone);
   const { fromMs, toMs } = interval;
   const total = toMs - fromMs;
   if (total <= 0) {
     // An instant: its CPU belongs to the bucket it happened in; no level has any duration.
-    return [segment(interval, hourBucketStart(timeZone, toMs), 0, interval.cpuUsageNs)];
+    const bucket = calendar.hourBucketStart(toMs);
+    return [{ usage: segment(interval, bucket, 0, interval.cpuUsageNs), fromMs: toMs, toMs }];
   }
-  const out: BucketUsage[] = [];
   const q = interval.cpuUsageNs;
-  const t = BigInt(total);
   let start = fromMs;
+  const firstBucket = calendar.hourBucketStart(start);
+  // The common case, an interval inside one bucket, without bigint division.
+  if (toMs <= firstBucket + BUCKET_MS) {
+    return [{ usage: segment(interval, firstBucket, total, q), fromMs, toMs }];
+  }
+  const out: BucketSegment[] = [];
+  const t = BigInt(total);
   let allotted = 0n;
   while (start < toMs) {
-    const bucket = hourBucketStart(timeZone, start);
+    const bucket = calendar.hourBucketStart(start);
     const end = Math.min(bucket + BUCKET_MS, toMs);
     const cumulative = (q * BigInt(end - fromMs)) / t;
-    out.push(segment(interval, bucket, end - start, cumulative - allotted));
+    out.push({
+      usage: segment(interval, bucket, end - start, cumulative - allotted),
+      fromMs: start,
+      toMs: end,
+    });
     allotted = cumulative;
     start = end;
   }
   return out;
+}
+
+/** The bucket usages of an interval (see splitIntervalSegments). */
+export function splitInterval(interval: UsageInterval, timeZone: string): BucketUsage[] {
+  return splitIntervalSegments(interval, timeZone).map((s) => s.usage);
 }
 
 function segment(
@@ -63,30 +85,25 @@ function segment(
   durationMs: number,
   cpuNs: bigint,
 ): BucketUsage {
-  const seconds = new Decimal(durationMs).div(MS_PER_SECOND);
-  const cpuUsage = new Decimal(cpuNs.toString()).div(NANOSECONDS_PER_SECOND);
+  const ms = BigInt(durationMs);
+  const cpuUsage = cpuNs * 1000n;
   const cpuAllocation =
-    interval.cpuAllocationCores === null
-      ? cpuUsage
-      : toDecimal(interval.cpuAllocationCores).times(seconds);
-
+    interval.cpuAllocationCores === null ? cpuUsage : nanoCores(interval.cpuAllocationCores) * ms;
   const level = interval.memoryUsageBytes;
-  const memoryUsage = level === null ? ZERO : new Decimal(level.toString()).times(seconds);
+  const memoryUsage = level === null ? 0n : level * ms;
   const allocationBytes = interval.memoryAllocationBytes;
-  const memoryAllocation =
-    allocationBytes === null ? memoryUsage : new Decimal(allocationBytes.toString()).times(seconds);
-
+  const memoryAllocation = allocationBytes === null ? memoryUsage : allocationBytes * ms;
   return {
     tenantId: interval.tenantId,
     resourceKind: interval.resourceKind,
     resourceId: interval.resourceId,
     bucketStartMs,
-    cpuUsageCoreSeconds: cpuUsage,
-    cpuAllocationCoreSeconds: cpuAllocation,
-    cpuMaxCoreSeconds: Decimal.max(cpuUsage, cpuAllocation),
-    memoryUsageByteSeconds: memoryUsage,
-    memoryAllocationByteSeconds: memoryAllocation,
-    memoryMaxByteSeconds: Decimal.max(memoryUsage, memoryAllocation),
+    cpuUsage,
+    cpuAllocation,
+    cpuMax: maxOf(cpuUsage, cpuAllocation),
+    memoryUsage,
+    memoryAllocation,
+    memoryMax: maxOf(memoryUsage, memoryAllocation),
     observedMs: interval.gap ? 0 : durationMs,
     gapMs: interval.gap ? durationMs : 0,
   };
@@ -98,7 +115,7 @@ export function bucketKey(
   return `${b.tenantId}\u0000${b.resourceId}\u0000${b.bucketStartMs}`;
 }
 
-/** Adds bucket usages that share tenant, resource and bucket. Addition of exact decimals is exact. */
+/** Adds bucket usages that share tenant, resource and bucket. Integer addition is exact. */
 export function mergeBuckets(parts: Iterable<BucketUsage>): Map<string, BucketUsage> {
   const out = new Map<string, BucketUsage>();
   for (const p of parts) {
@@ -111,13 +128,16 @@ export function mergeBuckets(parts: Iterable<BucketUsage>): Map<string, BucketUs
 
 export function addBuckets(a: BucketUsage, b: BucketUsage): BucketUsage {
   return {
-    ...a,
-    cpuUsageCoreSeconds: a.cpuUsageCoreSeconds.plus(b.cpuUsageCoreSeconds),
-    cpuAllocationCoreSeconds: a.cpuAllocationCoreSeconds.plus(b.cpuAllocationCoreSeconds),
-    cpuMaxCoreSeconds: a.cpuMaxCoreSeconds.plus(b.cpuMaxCoreSeconds),
-    memoryUsageByteSeconds: a.memoryUsageByteSeconds.plus(b.memoryUsageByteSeconds),
-    memoryAllocationByteSeconds: a.memoryAllocationByteSeconds.plus(b.memoryAllocationByteSeconds),
-    memoryMaxByteSeconds: a.memoryMaxByteSeconds.plus(b.memoryMaxByteSeconds),
+    tenantId: a.tenantId,
+    resourceKind: a.resourceKind,
+    resourceId: a.resourceId,
+    bucketStartMs: a.bucketStartMs,
+    cpuUsage: a.cpuUsage + b.cpuUsage,
+    cpuAllocation: a.cpuAllocation + b.cpuAllocation,
+    cpuMax: a.cpuMax + b.cpuMax,
+    memoryUsage: a.memoryUsage + b.memoryUsage,
+    memoryAllocation: a.memoryAllocation + b.memoryAllocation,
+    memoryMax: a.memoryMax + b.memoryMax,
     observedMs: a.observedMs + b.observedMs,
     gapMs: a.gapMs + b.gapMs,
   };

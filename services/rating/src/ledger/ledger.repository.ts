@@ -1,5 +1,53 @@
 import { type DataSource, type EntityManager } from 'typeorm';
-import { type BucketUsage, type InstanceState, instanceKey } from '../domain';
+import {
+  type AmountUnits,
+  type BucketUsage,
+  type InstanceState,
+  type MonthPosition,
+  type PlanAssignment,
+  amount as formatAmount,
+  amountUnitsOf,
+  bucketKey,
+  byteSeconds,
+  coreSeconds,
+  cpuUnitsOfCoreSeconds,
+  gibSeconds,
+  instanceKey,
+  memoryUnitsOfGibSeconds,
+  positionKey,
+} from '../domain';
+
+/**
+ * A bucket's running totals as the ledger holds them (decimal strings, exact): what the InfluxDB
+ * `usage` measurement shows.
+ */
+export interface BucketTotals {
+  readonly tenantId: string;
+  readonly resourceId: string;
+  readonly resourceKind: 'container' | 'vm';
+  readonly bucketStartMs: number;
+  readonly cpuUsageCoreSeconds: string;
+  readonly memoryUsageByteSeconds: string;
+  readonly amount: string;
+  readonly observedMs: number;
+  readonly gapMs: number;
+}
+
+export interface PlanRow {
+  id: string;
+  version: number;
+  currency: string;
+  basis: 'usage' | 'allocation' | 'max';
+  cpu_tiers: { upTo: string | null; unitPrice: string }[] | null;
+  memory_tiers: { upTo: string | null; unitPrice: string }[] | null;
+  minimum: string;
+}
+
+export interface CatalogRows {
+  readonly tenants: readonly { id: string; timeZone: string; currency: string }[];
+  readonly plans: readonly PlanRow[];
+  readonly assignments: readonly PlanAssignment[];
+}
 
 /** One partition's position: the next offset to consume. */
 export interface StoredOffset {
@@ -22,8 +70,9 @@ export class LedgerRepository {
 
   /**
    * Locks the partition's offset row for the rest of the transaction and returns the stored
-   * position. Two consumers that both think they own a partition (during a rebalance) serialize
-   * here, and the second one sees what the first committed.
+   * position, in one round trip (an upsert that touches the row takes its lock, and under READ
+   * COMMITTED a waiter sees the committed row). Two consumers that both think they own a partition
+   * (during a rebalance) serialize here, and the second one sees what the first committed.
    */
   async lockOffset(
     tx: EntityManager,
@@ -31,14 +80,11 @@ export class LedgerRepository {
     topic: string,
     partition: number,
   ): Promise<string | null> {
-    await tx.query(
-      `INSERT INTO consumer_offset (group_id, topic, partition, next_offset)
-       VALUES ($1, $2, $3, -1) ON CONFLICT DO NOTHING`,
-      [groupId, topic, partition],
-    );
     const rows = await tx.query<{ next_offset: string }[]>(
-      `SELECT next_offset::text FROM consumer_offset
-       WHERE group_id = $1 AND topic = $2 AND partition = $3 FOR UPDATE`,
+      `INSERT INTO consumer_offset AS o (group_id, topic, partition, next_offset)
+       VALUES ($1, $2, $3, -1)
+       ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = o.next_offset
+       RETURNING next_offset::text`,
       [groupId, topic, partition],
     );
     const stored = rows[0]?.next_offset;
@@ -146,19 +192,27 @@ export class LedgerRepository {
     );
   }
 
-  /** Adds usage to the buckets: rows only grow, by exact NUMERIC addition. */
-  async addBuckets(tx: EntityManager, buckets: Iterable<BucketUsage>): Promise<void> {
+  /**
+   * Adds usage and charges to the buckets: rows only grow, by exact NUMERIC addition. Returns the
+   * buckets' running totals after the addition (what InfluxDB shows once this commits).
+   */
+  async addBuckets(
+    tx: EntityManager,
+    buckets: Iterable<BucketUsage>,
+    amounts: ReadonlyMap<string, AmountUnits>,
+  ): Promise<BucketTotals[]> {
     const list = [...buckets];
-    if (list.length === 0) return;
-    await tx.query(
+    if (list.length === 0) return [];
+    const rows = await tx.query<BucketTotalsRow[]>(
       `INSERT INTO usage_bucket AS b (tenant_id, resource_id, bucket_start, resource_kind,
          cpu_usage_core_seconds, cpu_allocation_core_seconds, cpu_max_core_seconds,
          memory_usage_byte_seconds, memory_allocation_byte_seconds, memory_max_byte_seconds,
-         observed_ms, gap_ms, updated_at)
-       SELECT t, r, to_timestamp(s::numeric / 1000), k, c1, c2, c3, m1, m2, m3, o, g, now()
+         observed_ms, gap_ms, amount, updated_at)
+       SELECT t, r, to_timestamp(s::numeric / 1000), k, c1, c2, c3, m1, m2, m3, o, g, a, now()
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::numeric[],
-                   $7::numeric[], $8::numeric[], $9::numeric[], $10::numeric[], $11::bigint[], $12::bigint[])
-         AS x(t, r, s, k, c1, c2, c3, m1, m2, m3, o, g)
+                   $7::numeric[], $8::numeric[], $9::numeric[], $10::numeric[], $11::bigint[],
+                   $12::bigint[], $13::numeric[])
+         AS x(t, r, s, k, c1, c2, c3, m1, m2, m3, o, g, a)
        ON CONFLICT (tenant_id, resource_id, bucket_start) DO UPDATE SET
          cpu_usage_core_seconds = b.cpu_usage_core_seconds + EXCLUDED.cpu_usage_core_seconds,
          cpu_allocation_core_seconds = b.cpu_allocation_core_seconds + EXCLUDED.cpu_allocation_core_seconds,
@@ -168,31 +222,208 @@ export class LedgerRepository {
          memory_max_byte_seconds = b.memory_max_byte_seconds + EXCLUDED.memory_max_byte_seconds,
          observed_ms = b.observed_ms + EXCLUDED.observed_ms,
          gap_ms = b.gap_ms + EXCLUDED.gap_ms,
-         updated_at = now()`,
+         amount = b.amount + EXCLUDED.amount,
+         updated_at = now()
+       RETURNING ${BUCKET_TOTALS_COLUMNS}`,
       [
         list.map((b) => b.tenantId),
         list.map((b) => b.resourceId),
         list.map((b) => String(b.bucketStartMs)),
         list.map((b) => b.resourceKind),
-        list.map((b) => b.cpuUsageCoreSeconds.toString()),
-        list.map((b) => b.cpuAllocationCoreSeconds.toString()),
-        list.map((b) => b.cpuMaxCoreSeconds.toString()),
-        list.map((b) => b.memoryUsageByteSeconds.toString()),
-        list.map((b) => b.memoryAllocationByteSeconds.toString()),
-        list.map((b) => b.memoryMaxByteSeconds.toString()),
+        list.map((b) => coreSeconds(b.cpuUsage)),
+        list.map((b) => coreSeconds(b.cpuAllocation)),
+        list.map((b) => coreSeconds(b.cpuMax)),
+        list.map((b) => byteSeconds(b.memoryUsage)),
+        list.map((b) => byteSeconds(b.memoryAllocation)),
+        list.map((b) => byteSeconds(b.memoryMax)),
         list.map((b) => String(b.observedMs)),
         list.map((b) => String(b.gapMs)),
+        list.map((b) => formatAmount(amounts.get(bucketKey(b)) ?? 0n)),
+      ],
+    );
+    return rows.map(toBucketTotals);
+  }
+
+  /**
+   * Locks the month positions (in the order given: callers sort, so batches never deadlock)
+   * and returns them; a month seen for the first time starts at zero. One round trip.
+   */
+  async lockPositions(
+    tx: EntityManager,
+    keys: readonly { tenantId: string; period: string }[],
+  ): Promise<Map<string, MonthPosition>> {
+    const out = new Map<string, MonthPosition>();
+    if (keys.length === 0) return out;
+    const rows = await tx.query<PositionRow[]>(
+      `INSERT INTO tenant_month_position AS p (tenant_id, period)
+       SELECT t, m FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS x(t, m, n) ORDER BY n
+       ON CONFLICT (tenant_id, period) DO UPDATE SET updated_at = p.updated_at
+       RETURNING ${POSITION_COLUMNS}`,
+      [keys.map((k) => k.tenantId), keys.map((k) => k.period)],
+    );
+    for (const r of rows) {
+      const position = toPosition(r);
+      out.set(positionKey(position.tenantId, position.period), position);
+    }
+    return out;
+  }
+
+  /** Stores moved positions (their rows are locked by lockPositions in this transaction). */
+  async savePositions(tx: EntityManager, positions: Iterable<MonthPosition>): Promise<void> {
+    const list = [...positions];
+    if (list.length === 0) return;
+    await tx.query(
+      `UPDATE tenant_month_position AS p SET cpu_core_seconds = x.c, memory_gib_seconds = x.m,
+         cpu_amount = x.ca, memory_amount = x.ma, updated_at = now()
+       FROM unnest($1::text[], $2::bpchar[], $3::numeric[], $4::numeric[], $5::numeric[],
+                   $6::numeric[]) AS x(t, per, c, m, ca, ma)
+       WHERE p.tenant_id = x.t AND p.period = x.per`,
+      [
+        list.map((p) => p.tenantId),
+        list.map((p) => p.period),
+        list.map((p) => coreSeconds(p.cpu)),
+        list.map((p) => gibSeconds(p.memory)),
+        list.map((p) => formatAmount(p.cpuAmount)),
+        list.map((p) => formatAmount(p.memoryAmount)),
       ],
     );
   }
 
-  /** Billing zones of registered tenants; unregistered ones are rated in the default zone. */
-  async tenantZones(): Promise<Map<string, string>> {
-    const rows = await this.dataSource.query<{ id: string; time_zone: string }[]>(
-      `SELECT id, time_zone FROM tenant`,
+  /** Buckets whose start lies in [fromMs, toMs): how much a backfill has to write. */
+  async countBuckets(fromMs: number, toMs: number): Promise<number> {
+    const rows = await this.dataSource.query<{ n: string }[]>(
+      `SELECT count(*)::text AS n FROM usage_bucket
+       WHERE bucket_start >= to_timestamp($1::numeric / 1000) AND bucket_start < to_timestamp($2::numeric / 1000)`,
+      [String(fromMs), String(toMs)],
     );
-    return new Map(rows.map((r) => [r.id, r.time_zone]));
+    return Number(rows[0]?.n ?? 0);
   }
+
+  /**
+   * The running totals of every bucket whose start lies in [fromMs, toMs), in pages, from one
+   * consistent snapshot (a cursor in a read-only REPEATABLE READ transaction), however many rows.
+   */
+  async *streamBucketTotals(
+    fromMs: number,
+    toMs: number,
+    pageSize: number,
+  ): AsyncGenerator<BucketTotals[]> {
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      await runner.query(
+        `DECLARE bucket_totals NO SCROLL CURSOR FOR
+         SELECT ${BUCKET_TOTALS_COLUMNS} FROM usage_bucket
+         WHERE bucket_start >= to_timestamp($1::numeric / 1000)
+           AND bucket_start < to_timestamp($2::numeric / 1000)`,
+        [String(fromMs), String(toMs)],
+      );
+      for (;;) {
+        const rows = (await runner.query(
+          `FETCH ${Math.max(1, Math.floor(pageSize))} FROM bucket_totals`,
+        )) as BucketTotalsRow[];
+        if (rows.length === 0) break;
+        yield rows.map(toBucketTotals);
+      }
+      await runner.query('COMMIT');
+    } finally {
+      // A stopped iteration leaves the transaction open: releasing rolls it back.
+      if (runner.isTransactionActive) await runner.query('ROLLBACK').catch(() => undefined);
+      await runner.release();
+    }
+  }
+
+  /** Every stored month position (the table holds one row per tenant and month). */
+  async allPositions(): Promise<MonthPosition[]> {
+    const rows = await this.dataSource.query<PositionRow[]>(
+      `SELECT ${POSITION_COLUMNS} FROM tenant_month_position`,
+    );
+    return rows.map(toPosition);
+  }
+
+  /** Registered tenants, every plan version and every assignment: the pricing catalog. */
+  async loadCatalog(): Promise<CatalogRows> {
+    const tenants = await this.dataSource.query<
+      { id: string; time_zone: string; currency: string }[]
+    >(`SELECT id, time_zone, currency FROM tenant`);
+    const plans = await this.dataSource.query<PlanRow[]>(
+      `SELECT id, version, currency, basis, cpu_tiers, memory_tiers, minimum::text AS minimum
+       FROM price_plan`,
+    );
+    const assignments = await this.dataSource.query<
+      { tenant_id: string; from_ms: string; plan_id: string; plan_version: number }[]
+    >(
+      `SELECT tenant_id, (extract(epoch from effective_from) * 1000)::bigint::text AS from_ms,
+              plan_id, plan_version
+       FROM plan_assignment`,
+    );
+    return {
+      tenants: tenants.map((t) => ({ id: t.id, timeZone: t.time_zone, currency: t.currency })),
+      plans,
+      assignments: assignments.map((a) => ({
+        tenantId: a.tenant_id,
+        effectiveFromMs: Number(a.from_ms),
+        planId: a.plan_id,
+        planVersion: a.plan_version,
+      })),
+    };
+  }
+}
+
+const BUCKET_TOTALS_COLUMNS = `tenant_id, resource_id, resource_kind,
+  (extract(epoch from bucket_start) * 1000)::bigint::text AS start_ms,
+  cpu_usage_core_seconds::text AS cpu, memory_usage_byte_seconds::text AS memory,
+  amount::text AS amount, observed_ms::text AS observed_ms, gap_ms::text AS gap_ms`;
+
+interface BucketTotalsRow {
+  tenant_id: string;
+  resource_id: string;
+  resource_kind: 'container' | 'vm';
+  start_ms: string;
+  cpu: string;
+  memory: string;
+  amount: string;
+  observed_ms: string;
+  gap_ms: string;
+}
+
+export function toBucketTotals(r: BucketTotalsRow): BucketTotals {
+  return {
+    tenantId: r.tenant_id,
+    resourceId: r.resource_id,
+    resourceKind: r.resource_kind,
+    bucketStartMs: Number(r.start_ms),
+    cpuUsageCoreSeconds: r.cpu,
+    memoryUsageByteSeconds: r.memory,
+    amount: r.amount,
+    observedMs: Number(r.observed_ms),
+    gapMs: Number(r.gap_ms),
+  };
+}
+
+const POSITION_COLUMNS = `tenant_id, period, cpu_core_seconds::text AS cpu,
+  memory_gib_seconds::text AS memory, cpu_amount::text AS cpu_amount,
+  memory_amount::text AS memory_amount`;
+
+interface PositionRow {
+  tenant_id: string;
+  period: string;
+  cpu: string;
+  memory: string;
+  cpu_amount: string;
+  memory_amount: string;
+}
+
+function toPosition(r: PositionRow): MonthPosition {
+  return {
+    tenantId: r.tenant_id,
+    period: r.period,
+    cpu: cpuUnitsOfCoreSeconds(r.cpu),
+    memory: memoryUnitsOfGibSeconds(r.memory),
+    cpuAmount: amountUnitsOf(r.cpu_amount),
+    memoryAmount: amountUnitsOf(r.memory_amount),
+  };
 }
 
 interface StateRow {

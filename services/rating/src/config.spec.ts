@@ -1,0 +1,54 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, loadRatingConfig } from './config';
+
+describe('rating configuration', () => {
+  test('defaults: InfluxDB v1 on the local database, usage events gzip-compressed', () => {
+    const c = loadRatingConfig({});
+    assert.deepEqual(c.influx.target, {
+      api: 'v1',
+      url: 'http://127.0.0.1:8086',
+      database: 'metering',
+      retentionPolicy: null,
+      username: null,
+      password: null,
+      token: null,
+    });
+    assert.equal(c.usage.topic, 'billing.usage.v1');
+    assert.equal(c.usage.compression, 'gzip');
+    assert.equal(c.defaultCurrency, 'EUR');
+  });
+
+  test('v2 needs org, bucket and token, and says which are missing', () => {
+    assert.throws(
+      () => loadRatingConfig({ INFLUX_API: 'v2', INFLUX_ORG: 'o' }),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        /INFLUX_BUCKET, INFLUX_TOKEN: required when INFLUX_API=v2/.test(e.message),
+    );
+    const c = loadRatingConfig({
+      INFLUX_API: 'v2',
+      INFLUX_URL: 'https://influx.example:8086/',
+      INFLUX_ORG: 'o',
+      INFLUX_BUCKET: 'b',
+      INFLUX_TOKEN: 't',
+    });
+    assert.deepEqual(c.influx.target, {
+      api: 'v2',
+      url: 'https://influx.example:8086',
+      org: 'o',
+      bucket: 'b',
+      token: 't',
+    });
+  });
+
+  test('off disables the sink; bad values name the setting', () => {
+    assert.equal(loadRatingConfig({ INFLUX_API: 'off' }).influx.target, null);
+    assert.throws(() => loadRatingConfig({ INFLUX_API: 'v3' }), /INFLUX_API/);
+    assert.throws(() => loadRatingConfig({ DEFAULT_CURRENCY: 'euro' }), /DEFAULT_CURRENCY/);
+    assert.equal(
+      loadRatingConfig({ INFLUX_RESOURCE_GAUGES: 'false' }).influx.resourceGauges,
+      false,
+    );
+  });
+});

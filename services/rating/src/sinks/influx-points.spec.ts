@@ -1,0 +1,49 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { type RatedInterval, emptyPosition, rateBatch } from '../domain';
+import { sampleAt } from '../domain/test-samples';
+import { chargesPoint, resourcePoint, usagePoint } from './influx-points';
+
+describe('InfluxDB points (line protocol, ms timestamps)', () => {
+  test('usage: running totals of a bucket at its start, tags escaped', () => {
+    const p = usagePoint({
+      tenantId: 'acme corp',
+      resourceId: 'ctr,1',
+      resourceKind: 'container',
+      bucketStartMs: Date.UTC(2026, 10, 26, 12),
+      cpuUsageCoreSeconds: '90.5',
+      memoryUsageByteSeconds: String(2 ** 30 * 60),
+      amount: '0.0012345',
+      observedMs: 3_000_000,
+      gapMs: 600_000,
+    });
+    assert.equal(
+      p.line,
+      `usage,kind=container,resource=ctr\\,1,tenant=acme\\ corp amount=0.0012345,completeness=0.8333333333333334,cpu_core_seconds=90.5,memory_gib_seconds=60 ${Date.UTC(2026, 10, 26, 12)}`,
+    );
+  });
+
+  test('charges: month to date per tenant at the month’s start', () => {
+    const p = chargesPoint(
+      { ...emptyPosition('acme', '2026-11'), cpuAmount: 10n ** 20n, memoryAmount: 5n * 10n ** 19n },
+      'EUR',
+      Date.UTC(2026, 10, 1),
+    );
+    assert.match(p.line, /^charges,currency=EUR,period=2026-11,tenant=acme amount=1.5,/);
+    assert.ok(p.line.endsWith(` ${Date.UTC(2026, 10, 1)}`));
+  });
+
+  test('resource: the reading and the CPU rate since the previous sample', () => {
+    const rating = rateBatch(
+      [sampleAt(10, 0n), sampleAt(20, 5_000_000_000n, { memoryUsageBytes: 123n })],
+      new Map(),
+      { maxGapMs: 60_000 },
+      () => 'UTC',
+    );
+    const p = resourcePoint(rating.rated[1] as RatedInterval);
+    assert.equal(
+      p.line,
+      `resource,host=node-1,kind=container,resource=r1,tenant=acme cpu_cores=0.5,memory_bytes=123 ${Date.UTC(2026, 10, 26, 12, 0, 20)}`,
+    );
+  });
+});
