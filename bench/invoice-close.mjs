@@ -165,6 +165,16 @@ const auth = { authorization: `Bearer ${adminKey}` };
 try {
   await waitHealthy(base);
   const idleRss = status(api.pid, 'VmRSS:');
+  // Highest RSS seen in each phase (sampled every 100 ms), beside the kernel's overall peak.
+  let phasePeak = 0;
+  const sampler = setInterval(() => {
+    phasePeak = Math.max(phasePeak, status(api.pid, 'VmRSS:'));
+  }, 100);
+  const phase = () => {
+    const peak = Math.max(phasePeak, status(api.pid, 'VmRSS:'));
+    phasePeak = 0;
+    return peak;
+  };
 
   let t0 = performance.now();
   const close = await fetch(`${base}/v1/periods/${PERIOD}/close`, {
@@ -173,6 +183,7 @@ try {
   });
   const closeBody = await close.json();
   const closeSeconds = (performance.now() - t0) / 1000;
+  const closeRss = phase();
   if (close.status !== 200) throw new Error(`close: ${close.status} ${JSON.stringify(closeBody)}`);
 
   t0 = performance.now();
@@ -186,17 +197,19 @@ try {
     for (const b of chunk) if (b === 10) lines++;
   }
   const exportSeconds = (performance.now() - t0) / 1000;
+  const exportRss = phase();
 
   // A month still open: every invoice is a live draft computed from the ledger.
-  const draftPeriod = PERIOD; // same data, but drafts need the computation again:
   t0 = performance.now();
   const drafts = await fetch(
-    `${base}/v1/invoices/export?period=${nextPeriod(draftPeriod)}&format=jsonl`,
+    `${base}/v1/invoices/export?period=${nextPeriod(PERIOD)}&format=jsonl`,
     { headers: auth },
   );
   let draftBytes = 0;
   for await (const chunk of drafts.body) draftBytes += chunk.length;
   const draftSeconds = (performance.now() - t0) / 1000;
+  const draftRss = phase();
+  clearInterval(sampler);
 
   const peakRss = status(api.pid, 'VmHWM:');
   const { rows } = await db.query(
@@ -215,7 +228,9 @@ try {
     `draft export of the next (open) month: ${draftSeconds.toFixed(2)} s (${(draftBytes / 1048576).toFixed(1)} MiB JSONL)`,
   );
   log(
-    `API process RSS: idle ${idleRss.toFixed(0)} MB, peak ${peakRss.toFixed(0)} MB  (target < 300 MB)`,
+    `API process RSS: idle ${idleRss.toFixed(0)} MB; highest during close ${closeRss.toFixed(0)} MB, ` +
+      `export ${exportRss.toFixed(0)} MB, draft export ${draftRss.toFixed(0)} MB; ` +
+      `peak (VmHWM) ${peakRss.toFixed(0)} MB  (target < 300 MB)`,
   );
 } finally {
   api.kill('SIGTERM');
