@@ -435,3 +435,27 @@ describe('closing a period', () => {
     assert.match(metrics.text, /billing_api_period_close_duration_seconds_count\{[^}]*\} 6/);
   });
 });
+
+describe('months closed out of order', () => {
+  test('an adjustment settled on a later final is not billed again by a month closed in between', async () => {
+    await h.bucket('late', 'l1', '2025-05-10T00:00:00Z', '2'); // May: 2 h × 0.50 = 1.00
+    assert.equal((await h.call('POST', '/v1/periods/2025-05/close')).status, 200);
+    assert.equal((await invoice('late', '2025-05')).total, '1.00');
+    await h.bucket('late', 'l1', '2025-05-11T00:00:00Z', '4'); // late: 2.00 more
+    // July is closed before June: July carries the May adjustment.
+    assert.equal((await h.call('POST', '/v1/periods/2025-07/close')).status, 200);
+    const july = await invoice('late', '2025-07');
+    assert.deepEqual(
+      july.lines.filter((l) => l.meter === 'adjustment').map((l) => [l.adjustsPeriod, l.amount]),
+      [['2025-05', '2.00']],
+    );
+    // June, still open, must not bill May's late usage a second time.
+    const june = await invoice('late', '2025-06');
+    assert.deepEqual(
+      june.lines.filter((l) => l.meter === 'adjustment'),
+      [],
+    );
+    assert.equal((await h.call('POST', '/v1/periods/2025-06/close')).status, 200);
+    assert.equal((await invoice('late', '2025-06')).total, '0.00');
+  });
+});

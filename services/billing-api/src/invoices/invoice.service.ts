@@ -104,13 +104,16 @@ export class InvoiceService {
     assignments: readonly PlanAssignment[],
   ): Promise<InvoiceLine[]> {
     if (this.config.adjustmentLookbackMonths === 0) return [];
+    // Every final from the lookback on, also those after `period`: when months were closed out
+    // of order, a later final may already have settled a month, and must count.
     const finals = await this.invoices.finals(
       tenant.id,
       shiftPeriod(period, -this.config.adjustmentLookbackMonths),
-      period,
+      '9999-12',
     );
     const lines: InvoiceLine[] = [];
     for (const [i, final] of finals.entries()) {
+      if (final.period >= period) break;
       const settlement = settlementOf(final, finals.slice(i + 1));
       const { startMs, endMs } = periodBounds(final.period, tenant.timeZone);
       const now = await this.invoices.usageTotals(tenant.id, startMs, endMs);
