@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type SampleEvent } from '@metering/contracts';
@@ -31,6 +32,7 @@ const YOUNG_MS = option('young-ms', 200);
 const SEC = 1e9;
 
 const containers = new BenchContainers();
+const spoolDir = mkdtempSync(join(tmpdir(), 'dc-churn-spool-'));
 const parent = `/metering/${containers.runId.replace(/_/g, '-')}`;
 let topic: BenchTopic | undefined;
 let publisher: SamplePublisher | undefined;
@@ -49,7 +51,8 @@ runBench(
   (DURATION_S + 180) * 1000,
   async () => {
     await runtime?.stop().catch(() => undefined);
-    await publisher?.close().catch(() => undefined);
+    await publisher?.close(10_000).catch(() => undefined);
+    rmSync(spoolDir, { recursive: true, force: true });
     const removed = await containers.removeAll();
     console.log(`cleanup: removed ${removed} leftover benchmark containers and ${parent}`);
     await topic?.delete();
@@ -60,6 +63,7 @@ runBench(
       KAFKA_BROKERS: localInfra.kafkaBrokers.join(','),
       DOCKER_SOCKET: localInfra.dockerSocket,
       SAMPLES_TOPIC: topic.topic,
+      SPOOL_DIR: spoolDir,
       SAMPLE_INTERVAL_MS: String(INTERVAL_MS),
       YOUNG_READ_INTERVAL_MS: String(YOUNG_MS),
       HOST_NAME: 'bench-node',

@@ -98,7 +98,7 @@ runBench(
   async () => {
     const removed = await containers.removeAll();
     console.log(`cleanup: removed ${removed} benchmark containers`);
-    await publisher?.close().catch(() => undefined);
+    await publisher?.close(10_000).catch(() => undefined);
     await topic?.delete();
     rmSync(tmpRoot, { recursive: true, force: true });
   },

@@ -1,6 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import {
-  HealthRegistry,
   type Logger,
   MetricsRegistry,
   ObservabilityModule,
@@ -36,12 +35,9 @@ export class AppModule {
         { provide: DOCKER_COLLECTOR_CONFIG, useValue: config },
         {
           provide: SAMPLE_PUBLISHER,
-          useFactory: (
-            logger: Logger,
-            metrics: MetricsRegistry,
-            health: HealthRegistry,
-          ): Promise<SamplePublisher> => startSamplePublisher(config, { logger, metrics, health }),
-          inject: [ROOT_LOGGER, MetricsRegistry, HealthRegistry],
+          useFactory: (logger: Logger, metrics: MetricsRegistry): Promise<SamplePublisher> =>
+            startSamplePublisher(config, { logger, metrics }),
+          inject: [ROOT_LOGGER, MetricsRegistry],
         },
         DockerCollectorService,
       ],

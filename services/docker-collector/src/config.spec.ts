@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { TOPICS } from '@metering/contracts';
 import { ConfigError, loadConfig, residualTenantOf } from './config';
 
-const base = { KAFKA_BROKERS: '127.0.0.1:9092' };
+const base = { KAFKA_BROKERS: '127.0.0.1:9092', SPOOL_DIR: 'spool-dir' };
 
 describe('configuration', () => {
   test('defaults', () => {
@@ -19,6 +19,8 @@ describe('configuration', () => {
     assert.deepEqual(c.http, { host: '127.0.0.1', port: 9101 });
     assert.deepEqual(c.kafka.brokers, ['127.0.0.1:9092']);
     assert.equal(c.residualMetering, true);
+    assert.ok(c.spool.dir.startsWith('/') && c.spool.dir.endsWith('/spool-dir'), 'absolute');
+    assert.equal(c.spool.settings.maxBytes, 256 * 1024 * 1024);
     assert.equal(residualTenantOf(c.residualParentPattern, '/metering/acme'), 'acme');
     assert.equal(residualTenantOf(c.residualParentPattern, '/docker'), null);
   });
@@ -43,7 +45,9 @@ describe('configuration', () => {
   });
 
   for (const [env, setting] of [
-    [{}, 'KAFKA_BROKERS'],
+    [{ SPOOL_DIR: 'x' }, 'KAFKA_BROKERS'],
+    [{ KAFKA_BROKERS: '127.0.0.1:9092' }, 'SPOOL_DIR'],
+    [{ SPOOL_MAX_BYTES: 'lots' }, 'SPOOL_MAX_BYTES'],
     [{ SAMPLE_INTERVAL_MS: 'ten' }, 'SAMPLE_INTERVAL_MS'],
     [{ SAMPLE_INTERVAL_MS: '50' }, 'SAMPLE_INTERVAL_MS'],
     [{ USAGE_SOURCE: 'guess' }, 'USAGE_SOURCE'],
@@ -54,7 +58,9 @@ describe('configuration', () => {
     [{ PORT: '70000' }, 'PORT'],
   ] as const) {
     test(`${JSON.stringify(env)} fails naming ${setting}`, () => {
-      const withBrokers = setting === 'KAFKA_BROKERS' ? env : { ...base, ...env };
+      const withBrokers = ['KAFKA_BROKERS', 'SPOOL_DIR'].includes(setting)
+        ? env
+        : { ...base, ...env };
       assert.throws(
         () => loadConfig(withBrokers),
         (error: unknown) =>

@@ -1,8 +1,10 @@
 import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import { TOPICS } from '@metering/contracts';
 import { type KafkaConfig, KafkaConfigError, kafkaConfigFromEnv } from '@metering/kafka';
 import { LOG_LEVELS, type LogLevel } from '@metering/observability';
+import { SpoolConfigError, type SpoolSettings, spoolSettingsFromEnv } from '@metering/spool';
 
 /** Where usage is read: cgroup files, the Docker stats API, or per container what works. */
 export const USAGE_SOURCES = ['auto', 'cgroup', 'stats-api'] as const;
@@ -45,9 +47,11 @@ export interface DockerCollectorConfig {
   topic: string;
   /** Partitions of the topic when the collector has to create it. */
   topicPartitions: number;
+  /** SPOOL_* settings of @metering/spool (SPOOL_DIR required). */
+  spool: { dir: string; settings: SpoolSettings };
   http: { host: string; port: number };
   logLevel: LogLevel;
-  /** How long shutdown waits for samples to reach Kafka. */
+  /** How long shutdown keeps sending spooled samples to Kafka (the rest stays on disk). */
   shutdownFlushMs: number;
 }
 
@@ -146,6 +150,13 @@ export function loadConfig(
     if (error instanceof KafkaConfigError) throw new ConfigError(error.setting, error.problem);
     throw error;
   }
+  let spool: { dir: string; settings: SpoolSettings };
+  try {
+    spool = spoolSettingsFromEnv(present);
+  } catch (error) {
+    if (error instanceof SpoolConfigError) throw new ConfigError(error.setting, error.problem);
+    throw error;
+  }
   if (e.YOUNG_READ_INTERVAL_MS > 0 && e.YOUNG_READ_INTERVAL_MS >= e.SAMPLE_INTERVAL_MS) {
     throw new ConfigError(
       'YOUNG_READ_INTERVAL_MS',
@@ -172,6 +183,7 @@ export function loadConfig(
     kafka,
     topic: e.SAMPLES_TOPIC,
     topicPartitions: e.SAMPLES_TOPIC_PARTITIONS,
+    spool: { dir: resolve(spool.dir), settings: spool.settings },
     http: { host: e.HTTP_HOST, port: e.PORT },
     logLevel: e.LOG_LEVEL,
     shutdownFlushMs: e.SHUTDOWN_FLUSH_MS,

@@ -1,8 +1,9 @@
 import 'reflect-metadata';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { type SampleEvent } from '@metering/contracts';
@@ -24,6 +25,7 @@ const containers = new TestContainers();
 let topic: SampleTopic;
 let app: INestApplication;
 let baseUrl: string;
+const spoolDir = mkdtempSync(join(tmpdir(), 'dc-int-spool-'));
 
 before(async () => {
   topic = await SampleTopic.create('dc_int');
@@ -31,6 +33,7 @@ before(async () => {
     KAFKA_BROKERS: localInfra.kafkaBrokers.join(','),
     DOCKER_SOCKET: localInfra.dockerSocket,
     SAMPLES_TOPIC: topic.topic,
+    SPOOL_DIR: spoolDir,
     SAMPLE_INTERVAL_MS: '1000',
     DEFAULT_TENANT: defaultTenant,
     HOST_NAME: 'it-node',
@@ -47,6 +50,7 @@ after(async () => {
   await containers.removeAll();
   await app?.close();
   await topic?.close();
+  rmSync(spoolDir, { recursive: true, force: true });
 });
 
 const cpuOf = (s: SampleEvent): number => Number(s.cpu.usageNs);
@@ -188,7 +192,7 @@ describe('docker-collector against the real engine and broker', () => {
       checks: Record<string, { status: string }>;
     };
     assert.equal(health.status, 'up');
-    assert.deepEqual(Object.keys(health.checks).sort(), ['docker', 'sampling']);
+    assert.deepEqual(Object.keys(health.checks).sort(), ['docker', 'sampling', 'spool']);
     const metrics = await (await fetch(`${baseUrl}/metrics`)).text();
     for (const series of [
       'docker_collector_cycle_duration_seconds_count',

@@ -1,4 +1,5 @@
 import { encodeSample, type SampleEvent } from '@metering/contracts';
+import { type HealthIndicator } from '@metering/observability';
 import { type CgroupLimits, type CgroupLocation } from '../src/cgroups';
 import {
   type Clock,
@@ -183,14 +184,17 @@ export class CollectingPublisher implements SamplePublisher {
     encodeSample(sample); // validates, as the real publishers do
     this.samples.push(sample);
   }
-  flush(): Promise<void> {
-    return Promise.resolve();
+  flush(): Promise<boolean> {
+    return Promise.resolve(true);
   }
   close(): Promise<void> {
     return Promise.resolve();
   }
   depth(): number {
     return 0;
+  }
+  healthIndicator(): HealthIndicator {
+    return () => Promise.resolve({ status: 'up' });
   }
   of(resourceId: string): SampleEvent[] {
     return this.samples.filter((s) => s.resource.id === resourceId);

@@ -16,11 +16,14 @@ export class SampleTopic {
     private readonly consumer: Consumer,
   ) {}
 
-  static async create(prefix: string, partitions = 3): Promise<SampleTopic> {
+  static async create(
+    prefix: string,
+    options: { brokers?: readonly string[]; partitions?: number; consume?: boolean } = {},
+  ): Promise<SampleTopic> {
     const topic = uniqueName(prefix);
     const kafka = new Kafka({
       clientId: 'docker-collector-test',
-      brokers: [...localInfra.kafkaBrokers],
+      brokers: [...(options.brokers ?? localInfra.kafkaBrokers)],
       logLevel: logLevel.NOTHING,
     });
     const admin = kafka.admin();
@@ -28,29 +31,34 @@ export class SampleTopic {
     try {
       await admin.createTopics({
         waitForLeaders: true,
-        topics: [{ topic, numPartitions: partitions }],
+        topics: [{ topic, numPartitions: options.partitions ?? 3 }],
       });
     } finally {
       await admin.disconnect();
     }
     const consumer = kafka.consumer({ groupId: uniqueName(`${prefix}_group`) });
     const sampleTopic = new SampleTopic(topic, kafka, consumer);
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
+    if (options.consume ?? true) await sampleTopic.consume();
+    return sampleTopic;
+  }
+
+  /** Starts collecting, from the beginning of the topic (create() does unless told not to). */
+  async consume(): Promise<void> {
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
+    await this.consumer.run({
       eachMessage: ({ message }) => {
         const decoded = decodeSample(message.value);
         if (!decoded.ok) {
-          sampleTopic.rejected.push(decoded.reason.message);
+          this.rejected.push(decoded.reason.message);
         } else if (message.key?.toString() !== decoded.value.resource.id) {
-          sampleTopic.rejected.push(`key ${message.key?.toString()} is not the resource id`);
+          this.rejected.push(`key ${message.key?.toString()} is not the resource id`);
         } else {
-          sampleTopic.samples.push(decoded.value);
+          this.samples.push(decoded.value);
         }
         return Promise.resolve();
       },
     });
-    return sampleTopic;
   }
 
   of(resourceId: string): SampleEvent[] {

@@ -33,14 +33,14 @@ export class DockerCollectorService implements OnApplicationBootstrap, OnApplica
     for (const [name, indicator] of Object.entries(runtime.healthIndicators())) {
       this.health.register(name, indicator);
     }
+    this.health.register('spool', this.publisher.healthIndicator());
     await runtime.start();
     this.runtime = runtime;
   }
 
   async onApplicationShutdown(): Promise<void> {
     await this.runtime?.stop();
-    // What was sampled goes out (or stays spooled for the next start).
-    await this.publisher.flush(this.config.shutdownFlushMs);
-    await this.publisher.close();
+    // What was sampled goes out, or stays spooled on disk for the next start.
+    await this.publisher.close(this.config.shutdownFlushMs);
   }
 }

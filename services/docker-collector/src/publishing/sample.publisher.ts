@@ -1,4 +1,5 @@
 import { type SampleEvent } from '@metering/contracts';
+import { type HealthIndicator } from '@metering/observability';
 
 /**
  * Where samples go. In production the spool (libs/spool): publish never blocks, samples are
@@ -10,9 +11,12 @@ export interface SamplePublisher {
    * nothing) and hands it over; never blocks on Kafka.
    */
   publish(sample: SampleEvent): void;
-  /** Waits until what was handed over is sent, at most `timeoutMs`. */
-  flush(timeoutMs: number): Promise<void>;
-  close(): Promise<void>;
+  /** Waits until what was handed over is acknowledged by Kafka: true, or false at the timeout. */
+  flush(timeoutMs: number): Promise<boolean>;
+  /** Stops; keeps sending for at most `timeoutMs`, what is left stays on disk for the next start. */
+  close(timeoutMs: number): Promise<void>;
   /** Samples handed over and not yet acknowledged by Kafka. */
   depth(): number;
+  /** For /healthz: down when samples are at risk (the spool cannot be written). */
+  healthIndicator(): HealthIndicator;
 }
