@@ -1,4 +1,5 @@
 import PDFDocument from 'pdfkit';
+import { Decimal } from '@metering/money';
 import { type InvoiceDocument, type InvoiceLine } from '../domain';
 
 /** Daily usage for the chart, in unit-hours. Numbers only place bars: amounts never pass here. */
@@ -130,11 +131,12 @@ export function renderInvoicePdf(invoice: InvoiceDocument, options: PdfOptions):
   doc.moveDown(0.5);
   rule(doc, left + COLS.price.x, contentWidth - COLS.price.x);
   totalRow(doc, left, 'Subtotal', `${invoice.subtotal} ${invoice.currency}`, false);
-  if (invoice.minimum.prorated !== '0' && Number(invoice.minimum.prorated) !== 0) {
+  // The committed minimum for reference (its shortfall, if any, is the `minimum` line above).
+  if (!new Decimal(invoice.minimum.prorated).isZero()) {
     totalRow(
       doc,
       left,
-      'Minimum commitment',
+      'Committed minimum',
       `${invoice.minimum.prorated} ${invoice.currency}`,
       false,
     );
