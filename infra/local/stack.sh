@@ -52,6 +52,9 @@ Local stack (all on loopback):
   libvirt      qemu:///system
 TXT
   if [ -x "$HERE/services.sh" ]; then bash "$HERE/services.sh" urls; fi
+  if [ -f "$STACK_DIR/admin-api-key" ]; then
+    echo "  Admin key    $STACK_DIR/admin-api-key  (billing API: Authorization: Bearer \$(cat that file))"
+  fi
   cat <<TXT
   Logs         $LOG_DIR
   Stop with    npm run stack:stop
