@@ -63,10 +63,26 @@ export function createLedgerDataSource(options: LedgerConnectionOptions): DataSo
   });
 }
 
-/** Creates the schema if needed, then applies pending migrations. */
+/**
+ * Creates the schema if needed, then applies pending migrations. Rating replicas and the billing
+ * API all migrate at start; a session-level advisory lock per schema makes them take turns, so
+ * two first starts never race on the same CREATE TABLE.
+ */
 export async function migrateLedger(dataSource: DataSource): Promise<string[]> {
   const schema = (dataSource.options as { schema?: string }).schema ?? 'public';
-  await dataSource.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
-  const applied = await dataSource.runMigrations({ transaction: 'each' });
-  return applied.map((m) => m.name);
+  const lock = dataSource.createQueryRunner();
+  await lock.connect();
+  try {
+    await lock.query(`SELECT pg_advisory_lock(hashtext($1))`, [
+      `metering-ledger-migrations:${schema}`,
+    ]);
+    await dataSource.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    return applied.map((m) => m.name);
+  } finally {
+    await lock
+      .query(`SELECT pg_advisory_unlock(hashtext($1))`, [`metering-ledger-migrations:${schema}`])
+      .catch(() => undefined);
+    await lock.release();
+  }
 }

@@ -56,3 +56,20 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
   await ds.undoLastMigration({ transaction: 'each' });
   assert.deepEqual(await tables(), ['ledger_migrations']);
 });
+
+test('concurrent first starts take turns: every migration applies exactly once', async () => {
+  const schema2 = uniqueName('ledger_race');
+  const sources = [1, 2, 3].map(() =>
+    createLedgerDataSource({ url: localInfra.postgresUrl, schema: schema2 }),
+  );
+  try {
+    await Promise.all(sources.map((s) => s.initialize()));
+    const applied = await Promise.all(sources.map((s) => migrateLedger(s)));
+    const all = applied.flat();
+    assert.equal(new Set(all).size, all.length, 'no migration applied twice');
+    assert.ok(all.includes('InitialLedger1764115200000'));
+  } finally {
+    await sources[0]!.query(`DROP SCHEMA IF EXISTS "${schema2}" CASCADE`);
+    await Promise.all(sources.map((s) => s.destroy()));
+  }
+});
