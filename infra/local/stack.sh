@@ -9,7 +9,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 HERE="$REPO_ROOT/infra/local"
 
 # Order matters only for `install` (apt takes one lock) and for `down` (reverse).
-INFRA_PARTS=(postgres kafka influxdb docker libvirt)
+INFRA_PARTS=(postgres kafka influxdb docker libvirt prometheus)
 
 part_script() { echo "$HERE/$1.sh"; }
 
@@ -48,6 +48,7 @@ Local stack (all on loopback):
   Kafka        127.0.0.1:9092
   PostgreSQL   postgres://postgres@127.0.0.1:5432/metering
   InfluxDB     http://127.0.0.1:8086  (database metering, InfluxQL at /query)
+  Prometheus   http://127.0.0.1:9090  (scrapes every service's /metrics every 5 s)
   Docker       unix:///var/run/docker.sock  (test image local/busybox:1)
   libvirt      qemu:///system
 TXT
