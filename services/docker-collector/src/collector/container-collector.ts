@@ -243,7 +243,8 @@ export class ContainerCollector {
     const now = this.ports.clock.now();
     const work: Array<Promise<void>> = [];
     for (const t of this.tracked.values()) {
-      if (t.busy > 0 || t.vanishedTimer !== null) continue;
+      // A stats-API reading costs the engine about a second: never more often than cycles.
+      if (t.busy > 0 || t.vanishedTimer !== null || t.target.kind !== 'cgroup') continue;
       if (now - t.instance.startedAtMs >= this.settings.youngWindowMs) continue;
       work.push(this.enqueue(t, () => this.read(t, false)));
     }

@@ -80,7 +80,10 @@ export class DockerCollectorRuntime {
           });
         },
         onStreamError: (error, attempt) => {
-          this.logger.warn({ err: error, attempt }, 'Docker event stream dropped; reconnecting');
+          // Every failure of a streak would be a line every 10 s while the engine is away.
+          if (attempt < 3 || attempt % 30 === 0) {
+            this.logger.warn({ err: error, attempt }, 'Docker event stream dropped; reconnecting');
+          }
         },
       },
       { minBackoffMs: 250, maxBackoffMs: 10_000 },
@@ -105,7 +108,14 @@ export class DockerCollectorRuntime {
     } else {
       const cgroups = new CgroupUsageReader({
         mounts: parseMountInfo(readFileSync('/proc/self/mountinfo', 'utf8')),
-        driver: await engine.cgroupDriver(),
+        driver: await engine.cgroupDriver().catch((error: unknown) => {
+          // Only used to derive the path of a container whose process is already gone.
+          logger.warn(
+            { err: error },
+            'cannot ask the engine for its cgroup driver; assuming cgroupfs',
+          );
+          return 'cgroupfs' as const;
+        }),
         procRoot: config.procDir,
         reader: new CgroupReader(hostCpus, syncFileReader),
       });
