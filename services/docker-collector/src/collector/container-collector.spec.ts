@@ -188,6 +188,28 @@ describe('ContainerCollector', () => {
     assert.equal(metrics.shortLivedCounts.caught, 1);
   });
 
+  test('a restart with no events at all is found by its counter going back', async () => {
+    const { clock, world, publisher, collector } = rig();
+    await collector.start();
+    const id = world.run({});
+    world.burn(id, 5n * SEC);
+    collector.handleEvent(world.event('start', id));
+    await collector.idle();
+    world.restart(id); // same cgroup path, counter from zero, no die/start delivered
+    world.burn(id, SEC);
+    clock.advance(10_000);
+    await collector.runCycle();
+    await collector.idle();
+    const samples = publisher.of(id);
+    assert.deepEqual(
+      samples.map((s) => s.lifecycle),
+      ['start', 'final', 'start'],
+    );
+    assert.equal(samples[1]?.cpu.usageNs, String(5n * SEC));
+    assert.equal(samples[2]?.cpu.usageNs, String(SEC));
+    assert.notEqual(samples[0]?.resource.instanceId, samples[2]?.resource.instanceId);
+  });
+
   test('a cgroup that vanishes without a die event is ended by inspect after the grace time', async () => {
     const { clock, world, publisher, collector } = rig({ dieGraceMs: 10 });
     await collector.start();

@@ -393,7 +393,11 @@ export class ContainerCollector {
       limits: t.limits ?? t.configuredLimits,
     };
     const outcome = t.instance.record(reading);
-    if (outcome === 'counter-went-back') this.ports.metrics.readError('counter_went_back');
+    if (outcome === 'counter-went-back') {
+      // A fresh cgroup at the same path: a restart whose events were missed. Look again.
+      this.ports.metrics.readError('counter_went_back');
+      this.spawn(this.rediscover(t));
+    }
     if (outcome === 'accepted' && publish) this.publishLast(t);
   }
 
@@ -426,12 +430,14 @@ export class ContainerCollector {
     if (t.instance.finalized) return;
     const id = t.instance.identity.containerId;
     let at = exitAt;
+    let restarted = false;
     if (at === null) {
       try {
         const container = await this.ports.source.inspect(id);
         if (container !== null && container.running) {
           const same = identityOf(container, t.instance.identity.tenantId);
           if (same.instanceId === t.instance.identity.instanceId) return; // still running
+          restarted = true;
         }
         const finished = container?.finishedAt ? Date.parse(container.finishedAt) : NaN;
         at = finished >= t.instance.startedAtMs ? finished : this.ports.clock.now();
@@ -451,6 +457,12 @@ export class ContainerCollector {
       this.ports.metrics.shortLived(sample === null ? 'missed' : 'caught');
     }
     if (this.tracked.get(id) === t) this.tracked.delete(id);
+    if (restarted) this.spawn(this.discover(id, false));
+  }
+
+  /** Inspects a followed container again; a new instance ends the old one (discoverNow). */
+  private async rediscover(t: Tracked): Promise<void> {
+    await this.discover(t.instance.identity.containerId, false);
   }
 
   private attachParent(t: Tracked): void {
