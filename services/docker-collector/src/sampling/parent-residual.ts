@@ -46,10 +46,6 @@ export class ParentResidual {
     return this.children.size;
   }
 
-  has(childKey: string): boolean {
-    return this.children.has(childKey);
-  }
-
   /**
    * Starts counting a child. `base`: a reading of it that returned before the baseline was
    * read (at most its value at the baseline), or 0 when there is none — for a child started
