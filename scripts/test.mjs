@@ -43,7 +43,7 @@ if (run('npx', ['tsc', '-b', 'tsconfig.build.json']) !== 0) {
 function findSpecs() {
   const packages = ['libs', 'services']
     .flatMap((d) => (existsSync(join(root, d)) ? readdirSync(join(root, d)).map((p) => join(root, d, p)) : []))
-    .concat(['infra/local', 'infra/deploy'].map((p) => join(root, p)));
+    .concat(['infra/local', 'infra/deploy', 'infra/grafana-test'].map((p) => join(root, p)));
   const specs = [];
   for (const pkg of packages) {
     const dist = join(pkg, 'dist');
