@@ -1,0 +1,327 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { localInfra, waitFor } from '@metering/testing';
+import { type DashboardQuery, loadDashboards, queriesOf } from '../src/dashboard.loader';
+import {
+  type VariableValue,
+  interpolateInfluxQL,
+  interpolatePromQL,
+} from '../src/grafana-variables';
+import { PipelineWorld } from './pipeline-world';
+import {
+  type InfluxSeries,
+  type PromSeries,
+  influxQL,
+  influxRowsWithData,
+  promFiniteValues,
+  promQL,
+} from './query-clients';
+
+// Grafana cannot run here, so this runs what it would: every panel and variable query of
+// infra/grafana/dashboards, with the variables substituted as Grafana does, against the real
+// InfluxDB (the database rating wrote in this run) and a real Prometheus (scraping this run's
+// services), after a short run of the real pipeline (PipelineWorld). Each must return data.
+const world = new PipelineWorld();
+const dashboards = loadDashboards();
+const queries = dashboards.flatMap(queriesOf);
+const RANGE_MS = 3 * 3_600_000;
+const DATA_TIMEOUT_MS = 90_000;
+
+type Variables = Readonly<Record<string, VariableValue>>;
+
+function find(dashboardUid: string, title: string): DashboardQuery {
+  const file = dashboards.find((d) => d.json.uid === dashboardUid)?.file;
+  const q = queries.find((x) => x.dashboard === file && x.where.includes(`"${title}"`));
+  assert.ok(q, `no query in panel "${title}" of ${dashboardUid}`);
+  return q;
+}
+
+function runInflux(q: DashboardQuery, variables: Variables): Promise<InfluxSeries[]> {
+  const text = interpolateInfluxQL(q, { nowMs: Date.now(), rangeMs: RANGE_MS }, variables, '1m');
+  return influxQL(localInfra.influxUrl, world.influxDatabase, text);
+}
+
+/** Waits until the query returns rows with data; fails naming the panel and the query. */
+async function influxData(q: DashboardQuery, variables: Variables): Promise<InfluxSeries[]> {
+  let last: InfluxSeries[] = [];
+  try {
+    return await waitFor(
+      async () => {
+        last = await runInflux(q, variables);
+        return influxRowsWithData(last) > 0 ? last : undefined;
+      },
+      { timeoutMs: DATA_TIMEOUT_MS, intervalMs: 500, description: `${q.dashboard} ${q.where}` },
+    );
+  } catch (error) {
+    const text = interpolateInfluxQL(q, { nowMs: Date.now(), rangeMs: RANGE_MS }, variables, '1m');
+    throw new Error(
+      `${q.dashboard} ${q.where} returned no data: ${text} → ${JSON.stringify(last)}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+function runProm(q: DashboardQuery): Promise<PromSeries[]> {
+  const expr = interpolatePromQL(q, { interval: '2s', rateInterval: '1m', rangeMs: 60_000 });
+  const nowS = Math.floor(Date.now() / 1000);
+  return promQL(
+    world.prometheusUrl,
+    expr,
+    q.instant ? { timeS: nowS } : { startS: nowS - 60, endS: nowS, stepS: 2 },
+  );
+}
+
+async function promData(q: DashboardQuery): Promise<PromSeries[]> {
+  let last: PromSeries[] = [];
+  try {
+    return await waitFor(
+      async () => {
+        last = await runProm(q);
+        return promFiniteValues(last).length > 0 ? last : undefined;
+      },
+      { timeoutMs: DATA_TIMEOUT_MS, intervalMs: 1_000, description: `${q.dashboard} ${q.where}` },
+    );
+  } catch (error) {
+    throw new Error(
+      `${q.dashboard} ${q.where} returned no data: ${q.text} → ${JSON.stringify(last)}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+const lastValue = (series: readonly InfluxSeries[], column: number): number =>
+  Number(series[0]?.values.at(-1)?.[column]);
+
+before(async () => world.start(Date.now()), { timeout: 240_000 });
+after(async () => world.stop(), { timeout: 120_000 });
+
+describe('every Grafana panel query returns data after a pipeline run', () => {
+  const tenantA: Variables = {
+    tenant: { kind: 'single', value: world.tenants.a },
+    resource: { kind: 'all', allValue: '.*' },
+  };
+  const tenantB: Variables = {
+    tenant: { kind: 'single', value: world.tenants.b },
+    resource: { kind: 'multi', values: [`${world.tenants.b}-vm-1`, `${world.tenants.b}-db-1`] },
+  };
+
+  test('the variables list the tenants, and a tenant its resources', async () => {
+    const variable = (name: string) => {
+      const q = queries.find((x) => x.where === `variable $${name}`);
+      assert.ok(q, `variable $${name}`);
+      return q;
+    };
+    const tenants = await influxData(variable('tenant'), {});
+    const names = tenants.flatMap((s) => s.values.map((row) => String(row[1])));
+    for (const t of Object.values(world.tenants))
+      assert.ok(names.includes(t), `${t} in ${names.join()}`);
+    const resources = await influxData(variable('resource'), tenantA);
+    assert.deepEqual(
+      resources.flatMap((s) => s.values.map((row) => String(row[1]))).sort(),
+      world.resources
+        .filter((r) => r.tenant === world.tenants.a)
+        .map((r) => r.id)
+        .sort(),
+    );
+  });
+
+  test('every InfluxQL panel query returns data (tenant a, all resources; tenant b, two resources)', async () => {
+    const influxQueries = queries.filter((q) => q.language === 'influxql' && !q.isVariable);
+    assert.ok(influxQueries.length >= 15, `${influxQueries.length} InfluxQL panel queries`);
+    for (const q of influxQueries) {
+      await influxData(q, tenantA);
+      if (q.text.includes('$tenant')) await influxData(q, tenantB);
+    }
+  });
+
+  test('every PromQL panel query returns data from the scraped services', async () => {
+    const promQueries = queries.filter((q) => q.language === 'promql');
+    assert.ok(promQueries.length >= 15, `${promQueries.length} PromQL queries`);
+    for (const q of promQueries) await promData(q);
+  });
+
+  test('fleet panels show the generated hosts and tenants and what the real collectors sampled', async () => {
+    const byHost = await influxData(find('metering-fleet', 'CPU by host'), {});
+    const hosts = byHost.map((s) => s.tags?.host);
+    for (const h of ['node-a', 'node-b', world.hosts.docker, world.hosts.kvm]) {
+      await waitFor(
+        async () =>
+          (await runInflux(find('metering-fleet', 'Memory by host'), {})).some(
+            (s) => s.tags?.host === h,
+          ),
+        {
+          timeoutMs: DATA_TIMEOUT_MS,
+          description: `host ${h} on the fleet dashboard (so far ${hosts.join()})`,
+        },
+      );
+    }
+    const byTenant = await runInflux(find('metering-fleet', 'Memory by tenant'), {});
+    for (const t of Object.values(world.tenants)) {
+      assert.ok(
+        byTenant.some((s) => s.tags?.tenant === t),
+        `tenant ${t} on the fleet dashboard`,
+      );
+    }
+    const vms = await influxData(find('metering-fleet', 'Running VMs'), {});
+    assert.ok(lastValue(vms, 1) >= 3, `running VMs: ${JSON.stringify(vms)}`);
+  });
+
+  test('panel arithmetic matches the generated stream', async () => {
+    // Each generated resource ran at a constant rate from startedAt to its last sample.
+    const hours = (world.stream.lastMs - world.stream.startedAtMs) / 3_600_000;
+    const ofTenant = world.resources.filter((r) => r.tenant === world.tenants.a);
+    const sum = (series: InfluxSeries[]) =>
+      series.flatMap((s) => s.values.map((row) => Number(row[1]))).reduce((a, b) => a + b, 0);
+    const close = (actual: number, expected: number) =>
+      Math.abs(actual - expected) <= 1e-6 * Math.max(1, expected);
+    const expected = {
+      cpuCoreHours: ofTenant.reduce((a, r) => a + r.cores, 0) * hours,
+      memoryGibHours: (ofTenant.reduce((a, r) => a + r.memoryBytes, 0) / 2 ** 30) * hours,
+      // Mean cores of each resource per interval, summed per host: the rates of what runs there.
+      nodeACores: world.resources
+        .filter((r) => r.host === 'node-a')
+        .reduce((a, r) => a + r.cores, 0),
+      nodeBCores: world.resources
+        .filter((r) => r.host === 'node-b')
+        .reduce((a, r) => a + r.cores, 0),
+    };
+    let actual = {};
+    // Rating writes while this runs: wait until everything generated is in InfluxDB.
+    await waitFor(
+      async () => {
+        const byHost = await runInflux(find('metering-fleet', 'CPU by host'), {});
+        const hostValues = (host: string) =>
+          byHost.find((s) => s.tags?.host === host)?.values.map((row) => Number(row[1])) ?? [];
+        const now = {
+          cpuCoreHours: sum(
+            await runInflux(find('metering-tenant-usage', 'CPU core-hours'), tenantA),
+          ),
+          memoryGibHours: sum(
+            await runInflux(find('metering-tenant-usage', 'Memory GiB-hours'), tenantA),
+          ),
+          nodeACores: hostValues('node-a'),
+          nodeBCores: hostValues('node-b'),
+        };
+        actual = now;
+        return (
+          close(now.cpuCoreHours, expected.cpuCoreHours) &&
+          close(now.memoryGibHours, expected.memoryGibHours) &&
+          now.nodeACores.length > 0 &&
+          now.nodeACores.every((v) => close(v, expected.nodeACores)) &&
+          now.nodeBCores.length > 0 &&
+          now.nodeBCores.every((v) => close(v, expected.nodeBCores))
+        );
+      },
+      { timeoutMs: DATA_TIMEOUT_MS, intervalMs: 1_000, description: 'panel figures of the stream' },
+    ).catch((error: unknown) => {
+      throw new Error(`expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`, {
+        cause: error,
+      });
+    });
+  });
+
+  test('pipeline panels count this run: four services scraped, samples rated, a dead letter', async () => {
+    const serviceInstances = find('metering-pipeline', 'Service instances');
+    await waitFor(
+      async () => {
+        const services = (await runProm(serviceInstances)).map((s) => s.metric.service);
+        return ['billing-api', 'docker-collector', 'rating', 'vm-collector'].every((s) =>
+          services.includes(s),
+        );
+      },
+      { timeoutMs: DATA_TIMEOUT_MS, description: 'all four services on the instances stat' },
+    );
+    const samples = queries.find((q) => q.where.includes('"Samples/s" C'));
+    assert.ok(samples);
+    await waitFor(
+      async () =>
+        (await runProm(samples)).some(
+          (s) => s.metric.outcome === 'rated' && promFiniteValues([s]).some((v) => v > 0),
+        ),
+      { timeoutMs: DATA_TIMEOUT_MS, description: 'rated samples/s above zero' },
+    );
+    // The event after Prometheus has seen the counter at 0: increase() needs both samples.
+    const dlq = find('metering-pipeline', 'Dead-lettered (1 h)');
+    await promData(dlq);
+    await world.publishInvalid();
+    await waitFor(async () => promFiniteValues(await runProm(dlq)).some((v) => v >= 0.9), {
+      timeoutMs: DATA_TIMEOUT_MS,
+      description: 'the dead-lettered message on the DLQ stat',
+    });
+  });
+
+  test('month-to-date panels agree with the draft invoices of the billing API', async () => {
+    interface Invoice {
+      period: string;
+      status: string;
+      lines: { meter: string; quantity: string; amount: string }[];
+      total: string;
+    }
+    for (const tenant of [world.tenants.a, world.tenants.b]) {
+      const variables: Variables = {
+        tenant: { kind: 'single', value: tenant },
+        resource: { kind: 'all', allValue: '.*' },
+      };
+      let detail = '';
+      await waitFor(
+        async () => {
+          const charges = await runInflux(
+            find('metering-tenant-usage', 'Month-to-date charges'),
+            variables,
+          );
+          const latest = [...charges]
+            .sort((x, y) => String(x.tags?.period).localeCompare(String(y.tags?.period)))
+            .at(-1);
+          const period = latest?.tags?.period;
+          if (latest === undefined || period === undefined) return false;
+          const amount = Number(latest.values.at(-1)?.[1]);
+          const cpu = await runInflux(
+            find('metering-tenant-usage', 'Month-to-date CPU'),
+            variables,
+          );
+          const memory = await runInflux(
+            find('metering-tenant-usage', 'Month-to-date memory'),
+            variables,
+          );
+          const ofPeriod = (s: InfluxSeries[]) =>
+            Number(s.find((x) => x.tags?.period === period)?.values.at(-1)?.[1]);
+          const invoice = await world.api<Invoice>(
+            'GET',
+            `/v1/tenants/${tenant}/invoices/${period}`,
+          );
+          const quantity = (meter: string) =>
+            invoice.lines
+              .filter((l) => l.meter === meter)
+              .reduce((sum, l) => sum + Number(l.quantity), 0);
+          detail = JSON.stringify({
+            amount,
+            cpu: ofPeriod(cpu),
+            memory: ofPeriod(memory),
+            invoice,
+          });
+          // Each invoice line is rounded once to the cent; the panels are unrounded.
+          const tolerance = 0.005 * invoice.lines.length + 1e-6;
+          return (
+            invoice.status === 'draft' &&
+            amount > 0 &&
+            Math.abs(amount - Number(invoice.total)) <= tolerance &&
+            Math.abs(ofPeriod(memory) - quantity('memory')) <= 2e-6 &&
+            (!invoice.lines.some((l) => l.meter === 'cpu') ||
+              Math.abs(ofPeriod(cpu) - quantity('cpu')) <= 2e-6)
+          );
+        },
+        {
+          timeoutMs: DATA_TIMEOUT_MS,
+          intervalMs: 1_000,
+          description: `month-to-date of ${tenant} = its draft invoice`,
+        },
+      ).catch((error: unknown) => {
+        throw new Error(`${tenant}: ${detail}`, { cause: error });
+      });
+    }
+  });
+});
