@@ -70,8 +70,23 @@ listener_pid() {
   ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2
 }
 
-# Adopts our own prometheus whose pid file was lost; reuses a working Prometheus started
-# elsewhere; fails on anything else holding the port. Returns 2 when the port is served already.
+# The Debian package's service: /usr/bin/prometheus with this config (its default).
+SYSTEM_PROM_CONF=/etc/prometheus/prometheus.yml
+
+stop_system_service() {
+  if [ -d /run/systemd/system ]; then
+    as_root systemctl disable --now prometheus >/dev/null 2>&1 || true
+  else
+    as_root /etc/init.d/prometheus stop >/dev/null 2>&1 || true
+    as_root update-rc.d prometheus disable >/dev/null 2>&1 || true
+  fi
+  wait_until 15 "system prometheus gone" sh -c "! ss -Hltn 'sport = :$PROMETHEUS_PORT' | grep -q ." ||
+    fail "could not stop the system prometheus service (try: service prometheus stop; update-rc.d prometheus disable)"
+}
+
+# Stops the Debian system service (it scrapes only itself); adopts our own prometheus whose pid
+# file was lost; reuses a working Prometheus started elsewhere; fails on anything else holding
+# the port. Returns 2 when the port is served already.
 claim_port() {
   local pid cmd
   pid="$(listener_pid "$PROMETHEUS_PORT")"
@@ -82,9 +97,15 @@ claim_port() {
     echo "$pid" >"$RUN_DIR/prometheus.pid"
     return 0
   fi
+  if [[ "$cmd" == /usr/bin/prometheus* && ("$cmd" != *--config.file* || "$cmd" == *"$SYSTEM_PROM_CONF"*) ]]; then
+    # Debian's service (started by the package on some machines) scrapes only itself.
+    log "the system prometheus service holds port $PROMETHEUS_PORT: stopping and disabling it"
+    stop_system_service || return 1
+    return 0
+  fi
   if ready && is_prometheus; then
-    # Another checkout's stack, the system service or a developer's own Prometheus: its scrape
-    # configuration is its own, so say what it must scrape for the dashboards.
+    # Another checkout's stack or a developer's own Prometheus: its scrape configuration is its
+    # own, so say what it must scrape for the dashboards.
     log "a Prometheus not started here (pid ${pid}) already serves $PROM_URL; using it (it must scrape $PROMETHEUS_TARGETS)"
     return 2
   fi
