@@ -70,10 +70,10 @@ describe('service Dockerfiles', () => {
     const text = readFileSync(join(REPO_ROOT, 'services/docker-collector/Dockerfile'), 'utf8');
     const problems = checkServiceDockerfile(text, {
       ...dockerfileExpectations(collector),
-      runtimeWorkspaces: [...collector.runtimeWorkspaces, 'libs/spool'],
+      runtimeWorkspaces: [...collector.runtimeWorkspaces, 'libs/ledger'],
     });
     assert.deepEqual(problems, [
-      'runtime: libs/spool/dist/src is needed at run time but not copied',
+      'runtime: libs/ledger/dist/src is needed at run time but not copied',
     ]);
   });
 
