@@ -88,6 +88,15 @@ async function metric(name: string): Promise<number> {
   return Number(match?.[1] ?? NaN);
 }
 
+/** Every sample the collector handed to its publisher, over all labels (all domains). */
+async function publishedTotal(): Promise<number> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('vm_collector_samples_published_total{'))
+    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+}
+
 test('a 30 s broker outage loses no sample and keeps their order', async () => {
   const b = broker!;
   const t = topic!;
@@ -127,20 +136,24 @@ test('a 30 s broker outage loses no sample and keeps their order', async () => {
   assert.equal(samples[0]?.lifecycle, 'start');
   assert.equal(samples.at(-1)?.lifecycle, 'final');
   assert.ok(samples.slice(1, -1).every((s) => s.lifecycle === 'running'));
+  // Nothing lost: every sample the collector published (for every domain on the host) is on
+  // the topic. Counted, not timed: under load a sampling cycle may run late, which is no loss.
+  const published = await publishedTotal();
+  await waitFor(() => new Set(t.samples.map((x) => x.sampleId)).size >= published, {
+    timeoutMs: 60_000,
+    description: `all ${published} published samples on the topic`,
+  });
+  assert.equal(new Set(t.samples.map((x) => x.sampleId)).size, published);
   const times = samples.map((s) => Date.parse(s.observedAt));
   for (let i = 1; i < times.length; i++) {
     assert.ok(times[i]! > times[i - 1]!, `out of order at ${i}: ${samples[i]?.observedAt}`);
-    // A running sample every second (plus a poll of jitter): a lost one leaves a 2 s hole.
-    assert.ok(
-      times[i]! - times[i - 1]! < 2 * SAMPLE_INTERVAL_MS,
-      `a gap before ${samples[i]?.observedAt}`,
-    );
   }
   const during = samples.filter((s) => {
     const at = Date.parse(s.observedAt);
     return at > stoppedAt && at < stoppedAt + OUTAGE_MS;
   });
-  assert.ok(during.length >= OUTAGE_MS / SAMPLE_INTERVAL_MS - 2, `${during.length} during`);
+  // Sampling went on through the outage (at half the nominal rate at worst, on a loaded machine).
+  assert.ok(during.length >= OUTAGE_MS / SAMPLE_INTERVAL_MS / 2, `${during.length} during`);
   const cpu = samples.map((s) => BigInt(s.cpu.usageNs));
   for (let i = 1; i < cpu.length; i++) assert.ok(cpu[i]! >= cpu[i - 1]!);
 });
