@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { type DataSource } from 'typeorm';
 import { Decimal } from '@metering/money';
-import { type SampleEvent, encode } from '@metering/contracts';
+import { type SampleEvent, type UsageEvent, decodeUsage, encode } from '@metering/contracts';
 import { createLedgerDataSource, migrateLedger } from '@metering/ledger';
 import { localInfra, uniqueName, waitFor } from '@metering/testing';
 import { type BucketUsage, addBuckets, byteSeconds, coreSeconds, rateBatch } from '../src/domain';
@@ -178,6 +178,122 @@ export class RatingWorld {
         ),
       ]),
     );
+  }
+
+  /** A price plan version and its assignment to tenants from `effectiveFrom` on. */
+  async assignPlan(
+    tenants: readonly string[],
+    plan: {
+      id: string;
+      version: number;
+      basis: 'usage' | 'allocation' | 'max';
+      cpu: { upTo: string | null; unitPrice: string }[] | null;
+      memory: { upTo: string | null; unitPrice: string }[] | null;
+    },
+    effectiveFrom: string,
+  ): Promise<void> {
+    await this.ds.query(
+      `INSERT INTO price_plan (id, version, currency, basis, cpu_tiers, memory_tiers)
+       VALUES ($1, $2, 'EUR', $3, $4::jsonb, $5::jsonb) ON CONFLICT DO NOTHING`,
+      [
+        plan.id,
+        plan.version,
+        plan.basis,
+        plan.cpu === null ? null : JSON.stringify(plan.cpu),
+        plan.memory === null ? null : JSON.stringify(plan.memory),
+      ],
+    );
+    for (const tenant of tenants) {
+      await this.ds.query(
+        `INSERT INTO plan_assignment (tenant_id, effective_from, plan_id, plan_version)
+         VALUES ($1, $2, $3, $4)`,
+        [tenant, effectiveFrom, plan.id, plan.version],
+      );
+    }
+  }
+
+  /** Every event on the usage topic, in partition order, up to the current end offsets. */
+  async usageEvents(): Promise<UsageEvent[]> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    const ends = await admin.fetchTopicOffsets(this.usageTopic);
+    await admin.disconnect();
+    const remaining = new Map(
+      ends.filter((e) => e.high !== '0').map((e) => [e.partition, BigInt(e.high)]),
+    );
+    const events: UsageEvent[] = [];
+    if (remaining.size === 0) return events;
+    const consumer = this.kafka.consumer({ groupId: `${this.groupId}-usage-${Date.now()}` });
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.usageTopic, fromBeginning: true });
+    let done!: () => void;
+    const finished = new Promise<void>((resolve) => (done = resolve));
+    await consumer.run({
+      eachBatch: ({ batch }) => {
+        for (const m of batch.messages) {
+          const end = remaining.get(batch.partition);
+          if (end === undefined || BigInt(m.offset) >= end) continue;
+          const decoded = decodeUsage(m.value);
+          if (!decoded.ok) throw new Error(`invalid usage event: ${decoded.reason.message}`);
+          events.push(decoded.value);
+          if (BigInt(m.offset) === end - 1n) remaining.delete(batch.partition);
+        }
+        if (remaining.size === 0) done();
+        return Promise.resolve();
+      },
+    });
+    await Promise.race([
+      finished,
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error('usage events: timeout')), 60_000),
+      ),
+    ]);
+    await consumer.disconnect();
+    return events;
+  }
+
+  /** usage_bucket rows: totals and charges as exact decimals. */
+  async bucketRows(): Promise<
+    {
+      tenant: string;
+      resource: string;
+      kind: string;
+      startMs: number;
+      cpu: Decimal;
+      memoryByteSeconds: Decimal;
+      cpuAllocation: Decimal;
+      cpuMax: Decimal;
+      memoryAllocation: Decimal;
+      memoryMax: Decimal;
+      amount: Decimal;
+      observedMs: number;
+      gapMs: number;
+    }[]
+  > {
+    const rows = await this.ds.query<Record<string, string>[]>(
+      `SELECT tenant_id, resource_id, resource_kind,
+              (extract(epoch from bucket_start) * 1000)::bigint::text AS start_ms,
+              cpu_usage_core_seconds::text AS c1, cpu_allocation_core_seconds::text AS c2,
+              cpu_max_core_seconds::text AS c3, memory_usage_byte_seconds::text AS m1,
+              memory_allocation_byte_seconds::text AS m2, memory_max_byte_seconds::text AS m3,
+              amount::text AS amount, observed_ms::text AS o, gap_ms::text AS g
+       FROM usage_bucket`,
+    );
+    return rows.map((r) => ({
+      tenant: r.tenant_id!,
+      resource: r.resource_id!,
+      kind: r.resource_kind!,
+      startMs: Number(r.start_ms),
+      cpu: new Decimal(r.c1!),
+      cpuAllocation: new Decimal(r.c2!),
+      cpuMax: new Decimal(r.c3!),
+      memoryByteSeconds: new Decimal(r.m1!),
+      memoryAllocation: new Decimal(r.m2!),
+      memoryMax: new Decimal(r.m3!),
+      amount: new Decimal(r.amount!),
+      observedMs: Number(r.o),
+      gapMs: Number(r.g),
+    }));
   }
 
   async tearDown(): Promise<void> {

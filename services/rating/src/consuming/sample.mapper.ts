@@ -7,9 +7,18 @@ import { type MeteredSample } from '../domain';
  */
 function coresToDecimal(cores: number | null): string | null {
   if (cores === null) return null;
-  const fixed = cores.toFixed(9);
-  return fixed.includes('.') ? fixed.replace(/0+$/, '').replace(/\.$/, '') : fixed;
+  let text = coreTexts.get(cores);
+  if (text === undefined) {
+    const fixed = cores.toFixed(9);
+    text = fixed.includes('.') ? fixed.replace(/0+$/, '').replace(/\.$/, '') : fixed;
+    if (coreTexts.size > 10_000) coreTexts.clear();
+    coreTexts.set(cores, text);
+  }
+  return text;
 }
+
+// Hosts report a handful of distinct limits: each is converted once.
+const coreTexts = new Map<number, string>();
 
 export function toMeteredSample(event: SampleEvent): MeteredSample {
   return {

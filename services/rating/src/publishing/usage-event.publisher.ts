@@ -1,7 +1,8 @@
-import { encode, encodeUsage, usageKey } from '@metering/contracts';
+import { encodeUsage } from '@metering/contracts';
 import { type KafkaProducer, type OutgoingMessage } from '@metering/kafka';
 import { type Counter, type MetricsRegistry } from '@metering/observability';
 import { type PricedUsage } from '../domain';
+import { encodeUsageEvent } from './usage-event.encoder';
 import { usageEventOf } from './usage-event.factory';
 
 export interface UsageEventSink {
@@ -20,9 +21,9 @@ export interface UsageEventPublisherOptions {
  * the batch's transaction, before it commits, like the DLQ: a batch whose transaction then fails
  * is rated and published again, with the same usage ids (see usage-event.factory.ts).
  *
- * Events are valid by construction (typed, from exact figures); the contract's validator checks
- * the first of every call, a guard against drift that costs one validation per batch instead of
- * one per event.
+ * Events are valid by construction (typed, from exact figures, written by encodeUsageEvent); the
+ * contract's validator checks the first of every call, a guard against drift that costs one
+ * validation per batch instead of one per event.
  */
 export class UsageEventPublisher implements UsageEventSink {
   private readonly published: Counter;
@@ -42,10 +43,13 @@ export class UsageEventPublisher implements UsageEventSink {
   async publish(usages: readonly PricedUsage[]): Promise<void> {
     if (usages.length === 0) return;
     const ratedAt = new Date(this.clock()).toISOString();
-    const messages = usages.map((u, i): OutgoingMessage => {
-      const event = usageEventOf(u, ratedAt);
-      return { key: usageKey(event), value: i === 0 ? encodeUsage(event) : encode(event) };
-    });
+    // The contract's validator on the first event guards the direct encoder against drift.
+    encodeUsage(usageEventOf(usages[0]!, ratedAt));
+    const ratedAtJson = JSON.stringify(ratedAt);
+    const messages = usages.map((u): OutgoingMessage => ({
+      key: u.tenantId,
+      value: encodeUsageEvent(u, ratedAtJson),
+    }));
     const acks: Promise<void>[] = [];
     for (let i = 0; i < messages.length; i += this.options.eventsPerRequest) {
       acks.push(

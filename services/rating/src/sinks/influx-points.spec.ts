@@ -2,7 +2,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type RatedInterval, emptyPosition, rateBatch } from '../domain';
 import { sampleAt } from '../domain/test-samples';
-import { chargesPoint, resourcePoint, usagePoint } from './influx-points';
+import fc from 'fast-check';
+import { chargesPoint, resourcePoint, resourcePointViaPoint, usagePoint } from './influx-points';
 
 describe('InfluxDB points (line protocol, ms timestamps)', () => {
   test('usage: running totals of a bucket at its start, tags escaped', () => {
@@ -31,6 +32,32 @@ describe('InfluxDB points (line protocol, ms timestamps)', () => {
     );
     assert.match(p.line, /^charges,currency=EUR,period=2026-11,tenant=acme amount=1.5,/);
     assert.ok(p.line.endsWith(` ${Date.UTC(2026, 10, 1)}`));
+  });
+
+  test('resource: the cached series prefix writes exactly what Point writes', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 1 }),
+        fc.string({ minLength: 1 }),
+        fc.string({ minLength: 1 }),
+        fc.integer({ min: 0, max: 100_000 }),
+        fc.bigInt({ min: 0n, max: 10n ** 15n }),
+        fc.bigInt({ min: 0n, max: 1n << 40n }),
+        (tenantId, resourceId, host, seconds, cpu, memory) => {
+          const rating = rateBatch(
+            [
+              sampleAt(seconds, 0n, { tenantId, resourceId, host }),
+              sampleAt(seconds + 7, cpu, { tenantId, resourceId, host, memoryUsageBytes: memory }),
+            ],
+            new Map(),
+            { maxGapMs: 60_000 },
+            () => 'UTC',
+          );
+          for (const r of rating.rated)
+            assert.equal(resourcePoint(r).line, resourcePointViaPoint(r));
+        },
+      ),
+    );
   });
 
   test('resource: the reading and the CPU rate since the previous sample', () => {

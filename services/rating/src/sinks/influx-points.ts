@@ -19,8 +19,11 @@ import { type BucketTotals } from '../ledger/ledger.repository';
  * Float fields: InfluxDB has no decimal type; the ledger keeps the exact figures.
  */
 export interface InfluxPoint {
-  /** Series and timestamp: a later point with the same key replaces an earlier one. */
-  readonly key: string;
+  /**
+   * Series and timestamp: a later point with the same key replaces an earlier one in the sink's
+   * buffer. null for points written once (raw gauges), which need no such bookkeeping.
+   */
+  readonly key: string | null;
   readonly line: string;
 }
 
@@ -70,7 +73,52 @@ export function chargesPoint(
   return toPoint(point, `c\u0000${position.tenantId}\u0000${position.period}`);
 }
 
+const PLACEHOLDER_FIELD = '__series_end';
+const PLACEHOLDER = ` ${PLACEHOLDER_FIELD}=0`;
+const seriesPrefixes = new Map<string, string>();
+
+/**
+ * Measurement and tags of a series as Point writes them (escaped, sorted), computed once per
+ * series: a raw gauge per sample would otherwise build and serialise a Point per sample.
+ */
+function seriesPrefix(measurement: string, tags: readonly (readonly [string, string])[]): string {
+  const key = [measurement, ...tags.flat()].join('\u0000');
+  let prefix = seriesPrefixes.get(key);
+  if (prefix === undefined) {
+    const point = new Point(measurement).floatField(PLACEHOLDER_FIELD, 0);
+    for (const [k, v] of tags) point.tag(k, v);
+    const line = point.toLineProtocol(MS) ?? '';
+    prefix = line.slice(0, line.lastIndexOf(PLACEHOLDER));
+    if (seriesPrefixes.size > 100_000) seriesPrefixes.clear();
+    seriesPrefixes.set(key, prefix);
+  }
+  return prefix;
+}
+
+/**
+ * The raw gauge of a sample: exactly the line Point writes (fields sorted, floats as String(n)),
+ * with the series part cached. Written once per sample, so not keyed for replacement.
+ */
 export function resourcePoint(r: RatedInterval): InfluxPoint {
+  const { sample, interval } = r;
+  const prefix = seriesPrefix('resource', [
+    ['tenant', sample.tenantId],
+    ['resource', sample.resourceId],
+    ['kind', sample.resourceKind],
+    ['host', sample.host],
+  ]);
+  const memory = String(Number(sample.memoryUsageBytes));
+  const durationMs = interval.toMs - interval.fromMs;
+  // ns / (ms × 10^6) = cores; an instant has no rate.
+  const fields =
+    durationMs > 0
+      ? `cpu_cores=${String(Number(interval.cpuUsageNs) / (durationMs * 1e6))},memory_bytes=${memory}`
+      : `memory_bytes=${memory}`;
+  return { key: null, line: `${prefix} ${fields} ${sample.observedAtMs}` };
+}
+
+/** The same gauge built through Point for every sample: the reference resourcePoint is held to. */
+export function resourcePointViaPoint(r: RatedInterval): string | undefined {
   const { sample, interval } = r;
   const point = new Point('resource')
     .tag('tenant', sample.tenantId)
@@ -79,12 +127,8 @@ export function resourcePoint(r: RatedInterval): InfluxPoint {
     .tag('host', sample.host)
     .floatField('memory_bytes', Number(sample.memoryUsageBytes));
   const durationMs = interval.toMs - interval.fromMs;
-  // ns / (ms × 10^6) = cores; an instant has no rate.
-  if (durationMs > 0)
+  if (durationMs > 0) {
     point.floatField('cpu_cores', Number(interval.cpuUsageNs) / (durationMs * 1e6));
-  point.timestamp(sample.observedAtMs);
-  return toPoint(
-    point,
-    `r\u0000${sample.tenantId}\u0000${sample.resourceId}\u0000${sample.host}\u0000${sample.observedAtMs}`,
-  );
+  }
+  return point.timestamp(sample.observedAtMs).toLineProtocol(MS);
 }

@@ -27,7 +27,9 @@ export interface InfluxSinkOptions {
  * are not lost data: the ledger holds the truth and the backfill command rewrites them.
  */
 export class InfluxSink {
+  /** Points keyed by series and time (the latest wins), and points written once. */
   private buffer = new Map<string, string>();
+  private once: string[] = [];
   private retrying: string[] | null = null;
   private attempt = 0;
   private nextAttemptAt = 0;
@@ -83,24 +85,32 @@ export class InfluxSink {
   /** Queues points; returns at once. */
   enqueue(points: Iterable<InfluxPoint>): void {
     if (this.stopped) return;
-    for (const p of points) this.buffer.set(p.key, p.line);
-    const overflow = this.buffer.size - this.options.maxBufferedPoints;
+    for (const p of points) {
+      if (p.key === null) this.once.push(p.line);
+      else this.buffer.set(p.key, p.line);
+    }
+    let overflow = this.buffer.size + this.once.length - this.options.maxBufferedPoints;
     if (overflow > 0) {
-      let n = 0;
+      // Raw gauges go first: the rest is what the backfill restores anyway, and it is few.
+      const fromOnce = Math.min(overflow, this.once.length);
+      this.once.splice(0, fromOnce);
+      let n = fromOnce;
+      overflow -= fromOnce;
       for (const key of this.buffer.keys()) {
-        if (n >= overflow) break;
+        if (overflow <= 0) break;
         this.buffer.delete(key);
+        overflow -= 1;
         n += 1;
       }
       this.dropped.inc(n);
       this.droppedSinceLog += n;
     }
     this.buffered.set(this.pending);
-    if (this.buffer.size >= this.options.batchSize) this.kick();
+    if (this.buffer.size + this.once.length >= this.options.batchSize) this.kick();
   }
 
   get pending(): number {
-    return this.buffer.size + (this.retrying?.length ?? 0);
+    return this.buffer.size + this.once.length + (this.retrying?.length ?? 0);
   }
 
   /** Resolves when everything buffered now has been written or given up (for tests and stop). */
@@ -182,6 +192,10 @@ export class InfluxSink {
       if (out.length >= n) break;
       out.push(line);
       this.buffer.delete(key);
+    }
+    if (out.length < n && this.once.length > 0) {
+      const more = this.once.splice(0, n - out.length);
+      for (const line of more) out.push(line);
     }
     return out;
   }

@@ -1,0 +1,401 @@
+#!/usr/bin/env node
+// Throughput of the rating service against the raw consumers, on the local broker (a script that
+// prints figures, not a test). In one run:
+//   produce N realistic samples (1,000 resources, 50 tenants, 10 s apart, restarts, counter resets,
+//   wandering memory, limits) to a fresh topic with 6 partitions, then measure
+//   (a) kcat consuming them raw, (b) a no-op kafkajs consumer (eachBatch, count), (c) the rating
+//   service (a real process, own schema, group, topics and InfluxDB database) until the ledger
+//   has caught up (stored offsets == end offsets), and print samples/s, c/b, c/a and the rating
+//   process's peak RSS (VmHWM). Everything it created is deleted at the end.
+//
+//   npx tsc -b services/rating && npm run bench:throughput -w @metering/rating -- --samples 1000000
+//
+// Options: --samples N (1,000,000) --resources N (1,000) --tenants N (50) --partitions N (6)
+//          --env KEY=VALUE (extra rating settings, repeatable) --node-arg ARG (e.g. --cpu-prof)
+//          --keep (leave topic, schema, db)
+// Needs the local stack (npm run stack -- --infra): Kafka 127.0.0.1:9092, PostgreSQL, InfluxDB.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import kafkajs from 'kafkajs';
+import pg from 'pg';
+import { sampleIdOf } from '@metering/contracts';
+import { createLedgerDataSource, migrateLedger } from '@metering/ledger';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const ratingMain = join(root, 'services/rating/dist/src/main.js');
+const BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/metering';
+const INFLUX_URL = process.env.INFLUX_URL ?? 'http://127.0.0.1:8086';
+
+const { values: opts } = parseArgs({
+  options: {
+    samples: { type: 'string', default: '1000000' },
+    resources: { type: 'string', default: '1000' },
+    tenants: { type: 'string', default: '50' },
+    partitions: { type: 'string', default: '6' },
+    env: { type: 'string', multiple: true, default: [] },
+    'node-arg': { type: 'string', multiple: true, default: [] },
+    keep: { type: 'boolean', default: false },
+    'noop-consumer': { type: 'string' }, // internal: run (b) in a child process
+  },
+});
+
+if (opts['noop-consumer'] !== undefined) {
+  await noopConsumer(opts['noop-consumer'], Number(opts.samples));
+  process.exit(0);
+}
+
+const N = Number(opts.samples);
+const RESOURCES = Number(opts.resources);
+const TENANTS = Number(opts.tenants);
+const PARTITIONS = Number(opts.partitions);
+const name = `bench_${Date.now().toString(36)}`;
+const topic = `${name}.samples`;
+const usageTopic = `${name}.usage`;
+const dlqTopic = `${name}.dlq`;
+const kafka = new kafkajs.Kafka({
+  clientId: 'rating-bench',
+  brokers: BROKERS,
+  logLevel: kafkajs.logLevel.NOTHING,
+});
+const log = (...a) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
+const fmt = (n) => Math.round(n).toLocaleString('en-US');
+
+const admin = kafka.admin();
+await admin.connect();
+const db = new pg.Client({ connectionString: DATABASE_URL });
+await db.connect();
+let rating;
+let cleaned = false;
+async function cleanUp() {
+  if (cleaned) return;
+  cleaned = true;
+  if (rating !== undefined && rating.exitCode === null) rating.kill('SIGKILL');
+  if (!opts.keep) {
+    await admin.deleteTopics({ topics: [topic, usageTopic, dlqTopic] }).catch((e) => log('topics:', e.message));
+    await db.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`).catch((e) => log('schema:', e.message));
+    await influx(`DROP DATABASE "${name}"`).catch((e) => log('influx:', e.message));
+    log(`deleted topics, schema and InfluxDB database ${name}`);
+  }
+}
+// Interrupted or stuck: still delete what the run created.
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => void cleanUp().finally(() => process.exit(130)));
+}
+const watchdog = setTimeout(() => {
+  log('the run took more than 45 min; giving up');
+  void cleanUp().finally(() => process.exit(1));
+}, 45 * 60_000);
+watchdog.unref();
+try {
+  log(`load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} on ${(await import('node:os')).cpus().length} cores`);
+  await admin.createTopics({
+    topics: [
+      { topic, numPartitions: PARTITIONS },
+      { topic: usageTopic, numPartitions: PARTITIONS },
+      { topic: dlqTopic, numPartitions: PARTITIONS },
+    ],
+    waitForLeaders: true,
+  });
+  await prepareLedger();
+  log(`ledger schema ${name} ready; producing ${fmt(N)} samples with kcat`);
+
+  // Produce with kcat (fast, not measured).
+  let t = Date.now();
+  const produced = await produceSamples();
+  const end = await admin.fetchTopicOffsets(topic);
+  const onTopic = end.reduce((s, p) => s + Number(p.high), 0);
+  if (onTopic !== N) throw new Error(`${onTopic} messages on the topic, expected ${N}`);
+  log(`produced ${fmt(produced.count)} samples (${(produced.bytes / 1e6).toFixed(0)} MB) in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+
+  // (a) kcat, raw.
+  t = performance.now();
+  const lines = await run('sh', ['-c', `kcat -C -b ${BROKERS[0]} -t ${topic} -e -q -o beginning | wc -l`]);
+  const aSeconds = (performance.now() - t) / 1000;
+  if (Number(lines.trim()) !== N) throw new Error(`kcat read ${lines.trim()} messages`);
+  const a = N / aSeconds;
+  log(`(a) kcat: ${fmt(N)} in ${aSeconds.toFixed(2)} s`);
+
+  // (b) a no-op kafkajs consumer, in its own process.
+  const bOut = JSON.parse(
+    await run(process.execPath, [fileURLToPath(import.meta.url), '--noop-consumer', topic, '--samples', String(N)]),
+  );
+  const b = N / bOut.seconds;
+  log(`(b) kafkajs no-op: ${fmt(N)} in ${bOut.seconds.toFixed(2)} s (first batch after ${bOut.joinSeconds.toFixed(2)} s)`);
+
+  // (c) the rating service until the ledger has caught up.
+  log('(c) starting the rating service');
+  const c = await rateAll();
+
+  const usageEnd = await admin.fetchTopicOffsets(usageTopic);
+  const events = usageEnd.reduce((s, p) => s + Number(p.high), 0);
+  const influxPoints = await influxCount();
+  console.log(`
+rating throughput, ${fmt(N)} samples (${RESOURCES} resources, ${TENANTS} tenants, ${PARTITIONS} partitions)
+  (a) kcat raw consume         ${fmt(a).padStart(9)} samples/s
+  (b) kafkajs no-op consumer   ${fmt(b).padStart(9)} samples/s
+  (c) rating service           ${fmt(c.rate).padStart(9)} samples/s  (ledger caught up ${c.seconds.toFixed(1)} s after the first commit; ${c.totalSeconds.toFixed(1)} s with start-up)
+  c/b ${(c.rate / b * 100).toFixed(1)} %   c/a ${(c.rate / a * 100).toFixed(1)} %
+  rating peak RSS (VmHWM) ${(c.vmHwmKb / 1024).toFixed(0)} MB, CPU ${c.cpuSeconds.toFixed(1)} s (${(c.cpuSeconds * 1e6 / N).toFixed(1)} µs/sample)
+  usage events published ${fmt(events)}, InfluxDB usage points ${fmt(influxPoints.usage)}, resource points ${fmt(influxPoints.resource)}
+  load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}
+  targets: c ≥ 40 % of b ${c.rate >= 0.4 * b ? 'met' : 'NOT met'}; c ≥ 20,000/s ${c.rate >= 20_000 ? 'met' : 'NOT met'}; RSS < 300 MB ${c.vmHwmKb < 300 * 1024 ? 'met' : 'NOT met'}`);
+} finally {
+  await cleanUp();
+  await admin.disconnect();
+  await db.end();
+}
+
+/** Schema with 50 registered tenants in three zones, each on a tiered plan (two bases). */
+async function prepareLedger() {
+  const ds = createLedgerDataSource({ url: DATABASE_URL, schema: name, poolSize: 1 });
+  await ds.initialize();
+  await migrateLedger(ds);
+  const zones = ['UTC', 'Asia/Kolkata', 'America/New_York'];
+  await ds.query(
+    `INSERT INTO price_plan (id, version, currency, basis, cpu_tiers, memory_tiers) VALUES
+     ('std', 1, 'EUR', 'usage', $1::jsonb, $2::jsonb), ('mem', 1, 'EUR', 'max', NULL, $2::jsonb)`,
+    [
+      JSON.stringify([
+        { upTo: '100', unitPrice: '0.040' },
+        { upTo: '1000', unitPrice: '0.035' },
+        { upTo: null, unitPrice: '0.030' },
+      ]),
+      JSON.stringify([
+        { upTo: '500', unitPrice: '0.0050' },
+        { upTo: null, unitPrice: '0.0040' },
+      ]),
+    ],
+  );
+  for (let i = 0; i < TENANTS; i++) {
+    await ds.query(`INSERT INTO tenant (id, name, time_zone, currency) VALUES ($1, $1, $2, 'EUR')`, [
+      `tenant-${i}`,
+      zones[i % zones.length],
+    ]);
+    await ds.query(
+      `INSERT INTO plan_assignment (tenant_id, effective_from, plan_id, plan_version) VALUES ($1, '2026-01-01', $2, 1)`,
+      [`tenant-${i}`, i % 5 === 4 ? 'mem' : 'std'],
+    );
+  }
+  await ds.destroy();
+}
+
+/** A mulberry32 stream: the same run, the same samples. */
+function prng(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let x = s;
+    x = Math.imul(x ^ (x >>> 15), x | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Samples in the order collectors publish them: every 10 s (with jitter) one reading of every
+ * resource; a restart now and then (new instance, counter from 0), a rare counter reset, rare
+ * silences long enough to be gaps; CPU limits and memory limits on some. Streamed into kcat.
+ */
+async function produceSamples() {
+  const rnd = prng(42);
+  const ticks = Math.ceil(N / RESOURCES);
+  const start = Math.floor((Date.now() - (ticks * 12 + 3_600) * 1000) / 1000) * 1000;
+  const resources = Array.from({ length: RESOURCES }, (_, r) => {
+    const kind = r % 4 === 3 ? 'vm' : 'container';
+    return {
+      id: `${kind === 'vm' ? 'vm' : 'ctr'}-${r.toString(16).padStart(6, '0')}`,
+      kind,
+      host: `node-${r % 20}`,
+      tenant: `tenant-${r % TENANTS}`,
+      instance: 0,
+      startedAt: start - Math.floor(rnd() * 3_600_000),
+      cpu: 0n,
+      memory: Math.floor(rnd() * 2 ** 31),
+      cores: rnd() < 0.5 ? null : [0.5, 1, 2, 4][Math.floor(rnd() * 4)],
+      limit: rnd() < 0.4 ? null : 2 ** 30 * (1 + Math.floor(rnd() * 8)),
+      silentUntil: 0,
+    };
+  });
+  const kcat = spawn('kcat', ['-P', '-b', BROKERS[0], '-t', topic, '-K', '\t', '-z', 'none'], {
+    stdio: ['pipe', 'inherit', 'inherit'],
+  });
+  const exited = new Promise((resolve, reject) =>
+    kcat.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`kcat -P exited ${code}`)))),
+  );
+  let count = 0;
+  let bytes = 0;
+  let chunk = [];
+  // Gaps skip readings: more ticks than N / resources may be needed.
+  for (let tick = 0; count < N; tick++) {
+    const base = start + tick * 10_000;
+    for (const r of resources) {
+      if (count >= N) break;
+      if (base < r.silentUntil) continue;
+      const at = base + Math.floor(rnd() * 1_000);
+      let lifecycle = 'running';
+      if (tick === 0) lifecycle = 'start';
+      else if (rnd() < 0.002) {
+        r.instance += 1;
+        r.startedAt = at - 2_000;
+        r.cpu = 0n;
+        lifecycle = 'start';
+      } else if (rnd() < 0.0005) {
+        r.silentUntil = base + 900_000; // a gap
+      }
+      if (rnd() < 0.0005) r.cpu = 0n; // a counter reset within the instance
+      r.cpu += BigInt(Math.floor(rnd() * (r.cores ?? 1) * 10_000_000_000));
+      r.memory = Math.max(0, Math.min(2 ** 33, r.memory + Math.floor((rnd() - 0.5) * 2 ** 25)));
+      const instanceId = `${r.id}-i${r.instance}`;
+      const observedAt = new Date(at).toISOString();
+      const source = r.kind === 'vm' ? 'libvirt' : 'docker';
+      const value = JSON.stringify({
+        schema: 'metering.sample.v1',
+        sampleId: sampleIdOf({ source, host: r.host, resourceId: r.id, instanceId, observedAt }),
+        source,
+        host: r.host,
+        resource: {
+          kind: r.kind,
+          id: r.id,
+          name: r.id,
+          tenantId: r.tenant,
+          instanceId,
+          startedAt: new Date(r.startedAt).toISOString(),
+        },
+        observedAt,
+        lifecycle,
+        cpu: { usageNs: r.cpu.toString(), allocationCores: r.cores },
+        memory: { usageBytes: r.memory, allocationBytes: r.limit },
+      });
+      chunk.push(`${r.id}\t${value}\n`);
+      bytes += value.length;
+      count += 1;
+      if (chunk.length >= 5_000) {
+        if (!kcat.stdin.write(chunk.join(''))) await new Promise((res) => kcat.stdin.once('drain', res));
+        chunk = [];
+      }
+    }
+  }
+  kcat.stdin.end(chunk.join(''));
+  await exited;
+  return { count, bytes };
+}
+
+async function noopConsumer(fromTopic, total) {
+  const client = new kafkajs.Kafka({ clientId: 'noop', brokers: BROKERS, logLevel: kafkajs.logLevel.NOTHING });
+  const consumer = client.consumer({ groupId: `${fromTopic}-noop`, maxBytesPerPartition: 4_194_304 });
+  await consumer.connect();
+  await consumer.subscribe({ topic: fromTopic, fromBeginning: true });
+  const t0 = performance.now();
+  let first = 0;
+  let n = 0;
+  let done;
+  const finished = new Promise((resolve) => (done = resolve));
+  await consumer.run({
+    partitionsConsumedConcurrently: 2,
+    eachBatch: async ({ batch }) => {
+      if (first === 0) first = performance.now();
+      n += batch.messages.length;
+      if (n >= total) done();
+    },
+  });
+  await finished;
+  const t1 = performance.now();
+  await consumer.disconnect();
+  console.log(JSON.stringify({ seconds: (t1 - t0) / 1000, joinSeconds: (first - t0) / 1000 }));
+}
+
+async function rateAll() {
+  const port = await new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+  const extra = Object.fromEntries(opts.env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  const t0 = performance.now();
+  rating = spawn(process.execPath, [...opts['node-arg'], ratingMain], {
+    env: {
+      ...process.env,
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      KAFKA_BROKERS: BROKERS.join(','),
+      DATABASE_URL,
+      DATABASE_SCHEMA: name,
+      RATING_GROUP_ID: `${name}-rating`,
+      SAMPLES_TOPIC: topic,
+      SAMPLES_DLQ_TOPIC: dlqTopic,
+      USAGE_TOPIC: usageTopic,
+      INFLUX_URL,
+      INFLUX_DATABASE: name,
+      ...extra,
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  let firstCommit = 0;
+  for (;;) {
+    await sleep(100);
+    if (rating.exitCode !== null || rating.signalCode !== null) {
+      throw new Error(`rating exited (${rating.exitCode ?? rating.signalCode})`);
+    }
+    if (performance.now() - t0 > 30 * 60_000) throw new Error('rating did not catch up within 30 min');
+    const r = await db
+      .query(`SELECT coalesce(sum(next_offset), 0)::bigint AS n FROM "${name}".consumer_offset WHERE next_offset > 0`)
+      .catch(() => ({ rows: [{ n: 0 }] }));
+    const done = Number(r.rows[0].n);
+    if (done > 0 && firstCommit === 0) firstCommit = performance.now();
+    if (done >= N) break;
+  }
+  const t1 = performance.now();
+  const status = readFileSync(`/proc/${rating.pid}/status`, 'utf8');
+  const vmHwmKb = Number(/VmHWM:\s+(\d+)/.exec(status)[1]);
+  const stat = readFileSync(`/proc/${rating.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const cpuSeconds = (Number(stat[11]) + Number(stat[12])) / 100;
+  const metricsText = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text().catch(() => '');
+  const gauge = (n) => Number(new RegExp(`^${n}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(metricsText)?.[1] ?? NaN);
+  log(
+    `rating memory at the end: heap used ${(gauge('nodejs_heap_size_used_bytes') / 2 ** 20).toFixed(0)} MB of ` +
+      `${(gauge('nodejs_heap_size_total_bytes') / 2 ** 20).toFixed(0)} MB, external ${(gauge('nodejs_external_memory_bytes') / 2 ** 20).toFixed(0)} MB, ` +
+      `InfluxDB buffer ${gauge('rating_influx_buffered_points')} points, GC ${gauge('nodejs_gc_duration_seconds_sum')} s`,
+  );
+  // Let the InfluxDB sink finish (it runs after the commits), then stop cleanly.
+  await sleep(2_000);
+  rating.kill('SIGTERM');
+  await new Promise((resolve) => rating.once('exit', resolve));
+  return {
+    rate: N / ((t1 - firstCommit) / 1000),
+    seconds: (t1 - firstCommit) / 1000,
+    totalSeconds: (t1 - t0) / 1000,
+    vmHwmKb,
+    cpuSeconds,
+  };
+}
+
+async function influx(q) {
+  const res = await fetch(`${INFLUX_URL}/query`, { method: 'POST', body: new URLSearchParams({ q, db: name }) });
+  return res.json();
+}
+
+async function influxCount() {
+  const count = async (m) => {
+    const json = await influx(`SELECT count(cpu_core_seconds) FROM "${m}"`).catch(() => ({}));
+    return json.results?.[0]?.series?.[0]?.values?.[0]?.[1] ?? 0;
+  };
+  const res = await influx('SELECT count(memory_bytes) FROM "resource"').catch(() => ({}));
+  return { usage: await count('usage'), resource: res.results?.[0]?.series?.[0]?.values?.[0]?.[1] ?? 0 };
+}
+
+function run(cmd, args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} exited ${code}`))));
+  });
+}
