@@ -55,7 +55,11 @@ export default tseslint.config(
   },
   {
     // The domain is pure: no framework or I/O imports (style.md, habit 2).
-    files: ['services/*/src/**/domain/**/*.ts', 'libs/money/src/**/*.ts', 'libs/pricing/src/**/*.ts'],
+    files: [
+      'services/*/src/**/domain/**/*.ts',
+      'libs/money/src/**/*.ts',
+      'libs/pricing/src/**/*.ts',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -28,7 +28,9 @@ if (run('bash', ['infra/local/deps.sh', 'install']) !== 0) {
 }
 
 if (!unitOnly && process.env.SKIP_STACK !== '1') {
-  console.log('Starting the local infrastructure the integration tests need (npm run stack -- --infra)…');
+  console.log(
+    'Starting the local infrastructure the integration tests need (npm run stack -- --infra)…',
+  );
   // A part that fails to start is reported by the stack; its tests then fail with a clear message.
   run('bash', ['infra/local/stack.sh', 'up', '--infra']);
 }
@@ -42,7 +44,9 @@ if (run('npx', ['tsc', '-b', 'tsconfig.build.json']) !== 0) {
 /** Compiled specs whose TypeScript source still exists (a deleted spec leaves stale output). */
 function findSpecs() {
   const packages = ['libs', 'services']
-    .flatMap((d) => (existsSync(join(root, d)) ? readdirSync(join(root, d)).map((p) => join(root, d, p)) : []))
+    .flatMap((d) =>
+      existsSync(join(root, d)) ? readdirSync(join(root, d)).map((p) => join(root, d, p)) : [],
+    )
     .concat(['infra/local', 'infra/deploy', 'infra/grafana-test'].map((p) => join(root, p)));
   const specs = [];
   for (const pkg of packages) {
@@ -83,7 +87,7 @@ const status = run(process.execPath, [
 
 // The TAP report ends with `# pass N`, `# fail N`, `# cancelled N`, `# skipped N`, `# todo N`.
 const tap = existsSync(tapFile) ? readFileSync(tapFile, 'utf8') : '';
-const count = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, "m").exec(tap)?.[1] ?? 0);
+const count = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(tap)?.[1] ?? 0);
 const passed = count('pass');
 const failed = count('fail') + count('cancelled') + (tap === '' && status !== 0 ? 1 : 0);
 const skipped = count('skipped') + count('todo');

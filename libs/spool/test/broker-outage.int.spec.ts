@@ -6,18 +6,17 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Lifecycle, type SampleEvent } from '@metering/contracts';
-import { waitFor } from '@metering/testing';
+import { SecondKafkaBroker, waitFor } from '@metering/testing';
 import { kafkaSpoolProducer, SpooledPublisher, type SpoolHealth } from '../src/index';
 import { readBack, testKafka, type TestKafka } from './kafka.fixtures';
-import { SecondBroker } from './second-broker';
 import { sampleOf, testLogger } from './spool.fixtures';
 
-// The broker of this file is its own (SecondBroker): these tests stop it.
+// The broker of this file is its own (SecondKafkaBroker): these tests stop it.
 const OUTAGE_MS = 30_000;
 const RATE_PER_SECOND = 20;
 const KEYS = ['outage-a', 'outage-b', 'outage-c', 'outage-d'];
 
-let broker: SecondBroker | undefined;
+let broker: SecondKafkaBroker | undefined;
 let kafka: TestKafka;
 /** One topic per test, so each reads back only its own samples. */
 let outageTopic: string;
@@ -26,7 +25,7 @@ const dirs: string[] = [];
 const publishers: SpooledPublisher[] = [];
 
 before(async () => {
-  broker = await SecondBroker.create();
+  broker = await SecondKafkaBroker.create('spool');
   await broker.start();
   kafka = testKafka('spool_outage', broker.brokers);
   outageTopic = `${kafka.topic}_outage`;

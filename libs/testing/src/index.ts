@@ -1,3 +1,4 @@
 export * from './wait-for';
 export * from './unique-name';
 export * from './local-infra';
+export * from './second-kafka-broker';

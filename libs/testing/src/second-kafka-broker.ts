@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-/** The repository root, from libs/spool/dist/test. */
+/** The repository root, from libs/testing/dist/src. */
 const REPO_ROOT = resolve(__dirname, '../../../..');
 const SHARED_STACK = process.env.STACK_DIR ?? join(REPO_ROOT, '.stack');
 
@@ -16,19 +16,19 @@ const SHARED_STACK = process.env.STACK_DIR ?? join(REPO_ROOT, '.stack');
  * folder, so a test can stop it without touching the shared one on 9092. It reuses the
  * shared stack's jars. start() after stop() keeps the data (same folder).
  */
-export class SecondBroker {
+export class SecondKafkaBroker {
   private constructor(
     readonly stackDir: string,
     readonly port: number,
     readonly controllerPort: number,
   ) {}
 
-  static async create(): Promise<SecondBroker> {
-    const stackDir = await mkdtemp(join(tmpdir(), 'spool-broker-'));
+  static async create(label = 'test'): Promise<SecondKafkaBroker> {
+    const stackDir = await mkdtemp(join(tmpdir(), `${label}-broker-`));
     const port = await freePort();
     let controllerPort = await freePort();
     while (controllerPort === port) controllerPort = await freePort();
-    return new SecondBroker(stackDir, port, controllerPort);
+    return new SecondKafkaBroker(stackDir, port, controllerPort);
   }
 
   get brokers(): string[] {

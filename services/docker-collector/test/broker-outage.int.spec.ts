@@ -8,11 +8,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { type SampleEvent } from '@metering/contracts';
-import { localInfra, uniqueName, waitFor } from '@metering/testing';
+import { SecondKafkaBroker, localInfra, uniqueName, waitFor } from '@metering/testing';
 import { AppModule } from '../src/app.module';
 import { loadConfig } from '../src/config';
 import { SampleTopic } from './sample-topic';
-import { SecondBroker } from './second-broker';
 import { TestContainers } from './test-containers';
 
 // The collector keeps sampling real containers while its Kafka broker — one of this test's
@@ -22,13 +21,13 @@ const OUTAGE_MS = 30_000;
 const tenant = uniqueName('outage');
 const containers = new TestContainers();
 const spoolDir = mkdtempSync(join(tmpdir(), 'dc-outage-spool-'));
-let broker: SecondBroker | undefined;
+let broker: SecondKafkaBroker | undefined;
 let topic: SampleTopic | undefined;
 let app: INestApplication | undefined;
 let baseUrl: string;
 
 before(async () => {
-  broker = await SecondBroker.create();
+  broker = await SecondKafkaBroker.create('docker-collector');
   await broker.start();
   topic = await SampleTopic.create('dc_outage', { brokers: broker.brokers, consume: false });
   const config = loadConfig({

@@ -11,12 +11,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { tinyDomainXml } from '@metering/infra-local/dist/test/tiny-domain';
-import { localInfra, uniqueName, waitFor } from '@metering/testing';
+import { SecondKafkaBroker, localInfra, uniqueName, waitFor } from '@metering/testing';
 import type * as LibvirtModule from '@unraid/libvirt' with { 'resolution-mode': 'import' };
 import { AppModule } from '../src/app.module';
 import { loadConfig } from '../src/config';
 import { SampleTopic } from './sample-topic';
-import { SecondBroker } from './second-broker';
 
 // The collector keeps sampling a real KVM domain while its Kafka broker — one of this test's
 // own, so stopping it disturbs nobody — is down for 30 s; afterwards every sample arrives,
@@ -30,14 +29,14 @@ const uuid = randomUUID();
 const tenant = uniqueName('tenant');
 
 let hypervisor: Hypervisor | undefined;
-let broker: SecondBroker | undefined;
+let broker: SecondKafkaBroker | undefined;
 let topic: SampleTopic | undefined;
 let spoolDir: string | undefined;
 let app: INestApplication | undefined;
 let baseUrl: string;
 
 before(async () => {
-  broker = await SecondBroker.create();
+  broker = await SecondKafkaBroker.create('vm-collector');
   await broker.start();
   topic = await SampleTopic.create('vmc_outage', { brokers: broker.brokers, consume: false });
   spoolDir = await mkdtemp(join(tmpdir(), 'vm-collector-outage-'));
