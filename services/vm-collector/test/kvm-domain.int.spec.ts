@@ -122,11 +122,13 @@ test('a running KVM domain yields start, then running samples with rising CPU', 
   assert.ok(startedAt <= Date.parse(start.observedAt));
   assert.ok(Date.now() - startedAt < 120_000, `startedAt ${start.resource.startedAt}`);
 
-  // The BIOS spins at the 25 % cap: cpuTime rises between samples.
+  // The BIOS spins at the 25 % cap: cpuTime never goes back and rises over the run. (Between
+  // two samples a second apart it may stand still on a loaded host: seen in CI.)
   const cpu = samples.map((s) => BigInt(s.cpu.usageNs));
   for (let i = 1; i < cpu.length; i++) {
-    assert.ok(cpu[i]! > cpu[i - 1]!, `CPU did not rise: ${cpu.join(', ')}`);
+    assert.ok(cpu[i]! >= cpu[i - 1]!, `CPU went back: ${cpu.join(', ')}`);
   }
+  assert.ok(cpu.at(-1)! > cpu[0]!, `CPU did not rise: ${cpu.join(', ')}`);
   for (const s of samples) {
     assert.equal(s.cpu.allocationCores, 1);
     assert.equal(s.memory.allocationBytes, 128 * MiB);
