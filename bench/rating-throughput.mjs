@@ -78,8 +78,12 @@ async function cleanUp() {
   cleaned = true;
   if (rating !== undefined && rating.exitCode === null) rating.kill('SIGKILL');
   if (!opts.keep) {
-    await admin.deleteTopics({ topics: [topic, usageTopic, dlqTopic] }).catch((e) => log('topics:', e.message));
-    await db.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`).catch((e) => log('schema:', e.message));
+    await admin
+      .deleteTopics({ topics: [topic, usageTopic, dlqTopic] })
+      .catch((e) => log('topics:', e.message));
+    await db
+      .query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`)
+      .catch((e) => log('schema:', e.message));
     await influx(`DROP DATABASE "${name}"`).catch((e) => log('influx:', e.message));
     log(`deleted topics, schema and InfluxDB database ${name}`);
   }
@@ -94,7 +98,11 @@ const watchdog = setTimeout(() => {
 }, 45 * 60_000);
 watchdog.unref();
 try {
-  log(`load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} on ${(await import('node:os')).cpus().length} cores`);
+  log(
+    `load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')} on ${(await import('node:os')).cpus().length} cores`,
+  );
   await admin.createTopics({
     topics: [
       { topic, numPartitions: PARTITIONS },
@@ -112,11 +120,16 @@ try {
   const end = await admin.fetchTopicOffsets(topic);
   const onTopic = end.reduce((s, p) => s + Number(p.high), 0);
   if (onTopic !== N) throw new Error(`${onTopic} messages on the topic, expected ${N}`);
-  log(`produced ${fmt(produced.count)} samples (${(produced.bytes / 1e6).toFixed(0)} MB) in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  log(
+    `produced ${fmt(produced.count)} samples (${(produced.bytes / 1e6).toFixed(0)} MB) in ${((Date.now() - t) / 1000).toFixed(1)} s`,
+  );
 
   // (a) kcat, raw.
   t = performance.now();
-  const lines = await run('sh', ['-c', `kcat -C -b ${BROKERS[0]} -t ${topic} -e -q -o beginning | wc -l`]);
+  const lines = await run('sh', [
+    '-c',
+    `kcat -C -b ${BROKERS[0]} -t ${topic} -e -q -o beginning | wc -l`,
+  ]);
   const aSeconds = (performance.now() - t) / 1000;
   if (Number(lines.trim()) !== N) throw new Error(`kcat read ${lines.trim()} messages`);
   const a = N / aSeconds;
@@ -124,10 +137,18 @@ try {
 
   // (b) a no-op kafkajs consumer, in its own process.
   const bOut = JSON.parse(
-    await run(process.execPath, [fileURLToPath(import.meta.url), '--noop-consumer', topic, '--samples', String(N)]),
+    await run(process.execPath, [
+      fileURLToPath(import.meta.url),
+      '--noop-consumer',
+      topic,
+      '--samples',
+      String(N),
+    ]),
   );
   const b = N / bOut.seconds;
-  log(`(b) kafkajs no-op: ${fmt(N)} in ${bOut.seconds.toFixed(2)} s (first batch after ${bOut.joinSeconds.toFixed(2)} s)`);
+  log(
+    `(b) kafkajs no-op: ${fmt(N)} in ${bOut.seconds.toFixed(2)} s (first batch after ${bOut.joinSeconds.toFixed(2)} s)`,
+  );
 
   // (c) the rating service until the ledger has caught up.
   log('(c) starting the rating service');
@@ -141,10 +162,12 @@ rating throughput, ${fmt(N)} samples (${RESOURCES} resources, ${TENANTS} tenants
   (a) kcat raw consume         ${fmt(a).padStart(9)} samples/s
   (b) kafkajs no-op consumer   ${fmt(b).padStart(9)} samples/s
   (c) rating service           ${fmt(c.rate).padStart(9)} samples/s  (ledger caught up ${c.seconds.toFixed(1)} s after the first commit; ${c.totalSeconds.toFixed(1)} s with start-up)
-  c/b ${(c.rate / b * 100).toFixed(1)} %   c/a ${(c.rate / a * 100).toFixed(1)} %
-  rating peak RSS (VmHWM) ${(c.vmHwmKb / 1024).toFixed(0)} MB, CPU ${c.cpuSeconds.toFixed(1)} s (${(c.cpuSeconds * 1e6 / N).toFixed(1)} µs/sample)
+  c/b ${((c.rate / b) * 100).toFixed(1)} %   c/a ${((c.rate / a) * 100).toFixed(1)} %
+  rating peak RSS (VmHWM) ${(c.vmHwmKb / 1024).toFixed(0)} MB, CPU ${c.cpuSeconds.toFixed(1)} s (${((c.cpuSeconds * 1e6) / N).toFixed(1)} µs/sample)
   usage events published ${fmt(events)}, InfluxDB usage points ${fmt(influxPoints.usage)}, resource points ${fmt(influxPoints.resource)}
-  load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}
+  load average ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}
   targets: c ≥ 40 % of b ${c.rate >= 0.4 * b ? 'met' : 'NOT met'}; c ≥ 20,000/s ${c.rate >= 20_000 ? 'met' : 'NOT met'}; RSS < 300 MB ${c.vmHwmKb < 300 * 1024 ? 'met' : 'NOT met'}`);
 } finally {
   await cleanUp();
@@ -174,10 +197,10 @@ async function prepareLedger() {
     ],
   );
   for (let i = 0; i < TENANTS; i++) {
-    await ds.query(`INSERT INTO tenant (id, name, time_zone, currency) VALUES ($1, $1, $2, 'EUR')`, [
-      `tenant-${i}`,
-      zones[i % zones.length],
-    ]);
+    await ds.query(
+      `INSERT INTO tenant (id, name, time_zone, currency) VALUES ($1, $1, $2, 'EUR')`,
+      [`tenant-${i}`, zones[i % zones.length]],
+    );
     await ds.query(
       `INSERT INTO plan_assignment (tenant_id, effective_from, plan_id, plan_version) VALUES ($1, '2026-01-01', $2, 1)`,
       [`tenant-${i}`, i % 5 === 4 ? 'mem' : 'std'],
@@ -227,7 +250,9 @@ async function produceSamples() {
     stdio: ['pipe', 'inherit', 'inherit'],
   });
   const exited = new Promise((resolve, reject) =>
-    kcat.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`kcat -P exited ${code}`)))),
+    kcat.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`kcat -P exited ${code}`)),
+    ),
   );
   let count = 0;
   let bytes = 0;
@@ -277,7 +302,8 @@ async function produceSamples() {
       bytes += value.length;
       count += 1;
       if (chunk.length >= 5_000) {
-        if (!kcat.stdin.write(chunk.join(''))) await new Promise((res) => kcat.stdin.once('drain', res));
+        if (!kcat.stdin.write(chunk.join('')))
+          await new Promise((res) => kcat.stdin.once('drain', res));
         chunk = [];
       }
     }
@@ -288,8 +314,15 @@ async function produceSamples() {
 }
 
 async function noopConsumer(fromTopic, total) {
-  const client = new kafkajs.Kafka({ clientId: 'noop', brokers: BROKERS, logLevel: kafkajs.logLevel.NOTHING });
-  const consumer = client.consumer({ groupId: `${fromTopic}-noop`, maxBytesPerPartition: 4_194_304 });
+  const client = new kafkajs.Kafka({
+    clientId: 'noop',
+    brokers: BROKERS,
+    logLevel: kafkajs.logLevel.NOTHING,
+  });
+  const consumer = client.consumer({
+    groupId: `${fromTopic}-noop`,
+    maxBytesPerPartition: 4_194_304,
+  });
   await consumer.connect();
   await consumer.subscribe({ topic: fromTopic, fromBeginning: true });
   const t0 = performance.now();
@@ -318,7 +351,9 @@ async function rateAll() {
       s.close(() => resolve(p));
     });
   });
-  const extra = Object.fromEntries(opts.env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  const extra = Object.fromEntries(
+    opts.env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
   const t0 = performance.now();
   rating = spawn(process.execPath, [...opts['node-arg'], ratingMain], {
     env: {
@@ -344,9 +379,12 @@ async function rateAll() {
     if (rating.exitCode !== null || rating.signalCode !== null) {
       throw new Error(`rating exited (${rating.exitCode ?? rating.signalCode})`);
     }
-    if (performance.now() - t0 > 30 * 60_000) throw new Error('rating did not catch up within 30 min');
+    if (performance.now() - t0 > 30 * 60_000)
+      throw new Error('rating did not catch up within 30 min');
     const r = await db
-      .query(`SELECT coalesce(sum(next_offset), 0)::bigint AS n FROM "${name}".consumer_offset WHERE next_offset > 0`)
+      .query(
+        `SELECT coalesce(sum(next_offset), 0)::bigint AS n FROM "${name}".consumer_offset WHERE next_offset > 0`,
+      )
       .catch(() => ({ rows: [{ n: 0 }] }));
     const done = Number(r.rows[0].n);
     if (done > 0 && firstCommit === 0) firstCommit = performance.now();
@@ -357,8 +395,13 @@ async function rateAll() {
   const vmHwmKb = Number(/VmHWM:\s+(\d+)/.exec(status)[1]);
   const stat = readFileSync(`/proc/${rating.pid}/stat`, 'utf8').split(') ')[1].split(' ');
   const cpuSeconds = (Number(stat[11]) + Number(stat[12])) / 100;
-  const metricsText = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text().catch(() => '');
-  const gauge = (n) => Number(new RegExp(`^${n}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(metricsText)?.[1] ?? NaN);
+  const metricsText = await (
+    await fetch(`http://127.0.0.1:${port}/metrics`)
+  )
+    .text()
+    .catch(() => '');
+  const gauge = (n) =>
+    Number(new RegExp(`^${n}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(metricsText)?.[1] ?? NaN);
   log(
     `rating memory at the end: heap used ${(gauge('nodejs_heap_size_used_bytes') / 2 ** 20).toFixed(0)} MB of ` +
       `${(gauge('nodejs_heap_size_total_bytes') / 2 ** 20).toFixed(0)} MB, external ${(gauge('nodejs_external_memory_bytes') / 2 ** 20).toFixed(0)} MB, ` +
@@ -378,7 +421,10 @@ async function rateAll() {
 }
 
 async function influx(q) {
-  const res = await fetch(`${INFLUX_URL}/query`, { method: 'POST', body: new URLSearchParams({ q, db: name }) });
+  const res = await fetch(`${INFLUX_URL}/query`, {
+    method: 'POST',
+    body: new URLSearchParams({ q, db: name }),
+  });
   return res.json();
 }
 
@@ -388,7 +434,10 @@ async function influxCount() {
     return json.results?.[0]?.series?.[0]?.values?.[0]?.[1] ?? 0;
   };
   const res = await influx('SELECT count(memory_bytes) FROM "resource"').catch(() => ({}));
-  return { usage: await count('usage'), resource: res.results?.[0]?.series?.[0]?.values?.[0]?.[1] ?? 0 };
+  return {
+    usage: await count('usage'),
+    resource: res.results?.[0]?.series?.[0]?.values?.[0]?.[1] ?? 0,
+  };
 }
 
 function run(cmd, args) {
@@ -396,6 +445,8 @@ function run(cmd, args) {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
-    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} exited ${code}`))));
+    child.once('exit', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${cmd} exited ${code}`)),
+    );
   });
 }
