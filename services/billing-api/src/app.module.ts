@@ -5,7 +5,7 @@ import { type Logger, type MetricsRegistry, ObservabilityModule } from '@meterin
 import { ApiKeyRepository } from './auth/api-key.repository';
 import { ApiKeyService } from './auth/api-key.service';
 import { AuthGuard } from './auth/auth.guard';
-import { Clock, SystemClock } from './common/clock';
+import { Clock, clockFor } from './common/clock';
 import { DatabaseLifecycle, dataSourceProvider } from './common/database.provider';
 import { ErrorFilter } from './common/error.filter';
 import { BILLING_CONFIG } from './common/tokens';
@@ -40,7 +40,7 @@ export class AppModule {
       controllers: [TenantController, PricePlanController, UsageController, InvoiceController],
       providers: [
         { provide: BILLING_CONFIG, useValue: config },
-        { provide: Clock, useClass: SystemClock },
+        { provide: Clock, useValue: clockFor(config) },
         dataSourceProvider,
         DatabaseLifecycle,
         ApiKeyRepository,

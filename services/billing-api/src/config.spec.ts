@@ -43,3 +43,41 @@ test('invalid settings name the variable', () => {
     (e: unknown) => e instanceof ConfigError && /ADMIN_API_KEY_FILE/.test(e.message),
   );
 });
+
+test('TEST_CLOCK_START: an ISO instant with a zone; refused when NODE_ENV=production', () => {
+  const key = { ADMIN_API_KEY: 'k'.repeat(20) };
+  assert.equal(loadBillingConfig(key).testClockStartMs, null);
+  assert.equal(
+    loadBillingConfig({ ...key, TEST_CLOCK_START: '2026-12-03T00:00:00Z' }).testClockStartMs,
+    Date.parse('2026-12-03T00:00:00Z'),
+  );
+  assert.equal(
+    loadBillingConfig({ ...key, TEST_CLOCK_START: '2026-12-03T05:30:00.250+05:30' })
+      .testClockStartMs,
+    Date.parse('2026-12-03T00:00:00.250Z'),
+  );
+  assert.equal(
+    loadBillingConfig({ ...key, NODE_ENV: 'test', TEST_CLOCK_START: '2026-12-03T00:00:00Z' })
+      .testClockStartMs,
+    Date.parse('2026-12-03T00:00:00Z'),
+  );
+  for (const bad of ['2026-12-03', '2026-12-03T00:00:00', 'tomorrow', '2026-13-03T00:00:00Z']) {
+    assert.throws(
+      () => loadBillingConfig({ ...key, TEST_CLOCK_START: bad }),
+      (e: unknown) => e instanceof ConfigError && /TEST_CLOCK_START/.test(e.message),
+      bad,
+    );
+  }
+  assert.throws(
+    () =>
+      loadBillingConfig({
+        ...key,
+        NODE_ENV: 'production',
+        TEST_CLOCK_START: '2026-12-03T00:00:00Z',
+      }),
+    (e: unknown) =>
+      e instanceof ConfigError && /TEST_CLOCK_START.*NODE_ENV=production/.test(e.message),
+  );
+  // Production without a test clock is fine.
+  assert.equal(loadBillingConfig({ ...key, NODE_ENV: 'production' }).testClockStartMs, null);
+});

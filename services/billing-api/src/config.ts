@@ -6,6 +6,8 @@ import { z } from 'zod';
 /** services/billing-api: this file runs as dist/src/config.js. */
 const SERVICE_DIR = resolve(__dirname, '../..');
 
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
 /**
  * Every setting of billing-api, read from the environment once, at boot, and validated. A
  * missing or invalid setting stops the service with a message that names it.
@@ -37,6 +39,17 @@ const Env = z.object({
   /** Invoices computed concurrently within a batch. */
   CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   MIGRATE_ON_START: z.enum(['true', 'false']).default('true'),
+  /**
+   * A test clock: the service's now starts at this instant (ISO 8601 with a zone) and runs at
+   * real speed, so a month can be closed before it ends by the wall clock. Refused in production.
+   */
+  TEST_CLOCK_START: z
+    .string()
+    .refine((v) => ISO_INSTANT.test(v) && Number.isFinite(Date.parse(v)), {
+      message: 'must be an ISO 8601 instant with a zone, e.g. 2026-12-03T00:00:00Z',
+    })
+    .optional(),
+  NODE_ENV: z.string().optional(),
 });
 
 export interface BillingConfig {
@@ -54,6 +67,8 @@ export interface BillingConfig {
   readonly batchSize: number;
   readonly concurrency: number;
   readonly migrateOnStart: boolean;
+  /** TEST_CLOCK_START: where the service's clock starts (null: the system clock). */
+  readonly testClockStartMs: number | null;
 }
 
 export class ConfigError extends Error {
@@ -75,6 +90,11 @@ export function loadBillingConfig(
     throw new ConfigError(`invalid billing-api configuration: ${problems}`);
   }
   const e = parsed.data;
+  if (e.TEST_CLOCK_START !== undefined && e.NODE_ENV === 'production') {
+    throw new ConfigError(
+      'invalid billing-api configuration: TEST_CLOCK_START: a test clock is refused when NODE_ENV=production',
+    );
+  }
   const admin =
     e.ADMIN_API_KEY !== undefined
       ? { key: e.ADMIN_API_KEY, source: { kind: 'env' } as const }
@@ -95,6 +115,7 @@ export function loadBillingConfig(
     batchSize: e.BATCH_SIZE,
     concurrency: e.CONCURRENCY,
     migrateOnStart: e.MIGRATE_ON_START === 'true',
+    testClockStartMs: e.TEST_CLOCK_START === undefined ? null : Date.parse(e.TEST_CLOCK_START),
   };
 }
 

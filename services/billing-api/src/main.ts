@@ -15,6 +15,13 @@ async function main(): Promise<void> {
         : `admin API key read from ${source.path}`,
     );
   }
+  if (config.testClockStartMs !== null) {
+    const start = new Date(config.testClockStartMs).toISOString();
+    logger.warn(
+      { testClockStart: start, offsetMs: config.testClockStartMs - Date.now() },
+      `TEST CLOCK: this service's time starts at ${start} and runs at real speed (TEST_CLOCK_START); periods become closable and final invoices are issued by it. Never for real billing.`,
+    );
+  }
   const app = await createBillingApp(config, logger);
   await app.listen(config.port, config.host);
   logger.info(

@@ -49,6 +49,11 @@ async function main(argv: string[]): Promise<number> {
 
   const config = loadBillingConfig(undefined, { needsAdminKey: false });
   const logger = createRootLogger({ serviceName: 'billing-cli', level: 'warn' });
+  if (config.testClockStartMs !== null) {
+    console.error(
+      `billing: TEST CLOCK: time starts at ${new Date(config.testClockStartMs).toISOString()} (TEST_CLOCK_START); never for real billing`,
+    );
+  }
   const app = await NestFactory.createApplicationContext(AppModule.forRoot(config, logger), {
     logger: false,
   });
