@@ -43,6 +43,8 @@ export default tseslint.config(
       '**/test/**/*.ts',
       '**/*.spec.ts',
       'libs/testing/**/*.ts',
+      'libs/pipeline-harness/**/*.ts',
+      'e2e/**/*.ts',
     ],
     rules: { 'no-restricted-properties': 'off' },
   },

@@ -47,7 +47,7 @@ function findSpecs() {
     .flatMap((d) =>
       existsSync(join(root, d)) ? readdirSync(join(root, d)).map((p) => join(root, d, p)) : [],
     )
-    .concat(['infra/local', 'infra/deploy', 'infra/grafana-test'].map((p) => join(root, p)));
+    .concat(['infra/local', 'infra/deploy', 'infra/grafana-test', 'e2e'].map((p) => join(root, p)));
   const specs = [];
   for (const pkg of packages) {
     const dist = join(pkg, 'dist');

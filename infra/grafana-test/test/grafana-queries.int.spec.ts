@@ -1,5 +1,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import {
+  type InfluxSeries,
+  type PromSeries,
+  influxQL,
+  influxRowsWithData,
+  promFiniteValues,
+  promQL,
+} from '@metering/pipeline-harness';
 import { localInfra, waitFor } from '@metering/testing';
 import { type DashboardQuery, loadDashboards, queriesOf } from '../src/dashboard.loader';
 import {
@@ -8,14 +16,6 @@ import {
   interpolatePromQL,
 } from '../src/grafana-variables';
 import { PipelineWorld } from './pipeline-world';
-import {
-  type InfluxSeries,
-  type PromSeries,
-  influxQL,
-  influxRowsWithData,
-  promFiniteValues,
-  promQL,
-} from './query-clients';
 
 // Grafana cannot run here, so this runs what it would: every panel and variable query of
 // infra/grafana/dashboards, with the variables substituted as Grafana does, against the real

@@ -1,0 +1,3 @@
+export * from './free-port';
+export * from './query-clients';
+export * from './service-pipeline';
