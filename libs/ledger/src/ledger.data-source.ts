@@ -1,4 +1,4 @@
-import { DataSource } from 'typeorm';
+import { DataSource, MigrationExecutor } from 'typeorm';
 import { ApiKeyEntity } from './entities/api-key.entity';
 import { ConsumerOffsetEntity } from './entities/consumer-offset.entity';
 import { InstanceStateEntity } from './entities/instance-state.entity';
@@ -76,8 +76,11 @@ export async function migrateLedger(dataSource: DataSource): Promise<string[]> {
     await lock.query(`SELECT pg_advisory_lock(hashtext($1))`, [
       `metering-ledger-migrations:${schema}`,
     ]);
-    await dataSource.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
-    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    await lock.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+    // On the connection holding the lock: a pool of one connection must not wait for itself.
+    const executor = new MigrationExecutor(dataSource, lock);
+    executor.transaction = 'each';
+    const applied = await executor.executePendingMigrations();
     return applied.map((m) => m.name);
   } finally {
     await lock

@@ -73,3 +73,33 @@ test('concurrent first starts take turns: every migration applies exactly once',
     await Promise.all(sources.map((s) => s.destroy()));
   }
 });
+
+test('a data source with a pool of one connection migrates (the lock holder runs the migrations)', async () => {
+  const schema3 = uniqueName('ledger_pool1');
+  const single = createLedgerDataSource({
+    url: localInfra.postgresUrl,
+    schema: schema3,
+    poolSize: 1,
+  });
+  await single.initialize();
+  try {
+    const applied = await Promise.race([
+      migrateLedger(single),
+      new Promise<never>((_, reject) =>
+        setTimeout(
+          () => reject(new Error('migrateLedger waited for its own connection')),
+          30_000,
+        ).unref(),
+      ),
+    ]);
+    assert.ok(applied.includes('InitialLedger1764115200000'));
+    const [row] = await single.query<{ n: string }[]>(
+      `SELECT count(*)::text AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'usage_bucket'`,
+      [schema3],
+    );
+    assert.equal(row?.n, '1');
+  } finally {
+    await single.query(`DROP SCHEMA IF EXISTS "${schema3}" CASCADE`);
+    await single.destroy();
+  }
+});
