@@ -177,7 +177,8 @@ rating throughput, ${fmt(N)} samples (${RESOURCES} resources, ${TENANTS} tenants
 
 /** Schema with 50 registered tenants in three zones, each on a tiered plan (two bases). */
 async function prepareLedger() {
-  const ds = createLedgerDataSource({ url: DATABASE_URL, schema: name, poolSize: 1 });
+  // migrateLedger holds an advisory lock on one connection while migrating on another.
+  const ds = createLedgerDataSource({ url: DATABASE_URL, schema: name, poolSize: 2 });
   await ds.initialize();
   await migrateLedger(ds);
   const zones = ['UTC', 'Asia/Kolkata', 'America/New_York'];
@@ -406,6 +407,13 @@ async function rateAll() {
     `rating memory at the end: heap used ${(gauge('nodejs_heap_size_used_bytes') / 2 ** 20).toFixed(0)} MB of ` +
       `${(gauge('nodejs_heap_size_total_bytes') / 2 ** 20).toFixed(0)} MB, external ${(gauge('nodejs_external_memory_bytes') / 2 ** 20).toFixed(0)} MB, ` +
       `InfluxDB buffer ${gauge('rating_influx_buffered_points')} points, GC ${gauge('nodejs_gc_duration_seconds_sum')} s`,
+  );
+  const phases = [
+    ...metricsText.matchAll(/^rating_batch_phase_seconds_sum\{[^}]*phase="(\w+)"[^}]*\} (\S+)/gm),
+  ];
+  const batches = /^rating_batches_total(?:\{[^}]*\})? (\S+)/m.exec(metricsText)?.[1];
+  log(
+    `rating: ${batches} batches; time per phase (s, summed over batches): ${phases.map((m) => `${m[1]} ${Number(m[2]).toFixed(1)}`).join(', ')}`,
   );
   // Let the InfluxDB sink finish (it runs after the commits), then stop cleanly.
   await sleep(2_000);

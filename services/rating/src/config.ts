@@ -38,8 +38,14 @@ const Env = z.object({
   USAGE_TOPIC_PARTITIONS: z.coerce.number().int().min(1).default(6),
   /** Usage events are JSON of ~600 bytes that compress ~10×; gzip needs no extra codec. */
   USAGE_COMPRESSION: z.enum(['none', 'gzip']).default('gzip'),
-  /** Usage events per produce request (a record batch must stay under the broker's 1 MB). */
-  USAGE_EVENTS_PER_REQUEST: z.coerce.number().int().min(1).max(10_000).default(2_000),
+  /**
+   * Bytes of usage events per produce request, uncompressed. Default: 900 kB without compression
+   * (a record batch stays under the broker's 1 MB), 4 MB with gzip (~10× smaller on the wire; a
+   * batch the broker still refuses is sent again in halves).
+   */
+  USAGE_REQUEST_MAX_BYTES: z.coerce.number().int().min(1_000).max(64_000_000).optional(),
+  /** Producers publishing usage events at once (each keeps its tenants' events in order). */
+  USAGE_PRODUCERS: z.coerce.number().int().min(1).max(16).default(3),
   /** Which InfluxDB write API: v1 `/write` (1.x, and 2.x/3.x v1-compatible), v2 `/api/v2/write`, or off. */
   INFLUX_API: z.enum(['v1', 'v2', 'off']).default('v1'),
   INFLUX_URL: z.url().default('http://127.0.0.1:8086'),
@@ -84,7 +90,8 @@ export type RatingConfig = Readonly<{
     topic: string;
     partitions: number;
     compression: 'none' | 'gzip';
-    eventsPerRequest: number;
+    requestMaxBytes: number;
+    producers: number;
   };
   influx: InfluxConfig;
   maxBytesPerPartition: number;
@@ -153,7 +160,9 @@ export function loadRatingConfig(env: NodeJS.ProcessEnv = process.env): RatingCo
       topic: e.USAGE_TOPIC,
       partitions: e.USAGE_TOPIC_PARTITIONS,
       compression: e.USAGE_COMPRESSION,
-      eventsPerRequest: e.USAGE_EVENTS_PER_REQUEST,
+      requestMaxBytes:
+        e.USAGE_REQUEST_MAX_BYTES ?? (e.USAGE_COMPRESSION === 'gzip' ? 4_000_000 : 900_000),
+      producers: e.USAGE_PRODUCERS,
     },
     influx: {
       target: influxTarget(e),

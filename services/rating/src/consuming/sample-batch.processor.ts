@@ -1,12 +1,16 @@
 import { type ConsumedBatch, type ConsumedMessage, type Rejection } from '@metering/kafka';
+import { type EntityManager } from 'typeorm';
 import {
   type MeteredSample,
   type MonthPosition,
+  type PlannedBatch,
+  type PricedBatch,
   type RatedInterval,
   type RatingRules,
   checkSampleRules,
   instanceKey,
   planBatch,
+  positionKey,
   priceBatch,
   rateBatch,
 } from '../domain';
@@ -48,6 +52,13 @@ export interface DeadLetterSink {
   publishAll(rejections: readonly Rejection[]): Promise<void>;
 }
 
+/** Times the phases of a batch (the runner's histogram; a no-op in specs). */
+export interface BatchPhases {
+  start(phase: 'prepare' | 'price' | 'write' | 'commit'): () => void;
+}
+
+const NO_PHASES: BatchPhases = { start: () => () => undefined };
+
 export interface CommittedBatchSink {
   /** Called after the commit; must not throw nor block (it only queues). */
   committed(batch: CommittedBatch): void;
@@ -76,6 +87,13 @@ const NOTHING: Omit<BatchOutcome, 'skipped'> = {
  * commit, the touched buckets' totals go to the InfluxDB sink, which never blocks the ledger.
  */
 export class SampleBatchProcessor {
+  /** Month positions moved by batches of this process that have not committed yet. */
+  private readonly inFlight = new Map<string, { value: MonthPosition; holder: number }>();
+  /** Resolves when the batch of that id has committed or rolled back. */
+  private readonly settling = new Map<number, Promise<void>>();
+  private pricingTurn: Promise<void> = Promise.resolve();
+  private nextBatchId = 1;
+
   constructor(
     private readonly ledger: LedgerRepository,
     private readonly catalog: TenantCatalog,
@@ -84,82 +102,155 @@ export class SampleBatchProcessor {
     private readonly committedSink: CommittedBatchSink,
     private readonly options: SampleBatchProcessorOptions,
     private readonly clock: () => number = Date.now,
+    private readonly phases: BatchPhases = NO_PHASES,
   ) {}
 
   async process(batch: ConsumedBatch): Promise<BatchOutcome> {
     await this.catalog.refresh();
+    const phases = this.phases;
+    const id = this.nextBatchId++;
+    let settled!: () => void;
+    this.settling.set(id, new Promise<void>((resolve) => (settled = resolve)));
+    let moved: readonly string[] = [];
     let committed: CommittedBatch | null = null;
-    const outcome = await this.ledger.transaction(async (tx): Promise<BatchOutcome> => {
-      const stored = await this.ledger.lockOffset(
-        tx,
-        this.options.groupId,
-        batch.topic,
-        batch.partition,
-      );
-      const from = stored === null ? null : BigInt(stored);
-      const fresh = batch.messages.filter((m) => from === null || BigInt(m.offset) >= from);
-      const skipped = batch.messages.length - fresh.length;
-      if (fresh.length === 0) return { ...NOTHING, skipped };
-
-      const { samples, rejections } = this.decode(fresh);
-      const known = await this.ledger.loadStates(
-        tx,
-        uniqueBy(samples, instanceKey).map((s) => ({
-          resourceId: s.resourceId,
-          instanceId: s.instanceId,
-        })),
-      );
-      const rating = rateBatch(samples, known, this.options.rules, (tenant) =>
-        this.catalog.zoneOf(tenant),
-      );
-      const planned = planBatch(rating.rated, this.catalog.pricing);
-      const positions = await this.ledger.lockPositions(tx, planned.positionKeys);
-      const priced = priceBatch(planned, positions, this.catalog.pricing);
-
-      // Kafka acknowledges while PostgreSQL writes; both finish before the offset moves.
-      const published = Promise.all([
-        this.deadLetters.publishAll(rejections),
-        this.usageEvents.publish(priced.usages),
-      ]);
-      const written = (async () => {
-        const totals = await this.ledger.addBuckets(
+    let endCommit = (): void => undefined;
+    try {
+      const outcome = await this.ledger.transaction(async (tx): Promise<BatchOutcome> => {
+        let phase = phases.start('prepare');
+        const stored = await this.ledger.lockOffset(
           tx,
-          rating.buckets.values(),
-          priced.bucketAmounts,
+          this.options.groupId,
+          batch.topic,
+          batch.partition,
         );
+        const from = stored === null ? null : BigInt(stored);
+        const fresh = batch.messages.filter((m) => from === null || BigInt(m.offset) >= from);
+        const skipped = batch.messages.length - fresh.length;
+        if (fresh.length === 0) {
+          phase();
+          return { ...NOTHING, skipped };
+        }
+
+        const { samples, rejections } = this.decode(fresh);
+        const known = await this.ledger.loadStates(
+          tx,
+          uniqueBy(samples, instanceKey).map((s) => ({
+            resourceId: s.resourceId,
+            instanceId: s.instanceId,
+          })),
+        );
+        const rating = rateBatch(samples, known, this.options.rules, (tenant) =>
+          this.catalog.zoneOf(tenant),
+        );
+        const planned = planBatch(rating.rated, this.catalog.pricing);
+        // Before the month positions are locked: their lock is what batches wait for.
         await this.ledger.saveStates(tx, rating.states.values());
-        await this.ledger.savePositions(tx, priced.positions.values());
-        return totals;
-      })();
-      // Both settle before anything else happens on the transaction: a rollback must never
-      // race a statement still running on its connection.
-      const [totals] = await allSettledOrThrow(written, published);
-      await this.ledger.storeOffset(
-        tx,
-        this.options.groupId,
-        batch.topic,
-        batch.partition,
-        batch.nextOffset,
-      );
-      committed = {
-        buckets: totals,
-        positions: [...priced.positions.values()],
-        rated: rating.rated,
-      };
-      return {
-        applied: fresh.length,
-        skipped,
-        rated: rating.intervals.length,
-        duplicates: rating.duplicates,
-        outOfOrder: rating.outOfOrder,
-        deadLettered: rejections.length,
-        bucketsWritten: rating.buckets.size,
-        usageEvents: priced.usages.length,
-      };
-    });
-    // Only now is it in the ledger: what InfluxDB shows never runs ahead of it.
-    if (committed !== null) this.committedSink.committed(committed);
-    return outcome;
+        phase();
+
+        phase = phases.start('price');
+        const { priced, speculative, dependencies } = await this.priceInTurn(id, tx, planned);
+        moved = [...priced.positions.keys()];
+        phase();
+
+        // Kafka acknowledges while PostgreSQL writes; both finish before the commit.
+        phase = phases.start('write');
+        const published = Promise.all([
+          this.deadLetters.publishAll(rejections),
+          this.usageEvents.publish(priced.usages),
+        ]);
+        const written = (async () => {
+          // The batches priced from have committed or rolled back by now; the rows say which.
+          await Promise.all(dependencies);
+          await this.ledger.confirmPositions(tx, speculative);
+          return this.ledger.writeBatch(tx, {
+            buckets: rating.buckets.values(),
+            amounts: priced.bucketAmounts,
+            positions: [...priced.positions.values()],
+            offset: {
+              groupId: this.options.groupId,
+              topic: batch.topic,
+              partition: batch.partition,
+              nextOffset: batch.nextOffset,
+            },
+          });
+        })();
+        // Both settle before anything else happens on the transaction: a rollback must never
+        // race a statement still running on its connection.
+        const [totals] = await allSettledOrThrow(written, published);
+        phase();
+        committed = {
+          buckets: totals,
+          positions: [...priced.positions.values()],
+          rated: rating.rated,
+        };
+        endCommit = phases.start('commit');
+        return {
+          applied: fresh.length,
+          skipped,
+          rated: rating.intervals.length,
+          duplicates: rating.duplicates,
+          outOfOrder: rating.outOfOrder,
+          deadLettered: rejections.length,
+          bucketsWritten: rating.buckets.size,
+          usageEvents: priced.usages.length,
+        };
+      });
+      endCommit();
+      // Only now is it in the ledger: what InfluxDB shows never runs ahead of it.
+      if (committed !== null) this.committedSink.committed(committed);
+      return outcome;
+    } finally {
+      // Committed or rolled back: later batches read these months from the ledger again.
+      for (const key of moved) if (this.inFlight.get(key)?.holder === id) this.inFlight.delete(key);
+      this.settling.delete(id);
+      settled();
+    }
+  }
+
+  /**
+   * Prices the batch at its tenants' month positions, one batch at a time in this process.
+   *
+   * A month position moved by a batch of this process that has not committed yet (it is still
+   * publishing its usage events) is taken from memory instead of waiting for that batch's row
+   * lock: its publishing and this batch's overlap. Before storing, this batch waits for that
+   * batch to commit or roll back, locks the rows and checks they hold exactly what it priced from;
+   * if that batch rolled back they do not, and this batch rolls back too and is rated again
+   * (publishing its events again, same ids, the last one winning).
+   * Months no batch of this process holds are read from the ledger under their row lock, in a
+   * fixed order, as before.
+   */
+  private async priceInTurn(
+    id: number,
+    tx: EntityManager,
+    planned: PlannedBatch,
+  ): Promise<{ priced: PricedBatch; speculative: MonthPosition[]; dependencies: Promise<void>[] }> {
+    const previous = this.pricingTurn;
+    let release!: () => void;
+    this.pricingTurn = new Promise<void>((resolve) => (release = resolve));
+    await previous;
+    try {
+      const priors = new Map<string, MonthPosition>();
+      const speculative: MonthPosition[] = [];
+      const holders = new Set<number>();
+      const toLock: { tenantId: string; period: string }[] = [];
+      for (const k of planned.positionKeys) {
+        const key = positionKey(k.tenantId, k.period);
+        const held = this.inFlight.get(key);
+        if (held === undefined) toLock.push(k);
+        else {
+          priors.set(key, held.value);
+          speculative.push(held.value);
+          holders.add(held.holder);
+        }
+      }
+      for (const [key, p] of await this.ledger.lockPositions(tx, toLock)) priors.set(key, p);
+      const priced = priceBatch(planned, priors, this.catalog.pricing);
+      for (const [key, value] of priced.positions) this.inFlight.set(key, { value, holder: id });
+      const dependencies = [...holders].map((h) => this.settling.get(h) ?? Promise.resolve());
+      return { priced, speculative, dependencies };
+    } finally {
+      release();
+    }
   }
 
   private decode(messages: readonly ConsumedMessage[]): {

@@ -193,18 +193,38 @@ export class LedgerRepository {
   }
 
   /**
-   * Adds usage and charges to the buckets: rows only grow, by exact NUMERIC addition. Returns the
-   * buckets' running totals after the addition (what InfluxDB shows once this commits).
+   * The rest of a batch in one statement (one round trip while the month positions are locked):
+   * adds usage and charges to the buckets (rows only grow, by exact NUMERIC addition), stores the
+   * moved month positions (locked by lockPositions in this transaction) and the partition's next
+   * offset (locked by lockOffset). Returns the buckets' running totals after the addition: what
+   * InfluxDB shows once this commits.
    */
-  async addBuckets(
+  async writeBatch(
     tx: EntityManager,
-    buckets: Iterable<BucketUsage>,
-    amounts: ReadonlyMap<string, AmountUnits>,
+    batch: {
+      buckets: Iterable<BucketUsage>;
+      amounts: ReadonlyMap<string, AmountUnits>;
+      /** Moved positions, whose rows this transaction has locked. */
+      positions: readonly MonthPosition[];
+      offset: { groupId: string; topic: string; partition: number; nextOffset: string };
+    },
   ): Promise<BucketTotals[]> {
-    const list = [...buckets];
-    if (list.length === 0) return [];
+    const list = [...batch.buckets];
+    const { positions } = batch;
+    const { offset } = batch;
     const rows = await tx.query<BucketTotalsRow[]>(
-      `INSERT INTO usage_bucket AS b (tenant_id, resource_id, bucket_start, resource_kind,
+      `WITH moved AS (
+         UPDATE tenant_month_position AS p SET cpu_core_seconds = x.c, memory_gib_seconds = x.m,
+           cpu_amount = x.ca, memory_amount = x.ma, updated_at = now()
+         FROM unnest($14::text[], $15::bpchar[], $16::numeric[], $17::numeric[], $18::numeric[],
+                     $19::numeric[]) AS x(t, per, c, m, ca, ma)
+         WHERE p.tenant_id = x.t AND p.period = x.per
+         RETURNING 1
+       ), stored AS (
+         UPDATE consumer_offset SET next_offset = $23, updated_at = now()
+         WHERE group_id = $20 AND topic = $21 AND partition = $22
+       )
+       INSERT INTO usage_bucket AS b (tenant_id, resource_id, bucket_start, resource_kind,
          cpu_usage_core_seconds, cpu_allocation_core_seconds, cpu_max_core_seconds,
          memory_usage_byte_seconds, memory_allocation_byte_seconds, memory_max_byte_seconds,
          observed_ms, gap_ms, amount, updated_at)
@@ -224,7 +244,7 @@ export class LedgerRepository {
          gap_ms = b.gap_ms + EXCLUDED.gap_ms,
          amount = b.amount + EXCLUDED.amount,
          updated_at = now()
-       RETURNING ${BUCKET_TOTALS_COLUMNS}`,
+       RETURNING ${BUCKET_TOTALS_COLUMNS}, (SELECT count(*) FROM moved)::int AS moved`,
       [
         list.map((b) => b.tenantId),
         list.map((b) => b.resourceId),
@@ -238,9 +258,25 @@ export class LedgerRepository {
         list.map((b) => byteSeconds(b.memoryMax)),
         list.map((b) => String(b.observedMs)),
         list.map((b) => String(b.gapMs)),
-        list.map((b) => formatAmount(amounts.get(bucketKey(b)) ?? 0n)),
+        list.map((b) => formatAmount(batch.amounts.get(bucketKey(b)) ?? 0n)),
+        positions.map((p) => p.tenantId),
+        positions.map((p) => p.period),
+        positions.map((p) => coreSeconds(p.cpu)),
+        positions.map((p) => gibSeconds(p.memory)),
+        positions.map((p) => formatAmount(p.cpuAmount)),
+        positions.map((p) => formatAmount(p.memoryAmount)),
+        offset.groupId,
+        offset.topic,
+        offset.partition,
+        offset.nextOffset,
       ],
     );
+    const storedPositions = rows[0]?.moved ?? 0;
+    if (positions.length > 0 && storedPositions !== positions.length) {
+      throw new PositionConflictError(
+        `${positions.length - storedPositions} of ${positions.length} month positions are missing`,
+      );
+    }
     return rows.map(toBucketTotals);
   }
 
@@ -268,25 +304,37 @@ export class LedgerRepository {
     return out;
   }
 
-  /** Stores moved positions (their rows are locked by lockPositions in this transaction). */
-  async savePositions(tx: EntityManager, positions: Iterable<MonthPosition>): Promise<void> {
-    const list = [...positions];
-    if (list.length === 0) return;
-    await tx.query(
-      `UPDATE tenant_month_position AS p SET cpu_core_seconds = x.c, memory_gib_seconds = x.m,
-         cpu_amount = x.ca, memory_amount = x.ma, updated_at = now()
-       FROM unnest($1::text[], $2::bpchar[], $3::numeric[], $4::numeric[], $5::numeric[],
-                   $6::numeric[]) AS x(t, per, c, m, ca, ma)
-       WHERE p.tenant_id = x.t AND p.period = x.per`,
-      [
-        list.map((p) => p.tenantId),
-        list.map((p) => p.period),
-        list.map((p) => coreSeconds(p.cpu)),
-        list.map((p) => gibSeconds(p.memory)),
-        list.map((p) => formatAmount(p.cpuAmount)),
-        list.map((p) => formatAmount(p.memoryAmount)),
-      ],
+  /**
+   * Locks month positions that a batch priced from values still in flight (another batch of this
+   * process moved them and had not committed): waits for that batch to finish, then checks the
+   * ledger holds exactly the values priced from. Throws PositionConflictError when not (that
+   * batch rolled back), so this one rolls back and is rated again.
+   */
+  async confirmPositions(tx: EntityManager, expected: readonly MonthPosition[]): Promise<void> {
+    if (expected.length === 0) return;
+    // FOR UPDATE waits for the other transaction and then reads the row as it committed it.
+    const rows = await tx.query<PositionRow[]>(
+      `SELECT ${POSITION_COLUMNS} FROM tenant_month_position
+       WHERE (tenant_id, period) IN (SELECT * FROM unnest($1::text[], $2::bpchar[]))
+       ORDER BY tenant_id, period FOR UPDATE`,
+      [expected.map((p) => p.tenantId), expected.map((p) => p.period)],
     );
+    const found = new Map(rows.map((r) => [positionKey(r.tenant_id, r.period), toPosition(r)]));
+    const changed = expected.filter((e) => {
+      const f = found.get(positionKey(e.tenantId, e.period));
+      return (
+        f === undefined ||
+        f.cpu !== e.cpu ||
+        f.memory !== e.memory ||
+        f.cpuAmount !== e.cpuAmount ||
+        f.memoryAmount !== e.memoryAmount
+      );
+    });
+    if (changed.length > 0) {
+      throw new PositionConflictError(
+        `${changed.length} of ${expected.length} month positions changed since they were priced`,
+      );
+    }
   }
 
   /** Buckets whose start lies in [fromMs, toMs): how much a backfill has to write. */
@@ -376,7 +424,17 @@ const BUCKET_TOTALS_COLUMNS = `tenant_id, resource_id, resource_kind,
   cpu_usage_core_seconds::text AS cpu, memory_usage_byte_seconds::text AS memory,
   amount::text AS amount, observed_ms::text AS observed_ms, gap_ms::text AS gap_ms`;
 
+/**
+ * A month position is not what a batch priced from (the batch it followed rolled back): the batch
+ * rolls back and is rated again.
+ */
+export class PositionConflictError extends Error {
+  readonly code = 'POSITION_CONFLICT';
+  readonly retriable = true;
+}
+
 interface BucketTotalsRow {
+  moved?: number;
   tenant_id: string;
   resource_id: string;
   resource_kind: 'container' | 'vm';

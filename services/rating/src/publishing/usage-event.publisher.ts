@@ -1,5 +1,4 @@
 import { encodeUsage } from '@metering/contracts';
-import { type KafkaProducer, type OutgoingMessage } from '@metering/kafka';
 import { type Counter, type MetricsRegistry } from '@metering/observability';
 import { type PricedUsage } from '../domain';
 import { encodeUsageEvent } from './usage-event.encoder';
@@ -10,10 +9,10 @@ export interface UsageEventSink {
   publish(usages: readonly PricedUsage[]): Promise<void>;
 }
 
-export interface UsageEventPublisherOptions {
-  readonly topic: string;
-  /** Events per send (one produce request): keeps each partition's record batch small. */
-  readonly eventsPerRequest: number;
+/** Where encoded events go: the usage producer thread (or, in tests, anything alike). */
+export interface UsageEventTransport {
+  /** Resolves once every event is acknowledged by the brokers. */
+  send(keys: string[], values: string[]): Promise<void>;
 }
 
 /**
@@ -29,8 +28,7 @@ export class UsageEventPublisher implements UsageEventSink {
   private readonly published: Counter;
 
   constructor(
-    private readonly producer: KafkaProducer,
-    private readonly options: UsageEventPublisherOptions,
+    private readonly transport: UsageEventTransport,
     metrics: MetricsRegistry,
     private readonly clock: () => number = Date.now,
   ) {
@@ -46,21 +44,9 @@ export class UsageEventPublisher implements UsageEventSink {
     // The contract's validator on the first event guards the direct encoder against drift.
     encodeUsage(usageEventOf(usages[0]!, ratedAt));
     const ratedAtJson = JSON.stringify(ratedAt);
-    const messages = usages.map((u): OutgoingMessage => ({
-      key: u.tenantId,
-      value: encodeUsageEvent(u, ratedAtJson),
-    }));
-    const acks: Promise<void>[] = [];
-    for (let i = 0; i < messages.length; i += this.options.eventsPerRequest) {
-      acks.push(
-        this.producer.send(
-          this.options.topic,
-          messages.slice(i, i + this.options.eventsPerRequest),
-        ),
-      );
-    }
-    // Send the last, partial request now rather than after the producer's linger time.
-    await Promise.all([...acks, this.producer.flush()]);
-    this.published.inc(messages.length);
+    const keys = usages.map((u) => u.tenantId);
+    const values = usages.map((u) => encodeUsageEvent(u, ratedAtJson));
+    await this.transport.send(keys, values);
+    this.published.inc(values.length);
   }
 }

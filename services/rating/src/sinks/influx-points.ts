@@ -80,17 +80,21 @@ const seriesPrefixes = new Map<string, string>();
 /**
  * Measurement and tags of a series as Point writes them (escaped, sorted), computed once per
  * series: a raw gauge per sample would otherwise build and serialise a Point per sample.
+ * `cacheKey` identifies the tag values (a resource's gauges: its id and host).
  */
-function seriesPrefix(measurement: string, tags: readonly (readonly [string, string])[]): string {
-  const key = [measurement, ...tags.flat()].join('\u0000');
-  let prefix = seriesPrefixes.get(key);
+function seriesPrefix(
+  cacheKey: string,
+  measurement: string,
+  tags: readonly (readonly [string, string])[],
+): string {
+  let prefix = seriesPrefixes.get(cacheKey);
   if (prefix === undefined) {
     const point = new Point(measurement).floatField(PLACEHOLDER_FIELD, 0);
     for (const [k, v] of tags) point.tag(k, v);
     const line = point.toLineProtocol(MS) ?? '';
     prefix = line.slice(0, line.lastIndexOf(PLACEHOLDER));
     if (seriesPrefixes.size > 100_000) seriesPrefixes.clear();
-    seriesPrefixes.set(key, prefix);
+    seriesPrefixes.set(cacheKey, prefix);
   }
   return prefix;
 }
@@ -101,12 +105,17 @@ function seriesPrefix(measurement: string, tags: readonly (readonly [string, str
  */
 export function resourcePoint(r: RatedInterval): InfluxPoint {
   const { sample, interval } = r;
-  const prefix = seriesPrefix('resource', [
-    ['tenant', sample.tenantId],
-    ['resource', sample.resourceId],
-    ['kind', sample.resourceKind],
-    ['host', sample.host],
-  ]);
+  // A resource keeps its kind; its tenant may change (relabelled), so it is part of the key.
+  const prefix = seriesPrefix(
+    `${sample.resourceId}\u0000${sample.host}\u0000${sample.tenantId}\u0000${sample.resourceKind}`,
+    'resource',
+    [
+      ['tenant', sample.tenantId],
+      ['resource', sample.resourceId],
+      ['kind', sample.resourceKind],
+      ['host', sample.host],
+    ],
+  );
   const memory = String(Number(sample.memoryUsageBytes));
   const durationMs = interval.toMs - interval.fromMs;
   // ns / (ms × 10^6) = cores; an instant has no rate.
