@@ -1,0 +1,132 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { parse } from 'csv-parse/sync';
+
+const run = promisify(execFile);
+
+/** The fields of the billing API's invoice JSON (product.md "Interfaces") that the checks read. */
+export interface InvoiceJson {
+  readonly tenantId: string;
+  readonly period: string;
+  readonly periodStart: string;
+  readonly periodEnd: string;
+  readonly status: 'draft' | 'final';
+  readonly number: string | null;
+  readonly currency: string;
+  readonly lines: readonly {
+    readonly meter: 'cpu' | 'memory' | 'minimum' | 'adjustment';
+    readonly description: string;
+    readonly quantity: string;
+    readonly quantitySeconds?: string;
+    readonly unit: string;
+    readonly unitPrice: string | null;
+    readonly amount: string;
+  }[];
+  readonly resources: readonly {
+    readonly resourceId: string;
+    readonly resourceKind: 'container' | 'vm';
+    readonly cpu: { readonly quantity: string; readonly quantitySeconds: string };
+    readonly memory: { readonly quantity: string; readonly quantitySeconds: string };
+  }[];
+  readonly subtotal: string;
+  readonly total: string;
+  readonly minimum: { readonly committed: string; readonly prorated: string };
+  readonly usageTotals: {
+    readonly cpuUsageCoreSeconds: string;
+    readonly memoryUsageByteSeconds: string;
+  };
+  readonly issuedAt: string | null;
+  readonly contentHash: string | null;
+}
+
+export interface UsageJson {
+  readonly totals: { readonly cpuCoreSeconds: string; readonly memoryGibSeconds: string };
+}
+
+export interface CloseJson {
+  readonly period: string;
+  readonly tenants: number;
+  readonly finalized: number;
+  readonly alreadyFinal: number;
+}
+
+/** pdftotext (poppler-utils) of a PDF file, with the page layout kept. */
+export async function pdfToText(file: string): Promise<string> {
+  const { stdout } = await run('pdftotext', ['-layout', file, '-']);
+  return stdout;
+}
+
+/** The PDF shows quantities cut to 3 decimals (the renderer's `short`). */
+function shortQuantity(quantity: string): string {
+  const [whole, fraction] = quantity.split('.');
+  return fraction === undefined || fraction.length <= 3
+    ? quantity
+    : `${whole ?? '0'}.${fraction.slice(0, 3)}`;
+}
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Where the invoice's CSV and PDF disagree with its JSON: every line (type, quantity, amount),
+ * subtotal, total, number, status and content hash. Empty when all three say the same.
+ */
+export function documentDisagreements(json: InvoiceJson, csv: string, pdfText: string): string[] {
+  const problems: string[] = [];
+  const rows = parse<Record<string, string>>(csv, { columns: true, skip_empty_lines: true });
+  const lineRows = rows.filter((r) =>
+    ['cpu', 'memory', 'minimum', 'adjustment'].includes(r.row_type ?? ''),
+  );
+  if (lineRows.length !== json.lines.length) {
+    problems.push(`CSV has ${lineRows.length} line rows, JSON ${json.lines.length} lines`);
+  }
+  json.lines.forEach((line, i) => {
+    const row = lineRows[i];
+    const csvLine = [row?.row_type, row?.quantity, row?.amount].join(' ');
+    const jsonLine = [line.meter, line.quantity, line.amount].join(' ');
+    if (csvLine !== jsonLine) problems.push(`CSV line ${i + 1} "${csvLine}" ≠ JSON "${jsonLine}"`);
+    // PDF: the description, the quantity (3 decimals) and "<amount> <currency>" on one row.
+    const pdfRow = new RegExp(
+      `${escape(line.description.slice(0, 30))}.*\\s${escape(shortQuantity(line.quantity))}\\s.*\\s${escape(line.amount)} ${json.currency}`,
+    );
+    if (!pdfRow.test(pdfText)) {
+      problems.push(`PDF has no row for ${jsonLine} (${line.description.slice(0, 30)}…)`);
+    }
+  });
+  const rowOf = (type: string) => rows.find((r) => r.row_type === type);
+  for (const [type, value] of [
+    ['subtotal', json.subtotal],
+    ['total', json.total],
+  ] as const) {
+    if (rowOf(type)?.amount !== value) {
+      problems.push(`CSV ${type} ${rowOf(type)?.amount ?? '(none)'} ≠ JSON ${value}`);
+    }
+    const label = type === 'total' ? 'Total' : 'Subtotal';
+    if (!new RegExp(`${label}\\s+${escape(value)} ${json.currency}`).test(pdfText)) {
+      problems.push(`PDF shows no "${label} ${value} ${json.currency}"`);
+    }
+  }
+  for (const row of rows) {
+    const fields = [row.tenant_id, row.period, row.status, row.number, row.content_hash];
+    const expected = [
+      json.tenantId,
+      json.period,
+      json.status,
+      json.number ?? '',
+      json.contentHash ?? '',
+    ];
+    if (fields.join('|') !== expected.join('|')) {
+      problems.push(`CSV row ${row.row_type ?? '?'}: ${fields.join('|')} ≠ ${expected.join('|')}`);
+      break;
+    }
+  }
+  if (json.number !== null && !pdfText.includes(json.number)) {
+    problems.push(`PDF does not show the number ${json.number}`);
+  }
+  if (json.contentHash !== null && !pdfText.includes(json.contentHash)) {
+    problems.push('PDF does not show the content hash');
+  }
+  if (!pdfText.includes(json.status === 'final' ? 'INVOICE' : 'DRAFT INVOICE')) {
+    problems.push(`PDF does not say ${json.status === 'final' ? 'INVOICE' : 'DRAFT INVOICE'}`);
+  }
+  return problems;
+}
