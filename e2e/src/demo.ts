@@ -247,7 +247,7 @@ WHERE TO LOOK (URLs while the services are up; the files stay)
   Invoice JSON         curl -s ${auth} ${p.billingUrl}/v1/tenants/${a.id}/invoices/${a.period}
   Usage by day         curl -s ${auth} '${p.billingUrl}/v1/tenants/${a.id}/usage?from=${r.tenants.a.draft.periodStart}&to=${r.tenants.a.draft.periodEnd}&granularity=day'
   InfluxDB             curl -s -G ${localInfra.influxUrl}/query --data-urlencode db=${p.influxDatabase} --data-urlencode 'q=SELECT sum("cpu_core_seconds"), sum("memory_gib_seconds"), sum("amount") FROM "usage" GROUP BY "tenant"'
-  Grafana              dashboard "Tenant usage & charges" (infra/grafana/dashboards/tenant-usage.json); this run wrote InfluxDB database ${p.influxDatabase}, tenants ${a.id} and ${r.tenants.b.setup.id}
+  Grafana              dashboard "Tenant usage & charges" (infra/grafana/dashboards/tenant-usage.json), tenants ${a.id} and ${r.tenants.b.setup.id}: start Grafana with METERING_INFLUXDB_DB=${p.influxDatabase} (infra/grafana/provisioning)
   Invoice PDFs         ${rel(r.tenants.a.final.pdfPath)}
                        ${rel(r.tenants.b.final.pdfPath)}   (CSV and JSON beside them)
   Service logs         ${rel(p.logDir)}/${r.name}-*.log`);
