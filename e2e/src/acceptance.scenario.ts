@@ -325,7 +325,9 @@ export class AcceptanceScenario {
           cpus: 0.5,
           command: ['sh', '-c', `timeout ${o.shortLivedSeconds} yes > /dev/null; true`],
         });
-        shortLived = this.containers.waitExited(record);
+        const exited = this.containers.waitExited(record);
+        exited.catch(() => undefined); // awaited after the run; no unhandled rejection meanwhile
+        shortLived = exited;
       }
       if (o.draftEverySeconds > 0 && Date.now() >= nextDraft) {
         nextDraft += o.draftEverySeconds * 1000;
@@ -344,7 +346,7 @@ export class AcceptanceScenario {
     this.progress('freezing: tenant A containers killed, the domain paused and destroyed');
     await this.containers.killAll();
     // Counted from here, after every container died (their cgroups are gone by now).
-    const cyclesBefore = await this.dockerCycles();
+    const cyclesAtDeath = await this.dockerCycles();
     const kernelCpuANs = this.containers.parentCpuNs();
     await this.domain.pauseAndDestroy(1_000);
     const runSeconds = (Date.now() - runStart) / 1000;
@@ -352,7 +354,7 @@ export class AcceptanceScenario {
     this.progress(
       'waiting until every sample of the run is rated (finals, residual, spools, offsets)',
     );
-    const settleProblems = await this.settle(cyclesBefore);
+    const settleProblems = await this.settle(cyclesAtDeath);
 
     const containers = await this.containers.accounts();
     const domain = this.domain.account();
@@ -430,7 +432,7 @@ export class AcceptanceScenario {
    * spools are empty (Kafka acknowledged every sample); (4) rating committed the topic up to its
    * end at that moment. Returns what did not happen in time.
    */
-  private async settle(cyclesBefore: number): Promise<string[]> {
+  private async settle(cyclesAtDeath: number): Promise<string[]> {
     const problems: string[] = [];
     const step = async (description: string, probe: () => Promise<boolean>) => {
       await waitFor(probe, { timeoutMs: 60_000, intervalMs: 250, description }).catch(
@@ -446,7 +448,7 @@ export class AcceptanceScenario {
       return rows.length === ids.length;
     });
     await step('3 docker-collector cycles after the containers died', async () => {
-      return (await this.dockerCycles()) >= cyclesBefore + 3;
+      return (await this.dockerCycles()) >= cyclesAtDeath + 3;
     });
     await step('both collectors acknowledged by Kafka (spools empty)', async () => {
       const docker = await this.pipeline.metrics('docker-collector');

@@ -37,7 +37,7 @@ const scenario = new AcceptanceScenario({
   shortLivedSeconds: 4,
   heldMib: HELD_MIB,
   outDirOf: () => outDir,
-  draftEverySeconds: 30,
+  draftEverySeconds: Math.floor(settings.runSeconds / 4),
   onProgress: (line) => appendFileSync(progressLog, `${new Date().toISOString()} ${line}\n`),
 });
 progressLog = join(logDir, `${scenario.name}-scenario.log`);
@@ -167,8 +167,11 @@ describe('end to end: two tenants on the real stack', () => {
       );
     }
     const { a, b } = outcome().tenants;
-    // A's CPU went past its first two tiers; B's usage is below its minimum.
-    assert.ok(invoiceSeconds(a.draft, 'cpu') / 3600 > 0.006, 'tenant A reached the third CPU tier');
+    // A's CPU went past its first tier (graduation at work); B's usage is below its minimum.
+    assert.ok(
+      invoiceSeconds(a.draft, 'cpu') / 3600 > 0.002,
+      'tenant A reached the second CPU tier',
+    );
     assert.equal(b.draft.lines.at(-1)?.meter, 'minimum');
   });
 
