@@ -31,6 +31,8 @@ export const COLLECTOR_HOST_PATHS: Readonly<Record<string, Readonly<Record<strin
 
 /** Settings the manifests set that no config.ts reads: inputs to Kubernetes' $(VAR) expansion. */
 const EXPANSION_ONLY = new Set(['DB_USER', 'DB_PASSWORD']);
+/** Read by Node itself, not by the service's config (e.g. the heap budget). */
+const RUNTIME_SETTINGS = new Set(['NODE_OPTIONS']);
 
 export const SAMPLES_TOPIC = 'metering.samples.v1';
 
@@ -137,7 +139,7 @@ export function policyProblems(
         names.push(...Object.keys(configMap.data));
     }
     for (const env of names) {
-      if (!facts.settings.has(env) && !EXPANSION_ONLY.has(env)) {
+      if (!facts.settings.has(env) && !EXPANSION_ONLY.has(env) && !RUNTIME_SETTINGS.has(env)) {
         problems.push(`${what}: ${env} is not a setting of ${name} (src/config.ts)`);
       }
     }

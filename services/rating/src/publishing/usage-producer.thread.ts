@@ -44,7 +44,7 @@ export class UsageProducerThread {
     // out-of-memory thread fails its sends (the batch is retried) and is started again.
     const worker = new Worker(this.script, {
       workerData: this.settings,
-      resourceLimits: { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 16 },
+      resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 },
     });
     this.worker = worker;
     this.ready = new Promise<void>((resolve, reject) => {
