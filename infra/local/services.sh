@@ -69,7 +69,11 @@ part_urls() {
   for dir in $(service_dirs); do
     name="$(basename "$dir")"
     port="$(svc_env "$dir" PORT)"
-    printf '  %-12s http://127.0.0.1:%s  (/healthz, /metrics%s)\n' "$name" "$port" "$(svc_env "$dir" URL_NOTE)"
+    if healthy "$port"; then
+      printf '  %-12s http://127.0.0.1:%s  (/healthz, /metrics%s)\n' "$name" "$port" "$(svc_env "$dir" URL_NOTE)"
+    else
+      printf '  %-12s not running (npm run stack starts it on 127.0.0.1:%s)\n' "$name" "$port"
+    fi
   done
 }
 
