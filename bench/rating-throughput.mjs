@@ -104,11 +104,8 @@ try {
       .join(' ')} on ${(await import('node:os')).cpus().length} cores`,
   );
   await admin.createTopics({
-    topics: [
-      { topic, numPartitions: PARTITIONS },
-      { topic: usageTopic, numPartitions: PARTITIONS },
-      { topic: dlqTopic, numPartitions: PARTITIONS },
-    ],
+    // The usage and DLQ topics are created by the rating service itself, as in production.
+    topics: [{ topic, numPartitions: PARTITIONS }],
     waitForLeaders: true,
   });
   await prepareLedger();
@@ -374,6 +371,8 @@ async function rateAll() {
       SAMPLES_TOPIC: topic,
       SAMPLES_DLQ_TOPIC: dlqTopic,
       USAGE_TOPIC: usageTopic,
+      USAGE_TOPIC_PARTITIONS: String(PARTITIONS),
+      SAMPLES_TOPIC_PARTITIONS: String(PARTITIONS),
       INFLUX_URL,
       INFLUX_DATABASE: name,
       ...extra,

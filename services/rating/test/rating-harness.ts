@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { type DataSource } from 'typeorm';
 import { Decimal } from '@metering/money';
 import { type SampleEvent, type UsageEvent, decodeUsage, encode } from '@metering/contracts';
@@ -46,7 +46,7 @@ export class RatingWorld {
       topics: [
         { topic: this.topic, numPartitions: partitions },
         { topic: this.dlqTopic, numPartitions: 1 },
-        { topic: this.usageTopic, numPartitions: 3 },
+        // The usage topic is created by the rating process itself (partitions, compression).
       ],
       waitForLeaders: true,
     });
@@ -89,6 +89,7 @@ export class RatingWorld {
         SAMPLES_TOPIC: this.topic,
         SAMPLES_DLQ_TOPIC: this.dlqTopic,
         USAGE_TOPIC: this.usageTopic,
+        USAGE_TOPIC_PARTITIONS: '3',
         INFLUX_URL: this.influxUrl,
         INFLUX_DATABASE: this.influxDatabase,
         INFLUX_FLUSH_INTERVAL_MS: '200',
@@ -209,6 +210,27 @@ export class RatingWorld {
          VALUES ($1, $2, $3, $4)`,
         [tenant, effectiveFrom, plan.id, plan.version],
       );
+    }
+  }
+
+  /** The usage topic's partition count and compression, as the rating process created it. */
+  async usageTopicSettings(): Promise<{ partitions: number; compression: string | undefined }> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics: [this.usageTopic] });
+      const configs = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: this.usageTopic }],
+      });
+      return {
+        partitions: metadata.topics[0]?.partitions.length ?? 0,
+        compression: configs.resources[0]?.configEntries.find(
+          (e) => e.configName === 'compression.type',
+        )?.configValue,
+      };
+    } finally {
+      await admin.disconnect();
     }
   }
 

@@ -98,6 +98,8 @@ describe('rating: billing.usage.v1 events and charges against the real broker an
     await world.waitForCatchUp(120_000);
 
     assert.deepEqual(await world.ledger(), expectedLedger(samples, ZONES), 'the ledger is exact');
+    // Created by rating with its partitions; the producer compresses (the topic keeps what it gets).
+    assert.deepEqual(await world.usageTopicSettings(), { partitions: 3, compression: 'producer' });
     const raw = await world.usageEvents();
     const events = dedupe(raw);
     assert.ok(raw.length >= events.length);
