@@ -8,6 +8,7 @@ export { PricePlanEntity, type TierRecord } from './entities/price-plan.entity';
 export { TenantEntity } from './entities/tenant.entity';
 export { TenantMonthPositionEntity } from './entities/tenant-month-position.entity';
 export { UsageBucketEntity } from './entities/usage-bucket.entity';
+export { UsageOutboxEntity } from './entities/usage-outbox.entity';
 export {
   LEDGER_ENTITIES,
   LEDGER_MIGRATIONS,

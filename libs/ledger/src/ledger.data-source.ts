@@ -9,9 +9,11 @@ import { PricePlanEntity } from './entities/price-plan.entity';
 import { TenantEntity } from './entities/tenant.entity';
 import { TenantMonthPositionEntity } from './entities/tenant-month-position.entity';
 import { UsageBucketEntity } from './entities/usage-bucket.entity';
+import { UsageOutboxEntity } from './entities/usage-outbox.entity';
 import { InitialLedger1764115200000 } from './migrations/1764115200000-initial-ledger';
 import { BillingLedger1764201600000 } from './migrations/1764201600000-billing-ledger';
 import { UsageCharges1764288000000 } from './migrations/1764288000000-usage-charges';
+import { UsageWindows1764374400000 } from './migrations/1764374400000-usage-windows';
 
 export const LEDGER_ENTITIES = [
   TenantEntity,
@@ -24,6 +26,7 @@ export const LEDGER_ENTITIES = [
   InvoiceEntity,
   InvoiceCounterEntity,
   TenantMonthPositionEntity,
+  UsageOutboxEntity,
 ];
 
 /** Every migration, in order. Both services run them; TypeORM applies each once. */
@@ -31,6 +34,7 @@ export const LEDGER_MIGRATIONS = [
   InitialLedger1764115200000,
   BillingLedger1764201600000,
   UsageCharges1764288000000,
+  UsageWindows1764374400000,
 ];
 
 export interface LedgerConnectionOptions {

@@ -27,6 +27,7 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
     'InitialLedger1764115200000',
     'BillingLedger1764201600000',
     'UsageCharges1764288000000',
+    'UsageWindows1764374400000',
   ]);
   assert.deepEqual(await migrateLedger(ds), [], 'a second run applies nothing');
   assert.deepEqual(await tables(), [
@@ -41,6 +42,7 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
     'tenant',
     'tenant_month_position',
     'usage_bucket',
+    'usage_outbox',
   ]);
   // The entities match the migrated tables: TypeORM's schema diff proposes nothing but dropping
   // the CHECK and foreign-key constraints that only the migration declares.
@@ -51,6 +53,7 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
       .filter((q) => !/DROP CONSTRAINT "[a-z_]+_(check|fkey)"$/.test(q)),
     [],
   );
+  await ds.undoLastMigration({ transaction: 'each' });
   await ds.undoLastMigration({ transaction: 'each' });
   await ds.undoLastMigration({ transaction: 'each' });
   await ds.undoLastMigration({ transaction: 'each' });

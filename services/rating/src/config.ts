@@ -46,6 +46,21 @@ const Env = z.object({
   USAGE_REQUEST_MAX_BYTES: z.coerce.number().int().min(1_000).max(64_000_000).optional(),
   /** Producers publishing usage events at once (each keeps its tenants' events in order). */
   USAGE_PRODUCERS: z.coerce.number().int().min(1).max(16).default(3),
+  /**
+   * One usage event per instance per window of this many seconds (windows aligned on the epoch,
+   * dividing an hour); 0: one event per rated interval.
+   */
+  USAGE_WINDOW_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(3600)
+    .refine((s) => s === 0 || 3600 % s === 0, 'must divide 3600 (or be 0)')
+    .default(300),
+  /** An open window of an instance without samples for this long is published as it is. */
+  USAGE_WINDOW_IDLE_SECONDS: z.coerce.number().positive().default(120),
+  /** How often idle windows and events left in the outbox (crash, Kafka outage) are published. */
+  USAGE_OUTBOX_SWEEP_MS: z.coerce.number().int().min(50).default(5_000),
   /** Which InfluxDB write API: v1 `/write` (1.x, and 2.x/3.x v1-compatible), v2 `/api/v2/write`, or off. */
   INFLUX_API: z.enum(['v1', 'v2', 'off']).default('v1'),
   INFLUX_URL: z.url().default('http://127.0.0.1:8086'),
@@ -92,6 +107,9 @@ export type RatingConfig = Readonly<{
     compression: 'none' | 'gzip';
     requestMaxBytes: number;
     producers: number;
+    windowMs: number;
+    idleMs: number;
+    sweepMs: number;
   };
   influx: InfluxConfig;
   maxBytesPerPartition: number;
@@ -163,6 +181,9 @@ export function loadRatingConfig(env: NodeJS.ProcessEnv = process.env): RatingCo
       requestMaxBytes:
         e.USAGE_REQUEST_MAX_BYTES ?? (e.USAGE_COMPRESSION === 'gzip' ? 4_000_000 : 900_000),
       producers: e.USAGE_PRODUCERS,
+      windowMs: e.USAGE_WINDOW_SECONDS * 1000,
+      idleMs: e.USAGE_WINDOW_IDLE_SECONDS * 1000,
+      sweepMs: e.USAGE_OUTBOX_SWEEP_MS,
     },
     influx: {
       target: influxTarget(e),

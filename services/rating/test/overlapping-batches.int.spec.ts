@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type DataSource } from 'typeorm';
+import { type DataSource, type EntityManager } from 'typeorm';
 import { encode } from '@metering/contracts';
 import { type ConsumedBatch } from '@metering/kafka';
 import { createLedgerDataSource, migrateLedger } from '@metering/ledger';
@@ -9,7 +9,9 @@ import { type PricedUsage } from '../src/domain';
 import { type BatchPhases, SampleBatchProcessor } from '../src/consuming/sample-batch.processor';
 import { LedgerRepository, PositionConflictError } from '../src/ledger/ledger.repository';
 import { TenantCatalog } from '../src/pricing/tenant-catalog';
-import { type UsageEventSink } from '../src/publishing/usage-event.publisher';
+import { type OpenWindow } from '../src/ledger/ledger.repository';
+import { encodeUsageEvent } from '../src/publishing/usage-event.encoder';
+import { type StagedUsage, type UsageEventSink } from '../src/publishing/usage-event.outbox';
 import { generateSamples } from './sample-stream';
 
 // Two batches of one tenant's month, from two partitions, in one process: the second is priced
@@ -17,8 +19,8 @@ import { generateSamples } from './sample-stream';
 // their publishing overlaps. When the first commits, the second stores what it priced; when the
 // first rolls back, the second must notice (PositionConflictError) and roll back too. Either way,
 // once both are in, the ledger equals rating the two batches one after the other.
-// Real PostgreSQL; the usage event sink is a stand-in that holds or fails the first batch's
-// publishing (Kafka's acknowledgement is what the batches overlap on).
+// Real PostgreSQL; the usage event sink stages into the real outbox but holds or fails the first
+// batch's staging (what the batches overlap on).
 
 const TENANT = 'acme';
 const GROUP = 'overlap';
@@ -94,7 +96,7 @@ async function ledgerWorld(): Promise<{ ds: DataSource; schema: string }> {
      VALUES ($1, '2026-01-01', 'tiered', 1)`,
     [TENANT],
   );
-  await processorOn(ds, { publish: () => Promise.resolve() }).process(EARLIER);
+  await processorOn(ds, new GatedUsageSink(false)).process(EARLIER);
   return { ds, schema };
 }
 
@@ -118,25 +120,37 @@ function within<T>(promise: Promise<T>, what: string, ms = 20_000): Promise<T> {
 }
 
 /**
- * The usage sink: the first batch's publishing waits until the second batch publishes (so the
- * second was priced while the first was in flight), then succeeds or fails as told.
+ * The usage sink: stages into the real outbox (with a fixed ratedAt, so rows compare), but the
+ * first batch's staging waits until the second batch stages (so the second was priced while the
+ * first was in flight), then succeeds or fails as told.
  */
 class GatedUsageSink implements UsageEventSink {
   readonly secondPublished = deferred();
   readonly published: PricedUsage[][] = [];
-  gate = true;
   failFirst = false;
 
-  async publish(usages: readonly PricedUsage[]): Promise<void> {
-    if (usages.length === 0) return;
-    const first = FIRST_RESOURCES.has(usages[0]!.resourceId);
+  constructor(public gate = true) {}
+
+  async stage(
+    tx: EntityManager,
+    closed: readonly PricedUsage[],
+    open: readonly OpenWindow[],
+  ): Promise<StagedUsage> {
+    const first = open.some((o) => FIRST_RESOURCES.has(o.resourceId));
     if (this.gate && first) {
-      await within(this.secondPublished.promise, 'the second batch publishing beside the first');
-      if (this.failFirst) throw new Error('Kafka did not acknowledge (stand-in)');
+      await within(this.secondPublished.promise, 'the second batch staging beside the first');
+      if (this.failFirst) throw new Error('the outbox did not take it (stand-in)');
     }
     if (!first) this.secondPublished.resolve();
-    this.published.push([...usages]);
+    this.published.push([...closed]);
+    await new LedgerRepository(tx.connection).storeWindows(tx, open, {
+      keys: closed.map((u) => u.tenantId),
+      values: closed.map((u) => encodeUsageEvent(u, '"2026-11-01T00:00:00.000Z"')),
+    });
+    return { rows: [] };
   }
+
+  committed(): void {}
 }
 
 function processorOn(ds: DataSource, sink: UsageEventSink, phases?: BatchPhases) {
@@ -152,7 +166,12 @@ function processorOn(ds: DataSource, sink: UsageEventSink, phases?: BatchPhases)
     { publishAll: () => Promise.resolve() },
     sink,
     { committed: () => undefined },
-    { groupId: GROUP, rules: { maxGapMs: 300_000 }, maxFutureSkewMs: 300_000 },
+    {
+      groupId: GROUP,
+      rules: { maxGapMs: 300_000 },
+      maxFutureSkewMs: 300_000,
+      windows: { windowMs: 60_000 },
+    },
     Date.now,
     phases,
   );
@@ -173,7 +192,10 @@ async function snapshot(ds: DataSource): Promise<unknown> {
       `SELECT partition, next_offset::text FROM consumer_offset WHERE group_id = $1 ORDER BY 1`,
       [GROUP],
     ),
-    states: await ds.query<unknown[]>(`SELECT count(*)::int AS n FROM instance_state`),
+    states: await ds.query<unknown[]>(
+      `SELECT resource_id, instance_id, pending_usage FROM instance_state ORDER BY 1, 2`,
+    ),
+    outbox: await ds.query<unknown[]>(`SELECT payload FROM usage_outbox ORDER BY 1`),
   };
 }
 
@@ -194,12 +216,14 @@ describe('rating: batches whose publishing overlaps (real PostgreSQL)', () => {
   before(async () => {
     const world = await ledgerWorld();
     worlds.push(world);
-    const processor = processorOn(world.ds, { publish: () => Promise.resolve() });
+    const processor = processorOn(world.ds, new GatedUsageSink(false));
     await processor.process(FIRST);
     await processor.process(SECOND);
     reference = await snapshot(world.ds);
     const positions = (reference as { positions: unknown[] }).positions;
     assert.equal(positions.length, 1, 'both batches move the same month position');
+    const { outbox } = reference as { outbox: unknown[] };
+    assert.ok(outbox.length > 0, 'complete usage windows are in the outbox');
   });
 
   after(async () => {
@@ -240,7 +264,7 @@ describe('rating: batches whose publishing overlaps (real PostgreSQL)', () => {
     });
     const [first, second] = await overlapped(processor, firstPriced);
     assert.equal(first.status, 'rejected');
-    assert.match(String(first.reason), /did not acknowledge/);
+    assert.match(String(first.reason), /did not take it/);
     assert.equal(second.status, 'rejected');
     assert.ok(
       second.reason instanceof PositionConflictError,
@@ -258,8 +282,8 @@ describe('rating: batches whose publishing overlaps (real PostgreSQL)', () => {
     await processor.process(FIRST);
     await processor.process(SECOND);
     assert.deepEqual(await snapshot(world.ds), reference);
-    // The second's events published before the conflict carried amounts priced from the first;
-    // its events published again (same ids) carry the committed ones.
+    // The second's events staged before the conflict rolled back with it; staged again, they
+    // carry the committed amounts (the outbox in the snapshot is the reference's).
     const lastOfSecond = sink.published.at(-1)!;
     assert.ok(lastOfSecond.every((u) => !FIRST_RESOURCES.has(u.resourceId)));
   });

@@ -93,6 +93,9 @@ export class RatingWorld {
         INFLUX_URL: this.influxUrl,
         INFLUX_DATABASE: this.influxDatabase,
         INFLUX_FLUSH_INTERVAL_MS: '200',
+        // Open usage windows of instances that stopped go out after 1 s, not 2 minutes.
+        USAGE_WINDOW_IDLE_SECONDS: '1',
+        USAGE_OUTBOX_SWEEP_MS: '250',
         RATING_GROUP_ID: this.groupId,
         MAX_GAP_MS: String(MAX_GAP_MS),
         // Small fetches: many batches, many chances for a kill to land mid-batch.
@@ -232,6 +235,23 @@ export class RatingWorld {
     } finally {
       await admin.disconnect();
     }
+  }
+
+  /**
+   * Waits until every rated interval is in a published usage event: no open window left (the
+   * idle sweep publishes those of stopped instances) and nothing waiting in the outbox.
+   */
+  async waitForUsagePublished(timeoutMs: number): Promise<void> {
+    await waitFor(
+      async () => {
+        const rows = await this.ds.query<{ n: number }[]>(
+          `SELECT ((SELECT count(*) FROM usage_outbox) +
+                   (SELECT count(*) FROM instance_state WHERE pending_usage IS NOT NULL))::int AS n`,
+        );
+        return rows[0]?.n === 0;
+      },
+      { timeoutMs, intervalMs: 100, description: 'every usage window published' },
+    );
   }
 
   /** Every event on the usage topic, in partition order, up to the current end offsets. */

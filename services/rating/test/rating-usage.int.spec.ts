@@ -7,9 +7,10 @@ import { waitFor } from '@metering/testing';
 import { RatingWorld, encodeAll, expectedLedger } from './rating-harness';
 import { generateSamples } from './sample-stream';
 
-// The real rating process prices what it rates and publishes one billing.usage.v1 event per rated
-// interval (per month part): the events carry exactly the ledger's quantities, and a tiered
-// plan's month costs exactly the graduated price of the month's total.
+// The real rating process prices what it rates and publishes billing.usage.v1 events per instance
+// and 5-minute window (per month part) through the ledger's outbox: the events carry exactly the
+// ledger's quantities, and a tiered plan's month costs exactly the graduated price of the month's
+// total, even when the process is killed between a commit and Kafka's acknowledgement.
 const ZONES = { acme: 'UTC', globex: 'Asia/Kolkata', initech: 'America/New_York' };
 const TENANTS = Object.keys(ZONES);
 // Each tenant's stream starts 50 minutes before its local midnight of 1 November.
@@ -96,6 +97,7 @@ describe('rating: billing.usage.v1 events and charges against the real broker an
     await world.kill(first, 'SIGKILL');
     world.startRating('usage-b');
     await world.waitForCatchUp(120_000);
+    await world.waitForUsagePublished(60_000);
 
     assert.deepEqual(await world.ledger(), expectedLedger(samples, ZONES), 'the ledger is exact');
     // Created by rating with its partitions; the producer compresses (the topic keeps what it gets).
@@ -103,6 +105,25 @@ describe('rating: billing.usage.v1 events and charges against the real broker an
     const raw = await world.usageEvents();
     const events = dedupe(raw);
     assert.ok(raw.length >= events.length);
+    // ~10 s samples in 5-minute windows: far fewer events than samples.
+    assert.ok(
+      events.length * 5 < samples.length,
+      `${events.length} events for ${samples.length} samples`,
+    );
+    // Windows never overlap within an instance: no interval is counted twice.
+    const byInstance = new Map<string, UsageEvent[]>();
+    for (const e of events) {
+      const k = `${e.resource.id}/${e.resource.instanceId}`;
+      byInstance.set(k, [...(byInstance.get(k) ?? []), e]);
+    }
+    for (const [k, list] of byInstance) {
+      list.sort((a, b) => Date.parse(a.interval.start) - Date.parse(b.interval.start));
+      for (let i = 1; i < list.length; i++)
+        assert.ok(
+          Date.parse(list[i]!.interval.start) >= Date.parse(list[i - 1]!.interval.end),
+          `${k}: ${list[i - 1]!.interval.end} overlaps ${list[i]!.interval.start}`,
+        );
+    }
     const rows = await world.bucketRows();
 
     for (const tenant of TENANTS) {

@@ -36,6 +36,10 @@ export class InstanceStateEntity {
   @Column({ type: 'boolean', default: false })
   final!: boolean;
 
+  /** The instance's open usage window: rated, in the ledger, not yet a usage event. */
+  @Column({ type: 'jsonb', name: 'pending_usage', nullable: true })
+  pendingUsage!: Record<string, unknown> | null;
+
   @UpdateDateColumn({ type: 'timestamptz', name: 'updated_at' })
   updatedAt!: Date;
 }

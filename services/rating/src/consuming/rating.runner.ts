@@ -17,7 +17,7 @@ import {
 import { type RatingConfig } from '../config';
 import { LedgerRepository } from '../ledger/ledger.repository';
 import { TenantCatalog } from '../pricing/tenant-catalog';
-import { UsageEventPublisher } from '../publishing/usage-event.publisher';
+import { UsageEventOutbox } from '../publishing/usage-event.outbox';
 import { UsageProducerThread } from '../publishing/usage-producer.thread';
 import { InfluxOutputs, NO_INFLUX } from '../sinks/influx-outputs';
 import { InfluxSink } from '../sinks/influx.sink';
@@ -35,6 +35,7 @@ export class RatingRunner {
   private dataSource: DataSource | undefined;
   private producer: KafkaProducer | undefined;
   private usageProducer: UsageProducerThread | undefined;
+  private usageOutbox: UsageEventOutbox | undefined;
   private influx: InfluxSink | undefined;
   private consumer: KafkaConsumer | undefined;
   private readonly batches: Counter;
@@ -134,7 +135,12 @@ export class RatingRunner {
     );
     this.usageProducer = usageProducer;
     await usageProducer.start();
-    const usageEvents = new UsageEventPublisher(usageProducer, this.metrics);
+    const usageEvents = new UsageEventOutbox(ledger, usageProducer, this.metrics, this.rootLogger, {
+      idleMs: config.usage.idleMs,
+      sweepMs: config.usage.sweepMs,
+      maxInFlight: 8,
+    });
+    this.usageOutbox = usageEvents;
     const catalog = new TenantCatalog(ledger, {
       ttlMs: config.tenantCatalogTtlMs,
       defaultTimeZone: config.defaultTimeZone,
@@ -173,6 +179,7 @@ export class RatingRunner {
         groupId: config.groupId,
         rules: { maxGapMs: config.maxGapMs },
         maxFutureSkewMs: config.maxFutureSkewMs,
+        windows: { windowMs: config.usage.windowMs },
       },
       Date.now,
       { start: (phase) => this.phaseSeconds.startTimer({ phase }) },
@@ -216,11 +223,14 @@ export class RatingRunner {
         Number(lag > 0n ? lag : 0n),
       );
     });
+    // Events a crash or an outage left in the outbox go out before long, then idle windows.
+    usageEvents.start();
     this.logger.info({ topic: config.samplesTopic, groupId: config.groupId }, 'rating started');
   }
 
   async stop(): Promise<void> {
     await this.consumer?.disconnect();
+    await this.usageOutbox?.stop();
     await this.usageProducer?.stop();
     await this.producer?.disconnect();
     await this.influx?.stop(5_000);

@@ -7,16 +7,18 @@ import {
   type PricedBatch,
   type RatedInterval,
   type RatingRules,
+  type UsageWindowRules,
   checkSampleRules,
   instanceKey,
   planBatch,
   positionKey,
   priceBatch,
   rateBatch,
+  windowUsages,
 } from '../domain';
 import { type BucketTotals, type LedgerRepository } from '../ledger/ledger.repository';
 import { type TenantCatalog } from '../pricing/tenant-catalog';
-import { type UsageEventSink } from '../publishing/usage-event.publisher';
+import { type StagedUsage, type UsageEventSink } from '../publishing/usage-event.outbox';
 import { decodeSampleFast } from './sample.decoder';
 import { toMeteredSample } from './sample.mapper';
 
@@ -24,6 +26,7 @@ export interface SampleBatchProcessorOptions {
   readonly groupId: string;
   readonly rules: RatingRules;
   readonly maxFutureSkewMs: number;
+  readonly windows: UsageWindowRules;
 }
 
 export interface BatchOutcome {
@@ -35,6 +38,7 @@ export interface BatchOutcome {
   readonly outOfOrder: number;
   readonly deadLettered: number;
   readonly bucketsWritten: number;
+  /** Complete usage windows put in the outbox (published after the commit). */
   readonly usageEvents: number;
 }
 
@@ -81,10 +85,13 @@ const NOTHING: Omit<BatchOutcome, 'skipped'> = {
  * a fixed order). Messages below the stored offset are already in the ledger and are skipped, so
  * a replay, a redelivery after a crash, or a zombie member during a rebalance changes nothing.
  *
- * Invalid messages go to the dead-letter topic and the usage events to `billing.usage.v1`, both
- * acknowledged before the commit: a batch that then fails publishes them again (same usage ids).
- * Any error rolls everything back and is rethrown: the batch is retried, never skipped. After the
- * commit, the touched buckets' totals go to the InfluxDB sink, which never blocks the ledger.
+ * Invalid messages go to the dead-letter topic, acknowledged before the commit. Priced usage is
+ * gathered into per-instance windows (domain/usage-window.ts); the open ones are stored with the
+ * instance states and the complete ones go to the usage outbox, both in the transaction, and are
+ * published to `billing.usage.v1` after the commit (usage-event.outbox.ts): only committed usage
+ * is ever published. Any error rolls everything back and is rethrown: the batch is retried, never
+ * skipped. After the commit, the touched buckets' totals go to the InfluxDB sink, which never
+ * blocks the ledger.
  */
 export class SampleBatchProcessor {
   /** Month positions moved by batches of this process that have not committed yet. */
@@ -113,6 +120,7 @@ export class SampleBatchProcessor {
     this.settling.set(id, new Promise<void>((resolve) => (settled = resolve)));
     let moved: readonly string[] = [];
     let committed: CommittedBatch | null = null;
+    let staged: StagedUsage | null = null;
     let endCommit = (): void => undefined;
     try {
       const outcome = await this.ledger.transaction(async (tx): Promise<BatchOutcome> => {
@@ -132,14 +140,14 @@ export class SampleBatchProcessor {
         }
 
         const { samples, rejections } = this.decode(fresh);
-        const known = await this.ledger.loadStates(
+        const loaded = await this.ledger.loadStates(
           tx,
           uniqueBy(samples, instanceKey).map((s) => ({
             resourceId: s.resourceId,
             instanceId: s.instanceId,
           })),
         );
-        const rating = rateBatch(samples, known, this.options.rules, (tenant) =>
+        const rating = rateBatch(samples, loaded.states, this.options.rules, (tenant) =>
           this.catalog.zoneOf(tenant),
         );
         const planned = planBatch(rating.rated, this.catalog.pricing);
@@ -152,11 +160,23 @@ export class SampleBatchProcessor {
         moved = [...priced.positions.keys()];
         phase();
 
-        // Kafka acknowledges while PostgreSQL writes; both finish before the commit.
+        const windows = windowUsages(
+          priced.usages,
+          loaded.windows,
+          rating.states,
+          this.options.windows,
+        );
+        const open = [...rating.states].map(([key, state]) => ({
+          resourceId: state.resourceId,
+          instanceId: state.instanceId,
+          window: windows.open.get(key) ?? null,
+        }));
+
+        // Kafka acknowledges the DLQ while PostgreSQL writes; both finish before the commit.
         phase = phases.start('write');
         const published = Promise.all([
           this.deadLetters.publishAll(rejections),
-          this.usageEvents.publish(priced.usages),
+          this.usageEvents.stage(tx, windows.closed, open),
         ]);
         const written = (async () => {
           // The batches priced from have committed or rolled back by now; the rows say which.
@@ -176,7 +196,8 @@ export class SampleBatchProcessor {
         })();
         // Both settle before anything else happens on the transaction: a rollback must never
         // race a statement still running on its connection.
-        const [totals] = await allSettledOrThrow(written, published);
+        const [totals, [, usage]] = await allSettledOrThrow(written, published);
+        staged = usage;
         phase();
         committed = {
           buckets: totals,
@@ -192,11 +213,12 @@ export class SampleBatchProcessor {
           outOfOrder: rating.outOfOrder,
           deadLettered: rejections.length,
           bucketsWritten: rating.buckets.size,
-          usageEvents: priced.usages.length,
+          usageEvents: windows.closed.length,
         };
       });
       endCommit();
-      // Only now is it in the ledger: what InfluxDB shows never runs ahead of it.
+      // Only now is it in the ledger: what InfluxDB and billing.usage.v1 show never run ahead.
+      if (staged !== null) this.usageEvents.committed(staged);
       if (committed !== null) this.committedSink.committed(committed);
       return outcome;
     } finally {

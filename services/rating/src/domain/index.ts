@@ -8,3 +8,4 @@ export * from './zone-calendar';
 export * from './graduated-table';
 export * from './price-batch';
 export * from './plan-timeline';
+export * from './usage-window';

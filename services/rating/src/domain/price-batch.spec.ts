@@ -225,7 +225,8 @@ describe('priceBatch', () => {
         for (const [key, position] of cut.positions) {
           const [tenant, period] = key.split('\u0000');
           const mine = cut.usages.filter((u) => u.tenantId === tenant && u.period === period);
-          const used = mine[0]!.plan!;
+          // priceBatch hands the pricing plan itself on as the usage’s plan reference.
+          const used = mine[0]!.plan as RatingPlan;
           // Telescoping: Σ amounts = G(Σ priced quantity), per meter, exactly.
           assert.equal(
             sum(mine, (u) => u.cpuAmount),

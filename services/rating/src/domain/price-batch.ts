@@ -5,10 +5,14 @@ import { type RatedInterval } from './rate-batch';
 import { type BucketUsage, bucketKey } from './usage-bucket';
 import { zoneCalendar } from './zone-calendar';
 
-/** A plan version ready for rating: tiers as exact tables, null meters are free. */
-export interface RatingPlan {
+/** Which plan version priced something: what a usage event names. */
+export interface PlanRef {
   readonly id: string;
   readonly version: number;
+}
+
+/** A plan version ready for rating: tiers as exact tables, null meters are free. */
+export interface RatingPlan extends PlanRef {
   readonly currency: string;
   readonly basis: AllocationBasis;
   readonly cpu: GraduatedTable | null;
@@ -59,7 +63,7 @@ export interface PricedUsage {
   readonly toMs: number;
   readonly period: string;
   /** null: the tenant had no plan; the amounts are zero in `currency`. */
-  readonly plan: RatingPlan | null;
+  readonly plan: PlanRef | null;
   readonly currency: string;
   readonly basis: AllocationBasis;
   /** Usage (the `usage` basis), whatever the plan's basis. */

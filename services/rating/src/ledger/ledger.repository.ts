@@ -5,6 +5,7 @@ import {
   type InstanceState,
   type MonthPosition,
   type PlanAssignment,
+  type PricedUsage,
   amount as formatAmount,
   amountUnitsOf,
   bucketKey,
@@ -116,21 +117,29 @@ export class LedgerRepository {
     return rows.map((r) => ({ topic: r.topic, partition: r.partition, nextOffset: r.next_offset }));
   }
 
+  /**
+   * Locks and reads the states and open usage windows of the batch's instances. The lock keeps
+   * the idle-window flush (flushIdleWindows) away from instances a batch is rating.
+   */
   async loadStates(
     tx: EntityManager,
     keys: readonly { resourceId: string; instanceId: string }[],
-  ): Promise<Map<string, InstanceState>> {
-    const out = new Map<string, InstanceState>();
-    if (keys.length === 0) return out;
+  ): Promise<{ states: Map<string, InstanceState>; windows: Map<string, PricedUsage> }> {
+    const states = new Map<string, InstanceState>();
+    const windows = new Map<string, PricedUsage>();
+    if (keys.length === 0) return { states, windows };
     const rows = await tx.query<StateRow[]>(
       `SELECT s.resource_id, s.instance_id, s.tenant_id, s.resource_kind,
               (extract(epoch from s.started_at) * 1000)::bigint::text AS started_ms,
               (extract(epoch from s.last_observed_at) * 1000)::bigint::text AS observed_ms,
               s.last_cpu_usage_ns::text, s.last_memory_usage_bytes::text,
-              s.last_cpu_allocation_cores::text, s.last_memory_allocation_bytes::text, s.final
+              s.last_cpu_allocation_cores::text, s.last_memory_allocation_bytes::text, s.final,
+              s.pending_usage
        FROM instance_state s
        JOIN unnest($1::text[], $2::text[]) AS k(resource_id, instance_id)
-         ON s.resource_id = k.resource_id AND s.instance_id = k.instance_id`,
+         ON s.resource_id = k.resource_id AND s.instance_id = k.instance_id
+       ORDER BY s.resource_id, s.instance_id
+       FOR UPDATE OF s`,
       [keys.map((k) => k.resourceId), keys.map((k) => k.instanceId)],
     );
     for (const r of rows) {
@@ -148,9 +157,11 @@ export class LedgerRepository {
           r.last_memory_allocation_bytes === null ? null : BigInt(r.last_memory_allocation_bytes),
         final: r.final,
       };
-      out.set(instanceKey(state), state);
+      const key = instanceKey(state);
+      states.set(key, state);
+      if (r.pending_usage !== null) windows.set(key, windowFromJson(r.pending_usage));
     }
-    return out;
+    return { states, windows };
   }
 
   async saveStates(tx: EntityManager, states: Iterable<InstanceState>): Promise<void> {
@@ -190,6 +201,87 @@ export class LedgerRepository {
         list.map((s) => s.final),
       ],
     );
+  }
+
+  /**
+   * In one statement of the batch's transaction: stores the open usage window of each instance
+   * the batch touched (null: none; their rows exist, saveStates wrote them) and adds the complete
+   * windows' events to the outbox. Returns the outbox ids.
+   */
+  async storeWindows(
+    tx: EntityManager,
+    open: readonly OpenWindow[],
+    events: { readonly keys: readonly string[]; readonly values: readonly string[] },
+  ): Promise<string[]> {
+    if (open.length === 0 && events.keys.length === 0) return [];
+    const resources = open.map((o) => o.resourceId);
+    const instances = open.map((o) => o.instanceId);
+    const windows = open.map((o) =>
+      o.window === null ? null : JSON.stringify(windowToJson(o.window)),
+    );
+    const rows = await tx.query<{ id: string }[]>(
+      `WITH windows AS (
+         UPDATE instance_state s SET pending_usage = x.w
+         FROM unnest($1::text[], $2::text[], $3::jsonb[]) AS x(r, i, w)
+         WHERE s.resource_id = x.r AND s.instance_id = x.i
+       )
+       INSERT INTO usage_outbox (tenant_id, payload)
+       SELECT * FROM unnest($4::text[], $5::text[])
+       RETURNING id::text`,
+      [resources, instances, windows, events.keys, events.values],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * Takes the open usage windows of instances no batch has touched for `idleMs` (they stopped
+   * without a final sample, or their samples stopped coming): locks them, skipping any a batch
+   * holds, and clears them in this transaction. The caller adds them to the outbox.
+   */
+  async takeIdleWindows(tx: EntityManager, idleMs: number, limit: number): Promise<PricedUsage[]> {
+    const rows = await tx.query<{ pending_usage: WindowJson }[]>(
+      `WITH idle AS (
+         SELECT resource_id, instance_id FROM instance_state
+         WHERE pending_usage IS NOT NULL AND updated_at < now() - $1::numeric * interval '1 ms'
+         ORDER BY updated_at LIMIT $2
+         FOR UPDATE SKIP LOCKED
+       ), taken AS (
+         SELECT s.resource_id, s.instance_id, s.pending_usage FROM instance_state s
+         JOIN idle USING (resource_id, instance_id)
+       ), cleared AS (
+         UPDATE instance_state s SET pending_usage = NULL
+         FROM idle WHERE s.resource_id = idle.resource_id AND s.instance_id = idle.instance_id
+       )
+       SELECT pending_usage FROM taken`,
+      [String(idleMs), limit],
+    );
+    return rows.map((r) => windowFromJson(r.pending_usage));
+  }
+
+  /** Outbox rows older than `minAgeMs` (not being published by the batch that wrote them). */
+  async outboxBacklog(minAgeMs: number, limit: number): Promise<OutboxRow[]> {
+    const rows = await this.dataSource.query<{ id: string; tenant_id: string; payload: string }[]>(
+      `SELECT id::text, tenant_id, payload FROM usage_outbox
+       WHERE created_at < now() - $1::numeric * interval '1 ms'
+       ORDER BY id LIMIT $2`,
+      [String(minAgeMs), limit],
+    );
+    return rows.map((r) => ({ id: r.id, key: r.tenant_id, value: r.payload }));
+  }
+
+  /** Events Kafka has acknowledged. */
+  async deleteFromOutbox(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.dataSource.query(`DELETE FROM usage_outbox WHERE id = ANY($1::bigint[])`, [ids]);
+  }
+
+  /** Rows waiting in the outbox and the age of the oldest, in seconds (the outbox gauges). */
+  async outboxDepth(): Promise<{ rows: number; oldestSeconds: number }> {
+    const rows = await this.dataSource.query<{ n: string; age: string | null }[]>(
+      `SELECT count(*)::text AS n, extract(epoch from now() - min(created_at))::text AS age
+       FROM usage_outbox`,
+    );
+    return { rows: Number(rows[0]?.n ?? 0), oldestSeconds: Number(rows[0]?.age ?? 0) };
   }
 
   /**
@@ -496,4 +588,74 @@ interface StateRow {
   last_cpu_allocation_cores: string | null;
   last_memory_allocation_bytes: string | null;
   final: boolean;
+  pending_usage: WindowJson | null;
+}
+
+/** An instance's open usage window (null: none) as a batch leaves it. */
+export interface OpenWindow {
+  readonly resourceId: string;
+  readonly instanceId: string;
+  readonly window: PricedUsage | null;
+}
+
+/** An outbox row: the event's key (tenant) and JSON. */
+export interface OutboxRow {
+  readonly id: string;
+  readonly key: string;
+  readonly value: string;
+}
+
+/** An open usage window as stored (jsonb): exact figures as decimal strings. */
+interface WindowJson {
+  tenantId: string;
+  resourceKind: 'container' | 'vm';
+  resourceId: string;
+  instanceId: string;
+  fromMs: number;
+  toMs: number;
+  period: string;
+  plan: { id: string; version: number } | null;
+  currency: string;
+  basis: 'usage' | 'allocation' | 'max';
+  cpuUsage: string;
+  memoryUsage: string;
+  cpuPriced: string;
+  memoryPriced: string;
+  cpuAmount: string;
+  memoryAmount: string;
+  gap: boolean;
+}
+
+function windowToJson(w: PricedUsage): WindowJson {
+  return {
+    tenantId: w.tenantId,
+    resourceKind: w.resourceKind,
+    resourceId: w.resourceId,
+    instanceId: w.instanceId,
+    fromMs: w.fromMs,
+    toMs: w.toMs,
+    period: w.period,
+    plan: w.plan === null ? null : { id: w.plan.id, version: w.plan.version },
+    currency: w.currency,
+    basis: w.basis,
+    cpuUsage: w.cpuUsage.toString(),
+    memoryUsage: w.memoryUsage.toString(),
+    cpuPriced: w.cpuPriced.toString(),
+    memoryPriced: w.memoryPriced.toString(),
+    cpuAmount: w.cpuAmount.toString(),
+    memoryAmount: w.memoryAmount.toString(),
+    gap: w.gap,
+  };
+}
+
+function windowFromJson(j: WindowJson): PricedUsage {
+  return {
+    ...j,
+    cpuUsage: BigInt(j.cpuUsage),
+    memoryUsage: BigInt(j.memoryUsage),
+    cpuPriced: BigInt(j.cpuPriced),
+    memoryPriced: BigInt(j.memoryPriced),
+    cpuAmount: BigInt(j.cpuAmount),
+    memoryAmount: BigInt(j.memoryAmount),
+  };
 }

@@ -1,0 +1,195 @@
+import { type EntityManager } from 'typeorm';
+import { encodeUsage } from '@metering/contracts';
+import {
+  type Counter,
+  type Gauge,
+  type Logger,
+  type MetricsRegistry,
+  createLogger,
+} from '@metering/observability';
+import { type PricedUsage } from '../domain';
+import {
+  type LedgerRepository,
+  type OpenWindow,
+  type OutboxRow,
+} from '../ledger/ledger.repository';
+import { encodeUsageEvent } from './usage-event.encoder';
+import { usageEventOf } from './usage-event.factory';
+
+/** Where encoded events go: the usage producer thread (or, in tests, anything alike). */
+export interface UsageEventTransport {
+  /** Resolves once every event is acknowledged by the brokers. */
+  send(keys: string[], values: string[]): Promise<void>;
+}
+
+/** A batch's usage events, in the outbox with the batch's transaction. */
+export interface StagedUsage {
+  readonly rows: readonly OutboxRow[];
+}
+
+export interface UsageEventSink {
+  /**
+   * In the batch's transaction: stores the touched instances' open windows and puts the complete
+   * windows' events in the outbox.
+   */
+  stage(
+    tx: EntityManager,
+    closed: readonly PricedUsage[],
+    open: readonly OpenWindow[],
+  ): Promise<StagedUsage>;
+  /** After the commit: publishes what was staged. Never throws, never blocks the caller. */
+  committed(staged: StagedUsage): void;
+}
+
+export interface UsageOutboxOptions {
+  /** An open window of an instance no batch touched for this long is published as it is. */
+  readonly idleMs: number;
+  /** How often idle windows and outbox rows left behind (crash, Kafka outage) are published. */
+  readonly sweepMs: number;
+  /** Batches whose events may be on their way to Kafka at once; the next batch waits. */
+  readonly maxInFlight: number;
+}
+
+/**
+ * Publishes `billing.usage.v1` from the ledger's outbox (a transactional outbox): a batch's
+ * complete usage windows are written as events in the batch's own transaction, published right
+ * after it commits and deleted once Kafka acknowledges them. Only committed usage is ever
+ * published, so every event is final: a crash between commit and acknowledgement publishes the
+ * same bytes (same usage id) again from the outbox, and consumers that upsert by usage id count
+ * each window once. Kafka being slow or down never rolls back a batch; the outbox holds the events
+ * (usage_outbox_rows) and the sweep publishes them when Kafka is back.
+ *
+ * Events are valid by construction (typed, from exact figures, written by encodeUsageEvent); the
+ * contract's validator checks the first of every call, a guard against drift.
+ */
+export class UsageEventOutbox implements UsageEventSink {
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly published: Counter;
+  private readonly failures: Counter;
+  private readonly rowsGauge: Gauge;
+  private readonly oldestGauge: Gauge;
+  private readonly logger: Logger;
+  private timer: NodeJS.Timeout | null = null;
+  private sweeping: Promise<void> | null = null;
+
+  constructor(
+    private readonly ledger: LedgerRepository,
+    private readonly transport: UsageEventTransport,
+    metrics: MetricsRegistry,
+    rootLogger: Logger,
+    private readonly options: UsageOutboxOptions,
+    private readonly clock: () => number = Date.now,
+  ) {
+    this.logger = createLogger('UsageEventOutbox', { parent: rootLogger });
+    this.published = metrics.counter({
+      name: 'usage_events_published_total',
+      help: 'billing.usage.v1 events acknowledged by Kafka (a row published again counts again)',
+    });
+    this.failures = metrics.counter({
+      name: 'usage_publish_failures_total',
+      help: 'Publications of usage events Kafka did not acknowledge (the outbox keeps them)',
+    });
+    this.rowsGauge = metrics.gauge({
+      name: 'usage_outbox_rows',
+      help: 'Usage events committed and not yet acknowledged by Kafka (at the last sweep)',
+    });
+    this.oldestGauge = metrics.gauge({
+      name: 'usage_outbox_oldest_seconds',
+      help: 'Age of the oldest usage event waiting in the outbox (at the last sweep)',
+    });
+  }
+
+  async stage(
+    tx: EntityManager,
+    closed: readonly PricedUsage[],
+    open: readonly OpenWindow[],
+  ): Promise<StagedUsage> {
+    // Backpressure: a Kafka slower than rating holds batches here, not events in memory.
+    while (this.inFlight.size >= this.options.maxInFlight) await Promise.race(this.inFlight);
+    const { keys, values } = this.encode(closed);
+    const ids = await this.ledger.storeWindows(tx, open, { keys, values });
+    return { rows: ids.map((id, i) => ({ id, key: keys[i]!, value: values[i]! })) };
+  }
+
+  committed(staged: StagedUsage): void {
+    if (staged.rows.length === 0) return;
+    this.track(this.publish(staged.rows));
+  }
+
+  /** Starts the sweep: idle windows, and rows a crash or an outage left in the outbox. */
+  start(): void {
+    if (this.timer !== null) return;
+    this.timer = setInterval(() => {
+      if (this.sweeping !== null) return;
+      this.sweeping = this.sweep().finally(() => (this.sweeping = null));
+    }, this.options.sweepMs);
+  }
+
+  /** Stops sweeping and waits for publications under way (what fails stays in the outbox). */
+  async stop(): Promise<void> {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    await this.sweeping;
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** One sweep (exposed for tests): publishes idle windows, then the outbox's leftovers. */
+  async sweep(): Promise<void> {
+    try {
+      for (;;) {
+        const rows = await this.ledger.transaction(async (tx) => {
+          const idle = await this.ledger.takeIdleWindows(tx, this.options.idleMs, 1_000);
+          return (await this.stage(tx, idle, [])).rows;
+        });
+        if (rows.length > 0) this.track(this.publish(rows));
+        if (rows.length < 1_000) break;
+      }
+      // Rows younger than this are the batches' own, being published right now.
+      const minAgeMs = Math.max(10_000, 2 * this.options.sweepMs);
+      for (;;) {
+        const rows = await this.ledger.outboxBacklog(minAgeMs, 5_000);
+        if (rows.length > 0) await this.publish(rows);
+        if (rows.length < 5_000) break;
+      }
+      const depth = await this.ledger.outboxDepth();
+      this.rowsGauge.set(depth.rows);
+      this.oldestGauge.set(depth.oldestSeconds);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'usage outbox sweep failed; next sweep retries');
+    }
+  }
+
+  private async publish(rows: readonly OutboxRow[]): Promise<void> {
+    try {
+      await this.transport.send(
+        rows.map((r) => r.key),
+        rows.map((r) => r.value),
+      );
+      this.published.inc(rows.length);
+      await this.ledger.deleteFromOutbox(rows.map((r) => r.id));
+    } catch (error) {
+      this.failures.inc();
+      this.logger.warn(
+        { err: error, events: rows.length },
+        'usage events not acknowledged; they stay in the outbox for the next sweep',
+      );
+    }
+  }
+
+  private track(p: Promise<void>): void {
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
+  }
+
+  private encode(usages: readonly PricedUsage[]): { keys: string[]; values: string[] } {
+    if (usages.length === 0) return { keys: [], values: [] };
+    const ratedAt = new Date(this.clock()).toISOString();
+    // The contract's validator on the first event guards the direct encoder against drift.
+    encodeUsage(usageEventOf(usages[0]!, ratedAt));
+    const ratedAtJson = JSON.stringify(ratedAt);
+    return {
+      keys: usages.map((u) => u.tenantId),
+      values: usages.map((u) => encodeUsageEvent(u, ratedAtJson)),
+    };
+  }
+}
