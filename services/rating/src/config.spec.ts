@@ -51,4 +51,19 @@ describe('rating configuration', () => {
       false,
     );
   });
+
+  test('usage windows: 5 minutes by default, a divisor of an hour or 0', () => {
+    const c = loadRatingConfig({});
+    assert.deepEqual(
+      [c.usage.windowMs, c.usage.idleMs, c.usage.sweepMs],
+      [300_000, 120_000, 5_000],
+    );
+    assert.equal(loadRatingConfig({ USAGE_WINDOW_SECONDS: '0' }).usage.windowMs, 0);
+    assert.equal(loadRatingConfig({ USAGE_WINDOW_SECONDS: '900' }).usage.windowMs, 900_000);
+    assert.throws(
+      () => loadRatingConfig({ USAGE_WINDOW_SECONDS: '7' }),
+      /USAGE_WINDOW_SECONDS: must divide 3600/,
+    );
+    assert.throws(() => loadRatingConfig({ USAGE_WINDOW_IDLE_SECONDS: '0' }), /USAGE_WINDOW_IDLE/);
+  });
 });

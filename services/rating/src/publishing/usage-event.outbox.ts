@@ -48,6 +48,11 @@ export interface UsageOutboxOptions {
   readonly sweepMs: number;
   /** Batches whose events may be on their way to Kafka at once; the next batch waits. */
   readonly maxInFlight: number;
+  /**
+   * Outbox rows at least this old are published again by the sweep (younger ones are the
+   * batches' own, being published right now). Default: 10 s or two sweeps, whichever is longer.
+   */
+  readonly resendAfterMs?: number;
 }
 
 /**
@@ -141,11 +146,10 @@ export class UsageEventOutbox implements UsageEventSink {
           const idle = await this.ledger.takeIdleWindows(tx, this.options.idleMs, 1_000);
           return (await this.stage(tx, idle, [])).rows;
         });
-        if (rows.length > 0) this.track(this.publish(rows));
+        if (rows.length > 0) await this.publish(rows);
         if (rows.length < 1_000) break;
       }
-      // Rows younger than this are the batches' own, being published right now.
-      const minAgeMs = Math.max(10_000, 2 * this.options.sweepMs);
+      const minAgeMs = this.options.resendAfterMs ?? Math.max(10_000, 2 * this.options.sweepMs);
       for (;;) {
         const rows = await this.ledger.outboxBacklog(minAgeMs, 5_000);
         if (rows.length > 0) await this.publish(rows);

@@ -1,0 +1,182 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { type DataSource } from 'typeorm';
+import { decodeUsage } from '@metering/contracts';
+import { createLedgerDataSource, migrateLedger } from '@metering/ledger';
+import { MetricsRegistry, createRootLogger } from '@metering/observability';
+import { localInfra, uniqueName, waitFor } from '@metering/testing';
+import { type InstanceState, type PricedUsage } from '../src/domain';
+import { LedgerRepository } from '../src/ledger/ledger.repository';
+import { UsageEventOutbox, type UsageEventTransport } from '../src/publishing/usage-event.outbox';
+
+// The usage outbox against real PostgreSQL. The transport is a stand-in for the usage producer
+// thread (tested against the real broker in usage-producer-thread.int.spec.ts) that can refuse,
+// as Kafka does when it is down: nothing committed is lost, nothing is published twice as two
+// different events, idle windows go out, and a window a batch holds is left alone.
+
+const T0 = Date.UTC(2026, 10, 3, 10, 0, 0);
+
+function usage(resourceId: string, fromMs: number, toMs: number): PricedUsage {
+  return {
+    tenantId: 'acme',
+    resourceKind: 'container',
+    resourceId,
+    instanceId: `${resourceId}-i`,
+    fromMs,
+    toMs,
+    period: '2026-11',
+    plan: { id: 'std', version: 1 },
+    currency: 'EUR',
+    basis: 'usage',
+    cpuUsage: 1_000_000_000_000n, // 1 core-second
+    memoryUsage: 0n,
+    cpuPriced: 1_000_000_000_000n,
+    memoryPriced: 0n,
+    cpuAmount: 10n ** 18n, // 0.01 EUR
+    memoryAmount: 0n,
+    gap: false,
+  };
+}
+
+function stateOf(u: PricedUsage): InstanceState {
+  return {
+    tenantId: u.tenantId,
+    resourceKind: u.resourceKind,
+    resourceId: u.resourceId,
+    instanceId: u.instanceId,
+    startedAtMs: u.fromMs,
+    lastObservedAtMs: u.toMs,
+    lastCpuUsageNs: 1_000_000_000n,
+    lastMemoryUsageBytes: 0n,
+    lastCpuAllocationCores: null,
+    lastMemoryAllocationBytes: null,
+    final: false,
+  };
+}
+
+class FlakyTransport implements UsageEventTransport {
+  down = false;
+  readonly sent: string[] = [];
+  send(_keys: string[], values: string[]): Promise<void> {
+    if (this.down) return Promise.reject(new Error('broker not available (stand-in)'));
+    this.sent.push(...values);
+    return Promise.resolve();
+  }
+}
+
+describe('usage outbox (real PostgreSQL)', () => {
+  const schema = uniqueName('outbox');
+  let ds: DataSource;
+  let ledger: LedgerRepository;
+  const transport = new FlakyTransport();
+  const metrics = new MetricsRegistry({ serviceName: 'rating', collectDefaultMetrics: false });
+  let outbox: UsageEventOutbox;
+
+  before(async () => {
+    ds = createLedgerDataSource({ url: localInfra.postgresUrl, schema, poolSize: 4 });
+    await ds.initialize();
+    await migrateLedger(ds);
+    ledger = new LedgerRepository(ds);
+    outbox = new UsageEventOutbox(
+      ledger,
+      transport,
+      metrics,
+      createRootLogger({ level: 'fatal' }),
+      { idleMs: 60_000, sweepMs: 60_000, maxInFlight: 2, resendAfterMs: 0 },
+      () => T0 + 3_600_000,
+    );
+  });
+
+  after(async () => {
+    await outbox.stop();
+    await ds.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await ds.destroy();
+  });
+
+  const rows = async () =>
+    (await ds.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM usage_outbox`))[0]!.n;
+  const pending = async () =>
+    (
+      await ds.query<{ n: number }[]>(
+        `SELECT count(*)::int AS n FROM instance_state WHERE pending_usage IS NOT NULL`,
+      )
+    )[0]!.n;
+
+  /** A batch: states, open windows and complete windows in one transaction, then published. */
+  async function commitBatch(closed: PricedUsage[], open: PricedUsage[]): Promise<void> {
+    const staged = await ledger.transaction(async (tx) => {
+      await ledger.saveStates(tx, [...closed, ...open].map(stateOf));
+      return outbox.stage(
+        tx,
+        closed,
+        open.map((w) => ({ resourceId: w.resourceId, instanceId: w.instanceId, window: w })),
+      );
+    });
+    outbox.committed(staged);
+    await outbox.stop(); // waits for the publication under way
+  }
+
+  test('Kafka down: committed events stay in the outbox; the sweep publishes them once it is back', async () => {
+    transport.down = true;
+    await commitBatch([usage('r1', T0, T0 + 300_000), usage('r2', T0, T0 + 300_000)], []);
+    assert.equal(await rows(), 2, 'both events wait in the outbox');
+    assert.equal(transport.sent.length, 0);
+
+    await outbox.sweep(); // still down: nothing lost
+    assert.equal(await rows(), 2);
+
+    transport.down = false;
+    await outbox.sweep();
+    assert.equal(await rows(), 0, 'acknowledged rows are deleted');
+    const events = transport.sent.map((v) => decodeUsage(Buffer.from(v)));
+    assert.ok(events.every((e) => e.ok));
+    assert.deepEqual(
+      events.map((e) => (e.ok ? [e.value.resource.id, e.value.cpuCoreSeconds] : null)).sort(),
+      [
+        ['r1', '1'],
+        ['r2', '1'],
+      ],
+    );
+    const failures = await metrics.registry.getSingleMetricAsString(
+      'rating_usage_publish_failures_total',
+    );
+    assert.match(failures, /^rating_usage_publish_failures_total(\{[^}]*\})? 2$/m);
+  });
+
+  test('an idle open window is published as it is; one a batch holds is left alone', async () => {
+    transport.sent.length = 0;
+    await commitBatch([], [usage('r3', T0, T0 + 120_000), usage('r4', T0, T0 + 60_000)]);
+    assert.equal(await pending(), 2);
+    await outbox.sweep();
+    assert.equal(transport.sent.length, 0, 'not idle yet');
+
+    // Both idle for an hour; a batch is rating r4 (holds its row).
+    await ds.query(`UPDATE instance_state SET updated_at = now() - interval '1 hour'`);
+    const runner = ds.createQueryRunner();
+    await runner.connect();
+    await runner.startTransaction();
+    await runner.query(`SELECT 1 FROM instance_state WHERE resource_id = 'r4' FOR UPDATE`);
+    try {
+      await waitFor(
+        async () => {
+          await outbox.sweep();
+          return transport.sent.length > 0;
+        },
+        { timeoutMs: 10_000, intervalMs: 50, description: 'the idle window of r3 published' },
+      );
+      assert.equal(transport.sent.length, 1, 'only r3');
+      const event = decodeUsage(Buffer.from(transport.sent[0]!));
+      assert.ok(event.ok);
+      assert.equal(event.value.resource.id, 'r3');
+      assert.equal(event.value.interval.end, new Date(T0 + 120_000).toISOString());
+      assert.equal(await pending(), 1, 'r4 is still open: its batch holds it');
+    } finally {
+      await runner.rollbackTransaction();
+      await runner.release();
+    }
+    await outbox.sweep();
+    assert.equal(transport.sent.length, 2);
+    assert.equal(await pending(), 0);
+    assert.equal(await rows(), 0);
+  });
+});
