@@ -5,7 +5,7 @@ import { decodeUsage } from '@metering/contracts';
 import { createLedgerDataSource, migrateLedger } from '@metering/ledger';
 import { MetricsRegistry, createRootLogger } from '@metering/observability';
 import { localInfra, uniqueName, waitFor } from '@metering/testing';
-import { type InstanceState, type PricedUsage } from '../src/domain';
+import { type InstanceState, type PricedUsage, instanceKey } from '../src/domain';
 import { LedgerRepository } from '../src/ledger/ledger.repository';
 import { UsageEventOutbox, type UsageEventTransport } from '../src/publishing/usage-event.outbox';
 
@@ -105,12 +105,12 @@ describe('usage outbox (real PostgreSQL)', () => {
   /** A batch: states, open windows and complete windows in one transaction, then published. */
   async function commitBatch(closed: PricedUsage[], open: PricedUsage[]): Promise<void> {
     const staged = await ledger.transaction(async (tx) => {
-      await ledger.saveStates(tx, [...closed, ...open].map(stateOf));
-      return outbox.stage(
+      await ledger.saveStates(
         tx,
-        closed,
-        open.map((w) => ({ resourceId: w.resourceId, instanceId: w.instanceId, window: w })),
+        [...closed, ...open].map(stateOf),
+        new Map(open.map((w) => [instanceKey(w), w])),
       );
+      return outbox.stage(tx, closed);
     });
     outbox.committed(staged);
     await outbox.stop(); // waits for the publication under way

@@ -151,8 +151,6 @@ export class SampleBatchProcessor {
           this.catalog.zoneOf(tenant),
         );
         const planned = planBatch(rating.rated, this.catalog.pricing);
-        // Before the month positions are locked: their lock is what batches wait for.
-        await this.ledger.saveStates(tx, rating.states.values());
         phase();
 
         phase = phases.start('price');
@@ -166,17 +164,14 @@ export class SampleBatchProcessor {
           rating.states,
           this.options.windows,
         );
-        const open = [...rating.states].map(([key, state]) => ({
-          resourceId: state.resourceId,
-          instanceId: state.instanceId,
-          window: windows.open.get(key) ?? null,
-        }));
 
         // Kafka acknowledges the DLQ while PostgreSQL writes; both finish before the commit.
         phase = phases.start('write');
         const published = Promise.all([
           this.deadLetters.publishAll(rejections),
-          this.usageEvents.stage(tx, windows.closed, open),
+          this.usageEvents.stage(tx, windows.closed),
+          // The states with their open windows (the rows the batch locked in loadStates).
+          this.ledger.saveStates(tx, rating.states.values(), windows.open),
         ]);
         const written = (async () => {
           // The batches priced from have committed or rolled back by now; the rows say which.

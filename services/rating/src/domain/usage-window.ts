@@ -39,6 +39,8 @@ export function windowUsages(
   const { windowMs } = rules;
   const closed: PricedUsage[] = [];
   const open = new Map<string, PricedUsage | null>();
+  // Windows this call built: joined into in place (the inputs are never changed).
+  const own = new Set<PricedUsage>();
   const current = (key: string): PricedUsage | null =>
     open.has(key) ? (open.get(key) ?? null) : (stored.get(key) ?? null);
 
@@ -46,8 +48,11 @@ export function windowUsages(
     const key = instanceKey(u);
     const previous = current(key);
     let window: PricedUsage;
-    if (previous !== null && joins(previous, u, windowMs)) window = join(previous, u);
-    else {
+    if (previous !== null && joins(previous, u, windowMs)) {
+      window = own.has(previous) ? previous : { ...previous };
+      own.add(window);
+      joinInto(window as MutableUsage, u);
+    } else {
       if (previous !== null) closed.push(previous);
       window = u;
     }
@@ -92,15 +97,14 @@ function joins(w: PricedUsage, u: PricedUsage, windowMs: number): boolean {
   );
 }
 
-function join(w: PricedUsage, u: PricedUsage): PricedUsage {
-  return {
-    ...w,
-    toMs: Math.max(w.toMs, u.toMs),
-    cpuUsage: w.cpuUsage + u.cpuUsage,
-    memoryUsage: w.memoryUsage + u.memoryUsage,
-    cpuPriced: w.cpuPriced + u.cpuPriced,
-    memoryPriced: w.memoryPriced + u.memoryPriced,
-    cpuAmount: w.cpuAmount + u.cpuAmount,
-    memoryAmount: w.memoryAmount + u.memoryAmount,
-  };
+type MutableUsage = { -readonly [K in keyof PricedUsage]: PricedUsage[K] };
+
+function joinInto(w: MutableUsage, u: PricedUsage): void {
+  w.toMs = Math.max(w.toMs, u.toMs);
+  w.cpuUsage += u.cpuUsage;
+  w.memoryUsage += u.memoryUsage;
+  w.cpuPriced += u.cpuPriced;
+  w.memoryPriced += u.memoryPriced;
+  w.cpuAmount += u.cpuAmount;
+  w.memoryAmount += u.memoryAmount;
 }

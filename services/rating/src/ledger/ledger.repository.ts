@@ -164,18 +164,27 @@ export class LedgerRepository {
     return { states, windows };
   }
 
-  async saveStates(tx: EntityManager, states: Iterable<InstanceState>): Promise<void> {
+  /**
+   * Stores the batch's instance states, each with its open usage window (null: none; a state the
+   * map does not name keeps no window).
+   */
+  async saveStates(
+    tx: EntityManager,
+    states: Iterable<InstanceState>,
+    windows: ReadonlyMap<string, PricedUsage | null>,
+  ): Promise<void> {
     const list = [...states];
     if (list.length === 0) return;
     await tx.query(
       `INSERT INTO instance_state (resource_id, instance_id, tenant_id, resource_kind, started_at,
          last_observed_at, last_cpu_usage_ns, last_memory_usage_bytes, last_cpu_allocation_cores,
-         last_memory_allocation_bytes, final, updated_at)
+         last_memory_allocation_bytes, final, pending_usage, updated_at)
        SELECT r, i, t, k, to_timestamp(s::numeric / 1000), to_timestamp(o::numeric / 1000),
-              c, m, ca, ma, f, now()
+              c, m, ca, ma, f, w, now()
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                   $7::numeric[], $8::numeric[], $9::numeric[], $10::numeric[], $11::boolean[])
-         AS x(r, i, t, k, s, o, c, m, ca, ma, f)
+                   $7::numeric[], $8::numeric[], $9::numeric[], $10::numeric[], $11::boolean[],
+                   $12::jsonb[])
+         AS x(r, i, t, k, s, o, c, m, ca, ma, f, w)
        ON CONFLICT (resource_id, instance_id) DO UPDATE SET
          tenant_id = EXCLUDED.tenant_id,
          last_observed_at = EXCLUDED.last_observed_at,
@@ -184,6 +193,7 @@ export class LedgerRepository {
          last_cpu_allocation_cores = EXCLUDED.last_cpu_allocation_cores,
          last_memory_allocation_bytes = EXCLUDED.last_memory_allocation_bytes,
          final = EXCLUDED.final,
+         pending_usage = EXCLUDED.pending_usage,
          updated_at = now()`,
       [
         list.map((s) => s.resourceId),
@@ -199,36 +209,25 @@ export class LedgerRepository {
           s.lastMemoryAllocationBytes === null ? null : s.lastMemoryAllocationBytes.toString(),
         ),
         list.map((s) => s.final),
+        list.map((s) => {
+          const w = windows.get(instanceKey(s));
+          return w === undefined || w === null ? null : JSON.stringify(windowToJson(w));
+        }),
       ],
     );
   }
 
-  /**
-   * In one statement of the batch's transaction: stores the open usage window of each instance
-   * the batch touched (null: none; their rows exist, saveStates wrote them) and adds the complete
-   * windows' events to the outbox. Returns the outbox ids.
-   */
-  async storeWindows(
+  /** Adds complete usage events to the outbox, in the caller's transaction; returns their ids. */
+  async addToOutbox(
     tx: EntityManager,
-    open: readonly OpenWindow[],
     events: { readonly keys: readonly string[]; readonly values: readonly string[] },
   ): Promise<string[]> {
-    if (open.length === 0 && events.keys.length === 0) return [];
-    const resources = open.map((o) => o.resourceId);
-    const instances = open.map((o) => o.instanceId);
-    const windows = open.map((o) =>
-      o.window === null ? null : JSON.stringify(windowToJson(o.window)),
-    );
+    if (events.keys.length === 0) return [];
     const rows = await tx.query<{ id: string }[]>(
-      `WITH windows AS (
-         UPDATE instance_state s SET pending_usage = x.w
-         FROM unnest($1::text[], $2::text[], $3::jsonb[]) AS x(r, i, w)
-         WHERE s.resource_id = x.r AND s.instance_id = x.i
-       )
-       INSERT INTO usage_outbox (tenant_id, payload)
-       SELECT * FROM unnest($4::text[], $5::text[])
+      `INSERT INTO usage_outbox (tenant_id, payload)
+       SELECT * FROM unnest($1::text[], $2::text[])
        RETURNING id::text`,
-      [resources, instances, windows, events.keys, events.values],
+      [events.keys, events.values],
     );
     return rows.map((r) => r.id);
   }
@@ -589,13 +588,6 @@ interface StateRow {
   last_memory_allocation_bytes: string | null;
   final: boolean;
   pending_usage: WindowJson | null;
-}
-
-/** An instance's open usage window (null: none) as a batch leaves it. */
-export interface OpenWindow {
-  readonly resourceId: string;
-  readonly instanceId: string;
-  readonly window: PricedUsage | null;
 }
 
 /** An outbox row: the event's key (tenant) and JSON. */

@@ -8,11 +8,7 @@ import {
   createLogger,
 } from '@metering/observability';
 import { type PricedUsage } from '../domain';
-import {
-  type LedgerRepository,
-  type OpenWindow,
-  type OutboxRow,
-} from '../ledger/ledger.repository';
+import { type LedgerRepository, type OutboxRow } from '../ledger/ledger.repository';
 import { encodeUsageEvent } from './usage-event.encoder';
 import { usageEventOf } from './usage-event.factory';
 
@@ -28,15 +24,8 @@ export interface StagedUsage {
 }
 
 export interface UsageEventSink {
-  /**
-   * In the batch's transaction: stores the touched instances' open windows and puts the complete
-   * windows' events in the outbox.
-   */
-  stage(
-    tx: EntityManager,
-    closed: readonly PricedUsage[],
-    open: readonly OpenWindow[],
-  ): Promise<StagedUsage>;
+  /** In the batch's transaction: puts the complete windows' events in the outbox. */
+  stage(tx: EntityManager, closed: readonly PricedUsage[]): Promise<StagedUsage>;
   /** After the commit: publishes what was staged. Never throws, never blocks the caller. */
   committed(staged: StagedUsage): void;
 }
@@ -104,15 +93,11 @@ export class UsageEventOutbox implements UsageEventSink {
     });
   }
 
-  async stage(
-    tx: EntityManager,
-    closed: readonly PricedUsage[],
-    open: readonly OpenWindow[],
-  ): Promise<StagedUsage> {
+  async stage(tx: EntityManager, closed: readonly PricedUsage[]): Promise<StagedUsage> {
     // Backpressure: a Kafka slower than rating holds batches here, not events in memory.
     while (this.inFlight.size >= this.options.maxInFlight) await Promise.race(this.inFlight);
     const { keys, values } = this.encode(closed);
-    const ids = await this.ledger.storeWindows(tx, open, { keys, values });
+    const ids = await this.ledger.addToOutbox(tx, { keys, values });
     return { rows: ids.map((id, i) => ({ id, key: keys[i]!, value: values[i]! })) };
   }
 
@@ -144,7 +129,7 @@ export class UsageEventOutbox implements UsageEventSink {
       for (;;) {
         const rows = await this.ledger.transaction(async (tx) => {
           const idle = await this.ledger.takeIdleWindows(tx, this.options.idleMs, 1_000);
-          return (await this.stage(tx, idle, [])).rows;
+          return (await this.stage(tx, idle)).rows;
         });
         if (rows.length > 0) await this.publish(rows);
         if (rows.length < 1_000) break;
