@@ -352,16 +352,21 @@ async function rateAll() {
   const extra = Object.fromEntries(
     opts.env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
   );
-  // The heap budget the service is deployed with (stack.env, Dockerfile and k8s carry the same).
-  const nodeOptions = /^NODE_OPTIONS=(.*)$/m.exec(
-    readFileSync(join(root, 'services/rating/stack.env'), 'utf8'),
-  )?.[1];
-  log(`(c) rating NODE_OPTIONS ${nodeOptions ?? '(none)'}`);
+  // The runtime settings the service is deployed with (heap budget, malloc arenas: stack.env,
+  // the Dockerfile and k8s carry the same).
+  const stackEnv = readFileSync(join(root, 'services/rating/stack.env'), 'utf8');
+  const runtime = Object.fromEntries(
+    ['NODE_OPTIONS', 'MALLOC_ARENA_MAX'].flatMap((k) => {
+      const v = new RegExp(`^${k}=(.*)$`, 'm').exec(stackEnv)?.[1];
+      return v === undefined ? [] : [[k, v]];
+    }),
+  );
+  log(`(c) rating runtime settings ${JSON.stringify(runtime)}`);
   const t0 = performance.now();
   rating = spawn(process.execPath, [...opts['node-arg'], ratingMain], {
     env: {
       ...process.env,
-      ...(nodeOptions === undefined ? {} : { NODE_OPTIONS: nodeOptions }),
+      ...runtime,
       PORT: String(port),
       LOG_LEVEL: 'warn',
       KAFKA_BROKERS: BROKERS.join(','),

@@ -31,8 +31,8 @@ export const COLLECTOR_HOST_PATHS: Readonly<Record<string, Readonly<Record<strin
 
 /** Settings the manifests set that no config.ts reads: inputs to Kubernetes' $(VAR) expansion. */
 const EXPANSION_ONLY = new Set(['DB_USER', 'DB_PASSWORD']);
-/** Read by Node itself, not by the service's config (e.g. the heap budget). */
-const RUNTIME_SETTINGS = new Set(['NODE_OPTIONS']);
+/** Read by Node or the C library, not by the service's config (heap budget, malloc arenas). */
+const RUNTIME_SETTINGS = new Set(['NODE_OPTIONS', 'MALLOC_ARENA_MAX']);
 
 export const SAMPLES_TOPIC = 'metering.samples.v1';
 
