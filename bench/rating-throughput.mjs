@@ -3,7 +3,8 @@
 // prints figures, not a test). In one run:
 //   produce N realistic samples (1,000 resources, 50 tenants, 10 s apart, restarts, counter resets,
 //   wandering memory, limits) to a fresh topic with 6 partitions, then measure
-//   (a) kcat consuming them raw, (b) a no-op kafkajs consumer (eachBatch, count), (c) the rating
+//   (a) kcat consuming them raw, (b) a no-op kafkajs consumer (eachBatch, count), (b') the same
+//   consumer running rating's sample decoder on every message (a reference), (c) the rating
 //   service (a real process, own schema, group, topics and InfluxDB database) until the ledger
 //   has caught up (stored offsets == end offsets), and print samples/s, c/b, c/a and the rating
 //   process's peak RSS (VmHWM). Everything it created is deleted at the end.
@@ -43,11 +44,12 @@ const { values: opts } = parseArgs({
     'node-arg': { type: 'string', multiple: true, default: [] },
     keep: { type: 'boolean', default: false },
     'noop-consumer': { type: 'string' }, // internal: run (b) in a child process
+    decode: { type: 'boolean', default: false }, // internal: (b) that also decodes each sample
   },
 });
 
 if (opts['noop-consumer'] !== undefined) {
-  await noopConsumer(opts['noop-consumer'], Number(opts.samples));
+  await noopConsumer(opts['noop-consumer'], Number(opts.samples), opts.decode);
   process.exit(0);
 }
 
@@ -146,6 +148,20 @@ try {
   log(
     `(b) kafkajs no-op: ${fmt(N)} in ${bOut.seconds.toFixed(2)} s (first batch after ${bOut.joinSeconds.toFixed(2)} s)`,
   );
+  // (b') the same consumer decoding every sample as rating does (not a target, a reference: the
+  // cost of reading the input before any rating).
+  const dOut = JSON.parse(
+    await run(process.execPath, [
+      fileURLToPath(import.meta.url),
+      '--noop-consumer',
+      topic,
+      '--decode',
+      '--samples',
+      String(N),
+    ]),
+  );
+  const d = N / dOut.seconds;
+  log(`(b') kafkajs + decoding: ${fmt(N)} in ${dOut.seconds.toFixed(2)} s`);
 
   // (c) the rating service until the ledger has caught up.
   log('(c) starting the rating service');
@@ -158,6 +174,7 @@ try {
 rating throughput, ${fmt(N)} samples (${RESOURCES} resources, ${TENANTS} tenants, ${PARTITIONS} partitions)
   (a) kcat raw consume         ${fmt(a).padStart(9)} samples/s
   (b) kafkajs no-op consumer   ${fmt(b).padStart(9)} samples/s
+  (b') kafkajs + decoding      ${fmt(d).padStart(9)} samples/s  (rating's decoder only: a reference, c/b' ${((c.rate / d) * 100).toFixed(1)} %)
   (c) rating service           ${fmt(c.rate).padStart(9)} samples/s  (ledger caught up ${c.seconds.toFixed(1)} s after the first commit; ${c.totalSeconds.toFixed(1)} s with start-up)
   c/b ${((c.rate / b) * 100).toFixed(1)} %   c/a ${((c.rate / a) * 100).toFixed(1)} %
   rating peak RSS (VmHWM) ${(c.vmHwmKb / 1024).toFixed(0)} MB, CPU ${c.cpuSeconds.toFixed(1)} s (${((c.cpuSeconds * 1e6) / N).toFixed(1)} µs/sample)
@@ -311,14 +328,21 @@ async function produceSamples() {
   return { count, bytes };
 }
 
-async function noopConsumer(fromTopic, total) {
+async function noopConsumer(fromTopic, total, decode) {
+  const { decodeSampleFast } = await import(
+    join(root, 'services/rating/dist/src/consuming/sample.decoder.js')
+  );
+  const { toMeteredSample } = await import(
+    join(root, 'services/rating/dist/src/consuming/sample.mapper.js')
+  );
+  let decoded = 0;
   const client = new kafkajs.Kafka({
     clientId: 'noop',
     brokers: BROKERS,
     logLevel: kafkajs.logLevel.NOTHING,
   });
   const consumer = client.consumer({
-    groupId: `${fromTopic}-noop`,
+    groupId: `${fromTopic}-${decode ? 'decode' : 'noop'}`,
     maxBytesPerPartition: 4_194_304,
   });
   await consumer.connect();
@@ -332,6 +356,12 @@ async function noopConsumer(fromTopic, total) {
     partitionsConsumedConcurrently: 2,
     eachBatch: async ({ batch }) => {
       if (first === 0) first = performance.now();
+      if (decode) {
+        for (const m of batch.messages) {
+          const r = decodeSampleFast(m.value);
+          if (r.ok && toMeteredSample(r.value).cpuUsageNs >= 0n) decoded += 1;
+        }
+      }
       n += batch.messages.length;
       if (n >= total) done();
     },
@@ -339,6 +369,7 @@ async function noopConsumer(fromTopic, total) {
   await finished;
   const t1 = performance.now();
   await consumer.disconnect();
+  if (decode && decoded !== total) throw new Error(`decoded ${decoded} of ${total} samples`);
   console.log(JSON.stringify({ seconds: (t1 - t0) / 1000, joinSeconds: (first - t0) / 1000 }));
 }
 
