@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TOPICS } from '@metering/contracts';
+import { MAX_INTERVAL_MS } from './domain/rate-sample';
 
 /**
  * Every setting of the rating service, read from the environment once, at boot, and validated.
@@ -26,6 +27,8 @@ const Env = z.object({
   MAX_GAP_MS: z.coerce.number().int().positive().default(300_000),
   /** Samples further ahead of this service's clock are rejected to the DLQ. */
   MAX_FUTURE_SKEW_MS: z.coerce.number().int().positive().default(300_000),
+  /** The longest time one sample may account for; earlier usage is reported, not rated. */
+  MAX_INTERVAL_MS: z.coerce.number().int().positive().default(MAX_INTERVAL_MS),
   DEFAULT_TIME_ZONE: z.string().default('UTC'),
   /** Currency of the zero amounts of tenants not registered yet (registered ones have their own). */
   DEFAULT_CURRENCY: z
@@ -98,6 +101,7 @@ export type RatingConfig = Readonly<{
   database: { url: string; schema: string; poolSize: number };
   maxGapMs: number;
   maxFutureSkewMs: number;
+  maxIntervalMs: number;
   defaultTimeZone: string;
   defaultCurrency: string;
   tenantCatalogTtlMs: number;
@@ -171,6 +175,7 @@ export function loadRatingConfig(env: NodeJS.ProcessEnv = process.env): RatingCo
     database: { url: e.DATABASE_URL, schema: e.DATABASE_SCHEMA, poolSize: e.DATABASE_POOL_SIZE },
     maxGapMs: e.MAX_GAP_MS,
     maxFutureSkewMs: e.MAX_FUTURE_SKEW_MS,
+    maxIntervalMs: e.MAX_INTERVAL_MS,
     defaultTimeZone: e.DEFAULT_TIME_ZONE,
     defaultCurrency: e.DEFAULT_CURRENCY,
     tenantCatalogTtlMs: e.TENANT_CATALOG_TTL_MS,

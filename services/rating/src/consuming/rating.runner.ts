@@ -23,7 +23,11 @@ import { InfluxOutputs, NO_INFLUX } from '../sinks/influx-outputs';
 import { InfluxSink } from '../sinks/influx.sink';
 import { InfluxHttpWriter } from '../sinks/influx.writer';
 import { contractDeadLetterEncoder } from './dead-letter.encoder';
-import { type CommittedBatchSink, SampleBatchProcessor } from './sample-batch.processor';
+import {
+  type BatchOutcome,
+  type CommittedBatchSink,
+  SampleBatchProcessor,
+} from './sample-batch.processor';
 
 /**
  * The rating pipeline's lifecycle: migrate the ledger, ensure the topics, then consume the
@@ -41,6 +45,8 @@ export class RatingRunner {
   private readonly batches: Counter;
   private readonly messages: Counter;
   private readonly deadLettered: Counter;
+  private readonly clipped: Counter;
+  private readonly clippedCpu: Counter;
   private readonly batchSeconds: Histogram;
   private readonly lag: ReturnType<MetricsRegistry['gauge']>;
   private readonly batchSize: Histogram;
@@ -65,6 +71,14 @@ export class RatingRunner {
     this.deadLettered = metrics.counter({
       name: 'dead_lettered_total',
       help: 'Samples sent to the DLQ',
+    });
+    this.clipped = metrics.counter({
+      name: 'clipped_intervals_total',
+      help: 'Samples accounting for more than MAX_INTERVAL_MS: only the last part was rated',
+    });
+    this.clippedCpu = metrics.counter({
+      name: 'clipped_cpu_core_seconds_total',
+      help: 'CPU of the parts beyond MAX_INTERVAL_MS, reported and not rated',
     });
     this.batchSeconds = metrics.histogram({
       name: 'batch_duration_seconds',
@@ -177,7 +191,7 @@ export class RatingRunner {
       committedSink,
       {
         groupId: config.groupId,
-        rules: { maxGapMs: config.maxGapMs },
+        rules: { maxGapMs: config.maxGapMs, maxIntervalMs: config.maxIntervalMs },
         maxFutureSkewMs: config.maxFutureSkewMs,
         windows: { windowMs: config.usage.windowMs },
       },
@@ -204,7 +218,14 @@ export class RatingRunner {
           offset: s.nextOffset,
         }));
       },
-      onCrash: (error) => this.logger.error({ err: error }, 'consumer crashed; not restarting'),
+      // An error that retrying cannot cure (a programming error): exit, and let the supervisor
+      // (Kubernetes, compose) start rating again; it resumes from the offsets in the ledger.
+      // Staying up would leave a process that looks alive and rates nothing.
+      onCrash: (error) => {
+        this.logger.fatal({ err: error }, 'consumer stopped for good; exiting to be restarted');
+        process.exitCode = 1;
+        process.kill(process.pid, 'SIGTERM'); // the shutdown hooks close the ledger and Kafka
+      },
     });
     await this.consumer.start(async (batch) => {
       this.batchSize.observe(batch.messages.length);
@@ -217,6 +238,14 @@ export class RatingRunner {
       this.messages.inc({ outcome: 'out_of_order' }, outcome.outOfOrder);
       this.messages.inc({ outcome: 'already_applied' }, outcome.skipped);
       this.deadLettered.inc(outcome.deadLettered);
+      if (outcome.clipped > 0) {
+        this.clipped.inc(outcome.clipped);
+        this.clippedCpu.inc(outcome.clippedCoreSeconds);
+        this.logger.warn(
+          { topic: batch.topic, partition: batch.partition, ...pick(outcome) },
+          'samples accounting for more than MAX_INTERVAL_MS: only their last part was rated',
+        );
+      }
       const lag = BigInt(batch.highWatermark) - BigInt(batch.nextOffset);
       this.lag.set(
         { topic: batch.topic, partition: String(batch.partition) },
@@ -251,4 +280,8 @@ export class RatingRunner {
       state === 'running' ? { status: 'up' } : { status: 'down', detail: { state } },
     );
   };
+}
+
+function pick(o: BatchOutcome): { clipped: number; clippedCoreSeconds: number } {
+  return { clipped: o.clipped, clippedCoreSeconds: o.clippedCoreSeconds };
 }

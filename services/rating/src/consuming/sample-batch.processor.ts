@@ -7,6 +7,7 @@ import {
   type PricedBatch,
   type RatedInterval,
   type RatingRules,
+  type UsageInterval,
   type UsageWindowRules,
   checkSampleRules,
   instanceKey,
@@ -38,6 +39,10 @@ export interface BatchOutcome {
   readonly outOfOrder: number;
   readonly deadLettered: number;
   readonly bucketsWritten: number;
+  /** Intervals longer than the rules allow: only their last part was rated. */
+  readonly clipped: number;
+  /** CPU of the parts not rated, core-seconds (ns / 10^9, a float for the metric). */
+  readonly clippedCoreSeconds: number;
   /** Complete usage windows put in the outbox (published after the commit). */
   readonly usageEvents: number;
 }
@@ -75,6 +80,8 @@ const NOTHING: Omit<BatchOutcome, 'skipped'> = {
   outOfOrder: 0,
   deadLettered: 0,
   bucketsWritten: 0,
+  clipped: 0,
+  clippedCoreSeconds: 0,
   usageEvents: 0,
 };
 
@@ -208,6 +215,7 @@ export class SampleBatchProcessor {
           outOfOrder: rating.outOfOrder,
           deadLettered: rejections.length,
           bucketsWritten: rating.buckets.size,
+          ...clippedOf(rating.intervals),
           usageEvents: windows.closed.length,
         };
       });
@@ -303,6 +311,20 @@ export class SampleBatchProcessor {
     }
     return { samples, rejections };
   }
+}
+
+function clippedOf(intervals: readonly UsageInterval[]): {
+  clipped: number;
+  clippedCoreSeconds: number;
+} {
+  let clipped = 0;
+  let ns = 0n;
+  for (const i of intervals) {
+    if (i.clippedMs === 0) continue;
+    clipped += 1;
+    ns += i.clippedCpuNs;
+  }
+  return { clipped, clippedCoreSeconds: Number(ns) / 1e9 };
 }
 
 async function allSettledOrThrow<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {

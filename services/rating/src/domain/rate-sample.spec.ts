@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type InstanceState } from './metered-sample';
-import { rateSample, type SampleOutcome } from './rate-sample';
+import { MAX_INTERVAL_MS, rateSample, type SampleOutcome } from './rate-sample';
 import { T0, sampleAt } from './test-samples';
 
 const rules = { maxGapMs: 60_000 };
@@ -120,5 +120,40 @@ describe('rateSample', () => {
       rateSample(stateAfter(10, 1n), sampleAt(20, 2n, { lifecycle: 'final' }), rules),
     );
     assert.equal(state.final, true);
+  });
+
+  test('no sample accounts for more than the longest interval: a 1970 start is clipped, its CPU in proportion', () => {
+    // A collector whose clock was reset reports a start in 1970: rated whole, this one sample
+    // would cut 56 years into ~500,000 hour buckets (seconds of CPU and hundreds of MB).
+    const sample = sampleAt(0, 1_000_000_000_000n, { startedAtMs: 0 });
+    const { interval } = rated(rateSample(undefined, sample, rules));
+    assert.equal(interval.toMs - interval.fromMs, MAX_INTERVAL_MS);
+    const kept = (1_000_000_000_000n * BigInt(MAX_INTERVAL_MS)) / BigInt(T0);
+    assert.equal(interval.cpuUsageNs, kept);
+    assert.equal(interval.clippedCpuNs + interval.cpuUsageNs, 1_000_000_000_000n);
+    assert.equal(interval.clippedMs, T0 - MAX_INTERVAL_MS);
+    assert.equal(interval.gap, true);
+    assert.equal(interval.memoryUsageBytes, null);
+  });
+
+  test('the longest interval is a rule: 2 days of silence with a 1-day limit keep the last day', () => {
+    const outcome = rated(
+      rateSample(stateAfter(0, 0n), sampleAt(2 * 86_400, 2_000n), {
+        maxGapMs: 60_000,
+        maxIntervalMs: 86_400_000,
+      }),
+    );
+    assert.equal(outcome.interval.fromMs, T0 + 86_400_000);
+    assert.equal(outcome.interval.cpuUsageNs, 1_000n);
+    assert.equal(outcome.interval.clippedCpuNs, 1_000n);
+    // The state moves to the sample as usual: the next delta starts from its counter.
+    assert.equal(outcome.state.lastCpuUsageNs, 2_000n);
+  });
+
+  test('intervals within the limit are rated whole', () => {
+    const { interval } = rated(rateSample(stateAfter(10, 100n), sampleAt(10 + 61, 700n), rules));
+    assert.equal(interval.clippedCpuNs, 0n);
+    assert.equal(interval.clippedMs, 0);
+    assert.equal(interval.fromMs, T0 + 10_000);
   });
 });

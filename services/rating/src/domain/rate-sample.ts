@@ -3,7 +3,17 @@ import { type InstanceState, type MeteredSample } from './metered-sample';
 export interface RatingRules {
   /** A silence between two samples of an instance longer than this is a gap (milliseconds). */
   readonly maxGapMs: number;
+  /**
+   * The longest time one sample may account for (milliseconds; default MAX_INTERVAL_MS). An
+   * interval reaching further back (a first sample of an instance started long before metering,
+   * a collector clock reset to 1970) is rated only for its last `maxIntervalMs`, with its CPU in
+   * proportion; the rest is `clippedCpuNs`, reported, not billed.
+   */
+  readonly maxIntervalMs?: number;
 }
+
+/** 35 days: a billing month and its grace, and a bounded number of hour buckets per sample. */
+export const MAX_INTERVAL_MS = 35 * 24 * 3_600_000;
 
 /** What one accepted sample says about the time since the previous one. */
 export interface UsageInterval {
@@ -23,6 +33,9 @@ export interface UsageInterval {
   readonly gap: boolean;
   /** The counter restarted within the instance (it went down): the new value is the usage. */
   readonly counterReset: boolean;
+  /** Time and CPU of the part beyond `maxIntervalMs`, not rated (0 for nearly every interval). */
+  readonly clippedMs: number;
+  readonly clippedCpuNs: bigint;
 }
 
 export type SampleOutcome =
@@ -53,11 +66,13 @@ export function rateSample(
 
   const first = previous === undefined;
   // A first sample observed before its own start (clock skew) is an instant, not a negative span.
-  const fromMs = first
+  const fullFromMs = first
     ? Math.min(sample.startedAtMs, sample.observedAtMs)
     : previous.lastObservedAtMs;
   const toMs = sample.observedAtMs;
-  const gap = toMs - fromMs > rules.maxGapMs;
+  const maxIntervalMs = rules.maxIntervalMs ?? MAX_INTERVAL_MS;
+  const fromMs = Math.max(fullFromMs, toMs - maxIntervalMs);
+  const gap = toMs - fullFromMs > rules.maxGapMs;
 
   let cpuUsageNs: bigint;
   let counterReset = false;
@@ -68,6 +83,14 @@ export function rateSample(
   } else {
     cpuUsageNs = sample.cpuUsageNs;
     counterReset = true;
+  }
+
+  // Beyond the longest interval: only the last part is rated, its CPU in proportion to time.
+  let clippedCpuNs = 0n;
+  if (fromMs > fullFromMs) {
+    const kept = (cpuUsageNs * BigInt(toMs - fromMs)) / BigInt(toMs - fullFromMs);
+    clippedCpuNs = cpuUsageNs - kept;
+    cpuUsageNs = kept;
   }
 
   // The level that held over the interval: the previous reading, or this one for the first.
@@ -107,6 +130,8 @@ export function rateSample(
       memoryAllocationBytes: memoryAllocation,
       gap,
       counterReset,
+      clippedMs: fromMs - fullFromMs,
+      clippedCpuNs,
     },
   };
 }

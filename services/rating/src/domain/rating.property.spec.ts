@@ -192,6 +192,8 @@ describe('rating properties', () => {
             memoryAllocationBytes: null,
             gap: false,
             counterReset: false,
+            clippedMs: 0,
+            clippedCpuNs: 0n,
           };
           const parts = splitInterval(interval, zone);
           const sum = (f: (b: BucketUsage) => bigint) => parts.reduce((a, b) => a + f(b), 0n);

@@ -23,6 +23,8 @@ function interval(from: string, to: string, over: Partial<UsageInterval> = {}): 
     memoryAllocationBytes: null,
     gap: false,
     counterReset: false,
+    clippedMs: 0,
+    clippedCpuNs: 0n,
     ...over,
   };
 }

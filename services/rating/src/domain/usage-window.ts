@@ -51,7 +51,7 @@ export function windowUsages(
     if (previous !== null && joins(previous, u, windowMs)) {
       window = own.has(previous) ? previous : { ...previous };
       own.add(window);
-      joinInto(window as MutableUsage, u);
+      joinInto(window, u);
     } else {
       if (previous !== null) closed.push(previous);
       window = u;
