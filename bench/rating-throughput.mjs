@@ -135,31 +135,25 @@ try {
   log(`(a) kcat: ${fmt(N)} in ${aSeconds.toFixed(2)} s`);
 
   // (b) a no-op kafkajs consumer, in its own process.
-  const bOut = JSON.parse(
-    await run(process.execPath, [
-      fileURLToPath(import.meta.url),
-      '--noop-consumer',
-      topic,
-      '--samples',
-      String(N),
-    ]),
-  );
+  const consume = async (...extra) =>
+    JSON.parse(
+      await run(process.execPath, [
+        fileURLToPath(import.meta.url),
+        '--noop-consumer',
+        topic,
+        ...extra,
+        '--samples',
+        String(N),
+      ]),
+    );
+  const bOut = await consume();
   const b = N / bOut.seconds;
   log(
     `(b) kafkajs no-op: ${fmt(N)} in ${bOut.seconds.toFixed(2)} s (first batch after ${bOut.joinSeconds.toFixed(2)} s)`,
   );
   // (b') the same consumer decoding every sample as rating does (not a target, a reference: the
   // cost of reading the input before any rating).
-  const dOut = JSON.parse(
-    await run(process.execPath, [
-      fileURLToPath(import.meta.url),
-      '--noop-consumer',
-      topic,
-      '--decode',
-      '--samples',
-      String(N),
-    ]),
-  );
+  const dOut = await consume('--decode');
   const d = N / dOut.seconds;
   log(`(b') kafkajs + decoding: ${fmt(N)} in ${dOut.seconds.toFixed(2)} s`);
 
