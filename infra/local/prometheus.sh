@@ -48,6 +48,8 @@ write_config() {
 global:
   scrape_interval: $PROMETHEUS_SCRAPE_INTERVAL
   evaluation_interval: $PROMETHEUS_SCRAPE_INTERVAL
+rule_files:
+  - '$REPO_ROOT/infra/prometheus/alerts.yml'
 scrape_configs:
 $jobs
 CONF

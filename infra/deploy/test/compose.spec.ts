@@ -163,22 +163,29 @@ describe('docker-compose.yml', () => {
     );
   });
 
-  test('Prometheus scrapes every service at its compose name and port', () => {
+  test('Prometheus scrapes every service at its compose name and port, with the alerting rules', () => {
     const all = config();
     assert.ok(
       all.prometheus?.volumes?.includes(
         `${REPO_ROOT}/infra/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro`,
       ),
     );
+    assert.ok(
+      all.prometheus?.volumes?.includes(
+        `${REPO_ROOT}/infra/prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro`,
+      ),
+    );
     const prometheus = parse(
       readFileSync(join(REPO_ROOT, 'infra/prometheus/prometheus.yml'), 'utf8'),
     ) as {
+      rule_files: string[];
       scrape_configs: {
         job_name: string;
         metrics_path?: string;
         static_configs: { targets: string[] }[];
       }[];
     };
+    assert.deepEqual(prometheus.rule_files, ['/etc/prometheus/alerts.yml']);
     for (const [name, facts] of services) {
       const job = prometheus.scrape_configs.find((j) => j.job_name === name);
       assert.ok(job, `no scrape job ${name}`);

@@ -9,6 +9,7 @@ import {
   promQL,
 } from '@metering/pipeline-harness';
 import { localInfra, waitFor } from '@metering/testing';
+import { loadAlertRules, metricNamesOf } from '../src/alert-rules.loader';
 import { type DashboardQuery, loadDashboards, queriesOf } from '../src/dashboard.loader';
 import {
   type VariableValue,
@@ -252,6 +253,24 @@ describe('every Grafana panel query returns data after a pipeline run', () => {
       timeoutMs: DATA_TIMEOUT_MS,
       description: 'the dead-lettered message on the DLQ stat',
     });
+  });
+
+  test('every alerting rule runs against the scraped services, and every metric it names is there', async () => {
+    for (const rule of loadAlertRules()) {
+      // Valid PromQL against this Prometheus (it throws with the error otherwise).
+      await promQL(world.prometheusUrl, rule.expr, { timeS: Date.now() / 1000 });
+      for (const name of metricNamesOf(rule.expr)) {
+        await waitFor(
+          async () =>
+            (
+              await promQL(world.prometheusUrl, `count({__name__="${name}"})`, {
+                timeS: Date.now() / 1000,
+              })
+            ).length > 0,
+          { timeoutMs: DATA_TIMEOUT_MS, description: `${rule.alert}: ${name} scraped` },
+        );
+      }
+    }
   });
 
   test('month-to-date panels agree with the draft invoices of the billing API', async () => {

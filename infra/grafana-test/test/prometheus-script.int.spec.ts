@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { type Server, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadAlertRules } from '../src/alert-rules.loader';
 import { REPO_ROOT } from '../src/dashboard.loader';
 
 // infra/local/prometheus.sh on its own: a Prometheus of its own on a free port, with the scrape
@@ -81,6 +82,17 @@ describe('infra/local/prometheus.sh', () => {
         data: { yaml: string };
       };
       assert.match(targets.data.yaml, /127\.0\.0\.1:18080/);
+      // It loaded the pipeline's alerting rules (infra/prometheus/alerts.yml).
+      const rules = (await (await fetch(`http://127.0.0.1:${port}/api/v1/rules`)).json()) as {
+        data: { groups: { rules: { name: string; type: string }[] }[] };
+      };
+      const alerts = rules.data.groups.flatMap((g) => g.rules).filter((r) => r.type === 'alerting');
+      assert.deepEqual(
+        alerts.map((r) => r.name).sort(),
+        loadAlertRules()
+          .map((r) => r.alert)
+          .sort(),
+      );
 
       const again = script('start', own, env);
       assert.equal(again.status, 0);

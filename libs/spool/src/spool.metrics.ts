@@ -6,7 +6,8 @@ import {
 } from '@metering/observability';
 
 /** Why records left the spool without reaching Kafka. */
-export type DropReason = 'thinned' | 'no_room' | 'memory_full';
+export const DROP_REASONS = ['thinned', 'no_room', 'memory_full'] as const;
+export type DropReason = (typeof DROP_REASONS)[number];
 
 /**
  * The spool's series, prefixed by MetricsRegistry with the service name
@@ -40,6 +41,9 @@ export class SpoolMetrics {
         'no_room (nothing left to thin) or memory_full (disk writes failing)',
       labelNames: ['reason'],
     });
+    // Every reason at 0 from the start: increase() and alerts see the first drop, not a series
+    // that appears at its first value.
+    for (const reason of DROP_REASONS) this.dropped.inc({ reason }, 0);
     this.sendErrors = registry.counter({
       name: 'spool_send_errors_total',
       help: 'Failed Kafka send attempts of a spool batch (each is retried)',
