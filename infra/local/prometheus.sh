@@ -115,7 +115,14 @@ claim_port() {
 }
 
 part_start() {
-  if pid_alive prometheus && ready; then log "already running on $PROM_URL"; return 0; fi
+  if pid_alive prometheus && ready; then
+    # Ours: the targets or the alerting rules may have changed since it started; SIGHUP makes
+    # Prometheus read both again (a bad file keeps the old ones and says so in its log).
+    write_config || return 1
+    kill -HUP "$(cat "$RUN_DIR/prometheus.pid")" 2>/dev/null || true
+    log "already running on $PROM_URL (configuration and rules reloaded)"
+    return 0
+  fi
   if ! pid_alive prometheus; then
     local rc=0
     claim_port || rc=$?
