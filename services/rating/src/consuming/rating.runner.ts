@@ -47,6 +47,7 @@ export class RatingRunner {
   private readonly deadLettered: Counter;
   private readonly clipped: Counter;
   private readonly clippedCpu: Counter;
+  private readonly repriced: Counter;
   private readonly batchSeconds: Histogram;
   private readonly lag: ReturnType<MetricsRegistry['gauge']>;
   private readonly batchSize: Histogram;
@@ -75,6 +76,10 @@ export class RatingRunner {
     this.clipped = metrics.counter({
       name: 'clipped_intervals_total',
       help: 'Samples accounting for more than MAX_INTERVAL_MS: only the last part was rated',
+    });
+    this.repriced = metrics.counter({
+      name: 'repriced_months_total',
+      help: 'Tenant months priced again after their plan assignments changed',
     });
     this.clippedCpu = metrics.counter({
       name: 'clipped_cpu_core_seconds_total',
@@ -238,6 +243,13 @@ export class RatingRunner {
       this.messages.inc({ outcome: 'out_of_order' }, outcome.outOfOrder);
       this.messages.inc({ outcome: 'already_applied' }, outcome.skipped);
       this.deadLettered.inc(outcome.deadLettered);
+      if (outcome.repricedMonths > 0) {
+        this.repriced.inc(outcome.repricedMonths);
+        this.logger.info(
+          { months: outcome.repricedMonths },
+          'plan assignments changed: tenant months priced again',
+        );
+      }
       if (outcome.clipped > 0) {
         this.clipped.inc(outcome.clipped);
         this.clippedCpu.inc(outcome.clippedCoreSeconds);

@@ -15,8 +15,10 @@ import {
   positionKey,
   priceBatch,
   rateBatch,
+  repriceMonth,
   windowUsages,
 } from '../domain';
+import { periodBounds, periodOf } from '@metering/pricing';
 import { type BucketTotals, type LedgerRepository } from '../ledger/ledger.repository';
 import { type TenantCatalog } from '../pricing/tenant-catalog';
 import { type StagedUsage, type UsageEventSink } from '../publishing/usage-event.outbox';
@@ -43,6 +45,8 @@ export interface BatchOutcome {
   readonly clipped: number;
   /** CPU of the parts not rated, core-seconds (ns / 10^9, a float for the metric). */
   readonly clippedCoreSeconds: number;
+  /** Tenant months priced again before this batch, their plan assignments having changed. */
+  readonly repricedMonths: number;
   /** Complete usage windows put in the outbox (published after the commit). */
   readonly usageEvents: number;
 }
@@ -73,7 +77,7 @@ export interface CommittedBatchSink {
   committed(batch: CommittedBatch): void;
 }
 
-const NOTHING: Omit<BatchOutcome, 'skipped'> = {
+const NOTHING: Omit<BatchOutcome, 'skipped' | 'repricedMonths'> = {
   applied: 0,
   rated: 0,
   duplicates: 0,
@@ -121,6 +125,8 @@ export class SampleBatchProcessor {
 
   async process(batch: ConsumedBatch): Promise<BatchOutcome> {
     await this.catalog.refresh();
+    const changes = this.catalog.takeChanges();
+    const repricedMonths = changes.size > 0 ? await this.reprice(changes) : 0;
     const phases = this.phases;
     const id = this.nextBatchId++;
     let settled!: () => void;
@@ -143,7 +149,7 @@ export class SampleBatchProcessor {
         const skipped = batch.messages.length - fresh.length;
         if (fresh.length === 0) {
           phase();
-          return { ...NOTHING, skipped };
+          return { ...NOTHING, skipped, repricedMonths };
         }
 
         const { samples, rejections } = this.decode(fresh);
@@ -216,6 +222,7 @@ export class SampleBatchProcessor {
           deadLettered: rejections.length,
           bucketsWritten: rating.buckets.size,
           ...clippedOf(rating.intervals),
+          repricedMonths,
           usageEvents: windows.closed.length,
         };
       });
@@ -230,6 +237,71 @@ export class SampleBatchProcessor {
       this.settling.delete(id);
       settled();
     }
+  }
+
+  /**
+   * Prices again the months of tenants whose plan assignments changed (a plan assigned with an
+   * effective date in the past), from the month of the earliest change to the last rated one:
+   * bucket charges and month positions as the invoice prices them (domain/reprice-month.ts), one
+   * month per transaction under the position's lock, in this process's pricing turn. A batch of
+   * another process priced from the old position fails its position check and is rated again.
+   * Usage events already published keep the amounts they were published with.
+   */
+  private async reprice(changes: ReadonlyMap<string, number>): Promise<number> {
+    const previous = this.pricingTurn;
+    let release!: () => void;
+    this.pricingTurn = new Promise<void>((resolve) => (release = resolve));
+    await previous;
+    let months = 0;
+    try {
+      for (const [tenantId, fromMs] of changes) {
+        const zone = this.catalog.zoneOf(tenantId);
+        let period = periodOf(fromMs, zone);
+        const span = await this.ledger.tenantBucketSpan(
+          tenantId,
+          periodBounds(period, zone).startMs,
+        );
+        if (span === null) continue;
+        const last = periodOf(span.lastMs, zone);
+        for (;;) {
+          const bounds = periodBounds(period, zone);
+          const totals = await this.ledger.transaction(async (tx) => {
+            // Waits for a batch of this tenant's month to commit; batches then wait for this.
+            await this.ledger.lockPositions(tx, [{ tenantId, period }]);
+            const buckets = await this.ledger.loadTenantBuckets(
+              tx,
+              tenantId,
+              bounds.startMs,
+              bounds.endMs,
+            );
+            const month = repriceMonth(buckets, tenantId, period, zone, this.catalog.pricing);
+            const rows = await this.ledger.storeRepricedMonth(
+              tx,
+              tenantId,
+              period,
+              month.amounts,
+              buckets,
+              month.position,
+            );
+            return { rows, position: month.position };
+          });
+          months += 1;
+          // A batch that priced this month from memory fails its position check and is rated
+          // again; later batches read the repriced position from the ledger.
+          this.inFlight.delete(positionKey(tenantId, period));
+          this.committedSink.committed({
+            buckets: totals.rows,
+            positions: totals.position === null ? [] : [totals.position],
+            rated: [],
+          });
+          if (period === last) break;
+          period = periodOf(bounds.endMs, zone);
+        }
+      }
+    } finally {
+      release();
+    }
+    return months;
   }
 
   /**

@@ -86,6 +86,8 @@ export const amount = (units: AmountUnits): string => formatScaled(units, AMOUNT
 
 export const cpuUnitsOfCoreSeconds = (text: string): CpuUnits => parseScaled(text, CPU_SCALE);
 export const amountUnitsOf = (text: string): AmountUnits => parseScaled(text, AMOUNT_SCALE);
+export const memoryUnitsOfByteSeconds = (text: string): MemoryUnits =>
+  parseScaled(text, MEMORY_SCALE);
 
 /** GiB-seconds (as printed by `gibSeconds`) back to memory units; exact or it throws. */
 export function memoryUnitsOfGibSeconds(text: string): MemoryUnits {

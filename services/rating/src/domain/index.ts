@@ -9,3 +9,4 @@ export * from './graduated-table';
 export * from './price-batch';
 export * from './plan-timeline';
 export * from './usage-window';
+export * from './reprice-month';

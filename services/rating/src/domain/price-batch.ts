@@ -2,7 +2,8 @@ import { type AllocationBasis } from '@metering/pricing';
 import { type AmountUnits, type CpuUnits, type MemoryUnits } from './exact-units';
 import { type GraduatedTable } from './graduated-table';
 import { type RatedInterval } from './rate-batch';
-import { type BucketUsage, bucketKey } from './usage-bucket';
+import { type UsageInterval } from './rate-sample';
+import { type BucketSegment, type BucketUsage, bucketKey } from './usage-bucket';
 import { zoneCalendar } from './zone-calendar';
 
 /** Which plan version priced something: what a usage event names. */
@@ -77,9 +78,18 @@ export interface PricedUsage {
   readonly gap: boolean;
 }
 
+/** What pricing reads of a rated interval: whose usage it is, and its bucket segments. */
+export interface PricedSegments {
+  readonly interval: Pick<
+    UsageInterval,
+    'tenantId' | 'resourceKind' | 'resourceId' | 'instanceId' | 'gap'
+  >;
+  readonly segments: readonly BucketSegment[];
+}
+
 /** A rated interval's segments with the plan and month of each. */
 export interface PlannedInterval {
-  readonly rated: RatedInterval;
+  readonly rated: PricedSegments;
   readonly plans: readonly (RatingPlan | null)[];
   readonly periods: readonly string[];
 }

@@ -14,6 +14,7 @@ import {
   cpuUnitsOfCoreSeconds,
   gibSeconds,
   instanceKey,
+  memoryUnitsOfByteSeconds,
   memoryUnitsOfGibSeconds,
   positionKey,
 } from '../domain';
@@ -426,6 +427,107 @@ export class LedgerRepository {
         `${changed.length} of ${expected.length} month positions changed since they were priced`,
       );
     }
+  }
+
+  /** The first and last bucket start of a tenant from `fromMs` on; null when it has none. */
+  async tenantBucketSpan(
+    tenantId: string,
+    fromMs: number,
+  ): Promise<{ firstMs: number; lastMs: number } | null> {
+    const rows = await this.dataSource.query<{ first_ms: string | null; last_ms: string | null }[]>(
+      `SELECT (extract(epoch from min(bucket_start)) * 1000)::bigint::text AS first_ms,
+              (extract(epoch from max(bucket_start)) * 1000)::bigint::text AS last_ms
+       FROM usage_bucket WHERE tenant_id = $1 AND bucket_start >= to_timestamp($2::numeric / 1000)`,
+      [tenantId, String(fromMs)],
+    );
+    const r = rows[0];
+    if (r?.first_ms == null || r.last_ms == null) return null;
+    return { firstMs: Number(r.first_ms), lastMs: Number(r.last_ms) };
+  }
+
+  /** A tenant's buckets whose start lies in [fromMs, toMs), exact. */
+  async loadTenantBuckets(
+    tx: EntityManager,
+    tenantId: string,
+    fromMs: number,
+    toMs: number,
+  ): Promise<BucketUsage[]> {
+    const rows = await tx.query<Record<string, string>[]>(
+      `SELECT resource_id, resource_kind,
+              (extract(epoch from bucket_start) * 1000)::bigint::text AS start_ms,
+              cpu_usage_core_seconds::text AS c1, cpu_allocation_core_seconds::text AS c2,
+              cpu_max_core_seconds::text AS c3, memory_usage_byte_seconds::text AS m1,
+              memory_allocation_byte_seconds::text AS m2, memory_max_byte_seconds::text AS m3,
+              observed_ms::text AS o, gap_ms::text AS g
+       FROM usage_bucket
+       WHERE tenant_id = $1 AND bucket_start >= to_timestamp($2::numeric / 1000)
+         AND bucket_start < to_timestamp($3::numeric / 1000)`,
+      [tenantId, String(fromMs), String(toMs)],
+    );
+    return rows.map((r) => ({
+      tenantId,
+      resourceKind: r['resource_kind'] as 'container' | 'vm',
+      resourceId: r['resource_id']!,
+      bucketStartMs: Number(r['start_ms']),
+      cpuUsage: cpuUnitsOfCoreSeconds(r['c1']!),
+      cpuAllocation: cpuUnitsOfCoreSeconds(r['c2']!),
+      cpuMax: cpuUnitsOfCoreSeconds(r['c3']!),
+      memoryUsage: memoryUnitsOfByteSeconds(r['m1']!),
+      memoryAllocation: memoryUnitsOfByteSeconds(r['m2']!),
+      memoryMax: memoryUnitsOfByteSeconds(r['m3']!),
+      observedMs: Number(r['o']),
+      gapMs: Number(r['g']),
+    }));
+  }
+
+  /**
+   * Stores a repriced month: every bucket's charges and the tenant's month position (locked by
+   * lockPositions in this transaction; deleted when no plan prices the month). Returns the
+   * buckets' totals, for InfluxDB.
+   */
+  async storeRepricedMonth(
+    tx: EntityManager,
+    tenantId: string,
+    period: string,
+    amounts: ReadonlyMap<string, AmountUnits>,
+    buckets: readonly BucketUsage[],
+    position: MonthPosition | null,
+  ): Promise<BucketTotals[]> {
+    if (position === null) {
+      await tx.query(`DELETE FROM tenant_month_position WHERE tenant_id = $1 AND period = $2`, [
+        tenantId,
+        period,
+      ]);
+    } else {
+      await tx.query(
+        `UPDATE tenant_month_position SET cpu_core_seconds = $3, memory_gib_seconds = $4,
+           cpu_amount = $5, memory_amount = $6, updated_at = now()
+         WHERE tenant_id = $1 AND period = $2`,
+        [
+          tenantId,
+          period,
+          coreSeconds(position.cpu),
+          gibSeconds(position.memory),
+          formatAmount(position.cpuAmount),
+          formatAmount(position.memoryAmount),
+        ],
+      );
+    }
+    if (buckets.length === 0) return [];
+    const rows = await tx.query<BucketTotalsRow[]>(
+      `UPDATE usage_bucket AS b SET amount = x.a, updated_at = now()
+       FROM unnest($2::text[], $3::text[], $4::numeric[]) AS x(r, s, a)
+       WHERE b.tenant_id = $1 AND b.resource_id = x.r
+         AND b.bucket_start = to_timestamp(x.s::numeric / 1000)
+       RETURNING ${BUCKET_TOTALS_COLUMNS}`,
+      [
+        tenantId,
+        buckets.map((b) => b.resourceId),
+        buckets.map((b) => String(b.bucketStartMs)),
+        buckets.map((b) => formatAmount(amounts.get(bucketKey(b)) ?? 0n)),
+      ],
+    );
+    return rows.map(toBucketTotals);
   }
 
   /** Buckets whose start lies in [fromMs, toMs): how much a backfill has to write. */

@@ -1,6 +1,7 @@
 import { type PricePlan, parseTiers, isValidTimeZone } from '@metering/pricing';
 import { toDecimal } from '@metering/money';
 import {
+  type PlanAssignment,
   type PricingCatalog,
   type RatingPlan,
   PlanTimeline,
@@ -29,6 +30,10 @@ export class TenantCatalog {
   private timeline: PlanTimeline;
   private loadedAt = -Infinity;
   private readonly plans = new Map<string, RatingPlan>();
+  /** Each tenant's assignments as last loaded (null before the first load). */
+  private assignments: Map<string, Set<string>> | null = null;
+  /** Tenants whose assignments changed since the last takeChanges(), from when. */
+  private changes = new Map<string, number>();
 
   constructor(
     private readonly ledger: Pick<LedgerRepository, 'loadCatalog'>,
@@ -65,7 +70,40 @@ export class TenantCatalog {
       this.options.defaultCurrency,
     );
     this.zones = zones;
+    this.noteChanges(rows.assignments);
     this.loadedAt = this.clock();
+  }
+
+  /**
+   * Tenants whose plan assignments changed since the last call (added, removed or replaced while
+   * this process ran), each with the earliest instant the change affects: usage rated from then
+   * on may have been priced by the wrong plan. Empties the list.
+   */
+  takeChanges(): Map<string, number> {
+    const changes = this.changes;
+    this.changes = new Map();
+    return changes;
+  }
+
+  private noteChanges(assignments: readonly PlanAssignment[]): void {
+    const now = new Map<string, Set<string>>();
+    for (const a of assignments) {
+      const set = now.get(a.tenantId) ?? new Set<string>();
+      set.add(`${a.effectiveFromMs}\u0000${planVersionKey(a.planId, a.planVersion)}`);
+      now.set(a.tenantId, set);
+    }
+    const before = this.assignments;
+    this.assignments = now;
+    if (before === null) return;
+    for (const tenant of new Set([...before.keys(), ...now.keys()])) {
+      const old = before.get(tenant) ?? new Set<string>();
+      const cur = now.get(tenant) ?? new Set<string>();
+      let from = Infinity;
+      for (const e of old) if (!cur.has(e)) from = Math.min(from, effectiveOf(e));
+      for (const e of cur) if (!old.has(e)) from = Math.min(from, effectiveOf(e));
+      if (from !== Infinity)
+        this.changes.set(tenant, Math.min(from, this.changes.get(tenant) ?? from));
+    }
   }
 
   zoneOf(tenantId: string): string {
@@ -76,6 +114,8 @@ export class TenantCatalog {
     return this.timeline;
   }
 }
+
+const effectiveOf = (entry: string): number => Number(entry.slice(0, entry.indexOf('\u0000')));
 
 /** A stored plan version, validated again (libs/pricing) before it may price anything. */
 function toPricePlan(row: PlanRow): PricePlan {
