@@ -6,6 +6,7 @@ import { InvoiceCounterEntity } from './entities/invoice-counter.entity';
 import { InvoiceEntity } from './entities/invoice.entity';
 import { PlanAssignmentEntity } from './entities/plan-assignment.entity';
 import { PricePlanEntity } from './entities/price-plan.entity';
+import { RatingPricedAssignmentEntity } from './entities/rating-priced-assignment.entity';
 import { TenantEntity } from './entities/tenant.entity';
 import { TenantMonthPositionEntity } from './entities/tenant-month-position.entity';
 import { UsageBucketEntity } from './entities/usage-bucket.entity';
@@ -14,6 +15,7 @@ import { InitialLedger1764115200000 } from './migrations/1764115200000-initial-l
 import { BillingLedger1764201600000 } from './migrations/1764201600000-billing-ledger';
 import { UsageCharges1764288000000 } from './migrations/1764288000000-usage-charges';
 import { UsageWindows1764374400000 } from './migrations/1764374400000-usage-windows';
+import { PricedAssignments1764460800000 } from './migrations/1764460800000-priced-assignments';
 
 export const LEDGER_ENTITIES = [
   TenantEntity,
@@ -27,6 +29,7 @@ export const LEDGER_ENTITIES = [
   InvoiceCounterEntity,
   TenantMonthPositionEntity,
   UsageOutboxEntity,
+  RatingPricedAssignmentEntity,
 ];
 
 /** Every migration, in order. Both services run them; TypeORM applies each once. */
@@ -35,6 +38,7 @@ export const LEDGER_MIGRATIONS = [
   BillingLedger1764201600000,
   UsageCharges1764288000000,
   UsageWindows1764374400000,
+  PricedAssignments1764460800000,
 ];
 
 export interface LedgerConnectionOptions {

@@ -28,6 +28,7 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
     'BillingLedger1764201600000',
     'UsageCharges1764288000000',
     'UsageWindows1764374400000',
+    'PricedAssignments1764460800000',
   ]);
   assert.deepEqual(await migrateLedger(ds), [], 'a second run applies nothing');
   assert.deepEqual(await tables(), [
@@ -39,6 +40,7 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
     'ledger_migrations',
     'plan_assignment',
     'price_plan',
+    'rating_priced_assignment',
     'tenant',
     'tenant_month_position',
     'usage_bucket',
@@ -53,6 +55,7 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
       .filter((q) => !/DROP CONSTRAINT "[a-z_]+_(check|fkey)"$/.test(q)),
     [],
   );
+  await ds.undoLastMigration({ transaction: 'each' });
   await ds.undoLastMigration({ transaction: 'each' });
   await ds.undoLastMigration({ transaction: 'each' });
   await ds.undoLastMigration({ transaction: 'each' });

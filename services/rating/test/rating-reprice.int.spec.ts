@@ -38,66 +38,94 @@ const sum = (xs: readonly Decimal[]) => xs.reduce((a, b) => a.plus(b), new Decim
 const price = (tiers: typeof PLAN.cpu, units: Decimal) =>
   priceGraduated(parseTiers('t', tiers), units).amount.toDecimalPlaces(20, Decimal.ROUND_HALF_UP);
 
+/** Waits until acme's November buckets carry the graduated price of their total, then checks. */
+async function assertNovemberRepriced(w: RatingWorld): Promise<void> {
+  const bounds = periodBounds('2026-11', 'UTC');
+  const expected = async () => {
+    const rows = (await w.bucketRows()).filter(
+      (r) => r.tenant === 'acme' && r.startMs >= bounds.startMs && r.startMs < bounds.endMs,
+    );
+    const cpu = price(PLAN.cpu, sum(rows.map((r) => r.cpu)));
+    const memory = price(PLAN.memory, sum(rows.map((r) => r.memoryByteSeconds)).div(GIB));
+    return { rows, cpu, memory, total: cpu.plus(memory) };
+  };
+  await waitFor(
+    async () => {
+      const e = await expected();
+      return sum(e.rows.map((r) => r.amount)).equals(e.total) || undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 200, description: 'acme’s November priced again' },
+  );
+  const e = await expected();
+  assert.ok(e.total.greaterThan(0));
+  const positions: { cpu: string; memory: string }[] = await w.ds.query(
+    `SELECT cpu_amount::text AS cpu, memory_amount::text AS memory FROM tenant_month_position
+     WHERE tenant_id = 'acme' AND period = '2026-11'`,
+  );
+  assert.equal(new Decimal(positions[0]!.cpu).toString(), e.cpu.toString(), 'CPU position');
+  assert.equal(new Decimal(positions[0]!.memory).toString(), e.memory.toString(), 'memory');
+  // The tenant without a plan stays free.
+  const globex = (await w.bucketRows()).filter((r) => r.tenant === 'globex');
+  assert.ok(globex.length > 0 && globex.every((r) => r.amount.isZero()));
+}
+
+/** Rates a first stream with no plan assigned: every bucket free. */
+async function rateUnpriced(w: RatingWorld): Promise<ReturnType<RatingWorld['startRating']>> {
+  await w.setUp(2, ZONES);
+  const first = generateSamples({
+    seed: 31,
+    tenants: Object.keys(ZONES),
+    resources: 4,
+    samplesPerResource: 40,
+    startMs: NOV + 2 * 86_400_000,
+  });
+  await w.produce(encodeAll(first), (i) => first[i]!.resource.id);
+  const rating = w.startRating('reprice', { TENANT_CATALOG_TTL_MS: '200' });
+  await w.waitForCatchUp(120_000);
+  const unpriced = await w.bucketRows();
+  assert.ok(unpriced.length > 0);
+  assert.ok(
+    unpriced.every((r) => r.amount.isZero()),
+    'no plan yet: no charges',
+  );
+  return rating;
+}
+
+/** A few more samples: the batch that rating reprices before. */
+async function produceMore(w: RatingWorld): Promise<void> {
+  const more = generateSamples({
+    seed: 32,
+    tenants: ['globex'],
+    resources: 1,
+    samplesPerResource: 5,
+    startMs: NOV + 5 * 86_400_000,
+  });
+  await w.produce(encodeAll(more), (i) => more[i]!.resource.id);
+  await w.waitForCatchUp(60_000);
+}
+
 describe('rating: a plan assigned with an effective date in the past (real broker and database)', () => {
   test('the tenant’s month is priced again: bucket charges and position equal the graduated price of its total', async () => {
     world = new RatingWorld();
-    await world.setUp(2, ZONES);
-    const first = generateSamples({
-      seed: 31,
-      tenants: Object.keys(ZONES),
-      resources: 4,
-      samplesPerResource: 40,
-      startMs: NOV + 2 * 86_400_000,
-    });
-    await world.produce(encodeAll(first), (i) => first[i]!.resource.id);
-    world.startRating('reprice', { TENANT_CATALOG_TTL_MS: '200' });
-    await world.waitForCatchUp(120_000);
-    const unpriced = await world.bucketRows();
-    assert.ok(unpriced.length > 0);
-    assert.ok(
-      unpriced.every((r) => r.amount.isZero()),
-      'no plan yet: no charges',
-    );
-
+    await rateUnpriced(world);
     await world.assignPlan(['acme'], PLAN, '2026-11-01T00:00:00Z');
-    // More samples: the next batch after the refresh prices the month again.
-    const more = generateSamples({
-      seed: 32,
-      tenants: ['globex'],
-      resources: 1,
-      samplesPerResource: 5,
-      startMs: NOV + 5 * 86_400_000,
-    });
+    // The next batch after the catalog refresh prices the month again.
     await new Promise((r) => setTimeout(r, 500));
-    await world.produce(encodeAll(more), (i) => more[i]!.resource.id);
-    await world.waitForCatchUp(60_000);
+    await produceMore(world);
+    await assertNovemberRepriced(world);
+  });
 
-    const bounds = periodBounds('2026-11', 'UTC');
-    const expected = async () => {
-      const rows = (await world!.bucketRows()).filter(
-        (r) => r.tenant === 'acme' && r.startMs >= bounds.startMs && r.startMs < bounds.endMs,
-      );
-      const cpu = price(PLAN.cpu, sum(rows.map((r) => r.cpu)));
-      const memory = price(PLAN.memory, sum(rows.map((r) => r.memoryByteSeconds)).div(GIB));
-      return { rows, cpu, memory, total: cpu.plus(memory) };
-    };
-    await waitFor(
-      async () => {
-        const e = await expected();
-        return sum(e.rows.map((r) => r.amount)).equals(e.total) || undefined;
-      },
-      { timeoutMs: 30_000, intervalMs: 200, description: 'acme’s November priced again' },
+  test('assigned while rating was stopped: the restarted process notices it and prices the month again', async () => {
+    world = new RatingWorld();
+    const rating = await rateUnpriced(world);
+    await world.kill(rating, 'SIGTERM');
+    await world.assignPlan(['acme'], PLAN, '2026-11-01T00:00:00Z');
+    world.startRating('reprice-restarted', { TENANT_CATALOG_TTL_MS: '60000' });
+    await produceMore(world);
+    await assertNovemberRepriced(world);
+    const recorded: { n: string }[] = await world.ds.query(
+      `SELECT count(*)::text AS n FROM rating_priced_assignment WHERE tenant_id = 'acme'`,
     );
-    const e = await expected();
-    assert.ok(e.total.greaterThan(0));
-    const positions: { cpu: string; memory: string }[] = await world.ds.query(
-      `SELECT cpu_amount::text AS cpu, memory_amount::text AS memory FROM tenant_month_position
-       WHERE tenant_id = 'acme' AND period = '2026-11'`,
-    );
-    assert.equal(new Decimal(positions[0]!.cpu).toString(), e.cpu.toString(), 'CPU position');
-    assert.equal(new Decimal(positions[0]!.memory).toString(), e.memory.toString(), 'memory');
-    // The tenant without a plan stays free.
-    const globex = (await world.bucketRows()).filter((r) => r.tenant === 'globex');
-    assert.ok(globex.length > 0 && globex.every((r) => r.amount.isZero()));
+    assert.equal(recorded[0]!.n, '1', 'what the buckets are priced with is recorded');
   });
 });

@@ -1,6 +1,8 @@
-import { Column, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 
 /** The last accepted sample of an instance: what the next sample's delta is taken against. */
+// The idle-window sweep looks only at instances with an open window.
+@Index('instance_state_open_window', ['updatedAt'], { where: 'pending_usage IS NOT NULL' })
 @Entity({ name: 'instance_state' })
 export class InstanceStateEntity {
   @PrimaryColumn({ type: 'text', name: 'resource_id' })

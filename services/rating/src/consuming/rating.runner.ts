@@ -164,6 +164,7 @@ export class RatingRunner {
       ttlMs: config.tenantCatalogTtlMs,
       defaultTimeZone: config.defaultTimeZone,
       defaultCurrency: config.defaultCurrency,
+      comparePriced: true,
     });
     let committedSink: CommittedBatchSink = NO_INFLUX;
     if (config.influx.target !== null) {

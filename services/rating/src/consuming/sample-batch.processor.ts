@@ -20,7 +20,7 @@ import {
 } from '../domain';
 import { periodBounds, periodOf } from '@metering/pricing';
 import { type BucketTotals, type LedgerRepository } from '../ledger/ledger.repository';
-import { type TenantCatalog } from '../pricing/tenant-catalog';
+import { type AssignmentChange, type TenantCatalog } from '../pricing/tenant-catalog';
 import { type StagedUsage, type UsageEventSink } from '../publishing/usage-event.outbox';
 import { decodeSampleFast } from './sample.decoder';
 import { toMeteredSample } from './sample.mapper';
@@ -247,23 +247,22 @@ export class SampleBatchProcessor {
    * another process priced from the old position fails its position check and is rated again.
    * Usage events already published keep the amounts they were published with.
    */
-  private async reprice(changes: ReadonlyMap<string, number>): Promise<number> {
+  private async reprice(changes: ReadonlyMap<string, AssignmentChange>): Promise<number> {
     const previous = this.pricingTurn;
     let release!: () => void;
     this.pricingTurn = new Promise<void>((resolve) => (release = resolve));
     await previous;
     let months = 0;
     try {
-      for (const [tenantId, fromMs] of changes) {
+      for (const [tenantId, { fromMs, assignments }] of changes) {
         const zone = this.catalog.zoneOf(tenantId);
         let period = periodOf(fromMs, zone);
         const span = await this.ledger.tenantBucketSpan(
           tenantId,
           periodBounds(period, zone).startMs,
         );
-        if (span === null) continue;
-        const last = periodOf(span.lastMs, zone);
-        for (;;) {
+        const last = span === null ? null : periodOf(span.lastMs, zone);
+        while (last !== null) {
           const bounds = periodBounds(period, zone);
           const totals = await this.ledger.transaction(async (tx) => {
             // Waits for a batch of this tenant's month to commit; batches then wait for this.
@@ -297,6 +296,8 @@ export class SampleBatchProcessor {
           if (period === last) break;
           period = periodOf(bounds.endMs, zone);
         }
+        // Only now: a crash before this prices the months again at the next start.
+        await this.ledger.storePricedAssignments(tenantId, assignments);
       }
     } finally {
       release();

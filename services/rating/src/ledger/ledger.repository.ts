@@ -530,6 +530,45 @@ export class LedgerRepository {
     return rows.map(toBucketTotals);
   }
 
+  /** The plan assignments rating last priced each tenant's buckets with. */
+  async loadPricedAssignments(): Promise<PlanAssignment[]> {
+    const rows = await this.dataSource.query<
+      { tenant_id: string; from_ms: string; plan_id: string; plan_version: number }[]
+    >(
+      `SELECT tenant_id, (extract(epoch from effective_from) * 1000)::bigint::text AS from_ms,
+              plan_id, plan_version
+       FROM rating_priced_assignment`,
+    );
+    return rows.map((a) => ({
+      tenantId: a.tenant_id,
+      effectiveFromMs: Number(a.from_ms),
+      planId: a.plan_id,
+      planVersion: a.plan_version,
+    }));
+  }
+
+  /** Records the assignments a tenant's buckets are now priced with (replacing the earlier). */
+  async storePricedAssignments(
+    tenantId: string,
+    assignments: readonly PlanAssignment[],
+  ): Promise<void> {
+    await this.transaction(async (tx) => {
+      await tx.query(`DELETE FROM rating_priced_assignment WHERE tenant_id = $1`, [tenantId]);
+      if (assignments.length === 0) return;
+      await tx.query(
+        `INSERT INTO rating_priced_assignment (tenant_id, effective_from, plan_id, plan_version)
+         SELECT $1, to_timestamp(f::numeric / 1000), p, v
+         FROM unnest($2::text[], $3::text[], $4::int[]) AS x(f, p, v)`,
+        [
+          tenantId,
+          assignments.map((a) => String(a.effectiveFromMs)),
+          assignments.map((a) => a.planId),
+          assignments.map((a) => a.planVersion),
+        ],
+      );
+    });
+  }
+
   /** Buckets whose start lies in [fromMs, toMs): how much a backfill has to write. */
   async countBuckets(fromMs: number, toMs: number): Promise<number> {
     const rows = await this.dataSource.query<{ n: string }[]>(

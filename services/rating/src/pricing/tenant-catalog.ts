@@ -10,6 +10,12 @@ import {
 } from '../domain';
 import { type LedgerRepository, type PlanRow } from '../ledger/ledger.repository';
 
+/** A tenant's changed assignments: from when pricing is affected, and the assignments now. */
+export interface AssignmentChange {
+  readonly fromMs: number;
+  readonly assignments: readonly PlanAssignment[];
+}
+
 export interface TenantCatalogOptions {
   /** How long tenants, plans and assignments may be cached. */
   readonly ttlMs: number;
@@ -17,6 +23,11 @@ export interface TenantCatalogOptions {
   readonly defaultTimeZone: string;
   /** Currency of the (zero) amounts of tenants that are not registered yet. */
   readonly defaultCurrency: string;
+  /**
+   * Whether the first load compares the assignments with those the ledger says the buckets were
+   * priced with (rating: yes, so changes made while it was down are noticed; backfill: no).
+   */
+  readonly comparePriced?: boolean;
 }
 
 /**
@@ -34,9 +45,11 @@ export class TenantCatalog {
   private assignments: Map<string, Set<string>> | null = null;
   /** Tenants whose assignments changed since the last takeChanges(), from when. */
   private changes = new Map<string, number>();
+  /** The assignments as last loaded, per tenant. */
+  private current = new Map<string, PlanAssignment[]>();
 
   constructor(
-    private readonly ledger: Pick<LedgerRepository, 'loadCatalog'>,
+    private readonly ledger: Pick<LedgerRepository, 'loadCatalog' | 'loadPricedAssignments'>,
     private readonly options: TenantCatalogOptions,
     private readonly clock: () => number = Date.now,
   ) {
@@ -70,7 +83,18 @@ export class TenantCatalog {
       this.options.defaultCurrency,
     );
     this.zones = zones;
+    if (this.assignments === null && this.options.comparePriced === true) {
+      // First load: against what the buckets were priced with, so a change made while no rating
+      // process ran is noticed too.
+      this.assignments = byTenant(await this.ledger.loadPricedAssignments());
+    }
     this.noteChanges(rows.assignments);
+    this.current = new Map<string, PlanAssignment[]>();
+    for (const a of rows.assignments) {
+      const list = this.current.get(a.tenantId) ?? [];
+      list.push(a);
+      this.current.set(a.tenantId, list);
+    }
     this.loadedAt = this.clock();
   }
 
@@ -79,19 +103,17 @@ export class TenantCatalog {
    * this process ran), each with the earliest instant the change affects: usage rated from then
    * on may have been priced by the wrong plan. Empties the list.
    */
-  takeChanges(): Map<string, number> {
-    const changes = this.changes;
+  takeChanges(): Map<string, AssignmentChange> {
+    const changes = new Map<string, AssignmentChange>();
+    for (const [tenantId, fromMs] of this.changes) {
+      changes.set(tenantId, { fromMs, assignments: this.current.get(tenantId) ?? [] });
+    }
     this.changes = new Map();
     return changes;
   }
 
   private noteChanges(assignments: readonly PlanAssignment[]): void {
-    const now = new Map<string, Set<string>>();
-    for (const a of assignments) {
-      const set = now.get(a.tenantId) ?? new Set<string>();
-      set.add(`${a.effectiveFromMs}\u0000${planVersionKey(a.planId, a.planVersion)}`);
-      now.set(a.tenantId, set);
-    }
+    const now = byTenant(assignments);
     const before = this.assignments;
     this.assignments = now;
     if (before === null) return;
@@ -113,6 +135,16 @@ export class TenantCatalog {
   get pricing(): PricingCatalog {
     return this.timeline;
   }
+}
+
+function byTenant(assignments: readonly PlanAssignment[]): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const a of assignments) {
+    const set = out.get(a.tenantId) ?? new Set<string>();
+    set.add(`${a.effectiveFromMs}\u0000${planVersionKey(a.planId, a.planVersion)}`);
+    out.set(a.tenantId, set);
+  }
+  return out;
 }
 
 const effectiveOf = (entry: string): number => Number(entry.slice(0, entry.indexOf('\u0000')));
