@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { TOPICS } from '@metering/contracts';
 import { type KafkaConfig, KafkaConfigError, kafkaConfigFromEnv } from '@metering/kafka';
@@ -42,6 +42,8 @@ export interface DockerCollectorConfig {
   residualMetering: boolean;
   /** Parent cgroup path → tenant: the first capture group is the tenant id. */
   residualParentPattern: RegExp;
+  /** Where the residuals are kept across restarts: `<SPOOL_DIR>/residual`. */
+  residualStateDir: string;
   kafka: KafkaConfig;
   /** metering.samples.v1 unless overridden (tests use their own topic). */
   topic: string;
@@ -180,6 +182,7 @@ export function loadConfig(
     procDir: e.HOST_PROC,
     residualMetering: e.RESIDUAL_METERING && e.USAGE_SOURCE !== 'stats-api',
     residualParentPattern: e.RESIDUAL_PARENT_PATTERN,
+    residualStateDir: join(resolve(spool.dir), 'residual'),
     kafka,
     topic: e.SAMPLES_TOPIC,
     topicPartitions: e.SAMPLES_TOPIC_PARTITIONS,

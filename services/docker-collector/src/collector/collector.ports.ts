@@ -1,4 +1,7 @@
 import { type Lifecycle } from '@metering/contracts';
+import { type CgroupLocation } from '../cgroups';
+import { type ResidualSnapshot } from '../sampling/parent-residual';
+import { type ResidualIdentity } from '../sampling/sample.factory';
 
 export { type SamplePublisher } from '../publishing/sample.publisher';
 
@@ -22,7 +25,8 @@ export type ReadErrorKind =
   | 'counter_went_back'
   | 'contract_violation'
   | 'publish_failed'
-  | 'cycle_overrun';
+  | 'cycle_overrun'
+  | 'residual_state_failed';
 
 /** What the collector reports; the Prometheus adapter is CollectorMetricsAdapter. */
 export interface CollectorMetrics {
@@ -42,3 +46,66 @@ export interface CollectorLog {
   warn(fields: object, message: string): void;
   error(fields: object, message: string): void;
 }
+
+/** A parent cgroup's residual as saved for a restarted collector (ResidualStore). */
+export interface PersistedParent {
+  readonly path: string;
+  readonly location: CgroupLocation;
+  readonly tenantId: string | null;
+  readonly identity: ResidualIdentity | null;
+  /** The parent reading the next evaluation uses: CPU ns, and when it returned. */
+  readonly previous: { readonly ns: string; readonly doneAt: number } | null;
+  readonly publishedCount: number;
+  readonly lastPublishedNs: string;
+  readonly lastPublishedAt: number;
+  readonly residual: ResidualSnapshot;
+}
+
+/**
+ * What changed a residual since the last snapshot, written before the change is published:
+ * a child adopted, a child sample about to be published, a child ended, a residual sample
+ * about to be published. Replayed on the snapshot, it gives the state at the crash, with every
+ * published sample in it (a record whose sample did not get out only makes the residual smaller).
+ */
+export type ResidualRecord =
+  | {
+      readonly kind: 'adopt';
+      readonly parent: string;
+      readonly child: string;
+      readonly base: string;
+    }
+  | {
+      readonly kind: 'published';
+      readonly parent: string;
+      readonly child: string;
+      readonly at: number;
+      readonly cpuNs: string;
+    }
+  | { readonly kind: 'ended'; readonly parent: string; readonly child: string }
+  | {
+      readonly kind: 'residual';
+      readonly parent: string;
+      readonly value: string;
+      readonly at: number;
+      readonly count: number;
+    };
+
+/**
+ * Keeps the residuals across restarts of the collector (FileResidualStore: beside the spool).
+ * Without it, CPU of containers that exit while the collector is down is not metered.
+ */
+export interface ResidualStore {
+  /** What an earlier run on this boot saved (snapshot and records after it), or null. */
+  load(): { parents: PersistedParent[]; records: ResidualRecord[] } | null;
+  /** Appends a record before what it describes is published; survives a crash of the process. */
+  append(record: ResidualRecord): void;
+  /** Replaces the snapshot and empties the records. */
+  save(parents: readonly PersistedParent[]): void;
+}
+
+/** No persistence: a restarted collector starts its residuals afresh. */
+export const NO_RESIDUAL_STORE: ResidualStore = {
+  load: () => null,
+  append: () => undefined,
+  save: () => undefined,
+};

@@ -1,5 +1,8 @@
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import { validateSample } from '@metering/contracts';
@@ -12,6 +15,8 @@ import {
   testSettings,
 } from '../../test/fake-docker-world';
 import { TenantResolver } from '../discovery/tenant.resolver';
+import { FileResidualStore } from '../persistence/file-residual.store';
+import { type ResidualStore } from './collector.ports';
 import { type CollectorSettings, ContainerCollector } from './container-collector';
 
 interface Rig {
@@ -27,25 +32,48 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((c) => c.stop()));
 });
 
-function rig(settings: Partial<CollectorSettings> = {}): Rig {
+function rig(settings: Partial<CollectorSettings> = {}, residualStore?: ResidualStore): Rig {
   const clock = new FakeClock();
   const world = new FakeDockerWorld(clock);
   const publisher = new CollectingPublisher();
   const metrics = new CountingMetrics();
+  const r: Rig = { clock, world, publisher, metrics, collector: null as never };
+  r.collector = collectorOf(r, settings, residualStore);
+  return r;
+}
+
+/** A collector over the rig's world (a restarted one: a new process with the same store). */
+function collectorOf(
+  r: Omit<Rig, 'collector'>,
+  settings: Partial<CollectorSettings> = {},
+  residualStore?: ResidualStore,
+): ContainerCollector {
   const collector = new ContainerCollector(
     {
-      source: world,
-      reader: world,
-      publisher,
+      source: r.world,
+      reader: r.world,
+      publisher: r.publisher,
       tenants: new TenantResolver('metering.tenant', 'unassigned'),
-      clock,
-      metrics,
+      clock: r.clock,
+      metrics: r.metrics,
       log: silentLog,
+      ...(residualStore === undefined ? {} : { residualStore }),
     },
     testSettings(settings),
   );
   running.push(collector);
-  return { clock, world, publisher, metrics, collector };
+  return collector;
+}
+
+/** Every counter published, per resource instance, never goes down (rating bills increases). */
+function assertMonotone(publisher: CollectingPublisher): void {
+  const last = new Map<string, bigint>();
+  for (const s of publisher.samples) {
+    const key = `${s.resource.id}|${s.resource.instanceId}`;
+    const value = BigInt(s.cpu.usageNs);
+    assert.ok(value >= (last.get(key) ?? 0n), `${key} went back to ${value}`);
+    last.set(key, value);
+  }
 }
 
 const SEC = 1_000_000_000n;
@@ -458,6 +486,197 @@ describe('the residual of per-tenant parent cgroups', () => {
         }
         assert.equal(metered(), world.parentCpuNs(PARENT), 'everything, once');
         await collector.stop();
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
+
+describe('the residuals across restarts of the collector (FileResidualStore)', () => {
+  const PARENT = '/metering/acme';
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+  const store = (): FileResidualStore => {
+    const dir = mkdtempSync(join(tmpdir(), 'residual-store-'));
+    dirs.push(dir);
+    return new FileResidualStore(dir, 'boot-1');
+  };
+
+  test('a container that exits while the collector is down: its tail is in the residual', async () => {
+    const s = store();
+    const r = rig({}, s);
+    await r.collector.start();
+    const a = r.world.run({ parent: PARENT });
+    r.world.burn(a, SEC);
+    r.collector.handleEvent(r.world.event('start', a));
+    await r.collector.idle();
+    r.clock.advance(10_000);
+    await r.collector.runCycle();
+    const before = r.publisher.meteredCpuNs();
+    await r.collector.stop(); // the collector goes away; `a` burns on, then exits unseen
+    r.world.burn(a, 3n * SEC);
+    r.world.exit(a);
+    // Started and ended while it was down: never seen by any collector.
+    const b = r.world.run({ parent: PARENT });
+    r.world.burn(b, 2n * SEC);
+    r.world.exit(b);
+    r.collector = collectorOf(r, {}, s);
+    await r.collector.start();
+    for (let i = 0; i < 3; i += 1) {
+      r.clock.advance(10_000);
+      await r.collector.runCycle();
+    }
+    assert.equal(r.publisher.meteredCpuNs() - before, 5n * SEC, "a's 3 s and b's 2 s");
+    assert.equal(r.publisher.meteredCpuNs(), r.world.parentCpuNs(PARENT));
+    const residual = r.publisher.samples.filter((x) => x.resource.residualOf === PARENT);
+    assert.equal(new Set(residual.map((x) => x.resource.instanceId)).size, 1, 'one counter');
+    assertMonotone(r.publisher);
+  });
+
+  test('a final sample published just before the collector went down is not counted again', async () => {
+    const s = store();
+    const r = rig({ dieGraceMs: 1 }, s);
+    await r.collector.start();
+    const a = r.world.run({ parent: PARENT });
+    r.collector.handleEvent(r.world.event('start', a));
+    await r.collector.idle();
+    r.clock.advance(1_000);
+    await r.collector.runCycle(); // the snapshot (a is still young)
+    r.world.burn(a, SEC);
+    await r.collector.readYoung(); // read, not published: the final sample will carry it
+    r.world.exit(a);
+    r.collector.handleEvent(r.world.event('die', a));
+    await r.collector.idle();
+    assert.equal(r.publisher.of(a).at(-1)?.cpu.usageNs, String(SEC), 'the final sample');
+    await r.collector.stop();
+    r.collector = collectorOf(r, { dieGraceMs: 1 }, s);
+    await r.collector.start();
+    for (let i = 0; i < 3; i += 1) {
+      r.clock.advance(10_000);
+      await r.collector.runCycle();
+    }
+    assert.equal(r.publisher.meteredCpuNs(), r.world.parentCpuNs(PARENT), 'once');
+  });
+
+  test('after a reboot (another boot id) the saved residuals are not used', async () => {
+    const s = store();
+    const r = rig({}, s);
+    await r.collector.start();
+    const a = r.world.run({ parent: PARENT });
+    r.collector.handleEvent(r.world.event('start', a));
+    await r.collector.idle();
+    r.clock.advance(10_000);
+    await r.collector.runCycle();
+    await r.collector.stop();
+    const dir = dirs.at(-1)!;
+    assert.notEqual(new FileResidualStore(dir, 'boot-1').load(), null);
+    assert.equal(new FileResidualStore(dir, 'boot-2').load(), null);
+  });
+
+  // The money invariant again, now with the collector stopping and starting anywhere, and
+  // containers burning, exiting and starting while it is down.
+  test('property: metered ≤ kernel at every step, = once quiet, across restarts', async () => {
+    type Step =
+      | { kind: 'start' }
+      | { kind: 'burn'; pick: number; ms: number }
+      | { kind: 'exit'; pick: number; missDie: boolean }
+      | { kind: 'cycle' }
+      | { kind: 'young' }
+      | { kind: 'restart'; exitPick: number | null; burnMs: number; flashMs: number | null };
+    const step: fc.Arbitrary<Step> = fc.oneof(
+      fc.record({ kind: fc.constant('start' as const) }),
+      fc.record({
+        kind: fc.constant('burn' as const),
+        pick: fc.nat(),
+        ms: fc.integer({ min: 1, max: 3000 }),
+      }),
+      fc.record({ kind: fc.constant('exit' as const), pick: fc.nat(), missDie: fc.boolean() }),
+      fc.record({ kind: fc.constant('cycle' as const) }),
+      fc.record({ kind: fc.constant('young' as const) }),
+      fc.record({
+        kind: fc.constant('restart' as const),
+        exitPick: fc.option(fc.nat()),
+        burnMs: fc.integer({ min: 0, max: 3000 }),
+        flashMs: fc.option(fc.integer({ min: 1, max: 3000 })),
+      }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 40 }), async (rest) => {
+        const steps: Step[] = [{ kind: 'start' }, ...rest];
+        const s = store();
+        const r = rig({ dieGraceMs: 1 }, s);
+        await r.collector.start();
+        const live: string[] = [];
+        for (const st of steps) {
+          r.clock.advance(300);
+          switch (st.kind) {
+            case 'start': {
+              const id = r.world.run({ parent: PARENT });
+              live.push(id);
+              r.collector.handleEvent(r.world.event('start', id));
+              break;
+            }
+            case 'burn': {
+              const id = live[st.pick % Math.max(1, live.length)];
+              if (id !== undefined) r.world.burn(id, BigInt(st.ms) * 1_000_000n);
+              break;
+            }
+            case 'exit': {
+              const [id] = live.splice(st.pick % Math.max(1, live.length), 1);
+              if (id === undefined) break;
+              r.world.exit(id);
+              if (!st.missDie) r.collector.handleEvent(r.world.event('die', id));
+              break;
+            }
+            case 'cycle':
+              r.clock.advance(10_000);
+              await r.collector.runCycle();
+              break;
+            case 'young':
+              await r.collector.readYoung();
+              break;
+            case 'restart': {
+              await r.collector.stop();
+              // While it is down: the first live container burns, one may exit, and a
+              // container may come and go unseen.
+              if (live[0] !== undefined) r.world.burn(live[0], BigInt(st.burnMs) * 1_000_000n);
+              if (st.exitPick !== null && live.length > 0) {
+                const [id] = live.splice(st.exitPick % live.length, 1);
+                r.world.exit(id!);
+              }
+              if (st.flashMs !== null) {
+                const flash = r.world.run({ parent: PARENT });
+                r.world.burn(flash, BigInt(st.flashMs) * 1_000_000n);
+                r.world.exit(flash);
+              }
+              r.clock.advance(5_000);
+              r.collector = collectorOf(r, { dieGraceMs: 1 }, s);
+              await r.collector.start();
+              break;
+            }
+          }
+          await r.collector.idle();
+          assert.ok(
+            r.publisher.meteredCpuNs() <= r.world.parentCpuNs(PARENT),
+            'never more than the kernel counted',
+          );
+        }
+        for (const id of live.splice(0)) {
+          r.world.exit(id);
+          r.collector.handleEvent(r.world.event('die', id));
+        }
+        await r.collector.resync();
+        await sleep(3);
+        await r.collector.idle();
+        for (let i = 0; i < 3; i += 1) {
+          r.clock.advance(10_000);
+          await r.collector.runCycle();
+        }
+        assert.equal(r.publisher.meteredCpuNs(), r.world.parentCpuNs(PARENT), 'everything, once');
+        assertMonotone(r.publisher);
+        await r.collector.stop();
       }),
       { numRuns: 150 },
     );

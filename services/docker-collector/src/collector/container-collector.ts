@@ -19,6 +19,10 @@ import {
   type Clock,
   type CollectorLog,
   type CollectorMetrics,
+  NO_RESIDUAL_STORE,
+  type PersistedParent,
+  type ResidualRecord,
+  type ResidualStore,
   type SamplePublisher,
 } from './collector.ports';
 
@@ -52,6 +56,8 @@ export interface CollectorPorts {
   readonly clock: Clock;
   readonly metrics: CollectorMetrics;
   readonly log: CollectorLog;
+  /** Keeps the residuals across restarts (default: none, they start afresh). */
+  readonly residualStore?: ResidualStore;
 }
 
 /** One container instance being followed. */
@@ -109,12 +115,14 @@ export class ContainerCollector {
   /** During the first listing, parents get their baseline only once all children were read. */
   private bootstrapping = false;
   private lastCycleEndedAt: number | null = null;
+  private readonly store: ResidualStore;
 
   constructor(
     private readonly ports: CollectorPorts,
     private readonly settings: CollectorSettings,
   ) {
     this.discoveryLimiter = new ConcurrencyLimiter(settings.discoveryConcurrency);
+    this.store = ports.residualStore ?? NO_RESIDUAL_STORE;
   }
 
   /** Containers currently followed. */
@@ -131,9 +139,12 @@ export class ContainerCollector {
   async start(): Promise<void> {
     this.bootstrapping = true;
     try {
+      const restored = this.restoreResiduals();
       await this.resync();
+      this.endGoneChildren(restored);
       // Every child's first reading is in: each gets a base from before the baseline.
       await Promise.all([...this.parents.values()].map((p) => this.ensureBaseline(p)));
+      this.saveResiduals();
     } finally {
       this.bootstrapping = false;
     }
@@ -275,6 +286,7 @@ export class ContainerCollector {
     );
 
     for (const [parent, reading] of parentReadings) this.settleParent(parent, reading);
+    this.saveResiduals();
 
     const ended = this.ports.clock.now();
     this.lastCycleEndedAt = ended;
@@ -406,6 +418,7 @@ export class ContainerCollector {
     const sample = t.instance.publish(this.settings.host);
     const reading = t.instance.lastPublished;
     if (sample === null || reading === null) return;
+    this.recordPublished(t, reading.at, reading.cpuUsageNs);
     this.emit(sample, false);
     t.parent?.residual?.childPublished(t.instance.key, reading.at, reading.cpuUsageNs);
   }
@@ -449,10 +462,14 @@ export class ContainerCollector {
     const residual = t.parent?.residual ?? null;
     const last = t.instance.lastReading;
     if (sample !== null && last !== null) {
+      this.recordPublished(t, last.at, last.cpuUsageNs);
       this.emit(sample, false);
       residual?.childPublished(t.instance.key, last.at, last.cpuUsageNs);
     }
-    residual?.childEnded(t.instance.key);
+    if (residual !== null && t.parent !== null) {
+      this.record({ kind: 'ended', parent: t.parent.path, child: t.instance.key });
+      residual.childEnded(t.instance.key);
+    }
     if (at - t.instance.startedAtMs < this.settings.intervalMs) {
       this.ports.metrics.shortLived(sample === null ? 'missed' : 'caught');
     }
@@ -490,7 +507,10 @@ export class ContainerCollector {
     t.parent = parent;
     // Started after the baseline: its whole counter is on top of U0. (Adopted before its
     // first reading, so the residual of this cycle waits for its first sample.)
-    parent.residual?.adopt(t.instance.key, 0n);
+    if (parent.residual !== null) {
+      this.record({ kind: 'adopt', parent: parent.path, child: t.instance.key, base: '0' });
+      parent.residual.adopt(t.instance.key, 0n);
+    }
   }
 
   /** The parent's baseline: read after the children's first readings (B_c ≤ their value). */
@@ -521,6 +541,8 @@ export class ContainerCollector {
       if (parent.tenantId !== null) {
         parent.identity = residualIdentityOf(this.settings.host, parent.path, parent.tenantId, at);
       }
+      // Before any record refers to it (records of parents not in the snapshot are dropped).
+      this.saveResiduals();
       this.ports.log.info(
         { parent: parent.path, tenantId: parent.tenantId },
         'metering the residual of a parent cgroup',
@@ -562,7 +584,138 @@ export class ContainerCollector {
     parent.publishedCount += 1;
     parent.lastPublishedNs = value;
     parent.lastPublishedAt = now;
+    this.record({
+      kind: 'residual',
+      parent: parent.path,
+      value: String(value),
+      at: now,
+      count: parent.publishedCount,
+    });
     this.emit(residualSample(this.settings.host, parent.identity, value, lifecycle, now), true);
+  }
+
+  /**
+   * Continues the residuals an earlier run on this boot saved (ResidualStore): the snapshot, then
+   * the records written after it. Returns the parents restored.
+   */
+  private restoreResiduals(): ParentState[] {
+    if (!this.settings.meterResidual) return [];
+    let saved: ReturnType<ResidualStore['load']>;
+    try {
+      saved = this.store.load();
+    } catch (error) {
+      this.ports.log.warn({ err: error }, 'the saved residuals could not be read; starting afresh');
+      return [];
+    }
+    if (saved === null) return [];
+    const restored: ParentState[] = [];
+    for (const p of saved.parents) {
+      const parent: ParentState = {
+        path: p.path,
+        location: p.location,
+        tenantId: p.tenantId,
+        residual: ParentResidual.restore(p.path, p.residual),
+        identity: p.identity,
+        registering: null,
+        previous:
+          p.previous === null ? null : { ns: BigInt(p.previous.ns), doneAt: p.previous.doneAt },
+        publishedCount: p.publishedCount,
+        lastPublishedNs: BigInt(p.lastPublishedNs),
+        lastPublishedAt: p.lastPublishedAt,
+      };
+      this.parents.set(p.path, parent);
+      restored.push(parent);
+    }
+    for (const r of saved.records) {
+      const parent = this.parents.get(r.parent);
+      const residual = parent?.residual ?? null;
+      if (parent === undefined || residual === null) continue;
+      switch (r.kind) {
+        case 'adopt':
+          residual.adopt(r.child, BigInt(r.base));
+          break;
+        case 'published':
+          residual.childPublished(r.child, r.at, BigInt(r.cpuNs));
+          break;
+        case 'ended':
+          residual.childEnded(r.child);
+          break;
+        case 'residual':
+          residual.restorePublished(BigInt(r.value));
+          parent.publishedCount = r.count;
+          parent.lastPublishedNs = BigInt(r.value);
+          parent.lastPublishedAt = r.at;
+          break;
+      }
+    }
+    if (restored.length > 0) {
+      this.ports.log.info(
+        { parents: restored.length, records: saved.records.length },
+        'continuing the residuals of an earlier run',
+      );
+    }
+    return restored;
+  }
+
+  /** Children of restored residuals that exited while the collector was down have ended. */
+  private endGoneChildren(restored: readonly ParentState[]): void {
+    if (restored.length === 0) return;
+    const running = new Set([...this.tracked.values()].map((t) => t.instance.key));
+    for (const parent of restored) {
+      for (const key of parent.residual?.childKeys() ?? []) {
+        if (running.has(key)) continue;
+        this.record({ kind: 'ended', parent: parent.path, child: key });
+        parent.residual?.childEnded(key);
+      }
+    }
+  }
+
+  /** A child sample is about to be published: recorded first (see ResidualRecord). */
+  private recordPublished(t: Tracked, at: number, cpuNs: bigint): void {
+    if (t.parent === null || t.parent.residual === null) return;
+    this.record({
+      kind: 'published',
+      parent: t.parent.path,
+      child: t.instance.key,
+      at,
+      cpuNs: String(cpuNs),
+    });
+  }
+
+  private record(record: ResidualRecord): void {
+    try {
+      this.store.append(record);
+    } catch (error) {
+      this.ports.metrics.readError('residual_state_failed');
+      this.ports.log.error({ err: error }, 'recording a residual change failed');
+    }
+  }
+
+  /** Snapshot of every residual (the records so far are in it). */
+  private saveResiduals(): void {
+    if (!this.settings.meterResidual) return;
+    const parents: PersistedParent[] = [];
+    for (const p of this.parents.values()) {
+      if (p.residual === null) continue;
+      parents.push({
+        path: p.path,
+        location: p.location,
+        tenantId: p.tenantId,
+        identity: p.identity,
+        previous:
+          p.previous === null ? null : { ns: String(p.previous.ns), doneAt: p.previous.doneAt },
+        publishedCount: p.publishedCount,
+        lastPublishedNs: String(p.lastPublishedNs),
+        lastPublishedAt: p.lastPublishedAt,
+        residual: p.residual.snapshot(),
+      });
+    }
+    try {
+      this.store.save(parents);
+    } catch (error) {
+      this.ports.metrics.readError('residual_state_failed');
+      this.ports.log.error({ err: error }, 'saving the residuals failed');
+    }
   }
 
   private parentReadFailed(parent: ParentState, error: unknown): void {

@@ -18,6 +18,7 @@ import {
   systemClock,
 } from './collector.ports';
 import { ContainerCollector } from './container-collector';
+import { FileResidualStore, currentBootId } from '../persistence/file-residual.store';
 
 export interface RuntimeDeps {
   readonly publisher: SamplePublisher;
@@ -36,6 +37,7 @@ export class DockerCollectorRuntime {
   readonly watcher: DockerEventsWatcher;
   private readonly logger: Logger;
   private readonly clock: Clock;
+  private readonly residualStore: FileResidualStore | null;
 
   private constructor(
     private readonly config: DockerCollectorConfig,
@@ -46,6 +48,9 @@ export class DockerCollectorRuntime {
     this.engine = engine;
     this.logger = createLogger('DockerCollector', { parent: deps.logger });
     this.clock = deps.clock ?? systemClock;
+    this.residualStore = config.residualMetering
+      ? new FileResidualStore(config.residualStateDir, currentBootId())
+      : null;
     this.collector = new ContainerCollector(
       {
         source: engine,
@@ -55,6 +60,7 @@ export class DockerCollectorRuntime {
         clock: this.clock,
         metrics: deps.metrics,
         log: this.logger,
+        ...(this.residualStore === null ? {} : { residualStore: this.residualStore }),
       },
       {
         host: config.hostName,
@@ -147,6 +153,7 @@ export class DockerCollectorRuntime {
   async stop(): Promise<void> {
     await this.watcher.stop();
     await this.collector.stop();
+    this.residualStore?.close();
   }
 
   /** Health checks: the engine answers, events flow, cycles happen. */

@@ -28,6 +28,51 @@ export class ParentResidual {
   private endedSum = 0n;
   private publishedValue = 0n;
 
+  /** A residual as an earlier run of the collector left it (see snapshot()). */
+  static restore(parentPath: string, s: ResidualSnapshot): ParentResidual {
+    const r = new ParentResidual(parentPath, BigInt(s.baselineNs), s.baselineAt);
+    r.endedSum = BigInt(s.endedSum);
+    r.publishedValue = BigInt(s.published);
+    for (const c of s.children) {
+      r.children.set(c.key, {
+        base: BigInt(c.base),
+        history: c.history.map(([at, value]) => ({ at, value: BigInt(value) })),
+        ended: c.ended,
+      });
+    }
+    return r;
+  }
+
+  /**
+   * Everything the residual depends on, as JSON-safe values: with it a restarted collector
+   * continues the same residual, so the CPU of children that exit while it is down is metered
+   * (their part after their last published sample) and nothing they published is counted again.
+   */
+  snapshot(): ResidualSnapshot {
+    return {
+      baselineNs: String(this.baselineNs),
+      baselineAt: this.baselineAt,
+      endedSum: String(this.endedSum),
+      published: String(this.publishedValue),
+      children: [...this.children].map(([key, c]) => ({
+        key,
+        base: String(c.base),
+        history: c.history.map((h): [number, string] => [h.at, String(h.value)]),
+        ended: c.ended,
+      })),
+    };
+  }
+
+  /** Keys of the children not settled yet. */
+  childKeys(): string[] {
+    return [...this.children.keys()];
+  }
+
+  /** A residual value published before a restart: the running maximum starts from it. */
+  restorePublished(value: bigint): void {
+    if (value > this.publishedValue) this.publishedValue = value;
+  }
+
   constructor(
     readonly parentPath: string,
     /** The parent's counter at the baseline. */
@@ -106,6 +151,20 @@ export class ParentResidual {
     if (residual > this.publishedValue) this.publishedValue = residual;
     return this.publishedValue;
   }
+}
+
+export interface ResidualSnapshot {
+  readonly baselineNs: string;
+  readonly baselineAt: number;
+  readonly endedSum: string;
+  readonly published: string;
+  readonly children: readonly {
+    readonly key: string;
+    readonly base: string;
+    /** Published samples: [read at (epoch ms), CPU ns]. */
+    readonly history: readonly (readonly [number, string])[];
+    readonly ended: boolean;
+  }[];
 }
 
 interface ChildShare {
