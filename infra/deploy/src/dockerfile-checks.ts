@@ -232,3 +232,15 @@ export function checkServiceDockerfile(text: string, want: DockerfileExpectation
 
 /** Entries a root .dockerignore must have: nothing installed, compiled or local in the context. */
 export const DOCKERIGNORE_REQUIRED = ['**/node_modules', '**/dist', '.git', '.stack', '.env'];
+
+/** The ENV of a Dockerfile's last (runtime) stage: the settings every container of it starts with. */
+export function runtimeEnv(text: string): Map<string, string> {
+  const all = stages(DockerfileParser.parse(text).getInstructions());
+  const envs = new Map<string, string>();
+  for (const env of (all.at(-1)?.instructions ?? []).filter((i) => keyword(i) === 'ENV') as Env[]) {
+    for (const property of env.getProperties()) {
+      envs.set(property.getName(), property.getValue() ?? '');
+    }
+  }
+  return envs;
+}

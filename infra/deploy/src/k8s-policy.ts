@@ -21,7 +21,12 @@ const show = (v: JsonValue | undefined): string =>
 
 /** Host paths each collector gets, and whether each is mounted read-only. */
 export const COLLECTOR_HOST_PATHS: Readonly<Record<string, Readonly<Record<string, boolean>>>> = {
-  'docker-collector': { '/var/run/docker.sock': true, '/sys/fs/cgroup': true, '/proc': true },
+  'docker-collector': {
+    '/var/run/docker.sock': true,
+    '/sys/fs/cgroup': true,
+    '/proc': true,
+    '/var/lib/metering/spool/docker-collector': false,
+  },
   'vm-collector': {
     '/var/run/libvirt': true,
     '/proc': true,

@@ -113,12 +113,13 @@ describe('docker-compose.yml', () => {
     ]);
     assert.equal(all['docker-collector']?.environment?.HOST_PROC, '/host/proc');
     assert.equal(all['vm-collector']?.environment?.HOST_PROC, '/host/proc');
-    // The spool outlives the container.
-    assert.ok(
-      all['vm-collector']?.volumes?.some((v) =>
-        v.startsWith('vm-collector-spool:/var/lib/metering/spool'),
-      ),
-    );
+    // The spools outlive the containers.
+    for (const name of ['docker-collector', 'vm-collector']) {
+      assert.ok(
+        all[name]?.volumes?.some((v) => v.startsWith(`${name}-spool:/var/lib/metering/spool`)),
+        name,
+      );
+    }
     for (const name of ['rating', 'billing-api']) assert.deepEqual(hostMounts(name), [], name);
   });
 
