@@ -18,6 +18,7 @@ import {
   memoryUnitsOfGibSeconds,
   positionKey,
 } from '../domain';
+import { plainArray } from './pg-arrays';
 
 /**
  * A bucket's running totals as the ledger holds them (decimal strings, exact): what the InfluxDB
@@ -181,11 +182,10 @@ export class LedgerRepository {
          last_observed_at, last_cpu_usage_ns, last_memory_usage_bytes, last_cpu_allocation_cores,
          last_memory_allocation_bytes, final, pending_usage, updated_at)
        SELECT r, i, t, k, to_timestamp(s::numeric / 1000), to_timestamp(o::numeric / 1000),
-              c, m, ca, ma, f, w, now()
+              c, m, ca, ma, f, NULLIF($12::jsonb -> (n - 1)::int, 'null'::jsonb), now()
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                   $7::numeric[], $8::numeric[], $9::numeric[], $10::numeric[], $11::boolean[],
-                   $12::jsonb[])
-         AS x(r, i, t, k, s, o, c, m, ca, ma, f, w)
+                   $7::numeric[], $8::numeric[], $9::numeric[], $10::numeric[], $11::boolean[])
+         WITH ORDINALITY AS x(r, i, t, k, s, o, c, m, ca, ma, f, n)
        ON CONFLICT (resource_id, instance_id) DO UPDATE SET
          tenant_id = EXCLUDED.tenant_id,
          last_observed_at = EXCLUDED.last_observed_at,
@@ -201,19 +201,24 @@ export class LedgerRepository {
         list.map((s) => s.instanceId),
         list.map((s) => s.tenantId),
         list.map((s) => s.resourceKind),
-        list.map((s) => String(s.startedAtMs)),
-        list.map((s) => String(s.lastObservedAtMs)),
-        list.map((s) => s.lastCpuUsageNs.toString()),
-        list.map((s) => s.lastMemoryUsageBytes.toString()),
-        list.map((s) => s.lastCpuAllocationCores),
-        list.map((s) =>
-          s.lastMemoryAllocationBytes === null ? null : s.lastMemoryAllocationBytes.toString(),
+        plainArray(list.map((s) => String(s.startedAtMs))),
+        plainArray(list.map((s) => String(s.lastObservedAtMs))),
+        plainArray(list.map((s) => s.lastCpuUsageNs.toString())),
+        plainArray(list.map((s) => s.lastMemoryUsageBytes.toString())),
+        plainArray(list.map((s) => s.lastCpuAllocationCores)),
+        plainArray(
+          list.map((s) =>
+            s.lastMemoryAllocationBytes === null ? null : s.lastMemoryAllocationBytes.toString(),
+          ),
         ),
         list.map((s) => s.final),
-        list.map((s) => {
-          const w = windows.get(instanceKey(s));
-          return w === undefined || w === null ? null : JSON.stringify(windowToJson(w));
-        }),
+        // One JSON array (element n-1 for row n): no per-element array escaping.
+        JSON.stringify(
+          list.map((s) => {
+            const w = windows.get(instanceKey(s));
+            return w === undefined || w === null ? null : windowToJson(w);
+          }),
+        ),
       ],
     );
   }
@@ -340,17 +345,17 @@ export class LedgerRepository {
       [
         list.map((b) => b.tenantId),
         list.map((b) => b.resourceId),
-        list.map((b) => String(b.bucketStartMs)),
+        plainArray(list.map((b) => String(b.bucketStartMs))),
         list.map((b) => b.resourceKind),
-        list.map((b) => coreSeconds(b.cpuUsage)),
-        list.map((b) => coreSeconds(b.cpuAllocation)),
-        list.map((b) => coreSeconds(b.cpuMax)),
-        list.map((b) => byteSeconds(b.memoryUsage)),
-        list.map((b) => byteSeconds(b.memoryAllocation)),
-        list.map((b) => byteSeconds(b.memoryMax)),
-        list.map((b) => String(b.observedMs)),
-        list.map((b) => String(b.gapMs)),
-        list.map((b) => formatAmount(batch.amounts.get(bucketKey(b)) ?? 0n)),
+        plainArray(list.map((b) => coreSeconds(b.cpuUsage))),
+        plainArray(list.map((b) => coreSeconds(b.cpuAllocation))),
+        plainArray(list.map((b) => coreSeconds(b.cpuMax))),
+        plainArray(list.map((b) => byteSeconds(b.memoryUsage))),
+        plainArray(list.map((b) => byteSeconds(b.memoryAllocation))),
+        plainArray(list.map((b) => byteSeconds(b.memoryMax))),
+        plainArray(list.map((b) => String(b.observedMs))),
+        plainArray(list.map((b) => String(b.gapMs))),
+        plainArray(list.map((b) => formatAmount(batch.amounts.get(bucketKey(b)) ?? 0n))),
         positions.map((p) => p.tenantId),
         positions.map((p) => p.period),
         positions.map((p) => coreSeconds(p.cpu)),

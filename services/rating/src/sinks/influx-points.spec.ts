@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { type RatedInterval, emptyPosition, rateBatch } from '../domain';
 import { sampleAt } from '../domain/test-samples';
 import fc from 'fast-check';
-import { chargesPoint, resourcePoint, resourcePointViaPoint, usagePoint } from './influx-points';
+import {
+  chargesPoint,
+  resourcePoint,
+  resourcePointViaPoint,
+  usagePoint,
+  usagePointViaPoint,
+} from './influx-points';
 
 describe('InfluxDB points (line protocol, ms timestamps)', () => {
   test('usage: running totals of a bucket at its start, tags escaped', () => {
@@ -21,6 +27,42 @@ describe('InfluxDB points (line protocol, ms timestamps)', () => {
     assert.equal(
       p.line,
       `usage,kind=container,resource=ctr\\,1,tenant=acme\\ corp amount=0.0012345,completeness=0.8333333333333334,cpu_core_seconds=90.5,memory_gib_seconds=60 ${Date.UTC(2026, 10, 26, 12)}`,
+    );
+  });
+
+  test('usage: the cached series prefix writes exactly what Point writes', () => {
+    const decimal = fc
+      .tuple(fc.bigInt({ min: 0n, max: 10n ** 30n }), fc.integer({ min: 0, max: 25 }))
+      .map(([digits, scale]) => {
+        const text = digits.toString().padStart(scale + 1, '0');
+        return scale === 0 ? text : `${text.slice(0, -scale)}.${text.slice(-scale)}`;
+      });
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 1 }),
+        fc.string({ minLength: 1 }),
+        fc.constantFrom('container' as const, 'vm' as const),
+        fc.integer({ min: 0, max: 2_000_000_000 }),
+        decimal,
+        decimal,
+        decimal,
+        fc.nat(3_600_000),
+        fc.nat(3_600_000),
+        (tenantId, resourceId, resourceKind, hours, cpu, memory, amount, observedMs, gapMs) => {
+          const b = {
+            tenantId,
+            resourceId,
+            resourceKind,
+            bucketStartMs: hours * 3_600_000,
+            cpuUsageCoreSeconds: cpu,
+            memoryUsageByteSeconds: memory,
+            amount,
+            observedMs,
+            gapMs,
+          };
+          assert.deepEqual(usagePoint(b), usagePointViaPoint(b));
+        },
+      ),
     );
   });
 

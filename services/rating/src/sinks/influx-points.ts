@@ -39,7 +39,38 @@ function toPoint(point: Point, key: string): InfluxPoint {
 }
 
 export function usagePoint(b: BucketTotals): InfluxPoint {
+  const key = `u\u0000${b.tenantId}\u0000${b.resourceId}\u0000${b.bucketStartMs}`;
+  const amount = Number(b.amount);
+  const completeness = completenessOf(b);
+  const cpu = Number(b.cpuUsageCoreSeconds);
+  const memory = Number(b.memoryUsageByteSeconds) / GIB;
+  // Point refuses what is not finite (and says so); the fast path writes only what it accepts.
+  if (![amount, completeness, cpu, memory].every(Number.isFinite)) return usagePointViaPoint(b);
+  // Per bucket and batch: the series part is cached per resource, fields written as Point would
+  // (sorted, floats as String(n)); the spec holds it to usagePointViaPoint.
+  const prefix = seriesPrefix(
+    `u\u0000${b.resourceId}\u0000${b.tenantId}\u0000${b.resourceKind}`,
+    'usage',
+    [
+      ['tenant', b.tenantId],
+      ['resource', b.resourceId],
+      ['kind', b.resourceKind],
+    ],
+  );
+  return {
+    key,
+    line: `${prefix} amount=${String(amount)},completeness=${String(completeness)},cpu_core_seconds=${String(cpu)},memory_gib_seconds=${String(memory)} ${b.bucketStartMs}`,
+  };
+}
+
+/** An instant-only bucket (no duration yet) has nothing missing. */
+function completenessOf(b: BucketTotals): number {
   const covered = b.observedMs + b.gapMs;
+  return covered === 0 ? 1 : b.observedMs / covered;
+}
+
+/** The usage point built through Point: the reference usagePoint is held to. */
+export function usagePointViaPoint(b: BucketTotals): InfluxPoint {
   const point = new Point('usage')
     .tag('tenant', b.tenantId)
     .tag('resource', b.resourceId)
@@ -47,8 +78,7 @@ export function usagePoint(b: BucketTotals): InfluxPoint {
     .floatField('cpu_core_seconds', Number(b.cpuUsageCoreSeconds))
     .floatField('memory_gib_seconds', Number(b.memoryUsageByteSeconds) / GIB)
     .floatField('amount', Number(b.amount))
-    // An instant-only bucket (no duration yet) has nothing missing.
-    .floatField('completeness', covered === 0 ? 1 : b.observedMs / covered)
+    .floatField('completeness', completenessOf(b))
     .timestamp(b.bucketStartMs);
   return toPoint(point, `u\u0000${b.tenantId}\u0000${b.resourceId}\u0000${b.bucketStartMs}`);
 }
