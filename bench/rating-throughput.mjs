@@ -6,8 +6,9 @@
 //   (a) kcat consuming them raw, (b) a no-op kafkajs consumer (eachBatch, count), (b') the same
 //   consumer running rating's sample decoder on every message (a reference), (c) the rating
 //   service (a real process, own schema, group, topics and InfluxDB database) until the ledger
-//   has caught up (stored offsets == end offsets), and print samples/s, c/b, c/a and the rating
-//   process's peak RSS (VmHWM). Everything it created is deleted at the end.
+//   has caught up (stored offsets == end offsets), and print samples/s, c/b, c/a, the rating
+//   process's peak RSS (VmHWM) and CPU, and where the machine's CPU went during (c) (rating,
+//   PostgreSQL, InfluxDB, Kafka). Everything it created is deleted at the end.
 //
 //   npx tsc -b services/rating && npm run bench:throughput -w @metering/rating -- --samples 1000000
 //
@@ -16,7 +17,7 @@
 //          --keep (leave topic, schema, db)
 // Needs the local stack (npm run stack -- --infra): Kafka 127.0.0.1:9092, PostgreSQL, InfluxDB.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -172,6 +173,7 @@ rating throughput, ${fmt(N)} samples (${RESOURCES} resources, ${TENANTS} tenants
   (c) rating service           ${fmt(c.rate).padStart(9)} samples/s  (ledger caught up ${c.seconds.toFixed(1)} s after the first commit; ${c.totalSeconds.toFixed(1)} s with start-up)
   c/b ${((c.rate / b) * 100).toFixed(1)} %   c/a ${((c.rate / a) * 100).toFixed(1)} %
   rating peak RSS (VmHWM) ${(c.vmHwmKb / 1024).toFixed(0)} MB, CPU ${c.cpuSeconds.toFixed(1)} s (${((c.cpuSeconds * 1e6) / N).toFixed(1)} µs/sample)
+  machine during (c): ${c.machine.busy.toFixed(1)} of ${c.machineSeconds.toFixed(1)} core-s busy; rating ${c.cpuSeconds.toFixed(1)}, ${['postgres', 'influxd', 'kafka (java)'].map((k) => `${k} ${c.machine[k].toFixed(1)}`).join(', ')}
   usage events published ${fmt(events)}, InfluxDB usage points ${fmt(influxPoints.usage)}, resource points ${fmt(influxPoints.resource)}
   load average ${loadavg()
     .map((x) => x.toFixed(2))
@@ -387,6 +389,7 @@ async function rateAll() {
     }),
   );
   log(`(c) rating runtime settings ${JSON.stringify(runtime)}`);
+  const machineBefore = machineCpu();
   const t0 = performance.now();
   rating = spawn(process.execPath, [...opts['node-arg'], ratingMain], {
     env: {
@@ -427,6 +430,7 @@ async function rateAll() {
     if (done >= N) break;
   }
   const t1 = performance.now();
+  const machineAfter = machineCpu();
   const status = readFileSync(`/proc/${rating.pid}/status`, 'utf8');
   const vmHwmKb = Number(/VmHWM:\s+(\d+)/.exec(status)[1]);
   const stat = readFileSync(`/proc/${rating.pid}/stat`, 'utf8').split(') ')[1].split(' ');
@@ -460,7 +464,42 @@ async function rateAll() {
     totalSeconds: (t1 - t0) / 1000,
     vmHwmKb,
     cpuSeconds,
+    machine: Object.fromEntries(
+      Object.entries(machineAfter).map(([k, v]) => [k, v - (machineBefore[k] ?? 0)]),
+    ),
+    machineSeconds: ((t1 - t0) / 1000) * (await import('node:os')).cpus().length,
   };
+}
+
+/**
+ * CPU seconds used so far by the other parts on this machine, by process name (own time plus
+ * that of exited children: PostgreSQL's backends), and the machine's total busy time.
+ */
+function machineCpu() {
+  const out = { postgres: 0, influxd: 0, 'kafka (java)': 0 };
+  const names = { postgres: 'postgres', influxd: 'influxd', java: 'kafka (java)' };
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    let text;
+    try {
+      text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const comm = text.slice(text.indexOf('(') + 1, text.lastIndexOf(')'));
+    const key = names[comm];
+    if (key === undefined) continue;
+    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    out[key] += (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
+  }
+  const cpu = readFileSync('/proc/stat', 'utf8')
+    .split('\n')[0]
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  // user nice system idle iowait irq softirq steal: busy = all but idle and iowait.
+  out.busy = (cpu.reduce((a, b) => a + b, 0) - cpu[3] - cpu[4]) / 100;
+  return out;
 }
 
 async function influx(q) {
