@@ -77,6 +77,80 @@ function assertMonotone(publisher: CollectingPublisher): void {
 }
 
 const SEC = 1_000_000_000n;
+const PARENT = '/metering/acme';
+
+/** What can happen under a tenant's parent cgroup between two looks of the collector. */
+type WorldStep =
+  | { kind: 'start'; missEvent: boolean }
+  | { kind: 'burn'; pick: number; ms: number }
+  | { kind: 'exit'; pick: number; missDie: boolean }
+  | { kind: 'cycle' }
+  | { kind: 'young' };
+const worldStep: fc.Arbitrary<WorldStep> = fc.oneof(
+  fc.record({ kind: fc.constant('start' as const), missEvent: fc.boolean() }),
+  fc.record({
+    kind: fc.constant('burn' as const),
+    pick: fc.nat(),
+    ms: fc.integer({ min: 1, max: 3000 }),
+  }),
+  fc.record({ kind: fc.constant('exit' as const), pick: fc.nat(), missDie: fc.boolean() }),
+  fc.record({ kind: fc.constant('cycle' as const) }),
+  fc.record({ kind: fc.constant('young' as const) }),
+);
+/** The parent is known from its first child on: that one is seen starting. */
+const FIRST_START: WorldStep = { kind: 'start', missEvent: false };
+
+/** Applies a step, then checks that nothing beyond the kernel's count was metered. */
+async function applyStep(r: Rig, live: string[], s: WorldStep): Promise<void> {
+  r.clock.advance(300);
+  switch (s.kind) {
+    case 'start': {
+      const id = r.world.run({ parent: PARENT });
+      live.push(id);
+      if (!s.missEvent) r.collector.handleEvent(r.world.event('start', id));
+      break;
+    }
+    case 'burn': {
+      const id = live[s.pick % Math.max(1, live.length)];
+      if (id !== undefined) r.world.burn(id, BigInt(s.ms) * 1_000_000n);
+      break;
+    }
+    case 'exit': {
+      const [id] = live.splice(s.pick % Math.max(1, live.length), 1);
+      if (id === undefined) break;
+      r.world.exit(id);
+      if (!s.missDie) r.collector.handleEvent(r.world.event('die', id));
+      break;
+    }
+    case 'cycle':
+      r.clock.advance(10_000);
+      await r.collector.runCycle();
+      break;
+    case 'young':
+      await r.collector.readYoung();
+      break;
+  }
+  await r.collector.idle();
+  assert.ok(
+    r.publisher.meteredCpuNs() <= r.world.parentCpuNs(PARENT),
+    'never more than the kernel counted',
+  );
+}
+
+/** Every container exits (seen), then a few cycles: what is metered is final. */
+async function quietDown(r: Rig, live: string[]): Promise<void> {
+  for (const id of live.splice(0)) {
+    r.world.exit(id);
+    r.collector.handleEvent(r.world.event('die', id));
+  }
+  await r.collector.resync();
+  await sleep(3);
+  await r.collector.idle();
+  for (let i = 0; i < 3; i += 1) {
+    r.clock.advance(10_000);
+    await r.collector.runCycle();
+  }
+}
 
 describe('ContainerCollector', () => {
   test('start → running → final, with tenant, limits and a rising counter', async () => {
@@ -330,8 +404,6 @@ describe('ContainerCollector', () => {
 });
 
 describe('the residual of per-tenant parent cgroups', () => {
-  const PARENT = '/metering/acme';
-
   test('what exited children used after their last reading is metered for the tenant', async () => {
     const { clock, world, publisher, collector } = rig();
     await collector.start();
@@ -416,76 +488,16 @@ describe('the residual of per-tenant parent cgroups', () => {
   // The invariant that matters for money: whatever happens, what is metered under a parent
   // never exceeds what the kernel counted there; once quiet, it equals it.
   test('property: metered ≤ kernel at every step, = once quiet', async () => {
-    type Step =
-      | { kind: 'start'; missEvent: boolean }
-      | { kind: 'burn'; pick: number; ms: number }
-      | { kind: 'exit'; pick: number; missDie: boolean }
-      | { kind: 'cycle' }
-      | { kind: 'young' };
-    const step: fc.Arbitrary<Step> = fc.oneof(
-      fc.record({ kind: fc.constant('start' as const), missEvent: fc.boolean() }),
-      fc.record({
-        kind: fc.constant('burn' as const),
-        pick: fc.nat(),
-        ms: fc.integer({ min: 1, max: 3000 }),
-      }),
-      fc.record({ kind: fc.constant('exit' as const), pick: fc.nat(), missDie: fc.boolean() }),
-      fc.record({ kind: fc.constant('cycle' as const) }),
-      fc.record({ kind: fc.constant('young' as const) }),
-    );
     await fc.assert(
       // The parent is known from its first child on: that one is seen starting.
-      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 40 }), async (rest) => {
-        const steps: Step[] = [{ kind: 'start', missEvent: false }, ...rest];
-        const { clock, world, publisher, collector } = rig({ dieGraceMs: 1 });
-        await collector.start();
+      fc.asyncProperty(fc.array(worldStep, { minLength: 1, maxLength: 40 }), async (rest) => {
+        const r = rig({ dieGraceMs: 1 });
+        await r.collector.start();
         const live: string[] = [];
-        const metered = (): bigint => publisher.meteredCpuNs();
-        for (const s of steps) {
-          clock.advance(300);
-          switch (s.kind) {
-            case 'start': {
-              const id = world.run({ parent: PARENT });
-              live.push(id);
-              if (!s.missEvent) collector.handleEvent(world.event('start', id));
-              break;
-            }
-            case 'burn': {
-              const id = live[s.pick % Math.max(1, live.length)];
-              if (id !== undefined) world.burn(id, BigInt(s.ms) * 1_000_000n);
-              break;
-            }
-            case 'exit': {
-              const [id] = live.splice(s.pick % Math.max(1, live.length), 1);
-              if (id === undefined) break;
-              world.exit(id);
-              if (!s.missDie) collector.handleEvent(world.event('die', id));
-              break;
-            }
-            case 'cycle':
-              clock.advance(10_000);
-              await collector.runCycle();
-              break;
-            case 'young':
-              await collector.readYoung();
-              break;
-          }
-          await collector.idle();
-          assert.ok(metered() <= world.parentCpuNs(PARENT), 'never more than the kernel counted');
-        }
-        for (const id of live.splice(0)) {
-          world.exit(id);
-          collector.handleEvent(world.event('die', id));
-        }
-        await collector.resync();
-        await sleep(3);
-        await collector.idle();
-        for (let i = 0; i < 3; i += 1) {
-          clock.advance(10_000);
-          await collector.runCycle();
-        }
-        assert.equal(metered(), world.parentCpuNs(PARENT), 'everything, once');
-        await collector.stop();
+        for (const s of [FIRST_START, ...rest]) await applyStep(r, live, s);
+        await quietDown(r, live);
+        assert.equal(r.publisher.meteredCpuNs(), r.world.parentCpuNs(PARENT), 'everything, once');
+        await r.collector.stop();
       }),
       { numRuns: 150 },
     );
@@ -493,7 +505,6 @@ describe('the residual of per-tenant parent cgroups', () => {
 });
 
 describe('the residuals across restarts of the collector (FileResidualStore)', () => {
-  const PARENT = '/metering/acme';
   const dirs: string[] = [];
   afterEach(() => {
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
@@ -578,106 +589,55 @@ describe('the residuals across restarts of the collector (FileResidualStore)', (
   // The money invariant again, now with the collector stopping and starting anywhere, and
   // containers burning, exiting and starting while it is down.
   test('property: metered ≤ kernel at every step, = once quiet, across restarts', async () => {
-    type Step =
-      | { kind: 'start' }
-      | { kind: 'burn'; pick: number; ms: number }
-      | { kind: 'exit'; pick: number; missDie: boolean }
-      | { kind: 'cycle' }
-      | { kind: 'young' }
-      | { kind: 'restart'; exitPick: number | null; burnMs: number; flashMs: number | null };
-    const step: fc.Arbitrary<Step> = fc.oneof(
-      fc.record({ kind: fc.constant('start' as const) }),
-      fc.record({
-        kind: fc.constant('burn' as const),
-        pick: fc.nat(),
-        ms: fc.integer({ min: 1, max: 3000 }),
-      }),
-      fc.record({ kind: fc.constant('exit' as const), pick: fc.nat(), missDie: fc.boolean() }),
-      fc.record({ kind: fc.constant('cycle' as const) }),
-      fc.record({ kind: fc.constant('young' as const) }),
-      fc.record({
-        kind: fc.constant('restart' as const),
-        exitPick: fc.option(fc.nat()),
-        burnMs: fc.integer({ min: 0, max: 3000 }),
-        flashMs: fc.option(fc.integer({ min: 1, max: 3000 })),
-      }),
-    );
+    type Restart = {
+      kind: 'restart';
+      exitPick: number | null;
+      burnMs: number;
+      flashMs: number | null;
+    };
+    const restart: fc.Arbitrary<Restart> = fc.record({
+      kind: fc.constant('restart' as const),
+      exitPick: fc.option(fc.nat()),
+      burnMs: fc.integer({ min: 0, max: 3000 }),
+      flashMs: fc.option(fc.integer({ min: 1, max: 3000 })),
+    });
     await fc.assert(
-      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 40 }), async (rest) => {
-        const steps: Step[] = [{ kind: 'start' }, ...rest];
-        const s = store();
-        const r = rig({ dieGraceMs: 1 }, s);
-        await r.collector.start();
-        const live: string[] = [];
-        for (const st of steps) {
-          r.clock.advance(300);
-          switch (st.kind) {
-            case 'start': {
-              const id = r.world.run({ parent: PARENT });
-              live.push(id);
-              r.collector.handleEvent(r.world.event('start', id));
-              break;
+      fc.asyncProperty(
+        fc.array(fc.oneof(worldStep, restart), { minLength: 1, maxLength: 40 }),
+        async (rest) => {
+          const s = store();
+          const r = rig({ dieGraceMs: 1 }, s);
+          await r.collector.start();
+          const live: string[] = [];
+          for (const st of [FIRST_START, ...rest]) {
+            if (st.kind !== 'restart') {
+              await applyStep(r, live, st);
+              continue;
             }
-            case 'burn': {
-              const id = live[st.pick % Math.max(1, live.length)];
-              if (id !== undefined) r.world.burn(id, BigInt(st.ms) * 1_000_000n);
-              break;
+            await r.collector.stop();
+            // While it is down: the first live container burns, one may exit, and a container
+            // may come and go unseen.
+            if (live[0] !== undefined) r.world.burn(live[0], BigInt(st.burnMs) * 1_000_000n);
+            if (st.exitPick !== null && live.length > 0) {
+              const [id] = live.splice(st.exitPick % live.length, 1);
+              r.world.exit(id!);
             }
-            case 'exit': {
-              const [id] = live.splice(st.pick % Math.max(1, live.length), 1);
-              if (id === undefined) break;
-              r.world.exit(id);
-              if (!st.missDie) r.collector.handleEvent(r.world.event('die', id));
-              break;
+            if (st.flashMs !== null) {
+              const flash = r.world.run({ parent: PARENT });
+              r.world.burn(flash, BigInt(st.flashMs) * 1_000_000n);
+              r.world.exit(flash);
             }
-            case 'cycle':
-              r.clock.advance(10_000);
-              await r.collector.runCycle();
-              break;
-            case 'young':
-              await r.collector.readYoung();
-              break;
-            case 'restart': {
-              await r.collector.stop();
-              // While it is down: the first live container burns, one may exit, and a
-              // container may come and go unseen.
-              if (live[0] !== undefined) r.world.burn(live[0], BigInt(st.burnMs) * 1_000_000n);
-              if (st.exitPick !== null && live.length > 0) {
-                const [id] = live.splice(st.exitPick % live.length, 1);
-                r.world.exit(id!);
-              }
-              if (st.flashMs !== null) {
-                const flash = r.world.run({ parent: PARENT });
-                r.world.burn(flash, BigInt(st.flashMs) * 1_000_000n);
-                r.world.exit(flash);
-              }
-              r.clock.advance(5_000);
-              r.collector = collectorOf(r, { dieGraceMs: 1 }, s);
-              await r.collector.start();
-              break;
-            }
+            r.clock.advance(5_000);
+            r.collector = collectorOf(r, { dieGraceMs: 1 }, s);
+            await r.collector.start();
+            assert.ok(r.publisher.meteredCpuNs() <= r.world.parentCpuNs(PARENT));
           }
-          await r.collector.idle();
-          assert.ok(
-            r.publisher.meteredCpuNs() <= r.world.parentCpuNs(PARENT),
-            'never more than the kernel counted',
-          );
-        }
-        for (const id of live.splice(0)) {
-          r.world.exit(id);
-          r.collector.handleEvent(r.world.event('die', id));
-        }
-        await r.collector.resync();
-        await sleep(3);
-        await r.collector.idle();
-        for (let i = 0; i < 3; i += 1) {
-          r.clock.advance(10_000);
-          await r.collector.runCycle();
-        }
-        assert.equal(r.publisher.meteredCpuNs(), r.world.parentCpuNs(PARENT), 'everything, once');
-        assertMonotone(r.publisher);
-        await r.collector.stop();
-      }),
+          await quietDown(r, live);
+          assert.equal(r.publisher.meteredCpuNs(), r.world.parentCpuNs(PARENT), 'everything, once');
+          assertMonotone(r.publisher);
+          await r.collector.stop();
+        },
+      ),
       { numRuns: 150 },
     );
   });
