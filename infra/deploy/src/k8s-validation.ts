@@ -7,6 +7,7 @@ import { STRIMZI_SCHEMAS } from './strimzi.schema';
  * - Kubernetes' own kinds: the OpenAPI schemas of the API server as compiled into
  *   `kubernetes-models` (types, required fields, enums, formats such as quantities);
  * - CloudNativePG: its CRD schemas as compiled into `@kubernetes-models/cloudnative-pg`;
+ * - the Prometheus Operator (k8s/monitoring): `@kubernetes-models/prometheus-operator`;
  * - Strimzi: the hand-written schemas of strimzi.schema.ts (no package ships Strimzi's CRDs).
  * A kind with no schema is a problem, not a pass.
  */
@@ -15,6 +16,7 @@ type ModelClass = new (data: unknown) => { validate(): void };
 
 const MODEL_PACKAGES: Readonly<Record<string, string>> = {
   'postgresql.cnpg.io': '@kubernetes-models/cloudnative-pg',
+  'monitoring.coreos.com': '@kubernetes-models/prometheus-operator',
 };
 
 let strimziValidators: Map<string, ValidateFunction> | undefined;

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { policyProblems } from '../src/k8s-policy';
 import { unknownFieldProblems } from '../src/k8s-unknown-fields';
 import { schemaProblems } from '../src/k8s-validation';
-import { type Manifest, renderKustomization } from '../src/kustomize';
+import { type Manifest, podSpecs, renderKustomization } from '../src/kustomize';
 import { REPO_ROOT } from '../src/workspaces';
 import { allServiceFacts } from './service-expectations';
 
@@ -24,6 +24,74 @@ function render(overlay: string): Manifest[] {
 async function allSchemaProblems(manifests: readonly Manifest[]): Promise<string[]> {
   return (await Promise.all(manifests.map(schemaProblems))).flat();
 }
+
+describe('k8s/monitoring (Prometheus Operator)', () => {
+  const monitoring = (): Manifest[] => renderKustomization(join(REPO_ROOT, 'k8s/monitoring'));
+  const of = (kind: string): Manifest => {
+    const found = monitoring().find((m) => m.kind === kind);
+    assert.ok(found, `${kind} missing`);
+    return found;
+  };
+
+  test('a PodMonitor and a PrometheusRule, valid against the operator’s schemas, in metering', async () => {
+    const manifests = monitoring();
+    assert.deepEqual(manifests.map((m) => m.kind).sort(), ['PodMonitor', 'PrometheusRule']);
+    assert.deepEqual(await allSchemaProblems(manifests), []);
+    for (const m of manifests) assert.equal(m.metadata.namespace, 'metering');
+  });
+
+  test('the schema check can fail: a misspelt field type is caught', async () => {
+    const monitor = of('PodMonitor');
+    (monitor.spec as Record<string, unknown>).podMetricsEndpoints = 'http';
+    assert.notDeepEqual(await allSchemaProblems([monitor]), []);
+  });
+
+  test('the PrometheusRule holds exactly the groups of infra/prometheus/alerts.yml', () => {
+    const alerts = parse(readFileSync(join(REPO_ROOT, 'infra/prometheus/alerts.yml'), 'utf8')) as {
+      groups: unknown;
+    };
+    assert.deepEqual((of('PrometheusRule').spec as { groups: unknown }).groups, alerts.groups);
+  });
+
+  test('the PodMonitor scrapes every service, on its http port, with job = the service’s name', () => {
+    const monitor = of('PodMonitor').spec as {
+      jobLabel: string;
+      selector: {
+        matchLabels: Record<string, string>;
+        matchExpressions: { key: string; operator: string; values: string[] }[];
+      };
+      podMetricsEndpoints: { port: string; path: string }[];
+    };
+    const selects = (labels: Record<string, string>): boolean =>
+      Object.entries(monitor.selector.matchLabels).every(([k, v]) => labels[k] === v) &&
+      monitor.selector.matchExpressions.every(
+        (e) => e.operator === 'In' && e.values.includes(labels[e.key] ?? ''),
+      );
+    const rendered = render('production');
+    const selected: string[] = [];
+    for (const m of rendered) {
+      for (const spec of podSpecs(m)) {
+        const labels =
+          (m.spec as { template?: { metadata?: { labels?: Record<string, string> } } }).template
+            ?.metadata?.labels ?? {};
+        if (!selects(labels)) continue;
+        selected.push(m.metadata.name);
+        assert.equal(labels[monitor.jobLabel], m.metadata.name, 'job = the service');
+        const ports = (spec.containers as { ports?: { name?: string }[] }[]).flatMap(
+          (c) => c.ports ?? [],
+        );
+        for (const endpoint of monitor.podMetricsEndpoints) {
+          assert.ok(
+            ports.some((p) => p.name === endpoint.port),
+            `${m.metadata.name}: no port ${endpoint.port}`,
+          );
+          assert.equal(endpoint.path, '/metrics');
+        }
+      }
+    }
+    assert.deepEqual(selected.sort(), [...services.keys()].sort());
+  });
+});
 
 describe('k8s manifests', () => {
   for (const overlay of OVERLAYS) {
@@ -55,8 +123,12 @@ describe('k8s manifests', () => {
     });
   }
 
-  test('no unknown fields in either overlay (the API server rejects them)', () => {
-    assert.deepEqual(unknownFieldProblems(OVERLAYS.flatMap(render)), []);
+  test('no unknown fields in either overlay or k8s/monitoring (the API server rejects them)', () => {
+    const all = [
+      ...OVERLAYS.flatMap(render),
+      ...renderKustomization(join(REPO_ROOT, 'k8s/monitoring')),
+    ];
+    assert.deepEqual(unknownFieldProblems(all), []);
   });
 
   test('misspelt fields are caught, in Kubernetes and CloudNativePG kinds alike', () => {
