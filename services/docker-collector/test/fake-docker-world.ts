@@ -106,6 +106,14 @@ export class FakeDockerWorld implements ContainerSource, UsageReader {
     c.cpuNs = 0n;
   }
 
+  /** The parent cgroup removed (only an empty one can be): created again, it counts from zero. */
+  removeParent(parent: string): void {
+    for (const c of this.containers.values()) {
+      if (c.running && c.parent === parent) throw new Error(`${c.id} still runs under ${parent}`);
+    }
+    this.exitedCpu.delete(parent);
+  }
+
   /** The kernel's view: the parent's hierarchical counter. */
   parentCpuNs(parent: string): bigint {
     let total = this.exitedCpu.get(parent) ?? 0n;

@@ -571,6 +571,42 @@ describe('the residuals across restarts of the collector (FileResidualStore)', (
     assert.equal(r.publisher.meteredCpuNs(), r.world.parentCpuNs(PARENT), 'once');
   });
 
+  test('a parent removed and created again while the collector was down starts afresh', async () => {
+    const s = store();
+    const r = rig({ dieGraceMs: 1 }, s);
+    await r.collector.start();
+    const a = r.world.run({ parent: PARENT });
+    r.collector.handleEvent(r.world.event('start', a));
+    await r.collector.idle();
+    r.world.burn(a, 5n * SEC);
+    r.world.exit(a);
+    r.collector.handleEvent(r.world.event('die', a));
+    await quietDown(r, []);
+    const before = r.world.parentCpuNs(PARENT);
+    assert.equal(r.publisher.meteredCpuNs(), before);
+    await r.collector.stop();
+    r.world.removeParent(PARENT); // its counter starts again at zero
+    const b = r.world.run({ parent: PARENT });
+    r.collector = collectorOf(r, { dieGraceMs: 1 }, s);
+    await r.collector.start();
+    r.clock.advance(10_000);
+    await r.collector.runCycle();
+    // After the restart: b burns, and a container comes and goes between two cycles.
+    r.world.burn(b, SEC);
+    const flash = r.world.run({ parent: PARENT });
+    r.world.burn(flash, 700_000_000n);
+    r.world.exit(flash);
+    await quietDown(r, [b]);
+    assert.equal(r.publisher.meteredCpuNs(), before + r.world.parentCpuNs(PARENT));
+    const instances = new Set(
+      r.publisher.samples
+        .filter((x) => x.resource.residualOf === PARENT)
+        .map((x) => x.resource.instanceId),
+    );
+    assert.equal(instances.size, 2, 'a new residual counter for the new cgroup');
+    assertMonotone(r.publisher);
+  });
+
   test('after a reboot (another boot id) the saved residuals are not used', async () => {
     const s = store();
     const r = rig({}, s);

@@ -139,7 +139,7 @@ export class ContainerCollector {
   async start(): Promise<void> {
     this.bootstrapping = true;
     try {
-      const restored = this.restoreResiduals();
+      const restored = await this.dropRecreatedParents(this.restoreResiduals());
       await this.resync();
       this.endGoneChildren(restored);
       // Every child's first reading is in: each gets a base from before the baseline.
@@ -655,6 +655,40 @@ export class ContainerCollector {
       );
     }
     return restored;
+  }
+
+  /**
+   * A restored parent whose counter is now below the reading saved with it was removed and
+   * created again while the collector was down (its counter started again at zero): its saved
+   * residual no longer describes it, so it starts afresh (a new baseline, a new instance). One
+   * that is gone is forgotten. Returns the parents kept.
+   */
+  private async dropRecreatedParents(restored: ParentState[]): Promise<ParentState[]> {
+    const kept: ParentState[] = [];
+    for (const parent of restored) {
+      const saved = parent.previous?.ns ?? parent.residual?.baselineNs ?? 0n;
+      let ns: bigint;
+      try {
+        ns = await this.ports.reader.readParentCpuNs(parent.location);
+      } catch (error) {
+        if (!(error instanceof UsageVanishedError)) {
+          // Unreadable for now: kept; the cycles report and retry like any parent read.
+          kept.push(parent);
+          continue;
+        }
+        ns = -1n;
+      }
+      if (ns >= saved) {
+        kept.push(parent);
+        continue;
+      }
+      this.parents.delete(parent.path);
+      this.ports.log.info(
+        { parent: parent.path, gone: ns < 0n },
+        'a parent cgroup was removed while the collector was down; its residual starts afresh',
+      );
+    }
+    return kept;
   }
 
   /** Children of restored residuals that exited while the collector was down have ended. */
