@@ -485,6 +485,43 @@ describe('the residual of per-tenant parent cgroups', () => {
     assert.equal(residual?.cpu.usageNs, String(SEC), "b's last second, after its last reading");
   });
 
+  test('a parent cgroup created again between two cycles gets a new residual counter', async () => {
+    const r = rig({ dieGraceMs: 1 });
+    await r.collector.start();
+    const a = r.world.run({ parent: PARENT });
+    r.collector.handleEvent(r.world.event('start', a));
+    await r.collector.idle();
+    r.world.burn(a, 5n * SEC);
+    r.world.exit(a);
+    r.collector.handleEvent(r.world.event('die', a));
+    await quietDown(r, []);
+    const before = r.world.parentCpuNs(PARENT);
+    assert.equal(r.publisher.meteredCpuNs(), before);
+    // Between two cycles: the empty parent is removed, created again by a new container.
+    r.world.removeParent(PARENT);
+    const b = r.world.run({ parent: PARENT });
+    r.collector.handleEvent(r.world.event('start', b));
+    await r.collector.idle();
+    for (let i = 0; i < 2; i += 1) {
+      r.clock.advance(10_000);
+      await r.collector.runCycle();
+      await r.collector.idle();
+    }
+    r.world.burn(b, SEC);
+    const flash = r.world.run({ parent: PARENT });
+    r.world.burn(flash, 700_000_000n);
+    r.world.exit(flash);
+    await quietDown(r, [b]);
+    assert.equal(r.publisher.meteredCpuNs(), before + r.world.parentCpuNs(PARENT));
+    const instances = new Set(
+      r.publisher.samples
+        .filter((x) => x.resource.residualOf === PARENT)
+        .map((x) => x.resource.instanceId),
+    );
+    assert.equal(instances.size, 2, 'a new residual counter for the new cgroup');
+    assertMonotone(r.publisher);
+  });
+
   // The invariant that matters for money: whatever happens, what is metered under a parent
   // never exceeds what the kernel counted there; once quiet, it equals it.
   test('property: metered ≤ kernel at every step, = once quiet', async () => {

@@ -559,6 +559,10 @@ export class ContainerCollector {
    * that never counts twice), then keeps this cycle's reading for the next one.
    */
   private settleParent(parent: ParentState, current: { ns: bigint; doneAt: number }): void {
+    if (parent.previous !== null && current.ns < parent.previous.ns) {
+      this.restartResidual(parent);
+      return;
+    }
     const residual = parent.residual;
     const previous = parent.previous;
     parent.previous = current;
@@ -750,6 +754,26 @@ export class ContainerCollector {
       this.ports.metrics.readError('residual_state_failed');
       this.ports.log.error({ err: error }, 'saving the residuals failed');
     }
+  }
+
+  /**
+   * The parent's counter went back: the cgroup was removed and created again between two
+   * readings (systemd removes an empty slice; an operator may clean up cgroupfs), so it counts
+   * from zero. Its residual starts afresh: a new baseline, read after the children's readings,
+   * and a new instance (the old counter's last value stays billed).
+   */
+  private restartResidual(parent: ParentState): void {
+    this.ports.log.info(
+      { parent: parent.path },
+      'a parent cgroup was created again (its counter went back); its residual starts afresh',
+    );
+    parent.residual = null;
+    parent.identity = null;
+    parent.previous = null;
+    parent.publishedCount = 0;
+    parent.lastPublishedNs = -1n;
+    parent.lastPublishedAt = 0;
+    this.spawn(this.ensureBaseline(parent));
   }
 
   private parentReadFailed(parent: ParentState, error: unknown): void {
