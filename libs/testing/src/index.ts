@@ -2,3 +2,4 @@ export * from './wait-for';
 export * from './unique-name';
 export * from './local-infra';
 export * from './second-kafka-broker';
+export * from './sample-topic';

@@ -8,10 +8,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { type SampleEvent } from '@metering/contracts';
-import { SecondKafkaBroker, localInfra, uniqueName, waitFor } from '@metering/testing';
+import { SecondKafkaBroker, SampleTopic, localInfra, uniqueName, waitFor } from '@metering/testing';
 import { AppModule } from '../src/app.module';
 import { loadConfig } from '../src/config';
-import { SampleTopic } from './sample-topic';
+
 import { TestContainers } from './test-containers';
 
 // The collector keeps sampling real containers while its Kafka broker — one of this test's
@@ -96,7 +96,7 @@ test('Kafka down for 30 s: sampling goes on, nothing is lost, order is kept', as
   await sleep(OUTAGE_MS - 9_000);
   await broker!.start();
   const outageEnd = Date.now();
-  await topic!.consume();
+  await topic!.startConsuming();
 
   const published = await publishedTotal();
   await waitFor(() => (topic!.samples.length >= published ? true : undefined), {

@@ -6,9 +6,9 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type SampleEvent } from '@metering/contracts';
-import { localInfra, uniqueName, waitFor } from '@metering/testing';
+import { SampleTopic, localInfra, uniqueName, waitFor } from '@metering/testing';
 import { CgroupReader, locateCgroupPath, parseMountInfo } from '../src/cgroups';
-import { SampleTopic } from './sample-topic';
+
 import { TestContainers } from './test-containers';
 
 // The real collector process is killed with SIGKILL while a tenant's container burns CPU;

@@ -8,11 +8,11 @@ import { type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { type SampleEvent } from '@metering/contracts';
 import { createRootLogger } from '@metering/observability';
-import { localInfra, uniqueName, waitFor } from '@metering/testing';
+import { SampleTopic, localInfra, uniqueName, waitFor } from '@metering/testing';
 import { AppModule } from '../src/app.module';
 import { CgroupReader, locateCgroupPath, parseMountInfo } from '../src/cgroups';
 import { loadConfig } from '../src/config';
-import { SampleTopic } from './sample-topic';
+
 import { TestContainers } from './test-containers';
 
 // The real service (Nest app, real engine, real cgroups, real broker) with a 1 s interval,

@@ -11,11 +11,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { tinyDomainXml } from '@metering/infra-local/dist/test/tiny-domain';
-import { SecondKafkaBroker, localInfra, uniqueName, waitFor } from '@metering/testing';
+import { SecondKafkaBroker, SampleTopic, localInfra, uniqueName, waitFor } from '@metering/testing';
 import type * as LibvirtModule from '@unraid/libvirt' with { 'resolution-mode': 'import' };
 import { AppModule } from '../src/app.module';
 import { loadConfig } from '../src/config';
-import { SampleTopic } from './sample-topic';
 
 // The collector keeps sampling a real KVM domain while its Kafka broker — one of this test's
 // own, so stopping it disturbs nobody — is down for 30 s; afterwards every sample arrives,

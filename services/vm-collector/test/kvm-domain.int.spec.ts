@@ -12,11 +12,10 @@ import { type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { type SampleEvent } from '@metering/contracts';
 import { tinyDomainXml } from '@metering/infra-local/dist/test/tiny-domain';
-import { localInfra, uniqueName, waitFor } from '@metering/testing';
+import { SampleTopic, localInfra, uniqueName, waitFor } from '@metering/testing';
 import type * as LibvirtModule from '@unraid/libvirt' with { 'resolution-mode': 'import' };
 import { AppModule } from '../src/app.module';
 import { loadConfig } from '../src/config';
-import { SampleTopic } from './sample-topic';
 
 // The whole collector (Nest app, libvirt discovery, spool, Kafka) against a real KVM domain
 // on qemu:///system — the tiny no-disk, no-NIC domain of infra/local — and the real broker,

@@ -1,13 +1,17 @@
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { type SampleEvent, decodeSample } from '@metering/contracts';
-import { localInfra, uniqueName } from '@metering/testing';
+import { localInfra } from './local-infra';
+import { uniqueName } from './unique-name';
 
 /**
- * A fresh topic on the real broker and a consumer collecting what arrives on it, decoded with
- * the contract's decoder (anything invalid is kept in `rejected`). close() deletes the topic.
+ * A fresh `metering.samples.v1`-shaped topic on a real broker and a consumer collecting what
+ * arrives on it, decoded with the contract's decoder. Whatever does not decode, or is not keyed
+ * by its resource id (per-resource order), is kept in `rejected` with the reason: collector
+ * specs assert it stays empty. close() deletes the topic.
  */
 export class SampleTopic {
   readonly samples: SampleEvent[] = [];
+  /** Anything that did not decode or was keyed wrongly, with the reason. */
   readonly rejected: string[] = [];
 
   private constructor(
@@ -16,13 +20,17 @@ export class SampleTopic {
     private readonly consumer: Consumer,
   ) {}
 
+  /**
+   * The topic, and a consumer reading it from the beginning unless `consume` is false (then
+   * call startConsuming(), e.g. once a broker that was stopped is back).
+   */
   static async create(
     prefix: string,
     options: { brokers?: readonly string[]; partitions?: number; consume?: boolean } = {},
   ): Promise<SampleTopic> {
     const topic = uniqueName(prefix);
     const kafka = new Kafka({
-      clientId: 'docker-collector-test',
+      clientId: `${prefix}-test`,
       brokers: [...(options.brokers ?? localInfra.kafkaBrokers)],
       logLevel: logLevel.NOTHING,
     });
@@ -38,12 +46,12 @@ export class SampleTopic {
     }
     const consumer = kafka.consumer({ groupId: uniqueName(`${prefix}_group`) });
     const sampleTopic = new SampleTopic(topic, kafka, consumer);
-    if (options.consume ?? true) await sampleTopic.consume();
+    if (options.consume ?? true) await sampleTopic.startConsuming();
     return sampleTopic;
   }
 
   /** Starts collecting, from the beginning of the topic (create() does unless told not to). */
-  async consume(): Promise<void> {
+  async startConsuming(): Promise<void> {
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
     await this.consumer.run({
@@ -61,6 +69,7 @@ export class SampleTopic {
     });
   }
 
+  /** The samples of one resource, in arrival order. */
   of(resourceId: string): SampleEvent[] {
     return this.samples.filter((s) => s.resource.id === resourceId);
   }
