@@ -137,6 +137,32 @@ async function applyStep(r: Rig, live: string[], s: WorldStep): Promise<void> {
   );
 }
 
+/** A container runs 5 s under PARENT and exits, all of it metered: the parent's count then. */
+async function meterOneContainer(r: Rig): Promise<bigint> {
+  const a = r.world.run({ parent: PARENT });
+  r.collector.handleEvent(r.world.event('start', a));
+  await r.collector.idle();
+  r.world.burn(a, 5n * SEC);
+  r.world.exit(a);
+  r.collector.handleEvent(r.world.event('die', a));
+  await quietDown(r, []);
+  const before = r.world.parentCpuNs(PARENT);
+  assert.equal(r.publisher.meteredCpuNs(), before);
+  return before;
+}
+
+/** PARENT was created again after `before` was metered: its new count is metered, once, by a new residual counter. */
+function assertNewResidualCounter(r: Rig, before: bigint): void {
+  assert.equal(r.publisher.meteredCpuNs(), before + r.world.parentCpuNs(PARENT));
+  const instances = new Set(
+    r.publisher.samples
+      .filter((x) => x.resource.residualOf === PARENT)
+      .map((x) => x.resource.instanceId),
+  );
+  assert.equal(instances.size, 2, 'a new residual counter for the new cgroup');
+  assertMonotone(r.publisher);
+}
+
 /** Every container exits (seen), then a few cycles: what is metered is final. */
 async function quietDown(r: Rig, live: string[]): Promise<void> {
   for (const id of live.splice(0)) {
@@ -488,15 +514,7 @@ describe('the residual of per-tenant parent cgroups', () => {
   test('a parent cgroup created again between two cycles gets a new residual counter', async () => {
     const r = rig({ dieGraceMs: 1 });
     await r.collector.start();
-    const a = r.world.run({ parent: PARENT });
-    r.collector.handleEvent(r.world.event('start', a));
-    await r.collector.idle();
-    r.world.burn(a, 5n * SEC);
-    r.world.exit(a);
-    r.collector.handleEvent(r.world.event('die', a));
-    await quietDown(r, []);
-    const before = r.world.parentCpuNs(PARENT);
-    assert.equal(r.publisher.meteredCpuNs(), before);
+    const before = await meterOneContainer(r);
     // Between two cycles: the empty parent is removed, created again by a new container.
     r.world.removeParent(PARENT);
     const b = r.world.run({ parent: PARENT });
@@ -512,14 +530,7 @@ describe('the residual of per-tenant parent cgroups', () => {
     r.world.burn(flash, 700_000_000n);
     r.world.exit(flash);
     await quietDown(r, [b]);
-    assert.equal(r.publisher.meteredCpuNs(), before + r.world.parentCpuNs(PARENT));
-    const instances = new Set(
-      r.publisher.samples
-        .filter((x) => x.resource.residualOf === PARENT)
-        .map((x) => x.resource.instanceId),
-    );
-    assert.equal(instances.size, 2, 'a new residual counter for the new cgroup');
-    assertMonotone(r.publisher);
+    assertNewResidualCounter(r, before);
   });
 
   // The invariant that matters for money: whatever happens, what is metered under a parent
@@ -612,15 +623,7 @@ describe('the residuals across restarts of the collector (FileResidualStore)', (
     const s = store();
     const r = rig({ dieGraceMs: 1 }, s);
     await r.collector.start();
-    const a = r.world.run({ parent: PARENT });
-    r.collector.handleEvent(r.world.event('start', a));
-    await r.collector.idle();
-    r.world.burn(a, 5n * SEC);
-    r.world.exit(a);
-    r.collector.handleEvent(r.world.event('die', a));
-    await quietDown(r, []);
-    const before = r.world.parentCpuNs(PARENT);
-    assert.equal(r.publisher.meteredCpuNs(), before);
+    const before = await meterOneContainer(r);
     await r.collector.stop();
     r.world.removeParent(PARENT); // its counter starts again at zero
     const b = r.world.run({ parent: PARENT });
@@ -634,14 +637,7 @@ describe('the residuals across restarts of the collector (FileResidualStore)', (
     r.world.burn(flash, 700_000_000n);
     r.world.exit(flash);
     await quietDown(r, [b]);
-    assert.equal(r.publisher.meteredCpuNs(), before + r.world.parentCpuNs(PARENT));
-    const instances = new Set(
-      r.publisher.samples
-        .filter((x) => x.resource.residualOf === PARENT)
-        .map((x) => x.resource.instanceId),
-    );
-    assert.equal(instances.size, 2, 'a new residual counter for the new cgroup');
-    assertMonotone(r.publisher);
+    assertNewResidualCounter(r, before);
   });
 
   test('after a reboot (another boot id) the saved residuals are not used', async () => {
