@@ -37,6 +37,8 @@ const Env = z.object({
     .default('EUR'),
   /** How long tenants (zone, currency), plan versions and assignments may be cached. */
   TENANT_CATALOG_TTL_MS: z.coerce.number().int().min(0).default(30_000),
+  /** Buckets at a time when a month is priced again after a back-dated plan (memory bound). */
+  REPRICE_PAGE_BUCKETS: z.coerce.number().int().min(1).default(10_000),
   USAGE_TOPIC: z.string().min(1).default(TOPICS.usage),
   USAGE_TOPIC_PARTITIONS: z.coerce.number().int().min(1).default(6),
   /** Usage events are JSON of ~600 bytes that compress ~10×; gzip needs no extra codec. */
@@ -105,6 +107,7 @@ export type RatingConfig = Readonly<{
   defaultTimeZone: string;
   defaultCurrency: string;
   tenantCatalogTtlMs: number;
+  repricePageBuckets: number;
   usage: {
     topic: string;
     partitions: number;
@@ -179,6 +182,7 @@ export function loadRatingConfig(env: NodeJS.ProcessEnv = process.env): RatingCo
     defaultTimeZone: e.DEFAULT_TIME_ZONE,
     defaultCurrency: e.DEFAULT_CURRENCY,
     tenantCatalogTtlMs: e.TENANT_CATALOG_TTL_MS,
+    repricePageBuckets: e.REPRICE_PAGE_BUCKETS,
     usage: {
       topic: e.USAGE_TOPIC,
       partitions: e.USAGE_TOPIC_PARTITIONS,

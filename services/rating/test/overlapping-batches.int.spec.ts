@@ -167,6 +167,7 @@ function processorOn(ds: DataSource, sink: UsageEventSink, phases?: BatchPhases)
       rules: { maxGapMs: 300_000 },
       maxFutureSkewMs: 300_000,
       windows: { windowMs: 60_000 },
+      repricePageBuckets: 10_000,
     },
     Date.now,
     phases,

@@ -58,6 +58,7 @@ async function assertNovemberRepriced(w: RatingWorld): Promise<void> {
   );
   const e = await expected();
   assert.ok(e.total.greaterThan(0));
+  assert.ok(e.rows.length > 1, `${e.rows.length} buckets: more than one page of 1`);
   const positions: { cpu: string; memory: string }[] = await w.ds.query(
     `SELECT cpu_amount::text AS cpu, memory_amount::text AS memory FROM tenant_month_position
      WHERE tenant_id = 'acme' AND period = '2026-11'`,
@@ -80,7 +81,11 @@ async function rateUnpriced(w: RatingWorld): Promise<ReturnType<RatingWorld['sta
     startMs: NOV + 2 * 86_400_000,
   });
   await w.produce(encodeAll(first), (i) => first[i]!.resource.id);
-  const rating = w.startRating('reprice', { TENANT_CATALOG_TTL_MS: '200' });
+  // Pages of 1 bucket: a month priced again goes in several pages.
+  const rating = w.startRating('reprice', {
+    TENANT_CATALOG_TTL_MS: '200',
+    REPRICE_PAGE_BUCKETS: '1',
+  });
   await w.waitForCatchUp(120_000);
   const unpriced = await w.bucketRows();
   assert.ok(unpriced.length > 0);
@@ -120,7 +125,10 @@ describe('rating: a plan assigned with an effective date in the past (real broke
     const rating = await rateUnpriced(world);
     await world.kill(rating, 'SIGTERM');
     await world.assignPlan(['acme'], PLAN, '2026-11-01T00:00:00Z');
-    world.startRating('reprice-restarted', { TENANT_CATALOG_TTL_MS: '60000' });
+    world.startRating('reprice-restarted', {
+      TENANT_CATALOG_TTL_MS: '60000',
+      REPRICE_PAGE_BUCKETS: '1',
+    });
     await produceMore(world);
     await assertNovemberRepriced(world);
     const recorded: { n: string }[] = await world.ds.query(

@@ -200,6 +200,7 @@ export class RatingRunner {
         rules: { maxGapMs: config.maxGapMs, maxIntervalMs: config.maxIntervalMs },
         maxFutureSkewMs: config.maxFutureSkewMs,
         windows: { windowMs: config.usage.windowMs },
+        repricePageBuckets: config.repricePageBuckets,
       },
       Date.now,
       { start: (phase) => this.phaseSeconds.startTimer({ phase }) },

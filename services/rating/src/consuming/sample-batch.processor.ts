@@ -19,7 +19,11 @@ import {
   windowUsages,
 } from '../domain';
 import { periodBounds, periodOf } from '@metering/pricing';
-import { type BucketTotals, type LedgerRepository } from '../ledger/ledger.repository';
+import {
+  type BucketCursor,
+  type BucketTotals,
+  type LedgerRepository,
+} from '../ledger/ledger.repository';
 import { type AssignmentChange, type TenantCatalog } from '../pricing/tenant-catalog';
 import { type StagedUsage, type UsageEventSink } from '../publishing/usage-event.outbox';
 import { decodeSampleFast } from './sample.decoder';
@@ -30,6 +34,8 @@ export interface SampleBatchProcessorOptions {
   readonly rules: RatingRules;
   readonly maxFutureSkewMs: number;
   readonly windows: UsageWindowRules;
+  /** Buckets read, priced and written at a time when a month is priced again (memory bound). */
+  readonly repricePageBuckets: number;
 }
 
 export interface BatchOutcome {
@@ -264,35 +270,36 @@ export class SampleBatchProcessor {
         const last = span === null ? null : periodOf(span.lastMs, zone);
         while (last !== null) {
           const bounds = periodBounds(period, zone);
-          const totals = await this.ledger.transaction(async (tx) => {
+          const range = { fromMs: bounds.startMs, toMs: bounds.endMs };
+          const position = await this.ledger.transaction(async (tx) => {
             // Waits for a batch of this tenant's month to commit; batches then wait for this.
             await this.ledger.lockPositions(tx, [{ tenantId, period }]);
-            const buckets = await this.ledger.loadTenantBuckets(
-              tx,
-              tenantId,
-              bounds.startMs,
-              bounds.endMs,
-            );
-            const month = repriceMonth(buckets, tenantId, period, zone, this.catalog.pricing);
-            const rows = await this.ledger.storeRepricedMonth(
-              tx,
-              tenantId,
-              period,
-              month.amounts,
-              buckets,
-              month.position,
-            );
-            return { rows, position: month.position };
+            // Page by page in time order, each continuing from the position before.
+            let at: MonthPosition | null = null;
+            let after: BucketCursor | null = null;
+            for (;;) {
+              const page = await this.ledger.loadTenantBucketsPage(
+                tx,
+                tenantId,
+                range,
+                after,
+                this.options.repricePageBuckets,
+              );
+              if (page.length === 0) break;
+              const priced = repriceMonth(page, tenantId, period, zone, this.catalog.pricing, at);
+              await this.ledger.storeRepricedBuckets(tx, tenantId, priced.amounts, page);
+              at = priced.position;
+              const lastBucket = page.at(-1)!;
+              after = { startMs: lastBucket.bucketStartMs, resourceId: lastBucket.resourceId };
+            }
+            await this.ledger.storeRepricedPosition(tx, tenantId, period, at);
+            return at;
           });
           months += 1;
           // A batch that priced this month from memory fails its position check and is rated
           // again; later batches read the repriced position from the ledger.
           this.inFlight.delete(positionKey(tenantId, period));
-          this.committedSink.committed({
-            buckets: totals.rows,
-            positions: totals.position === null ? [] : [totals.position],
-            rated: [],
-          });
+          await this.showRepriced(tenantId, range, position);
           if (period === last) break;
           period = periodOf(bounds.endMs, zone);
         }
@@ -303,6 +310,29 @@ export class SampleBatchProcessor {
       release();
     }
     return months;
+  }
+
+  /** A repriced month's new charges to InfluxDB, page by page (after the commit). */
+  private async showRepriced(
+    tenantId: string,
+    range: { fromMs: number; toMs: number },
+    position: MonthPosition | null,
+  ): Promise<void> {
+    let after: BucketCursor | null = null;
+    for (;;) {
+      const page = await this.ledger.tenantBucketTotalsPage(
+        tenantId,
+        range,
+        after,
+        this.options.repricePageBuckets,
+      );
+      if (page.length === 0) break;
+      this.committedSink.committed({ buckets: page, positions: [], rated: [] });
+      const lastBucket = page.at(-1)!;
+      after = { startMs: lastBucket.bucketStartMs, resourceId: lastBucket.resourceId };
+    }
+    if (position !== null)
+      this.committedSink.committed({ buckets: [], positions: [position], rated: [] });
   }
 
   /**

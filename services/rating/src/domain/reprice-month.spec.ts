@@ -119,4 +119,32 @@ describe('repriceMonth', () => {
       RangeError,
     );
   });
+
+  test('in pages, each continuing from the position before, it prices as the whole month at once', () => {
+    // Plan A from the 1st, B from the 3rd hour: tiers cross inside pages and across them.
+    const timeline = catalog([
+      { fromMs: NOV, plan: plan(1, CPU_A) },
+      { fromMs: NOV + 3 * HOUR, plan: plan(2, CPU_B) },
+    ]);
+    const month = buckets(NOV, 12, 1_000n);
+    const whole = repriceMonth(month, 'acme', '2026-11', 'UTC', timeline);
+    for (const size of [1, 3, 7, 24]) {
+      const amounts = new Map<string, bigint>();
+      let position = null;
+      for (let i = 0; i < month.length; i += size) {
+        const page = repriceMonth(
+          month.slice(i, i + size),
+          'acme',
+          '2026-11',
+          'UTC',
+          timeline,
+          position,
+        );
+        for (const [k, v] of page.amounts) amounts.set(k, v);
+        position = page.position;
+      }
+      assert.deepEqual(amounts, whole.amounts, `pages of ${size}`);
+      assert.deepEqual(position, whole.position, `pages of ${size}`);
+    }
+  });
 });

@@ -15,7 +15,7 @@ const HOUR_MS = 3_600_000;
 export interface RepricedMonth {
   /** The charges of every bucket of the month, by bucketKey (0 where no plan priced it). */
   readonly amounts: ReadonlyMap<string, AmountUnits>;
-  /** The tenant's position at the end of the month; null when no plan priced any of it. */
+  /** The tenant's position after these buckets; null when no plan priced any of them yet. */
   readonly position: MonthPosition | null;
 }
 
@@ -29,7 +29,9 @@ export interface RepricedMonth {
  * continuing the month's position across plan versions.
  *
  * `buckets` must be the tenant's buckets of `period` (in `timeZone`); the order they come in
- * does not matter.
+ * does not matter. A large month goes in pages, in time order (then resource id): each page
+ * continues from the position the previous one returned (`from`), and the pages together price
+ * exactly as the whole month at once.
  */
 export function repriceMonth(
   buckets: readonly BucketUsage[],
@@ -37,6 +39,7 @@ export function repriceMonth(
   period: string,
   timeZone: string,
   catalog: PricingCatalog,
+  from: MonthPosition | null = null,
 ): RepricedMonth {
   const calendar = zoneCalendar(timeZone);
   const sorted = [...buckets].sort((a, b) =>
@@ -71,13 +74,11 @@ export function repriceMonth(
       periods: [period],
     });
   }
+  const key = positionKey(tenantId, period);
   const result = priceBatch(
     { intervals, positionKeys: priced ? [{ tenantId, period }] : [] },
-    new Map(),
+    from === null ? new Map() : new Map([[key, from]]),
     catalog,
   );
-  return {
-    amounts: result.bucketAmounts,
-    position: result.positions.get(positionKey(tenantId, period)) ?? null,
-  };
+  return { amounts: result.bucketAmounts, position: result.positions.get(key) ?? from };
 }

@@ -24,6 +24,12 @@ import { plainArray } from './pg-arrays';
  * A bucket's running totals as the ledger holds them (decimal strings, exact): what the InfluxDB
  * `usage` measurement shows.
  */
+/** Where a page of a tenant's buckets ends: the next page starts after it. */
+export interface BucketCursor {
+  readonly startMs: number;
+  readonly resourceId: string;
+}
+
 export interface BucketTotals {
   readonly tenantId: string;
   readonly resourceId: string;
@@ -450,12 +456,17 @@ export class LedgerRepository {
     return { firstMs: Number(r.first_ms), lastMs: Number(r.last_ms) };
   }
 
-  /** A tenant's buckets whose start lies in [fromMs, toMs), exact. */
-  async loadTenantBuckets(
+  /**
+   * A page of a tenant's buckets whose start lies in [fromMs, toMs), exact, in time order then
+   * resource id (byte order), after `after` (keyset paging: a month of many resources never has
+   * to be in memory at once).
+   */
+  async loadTenantBucketsPage(
     tx: EntityManager,
     tenantId: string,
-    fromMs: number,
-    toMs: number,
+    range: { fromMs: number; toMs: number },
+    after: BucketCursor | null,
+    limit: number,
   ): Promise<BucketUsage[]> {
     const rows = await tx.query<Record<string, string>[]>(
       `SELECT resource_id, resource_kind,
@@ -466,8 +477,19 @@ export class LedgerRepository {
               observed_ms::text AS o, gap_ms::text AS g
        FROM usage_bucket
        WHERE tenant_id = $1 AND bucket_start >= to_timestamp($2::numeric / 1000)
-         AND bucket_start < to_timestamp($3::numeric / 1000)`,
-      [tenantId, String(fromMs), String(toMs)],
+         AND bucket_start < to_timestamp($3::numeric / 1000)
+         AND ($4::numeric IS NULL
+              OR (bucket_start, resource_id COLLATE "C") > (to_timestamp($4::numeric / 1000), $5))
+       ORDER BY bucket_start, resource_id COLLATE "C"
+       LIMIT $6`,
+      [
+        tenantId,
+        String(range.fromMs),
+        String(range.toMs),
+        after === null ? null : String(after.startMs),
+        after?.resourceId ?? null,
+        limit,
+      ],
     );
     return rows.map((r) => ({
       tenantId,
@@ -485,51 +507,82 @@ export class LedgerRepository {
     }));
   }
 
+  /** Replaces the charges of repriced buckets (the caller holds the month position's lock). */
+  async storeRepricedBuckets(
+    tx: EntityManager,
+    tenantId: string,
+    amounts: ReadonlyMap<string, AmountUnits>,
+    buckets: readonly BucketUsage[],
+  ): Promise<void> {
+    if (buckets.length === 0) return;
+    await tx.query(
+      `UPDATE usage_bucket AS b SET amount = x.a, updated_at = now()
+       FROM unnest($2::text[], $3::numeric[], $4::numeric[]) AS x(r, s, a)
+       WHERE b.tenant_id = $1 AND b.resource_id = x.r
+         AND b.bucket_start = to_timestamp(x.s / 1000)`,
+      [
+        tenantId,
+        buckets.map((b) => b.resourceId),
+        plainArray(buckets.map((b) => String(b.bucketStartMs))),
+        plainArray(buckets.map((b) => formatAmount(amounts.get(bucketKey(b)) ?? 0n))),
+      ],
+    );
+  }
+
   /**
-   * Stores a repriced month: every bucket's charges and the tenant's month position (locked by
-   * lockPositions in this transaction; deleted when no plan prices the month). Returns the
-   * buckets' totals, for InfluxDB.
+   * Replaces a repriced month's position (locked by lockPositions in this transaction), or
+   * deletes it when no plan prices the month.
    */
-  async storeRepricedMonth(
+  async storeRepricedPosition(
     tx: EntityManager,
     tenantId: string,
     period: string,
-    amounts: ReadonlyMap<string, AmountUnits>,
-    buckets: readonly BucketUsage[],
     position: MonthPosition | null,
-  ): Promise<BucketTotals[]> {
+  ): Promise<void> {
     if (position === null) {
       await tx.query(`DELETE FROM tenant_month_position WHERE tenant_id = $1 AND period = $2`, [
         tenantId,
         period,
       ]);
-    } else {
-      await tx.query(
-        `UPDATE tenant_month_position SET cpu_core_seconds = $3, memory_gib_seconds = $4,
-           cpu_amount = $5, memory_amount = $6, updated_at = now()
-         WHERE tenant_id = $1 AND period = $2`,
-        [
-          tenantId,
-          period,
-          coreSeconds(position.cpu),
-          gibSeconds(position.memory),
-          formatAmount(position.cpuAmount),
-          formatAmount(position.memoryAmount),
-        ],
-      );
+      return;
     }
-    if (buckets.length === 0) return [];
-    const rows = await tx.query<BucketTotalsRow[]>(
-      `UPDATE usage_bucket AS b SET amount = x.a, updated_at = now()
-       FROM unnest($2::text[], $3::text[], $4::numeric[]) AS x(r, s, a)
-       WHERE b.tenant_id = $1 AND b.resource_id = x.r
-         AND b.bucket_start = to_timestamp(x.s::numeric / 1000)
-       RETURNING ${BUCKET_TOTALS_COLUMNS}`,
+    await tx.query(
+      `UPDATE tenant_month_position SET cpu_core_seconds = $3, memory_gib_seconds = $4,
+         cpu_amount = $5, memory_amount = $6, updated_at = now()
+       WHERE tenant_id = $1 AND period = $2`,
       [
         tenantId,
-        buckets.map((b) => b.resourceId),
-        buckets.map((b) => String(b.bucketStartMs)),
-        buckets.map((b) => formatAmount(amounts.get(bucketKey(b)) ?? 0n)),
+        period,
+        coreSeconds(position.cpu),
+        gibSeconds(position.memory),
+        formatAmount(position.cpuAmount),
+        formatAmount(position.memoryAmount),
+      ],
+    );
+  }
+
+  /** A page of a tenant's bucket totals in [fromMs, toMs), in the order of loadTenantBucketsPage. */
+  async tenantBucketTotalsPage(
+    tenantId: string,
+    range: { fromMs: number; toMs: number },
+    after: BucketCursor | null,
+    limit: number,
+  ): Promise<BucketTotals[]> {
+    const rows = await this.dataSource.query<BucketTotalsRow[]>(
+      `SELECT ${BUCKET_TOTALS_COLUMNS} FROM usage_bucket
+       WHERE tenant_id = $1 AND bucket_start >= to_timestamp($2::numeric / 1000)
+         AND bucket_start < to_timestamp($3::numeric / 1000)
+         AND ($4::numeric IS NULL
+              OR (bucket_start, resource_id COLLATE "C") > (to_timestamp($4::numeric / 1000), $5))
+       ORDER BY bucket_start, resource_id COLLATE "C"
+       LIMIT $6`,
+      [
+        tenantId,
+        String(range.fromMs),
+        String(range.toMs),
+        after === null ? null : String(after.startMs),
+        after?.resourceId ?? null,
+        limit,
       ],
     );
     return rows.map(toBucketTotals);
