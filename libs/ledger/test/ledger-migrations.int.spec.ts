@@ -109,3 +109,36 @@ test('a data source with a pool of one connection migrates (the lock holder runs
     await single.destroy();
   }
 });
+
+test('upgrading to PricedAssignments records the assignments rating priced with until then', async () => {
+  const schema4 = uniqueName('ledger_upgrade');
+  const source = createLedgerDataSource({ url: localInfra.postgresUrl, schema: schema4 });
+  await source.initialize();
+  try {
+    await migrateLedger(source);
+    // Back to the ledger before it, with a tenant on a plan since October.
+    await source.undoLastMigration({ transaction: 'each' });
+    await source.query(
+      `INSERT INTO tenant (id, name, time_zone, currency) VALUES ('acme', 'Acme', 'UTC', 'EUR')`,
+    );
+    await source.query(
+      `INSERT INTO price_plan (id, version, currency, basis) VALUES ('std', 1, 'EUR', 'usage')`,
+    );
+    await source.query(
+      `INSERT INTO plan_assignment (tenant_id, effective_from, plan_id, plan_version)
+       VALUES ('acme', '2026-10-01T00:00:00Z', 'std', 1)`,
+    );
+    assert.deepEqual(await migrateLedger(source), ['PricedAssignments1764460800000']);
+    const rows = await source.query<{ t: string; p: string; v: number; f: Date }[]>(
+      `SELECT tenant_id AS t, plan_id AS p, plan_version AS v, effective_from AS f
+       FROM rating_priced_assignment`,
+    );
+    assert.deepEqual(
+      rows.map((r) => ({ ...r, f: r.f.toISOString() })),
+      [{ t: 'acme', p: 'std', v: 1, f: '2026-10-01T00:00:00.000Z' }],
+    );
+  } finally {
+    await source.query(`DROP SCHEMA IF EXISTS "${schema4}" CASCADE`);
+    await source.destroy();
+  }
+});

@@ -20,6 +20,12 @@ export class PricedAssignments1764460800000 implements MigrationInterface {
         plan_version integer NOT NULL,
         PRIMARY KEY (tenant_id, effective_from)
       )`);
+    // Until now rating priced with the assignments as they are: record them, so the first start
+    // after this upgrade does not price every tenant's history again.
+    await q.query(
+      `INSERT INTO rating_priced_assignment (tenant_id, effective_from, plan_id, plan_version)
+       SELECT tenant_id, effective_from, plan_id, plan_version FROM plan_assignment`,
+    );
     await q.query(
       `CREATE INDEX instance_state_open_window ON instance_state (updated_at)
        WHERE pending_usage IS NOT NULL`,

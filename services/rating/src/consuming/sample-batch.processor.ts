@@ -249,33 +249,27 @@ export class SampleBatchProcessor {
    * Prices again the months of tenants whose plan assignments changed (a plan assigned with an
    * effective date in the past), from the month of the earliest change to the last rated one:
    * bucket charges and month positions as the invoice prices them (domain/reprice-month.ts), one
-   * month per transaction under the position's lock, in this process's pricing turn. A batch of
+   * month per transaction under the position's lock and per pricing turn of this process. A batch of
    * another process priced from the old position fails its position check and is rated again.
    * Usage events already published keep the amounts they were published with.
    */
   private async reprice(changes: ReadonlyMap<string, AssignmentChange>): Promise<number> {
-    const previous = this.pricingTurn;
-    let release!: () => void;
-    this.pricingTurn = new Promise<void>((resolve) => (release = resolve));
-    await previous;
     let months = 0;
-    try {
-      for (const [tenantId, { fromMs, assignments }] of changes) {
-        const zone = this.catalog.zoneOf(tenantId);
-        let period = periodOf(fromMs, zone);
-        const span = await this.ledger.tenantBucketSpan(
-          tenantId,
-          periodBounds(period, zone).startMs,
-        );
-        const last = span === null ? null : periodOf(span.lastMs, zone);
-        while (last !== null) {
-          const bounds = periodBounds(period, zone);
-          const range = { fromMs: bounds.startMs, toMs: bounds.endMs };
-          const position = await this.ledger.transaction(async (tx) => {
+    for (const [tenantId, { fromMs, assignments }] of changes) {
+      const zone = this.catalog.zoneOf(tenantId);
+      let period = periodOf(fromMs, zone);
+      const span = await this.ledger.tenantBucketSpan(tenantId, periodBounds(period, zone).startMs);
+      const last = span === null ? null : periodOf(span.lastMs, zone);
+      while (last !== null) {
+        const bounds = periodBounds(period, zone);
+        const range = { fromMs: bounds.startMs, toMs: bounds.endMs };
+        // One month per pricing turn: other batches of this process are priced in between.
+        const position = await this.inPricingTurn(async () => {
+          const at = await this.ledger.transaction(async (tx) => {
             // Waits for a batch of this tenant's month to commit; batches then wait for this.
             await this.ledger.lockPositions(tx, [{ tenantId, period }]);
             // Page by page in time order, each continuing from the position before.
-            let at: MonthPosition | null = null;
+            let priced: MonthPosition | null = null;
             let after: BucketCursor | null = null;
             for (;;) {
               const page = await this.ledger.loadTenantBucketsPage(
@@ -286,30 +280,49 @@ export class SampleBatchProcessor {
                 this.options.repricePageBuckets,
               );
               if (page.length === 0) break;
-              const priced = repriceMonth(page, tenantId, period, zone, this.catalog.pricing, at);
-              await this.ledger.storeRepricedBuckets(tx, tenantId, priced.amounts, page);
-              at = priced.position;
+              const month = repriceMonth(
+                page,
+                tenantId,
+                period,
+                zone,
+                this.catalog.pricing,
+                priced,
+              );
+              await this.ledger.storeRepricedBuckets(tx, tenantId, month.amounts, page);
+              priced = month.position;
               const lastBucket = page.at(-1)!;
               after = { startMs: lastBucket.bucketStartMs, resourceId: lastBucket.resourceId };
             }
-            await this.ledger.storeRepricedPosition(tx, tenantId, period, at);
-            return at;
+            await this.ledger.storeRepricedPosition(tx, tenantId, period, priced);
+            return priced;
           });
-          months += 1;
           // A batch that priced this month from memory fails its position check and is rated
           // again; later batches read the repriced position from the ledger.
           this.inFlight.delete(positionKey(tenantId, period));
-          await this.showRepriced(tenantId, range, position);
-          if (period === last) break;
-          period = periodOf(bounds.endMs, zone);
-        }
-        // Only now: a crash before this prices the months again at the next start.
-        await this.ledger.storePricedAssignments(tenantId, assignments);
+          return at;
+        });
+        months += 1;
+        await this.showRepriced(tenantId, range, position);
+        if (period === last) break;
+        period = periodOf(bounds.endMs, zone);
       }
+      // Only now: a crash before this prices the months again at the next start.
+      await this.ledger.storePricedAssignments(tenantId, assignments);
+    }
+    return months;
+  }
+
+  /** Runs `work` in this process's pricing turn (batches are priced one at a time). */
+  private async inPricingTurn<T>(work: () => Promise<T>): Promise<T> {
+    const previous = this.pricingTurn;
+    let release!: () => void;
+    this.pricingTurn = new Promise<void>((resolve) => (release = resolve));
+    await previous;
+    try {
+      return await work();
     } finally {
       release();
     }
-    return months;
   }
 
   /** A repriced month's new charges to InfluxDB, page by page (after the commit). */
@@ -352,11 +365,7 @@ export class SampleBatchProcessor {
     tx: EntityManager,
     planned: PlannedBatch,
   ): Promise<{ priced: PricedBatch; speculative: MonthPosition[]; dependencies: Promise<void>[] }> {
-    const previous = this.pricingTurn;
-    let release!: () => void;
-    this.pricingTurn = new Promise<void>((resolve) => (release = resolve));
-    await previous;
-    try {
+    return this.inPricingTurn(async () => {
       const priors = new Map<string, MonthPosition>();
       const speculative: MonthPosition[] = [];
       const holders = new Set<number>();
@@ -376,9 +385,7 @@ export class SampleBatchProcessor {
       for (const [key, value] of priced.positions) this.inFlight.set(key, { value, holder: id });
       const dependencies = [...holders].map((h) => this.settling.get(h) ?? Promise.resolve());
       return { priced, speculative, dependencies };
-    } finally {
-      release();
-    }
+    });
   }
 
   private decode(messages: readonly ConsumedMessage[]): {
