@@ -475,21 +475,8 @@ export class LedgerRepository {
               cpu_max_core_seconds::text AS c3, memory_usage_byte_seconds::text AS m1,
               memory_allocation_byte_seconds::text AS m2, memory_max_byte_seconds::text AS m3,
               observed_ms::text AS o, gap_ms::text AS g
-       FROM usage_bucket
-       WHERE tenant_id = $1 AND bucket_start >= to_timestamp($2::numeric / 1000)
-         AND bucket_start < to_timestamp($3::numeric / 1000)
-         AND ($4::numeric IS NULL
-              OR (bucket_start, resource_id COLLATE "C") > (to_timestamp($4::numeric / 1000), $5))
-       ORDER BY bucket_start, resource_id COLLATE "C"
-       LIMIT $6`,
-      [
-        tenantId,
-        String(range.fromMs),
-        String(range.toMs),
-        after === null ? null : String(after.startMs),
-        after?.resourceId ?? null,
-        limit,
-      ],
+       ${TENANT_PAGE}`,
+      tenantPageParams(tenantId, range, after, limit),
     );
     return rows.map((r) => ({
       tenantId,
@@ -569,40 +556,18 @@ export class LedgerRepository {
     limit: number,
   ): Promise<BucketTotals[]> {
     const rows = await this.dataSource.query<BucketTotalsRow[]>(
-      `SELECT ${BUCKET_TOTALS_COLUMNS} FROM usage_bucket
-       WHERE tenant_id = $1 AND bucket_start >= to_timestamp($2::numeric / 1000)
-         AND bucket_start < to_timestamp($3::numeric / 1000)
-         AND ($4::numeric IS NULL
-              OR (bucket_start, resource_id COLLATE "C") > (to_timestamp($4::numeric / 1000), $5))
-       ORDER BY bucket_start, resource_id COLLATE "C"
-       LIMIT $6`,
-      [
-        tenantId,
-        String(range.fromMs),
-        String(range.toMs),
-        after === null ? null : String(after.startMs),
-        after?.resourceId ?? null,
-        limit,
-      ],
+      `SELECT ${BUCKET_TOTALS_COLUMNS} ${TENANT_PAGE}`,
+      tenantPageParams(tenantId, range, after, limit),
     );
     return rows.map(toBucketTotals);
   }
 
   /** The plan assignments rating last priced each tenant's buckets with. */
   async loadPricedAssignments(): Promise<PlanAssignment[]> {
-    const rows = await this.dataSource.query<
-      { tenant_id: string; from_ms: string; plan_id: string; plan_version: number }[]
-    >(
-      `SELECT tenant_id, (extract(epoch from effective_from) * 1000)::bigint::text AS from_ms,
-              plan_id, plan_version
-       FROM rating_priced_assignment`,
+    const rows = await this.dataSource.query<AssignmentRow[]>(
+      `SELECT ${ASSIGNMENT_COLUMNS} FROM rating_priced_assignment`,
     );
-    return rows.map((a) => ({
-      tenantId: a.tenant_id,
-      effectiveFromMs: Number(a.from_ms),
-      planId: a.plan_id,
-      planVersion: a.plan_version,
-    }));
+    return rows.map(toAssignment);
   }
 
   /** Records the assignments a tenant's buckets are now priced with (replacing the earlier). */
@@ -689,24 +654,62 @@ export class LedgerRepository {
       `SELECT id, version, currency, basis, cpu_tiers, memory_tiers, minimum::text AS minimum
        FROM price_plan`,
     );
-    const assignments = await this.dataSource.query<
-      { tenant_id: string; from_ms: string; plan_id: string; plan_version: number }[]
-    >(
-      `SELECT tenant_id, (extract(epoch from effective_from) * 1000)::bigint::text AS from_ms,
-              plan_id, plan_version
-       FROM plan_assignment`,
+    const assignments = await this.dataSource.query<AssignmentRow[]>(
+      `SELECT ${ASSIGNMENT_COLUMNS} FROM plan_assignment`,
     );
     return {
       tenants: tenants.map((t) => ({ id: t.id, timeZone: t.time_zone, currency: t.currency })),
       plans,
-      assignments: assignments.map((a) => ({
-        tenantId: a.tenant_id,
-        effectiveFromMs: Number(a.from_ms),
-        planId: a.plan_id,
-        planVersion: a.plan_version,
-      })),
+      assignments: assignments.map(toAssignment),
     };
   }
+}
+
+/**
+ * A tenant's buckets in [$2, $3) (epoch ms) after the cursor ($4 ms, $5 resource id; null: from
+ * the start), in time order then resource id (byte order), $6 at most: keyset paging.
+ */
+const TENANT_PAGE = `FROM usage_bucket
+  WHERE tenant_id = $1 AND bucket_start >= to_timestamp($2::numeric / 1000)
+    AND bucket_start < to_timestamp($3::numeric / 1000)
+    AND ($4::numeric IS NULL
+         OR (bucket_start, resource_id COLLATE "C") > (to_timestamp($4::numeric / 1000), $5))
+  ORDER BY bucket_start, resource_id COLLATE "C"
+  LIMIT $6`;
+
+function tenantPageParams(
+  tenantId: string,
+  range: { fromMs: number; toMs: number },
+  after: BucketCursor | null,
+  limit: number,
+): unknown[] {
+  return [
+    tenantId,
+    String(range.fromMs),
+    String(range.toMs),
+    after === null ? null : String(after.startMs),
+    after?.resourceId ?? null,
+    limit,
+  ];
+}
+
+const ASSIGNMENT_COLUMNS = `tenant_id,
+  (extract(epoch from effective_from) * 1000)::bigint::text AS from_ms, plan_id, plan_version`;
+
+interface AssignmentRow {
+  tenant_id: string;
+  from_ms: string;
+  plan_id: string;
+  plan_version: number;
+}
+
+function toAssignment(a: AssignmentRow): PlanAssignment {
+  return {
+    tenantId: a.tenant_id,
+    effectiveFromMs: Number(a.from_ms),
+    planId: a.plan_id,
+    planVersion: a.plan_version,
+  };
 }
 
 const BUCKET_TOTALS_COLUMNS = `tenant_id, resource_id, resource_kind,
