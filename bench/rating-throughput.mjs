@@ -18,7 +18,6 @@
 // Needs the local stack (npm run stack -- --infra): Kafka 127.0.0.1:9092, PostgreSQL, InfluxDB.
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,9 +27,9 @@ import kafkajs from 'kafkajs';
 import pg from 'pg';
 import { sampleIdOf } from '@metering/contracts';
 import { createLedgerDataSource, migrateLedger } from '@metering/ledger';
+import { deployedRuntime, envPairs, freePort, spawnRating } from './rating-process.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const ratingMain = join(root, 'services/rating/dist/src/main.js');
 const BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/metering';
 const INFLUX_URL = process.env.INFLUX_URL ?? 'http://127.0.0.1:8086';
@@ -370,47 +369,24 @@ async function noopConsumer(fromTopic, total, decode) {
 }
 
 async function rateAll() {
-  const port = await new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-  const extra = Object.fromEntries(
-    opts.env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-  );
-  // The runtime settings the service is deployed with (heap budget, malloc arenas: stack.env,
-  // the Dockerfile and k8s carry the same).
-  const stackEnv = readFileSync(join(root, 'services/rating/stack.env'), 'utf8');
-  const runtime = Object.fromEntries(
-    ['NODE_OPTIONS', 'MALLOC_ARENA_MAX'].flatMap((k) => {
-      const v = new RegExp(`^${k}=(.*)$`, 'm').exec(stackEnv)?.[1];
-      return v === undefined ? [] : [[k, v]];
-    }),
-  );
+  const port = await freePort();
+  const runtime = deployedRuntime();
   log(`(c) rating runtime settings ${JSON.stringify(runtime)}`);
   const machineBefore = machineCpu();
   const t0 = performance.now();
-  rating = spawn(process.execPath, [...opts['node-arg'], ratingMain], {
+  rating = spawnRating({
+    name,
+    topic,
+    port,
+    brokers: BROKERS,
+    databaseUrl: DATABASE_URL,
+    influxUrl: INFLUX_URL,
+    nodeArgs: opts['node-arg'],
     env: {
-      ...process.env,
-      ...runtime,
-      PORT: String(port),
-      LOG_LEVEL: 'warn',
-      KAFKA_BROKERS: BROKERS.join(','),
-      DATABASE_URL,
-      DATABASE_SCHEMA: name,
-      RATING_GROUP_ID: `${name}-rating`,
-      SAMPLES_TOPIC: topic,
-      SAMPLES_DLQ_TOPIC: dlqTopic,
-      USAGE_TOPIC: usageTopic,
       USAGE_TOPIC_PARTITIONS: String(PARTITIONS),
       SAMPLES_TOPIC_PARTITIONS: String(PARTITIONS),
-      INFLUX_URL,
-      INFLUX_DATABASE: name,
-      ...extra,
+      ...envPairs(opts.env),
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
   });
   let firstCommit = 0;
   for (;;) {

@@ -13,11 +13,7 @@
 // resources rating runs out of its 160 MB heap and aborts; the bench says so and cleans up).
 //
 // Needs the local stack (npm run stack -- --infra). Everything it created is deleted at the end.
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import kafkajs from 'kafkajs';
@@ -26,9 +22,8 @@ import { createLedgerDataSource, migrateLedger } from '@metering/ledger';
 import { Decimal } from '@metering/money';
 import { parseTiers, priceGraduated } from '@metering/pricing';
 import { encodeSample, sampleIdOf } from '@metering/contracts';
+import { deployedRuntime, envPairs, freePort, spawnRating } from './rating-process.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const ratingMain = join(root, 'services/rating/dist/src/main.js');
 const BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/metering';
 const INFLUX_URL = process.env.INFLUX_URL ?? 'http://127.0.0.1:8086';
@@ -128,42 +123,18 @@ try {
   await producer.send({ topic, messages: [{ key: 'trigger', value: encodeSample(sample) }] });
   await producer.disconnect();
 
-  const port = await new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-  const stackEnv = readFileSync(join(root, 'services/rating/stack.env'), 'utf8');
-  const runtime = Object.fromEntries(
-    ['NODE_OPTIONS', 'MALLOC_ARENA_MAX'].flatMap((k) => {
-      const v = new RegExp(`^${k}=(.*)$`, 'm').exec(stackEnv)?.[1];
-      return v === undefined ? [] : [[k, v]];
-    }),
-  );
-  const extra = Object.fromEntries(
-    opts.env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-  );
-  log(`starting rating ${JSON.stringify({ ...runtime, ...extra })}`);
+  const port = await freePort();
+  const extra = envPairs(opts.env);
+  log(`starting rating ${JSON.stringify({ ...deployedRuntime(), ...extra })}`);
   t = performance.now();
-  rating = spawn(process.execPath, [ratingMain], {
-    env: {
-      ...process.env,
-      ...runtime,
-      PORT: String(port),
-      LOG_LEVEL: 'warn',
-      KAFKA_BROKERS: BROKERS.join(','),
-      DATABASE_URL,
-      DATABASE_SCHEMA: name,
-      RATING_GROUP_ID: `${name}-rating`,
-      SAMPLES_TOPIC: topic,
-      SAMPLES_DLQ_TOPIC: `${name}.dlq`,
-      USAGE_TOPIC: `${name}.usage`,
-      INFLUX_URL,
-      INFLUX_DATABASE: name,
-      ...extra,
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
+  rating = spawnRating({
+    name,
+    topic,
+    port,
+    brokers: BROKERS,
+    databaseUrl: DATABASE_URL,
+    influxUrl: INFLUX_URL,
+    env: extra,
   });
   for (;;) {
     await sleep(200);

@@ -1,0 +1,74 @@
+// The rating service as a real process for the benchmarks: on a free loopback port, with the
+// runtime settings it is deployed with (heap budget, malloc arenas: stack.env, the Dockerfile and
+// k8s carry the same), its own ledger schema, consumer group, topics and InfluxDB database.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const ratingMain = join(root, 'services/rating/dist/src/main.js');
+
+/** NODE_OPTIONS and MALLOC_ARENA_MAX as services/rating/stack.env sets them. */
+export function deployedRuntime() {
+  const stackEnv = readFileSync(join(root, 'services/rating/stack.env'), 'utf8');
+  return Object.fromEntries(
+    ['NODE_OPTIONS', 'MALLOC_ARENA_MAX'].flatMap((k) => {
+      const v = new RegExp(`^${k}=(.*)$`, 'm').exec(stackEnv)?.[1];
+      return v === undefined ? [] : [[k, v]];
+    }),
+  );
+}
+
+/** `--env K=V` options as an object. */
+export function envPairs(list) {
+  return Object.fromEntries(
+    list.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
+}
+
+/** A free port on 127.0.0.1. */
+export function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+/**
+ * Starts rating for run `name` (schema, group, `<name>.dlq`/`<name>.usage` topics, InfluxDB
+ * database `name`) consuming `topic`; `env` adds or overrides settings.
+ */
+export function spawnRating({
+  name,
+  topic,
+  port,
+  brokers,
+  databaseUrl,
+  influxUrl,
+  nodeArgs = [],
+  env = {},
+}) {
+  return spawn(process.execPath, [...nodeArgs, ratingMain], {
+    env: {
+      ...process.env,
+      ...deployedRuntime(),
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      KAFKA_BROKERS: brokers.join(','),
+      DATABASE_URL: databaseUrl,
+      DATABASE_SCHEMA: name,
+      RATING_GROUP_ID: `${name}-rating`,
+      SAMPLES_TOPIC: topic,
+      SAMPLES_DLQ_TOPIC: `${name}.dlq`,
+      USAGE_TOPIC: `${name}.usage`,
+      INFLUX_URL: influxUrl,
+      INFLUX_DATABASE: name,
+      ...env,
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+}
