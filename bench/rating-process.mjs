@@ -10,6 +10,12 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ratingMain = join(root, 'services/rating/dist/src/main.js');
 
+/** The local stack (npm run stack -- --infra), unless the environment names others. */
+export const BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+export const DATABASE_URL =
+  process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/metering';
+export const INFLUX_URL = process.env.INFLUX_URL ?? 'http://127.0.0.1:8086';
+
 /** NODE_OPTIONS and MALLOC_ARENA_MAX as services/rating/stack.env sets them. */
 export function deployedRuntime() {
   const stackEnv = readFileSync(join(root, 'services/rating/stack.env'), 'utf8');
@@ -42,30 +48,21 @@ export function freePort() {
  * Starts rating for run `name` (schema, group, `<name>.dlq`/`<name>.usage` topics, InfluxDB
  * database `name`) consuming `topic`; `env` adds or overrides settings.
  */
-export function spawnRating({
-  name,
-  topic,
-  port,
-  brokers,
-  databaseUrl,
-  influxUrl,
-  nodeArgs = [],
-  env = {},
-}) {
+export function spawnRating({ name, topic, port, nodeArgs = [], env = {} }) {
   return spawn(process.execPath, [...nodeArgs, ratingMain], {
     env: {
       ...process.env,
       ...deployedRuntime(),
       PORT: String(port),
       LOG_LEVEL: 'warn',
-      KAFKA_BROKERS: brokers.join(','),
-      DATABASE_URL: databaseUrl,
+      KAFKA_BROKERS: BROKERS.join(','),
+      DATABASE_URL,
       DATABASE_SCHEMA: name,
       RATING_GROUP_ID: `${name}-rating`,
       SAMPLES_TOPIC: topic,
       SAMPLES_DLQ_TOPIC: `${name}.dlq`,
       USAGE_TOPIC: `${name}.usage`,
-      INFLUX_URL: influxUrl,
+      INFLUX_URL,
       INFLUX_DATABASE: name,
       ...env,
     },

@@ -27,12 +27,17 @@ import kafkajs from 'kafkajs';
 import pg from 'pg';
 import { sampleIdOf } from '@metering/contracts';
 import { createLedgerDataSource, migrateLedger } from '@metering/ledger';
-import { deployedRuntime, envPairs, freePort, spawnRating } from './rating-process.mjs';
+import {
+  BROKERS,
+  DATABASE_URL,
+  INFLUX_URL,
+  deployedRuntime,
+  envPairs,
+  freePort,
+  spawnRating,
+} from './rating-process.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/metering';
-const INFLUX_URL = process.env.INFLUX_URL ?? 'http://127.0.0.1:8086';
 
 const { values: opts } = parseArgs({
   options: {
@@ -378,9 +383,6 @@ async function rateAll() {
     name,
     topic,
     port,
-    brokers: BROKERS,
-    databaseUrl: DATABASE_URL,
-    influxUrl: INFLUX_URL,
     nodeArgs: opts['node-arg'],
     env: {
       USAGE_TOPIC_PARTITIONS: String(PARTITIONS),

@@ -22,11 +22,16 @@ import { createLedgerDataSource, migrateLedger } from '@metering/ledger';
 import { Decimal } from '@metering/money';
 import { parseTiers, priceGraduated } from '@metering/pricing';
 import { encodeSample, sampleIdOf } from '@metering/contracts';
-import { deployedRuntime, envPairs, freePort, spawnRating } from './rating-process.mjs';
+import {
+  BROKERS,
+  DATABASE_URL,
+  INFLUX_URL,
+  deployedRuntime,
+  envPairs,
+  freePort,
+  spawnRating,
+} from './rating-process.mjs';
 
-const BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/metering';
-const INFLUX_URL = process.env.INFLUX_URL ?? 'http://127.0.0.1:8086';
 const { values: opts } = parseArgs({
   options: {
     resources: { type: 'string', default: '1000' },
@@ -131,9 +136,6 @@ try {
     name,
     topic,
     port,
-    brokers: BROKERS,
-    databaseUrl: DATABASE_URL,
-    influxUrl: INFLUX_URL,
     env: extra,
   });
   for (;;) {
