@@ -151,8 +151,16 @@ async function meterOneContainer(r: Rig): Promise<bigint> {
   return before;
 }
 
-/** PARENT was created again after `before` was metered: its new count is metered, once, by a new residual counter. */
-function assertNewResidualCounter(r: Rig, before: bigint): void {
+/**
+ * PARENT was created again after `before` was metered, with `b` under it: b burns, a container
+ * comes and goes between two cycles; then the new count is metered, once, by a new counter.
+ */
+async function burnAndCheckNewCounter(r: Rig, b: string, before: bigint): Promise<void> {
+  r.world.burn(b, SEC);
+  const flash = r.world.run({ parent: PARENT });
+  r.world.burn(flash, 700_000_000n);
+  r.world.exit(flash);
+  await quietDown(r, [b]);
   assert.equal(r.publisher.meteredCpuNs(), before + r.world.parentCpuNs(PARENT));
   const instances = new Set(
     r.publisher.samples
@@ -525,12 +533,7 @@ describe('the residual of per-tenant parent cgroups', () => {
       await r.collector.runCycle();
       await r.collector.idle();
     }
-    r.world.burn(b, SEC);
-    const flash = r.world.run({ parent: PARENT });
-    r.world.burn(flash, 700_000_000n);
-    r.world.exit(flash);
-    await quietDown(r, [b]);
-    assertNewResidualCounter(r, before);
+    await burnAndCheckNewCounter(r, b, before);
   });
 
   // The invariant that matters for money: whatever happens, what is metered under a parent
@@ -631,13 +634,7 @@ describe('the residuals across restarts of the collector (FileResidualStore)', (
     await r.collector.start();
     r.clock.advance(10_000);
     await r.collector.runCycle();
-    // After the restart: b burns, and a container comes and goes between two cycles.
-    r.world.burn(b, SEC);
-    const flash = r.world.run({ parent: PARENT });
-    r.world.burn(flash, 700_000_000n);
-    r.world.exit(flash);
-    await quietDown(r, [b]);
-    assertNewResidualCounter(r, before);
+    await burnAndCheckNewCounter(r, b, before);
   });
 
   test('after a reboot (another boot id) the saved residuals are not used', async () => {
