@@ -10,6 +10,7 @@ import {
   type UsageInterval,
   type UsageWindowRules,
   checkSampleRules,
+  emptyPosition,
   instanceKey,
   planBatch,
   positionKey,
@@ -351,14 +352,18 @@ export class SampleBatchProcessor {
   /**
    * Prices the batch at its tenants' month positions, one batch at a time in this process.
    *
-   * A month position moved by a batch of this process that has not committed yet (it is still
-   * publishing its usage events) is taken from memory instead of waiting for that batch's row
-   * lock: its publishing and this batch's overlap. Before storing, this batch waits for that
-   * batch to commit or roll back, locks the rows and checks they hold exactly what it priced from;
-   * if that batch rolled back they do not, and this batch rolls back too and is rated again
-   * (publishing its events again, same ids, the last one winning).
-   * Months no batch of this process holds are read from the ledger under their row lock, in a
-   * fixed order, as before.
+   * When none of its months is in flight, their rows are locked now (one statement, in the
+   * batch's sorted order) and read as committed: later batches of any process wait for this one.
+   *
+   * When some are — moved by a batch of this process that has not committed yet (it is still
+   * publishing its usage events) — those are taken from memory instead of waiting for that
+   * batch's row locks, so their publishing overlaps, and the others are read as committed without
+   * a lock. Before storing, this batch waits for those batches to commit or roll back, then locks
+   * all its months at once and checks they hold exactly what it priced from
+   * (LedgerRepository.confirmPositions); if they do not (a batch it priced after rolled back,
+   * another process moved one), it rolls back and is rated again (publishing its events again,
+   * same ids, the last one winning). Locking some months early and the rest at the end would let
+   * a batch of another process, locking them all in order in between, deadlock with it.
    */
   private async priceInTurn(
     id: number,
@@ -367,20 +372,28 @@ export class SampleBatchProcessor {
   ): Promise<{ priced: PricedBatch; speculative: MonthPosition[]; dependencies: Promise<void>[] }> {
     return this.inPricingTurn(async () => {
       const priors = new Map<string, MonthPosition>();
-      const speculative: MonthPosition[] = [];
       const holders = new Set<number>();
-      const toLock: { tenantId: string; period: string }[] = [];
+      const toRead: { tenantId: string; period: string }[] = [];
       for (const k of planned.positionKeys) {
         const key = positionKey(k.tenantId, k.period);
         const held = this.inFlight.get(key);
-        if (held === undefined) toLock.push(k);
+        if (held === undefined) toRead.push(k);
         else {
           priors.set(key, held.value);
-          speculative.push(held.value);
           holders.add(held.holder);
         }
       }
-      for (const [key, p] of await this.ledger.lockPositions(tx, toLock)) priors.set(key, p);
+      let speculative: MonthPosition[] = [];
+      if (holders.size === 0) {
+        for (const [key, p] of await this.ledger.lockPositions(tx, toRead)) priors.set(key, p);
+      } else {
+        for (const [key, p] of await this.ledger.readPositions(tx, toRead)) priors.set(key, p);
+        // Every month, in the batch's sorted order, as priced from (absent: not stored yet).
+        speculative = planned.positionKeys.map(
+          (k) =>
+            priors.get(positionKey(k.tenantId, k.period)) ?? emptyPosition(k.tenantId, k.period),
+        );
+      }
       const priced = priceBatch(planned, priors, this.catalog.pricing);
       for (const [key, value] of priced.positions) this.inFlight.set(key, { value, holder: id });
       const dependencies = [...holders].map((h) => this.settling.get(h) ?? Promise.resolve());

@@ -408,21 +408,40 @@ export class LedgerRepository {
   }
 
   /**
-   * Locks month positions that a batch priced from values still in flight (another batch of this
-   * process moved them and had not committed): waits for that batch to finish, then checks the
-   * ledger holds exactly the values priced from. Throws PositionConflictError when not (that
-   * batch rolled back), so this one rolls back and is rated again.
+   * The month positions as last committed, without locking them (a month not stored yet is
+   * absent): what a batch prices from when some of its months are in flight in this process, so
+   * that it takes all its position locks at once, later, in confirmPositions.
+   */
+  async readPositions(
+    tx: EntityManager,
+    keys: readonly { tenantId: string; period: string }[],
+  ): Promise<Map<string, MonthPosition>> {
+    const out = new Map<string, MonthPosition>();
+    if (keys.length === 0) return out;
+    const rows = await tx.query<PositionRow[]>(
+      `SELECT ${POSITION_COLUMNS} FROM tenant_month_position
+       WHERE (tenant_id, period) IN (SELECT * FROM unnest($1::text[], $2::bpchar[]))`,
+      [keys.map((k) => k.tenantId), keys.map((k) => k.period)],
+    );
+    for (const r of rows) {
+      const position = toPosition(r);
+      out.set(positionKey(position.tenantId, position.period), position);
+    }
+    return out;
+  }
+
+  /**
+   * Locks the month positions a batch priced from without holding their locks (values in flight
+   * in this process, or read by readPositions), all in one statement in the order given (callers
+   * sort, as for lockPositions), so that two transactions, of this process or of another, never
+   * wait for each other's position locks in opposite orders (a deadlock). Waits for the
+   * transactions holding them, then checks the ledger holds exactly the values priced from;
+   * throws PositionConflictError when not (a batch they came from rolled back, or another process
+   * moved them), so this batch rolls back and is rated again.
    */
   async confirmPositions(tx: EntityManager, expected: readonly MonthPosition[]): Promise<void> {
     if (expected.length === 0) return;
-    // FOR UPDATE waits for the other transaction and then reads the row as it committed it.
-    const rows = await tx.query<PositionRow[]>(
-      `SELECT ${POSITION_COLUMNS} FROM tenant_month_position
-       WHERE (tenant_id, period) IN (SELECT * FROM unnest($1::text[], $2::bpchar[]))
-       ORDER BY tenant_id, period FOR UPDATE`,
-      [expected.map((p) => p.tenantId), expected.map((p) => p.period)],
-    );
-    const found = new Map(rows.map((r) => [positionKey(r.tenant_id, r.period), toPosition(r)]));
+    const found = await this.lockPositions(tx, expected);
     const changed = expected.filter((e) => {
       const f = found.get(positionKey(e.tenantId, e.period));
       return (
