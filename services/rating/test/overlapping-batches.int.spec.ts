@@ -1,17 +1,21 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type DataSource, type EntityManager } from 'typeorm';
-import { encode } from '@metering/contracts';
 import { type ConsumedBatch } from '@metering/kafka';
-import { createLedgerDataSource, migrateLedger } from '@metering/ledger';
-import { localInfra, uniqueName } from '@metering/testing';
+import { uniqueName } from '@metering/testing';
 import { type PricedUsage } from '../src/domain';
-import { type BatchPhases, SampleBatchProcessor } from '../src/consuming/sample-batch.processor';
+import { type SampleBatchProcessor } from '../src/consuming/sample-batch.processor';
 import { LedgerRepository, PositionConflictError } from '../src/ledger/ledger.repository';
-import { TenantCatalog } from '../src/pricing/tenant-catalog';
 import { encodeUsageEvent } from '../src/publishing/usage-event.encoder';
 import { type StagedUsage, type UsageEventSink } from '../src/publishing/usage-event.outbox';
-import { generateSamples } from './sample-stream';
+import {
+  type Deferred,
+  batchOf,
+  deferred,
+  processorOn,
+  tieredLedger,
+  within,
+} from './processor-harness';
 
 // Two batches of one tenant's month, from two partitions, in one process: the second is priced
 // from the month position the first moved but has not committed yet (it is still publishing), so
@@ -23,41 +27,12 @@ import { generateSamples } from './sample-stream';
 
 const TENANT = 'acme';
 const GROUP = 'overlap';
-const TOPIC = 'samples';
-const START = Date.UTC(2026, 9, 1, 6, 0, 0);
-
-function batchOf(partition: number, seed: number): ConsumedBatch {
-  const samples = generateSamples({
-    seed,
-    tenants: [TENANT],
-    resources: 3,
-    samplesPerResource: 40,
-    startMs: START,
-  });
-  const messages = samples.map((s, i) => ({
-    topic: TOPIC,
-    partition,
-    offset: String(i),
-    key: Buffer.from(s.resource.id),
-    value: encode(s),
-    headers: {},
-    timestamp: String(START),
-  }));
-  return {
-    topic: TOPIC,
-    partition,
-    messages,
-    firstOffset: '0',
-    lastOffset: String(messages.length - 1),
-    nextOffset: String(messages.length),
-    highWatermark: String(messages.length),
-  };
-}
+const SIZE = { resources: 3, samplesPerResource: 40 };
 
 /** Committed before the others: the month position row exists, with values, when they run. */
-const EARLIER = batchOf(2, 303);
-const FIRST = batchOf(0, 101);
-const SECOND = batchOf(1, 202);
+const EARLIER = batchOf(2, 303, [TENANT], SIZE);
+const FIRST = batchOf(0, 101, [TENANT], SIZE);
+const SECOND = batchOf(1, 202, [TENANT], SIZE);
 const resourcesOf = (b: ConsumedBatch) =>
   new Set(
     b.messages.map(
@@ -66,56 +41,12 @@ const resourcesOf = (b: ConsumedBatch) =>
   );
 const FIRST_RESOURCES = resourcesOf(FIRST);
 
-/** A ledger schema with the tenant on a tiered plan (every bound crossed within the month). */
+/** A ledger schema with the tenant on a tiered plan and the earlier batch in it. */
 async function ledgerWorld(): Promise<{ ds: DataSource; schema: string }> {
   const schema = uniqueName('overlap');
-  const ds = createLedgerDataSource({ url: localInfra.postgresUrl, schema, poolSize: 4 });
-  await ds.initialize();
-  await migrateLedger(ds);
-  await ds.query(
-    `INSERT INTO price_plan (id, version, currency, basis, cpu_tiers, memory_tiers)
-     VALUES ('tiered', 1, 'EUR', 'usage', $1::jsonb, $2::jsonb)`,
-    [
-      JSON.stringify([
-        { upTo: '0.2', unitPrice: '0.040' },
-        { upTo: null, unitPrice: '0.031' },
-      ]),
-      JSON.stringify([
-        { upTo: '0.3', unitPrice: '0.0050' },
-        { upTo: null, unitPrice: '0.0037' },
-      ]),
-    ],
-  );
-  await ds.query(
-    `INSERT INTO tenant (id, name, time_zone, currency) VALUES ($1, $1, 'UTC', 'EUR')`,
-    [TENANT],
-  );
-  await ds.query(
-    `INSERT INTO plan_assignment (tenant_id, effective_from, plan_id, plan_version)
-     VALUES ($1, '2026-01-01', 'tiered', 1)`,
-    [TENANT],
-  );
-  await processorOn(ds, new GatedUsageSink(false)).process(EARLIER);
+  const ds = await tieredLedger({ schema, tenants: [TENANT], create: true });
+  await processorOn(ds, new GatedUsageSink(false), { groupId: GROUP }).process(EARLIER);
   return { ds, schema };
-}
-
-interface Deferred {
-  promise: Promise<void>;
-  resolve: () => void;
-}
-function deferred(): Deferred {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
-}
-
-/** Rejects instead of waiting forever: a test that would hang fails with a reason. */
-function within<T>(promise: Promise<T>, what: string, ms = 20_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -147,31 +78,6 @@ class GatedUsageSink implements UsageEventSink {
   }
 
   committed(): void {}
-}
-
-function processorOn(ds: DataSource, sink: UsageEventSink, phases?: BatchPhases) {
-  const ledger = new LedgerRepository(ds);
-  const catalog = new TenantCatalog(ledger, {
-    ttlMs: 60_000,
-    defaultTimeZone: 'UTC',
-    defaultCurrency: 'EUR',
-  });
-  return new SampleBatchProcessor(
-    ledger,
-    catalog,
-    { publishAll: () => Promise.resolve() },
-    sink,
-    { committed: () => undefined },
-    {
-      groupId: GROUP,
-      rules: { maxGapMs: 300_000 },
-      maxFutureSkewMs: 300_000,
-      windows: { windowMs: 60_000 },
-      repricePageBuckets: 10_000,
-    },
-    Date.now,
-    phases,
-  );
 }
 
 /** Everything the batches leave in the ledger, as text (exact NUMERIC values). */
@@ -213,7 +119,7 @@ describe('rating: batches whose publishing overlaps (real PostgreSQL)', () => {
   before(async () => {
     const world = await ledgerWorld();
     worlds.push(world);
-    const processor = processorOn(world.ds, new GatedUsageSink(false));
+    const processor = processorOn(world.ds, new GatedUsageSink(false), { groupId: GROUP });
     await processor.process(FIRST);
     await processor.process(SECOND);
     reference = await snapshot(world.ds);
@@ -236,9 +142,12 @@ describe('rating: batches whose publishing overlaps (real PostgreSQL)', () => {
     const sink = new GatedUsageSink();
     const firstPriced = deferred();
     const processor = processorOn(world.ds, sink, {
-      start: (phase) => {
-        if (phase === 'write') firstPriced.resolve();
-        return () => undefined;
+      groupId: GROUP,
+      phases: {
+        start: (phase) => {
+          if (phase === 'write') firstPriced.resolve();
+          return () => undefined;
+        },
       },
     });
     const [first, second] = await overlapped(processor, firstPriced);
@@ -254,9 +163,12 @@ describe('rating: batches whose publishing overlaps (real PostgreSQL)', () => {
     sink.failFirst = true;
     const firstPriced = deferred();
     const processor = processorOn(world.ds, sink, {
-      start: (phase) => {
-        if (phase === 'write') firstPriced.resolve();
-        return () => undefined;
+      groupId: GROUP,
+      phases: {
+        start: (phase) => {
+          if (phase === 'write') firstPriced.resolve();
+          return () => undefined;
+        },
       },
     });
     const [first, second] = await overlapped(processor, firstPriced);

@@ -1,17 +1,12 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type DataSource, type EntityManager } from 'typeorm';
-import { encode } from '@metering/contracts';
-import { type ConsumedBatch } from '@metering/kafka';
-import { createLedgerDataSource, migrateLedger } from '@metering/ledger';
-import { localInfra, uniqueName } from '@metering/testing';
+import { uniqueName } from '@metering/testing';
 import { type PricedUsage } from '../src/domain';
-import { type BatchPhases, SampleBatchProcessor } from '../src/consuming/sample-batch.processor';
 import { LedgerRepository, PositionConflictError } from '../src/ledger/ledger.repository';
-import { TenantCatalog } from '../src/pricing/tenant-catalog';
 import { encodeUsageEvent } from '../src/publishing/usage-event.encoder';
 import { type StagedUsage, type UsageEventSink } from '../src/publishing/usage-event.outbox';
-import { generateSamples } from './sample-stream';
+import { batchOf, deferred, processorOn, tieredLedger, within } from './processor-harness';
 
 // Two rating processes (two processors, two connection pools) on one ledger, their batches
 // touching the same tenants' month positions while process A's batches overlap (A2 priced from
@@ -26,59 +21,12 @@ import { generateSamples } from './sample-stream';
 
 const TENANTS = ['t-a', 't-b', 't-c'];
 const GROUP = 'positions';
-const TOPIC = 'samples';
-const START = Date.UTC(2026, 9, 1, 6, 0, 0);
-
-function batchOf(partition: number, seed: number, tenants: readonly string[]): ConsumedBatch {
-  const samples = generateSamples({
-    seed,
-    tenants,
-    resources: tenants.length * 2,
-    samplesPerResource: 30,
-    startMs: START,
-  });
-  const messages = samples.map((s, i) => ({
-    topic: TOPIC,
-    partition,
-    offset: String(i),
-    key: Buffer.from(s.resource.id),
-    value: encode(s),
-    headers: {},
-    timestamp: String(START),
-  }));
-  return {
-    topic: TOPIC,
-    partition,
-    messages,
-    firstOffset: '0',
-    lastOffset: String(messages.length - 1),
-    nextOffset: String(messages.length),
-    highWatermark: String(messages.length),
-  };
-}
+const SIZE = { resources: 6, samplesPerResource: 30 };
 
 /** A1 holds t-a and t-b; A2 and B1 need all three (A2's t-c is not in flight: read, not held). */
-const A1 = batchOf(0, 11, ['t-a', 't-b']);
-const A2 = batchOf(1, 22, TENANTS);
-const B1 = batchOf(2, 33, TENANTS);
-
-interface Deferred {
-  promise: Promise<void>;
-  resolve: () => void;
-}
-function deferred(): Deferred {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
-}
-
-function within<T>(promise: Promise<T>, what: string, ms = 20_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+const A1 = batchOf(0, 11, ['t-a', 't-b'], SIZE);
+const A2 = batchOf(1, 22, TENANTS, SIZE);
+const B1 = batchOf(2, 33, TENANTS, SIZE);
 
 /** Stages into the real outbox; the first staging of the process waits until released. */
 class HeldFirstSink implements UsageEventSink {
@@ -98,69 +46,6 @@ class HeldFirstSink implements UsageEventSink {
   }
 
   committed(): void {}
-}
-
-async function ledger(applicationName: string, schema: string, create: boolean) {
-  const ds = createLedgerDataSource({
-    url: localInfra.postgresUrl,
-    schema,
-    poolSize: 4,
-    applicationName,
-  });
-  await ds.initialize();
-  if (!create) return ds;
-  await migrateLedger(ds);
-  await ds.query(
-    `INSERT INTO price_plan (id, version, currency, basis, cpu_tiers, memory_tiers)
-     VALUES ('tiered', 1, 'EUR', 'usage', $1::jsonb, $2::jsonb)`,
-    [
-      JSON.stringify([
-        { upTo: '0.2', unitPrice: '0.040' },
-        { upTo: null, unitPrice: '0.031' },
-      ]),
-      JSON.stringify([
-        { upTo: '0.3', unitPrice: '0.0050' },
-        { upTo: null, unitPrice: '0.0037' },
-      ]),
-    ],
-  );
-  for (const t of TENANTS) {
-    await ds.query(
-      `INSERT INTO tenant (id, name, time_zone, currency) VALUES ($1, $1, 'UTC', 'EUR')`,
-      [t],
-    );
-    await ds.query(
-      `INSERT INTO plan_assignment (tenant_id, effective_from, plan_id, plan_version)
-       VALUES ($1, '2026-01-01', 'tiered', 1)`,
-      [t],
-    );
-  }
-  return ds;
-}
-
-function processorOn(ds: DataSource, sink: UsageEventSink, phases?: BatchPhases) {
-  const repository = new LedgerRepository(ds);
-  const catalog = new TenantCatalog(repository, {
-    ttlMs: 60_000,
-    defaultTimeZone: 'UTC',
-    defaultCurrency: 'EUR',
-  });
-  return new SampleBatchProcessor(
-    repository,
-    catalog,
-    { publishAll: () => Promise.resolve() },
-    sink,
-    { committed: () => undefined },
-    {
-      groupId: GROUP,
-      rules: { maxGapMs: 300_000 },
-      maxFutureSkewMs: 300_000,
-      windows: { windowMs: 60_000 },
-      repricePageBuckets: 10_000,
-    },
-    Date.now,
-    phases,
-  );
 }
 
 /**
@@ -219,9 +104,9 @@ describe('rating: two processes on the same month positions (real PostgreSQL)', 
   test('a batch priced from months in flight never deadlocks with the other process; the ledger is exact', async () => {
     // Reference: the three batches one after the other.
     const refSchema = uniqueName('positions_ref');
-    const ref = await ledger('positions-ref', refSchema, true);
+    const ref = await tieredLedger({ schema: refSchema, tenants: TENANTS, create: true });
     opened.push({ ds: ref, schema: refSchema, drop: true });
-    const serial = processorOn(ref, new HeldFirstSink(false));
+    const serial = processorOn(ref, new HeldFirstSink(false), { groupId: GROUP });
     for (const b of [A1, B1, A2]) await serial.process(b);
     const reference = await orderFree(ref);
     assert.equal((reference as { positions: unknown[] }).positions.length, TENANTS.length);
@@ -229,21 +114,34 @@ describe('rating: two processes on the same month positions (real PostgreSQL)', 
     const schema = uniqueName('positions');
     const appA = `${schema}-a`;
     const appB = `${schema}-b`;
-    const dsA = await ledger(appA, schema, true);
+    const dsA = await tieredLedger({
+      schema,
+      tenants: TENANTS,
+      create: true,
+      applicationName: appA,
+    });
     opened.push({ ds: dsA, schema, drop: true });
-    const dsB = await ledger(appB, schema, false);
+    const dsB = await tieredLedger({
+      schema,
+      tenants: TENANTS,
+      create: false,
+      applicationName: appB,
+    });
     opened.push({ ds: dsB, schema, drop: false });
 
     const sinkA = new HeldFirstSink(true);
     const writing = [deferred(), deferred()];
     let writes = 0;
     const processA = processorOn(dsA, sinkA, {
-      start: (phase) => {
-        if (phase === 'write') writing[Math.min(writes++, 1)]!.resolve();
-        return () => undefined;
+      groupId: GROUP,
+      phases: {
+        start: (phase) => {
+          if (phase === 'write') writing[Math.min(writes++, 1)]!.resolve();
+          return () => undefined;
+        },
       },
     });
-    const processB = processorOn(dsB, new HeldFirstSink(false));
+    const processB = processorOn(dsB, new HeldFirstSink(false), { groupId: GROUP });
 
     // A1 priced and holding t-a, t-b (its staging held); A2 priced from them in flight.
     const a1 = processA.process(A1);

@@ -1,0 +1,150 @@
+import { type DataSource } from 'typeorm';
+import { encode } from '@metering/contracts';
+import { type ConsumedBatch } from '@metering/kafka';
+import { createLedgerDataSource, migrateLedger } from '@metering/ledger';
+import { localInfra } from '@metering/testing';
+import { type BatchPhases, SampleBatchProcessor } from '../src/consuming/sample-batch.processor';
+import { LedgerRepository } from '../src/ledger/ledger.repository';
+import { TenantCatalog } from '../src/pricing/tenant-catalog';
+import { type UsageEventSink } from '../src/publishing/usage-event.outbox';
+import { generateSamples } from './sample-stream';
+
+// SampleBatchProcessor on a real PostgreSQL ledger, without Kafka: the specs that hand it
+// batches themselves, to interleave them exactly (overlapping batches, two processes' locks,
+// reprice failures).
+
+export const TOPIC = 'samples';
+/** October 2026: every generated sample falls in one month. */
+export const START = Date.UTC(2026, 9, 1, 6, 0, 0);
+
+/** One partition's batch of generated samples for `tenants`, offsets from 0. */
+export function batchOf(
+  partition: number,
+  seed: number,
+  tenants: readonly string[],
+  size: { resources: number; samplesPerResource: number },
+): ConsumedBatch {
+  const samples = generateSamples({ seed, tenants, ...size, startMs: START });
+  const messages = samples.map((s, i) => ({
+    topic: TOPIC,
+    partition,
+    offset: String(i),
+    key: Buffer.from(s.resource.id),
+    value: encode(s),
+    headers: {},
+    timestamp: String(START),
+  }));
+  return {
+    topic: TOPIC,
+    partition,
+    messages,
+    firstOffset: '0',
+    lastOffset: String(messages.length - 1),
+    nextOffset: String(messages.length),
+    highWatermark: String(messages.length),
+  };
+}
+
+/** Tiers every bound of which the generated months cross. */
+export const TIERED = {
+  cpu: [
+    { upTo: '0.2', unitPrice: '0.040' },
+    { upTo: null, unitPrice: '0.031' },
+  ],
+  memory: [
+    { upTo: '0.3', unitPrice: '0.0050' },
+    { upTo: null, unitPrice: '0.0037' },
+  ],
+};
+
+/**
+ * A connection pool on ledger schema `schema`; with `create`, the schema is migrated and holds
+ * plan 'tiered' (TIERED) assigned to each of `tenants` (UTC, EUR) from 2026-01-01.
+ */
+export async function tieredLedger(o: {
+  schema: string;
+  tenants: readonly string[];
+  create: boolean;
+  applicationName?: string;
+}): Promise<DataSource> {
+  const ds = createLedgerDataSource({
+    url: localInfra.postgresUrl,
+    schema: o.schema,
+    poolSize: 4,
+    ...(o.applicationName === undefined ? {} : { applicationName: o.applicationName }),
+  });
+  await ds.initialize();
+  if (!o.create) return ds;
+  await migrateLedger(ds);
+  await ds.query(
+    `INSERT INTO price_plan (id, version, currency, basis, cpu_tiers, memory_tiers)
+     VALUES ('tiered', 1, 'EUR', 'usage', $1::jsonb, $2::jsonb)`,
+    [JSON.stringify(TIERED.cpu), JSON.stringify(TIERED.memory)],
+  );
+  for (const t of o.tenants) {
+    await ds.query(
+      `INSERT INTO tenant (id, name, time_zone, currency) VALUES ($1, $1, 'UTC', 'EUR')`,
+      [t],
+    );
+    await ds.query(
+      `INSERT INTO plan_assignment (tenant_id, effective_from, plan_id, plan_version)
+       VALUES ($1, '2026-01-01', 'tiered', 1)`,
+      [t],
+    );
+  }
+  return ds;
+}
+
+/**
+ * A processor as the rating process builds it (60 s usage windows, a 5 min gap limit), with the
+ * DLQ and InfluxDB as no-ops; `ledger` replaces the repository (to make a step fail), and a
+ * catalog TTL of 0 reads tenants and assignments again for every batch.
+ */
+export function processorOn(
+  ds: DataSource,
+  sink: UsageEventSink,
+  o: { groupId: string; phases?: BatchPhases; ledger?: LedgerRepository; catalogTtlMs?: number },
+): SampleBatchProcessor {
+  const ledger = o.ledger ?? new LedgerRepository(ds);
+  const catalog = new TenantCatalog(ledger, {
+    ttlMs: o.catalogTtlMs ?? 60_000,
+    defaultTimeZone: 'UTC',
+    defaultCurrency: 'EUR',
+  });
+  return new SampleBatchProcessor(
+    ledger,
+    catalog,
+    { publishAll: () => Promise.resolve() },
+    sink,
+    { committed: () => undefined },
+    {
+      groupId: o.groupId,
+      rules: { maxGapMs: 300_000 },
+      maxFutureSkewMs: 300_000,
+      windows: { windowMs: 60_000 },
+      repricePageBuckets: 10_000,
+    },
+    Date.now,
+    o.phases,
+  );
+}
+
+export interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+}
+
+export function deferred(): Deferred {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** Rejects instead of waiting forever: a spec that would hang fails with a reason. */
+export function within<T>(promise: Promise<T>, what: string, ms = 20_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
