@@ -132,8 +132,7 @@ export class SampleBatchProcessor {
 
   async process(batch: ConsumedBatch): Promise<BatchOutcome> {
     await this.catalog.refresh();
-    const changes = this.catalog.takeChanges();
-    const repricedMonths = changes.size > 0 ? await this.reprice(changes) : 0;
+    const repricedMonths = await this.repriceChanges();
     const phases = this.phases;
     const id = this.nextBatchId++;
     let settled!: () => void;
@@ -246,6 +245,18 @@ export class SampleBatchProcessor {
     }
   }
 
+  /** Reprices the tenants whose assignments changed; those not done when it fails are kept. */
+  private async repriceChanges(): Promise<number> {
+    const pending = this.catalog.takeChanges();
+    if (pending.size === 0) return 0;
+    try {
+      return await this.reprice(pending);
+    } catch (error) {
+      this.catalog.returnChanges(pending);
+      throw error;
+    }
+  }
+
   /**
    * Prices again the months of tenants whose plan assignments changed (a plan assigned with an
    * effective date in the past), from the month of the earliest change to the last rated one:
@@ -254,7 +265,7 @@ export class SampleBatchProcessor {
    * another process priced from the old position fails its position check and is rated again.
    * Usage events already published keep the amounts they were published with.
    */
-  private async reprice(changes: ReadonlyMap<string, AssignmentChange>): Promise<number> {
+  private async reprice(changes: Map<string, AssignmentChange>): Promise<number> {
     let months = 0;
     for (const [tenantId, { fromMs, assignments }] of changes) {
       const zone = this.catalog.zoneOf(tenantId);
@@ -309,6 +320,7 @@ export class SampleBatchProcessor {
       }
       // Only now: a crash before this prices the months again at the next start.
       await this.ledger.storePricedAssignments(tenantId, assignments);
+      changes.delete(tenantId);
     }
     return months;
   }

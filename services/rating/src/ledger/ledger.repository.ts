@@ -595,6 +595,12 @@ export class LedgerRepository {
     assignments: readonly PlanAssignment[],
   ): Promise<void> {
     await this.transaction(async (tx) => {
+      // Rating processes that noticed the same change store it in turns (else both insert the
+      // rows the other's uncommitted delete-and-insert could not show them: a duplicate key).
+      await tx.query(
+        `SELECT pg_advisory_xact_lock(hashtext('rating_priced_assignment'), hashtext($1))`,
+        [tenantId],
+      );
       await tx.query(`DELETE FROM rating_priced_assignment WHERE tenant_id = $1`, [tenantId]);
       if (assignments.length === 0) return;
       await tx.query(

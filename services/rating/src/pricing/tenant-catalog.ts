@@ -112,6 +112,16 @@ export class TenantCatalog {
     return changes;
   }
 
+  /**
+   * Changes taken but not repriced (the reprice failed): noted again, so the batch's redelivery
+   * prices those months again instead of leaving them priced by the wrong plan until a restart.
+   */
+  returnChanges(changes: ReadonlyMap<string, AssignmentChange>): void {
+    for (const [tenantId, { fromMs }] of changes) {
+      this.changes.set(tenantId, Math.min(fromMs, this.changes.get(tenantId) ?? fromMs));
+    }
+  }
+
   private noteChanges(assignments: readonly PlanAssignment[]): void {
     const now = byTenant(assignments);
     const before = this.assignments;

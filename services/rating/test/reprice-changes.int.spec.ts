@@ -1,0 +1,153 @@
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { type DataSource } from 'typeorm';
+import { uniqueName } from '@metering/testing';
+import { type PlanAssignment } from '../src/domain';
+import { LedgerRepository } from '../src/ledger/ledger.repository';
+import { type UsageEventSink } from '../src/publishing/usage-event.outbox';
+import { batchOf, processorOn, tieredLedger } from './processor-harness';
+
+// What rating does with a plan assignment changed back in time, when the repricing it causes
+// fails, and when two rating processes notice the same change. Real PostgreSQL.
+
+const TENANT = 't-a';
+const GROUP = 'reprice-changes';
+const SIZE = { resources: 3, samplesPerResource: 30 };
+const FIRST = batchOf(0, 41, [TENANT], SIZE);
+const SECOND = batchOf(1, 42, [TENANT], SIZE);
+/** Effective from the start of the month the batches are in: October is priced by it. */
+const CHEAP: PlanAssignment = {
+  tenantId: TENANT,
+  effectiveFromMs: Date.UTC(2026, 9, 1),
+  planId: 'cheap',
+  planVersion: 1,
+};
+
+const NO_EVENTS: UsageEventSink = {
+  stage: () => Promise.resolve({ rows: [] }),
+  committed: () => undefined,
+};
+
+/** The repository, except that reading a tenant's bucket span fails while `failing`. */
+class SpanFailing extends LedgerRepository {
+  failing = false;
+
+  override tenantBucketSpan(tenantId: string, fromMs: number) {
+    if (this.failing) return Promise.reject(new Error('the ledger is away (stand-in)'));
+    return super.tenantBucketSpan(tenantId, fromMs);
+  }
+}
+
+async function addCheapPlan(ds: DataSource, assign: boolean): Promise<void> {
+  if (assign) {
+    await ds.query(
+      `INSERT INTO plan_assignment (tenant_id, effective_from, plan_id, plan_version)
+       VALUES ($1, to_timestamp($2::numeric / 1000), $3, $4)`,
+      [CHEAP.tenantId, String(CHEAP.effectiveFromMs), CHEAP.planId, CHEAP.planVersion],
+    );
+    return;
+  }
+  await ds.query(
+    `INSERT INTO price_plan (id, version, currency, basis, cpu_tiers, memory_tiers)
+     VALUES ('cheap', 1, 'EUR', 'usage', $1::jsonb, $2::jsonb)`,
+    [
+      JSON.stringify([
+        { upTo: '0.1', unitPrice: '0.020' },
+        { upTo: null, unitPrice: '0.010' },
+      ]),
+      JSON.stringify([{ upTo: null, unitPrice: '0.0010' }]),
+    ],
+  );
+}
+
+/** The month's position and its buckets' amounts: what the invoice and Grafana agree on. */
+async function month(ds: DataSource): Promise<unknown> {
+  return ds.query<unknown[]>(
+    `SELECT p.period, p.cpu_core_seconds::text, p.memory_gib_seconds::text,
+            p.cpu_amount::text, p.memory_amount::text,
+            (SELECT sum(b.amount) FROM usage_bucket b WHERE b.tenant_id = p.tenant_id)::text
+              AS bucket_amounts
+     FROM tenant_month_position p WHERE p.tenant_id = $1 ORDER BY 1`,
+    [TENANT],
+  );
+}
+
+describe('rating: back-dated plan changes (real PostgreSQL)', () => {
+  const opened: { ds: DataSource; schema: string }[] = [];
+  async function world(): Promise<DataSource> {
+    const schema = uniqueName('reprice_changes');
+    const ds = await tieredLedger({ schema, tenants: [TENANT], create: true });
+    opened.push({ ds, schema });
+    await addCheapPlan(ds, false);
+    return ds;
+  }
+
+  after(async () => {
+    for (const { ds, schema } of opened) {
+      await ds.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await ds.destroy();
+    }
+  });
+
+  test('a reprice that fails is done at the batch’s redelivery, not left until a restart', async () => {
+    // Reference: the cheap plan assigned before anything was rated.
+    const ref = await world();
+    await addCheapPlan(ref, true);
+    const serial = processorOn(ref, NO_EVENTS, { groupId: GROUP });
+    await serial.process(FIRST);
+    await serial.process(SECOND);
+    const expected = await month(ref);
+
+    const ds = await world();
+    const ledger = new SpanFailing(ds);
+    const processor = processorOn(ds, NO_EVENTS, { groupId: GROUP, ledger, catalogTtlMs: 0 });
+    await processor.process(FIRST);
+    assert.notDeepEqual(await month(ds), expected, 'priced by the tiered plan so far');
+
+    await addCheapPlan(ds, true);
+    ledger.failing = true;
+    await assert.rejects(processor.process(SECOND), /ledger is away/);
+    ledger.failing = false;
+    // Kafka delivers the batch again.
+    const outcome = await processor.process(SECOND);
+    assert.equal(outcome.repricedMonths, 1, 'October priced again at the redelivery');
+    assert.deepEqual(await month(ds), expected);
+    assert.deepEqual(
+      (await ledger.loadPricedAssignments()).sort((a, b) => a.effectiveFromMs - b.effectiveFromMs),
+      [
+        {
+          tenantId: TENANT,
+          effectiveFromMs: Date.UTC(2026, 0, 1),
+          planId: 'tiered',
+          planVersion: 1,
+        },
+        CHEAP,
+      ],
+    );
+  });
+
+  test('two rating processes recording the same repriced assignments take turns', async () => {
+    const ds = await world();
+    const other = await tieredLedger({
+      schema: opened.at(-1)!.schema,
+      tenants: [TENANT],
+      create: false,
+    });
+    try {
+      const assignments = [CHEAP];
+      for (let round = 0; round < 20; round++) {
+        const results = await Promise.allSettled([
+          new LedgerRepository(ds).storePricedAssignments(TENANT, assignments),
+          new LedgerRepository(other).storePricedAssignments(TENANT, assignments),
+        ]);
+        const failed = results.flatMap((r): unknown[] =>
+          r.status === 'rejected' ? [r.reason] : [],
+        );
+        assert.deepEqual(failed.map(String), [], `round ${round}`);
+      }
+      assert.deepEqual(await new LedgerRepository(ds).loadPricedAssignments(), assignments);
+    } finally {
+      await other.destroy();
+    }
+  });
+});
