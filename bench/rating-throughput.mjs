@@ -13,6 +13,7 @@
 //   npx tsc -b services/rating && npm run bench:throughput -w @metering/rating -- --samples 1000000
 //
 // Options: --samples N (1,000,000) --resources N (1,000) --tenants N (50) --partitions N (6)
+//          --instances N (1: rating processes in the one consumer group, for the scale-out figure)
 //          --env KEY=VALUE (extra rating settings, repeatable) --node-arg ARG (e.g. --cpu-prof)
 //          --keep (leave topic, schema, db)
 // Needs the local stack (npm run stack -- --infra): Kafka 127.0.0.1:9092, PostgreSQL, InfluxDB.
@@ -45,6 +46,7 @@ const { values: opts } = parseArgs({
     resources: { type: 'string', default: '1000' },
     tenants: { type: 'string', default: '50' },
     partitions: { type: 'string', default: '6' },
+    instances: { type: 'string', default: '1' },
     env: { type: 'string', multiple: true, default: [] },
     'node-arg': { type: 'string', multiple: true, default: [] },
     keep: { type: 'boolean', default: false },
@@ -62,6 +64,10 @@ const N = Number(opts.samples);
 const RESOURCES = Number(opts.resources);
 const TENANTS = Number(opts.tenants);
 const PARTITIONS = Number(opts.partitions);
+const INSTANCES = Number(opts.instances);
+if (!(Number.isInteger(INSTANCES) && INSTANCES >= 1 && INSTANCES <= PARTITIONS)) {
+  throw new Error(`--instances must be 1 to ${PARTITIONS} (one partition each at least)`);
+}
 const name = `bench_${Date.now().toString(36)}`;
 const topic = `${name}.samples`;
 const usageTopic = `${name}.usage`;
@@ -78,12 +84,13 @@ const admin = kafka.admin();
 await admin.connect();
 const db = new pg.Client({ connectionString: DATABASE_URL });
 await db.connect();
-let rating;
+/** The rating processes of (c): one consumer group. */
+let ratings = [];
 let cleaned = false;
 async function cleanUp() {
   if (cleaned) return;
   cleaned = true;
-  if (rating !== undefined && rating.exitCode === null) rating.kill('SIGKILL');
+  for (const rating of ratings) if (rating.exitCode === null) rating.kill('SIGKILL');
   if (!opts.keep) {
     await admin
       .deleteTopics({ topics: [topic, usageTopic, dlqTopic] })
@@ -163,7 +170,7 @@ try {
   log(`(b') kafkajs + decoding: ${fmt(N)} in ${dOut.seconds.toFixed(2)} s`);
 
   // (c) the rating service until the ledger has caught up.
-  log('(c) starting the rating service');
+  log(`(c) starting the rating service (${INSTANCES} process${INSTANCES > 1 ? 'es' : ''})`);
   const c = await rateAll();
 
   const usageEnd = await admin.fetchTopicOffsets(usageTopic);
@@ -174,15 +181,15 @@ rating throughput, ${fmt(N)} samples (${RESOURCES} resources, ${TENANTS} tenants
   (a) kcat raw consume         ${fmt(a).padStart(9)} samples/s
   (b) kafkajs no-op consumer   ${fmt(b).padStart(9)} samples/s
   (b') kafkajs + decoding      ${fmt(d).padStart(9)} samples/s  (rating's decoder only: a reference, c/b' ${((c.rate / d) * 100).toFixed(1)} %)
-  (c) rating service           ${fmt(c.rate).padStart(9)} samples/s  (ledger caught up ${c.seconds.toFixed(1)} s after the first commit; ${c.totalSeconds.toFixed(1)} s with start-up)
+  (c) rating service${INSTANCES > 1 ? ` ×${INSTANCES}` : '  '}         ${fmt(c.rate).padStart(9)} samples/s  (ledger caught up ${c.seconds.toFixed(1)} s after the first commit; ${c.totalSeconds.toFixed(1)} s with start-up)
   c/b ${((c.rate / b) * 100).toFixed(1)} %   c/a ${((c.rate / a) * 100).toFixed(1)} %
-  rating peak RSS (VmHWM) ${(c.vmHwmKb / 1024).toFixed(0)} MB, CPU ${c.cpuSeconds.toFixed(1)} s (${((c.cpuSeconds * 1e6) / N).toFixed(1)} µs/sample)
+  rating peak RSS (VmHWM) ${c.vmHwmKb.map((kb) => `${(kb / 1024).toFixed(0)} MB`).join(', ')}, CPU ${c.cpuSeconds.toFixed(1)} s (${((c.cpuSeconds * 1e6) / N).toFixed(1)} µs/sample)
   machine during (c): ${c.machine.busy.toFixed(1)} of ${c.machineSeconds.toFixed(1)} core-s busy; rating ${c.cpuSeconds.toFixed(1)}, ${['postgres', 'influxd', 'kafka (java)'].map((k) => `${k} ${c.machine[k].toFixed(1)}`).join(', ')}
   usage events published ${fmt(events)}, InfluxDB usage points ${fmt(influxPoints.usage)}, resource points ${fmt(influxPoints.resource)}
   load average ${loadavg()
     .map((x) => x.toFixed(2))
     .join(' ')}
-  targets: c ≥ 40 % of b ${c.rate >= 0.4 * b ? 'met' : 'NOT met'}; c ≥ 20,000/s ${c.rate >= 20_000 ? 'met' : 'NOT met'}; RSS < 300 MB ${c.vmHwmKb < 300 * 1024 ? 'met' : 'NOT met'}`);
+  targets: c ≥ 40 % of b ${c.rate >= 0.4 * b ? 'met' : 'NOT met'}; c ≥ 20,000/s ${c.rate >= 20_000 ? 'met' : 'NOT met'}; RSS < 300 MB ${Math.max(...c.vmHwmKb) < 300 * 1024 ? 'met' : 'NOT met'}`);
 } finally {
   await cleanUp();
   await admin.disconnect();
@@ -374,27 +381,31 @@ async function noopConsumer(fromTopic, total, decode) {
 }
 
 async function rateAll() {
-  const port = await freePort();
+  const ports = await Promise.all(Array.from({ length: INSTANCES }, () => freePort()));
   const runtime = deployedRuntime();
   log(`(c) rating runtime settings ${JSON.stringify(runtime)}`);
   const machineBefore = machineCpu();
   const t0 = performance.now();
-  rating = spawnRating({
-    name,
-    topic,
-    port,
-    nodeArgs: opts['node-arg'],
-    env: {
-      USAGE_TOPIC_PARTITIONS: String(PARTITIONS),
-      SAMPLES_TOPIC_PARTITIONS: String(PARTITIONS),
-      ...envPairs(opts.env),
-    },
-  });
+  ratings = ports.map((port) =>
+    spawnRating({
+      name,
+      topic,
+      port,
+      nodeArgs: opts['node-arg'],
+      env: {
+        USAGE_TOPIC_PARTITIONS: String(PARTITIONS),
+        SAMPLES_TOPIC_PARTITIONS: String(PARTITIONS),
+        ...envPairs(opts.env),
+      },
+    }),
+  );
   let firstCommit = 0;
   for (;;) {
     await sleep(100);
-    if (rating.exitCode !== null || rating.signalCode !== null) {
-      throw new Error(`rating exited (${rating.exitCode ?? rating.signalCode})`);
+    for (const rating of ratings) {
+      if (rating.exitCode !== null || rating.signalCode !== null) {
+        throw new Error(`rating exited (${rating.exitCode ?? rating.signalCode})`);
+      }
     }
     if (performance.now() - t0 > 30 * 60_000)
       throw new Error('rating did not catch up within 30 min');
@@ -409,33 +420,43 @@ async function rateAll() {
   }
   const t1 = performance.now();
   const machineAfter = machineCpu();
-  const status = readFileSync(`/proc/${rating.pid}/status`, 'utf8');
-  const vmHwmKb = Number(/VmHWM:\s+(\d+)/.exec(status)[1]);
-  const stat = readFileSync(`/proc/${rating.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  const cpuSeconds = (Number(stat[11]) + Number(stat[12])) / 100;
-  const metricsText = await (
-    await fetch(`http://127.0.0.1:${port}/metrics`)
-  )
-    .text()
-    .catch(() => '');
-  const gauge = (n) =>
-    Number(new RegExp(`^${n}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(metricsText)?.[1] ?? NaN);
-  log(
-    `rating memory at the end: heap used ${(gauge('nodejs_heap_size_used_bytes') / 2 ** 20).toFixed(0)} MB of ` +
-      `${(gauge('nodejs_heap_size_total_bytes') / 2 ** 20).toFixed(0)} MB, external ${(gauge('nodejs_external_memory_bytes') / 2 ** 20).toFixed(0)} MB, ` +
-      `InfluxDB buffer ${gauge('rating_influx_buffered_points')} points, GC ${gauge('nodejs_gc_duration_seconds_sum')} s`,
-  );
-  const phases = [
-    ...metricsText.matchAll(/^rating_batch_phase_seconds_sum\{[^}]*phase="(\w+)"[^}]*\} (\S+)/gm),
-  ];
-  const batches = /^rating_batches_total(?:\{[^}]*\})? (\S+)/m.exec(metricsText)?.[1];
-  log(
-    `rating: ${batches} batches; time per phase (s, summed over batches): ${phases.map((m) => `${m[1]} ${Number(m[2]).toFixed(1)}`).join(', ')}`,
-  );
-  // Let the InfluxDB sink finish (it runs after the commits), then stop cleanly.
+  const vmHwmKb = [];
+  let cpuSeconds = 0;
+  for (const [i, rating] of ratings.entries()) {
+    const status = readFileSync(`/proc/${rating.pid}/status`, 'utf8');
+    vmHwmKb.push(Number(/VmHWM:\s+(\d+)/.exec(status)[1]));
+    const stat = readFileSync(`/proc/${rating.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    cpuSeconds += (Number(stat[11]) + Number(stat[12])) / 100;
+    const metricsText = await (
+      await fetch(`http://127.0.0.1:${ports[i]}/metrics`)
+    )
+      .text()
+      .catch(() => '');
+    const gauge = (n) =>
+      Number(new RegExp(`^${n}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(metricsText)?.[1] ?? NaN);
+    const who = INSTANCES > 1 ? `rating ${i + 1}` : 'rating';
+    log(
+      `${who} memory at the end: heap used ${(gauge('nodejs_heap_size_used_bytes') / 2 ** 20).toFixed(0)} MB of ` +
+        `${(gauge('nodejs_heap_size_total_bytes') / 2 ** 20).toFixed(0)} MB, external ${(gauge('nodejs_external_memory_bytes') / 2 ** 20).toFixed(0)} MB, ` +
+        `InfluxDB buffer ${gauge('rating_influx_buffered_points')} points, GC ${gauge('nodejs_gc_duration_seconds_sum')} s`,
+    );
+    const phases = [
+      ...metricsText.matchAll(/^rating_batch_phase_seconds_sum\{[^}]*phase="(\w+)"[^}]*\} (\S+)/gm),
+    ];
+    const batches = /^rating_batches_total(?:\{[^}]*\})? (\S+)/m.exec(metricsText)?.[1];
+    log(
+      `${who}: ${batches} batches; time per phase (s, summed over batches): ${phases.map((m) => `${m[1]} ${Number(m[2]).toFixed(1)}`).join(', ')}`,
+    );
+  }
+  // Let the InfluxDB sinks finish (they run after the commits), then stop cleanly.
   await sleep(2_000);
-  rating.kill('SIGTERM');
-  await new Promise((resolve) => rating.once('exit', resolve));
+  await Promise.all(
+    ratings.map((rating) => {
+      const exited = new Promise((resolve) => rating.once('exit', resolve));
+      rating.kill('SIGTERM');
+      return exited;
+    }),
+  );
   return {
     rate: N / ((t1 - firstCommit) / 1000),
     seconds: (t1 - firstCommit) / 1000,
