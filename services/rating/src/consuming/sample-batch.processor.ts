@@ -184,19 +184,19 @@ export class SampleBatchProcessor {
           this.options.windows,
         );
 
-        // Kafka acknowledges the DLQ while PostgreSQL writes; both finish before the commit.
+        // Kafka acknowledges the DLQ while PostgreSQL writes; both finish before the commit. The
+        // transaction's statements go one after the other: its connection runs one at a time
+        // anyway, and pg refuses a query issued while another runs from version 9 on.
         phase = phases.start('write');
-        const published = Promise.all([
-          this.deadLetters.publishAll(rejections),
-          this.usageEvents.stage(tx, windows.closed),
-          // The states with their open windows (the rows the batch locked in loadStates).
-          this.ledger.saveStates(tx, rating.states.values(), windows.open),
-        ]);
+        const published = this.deadLetters.publishAll(rejections);
         const written = (async () => {
+          const usage = await this.usageEvents.stage(tx, windows.closed);
+          // The states with their open windows (the rows the batch locked in loadStates).
+          await this.ledger.saveStates(tx, rating.states.values(), windows.open);
           // The batches priced from have committed or rolled back by now; the rows say which.
           await Promise.all(dependencies);
           await this.ledger.confirmPositions(tx, speculative);
-          return this.ledger.writeBatch(tx, {
+          const totals = await this.ledger.writeBatch(tx, {
             buckets: rating.buckets.values(),
             amounts: priced.bucketAmounts,
             positions: [...priced.positions.values()],
@@ -207,10 +207,11 @@ export class SampleBatchProcessor {
               nextOffset: batch.nextOffset,
             },
           });
+          return { totals, usage };
         })();
         // Both settle before anything else happens on the transaction: a rollback must never
         // race a statement still running on its connection.
-        const [totals, [, usage]] = await allSettledOrThrow(written, published);
+        const [{ totals, usage }] = await allSettledOrThrow(written, published);
         staged = usage;
         phase();
         committed = {
