@@ -26,7 +26,6 @@ import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import kafkajs from 'kafkajs';
 import pg from 'pg';
-import { sampleIdOf } from '@metering/contracts';
 import { createLedgerDataSource, migrateLedger } from '@metering/ledger';
 import {
   BROKERS,
@@ -37,6 +36,7 @@ import {
   freePort,
   spawnRating,
 } from './rating-process.mjs';
+import { fleetSamples } from './sample-stream.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -231,43 +231,8 @@ async function prepareLedger() {
   await ds.destroy();
 }
 
-/** A mulberry32 stream: the same run, the same samples. */
-function prng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = s;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/**
- * Samples in the order collectors publish them: every 10 s (with jitter) one reading of every
- * resource; a restart now and then (new instance, counter from 0), a rare counter reset, rare
- * silences long enough to be gaps; CPU limits and memory limits on some. Streamed into kcat.
- */
+/** The fleet's samples (bench/sample-stream.mjs) streamed into kcat. */
 async function produceSamples() {
-  const rnd = prng(42);
-  const ticks = Math.ceil(N / RESOURCES);
-  const start = Math.floor((Date.now() - (ticks * 12 + 3_600) * 1000) / 1000) * 1000;
-  const resources = Array.from({ length: RESOURCES }, (_, r) => {
-    const kind = r % 4 === 3 ? 'vm' : 'container';
-    return {
-      id: `${kind === 'vm' ? 'vm' : 'ctr'}-${r.toString(16).padStart(6, '0')}`,
-      kind,
-      host: `node-${r % 20}`,
-      tenant: `tenant-${r % TENANTS}`,
-      instance: 0,
-      startedAt: start - Math.floor(rnd() * 3_600_000),
-      cpu: 0n,
-      memory: Math.floor(rnd() * 2 ** 31),
-      cores: rnd() < 0.5 ? null : [0.5, 1, 2, 4][Math.floor(rnd() * 4)],
-      limit: rnd() < 0.4 ? null : 2 ** 30 * (1 + Math.floor(rnd() * 8)),
-      silentUntil: 0,
-    };
-  });
   const kcat = spawn('kcat', ['-P', '-b', BROKERS[0], '-t', topic, '-K', '\t', '-z', 'none'], {
     stdio: ['pipe', 'inherit', 'inherit'],
   });
@@ -279,55 +244,18 @@ async function produceSamples() {
   let count = 0;
   let bytes = 0;
   let chunk = [];
-  // Gaps skip readings: more ticks than N / resources may be needed.
-  for (let tick = 0; count < N; tick++) {
-    const base = start + tick * 10_000;
-    for (const r of resources) {
-      if (count >= N) break;
-      if (base < r.silentUntil) continue;
-      const at = base + Math.floor(rnd() * 1_000);
-      let lifecycle = 'running';
-      if (tick === 0) lifecycle = 'start';
-      else if (rnd() < 0.002) {
-        r.instance += 1;
-        r.startedAt = at - 2_000;
-        r.cpu = 0n;
-        lifecycle = 'start';
-      } else if (rnd() < 0.0005) {
-        r.silentUntil = base + 900_000; // a gap
-      }
-      if (rnd() < 0.0005) r.cpu = 0n; // a counter reset within the instance
-      r.cpu += BigInt(Math.floor(rnd() * (r.cores ?? 1) * 10_000_000_000));
-      r.memory = Math.max(0, Math.min(2 ** 33, r.memory + Math.floor((rnd() - 0.5) * 2 ** 25)));
-      const instanceId = `${r.id}-i${r.instance}`;
-      const observedAt = new Date(at).toISOString();
-      const source = r.kind === 'vm' ? 'libvirt' : 'docker';
-      const value = JSON.stringify({
-        schema: 'metering.sample.v1',
-        sampleId: sampleIdOf({ source, host: r.host, resourceId: r.id, instanceId, observedAt }),
-        source,
-        host: r.host,
-        resource: {
-          kind: r.kind,
-          id: r.id,
-          name: r.id,
-          tenantId: r.tenant,
-          instanceId,
-          startedAt: new Date(r.startedAt).toISOString(),
-        },
-        observedAt,
-        lifecycle,
-        cpu: { usageNs: r.cpu.toString(), allocationCores: r.cores },
-        memory: { usageBytes: r.memory, allocationBytes: r.limit },
-      });
-      chunk.push(`${r.id}\t${value}\n`);
-      bytes += value.length;
-      count += 1;
-      if (chunk.length >= 5_000) {
-        if (!kcat.stdin.write(chunk.join('')))
-          await new Promise((res) => kcat.stdin.once('drain', res));
-        chunk = [];
-      }
+  for (const { key, value } of fleetSamples({
+    samples: N,
+    resources: RESOURCES,
+    tenants: TENANTS,
+  })) {
+    chunk.push(`${key}\t${value}\n`);
+    bytes += value.length;
+    count += 1;
+    if (chunk.length >= 5_000) {
+      if (!kcat.stdin.write(chunk.join('')))
+        await new Promise((res) => kcat.stdin.once('drain', res));
+      chunk = [];
     }
   }
   kcat.stdin.end(chunk.join(''));

@@ -1,0 +1,185 @@
+#!/usr/bin/env node
+// Where one sample's CPU goes inside the rating service's own code (a script that prints figures,
+// not a test): the fleet's samples (bench/sample-stream.mjs) cut into partition batches and put
+// through rating's steps in process, without Kafka, PostgreSQL or InfluxDB — decode (the fast
+// path + the contract's rules), rate (deltas, hour buckets), plan, price (graduated tiers at month
+// positions), usage windows, the raw gauge line — timed step by step, with garbage collection
+// where it falls. Baseline in the same run: JSON.parse of the same bytes, so the figures compare
+// across machines as a ratio. rating-throughput.mjs measures the whole service; what it spends
+// beyond these steps is I/O (kafkajs, the PostgreSQL and InfluxDB clients) and their garbage.
+//
+//   npx tsc -b services/rating && node bench/rating-domain.mjs [--samples 300000] [--passes 3]
+import { parseArgs } from 'node:util';
+import { createRequire } from 'node:module';
+import { fleetSamples } from './sample-stream.mjs';
+
+const require = createRequire(import.meta.url);
+const dist = (p) => require(`../services/rating/dist/src/${p}`);
+const domain = dist('domain/index.js');
+const { decodeSampleFast } = dist('consuming/sample.decoder.js');
+const { toMeteredSample } = dist('consuming/sample.mapper.js');
+const { TenantCatalog } = dist('pricing/tenant-catalog.js');
+const { resourcePoint } = dist('sinks/influx-points.js');
+
+const { values: opts } = parseArgs({
+  options: {
+    samples: { type: 'string', default: '300000' },
+    resources: { type: 'string', default: '1000' },
+    tenants: { type: 'string', default: '50' },
+    partitions: { type: 'string', default: '6' },
+    batch: { type: 'string', default: '6500' },
+    passes: { type: 'string', default: '3' },
+  },
+});
+const N = Number(opts.samples);
+const TENANTS = Number(opts.tenants);
+const PASSES = Number(opts.passes);
+
+// The throughput bench's catalog: 50 tenants in three zones on two tiered plans.
+const tiers = {
+  cpu: [
+    { upTo: '100', unitPrice: '0.040' },
+    { upTo: '1000', unitPrice: '0.035' },
+    { upTo: null, unitPrice: '0.030' },
+  ],
+  memory: [
+    { upTo: '500', unitPrice: '0.0050' },
+    { upTo: null, unitPrice: '0.0040' },
+  ],
+};
+const plan = (id, basis, cpu) => ({
+  id,
+  version: 1,
+  currency: 'EUR',
+  basis,
+  cpu_tiers: cpu ? tiers.cpu : null,
+  memory_tiers: tiers.memory,
+  minimum: '0',
+});
+const zones = ['UTC', 'Asia/Kolkata', 'America/New_York'];
+const tenants = Array.from({ length: TENANTS }, (_, i) => ({
+  id: `tenant-${i}`,
+  timeZone: zones[i % zones.length],
+  currency: 'EUR',
+}));
+const catalog = new TenantCatalog(
+  {
+    loadCatalog: () =>
+      Promise.resolve({
+        tenants,
+        plans: [plan('std', 'usage', true), plan('mem', 'max', false)],
+        assignments: tenants.map((t, i) => ({
+          tenantId: t.id,
+          effectiveFromMs: Date.UTC(2026, 0, 1),
+          planId: i % 5 === 4 ? 'mem' : 'std',
+          planVersion: 1,
+        })),
+      }),
+    loadPricedAssignments: () => Promise.resolve([]),
+  },
+  { ttlMs: Infinity, defaultTimeZone: 'UTC', defaultCurrency: 'EUR' },
+);
+await catalog.reload();
+
+// Partition batches as Kafka would hand them over: per key hash, in order, `batch` at a time.
+const partitions = Array.from({ length: Number(opts.partitions) }, () => []);
+let bytes = 0;
+for (const { key, value } of fleetSamples({
+  samples: N,
+  resources: Number(opts.resources),
+  tenants: TENANTS,
+})) {
+  let h = 0;
+  for (let i = 0; i < key.length; i++) h = (Math.imul(h, 31) + key.charCodeAt(i)) >>> 0;
+  const buffer = Buffer.from(value);
+  bytes += buffer.length;
+  partitions[h % partitions.length].push(buffer);
+}
+const batches = partitions.flatMap((p) => {
+  const out = [];
+  for (let i = 0; i < p.length; i += Number(opts.batch))
+    out.push(p.slice(i, i + Number(opts.batch)));
+  return out;
+});
+
+const STEPS = ['decode', 'rate', 'plan', 'price', 'windows', 'gauge line'];
+const rules = { maxGapMs: 300_000 };
+
+/** One pass over every batch, from empty states; milliseconds per step. */
+function pass() {
+  const ms = Object.fromEntries(STEPS.map((s) => [s, 0]));
+  const states = new Map();
+  const positions = new Map();
+  let windows = new Map();
+  let checksum = 0;
+  for (const batch of batches) {
+    let t = performance.now();
+    const lap = (step) => {
+      const now = performance.now();
+      ms[step] += now - t;
+      t = now;
+    };
+    const now = Date.now();
+    const samples = [];
+    for (const bytes of batch) {
+      const decoded = decodeSampleFast(bytes);
+      if (!decoded.ok) throw new Error(decoded.reason.message);
+      const sample = toMeteredSample(decoded.value);
+      if (domain.checkSampleRules(sample, now, 300_000) !== null) throw new Error('a rule');
+      samples.push(sample);
+    }
+    lap('decode');
+    const rating = domain.rateBatch(samples, states, rules, (id) => catalog.zoneOf(id));
+    for (const [k, v] of rating.states) states.set(k, v);
+    lap('rate');
+    const planned = domain.planBatch(rating.rated, catalog.pricing);
+    lap('plan');
+    const priced = domain.priceBatch(planned, positions, catalog.pricing);
+    for (const [k, v] of priced.positions) positions.set(k, v);
+    lap('price');
+    const w = domain.windowUsages(priced.usages, windows, rating.states, { windowMs: 300_000 });
+    windows = new Map(windows);
+    for (const [k, v] of w.open) {
+      if (v === null) windows.delete(k);
+      else windows.set(k, v);
+    }
+    lap('windows');
+    for (const r of rating.rated) checksum += resourcePoint(r).line.length;
+    lap('gauge line');
+  }
+  return { ms, checksum };
+}
+
+/** The baseline: JSON.parse of the same bytes (as text), nothing else. */
+function baseline() {
+  const t = performance.now();
+  let n = 0;
+  for (const batch of batches)
+    for (const b of batch) n += JSON.parse(b.toString('utf8')).schema.length;
+  if (n === 0) throw new Error('nothing parsed');
+  return performance.now() - t;
+}
+
+const perSample = (ms) => (ms * 1000) / N;
+const runs = [];
+const bases = [];
+for (let i = 0; i < PASSES + 1; i++) {
+  // The first pass warms the JIT up and is not counted.
+  const r = pass();
+  const b = baseline();
+  if (i > 0) {
+    runs.push(r);
+    bases.push(b);
+  }
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const stepUs = Object.fromEntries(
+  STEPS.map((s) => [s, perSample(median(runs.map((r) => r.ms[s])))]),
+);
+const totalUs = STEPS.reduce((a, s) => a + stepUs[s], 0);
+const baseUs = perSample(median(bases));
+console.log(`
+rating's own steps, ${N.toLocaleString('en-US')} samples (${(bytes / N).toFixed(0)} B each), ${batches.length} batches, median of ${PASSES} passes
+${STEPS.map((s) => `  ${s.padEnd(11)} ${stepUs[s].toFixed(2).padStart(6)} µs/sample`).join('\n')}
+  all steps   ${totalUs.toFixed(2).padStart(6)} µs/sample  (${(1e6 / totalUs).toLocaleString('en-US', { maximumFractionDigits: 0 })} samples/s on one core)
+  baseline    ${baseUs.toFixed(2).padStart(6)} µs/sample  JSON.parse of the same bytes; steps / baseline ${(totalUs / baseUs).toFixed(1)}`);
