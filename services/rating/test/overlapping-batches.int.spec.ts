@@ -5,8 +5,7 @@ import { type ConsumedBatch } from '@metering/kafka';
 import { uniqueName } from '@metering/testing';
 import { type PricedUsage } from '../src/domain';
 import { type SampleBatchProcessor } from '../src/consuming/sample-batch.processor';
-import { LedgerRepository, PositionConflictError } from '../src/ledger/ledger.repository';
-import { encodeUsageEvent } from '../src/publishing/usage-event.encoder';
+import { PositionConflictError } from '../src/ledger/ledger.repository';
 import { type StagedUsage, type UsageEventSink } from '../src/publishing/usage-event.outbox';
 import {
   type Deferred,
@@ -15,6 +14,7 @@ import {
   processorOn,
   tieredLedger,
   within,
+  stageIntoOutbox,
 } from './processor-harness';
 
 // Two batches of one tenant's month, from two partitions, in one process: the second is priced
@@ -70,11 +70,7 @@ class GatedUsageSink implements UsageEventSink {
     }
     if (!first) this.secondPublished.resolve();
     this.published.push([...closed]);
-    await new LedgerRepository(tx.connection).addToOutbox(tx, {
-      keys: closed.map((u) => u.tenantId),
-      values: closed.map((u) => encodeUsageEvent(u, '"2026-11-01T00:00:00.000Z"')),
-    });
-    return { rows: [] };
+    return stageIntoOutbox(tx, closed);
   }
 
   committed(): void {}

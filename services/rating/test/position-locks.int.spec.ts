@@ -3,10 +3,16 @@ import assert from 'node:assert/strict';
 import { type DataSource, type EntityManager } from 'typeorm';
 import { uniqueName } from '@metering/testing';
 import { type PricedUsage } from '../src/domain';
-import { LedgerRepository, PositionConflictError } from '../src/ledger/ledger.repository';
-import { encodeUsageEvent } from '../src/publishing/usage-event.encoder';
+import { PositionConflictError } from '../src/ledger/ledger.repository';
 import { type StagedUsage, type UsageEventSink } from '../src/publishing/usage-event.outbox';
-import { batchOf, deferred, processorOn, tieredLedger, within } from './processor-harness';
+import {
+  batchOf,
+  deferred,
+  processorOn,
+  tieredLedger,
+  within,
+  stageIntoOutbox,
+} from './processor-harness';
 
 // Two rating processes (two processors, two connection pools) on one ledger, their batches
 // touching the same tenants' month positions while process A's batches overlap (A2 priced from
@@ -38,11 +44,7 @@ class HeldFirstSink implements UsageEventSink {
   async stage(tx: EntityManager, closed: readonly PricedUsage[]): Promise<StagedUsage> {
     this.calls += 1;
     if (this.hold && this.calls === 1) await within(this.release.promise, 'A1 released');
-    await new LedgerRepository(tx.connection).addToOutbox(tx, {
-      keys: closed.map((u) => u.tenantId),
-      values: closed.map((u) => encodeUsageEvent(u, '"2026-11-01T00:00:00.000Z"')),
-    });
-    return { rows: [] };
+    return stageIntoOutbox(tx, closed);
   }
 
   committed(): void {}

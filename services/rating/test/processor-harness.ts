@@ -1,4 +1,4 @@
-import { type DataSource } from 'typeorm';
+import { type DataSource, type EntityManager } from 'typeorm';
 import { encode } from '@metering/contracts';
 import { type ConsumedBatch } from '@metering/kafka';
 import { createLedgerDataSource, migrateLedger } from '@metering/ledger';
@@ -6,7 +6,9 @@ import { localInfra } from '@metering/testing';
 import { type BatchPhases, SampleBatchProcessor } from '../src/consuming/sample-batch.processor';
 import { LedgerRepository } from '../src/ledger/ledger.repository';
 import { TenantCatalog } from '../src/pricing/tenant-catalog';
-import { type UsageEventSink } from '../src/publishing/usage-event.outbox';
+import { type PricedUsage } from '../src/domain';
+import { encodeUsageEvent } from '../src/publishing/usage-event.encoder';
+import { type StagedUsage, type UsageEventSink } from '../src/publishing/usage-event.outbox';
 import { generateSamples } from './sample-stream';
 
 // SampleBatchProcessor on a real PostgreSQL ledger, without Kafka: the specs that hand it
@@ -147,4 +149,19 @@ export function within<T>(promise: Promise<T>, what: string, ms = 20_000): Promi
     timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * A usage sink's staging into the real outbox, with a fixed ratedAt so that rows compare across
+ * runs; publishing is left out (rows: none to publish after the commit).
+ */
+export async function stageIntoOutbox(
+  tx: EntityManager,
+  closed: readonly PricedUsage[],
+): Promise<StagedUsage> {
+  await new LedgerRepository(tx.connection).addToOutbox(tx, {
+    keys: closed.map((u) => u.tenantId),
+    values: closed.map((u) => encodeUsageEvent(u, '"2026-11-01T00:00:00.000Z"')),
+  });
+  return { rows: [] };
 }

@@ -391,8 +391,7 @@ export class LedgerRepository {
     tx: EntityManager,
     keys: readonly { tenantId: string; period: string }[],
   ): Promise<Map<string, MonthPosition>> {
-    const out = new Map<string, MonthPosition>();
-    if (keys.length === 0) return out;
+    if (keys.length === 0) return new Map();
     const rows = await tx.query<PositionRow[]>(
       `INSERT INTO tenant_month_position AS p (tenant_id, period)
        SELECT t, m FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS x(t, m, n) ORDER BY n
@@ -400,11 +399,7 @@ export class LedgerRepository {
        RETURNING ${POSITION_COLUMNS}`,
       [keys.map((k) => k.tenantId), keys.map((k) => k.period)],
     );
-    for (const r of rows) {
-      const position = toPosition(r);
-      out.set(positionKey(position.tenantId, position.period), position);
-    }
-    return out;
+    return positionsByKey(rows);
   }
 
   /**
@@ -416,18 +411,13 @@ export class LedgerRepository {
     tx: EntityManager,
     keys: readonly { tenantId: string; period: string }[],
   ): Promise<Map<string, MonthPosition>> {
-    const out = new Map<string, MonthPosition>();
-    if (keys.length === 0) return out;
+    if (keys.length === 0) return new Map();
     const rows = await tx.query<PositionRow[]>(
       `SELECT ${POSITION_COLUMNS} FROM tenant_month_position
        WHERE (tenant_id, period) IN (SELECT * FROM unnest($1::text[], $2::bpchar[]))`,
       [keys.map((k) => k.tenantId), keys.map((k) => k.period)],
     );
-    for (const r of rows) {
-      const position = toPosition(r);
-      out.set(positionKey(position.tenantId, position.period), position);
-    }
-    return out;
+    return positionsByKey(rows);
   }
 
   /**
@@ -776,6 +766,16 @@ export function toBucketTotals(r: BucketTotalsRow): BucketTotals {
     observedMs: Number(r.observed_ms),
     gapMs: Number(r.gap_ms),
   };
+}
+
+/** Month positions by positionKey. */
+function positionsByKey(rows: readonly PositionRow[]): Map<string, MonthPosition> {
+  const out = new Map<string, MonthPosition>();
+  for (const r of rows) {
+    const position = toPosition(r);
+    out.set(positionKey(position.tenantId, position.period), position);
+  }
+  return out;
 }
 
 const POSITION_COLUMNS = `tenant_id, period, cpu_core_seconds::text AS cpu,
