@@ -133,11 +133,27 @@ export class FakeDockerWorld implements ContainerSource, UsageReader {
     return Promise.resolve([...this.containers.values()].filter((c) => c.running).map((c) => c.id));
   }
 
-  inspect(id: string): Promise<InspectedContainer | null> {
+  /** Inspections of these containers answer only when released (a slow engine). */
+  private readonly held = new Map<string, () => void>();
+  private readonly holding = new Set<string>();
+
+  holdInspect(id: string): void {
+    this.holding.add(id);
+  }
+
+  /** Lets a held inspection answer (now or, if it has not been asked yet, at once when it is). */
+  releaseInspect(id: string): void {
+    this.holding.delete(id);
+    this.held.get(id)?.();
+    this.held.delete(id);
+  }
+
+  async inspect(id: string): Promise<InspectedContainer | null> {
     this.inspectCalls.push(id);
+    if (this.holding.has(id)) await new Promise<void>((r) => this.held.set(id, r));
     const c = this.containers.get(id);
-    if (c === undefined) return Promise.resolve(null);
-    return Promise.resolve({
+    if (c === undefined) return null;
+    return {
       id: c.id,
       name: c.name,
       labels: c.labels,
@@ -147,7 +163,7 @@ export class FakeDockerWorld implements ContainerSource, UsageReader {
       finishedAt: c.finishedAt,
       cgroupParent: c.parent,
       configuredLimits: c.limits,
-    });
+    };
   }
 
   // UsageReader: a v2-shaped location whose dir is the cgroup path.

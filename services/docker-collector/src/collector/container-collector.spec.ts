@@ -481,6 +481,50 @@ describe('the residual of per-tenant parent cgroups', () => {
     );
   });
 
+  test('containers starting all the time elsewhere (a discovery always in flight) do not hold it back', async () => {
+    const { clock, world, publisher, collector } = rig();
+    await collector.start();
+    const long = world.run({ parent: PARENT, labels: { 'metering.tenant': 'acme' } });
+    world.burn(long, SEC);
+    collector.handleEvent(world.event('start', long));
+    await collector.idle();
+    // Read once, then burning more before it exits: that tail is only in the residual.
+    const tail = world.run({ parent: PARENT });
+    world.burn(tail, 100_000_000n);
+    collector.handleEvent(world.event('start', tail));
+    await collector.idle();
+    world.burn(tail, 250_000_000n);
+    world.exit(tail);
+    collector.handleEvent(world.event('die', tail));
+    await collector.idle();
+
+    // Meanwhile a container starts under another parent every cycle, and the engine takes
+    // longer than a cycle to inspect each: at every cycle's end one is still being discovered.
+    let slow: string | null = null;
+    try {
+      for (let i = 0; i < 6; i += 1) {
+        clock.advance(10_000);
+        const next = world.run({ parent: '/docker' });
+        world.holdInspect(next);
+        collector.handleEvent(world.event('start', next));
+        world.burn(long, SEC);
+        await collector.runCycle();
+        if (slow !== null) world.releaseInspect(slow);
+        slow = next;
+      }
+      const residual = publisher.samples.filter((s) => s.resource.residualOf === PARENT).at(-1);
+      assert.equal(
+        residual?.cpu.usageNs,
+        String(250_000_000n),
+        'the tail, while the churn goes on',
+      );
+      assertMonotone(publisher);
+    } finally {
+      if (slow !== null) world.releaseInspect(slow);
+    }
+    await collector.idle();
+  });
+
   test('parents outside the tenant pattern are not published', async () => {
     const { clock, world, publisher, collector } = rig();
     await collector.start();

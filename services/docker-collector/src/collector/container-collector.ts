@@ -83,8 +83,15 @@ interface ParentState {
   residual: ParentResidual | null;
   identity: ResidualIdentity | null;
   registering: Promise<void> | null;
-  /** The parent reading of the previous cycle (or the baseline): what R is evaluated on. */
+  /** The parent reading of the last cycle (or the baseline): evaluated from the next cycle on. */
   previous: { ns: bigint; doneAt: number } | null;
+  /**
+   * Readings of earlier cycles not evaluated yet, oldest first: a reading is evaluated once no
+   * container that may have started before it is still being discovered, so while containers
+   * keep starting the residual moves on with a slightly older reading instead of waiting for
+   * a moment without any discovery in flight (which a busy host may never have).
+   */
+  waiting: { ns: bigint; doneAt: number }[];
   publishedCount: number;
   lastPublishedNs: bigint;
   lastPublishedAt: number;
@@ -92,6 +99,8 @@ interface ParentState {
 
 /** A start event handled later than this after the parent reading may still be in flight. */
 const DISCOVERY_SLACK_MS = 1_000;
+/** Parent readings kept for evaluation while discoveries are in flight (a minute at 5 s). */
+const MAX_WAITING_READINGS = 12;
 
 /**
  * The docker-collector's core: follows every container through Docker's events and periodic
@@ -498,6 +507,7 @@ export class ContainerCollector {
         identity: null,
         registering: null,
         previous: null,
+        waiting: [],
         publishedCount: 0,
         lastPublishedNs: -1n,
         lastPublishedAt: 0,
@@ -555,8 +565,9 @@ export class ContainerCollector {
   }
 
   /**
-   * Evaluates the residual on the previous cycle's parent reading (see ParentResidual for why
-   * that never counts twice), then keeps this cycle's reading for the next one.
+   * Evaluates the residual on the latest reading of an earlier cycle that no discovery in flight
+   * can still add a child to (see ParentResidual for why that never counts twice), then keeps
+   * this cycle's reading for the next ones.
    */
   private settleParent(parent: ParentState, current: { ns: bigint; doneAt: number }): void {
     if (parent.previous !== null && current.ns < parent.previous.ns) {
@@ -564,16 +575,27 @@ export class ContainerCollector {
       return;
     }
     const residual = parent.residual;
-    const previous = parent.previous;
+    if (parent.previous !== null) parent.waiting.push(parent.previous);
     parent.previous = current;
-    if (residual === null || previous === null) return;
-    for (const d of this.discovering.values()) {
-      // A child that started before that reading may still be on its way in.
-      if (d.since < previous.doneAt + DISCOVERY_SLACK_MS) return;
-    }
+    // Bounded: a later reading covers what an older one would have (R is cumulative).
+    if (parent.waiting.length > MAX_WAITING_READINGS) parent.waiting.shift();
+    if (residual === null) return;
+    // A child whose start was handled before `since` may have started up to the slack earlier.
+    let firstInFlight = Infinity;
+    for (const d of this.discovering.values()) firstInFlight = Math.min(firstInFlight, d.since);
     const before = residual.published;
-    const value = residual.residualAt(previous.ns, previous.doneAt);
+    let evaluated = -1;
+    let value: bigint | null = null;
+    for (let i = parent.waiting.length - 1; i >= 0 && value === null; i--) {
+      const reading = parent.waiting[i]!;
+      if (reading.doneAt + DISCOVERY_SLACK_MS > firstInFlight) continue;
+      // Null while a live child has no sample read after that reading: try an older one.
+      value = residual.residualAt(reading.ns, reading.doneAt);
+      evaluated = i;
+    }
     if (value === null) return;
+    // Evaluations go forward in time: this reading and the older ones are done with.
+    parent.waiting.splice(0, evaluated + 1);
     if (value > before) {
       const seconds = Number(value - before) / 1e9;
       this.ports.metrics.residualCpu(parent.path, parent.identity !== null, seconds);
@@ -623,6 +645,7 @@ export class ContainerCollector {
         registering: null,
         previous:
           p.previous === null ? null : { ns: BigInt(p.previous.ns), doneAt: p.previous.doneAt },
+        waiting: [],
         publishedCount: p.publishedCount,
         lastPublishedNs: BigInt(p.lastPublishedNs),
         lastPublishedAt: p.lastPublishedAt,
@@ -770,6 +793,7 @@ export class ContainerCollector {
     parent.residual = null;
     parent.identity = null;
     parent.previous = null;
+    parent.waiting = [];
     parent.publishedCount = 0;
     parent.lastPublishedNs = -1n;
     parent.lastPublishedAt = 0;
