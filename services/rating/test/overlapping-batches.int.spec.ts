@@ -61,6 +61,10 @@ class GatedUsageSink implements UsageEventSink {
 
   constructor(public gate = true) {}
 
+  ready(): Promise<void> {
+    return Promise.resolve();
+  }
+
   async stage(tx: EntityManager, closed: readonly PricedUsage[]): Promise<StagedUsage> {
     // Each batch closes windows (60 s windows over ~400 s of samples): they tell whose it is.
     const first = closed.some((u) => FIRST_RESOURCES.has(u.resourceId));

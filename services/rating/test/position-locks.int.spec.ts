@@ -41,6 +41,10 @@ class HeldFirstSink implements UsageEventSink {
 
   constructor(private readonly hold: boolean) {}
 
+  ready(): Promise<void> {
+    return Promise.resolve();
+  }
+
   async stage(tx: EntityManager, closed: readonly PricedUsage[]): Promise<StagedUsage> {
     this.calls += 1;
     if (this.hold && this.calls === 1) await within(this.release.promise, 'A1 released');

@@ -24,6 +24,7 @@ const CHEAP: PlanAssignment = {
 };
 
 const NO_EVENTS: UsageEventSink = {
+  ready: () => Promise.resolve(),
   stage: () => Promise.resolve({ rows: [] }),
   committed: () => undefined,
 };

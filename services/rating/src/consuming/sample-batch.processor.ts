@@ -133,6 +133,8 @@ export class SampleBatchProcessor {
   async process(batch: ConsumedBatch): Promise<BatchOutcome> {
     await this.catalog.refresh();
     const repricedMonths = await this.repriceChanges();
+    // Before the transaction: waiting for Kafka must not hold any row lock.
+    await this.usageEvents.ready();
     const phases = this.phases;
     const id = this.nextBatchId++;
     let settled!: () => void;

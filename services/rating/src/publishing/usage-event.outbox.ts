@@ -24,6 +24,12 @@ export interface StagedUsage {
 }
 
 export interface UsageEventSink {
+  /**
+   * Resolves when a batch may begin (backpressure: Kafka slower than rating holds batches here).
+   * Called before the batch's transaction, so no batch waits for Kafka holding row locks —
+   * above all the month positions every rating instance takes turns at.
+   */
+  ready(): Promise<void>;
   /** In the batch's transaction: puts the complete windows' events in the outbox. */
   stage(tx: EntityManager, closed: readonly PricedUsage[]): Promise<StagedUsage>;
   /** After the commit: publishes what was staged. Never throws, never blocks the caller. */
@@ -35,7 +41,10 @@ export interface UsageOutboxOptions {
   readonly idleMs: number;
   /** How often idle windows and outbox rows left behind (crash, Kafka outage) are published. */
   readonly sweepMs: number;
-  /** Batches whose events may be on their way to Kafka at once; the next batch waits. */
+  /**
+   * Batches whose events may be on their way to Kafka at once; the next batch waits before it
+   * begins (batches already under way when the bound is reached still stage theirs).
+   */
   readonly maxInFlight: number;
   /**
    * Outbox rows at least this old are published again by the sweep (younger ones are the
@@ -93,9 +102,12 @@ export class UsageEventOutbox implements UsageEventSink {
     });
   }
 
-  async stage(tx: EntityManager, closed: readonly PricedUsage[]): Promise<StagedUsage> {
+  async ready(): Promise<void> {
     // Backpressure: a Kafka slower than rating holds batches here, not events in memory.
     while (this.inFlight.size >= this.options.maxInFlight) await Promise.race(this.inFlight);
+  }
+
+  async stage(tx: EntityManager, closed: readonly PricedUsage[]): Promise<StagedUsage> {
     const { keys, values } = this.encode(closed);
     const ids = await this.ledger.addToOutbox(tx, { keys, values });
     return { rows: ids.map((id, i) => ({ id, key: keys[i]!, value: values[i]! })) };
@@ -127,6 +139,7 @@ export class UsageEventOutbox implements UsageEventSink {
   async sweep(): Promise<void> {
     try {
       for (;;) {
+        await this.ready();
         const rows = await this.ledger.transaction(async (tx) => {
           const idle = await this.ledger.takeIdleWindows(tx, this.options.idleMs, 1_000);
           return (await this.stage(tx, idle)).rows;
