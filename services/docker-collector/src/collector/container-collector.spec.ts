@@ -437,14 +437,32 @@ describe('ContainerCollector', () => {
   });
 });
 
+/** A child of PARENT labelled for the tenant, seen starting, that has burnt 1 s. */
+async function longChild(world: FakeDockerWorld, collector: ContainerCollector): Promise<string> {
+  const long = world.run({ parent: PARENT, labels: { 'metering.tenant': 'acme' } });
+  world.burn(long, SEC);
+  collector.handleEvent(world.event('start', long));
+  await collector.idle();
+  return long;
+}
+
+/** A child of PARENT read once at 0.1 s that burns 0.25 s more and exits: a tail of 0.25 s. */
+async function childWithTail(world: FakeDockerWorld, collector: ContainerCollector): Promise<void> {
+  const tail = world.run({ parent: PARENT });
+  world.burn(tail, 100_000_000n);
+  collector.handleEvent(world.event('start', tail));
+  await collector.idle();
+  world.burn(tail, 250_000_000n);
+  world.exit(tail);
+  collector.handleEvent(world.event('die', tail));
+  await collector.idle();
+}
+
 describe('the residual of per-tenant parent cgroups', () => {
   test('what exited children used after their last reading is metered for the tenant', async () => {
     const { clock, world, publisher, collector } = rig();
     await collector.start();
-    const long = world.run({ parent: PARENT, labels: { 'metering.tenant': 'acme' } });
-    world.burn(long, SEC);
-    collector.handleEvent(world.event('start', long));
-    await collector.idle();
+    const long = await longChild(world, collector);
 
     // A container that lives and dies between two readings: never read at all.
     const flash = world.run({ parent: PARENT });
@@ -452,14 +470,7 @@ describe('the residual of per-tenant parent cgroups', () => {
     world.exit(flash);
     collector.handleEvent(world.event('start', flash));
     // One that was read, then burnt more before exiting.
-    const tail = world.run({ parent: PARENT });
-    world.burn(tail, 100_000_000n);
-    collector.handleEvent(world.event('start', tail));
-    await collector.idle();
-    world.burn(tail, 250_000_000n);
-    world.exit(tail);
-    collector.handleEvent(world.event('die', tail));
-    await collector.idle();
+    await childWithTail(world, collector);
 
     for (let i = 0; i < 3; i += 1) {
       clock.advance(10_000);
@@ -484,19 +495,8 @@ describe('the residual of per-tenant parent cgroups', () => {
   test('containers starting all the time elsewhere (a discovery always in flight) do not hold it back', async () => {
     const { clock, world, publisher, collector } = rig();
     await collector.start();
-    const long = world.run({ parent: PARENT, labels: { 'metering.tenant': 'acme' } });
-    world.burn(long, SEC);
-    collector.handleEvent(world.event('start', long));
-    await collector.idle();
-    // Read once, then burning more before it exits: that tail is only in the residual.
-    const tail = world.run({ parent: PARENT });
-    world.burn(tail, 100_000_000n);
-    collector.handleEvent(world.event('start', tail));
-    await collector.idle();
-    world.burn(tail, 250_000_000n);
-    world.exit(tail);
-    collector.handleEvent(world.event('die', tail));
-    await collector.idle();
+    const long = await longChild(world, collector);
+    await childWithTail(world, collector);
 
     // Meanwhile a container starts under another parent every cycle, and the engine takes
     // longer than a cycle to inspect each: at every cycle's end one is still being discovered.
