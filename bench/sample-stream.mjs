@@ -1,17 +1,6 @@
 // The benchmarks' samples: what collectors publish for a fleet, deterministic for a seed.
 import { sampleIdOf } from '@metering/contracts';
-
-/** A mulberry32 stream: the same run, the same samples. */
-export function prng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = s;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '@metering/testing';
 
 /**
  * `samples` samples of `resources` resources of `tenants` tenants (`tenant-<i>`), as JSON text

@@ -3,3 +3,4 @@ export * from './unique-name';
 export * from './local-infra';
 export * from './second-kafka-broker';
 export * from './sample-topic';
+export * from './prng';

@@ -1,9 +1,9 @@
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeDlq, encode, type SampleEvent } from '@metering/contracts';
-import { waitFor } from '@metering/testing';
+import { prng, waitFor } from '@metering/testing';
 import { RatingWorld, encodeAll, expectedLedger } from './rating-harness';
-import { generateSamples, prng } from './sample-stream';
+import { generateSamples } from './sample-stream';
 
 // The real rating process against real Kafka and PostgreSQL: the ledger must equal the domain's
 // own rating of the stream exactly (decimal equality), whatever happens to the process.
