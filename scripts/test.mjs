@@ -72,7 +72,7 @@ if (specs.length === 0) {
   process.exit(1);
 }
 
-const tapFile = join(stackDir, 'test-report.tap');
+const tapFile = process.env.TEST_REPORT ?? join(stackDir, 'test-report.tap');
 const status = run(process.execPath, [
   '--enable-source-maps',
   '--test',

@@ -6,6 +6,7 @@ export {
   ResourceKindSchema,
   type SampleEvent,
   SampleEventSchema,
+  SAMPLE_LIMITS,
   type SampleSource,
   SampleSourceSchema,
   sampleKey,
@@ -25,6 +26,7 @@ export {
   validateUsage,
 } from './decode';
 export { encode, encodeDlq, encodeSample, encodeUsage } from './encode';
+export { isPrintableText, utf8ByteLength } from './primitives.schema';
 export { ContractViolationError } from './contract.errors';
 export { type SampleIdentity, type UsageIdentity, sampleIdOf, usageIdOf } from './event-id';
 export { exampleDockerSample, exampleLibvirtSample, exampleUsageEvent } from './event.fixtures';

@@ -5,6 +5,52 @@ import { z } from 'zod';
 
 export const nonEmptyString = z.string().min(1);
 
+/** C0 and C1 control characters and DEL: never part of an id or a name. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
+/** A UTF-16 surrogate without its pair: not a Unicode string, and not storable as UTF-8. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Whether a string holds no control character and no unpaired surrogate. */
+export function isPrintableText(value: string): boolean {
+  return !CONTROL.test(value) && !LONE_SURROGATE.test(value);
+}
+
+/** Bytes of the string in UTF-8 (unpaired surrogates count 3, as their replacement would). */
+export function utf8ByteLength(value: string): number {
+  let bytes = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < value.length) {
+      const next = value.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 4;
+        i += 1;
+      } else bytes += 3;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+/**
+ * Text bounded in UTF-8 bytes, without control characters or unpaired surrogates: ids become
+ * btree keys and InfluxDB tags (a NUL is refused by PostgreSQL, a key over ~2.7 kB by its index),
+ * names are printed on invoices.
+ */
+export function boundedText(maxBytes: number, options: { allowEmpty?: boolean } = {}) {
+  const base = options.allowEmpty === true ? z.string() : z.string().min(1);
+  return base
+    .refine(isPrintableText, {
+      error:
+        'must not contain control characters (U+0000-U+001F, U+007F-U+009F) or unpaired surrogates',
+    })
+    .refine((value) => utf8ByteLength(value) <= maxBytes, {
+      error: `must be at most ${maxBytes} bytes of UTF-8`,
+    });
+}
+
 /** ISO-8601 date-time with seconds and an explicit zone (Z or ±hh:mm); real calendar dates. */
 export const timestamp = z.iso.datetime({
   offset: true,

@@ -1,16 +1,38 @@
 import { z } from 'zod';
-import {
-  nonEmptyString,
-  nonNegativeInt,
-  positiveInt,
-  timestamp,
-  u64DecimalString,
-} from './primitives.schema';
+import { boundedText, timestamp, u64DecimalString } from './primitives.schema';
 import { SCHEMA_VERSIONS } from './topics';
 
 export const SampleSourceSchema = z.enum(['docker', 'libvirt']);
 export const ResourceKindSchema = z.enum(['container', 'vm']);
 export const LifecycleSchema = z.enum(['start', 'running', 'final']);
+
+/**
+ * The limits of a sample's fields (product.md, "Limits of a sample"). They bound what one message
+ * can make rating store or compute: ids are btree keys (PostgreSQL refuses an index row over
+ * ~2.7 kB), numbers stay exact in the units rating converts them to.
+ */
+export const SAMPLE_LIMITS = {
+  /** sampleId, resource.id, resource.instanceId: UTF-8 bytes. */
+  idBytes: 256,
+  tenantIdBytes: 128,
+  /** A DNS name is at most 253 characters. */
+  hostBytes: 253,
+  nameBytes: 512,
+  /** A millicore (Kubernetes' smallest CPU unit) up to 65,536 cores. */
+  minAllocationCores: 0.001,
+  maxAllocationCores: 65_536,
+  maxHostCores: 65_536,
+  /** Byte counts are JSON numbers: exact up to 2^53 - 1 (8 PiB). */
+  maxBytes: Number.MAX_SAFE_INTEGER,
+} as const;
+
+const id = boundedText(SAMPLE_LIMITS.idBytes);
+const cores = z
+  .number()
+  .min(SAMPLE_LIMITS.minAllocationCores)
+  .max(SAMPLE_LIMITS.maxAllocationCores);
+// zod 4's int() is a safe integer: at most SAMPLE_LIMITS.maxBytes.
+const bytes = z.number().int();
 
 export type SampleSource = z.infer<typeof SampleSourceSchema>;
 export type ResourceKind = z.infer<typeof ResourceKindSchema>;
@@ -26,16 +48,16 @@ export const SampleEventSchema = z
   .looseObject({
     schema: z.literal(SCHEMA_VERSIONS.sample),
     /** The dedup key; see sampleIdOf. Third-party producers may use their own unique ids. */
-    sampleId: nonEmptyString,
+    sampleId: id,
     source: SampleSourceSchema,
-    host: nonEmptyString,
+    host: boundedText(SAMPLE_LIMITS.hostBytes),
     resource: z.looseObject({
       kind: ResourceKindSchema,
-      id: nonEmptyString,
-      name: z.string(),
-      tenantId: nonEmptyString,
+      id,
+      name: boundedText(SAMPLE_LIMITS.nameBytes, { allowEmpty: true }),
+      tenantId: boundedText(SAMPLE_LIMITS.tenantIdBytes),
       /** Changes whenever the counters restart (container restart, VM boot). */
-      instanceId: nonEmptyString,
+      instanceId: id,
       startedAt: timestamp,
     }),
     observedAt: timestamp,
@@ -44,12 +66,17 @@ export const SampleEventSchema = z
       /** Cumulative CPU ns since the instance started. */
       usageNs: u64DecimalString,
       /** vCPUs or the CPU limit in cores; null when unlimited. */
-      allocationCores: z.number().positive().nullable(),
+      allocationCores: cores.nullable(),
+      /**
+       * The host's cores (optional): the most an unlimited resource can use, so rating can tell a
+       * possible reading from an impossible one.
+       */
+      hostCores: z.number().int().min(1).max(SAMPLE_LIMITS.maxHostCores).optional(),
     }),
     memory: z.looseObject({
-      usageBytes: nonNegativeInt,
+      usageBytes: bytes.nonnegative(),
       /** Memory limit or domain memory; null when unlimited. */
-      allocationBytes: positiveInt.nullable(),
+      allocationBytes: bytes.positive().nullable(),
     }),
   })
   .superRefine((sample, ctx) => {

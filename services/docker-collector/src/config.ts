@@ -1,4 +1,4 @@
-import { hostname } from 'node:os';
+import { cpus, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { TOPICS } from '@metering/contracts';
@@ -13,6 +13,8 @@ export type UsageSource = (typeof USAGE_SOURCES)[number];
 export interface DockerCollectorConfig {
   /** `host` on every sample. */
   hostName: string;
+  /** The host's cores, carried in every sample: the most an unlimited container can use. */
+  hostCores: number;
   /** unix socket of the Docker engine. */
   dockerSocket: string;
   /** Label holding a container's tenant. */
@@ -87,6 +89,8 @@ const bool = z
 
 const EnvSchema = z.object({
   HOST_NAME: z.string().trim().min(1).default(hostname()),
+  /** Default: the CPUs the kernel lists (/proc/cpuinfo), not this process's affinity. */
+  HOST_CORES: z.coerce.number().int().min(1).max(65_536).default(Math.max(1, cpus().length)),
   DOCKER_SOCKET: z.string().trim().min(1).default('/var/run/docker.sock'),
   TENANT_LABEL: z.string().trim().min(1).default('metering.tenant'),
   DEFAULT_TENANT: z.string().trim().min(1, 'must not be empty').default('default'),
@@ -167,6 +171,7 @@ export function loadConfig(
   }
   return {
     hostName: e.HOST_NAME,
+    hostCores: e.HOST_CORES,
     dockerSocket: e.DOCKER_SOCKET,
     tenantLabel: e.TENANT_LABEL,
     defaultTenant: e.DEFAULT_TENANT,

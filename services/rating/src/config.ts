@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TOPICS } from '@metering/contracts';
-import { MAX_INTERVAL_MS } from './domain/rate-sample';
+import { MAX_INTERVAL_MS, type PlausibilityRules } from './domain/rate-sample';
 
 /**
  * Every setting of the rating service, read from the environment once, at boot, and validated.
@@ -29,6 +29,27 @@ const Env = z.object({
   MAX_FUTURE_SKEW_MS: z.coerce.number().int().positive().default(300_000),
   /** The longest time one sample may account for; earlier usage is reported, not rated. */
   MAX_INTERVAL_MS: z.coerce.number().int().positive().default(MAX_INTERVAL_MS),
+  /** A partition whose batches keep failing for this long makes /healthz report it. */
+  PARTITION_STALL_MS: z.coerce.number().int().min(1_000).default(120_000),
+  /** Samples observed longer ago than this are rejected to the DLQ (90 days). */
+  MAX_SAMPLE_AGE_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(90 * 86_400_000),
+  /** CPU may exceed allocation × wall time by this factor (QEMU threads, CFS bursts). */
+  PLAUSIBLE_CPU_SLACK: z.coerce.number().min(1).max(100).default(1.5),
+  /** CPU milliseconds allowed above that in any interval (counter-read skew). */
+  PLAUSIBLE_CPU_TOLERANCE_MS: z.coerce.number().int().min(0).default(1_000),
+  /** Cores of an unlimited resource whose sample does not carry its host's cores. */
+  PLAUSIBLE_MAX_CORES: z.coerce.number().int().min(1).max(1_048_576).default(1_024),
+  /** The largest memory reading believed (default 64 TiB). */
+  PLAUSIBLE_MAX_MEMORY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(Number.MAX_SAFE_INTEGER)
+    .default(2 ** 46),
   DEFAULT_TIME_ZONE: z.string().default('UTC'),
   /** Currency of the zero amounts of tenants not registered yet (registered ones have their own). */
   DEFAULT_CURRENCY: z
@@ -104,6 +125,9 @@ export type RatingConfig = Readonly<{
   maxGapMs: number;
   maxFutureSkewMs: number;
   maxIntervalMs: number;
+  maxSampleAgeMs: number;
+  partitionStallMs: number;
+  plausibility: PlausibilityRules;
   defaultTimeZone: string;
   defaultCurrency: string;
   tenantCatalogTtlMs: number;
@@ -179,6 +203,14 @@ export function loadRatingConfig(env: NodeJS.ProcessEnv = process.env): RatingCo
     maxGapMs: e.MAX_GAP_MS,
     maxFutureSkewMs: e.MAX_FUTURE_SKEW_MS,
     maxIntervalMs: e.MAX_INTERVAL_MS,
+    maxSampleAgeMs: e.MAX_SAMPLE_AGE_MS,
+    partitionStallMs: e.PARTITION_STALL_MS,
+    plausibility: {
+      cpuSlackPermille: BigInt(Math.round(e.PLAUSIBLE_CPU_SLACK * 1000)),
+      cpuToleranceNs: BigInt(e.PLAUSIBLE_CPU_TOLERANCE_MS) * 1_000_000n,
+      maxCores: e.PLAUSIBLE_MAX_CORES,
+      maxMemoryBytes: BigInt(e.PLAUSIBLE_MAX_MEMORY_BYTES),
+    },
     defaultTimeZone: e.DEFAULT_TIME_ZONE,
     defaultCurrency: e.DEFAULT_CURRENCY,
     tenantCatalogTtlMs: e.TENANT_CATALOG_TTL_MS,

@@ -70,7 +70,11 @@ class GatedUsageSink implements UsageEventSink {
     const first = closed.some((u) => FIRST_RESOURCES.has(u.resourceId));
     if (this.gate && first) {
       await within(this.secondPublished.promise, 'the second batch staging beside the first');
-      if (this.failFirst) throw new Error('the outbox did not take it (stand-in)');
+      // An infrastructure failure (retriable): the batch rolls back and is retried whole.
+      if (this.failFirst)
+        throw Object.assign(new Error('the outbox did not take it (stand-in)'), {
+          retriable: true,
+        });
     }
     if (!first) this.secondPublished.resolve();
     this.published.push([...closed]);

@@ -52,7 +52,7 @@ describe('rating: exact and exactly-once against the real broker and database', 
       }),
       1,
     );
-    const invalid: { value: Buffer | string; code: string }[] = [
+    const invalid: { value: Buffer | string; code: string; key?: string }[] = [
       { value: 'not json at all', code: 'INVALID_JSON' },
       { value: JSON.stringify({ schema: 'metering.sample.v9' }), code: 'UNKNOWN_SCHEMA_VERSION' },
       {
@@ -69,6 +69,8 @@ describe('rating: exact and exactly-once against the real broker and database', 
           observedAt: new Date(Date.now() + 86_400_000).toISOString(),
         }),
         code: 'SAMPLE_IN_FUTURE',
+        // Keyed as a sample must be (else it is a KEY_MISMATCH first).
+        key: valid[2]!.resource.id,
       },
     ];
     // Interleave the invalid messages through the stream.
@@ -81,7 +83,7 @@ describe('rating: exact and exactly-once against the real broker and database', 
       const bad = invalid[i / 150];
       if (Number.isInteger(i / 150) && bad) {
         values.push(bad.value);
-        keys.push(`bad-${i}`);
+        keys.push(bad.key ?? `bad-${i}`);
       }
     });
     assert.equal(values.length, valid.length + invalid.length);

@@ -35,6 +35,7 @@ export function generateSamples(o: StreamOptions): SampleEvent[] {
     const memLimit = rnd() < 0.4 ? null : 2 ** 30 * (1 + Math.floor(rnd() * 4));
     for (let i = 0; i < o.samplesPerResource; i++) {
       const restart = i > 0 && rnd() < 0.02;
+      const previousT = i === 0 ? startedAt : t;
       if (restart) {
         instance += 1;
         startedAt = t + 1_000;
@@ -45,7 +46,9 @@ export function generateSamples(o: StreamOptions): SampleEvent[] {
         t += rnd() < 0.01 ? 900_000 : interval + Math.floor(rnd() * 2_000) - 1_000;
       }
       if (rnd() < 0.01 && i > 0 && !restart) cpu = 0n; // a counter reset within the instance
-      cpu += BigInt(Math.floor(rnd() * 20_000_000_000));
+      // Up to 2 cores' worth (unlimited), or up to the allocation: what a real counter can do.
+      const elapsedMs = t - (restart ? startedAt : previousT);
+      cpu += BigInt(Math.floor(rnd() * (cores ?? 2) * elapsedMs * 1_000_000));
       memory = Math.max(0, Math.min(2 ** 33, memory + Math.floor((rnd() - 0.5) * 2 ** 26)));
       const instanceId = `${resourceId}-i${instance}`;
       const observedAt = new Date(t).toISOString();

@@ -29,6 +29,8 @@ import {
 export interface CollectorSettings {
   /** `host` of every sample. */
   readonly host: string;
+  /** `cpu.hostCores` of every sample (absent: not said). */
+  readonly hostCores?: number;
   /** Sampling cycle: every container is read and a sample published. */
   readonly intervalMs: number;
   /** Young containers are read this often between cycles (0: never). */
@@ -812,7 +814,9 @@ export class ContainerCollector {
   }
 
   /** Hands a sample over; the publisher validates it against the contract (and encodes it). */
-  private emit(sample: SampleEvent, residual: boolean): void {
+  private emit(built: SampleEvent, residual: boolean): void {
+    const hostCores = this.settings.hostCores;
+    const sample = hostCores === undefined ? built : { ...built, cpu: { ...built.cpu, hostCores } };
     try {
       this.ports.publisher.publish(sample);
     } catch (error) {

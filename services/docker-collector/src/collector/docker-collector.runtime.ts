@@ -64,6 +64,7 @@ export class DockerCollectorRuntime {
       },
       {
         host: config.hostName,
+        hostCores: config.hostCores,
         intervalMs: config.sampleIntervalMs,
         youngReadIntervalMs: config.youngReadIntervalMs,
         youngWindowMs: config.youngWindowMs,

@@ -23,6 +23,7 @@ import { InfluxOutputs, NO_INFLUX } from '../sinks/influx-outputs';
 import { InfluxSink } from '../sinks/influx.sink';
 import { InfluxHttpWriter } from '../sinks/influx.writer';
 import { contractDeadLetterEncoder } from './dead-letter.encoder';
+import { PartitionFailures } from './partition-failures';
 import {
   type BatchOutcome,
   type CommittedBatchSink,
@@ -52,6 +53,9 @@ export class RatingRunner {
   private readonly lag: ReturnType<MetricsRegistry['gauge']>;
   private readonly batchSize: Histogram;
   private readonly phaseSeconds: Histogram<'phase'>;
+  private readonly isolating: Counter;
+  private readonly batchFailures: Counter;
+  private readonly failures: PartitionFailures;
 
   constructor(
     private readonly config: RatingConfig,
@@ -100,6 +104,27 @@ export class RatingRunner {
       help: 'Time per phase of a batch: prepare (decode, rate, instance states), price (wait for the month positions, price), write (ledger and Kafka acknowledgements), commit',
       labelNames: ['phase'],
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    });
+    this.isolating = metrics.counter({
+      name: 'batch_isolations_total',
+      help: 'Batches split because they failed for a reason that is not the infrastructure (a message may be to blame)',
+    });
+    this.batchFailures = metrics.counter({
+      name: 'batch_failures_total',
+      help: 'Batch attempts that failed and will be retried from the stored offset',
+    });
+    this.failures = new PartitionFailures(config.partitionStallMs);
+    const failures = this.failures;
+    metrics.gauge({
+      name: 'partition_failing_seconds',
+      help: 'How long each partition whose batches keep failing has been failing (absent: none is)',
+      labelNames: ['topic', 'partition'],
+      collect() {
+        this.reset();
+        for (const f of failures.failing(Date.now())) {
+          this.set({ topic: f.topic, partition: String(f.partition) }, f.failingSeconds);
+        }
+      },
     });
     this.lag = metrics.gauge({
       name: 'consumer_lag_messages',
@@ -197,13 +222,44 @@ export class RatingRunner {
       committedSink,
       {
         groupId: config.groupId,
-        rules: { maxGapMs: config.maxGapMs, maxIntervalMs: config.maxIntervalMs },
+        rules: {
+          maxGapMs: config.maxGapMs,
+          maxIntervalMs: config.maxIntervalMs,
+          plausibility: config.plausibility,
+        },
         maxFutureSkewMs: config.maxFutureSkewMs,
+        maxSampleAgeMs: config.maxSampleAgeMs,
         windows: { windowMs: config.usage.windowMs },
         repricePageBuckets: config.repricePageBuckets,
       },
       Date.now,
       { start: (phase) => this.phaseSeconds.startTimer({ phase }) },
+      {
+        splitting: (batch, error) => {
+          this.isolating.inc();
+          this.logger.warn(
+            {
+              err: error,
+              topic: batch.topic,
+              partition: batch.partition,
+              firstOffset: batch.firstOffset,
+              lastOffset: batch.lastOffset,
+            },
+            'batch failed for a reason that is not the infrastructure: splitting it to find the message responsible',
+          );
+        },
+        unrateable: (message, error) => {
+          this.logger.error(
+            {
+              err: error,
+              topic: message.topic,
+              partition: message.partition,
+              offset: message.offset,
+            },
+            'message makes rating fail: dead-lettered as UNRATEABLE',
+          );
+        },
+      },
     );
 
     this.consumer = this.kafka.createConsumer({
@@ -236,14 +292,26 @@ export class RatingRunner {
     });
     await this.consumer.start(async (batch) => {
       this.batchSize.observe(batch.messages.length);
+      const partition = { topic: batch.topic, partition: String(batch.partition) };
+      // Before rating: a partition whose batches keep failing must still show its lag.
+      this.setLag(partition, BigInt(batch.highWatermark) - BigInt(batch.firstOffset));
       const end = this.batchSeconds.startTimer();
-      const outcome = await processor.process(batch);
+      let outcome: BatchOutcome;
+      try {
+        outcome = await processor.process(batch);
+      } catch (error) {
+        this.failures.failed(batch.topic, batch.partition, error);
+        this.batchFailures.inc();
+        throw error;
+      }
+      this.failures.succeeded(batch.topic, batch.partition);
       end();
       this.batches.inc();
       this.messages.inc({ outcome: 'rated' }, outcome.rated);
       this.messages.inc({ outcome: 'duplicate' }, outcome.duplicates);
       this.messages.inc({ outcome: 'out_of_order' }, outcome.outOfOrder);
       this.messages.inc({ outcome: 'already_applied' }, outcome.skipped);
+      this.messages.inc({ outcome: 'unrateable' }, outcome.unrateable);
       this.deadLettered.inc(outcome.deadLettered);
       if (outcome.repricedMonths > 0) {
         this.repriced.inc(outcome.repricedMonths);
@@ -260,11 +328,7 @@ export class RatingRunner {
           'samples accounting for more than MAX_INTERVAL_MS: only their last part was rated',
         );
       }
-      const lag = BigInt(batch.highWatermark) - BigInt(batch.nextOffset);
-      this.lag.set(
-        { topic: batch.topic, partition: String(batch.partition) },
-        Number(lag > 0n ? lag : 0n),
-      );
+      this.setLag(partition, BigInt(batch.highWatermark) - BigInt(batch.nextOffset));
     });
     // Events a crash or an outage left in the outbox go out before long, then idle windows.
     usageEvents.start();
@@ -286,6 +350,18 @@ export class RatingRunner {
       return { status: 'down', detail: { reason: 'not connected' } };
     await this.dataSource.query('SELECT 1');
     return { status: 'up' };
+  };
+
+  private setLag(labels: { topic: string; partition: string }, lag: bigint): void {
+    this.lag.set(labels, Number(lag > 0n ? lag : 0n));
+  }
+
+  /** Down while a partition's batches have kept failing for longer than the stall limit. */
+  readonly partitionsHealth: HealthIndicator = () => {
+    const stalled = this.failures.stalled(Date.now());
+    return Promise.resolve(
+      stalled.length === 0 ? { status: 'up' } : { status: 'down', detail: { stalled } },
+    );
   };
 
   readonly consumerHealth: HealthIndicator = () => {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type ConsumedBatch, type ConsumedMessage, type Rejection } from '@metering/kafka';
 import { type EntityManager } from 'typeorm';
 import {
@@ -27,6 +28,7 @@ import {
 } from '../ledger/ledger.repository';
 import { type AssignmentChange, type TenantCatalog } from '../pricing/tenant-catalog';
 import { type StagedUsage, type UsageEventSink } from '../publishing/usage-event.outbox';
+import { isInfrastructureError } from './batch-error.classifier';
 import { decodeSampleFast } from './sample.decoder';
 import { toMeteredSample } from './sample.mapper';
 
@@ -34,6 +36,8 @@ export interface SampleBatchProcessorOptions {
   readonly groupId: string;
   readonly rules: RatingRules;
   readonly maxFutureSkewMs: number;
+  /** Samples observed longer ago than this are dead-lettered (SAMPLE_TOO_OLD). */
+  readonly maxSampleAgeMs?: number;
   readonly windows: UsageWindowRules;
   /** Buckets read, priced and written at a time when a month is priced again (memory bound). */
   readonly repricePageBuckets: number;
@@ -56,6 +60,8 @@ export interface BatchOutcome {
   readonly repricedMonths: number;
   /** Complete usage windows put in the outbox (published after the commit). */
   readonly usageEvents: number;
+  /** Messages dead-lettered as UNRATEABLE: the batch failed with them and without them it did not. */
+  readonly unrateable: number;
 }
 
 /** What a committed batch changed: the input of the InfluxDB sink. */
@@ -79,6 +85,18 @@ export interface BatchPhases {
 
 const NO_PHASES: BatchPhases = { start: () => () => undefined };
 
+/** Told when a failing batch is split to find the message responsible (the runner logs it). */
+export interface IsolationObserver {
+  splitting(batch: ConsumedBatch, error: unknown): void;
+  unrateable(message: ConsumedMessage, error: unknown): void;
+}
+
+const SILENT: IsolationObserver = { splitting: () => undefined, unrateable: () => undefined };
+
+/** Attempts of a single failing message before it is dead-lettered, and the pause between. */
+const SINGLE_MESSAGE_ATTEMPTS = 3;
+const SINGLE_MESSAGE_RETRY_MS = 200;
+
 export interface CommittedBatchSink {
   /** Called after the commit; must not throw nor block (it only queues). */
   committed(batch: CommittedBatch): void;
@@ -94,6 +112,7 @@ const NOTHING: Omit<BatchOutcome, 'skipped' | 'repricedMonths'> = {
   clipped: 0,
   clippedCoreSeconds: 0,
   usageEvents: 0,
+  unrateable: 0,
 };
 
 /**
@@ -128,11 +147,64 @@ export class SampleBatchProcessor {
     private readonly options: SampleBatchProcessorOptions,
     private readonly clock: () => number = Date.now,
     private readonly phases: BatchPhases = NO_PHASES,
+    private readonly isolation: IsolationObserver = SILENT,
   ) {}
 
+  /**
+   * Rates the batch. Every message is rated or dead-lettered and the partition always moves: a
+   * failure that is not the infrastructure's (batch-error.classifier.ts) may be one message's
+   * doing, so the batch is split in halves, each rated in its own transaction (storing its own
+   * next offset), down to the one message that keeps failing on its own; that one is dead-lettered
+   * as UNRATEABLE with the error, and the rest is rated as if it had never been there. A failure
+   * that remains with the message dead-lettered is not the message's: it is thrown. Infrastructure
+   * errors are thrown at once: the batch is retried from the stored offset, never skipped.
+   */
   async process(batch: ConsumedBatch): Promise<BatchOutcome> {
+    // Nothing before the transactions depends on the batch's content.
     await this.catalog.refresh();
     const repricedMonths = await this.repriceChanges();
+    const outcome = await this.isolating(batch, new Map());
+    return { ...outcome, repricedMonths };
+  }
+
+  private async isolating(
+    batch: ConsumedBatch,
+    poisoned: Map<string, unknown>,
+  ): Promise<BatchOutcome> {
+    try {
+      return await this.rateOnce(batch, poisoned);
+    } catch (error) {
+      if (isInfrastructureError(error)) throw error;
+      const count = batch.messages.length;
+      if (count > 1) {
+        this.isolation.splitting(batch, error);
+        const half = Math.ceil(count / 2);
+        const first = await this.isolating(sliceBatch(batch, 0, half), poisoned);
+        const second = await this.isolating(sliceBatch(batch, half, count), poisoned);
+        return addOutcomes(first, second);
+      }
+      // One message: tried again a few times, in case the failure was not its after all.
+      let last = error;
+      for (let attempt = 1; attempt < SINGLE_MESSAGE_ATTEMPTS; attempt++) {
+        await sleep(SINGLE_MESSAGE_RETRY_MS * attempt);
+        try {
+          return await this.rateOnce(batch, poisoned);
+        } catch (again) {
+          if (isInfrastructureError(again)) throw again;
+          last = again;
+        }
+      }
+      const message = batch.messages[0]!;
+      this.isolation.unrateable(message, last);
+      poisoned.set(message.offset, last);
+      return await this.rateOnce(batch, poisoned);
+    }
+  }
+
+  private async rateOnce(
+    batch: ConsumedBatch,
+    poisoned: ReadonlyMap<string, unknown>,
+  ): Promise<BatchOutcome> {
     // Before the transaction: waiting for Kafka must not hold any row lock.
     await this.usageEvents.ready();
     const phases = this.phases;
@@ -157,10 +229,10 @@ export class SampleBatchProcessor {
         const skipped = batch.messages.length - fresh.length;
         if (fresh.length === 0) {
           phase();
-          return { ...NOTHING, skipped, repricedMonths };
+          return { ...NOTHING, skipped, repricedMonths: 0 };
         }
 
-        const { samples, rejections } = this.decode(fresh);
+        const { samples, rejections, messageOf, unrateable } = this.decode(fresh, poisoned);
         const loaded = await this.ledger.loadStates(
           tx,
           uniqueBy(samples, instanceKey).map((s) => ({
@@ -171,6 +243,16 @@ export class SampleBatchProcessor {
         const rating = rateBatch(samples, loaded.states, this.options.rules, (tenant) =>
           this.catalog.zoneOf(tenant),
         );
+        for (const { sample, implausible } of rating.rejected) {
+          rejections.push({
+            message: messageOf.get(sample)!,
+            reason: {
+              reasonCode: implausible.code,
+              message: implausible.message,
+              path: implausible.path,
+            },
+          });
+        }
         const planned = planBatch(rating.rated, this.catalog.pricing);
         phase();
 
@@ -231,8 +313,9 @@ export class SampleBatchProcessor {
           deadLettered: rejections.length,
           bucketsWritten: rating.buckets.size,
           ...clippedOf(rating.intervals),
-          repricedMonths,
+          repricedMonths: 0,
           usageEvents: windows.closed.length,
+          unrateable,
         };
       });
       endCommit();
@@ -416,14 +499,32 @@ export class SampleBatchProcessor {
     });
   }
 
-  private decode(messages: readonly ConsumedMessage[]): {
+  /**
+   * Decodes and checks the messages: the contract (libs/contracts, through the fast path), the
+   * Kafka key (the resource id, which keeps one resource's samples in order on one partition), the
+   * rating clock's rules. Messages found to make the batch fail (`poisoned`) are rejected as
+   * UNRATEABLE with the error.
+   */
+  private decode(
+    messages: readonly ConsumedMessage[],
+    poisoned: ReadonlyMap<string, unknown>,
+  ): {
     samples: MeteredSample[];
     rejections: Rejection[];
+    messageOf: Map<MeteredSample, ConsumedMessage>;
+    unrateable: number;
   } {
     const samples: MeteredSample[] = [];
     const rejections: Rejection[] = [];
+    const messageOf = new Map<MeteredSample, ConsumedMessage>();
+    let unrateable = 0;
     const now = this.clock();
     for (const message of messages) {
+      if (poisoned.has(message.offset)) {
+        unrateable += 1;
+        rejections.push({ message, reason: unrateableReason(poisoned.get(message.offset)) });
+        continue;
+      }
       const decoded = decodeSampleFast(message.value);
       if (!decoded.ok) {
         rejections.push({
@@ -436,8 +537,25 @@ export class SampleBatchProcessor {
         });
         continue;
       }
+      const resourceId = decoded.value.resource.id;
+      if (!keyIs(message.key, resourceId)) {
+        rejections.push({
+          message,
+          reason: {
+            reasonCode: 'KEY_MISMATCH',
+            message: `the Kafka key must be resource.id ("${resourceId}"), got ${describeKey(message.key)}`,
+            path: 'resource.id',
+          },
+        });
+        continue;
+      }
       const sample = toMeteredSample(decoded.value);
-      const violation = checkSampleRules(sample, now, this.options.maxFutureSkewMs);
+      const violation = checkSampleRules(
+        sample,
+        now,
+        this.options.maxFutureSkewMs,
+        this.options.maxSampleAgeMs,
+      );
       if (violation !== null) {
         rejections.push({
           message,
@@ -446,9 +564,67 @@ export class SampleBatchProcessor {
         continue;
       }
       samples.push(sample);
+      messageOf.set(sample, message);
     }
-    return { samples, rejections };
+    return { samples, rejections, messageOf, unrateable };
   }
+}
+
+/** Whether the record's key is exactly the UTF-8 of the resource id. */
+function keyIs(key: Buffer | null, resourceId: string): boolean {
+  return key !== null && key.length >= resourceId.length && key.toString('utf8') === resourceId;
+}
+
+function describeKey(key: Buffer | null): string {
+  if (key === null) return 'no key';
+  const text = key.subarray(0, 256).toString('utf8');
+  return `${JSON.stringify(text)}${key.length > 256 ? ` (${key.length} bytes)` : ''}`;
+}
+
+/** Errors worded for the dead letter: name, code and message, bounded. */
+function unrateableReason(error: unknown): { reasonCode: string; message: string } {
+  let text: string;
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    text = `${error.name}${typeof code === 'string' ? ` ${code}` : ''}: ${error.message}`;
+  } else {
+    text = String(error);
+  }
+  if (text.length > 1_000) text = `${text.slice(0, 1_000)}…`;
+  return {
+    reasonCode: 'UNRATEABLE',
+    message: `rating failed with this message and not without it: ${text}`,
+  };
+}
+
+/** Messages [from, to) of a batch, resuming after them where the next part starts. */
+function sliceBatch(batch: ConsumedBatch, from: number, to: number): ConsumedBatch {
+  const messages = batch.messages.slice(from, to);
+  const next = batch.messages[to];
+  return {
+    ...batch,
+    messages,
+    firstOffset: messages[0]!.offset,
+    lastOffset: messages.at(-1)!.offset,
+    nextOffset: next === undefined ? batch.nextOffset : next.offset,
+  };
+}
+
+function addOutcomes(a: BatchOutcome, b: BatchOutcome): BatchOutcome {
+  return {
+    applied: a.applied + b.applied,
+    skipped: a.skipped + b.skipped,
+    rated: a.rated + b.rated,
+    duplicates: a.duplicates + b.duplicates,
+    outOfOrder: a.outOfOrder + b.outOfOrder,
+    deadLettered: a.deadLettered + b.deadLettered,
+    bucketsWritten: a.bucketsWritten + b.bucketsWritten,
+    clipped: a.clipped + b.clipped,
+    clippedCoreSeconds: a.clippedCoreSeconds + b.clippedCoreSeconds,
+    repricedMonths: a.repricedMonths + b.repricedMonths,
+    usageEvents: a.usageEvents + b.usageEvents,
+    unrateable: a.unrateable + b.unrateable,
+  };
 }
 
 function clippedOf(intervals: readonly UsageInterval[]): {

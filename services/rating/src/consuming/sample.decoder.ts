@@ -2,9 +2,12 @@ import { isUtf8 } from 'node:buffer';
 import {
   type DecodeResult,
   type MessageBytes,
+  SAMPLE_LIMITS,
   SCHEMA_VERSIONS,
   type SampleEvent,
   decodeSample,
+  isPrintableText,
+  utf8ByteLength,
 } from '@metering/contracts';
 import { z } from 'zod';
 
@@ -35,18 +38,24 @@ export function decodeSampleFast(bytes: MessageBytes): DecodeResult<SampleEvent>
 }
 
 type Json = Record<string, unknown>;
+const L = SAMPLE_LIMITS;
 
 function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-const nonEmpty = (v: unknown): boolean => typeof v === 'string' && v.length > 0;
+/** The contract's boundedText: printable, at most `maxBytes` of UTF-8 (ASCII counted cheaply). */
+function text(v: unknown, maxBytes: number, allowEmpty = false): boolean {
+  if (typeof v !== 'string' || (!allowEmpty && v.length === 0)) return false;
+  if (v.length > maxBytes) return false;
+  return isPrintableText(v) && (v.length * 3 <= maxBytes || utf8ByteLength(v) <= maxBytes);
+}
 const timestamp = (v: unknown): v is string => typeof v === 'string' && TIMESTAMP.test(v);
 
 /** Exactly SampleEventSchema's rules, for values that pass them all. */
 export function isWellFormedSample(v: unknown): v is SampleEvent {
   if (!isObject(v) || v['schema'] !== SCHEMA_VERSIONS.sample) return false;
-  if (!nonEmpty(v['sampleId']) || !nonEmpty(v['host'])) return false;
+  if (!text(v['sampleId'], L.idBytes) || !text(v['host'], L.hostBytes)) return false;
   const source = v['source'];
   if (source !== 'docker' && source !== 'libvirt') return false;
   const lifecycle = v['lifecycle'];
@@ -55,8 +64,10 @@ export function isWellFormedSample(v: unknown): v is SampleEvent {
   if (!isObject(resource)) return false;
   const kind = resource['kind'];
   if (kind !== 'container' && kind !== 'vm') return false;
-  if (!nonEmpty(resource['id']) || typeof resource['name'] !== 'string') return false;
-  if (!nonEmpty(resource['tenantId']) || !nonEmpty(resource['instanceId'])) return false;
+  if (!text(resource['id'], L.idBytes) || !text(resource['name'], L.nameBytes, true)) return false;
+  if (!text(resource['tenantId'], L.tenantIdBytes) || !text(resource['instanceId'], L.idBytes)) {
+    return false;
+  }
   const startedAt = resource['startedAt'];
   const observedAt = v['observedAt'];
   if (!timestamp(startedAt) || !timestamp(observedAt)) return false;
@@ -66,7 +77,21 @@ export function isWellFormedSample(v: unknown): v is SampleEvent {
   if (typeof usageNs !== 'string' || !U64.test(usageNs)) return false;
   if (usageNs.length === 20 && BigInt(usageNs) > U64_MAX) return false;
   const cores = cpu['allocationCores'];
-  if (cores !== null && !(typeof cores === 'number' && Number.isFinite(cores) && cores > 0)) {
+  if (
+    cores !== null &&
+    !(typeof cores === 'number' && cores >= L.minAllocationCores && cores <= L.maxAllocationCores)
+  ) {
+    return false;
+  }
+  const hostCores = cpu['hostCores'];
+  if (
+    hostCores !== undefined &&
+    !(
+      Number.isSafeInteger(hostCores) &&
+      (hostCores as number) >= 1 &&
+      (hostCores as number) <= L.maxHostCores
+    )
+  ) {
     return false;
   }
   const memory = v['memory'];

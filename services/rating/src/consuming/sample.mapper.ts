@@ -36,5 +36,6 @@ export function toMeteredSample(event: SampleEvent): MeteredSample {
     cpuAllocationCores: coresToDecimal(event.cpu.allocationCores),
     memoryAllocationBytes:
       event.memory.allocationBytes === null ? null : BigInt(event.memory.allocationBytes),
+    hostCores: event.cpu.hostCores ?? null,
   };
 }

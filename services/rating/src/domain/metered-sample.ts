@@ -19,6 +19,8 @@ export interface MeteredSample {
   /** Cores as a decimal string ("0.5"); null when unlimited. */
   readonly cpuAllocationCores: string | null;
   readonly memoryAllocationBytes: bigint | null;
+  /** The host's cores, when the collector says (the bound of an unlimited resource). */
+  readonly hostCores?: number | null;
 }
 
 /** What rating remembers of an instance between samples: its last accepted reading. */

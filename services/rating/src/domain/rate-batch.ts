@@ -1,5 +1,5 @@
 import { type InstanceState, type MeteredSample, instanceKey } from './metered-sample';
-import { type RatingRules, type UsageInterval, rateSample } from './rate-sample';
+import { type Implausible, type RatingRules, type UsageInterval, rateSample } from './rate-sample';
 import {
   type BucketSegment,
   type BucketUsage,
@@ -28,6 +28,11 @@ export interface BatchRating {
   readonly rated: readonly RatedInterval[];
   readonly duplicates: number;
   readonly outOfOrder: number;
+  /** Samples refused as implausible; their instances stay at the last accepted reading. */
+  readonly rejected: readonly {
+    readonly sample: MeteredSample;
+    readonly implausible: Implausible;
+  }[];
 }
 
 /**
@@ -44,6 +49,7 @@ export function rateBatch(
   const buckets = new Map<string, BucketUsage>();
   const intervals: UsageInterval[] = [];
   const rated: RatedInterval[] = [];
+  const rejected: { sample: MeteredSample; implausible: Implausible }[] = [];
   let duplicates = 0;
   let outOfOrder = 0;
   for (const sample of samples) {
@@ -53,6 +59,9 @@ export function rateBatch(
       case 'ignored':
         if (outcome.reason === 'duplicate') duplicates += 1;
         else outOfOrder += 1;
+        break;
+      case 'rejected':
+        rejected.push({ sample, implausible: outcome.implausible });
         break;
       case 'rated': {
         states.set(key, outcome.state);
@@ -69,5 +78,5 @@ export function rateBatch(
       }
     }
   }
-  return { states, buckets, intervals, rated, duplicates, outOfOrder };
+  return { states, buckets, intervals, rated, duplicates, outOfOrder, rejected };
 }

@@ -10,6 +10,36 @@ export interface RatingRules {
    * proportion; the rest is `clippedCpuNs`, reported, not billed.
    */
   readonly maxIntervalMs?: number;
+  /** What a reading may claim; absent: every reading is taken at its word. */
+  readonly plausibility?: PlausibilityRules;
+}
+
+/**
+ * The most a reading may claim. An implausible sample is rejected (dead-lettered) and the instance
+ * stays at its last accepted reading, so the cumulative counter of the next plausible sample still
+ * carries whatever was really used: nothing is lost by refusing a bad reading.
+ */
+export interface PlausibilityRules {
+  /**
+   * CPU may exceed the allocation (cores) × wall time by this factor, in thousandths (1500: 50 %):
+   * QEMU's emulator and I/O threads are charged to a domain beyond its vCPUs, CFS lets a container
+   * burst past its quota within a period, and a counter is read a little after its timestamp.
+   */
+  readonly cpuSlackPermille: bigint;
+  /** CPU allowed above that in any interval, in ns (covers counter-read skew on short intervals). */
+  readonly cpuToleranceNs: bigint;
+  /** Cores of an unlimited resource whose sample does not say its host's cores. */
+  readonly maxCores: number;
+  /** The largest memory reading believed, in bytes. */
+  readonly maxMemoryBytes: bigint;
+}
+
+export type ImplausibleCode = 'IMPLAUSIBLE_CPU' | 'IMPLAUSIBLE_MEMORY';
+
+export interface Implausible {
+  readonly code: ImplausibleCode;
+  readonly path: string;
+  readonly message: string;
 }
 
 /** 35 days: a billing month and its grace, and a bounded number of hour buckets per sample. */
@@ -40,7 +70,8 @@ export interface UsageInterval {
 
 export type SampleOutcome =
   | { readonly kind: 'rated'; readonly state: InstanceState; readonly interval: UsageInterval }
-  | { readonly kind: 'ignored'; readonly reason: 'duplicate' | 'out-of-order' };
+  | { readonly kind: 'ignored'; readonly reason: 'duplicate' | 'out-of-order' }
+  | { readonly kind: 'rejected'; readonly implausible: Implausible };
 
 /**
  * Rates one sample against the last accepted one of its instance (rating semantics, product.md):
@@ -83,6 +114,17 @@ export function rateSample(
   } else {
     cpuUsageNs = sample.cpuUsageNs;
     counterReset = true;
+  }
+
+  if (rules.plausibility !== undefined) {
+    const implausible = checkPlausible(
+      rules.plausibility,
+      sample,
+      previous,
+      cpuUsageNs,
+      toMs - fullFromMs,
+    );
+    if (implausible !== null) return { kind: 'rejected', implausible };
   }
 
   // Beyond the longest interval: only the last part is rated, its CPU in proportion to time.
@@ -133,5 +175,63 @@ export function rateSample(
       clippedMs: fromMs - fullFromMs,
       clippedCpuNs,
     },
+  };
+}
+
+const NANO_CORES = /^(\d+)(?:\.(\d{1,9}))?$/;
+
+/** Cores as a decimal string ("0.5") in nano-cores; null when unlimited or not a plain decimal. */
+function nanoCores(cores: string | null): bigint | null {
+  if (cores === null) return null;
+  const m = NANO_CORES.exec(cores);
+  if (m === null) return null;
+  return BigInt(m[1]!) * 1_000_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'));
+}
+
+/**
+ * CPU within what the resource could use over the interval (its allocation, the larger of the
+ * previous and the new one when it changed; unlimited: the host's cores, or `maxCores`), times the
+ * slack, plus the tolerance; memory within the ceiling.
+ */
+function checkPlausible(
+  rules: PlausibilityRules,
+  sample: MeteredSample,
+  previous: InstanceState | undefined,
+  cpuUsageNs: bigint,
+  wallMs: number,
+): Implausible | null {
+  if (sample.memoryUsageBytes > rules.maxMemoryBytes) {
+    return {
+      code: 'IMPLAUSIBLE_MEMORY',
+      path: 'memory.usageBytes',
+      message: `memory.usageBytes: ${sample.memoryUsageBytes} bytes is above the ceiling of ${rules.maxMemoryBytes}`,
+    };
+  }
+  const now = nanoCores(sample.cpuAllocationCores);
+  const before = previous === undefined ? now : nanoCores(previous.lastCpuAllocationCores);
+  let capacity: bigint;
+  let basis: string;
+  if (now !== null && before !== null) {
+    capacity = now > before ? now : before;
+    basis = 'its allocation';
+  } else if (sample.hostCores !== undefined && sample.hostCores !== null) {
+    capacity = BigInt(sample.hostCores) * 1_000_000_000n;
+    basis = "its host's cores";
+  } else {
+    capacity = BigInt(rules.maxCores) * 1_000_000_000n;
+    basis = 'the most cores a resource is believed to have';
+  }
+  // nano-cores × ms × permille / 10^6 = ns of CPU.
+  const limitNs =
+    (capacity * BigInt(Math.max(0, wallMs)) * rules.cpuSlackPermille) / 1_000_000n +
+    rules.cpuToleranceNs;
+  if (cpuUsageNs <= limitNs) return null;
+  const cores = Number(capacity) / 1e9;
+  return {
+    code: 'IMPLAUSIBLE_CPU',
+    path: 'cpu.usageNs',
+    message:
+      `cpu.usageNs: ${cpuUsageNs} ns of CPU in ${wallMs} ms is more than ${basis} ` +
+      `(${cores} cores) could use (at most ${limitNs} ns with the slack)`,
   };
 }

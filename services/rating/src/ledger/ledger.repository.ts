@@ -128,6 +128,13 @@ export class LedgerRepository {
   /**
    * Locks and reads the states and open usage windows of the batch's instances. The lock keeps
    * the idle-window flush (flushIdleWindows) away from instances a batch is rating.
+   *
+   * An instance without a state row yet has nothing to lock: two batches rating its first samples
+   * at once (its samples on two partitions, two rating processes) would both count its usage since
+   * `startedAt`. So the first sample is serialised: for the instances not found, the transaction
+   * takes an advisory lock per resource (all at once, in one order, so two batches never wait on
+   * each other in a cycle) and reads them again — a batch that got there first has committed its
+   * state by the time the lock is granted, and this one rates against it.
    */
   async loadStates(
     tx: EntityManager,
@@ -136,7 +143,24 @@ export class LedgerRepository {
     const states = new Map<string, InstanceState>();
     const windows = new Map<string, PricedUsage>();
     if (keys.length === 0) return { states, windows };
-    const rows = await tx.query<StateRow[]>(
+    this.addStateRows(await this.selectStates(tx, keys), states, windows);
+    const missing = keys.filter((k) => !states.has(instanceKey(k)));
+    if (missing.length > 0) {
+      await tx.query(
+        `SELECT pg_advisory_xact_lock(hashtext('instance_state'), h)
+         FROM (SELECT DISTINCT hashtext(r) AS h FROM unnest($1::text[]) AS r ORDER BY 1) AS x`,
+        [missing.map((k) => k.resourceId)],
+      );
+      this.addStateRows(await this.selectStates(tx, missing), states, windows);
+    }
+    return { states, windows };
+  }
+
+  private selectStates(
+    tx: EntityManager,
+    keys: readonly { resourceId: string; instanceId: string }[],
+  ): Promise<StateRow[]> {
+    return tx.query<StateRow[]>(
       `SELECT s.resource_id, s.instance_id, s.tenant_id, s.resource_kind,
               (extract(epoch from s.started_at) * 1000)::bigint::text AS started_ms,
               (extract(epoch from s.last_observed_at) * 1000)::bigint::text AS observed_ms,
@@ -150,6 +174,13 @@ export class LedgerRepository {
        FOR UPDATE OF s`,
       [keys.map((k) => k.resourceId), keys.map((k) => k.instanceId)],
     );
+  }
+
+  private addStateRows(
+    rows: readonly StateRow[],
+    states: Map<string, InstanceState>,
+    windows: Map<string, PricedUsage>,
+  ): void {
     for (const r of rows) {
       const state: InstanceState = {
         tenantId: r.tenant_id,
@@ -169,7 +200,6 @@ export class LedgerRepository {
       states.set(key, state);
       if (r.pending_usage !== null) windows.set(key, windowFromJson(r.pending_usage));
     }
-    return { states, windows };
   }
 
   /**

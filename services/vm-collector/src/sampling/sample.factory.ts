@@ -14,11 +14,14 @@ export interface SampleFactoryOptions {
 export interface SampledInstance {
   readonly instanceId: string;
   readonly startedAt: Date;
+  /** Subtracted from cpuTime: the counter's value at startedAt when that is first sight. */
+  readonly cpuBaselineNs?: bigint;
 }
 
 /**
  * One `metering.samples.v1` event from one reading.
- * - cpu.usageNs: the domain's cumulative cpuTime; allocationCores: its vCPUs.
+ * - cpu.usageNs: the domain's cumulative cpuTime (less the baseline of an instance whose start is
+ *   unknown); allocationCores: its vCPUs.
  * - memory.usageBytes: see memoryUsageOf; allocationBytes: the current (balloon) memory;
  *   maxBytes (an extra field) the maximum memory.
  * `observedAt` may be later than the reading's (a final sample moved past the previous one).
@@ -56,7 +59,7 @@ export function sampleOf(
     observedAt: observed,
     lifecycle,
     cpu: {
-      usageNs: reading.cpuTimeNs.toString(),
+      usageNs: rebase(reading.cpuTimeNs, instance.cpuBaselineNs ?? 0n).toString(),
       allocationCores: reading.vcpus > 0 ? reading.vcpus : null,
     },
     memory: {
@@ -65,6 +68,10 @@ export function sampleOf(
       maxBytes: reading.maxMemoryBytes > 0 ? reading.maxMemoryBytes : null,
     },
   };
+}
+
+function rebase(cpuTimeNs: bigint, baselineNs: bigint): bigint {
+  return cpuTimeNs > baselineNs ? cpuTimeNs - baselineNs : 0n;
 }
 
 /**

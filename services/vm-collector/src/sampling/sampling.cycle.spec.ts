@@ -282,3 +282,33 @@ test('CPU counters beyond 2^53 ns stay exact decimal strings', () => {
   const big = reading({ atSeconds: 0, cpuTimeNs: 1_795_702_103_235_266_048n });
   assert.equal(cycle.poll([ok(big)], true).samples[0]?.cpu.usageNs, '1795702103235266048');
 });
+
+test('without its process the counter is rebased at first sight, and a restart is a new instance', () => {
+  // A remote URI: no process, cpuTime since a boot long before the collector saw the domain.
+  const remote = (atSeconds: number): DomainReading =>
+    reading({
+      atSeconds,
+      processExpected: false,
+      process: null,
+      cpuTimeNs: 3_600_000_000_000n + BigInt(atSeconds) * 250_000_000n,
+    });
+  const cycle = new SamplingCycle(options);
+  const [start] = cycle.poll([ok(remote(0))], true).samples;
+  const [running] = cycle.poll([ok(remote(10))], true).samples;
+  assert.ok(start && running);
+  // Nothing is claimed for the hour before first sight; what follows is counted from it.
+  assert.equal(start.cpu.usageNs, '0');
+  assert.equal(start.resource.startedAt, start.observedAt);
+  assert.equal(running.cpu.usageNs, (10n * 250_000_000n).toString());
+  assert.equal(running.resource.instanceId, start.resource.instanceId);
+  // A restarted collector rebases anew: another instance, whose counter starts at zero again.
+  const [restarted] = new SamplingCycle(options).poll([ok(remote(20))], true).samples;
+  assert.ok(restarted);
+  assert.notEqual(restarted.resource.instanceId, start.resource.instanceId);
+  assert.equal(restarted.cpu.usageNs, '0');
+  // With its process, the counter is the QEMU process's own and the id survives a restart.
+  const a = new SamplingCycle(options).poll([ok(reading({ atSeconds: 0 }))], true).samples[0];
+  const b = new SamplingCycle(options).poll([ok(reading({ atSeconds: 30 }))], true).samples[0];
+  assert.equal(a?.resource.instanceId, b?.resource.instanceId);
+  assert.equal(b?.cpu.usageNs, (30n * 250_000_000n).toString());
+});

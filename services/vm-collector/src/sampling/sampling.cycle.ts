@@ -27,6 +27,8 @@ interface TrackedInstance {
   readonly domainId: number;
   readonly instanceId: string;
   readonly startedAt: Date;
+  /** cpuTime at first sight when the process's start is unknown (the counter is rebased); else 0. */
+  readonly cpuBaselineNs: bigint;
   /** The boot key the instance id was derived from, null when derived without a process. */
   readonly bootKey: string | null;
   last: DomainReading;
@@ -113,14 +115,25 @@ export class SamplingCycle {
     return { samples, tracked: this.instances.size, waiting: this.waitingPolls.size };
   }
 
+  /**
+   * Starts following an instance. Without its QEMU process (a remote URI, a process not readable)
+   * the start of its counter is unknown: claiming "since first seen" for a counter that ran since
+   * boot would put all of it in one instant (rating refuses that as IMPLAUSIBLE_CPU). So the
+   * counter is rebased to its value at first sight — CPU before metering saw the domain is not
+   * claimed — and the instance id includes that moment, so a restarted collector, rebasing anew,
+   * starts a new instance instead of a counter that seems to go back.
+   */
   private track(key: string, reading: DomainReading): TrackedInstance {
     const bootKey = reading.process?.bootKey ?? null;
+    const rebased = reading.process === null;
+    const idKey = rebased ? `first-seen:${reading.observedAt.getTime()}` : bootKey;
     const instance: TrackedInstance = {
       uri: reading.uri,
       uuid: reading.uuid,
       domainId: reading.domainId,
-      instanceId: instanceIdOf({ uuid: reading.uuid, domainId: reading.domainId, bootKey }),
+      instanceId: instanceIdOf({ uuid: reading.uuid, domainId: reading.domainId, bootKey: idKey }),
       startedAt: reading.process?.startedAt ?? reading.observedAt,
+      cpuBaselineNs: rebased ? reading.cpuTimeNs : 0n,
       bootKey,
       last: reading,
       lastPublishedAt: new Date(0),
