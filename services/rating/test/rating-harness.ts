@@ -98,6 +98,8 @@ export class RatingWorld {
         USAGE_OUTBOX_SWEEP_MS: '250',
         RATING_GROUP_ID: this.groupId,
         MAX_GAP_MS: String(MAX_GAP_MS),
+        // The specs' streams are fixed dates (months and zones chosen with care): not "too old".
+        MAX_SAMPLE_AGE_MS: String(20 * 365 * 86_400_000),
         // Small fetches: many batches, many chances for a kill to land mid-batch.
         MAX_BYTES_PER_PARTITION: '65536',
         // A killed member's partitions move on after 6 s (the broker's minimum), not 30 s.

@@ -253,6 +253,8 @@ export class SampleBatchProcessor {
             },
           });
         }
+        // Dead letters in the partition's order, as they were consumed.
+        if (rating.rejected.length > 0) rejections.sort(byOffset);
         const planned = planBatch(rating.rated, this.catalog.pricing);
         phase();
 
@@ -568,6 +570,12 @@ export class SampleBatchProcessor {
     }
     return { samples, rejections, messageOf, unrateable };
   }
+}
+
+function byOffset(a: Rejection, b: Rejection): number {
+  const x = BigInt(a.message.offset);
+  const y = BigInt(b.message.offset);
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 /** Whether the record's key is exactly the UTF-8 of the resource id. */
