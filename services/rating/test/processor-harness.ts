@@ -3,7 +3,11 @@ import { encode } from '@metering/contracts';
 import { type ConsumedBatch } from '@metering/kafka';
 import { createLedgerDataSource, migrateLedger } from '@metering/ledger';
 import { localInfra } from '@metering/testing';
-import { type BatchPhases, SampleBatchProcessor } from '../src/consuming/sample-batch.processor';
+import {
+  type BatchPhases,
+  type DeadLetterSink,
+  SampleBatchProcessor,
+} from '../src/consuming/sample-batch.processor';
 import { LedgerRepository } from '../src/ledger/ledger.repository';
 import { TenantCatalog } from '../src/pricing/tenant-catalog';
 import { type PricedUsage } from '../src/domain';
@@ -105,7 +109,14 @@ export async function tieredLedger(o: {
 export function processorOn(
   ds: DataSource,
   sink: UsageEventSink,
-  o: { groupId: string; phases?: BatchPhases; ledger?: LedgerRepository; catalogTtlMs?: number },
+  o: {
+    groupId: string;
+    phases?: BatchPhases;
+    ledger?: LedgerRepository;
+    catalogTtlMs?: number;
+    deadLetters?: DeadLetterSink;
+    plausibility?: boolean;
+  },
 ): SampleBatchProcessor {
   const ledger = o.ledger ?? new LedgerRepository(ds);
   const catalog = new TenantCatalog(ledger, {
@@ -116,12 +127,24 @@ export function processorOn(
   return new SampleBatchProcessor(
     ledger,
     catalog,
-    { publishAll: () => Promise.resolve() },
+    o.deadLetters ?? { publishAll: () => Promise.resolve() },
     sink,
     { committed: () => undefined },
     {
       groupId: o.groupId,
-      rules: { maxGapMs: 300_000 },
+      rules: {
+        maxGapMs: 300_000,
+        ...(o.plausibility === true
+          ? {
+              plausibility: {
+                cpuSlackPermille: 1500n,
+                cpuToleranceNs: 1_000_000_000n,
+                maxCores: 1024,
+                maxMemoryBytes: 1n << 46n,
+              },
+            }
+          : {}),
+      },
       maxFutureSkewMs: 300_000,
       windows: { windowMs: 60_000 },
       repricePageBuckets: 10_000,
