@@ -35,6 +35,9 @@ export class DlqTopicReader {
     let ends: Map<number, bigint>;
     let total = 0n;
     try {
+      if (!(await admin.listTopics()).includes(topic)) {
+        throw new TopicReadError(`topic ${topic} does not exist`);
+      }
       const offsets = await admin.fetchTopicOffsets(topic);
       ends = new Map();
       for (const o of offsets) {

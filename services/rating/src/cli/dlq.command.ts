@@ -39,7 +39,8 @@ export const dlqCommand: CliCommand = {
     const config = loadRatingConfig();
     const logger = createRootLogger({
       serviceName: 'rating-cli',
-      level: 'warn',
+      // The command reports its own failure in one line; kafkajs's retries are for debugging.
+      level: config.logLevel === 'debug' || config.logLevel === 'trace' ? config.logLevel : 'fatal',
       destination: process.stderr,
     });
     const kafka = new KafkaClientFactory(
@@ -79,7 +80,7 @@ class DlqSession {
 
   async run(): Promise<ExitCode> {
     if (this.options.action === 'replay') await this.store.assertReady();
-    const records = await this.select();
+    const { records, undecodable } = await this.select();
     const replayed = (await this.store.ready())
       ? await this.store.replayed(this.dlqTopic)
       : new Map<string, Date>();
@@ -103,7 +104,9 @@ class DlqSession {
     if (this.options.action === 'list') {
       if (this.options.json) {
         for (const v of views) this.line(JSON.stringify(v));
-        this.line(JSON.stringify({ type: 'summary', records: views.length, byReason: counts }));
+        this.line(
+          JSON.stringify({ type: 'summary', records: views.length, undecodable, byReason: counts }),
+        );
       } else {
         if (views.length > 0) this.line(recordTable(views));
         this.line(`\n${views.length} dead letters selected`);
@@ -163,7 +166,7 @@ class DlqSession {
   }
 
   /** Reads the DLQ topic from its start to its current end; keeps the records the filter selects. */
-  private async select(): Promise<DlqRecord[]> {
+  private async select(): Promise<{ records: DlqRecord[]; undecodable: number }> {
     const selected: DlqRecord[] = [];
     let undecodable = 0;
     const limit = this.options.limit ?? Number.POSITIVE_INFINITY;
@@ -189,10 +192,10 @@ class DlqSession {
     }
     if (undecodable > 0) {
       this.io.err.write(
-        `rating dlq: ${undecodable} records of ${this.dlqTopic} are not DLQ events (skipped)\n`,
+        `rating dlq: ${undecodable} record(s) of ${this.dlqTopic} are not DLQ events (skipped)\n`,
       );
     }
-    return selected;
+    return { records: selected, undecodable };
   }
 
   private async replay(

@@ -57,6 +57,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode
 }
 
 if (require.main === module) {
+  // A reader that goes away (`| head`) must not crash a replay between publish and commit: output
+  // is only a report, the ledger is the record.
+  process.stdout.on('error', () => undefined);
   main(process.argv.slice(2), { out: process.stdout, err: process.stderr }).then(
     (code) => {
       process.exitCode = code;
