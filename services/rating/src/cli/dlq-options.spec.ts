@@ -147,6 +147,14 @@ describe('rating dlq: arguments', () => {
     refused(['list', '--yes'], /options of replay/);
     refused(['list', '--dry-run'], /options of replay/);
     refused(['replay', '--dry-run', '--yes'], /exclude each other/);
+    refused(['list', '--tenant', 'a', '--tenant', 'b'], /--tenant is given more than once/);
+    refused(['list', '--from', '2026-12-01', '--from', '2026-12-02'], /--from is given more/);
+    refused(['replay', '--yes', '--yes'], /--yes is given more than once/);
+    // Reasons repeat by design; the same one twice is the same filter.
+    assert.deepEqual(
+      [...selected(['list', '--reason', 'UNRATEABLE', '--reason', 'UNRATEABLE']).filter.reasons],
+      ['UNRATEABLE'],
+    );
     // What is echoed back is escaped: a terminal never receives the argument's control bytes.
     assert.throws(
       () => parseDlqArgs(['\u001b]0;pwned\u0007']),

@@ -59,6 +59,7 @@ export function parseDlqArgs(args: readonly string[]): DlqOptions {
       args: [...args],
       allowPositionals: true,
       strict: true,
+      tokens: true,
       options: {
         reason: { type: 'string', multiple: true },
         from: { type: 'string' },
@@ -76,7 +77,14 @@ export function parseDlqArgs(args: readonly string[]): DlqOptions {
     // node:util's own messages name the option ("Unknown option '--x'").
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
-  const { values, positionals } = parsed;
+  const { values, positionals, tokens } = parsed;
+  // node:util keeps the last of a repeated option silently: `--tenant a --tenant b` is a mistake.
+  const seen = new Set<string>();
+  for (const t of tokens) {
+    if (t.kind !== 'option' || t.name === 'reason') continue;
+    if (seen.has(t.name)) throw new UsageError(`--${t.name} is given more than once`);
+    seen.add(t.name);
+  }
   if (values.help) return { action: 'help' };
   const [action, ...extra] = positionals;
   if (action === undefined) throw new UsageError('a subcommand is required: list or replay');
