@@ -330,6 +330,8 @@ describe('rating dlq list|replay (the real binary, the real rating process)', ()
     // The table for humans, and bad arguments refused before anything is read.
     const table = await runCli(w, ['dlq', 'list', '--reason', 'SAMPLE_IN_FUTURE']);
     assert.equal(table.code, 0, table.stderr);
+    // Without a terminal the progress is a status line on stderr, never mixed into the results.
+    assert.match(table.stderr, new RegExp(`reading ${w.dlqTopic} .*\\| 10/10 records`));
     assert.match(
       table.stdout,
       /^DLQ +FAILED AT +REASON +ORIGINAL +TENANT +RESOURCE +REPLAY +MESSAGE/,
@@ -369,8 +371,15 @@ describe('rating dlq list|replay (the real binary, the real rating process)', ()
 
     // Replay: the five future samples (now within the skew), then the wrong-keyed ones keyed
     // by resource.id.
-    const replay = await runJson(w, ['dlq', 'replay', '--yes']);
-    assert.equal(lineOf<{ replayed: number }>(replay, 'result').replayed, 5);
+    // Two operators at once: each DLQ record is published by one of them only.
+    const both = await Promise.all([
+      runJson(w, ['dlq', 'replay', '--yes']),
+      runJson(w, ['dlq', 'replay', '--yes']),
+    ]);
+    const results = both.map((lines) =>
+      lineOf<{ replayed: number; skipped: number }>(lines, 'result'),
+    );
+    assert.equal(results[0]!.replayed + results[1]!.replayed, 5, JSON.stringify(results));
     const keyed = await runJson(w, [
       'dlq',
       'replay',
