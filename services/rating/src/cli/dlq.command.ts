@@ -120,7 +120,9 @@ class DlqSession {
         ? [{ record, key: replayability.key }]
         : [],
     );
-    const notReplayable = countBy(views.filter((v) => !v.replayable).map((v) => v.notReplayable));
+    const notReplayable = countBy(
+      views.filter((v) => !v.replayable && v.replayedAt === null).map((v) => v.notReplayable),
+    );
     const plan = {
       type: 'plan',
       dryRun: this.options.dryRun,
