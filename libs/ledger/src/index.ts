@@ -1,5 +1,6 @@
 export { ApiKeyEntity } from './entities/api-key.entity';
 export { ConsumerOffsetEntity } from './entities/consumer-offset.entity';
+export { DlqReplayEntity } from './entities/dlq-replay.entity';
 export { InstanceStateEntity } from './entities/instance-state.entity';
 export { InvoiceCounterEntity } from './entities/invoice-counter.entity';
 export { InvoiceEntity } from './entities/invoice.entity';
