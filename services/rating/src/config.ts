@@ -24,6 +24,7 @@ const Env = z.object({
     .number()
     .int()
     .min(DEAD_LETTER_BOUNDS.minRecordBytes)
+    .max(64_000_000)
     .default(DEAD_LETTER_BOUNDS.maxRequestBytes),
   /** Bytes of one dead letter: a larger sample keeps a prefix (with its length and SHA-256). */
   DLQ_MAX_RECORD_BYTES: z.coerce.number().int().min(DEAD_LETTER_BOUNDS.minRecordBytes).optional(),
