@@ -6,7 +6,7 @@ import { KafkaClientFactory, type KafkaProducer, type Rejection } from '@meterin
 import { MetricsRegistry, createRootLogger } from '@metering/observability';
 import { localInfra, prng, uniqueName } from '@metering/testing';
 import { contractDeadLetterEncoder } from '../src/consuming/dead-letter.encoder';
-import { readTopic } from './dlq-reader';
+import { readTopic } from './topic-reader';
 
 // libs/kafka's DeadLetterPublisher with rating's contract encoder against the real broker: a
 // burst far larger than the broker's message.max.bytes, plus one original near that limit.

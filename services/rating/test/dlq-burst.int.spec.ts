@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { decodeDlq, type DecodeErrorCode } from '@metering/contracts';
 import { prng } from '@metering/testing';
 import { RatingWorld, encodeAll, expectedLedger } from './rating-harness';
-import { readTopic } from './dlq-reader';
+import { readTopic } from './topic-reader';
 import { generateSamples } from './sample-stream';
 
 // Issue 13, "a burst of invalid messages crash-loops the group": the dead letters of one batch
