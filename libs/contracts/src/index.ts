@@ -12,7 +12,14 @@ export {
   sampleKey,
 } from './sample.event';
 export { type UsageEvent, UsageEventSchema, usageKey } from './usage.event';
-export { type DlqEvent, type DlqEventInput, DlqEventSchema, dlqEventOf } from './dlq.event';
+export {
+  type DlqBytesDigest,
+  type DlqEvent,
+  type DlqEventInput,
+  DlqEventSchema,
+  digestOf,
+  dlqEventOf,
+} from './dlq.event';
 export {
   type DecodeErrorCode,
   type DecodeFailure,

@@ -28,15 +28,34 @@ export {
 } from './kafka-consumer';
 export { KafkaAdmin, type EnsureTopicsResult, type TopicSpec } from './kafka-admin';
 export {
+  DEAD_LETTER_BOUNDS,
   DeadLetterPublisher,
-  type DeadLetterEncoder,
+  deadLetterLimits,
+  type DeadLetterLimits,
+  type DeadLetterProducer,
   type DeadLetterPublisherOptions,
-  type Rejection,
 } from './dead-letter.publisher';
-export { toDeadLetterEvent, type DeadLetterEvent, type RejectionReason } from './dead-letter.event';
+export {
+  DEAD_LETTER_LIMITS,
+  DeadLetterDraft,
+  cutUtf8,
+  toDeadLetterEvent,
+  type DeadLetterEvent,
+  type KeptBytes,
+  type Rejection,
+  type RejectionReason,
+} from './dead-letter.event';
+export {
+  boundedDeadLetter,
+  chunksByBytes,
+  recordBytes,
+  type BoundedDeadLetter,
+  type DeadLetterEncoder,
+} from './dead-letter.record';
 export { isRebalancing, isRetriable } from './kafka-error.classifier';
 export {
   ConsumerStateError,
+  DeadLetterTooLargeError,
   KafkaConfigError,
   KafkaLibError,
   MessageDecodingError,

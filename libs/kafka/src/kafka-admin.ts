@@ -1,4 +1,4 @@
-import { type Admin } from 'kafkajs';
+import { ConfigResourceTypes, type Admin } from 'kafkajs';
 import { createLogger, type Logger } from '@metering/observability';
 
 export interface TopicSpec {
@@ -70,6 +70,24 @@ export class KafkaAdmin {
   async partitionCounts(topics: readonly string[]): Promise<Map<string, number>> {
     const metadata = await this.admin.fetchTopicMetadata({ topics: [...topics] });
     return new Map(metadata.topics.map((topic) => [topic.name, topic.partitions.length]));
+  }
+
+  /**
+   * The topic's `max.message.bytes` (its own setting, or the broker's `message.max.bytes` it
+   * inherits): the largest record batch the topic accepts. null when the broker does not say.
+   */
+  async maxMessageBytes(topic: string): Promise<number | null> {
+    const described = await this.admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [
+        { type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] },
+      ],
+    });
+    const value = described.resources[0]?.configEntries.find(
+      (entry) => entry.configName === 'max.message.bytes',
+    )?.configValue;
+    const bytes = Number(value);
+    return value === undefined || !Number.isSafeInteger(bytes) || bytes <= 0 ? null : bytes;
   }
 
   private async warnOnPartitionMismatch(

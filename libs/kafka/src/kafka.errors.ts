@@ -3,7 +3,8 @@ export type KafkaLibErrorCode =
   | 'KAFKA_PRODUCER_CLOSED'
   | 'KAFKA_PRODUCER_NOT_CONNECTED'
   | 'KAFKA_CONSUMER_STATE'
-  | 'KAFKA_MESSAGE_DECODING';
+  | 'KAFKA_MESSAGE_DECODING'
+  | 'KAFKA_DEAD_LETTER_TOO_LARGE';
 
 /**
  * Errors raised by this library. `retriable` follows kafkajs's convention, so isRetriable
@@ -73,5 +74,25 @@ export class MessageDecodingError extends KafkaLibError {
     options?: { cause?: unknown },
   ) {
     super('KAFKA_MESSAGE_DECODING', message, false, options);
+  }
+}
+
+/**
+ * A dead letter that does not fit its record bound even without any of the original key and
+ * value: the reason and routing fields alone are too large (a bound set below the library's
+ * minimum, or a custom encoder that adds a lot). A programming or configuration error.
+ */
+export class DeadLetterTooLargeError extends KafkaLibError {
+  override readonly name = 'DeadLetterTooLargeError';
+
+  constructor(
+    readonly recordBytes: number,
+    readonly maxRecordBytes: number,
+  ) {
+    super(
+      'KAFKA_DEAD_LETTER_TOO_LARGE',
+      `a dead letter takes ${recordBytes} bytes without the original key and value; the bound is ${maxRecordBytes}`,
+      false,
+    );
   }
 }

@@ -66,4 +66,29 @@ describe('rating configuration', () => {
     );
     assert.throws(() => loadRatingConfig({ USAGE_WINDOW_IDLE_SECONDS: '0' }), /USAGE_WINDOW_IDLE/);
   });
+
+  test('dead letters: 900 kB per request and per record by default; bounds checked', () => {
+    assert.deepEqual(loadRatingConfig({}).deadLetters, {
+      maxRequestBytes: 900_000,
+      maxRecordBytes: 900_000,
+    });
+    assert.deepEqual(
+      loadRatingConfig({ DLQ_MAX_REQUEST_BYTES: '500000', DLQ_MAX_RECORD_BYTES: '100000' })
+        .deadLetters,
+      { maxRequestBytes: 500_000, maxRecordBytes: 100_000 },
+    );
+    assert.equal(
+      loadRatingConfig({ DLQ_MAX_REQUEST_BYTES: '400000' }).deadLetters.maxRecordBytes,
+      400_000,
+    );
+    assert.throws(
+      () => loadRatingConfig({ DLQ_MAX_REQUEST_BYTES: '1000' }),
+      /DLQ_MAX_REQUEST_BYTES/,
+    );
+    assert.throws(() => loadRatingConfig({ DLQ_MAX_RECORD_BYTES: 'x' }), /DLQ_MAX_RECORD_BYTES/);
+    assert.throws(
+      () => loadRatingConfig({ DLQ_MAX_REQUEST_BYTES: '100000', DLQ_MAX_RECORD_BYTES: '200000' }),
+      /DLQ_MAX_RECORD_BYTES: must not exceed DLQ_MAX_REQUEST_BYTES/,
+    );
+  });
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TOPICS } from '@metering/contracts';
+import { DEAD_LETTER_BOUNDS } from '@metering/kafka';
 import { MAX_INTERVAL_MS, type PlausibilityRules } from './domain/rate-sample';
 
 /**
@@ -15,6 +16,18 @@ const Env = z.object({
   RATING_GROUP_ID: z.string().min(1).default('rating'),
   SAMPLES_TOPIC: z.string().min(1).default(TOPICS.samples),
   SAMPLES_DLQ_TOPIC: z.string().min(1).default(TOPICS.samplesDlq),
+  /**
+   * Bytes of dead letters per produce request: a burst of invalid samples goes out in chunks of
+   * at most this. Lowered at boot to fit the DLQ topic's max.message.bytes.
+   */
+  DLQ_MAX_REQUEST_BYTES: z.coerce
+    .number()
+    .int()
+    .min(DEAD_LETTER_BOUNDS.minRecordBytes)
+    .max(64_000_000)
+    .default(DEAD_LETTER_BOUNDS.maxRequestBytes),
+  /** Bytes of one dead letter: a larger sample keeps a prefix (with its length and SHA-256). */
+  DLQ_MAX_RECORD_BYTES: z.coerce.number().int().min(DEAD_LETTER_BOUNDS.minRecordBytes).optional(),
   /** Partitions created for the samples topic when it does not exist: the unit of scale-out. */
   SAMPLES_TOPIC_PARTITIONS: z.coerce.number().int().min(1).default(6),
   DATABASE_URL: z.string().min(1).default('postgres://postgres@127.0.0.1:5432/metering'),
@@ -121,6 +134,8 @@ export type RatingConfig = Readonly<{
   samplesTopic: string;
   samplesDlqTopic: string;
   samplesTopicPartitions: number;
+  /** Bounds of dead letters in bytes (libs/kafka DeadLetterPublisher). */
+  deadLetters: { maxRequestBytes: number; maxRecordBytes: number };
   database: { url: string; schema: string; poolSize: number };
   maxGapMs: number;
   maxFutureSkewMs: number;
@@ -182,6 +197,12 @@ export function loadRatingConfig(env: NodeJS.ProcessEnv = process.env): RatingCo
     throw new ConfigError(`invalid rating configuration: ${problems}`);
   }
   const e = parsed.data;
+  const dlqRecordBytes = e.DLQ_MAX_RECORD_BYTES ?? e.DLQ_MAX_REQUEST_BYTES;
+  if (dlqRecordBytes > e.DLQ_MAX_REQUEST_BYTES) {
+    throw new ConfigError(
+      `invalid rating configuration: DLQ_MAX_RECORD_BYTES: must not exceed DLQ_MAX_REQUEST_BYTES (${e.DLQ_MAX_REQUEST_BYTES})`,
+    );
+  }
   if (!isTimeZone(e.DEFAULT_TIME_ZONE)) {
     throw new ConfigError(
       `invalid rating configuration: DEFAULT_TIME_ZONE: unknown zone "${e.DEFAULT_TIME_ZONE}"`,
@@ -199,6 +220,7 @@ export function loadRatingConfig(env: NodeJS.ProcessEnv = process.env): RatingCo
     samplesTopic: e.SAMPLES_TOPIC,
     samplesDlqTopic: e.SAMPLES_DLQ_TOPIC,
     samplesTopicPartitions: e.SAMPLES_TOPIC_PARTITIONS,
+    deadLetters: { maxRequestBytes: e.DLQ_MAX_REQUEST_BYTES, maxRecordBytes: dlqRecordBytes },
     database: { url: e.DATABASE_URL, schema: e.DATABASE_SCHEMA, poolSize: e.DATABASE_POOL_SIZE },
     maxGapMs: e.MAX_GAP_MS,
     maxFutureSkewMs: e.MAX_FUTURE_SKEW_MS,

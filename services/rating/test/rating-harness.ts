@@ -9,6 +9,7 @@ import { createLedgerDataSource, migrateLedger } from '@metering/ledger';
 import { localInfra, uniqueName, waitFor } from '@metering/testing';
 import { type BucketUsage, addBuckets, byteSeconds, coreSeconds, rateBatch } from '../src/domain';
 import { toMeteredSample } from '../src/consuming/sample.mapper';
+import { readTopic } from './topic-reader';
 
 const repoRoot = join(__dirname, '..', '..', '..', '..');
 const serviceMain = join(__dirname, '..', 'src', 'main.js');
@@ -258,42 +259,11 @@ export class RatingWorld {
 
   /** Every event on the usage topic, in partition order, up to the current end offsets. */
   async usageEvents(): Promise<UsageEvent[]> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    const ends = await admin.fetchTopicOffsets(this.usageTopic);
-    await admin.disconnect();
-    const remaining = new Map(
-      ends.filter((e) => e.high !== '0').map((e) => [e.partition, BigInt(e.high)]),
-    );
-    const events: UsageEvent[] = [];
-    if (remaining.size === 0) return events;
-    const consumer = this.kafka.consumer({ groupId: `${this.groupId}-usage-${Date.now()}` });
-    await consumer.connect();
-    await consumer.subscribe({ topic: this.usageTopic, fromBeginning: true });
-    let done!: () => void;
-    const finished = new Promise<void>((resolve) => (done = resolve));
-    await consumer.run({
-      eachBatch: ({ batch }) => {
-        for (const m of batch.messages) {
-          const end = remaining.get(batch.partition);
-          if (end === undefined || BigInt(m.offset) >= end) continue;
-          const decoded = decodeUsage(m.value);
-          if (!decoded.ok) throw new Error(`invalid usage event: ${decoded.reason.message}`);
-          events.push(decoded.value);
-          if (BigInt(m.offset) === end - 1n) remaining.delete(batch.partition);
-        }
-        if (remaining.size === 0) done();
-        return Promise.resolve();
-      },
+    return (await readTopic(this.kafka, this.usageTopic)).map((m) => {
+      const decoded = decodeUsage(m.value);
+      if (!decoded.ok) throw new Error(`invalid usage event: ${decoded.reason.message}`);
+      return decoded.value;
     });
-    await Promise.race([
-      finished,
-      new Promise((_, reject) =>
-        setTimeout(() => reject(new Error('usage events: timeout')), 60_000),
-      ),
-    ]);
-    await consumer.disconnect();
-    return events;
   }
 
   /** usage_bucket rows: totals and charges as exact decimals. */

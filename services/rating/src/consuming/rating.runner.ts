@@ -147,12 +147,20 @@ export class RatingRunner {
 
     const admin = this.kafka.createAdmin();
     await admin.connect();
+    let dlqMaxMessageBytes: number | null;
     try {
       await admin.ensureTopics([
         { topic: config.samplesTopic, numPartitions: config.samplesTopicPartitions },
         { topic: config.samplesDlqTopic, numPartitions: config.samplesTopicPartitions },
         { topic: config.usage.topic, numPartitions: config.usage.partitions },
       ]);
+      // Not allowed to describe the topic (ACLs): the configured bounds apply as they are.
+      dlqMaxMessageBytes = await admin
+        .maxMessageBytes(config.samplesDlqTopic)
+        .catch((error: unknown) => {
+          this.logger.warn({ err: error }, "DLQ topic's max.message.bytes unread; DLQ_MAX_* apply");
+          return null;
+        });
     } finally {
       await admin.disconnect();
     }
@@ -163,7 +171,10 @@ export class RatingRunner {
     const deadLetters = this.kafka.createDeadLetterPublisher(this.producer, {
       topic: config.samplesDlqTopic,
       encode: contractDeadLetterEncoder('rating', () => new Date()),
+      ...config.deadLetters,
+      ...(dlqMaxMessageBytes === null ? {} : { topicMaxMessageBytes: dlqMaxMessageBytes }),
     });
+    this.logger.info({ ...deadLetters.limits, dlqMaxMessageBytes }, 'dead letters bounded');
     // Encoding Kafka records costs about as much as rating: the usage events are produced on a
     // thread of their own.
     const usageProducer = new UsageProducerThread(
