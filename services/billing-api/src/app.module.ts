@@ -8,6 +8,7 @@ import { AuthGuard } from './auth/auth.guard';
 import { Clock, clockFor } from './common/clock';
 import { DatabaseLifecycle, dataSourceProvider } from './common/database.provider';
 import { ErrorFilter } from './common/error.filter';
+import { TextInputGuard } from './common/text-input.guard';
 import { BILLING_CONFIG } from './common/tokens';
 import { FieldValidationPipe } from './common/validation.pipe';
 import { type BillingConfig } from './config';
@@ -55,9 +56,11 @@ export class AppModule {
         InvoiceService,
         PeriodCloseService,
         InvoiceExportService,
-        // Order matters: throttle first (also unauthenticated floods), then authenticate.
+        // Order matters: throttle first (also unauthenticated floods), then authenticate, then
+        // refuse control characters in any input (so a stranger still gets 401 first).
         { provide: APP_GUARD, useClass: ThrottlerGuard },
         { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_GUARD, useClass: TextInputGuard },
         { provide: APP_FILTER, useClass: ErrorFilter },
         { provide: APP_PIPE, useClass: FieldValidationPipe },
       ],
