@@ -23,6 +23,10 @@ import { PricePlanService } from './price-plans/price-plan.service';
 import { TenantController } from './tenants/tenant.controller';
 import { TenantRepository } from './tenants/tenant.repository';
 import { TenantService } from './tenants/tenant.service';
+import { UnbilledUsageController } from './unbilled/unbilled-usage.controller';
+import { UnbilledUsageMonitor } from './unbilled/unbilled-usage.monitor';
+import { UnbilledUsageRepository } from './unbilled/unbilled-usage.repository';
+import { UnbilledUsageService } from './unbilled/unbilled-usage.service';
 import { UsageController } from './usage/usage.controller';
 import { UsageRepository } from './usage/usage.repository';
 import { UsageService } from './usage/usage.service';
@@ -38,7 +42,13 @@ export class AppModule {
           throttlers: [{ ttl: config.rateLimit.windowMs, limit: config.rateLimit.limit }],
         }),
       ],
-      controllers: [TenantController, PricePlanController, UsageController, InvoiceController],
+      controllers: [
+        TenantController,
+        PricePlanController,
+        UsageController,
+        InvoiceController,
+        UnbilledUsageController,
+      ],
       providers: [
         { provide: BILLING_CONFIG, useValue: config },
         { provide: Clock, useValue: clockFor(config) },
@@ -56,6 +66,9 @@ export class AppModule {
         InvoiceService,
         PeriodCloseService,
         InvoiceExportService,
+        UnbilledUsageRepository,
+        UnbilledUsageService,
+        UnbilledUsageMonitor,
         // Order matters: throttle first (also unauthenticated floods), then authenticate, then
         // refuse control characters in any input (so a stranger still gets 401 first).
         { provide: APP_GUARD, useClass: ThrottlerGuard },
