@@ -60,15 +60,23 @@ export class ErrorFilter implements ExceptionFilter {
       };
     }
     if (exception instanceof MoneyError) {
-      return { statusCode: 400, code: 'VALIDATION_FAILED', message: exception.message };
+      // A number the DTO let through and libs/money refused: still the caller's input, still a
+      // 400 with a field, but a gap in validation worth a log line.
+      this.logger.warn({ err: exception }, 'a body value passed validation but not libs/money');
+      return malformed('body', exception.message);
     }
     if (exception instanceof ThrottlerException) {
       return { statusCode: 429, code: 'RATE_LIMITED', message: 'too many requests; retry later' };
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
-      // Our own errors are BillingErrors: a framework 400 comes from the JSON body parser.
-      if (status === 400) return malformed('body', 'is not valid JSON');
+      // Our own errors are BillingErrors: a framework 400 is the router's (a path parameter that
+      // is not percent-encoded UTF-8, wrapped by Nest) or the JSON body parser's.
+      if (status === 400) {
+        return isPathDecodingError(exception)
+          ? malformed('path', 'is not valid percent-encoded UTF-8')
+          : malformed('body', 'is not valid JSON');
+      }
       return { statusCode: status, code: codeOf(status), message: messageOf(status) };
     }
     // The router's and body-parser's errors (a path that is not percent-encoded UTF-8, malformed

@@ -79,6 +79,10 @@ test('hostile input stays bounded: at most ten problems, shortened keys, refused
   const [problem] = findTextProblems({ body: { [longKey]: 1 } });
   assert.ok((problem?.field.length ?? 0) <= 65, problem?.field);
   assert.equal(fieldName('a\u0001\ud800b'), 'a\\u0001\\ud800b');
+  assert.deepEqual(
+    findTextProblems({ query: { '': '\u0000' } }).map((p) => p.field),
+    ['""'],
+  );
   let deep: unknown = '\u0000';
   for (let i = 0; i < 10_000; i++) deep = [deep];
   const [tooDeep] = findTextProblems({ body: deep });

@@ -80,6 +80,7 @@ function walk(value: unknown, path: string, out: FieldProblem[], depth: number):
 
 /** A key as a field name: shortened, control characters and lone surrogates escaped. */
 export function fieldName(key: string): string {
+  if (key === '') return '""';
   const short = key.length > MAX_KEY_CHARS ? `${key.slice(0, MAX_KEY_CHARS)}…` : key;
   return short.replace(
     // eslint-disable-next-line no-control-regex
