@@ -173,6 +173,32 @@ describe('GET /v1/unbilled-usage', () => {
     });
   });
 
+  test('a refresh that fails keeps the last figures and counts a failure', async () => {
+    const before = await gauges();
+    await h.db.query(`ALTER TABLE usage_bucket RENAME TO usage_bucket_away`);
+    try {
+      const failed = await waitFor(
+        async () => {
+          const g = await gauges();
+          return (g.unbilled_refresh_failures_total ?? 0) >
+            (before.unbilled_refresh_failures_total ?? 0)
+            ? g
+            : undefined;
+        },
+        { timeoutMs: 10_000, description: 'a failed refresh counted' },
+      );
+      assert.equal(failed.unbilled_tenants, before.unbilled_tenants);
+      assert.equal(failed.unbilled_cpu_core_seconds, before.unbilled_cpu_core_seconds);
+    } finally {
+      await h.db.query(`ALTER TABLE usage_bucket_away RENAME TO usage_bucket`);
+    }
+    const stamp = (await gauges()).unbilled_refreshed_timestamp_seconds ?? 0;
+    await waitFor(
+      async () => ((await gauges()).unbilled_refreshed_timestamp_seconds ?? 0) > stamp,
+      { timeoutMs: 10_000, description: 'refreshes resume' },
+    );
+  });
+
   test('tenant ids come back verbatim, as safe JSON, in byte order, through every page', async () => {
     const odd = [
       '<script>&"\'',
@@ -250,6 +276,31 @@ describe('GET /v1/unbilled-usage', () => {
     } finally {
       await run.stop();
     }
+  });
+
+  test('a tenant registered after its month was closed: draft until the month is closed again', async () => {
+    await h.bucket('late-ghost', 'r1', '2025-10-10T10:00:00Z', '2', '0');
+    const first = await h.call('POST', '/v1/periods/2025-10/close');
+    assert.equal(first.status, 200, first.text);
+    assert.deepEqual(ids(await page('period=2025-10')), ['late-ghost']);
+
+    await h.tenant('late-ghost');
+    await h.assign('late-ghost', 'std', '2025-10-01T00:00:00Z');
+    const draft = (await h.call('GET', '/v1/tenants/late-ghost/invoices/2025-10'))
+      .json as InvoiceJson;
+    assert.equal(draft.status, 'draft');
+    assert.equal(draft.total, '0.08');
+    assert.deepEqual(ids(await page('period=2025-10')), []);
+
+    const again = await h.call('POST', '/v1/periods/2025-10/close');
+    assert.equal(again.status, 200, again.text);
+    const result = again.json as { finalized: number; alreadyFinal: number };
+    assert.equal(result.finalized, 1, again.text);
+    const final = (await h.call('GET', '/v1/tenants/late-ghost/invoices/2025-10'))
+      .json as InvoiceJson;
+    assert.equal(final.status, 'final');
+    assert.equal(final.total, '0.08');
+    assert.match(final.number ?? '', /^INV-2025-10-\d{6}$/);
   });
 
   test('input errors are 400 naming the field; a tenant key is refused', async () => {
