@@ -1,8 +1,8 @@
 import {
+  type BeforeApplicationShutdown,
   Inject,
   Injectable,
   type OnApplicationBootstrap,
-  type OnApplicationShutdown,
 } from '@nestjs/common';
 import { createLogger, type Logger, MetricsRegistry, ROOT_LOGGER } from '@metering/observability';
 import { periodBounds, periodOf } from '@metering/pricing';
@@ -22,7 +22,7 @@ import { type UnbilledSummary, UnbilledUsageService } from './unbilled-usage.ser
 type Gauge = ReturnType<MetricsRegistry['gauge']>;
 
 @Injectable()
-export class UnbilledUsageMonitor implements OnApplicationBootstrap, OnApplicationShutdown {
+export class UnbilledUsageMonitor implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger: Logger;
   private readonly tenants: Gauge;
   private readonly cpu: Gauge;
@@ -71,7 +71,8 @@ export class UnbilledUsageMonitor implements OnApplicationBootstrap, OnApplicati
     this.timer.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before the database closes (DatabaseLifecycle, on shutdown): a refresh in flight ends first. */
+  async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
     await this.running;
