@@ -255,6 +255,29 @@ describe('every Grafana panel query returns data after a pipeline run', () => {
     });
   });
 
+  test('unbilled panels count the tenant nobody registered, and the billing API names it', async () => {
+    const tenants = find('metering-pipeline', 'Unbilled tenants (this month)');
+    await waitFor(async () => promFiniteValues(await runProm(tenants)).some((v) => v >= 1), {
+      timeoutMs: DATA_TIMEOUT_MS,
+      description: `${world.tenants.live} counted on the unbilled tenants stat`,
+    });
+    const usage = queries.filter((q) => q.where.includes('"Unbilled usage (this month)"'));
+    assert.equal(usage.length, 2, 'CPU and memory');
+    await waitFor(
+      async () =>
+        (await Promise.all(usage.map(runProm))).some((s) => promFiniteValues(s).some((v) => v > 0)),
+      { timeoutMs: DATA_TIMEOUT_MS, description: 'unbilled usage above zero' },
+    );
+    const period = new Date().toISOString().slice(0, 7);
+    const page = await world.api<{ items: { tenantId: string; memoryGibSeconds: string }[] }>(
+      'GET',
+      `/v1/unbilled-usage?period=${period}`,
+    );
+    const ids = page.items.map((i) => i.tenantId);
+    assert.ok(ids.includes(world.tenants.live), JSON.stringify(page));
+    assert.ok(!ids.includes(world.tenants.a) && !ids.includes(world.tenants.b), ids.join());
+  });
+
   test('every alerting rule runs against the scraped services, and every metric it names is there', async () => {
     for (const rule of loadAlertRules()) {
       // Valid PromQL against this Prometheus (it throws with the error otherwise).

@@ -24,7 +24,8 @@ interface GeneratedResource {
  * test:///default driver, isolated in their own topics, group, ledger schema and InfluxDB
  * database), with its own Prometheus (infra/local/prometheus.sh) scraping those four every
  * second. Tenants a and b (priced plans, made through the billing API) get a generated stream of
- * the last 20 minutes; tenant `live` gets what the two collectors really sample.
+ * the last 20 minutes; tenant `live` gets what the two collectors really sample, and is never
+ * registered: its usage is unbilled (GET /v1/unbilled-usage, the unbilled panels).
  */
 export class PipelineWorld {
   readonly pipeline = new ServicePipeline('grafana');
@@ -74,7 +75,8 @@ export class PipelineWorld {
   async start(nowMs: number): Promise<void> {
     await this.pipeline.prepare();
     // The billing API migrates the ledger schema; tenants and plans go through its routes.
-    await this.pipeline.startBillingApi();
+    // The unbilled gauges every 2 s (not every minute), so the pipeline panel sees `live`.
+    await this.pipeline.startBillingApi({ UNBILLED_REFRESH_MS: '2000' });
     await this.registerTenants(nowMs);
     await this.pipeline.startRating();
 

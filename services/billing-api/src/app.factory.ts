@@ -9,6 +9,7 @@ import {
 } from '@metering/observability';
 import { AppModule } from './app.module';
 import { httpMetrics } from './common/http-metrics.middleware';
+import { verifyUtf8Body } from './common/request-body';
 import { type BillingConfig } from './config';
 
 /**
@@ -28,8 +29,11 @@ export async function createBillingApp(
     },
   );
   app.disable('x-powered-by');
+  // JSON answers carry text from samples (tenant ids in GET /v1/unbilled-usage): <, > and & go
+  // out as \u003c, \u003e, \u0026, so no answer can be read as markup if sniffed or embedded.
+  app.set('json escape', true);
   app.use(httpMetrics(metrics, createLogger('HttpRequests', { parent: logger })));
-  app.useBodyParser('json', { limit: '256kb' });
+  app.useBodyParser('json', { limit: '256kb', verify: verifyUtf8Body });
   app.enableShutdownHooks();
 
   const document = SwaggerModule.createDocument(

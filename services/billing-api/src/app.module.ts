@@ -8,6 +8,7 @@ import { AuthGuard } from './auth/auth.guard';
 import { Clock, clockFor } from './common/clock';
 import { DatabaseLifecycle, dataSourceProvider } from './common/database.provider';
 import { ErrorFilter } from './common/error.filter';
+import { TextInputGuard } from './common/text-input.guard';
 import { BILLING_CONFIG } from './common/tokens';
 import { FieldValidationPipe } from './common/validation.pipe';
 import { type BillingConfig } from './config';
@@ -22,6 +23,10 @@ import { PricePlanService } from './price-plans/price-plan.service';
 import { TenantController } from './tenants/tenant.controller';
 import { TenantRepository } from './tenants/tenant.repository';
 import { TenantService } from './tenants/tenant.service';
+import { UnbilledUsageController } from './unbilled/unbilled-usage.controller';
+import { UnbilledUsageMonitor } from './unbilled/unbilled-usage.monitor';
+import { UnbilledUsageRepository } from './unbilled/unbilled-usage.repository';
+import { UnbilledUsageService } from './unbilled/unbilled-usage.service';
 import { UsageController } from './usage/usage.controller';
 import { UsageRepository } from './usage/usage.repository';
 import { UsageService } from './usage/usage.service';
@@ -37,7 +42,13 @@ export class AppModule {
           throttlers: [{ ttl: config.rateLimit.windowMs, limit: config.rateLimit.limit }],
         }),
       ],
-      controllers: [TenantController, PricePlanController, UsageController, InvoiceController],
+      controllers: [
+        TenantController,
+        PricePlanController,
+        UsageController,
+        InvoiceController,
+        UnbilledUsageController,
+      ],
       providers: [
         { provide: BILLING_CONFIG, useValue: config },
         { provide: Clock, useValue: clockFor(config) },
@@ -55,9 +66,14 @@ export class AppModule {
         InvoiceService,
         PeriodCloseService,
         InvoiceExportService,
-        // Order matters: throttle first (also unauthenticated floods), then authenticate.
+        UnbilledUsageRepository,
+        UnbilledUsageService,
+        UnbilledUsageMonitor,
+        // Order matters: throttle first (also unauthenticated floods), then authenticate, then
+        // refuse control characters in any input (so a stranger still gets 401 first).
         { provide: APP_GUARD, useClass: ThrottlerGuard },
         { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_GUARD, useClass: TextInputGuard },
         { provide: APP_FILTER, useClass: ErrorFilter },
         { provide: APP_PIPE, useClass: FieldValidationPipe },
       ],

@@ -81,3 +81,33 @@ test('TEST_CLOCK_START: an ISO instant with a zone; refused when NODE_ENV=produc
   // Production without a test clock is fine.
   assert.equal(loadBillingConfig({ ...key, NODE_ENV: 'production' }).testClockStartMs, null);
 });
+
+test('unbilled settings: a zone, a refresh interval (0: off) and a query time bound', () => {
+  const key = { ADMIN_API_KEY: 'k'.repeat(20) };
+  assert.deepEqual(loadBillingConfig(key).unbilled, {
+    timeZone: 'UTC',
+    refreshMs: 60_000,
+    queryTimeoutMs: 10_000,
+  });
+  assert.deepEqual(
+    loadBillingConfig({
+      ...key,
+      UNBILLED_TIME_ZONE: 'Europe/Paris',
+      UNBILLED_REFRESH_MS: '0',
+      UNBILLED_QUERY_TIMEOUT_MS: '500',
+    }).unbilled,
+    { timeZone: 'Europe/Paris', refreshMs: 0, queryTimeoutMs: 500 },
+  );
+  for (const [name, value] of [
+    ['UNBILLED_TIME_ZONE', 'Mars/Olympus'],
+    ['UNBILLED_REFRESH_MS', '-1'],
+    ['UNBILLED_REFRESH_MS', 'often'],
+    ['UNBILLED_QUERY_TIMEOUT_MS', '10'],
+  ] as const) {
+    assert.throws(
+      () => loadBillingConfig({ ...key, [name]: value }),
+      (e: unknown) => e instanceof ConfigError && e.message.includes(name),
+      `${name}=${value}`,
+    );
+  }
+});

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
+import { isValidTimeZone } from '@metering/pricing';
 
 /** services/billing-api: this file runs as dist/src/config.js. */
 const SERVICE_DIR = resolve(__dirname, '../..');
@@ -40,6 +41,18 @@ const Env = z.object({
   CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   MIGRATE_ON_START: z.enum(['true', 'false']).default('true'),
   /**
+   * The zone of the months of unregistered tenants' usage (GET /v1/unbilled-usage and the
+   * unbilled gauges): rating's DEFAULT_TIME_ZONE, the zone it buckets them in.
+   */
+  UNBILLED_TIME_ZONE: z
+    .string()
+    .refine((v) => isValidTimeZone(v), { message: 'must be an IANA time zone such as "UTC"' })
+    .default('UTC'),
+  /** How often the unbilled gauges are recomputed from the ledger; 0 turns them off. */
+  UNBILLED_REFRESH_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
+  /** Bound on the database time of one unbilled-usage query (and of one gauge refresh). */
+  UNBILLED_QUERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  /**
    * A test clock: the service's now starts at this instant (ISO 8601 with a zone) and runs at
    * real speed, so a month can be closed before it ends by the wall clock. Refused in production.
    */
@@ -67,6 +80,8 @@ export interface BillingConfig {
   readonly batchSize: number;
   readonly concurrency: number;
   readonly migrateOnStart: boolean;
+  /** Usage rated for tenant ids that are not registered: where to look and how often. */
+  readonly unbilled: { timeZone: string; refreshMs: number; queryTimeoutMs: number };
   /** TEST_CLOCK_START: where the service's clock starts (null: the system clock). */
   readonly testClockStartMs: number | null;
 }
@@ -115,6 +130,11 @@ export function loadBillingConfig(
     batchSize: e.BATCH_SIZE,
     concurrency: e.CONCURRENCY,
     migrateOnStart: e.MIGRATE_ON_START === 'true',
+    unbilled: {
+      timeZone: e.UNBILLED_TIME_ZONE,
+      refreshMs: e.UNBILLED_REFRESH_MS,
+      queryTimeoutMs: e.UNBILLED_QUERY_TIMEOUT_MS,
+    },
     testClockStartMs: e.TEST_CLOCK_START === undefined ? null : Date.parse(e.TEST_CLOCK_START),
   };
 }

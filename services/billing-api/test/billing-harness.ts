@@ -21,8 +21,8 @@ export interface ApiAnswer {
 export interface CallOptions {
   readonly key?: string | null;
   readonly body?: unknown;
-  /** A raw body string sent as is (with a JSON content type). */
-  readonly rawBody?: string;
+  /** A raw body sent as is (with a JSON content type): text, or bytes that need not be UTF-8. */
+  readonly rawBody?: string | Uint8Array;
   readonly headers?: Record<string, string>;
 }
 
@@ -71,7 +71,7 @@ export class BillingHarness {
     const key = options.key === undefined ? ADMIN_KEY : options.key;
     const headers: Record<string, string> = { ...options.headers };
     if (key !== null) headers.authorization = `Bearer ${key}`;
-    let body: string | undefined;
+    let body: string | Uint8Array | undefined;
     if (options.rawBody !== undefined) body = options.rawBody;
     else if (options.body !== undefined) body = JSON.stringify(options.body);
     if (body !== undefined) headers['content-type'] ??= 'application/json';

@@ -6,9 +6,9 @@ import { parseArgs } from 'node:util';
 import { NestFactory } from '@nestjs/core';
 import { SingleBar, Presets } from 'cli-progress';
 import { createRootLogger } from '@metering/observability';
-import { isPeriod } from '@metering/pricing';
 import { AppModule } from '../app.module';
 import { BillingError } from '../common/billing.errors';
+import { isSupportedPeriod, PERIOD_MESSAGE } from '../common/validators';
 import { loadBillingConfig } from '../config';
 import { InvoiceExportService } from '../invoices/invoice-export.service';
 import { PeriodCloseService } from '../invoices/period-close.service';
@@ -33,8 +33,8 @@ async function main(argv: string[]): Promise<number> {
     console.error(USAGE);
     return command === undefined ? 2 : 0;
   }
-  if (period === undefined || !isPeriod(period)) {
-    console.error(`billing: period must be YYYY-MM\n${USAGE}`);
+  if (!isSupportedPeriod(period)) {
+    console.error(`billing: period ${PERIOD_MESSAGE}\n${USAGE}`);
     return 2;
   }
   const format = values.format;
@@ -47,7 +47,9 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
 
-  const config = loadBillingConfig(undefined, { needsAdminKey: false });
+  const loaded = loadBillingConfig(undefined, { needsAdminKey: false });
+  // A one-off command: the server's periodic gauges would only cost queries here.
+  const config = { ...loaded, unbilled: { ...loaded.unbilled, refreshMs: 0 } };
   const logger = createRootLogger({ serviceName: 'billing-cli', level: 'warn' });
   if (config.testClockStartMs !== null) {
     console.error(

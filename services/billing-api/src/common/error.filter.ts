@@ -12,6 +12,7 @@ import { createLogger, type Logger, ROOT_LOGGER } from '@metering/observability'
 import { PricingError } from '@metering/pricing';
 import { BillingError, type BillingErrorCode } from './billing.errors';
 import { type ErrorResponseDto } from './error-response.dto';
+import { INVALID_UTF8_BODY } from './request-body';
 
 /**
  * The one place where errors become HTTP answers: domain and API errors by their stable code,
@@ -59,37 +60,60 @@ export class ErrorFilter implements ExceptionFilter {
       };
     }
     if (exception instanceof MoneyError) {
-      return { statusCode: 400, code: 'VALIDATION_FAILED', message: exception.message };
+      // A number the DTO let through and libs/money refused: still the caller's input, still a
+      // 400 with a field, but a gap in validation worth a log line.
+      this.logger.warn({ err: exception }, 'a body value passed validation but not libs/money');
+      return malformed('body', exception.message);
     }
     if (exception instanceof ThrottlerException) {
       return { statusCode: 429, code: 'RATE_LIMITED', message: 'too many requests; retry later' };
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
-      // Our own errors are BillingErrors: a framework 400 comes from the JSON body parser.
+      // Our own errors are BillingErrors: a framework 400 is the router's (a path parameter that
+      // is not percent-encoded UTF-8, wrapped by Nest) or the JSON body parser's.
       if (status === 400) {
-        return {
-          statusCode: 400,
-          code: 'VALIDATION_FAILED',
-          message: 'body: is not valid JSON',
-          field: 'body',
-        };
+        return isPathDecodingError(exception)
+          ? malformed('path', 'is not valid percent-encoded UTF-8')
+          : malformed('body', 'is not valid JSON');
       }
       return { statusCode: status, code: codeOf(status), message: messageOf(status) };
     }
-    // body-parser's errors (malformed JSON, too large, bad charset) carry a 4xx status.
+    // The router's and body-parser's errors (a path that is not percent-encoded UTF-8, malformed
+    // JSON, invalid UTF-8, too large, bad charset) carry a 4xx status.
     const status = httpStatusOf(exception);
     if (status !== undefined && status >= 400 && status < 500) {
-      const malformed = status === 400;
-      return {
-        statusCode: status,
-        code: codeOf(status),
-        message: malformed ? 'body: is not valid JSON' : messageOf(status),
-        ...(malformed ? { field: 'body' } : {}),
-      };
+      if (status !== 400) {
+        return { statusCode: status, code: codeOf(status), message: messageOf(status) };
+      }
+      if (isPathDecodingError(exception)) {
+        return malformed('path', 'is not valid percent-encoded UTF-8');
+      }
+      return malformed(
+        'body',
+        typeOf(exception) === INVALID_UTF8_BODY ? 'is not valid UTF-8' : 'is not valid JSON',
+      );
     }
     return { statusCode: 500, code: 'INTERNAL', message: 'internal error' };
   }
+}
+
+function malformed(field: 'path' | 'body', message: string): ErrorResponseDto {
+  return { statusCode: 400, code: 'VALIDATION_FAILED', message: `${field}: ${message}`, field };
+}
+
+/** The router (express 5's `router`) wraps decodeURIComponent's URIError for path parameters. */
+function isPathDecodingError(exception: unknown): boolean {
+  return (
+    exception instanceof URIError ||
+    (exception instanceof Error && exception.message.startsWith('Failed to decode param'))
+  );
+}
+
+function typeOf(exception: unknown): unknown {
+  return typeof exception === 'object' && exception !== null
+    ? (exception as { type?: unknown }).type
+    : undefined;
 }
 
 function httpStatusOf(exception: unknown): number | undefined {

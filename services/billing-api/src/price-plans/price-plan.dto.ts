@@ -38,6 +38,8 @@ export class MeterPriceDto {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(20)
+  // ValidateNested alone would take a nested array ([[]]) for a tier with nothing to check.
+  @IsObject({ each: true, message: 'each tier must be an object {"upTo", "unitPrice"}' })
   @ValidateNested({ each: true })
   @Type(() => TierDto)
   tiers!: TierDto[];
