@@ -12,7 +12,7 @@ export interface ObservabilityModuleOptions {
   metrics?: MetricsRegistry;
   /** Collect process metrics when the module creates the registry. Default true. */
   collectDefaultMetrics?: boolean;
-  /** Bound for each health indicator, in milliseconds. Default 3000. */
+  /** Bound for each health indicator, in milliseconds. Default 3000; keep probe timeouts above it. */
   healthCheckTimeoutMs?: number;
 }
 
