@@ -1,5 +1,10 @@
-import { Controller, Get, Header, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Header, Res } from '@nestjs/common';
 import { HealthRegistry, type HealthProbe, type HealthReport } from './health.registry';
+
+/** The one thing the probes need from the response: Express' res and Fastify's reply both have it. */
+interface StatusSettable {
+  status(code: number): unknown;
+}
 
 /**
  * The probes, all unauthenticated and answered from the registry only:
@@ -8,8 +13,9 @@ import { HealthRegistry, type HealthProbe, type HealthReport } from './health.re
  * - GET /readyz: every indicator (dependencies included). Kubernetes' readinessProbe and
  *   compose's healthcheck: down takes the pod out of traffic, never restarts it.
  * - GET /healthz: the readiness view under its original name (a stable interface).
- * 200 with the report when up, 503 with the same body otherwise. The exception carries the
- * report as its response body, which keeps this controller free of any HTTP platform types.
+ * 200 with the report when up, 503 with the same body otherwise. The status is set on the
+ * response rather than thrown, so a service's global exception filter cannot replace the report
+ * with its own error body.
  */
 @Controller()
 export class HealthController {
@@ -17,25 +23,25 @@ export class HealthController {
 
   @Get('livez')
   @Header('Cache-Control', 'no-store')
-  live(): Promise<HealthReport> {
-    return this.answer('liveness');
+  live(@Res({ passthrough: true }) response: StatusSettable): Promise<HealthReport> {
+    return this.answer('liveness', response);
   }
 
   @Get('readyz')
   @Header('Cache-Control', 'no-store')
-  ready(): Promise<HealthReport> {
-    return this.answer('readiness');
+  ready(@Res({ passthrough: true }) response: StatusSettable): Promise<HealthReport> {
+    return this.answer('readiness', response);
   }
 
   @Get('healthz')
   @Header('Cache-Control', 'no-store')
-  check(): Promise<HealthReport> {
-    return this.answer('readiness');
+  check(@Res({ passthrough: true }) response: StatusSettable): Promise<HealthReport> {
+    return this.answer('readiness', response);
   }
 
-  private async answer(probe: HealthProbe): Promise<HealthReport> {
+  private async answer(probe: HealthProbe, response: StatusSettable): Promise<HealthReport> {
     const report = await this.health.check(probe);
-    if (report.status !== 'up') throw new ServiceUnavailableException(report);
+    response.status(report.status === 'up' ? 200 : 503);
     return report;
   }
 }
