@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { localInfra, TcpProxy, waitFor } from '@metering/testing';
+import { localInfra, SocketProxy, waitFor } from '@metering/testing';
 import { BillingHarness } from './billing-harness';
 
 // The probes against a real billing-api and a real PostgreSQL: liveness never depends on the
@@ -60,7 +60,7 @@ describe('probes are never rate limited', () => {
 
 describe('PostgreSQL outage: not ready, still alive, ready again once it is back', () => {
   const target = new URL(localInfra.postgresUrl);
-  const proxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+  const proxy = new SocketProxy({ host: target.hostname, port: Number(target.port || 5432) });
   const h = new BillingHarness();
 
   before(async () => {

@@ -6,43 +6,49 @@ import {
   type Socket,
 } from 'node:net';
 
+/** Where a SocketProxy forwards to: a TCP address or a unix socket (Docker's, libvirt's). */
+export type SocketAddress = { host: string; port: number } | { path: string };
+
 /**
- * A loopback TCP proxy to a real dependency (PostgreSQL, Kafka...) that a test can cut and
- * restore: stop() closes the listener and every open connection, as a dependency that went
- * away would; start() listens again on the same port. For outage specs against the real parts.
+ * A proxy to a real dependency (PostgreSQL, Kafka, the Docker engine...) that a test can cut
+ * and restore: stop() closes the listener and every open connection, as a dependency that
+ * went away would; start() listens again at the same address. It listens on 127.0.0.1 (a free
+ * port chosen at the first start) or, given `listenPath`, on a unix socket there.
  */
-export class TcpProxy {
+export class SocketProxy {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   private portValue = 0;
 
   constructor(
-    private readonly target: { host: string; port: number },
-    private readonly host = '127.0.0.1',
+    private readonly target: SocketAddress,
+    private readonly listenPath?: string,
   ) {}
 
-  /** The port it listens on (chosen by the system at the first start). */
+  /** The loopback port it listens on (0 for a unix socket or before the first start). */
   get port(): number {
     return this.portValue;
   }
 
-  /** Listens (again) on the same port; the first start takes a free one. */
+  /** Listens (again) at the same address. */
   async start(): Promise<this> {
     if (this.server !== undefined) return this;
     const server = createServer((client) => this.pipe(client));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.portValue, this.host, () => {
+      const listening = (): void => {
         server.off('error', reject);
         resolve();
-      });
+      };
+      if (this.listenPath === undefined) server.listen(this.portValue, '127.0.0.1', listening);
+      else server.listen(this.listenPath, listening);
     });
-    this.portValue = (server.address() as AddressInfo).port;
+    if (this.listenPath === undefined) this.portValue = (server.address() as AddressInfo).port;
     this.server = server;
     return this;
   }
 
-  /** Refuses new connections and resets the open ones. */
+  /** Refuses new connections (a unix socket's file is removed) and resets the open ones. */
   async stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;
