@@ -5,3 +5,4 @@ export * from './second-kafka-broker';
 export * from './sample-topic';
 export * from './prng';
 export * from './socket-proxy';
+export * from './free-port';
