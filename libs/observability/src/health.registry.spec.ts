@@ -204,6 +204,35 @@ test('probes arriving while a run is in progress share it; after the timeout the
   assert.equal(brokerCalls, 2);
 });
 
+test('an answer is reused for cacheMs: a flood of probes is about one check per second', async () => {
+  let clock = 0;
+  let calls = 0;
+  let status: 'up' | 'down' = 'up';
+  const health = new HealthRegistry({ cacheMs: 1_000, now: () => clock });
+  health.register('database', () => {
+    calls++;
+    return Promise.resolve({ status });
+  });
+  for (let i = 0; i < 500; i++) {
+    assert.equal((await health.readiness()).status, 'up');
+    clock += 1; // 500 sequential probes within half a second
+  }
+  assert.equal(calls, 1);
+  status = 'down';
+  clock += 1_000;
+  assert.equal((await health.readiness()).status, 'down', 'a fresh answer after cacheMs');
+  assert.equal(calls, 2);
+
+  const uncached = new HealthRegistry({ cacheMs: 0 });
+  let uncachedCalls = 0;
+  uncached.register('database', () => {
+    uncachedCalls++;
+    return up();
+  });
+  for (let i = 0; i < 3; i++) await uncached.readiness();
+  assert.equal(uncachedCalls, 3);
+});
+
 test('names are unique across probes and registration can be undone', async () => {
   const health = new HealthRegistry();
   const remove = health.register('db', down);

@@ -43,6 +43,12 @@ export interface HealthReport {
 export interface HealthRegistryOptions {
   /** A check that has not answered by then is `down`, so a probe never hangs. Default 3 s. */
   timeoutMs?: number;
+  /**
+   * A check's answer is reused for this long. Probes are unauthenticated and never rate
+   * limited, so without it a flood of /readyz would be a flood of database round trips.
+   * Default 1 s (orchestrators probe every few seconds); 0 turns it off.
+   */
+  cacheMs?: number;
   /** Time source for durations, injectable for tests. */
   now?: () => number;
 }
@@ -55,6 +61,7 @@ interface Registered {
 interface Run {
   readonly result: Promise<HealthIndicatorResult>;
   readonly startedAt: number;
+  settledAt: number | undefined;
 }
 
 /**
@@ -65,19 +72,22 @@ interface Run {
  * - readiness (/readyz, /healthz) runs every indicator: a process that is not alive is not
  *   ready either.
  * Each indicator is bounded by the timeout. Probes that arrive while a run of it is younger than
- * the timeout share that run, so a burst of probes costs one check (one pooled database
- * connection, not one per request); a run past the timeout is reported down and abandoned, and
- * the next probe starts afresh, so one check that never settles cannot keep a probe down for good.
+ * the timeout, or within `cacheMs` of its answer, share that run: a flood of probes costs about
+ * one check per second (one pooled database connection, not one per request). A run past the
+ * timeout is reported down and abandoned, and the next probe starts afresh, so one check that
+ * never settles cannot keep a probe down for good.
  * ObservabilityModule provides one instance; inject it by its class.
  */
 export class HealthRegistry {
   private readonly indicators = new Map<string, Registered>();
   private readonly running = new Map<string, Run>();
   private readonly timeoutMs: number;
+  private readonly cacheMs: number;
   private readonly now: () => number;
 
   constructor(options: HealthRegistryOptions = {}) {
     this.timeoutMs = options.timeoutMs ?? 3_000;
+    this.cacheMs = options.cacheMs ?? 1_000;
     this.now = options.now ?? Date.now;
   }
 
@@ -96,7 +106,9 @@ export class HealthRegistry {
     const entry: Registered = { indicator, probe: options.probe ?? 'readiness' };
     this.indicators.set(name, entry);
     return () => {
-      if (this.indicators.get(name) === entry) this.indicators.delete(name);
+      if (this.indicators.get(name) !== entry) return;
+      this.indicators.delete(name);
+      this.running.delete(name);
     };
   }
 
@@ -159,19 +171,25 @@ export class HealthRegistry {
     }
   }
 
-  /** The indicator's run younger than the timeout, or a new one. */
+  /** The indicator's run still pending within the timeout or answered within cacheMs, or a new one. */
   private shared(name: string, indicator: HealthIndicator): Promise<HealthIndicatorResult> {
     const now = this.now();
     const current = this.running.get(name);
-    if (current !== undefined && now - current.startedAt < this.timeoutMs) return current.result;
+    if (current !== undefined) {
+      const fresh =
+        current.settledAt === undefined
+          ? now - current.startedAt < this.timeoutMs
+          : now - current.settledAt < this.cacheMs;
+      if (fresh) return current.result;
+    }
     // Inside a promise chain, so an indicator that throws synchronously rejects here too.
     const result = Promise.resolve().then(indicator);
-    const run: Run = { result, startedAt: now };
+    const run: Run = { result, startedAt: now, settledAt: undefined };
     this.running.set(name, run);
-    const forget = (): void => {
-      if (this.running.get(name) === run) this.running.delete(name);
+    const settle = (): void => {
+      run.settledAt = this.now();
     };
-    void result.then(forget, forget);
+    void result.then(settle, settle);
     return result;
   }
 }

@@ -40,7 +40,10 @@ export class ObservabilityModule {
       {
         provide: HealthRegistry,
         useFactory: (): HealthRegistry =>
-          new HealthRegistry({ timeoutMs: options.healthCheckTimeoutMs }),
+          new HealthRegistry({
+            timeoutMs: options.healthCheckTimeoutMs,
+            cacheMs: options.healthCacheMs,
+          }),
       },
       {
         provide: PinoNestLogger,

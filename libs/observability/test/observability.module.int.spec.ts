@@ -51,7 +51,8 @@ const rootLogger = createRootLogger({
 
 @Module({
   imports: [
-    ObservabilityModule.forRoot({ serviceName: 'obs-test', logger: rootLogger }),
+    // No reuse of answers: the tests flip a check between two requests.
+    ObservabilityModule.forRoot({ serviceName: 'obs-test', logger: rootLogger, healthCacheMs: 0 }),
     FeatureModule,
   ],
 })
