@@ -32,11 +32,11 @@ export class RatingLifecycle implements OnApplicationBootstrap, OnApplicationShu
   ) {
     const kafka = new KafkaClientFactory(config.kafka, { logger, metrics });
     this.runner = new RatingRunner(config, kafka, metrics, logger);
-    // Readiness: PostgreSQL answers, the consumer runs. Liveness: only a consumer that stopped
-    // for good; an outage of PostgreSQL or Kafka makes rating not ready, never restarts it.
+    // Liveness: only a consumer that stopped for good. Everything below is readiness: an outage
+    // of PostgreSQL or Kafka makes rating not ready, never restarts it.
+    health.register('consumer-loop', this.runner.consumerLiveness, { probe: 'liveness' });
     health.register('database', this.runner.databaseHealth);
     health.register('consumer', this.runner.consumerHealth);
-    health.register('consumer-loop', this.runner.consumerLiveness, { probe: 'liveness' });
   }
 
   async onApplicationBootstrap(): Promise<void> {
