@@ -190,8 +190,14 @@ export function checkServiceDockerfile(text: string, want: DockerfileExpectation
   if (health === undefined) problems.push('runtime: no HEALTHCHECK');
   else {
     const args = argsOf(health);
-    if (!args.includes('/healthz') || !args.includes(String(want.port))) {
-      problems.push(`runtime: HEALTHCHECK must request /healthz on ${want.port}`);
+    // Liveness: Swarm and similar replace unhealthy containers, which a dependency's outage
+    // must not cause (compose overrides this with /readyz for depends_on).
+    if (!args.includes('/livez') || !args.includes(String(want.port))) {
+      problems.push(`runtime: HEALTHCHECK must request /livez on ${want.port}`);
+    }
+    const timeout = /--timeout=(\d+)s/.exec(health.getTextContent())?.[1];
+    if (timeout === undefined || Number(timeout) <= 3) {
+      problems.push('runtime: HEALTHCHECK --timeout must exceed the 3 s a health check may take');
     }
   }
   const cmd = runtime.instructions.find((i) => keyword(i) === 'CMD');

@@ -4,7 +4,8 @@ import { describeManifest } from './k8s-validation';
 import { type ServiceFacts } from './workspaces';
 
 /**
- * The product's own rules for a rendered overlay, beyond what the schemas say: probes, security
+ * The product's own rules for a rendered overlay, beyond what the schemas say: probes (liveness
+ * on /livez, readiness on /readyz, a startup probe, sane timings), security
  * contexts, host mounts, settings the services really read, references that resolve, rating's
  * replicas against the samples topic's partitions, no real secrets.
  */
@@ -41,6 +42,75 @@ const RUNTIME_SETTINGS = new Set(['NODE_OPTIONS', 'MALLOC_ARENA_MAX']);
 
 export const SAMPLES_TOPIC = 'metering.samples.v1';
 
+/** Each health check is bounded by this (libs/observability's default healthCheckTimeoutMs). */
+export const HEALTH_CHECK_TIMEOUT_SECONDS = 3;
+
+/**
+ * What each probe must request and how patient it must be. Liveness is the process itself
+ * (/livez never touches a dependency); readiness its dependencies (/readyz). Timings:
+ * - every probe waits longer than one health check may take, or a slow dependency would
+ *   look like a hung process;
+ * - liveness tolerates a minute of silence (a long batch, a GC pause) before a restart;
+ * - readiness notices an outage within 30 s and leaves traffic at once;
+ * - startup (before liveness counts) allows two minutes for migrations and the first listing.
+ */
+export const PROBE_RULES = {
+  startupProbe: { path: '/livez', minWindowSeconds: 120, maxPeriodSeconds: 10 },
+  readinessProbe: { path: '/readyz', maxWindowSeconds: 30, maxPeriodSeconds: 10 },
+  livenessProbe: { path: '/livez', minWindowSeconds: 60, maxPeriodSeconds: 30 },
+} as const;
+
+/** Kubernetes' defaults for fields a probe leaves out. */
+const PROBE_DEFAULTS = { periodSeconds: 10, timeoutSeconds: 1, failureThreshold: 3 } as const;
+
+function probeProblems(
+  what: string,
+  container: JsonObject,
+  port: number,
+  portName: string | undefined,
+): string[] {
+  const problems: string[] = [];
+  for (const [name, rule] of Object.entries(PROBE_RULES)) {
+    const probe = container[name];
+    if (!isObject(probe)) {
+      problems.push(`${what}: no ${name}`);
+      continue;
+    }
+    const get = probe.httpGet;
+    if (!isObject(get) || get.path !== rule.path) {
+      problems.push(`${what}: ${name} must GET ${rule.path}`);
+    } else if (get.port !== port && get.port !== portName) {
+      problems.push(`${what}: ${name} port ${show(get.port)} is not the service's port`);
+    }
+    const seconds = (field: keyof typeof PROBE_DEFAULTS): number => {
+      const value = probe[field];
+      return typeof value === 'number' ? value : PROBE_DEFAULTS[field];
+    };
+    const period = seconds('periodSeconds');
+    const timeout = seconds('timeoutSeconds');
+    const window = period * seconds('failureThreshold');
+    if (timeout <= HEALTH_CHECK_TIMEOUT_SECONDS) {
+      problems.push(
+        `${what}: ${name} timeoutSeconds ${timeout} must exceed the ${HEALTH_CHECK_TIMEOUT_SECONDS} s a health check may take`,
+      );
+    }
+    if (period > rule.maxPeriodSeconds) {
+      problems.push(`${what}: ${name} periodSeconds ${period} > ${rule.maxPeriodSeconds}`);
+    }
+    if ('minWindowSeconds' in rule && window < rule.minWindowSeconds) {
+      problems.push(
+        `${what}: ${name} gives up after ${window} s (periodSeconds × failureThreshold), under ${rule.minWindowSeconds} s`,
+      );
+    }
+    if ('maxWindowSeconds' in rule && window > rule.maxWindowSeconds) {
+      problems.push(
+        `${what}: ${name} notices an outage after ${window} s (periodSeconds × failureThreshold), over ${rule.maxWindowSeconds} s`,
+      );
+    }
+  }
+  return problems;
+}
+
 export function policyProblems(
   manifests: readonly Manifest[],
   services: ReadonlyMap<string, ServiceFacts>,
@@ -74,14 +144,7 @@ export function policyProblems(
     const ports = list(container.ports).filter(isObject);
     const http = ports.find((p) => p.containerPort === facts.port);
     if (http === undefined) problems.push(`${what}: containerPort ${facts.port} missing`);
-    for (const probe of ['readinessProbe', 'livenessProbe'] as const) {
-      const get = isObject(container[probe]) ? container[probe].httpGet : undefined;
-      if (!isObject(get) || get.path !== '/healthz') {
-        problems.push(`${what}: ${probe} must GET /healthz`);
-      } else if (get.port !== facts.port && get.port !== http?.name) {
-        problems.push(`${what}: ${probe} port ${show(get.port)} is not the service's port`);
-      }
-    }
+    problems.push(...probeProblems(what, container, facts.port, str(http?.name)));
     const security = isObject(container.securityContext) ? container.securityContext : {};
     const podSecurity = isObject(spec.securityContext) ? spec.securityContext : {};
     if (security.allowPrivilegeEscalation !== false)

@@ -45,7 +45,7 @@ export interface ComposeService {
   ports?: string[];
   volumes?: string[];
   depends_on?: Record<string, { condition: string }>;
-  healthcheck?: { test: string[] };
+  healthcheck?: { test: string[]; interval?: string; timeout?: string; retries?: number };
   read_only?: boolean;
   cap_drop?: string[];
   security_opt?: string[];

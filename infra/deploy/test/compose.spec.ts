@@ -78,7 +78,7 @@ describe('docker-compose.yml', () => {
   });
 
   for (const [name, facts] of services) {
-    test(`${name}: built from its Dockerfile, hardened, healthy on /healthz, known settings`, () => {
+    test(`${name}: built from its Dockerfile, hardened, healthy on /readyz, known settings`, () => {
       const service = config()[name];
       assert.ok(service, `${name} missing`);
       assert.equal(service.build?.context, REPO_ROOT);
@@ -86,9 +86,15 @@ describe('docker-compose.yml', () => {
       assert.ok(existsSync(join(REPO_ROOT, 'services', name, 'Dockerfile')));
       assert.equal(String(service.environment?.PORT), String(facts.port));
       assert.deepEqual(service.ports, [`127.0.0.1:${facts.port}:${facts.port}/tcp`]);
+      // Readiness: depends_on waits for the dependencies too; compose never restarts on it.
       assert.ok(
-        service.healthcheck?.test.join(' ').includes(`127.0.0.1:${facts.port}/healthz`),
+        service.healthcheck?.test.join(' ').includes(`127.0.0.1:${facts.port}/readyz`),
         JSON.stringify(service.healthcheck),
+      );
+      // Longer than the 3 s one health check may take.
+      assert.ok(
+        Number(/^(\d+)s$/.exec(service.healthcheck?.timeout ?? '')?.[1] ?? 0) > 3,
+        `${name}: healthcheck timeout ${String(service.healthcheck?.timeout)}`,
       );
       assert.equal(service.read_only, true);
       assert.deepEqual(service.cap_drop, ['ALL']);

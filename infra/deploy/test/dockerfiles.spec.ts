@@ -64,6 +64,18 @@ describe('service Dockerfiles', () => {
     }
   });
 
+  test('the image HEALTHCHECK is liveness, and waits longer than a health check may take', () => {
+    const rating = services.get('rating');
+    assert.ok(rating);
+    const good = readFileSync(join(REPO_ROOT, 'services/rating/Dockerfile'), 'utf8');
+    assert.deepEqual(checkServiceDockerfile(good, dockerfileExpectations(rating)), []);
+    const readiness = good.replace('/livez', '/readyz').replace('--timeout=5s', '--timeout=1s');
+    assert.deepEqual(checkServiceDockerfile(readiness, dockerfileExpectations(rating)), [
+      'runtime: HEALTHCHECK must request /livez on 9103',
+      'runtime: HEALTHCHECK --timeout must exceed the 3 s a health check may take',
+    ]);
+  });
+
   test('a library the service depends on must reach the runtime stage', () => {
     const collector = services.get('docker-collector');
     assert.ok(collector);

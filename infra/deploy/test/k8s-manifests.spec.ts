@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
-import { policyProblems } from '../src/k8s-policy';
+import { HEALTH_CHECK_TIMEOUT_SECONDS, policyProblems } from '../src/k8s-policy';
 import { unknownFieldProblems } from '../src/k8s-unknown-fields';
 import { schemaProblems } from '../src/k8s-validation';
 import { type Manifest, podSpecs, renderKustomization } from '../src/kustomize';
@@ -123,6 +123,65 @@ describe('k8s manifests', () => {
     });
   }
 
+  test('every workload of every overlay: startup and liveness on /livez, readiness on /readyz, patient enough', () => {
+    interface Probe {
+      httpGet?: { path?: string; port?: unknown };
+      periodSeconds?: number;
+      timeoutSeconds?: number;
+      failureThreshold?: number;
+    }
+    type ProbeName = 'startupProbe' | 'readinessProbe' | 'livenessProbe';
+    for (const overlay of OVERLAYS) {
+      const workloads = render(overlay).filter(
+        (m) => ['Deployment', 'DaemonSet'].includes(m.kind) && services.has(m.metadata.name),
+      );
+      assert.deepEqual(workloads.map((m) => m.metadata.name).sort(), [...services.keys()].sort());
+      for (const m of workloads) {
+        const what = `${overlay} ${m.kind} ${m.metadata.name}`;
+        const containers = podSpecs(m)[0]?.containers as Partial<Record<ProbeName, Probe>>[];
+        const { startupProbe, readinessProbe, livenessProbe } = containers[0] ?? {};
+        const window = (p: Probe): number => (p.periodSeconds ?? 10) * (p.failureThreshold ?? 3);
+        assert.equal(startupProbe?.httpGet?.path, '/livez', what);
+        assert.equal(livenessProbe?.httpGet?.path, '/livez', what);
+        assert.equal(readinessProbe?.httpGet?.path, '/readyz', what);
+        for (const probe of [startupProbe, readinessProbe, livenessProbe]) {
+          assert.equal(probe?.httpGet?.port, 'http', what);
+          assert.ok((probe?.timeoutSeconds ?? 1) > HEALTH_CHECK_TIMEOUT_SECONDS, what);
+        }
+        // A minute of silence before a restart; an outage noticed within 30 s; two minutes to start.
+        assert.ok(window(livenessProbe) >= 60, `${what}: liveness ${window(livenessProbe)} s`);
+        assert.ok(window(readinessProbe) <= 30, `${what}: readiness ${window(readinessProbe)} s`);
+        assert.ok(window(startupProbe) >= 120, `${what}: startup ${window(startupProbe)} s`);
+      }
+    }
+  });
+
+  test('the probe rules reject a dependency check as liveness and impatient timings', () => {
+    const manifests = render('local');
+    const collector = manifests.find(
+      (m) => m.kind === 'DaemonSet' && m.metadata.name === 'vm-collector',
+    )!;
+    const container = podSpecs(collector)[0]!.containers as Record<string, unknown>[];
+    const probes = container[0]!;
+    probes.livenessProbe = { httpGet: { path: '/healthz', port: 'http' }, failureThreshold: 1 };
+    probes.readinessProbe = {
+      httpGet: { path: '/readyz', port: 9999 },
+      timeoutSeconds: 5,
+      periodSeconds: 60,
+    };
+    delete probes.startupProbe;
+    const problems = policyProblems(manifests, services).filter((p) => p.includes('vm-collector'));
+    assert.deepEqual(problems.sort(), [
+      'DaemonSet metering/vm-collector: livenessProbe gives up after 10 s (periodSeconds × failureThreshold), under 60 s',
+      'DaemonSet metering/vm-collector: livenessProbe must GET /livez',
+      'DaemonSet metering/vm-collector: livenessProbe timeoutSeconds 1 must exceed the 3 s a health check may take',
+      'DaemonSet metering/vm-collector: no startupProbe',
+      'DaemonSet metering/vm-collector: readinessProbe notices an outage after 180 s (periodSeconds × failureThreshold), over 30 s',
+      'DaemonSet metering/vm-collector: readinessProbe periodSeconds 60 > 10',
+      "DaemonSet metering/vm-collector: readinessProbe port 9999 is not the service's port",
+    ]);
+  });
+
   test('no unknown fields in either overlay or k8s/monitoring (the API server rejects them)', () => {
     const all = [
       ...OVERLAYS.flatMap(render),
@@ -181,6 +240,7 @@ describe('k8s manifests', () => {
     spec.replicas = 13;
     const container = spec.template.spec.containers[0]!;
     container.readinessProbe = { httpGet: { path: '/health', port: 'http' } };
+    container.livenessProbe = { httpGet: { path: '/readyz', port: 'http' }, timeoutSeconds: 5 };
     (container.securityContext as Record<string, unknown>).readOnlyRootFilesystem = false;
     (container.env as { name: string; value?: string }[]).push({
       name: 'KAFKA_BROKER',
@@ -199,7 +259,8 @@ describe('k8s manifests', () => {
     const problems = policyProblems(manifests, services).join('\n');
     for (const expected of [
       /rating: replicas 13 must be <= metering.samples.v1's 12 partitions/,
-      /Deployment metering\/rating: readinessProbe must GET \/healthz/,
+      /Deployment metering\/rating: readinessProbe must GET \/readyz/,
+      /Deployment metering\/rating: livenessProbe must GET \/livez/,
       /Deployment metering\/rating: readOnlyRootFilesystem must be true/,
       /KAFKA_BROKER is not a setting of rating/,
       /DaemonSet metering\/docker-collector: host paths/,

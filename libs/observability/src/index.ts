@@ -24,6 +24,8 @@ export {
   type HealthDetail,
   type HealthIndicator,
   type HealthIndicatorResult,
+  type HealthProbe,
+  type HealthRegisterOptions,
   type HealthRegistryOptions,
   type HealthReport,
   type HealthStatus,

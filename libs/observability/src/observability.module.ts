@@ -12,7 +12,8 @@ import {
 import { PinoNestLogger } from './pino-nest.logger';
 
 /**
- * Logs, metrics and health for a service: GET /metrics and GET /healthz, plus injectable
+ * Logs, metrics and health for a service: GET /metrics, GET /livez, GET /readyz and GET /healthz
+ * (the readiness view under its original name), plus injectable
  * MetricsRegistry, HealthRegistry, PinoNestLogger and the root logger (ROOT_LOGGER).
  * Global, so feature modules can register metrics and health indicators without imports.
  */
@@ -39,7 +40,10 @@ export class ObservabilityModule {
       {
         provide: HealthRegistry,
         useFactory: (): HealthRegistry =>
-          new HealthRegistry({ timeoutMs: options.healthCheckTimeoutMs }),
+          new HealthRegistry({
+            timeoutMs: options.healthCheckTimeoutMs,
+            cacheMs: options.healthCacheMs,
+          }),
       },
       {
         provide: PinoNestLogger,

@@ -12,8 +12,10 @@ export interface ObservabilityModuleOptions {
   metrics?: MetricsRegistry;
   /** Collect process metrics when the module creates the registry. Default true. */
   collectDefaultMetrics?: boolean;
-  /** Bound for each health indicator, in milliseconds. Default 3000. */
+  /** Bound for each health indicator, in milliseconds. Default 3000; keep probe timeouts above it. */
   healthCheckTimeoutMs?: number;
+  /** How long a health indicator's answer is reused, in milliseconds. Default 1000; 0 = never. */
+  healthCacheMs?: number;
 }
 
 /** Injection token of the service's root pino logger (no `context` binding). */

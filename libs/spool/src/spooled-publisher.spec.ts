@@ -217,6 +217,26 @@ describe('SpooledPublisher', () => {
       await publisher.close();
     }));
 
+  test('liveness stays up through a Kafka outage; down only once the forwarder died for good', () =>
+    withTempDir(async (dir) => {
+      const kafka = new FakeProducer();
+      kafka.failures = Array.from({ length: 1_000 }, retriable);
+      const publisher = await start(dir, kafka, {
+        settings: { backoffInitialMs: 5, backoffMaxMs: 5 },
+      });
+      const live = publisher.livenessIndicator();
+      publisher.publish(sampleOf('c1', 0, 'start'));
+      await waitFor(() => kafka.attempts.length >= 3, { timeoutMs: 5_000 });
+      assert.equal(publisher.health().status, 'degraded');
+      assert.deepEqual(await live(), { status: 'up' });
+      // A bug in the forwarder: a rejection with a value that cannot even be printed.
+      kafka.failures = [Object.create(null) as Error];
+      await waitFor(async () => (await live()).status === 'down', { timeoutMs: 5_000 });
+      assert.match(String((await live()).detail?.forwarderError), /TypeError/);
+      assert.equal(publisher.health().status, 'down');
+      await publisher.close(100);
+    }));
+
   test('health is reported to /healthz as up while degraded, down once closed', () =>
     withTempDir(async (dir) => {
       const kafka = new FakeProducer();

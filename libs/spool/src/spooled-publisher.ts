@@ -247,6 +247,20 @@ export class SpooledPublisher {
     };
   }
 
+  /**
+   * For HealthRegistry.register(…, { probe: 'liveness' }): down only once the Kafka forwarder
+   * stopped for good (a bug: it handles every Kafka and disk error itself, so outages never get
+   * here). A restart cures it: the next start resumes the spool from disk.
+   */
+  livenessIndicator(): HealthIndicator {
+    return () =>
+      Promise.resolve(
+        this.forwarderError === null
+          ? { status: 'up' }
+          : { status: 'down', detail: { forwarderError: this.forwarderError } },
+      );
+  }
+
   // ---- memory → disk ----------------------------------------------------------------------
 
   private scheduleWrite(delayMs: number): void {

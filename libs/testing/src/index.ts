@@ -4,3 +4,5 @@ export * from './local-infra';
 export * from './second-kafka-broker';
 export * from './sample-topic';
 export * from './prng';
+export * from './socket-proxy';
+export * from './free-port';

@@ -1,7 +1,13 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
-import { type Logger, type MetricsRegistry, ObservabilityModule } from '@metering/observability';
+import {
+  HealthController,
+  type Logger,
+  MetricsController,
+  type MetricsRegistry,
+  ObservabilityModule,
+} from '@metering/observability';
 import { ApiKeyRepository } from './auth/api-key.repository';
 import { ApiKeyService } from './auth/api-key.service';
 import { AuthGuard } from './auth/auth.guard';
@@ -31,6 +37,13 @@ import { UsageController } from './usage/usage.controller';
 import { UsageRepository } from './usage/usage.repository';
 import { UsageService } from './usage/usage.service';
 
+/**
+ * Never rate limited: a 429 on /livez would get the pod restarted, on /readyz taken out of
+ * traffic, on /metrics lose a scrape. Their clients are the orchestrator and Prometheus, and
+ * each answer is cheap (the checks are shared while they run).
+ */
+const UNTHROTTLED_CONTROLLERS: readonly unknown[] = [HealthController, MetricsController];
+
 @Module({})
 export class AppModule {
   static forRoot(config: BillingConfig, logger: Logger, metrics?: MetricsRegistry): DynamicModule {
@@ -40,6 +53,7 @@ export class AppModule {
         ObservabilityModule.forRoot({ serviceName: 'billing-api', logger, metrics }),
         ThrottlerModule.forRoot({
           throttlers: [{ ttl: config.rateLimit.windowMs, limit: config.rateLimit.limit }],
+          skipIf: (context) => UNTHROTTLED_CONTROLLERS.includes(context.getClass()),
         }),
       ],
       controllers: [

@@ -93,6 +93,7 @@ test('Kafka down for 30 s: sampling goes on, nothing is lost, order is kept', as
     checks: { spool: { detail: { depth: number; consecutiveSendFailures: number } } };
   };
   assert.equal(health.status, 'up', 'a collector spooling through an outage is healthy');
+  assert.equal((await fetch(`${baseUrl}/livez`)).status, 200, 'and alive');
   await sleep(OUTAGE_MS - 9_000);
   await broker!.start();
   const outageEnd = Date.now();

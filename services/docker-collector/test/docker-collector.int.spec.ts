@@ -186,13 +186,24 @@ describe('docker-collector against the real engine and broker', () => {
     assert.ok(finalNs + cpuOf(residual) <= trueNs, 'never more than the kernel counted');
   });
 
-  test('/healthz is up and /metrics has the collector series', async () => {
-    const health = (await (await fetch(`${baseUrl}/healthz`)).json()) as {
-      status: string;
-      checks: Record<string, { status: string }>;
-    };
-    assert.equal(health.status, 'up');
-    assert.deepEqual(Object.keys(health.checks).sort(), ['docker', 'sampling', 'spool']);
+  test('/healthz and /readyz are up, /livez checks no dependency, /metrics has the collector series', async () => {
+    for (const path of ['/healthz', '/readyz']) {
+      const health = (await (await fetch(`${baseUrl}${path}`)).json()) as {
+        status: string;
+        checks: Record<string, { status: string }>;
+      };
+      assert.equal(health.status, 'up', path);
+      assert.deepEqual(Object.keys(health.checks).sort(), [
+        'docker',
+        'sampling',
+        'spool',
+        'spool-forwarder',
+      ]);
+    }
+    const live = await fetch(`${baseUrl}/livez`);
+    const liveness = (await live.json()) as { checks: Record<string, unknown> };
+    assert.equal(live.status, 200);
+    assert.deepEqual(Object.keys(liveness.checks), ['spool-forwarder']);
     const metrics = await (await fetch(`${baseUrl}/metrics`)).text();
     for (const series of [
       'docker_collector_cycle_duration_seconds_count',

@@ -220,6 +220,9 @@ export class CollectingPublisher implements SamplePublisher {
   healthIndicator(): HealthIndicator {
     return () => Promise.resolve({ status: 'up' });
   }
+  livenessIndicator(): HealthIndicator {
+    return () => Promise.resolve({ status: 'up' });
+  }
   of(resourceId: string): SampleEvent[] {
     return this.samples.filter((s) => s.resource.id === resourceId);
   }

@@ -32,6 +32,9 @@ export class RatingLifecycle implements OnApplicationBootstrap, OnApplicationShu
   ) {
     const kafka = new KafkaClientFactory(config.kafka, { logger, metrics });
     this.runner = new RatingRunner(config, kafka, metrics, logger);
+    // Liveness: only a consumer that stopped for good. Everything below is readiness: an outage
+    // of PostgreSQL or Kafka makes rating not ready, never restarts it.
+    health.register('consumer-loop', this.runner.consumerLiveness, { probe: 'liveness' });
     health.register('database', this.runner.databaseHealth);
     health.register('consumer', this.runner.consumerHealth);
     health.register('partitions', this.runner.partitionsHealth);

@@ -116,6 +116,7 @@ test('a 30 s broker outage loses no sample and keeps their order', async () => {
   };
   assert.equal(health.status, 200, JSON.stringify(report));
   assert.equal(report.checks['publisher']?.detail?.status, 'degraded');
+  assert.equal((await fetch(`${baseUrl}/livez`)).status, 200, 'and alive');
 
   await b.start();
   const hyp = hypervisor!;

@@ -155,6 +155,14 @@ test('/healthz reports libvirt and the publisher up; /metrics has the collector 
   assert.equal(health.status, 200, JSON.stringify(report));
   assert.equal(report.checks['libvirt']?.status, 'up');
   assert.equal(report.checks['publisher']?.status, 'up');
+  const live = await fetch(`${baseUrl}/livez`);
+  const liveness = (await live.json()) as { checks: Record<string, unknown> };
+  assert.equal(live.status, 200);
+  assert.deepEqual(
+    Object.keys(liveness.checks),
+    ['publisher-forwarder'],
+    'libvirt is not liveness',
+  );
 
   const metrics = await (await fetch(`${baseUrl}/metrics`)).text();
   for (const series of [

@@ -30,10 +30,17 @@ export class DockerCollectorService implements OnApplicationBootstrap, OnApplica
       metrics: new CollectorMetricsAdapter(this.metrics, () => this.publisher.depth()),
       logger: this.logger,
     });
+    // Readiness only: Docker answering, cycles happening, the spool writable. An engine outage
+    // makes the collector not ready; restarting it would drop the start and final samples it
+    // holds in memory and bring the engine back no sooner.
     for (const [name, indicator] of Object.entries(runtime.healthIndicators())) {
       this.health.register(name, indicator);
     }
     this.health.register('spool', this.publisher.healthIndicator());
+    // Liveness: only the Kafka forwarder having stopped for good (a restart resumes the spool).
+    this.health.register('spool-forwarder', this.publisher.livenessIndicator(), {
+      probe: 'liveness',
+    });
     await runtime.start();
     this.runtime = runtime;
   }

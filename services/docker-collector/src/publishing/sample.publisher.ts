@@ -17,6 +17,8 @@ export interface SamplePublisher {
   close(timeoutMs: number): Promise<void>;
   /** Samples handed over and not yet acknowledged by Kafka. */
   depth(): number;
-  /** For /healthz: down when samples are at risk (the spool cannot be written). */
+  /** For readiness (/readyz, /healthz): down when samples are at risk (the spool cannot be written). */
   healthIndicator(): HealthIndicator;
+  /** For liveness (/livez): down only when forwarding stopped for good and a restart cures it. */
+  livenessIndicator(): HealthIndicator;
 }

@@ -59,4 +59,8 @@ export class SpooledSamplePublisher implements SamplePublisher {
   healthIndicator(): HealthIndicator {
     return this.spool.healthIndicator();
   }
+
+  livenessIndicator(): HealthIndicator {
+    return this.spool.livenessIndicator();
+  }
 }

@@ -381,6 +381,18 @@ export class RatingRunner {
       state === 'running' ? { status: 'up' } : { status: 'down', detail: { state } },
     );
   };
+
+  /**
+   * For liveness: down only once the consumer stopped for good (kafkajs will not restart it).
+   * onCrash already asks the process to exit; this restarts it if that shutdown hangs. A Kafka
+   * or PostgreSQL outage never gets here: kafkajs retries and restarts the consumer itself.
+   */
+  readonly consumerLiveness: HealthIndicator = () => {
+    const state = this.consumer?.state ?? 'new';
+    return Promise.resolve(
+      state === 'crashed' ? { status: 'down', detail: { state } } : { status: 'up' },
+    );
+  };
 }
 
 function pick(o: BatchOutcome): { clipped: number; clippedCoreSeconds: number } {

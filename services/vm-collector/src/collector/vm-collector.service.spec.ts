@@ -66,6 +66,9 @@ class FakePublisher implements SamplePublisher {
   depth(): number {
     return 7;
   }
+  liveness(): Promise<HealthIndicatorResult> {
+    return Promise.resolve({ status: 'up' });
+  }
   health(): Promise<HealthIndicatorResult> {
     return Promise.resolve({ status: 'up' });
   }
@@ -173,10 +176,29 @@ test('a failed connection and unreadable domains are counted; libvirt health goe
   assert.equal(service.libvirtHealth().status, 'up');
 });
 
+test('libvirt down: not ready, still alive', async () => {
+  const { service, source, health } = setup();
+  service.onApplicationBootstrap();
+  try {
+    source.next = [{ uri: URI, ok: false, error: 'Failed to connect socket: No such file' }];
+    await service.pollOnce();
+    const ready = await health.readiness();
+    assert.equal(ready.status, 'down');
+    assert.equal(ready.checks.libvirt?.status, 'down');
+    const live = await health.liveness();
+    assert.equal(live.status, 'up');
+    assert.equal(live.checks.libvirt, undefined);
+  } finally {
+    await service.beforeApplicationShutdown();
+  }
+});
+
 test('the health indicators are registered at start and removed at shutdown', async () => {
   const { service, health } = setup();
   service.onApplicationBootstrap();
-  assert.deepEqual(health.names().sort(), ['libvirt', 'publisher']);
+  assert.deepEqual(health.names().sort(), ['libvirt', 'publisher', 'publisher-forwarder']);
+  // libvirt is a dependency: its outage makes the collector not ready, never restarts it.
+  assert.deepEqual(health.names('liveness'), ['publisher-forwarder']);
   await service.beforeApplicationShutdown();
   assert.deepEqual(health.names(), []);
 });

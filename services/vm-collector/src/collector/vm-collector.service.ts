@@ -59,9 +59,15 @@ export class VmCollectorService implements OnApplicationBootstrap, BeforeApplica
 
   onApplicationBootstrap(): void {
     this.metrics.initialise(this.config.libvirtUris);
+    // Readiness: libvirt answering, the spool writable. A libvirtd outage makes the collector
+    // not ready; restarting it would drop the start and final samples it holds in memory.
+    // Liveness: only the Kafka forwarder having stopped for good (a restart resumes the spool).
     this.unregister.push(
       this.health.register('libvirt', () => Promise.resolve(this.libvirtHealth())),
       this.health.register('publisher', () => this.publisher.health()),
+      this.health.register('publisher-forwarder', () => this.publisher.liveness(), {
+        probe: 'liveness',
+      }),
     );
     this.logger.info(
       {

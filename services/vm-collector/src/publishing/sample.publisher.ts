@@ -14,7 +14,10 @@ export interface SamplePublisher {
   close(timeoutMs: number): Promise<void>;
   /** Samples queued and not yet acknowledged by Kafka. */
   depth(): number;
+  /** For readiness: down when samples are at risk (the spool cannot be written). */
   health(): Promise<HealthIndicatorResult>;
+  /** For liveness: down only when forwarding stopped for good and a restart cures it. */
+  liveness(): Promise<HealthIndicatorResult>;
 }
 
 export const SAMPLE_PUBLISHER = Symbol('SAMPLE_PUBLISHER');

@@ -38,6 +38,10 @@ export class SpooledSamplePublisher implements SamplePublisher {
   health(): Promise<HealthIndicatorResult> {
     return this.spool.healthIndicator()();
   }
+
+  liveness(): Promise<HealthIndicatorResult> {
+    return this.spool.livenessIndicator()();
+  }
 }
 
 /** Opens the spool (resuming what a previous run left) and starts forwarding to Kafka. */
