@@ -52,7 +52,7 @@ export {
   type BoundedDeadLetter,
   type DeadLetterEncoder,
 } from './dead-letter.record';
-export { isRebalancing, isRetriable } from './kafka-error.classifier';
+export { isRebalancing, isRetriable, isTransientSocketError } from './kafka-error.classifier';
 export {
   ConsumerStateError,
   DeadLetterTooLargeError,

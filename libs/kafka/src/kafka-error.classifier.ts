@@ -13,15 +13,23 @@ import {
 const NEVER_RETRIABLE_NAMES = new Set(['TypeError', 'RangeError', 'ReferenceError', 'SyntaxError']);
 
 /** Node's socket errors: the broker or a dependency is unreachable for now. */
-const TRANSIENT_SYSTEM_CODES = new Set([
+const TRANSIENT_SYSTEM_CODES: ReadonlySet<string> = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
   'ETIMEDOUT',
   'EPIPE',
   'EHOSTUNREACH',
   'ENETUNREACH',
+  'ENOTFOUND',
+  'ECONNABORTED',
   'EAI_AGAIN',
 ]);
+
+/** Whether the error is one of Node's socket or DNS errors (a dependency unreachable for now). */
+export function isTransientSocketError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && TRANSIENT_SYSTEM_CODES.has(code);
+}
 
 /**
  * Whether trying the same operation again later may succeed. Consumers retry what is
@@ -53,8 +61,7 @@ export function isRetriable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   if (hasRetriableFlag(error)) return error.retriable;
   if (isAggregateLike(error)) return allRetriable(error.errors);
-  const code = (error as NodeJS.ErrnoException).code;
-  if (typeof code === 'string' && TRANSIENT_SYSTEM_CODES.has(code)) return true;
+  if (isTransientSocketError(error)) return true;
   return !NEVER_RETRIABLE_NAMES.has(error.name);
 }
 

@@ -16,6 +16,7 @@ import {
   processorOn,
   stageIntoOutbox,
   tieredLedger,
+  waitingForLock,
   within,
 } from './processor-harness';
 import { generateSamples } from './sample-stream';
@@ -362,7 +363,7 @@ describe('rating: the first samples of an instance on two partitions at once (re
       await within(sinkA.staging.promise, 'A staging');
       const b = processB.process(batchFrom(1, [keyed(sample), keyed(later)]));
       // B waits for A's first sample: without the lock it would count it again meanwhile.
-      await waitingOnLock(dsB, appB);
+      await waitingForLock(dsB, appB);
       release.resolve();
       await within(Promise.all([a, b]), 'both batches');
       const [row] = await dsA.query<{ cpu: string }[]>(
@@ -377,18 +378,3 @@ describe('rating: the first samples of an instance on two partitions at once (re
     }
   });
 });
-
-/** Waits until a backend of `applicationName` waits on a lock (10 s at most). */
-async function waitingOnLock(ds: DataSource, applicationName: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const rows = await ds.query<{ n: number }[]>(
-      `SELECT count(*)::int AS n FROM pg_stat_activity
-       WHERE application_name = $1 AND wait_event_type = 'Lock'`,
-      [applicationName],
-    );
-    if ((rows[0]?.n ?? 0) > 0) return;
-    if (Date.now() > deadline) throw new Error(`${applicationName} never waited on a lock`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

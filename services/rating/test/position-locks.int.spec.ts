@@ -12,6 +12,7 @@ import {
   tieredLedger,
   within,
   stageIntoOutbox,
+  waitingForLock,
 } from './processor-harness';
 
 // Two rating processes (two processors, two connection pools) on one ledger, their batches
@@ -77,20 +78,6 @@ async function orderFree(ds: DataSource): Promise<unknown> {
       [GROUP],
     ),
   };
-}
-
-async function waitingForLock(ds: DataSource, applicationName: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const rows = await ds.query<{ n: number }[]>(
-      `SELECT count(*)::int AS n FROM pg_stat_activity
-       WHERE application_name = $1 AND wait_event_type = 'Lock'`,
-      [applicationName],
-    );
-    if ((rows[0]?.n ?? 0) > 0) return;
-    if (Date.now() > deadline) throw new Error(`${applicationName} never waited for a lock`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const isDeadlock = (e: unknown): boolean =>

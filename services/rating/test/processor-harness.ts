@@ -188,3 +188,22 @@ export async function stageIntoOutbox(
   });
   return { rows: [] };
 }
+
+/** Waits until a backend of `applicationName` waits on a lock (rejects after `timeoutMs`). */
+export async function waitingForLock(
+  ds: DataSource,
+  applicationName: string,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const rows = await ds.query<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+       WHERE application_name = $1 AND wait_event_type = 'Lock'`,
+      [applicationName],
+    );
+    if ((rows[0]?.n ?? 0) > 0) return;
+    if (Date.now() > deadline) throw new Error(`${applicationName} never waited for a lock`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,3 +1,5 @@
+import { isTransientSocketError } from '@metering/kafka';
+
 /**
  * Whether a failed batch failed because of the infrastructure (retry the same batch later) or
  * possibly because of what it carries (find the message responsible and dead-letter it).
@@ -34,19 +36,6 @@ const INFRASTRUCTURE_SQLSTATE_CLASSES = new Set([
   'HV',
 ]);
 
-/** Node's socket and DNS errors. */
-const SOCKET_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ECONNABORTED',
-]);
-
 /** node-postgres and TypeORM errors about the connection that carry no SQLSTATE. */
 const CONNECTION_MESSAGES = [
   'Connection terminated',
@@ -66,8 +55,7 @@ function classify(error: unknown, depth: number): boolean {
   if (flagged === true) return true;
   if (error.name.startsWith('KafkaJS') || INFRASTRUCTURE_NAMES.has(error.name)) return true;
   // Before the SQLSTATE: EPIPE has a SQLSTATE's shape.
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && SOCKET_CODES.has(code)) return true;
+  if (isTransientSocketError(error)) return true;
   const sqlState = sqlStateOf(error);
   if (sqlState !== null) return INFRASTRUCTURE_SQLSTATE_CLASSES.has(sqlState.slice(0, 2));
   if (CONNECTION_MESSAGES.some((m) => error.message.includes(m))) return true;
