@@ -126,6 +126,13 @@ export class RatingRunner {
         }
       },
     });
+    metrics.gauge({
+      name: 'failing_partitions',
+      help: 'Partitions whose batches are failing now (retried from the stored offset)',
+      collect() {
+        this.set(failures.failing(Date.now()).length);
+      },
+    });
     this.lag = metrics.gauge({
       name: 'consumer_lag_messages',
       help: 'High watermark minus the next offset, per partition, after the last batch',
