@@ -1,8 +1,10 @@
+// Long because: one batch's whole path (isolation, transaction, pricing turn, speculative
+// positions, reprice) shares the in-flight state kept here; the per-message parts are in
+// batch-messages.ts.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ConsumedBatch, type ConsumedMessage, type Rejection } from '@metering/kafka';
 import { type EntityManager } from 'typeorm';
 import {
-  type MeteredSample,
   type MonthPosition,
   type PlannedBatch,
   type PricedBatch,
@@ -10,7 +12,6 @@ import {
   type RatingRules,
   type UsageInterval,
   type UsageWindowRules,
-  checkSampleRules,
   emptyPosition,
   instanceKey,
   planBatch,
@@ -29,8 +30,7 @@ import {
 import { type AssignmentChange, type TenantCatalog } from '../pricing/tenant-catalog';
 import { type StagedUsage, type UsageEventSink } from '../publishing/usage-event.outbox';
 import { isInfrastructureError } from './batch-error.classifier';
-import { decodeSampleFast } from './sample.decoder';
-import { toMeteredSample } from './sample.mapper';
+import { byOffset, decodeBatch, sliceBatch } from './batch-messages';
 
 export interface SampleBatchProcessorOptions {
   readonly groupId: string;
@@ -232,7 +232,11 @@ export class SampleBatchProcessor {
           return { ...NOTHING, skipped, repricedMonths: 0 };
         }
 
-        const { samples, rejections, messageOf, unrateable } = this.decode(fresh, poisoned);
+        const { samples, rejections, messageOf, unrateable } = decodeBatch(fresh, poisoned, {
+          nowMs: this.clock(),
+          maxFutureSkewMs: this.options.maxFutureSkewMs,
+          maxSampleAgeMs: this.options.maxSampleAgeMs,
+        });
         const loaded = await this.ledger.loadStates(
           tx,
           uniqueBy(samples, instanceKey).map((s) => ({
@@ -500,122 +504,6 @@ export class SampleBatchProcessor {
       return { priced, speculative, dependencies };
     });
   }
-
-  /**
-   * Decodes and checks the messages: the contract (libs/contracts, through the fast path), the
-   * Kafka key (the resource id, which keeps one resource's samples in order on one partition), the
-   * rating clock's rules. Messages found to make the batch fail (`poisoned`) are rejected as
-   * UNRATEABLE with the error.
-   */
-  private decode(
-    messages: readonly ConsumedMessage[],
-    poisoned: ReadonlyMap<string, unknown>,
-  ): {
-    samples: MeteredSample[];
-    rejections: Rejection[];
-    messageOf: Map<MeteredSample, ConsumedMessage>;
-    unrateable: number;
-  } {
-    const samples: MeteredSample[] = [];
-    const rejections: Rejection[] = [];
-    const messageOf = new Map<MeteredSample, ConsumedMessage>();
-    let unrateable = 0;
-    const now = this.clock();
-    for (const message of messages) {
-      if (poisoned.has(message.offset)) {
-        unrateable += 1;
-        rejections.push({ message, reason: unrateableReason(poisoned.get(message.offset)) });
-        continue;
-      }
-      const decoded = decodeSampleFast(message.value);
-      if (!decoded.ok) {
-        rejections.push({
-          message,
-          reason: {
-            reasonCode: decoded.reason.code,
-            message: decoded.reason.message,
-            ...(decoded.reason.path === null ? {} : { path: decoded.reason.path }),
-          },
-        });
-        continue;
-      }
-      const resourceId = decoded.value.resource.id;
-      if (!keyIs(message.key, resourceId)) {
-        rejections.push({
-          message,
-          reason: {
-            reasonCode: 'KEY_MISMATCH',
-            message: `the Kafka key must be resource.id ("${resourceId}"), got ${describeKey(message.key)}`,
-            path: 'resource.id',
-          },
-        });
-        continue;
-      }
-      const sample = toMeteredSample(decoded.value);
-      const violation = checkSampleRules(
-        sample,
-        now,
-        this.options.maxFutureSkewMs,
-        this.options.maxSampleAgeMs,
-      );
-      if (violation !== null) {
-        rejections.push({
-          message,
-          reason: { reasonCode: violation.code, message: violation.message, path: violation.path },
-        });
-        continue;
-      }
-      samples.push(sample);
-      messageOf.set(sample, message);
-    }
-    return { samples, rejections, messageOf, unrateable };
-  }
-}
-
-function byOffset(a: Rejection, b: Rejection): number {
-  const x = BigInt(a.message.offset);
-  const y = BigInt(b.message.offset);
-  return x < y ? -1 : x > y ? 1 : 0;
-}
-
-/** Whether the record's key is exactly the UTF-8 of the resource id. */
-function keyIs(key: Buffer | null, resourceId: string): boolean {
-  return key !== null && key.length >= resourceId.length && key.toString('utf8') === resourceId;
-}
-
-function describeKey(key: Buffer | null): string {
-  if (key === null) return 'no key';
-  const text = key.subarray(0, 256).toString('utf8');
-  return `${JSON.stringify(text)}${key.length > 256 ? ` (${key.length} bytes)` : ''}`;
-}
-
-/** Errors worded for the dead letter: name, code and message, bounded. */
-function unrateableReason(error: unknown): { reasonCode: string; message: string } {
-  let text: string;
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    text = `${error.name}${typeof code === 'string' ? ` ${code}` : ''}: ${error.message}`;
-  } else {
-    text = String(error);
-  }
-  if (text.length > 1_000) text = `${text.slice(0, 1_000)}…`;
-  return {
-    reasonCode: 'UNRATEABLE',
-    message: `rating failed with this message and not without it: ${text}`,
-  };
-}
-
-/** Messages [from, to) of a batch, resuming after them where the next part starts. */
-function sliceBatch(batch: ConsumedBatch, from: number, to: number): ConsumedBatch {
-  const messages = batch.messages.slice(from, to);
-  const next = batch.messages[to];
-  return {
-    ...batch,
-    messages,
-    firstOffset: messages[0]!.offset,
-    lastOffset: messages.at(-1)!.offset,
-    nextOffset: next === undefined ? batch.nextOffset : next.offset,
-  };
 }
 
 function addOutcomes(a: BatchOutcome, b: BatchOutcome): BatchOutcome {

@@ -1,0 +1,128 @@
+import { type ConsumedBatch, type ConsumedMessage, type Rejection } from '@metering/kafka';
+import { type MeteredSample, checkSampleRules } from '../domain';
+import { decodeSampleFast } from './sample.decoder';
+import { toMeteredSample } from './sample.mapper';
+
+// The parts of a batch's handling that concern its messages one by one: decoding and checking
+// them, and cutting a failing batch in parts to find the message responsible
+// (SampleBatchProcessor.process).
+
+/** The rating clock and its limits. */
+export interface BatchClockRules {
+  readonly nowMs: number;
+  readonly maxFutureSkewMs: number;
+  /** Samples observed longer ago are dead-lettered (SAMPLE_TOO_OLD); absent: no limit. */
+  readonly maxSampleAgeMs?: number | undefined;
+}
+
+/**
+ * Decodes and checks the messages: the contract (libs/contracts, through the fast path), the
+ * Kafka key (the resource id, which keeps one resource's samples in order on one partition), the
+ * rating clock's rules. Messages found to make the batch fail (`poisoned`) are rejected as
+ * UNRATEABLE with the error.
+ */
+export function decodeBatch(
+  messages: readonly ConsumedMessage[],
+  poisoned: ReadonlyMap<string, unknown>,
+  clock: BatchClockRules,
+): {
+  samples: MeteredSample[];
+  rejections: Rejection[];
+  messageOf: Map<MeteredSample, ConsumedMessage>;
+  unrateable: number;
+} {
+  const samples: MeteredSample[] = [];
+  const rejections: Rejection[] = [];
+  const messageOf = new Map<MeteredSample, ConsumedMessage>();
+  let unrateable = 0;
+  const now = clock.nowMs;
+  for (const message of messages) {
+    if (poisoned.has(message.offset)) {
+      unrateable += 1;
+      rejections.push({ message, reason: unrateableReason(poisoned.get(message.offset)) });
+      continue;
+    }
+    const decoded = decodeSampleFast(message.value);
+    if (!decoded.ok) {
+      rejections.push({
+        message,
+        reason: {
+          reasonCode: decoded.reason.code,
+          message: decoded.reason.message,
+          ...(decoded.reason.path === null ? {} : { path: decoded.reason.path }),
+        },
+      });
+      continue;
+    }
+    const resourceId = decoded.value.resource.id;
+    if (!keyIs(message.key, resourceId)) {
+      rejections.push({
+        message,
+        reason: {
+          reasonCode: 'KEY_MISMATCH',
+          message: `the Kafka key must be resource.id ("${resourceId}"), got ${describeKey(message.key)}`,
+          path: 'resource.id',
+        },
+      });
+      continue;
+    }
+    const sample = toMeteredSample(decoded.value);
+    const violation = checkSampleRules(sample, now, clock.maxFutureSkewMs, clock.maxSampleAgeMs);
+    if (violation !== null) {
+      rejections.push({
+        message,
+        reason: { reasonCode: violation.code, message: violation.message, path: violation.path },
+      });
+      continue;
+    }
+    samples.push(sample);
+    messageOf.set(sample, message);
+  }
+  return { samples, rejections, messageOf, unrateable };
+}
+
+export function byOffset(a: Rejection, b: Rejection): number {
+  const x = BigInt(a.message.offset);
+  const y = BigInt(b.message.offset);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** Whether the record's key is exactly the UTF-8 of the resource id. */
+function keyIs(key: Buffer | null, resourceId: string): boolean {
+  return key !== null && key.length >= resourceId.length && key.toString('utf8') === resourceId;
+}
+
+function describeKey(key: Buffer | null): string {
+  if (key === null) return 'no key';
+  const text = key.subarray(0, 256).toString('utf8');
+  return `${JSON.stringify(text)}${key.length > 256 ? ` (${key.length} bytes)` : ''}`;
+}
+
+/** Errors worded for the dead letter: name, code and message, bounded. */
+function unrateableReason(error: unknown): { reasonCode: string; message: string } {
+  let text: string;
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    text = `${error.name}${typeof code === 'string' ? ` ${code}` : ''}: ${error.message}`;
+  } else {
+    text = String(error);
+  }
+  if (text.length > 1_000) text = `${text.slice(0, 1_000)}…`;
+  return {
+    reasonCode: 'UNRATEABLE',
+    message: `rating failed with this message and not without it: ${text}`,
+  };
+}
+
+/** Messages [from, to) of a batch, resuming after them where the next part starts. */
+export function sliceBatch(batch: ConsumedBatch, from: number, to: number): ConsumedBatch {
+  const messages = batch.messages.slice(from, to);
+  const next = batch.messages[to];
+  return {
+    ...batch,
+    messages,
+    firstOffset: messages[0]!.offset,
+    lastOffset: messages.at(-1)!.offset,
+    nextOffset: next === undefined ? batch.nextOffset : next.offset,
+  };
+}
