@@ -1,4 +1,5 @@
 export { ApiKeyEntity } from './entities/api-key.entity';
+export { ConsumerOffsetDecisionEntity } from './entities/consumer-offset-decision.entity';
 export { ConsumerOffsetEntity } from './entities/consumer-offset.entity';
 export { InstanceStateEntity } from './entities/instance-state.entity';
 export { InvoiceCounterEntity } from './entities/invoice-counter.entity';

@@ -1,5 +1,6 @@
 import { DataSource, MigrationExecutor } from 'typeorm';
 import { ApiKeyEntity } from './entities/api-key.entity';
+import { ConsumerOffsetDecisionEntity } from './entities/consumer-offset-decision.entity';
 import { ConsumerOffsetEntity } from './entities/consumer-offset.entity';
 import { InstanceStateEntity } from './entities/instance-state.entity';
 import { InvoiceCounterEntity } from './entities/invoice-counter.entity';
@@ -16,6 +17,7 @@ import { BillingLedger1764201600000 } from './migrations/1764201600000-billing-l
 import { UsageCharges1764288000000 } from './migrations/1764288000000-usage-charges';
 import { UsageWindows1764374400000 } from './migrations/1764374400000-usage-windows';
 import { PricedAssignments1764460800000 } from './migrations/1764460800000-priced-assignments';
+import { OffsetContinuity1764547200000 } from './migrations/1764547200000-offset-continuity';
 
 export const LEDGER_ENTITIES = [
   TenantEntity,
@@ -30,6 +32,7 @@ export const LEDGER_ENTITIES = [
   TenantMonthPositionEntity,
   UsageOutboxEntity,
   RatingPricedAssignmentEntity,
+  ConsumerOffsetDecisionEntity,
 ];
 
 /** Every migration, in order. Both services run them; TypeORM applies each once. */
@@ -39,6 +42,7 @@ export const LEDGER_MIGRATIONS = [
   UsageCharges1764288000000,
   UsageWindows1764374400000,
   PricedAssignments1764460800000,
+  OffsetContinuity1764547200000,
 ];
 
 export interface LedgerConnectionOptions {

@@ -29,11 +29,13 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
     'UsageCharges1764288000000',
     'UsageWindows1764374400000',
     'PricedAssignments1764460800000',
+    'OffsetContinuity1764547200000',
   ]);
   assert.deepEqual(await migrateLedger(ds), [], 'a second run applies nothing');
   assert.deepEqual(await tables(), [
     'api_key',
     'consumer_offset',
+    'consumer_offset_decision',
     'instance_state',
     'invoice',
     'invoice_counter',
@@ -55,6 +57,7 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
       .filter((q) => !/DROP CONSTRAINT "[a-z_]+_(check|fkey)"$/.test(q)),
     [],
   );
+  await ds.undoLastMigration({ transaction: 'each' });
   await ds.undoLastMigration({ transaction: 'each' });
   await ds.undoLastMigration({ transaction: 'each' });
   await ds.undoLastMigration({ transaction: 'each' });
@@ -118,6 +121,7 @@ test('upgrading to PricedAssignments records the assignments rating priced with 
     await migrateLedger(source);
     // Back to the ledger before it, with a tenant on a plan since October.
     await source.undoLastMigration({ transaction: 'each' });
+    await source.undoLastMigration({ transaction: 'each' });
     await source.query(
       `INSERT INTO tenant (id, name, time_zone, currency) VALUES ('acme', 'Acme', 'UTC', 'EUR')`,
     );
@@ -128,7 +132,10 @@ test('upgrading to PricedAssignments records the assignments rating priced with 
       `INSERT INTO plan_assignment (tenant_id, effective_from, plan_id, plan_version)
        VALUES ('acme', '2026-10-01T00:00:00Z', 'std', 1)`,
     );
-    assert.deepEqual(await migrateLedger(source), ['PricedAssignments1764460800000']);
+    assert.deepEqual(await migrateLedger(source), [
+      'PricedAssignments1764460800000',
+      'OffsetContinuity1764547200000',
+    ]);
     const rows = await source.query<{ t: string; p: string; v: number; f: Date }[]>(
       `SELECT tenant_id AS t, plan_id AS p, plan_version AS v, effective_from AS f
        FROM rating_priced_assignment`,

@@ -34,6 +34,7 @@ export class RatingLifecycle implements OnApplicationBootstrap, OnApplicationShu
     this.runner = new RatingRunner(config, kafka, metrics, logger);
     health.register('database', this.runner.databaseHealth);
     health.register('consumer', this.runner.consumerHealth);
+    health.register('offsets', this.runner.offsetsHealth);
   }
 
   async onApplicationBootstrap(): Promise<void> {
