@@ -4,3 +4,4 @@ export * from './local-infra';
 export * from './second-kafka-broker';
 export * from './sample-topic';
 export * from './prng';
+export * from './free-port';

@@ -104,7 +104,7 @@ export class OffsetContinuityGuard {
   /** Polls the stopped partitions for operators' decisions. */
   start(): void {
     this.timer ??= setInterval(() => {
-      this.polling ??= this.pollStopped()
+      this.polling ??= this.poll()
         .catch((error: unknown) =>
           this.logger.warn({ err: error }, 'offset decisions: poll failed'),
         )
@@ -350,14 +350,45 @@ export class OffsetContinuityGuard {
     this.lostCounted.set(partition, { stored, upTo: logStart > from ? logStart : from });
   }
 
-  private async pollStopped(): Promise<void> {
+  /**
+   * Every pollMs: a running partition whose position fell outside the log (a topic recreated
+   * under it, retention passing it during a long stall) is decided again at once, without
+   * waiting for kafkajs to hit the end of the log and reset on its own; a stopped one looks for
+   * an operator's decision.
+   */
+  private async poll(): Promise<void> {
     const { topic, groupId } = this.options;
+    if (this.states.size === 0) return;
+    const marks = await this.watermarks();
+    const outside = [...this.states].flatMap(([partition, s]) => {
+      const mark = marks.get(partition);
+      if (s.kind !== 'running' || s.expected === null || mark === undefined) return [];
+      return s.expected > mark.logEnd || mark.logStart > s.expected ? [partition] : [];
+    });
     const stopped = [...this.states].filter(([, s]) => s.kind === 'stopped').map(([p]) => p);
-    if (stopped.length === 0) return;
-    const [positions, marks] = await Promise.all([
-      this.store.positions(groupId, topic, stopped),
-      this.watermarks(),
-    ]);
+    if (outside.length + stopped.length === 0) return;
+    const positions = await this.store.positions(groupId, topic, [...outside, ...stopped]);
+    for (const partition of outside) {
+      this.logger.warn(
+        {
+          topic,
+          partition,
+          logStart: marks.get(partition)?.logStart.toString(),
+          logEnd: marks.get(partition)?.logEnd.toString(),
+        },
+        'the log moved away from the position being read',
+      );
+      const seek = this.apply(
+        partition,
+        positions.get(partition) ?? null,
+        marks,
+        'unread',
+        'batch',
+      );
+      if (seek !== null && this.states.get(partition)?.kind === 'running') {
+        this.control?.seek(topic, partition, seek.toString());
+      }
+    }
     for (const partition of stopped) {
       const state = this.states.get(partition);
       if (state?.kind !== 'stopped') continue;
