@@ -247,4 +247,156 @@ describe('rating: offset continuity (real broker, database and process)', () => 
     assert.equal(audit[0]!.reason, 'offset_beyond_end');
     assert.match(audit[0]!.decided_by, /.+@.+/);
   });
+
+  test('retention past the stored offset while rating was stopped: stops, counts the lost messages; --accept-gap goes on and keeps the count', async () => {
+    world = new RatingWorld();
+    await world.setUp(2, ZONES);
+    const all0 = stream(41, 3, 40);
+    const p0 = all0.slice(0, 60);
+    const p1 = stream(42, 3, 20);
+    await produceTo(world, 0, p0);
+    await produceTo(world, 1, p1);
+    const first = world.startRating('before');
+    await world.waitForCatchUp(90_000);
+    await world.kill(first, 'SIGTERM');
+
+    // While rating is down: more samples, and retention deletes the first 10 of them.
+    const later = all0.slice(60);
+    assert.equal(later.length, 60);
+    await produceTo(world, 0, later);
+    const admin = world.kafka.admin();
+    await admin.connect();
+    try {
+      await admin.fetchTopicMetadata({ topics: [world.topic] }); // deleteTopicRecords needs it
+      await admin.deleteTopicRecords({
+        topic: world.topic,
+        partitions: [{ partition: 0, offset: String(p0.length + 10) }],
+      });
+    } finally {
+      await admin.disconnect();
+    }
+
+    const port = await startRating(world, 'after');
+    const stop = await waitForStop(port, 0, 'retention_gap');
+    assert.equal(stop.messagesLost, '10');
+    const text = await metrics(port);
+    assert.equal(sampleValue(text, 'rating_messages_lost_to_retention_total'), 10);
+    assert.equal(
+      sampleValue(text, 'rating_partition_stopped', {
+        topic: world.topic,
+        partition: '0',
+        reason: 'retention_gap',
+      }),
+      1,
+    );
+    assert.equal(await stored(world, 0), String(p0.length), 'nothing of partition 0 moved');
+    assert.equal(await skippedAsApplied(port), 0);
+
+    const dry = runCli(world, ['--accept-gap']);
+    assert.equal(dry.status, 0, dry.out);
+    assert.match(
+      dry.out,
+      /partition 0 \(retention_gap\): position set to 70 .* 50 messages .* will be rated, 0 skipped; 10 messages deleted by retention are recorded as lost/,
+    );
+    const refused = runCli(world, ['--reset-to-start', '--partition', '0', '--yes']);
+    assert.equal(refused.status, 1, refused.out);
+    assert.match(refused.out, /use --accept-gap/);
+    const done = runCli(world, ['--accept-gap', '--yes']);
+    assert.equal(done.status, 0, done.out);
+
+    await world.waitForCatchUp(90_000);
+    const survivors = later.slice(10);
+    assert.deepEqual(await world.ledger(), expectedLedger([...p0, ...survivors, ...p1], ZONES));
+    await waitFor(async () => (await health(port)).code === 200, {
+      timeoutMs: 10_000,
+      intervalMs: 250,
+      description: '/healthz up again',
+    });
+    assert.equal(
+      sampleValue(await metrics(port), 'rating_messages_lost_to_retention_total'),
+      10,
+      'the loss stays counted',
+    );
+    assert.equal(await skippedAsApplied(port), 0);
+    const audit = await world.ds.query<{ action: string; messages_lost: string }[]>(
+      `SELECT action, messages_lost::text FROM consumer_offset_decision WHERE group_id = $1`,
+      [world.groupId],
+    );
+    assert.deepEqual(audit, [{ action: 'accept_gap', messages_lost: '10' }]);
+  });
+
+  test('the topic deleted and recreated under a running rating: stops, skips nothing of the new topic; --reset-to-start rates it exactly', async () => {
+    world = new RatingWorld();
+    await world.setUp(2, ZONES);
+    const old0 = stream(51, 3, 20);
+    const old1 = stream(52, 2, 10);
+    await produceTo(world, 0, old0);
+    await produceTo(world, 1, old1);
+    const port = await startRating(world, 'recreate');
+    await world.waitForCatchUp(90_000);
+    const before = await world.ledger();
+    assert.deepEqual(before, expectedLedger([...old0, ...old1], ZONES));
+
+    const admin = world.kafka.admin();
+    await admin.connect();
+    try {
+      await admin.deleteTopics({ topics: [world.topic] });
+      await waitFor(async () => !(await admin.listTopics()).includes(world!.topic), {
+        timeoutMs: 30_000,
+        intervalMs: 200,
+        description: 'the topic deleted',
+      });
+      await admin.createTopics({
+        topics: [{ topic: world.topic, numPartitions: 2 }],
+        waitForLeaders: true,
+      });
+    } finally {
+      await admin.disconnect();
+    }
+    // The new topic: fewer messages than the stored position on partition 0 (60), more on
+    // partition 1 (20), where only the fingerprint tells the logs apart.
+    const new0 = stream(53, 2, 10);
+    const new1 = stream(54, 3, 15);
+    await produceTo(world, 0, new0);
+    await produceTo(world, 1, new1);
+
+    const stop0 = await waitForStop(port, 0, 'offset_beyond_end');
+    assert.equal(stop0.topic, world.topic);
+    await waitForStop(port, 1, 'topic_changed');
+    const text = await metrics(port);
+    for (const [partition, reason] of [
+      ['0', 'offset_beyond_end'],
+      ['1', 'topic_changed'],
+    ] as const) {
+      assert.equal(
+        sampleValue(text, 'rating_partition_stopped', { topic: world.topic, partition, reason }),
+        1,
+      );
+    }
+    // Nothing of the new topic rated or skipped as already applied.
+    assert.deepEqual(await world.ledger(), before);
+    assert.equal(await skippedAsApplied(port), 0);
+    assert.deepEqual([...(await world.storedOffsets())].sort(), [
+      [0, String(old0.length)],
+      [1, String(old1.length)],
+    ]);
+
+    const status = runCli(world, ['status']);
+    assert.equal(status.status, 1, status.out);
+    assert.match(status.out, /1\s+20\s+0\s+45\s+mismatch\s+STOPPED topic_changed/);
+    const done = runCli(world, ['--reset-to-start', '--yes']);
+    assert.equal(done.status, 0, done.out);
+    await world.waitForCatchUp(90_000);
+    assert.deepEqual(
+      await world.ledger(),
+      expectedLedger([...old0, ...old1, ...new0, ...new1], ZONES),
+      'the new topic rated exactly, on top of the old one',
+    );
+    await waitFor(async () => (await health(port)).code === 200, {
+      timeoutMs: 10_000,
+      intervalMs: 250,
+      description: '/healthz up again',
+    });
+    assert.equal(await skippedAsApplied(port), 0);
+  });
 });
