@@ -238,15 +238,17 @@ export class KafkaConsumer {
    * the partition stays with this member. For a partition the application cannot read safely.
    */
   pause(topic: string, partitions: readonly number[]): void {
-    if (partitions.length === 0) return;
-    this.consumer.pause([{ topic, partitions: [...partitions] }]);
-    this.logger.warn({ topic, partitions }, 'partitions paused');
+    const fresh = partitions.filter((p) => !this.isPaused(topic, p));
+    if (fresh.length === 0) return;
+    this.consumer.pause([{ topic, partitions: [...fresh] }]);
+    this.logger.warn({ topic, partitions: fresh }, 'partitions paused');
   }
 
   resume(topic: string, partitions: readonly number[]): void {
-    if (partitions.length === 0) return;
-    this.consumer.resume([{ topic, partitions: [...partitions] }]);
-    this.logger.info({ topic, partitions }, 'partitions resumed');
+    const paused = partitions.filter((p) => this.isPaused(topic, p));
+    if (paused.length === 0) return;
+    this.consumer.resume([{ topic, partitions: [...paused] }]);
+    this.logger.info({ topic, partitions: paused }, 'partitions resumed');
   }
 
   /** The next fetch of the partition starts at `offset` (a batch in flight becomes stale). */

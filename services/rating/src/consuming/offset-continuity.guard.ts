@@ -296,7 +296,7 @@ export class OffsetContinuityGuard {
           since: previous?.kind === 'stopped' ? previous.since : new Date(),
         };
         this.states.set(partition, stopped);
-        this.control?.pause(topic, [partition]);
+        if (previous?.kind !== 'stopped') this.control?.pause(topic, [partition]);
         for (const reason of STOP_REASONS) {
           this.stoppedGauge.set(
             { topic, partition: String(partition), reason },
@@ -327,15 +327,13 @@ export class OffsetContinuityGuard {
 
   private markRunning(partition: number, previous: PartitionState | undefined): void {
     const { topic } = this.options;
+    // Also lifts a pause left by an earlier generation of this member, if any.
+    this.control?.resume(topic, [partition]);
     if (previous?.kind === 'stopped') {
-      this.control?.resume(topic, [partition]);
       this.logger.warn(
         { topic, partition, reason: previous.reason },
-        'stopped partition resumes after a decision',
+        'stopped partition is read again (a decision, or the log changed since)',
       );
-    } else {
-      // A pause left by an earlier generation of this member, if any.
-      this.control?.resume(topic, [partition]);
     }
     for (const reason of STOP_REASONS) {
       this.stoppedGauge.set({ topic, partition: String(partition), reason }, 0);
