@@ -43,7 +43,9 @@ export class BatchFingerprints implements OffsetFingerprints {
     const batch = this.batches.get(partitionKey(topic, partition));
     if (batch === undefined) return null;
     const at = (BigInt(nextOffset) - 1n).toString();
-    const message = batch.messages.find((m) => m.offset === at);
+    // Nearly always the batch's last message (a whole batch commits): no scan then.
+    const last = batch.messages[batch.messages.length - 1];
+    const message = last?.offset === at ? last : batch.messages.find((m) => m.offset === at);
     return message === undefined ? null : messageFingerprint(message);
   }
 }
