@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { type SampleEvent, encode } from '@metering/contracts';
-import { freePort, localInfra, waitFor } from '@metering/testing';
+import { Kafka, logLevel } from 'kafkajs';
+import { SecondKafkaBroker, freePort, localInfra, waitFor } from '@metering/testing';
 import { RatingWorld, expectedLedger } from './rating-harness';
 import { generateSamples } from './sample-stream';
 
@@ -16,9 +17,12 @@ const START = Date.UTC(2026, 10, 2, 8, 0, 0);
 const cli = join(__dirname, '..', 'src', 'cli', 'rating.cli.js');
 
 let world: RatingWorld | undefined;
+let broker: SecondKafkaBroker | undefined;
 afterEach(async () => {
   await world?.tearDown();
   world = undefined;
+  await broker?.dispose();
+  broker = undefined;
 });
 
 /** Samples of their own resources (the seed is in the resource ids). */
@@ -32,8 +36,13 @@ function stream(seed: number, resources: number, samplesPerResource: number): Sa
   }).sort((a, b) => Date.parse(a.observedAt) - Date.parse(b.observedAt));
 }
 
-async function produceTo(w: RatingWorld, partition: number, samples: readonly SampleEvent[]) {
-  const producer = w.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+async function produceTo(
+  w: RatingWorld,
+  partition: number,
+  samples: readonly SampleEvent[],
+  kafka: Kafka = w.kafka,
+) {
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   for (let i = 0; i < samples.length; i += 200) {
     await producer.send({
@@ -46,11 +55,15 @@ async function produceTo(w: RatingWorld, partition: number, samples: readonly Sa
   await producer.disconnect();
 }
 
-function runCli(w: RatingWorld, args: string[]): { status: number | null; out: string } {
+function runCli(
+  w: RatingWorld,
+  args: string[],
+  brokers: readonly string[] = localInfra.kafkaBrokers,
+): { status: number | null; out: string } {
   const r = spawnSync(process.execPath, [cli, 'offsets', ...args], {
     env: {
       ...process.env,
-      KAFKA_BROKERS: localInfra.kafkaBrokers.join(','),
+      KAFKA_BROKERS: brokers.join(','),
       DATABASE_URL: localInfra.postgresUrl,
       DATABASE_SCHEMA: w.schema,
       SAMPLES_TOPIC: w.topic,
@@ -102,9 +115,13 @@ function sampleValue(
   return line === undefined ? undefined : Number(line.split(' ').pop());
 }
 
-async function startRating(w: RatingWorld, label: string): Promise<number> {
+async function startRating(
+  w: RatingWorld,
+  label: string,
+  env: Record<string, string> = {},
+): Promise<number> {
   const port = await freePort();
-  w.startRating(label, { PORT: String(port), OFFSET_DECISION_POLL_MS: '500' });
+  w.startRating(label, { PORT: String(port), OFFSET_DECISION_POLL_MS: '500', ...env });
   await waitFor(
     async () => {
       try {
@@ -397,6 +414,75 @@ describe('rating: offset continuity (real broker, database and process)', () => 
       intervalMs: 250,
       description: '/healthz up again',
     });
+    assert.equal(await skippedAsApplied(port), 0);
+  });
+
+  test('a second stack: the same database, another Kafka with the same topic — stopped, not one sample skipped', async () => {
+    // The case: a second checkout's stack with a new Kafka log on the same database
+    // (123 samples skipped as already applied before).
+    world = new RatingWorld();
+    await world.setUp(2, ZONES);
+    const old0 = stream(61, 3, 10);
+    const old1 = stream(62, 2, 10);
+    await produceTo(world, 0, old0);
+    await produceTo(world, 1, old1);
+    const first = world.startRating('first-kafka');
+    await world.waitForCatchUp(90_000);
+    await world.kill(first, 'SIGTERM');
+    const before = await world.ledger();
+
+    broker = await SecondKafkaBroker.create('rating-offsets');
+    await broker.start();
+    const other = new Kafka({ brokers: broker.brokers, logLevel: logLevel.NOTHING });
+    const admin = other.admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({
+        topics: [{ topic: world.topic, numPartitions: 2 }],
+        waitForLeaders: true,
+      });
+    } finally {
+      await admin.disconnect();
+    }
+    // Longer than the stored position on partition 0 (30): only the fingerprint tells; shorter on
+    // partition 1 (20).
+    const new0 = stream(63, 3, 15);
+    const new1 = stream(64, 1, 5);
+    await produceTo(world, 0, new0, other);
+    await produceTo(world, 1, new1, other);
+
+    const brokers = { KAFKA_BROKERS: broker.brokers.join(',') };
+    const port = await startRating(world, 'second-kafka', brokers);
+    await waitForStop(port, 0, 'topic_changed');
+    await waitForStop(port, 1, 'offset_beyond_end');
+    assert.deepEqual(await world.ledger(), before, 'nothing of the other Kafka rated');
+    assert.equal(await skippedAsApplied(port), 0, 'nothing skipped as already applied');
+
+    const status = runCli(world, ['status', '--json'], broker.brokers);
+    assert.equal(status.status, 1, status.out);
+    const report = JSON.parse(status.out.trim().split('\n').pop()!) as {
+      partitions: { partition: number; fingerprint: string; reason?: string }[];
+    };
+    assert.deepEqual(
+      report.partitions.map((p) => [p.partition, p.fingerprint, p.reason]),
+      [
+        [0, 'mismatch', 'topic_changed'],
+        [1, 'not needed', 'offset_beyond_end'],
+      ],
+    );
+    const done = runCli(world, ['--reset-to-start', '--yes'], broker.brokers);
+    assert.equal(done.status, 0, done.out);
+    await waitFor(
+      async () => {
+        const s = await world!.storedOffsets();
+        return s.get(0) === String(new0.length) && s.get(1) === String(new1.length);
+      },
+      { timeoutMs: 90_000, intervalMs: 250, description: 'the other Kafka rated' },
+    );
+    assert.deepEqual(
+      await world.ledger(),
+      expectedLedger([...old0, ...old1, ...new0, ...new1], ZONES),
+    );
     assert.equal(await skippedAsApplied(port), 0);
   });
 });

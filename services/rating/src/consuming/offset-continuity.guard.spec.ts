@@ -99,7 +99,26 @@ test('assignment with a fingerprint: seek to stored - 1; the same message there:
     'the message read to verify is not rated again',
   );
   w.guard.committed(batch([10, 11]));
-  assert.equal((await w.guard.admit(batch([12, 13]))).kind, 'rate', 'in line: no check');
+  assert.equal(w.calls.at(-1), 'seek 0@11', 'the next fetch starts at the last message rated');
+  w.store(12, fp(11));
+  const next = await w.guard.admit(batch([11, 12, 13]));
+  assert.deepEqual(next.kind === 'rate' ? next.batch.messages.map((m) => m.offset) : next.kind, [
+    '12',
+    '13',
+  ]);
+  w.guard.committed(batch([12, 13]));
+  // Caught up: only the message read to verify comes back; no seek back (no busy loop).
+  const calls = w.calls.length;
+  assert.equal((await w.guard.admit(batch([13]))).kind, 'verified');
+  assert.equal(w.calls.length, calls);
+  // New messages after the pause: held, and read again from the one before them.
+  assert.equal((await w.guard.admit(batch([14, 15]))).kind, 'hold');
+  assert.equal(w.calls.at(-1), 'seek 0@13');
+  const resumed = await w.guard.admit(batch([13, 14, 15]));
+  assert.deepEqual(
+    resumed.kind === 'rate' ? resumed.batch.messages.map((m) => m.offset) : resumed.kind,
+    ['14', '15'],
+  );
   assert.equal((await w.guard.healthIndicator()).status, 'up');
 });
 
@@ -171,4 +190,19 @@ test('retention past the position at assignment: stopped with the count, nothing
     await w.metrics.metrics(),
     /rating_messages_lost_to_retention_total{service="rating"} 15\n/,
   );
+});
+
+test('a topic replaced between two batches (refilled past the position) is stopped before rating', async () => {
+  const w = new World();
+  w.store(10, fp(9));
+  w.marks = { partition: 0, logStart: '0', logEnd: '15' };
+  await w.assign();
+  assert.equal((await w.guard.admit(batch([9, 10, 11]))).kind, 'rate');
+  w.guard.committed(batch([10, 11]));
+  w.store(12, fp(11));
+  // The topic was deleted and recreated with more messages than the position: the message
+  // at 11 is another one.
+  w.marks = { partition: 0, logStart: '0', logEnd: '40' };
+  assert.equal((await w.guard.admit(batch([11, 12, 13], (o) => `new${o}`))).kind, 'hold');
+  assert.match(JSON.stringify((await w.guard.healthIndicator()).detail), /topic_changed/);
 });

@@ -32,13 +32,25 @@ export interface PartitionControl {
 export type Admission =
   /** Rate these messages (the batch, less any already in the ledger or read to verify). */
   | { readonly kind: 'rate'; readonly batch: ConsumedBatch }
+  /** The batch held only the message read to verify, and it matched: resolve it, rate nothing. */
+  | { readonly kind: 'verified' }
   /** Rate nothing and resolve nothing: the partition was stopped or moved. */
   | { readonly kind: 'hold' };
 
 type PartitionState =
+  /** No position to verify against (none stored, or stored without a fingerprint). */
   | { readonly kind: 'running'; readonly expected: bigint | null }
-  /** Sought to stored - 1: its message must match the fingerprint stored with the offset. */
-  | { readonly kind: 'verifying'; readonly at: bigint; readonly position: StoredPosition }
+  /**
+   * Sought to `at` (stored - 1): the batch must start with the message rated there, whose
+   * fingerprint is known (from the ledger, or the batch just committed).
+   */
+  | { readonly kind: 'verifying'; readonly at: bigint; readonly fingerprint: string | null }
+  /**
+   * Verified up to `expected` - 1 and caught up: the next batch (at `expected`) is held and
+   * read again from `expected` - 1, so it is verified too. Seeking back while idle would fetch
+   * the same message in a busy loop.
+   */
+  | { readonly kind: 'idle'; readonly expected: bigint; readonly fingerprint: string }
   | {
       readonly kind: 'stopped';
       readonly reason: StopReason;
@@ -59,8 +71,9 @@ export interface OffsetContinuityGuardOptions {
 
 /**
  * Offset continuity (docs/adr/0008-offset-continuity.md): before rating reads a partition from
- * the position stored in the ledger, and whenever a batch does not start where that position
- * says, it checks the position still belongs to the log (domain/offset-continuity.ts). A
+ * the position stored in the ledger, before every batch (which must begin with the message the
+ * previous one ended with), and whenever a batch does not start where the position says, it
+ * checks the position still belongs to the log (domain/offset-continuity.ts). A
  * partition that fails is paused — the others keep running — and shown on /healthz, in
  * `rating_partition_stopped{topic,partition,reason}` and in the logs, until an operator's
  * decision (`rating offsets`, which rewrites the stored position) is seen in the ledger; then it
@@ -164,16 +177,58 @@ export class OffsetContinuityGuard {
         }
         // first > at: the log holds no message at stored - 1 (a transaction marker), or it was
         // deleted meanwhile; recheck tells which.
-        return this.recheck(batch, null, state.at);
+        if (first > state.at) return this.recheck(batch, null, state.at);
+        const head = batch.messages[0]!;
+        if (
+          state.fingerprint === null ||
+          messageFingerprint(head).toString('hex') !== state.fingerprint
+        ) {
+          // Decided with the ledger's fingerprint (an operator may have moved the position).
+          return this.recheck(batch, null, state.at);
+        }
+        const rest = batch.messages.slice(1);
+        if (rest.length === 0) {
+          this.states.set(batch.partition, {
+            kind: 'idle',
+            expected: state.at + 1n,
+            fingerprint: state.fingerprint,
+          });
+          return { kind: 'verified' };
+        }
+        return { kind: 'rate', batch: { ...batch, messages: rest, firstOffset: rest[0]!.offset } };
       }
+      case 'idle':
+        if (first !== state.expected) {
+          return this.recheck(batch, `batch at ${first} where ${state.expected} was expected`);
+        }
+        // New messages after a pause: read again from the one before them, to verify it.
+        this.states.set(batch.partition, {
+          kind: 'verifying',
+          at: state.expected - 1n,
+          fingerprint: state.fingerprint,
+        });
+        this.control?.seek(batch.topic, batch.partition, (state.expected - 1n).toString());
+        return { kind: 'hold' };
     }
   }
 
-  /** After a batch committed: the next one must start where it ended. */
+  /**
+   * After a batch committed: the next fetch starts again at its last message, which the next
+   * batch must begin with (the same fingerprint the ledger stored with the offset). So every
+   * batch is verified against the one before it, before it is rated: a topic replaced between
+   * two batches (deleted, recreated and refilled past the position) is stopped, not read on.
+   * Costs one message fetched twice per batch.
+   */
   committed(batch: ConsumedBatch): void {
     const state = this.states.get(batch.partition);
     if (state?.kind === 'stopped') return;
-    this.states.set(batch.partition, { kind: 'running', expected: BigInt(batch.nextOffset) });
+    const last = batch.messages[batch.messages.length - 1]!;
+    this.states.set(batch.partition, {
+      kind: 'verifying',
+      at: BigInt(last.offset),
+      fingerprint: messageFingerprint(last).toString('hex'),
+    });
+    this.control?.seek(batch.topic, batch.partition, last.offset);
   }
 
   /** For /healthz: down while any partition is stopped, naming each and why. */
@@ -288,7 +343,7 @@ export class OffsetContinuityGuard {
       case 'ok': {
         this.states.set(partition, { kind: 'running', expected: verdict.from });
         this.markRunning(partition, previous);
-        if (when !== 'batch' || previous?.kind === 'verifying') {
+        if (when !== 'batch') {
           this.logger.info(
             { ...fields, verified: verdict.verified },
             verdict.verified
@@ -300,7 +355,11 @@ export class OffsetContinuityGuard {
       }
       case 'verify':
         if (position === null) throw new TypeError('verify without a stored position');
-        this.states.set(partition, { kind: 'verifying', at: verdict.at, position });
+        this.states.set(partition, {
+          kind: 'verifying',
+          at: verdict.at,
+          fingerprint: position.fingerprint,
+        });
         this.markRunning(partition, previous);
         if (when === 'batch') this.control?.seek(topic, partition, verdict.at.toString());
         return verdict.at;
@@ -380,8 +439,9 @@ export class OffsetContinuityGuard {
     const marks = await this.watermarks();
     const outside = [...this.states].flatMap(([partition, s]) => {
       const mark = marks.get(partition);
-      if (s.kind !== 'running' || s.expected === null || mark === undefined) return [];
-      return s.expected > mark.logEnd || mark.logStart > s.expected ? [partition] : [];
+      const expected = expectedOf(s);
+      if (expected === null || mark === undefined) return [];
+      return expected > mark.logEnd || mark.logStart > expected ? [partition] : [];
     });
     const stopped = [...this.states].filter(([, s]) => s.kind === 'stopped').map(([p]) => p);
     if (outside.length + stopped.length === 0) return;
@@ -440,5 +500,19 @@ export class OffsetContinuityGuard {
     for (const reason of STOP_REASONS) {
       this.stoppedGauge.remove({ topic: this.options.topic, partition: String(partition), reason });
     }
+  }
+}
+
+/** The next offset a partition's state expects to read (null: not known, or stopped). */
+function expectedOf(state: PartitionState): bigint | null {
+  switch (state.kind) {
+    case 'running':
+      return state.expected;
+    case 'verifying':
+      return state.at + 1n;
+    case 'idle':
+      return state.expected;
+    case 'stopped':
+      return null;
   }
 }

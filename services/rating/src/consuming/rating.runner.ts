@@ -246,6 +246,7 @@ export class RatingRunner {
       // decides again, and stops the partition rather than skip or rate it silently.
       const admitted = await continuity.admit(consumed);
       if (admitted.kind === 'hold') return { lastProcessedOffset: null };
+      if (admitted.kind === 'verified') return; // only the message read to verify: resolved
       const batch = admitted.batch;
       this.batchSize.observe(batch.messages.length);
       const end = this.batchSeconds.startTimer();
