@@ -46,11 +46,17 @@ type PartitionState =
    */
   | { readonly kind: 'verifying'; readonly at: bigint; readonly fingerprint: string | null }
   /**
-   * Verified up to `expected` - 1 and caught up: the next batch (at `expected`) is held and
-   * read again from `expected` - 1, so it is verified too. Seeking back while idle would fetch
-   * the same message in a busy loop.
+   * The fetch from `expected` - 1 held nothing after it. Caught up (the log ended there): the next
+   * batch is held and read again from `expected` - 1. At the end of a record batch with more in
+   * the log (the broker answers whole record batches, so seeking back would fetch the same one
+   * in a loop): the next batch follows if fetched before `followUntilMs`.
    */
-  | { readonly kind: 'idle'; readonly expected: bigint; readonly fingerprint: string }
+  | {
+      readonly kind: 'idle';
+      readonly expected: bigint;
+      readonly fingerprint: string;
+      readonly followUntilMs: number;
+    }
   | {
       readonly kind: 'stopped';
       readonly reason: StopReason;
@@ -61,6 +67,12 @@ type PartitionState =
       readonly revision: string | null;
       readonly since: Date;
     };
+
+/**
+ * How long a check that ended a record batch (more in the log) vouches for the fetch right after
+ * it: about one fetch. A topic replaced within that window, exactly then, is read on unverified.
+ */
+const FOLLOW_RECORD_BATCH_MS = 1_000;
 
 export interface OffsetContinuityGuardOptions {
   readonly groupId: string;
@@ -96,6 +108,7 @@ export class OffsetContinuityGuard {
     metrics: MetricsRegistry,
     logger: Logger,
     private readonly options: OffsetContinuityGuardOptions,
+    private readonly now: () => number = Date.now,
   ) {
     this.logger = createLogger('OffsetContinuityGuard', { parent: logger });
     this.stoppedGauge = metrics.gauge({
@@ -188,10 +201,12 @@ export class OffsetContinuityGuard {
         }
         const rest = batch.messages.slice(1);
         if (rest.length === 0) {
+          const caughtUp = BigInt(batch.highWatermark) <= state.at + 1n;
           this.states.set(batch.partition, {
             kind: 'idle',
             expected: state.at + 1n,
             fingerprint: state.fingerprint,
+            followUntilMs: caughtUp ? 0 : this.now() + FOLLOW_RECORD_BATCH_MS,
           });
           return { kind: 'verified' };
         }
@@ -201,6 +216,8 @@ export class OffsetContinuityGuard {
         if (first !== state.expected) {
           return this.recheck(batch, `batch at ${first} where ${state.expected} was expected`);
         }
+        // The next record batch, fetched right after the check: in line.
+        if (this.now() < state.followUntilMs) return { kind: 'rate', batch };
         // New messages after a pause: read again from the one before them, to verify it.
         this.states.set(batch.partition, {
           kind: 'verifying',
