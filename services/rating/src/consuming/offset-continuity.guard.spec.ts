@@ -217,3 +217,16 @@ test('a topic replaced between two batches (refilled past the position) is stopp
   assert.equal((await w.guard.admit(batch([11, 12, 13], (o) => `new${o}`))).kind, 'hold');
   assert.match(JSON.stringify((await w.guard.healthIndicator()).detail), /topic_changed/);
 });
+
+test('the record batch after a check is followed only right after it', async () => {
+  const w = new World();
+  w.store(10, fp(9));
+  w.marks = { partition: 0, logStart: '0', logEnd: '30' };
+  await w.assign();
+  // The check ends a record batch, with more in the log.
+  assert.equal((await w.guard.admit(batch([9], undefined, 30))).kind, 'verified');
+  w.clock += 1_500;
+  // Too long after the check to vouch for this batch: held and read again from 9.
+  assert.equal((await w.guard.admit(batch([10, 11], undefined, 30))).kind, 'hold');
+  assert.equal(w.calls.at(-1), 'seek 0@9');
+});
