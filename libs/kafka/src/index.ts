@@ -26,7 +26,13 @@ export {
   type PartitionAssignment,
   type PartitionOffset,
 } from './kafka-consumer';
-export { KafkaAdmin, type EnsureTopicsResult, type TopicSpec } from './kafka-admin';
+export {
+  KafkaAdmin,
+  type EnsureTopicsResult,
+  type PartitionWatermarks,
+  type TopicSpec,
+} from './kafka-admin';
+export { readMessagesAt, type MessageAt } from './kafka-message.reader';
 export {
   DEAD_LETTER_BOUNDS,
   DeadLetterPublisher,

@@ -10,6 +10,12 @@ export interface TopicSpec {
   config?: Readonly<Record<string, string>>;
 }
 
+export interface PartitionWatermarks {
+  partition: number;
+  logStart: string;
+  logEnd: string;
+}
+
 export interface EnsureTopicsResult {
   created: string[];
   existing: string[];
@@ -64,6 +70,17 @@ export class KafkaAdmin {
     if (existing.length > 0) await this.warnOnPartitionMismatch(specs, existing);
     if (created.length > 0) this.logger.info({ created }, 'topics created');
     return { created, existing };
+  }
+
+  /**
+   * Each partition's log start (low watermark: the first offset the broker still holds) and log
+   * end (high watermark: the offset of the next message), as decimal strings.
+   */
+  async watermarks(topic: string): Promise<PartitionWatermarks[]> {
+    const offsets = await this.admin.fetchTopicOffsets(topic);
+    return offsets
+      .map((o) => ({ partition: o.partition, logStart: o.low, logEnd: o.high }))
+      .sort((a, b) => a.partition - b.partition);
   }
 
   /** Partitions per topic, for checks and tests. */

@@ -232,6 +232,38 @@ export class KafkaConsumer {
     return this.stopping;
   }
 
+  /**
+   * Stops fetching these partitions until resume(): batches already fetched for them are dropped
+   * unprocessed (their offsets are not resolved), and the pause outlives rebalances for as long as
+   * the partition stays with this member. For a partition the application cannot read safely.
+   */
+  pause(topic: string, partitions: readonly number[]): void {
+    const fresh = partitions.filter((p) => !this.isPaused(topic, p));
+    if (fresh.length === 0) return;
+    this.consumer.pause([{ topic, partitions: [...fresh] }]);
+    this.logger.warn({ topic, partitions: fresh }, 'partitions paused');
+  }
+
+  resume(topic: string, partitions: readonly number[]): void {
+    const paused = partitions.filter((p) => this.isPaused(topic, p));
+    if (paused.length === 0) return;
+    this.consumer.resume([{ topic, partitions: [...paused] }]);
+    this.logger.info({ topic, partitions: paused }, 'partitions resumed');
+  }
+
+  /** The next fetch of the partition starts at `offset` (a batch in flight becomes stale). */
+  seek(topic: string, partition: number, offset: string): void {
+    if (!isOffset(offset))
+      throw new ConsumerStateError(`seek to ${offset} of ${topic}/${partition}`);
+    this.consumer.seek({ topic, partition, offset });
+  }
+
+  isPaused(topic: string, partition: number): boolean {
+    return this.consumer
+      .paused()
+      .some((entry) => entry.topic === topic && entry.partitions.includes(partition));
+  }
+
   /** For HealthRegistry: up while running (kafkajs restarts after transient errors). */
   readonly healthIndicator: HealthIndicator = () =>
     Promise.resolve({
@@ -331,8 +363,9 @@ export class KafkaConsumer {
       // Thrown here, kafkajs retries, then restarts the consumer, which rejoins and asks
       // the hook again.
       if (!assignment.ok) throw assignment.error;
-      // A seek from the hook supersedes this batch, fetched from the previous position.
-      if (payload.isStale()) return;
+      // A seek from the hook supersedes this batch, fetched from the previous position; a
+      // paused partition's batch fetched before the pause is not handed out.
+      if (payload.isStale() || this.isPaused(batch.topic, batch.partition)) return;
       await this.handle(handler, payload, controller.signal);
     } catch (error) {
       if (rebalance !== undefined) throw rebalance;

@@ -1,4 +1,5 @@
 export { ApiKeyEntity } from './entities/api-key.entity';
+export { ConsumerOffsetDecisionEntity } from './entities/consumer-offset-decision.entity';
 export { ConsumerOffsetEntity } from './entities/consumer-offset.entity';
 export { DlqReplayEntity } from './entities/dlq-replay.entity';
 export { InstanceStateEntity } from './entities/instance-state.entity';

@@ -1,5 +1,6 @@
 import { DataSource, MigrationExecutor } from 'typeorm';
 import { ApiKeyEntity } from './entities/api-key.entity';
+import { ConsumerOffsetDecisionEntity } from './entities/consumer-offset-decision.entity';
 import { ConsumerOffsetEntity } from './entities/consumer-offset.entity';
 import { DlqReplayEntity } from './entities/dlq-replay.entity';
 import { InstanceStateEntity } from './entities/instance-state.entity';
@@ -17,6 +18,7 @@ import { BillingLedger1764201600000 } from './migrations/1764201600000-billing-l
 import { UsageCharges1764288000000 } from './migrations/1764288000000-usage-charges';
 import { UsageWindows1764374400000 } from './migrations/1764374400000-usage-windows';
 import { PricedAssignments1764460800000 } from './migrations/1764460800000-priced-assignments';
+import { OffsetContinuity1764547200000 } from './migrations/1764547200000-offset-continuity';
 import { DlqReplay1764633600000 } from './migrations/1764633600000-dlq-replay';
 
 export const LEDGER_ENTITIES = [
@@ -32,6 +34,7 @@ export const LEDGER_ENTITIES = [
   TenantMonthPositionEntity,
   UsageOutboxEntity,
   RatingPricedAssignmentEntity,
+  ConsumerOffsetDecisionEntity,
   DlqReplayEntity,
 ];
 
@@ -42,6 +45,7 @@ export const LEDGER_MIGRATIONS = [
   UsageCharges1764288000000,
   UsageWindows1764374400000,
   PricedAssignments1764460800000,
+  OffsetContinuity1764547200000,
   DlqReplay1764633600000,
 ];
 

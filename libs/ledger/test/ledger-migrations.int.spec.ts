@@ -29,12 +29,14 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
     'UsageCharges1764288000000',
     'UsageWindows1764374400000',
     'PricedAssignments1764460800000',
+    'OffsetContinuity1764547200000',
     'DlqReplay1764633600000',
   ]);
   assert.deepEqual(await migrateLedger(ds), [], 'a second run applies nothing');
   assert.deepEqual(await tables(), [
     'api_key',
     'consumer_offset',
+    'consumer_offset_decision',
     'dlq_replay',
     'instance_state',
     'invoice',
@@ -57,6 +59,7 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
       .filter((q) => !/DROP CONSTRAINT "[a-z_]+_(check|fkey)"$/.test(q)),
     [],
   );
+  await ds.undoLastMigration({ transaction: 'each' });
   await ds.undoLastMigration({ transaction: 'each' });
   await ds.undoLastMigration({ transaction: 'each' });
   await ds.undoLastMigration({ transaction: 'each' });
@@ -122,6 +125,7 @@ test('upgrading to PricedAssignments records the assignments rating priced with 
     // Back to the ledger before it, with a tenant on a plan since October.
     await source.undoLastMigration({ transaction: 'each' });
     await source.undoLastMigration({ transaction: 'each' });
+    await source.undoLastMigration({ transaction: 'each' });
     await source.query(
       `INSERT INTO tenant (id, name, time_zone, currency) VALUES ('acme', 'Acme', 'UTC', 'EUR')`,
     );
@@ -134,6 +138,7 @@ test('upgrading to PricedAssignments records the assignments rating priced with 
     );
     assert.deepEqual(await migrateLedger(source), [
       'PricedAssignments1764460800000',
+      'OffsetContinuity1764547200000',
       'DlqReplay1764633600000',
     ]);
     const rows = await source.query<{ t: string; p: string; v: number; f: Date }[]>(

@@ -38,6 +38,7 @@ export class RatingLifecycle implements OnApplicationBootstrap, OnApplicationShu
     health.register('database', this.runner.databaseHealth);
     health.register('consumer', this.runner.consumerHealth);
     health.register('partitions', this.runner.partitionsHealth);
+    health.register('offsets', this.runner.offsetsHealth);
   }
 
   async onApplicationBootstrap(): Promise<void> {

@@ -19,6 +19,18 @@ describe('rating configuration', () => {
     assert.equal(c.defaultCurrency, 'EUR');
   });
 
+  test('offset decisions are polled every 5 s by default, between 100 ms and 10 minutes', () => {
+    assert.equal(loadRatingConfig({}).offsetDecisionPollMs, 5_000);
+    assert.equal(loadRatingConfig({ OFFSET_DECISION_POLL_MS: '500' }).offsetDecisionPollMs, 500);
+    for (const bad of ['0', '99', '-5', '1.5', 'NaN', 'Infinity', '600001', 'five', '5\u00000']) {
+      assert.throws(
+        () => loadRatingConfig({ OFFSET_DECISION_POLL_MS: bad }),
+        (e: unknown) => e instanceof ConfigError && /OFFSET_DECISION_POLL_MS/.test(e.message),
+        bad,
+      );
+    }
+  });
+
   test('v2 needs org, bucket and token, and says which are missing', () => {
     assert.throws(
       () => loadRatingConfig({ INFLUX_API: 'v2', INFLUX_ORG: 'o' }),

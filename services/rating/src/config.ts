@@ -73,6 +73,8 @@ const Env = z.object({
   TENANT_CATALOG_TTL_MS: z.coerce.number().int().min(0).default(30_000),
   /** Buckets at a time when a month is priced again after a back-dated plan (memory bound). */
   REPRICE_PAGE_BUCKETS: z.coerce.number().int().min(1).default(10_000),
+  /** How often a partition stopped by offset continuity looks for an operator's decision. */
+  OFFSET_DECISION_POLL_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
   USAGE_TOPIC: z.string().min(1).default(TOPICS.usage),
   USAGE_TOPIC_PARTITIONS: z.coerce.number().int().min(1).default(6),
   /** Usage events are JSON of ~600 bytes that compress ~10×; gzip needs no extra codec. */
@@ -161,6 +163,7 @@ export type RatingConfig = Readonly<{
   maxBytesPerPartition: number;
   partitionsConsumedConcurrently: number;
   sessionTimeoutMs: number;
+  offsetDecisionPollMs: number;
 }>;
 
 export type InfluxTarget =
@@ -260,6 +263,7 @@ export function loadRatingConfig(env: NodeJS.ProcessEnv = process.env): RatingCo
     maxBytesPerPartition: e.MAX_BYTES_PER_PARTITION,
     partitionsConsumedConcurrently: e.PARTITIONS_CONSUMED_CONCURRENTLY,
     sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
+    offsetDecisionPollMs: e.OFFSET_DECISION_POLL_MS,
   };
 }
 

@@ -18,6 +18,10 @@ export class ConsumerOffsetEntity {
   @Column({ type: 'bigint', name: 'next_offset' })
   nextOffset!: string;
 
+  /** SHA-256 of the message at next_offset - 1 (key, value, timestamp); null when not known. */
+  @Column({ type: 'bytea', name: 'last_fingerprint', nullable: true })
+  lastFingerprint!: Buffer | null;
+
   @UpdateDateColumn({ type: 'timestamptz', name: 'updated_at' })
   updatedAt!: Date;
 }

@@ -9,9 +9,21 @@ import {
   printable,
 } from './cli-command';
 import { dlqCommand } from './dlq.command';
+import { OFFSETS_USAGE, offsetsCommand } from './offsets.command';
+
+/** `rating offsets`: it writes to the process's stdout and stderr itself. */
+const offsetsCliCommand: CliCommand = {
+  name: 'offsets',
+  summary: 'stored positions against the samples topic; decide on a stopped partition',
+  usage: OFFSETS_USAGE,
+  run: async (args) => {
+    const code = await offsetsCommand([...args]);
+    return code === 0 ? EXIT.ok : code === 2 ? EXIT.usage : EXIT.failure;
+  },
+};
 
 /** Every `rating <command>`; each lives in its own `*.command.ts` and parses its own arguments. */
-const COMMANDS: readonly CliCommand[] = [dlqCommand];
+const COMMANDS: readonly CliCommand[] = [dlqCommand, offsetsCliCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -1,9 +1,9 @@
 import { type DataSource } from 'typeorm';
 import {
+  type KafkaAdmin,
   type KafkaClientFactory,
   type KafkaConsumer,
   type KafkaProducer,
-  type PartitionOffset,
 } from '@metering/kafka';
 import { createLedgerDataSource, migrateLedger } from '@metering/ledger';
 import {
@@ -16,6 +16,7 @@ import {
 } from '@metering/observability';
 import { type RatingConfig } from '../config';
 import { LedgerRepository } from '../ledger/ledger.repository';
+import { OffsetPositionStore } from '../ledger/offset-position.store';
 import { TenantCatalog } from '../pricing/tenant-catalog';
 import { UsageEventOutbox } from '../publishing/usage-event.outbox';
 import { UsageProducerThread } from '../publishing/usage-producer.thread';
@@ -23,6 +24,8 @@ import { InfluxOutputs, NO_INFLUX } from '../sinks/influx-outputs';
 import { InfluxSink } from '../sinks/influx.sink';
 import { InfluxHttpWriter } from '../sinks/influx.writer';
 import { contractDeadLetterEncoder } from './dead-letter.encoder';
+import { BatchFingerprints } from './message-fingerprint';
+import { OffsetContinuityGuard } from './offset-continuity.guard';
 import { PartitionFailures } from './partition-failures';
 import {
   type BatchOutcome,
@@ -43,6 +46,8 @@ export class RatingRunner {
   private usageOutbox: UsageEventOutbox | undefined;
   private influx: InfluxSink | undefined;
   private consumer: KafkaConsumer | undefined;
+  private admin: KafkaAdmin | undefined;
+  private continuity: OffsetContinuityGuard | undefined;
   private readonly batches: Counter;
   private readonly messages: Counter;
   private readonly deadLettered: Counter;
@@ -152,27 +157,33 @@ export class RatingRunner {
     const applied = await migrateLedger(this.dataSource);
     if (applied.length > 0) this.logger.info({ applied }, 'ledger migrations applied');
 
+    // Kept connected: offset continuity reads the samples topic's watermarks at every assignment.
     const admin = this.kafka.createAdmin();
+    this.admin = admin;
     await admin.connect();
-    let dlqMaxMessageBytes: number | null;
-    try {
-      await admin.ensureTopics([
-        { topic: config.samplesTopic, numPartitions: config.samplesTopicPartitions },
-        { topic: config.samplesDlqTopic, numPartitions: config.samplesTopicPartitions },
-        { topic: config.usage.topic, numPartitions: config.usage.partitions },
-      ]);
-      // Not allowed to describe the topic (ACLs): the configured bounds apply as they are.
-      dlqMaxMessageBytes = await admin
-        .maxMessageBytes(config.samplesDlqTopic)
-        .catch((error: unknown) => {
-          this.logger.warn({ err: error }, "DLQ topic's max.message.bytes unread; DLQ_MAX_* apply");
-          return null;
-        });
-    } finally {
-      await admin.disconnect();
-    }
+    await admin.ensureTopics([
+      { topic: config.samplesTopic, numPartitions: config.samplesTopicPartitions },
+      { topic: config.samplesDlqTopic, numPartitions: config.samplesTopicPartitions },
+      { topic: config.usage.topic, numPartitions: config.usage.partitions },
+    ]);
+    // Not allowed to describe the topic (ACLs): the configured bounds apply as they are.
+    const dlqMaxMessageBytes = await admin
+      .maxMessageBytes(config.samplesDlqTopic)
+      .catch((error: unknown) => {
+        this.logger.warn({ err: error }, "DLQ topic's max.message.bytes unread; DLQ_MAX_* apply");
+        return null;
+      });
 
-    const ledger = new LedgerRepository(this.dataSource);
+    const fingerprints = new BatchFingerprints();
+    const ledger = new LedgerRepository(this.dataSource, fingerprints);
+    const continuity = new OffsetContinuityGuard(
+      new OffsetPositionStore(this.dataSource),
+      admin,
+      this.metrics,
+      this.rootLogger,
+      { groupId: config.groupId, topic: config.samplesTopic, pollMs: config.offsetDecisionPollMs },
+    );
+    this.continuity = continuity;
     this.producer = this.kafka.createProducer();
     await this.producer.connect();
     const deadLetters = this.kafka.createDeadLetterPublisher(this.producer, {
@@ -290,15 +301,9 @@ export class RatingRunner {
       sessionTimeoutMs: config.sessionTimeoutMs,
       heartbeatIntervalMs: Math.min(3_000, Math.floor(config.sessionTimeoutMs / 3)),
       shutdownSignals: [],
-      // Positions live in the ledger, committed with the usage they produced.
-      onPartitionsAssigned: async (): Promise<PartitionOffset[]> => {
-        const stored = await ledger.loadOffsets(config.groupId, [config.samplesTopic]);
-        return stored.map((s) => ({
-          topic: s.topic,
-          partition: s.partition,
-          offset: s.nextOffset,
-        }));
-      },
+      // Positions live in the ledger, committed with the usage they produced; each is checked
+      // against the topic before it is read from (offset continuity).
+      onPartitionsAssigned: (assignment) => continuity.onAssigned(assignment),
       // An error that retrying cannot cure (a programming error): exit, and let the supervisor
       // (Kubernetes, compose) start rating again; it resumes from the offsets in the ledger.
       // Staying up would leave a process that looks alive and rates nothing.
@@ -308,12 +313,20 @@ export class RatingRunner {
         process.kill(process.pid, 'SIGTERM'); // the shutdown hooks close the ledger and Kafka
       },
     });
-    await this.consumer.start(async (batch) => {
+    continuity.attach(this.consumer);
+    await this.consumer.start(async (consumed) => {
+      // A batch out of line with the stored position is never rated on a guess: the guard
+      // decides again, and stops the partition rather than skip or rate it silently.
+      const admitted = await continuity.admit(consumed);
+      if (admitted.kind === 'hold') return { lastProcessedOffset: null };
+      if (admitted.kind === 'verified') return; // only the message read to verify: resolved
+      const batch = admitted.batch;
       this.batchSize.observe(batch.messages.length);
       const partition = { topic: batch.topic, partition: String(batch.partition) };
       // Before rating: a partition whose batches keep failing must still show its lag.
       this.setLag(partition, BigInt(batch.highWatermark) - BigInt(batch.firstOffset));
       const end = this.batchSeconds.startTimer();
+      fingerprints.track(batch);
       let outcome: BatchOutcome;
       try {
         outcome = await processor.process(batch);
@@ -321,8 +334,11 @@ export class RatingRunner {
         this.failures.failed(batch.topic, batch.partition, error);
         this.batchFailures.inc();
         throw error;
+      } finally {
+        fingerprints.release(batch);
       }
       this.failures.succeeded(batch.topic, batch.partition);
+      continuity.committed(batch);
       end();
       this.batches.inc();
       this.messages.inc({ outcome: 'rated' }, outcome.rated);
@@ -350,11 +366,14 @@ export class RatingRunner {
     });
     // Events a crash or an outage left in the outbox go out before long, then idle windows.
     usageEvents.start();
+    continuity.start();
     this.logger.info({ topic: config.samplesTopic, groupId: config.groupId }, 'rating started');
   }
 
   async stop(): Promise<void> {
+    await this.continuity?.stop();
     await this.consumer?.disconnect();
+    await this.admin?.disconnect();
     await this.usageOutbox?.stop();
     await this.usageProducer?.stop();
     await this.producer?.disconnect();
@@ -381,6 +400,10 @@ export class RatingRunner {
       stalled.length === 0 ? { status: 'up' } : { status: 'down', detail: { stalled } },
     );
   };
+
+  /** Down while a partition is stopped by offset continuity, naming it and why. */
+  readonly offsetsHealth: HealthIndicator = () =>
+    this.continuity?.healthIndicator() ?? Promise.resolve({ status: 'up' });
 
   readonly consumerHealth: HealthIndicator = () => {
     const state = this.consumer?.state ?? 'new';

@@ -58,6 +58,12 @@ export interface CatalogRows {
   readonly assignments: readonly PlanAssignment[];
 }
 
+/** Where the ledger finds the fingerprint of the message before the offset it stores. */
+export interface OffsetFingerprints {
+  /** SHA-256 of the message at `nextOffset - 1` of the partition; null when unknown. */
+  of(topic: string, partition: number, nextOffset: string): Buffer | null;
+}
+
 /** One partition's position: the next offset to consume. */
 export interface StoredOffset {
   readonly topic: string;
@@ -71,7 +77,14 @@ export interface StoredOffset {
  * callers decide what commits together.
  */
 export class LedgerRepository {
-  constructor(private readonly dataSource: DataSource) {}
+  /**
+   * @param fingerprints where writeBatch finds the fingerprint of the message before the offset it
+   *   stores (offset continuity); without it the fingerprint is stored as unknown (NULL).
+   */
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly fingerprints: OffsetFingerprints | null = null,
+  ) {}
 
   transaction<T>(work: (tx: EntityManager) => Promise<T>): Promise<T> {
     return this.dataSource.transaction('READ COMMITTED', work);
@@ -329,8 +342,9 @@ export class LedgerRepository {
    * The rest of a batch in one statement (one round trip while the month positions are locked):
    * adds usage and charges to the buckets (rows only grow, by exact NUMERIC addition), stores the
    * moved month positions (locked by lockPositions in this transaction) and the partition's next
-   * offset (locked by lockOffset). Returns the buckets' running totals after the addition: what
-   * InfluxDB shows once this commits.
+   * offset (locked by lockOffset) with the fingerprint of the message before it (offset
+   * continuity: consuming/offset-continuity.guard.ts). Returns the buckets' running totals after
+   * the addition: what InfluxDB shows once this commits.
    */
   async writeBatch(
     tx: EntityManager,
@@ -354,7 +368,7 @@ export class LedgerRepository {
          WHERE p.tenant_id = x.t AND p.period = x.per
          RETURNING 1
        ), stored AS (
-         UPDATE consumer_offset SET next_offset = $23, updated_at = now()
+         UPDATE consumer_offset SET next_offset = $23, last_fingerprint = $24, updated_at = now()
          WHERE group_id = $20 AND topic = $21 AND partition = $22
        )
        INSERT INTO usage_bucket AS b (tenant_id, resource_id, bucket_start, resource_kind,
@@ -402,6 +416,7 @@ export class LedgerRepository {
         offset.topic,
         offset.partition,
         offset.nextOffset,
+        this.fingerprints?.of(offset.topic, offset.partition, offset.nextOffset) ?? null,
       ],
     );
     const storedPositions = rows[0]?.moved ?? 0;
