@@ -24,6 +24,8 @@ export const SAMPLE_LIMITS = {
   maxHostCores: 65_536,
   /** Byte counts are JSON numbers: exact up to 2^53 - 1 (8 PiB). */
   maxBytes: Number.MAX_SAFE_INTEGER,
+  /** `sequence`: a JSON number, exact up to 2^53 - 1. */
+  maxSequence: Number.MAX_SAFE_INTEGER,
 } as const;
 
 const id = boundedText(SAMPLE_LIMITS.idBytes);
@@ -61,6 +63,12 @@ export const SampleEventSchema = z
       startedAt: timestamp,
     }),
     observedAt: timestamp,
+    /**
+     * Optional: the sample's number within its instance as one collector run published it (0 for
+     * the first, +1 per sample), so a consumer sees order and loss independently of the clocks.
+     * It starts again at 0 when the collector restarts. Rating does not use it (yet).
+     */
+    sequence: z.number().int().nonnegative().max(SAMPLE_LIMITS.maxSequence).optional(),
     lifecycle: LifecycleSchema,
     cpu: z.looseObject({
       /** Cumulative CPU ns since the instance started. */

@@ -35,3 +35,13 @@ export {
   SpoolLockedError,
   type SpoolErrorCode,
 } from './spool.errors';
+export {
+  COLLECTOR_CLOCK_DEFAULTS,
+  CollectorClock,
+  type ClockStep,
+  type ClockStepDirection,
+  type CollectorClockOptions,
+  type MonotonicClock,
+  type WallClock,
+} from './collector-clock';
+export { observedCollectorClock, type ObservedClockOptions } from './collector-clock.factory';

@@ -112,6 +112,11 @@ describe('docker-collector against the real engine and broker', () => {
     const rate = (cpuOf(last) - cpuOf(first)) / SEC / wall;
     assert.ok(rate > 0.2 && rate <= 1.05, `CPU rate ${rate.toFixed(2)} cores`);
     assert.equal(new Set(samples.map((s) => s.sampleId)).size, samples.length);
+    // Numbered 0, 1, 2… as published (off the real topic, in partition order).
+    assert.deepEqual(
+      samples.map((s) => s.sequence),
+      samples.map((_, i) => i),
+    );
     assert.deepEqual(topic.rejected, []);
   });
 
@@ -212,6 +217,8 @@ describe('docker-collector against the real engine and broker', () => {
       'docker_collector_short_lived_containers_total',
       'docker_collector_residual_cpu_seconds_total',
       'docker_collector_spool_depth',
+      'docker_collector_clock_steps_total{direction="backward"',
+      'docker_collector_clock_offset_seconds',
     ]) {
       assert.ok(metrics.includes(series), `${series} in /metrics`);
     }

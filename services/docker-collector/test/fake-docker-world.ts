@@ -29,6 +29,10 @@ export class FakeClock implements Clock {
   advance(ms: number): void {
     this.t += ms;
   }
+  /** The engine's times are this clock's: the same time line. */
+  fromWall(wallMs: number): number {
+    return wallMs;
+  }
 }
 
 interface FakeContainer {

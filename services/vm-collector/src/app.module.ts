@@ -1,11 +1,13 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import {
+  createLogger,
   type Logger,
   MetricsRegistry,
   ObservabilityModule,
   ROOT_LOGGER,
 } from '@metering/observability';
-import { CollectorMetrics, DOMAIN_SOURCE, VmCollectorService } from './collector';
+import { type CollectorClock, observedCollectorClock } from '@metering/spool';
+import { COLLECTOR_CLOCK, CollectorMetrics, DOMAIN_SOURCE, VmCollectorService } from './collector';
 import { VM_COLLECTOR_CONFIG, type VmCollectorConfig } from './config';
 import { LibvirtDiscovery } from './discovery';
 import { SAMPLE_PUBLISHER, type SamplePublisher, startSamplePublisher } from './publishing';
@@ -34,17 +36,32 @@ export class AppModule {
       providers: [
         { provide: VM_COLLECTOR_CONFIG, useValue: config },
         {
-          provide: DOMAIN_SOURCE,
-          useFactory: (): LibvirtDiscovery =>
-            new LibvirtDiscovery({
-              uris: config.libvirtUris,
-              hostName: config.hostName,
-              metadataRefreshMs: config.sampleIntervalMs,
-              qemuRunDir: config.qemuRunDir,
-              procDir: config.procDir,
-              callTimeoutMs: config.libvirtTimeoutMs,
-              concurrency: config.libvirtConcurrency,
+          // Readings are stamped by a monotonic clock anchored to the wall clock (ADR 0009).
+          provide: COLLECTOR_CLOCK,
+          useFactory: (metrics: MetricsRegistry, logger: Logger): CollectorClock =>
+            observedCollectorClock({
+              metrics,
+              logger: createLogger('CollectorClock', { parent: logger }),
             }),
+          inject: [MetricsRegistry, ROOT_LOGGER],
+        },
+        {
+          provide: DOMAIN_SOURCE,
+          useFactory: (clock: CollectorClock): LibvirtDiscovery =>
+            new LibvirtDiscovery(
+              {
+                uris: config.libvirtUris,
+                hostName: config.hostName,
+                metadataRefreshMs: config.sampleIntervalMs,
+                qemuRunDir: config.qemuRunDir,
+                procDir: config.procDir,
+                callTimeoutMs: config.libvirtTimeoutMs,
+                concurrency: config.libvirtConcurrency,
+              },
+              () => clock.now(),
+              (wallMs) => clock.fromWall(wallMs),
+            ),
+          inject: [COLLECTOR_CLOCK],
         },
         {
           provide: SAMPLE_PUBLISHER,

@@ -115,6 +115,11 @@ test('a running KVM domain yields start, then running samples with rising CPU', 
   assert.equal(start.resource.tenantId, tenant);
   assert.equal(new Set(samples.map((s) => s.resource.instanceId)).size, 1);
   assert.equal(new Set(samples.map((s) => s.sampleId)).size, samples.length);
+  // Numbered 0, 1, 2… as published (off the real topic, in partition order).
+  assert.deepEqual(
+    samples.map((s) => s.sequence),
+    samples.map((_, i) => i),
+  );
 
   // startedAt is the QEMU process start: before the first reading, and recent.
   const startedAt = Date.parse(start.resource.startedAt);
@@ -174,6 +179,8 @@ test('/healthz reports libvirt and the publisher up; /metrics has the collector 
     /^vm_collector_instances_tracked\{[^}]*\} [1-9]/m,
     /^vm_collector_publisher_depth\{[^}]*\} \d+$/m,
     /^vm_collector_errors_total\{[^}]*kind="connection"[^}]*\} 0$/m,
+    /^vm_collector_clock_steps_total\{[^}]*direction="backward"[^}]*\} \d+$/m,
+    /^vm_collector_clock_offset_seconds\{[^}]*\} -?[\d.e-]+$/m,
   ]) {
     assert.match(metrics, series);
   }

@@ -1,18 +1,24 @@
 import { type Lifecycle } from '@metering/contracts';
+import { CollectorClock } from '@metering/spool';
 import { type CgroupLocation } from '../cgroups';
 import { type ResidualSnapshot } from '../sampling/parent-residual';
 import { type ResidualIdentity } from '../sampling/sample.factory';
 
 export { type SamplePublisher } from '../publishing/sample.publisher';
 
-/** Wall-clock time, epoch milliseconds with a fraction (sub-millisecond ordering matters). */
+/**
+ * The collector's time, epoch milliseconds with a fraction (sub-millisecond ordering matters):
+ * CollectorClock of @metering/spool (ADR 0009) — monotonic, anchored to the wall clock, never
+ * going back when the host's clock steps back.
+ */
 export interface Clock {
   now(): number;
+  /** A wall-clock time from the engine (an exit, a start) on the same time line as `now`. */
+  fromWall(wallMs: number): number;
 }
 
-export const systemClock: Clock = {
-  now: () => performance.timeOrigin + performance.now(),
-};
+/** A collector clock without metrics (benchmarks, tests); the service uses an observed one. */
+export const systemClock: Clock = new CollectorClock();
 
 /** Kinds of the read-errors metric (`kind` label). */
 export type ReadErrorKind =

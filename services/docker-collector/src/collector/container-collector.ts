@@ -209,7 +209,8 @@ export class ContainerCollector {
         return;
       case 'die':
       case 'destroy':
-        this.spawn(this.onExit(event.containerId, event.at));
+        // The engine's time is the host's wall clock: onto the collector's time line.
+        this.spawn(this.onExit(event.containerId, this.ports.clock.fromWall(event.at)));
         return;
       case 'kill':
         // Sent before the signal is delivered: the process may still be there to be read.
@@ -335,8 +336,11 @@ export class ContainerCollector {
       if (existing.instance.identity.instanceId === identity.instanceId) return;
       // A restart whose `die` we missed: the old instance ended when it last finished.
       const finished = container.finishedAt === null ? NaN : Date.parse(container.finishedAt);
-      const exitAt =
-        finished >= existing.instance.startedAtMs ? finished : Date.parse(identity.startedAt);
+      const exitWall =
+        finished >= Date.parse(existing.instance.identity.startedAt)
+          ? finished
+          : Date.parse(identity.startedAt);
+      const exitAt = this.ports.clock.fromWall(exitWall);
       await this.enqueue(existing, () => this.end(existing, exitAt));
     }
     let target: UsageTarget;
@@ -351,7 +355,11 @@ export class ContainerCollector {
       return;
     }
     const t: Tracked = {
-      instance: new ContainerInstance(identity, this.ports.clock.now()),
+      instance: new ContainerInstance(
+        identity,
+        this.ports.clock.now(),
+        this.ports.clock.fromWall(Date.parse(identity.startedAt)),
+      ),
       target,
       configuredLimits: container.configuredLimits,
       limits: null,
@@ -464,7 +472,10 @@ export class ContainerCollector {
           restarted = true;
         }
         const finished = container?.finishedAt ? Date.parse(container.finishedAt) : NaN;
-        at = finished >= t.instance.startedAtMs ? finished : this.ports.clock.now();
+        at =
+          finished >= Date.parse(t.instance.identity.startedAt)
+            ? this.ports.clock.fromWall(finished)
+            : this.ports.clock.now();
       } catch {
         at = this.ports.clock.now();
       }
@@ -619,7 +630,17 @@ export class ContainerCollector {
       at: now,
       count: parent.publishedCount,
     });
-    this.emit(residualSample(this.settings.host, parent.identity, value, lifecycle, now), true);
+    this.emit(
+      residualSample(
+        this.settings.host,
+        parent.identity,
+        value,
+        lifecycle,
+        now,
+        parent.publishedCount - 1,
+      ),
+      true,
+    );
   }
 
   /**

@@ -141,8 +141,9 @@ export class DockerCollectorRuntime {
 
   /** Lists and reads what runs now, then follows events; cycles run on their timer. */
   async start(): Promise<void> {
-    // Events from just before the listing on: nothing between the two is missed.
-    const since = Math.floor(this.clock.now() / 1000) - 1;
+    // Events from just before the listing on: nothing between the two is missed. The engine
+    // filters by its own (wall) clock, not the collector's.
+    const since = Math.floor(Date.now() / 1000) - 1;
     this.watcher.start(since);
     await this.collector.start();
     this.logger.info(

@@ -4,7 +4,14 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { HealthRegistry, type Logger, MetricsRegistry, ROOT_LOGGER } from '@metering/observability';
+import {
+  createLogger,
+  HealthRegistry,
+  type Logger,
+  MetricsRegistry,
+  ROOT_LOGGER,
+} from '@metering/observability';
+import { observedCollectorClock } from '@metering/spool';
 import { DOCKER_COLLECTOR_CONFIG, type DockerCollectorConfig } from '../config';
 import { SAMPLE_PUBLISHER } from '../publishing/publisher.factory';
 import { type SamplePublisher } from '../publishing/sample.publisher';
@@ -29,6 +36,12 @@ export class DockerCollectorService implements OnApplicationBootstrap, OnApplica
       publisher: this.publisher,
       metrics: new CollectorMetricsAdapter(this.metrics, () => this.publisher.depth()),
       logger: this.logger,
+      // Samples are stamped by a monotonic clock anchored to the wall clock (ADR 0009); its
+      // steps are counted in docker_collector_clock_steps_total and logged.
+      clock: observedCollectorClock({
+        metrics: this.metrics,
+        logger: createLogger('CollectorClock', { parent: this.logger }),
+      }),
     });
     // Readiness only: Docker answering, cycles happening, the spool writable. An engine outage
     // makes the collector not ready; restarting it would drop the start and final samples it

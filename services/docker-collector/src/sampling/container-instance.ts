@@ -20,18 +20,29 @@ export class ContainerInstance {
   private publishedCount = 0;
   private finalizedAt: number | null = null;
 
+  /** Docker's start time on the collector's time line (equal to it while the clocks agree). */
+  readonly startedAtMs: number;
+  private readonly sampleIdentity: InstanceIdentity;
+
   constructor(
     readonly identity: InstanceIdentity,
     /** When the collector started tracking it, epoch ms (resync must not end younger ones). */
     readonly trackedSince: number,
-  ) {}
+    /**
+     * `identity.startedAt` (the engine's wall clock) mapped onto the collector's time line
+     * (Clock.fromWall), so that a sample's interval from the start is true elapsed time even
+     * while the collector clock absorbs a backward step (ADR 0009). Default: unmapped.
+     */
+    startedAtMs: number = Date.parse(identity.startedAt),
+  ) {
+    this.startedAtMs = Math.round(startedAtMs);
+    const startedAt = new Date(this.startedAtMs).toISOString();
+    // instanceId and key stay the engine's (stable across collector restarts).
+    this.sampleIdentity = startedAt === identity.startedAt ? identity : { ...identity, startedAt };
+  }
 
   get key(): string {
     return `${this.identity.containerId}@${this.identity.startedAt}`;
-  }
-
-  get startedAtMs(): number {
-    return Date.parse(this.identity.startedAt);
   }
 
   get lastReading(): Reading | null {
@@ -78,9 +89,10 @@ export class ContainerInstance {
     if (reading === null || reading === previous || this.finalizedAt !== null) return null;
     if (previous !== null && Math.floor(reading.at) === Math.floor(previous.at)) return null;
     const lifecycle = this.publishedCount === 0 ? 'start' : 'running';
+    const sequence = this.publishedCount;
     this.publishedCount += 1;
     this.lastPublishedReading = reading;
-    return containerSample(host, this.identity, reading, lifecycle, reading.at);
+    return containerSample(host, this.sampleIdentity, reading, lifecycle, reading.at, sequence);
   }
 
   /**
@@ -95,8 +107,9 @@ export class ContainerInstance {
     // +1 ms: a later millisecond than any earlier sample, so a distinct sample id.
     this.finalizedAt = Math.max(exitAt, this.startedAtMs, reading === null ? 0 : reading.at + 1);
     if (reading === null) return null;
+    const sequence = this.publishedCount;
     this.publishedCount += 1;
     this.lastPublishedReading = reading;
-    return containerSample(host, this.identity, reading, 'final', this.finalizedAt);
+    return containerSample(host, this.sampleIdentity, reading, 'final', this.finalizedAt, sequence);
   }
 }

@@ -33,10 +33,12 @@ describe('samples', () => {
       },
       'running',
       observedAt,
+      3,
     );
     assert.equal(validateSample(sample).ok, true);
     assert.equal(sample.cpu.usageNs, '98765432101234567');
     assert.equal(sample.observedAt, '2026-11-26T13:00:10.000Z');
+    assert.equal(sample.sequence, 3);
     assert.equal(
       sample.sampleId,
       sampleIdOf({
@@ -65,6 +67,7 @@ describe('samples', () => {
       },
       'start',
       at,
+      0,
     );
     assert.equal(sample.cpu.allocationCores, null);
     assert.equal(sample.memory.allocationBytes, null);
@@ -74,7 +77,7 @@ describe('samples', () => {
   test('a residual sample is a per-host resource of the tenant, marked residualOf', () => {
     const baseline = Date.parse('2026-11-26T12:00:00Z');
     const identity = residualIdentityOf('node-1', '/metering/acme', 'acme', baseline);
-    const sample = residualSample('node-1', identity, 1234n, 'running', baseline + 10_000);
+    const sample = residualSample('node-1', identity, 1234n, 'running', baseline + 10_000, 7);
     assert.equal(validateSample(sample).ok, true);
     assert.equal(sample.resource.id, 'node-1:cgroup:/metering/acme');
     assert.equal(sample.resource.instanceId, '/metering/acme@2026-11-26T12:00:00.000Z');
@@ -82,5 +85,6 @@ describe('samples', () => {
     assert.equal(sample.resource.tenantId, 'acme');
     assert.equal(sample.cpu.usageNs, '1234');
     assert.equal(sample.memory.usageBytes, 0);
+    assert.equal(sample.sequence, 7);
   });
 });

@@ -1,13 +1,17 @@
 import { type Lifecycle, SCHEMA_VERSIONS, type SampleEvent, sampleIdOf } from '@metering/contracts';
 import { type InstanceIdentity, type Reading } from './reading';
 
-/** A container sample from one reading (product.md, "Wire formats"). */
+/**
+ * A container sample from one reading (product.md, "Wire formats"); `sequence` numbers the
+ * instance's samples in this collector run (0, 1, 2…).
+ */
 export function containerSample(
   host: string,
   identity: InstanceIdentity,
   reading: Reading,
   lifecycle: Lifecycle,
   observedAt: number,
+  sequence: number,
 ): SampleEvent {
   const observed = new Date(observedAt).toISOString();
   return {
@@ -30,6 +34,7 @@ export function containerSample(
       startedAt: identity.startedAt,
     },
     observedAt: observed,
+    sequence,
     lifecycle,
     cpu: {
       usageNs: reading.cpuUsageNs.toString(),
@@ -82,6 +87,7 @@ export function residualSample(
   residualNs: bigint,
   lifecycle: Lifecycle,
   observedAt: number,
+  sequence: number,
 ): SampleEvent {
   const observed = new Date(observedAt).toISOString();
   return {
@@ -105,6 +111,7 @@ export function residualSample(
       residualOf: identity.parentPath,
     },
     observedAt: observed,
+    sequence,
     lifecycle,
     cpu: { usageNs: residualNs.toString(), allocationCores: null },
     memory: { usageBytes: 0, allocationBytes: null },

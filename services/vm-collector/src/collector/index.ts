@@ -1,2 +1,7 @@
 export { CollectorMetrics, type CollectorErrorKind, type PollKind } from './collector.metrics';
-export { DOMAIN_SOURCE, VmCollectorService } from './vm-collector.service';
+export {
+  COLLECTOR_CLOCK,
+  DOMAIN_SOURCE,
+  type ReadingClock,
+  VmCollectorService,
+} from './vm-collector.service';

@@ -4,6 +4,7 @@ import {
   Inject,
   Injectable,
   type OnApplicationBootstrap,
+  Optional,
 } from '@nestjs/common';
 import { ContractViolationError, type SampleEvent } from '@metering/contracts';
 import {
@@ -20,6 +21,15 @@ import { type HostObservation, SamplingCycle } from '../sampling';
 import { CollectorMetrics } from './collector.metrics';
 
 export const DOMAIN_SOURCE = Symbol('DOMAIN_SOURCE');
+/** The collector clock (CollectorClock of @metering/spool, ADR 0009) the readings are stamped by. */
+export const COLLECTOR_CLOCK = Symbol('COLLECTOR_CLOCK');
+
+/** What the service needs of the collector clock: its time, epoch ms. */
+export interface ReadingClock {
+  now(): number;
+}
+
+const WALL_CLOCK: ReadingClock = { now: () => Date.now() };
 
 /**
  * Runs the sampling cycle: polls every libvirt connection each pollIntervalMs (cheap: one
@@ -47,6 +57,8 @@ export class VmCollectorService implements OnApplicationBootstrap, BeforeApplica
     private readonly metrics: CollectorMetrics,
     private readonly health: HealthRegistry,
     @Inject(ROOT_LOGGER) root: Logger,
+    /** The readings' clock: connections' `lastOkAt` are on its time line. */
+    @Optional() @Inject(COLLECTOR_CLOCK) private readonly clock: ReadingClock = WALL_CLOCK,
   ) {
     this.logger = createLogger(VmCollectorService.name, { parent: root });
     this.cycle = new SamplingCycle({
@@ -200,7 +212,7 @@ export class VmCollectorService implements OnApplicationBootstrap, BeforeApplica
    */
   libvirtHealth(): HealthIndicatorResult {
     const stalledAfterMs = Math.max(3 * this.config.sampleIntervalMs, 30_000);
-    const now = Date.now();
+    const now = this.clock.now();
     const connections = this.source.connections().map((c) => ({
       uri: c.uri,
       connected: c.connected,

@@ -75,7 +75,10 @@ export class LibvirtDiscovery implements DomainSource {
 
   constructor(
     private readonly options: LibvirtDiscoveryOptions,
+    /** Time of readings: the collector clock (ADR 0009) in the service, epoch ms. */
     private readonly now: () => number = Date.now,
+    /** A wall-clock time (a QEMU process's start) on the same time line as `now`. */
+    private readonly fromWall: (wallMs: number) => number = (wallMs) => wallMs,
   ) {
     this.connectionsByUri = options.uris.map(
       (uri) => new LibvirtConnection(uri, options.callTimeoutMs, now),
@@ -175,7 +178,12 @@ export class LibvirtDiscovery implements DomainSource {
 
     const tenant = await this.tenantOf(connection, hypervisor, domain, uuid, name, id);
     if (tenant === undefined) return { kind: 'unreadable', uuid };
-    const process = processExpected ? await this.processes.read(name, uuid, id) : null;
+    const facts = processExpected ? await this.processes.read(name, uuid, id) : null;
+    // The process start is the boot time (wall clock) plus ticks: on the readings' time line.
+    const process =
+      facts === null
+        ? null
+        : { ...facts, startedAt: new Date(this.fromWall(facts.startedAt.getTime())) };
     return {
       kind: 'active',
       reading: {

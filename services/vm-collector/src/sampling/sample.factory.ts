@@ -25,6 +25,7 @@ export interface SampledInstance {
  * - memory.usageBytes: see memoryUsageOf; allocationBytes: the current (balloon) memory;
  *   maxBytes (an extra field) the maximum memory.
  * `observedAt` may be later than the reading's (a final sample moved past the previous one).
+ * `sequence`: the sample's number within its instance in this collector run (0, 1, 2…).
  */
 export function sampleOf(
   instance: SampledInstance,
@@ -32,6 +33,7 @@ export function sampleOf(
   lifecycle: Lifecycle,
   observedAt: Date,
   options: SampleFactoryOptions,
+  sequence: number,
 ): SampleEvent {
   // The schema forbids a reading before its instance started; a process start a few ms
   // after our first sight of the domain (clocks of /proc vs Date) is not a reason to fail.
@@ -57,6 +59,7 @@ export function sampleOf(
       startedAt: startedAt.toISOString(),
     },
     observedAt: observed,
+    sequence,
     lifecycle,
     cpu: {
       usageNs: rebase(reading.cpuTimeNs, instance.cpuBaselineNs ?? 0n).toString(),

@@ -34,6 +34,8 @@ interface TrackedInstance {
   last: DomainReading;
   /** observedAt of the last sample published for the instance. */
   lastPublishedAt: Date;
+  /** Samples published for the instance by this collector run: the next one's `sequence`. */
+  published: number;
 }
 
 /**
@@ -137,6 +139,7 @@ export class SamplingCycle {
       bootKey,
       last: reading,
       lastPublishedAt: new Date(0),
+      published: 0,
     };
     this.instances.set(key, instance);
     return instance;
@@ -148,7 +151,8 @@ export class SamplingCycle {
     lifecycle: 'start' | 'running',
   ): SampleEvent {
     instance.lastPublishedAt = reading.observedAt;
-    return sampleOf(instance, reading, lifecycle, reading.observedAt, this.options);
+    const sequence = instance.published++;
+    return sampleOf(instance, reading, lifecycle, reading.observedAt, this.options, sequence);
   }
 
   /**
@@ -161,7 +165,8 @@ export class SamplingCycle {
       instance.last.observedAt > instance.lastPublishedAt
         ? instance.last.observedAt
         : new Date(instance.lastPublishedAt.getTime() + 1);
-    return sampleOf(instance, instance.last, 'final', observedAt, this.options);
+    const sequence = instance.published++;
+    return sampleOf(instance, instance.last, 'final', observedAt, this.options, sequence);
   }
 }
 
