@@ -55,6 +55,8 @@ export function metricNamesOf(expr: string): string[] {
   const outsideBraces = expr
     .replace(/\{[^}]*\}/g, ' ')
     .replace(/\[[^\]]*\]/g, ' ')
+    // Durations (`offset 1h`, `5m`): their unit letters are not metric names.
+    .replace(/\b\d+(?:ms|[smhdwy])\b/g, ' ')
     .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ');
   for (const m of outsideBraces.matchAll(/[a-zA-Z_:][a-zA-Z0-9_:]*/g)) {
     const word = m[0];

@@ -45,3 +45,10 @@ test('metric names are read out of the expressions', () => {
     ['a_total', 'b_total', 'up'],
   );
 });
+
+test('durations and offsets are not metric names', () => {
+  assert.deepEqual(
+    metricNamesOf('sum(x_total unless x_total offset 1h) > 0 or rate(y[5m]) > 1 or z offset 90s'),
+    ['x_total', 'y', 'z'],
+  );
+});
