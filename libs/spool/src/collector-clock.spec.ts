@@ -164,6 +164,17 @@ test('fromWall places a wall time from elsewhere on the collector time line', ()
   assert.equal(agreed.fromWall(EPOCH - 42), EPOCH - 42);
 });
 
+test('fromWall ignores sub-millisecond drift: a time read again maps to the same millisecond', () => {
+  const host = new FakeHost();
+  const clock = host.clock();
+  clock.now();
+  host.step(-0.4); // jitter, not a step: the collector is 0.4 ms ahead for a while
+  host.run(1);
+  clock.now();
+  assert.ok(clock.offsetMs > 0 && clock.offsetMs < 0.5, String(clock.offsetMs));
+  assert.equal(clock.fromWall(EPOCH - 42), EPOCH - 42);
+});
+
 test('a monotonic clock that goes back (a platform bug) is no elapsed time, never a step back', () => {
   const host = new FakeHost();
   const clock = host.clock();

@@ -126,8 +126,10 @@ export class CollectorClock {
    * while the clocks agree.
    */
   fromWall(wallMs: number): number {
-    const now = this.now();
-    return wallMs + (now - this.lastWall);
+    // In whole milliseconds: the sub-millisecond drift between the two clocks must not move a
+    // time that identifies something (a VM's start, read again by a restarted collector).
+    const offset = Math.round(this.now() - this.lastWall);
+    return offset === 0 ? wallMs : wallMs + offset;
   }
 
   /** Collector time minus wall time at the last reading, ms (> 0 while converging back). */
