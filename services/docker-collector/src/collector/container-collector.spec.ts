@@ -606,6 +606,32 @@ describe('the residual of per-tenant parent cgroups', () => {
     assertMonotone(r.publisher);
   });
 
+  test('a listed container that cannot be inspected holds the residual back until it can', async () => {
+    const r = rig({ dieGraceMs: 1 });
+    const failing = new Set<string>();
+    const inspect = r.world.inspect.bind(r.world);
+    r.world.inspect = (id) =>
+      failing.has(id) ? Promise.reject(new Error('engine busy')) : inspect(id);
+    await r.collector.start();
+    const live: string[] = [];
+    await applyStep(r, live, FIRST_START);
+    await applyStep(r, live, { kind: 'cycle' });
+    await applyStep(r, live, { kind: 'cycle' });
+    const before = r.publisher.meteredCpuNs();
+    const hidden = r.world.run({ parent: PARENT }); // its start event missed
+    live.push(hidden);
+    failing.add(hidden);
+    r.world.burn(hidden, SEC);
+    for (let i = 0; i < 3; i += 1) await applyStep(r, live, { kind: 'cycle' });
+    assert.equal(r.publisher.meteredCpuNs(), before, 'its CPU not in the residual meanwhile');
+    failing.delete(hidden);
+    await applyStep(r, live, { kind: 'cycle' }); // the listing now finds it
+    assert.equal(r.publisher.of(hidden)[0]?.cpu.usageNs, String(SEC), 'its start sample');
+    await quietDown(r, live);
+    assert.equal(r.publisher.meteredCpuNs(), r.world.parentCpuNs(PARENT), 'everything, once');
+    assertMonotone(r.publisher);
+  });
+
   // The invariant that matters for money: whatever happens, what is metered under a parent
   // never exceeds what the kernel counted there; once quiet, it equals it.
   test('property: metered ≤ kernel at every step, = once quiet', async () => {
