@@ -86,17 +86,28 @@ interface ParentState {
   identity: ResidualIdentity | null;
   registering: Promise<void> | null;
   /** The parent reading of the last cycle (or the baseline): evaluated from the next cycle on. */
-  previous: { ns: bigint; doneAt: number } | null;
+  previous: ParentReading | null;
   /**
    * Readings of earlier cycles not evaluated yet, oldest first: a reading is evaluated once no
    * container that may have started before it is still being discovered, so while containers
    * keep starting the residual moves on with a slightly older reading instead of waiting for
    * a moment without any discovery in flight (which a busy host may never have).
    */
-  waiting: { ns: bigint; doneAt: number }[];
+  waiting: ParentReading[];
   publishedCount: number;
   lastPublishedNs: bigint;
   lastPublishedAt: number;
+}
+
+/** A reading of a parent cgroup's counter. */
+interface ParentReading {
+  readonly ns: bigint;
+  readonly doneAt: number;
+  /**
+   * Listings of running containers started before this reading returned (see listedThrough):
+   * it is evaluated only once a later listing has found every child running at it.
+   */
+  readonly listings: number;
 }
 
 /** A start event handled later than this after the parent reading may still be in flight. */
@@ -126,6 +137,17 @@ export class ContainerCollector {
   /** During the first listing, parents get their baseline only once all children were read. */
   private bootstrapping = false;
   private lastCycleEndedAt: number | null = null;
+  /** Listings of running containers started so far. */
+  private listingsStarted = 0;
+  /**
+   * Listing number n completed, with every container it found discovered: every child running
+   * at a parent reading with `listings < listedThrough` that still runs is then followed. A
+   * child unknown at an evaluated reading has its CPU in the residual; one found later (a missed
+   * `start` event, found by a listing) would be counted twice (see ParentResidual).
+   */
+  private listedThrough = 0;
+  /** Containers whose last discovery failed (inspect or locate): a listing does not cover them. */
+  private readonly discoveryFailed = new Set<string>();
   private readonly store: ResidualStore;
 
   constructor(
@@ -225,7 +247,17 @@ export class ContainerCollector {
   }
 
   /** Lists running containers: discovers new ones, ends followed ones that are gone. */
-  async resync(): Promise<void> {
+  resync(): Promise<void> {
+    return this.list(true);
+  }
+
+  /**
+   * Lists running containers and discovers the ones not followed yet; `endGone`: also ends
+   * followed ones missing from the listing. Once all of it is done, the listing covers every
+   * parent reading that returned before it started (listedThrough).
+   */
+  private async list(endGone: boolean): Promise<void> {
+    const listing = ++this.listingsStarted;
     const listedAt = this.ports.clock.now();
     let ids: string[];
     try {
@@ -236,16 +268,19 @@ export class ContainerCollector {
       return;
     }
     const running = new Set(ids);
-    const work: Array<Promise<void>> = ids
-      .filter((id) => !this.tracked.has(id))
-      .map((id) => this.discover(id, false));
-    for (const [id, t] of this.tracked) {
+    const unknown = ids.filter((id) => !this.tracked.has(id));
+    const work: Array<Promise<void>> = unknown.map((id) => this.discover(id, false));
+    for (const [id, t] of endGone ? this.tracked : []) {
       // Only instances followed before the listing: a younger one may just be missing from it.
       if (!running.has(id) && t.instance.trackedSince < listedAt) {
         work.push(this.enqueue(t, () => this.end(t, null)));
       }
     }
     await Promise.all(work);
+    for (const id of this.discoveryFailed) if (!running.has(id)) this.discoveryFailed.delete(id);
+    // A container that could not be discovered may still run unknown: not covered.
+    if (this.stopped || unknown.some((id) => this.discoveryFailed.has(id))) return;
+    if (listing > this.listedThrough) this.listedThrough = listing;
   }
 
   /** One sampling cycle. Skipped (and counted) while the previous one still runs. */
@@ -280,16 +315,22 @@ export class ContainerCollector {
     const refreshLimits = this.cycleCount % Math.max(1, this.settings.limitsEveryCycles) === 0;
 
     // Parents first: every child sample of this cycle is then read after its parent.
-    const parentReadings = new Map<ParentState, { ns: bigint; doneAt: number }>();
+    const parentReadings = new Map<ParentState, ParentReading>();
     for (const parent of this.parents.values()) {
       if (parent.residual === null) continue;
       try {
         const ns = await this.ports.reader.readParentCpuNs(parent.location);
-        parentReadings.set(parent, { ns, doneAt: this.ports.clock.now() });
+        const doneAt = this.ports.clock.now();
+        parentReadings.set(parent, { ns, doneAt, listings: this.listingsStarted });
       } catch (error) {
         this.parentReadFailed(parent, error);
       }
     }
+    // A listing after the parent readings, so that the next cycles can evaluate them: children
+    // whose `start` event was missed are found now, not at the next resync (a whole
+    // RESYNC_INTERVAL_MS, or never, during which the residual would carry their CPU too).
+    // In the background: discoveries may be slow, the cycle does not wait for them.
+    if (parentReadings.size > 0) this.spawn(this.list(false));
 
     await Promise.all(
       [...this.tracked.values()]
@@ -320,7 +361,9 @@ export class ContainerCollector {
     let container: InspectedContainer | null;
     try {
       container = await this.ports.source.inspect(id);
+      this.discoveryFailed.delete(id);
     } catch (error) {
+      this.discoveryFailed.add(id);
       this.ports.metrics.readError('inspect_failed');
       this.ports.log.warn({ err: error, containerId: id }, 'inspect failed');
       return;
@@ -347,6 +390,7 @@ export class ContainerCollector {
     try {
       target = await this.ports.reader.locate(container);
     } catch (error) {
+      this.discoveryFailed.add(id);
       this.ports.metrics.readError('locate_failed');
       this.ports.log.warn(
         { err: error, containerId: id },
@@ -560,7 +604,7 @@ export class ContainerCollector {
         }
       }
       parent.residual = residual;
-      parent.previous = { ns, doneAt };
+      parent.previous = { ns, doneAt, listings: this.listingsStarted };
       if (parent.tenantId !== null) {
         parent.identity = residualIdentityOf(this.settings.host, parent.path, parent.tenantId, at);
       }
@@ -582,7 +626,7 @@ export class ContainerCollector {
    * can still add a child to (see ParentResidual for why that never counts twice), then keeps
    * this cycle's reading for the next ones.
    */
-  private settleParent(parent: ParentState, current: { ns: bigint; doneAt: number }): void {
+  private settleParent(parent: ParentState, current: ParentReading): void {
     if (parent.previous !== null && current.ns < parent.previous.ns) {
       this.restartResidual(parent);
       return;
@@ -601,6 +645,8 @@ export class ContainerCollector {
     let value: bigint | null = null;
     for (let i = parent.waiting.length - 1; i >= 0 && value === null; i--) {
       const reading = parent.waiting[i]!;
+      // Not yet covered by a listing: a child running unknown at it would be counted twice.
+      if (reading.listings >= this.listedThrough) continue;
       if (reading.doneAt + DISCOVERY_SLACK_MS > firstInFlight) continue;
       // Null while a live child has no sample read after that reading: try an older one.
       value = residual.residualAt(reading.ns, reading.doneAt);
@@ -666,8 +712,11 @@ export class ContainerCollector {
         residual: ParentResidual.restore(p.path, p.residual),
         identity: p.identity,
         registering: null,
+        // Read by the earlier run: covered by this run's first listing.
         previous:
-          p.previous === null ? null : { ns: BigInt(p.previous.ns), doneAt: p.previous.doneAt },
+          p.previous === null
+            ? null
+            : { ns: BigInt(p.previous.ns), doneAt: p.previous.doneAt, listings: 0 },
         waiting: [],
         publishedCount: p.publishedCount,
         lastPublishedNs: BigInt(p.lastPublishedNs),

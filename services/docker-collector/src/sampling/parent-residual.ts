@@ -16,8 +16,11 @@
  * increase. v_c(t) is therefore the first sample of c *read after* t (so v_c(t) ≥ c's counter
  * at t), or its final value if it ended with nothing read after t; while a live child has no
  * sample read after t, R(t) is not evaluated. Children unknown at t would be missing from
- * the sum: the caller evaluates R on the previous cycle's parent reading, a whole interval
- * after it, when every child started before it has been seen. Every remaining error — a base
+ * the sum, and if found later (adopted with base 0, their samples carrying their whole
+ * counter) counted twice: the caller evaluates R only on a parent reading that a listing of
+ * running containers made after it has covered (every child running at it, and still
+ * running, is then known), an earlier cycle's, when every child whose start event came is
+ * known too. Every remaining error — a base
  * below the child's value at the baseline, a child started after t — makes R smaller, never
  * larger. The published counter is the running maximum of R: monotone (rating treats a
  * decrease as a reset) and never above the truth; what it lags by is recovered later.
