@@ -29,11 +29,16 @@ test('short values are refused, counting code points rather than UTF-16 units', 
 test('few distinct characters or low entropy are refused', () => {
   assert.match(secretWeakness('a'.repeat(64)) ?? 'accepted', /distinct/);
   assert.match(secretWeakness('abab'.repeat(16)) ?? 'accepted', /distinct/);
-  // Ten distinct characters, but one dominates: about 1.4 bits per character.
+  assert.match(secretWeakness('abcde'.repeat(8)) ?? 'accepted', /distinct characters \(5\)/);
+  // Eleven distinct characters, but one dominates: about 1.1 bits per character.
   assert.match(secretWeakness('a'.repeat(60) + 'bcdefghijk') ?? 'accepted', /low-entropy/);
 });
 
 test('random keys of every usual shape pass, including non-ASCII ones', () => {
+  // 32 hex digits are the weakest shape accepted; 20,000 of them would catch thresholds set
+  // near their tail (10 distinct / 3.0 bits refused about 3 of them).
+  for (let i = 0; i < 20_000; i += 1)
+    assert.equal(secretWeakness(randomBytes(16).toString('hex')), null);
   for (let i = 0; i < 200; i += 1) {
     assert.equal(secretWeakness(randomBytes(16).toString('hex')), null);
     assert.equal(secretWeakness(randomBytes(32).toString('base64')), null);
