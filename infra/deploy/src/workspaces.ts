@@ -78,9 +78,9 @@ function settingNames(source: string): Set<string> {
 }
 
 /** Where a lib reads its own settings (called from the services' config.ts). */
-const LIB_SETTING_READERS: Readonly<Record<string, string>> = {
-  'libs/kafka': 'libs/kafka/src/kafka.config.ts',
-  'libs/spool': 'libs/spool/src/spool.config.ts',
+const LIB_SETTING_READERS: Readonly<Record<string, readonly string[]>> = {
+  'libs/kafka': ['libs/kafka/src/kafka.config.ts', 'libs/kafka/src/kafka-security.config.ts'],
+  'libs/spool': ['libs/spool/src/spool.config.ts'],
 };
 
 export function serviceFacts(name: string): ServiceFacts {
@@ -92,11 +92,13 @@ export function serviceFacts(name: string): ServiceFacts {
   const runtimeWorkspaces = runtimeWorkspaceClosure(dir);
   const settings = settingNames(configSource);
   // A library's settings count only when the service's config.ts hands it the environment.
-  for (const [lib, file] of Object.entries(LIB_SETTING_READERS)) {
+  for (const [lib, files] of Object.entries(LIB_SETTING_READERS)) {
     const fn = lib === 'libs/kafka' ? 'kafkaConfigFromEnv' : 'spoolSettingsFromEnv';
     if (runtimeWorkspaces.includes(lib) && configSource.includes(fn)) {
-      for (const setting of settingNames(readFileSync(join(REPO_ROOT, file), 'utf8'))) {
-        settings.add(setting);
+      for (const file of files) {
+        for (const setting of settingNames(readFileSync(join(REPO_ROOT, file), 'utf8'))) {
+          settings.add(setting);
+        }
       }
     }
   }

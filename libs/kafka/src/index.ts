@@ -6,7 +6,22 @@ export {
   type KafkaConfigInput,
   type KafkaRetrySettings,
 } from './kafka.config';
-export { KafkaClientFactory, type KafkaClientFactoryDeps } from './kafka-client.factory';
+export {
+  KafkaClientFactory,
+  kafkajsSecurity,
+  type KafkaClientFactoryDeps,
+} from './kafka-client.factory';
+export {
+  kafkaSecurityFromEnv,
+  secret,
+  MAX_SETTING_FILE_BYTES,
+  SASL_MECHANISMS,
+  type KafkaSaslConfig,
+  type KafkaSaslMechanism,
+  type KafkaSecurityConfig,
+  type KafkaTlsConfig,
+  type SettingFileReader,
+} from './kafka-security.config';
 export {
   KafkaProducer,
   type KafkaProducerOptions,

@@ -1,8 +1,10 @@
-import { Kafka } from 'kafkajs';
+import { readFile } from 'node:fs/promises';
+import { Kafka, type KafkaConfig as KafkajsConfig, type SASLOptions } from 'kafkajs';
 import { type Logger, type MetricsRegistry } from '@metering/observability';
 import { DeadLetterPublisher, type DeadLetterPublisherOptions } from './dead-letter.publisher';
 import { KafkaAdmin, type EnsureTopicsResult, type TopicSpec } from './kafka-admin';
 import { resolveKafkaConfig, type KafkaConfig, type KafkaConfigInput } from './kafka.config';
+import { type KafkaSaslConfig, type KafkaTlsConfig } from './kafka-security.config';
 import { KafkaConsumer, type KafkaConsumerOptions } from './kafka-consumer';
 import { KafkaMetrics } from './kafka.metrics';
 import { KafkaProducer, type KafkaProducerOptions } from './kafka-producer';
@@ -42,6 +44,7 @@ export class KafkaClientFactory {
       },
       logLevel: kafkajsLogLevel(deps.logger),
       logCreator: kafkajsLogCreator(deps.logger),
+      ...kafkajsSecurity(this.config.tls, this.config.sasl),
     });
   }
 
@@ -81,5 +84,43 @@ export class KafkaClientFactory {
 
   private deps(): { logger: Logger; metrics: KafkaMetrics } {
     return { logger: this.logger, metrics: this.metrics };
+  }
+}
+
+/** kafkajs's `ssl` and `sasl` options; absent ones are left out (plaintext, anonymous). */
+export function kafkajsSecurity(
+  tls: KafkaTlsConfig | null,
+  sasl: KafkaSaslConfig | null,
+): Pick<KafkajsConfig, 'ssl' | 'sasl'> {
+  const options: Pick<KafkajsConfig, 'ssl' | 'sasl'> = {};
+  if (tls !== null) {
+    options.ssl = {
+      rejectUnauthorized: tls.rejectUnauthorized,
+      ...(tls.ca === null ? {} : { ca: [tls.ca] }),
+      ...(tls.cert === null ? {} : { cert: tls.cert }),
+      ...(tls.key === null ? {} : { key: tls.key }),
+      ...(tls.servername === null ? {} : { servername: tls.servername }),
+    };
+  }
+  if (sasl !== null) options.sasl = kafkajsSasl(sasl);
+  return options;
+}
+
+function kafkajsSasl(sasl: KafkaSaslConfig): SASLOptions {
+  switch (sasl.mechanism) {
+    case 'plain':
+    case 'scram-sha-256':
+    case 'scram-sha-512':
+      return { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password };
+    case 'oauthbearer': {
+      const { tokenFile } = sasl;
+      return {
+        mechanism: 'oauthbearer',
+        // Re-read at every authentication: the token's issuer rotates the file in place.
+        oauthBearerProvider: async () => ({
+          value: (await readFile(tokenFile, 'utf8')).replace(/\r?\n$/, ''),
+        }),
+      };
+    }
   }
 }

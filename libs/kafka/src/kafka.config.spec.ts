@@ -11,6 +11,8 @@ test('defaults fill what is not given', () => {
     connectionTimeoutMs: KAFKA_DEFAULTS.connectionTimeoutMs,
     requestTimeoutMs: KAFKA_DEFAULTS.requestTimeoutMs,
     retry: { ...KAFKA_DEFAULTS.retry },
+    tls: null,
+    sasl: null,
   });
 });
 

@@ -1,3 +1,10 @@
+import {
+  kafkaSecurityFromEnv,
+  validateKafkaSecurity,
+  type KafkaSaslConfig,
+  type KafkaTlsConfig,
+  type SettingFileReader,
+} from './kafka-security.config';
 import { KafkaConfigError } from './kafka.errors';
 
 /** kafkajs's retry knobs, in milliseconds, for requests to the brokers. */
@@ -16,6 +23,10 @@ export interface KafkaConfig {
   /** Time a broker has to answer one request. */
   requestTimeoutMs: number;
   retry: KafkaRetrySettings;
+  /** null: plaintext. */
+  tls: KafkaTlsConfig | null;
+  /** null: no authentication. Holds the password: never log a KafkaConfig whole. */
+  sasl: KafkaSaslConfig | null;
 }
 
 /** What callers write: only brokers and clientId are required. */
@@ -25,13 +36,15 @@ export interface KafkaConfigInput {
   connectionTimeoutMs?: number;
   requestTimeoutMs?: number;
   retry?: Partial<KafkaRetrySettings>;
+  tls?: KafkaTlsConfig | null;
+  sasl?: KafkaSaslConfig | null;
 }
 
 export const KAFKA_DEFAULTS = {
   connectionTimeoutMs: 3_000,
   requestTimeoutMs: 30_000,
   retry: { initialRetryTimeMs: 300, maxRetryTimeMs: 30_000, retries: 8 },
-} as const satisfies Omit<KafkaConfig, 'brokers' | 'clientId'>;
+} as const satisfies Omit<KafkaConfig, 'brokers' | 'clientId' | 'tls' | 'sasl'>;
 
 /** host:port, where host is a name, an IPv4 address or a bracketed IPv6 address. */
 const BROKER = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
@@ -60,7 +73,10 @@ export function resolveKafkaConfig(input: KafkaConfigInput): KafkaConfig {
       maxRetryTimeMs: input.retry?.maxRetryTimeMs ?? KAFKA_DEFAULTS.retry.maxRetryTimeMs,
       retries: input.retry?.retries ?? KAFKA_DEFAULTS.retry.retries,
     },
+    tls: input.tls ?? null,
+    sasl: input.sasl ?? null,
   };
+  validateKafkaSecurity(config);
   positive('connectionTimeoutMs', config.connectionTimeoutMs);
   positive('requestTimeoutMs', config.requestTimeoutMs);
   positive('retry.initialRetryTimeMs', config.retry.initialRetryTimeMs);
@@ -77,11 +93,13 @@ export function resolveKafkaConfig(input: KafkaConfigInput): KafkaConfig {
  *
  * KAFKA_BROKERS (required, comma-separated host:port), KAFKA_CLIENT_ID (default: the
  * service's name), KAFKA_CONNECTION_TIMEOUT_MS, KAFKA_REQUEST_TIMEOUT_MS,
- * KAFKA_RETRY_INITIAL_MS, KAFKA_RETRY_MAX_MS, KAFKA_RETRIES.
+ * KAFKA_RETRY_INITIAL_MS, KAFKA_RETRY_MAX_MS, KAFKA_RETRIES, and the TLS and SASL settings
+ * of kafkaSecurityFromEnv (files are read here, once, at boot).
  */
 export function kafkaConfigFromEnv(
   env: Readonly<Record<string, string | undefined>>,
   defaults: { clientId: string },
+  readFile?: SettingFileReader,
 ): KafkaConfig {
   const brokers = (env.KAFKA_BROKERS ?? '')
     .split(',')
@@ -90,8 +108,10 @@ export function kafkaConfigFromEnv(
   if (brokers.length === 0) {
     throw new KafkaConfigError('KAFKA_BROKERS', 'required, e.g. 127.0.0.1:9092');
   }
+  const security = kafkaSecurityFromEnv(env, readFile);
   try {
     return resolveKafkaConfig({
+      ...security,
       brokers,
       clientId: env.KAFKA_CLIENT_ID ?? defaults.clientId,
       connectionTimeoutMs: integer(env, 'KAFKA_CONNECTION_TIMEOUT_MS'),
@@ -113,6 +133,7 @@ export function kafkaConfigFromEnv(
 
 const ENV_NAMES: Readonly<Record<string, string>> = {
   brokers: 'KAFKA_BROKERS',
+  tls: 'KAFKA_TLS',
   clientId: 'KAFKA_CLIENT_ID',
   connectionTimeoutMs: 'KAFKA_CONNECTION_TIMEOUT_MS',
   requestTimeoutMs: 'KAFKA_REQUEST_TIMEOUT_MS',

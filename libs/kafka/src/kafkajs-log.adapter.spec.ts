@@ -59,3 +59,26 @@ test('the kafkajs level follows the pino level', () => {
     assert.equal(kafkajsLogLevel(capture(pinoLevel).logger), expected, pinoLevel);
   }
 });
+
+test('a SASL password in a kafkajs entry or in a logged KafkaConfig is redacted', () => {
+  const { lines, logger } = capture();
+  const password = 'Zq8-adapter-password-7Hn3Kd9Wp2Lm5';
+  const log = kafkajsLogCreator(logger)(logLevel.DEBUG);
+  log({
+    namespace: 'Connection',
+    level: logLevel.ERROR,
+    label: 'ERROR',
+    log: {
+      timestamp: '2026-12-03T11:00:00.000Z',
+      logger: 'kafkajs',
+      message: 'SASL SCRAM-SHA-512 authentication failed',
+      sasl: { mechanism: 'scram-sha-512', username: 'rating', password },
+    },
+  });
+  // What a careless `logger.info({ kafka: config })` would write.
+  logger.info({ kafka: { sasl: { mechanism: 'scram-sha-512', username: 'rating', password } } });
+  assert.equal(lines.length, 2);
+  const text = JSON.stringify(lines);
+  assert.ok(!text.includes(password), text);
+  assert.equal((lines[0]!.sasl as Record<string, unknown>).username, 'rating');
+});

@@ -39,3 +39,10 @@ export {
 export { ObservabilityError, type ObservabilityErrorCode } from './observability.errors';
 export { HealthController } from './health.controller';
 export { MetricsController } from './metrics.controller';
+export {
+  secretWeakness,
+  MIN_SECRET_LENGTH,
+  MIN_DISTINCT_CHARACTERS,
+  MIN_BITS_PER_CHARACTER,
+  PLACEHOLDER_MARKERS,
+} from './secret-strength';

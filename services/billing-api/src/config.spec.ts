@@ -78,8 +78,14 @@ test('TEST_CLOCK_START: an ISO instant with a zone; refused when NODE_ENV=produc
     (e: unknown) =>
       e instanceof ConfigError && /TEST_CLOCK_START.*NODE_ENV=production/.test(e.message),
   );
-  // Production without a test clock is fine.
-  assert.equal(loadBillingConfig({ ...key, NODE_ENV: 'production' }).testClockStartMs, null);
+  // Production without a test clock is fine (with a production-grade key).
+  assert.equal(
+    loadBillingConfig({
+      ADMIN_API_KEY: '3f9a1c7e2b8d4f6a0c5e9b1d7f3a8c2e',
+      NODE_ENV: 'production',
+    }).testClockStartMs,
+    null,
+  );
 });
 
 test('unbilled settings: a zone, a refresh interval (0: off) and a query time bound', () => {
@@ -110,4 +116,60 @@ test('unbilled settings: a zone, a refresh interval (0: off) and a query time bo
       `${name}=${value}`,
     );
   }
+});
+
+test('NODE_ENV=production refuses a placeholder, short or low-entropy admin key, never echoing it', () => {
+  const refused: [string, RegExp][] = [
+    // The k8s base's placeholder, and the usual ones.
+    ['PLACEHOLDER-replace-me-admin-api-key', /placeholder/],
+    ['change-me-change-me-change-me-change-me', /placeholder/],
+    ['CHANGEME_4f9a1c7e2b8d3f6a0c5e9b1d7f3a8c2e', /placeholder/],
+    ['test-only-admin-key-0123456789', /placeholder/],
+    ['k'.repeat(20), /shorter than 32/],
+    ['a1B2c3D4e5F6g7H8i9J0kLmNoPqRsT', /shorter than 32/],
+    ['ab'.repeat(40), /distinct characters/],
+    ['k'.repeat(60) + 'abcdefghij', /low-entropy/],
+    // 20 non-ASCII characters are more than 32 UTF-16 units but fewer than 32 characters.
+    ['ключ-🔑🔑🔑-ключ-ключ', /shorter than 32/],
+  ];
+  for (const [key, reason] of refused) {
+    assert.throws(
+      () => loadBillingConfig({ NODE_ENV: 'production', ADMIN_API_KEY: key }),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        /^invalid billing-api configuration: ADMIN_API_KEY: refused with NODE_ENV=production: /.test(
+          e.message,
+        ) &&
+        reason.test(e.message) &&
+        !e.message.includes(key),
+      key,
+    );
+    // Outside production the same key is accepted (local stack, tests).
+    assert.equal(
+      loadBillingConfig({ NODE_ENV: 'development', ADMIN_API_KEY: key }).adminApiKey,
+      key,
+    );
+  }
+  const file = join(dir(), 'weak');
+  writeFileSync(file, 'PLACEHOLDER-replace-me-admin-api-key\n');
+  assert.throws(
+    () => loadBillingConfig({ NODE_ENV: 'production', ADMIN_API_KEY_FILE: file }),
+    /ADMIN_API_KEY_FILE: refused with NODE_ENV=production: the key is a known placeholder/,
+  );
+});
+
+test('NODE_ENV=production accepts random keys, including a generated key file and non-ASCII keys', () => {
+  for (const key of [
+    'mk_admin_9Yq2xV7b-Kp4Lr8Tn1Wz6Hc3Fd0Gs5Ja2Ue',
+    '3f9a1c7e2b8d4f6a0c5e9b1d7f3a8c2e',
+    'ключ🔑Zq8Hn3Kd9Wp2Lm5Xr7Tb4Vc1Fy6Gs0Je',
+  ]) {
+    assert.equal(
+      loadBillingConfig({ NODE_ENV: 'production', ADMIN_API_KEY: key }).adminApiKey,
+      key,
+    );
+  }
+  const file = join(dir(), 'generated');
+  const generated = loadBillingConfig({ NODE_ENV: 'production', ADMIN_API_KEY_FILE: file });
+  assert.match(generated.adminApiKey, /^mk_admin_/);
 });

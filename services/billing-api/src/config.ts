@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
+import { secretWeakness } from '@metering/observability';
 import { isValidTimeZone } from '@metering/pricing';
 
 /** services/billing-api: this file runs as dist/src/config.js. */
@@ -116,6 +117,16 @@ export function loadBillingConfig(
       : options.needsAdminKey === false
         ? { key: randomBytes(32).toString('base64url'), source: { kind: 'env' } as const }
         : adminKeyFromFile(resolve(e.ADMIN_API_KEY_FILE));
+  if (e.NODE_ENV === 'production') {
+    // Placeholders (the k8s base ships one), short or low-entropy keys: see secretWeakness.
+    const weakness = secretWeakness(admin.key);
+    if (weakness !== null) {
+      const setting = admin.source.kind === 'file' ? 'ADMIN_API_KEY_FILE' : 'ADMIN_API_KEY';
+      throw new ConfigError(
+        `invalid billing-api configuration: ${setting}: refused with NODE_ENV=production: the key ${weakness}`,
+      );
+    }
+  }
   return {
     host: e.HOST,
     port: e.PORT,

@@ -71,3 +71,47 @@ describe('configuration', () => {
     });
   }
 });
+
+test('Kafka TLS and SASL come through libs/kafka; errors name the variable, never the password', () => {
+  const secure = loadConfig({
+    ...base,
+    KAFKA_TLS: 'true',
+    KAFKA_TLS_REJECT_UNAUTHORIZED: 'true',
+    KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
+    KAFKA_SASL_USERNAME: 'host-a',
+    KAFKA_SASL_PASSWORD: 'Zq8Hn3Kd9Wp2Lm5Xr7Tb4Vc1Fy6Gs0Je',
+    NODE_ENV: 'production',
+  });
+  assert.equal(secure.kafka.tls?.rejectUnauthorized, true);
+  assert.deepEqual(secure.kafka.sasl, {
+    mechanism: 'scram-sha-512',
+    username: 'host-a',
+    password: 'Zq8Hn3Kd9Wp2Lm5Xr7Tb4Vc1Fy6Gs0Je',
+  });
+  for (const [env, setting] of [
+    [
+      { KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' },
+      'KAFKA_SASL_MECHANISM',
+    ],
+    [{ KAFKA_TLS_CA_FILE: '/ca.pem' }, 'KAFKA_TLS_CA_FILE'],
+    [{ KAFKA_TLS: 'true', KAFKA_TLS_CA_FILE: '/nonexistent/ca.pem' }, 'KAFKA_TLS_CA_FILE'],
+    [
+      {
+        NODE_ENV: 'production',
+        KAFKA_SASL_MECHANISM: 'scram-sha-256',
+        KAFKA_SASL_USERNAME: 'u',
+        KAFKA_SASL_PASSWORD: 'change-me',
+      },
+      'KAFKA_SASL_PASSWORD',
+    ],
+  ] as const) {
+    assert.throws(
+      () => loadConfig({ ...base, ...env }),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        error.setting === setting &&
+        !error.message.includes('change-me'),
+      setting,
+    );
+  }
+});

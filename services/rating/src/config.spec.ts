@@ -19,6 +19,90 @@ describe('rating configuration', () => {
     assert.equal(c.defaultCurrency, 'EUR');
   });
 
+  test('Kafka: TLS and SASL through libs/kafka, errors naming the variable', () => {
+    const c = loadRatingConfig({});
+    assert.deepEqual(
+      [c.kafka.brokers, c.kafka.clientId, c.kafka.tls, c.kafka.sasl],
+      [['127.0.0.1:9092'], 'rating', null, null],
+    );
+    const secure = loadRatingConfig({
+      KAFKA_BROKERS: 'kafka-0:9093, kafka-1:9093',
+      KAFKA_TLS: 'true',
+      KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
+      KAFKA_SASL_USERNAME: 'rating',
+      KAFKA_SASL_PASSWORD: 'local-rating-password',
+    });
+    assert.deepEqual(secure.kafka.brokers, ['kafka-0:9093', 'kafka-1:9093']);
+    assert.equal(secure.kafka.tls?.rejectUnauthorized, true);
+    assert.deepEqual(secure.kafka.sasl, {
+      mechanism: 'scram-sha-512',
+      username: 'rating',
+      password: 'local-rating-password',
+    });
+    for (const [env, expected] of [
+      [{ KAFKA_SASL_MECHANISM: 'plain' }, /KAFKA_SASL_MECHANISM: plain requires KAFKA_TLS=true/],
+      [
+        {
+          KAFKA_SASL_MECHANISM: 'scram-sha-256',
+          KAFKA_SASL_USERNAME: 'r',
+          KAFKA_SASL_PASSWORD_FILE: '/nonexistent/x',
+        },
+        /KAFKA_SASL_PASSWORD_FILE: cannot read \/nonexistent\/x: ENOENT/,
+      ],
+      [
+        {
+          NODE_ENV: 'production',
+          KAFKA_SASL_MECHANISM: 'scram-sha-512',
+          KAFKA_SASL_USERNAME: 'r',
+          KAFKA_SASL_PASSWORD: 'local-rating-password',
+        },
+        /KAFKA_SASL_PASSWORD: refused with NODE_ENV=production/,
+      ],
+    ] as const) {
+      assert.throws(
+        () => loadRatingConfig(env),
+        (e: unknown) =>
+          e instanceof ConfigError &&
+          expected.test(e.message) &&
+          !e.message.includes('local-rating-password'),
+      );
+    }
+  });
+
+  test('NODE_ENV=production: weak InfluxDB passwords and tokens are refused, never echoed', () => {
+    const strong = 'Zq8Hn3Kd9Wp2Lm5Xr7Tb4Vc1Fy6Gs0Je';
+    for (const [env, name] of [
+      [{ INFLUX_USERNAME: 'rating', INFLUX_PASSWORD: 'change-me' }, 'INFLUX_PASSWORD'],
+      [{ INFLUX_TOKEN: 'short-token' }, 'INFLUX_TOKEN'],
+      [
+        { INFLUX_API: 'v2', INFLUX_ORG: 'o', INFLUX_BUCKET: 'b', INFLUX_TOKEN: 'x'.repeat(40) },
+        'INFLUX_TOKEN',
+      ],
+    ] as const) {
+      assert.throws(
+        () => loadRatingConfig({ NODE_ENV: 'production', ...env }),
+        (e: unknown) =>
+          e instanceof ConfigError &&
+          e.message.includes(`${name}: refused with NODE_ENV=production`) &&
+          !e.message.includes(env[name] ?? 'unset'),
+      );
+      // Not production: accepted.
+      assert.ok(loadRatingConfig(env).influx.target);
+    }
+    const ok = loadRatingConfig({
+      NODE_ENV: 'production',
+      INFLUX_USERNAME: 'rating',
+      INFLUX_PASSWORD: strong,
+    });
+    assert.equal(ok.influx.target?.api === 'v1' && ok.influx.target.password, strong);
+    // The sink switched off needs no secret at all.
+    assert.equal(
+      loadRatingConfig({ NODE_ENV: 'production', INFLUX_API: 'off', INFLUX_TOKEN: 'x' }).influx
+        .target,
+      null,
+    );
+  });
+
   test('offset decisions are polled every 5 s by default, between 100 ms and 10 minutes', () => {
     assert.equal(loadRatingConfig({}).offsetDecisionPollMs, 5_000);
     assert.equal(loadRatingConfig({ OFFSET_DECISION_POLL_MS: '500' }).offsetDecisionPollMs, 500);

@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { TOPICS } from '@metering/contracts';
-import { DEAD_LETTER_BOUNDS } from '@metering/kafka';
+import {
+  DEAD_LETTER_BOUNDS,
+  KafkaConfigError,
+  kafkaConfigFromEnv,
+  type KafkaConfig,
+} from '@metering/kafka';
+import { secretWeakness } from '@metering/observability';
 import { MAX_INTERVAL_MS, type PlausibilityRules } from './domain/rate-sample';
 
 /**
@@ -112,6 +118,8 @@ const Env = z.object({
   INFLUX_ORG: z.string().min(1).optional(),
   INFLUX_BUCKET: z.string().min(1).optional(),
   INFLUX_TOKEN: z.string().min(1).optional(),
+  /** `production` turns on the secret rules (libs/observability secretWeakness) at boot. */
+  NODE_ENV: z.string().optional(),
   INFLUX_BATCH_SIZE: z.coerce.number().int().min(1).default(5_000),
   INFLUX_FLUSH_INTERVAL_MS: z.coerce.number().int().min(10).default(1_000),
   /** Points kept in memory while InfluxDB is slow or down; the oldest go first (backfill repairs). */
@@ -131,7 +139,8 @@ export type RatingConfig = Readonly<{
   host: string;
   port: number;
   logLevel: z.infer<typeof Env>['LOG_LEVEL'];
-  kafka: { brokers: string[]; clientId: string };
+  /** Brokers, client id, timeouts, TLS and SASL (libs/kafka kafkaConfigFromEnv). */
+  kafka: KafkaConfig;
   groupId: string;
   samplesTopic: string;
   samplesDlqTopic: string;
@@ -211,14 +220,23 @@ export function loadRatingConfig(env: NodeJS.ProcessEnv = process.env): RatingCo
       `invalid rating configuration: DEFAULT_TIME_ZONE: unknown zone "${e.DEFAULT_TIME_ZONE}"`,
     );
   }
+  let kafka: KafkaConfig;
+  try {
+    kafka = kafkaConfigFromEnv(
+      { ...env, KAFKA_BROKERS: e.KAFKA_BROKERS, KAFKA_CLIENT_ID: e.KAFKA_CLIENT_ID },
+      { clientId: 'rating' },
+    );
+  } catch (error) {
+    if (error instanceof KafkaConfigError) {
+      throw new ConfigError(`invalid rating configuration: ${error.message}`);
+    }
+    throw error;
+  }
   return {
     host: e.HOST,
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
-    kafka: {
-      brokers: e.KAFKA_BROKERS.split(',').map((b) => b.trim()),
-      clientId: e.KAFKA_CLIENT_ID,
-    },
+    kafka,
     groupId: e.RATING_GROUP_ID,
     samplesTopic: e.SAMPLES_TOPIC,
     samplesDlqTopic: e.SAMPLES_DLQ_TOPIC,
@@ -268,6 +286,19 @@ export function loadRatingConfig(env: NodeJS.ProcessEnv = process.env): RatingCo
 }
 
 function influxTarget(e: z.infer<typeof Env>): InfluxTarget | null {
+  if (e.NODE_ENV === 'production' && e.INFLUX_API !== 'off') {
+    for (const [name, value] of [
+      ['INFLUX_PASSWORD', e.INFLUX_PASSWORD],
+      ['INFLUX_TOKEN', e.INFLUX_TOKEN],
+    ] as const) {
+      const weakness = value === undefined ? null : secretWeakness(value);
+      if (weakness !== null) {
+        throw new ConfigError(
+          `invalid rating configuration: ${name}: refused with NODE_ENV=production: ${weakness}`,
+        );
+      }
+    }
+  }
   const url = e.INFLUX_URL.replace(/\/+$/, '');
   switch (e.INFLUX_API) {
     case 'off':

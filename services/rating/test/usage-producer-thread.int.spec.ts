@@ -5,6 +5,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { resolveKafkaConfig } from '@metering/kafka';
 import { createRootLogger, isLogLevel } from '@metering/observability';
 import { localInfra, uniqueName, waitFor } from '@metering/testing';
 import { type UsageProducerSettings } from '../src/publishing/usage-producer.protocol';
@@ -78,7 +79,10 @@ function settingsFor(
   overrides: Partial<UsageProducerSettings> = {},
 ): UsageProducerSettings {
   return {
-    kafka: { brokers: localInfra.kafkaBrokers, clientId: uniqueName('usage-thread') },
+    kafka: resolveKafkaConfig({
+      brokers: localInfra.kafkaBrokers,
+      clientId: uniqueName('usage-thread'),
+    }),
     topic,
     compression: 'none',
     requestMaxBytes: 16_000,
@@ -301,6 +305,36 @@ describe('UsageProducerThread against the real broker', () => {
       },
     );
   }
+
+  test(
+    "the thread's client takes the TLS settings it is given: against the plaintext listener it fails fast",
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      // The same settings without TLS connect (the other tests); with it, only the thread's own
+      // client can make start() fail, so this proves the settings crossed the thread boundary.
+      const settings = settingsFor('unused-topic', {
+        kafka: resolveKafkaConfig({
+          brokers: localInfra.kafkaBrokers,
+          clientId: uniqueName('usage-thread-tls'),
+          connectionTimeoutMs: 2_000,
+          retry: { retries: 1, initialRetryTimeMs: 100, maxRetryTimeMs: 500 },
+          tls: { ca: null, cert: null, key: null, servername: null, rejectUnauthorized: true },
+        }),
+      });
+      const thread = newThread(settings);
+      const started = performance.now();
+      await assert.rejects(thread.start(), (error: Error) => {
+        assert.ok(error instanceof UsageProducerError, String(error));
+        assert.match(
+          error.message,
+          /^usage producer: .*(Connection|TLS|socket|closed|disconnected)/i,
+        );
+        return true;
+      });
+      assert.ok(performance.now() - started < TEST_TIMEOUT_MS / 2);
+      await thread.stop(1_000);
+    },
+  );
 
   test(
     'a thread that dies fails its pending sends, the next send starts a new thread; after stop() send rejects',

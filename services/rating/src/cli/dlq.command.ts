@@ -43,8 +43,9 @@ export const dlqCommand: CliCommand = {
       level: config.logLevel === 'debug' || config.logLevel === 'trace' ? config.logLevel : 'fatal',
       destination: process.stderr,
     });
+    // The service's whole Kafka config (TLS, SASL too), under a client id of its own.
     const kafka = new KafkaClientFactory(
-      { brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-cli` },
+      { ...config.kafka, clientId: `${config.kafka.clientId}-cli` },
       { logger },
     );
     const dataSource = createLedgerDataSource({

@@ -197,7 +197,8 @@ export class RatingRunner {
     // thread of their own.
     const usageProducer = new UsageProducerThread(
       {
-        kafka: { brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-usage` },
+        // The whole Kafka config (TLS, SASL too): the thread makes its own client from it.
+        kafka: { ...config.kafka, clientId: `${config.kafka.clientId}-usage` },
         topic: config.usage.topic,
         compression: config.usage.compression,
         requestMaxBytes: config.usage.requestMaxBytes,

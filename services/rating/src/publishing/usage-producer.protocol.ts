@@ -1,6 +1,12 @@
+import { type KafkaConfig } from '@metering/kafka';
+
 /** Settings of the usage producer thread (plain data: it crosses the thread boundary). */
 export interface UsageProducerSettings {
-  readonly kafka: { readonly brokers: readonly string[]; readonly clientId: string };
+  /**
+   * The service's whole Kafka config, TLS and SASL included (plain data, so it survives the
+   * structured clone of workerData): the thread's client authenticates like the main one.
+   */
+  readonly kafka: KafkaConfig;
   readonly topic: string;
   readonly compression: 'none' | 'gzip';
   /** Bound of one produce request's event bytes (uncompressed): each record batch stays smaller. */
