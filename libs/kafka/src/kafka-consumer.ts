@@ -500,16 +500,27 @@ function withinBatch(batch: ConsumedBatch, offset: string): boolean {
   );
 }
 
-function toConsumedBatch({ batch }: EachBatchPayload): ConsumedBatch {
-  const messages = batch.messages.map((message): ConsumedMessage => ({
-    topic: batch.topic,
-    partition: batch.partition,
+/** A kafkajs message as this library hands it out. */
+export function toConsumedMessage(
+  topic: string,
+  partition: number,
+  message: EachBatchPayload['batch']['messages'][number],
+): ConsumedMessage {
+  return {
+    topic,
+    partition,
     offset: message.offset,
     key: message.key,
     value: message.value,
     headers: message.headers ?? {},
     timestamp: message.timestamp,
-  }));
+  };
+}
+
+function toConsumedBatch({ batch }: EachBatchPayload): ConsumedBatch {
+  const messages = batch.messages.map((message) =>
+    toConsumedMessage(batch.topic, batch.partition, message),
+  );
   const first = messages[0]!;
   const last = messages[messages.length - 1]!;
   return {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type Kafka } from 'kafkajs';
-import { type ConsumedMessage } from './kafka-consumer';
+import { type ConsumedMessage, toConsumedMessage } from './kafka-consumer';
 import { ConsumerStateError } from './kafka.errors';
 import { compareOffsets, isOffset } from './kafka-offsets';
 
@@ -79,17 +79,7 @@ export async function readMessagesAt(
         ) {
           found.set(
             key(batch.partition, target),
-            message === undefined
-              ? null
-              : {
-                  topic,
-                  partition: batch.partition,
-                  offset: message.offset,
-                  key: message.key,
-                  value: message.value,
-                  headers: message.headers ?? {},
-                  timestamp: message.timestamp,
-                },
+            message === undefined ? null : toConsumedMessage(topic, batch.partition, message),
           );
           wanted.delete(batch.partition);
           consumer.pause([{ topic, partitions: [batch.partition] }]);

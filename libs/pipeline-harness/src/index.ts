@@ -1,3 +1,3 @@
-export * from './free-port';
+export { freePort } from '@metering/testing';
 export * from './query-clients';
 export * from './service-pipeline';

@@ -12,8 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { createLedgerDataSource } from '@metering/ledger';
-import { localInfra, uniqueName, waitFor } from '@metering/testing';
-import { freePort } from './free-port';
+import { freePort, localInfra, uniqueName, waitFor } from '@metering/testing';
 import { type InfluxSeries, influxQL } from './query-clients';
 
 /** The repository root, from libs/pipeline-harness/dist/src. */

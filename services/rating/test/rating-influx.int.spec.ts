@@ -2,11 +2,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Decimal } from '@metering/money';
-import { localInfra, waitFor } from '@metering/testing';
+import { freePort, localInfra, waitFor } from '@metering/testing';
 import { RatingWorld, encodeAll, expectedLedger, influxQuery } from './rating-harness';
 import { generateSamples } from './sample-stream';
 
@@ -17,21 +16,6 @@ const repoRoot = join(__dirname, '..', '..', '..', '..');
 const backfillMain = join(__dirname, '..', 'src', 'backfill.main.js');
 const ZONES = { acme: 'UTC', globex: 'Asia/Kolkata' };
 const START = Date.UTC(2026, 9, 31, 22, 0, 0);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
-}
 
 class OwnInflux {
   readonly stackDir = mkdtempSync(join(tmpdir(), 'rating-influx-'));

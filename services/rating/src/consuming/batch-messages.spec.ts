@@ -42,7 +42,7 @@ test('a sample keyed by anything but its resource id is a KEY_MISMATCH, naming b
   );
   assert.match(decoded.rejections[0]!.reason.message, /resource\.id \(".+"\), got "other"/);
   assert.match(decoded.rejections[1]!.reason.message, /got no key$/);
-  assert.equal(decoded.messageOf.get(decoded.samples[0]!)?.offset, '0');
+  assert.equal(decoded.messages[0]?.offset, '0');
 });
 
 test('a poisoned message is UNRATEABLE with its error, bounded, and never decoded', () => {

@@ -28,12 +28,13 @@ export function decodeBatch(
 ): {
   samples: MeteredSample[];
   rejections: Rejection[];
-  messageOf: Map<MeteredSample, ConsumedMessage>;
+  /** The message of each sample: `messages[i]` carried `samples[i]`. */
+  messages: ConsumedMessage[];
   unrateable: number;
 } {
   const samples: MeteredSample[] = [];
   const rejections: Rejection[] = [];
-  const messageOf = new Map<MeteredSample, ConsumedMessage>();
+  const sampleMessages: ConsumedMessage[] = [];
   let unrateable = 0;
   const now = clock.nowMs;
   for (const message of messages) {
@@ -76,9 +77,9 @@ export function decodeBatch(
       continue;
     }
     samples.push(sample);
-    messageOf.set(sample, message);
+    sampleMessages.push(message);
   }
-  return { samples, rejections, messageOf, unrateable };
+  return { samples, rejections, messages: sampleMessages, unrateable };
 }
 
 export function byOffset(a: Rejection, b: Rejection): number {

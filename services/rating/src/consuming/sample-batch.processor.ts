@@ -232,7 +232,7 @@ export class SampleBatchProcessor {
           return { ...NOTHING, skipped, repricedMonths: 0 };
         }
 
-        const { samples, rejections, messageOf, unrateable } = decodeBatch(fresh, poisoned, {
+        const { samples, rejections, messages, unrateable } = decodeBatch(fresh, poisoned, {
           nowMs: this.clock(),
           maxFutureSkewMs: this.options.maxFutureSkewMs,
           maxSampleAgeMs: this.options.maxSampleAgeMs,
@@ -247,18 +247,22 @@ export class SampleBatchProcessor {
         const rating = rateBatch(samples, loaded.states, this.options.rules, (tenant) =>
           this.catalog.zoneOf(tenant),
         );
-        for (const { sample, implausible } of rating.rejected) {
-          rejections.push({
-            message: messageOf.get(sample)!,
-            reason: {
-              reasonCode: implausible.code,
-              message: implausible.message,
-              path: implausible.path,
-            },
-          });
+        if (rating.rejected.length > 0) {
+          // Rare: the sample-to-message map is built only when a sample was refused.
+          const messageOf = new Map(samples.map((s, i) => [s, messages[i]!]));
+          for (const { sample, implausible } of rating.rejected) {
+            rejections.push({
+              message: messageOf.get(sample)!,
+              reason: {
+                reasonCode: implausible.code,
+                message: implausible.message,
+                path: implausible.path,
+              },
+            });
+          }
+          // Dead letters in the partition's order, as they were consumed.
+          rejections.sort(byOffset);
         }
-        // Dead letters in the partition's order, as they were consumed.
-        if (rating.rejected.length > 0) rejections.sort(byOffset);
         const planned = planBatch(rating.rated, this.catalog.pricing);
         phase();
 
