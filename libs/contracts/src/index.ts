@@ -37,3 +37,19 @@ export { isPrintableText, utf8ByteLength } from './primitives.schema';
 export { ContractViolationError } from './contract.errors';
 export { type SampleIdentity, type UsageIdentity, sampleIdOf, usageIdOf } from './event-id';
 export { exampleDockerSample, exampleLibvirtSample, exampleUsageEvent } from './event.fixtures';
+export {
+  HOST_AUTH_HEADER,
+  HOST_KEY_ID,
+  type HostAuthFailure,
+  type HostAuthResult,
+  type HostKey,
+  type HostKeyLookup,
+  MAX_HOST_AUTH_HEADER_BYTES,
+  MIN_HOST_SECRET_BYTES,
+  deriveHostKey,
+  hostAuthHeader,
+  hostKeyLine,
+  masterKeyLookup,
+  parseHostKeyFile,
+  verifyHostAuth,
+} from './host-auth';

@@ -255,6 +255,15 @@ function pemFile(env: Env, setting: string, readFile: SettingFileReader): string
   return text;
 }
 
+/** A setting file's text, bounded; errors name the setting and the path, never the content. */
+export function readSettingText(
+  setting: string,
+  path: string,
+  readFile: SettingFileReader = readSettingFile,
+): string {
+  return readText(setting, path, readFile);
+}
+
 function readText(setting: string, path: string, readFile: SettingFileReader): string {
   if (path.includes('\0')) throw new KafkaConfigError(setting, 'the path contains a NUL byte');
   let bytes: Buffer;
