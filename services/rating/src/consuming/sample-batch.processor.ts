@@ -2,6 +2,7 @@
 // positions, reprice) shares the in-flight state kept here; the per-message parts are in
 // batch-messages.ts.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type HostKeyLookup } from '@metering/contracts';
 import { type ConsumedBatch, type ConsumedMessage, type Rejection } from '@metering/kafka';
 import { type EntityManager } from 'typeorm';
 import {
@@ -38,6 +39,8 @@ export interface SampleBatchProcessorOptions {
   readonly maxFutureSkewMs: number;
   /** Samples observed longer ago than this are dead-lettered (SAMPLE_TOO_OLD). */
   readonly maxSampleAgeMs?: number;
+  /** Per-host sample keys (ADR 0010); absent: samples are not checked (HOST_AUTH=off). */
+  readonly hostKeys?: HostKeyLookup;
   readonly windows: UsageWindowRules;
   /** Buckets read, priced and written at a time when a month is priced again (memory bound). */
   readonly repricePageBuckets: number;
@@ -236,6 +239,7 @@ export class SampleBatchProcessor {
           nowMs: this.clock(),
           maxFutureSkewMs: this.options.maxFutureSkewMs,
           maxSampleAgeMs: this.options.maxSampleAgeMs,
+          hostKeys: this.options.hostKeys,
         });
         const loaded = await this.ledger.loadStates(
           tx,
