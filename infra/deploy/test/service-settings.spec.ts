@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { containerEnv } from '../src/container-env';
 import { runtimeEnv } from '../src/dockerfile-checks';
 import { renderKustomization } from '../src/kustomize';
@@ -42,6 +43,35 @@ function imageEnv(name: string): Record<string, string> {
   return Object.fromEntries(runtimeEnv(text));
 }
 
+const secretDir = mkdtempSync(join(tmpdir(), 'service-settings-'));
+after(() => rmSync(secretDir, { recursive: true, force: true }));
+
+/**
+ * A deployment names files the cluster mounts (a Secret, the Kafka CA) that do not exist here:
+ * each `*_FILE` setting is pointed at a stand-in of the right shape, as an operator's would be.
+ */
+function withStandInFiles(env: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).map(([k, v]) => {
+      if (!k.endsWith('_FILE') || v === '') return [k, v];
+      const path = join(secretDir, k);
+      writeFileSync(path, standIn(k), { mode: 0o600 });
+      return [k, path];
+    }),
+  );
+}
+
+function standIn(setting: string): string {
+  if (/^HOST_AUTH_KEYS?_FILE$/.test(setting)) return `k1 ${randomBytes(32).toString('hex')}\n`;
+  if (/(_CA|_CERT)_FILE$/.test(setting)) {
+    return `-----BEGIN CERTIFICATE-----\n${randomBytes(48).toString('base64')}\n-----END CERTIFICATE-----\n`;
+  }
+  if (/_KEY_FILE$/.test(setting)) {
+    return `-----BEGIN PRIVATE KEY-----\n${randomBytes(48).toString('base64')}\n-----END PRIVATE KEY-----\n`;
+  }
+  return `${randomBytes(24).toString('base64url')}\n`;
+}
+
 /** Runs the loader; the error message (it names the setting) when it refuses. */
 function refusal(load: Loader, env: NodeJS.ProcessEnv): string | null {
   try {
@@ -55,7 +85,11 @@ function refusal(load: Loader, env: NodeJS.ProcessEnv): string | null {
 describe('every service accepts the settings its deployment gives it', () => {
   test('the check can fail: a setting a service requires, left out, is named', async () => {
     const load = await loaderOf('docker-collector');
-    const env: NodeJS.ProcessEnv = { ...imageEnv('docker-collector'), KAFKA_BROKERS: 'kafka:9092' };
+    const env: NodeJS.ProcessEnv = withStandInFiles({
+      ...imageEnv('docker-collector'),
+      KAFKA_BROKERS: 'kafka:9092',
+      HOST_AUTH_KEY_FILE: '/etc/metering/host-key/key',
+    });
     assert.equal(refusal(load, env), null);
     delete env['SPOOL_DIR'];
     assert.match(refusal(load, env) ?? 'accepted', /SPOOL_DIR/);
@@ -97,13 +131,19 @@ describe('every service accepts the settings its deployment gives it', () => {
             v.startsWith('PLACEHOLDER-') ? randomBytes(24).toString('base64url') : v,
           ]),
         );
-        assert.equal(refusal(await loaderOf(name), { ...imageEnv(name), ...env }), null);
+        assert.equal(
+          refusal(await loaderOf(name), withStandInFiles({ ...imageEnv(name), ...env })),
+          null,
+        );
         // Left as shipped, a placeholder the service checks (secretWeakness) stops the service at boot, naming the setting.
         const placeholders = Object.keys(shipped).filter(
           (k) => CHECKED_SECRETS.has(k) && shipped[k]!.startsWith('PLACEHOLDER-'),
         );
         if (placeholders.length > 0) {
-          const refused = refusal(await loaderOf(name), { ...imageEnv(name), ...shipped });
+          const refused = refusal(
+            await loaderOf(name),
+            withStandInFiles({ ...imageEnv(name), ...shipped }),
+          );
           assert.match(refused ?? 'accepted', new RegExp(`${placeholders[0]}: refused`));
           assert.ok(!(refused ?? '').includes(shipped[placeholders[0]!]!), 'the secret is echoed');
         }
