@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +15,7 @@ import {
   hostAuthHeader,
   sampleIdOf,
 } from '@metering/contracts';
-import { localInfra, waitFor } from '@metering/testing';
+import { waitFor } from '@metering/testing';
 import { RatingWorld, expectedLedger } from './rating-harness';
 import { readTopic } from './topic-reader';
 
@@ -24,7 +23,6 @@ import { readTopic } from './topic-reader';
 // whose MAC proves the host they name are rated; every other shape of header is dead-lettered
 // as HOST_UNVERIFIED; a key added to the master keys later makes a replay of the samples it
 // signed go through, with the header the DLQ kept, and nothing else.
-const cli = join(__dirname, '..', 'src', 'cli', 'rating.cli.js');
 const ZONES = { acme: 'UTC' };
 const START = Date.UTC(2026, 10, 20, 8, 0, 0);
 
@@ -105,39 +103,6 @@ async function deadLetters(w: RatingWorld, count: number): Promise<Map<string, s
     ]);
   }
   return byResource;
-}
-
-function replay(
-  w: RatingWorld,
-  env: Record<string, string>,
-): Promise<{ code: number | null; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [cli, 'dlq', 'replay', '--reason', 'HOST_UNVERIFIED', '--yes', '--json'],
-      {
-        env: {
-          PATH: process.env.PATH ?? '',
-          KAFKA_BROKERS: localInfra.kafkaBrokers.join(','),
-          KAFKA_CLIENT_ID: w.name,
-          DATABASE_URL: localInfra.postgresUrl,
-          DATABASE_SCHEMA: w.schema,
-          SAMPLES_TOPIC: w.topic,
-          SAMPLES_DLQ_TOPIC: w.dlqTopic,
-          ...env,
-        },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
-    );
-    const err: Buffer[] = [];
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, err: Buffer.concat(err).toString() });
-    });
-  });
 }
 
 describe('per-host identity of samples (ADR 0010)', () => {
@@ -228,8 +193,8 @@ describe('per-host identity of samples (ADR 0010)', () => {
       mode: 0o600,
     });
     w.startRating('b', { HOST_AUTH_KEYS_FILE: masters });
-    const run = await replay(w, {});
-    assert.equal(run.code, 0, run.err);
+    const run = await w.runCli(['dlq', 'replay', '--reason', 'HOST_UNVERIFIED', '--yes']);
+    assert.equal(run.code, 0, run.stderr);
     const again = await deadLetters(w, refused + refused - oldKey.length);
     assert.equal(again.get('ctr-oldkey')?.length, oldKey.length);
     await w.waitForCatchUp(60_000);
