@@ -126,6 +126,10 @@ topic_ensure() {
     fail "could not create topic $1 (see $LOG_DIR/kafka-security.log)"
 }
 
+# Collectors (both on a host share its principal): produce samples, nothing else. WRITE on a
+# topic also allows the idempotent producer's InitProducerId (KIP-679), no IDEMPOTENT_WRITE.
+host_acl() { acl "$1" --operation Write --operation Describe --topic "$SAMPLES_TOPIC"; }
+
 # Topics and ACLs. Topics are created here (as Strimzi's KafkaTopics are in k8s), so no service
 # needs CREATE; partitions as the services' defaults, retention as k8s/base/kafka-topics.yaml.
 apply_policy() {
@@ -134,9 +138,7 @@ apply_policy() {
   topic_ensure "$SAMPLES_TOPIC" 6 604800000 &&
     topic_ensure "$USAGE_TOPIC" 6 604800000 &&
     topic_ensure "$DLQ_TOPIC" 6 2592000000 || return 1
-  # Collectors (both on a host share its principal): produce samples, nothing else. WRITE on a
-  # topic also allows the idempotent producer's InitProducerId (KIP-679), no IDEMPOTENT_WRITE.
-  acl "$hosts" --operation Write --operation Describe --topic "$SAMPLES_TOPIC" &&
+  host_acl "$hosts" &&
     # rating: consume samples (group `rating`), produce usage and dead letters; its DLQ CLI
     # reads the DLQ, its offsets CLI reads samples, each through a throwaway group it deletes.
     acl rating --operation Read --operation Describe --topic "$SAMPLES_TOPIC" --topic "$DLQ_TOPIC" &&
@@ -172,7 +174,8 @@ security_apply() {
   fi
   # Topics and ACLs live in the metadata log for good: again only when the policy changed.
   stamp="$KAFKA_DIR/policy.applied"
-  want="$({ cluster_id; known_hosts; sed -n '/^apply_policy()/,/^}/p' "${BASH_SOURCE[0]}"; } | sha256sum | cut -d' ' -f1)"
+  want="$({ cluster_id; known_hosts; sed -n '/^host_acl()/p;/^apply_policy()/,/^}/p' "${BASH_SOURCE[0]}"; } |
+    sha256sum | cut -d' ' -f1)"
   if ! stamp_matches "$stamp" "$want"; then
     log "creating the topics and ACLs (log: $LOG_DIR/kafka-security.log)"
     apply_policy || return 1
@@ -217,7 +220,8 @@ security_add_host() {
   valid_user "host.$host" || { fail "usage: kafka.sh add-host <host name as in the samples' host field>"; return 1; }
   mkdir -p "$KAFKA_SECRETS_DIR" && chmod 700 "$KAFKA_SECRETS_DIR"
   [ -s "$(password_file "host.$host")" ] || write_password "host.$host" || return 1
-  security_apply || return 1
+  # Only this user and its ACL now; the next start sees the policy changed and re-applies it all.
+  scram_apply "host.$host" && host_acl "host.$host" || return 1
   log "host.$host may produce $SAMPLES_TOPIC; its password: $(password_file "host.$host")"
 }
 

@@ -2,7 +2,8 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -99,7 +100,26 @@ const probe = (
   headers: { 'test.run': run, 'test.seq': String(n) },
 });
 
-test('TLS without SASL, and plaintext, are refused on the SASL_SSL port', async () => {
+test('the local CA signed the broker certificate for 127.0.0.1 and localhost; keys and passwords are 0600', () => {
+  const tls = join(STACK_DIR, 'kafka', 'tls');
+  const ca = new X509Certificate(readFileSync(CA_FILE));
+  const broker = new X509Certificate(readFileSync(join(tls, 'broker.crt')));
+  assert.ok(ca.ca, 'ca.crt is a CA');
+  assert.ok(broker.checkIssued(ca) && broker.verify(ca.publicKey), 'signed by the local CA');
+  assert.ok(!broker.ca);
+  assert.ok(broker.checkIP('127.0.0.1') !== undefined, broker.subjectAltName);
+  assert.equal(broker.checkHost('localhost'), 'localhost');
+  const mode = (path: string): string => (statSync(path).mode & 0o777).toString(8);
+  for (const key of ['ca.key', 'broker.key', 'broker.pem'])
+    assert.equal(mode(join(tls, key)), '600', key);
+  assert.equal(mode(join(STACK_DIR, 'secrets')), '700');
+  for (const user of ['admin', 'rating', 'billing-api', HOST]) {
+    assert.equal(mode(passwordFile(user)), '600', user);
+    assert.match(readFileSync(passwordFile(user), 'utf8'), /^[0-9a-f]{64}\n$/);
+  }
+});
+
+test('TLS without SASL, plaintext, and SASL over TLS without the local CA are refused', async () => {
   const tlsOnly = client({ KAFKA_TLS: 'true', KAFKA_TLS_CA_FILE: CA_FILE }).createAdmin();
   opened.push(tlsOnly);
   const noSasl = await refused('TLS, no SASL', async () => {
@@ -115,6 +135,19 @@ test('TLS without SASL, and plaintext, are refused on the SASL_SSL port', async 
     await plain.partitionCounts([SAMPLES]);
   });
   assert.match(plaintext, /Connection|closed|disconnected|timeout|socket/i);
+
+  // The right password, but the broker's certificate checked against Node's public CAs.
+  const untrusted = client({
+    KAFKA_TLS: 'true',
+    KAFKA_SASL_MECHANISM: 'scram-sha-512',
+    KAFKA_SASL_USERNAME: HOST,
+    KAFKA_SASL_PASSWORD_FILE: passwordFile(HOST),
+  }).createAdmin();
+  opened.push(untrusted);
+  assert.match(
+    await refused('TLS without the CA', () => untrusted.connect()),
+    /certificate|self.signed|issuer|Connection/i,
+  );
 });
 
 test('a wrong password, an unknown user and a password of another user are refused', async () => {
