@@ -4,11 +4,7 @@ import { type Logger, type MetricsRegistry } from '@metering/observability';
 import { DeadLetterPublisher, type DeadLetterPublisherOptions } from './dead-letter.publisher';
 import { KafkaAdmin, type EnsureTopicsResult, type TopicSpec } from './kafka-admin';
 import { resolveKafkaConfig, type KafkaConfig, type KafkaConfigInput } from './kafka.config';
-import {
-  readSecretLine,
-  type KafkaSaslConfig,
-  type KafkaTlsConfig,
-} from './kafka-security.config';
+import { readSecretLine, type KafkaSaslConfig, type KafkaTlsConfig } from './kafka-security.config';
 import { KafkaConsumer, type KafkaConsumerOptions } from './kafka-consumer';
 import { KafkaMetrics } from './kafka.metrics';
 import { KafkaProducer, type KafkaProducerOptions } from './kafka-producer';
