@@ -210,7 +210,10 @@ security_rotate() {
   local user="${1-}"
   valid_user "$user" || { fail "usage: kafka.sh rotate <user> (one of: $(kafka_users | tr '\n' ' '))"; return 1; }
   [ -s "$(password_file "$user")" ] || { fail "no user $user (no $(password_file "$user"))"; return 1; }
-  write_password "$user" && scram_apply "$user" || return 1
+  write_password "$user" || return 1
+  # The file is new already: a failure here is mended by `kafka.sh start` (it sets every user from
+  # its file) or by rotating again.
+  scram_apply "$user" || { fail "$user's new password is in its file but not on the broker: run kafka.sh start (or rotate again)"; return 1; }
   log "rotated $user: new password in $(password_file "$user")"
 }
 
