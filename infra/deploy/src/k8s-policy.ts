@@ -2,23 +2,17 @@ import { Buffer } from 'node:buffer';
 import { type JsonObject, type JsonValue, type Manifest, podSpecs } from './kustomize';
 import { describeManifest } from './k8s-validation';
 import { type ServiceFacts } from './workspaces';
+import { isObject, list, str, show } from './json-access';
 
 /**
  * The product's own rules for a rendered overlay, beyond what the schemas say: probes (liveness
  * on /livez, readiness on /readyz, a startup probe, sane timings), security
  * contexts, host mounts, settings the services really read, references that resolve, rating's
- * replicas against the samples topic's partitions, no real secrets.
+ * replicas against the samples topic's partitions, no real secrets, the Docker socket for its
+ * proxy only. (Kafka identities: kafka-identities.ts; NetworkPolicies: network-policy.ts.)
+ * Long because: one list of short, independent rules read against one render through the same
+ * lookups (find, byKind); split, each part would rebuild them.
  */
-
-const isObject = (v: JsonValue | undefined): v is JsonObject =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-const list = (v: JsonValue | undefined): JsonValue[] => (Array.isArray(v) ? v : []);
-const str = (v: JsonValue | undefined): string | undefined =>
-  typeof v === 'string' ? v : undefined;
-
-/** A value for a message. */
-const show = (v: JsonValue | undefined): string =>
-  typeof v === 'string' ? v : (JSON.stringify(v) ?? 'nothing');
 
 /** How a host path may be mounted. */
 export interface HostPathRule {

@@ -1,6 +1,7 @@
 import { containerEnv } from './container-env';
-import { type JsonObject, type JsonValue, type Manifest, podSpecs } from './kustomize';
+import { type JsonObject, type Manifest, podSpecs } from './kustomize';
 import { describeManifest } from './k8s-validation';
+import { isObject, list, str, show } from './json-access';
 
 /**
  * The Kafka side of the manifests' identities: listeners that all encrypt and authenticate,
@@ -8,15 +9,6 @@ import { describeManifest } from './k8s-validation';
  * settings point at the TLS listener with a Secret that exists (Strimzi's cluster CA, the
  * KafkaUser's own) or, for a hypervisor host's collector, the credentials on its node.
  */
-
-const isObject = (v: JsonValue | undefined): v is JsonObject =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-const list = (v: JsonValue | undefined): JsonValue[] => (Array.isArray(v) ? v : []);
-const str = (v: JsonValue | undefined): string | undefined =>
-  typeof v === 'string' ? v : undefined;
-/** A value for a message. */
-const show = (v: JsonValue | undefined): string =>
-  typeof v === 'string' ? v : (JSON.stringify(v) ?? 'nothing');
 
 /** Prefix of a hypervisor host's KafkaUser (k8s/hosts/kafka-user.template.yaml). */
 export const HOST_USER_PREFIX = 'host.';

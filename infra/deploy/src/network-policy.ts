@@ -1,4 +1,5 @@
 import { type JsonObject, type JsonValue, type Manifest } from './kustomize';
+import { isObject, list } from './json-access';
 
 /**
  * Kubernetes NetworkPolicy semantics (networking.k8s.io/v1), enough to ask of a render whether
@@ -9,10 +10,6 @@ import { type JsonObject, type JsonValue, type Manifest } from './kustomize';
  * outside the cluster only: pod addresses are the CNI's business). Ports: numbers, names
  * resolved on the destination pod, endPort ranges; TCP when unsaid.
  */
-
-const isObject = (v: JsonValue | undefined): v is JsonObject =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-const list = (v: JsonValue | undefined): JsonValue[] => (Array.isArray(v) ? v : []);
 
 export interface PodEndpoint {
   readonly kind: 'pod';
