@@ -64,6 +64,12 @@ test('key files: unreadable, NUL path, huge, weak in production are named errors
     () => hostKeysFromEnv({ HOST_AUTH_KEYS_FILE: weak, NODE_ENV: 'production' }),
     /key id "k" refused with NODE_ENV=production/,
   );
+  const dev = file(`DEV-ONLY-insecure ${STRONG}\n`);
+  assert.ok(hostKeysFromEnv({ HOST_AUTH_KEYS_FILE: dev }) !== null);
+  assert.throws(
+    () => hostKeysFromEnv({ HOST_AUTH_KEYS_FILE: dev, NODE_ENV: 'production' }),
+    /key id "DEV-ONLY-insecure" refused with NODE_ENV=production: its key id marks a published development key/,
+  );
   assert.throws(
     () => hostKeyFileFromEnv({ HOST_AUTH_KEY_FILE: file(`a ${STRONG}\nb ${STRONG2}`) }),
     /holds one key, found 2/,

@@ -60,7 +60,9 @@ function readKeys(
   }
   if (env.NODE_ENV === 'production') {
     for (const { keyId, key } of keys) {
-      const weakness = secretWeakness(key.toString('hex'));
+      const weakness = /insecure/i.test(keyId)
+        ? 'its key id marks a published development key'
+        : secretWeakness(key.toString('hex'));
       if (weakness !== null) {
         throw new KafkaConfigError(
           setting,
