@@ -231,12 +231,13 @@ export function loadRatingConfig(env: NodeJS.ProcessEnv = process.env): RatingCo
   }
   let kafka: KafkaConfig;
   let hostKeys: HostKeyLookup | null;
+  const influx = influxTarget(e);
   try {
-    hostKeys = hostKeysFromEnv(env);
     kafka = kafkaConfigFromEnv(
       { ...env, KAFKA_BROKERS: e.KAFKA_BROKERS, KAFKA_CLIENT_ID: e.KAFKA_CLIENT_ID },
       { clientId: 'rating' },
     );
+    hostKeys = hostKeysFromEnv(env);
   } catch (error) {
     if (error instanceof KafkaConfigError) {
       throw new ConfigError(`invalid rating configuration: ${error.message}`);
@@ -282,7 +283,7 @@ export function loadRatingConfig(env: NodeJS.ProcessEnv = process.env): RatingCo
       sweepMs: e.USAGE_OUTBOX_SWEEP_MS,
     },
     influx: {
-      target: influxTarget(e),
+      target: influx,
       batchSize: e.INFLUX_BATCH_SIZE,
       flushIntervalMs: e.INFLUX_FLUSH_INTERVAL_MS,
       maxBufferedPoints: e.INFLUX_MAX_BUFFERED_POINTS,
