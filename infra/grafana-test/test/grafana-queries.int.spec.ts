@@ -121,11 +121,24 @@ describe('every Grafana panel query returns data after a pipeline run', () => {
   const fleet: Variables = { ...wholeFleet, tenant: { kind: 'all', allValue: '.*' } };
 
   test('the variables list the tenants, and a tenant its resources', async () => {
-    const variable = (name: string) => {
-      const q = queries.find((x) => x.where === `variable $${name}`);
-      assert.ok(q, `variable $${name}`);
+    const variable = (name: string, dashboard = 'tenant-usage.json') => {
+      const q = queries.find((x) => x.dashboard === dashboard && x.where === `variable $${name}`);
+      assert.ok(q, `variable $${name} of ${dashboard}`);
       return q;
     };
+    // The fleet's: every host, and the tenants of the selected hosts.
+    const values = (series: readonly InfluxSeries[]) =>
+      series.flatMap((s) => s.values.map((row) => String(row[1])));
+    const fleetHosts = values(await influxData(variable('host', 'fleet.json'), {}));
+    for (const h of ['node-a', 'node-b', world.hosts.docker, world.hosts.kvm])
+      assert.ok(fleetHosts.includes(h), `${h} in ${fleetHosts.join()}`);
+    const dockerTenants = values(
+      await influxData(variable('tenant', 'fleet.json'), {
+        host: { kind: 'single', value: world.hosts.docker },
+      }),
+    );
+    assert.ok(dockerTenants.includes(world.tenants.live), `live in ${dockerTenants.join()}`);
+    assert.ok(!dockerTenants.includes(world.tenants.a), 'tenant a runs on node-a and node-b only');
     const tenants = await influxData(variable('tenant'), {});
     const names = tenants.flatMap((s) => s.values.map((row) => String(row[1])));
     for (const t of Object.values(world.tenants))
