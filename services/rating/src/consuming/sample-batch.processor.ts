@@ -373,11 +373,9 @@ export class SampleBatchProcessor {
   /** The committed dimension rows, as the ledger now holds them. */
   private rememberResources({ rows, seen }: BatchSightings): void {
     if (this.knownResources.size + rows.length > MAX_KNOWN_RESOURCES) this.knownResources.clear();
-    const written = new Set(rows);
-    for (const [key, row] of seen) {
-      const was = this.knownResources.get(key);
-      if (was === undefined && !written.has(row)) continue; // forgotten by a clear meanwhile
-      this.knownResources.set(key, afterBatch(was, row, written.has(row)));
+    for (const [key, sight] of seen) {
+      const next = afterBatch(this.knownResources.get(key), sight);
+      if (next !== undefined) this.knownResources.set(key, next);
     }
   }
 

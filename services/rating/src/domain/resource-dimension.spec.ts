@@ -24,9 +24,11 @@ function resourceSightings(
 
 /** Commits a batch into the cache the way the processor does after its transaction. */
 function commit(known: Map<string, KnownResource>, samples: readonly MeteredSample[]): void {
-  const { rows, seen } = sightingsOf(samples, (k) => known.get(k), STEP);
-  const written = new Set(rows);
-  for (const [key, row] of seen) known.set(key, afterBatch(known.get(key), row, written.has(row)));
+  const { seen } = sightingsOf(samples, (k) => known.get(k), STEP);
+  for (const [key, sight] of seen) {
+    const next = afterBatch(known.get(key), sight);
+    if (next !== undefined) known.set(key, next);
+  }
 }
 
 function knownFrom(samples: readonly MeteredSample[]): Map<string, KnownResource> {

@@ -40,10 +40,13 @@ export interface KnownResource {
   readonly latestMs: number;
 }
 
-/** A batch's rows to upsert, and every resource it saw (for the cache after the commit). */
+/**
+ * A batch's rows to upsert, and every resource it saw (for the cache after the commit): its row
+ * when one is written, else only its latest observed time in the batch.
+ */
 export interface BatchSightings {
   readonly rows: readonly ResourceSighting[];
-  readonly seen: ReadonlyMap<string, ResourceSighting>;
+  readonly seen: ReadonlyMap<string, ResourceSighting | number>;
 }
 
 export function resourceKey(r: { tenantId: string; resourceId: string }): string {
@@ -62,13 +65,14 @@ function describe(s: MeteredSample): ResourceDescription {
   };
 }
 
-function sameDescription(a: ResourceDescription, b: ResourceDescription): boolean {
+/** Whether the sample says what the description says. */
+function describes(d: ResourceDescription, s: MeteredSample): boolean {
   return (
-    a.name === b.name &&
-    a.kind === b.kind &&
-    a.host === b.host &&
-    a.image === b.image &&
-    a.flavour === b.flavour
+    d.name === (s.name ?? '') &&
+    d.kind === s.resourceKind &&
+    d.host === s.host &&
+    d.image === (s.image ?? null) &&
+    d.flavour === (s.flavour ?? null)
   );
 }
 
@@ -82,37 +86,47 @@ export function resourceSightings(
   known: (key: string) => KnownResource | undefined,
   lastSeenStepMs: number,
 ): BatchSightings {
-  const merged = new Map<string, ResourceSighting>();
+  // One accumulator per resource, mutated in place: a batch holds thousands of samples of a few
+  // hundred resources, and this runs for every sample.
+  const acc = new Map<string, { latest: MeteredSample; first: number; last: number }>();
   for (const s of samples) {
     const key = resourceKey(s);
     const at = s.observedAtMs;
-    const current = merged.get(key);
-    if (current === undefined) {
-      merged.set(key, { ...describe(s), firstSeenMs: at, lastSeenMs: at, observedMs: at });
+    const a = acc.get(key);
+    if (a === undefined) {
+      acc.set(key, { latest: s, first: at, last: at });
       continue;
     }
-    const newer = at >= current.observedMs;
-    merged.set(key, {
-      ...(newer ? describe(s) : current),
-      firstSeenMs: Math.min(current.firstSeenMs, at),
-      lastSeenMs: Math.max(current.lastSeenMs, at),
-      observedMs: newer ? at : current.observedMs,
-    });
+    if (at >= a.latest.observedAtMs) a.latest = s;
+    if (at < a.first) a.first = at;
+    if (at > a.last) a.last = at;
   }
   const rows: ResourceSighting[] = [];
-  for (const [key, row] of merged) {
+  const seen = new Map<string, ResourceSighting | number>();
+  for (const [key, a] of acc) {
     const was = known(key);
+    const latest = a.latest;
     if (
-      was === undefined ||
-      row.firstSeenMs < was.firstSeenMs ||
-      row.lastSeenMs - was.lastSeenMs >= lastSeenStepMs ||
-      (row.observedMs > was.latestMs && !sameDescription(row, was.description))
+      was !== undefined &&
+      a.first >= was.firstSeenMs &&
+      a.last - was.lastSeenMs < lastSeenStepMs &&
+      (latest.observedAtMs <= was.latestMs || describes(was.description, latest))
     ) {
-      rows.push(row);
+      // Nothing new for the ledger: only the latest observed time moves (no row built).
+      seen.set(key, a.last);
+      continue;
     }
+    const row: ResourceSighting = {
+      ...describe(latest),
+      firstSeenMs: a.first,
+      lastSeenMs: a.last,
+      observedMs: latest.observedAtMs,
+    };
+    rows.push(row);
+    seen.set(key, row);
   }
   rows.sort((a, b) => compareKeys(resourceKey(a), resourceKey(b)));
-  return { rows, seen: merged };
+  return { rows, seen };
 }
 
 /** What the ledger holds after `row` was upserted over `was` (the upsert's own rules). */
@@ -137,16 +151,16 @@ export function afterUpsert(was: KnownResource | undefined, row: ResourceSightin
 }
 
 /**
- * The cache entry after a committed batch: `written` is the batch's row for the resource when it
- * upserted one; otherwise only the latest observed time moves.
+ * The cache entry after a committed batch: `seen` is the batch's row for the resource when it
+ * upserted one, else the latest observed time in the batch (undefined: the entry was forgotten).
  */
 export function afterBatch(
   was: KnownResource | undefined,
-  seen: ResourceSighting,
-  written: boolean,
-): KnownResource {
-  if (written || was === undefined) return afterUpsert(was, seen);
-  return seen.lastSeenMs > was.latestMs ? { ...was, latestMs: seen.lastSeenMs } : was;
+  seen: ResourceSighting | number,
+): KnownResource | undefined {
+  if (typeof seen !== 'number') return afterUpsert(was, seen);
+  if (was === undefined) return undefined;
+  return seen > was.latestMs ? { ...was, latestMs: seen } : was;
 }
 
 function compareKeys(a: string, b: string): number {
