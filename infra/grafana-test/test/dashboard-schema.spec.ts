@@ -183,12 +183,14 @@ describe('dashboard conventions', () => {
     const fleet = byUid('metering-fleet').json;
     const vars = fleet.templating?.list ?? [];
     const byName = (name: string) => vars.find((v) => v.name === name);
+    const queryOf = (name: string): string => {
+      const query = byName(name)?.query;
+      assert.equal(typeof query, 'string', `variable ${name} has a query text`);
+      return query as string;
+    };
+    assert.match(queryOf('host'), /^SHOW TAG VALUES FROM "resource" WITH KEY = "host"/);
     assert.match(
-      String(byName('host')?.query),
-      /^SHOW TAG VALUES FROM "resource" WITH KEY = "host"/,
-    );
-    assert.match(
-      String(byName('tenant')?.query),
+      queryOf('tenant'),
       /^SHOW TAG VALUES FROM "resource" WITH KEY = "tenant" WHERE "host" =~ \/\^\$host\$\//,
     );
     assert.equal(byName('kind')?.type, 'custom');
