@@ -8,6 +8,7 @@ import { InvoiceCounterEntity } from './entities/invoice-counter.entity';
 import { InvoiceEntity } from './entities/invoice.entity';
 import { PlanAssignmentEntity } from './entities/plan-assignment.entity';
 import { PricePlanEntity } from './entities/price-plan.entity';
+import { ResourceEntity } from './entities/resource.entity';
 import { RatingPricedAssignmentEntity } from './entities/rating-priced-assignment.entity';
 import { TenantEntity } from './entities/tenant.entity';
 import { TenantMonthPositionEntity } from './entities/tenant-month-position.entity';
@@ -20,6 +21,7 @@ import { UsageWindows1764374400000 } from './migrations/1764374400000-usage-wind
 import { PricedAssignments1764460800000 } from './migrations/1764460800000-priced-assignments';
 import { OffsetContinuity1764547200000 } from './migrations/1764547200000-offset-continuity';
 import { DlqReplay1764633600000 } from './migrations/1764633600000-dlq-replay';
+import { ResourceDimension1764722000000 } from './migrations/1764722000000-resource-dimension';
 
 export const LEDGER_ENTITIES = [
   TenantEntity,
@@ -36,6 +38,7 @@ export const LEDGER_ENTITIES = [
   RatingPricedAssignmentEntity,
   ConsumerOffsetDecisionEntity,
   DlqReplayEntity,
+  ResourceEntity,
 ];
 
 /** Every migration, in order. Both services run them; TypeORM applies each once. */
@@ -47,6 +50,7 @@ export const LEDGER_MIGRATIONS = [
   PricedAssignments1764460800000,
   OffsetContinuity1764547200000,
   DlqReplay1764633600000,
+  ResourceDimension1764722000000,
 ];
 
 export interface LedgerConnectionOptions {
