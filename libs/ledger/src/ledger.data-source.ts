@@ -3,6 +3,7 @@ import { ApiKeyEntity } from './entities/api-key.entity';
 import { ConsumerOffsetDecisionEntity } from './entities/consumer-offset-decision.entity';
 import { ConsumerOffsetEntity } from './entities/consumer-offset.entity';
 import { DlqReplayEntity } from './entities/dlq-replay.entity';
+import { IdempotencyKeyEntity } from './entities/idempotency-key.entity';
 import { InstanceStateEntity } from './entities/instance-state.entity';
 import { InvoiceCounterEntity } from './entities/invoice-counter.entity';
 import { InvoiceEntity } from './entities/invoice.entity';
@@ -20,6 +21,7 @@ import { UsageWindows1764374400000 } from './migrations/1764374400000-usage-wind
 import { PricedAssignments1764460800000 } from './migrations/1764460800000-priced-assignments';
 import { OffsetContinuity1764547200000 } from './migrations/1764547200000-offset-continuity';
 import { DlqReplay1764633600000 } from './migrations/1764633600000-dlq-replay';
+import { ApiResources1764723600000 } from './migrations/1764723600000-api-resources';
 
 export const LEDGER_ENTITIES = [
   TenantEntity,
@@ -36,6 +38,7 @@ export const LEDGER_ENTITIES = [
   RatingPricedAssignmentEntity,
   ConsumerOffsetDecisionEntity,
   DlqReplayEntity,
+  IdempotencyKeyEntity,
 ];
 
 /** Every migration, in order. Both services run them; TypeORM applies each once. */
@@ -47,6 +50,7 @@ export const LEDGER_MIGRATIONS = [
   PricedAssignments1764460800000,
   OffsetContinuity1764547200000,
   DlqReplay1764633600000,
+  ApiResources1764723600000,
 ];
 
 export interface LedgerConnectionOptions {

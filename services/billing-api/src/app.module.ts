@@ -8,12 +8,14 @@ import {
   type MetricsRegistry,
   ObservabilityModule,
 } from '@metering/observability';
+import { ApiKeyController } from './auth/api-key.controller';
 import { ApiKeyRepository } from './auth/api-key.repository';
 import { ApiKeyService } from './auth/api-key.service';
 import { AuthGuard } from './auth/auth.guard';
 import { Clock, clockFor } from './common/clock';
 import { DatabaseLifecycle, dataSourceProvider } from './common/database.provider';
 import { ErrorFilter } from './common/error.filter';
+import { PageCursors } from './common/page-cursor';
 import { TextInputGuard } from './common/text-input.guard';
 import { BILLING_CONFIG } from './common/tokens';
 import { FieldValidationPipe } from './common/validation.pipe';
@@ -62,10 +64,12 @@ export class AppModule {
         UsageController,
         InvoiceController,
         UnbilledUsageController,
+        ApiKeyController,
       ],
       providers: [
         { provide: BILLING_CONFIG, useValue: config },
         { provide: Clock, useValue: clockFor(config) },
+        { provide: PageCursors, useValue: new PageCursors(config.adminApiKey) },
         dataSourceProvider,
         DatabaseLifecycle,
         ApiKeyRepository,

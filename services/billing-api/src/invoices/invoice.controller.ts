@@ -25,7 +25,18 @@ import { ErrorResponseDto } from '../common/error-response.dto';
 import { PeriodPipe } from '../common/period.pipe';
 import { BILLING_CONFIG } from '../common/tokens';
 import { type InvoiceDocument } from './domain';
-import { CloseResultDto, ExportQueryDto, InvoiceDto, InvoiceQueryDto } from './invoice.dto';
+import { UnprocessableError } from '../common/billing.errors';
+import { limitOf, type Page, pageOf } from '../common/page.dto';
+import { PageCursors } from '../common/page-cursor';
+import {
+  CloseResultDto,
+  ExportQueryDto,
+  InvoiceDto,
+  InvoiceListQueryDto,
+  InvoicePageDto,
+  InvoiceQueryDto,
+  type InvoiceSummaryDto,
+} from './invoice.dto';
 import { InvoiceExportService } from './invoice-export.service';
 import { InvoiceService } from './invoice.service';
 import { type CloseResult, PeriodCloseService } from './period-close.service';
@@ -39,8 +50,64 @@ export class InvoiceController {
     private readonly invoices: InvoiceService,
     private readonly closer: PeriodCloseService,
     private readonly exporter: InvoiceExportService,
+    private readonly cursors: PageCursors,
     @Inject(BILLING_CONFIG) private readonly config: BillingConfig,
   ) {}
+
+  @Get('v1/tenants/:id/invoices')
+  @TenantScoped()
+  @ApiOperation({
+    operationId: 'listTenantInvoices',
+    summary: 'A tenant’s invoices, oldest month first: final ones and the open months’ drafts',
+    description:
+      'From the tenant’s registration month (or an earlier final invoice) to the current month ' +
+      'of its zone. Filters: `from`/`to` periods (inclusive), `status`.',
+  })
+  @ApiOkResponse({ type: InvoicePageDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'limit, cursor, from, to, status' })
+  @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'RANGE_INVALID' })
+  async list(
+    @Param('id') id: string,
+    @Query() query: InvoiceListQueryDto,
+  ): Promise<Page<InvoiceSummaryDto>> {
+    if (query.from !== undefined && query.to !== undefined && query.from > query.to) {
+      throw new UnprocessableError('RANGE_INVALID', 'to', `must not be before from (${query.from})`);
+    }
+    const scope = `invoices\n${id}\n${query.from ?? ''}\n${query.to ?? ''}\n${query.status ?? ''}`;
+    const after = query.cursor === undefined ? null : this.cursors.require(scope, query.cursor);
+    const limit = limitOf(query);
+    const rows = await this.invoices.summaries(
+      id,
+      query,
+      after === null ? null : String(after[0]),
+      limit + 1,
+    );
+    return pageOf(
+      rows,
+      limit,
+      (r) =>
+        r.status === 'final'
+          ? {
+              period: r.period,
+              status: r.status,
+              number: r.number,
+              currency: r.currency,
+              total: r.total,
+              issuedAt: r.issuedAt.toISOString(),
+              contentHash: r.contentHash,
+            }
+          : {
+              period: r.period,
+              status: r.status,
+              number: null,
+              currency: r.currency,
+              total: null,
+              issuedAt: null,
+              contentHash: null,
+            },
+      (last) => this.cursors.encode(scope, [last.period]),
+    );
+  }
 
   @Get('v1/tenants/:id/invoices/:period')
   @TenantScoped()

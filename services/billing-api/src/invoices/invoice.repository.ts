@@ -39,6 +39,15 @@ export interface DailyRow {
   readonly memoryByteSeconds: string;
 }
 
+export interface FinalSummaryRow {
+  readonly period: string;
+  readonly number: string;
+  readonly currency: string;
+  readonly total: string;
+  readonly issuedAt: Date;
+  readonly contentHash: string;
+}
+
 @Injectable()
 export class InvoiceRepository {
   constructor(private readonly dataSource: DataSource) {}
@@ -121,6 +130,32 @@ export class InvoiceRepository {
       [tenantId, fromPeriod, toPeriod],
     );
     return rows.map((r) => r.content);
+  }
+
+  /** Summaries (no content) of a tenant's final invoices with from <= period <= to. */
+  async finalSummaries(tenantId: string, from: string, to: string): Promise<FinalSummaryRow[]> {
+    const rows = await this.dataSource.query<
+      {
+        period: string;
+        number: string;
+        currency: string;
+        total: string;
+        finalized_at: Date;
+        content_hash: string;
+      }[]
+    >(
+      `SELECT period, number, currency, total::text AS total, finalized_at, content_hash
+       FROM invoice WHERE tenant_id = $1 AND period >= $2 AND period <= $3 ORDER BY period`,
+      [tenantId, from, to],
+    );
+    return rows.map((r) => ({
+      period: r.period,
+      number: r.number,
+      currency: r.currency,
+      total: r.total,
+      issuedAt: r.finalized_at,
+      contentHash: r.content_hash,
+    }));
   }
 
   /** The final invoices of the period among these tenants. */

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiCreatedResponse,
@@ -9,15 +9,71 @@ import {
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import { AdminOnly } from '../auth/access.decorator';
+import { NotFoundError } from '../common/billing.errors';
 import { ErrorResponseDto } from '../common/error-response.dto';
-import { CreatePricePlanDto, PricePlanDto } from './price-plan.dto';
-import { PricePlanService } from './price-plan.service';
+import { limitOf, type Page, pageOf, PageQueryDto } from '../common/page.dto';
+import { PageCursors } from '../common/page-cursor';
+import {
+  CreatePricePlanDto,
+  PricePlanDto,
+  PricePlanListQueryDto,
+  PricePlanPageDto,
+  PricePlanVersionPageDto,
+} from './price-plan.dto';
+import { PricePlanRepository } from './price-plan.repository';
+import { PricePlanService, toDto } from './price-plan.service';
 
 @ApiTags('price plans')
 @AdminOnly()
 @Controller('v1/price-plans')
 export class PricePlanController {
-  constructor(private readonly plans: PricePlanService) {}
+  constructor(
+    private readonly plans: PricePlanService,
+    private readonly repository: PricePlanRepository,
+    private readonly cursors: PageCursors,
+  ) {}
+
+  @Get()
+  @ApiOperation({
+    operationId: 'listPricePlans',
+    summary: 'Price plans (their latest version) in id order, optionally of one currency',
+  })
+  @ApiOkResponse({ type: PricePlanPageDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'limit, cursor, currency' })
+  async list(@Query() query: PricePlanListQueryDto): Promise<Page<PricePlanDto>> {
+    const scope = `price-plans\n${query.currency ?? ''}`;
+    const after = query.cursor === undefined ? null : this.cursors.require(scope, query.cursor);
+    const limit = limitOf(query);
+    const rows = await this.repository.latestPage(
+      query.currency,
+      after === null ? null : String(after[0]),
+      limit + 1,
+    );
+    return pageOf(rows, limit, toDto, (last) => this.cursors.encode(scope, [last.id]));
+  }
+
+  @Get(':planId/versions')
+  @ApiOperation({ operationId: 'listPricePlanVersions', summary: 'Versions of a plan, paged' })
+  @ApiOkResponse({ type: PricePlanVersionPageDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'limit, cursor' })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'PLAN_NOT_FOUND' })
+  async listVersions(
+    @Param('planId') planId: string,
+    @Query() query: PageQueryDto,
+  ): Promise<Page<PricePlanDto>> {
+    const scope = `price-plan-versions\n${planId}`;
+    const after = query.cursor === undefined ? null : this.cursors.require(scope, query.cursor);
+    const limit = limitOf(query);
+    const rows = await this.repository.versionPage(
+      planId,
+      after === null ? 0 : Number(after[0]),
+      limit + 1,
+    );
+    if (rows.length === 0 && after === null) {
+      throw new NotFoundError('PLAN_NOT_FOUND', `price plan ${planId} does not exist`);
+    }
+    return pageOf(rows, limit, toDto, (last) => this.cursors.encode(scope, [last.version]));
+  }
 
   @Post()
   @HttpCode(201)

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
@@ -10,16 +10,28 @@ import {
   ApiTags,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
-import { AdminOnly, TenantScoped } from '../auth/access.decorator';
+import {
+  AdminOnly,
+  AnyPrincipal,
+  CurrentPrincipal,
+  TenantScoped,
+} from '../auth/access.decorator';
 import { ApiKeyService } from '../auth/api-key.service';
+import { type Principal } from '../auth/principal';
 import { ErrorResponseDto } from '../common/error-response.dto';
+import { limitOf, type Page, pageOf } from '../common/page.dto';
+import { PageCursors } from '../common/page-cursor';
 import {
   ApiKeyCreatedDto,
   AssignedPlanDto,
   AssignPlanDto,
   CreateTenantDto,
   TenantDto,
+  TenantListQueryDto,
+  TenantPageDto,
+  type TenantSummaryDto,
 } from './tenant.dto';
+import { TenantRepository } from './tenant.repository';
 import { TenantService } from './tenant.service';
 
 @ApiTags('tenants')
@@ -28,7 +40,44 @@ export class TenantController {
   constructor(
     private readonly tenants: TenantService,
     private readonly keys: ApiKeyService,
+    private readonly repository: TenantRepository,
+    private readonly cursors: PageCursors,
   ) {}
+
+  @Get()
+  @AnyPrincipal()
+  @ApiOperation({
+    operationId: 'listTenants',
+    summary: 'Tenants in id order, optionally by name prefix; a tenant key sees only itself',
+  })
+  @ApiOkResponse({ type: TenantPageDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'limit, cursor, namePrefix' })
+  async list(
+    @Query() query: TenantListQueryDto,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<Page<TenantSummaryDto>> {
+    const only = principal.kind === 'tenant' ? principal.tenantId : undefined;
+    const scope = `tenants\n${only ?? ''}\n${query.namePrefix ?? ''}`;
+    const after = query.cursor === undefined ? null : this.cursors.require(scope, query.cursor);
+    const limit = limitOf(query);
+    const rows = await this.repository.page(
+      { id: only, namePrefix: query.namePrefix },
+      after === null ? null : String(after[0]),
+      limit + 1,
+    );
+    return pageOf(
+      rows,
+      limit,
+      (r) => ({
+        id: r.id,
+        name: r.name,
+        timeZone: r.timeZone,
+        currency: r.currency,
+        createdAt: r.createdAt.toISOString(),
+      }),
+      (last) => this.cursors.encode(scope, [last.id]),
+    );
+  }
 
   @Post()
   @AdminOnly()

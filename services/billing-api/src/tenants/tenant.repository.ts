@@ -81,6 +81,22 @@ export class TenantRepository {
     return rows.map(toTenant);
   }
 
+  /** A page of tenants in id order after `afterId`, optionally those whose name starts so. */
+  async page(
+    filter: { readonly id?: string; readonly namePrefix?: string },
+    afterId: string | null,
+    limit: number,
+  ): Promise<TenantRow[]> {
+    const rows = await this.dataSource.query<RawTenant[]>(
+      `SELECT id, name, time_zone, currency, created_at FROM tenant
+       WHERE ($1::text IS NULL OR id > $1) AND ($2::text IS NULL OR id = $2)
+         AND ($3::text IS NULL OR starts_with(name, $3))
+       ORDER BY id LIMIT $4`,
+      [afterId, filter.id ?? null, filter.namePrefix ?? null, limit],
+    );
+    return rows.map(toTenant);
+  }
+
   async count(): Promise<number> {
     const rows = await this.dataSource.query<{ n: string }[]>(
       `SELECT count(*)::text AS n FROM tenant`,

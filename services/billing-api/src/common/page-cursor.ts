@@ -1,0 +1,86 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { isUtf8 } from 'node:buffer';
+import { ValidationFailedError } from './billing.errors';
+
+/**
+ * Opaque, tamper-evident cursors of the list endpoints: `<payload>.<mac>`, the payload
+ * base64url of JSON `{"s": scope, "v": [keyset values]}`, the mac an HMAC-SHA256 (truncated to
+ * 128 bits) of scope and payload under a key derived from the admin key. A cursor is bound to
+ * its list (the scope names the route and the filters that shaped it), so a cursor edited by
+ * hand, made for another list or another filter is refused (400 naming `cursor`), never used to
+ * page through something else.
+ */
+const CURSOR = /^([A-Za-z0-9_-]{1,2048})\.([A-Za-z0-9_-]{22})$/;
+
+export type CursorValue = string | number;
+
+export class PageCursors {
+  private readonly key: Buffer;
+
+  constructor(secret: string) {
+    this.key = createHmac('sha256', secret).update('billing-api page cursor v1').digest();
+  }
+
+  encode(scope: string, values: readonly CursorValue[]): string {
+    const payload = Buffer.from(JSON.stringify({ s: scope, v: values }), 'utf8').toString(
+      'base64url',
+    );
+    return `${payload}.${this.mac(scope, payload)}`;
+  }
+
+  /** The keyset values of a cursor made by encode for this scope, or null. */
+  decode(scope: string, cursor: string): CursorValue[] | null {
+    const m = CURSOR.exec(cursor);
+    if (m === null || m[1] === undefined || m[2] === undefined) return null;
+    const expected = Buffer.from(this.mac(scope, m[1]), 'utf8');
+    const given = Buffer.from(m[2], 'utf8');
+    if (!timingSafeEqual(expected, given)) return null;
+    const text = decodeBase64urlText(m[1]);
+    if (text === null) return null;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return null;
+    }
+    if (typeof parsed !== 'object' || parsed === null) return null;
+    const { s, v } = parsed as { s?: unknown; v?: unknown };
+    if (s !== scope || !Array.isArray(v)) return null;
+    return v.every((x) => typeof x === 'string' || typeof x === 'number')
+      ? (v as CursorValue[])
+      : null;
+  }
+
+  /** decode, or a 400 naming `cursor`. */
+  require(scope: string, cursor: string): CursorValue[] {
+    const values = this.decode(scope, cursor);
+    if (values === null) {
+      throw new ValidationFailedError([
+        {
+          field: 'cursor',
+          message: 'is not a cursor of this list (use nextCursor of the previous page, unchanged)',
+        },
+      ]);
+    }
+    return values;
+  }
+
+  private mac(scope: string, payload: string): string {
+    return createHmac('sha256', this.key)
+      .update(`${scope}\n${payload}`)
+      .digest()
+      .subarray(0, 16)
+      .toString('base64url');
+  }
+}
+
+/**
+ * The UTF-8 text of canonical base64url (no trailing bits), or null: valid UTF-8 without NUL
+ * (the ledger cannot hold one). Shared by every cursor format.
+ */
+export function decodeBase64urlText(encoded: string): string | null {
+  const bytes = Buffer.from(encoded, 'base64url');
+  if (bytes.length === 0 || bytes.toString('base64url') !== encoded) return null;
+  if (!isUtf8(bytes) || bytes.includes(0)) return null;
+  return bytes.toString('utf8');
+}
