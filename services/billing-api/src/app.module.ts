@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import {
   HealthController,
@@ -15,6 +15,8 @@ import { AuthGuard } from './auth/auth.guard';
 import { Clock, clockFor } from './common/clock';
 import { DatabaseLifecycle, dataSourceProvider } from './common/database.provider';
 import { ErrorFilter } from './common/error.filter';
+import { IdempotencyInterceptor } from './common/idempotency.interceptor';
+import { IdempotencyRepository } from './common/idempotency.repository';
 import { PageCursors } from './common/page-cursor';
 import { TextInputGuard } from './common/text-input.guard';
 import { BILLING_CONFIG } from './common/tokens';
@@ -92,6 +94,10 @@ export class AppModule {
         { provide: APP_GUARD, useClass: ThrottlerGuard },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_GUARD, useClass: TextInputGuard },
+        IdempotencyRepository,
+        // After the guards (the principal is known, control characters are refused), before
+        // the pipes: a replay answers without validating or running anything again.
+        { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
         { provide: APP_FILTER, useClass: ErrorFilter },
         { provide: APP_PIPE, useClass: FieldValidationPipe },
       ],

@@ -29,9 +29,9 @@ before(async () => {
 after(() => h.stop());
 
 interface ErrorBody {
-  statusCode: number;
+  status: number;
   code: string;
-  message: string;
+  detail: string;
   field?: string;
 }
 
@@ -46,7 +46,7 @@ function assertSound(r: ApiAnswer, what: string): void {
       typeof body.field === 'string' && body.field.length > 0,
       `${what}: a 400 names its field → ${r.text.slice(0, 500)}`,
     );
-    assert.ok(body.message.includes(body.field), `${what}: the message names ${body.field}`);
+    assert.ok(body.detail.includes(body.field), `${what}: the detail names ${body.field}`);
   }
 }
 

@@ -1,6 +1,7 @@
 import {
   Controller,
   Get,
+  Headers,
   HttpCode,
   Inject,
   Param,
@@ -12,6 +13,7 @@ import {
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
+  ApiNotAcceptableResponse,
   ApiOkResponse,
   ApiOperation,
   ApiProduces,
@@ -25,7 +27,12 @@ import { ErrorResponseDto } from '../common/error-response.dto';
 import { PeriodPipe } from '../common/period.pipe';
 import { BILLING_CONFIG } from '../common/tokens';
 import { type InvoiceDocument } from './domain';
-import { UnprocessableError } from '../common/billing.errors';
+import {
+  NotAcceptableError,
+  UnprocessableError,
+  ValidationFailedError,
+} from '../common/billing.errors';
+import { negotiate, type Offer } from '../common/content-negotiation';
 import { limitOf, type Page, pageOf } from '../common/page.dto';
 import { PageCursors } from '../common/page-cursor';
 import {
@@ -122,14 +129,22 @@ export class InvoiceController {
     description: 'period not YYYY-MM, unknown format',
   })
   @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'PERIOD_NOT_STARTED' })
+  @ApiNotAcceptableResponse({
+    type: ErrorResponseDto,
+    description: 'NOT_ACCEPTABLE: Accept admits none of JSON, CSV, PDF (and no ?format=)',
+  })
   async get(
     @Param('id') id: string,
     @Param('period', PeriodPipe) period: string,
     @Query() query: InvoiceQueryDto,
+    @Headers('accept') accept: string | undefined,
+    @Res({ passthrough: true }) res: Response,
   ): Promise<InvoiceDocument | StreamableFile> {
+    res.vary('Accept');
+    const format = query.format ?? chooseFormat(accept, INVOICE_OFFERS);
     const { invoice, tenant } = await this.invoices.get(id, period);
     const name = `${invoice.number ?? `draft-${invoice.tenantId}-${invoice.period}`}`;
-    switch (query.format ?? 'json') {
+    switch (format) {
       case 'json':
         return invoice;
       case 'csv':
@@ -174,8 +189,17 @@ export class InvoiceController {
   @ApiProduces('text/csv', 'application/x-ndjson')
   @ApiOkResponse({ description: 'CSV (header + rows per invoice) or one invoice JSON per line' })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
-  async export(@Query() query: ExportQueryDto, @Res() res: Response): Promise<void> {
-    const format = query.format ?? 'csv';
+  @ApiNotAcceptableResponse({
+    type: ErrorResponseDto,
+    description: 'NOT_ACCEPTABLE: Accept admits neither CSV nor JSON Lines (and no ?format=)',
+  })
+  async export(
+    @Query() query: ExportQueryDto,
+    @Headers('accept') accept: string | undefined,
+    @Res() res: Response,
+  ): Promise<void> {
+    const format = query.format ?? chooseFormat(accept, EXPORT_OFFERS);
+    res.vary('Accept');
     res.status(200);
     res.setHeader(
       'Content-Type',
@@ -191,6 +215,31 @@ export class InvoiceController {
       if (!res.write(chunk)) await drainOrClose(res);
     }
     res.end();
+  }
+}
+
+const INVOICE_OFFERS: readonly Offer<'json' | 'csv' | 'pdf'>[] = [
+  { format: 'json', mediaType: 'application/json' },
+  { format: 'csv', mediaType: 'text/csv' },
+  { format: 'pdf', mediaType: 'application/pdf' },
+];
+
+const EXPORT_OFFERS: readonly Offer<'csv' | 'jsonl'>[] = [
+  { format: 'csv', mediaType: 'text/csv' },
+  { format: 'jsonl', mediaType: 'application/x-ndjson' },
+  { format: 'jsonl', mediaType: 'application/jsonl' },
+];
+
+/** The representation Accept asks for (used when no `?format=` chose one: the query wins). */
+function chooseFormat<F extends string>(accept: string | undefined, offers: readonly Offer<F>[]): F {
+  const result = negotiate(accept, offers);
+  switch (result.kind) {
+    case 'chosen':
+      return result.format;
+    case 'invalid':
+      throw new ValidationFailedError([{ field: 'Accept', message: result.reason }]);
+    case 'none':
+      throw new NotAcceptableError([...new Set(offers.map((o) => o.mediaType))]);
   }
 }
 
