@@ -40,7 +40,9 @@ export class IdempotencyRepository {
     const row = rows[0];
     // Gone between the insert and the select (its first request failed): claim it again.
     if (row === undefined) {
-      return attempt < 3 ? this.claim(principal, key, fingerprint, attempt + 1) : { kind: 'in-progress' };
+      return attempt < 3
+        ? this.claim(principal, key, fingerprint, attempt + 1)
+        : { kind: 'in-progress' };
     }
     if (!row.request_sha256.equals(fingerprint)) return { kind: 'mismatch' };
     if (row.status === null || row.body === null) return { kind: 'in-progress' };

@@ -78,7 +78,11 @@ export class InvoiceController {
     @Query() query: InvoiceListQueryDto,
   ): Promise<Page<InvoiceSummaryDto>> {
     if (query.from !== undefined && query.to !== undefined && query.from > query.to) {
-      throw new UnprocessableError('RANGE_INVALID', 'to', `must not be before from (${query.from})`);
+      throw new UnprocessableError(
+        'RANGE_INVALID',
+        'to',
+        `must not be before from (${query.from})`,
+      );
     }
     const scope = `invoices\n${id}\n${query.from ?? ''}\n${query.to ?? ''}\n${query.status ?? ''}`;
     const after = query.cursor === undefined ? null : this.cursors.require(scope, query.cursor);
@@ -119,6 +123,7 @@ export class InvoiceController {
   @Get('v1/tenants/:id/invoices/:period')
   @TenantScoped()
   @ApiOperation({
+    operationId: 'getInvoice',
     summary: 'The invoice of a month: the stored final invoice, or a live draft while open',
     description: 'JSON by default; `?format=csv` or `?format=pdf` for the documents.',
   })
@@ -169,6 +174,7 @@ export class InvoiceController {
   @AdminOnly()
   @HttpCode(200)
   @ApiOperation({
+    operationId: 'closePeriod',
     summary: 'Make every tenant’s invoice of the month final (numbered, hashed, immutable)',
     description:
       'Allowed from the period end in the last tenant zone plus the grace time. Idempotent.',
@@ -185,7 +191,10 @@ export class InvoiceController {
 
   @Get('v1/invoices/export')
   @AdminOnly()
-  @ApiOperation({ summary: 'Every tenant’s invoice of the month, streamed as CSV or JSON Lines' })
+  @ApiOperation({
+    operationId: 'exportInvoices',
+    summary: 'Every tenant’s invoice of the month, streamed as CSV or JSON Lines',
+  })
   @ApiProduces('text/csv', 'application/x-ndjson')
   @ApiOkResponse({ description: 'CSV (header + rows per invoice) or one invoice JSON per line' })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
@@ -231,7 +240,10 @@ const EXPORT_OFFERS: readonly Offer<'csv' | 'jsonl'>[] = [
 ];
 
 /** The representation Accept asks for (used when no `?format=` chose one: the query wins). */
-function chooseFormat<F extends string>(accept: string | undefined, offers: readonly Offer<F>[]): F {
+function chooseFormat<F extends string>(
+  accept: string | undefined,
+  offers: readonly Offer<F>[],
+): F {
   const result = negotiate(accept, offers);
   switch (result.kind) {
     case 'chosen':

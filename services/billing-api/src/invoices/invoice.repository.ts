@@ -209,10 +209,9 @@ export class InvoiceRepository {
       // The tenants' rows, in id order (no deadlock between closers): a plan assignment takes
       // the same lock (TenantRepository.assignUnlessClosed), so none commits in between.
       const tenantIds = drafts.map((d) => d.tenantId);
-      await tx.query(
-        `SELECT id FROM tenant WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`,
-        [tenantIds],
-      );
+      await tx.query(`SELECT id FROM tenant WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`, [
+        tenantIds,
+      ]);
       // Read after the lock: whatever a concurrent close finalised has committed by now.
       const existing = await this.finalTenantIdsIn(tx, period, tenantIds);
       // A draft priced before an assignment that committed since is stale: not made final now,

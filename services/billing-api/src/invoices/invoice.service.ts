@@ -59,8 +59,10 @@ export class InvoiceService {
     const tenant = await this.tenants.require(tenantId);
     const current = periodOf(this.clock.now(), tenant.timeZone);
     const created = periodOf(tenant.createdAt.getTime(), tenant.timeZone);
-    const from = [filter.from ?? MIN_PERIOD, after === null ? MIN_PERIOD : shiftPeriod(after, 1)]
-      .reduce((a, b) => (a > b ? a : b));
+    const from = [
+      filter.from ?? MIN_PERIOD,
+      after === null ? MIN_PERIOD : shiftPeriod(after, 1),
+    ].reduce((a, b) => (a > b ? a : b));
     const to = filter.to === undefined || filter.to > current ? current : filter.to;
     if (from > to) return [];
     const finals = await this.invoices.finalSummaries(tenant.id, from, to);

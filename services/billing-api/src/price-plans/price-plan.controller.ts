@@ -78,6 +78,7 @@ export class PricePlanController {
   @Post()
   @HttpCode(201)
   @ApiOperation({
+    operationId: 'createPricePlan',
     summary: 'Create a price plan, or the next version of an existing one (immutable)',
   })
   @ApiCreatedResponse({ type: PricePlanDto })
@@ -91,7 +92,10 @@ export class PricePlanController {
   }
 
   @Get(':planId')
-  @ApiOperation({ summary: 'Every version of a price plan, oldest first' })
+  @ApiOperation({
+    operationId: 'getPricePlanVersions',
+    summary: 'Every version of a price plan, oldest first',
+  })
   @ApiOkResponse({ type: [PricePlanDto] })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   versions(@Param('planId') planId: string): Promise<PricePlanDto[]> {

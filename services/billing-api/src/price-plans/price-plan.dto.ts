@@ -106,7 +106,10 @@ export class PricePlanDto {
 }
 
 export class PricePlanListQueryDto extends PageQueryDto {
-  @ApiPropertyOptional({ example: 'EUR', description: 'Only plans whose latest version is so priced' })
+  @ApiPropertyOptional({
+    example: 'EUR',
+    description: 'Only plans whose latest version is so priced',
+  })
   @IsOptional()
   @IsCurrencyCode()
   currency?: string;

@@ -10,12 +10,7 @@ import {
   ApiTags,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
-import {
-  AdminOnly,
-  AnyPrincipal,
-  CurrentPrincipal,
-  TenantScoped,
-} from '../auth/access.decorator';
+import { AdminOnly, AnyPrincipal, CurrentPrincipal, TenantScoped } from '../auth/access.decorator';
 import { ApiKeyService } from '../auth/api-key.service';
 import { type Principal } from '../auth/principal';
 import { ErrorResponseDto } from '../common/error-response.dto';
@@ -82,7 +77,10 @@ export class TenantController {
   @Post()
   @AdminOnly()
   @HttpCode(201)
-  @ApiOperation({ summary: 'Register a tenant (billing zone and currency are fixed from then on)' })
+  @ApiOperation({
+    operationId: 'createTenant',
+    summary: 'Register a tenant (billing zone and currency are fixed from then on)',
+  })
   @ApiCreatedResponse({ type: TenantDto })
   @ApiBadRequestResponse({
     type: ErrorResponseDto,
@@ -95,7 +93,7 @@ export class TenantController {
 
   @Get(':id')
   @TenantScoped()
-  @ApiOperation({ summary: 'A tenant and its plan assignments' })
+  @ApiOperation({ operationId: 'getTenant', summary: 'A tenant and its plan assignments' })
   @ApiOkResponse({ type: TenantDto })
   get(@Param('id') id: string): Promise<TenantDto> {
     return this.tenants.get(id);
@@ -104,7 +102,10 @@ export class TenantController {
   @Post(':id/api-keys')
   @AdminOnly()
   @HttpCode(201)
-  @ApiOperation({ summary: 'Issue a tenant API key; the key is in this answer only' })
+  @ApiOperation({
+    operationId: 'issueApiKey',
+    summary: 'Issue a tenant API key; the key is in this answer only',
+  })
   @ApiCreatedResponse({ type: ApiKeyCreatedDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'TENANT_NOT_FOUND' })
   issueKey(@Param('id') id: string): Promise<ApiKeyCreatedDto> {
@@ -114,7 +115,10 @@ export class TenantController {
   @Delete(':id/api-keys/:keyId')
   @AdminOnly()
   @HttpCode(204)
-  @ApiOperation({ summary: 'Revoke a tenant API key (effective immediately)' })
+  @ApiOperation({
+    operationId: 'revokeApiKey',
+    summary: 'Revoke a tenant API key (effective immediately)',
+  })
   @ApiNoContentResponse({ description: 'revoked' })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'API_KEY_NOT_FOUND' })
   async revokeKey(@Param('id') id: string, @Param('keyId') keyId: string): Promise<void> {
@@ -124,6 +128,7 @@ export class TenantController {
   @Put(':id/plan')
   @AdminOnly()
   @ApiOperation({
+    operationId: 'assignPricePlan',
     summary: 'Assign a price plan version from an instant on (prorated within the month)',
   })
   @ApiOkResponse({ type: AssignedPlanDto })

@@ -85,7 +85,10 @@ export class ApiKeyCreatedDto {
 }
 
 export class TenantListQueryDto extends PageQueryDto {
-  @ApiPropertyOptional({ example: 'Ac', description: 'Only tenants whose name starts so (case kept)' })
+  @ApiPropertyOptional({
+    example: 'Ac',
+    description: 'Only tenants whose name starts so (case kept)',
+  })
   @IsOptional()
   @IsString()
   @Length(1, 200)
