@@ -754,4 +754,52 @@ describe('a plan assignment racing the close of its month', () => {
     assert.ok(outcomes.assignedFirst > 0 && outcomes.closedFirst > 0, JSON.stringify(outcomes));
     t.diagnostic(`outcomes: ${JSON.stringify(outcomes)}`);
   });
+
+  test('an assignment committed between the pricing and the finalising is priced again', async () => {
+    await h.tenant('race-held');
+    const period = '2021-06';
+    const runner = h.db.createQueryRunner();
+    await runner.connect();
+    try {
+      // Hold the tenant's row as an assignment would, so the close prices the draft and then
+      // waits for the row; commit an assignment meanwhile.
+      await runner.startTransaction();
+      await runner.query(`SELECT id FROM tenant WHERE id = 'race-held' FOR NO KEY UPDATE`);
+      const close = h.call('POST', `/v1/periods/${period}/close`);
+      await waitForLockWaiter();
+      await runner.query(
+        `INSERT INTO plan_assignment (tenant_id, effective_from, plan_id, plan_version)
+         VALUES ('race-held', '${period}-01T00:00:00Z', 'race', 1)`,
+      );
+      await runner.commitTransaction();
+      const closed = await close;
+      assert.equal(closed.status, 200, closed.text);
+    } finally {
+      await runner.release();
+    }
+    const invoice = (await h.call('GET', `/v1/tenants/race-held/invoices/${period}`)).json as {
+      status: string;
+      total: string;
+    };
+    assert.equal(invoice.status, 'final');
+    assert.equal(invoice.total, '10.00', 'the assignment that committed first is billed');
+    const metrics = await h.call('GET', '/metrics', { key: null });
+    const repriced = /^billing_api_period_close_repriced_total(?:\{[^}]*\})? (\d+)/m.exec(
+      metrics.text,
+    );
+    assert.ok(Number(repriced?.[1]) >= 1, `repriced: ${repriced?.[0] ?? 'no such metric'}`);
+  });
 });
+
+/** Until some session of this schema's database waits for a row lock (the close). */
+async function waitForLockWaiter(): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const rows = await h.db.query<{ n: string }[]>(
+      `SELECT count(*)::text AS n FROM pg_stat_activity
+       WHERE wait_event_type = 'Lock' AND query LIKE '%FOR NO KEY UPDATE%' AND query LIKE '%ANY%'`,
+    );
+    if (Number(rows[0]?.n) > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error('the close never waited for the tenant row');
+}

@@ -178,6 +178,26 @@ interface Route {
 }
 
 const routes: readonly Route[] = [
+  { method: 'GET', path: '/v1/tenants', params: {}, query: { limit: '2', namePrefix: 'A' } },
+  {
+    method: 'GET',
+    path: '/v1/tenants/:id/invoices',
+    params: { id: 'acme' },
+    query: { from: '2025-01', to: '2025-12', status: 'draft', limit: '5' },
+  },
+  { method: 'GET', path: '/v1/price-plans', params: {}, query: { currency: 'EUR', limit: '2' } },
+  {
+    method: 'GET',
+    path: '/v1/price-plans/:planId/versions',
+    params: { planId: 'std' },
+    query: { limit: '1' },
+  },
+  {
+    method: 'GET',
+    path: '/v1/api-keys',
+    params: {},
+    query: { tenantId: 'acme', status: 'active', limit: '3' },
+  },
   {
     method: 'POST',
     path: '/v1/tenants',

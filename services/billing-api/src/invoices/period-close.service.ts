@@ -34,6 +34,7 @@ export class PeriodCloseService {
   private readonly logger: Logger;
   private readonly closed;
   private readonly duration;
+  private readonly repriced;
 
   constructor(
     private readonly invoices: InvoiceRepository,
@@ -46,6 +47,10 @@ export class PeriodCloseService {
   ) {
     this.logger = createLogger(PeriodCloseService.name, { parent: root });
     this.closed = metrics.counter({ name: 'invoices_closed_total', help: 'Invoices made final' });
+    this.repriced = metrics.counter({
+      name: 'period_close_repriced_total',
+      help: 'Drafts priced again because a plan assignment committed during the close',
+    });
     this.duration = metrics.histogram({
       name: 'period_close_duration_seconds',
       help: 'Time to close a period for every tenant',
@@ -127,6 +132,7 @@ export class PeriodCloseService {
         finalized += result.created;
         alreadyFinal += result.existing;
         this.closed.inc(result.created);
+        this.repriced.inc(result.stale.length);
         const stale = new Set(result.stale);
         pending = pending.filter((t) => stale.has(t.id));
       }
