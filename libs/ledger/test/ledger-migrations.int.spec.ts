@@ -31,6 +31,7 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
     'PricedAssignments1764460800000',
     'OffsetContinuity1764547200000',
     'DlqReplay1764633600000',
+    'ApiResources1764723600000',
   ]);
   assert.deepEqual(await migrateLedger(ds), [], 'a second run applies nothing');
   assert.deepEqual(await tables(), [
@@ -38,6 +39,7 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
     'consumer_offset',
     'consumer_offset_decision',
     'dlq_replay',
+    'idempotency_key',
     'instance_state',
     'invoice',
     'invoice_counter',
@@ -59,6 +61,7 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
       .filter((q) => !/DROP CONSTRAINT "[a-z_]+_(check|fkey)"$/.test(q)),
     [],
   );
+  await ds.undoLastMigration({ transaction: 'each' });
   await ds.undoLastMigration({ transaction: 'each' });
   await ds.undoLastMigration({ transaction: 'each' });
   await ds.undoLastMigration({ transaction: 'each' });
@@ -126,6 +129,7 @@ test('upgrading to PricedAssignments records the assignments rating priced with 
     await source.undoLastMigration({ transaction: 'each' });
     await source.undoLastMigration({ transaction: 'each' });
     await source.undoLastMigration({ transaction: 'each' });
+    await source.undoLastMigration({ transaction: 'each' });
     await source.query(
       `INSERT INTO tenant (id, name, time_zone, currency) VALUES ('acme', 'Acme', 'UTC', 'EUR')`,
     );
@@ -140,6 +144,7 @@ test('upgrading to PricedAssignments records the assignments rating priced with 
       'PricedAssignments1764460800000',
       'OffsetContinuity1764547200000',
       'DlqReplay1764633600000',
+      'ApiResources1764723600000',
     ]);
     const rows = await source.query<{ t: string; p: string; v: number; f: Date }[]>(
       `SELECT tenant_id AS t, plan_id AS p, plan_version AS v, effective_from AS f

@@ -18,7 +18,7 @@ export class ApiResources1764723600000 implements MigrationInterface {
       CREATE TABLE idempotency_key (
         principal text NOT NULL,
         key text NOT NULL CHECK (length(key) BETWEEN 1 AND 255),
-        request_sha256 bytea NOT NULL CHECK (length(request_sha256) = 32),
+        request_sha256 bytea NOT NULL CONSTRAINT idempotency_key_request_length_check CHECK (length(request_sha256) = 32),
         created_at timestamptz NOT NULL DEFAULT now(),
         status integer CHECK (status BETWEEN 100 AND 599),
         content_type text,
