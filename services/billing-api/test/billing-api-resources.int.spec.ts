@@ -9,7 +9,6 @@ import { type ApiAnswer, BillingHarness } from './billing-harness';
  */
 const h = new BillingHarness();
 let acmeKey = '';
-let acmeKeyId = '';
 let globexKey = '';
 
 interface Problem {
@@ -80,7 +79,6 @@ before(async () => {
   }
   const acme = await h.key('acme');
   acmeKey = acme.key;
-  acmeKeyId = acme.id;
   globexKey = (await h.key('globex')).key;
   await h.key('initech');
   for (let i = 0; i < 5; i++) {

@@ -44,7 +44,10 @@ function assertError(
   assert.equal(body.code, code, JSON.stringify(body));
   assert.equal(body.status, status);
   assert.equal(r.headers.get('content-type'), 'application/problem+json; charset=utf-8');
-  assert.equal(body.type, `tag:metering.billing-api,2026:problem:${code.toLowerCase().replace(/_/g, '-')}`);
+  assert.equal(
+    body.type,
+    `tag:metering.billing-api,2026:problem:${code.toLowerCase().replace(/_/g, '-')}`,
+  );
   assert.ok(body.title.length > 0 && !body.title.includes(':'), body.title);
   assert.match(body.instance, /^\/v1\//);
   if (field !== undefined) {

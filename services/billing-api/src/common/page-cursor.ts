@@ -46,9 +46,8 @@ export class PageCursors {
     if (typeof parsed !== 'object' || parsed === null) return null;
     const { s, v } = parsed as { s?: unknown; v?: unknown };
     if (s !== scope || !Array.isArray(v)) return null;
-    return v.every((x) => typeof x === 'string' || typeof x === 'number')
-      ? (v as CursorValue[])
-      : null;
+    const values: unknown[] = v;
+    return values.every(isCursorValue) ? values : null;
   }
 
   /** decode, or a 400 naming `cursor`. */
@@ -72,6 +71,10 @@ export class PageCursors {
       .subarray(0, 16)
       .toString('base64url');
   }
+}
+
+function isCursorValue(x: unknown): x is CursorValue {
+  return typeof x === 'string' || typeof x === 'number';
 }
 
 /**
