@@ -263,6 +263,79 @@ describe('list parameters: every shape of bad input is a 400 naming the field', 
   }
 });
 
+describe('scalars in every wrong shape on the existing routes: 400 naming the field', () => {
+  const cases: [string, string, { body?: unknown; rawBody?: string }, string][] = [
+    ['POST', '/v1/tenants', { body: { id: ['a'], name: 'A', currency: 'EUR' } }, 'id'],
+    ['POST', '/v1/tenants', { body: { id: 'a', name: { x: 1 }, currency: 'EUR' } }, 'name'],
+    ['POST', '/v1/tenants', { body: { id: 'a', name: 'A', currency: 978 } }, 'currency'],
+    ['POST', '/v1/tenants', { body: { id: 'a', name: 'A\u0000', currency: 'EUR' } }, 'name'],
+    ['POST', '/v1/tenants', { body: { id: 'a', name: 'n'.repeat(201), currency: 'EUR' } }, 'name'],
+    [
+      'PUT',
+      '/v1/tenants/acme/plan',
+      { rawBody: '{"planId":"std","planVersion":1e999,"effectiveFrom":"2026-11-01T00:00:00Z"}' },
+      'planVersion',
+    ],
+    [
+      'PUT',
+      '/v1/tenants/acme/plan',
+      { body: { planId: 'std', planVersion: -1, effectiveFrom: '2026-11-01T00:00:00Z' } },
+      'planVersion',
+    ],
+    [
+      'PUT',
+      '/v1/tenants/acme/plan',
+      { body: { planId: 'std', planVersion: 1.5, effectiveFrom: '2026-11-01T00:00:00Z' } },
+      'planVersion',
+    ],
+    [
+      'PUT',
+      '/v1/tenants/acme/plan',
+      { body: { planId: 'std', effectiveFrom: ['2026-11-01T00:00:00Z'] } },
+      'effectiveFrom',
+    ],
+    [
+      'PUT',
+      '/v1/tenants/acme/plan',
+      { body: { planId: 'std', effectiveFrom: '2026-02-31T00:00:00Z' } },
+      'effectiveFrom',
+    ],
+    [
+      'POST',
+      '/v1/price-plans',
+      { body: { id: 'p', currency: 'EUR', basis: 'usage', minimum: ['1'] } },
+      'minimum',
+    ],
+    [
+      'POST',
+      '/v1/price-plans',
+      { body: { id: 'p', currency: 'EUR', basis: 'usage', minimum: '-Infinity' } },
+      'minimum',
+    ],
+    ['GET', '/v1/invoices/export?period=2025-11&period=2025-12', {}, 'period'],
+    ['GET', '/v1/invoices/export?period=2025-11&format=csv&format=jsonl', {}, 'format'],
+    [
+      'GET',
+      '/v1/tenants/acme/usage?from=2025-11-01T00:00:00Z&from=2025-11-02T00:00:00Z&to=2025-11-03T00:00:00Z',
+      {},
+      'from',
+    ],
+    ['GET', '/v1/tenants/acme/invoices/2025-02?format=csv&format=pdf', {}, 'format'],
+    ['GET', '/v1/unbilled-usage?period=2025-11&limit=-5', {}, 'limit'],
+  ];
+  for (const [method, url, options, field] of cases) {
+    test(`${method} ${url.slice(0, 70)} ${JSON.stringify(options).slice(0, 80)} → 400 ${field}`, async () => {
+      const r = await h.call(method, url, options);
+      const p = assertProblem(r, 400, 'VALIDATION_FAILED');
+      const fields = [
+        p.field,
+        ...((r.json as { errors?: { field: string }[] }).errors ?? []).map((e) => e.field),
+      ];
+      assert.ok(fields.includes(field), `${field} in ${r.text}`);
+    });
+  }
+});
+
 describe('GET /v1/tenants/{id}/invoices', () => {
   interface Summary {
     period: string;
