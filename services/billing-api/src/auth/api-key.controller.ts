@@ -1,7 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ErrorResponseDto } from '../common/error-response.dto';
-import { limitOf, type Page, pageOf } from '../common/page.dto';
+import { type Page } from '../common/page.dto';
 import { PageCursors } from '../common/page-cursor';
 import { AnyPrincipal, CurrentPrincipal } from './access.decorator';
 import { type ApiKeyDto, ApiKeyListQueryDto, ApiKeyPageDto } from './api-key.dto';
@@ -33,17 +33,11 @@ export class ApiKeyController {
       if (query.tenantId !== principal.tenantId) return { data: [], nextCursor: null };
     }
     const tenantId = principal.kind === 'tenant' ? principal.tenantId : query.tenantId;
-    const scope = `api-keys\n${tenantId ?? ''}\n${query.status ?? ''}`;
-    const after = query.cursor === undefined ? null : this.cursors.require(scope, query.cursor);
-    const limit = limitOf(query);
-    const rows = await this.keys.page(
-      { tenantId, status: query.status },
-      after === null ? null : String(after[0]),
-      limit + 1,
-    );
-    return pageOf(
-      rows,
-      limit,
+    return this.cursors.page(
+      ['api-keys', tenantId, query.status],
+      query,
+      (after, rows) => this.keys.page({ tenantId, status: query.status }, after, rows),
+      (row) => row.id,
       (r) => ({
         id: r.id,
         tenantId: r.tenantId,
@@ -52,7 +46,6 @@ export class ApiKeyController {
         revokedAt: r.revokedAt?.toISOString() ?? null,
         lastUsedAt: r.lastUsedAt?.toISOString() ?? null,
       }),
-      (last) => this.cursors.encode(scope, [last.id]),
     );
   }
 }

@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import { ValidationFailedError } from './billing.errors';
+import { limitOf, type Page, pageOf, type PageQueryDto } from './page.dto';
 
 /**
  * Opaque, tamper-evident cursors of the list endpoints: `<payload>.<mac>`, the payload
@@ -62,6 +63,28 @@ export class PageCursors {
       ]);
     }
     return values;
+  }
+
+  /**
+   * One page of a list in keyset order: the cursor's position (or null for the first page),
+   * `limit + 1` rows fetched after it, and the next cursor standing for the last row shown.
+   * `scope` names the list and every filter that shapes it (a cursor is valid for it only).
+   */
+  async page<R, T>(
+    scope: readonly (string | undefined)[],
+    query: PageQueryDto,
+    fetch: (after: string | null, rows: number) => Promise<R[]>,
+    positionOf: (row: R) => string,
+    toItem: (row: R) => T,
+  ): Promise<Page<T>> {
+    const bound = scope.map((part) => part ?? '').join('\n');
+    const after = query.cursor === undefined ? null : this.require(bound, query.cursor)[0];
+    if (after !== undefined && after !== null && typeof after !== 'string') {
+      throw new Error('page cursors hold string positions');
+    }
+    const limit = limitOf(query);
+    const rows = await fetch(after ?? null, limit + 1);
+    return pageOf(rows, limit, toItem, (last) => this.encode(bound, [positionOf(last)]));
   }
 
   private mac(scope: string, payload: string): string {

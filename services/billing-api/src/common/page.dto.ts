@@ -4,9 +4,20 @@ import { IsOptional, IsString, MaxLength, ValidateBy } from 'class-validator';
 export const PAGE_DEFAULT = 50;
 export const PAGE_MAX = 200;
 
-/** A page size as the query string carries it: plain digits, 1 to PAGE_MAX. */
-export function isListLimit(value: unknown): value is string {
-  return typeof value === 'string' && /^[1-9]\d{0,2}$/.test(value) && Number(value) <= PAGE_MAX;
+/** A page size as the query string carries it: plain digits (no sign, no 0 first), 1 to max. */
+export function isPageLimit(value: unknown, max: number): value is string {
+  return typeof value === 'string' && /^[1-9]\d{0,5}$/.test(value) && Number(value) <= max;
+}
+
+/** `limit` of a page: a whole number from 1 to max, as the query string carries it. */
+export function IsPageLimit(max: number): PropertyDecorator {
+  return ValidateBy({
+    name: 'isPageLimit',
+    validator: {
+      validate: (value) => isPageLimit(value, max),
+      defaultMessage: () => `must be a whole number from 1 to ${max}`,
+    },
+  });
 }
 
 /** `limit` and `cursor` of every list endpoint; lists extend it with their filters. */
@@ -19,13 +30,7 @@ export class PageQueryDto {
     description: 'Most items in this page',
   })
   @IsOptional()
-  @ValidateBy({
-    name: 'isListLimit',
-    validator: {
-      validate: (value) => isListLimit(value),
-      defaultMessage: () => `must be a whole number from 1 to ${PAGE_MAX}`,
-    },
-  })
+  @IsPageLimit(PAGE_MAX)
   limit?: string;
 
   @ApiPropertyOptional({

@@ -33,7 +33,7 @@ import {
   ValidationFailedError,
 } from '../common/billing.errors';
 import { negotiate, type Offer } from '../common/content-negotiation';
-import { limitOf, type Page, pageOf } from '../common/page.dto';
+import { type Page } from '../common/page.dto';
 import { PageCursors } from '../common/page-cursor';
 import {
   CloseResultDto,
@@ -84,18 +84,11 @@ export class InvoiceController {
         `must not be before from (${query.from})`,
       );
     }
-    const scope = `invoices\n${id}\n${query.from ?? ''}\n${query.to ?? ''}\n${query.status ?? ''}`;
-    const after = query.cursor === undefined ? null : this.cursors.require(scope, query.cursor);
-    const limit = limitOf(query);
-    const rows = await this.invoices.summaries(
-      id,
+    return this.cursors.page(
+      ['invoices', id, query.from, query.to, query.status],
       query,
-      after === null ? null : String(after[0]),
-      limit + 1,
-    );
-    return pageOf(
-      rows,
-      limit,
+      (after, rows) => this.invoices.summaries(id, query, after, rows),
+      (row) => row.period,
       (r) =>
         r.status === 'final'
           ? {
@@ -116,7 +109,6 @@ export class InvoiceController {
               issuedAt: null,
               contentHash: null,
             },
-      (last) => this.cursors.encode(scope, [last.period]),
     );
   }
 

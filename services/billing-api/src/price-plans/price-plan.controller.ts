@@ -11,7 +11,7 @@ import {
 import { AdminOnly } from '../auth/access.decorator';
 import { NotFoundError } from '../common/billing.errors';
 import { ErrorResponseDto } from '../common/error-response.dto';
-import { limitOf, type Page, pageOf, PageQueryDto } from '../common/page.dto';
+import { type Page, PageQueryDto } from '../common/page.dto';
 import { PageCursors } from '../common/page-cursor';
 import {
   CreatePricePlanDto,
@@ -41,15 +41,13 @@ export class PricePlanController {
   @ApiOkResponse({ type: PricePlanPageDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'limit, cursor, currency' })
   async list(@Query() query: PricePlanListQueryDto): Promise<Page<PricePlanDto>> {
-    const scope = `price-plans\n${query.currency ?? ''}`;
-    const after = query.cursor === undefined ? null : this.cursors.require(scope, query.cursor);
-    const limit = limitOf(query);
-    const rows = await this.repository.latestPage(
-      query.currency,
-      after === null ? null : String(after[0]),
-      limit + 1,
+    return this.cursors.page(
+      ['price-plans', query.currency],
+      query,
+      (after, rows) => this.repository.latestPage(query.currency, after, rows),
+      (row) => row.id,
+      toDto,
     );
-    return pageOf(rows, limit, toDto, (last) => this.cursors.encode(scope, [last.id]));
   }
 
   @Get(':planId/versions')
@@ -61,18 +59,18 @@ export class PricePlanController {
     @Param('planId') planId: string,
     @Query() query: PageQueryDto,
   ): Promise<Page<PricePlanDto>> {
-    const scope = `price-plan-versions\n${planId}`;
-    const after = query.cursor === undefined ? null : this.cursors.require(scope, query.cursor);
-    const limit = limitOf(query);
-    const rows = await this.repository.versionPage(
-      planId,
-      after === null ? 0 : Number(after[0]),
-      limit + 1,
+    const page = await this.cursors.page(
+      ['price-plan-versions', planId],
+      query,
+      (after, rows) =>
+        this.repository.versionPage(planId, after === null ? 0 : Number(after), rows),
+      (row) => String(row.version),
+      toDto,
     );
-    if (rows.length === 0 && after === null) {
+    if (page.data.length === 0 && query.cursor === undefined) {
       throw new NotFoundError('PLAN_NOT_FOUND', `price plan ${planId} does not exist`);
     }
-    return pageOf(rows, limit, toDto, (last) => this.cursors.encode(scope, [last.version]));
+    return page;
   }
 
   @Post()

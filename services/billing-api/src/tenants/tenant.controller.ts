@@ -14,7 +14,7 @@ import { AdminOnly, AnyPrincipal, CurrentPrincipal, TenantScoped } from '../auth
 import { ApiKeyService } from '../auth/api-key.service';
 import { type Principal } from '../auth/principal';
 import { ErrorResponseDto } from '../common/error-response.dto';
-import { limitOf, type Page, pageOf } from '../common/page.dto';
+import { type Page } from '../common/page.dto';
 import { PageCursors } from '../common/page-cursor';
 import {
   ApiKeyCreatedDto,
@@ -52,17 +52,12 @@ export class TenantController {
     @CurrentPrincipal() principal: Principal,
   ): Promise<Page<TenantSummaryDto>> {
     const only = principal.kind === 'tenant' ? principal.tenantId : undefined;
-    const scope = `tenants\n${only ?? ''}\n${query.namePrefix ?? ''}`;
-    const after = query.cursor === undefined ? null : this.cursors.require(scope, query.cursor);
-    const limit = limitOf(query);
-    const rows = await this.repository.page(
-      { id: only, namePrefix: query.namePrefix },
-      after === null ? null : String(after[0]),
-      limit + 1,
-    );
-    return pageOf(
-      rows,
-      limit,
+    return this.cursors.page(
+      ['tenants', only, query.namePrefix],
+      query,
+      (after, rows) =>
+        this.repository.page({ id: only, namePrefix: query.namePrefix }, after, rows),
+      (row) => row.id,
       (r) => ({
         id: r.id,
         name: r.name,
@@ -70,7 +65,6 @@ export class TenantController {
         currency: r.currency,
         createdAt: r.createdAt.toISOString(),
       }),
-      (last) => this.cursors.encode(scope, [last.id]),
     );
   }
 
