@@ -203,15 +203,6 @@ export class TenantRepository {
       return { lastClosed, assigned: true };
     });
   }
-
-  /** The latest period of the tenant that has a final invoice, or null. */
-  async lastClosedPeriod(tenantId: string): Promise<string | null> {
-    const rows = await this.dataSource.query<{ period: string | null }[]>(
-      `SELECT max(period) AS period FROM invoice WHERE tenant_id = $1`,
-      [tenantId],
-    );
-    return rows[0]?.period ?? null;
-  }
 }
 
 /**
