@@ -2,6 +2,7 @@ export { ApiKeyEntity } from './entities/api-key.entity';
 export { ConsumerOffsetDecisionEntity } from './entities/consumer-offset-decision.entity';
 export { ConsumerOffsetEntity } from './entities/consumer-offset.entity';
 export { DlqReplayEntity } from './entities/dlq-replay.entity';
+export { IdempotencyKeyEntity } from './entities/idempotency-key.entity';
 export { InstanceStateEntity } from './entities/instance-state.entity';
 export { InvoiceCounterEntity } from './entities/invoice-counter.entity';
 export { InvoiceEntity } from './entities/invoice.entity';

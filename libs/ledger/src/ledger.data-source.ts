@@ -3,6 +3,7 @@ import { ApiKeyEntity } from './entities/api-key.entity';
 import { ConsumerOffsetDecisionEntity } from './entities/consumer-offset-decision.entity';
 import { ConsumerOffsetEntity } from './entities/consumer-offset.entity';
 import { DlqReplayEntity } from './entities/dlq-replay.entity';
+import { IdempotencyKeyEntity } from './entities/idempotency-key.entity';
 import { InstanceStateEntity } from './entities/instance-state.entity';
 import { InvoiceCounterEntity } from './entities/invoice-counter.entity';
 import { InvoiceEntity } from './entities/invoice.entity';
@@ -22,6 +23,7 @@ import { PricedAssignments1764460800000 } from './migrations/1764460800000-price
 import { OffsetContinuity1764547200000 } from './migrations/1764547200000-offset-continuity';
 import { DlqReplay1764633600000 } from './migrations/1764633600000-dlq-replay';
 import { ResourceDimension1764722000000 } from './migrations/1764722000000-resource-dimension';
+import { ApiResources1764723600000 } from './migrations/1764723600000-api-resources';
 
 export const LEDGER_ENTITIES = [
   TenantEntity,
@@ -39,6 +41,7 @@ export const LEDGER_ENTITIES = [
   ConsumerOffsetDecisionEntity,
   DlqReplayEntity,
   ResourceEntity,
+  IdempotencyKeyEntity,
 ];
 
 /** Every migration, in order. Both services run them; TypeORM applies each once. */
@@ -51,6 +54,7 @@ export const LEDGER_MIGRATIONS = [
   OffsetContinuity1764547200000,
   DlqReplay1764633600000,
   ResourceDimension1764722000000,
+  ApiResources1764723600000,
 ];
 
 export interface LedgerConnectionOptions {

@@ -32,6 +32,7 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
     'OffsetContinuity1764547200000',
     'DlqReplay1764633600000',
     'ResourceDimension1764722000000',
+    'ApiResources1764723600000',
   ]);
   assert.deepEqual(await migrateLedger(ds), [], 'a second run applies nothing');
   assert.deepEqual(await tables(), [
@@ -39,6 +40,7 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
     'consumer_offset',
     'consumer_offset_decision',
     'dlq_replay',
+    'idempotency_key',
     'instance_state',
     'invoice',
     'invoice_counter',
@@ -145,6 +147,7 @@ test('upgrading to PricedAssignments records the assignments rating priced with 
       'OffsetContinuity1764547200000',
       'DlqReplay1764633600000',
       'ResourceDimension1764722000000',
+      'ApiResources1764723600000',
     ]);
     const rows = await source.query<{ t: string; p: string; v: number; f: Date }[]>(
       `SELECT tenant_id AS t, plan_id AS p, plan_version AS v, effective_from AS f

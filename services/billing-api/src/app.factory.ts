@@ -1,6 +1,6 @@
 import { NestFactory } from '@nestjs/core';
 import { type NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import {
   createLogger,
   type Logger,
@@ -11,6 +11,7 @@ import { AppModule } from './app.module';
 import { httpMetrics } from './common/http-metrics.middleware';
 import { verifyUtf8Body } from './common/request-body';
 import { type BillingConfig } from './config';
+import { buildOpenApiDocument } from './openapi';
 
 /**
  * The HTTP application, configured but not listening: main.ts listens on the configured port,
@@ -36,19 +37,7 @@ export async function createBillingApp(
   app.useBodyParser('json', { limit: '256kb', verify: verifyUtf8Body });
   app.enableShutdownHooks();
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Metering billing API')
-      .setDescription(
-        'Tenants, API keys, price plans, usage and monthly invoices. Amounts and quantities are ' +
-          'decimal strings. Authorization: Bearer <admin key or tenant key>. Errors: ' +
-          '{statusCode, code, message, field?, errors?} with stable codes.',
-      )
-      .setVersion('1')
-      .addBearerAuth()
-      .build(),
-  );
+  const document = buildOpenApiDocument(app);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
   return app;
 }

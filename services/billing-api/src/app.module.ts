@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import {
   HealthController,
@@ -8,12 +8,16 @@ import {
   type MetricsRegistry,
   ObservabilityModule,
 } from '@metering/observability';
+import { ApiKeyController } from './auth/api-key.controller';
 import { ApiKeyRepository } from './auth/api-key.repository';
 import { ApiKeyService } from './auth/api-key.service';
 import { AuthGuard } from './auth/auth.guard';
 import { Clock, clockFor } from './common/clock';
 import { DatabaseLifecycle, dataSourceProvider } from './common/database.provider';
 import { ErrorFilter } from './common/error.filter';
+import { IdempotencyInterceptor } from './common/idempotency.interceptor';
+import { IdempotencyRepository } from './common/idempotency.repository';
+import { PageCursors } from './common/page-cursor';
 import { TextInputGuard } from './common/text-input.guard';
 import { BILLING_CONFIG } from './common/tokens';
 import { FieldValidationPipe } from './common/validation.pipe';
@@ -62,10 +66,12 @@ export class AppModule {
         UsageController,
         InvoiceController,
         UnbilledUsageController,
+        ApiKeyController,
       ],
       providers: [
         { provide: BILLING_CONFIG, useValue: config },
         { provide: Clock, useValue: clockFor(config) },
+        { provide: PageCursors, useValue: new PageCursors(config.adminApiKey) },
         dataSourceProvider,
         DatabaseLifecycle,
         ApiKeyRepository,
@@ -88,6 +94,10 @@ export class AppModule {
         { provide: APP_GUARD, useClass: ThrottlerGuard },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_GUARD, useClass: TextInputGuard },
+        IdempotencyRepository,
+        // After the guards (the principal is known, control characters are refused), before
+        // the pipes: a replay answers without validating or running anything again.
+        { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
         { provide: APP_FILTER, useClass: ErrorFilter },
         { provide: APP_PIPE, useClass: FieldValidationPipe },
       ],

@@ -29,9 +29,9 @@ before(async () => {
 after(() => h.stop());
 
 interface ErrorBody {
-  statusCode: number;
+  status: number;
   code: string;
-  message: string;
+  detail: string;
   field?: string;
 }
 
@@ -46,7 +46,7 @@ function assertSound(r: ApiAnswer, what: string): void {
       typeof body.field === 'string' && body.field.length > 0,
       `${what}: a 400 names its field → ${r.text.slice(0, 500)}`,
     );
-    assert.ok(body.message.includes(body.field), `${what}: the message names ${body.field}`);
+    assert.ok(body.detail.includes(body.field), `${what}: the detail names ${body.field}`);
   }
 }
 
@@ -178,6 +178,26 @@ interface Route {
 }
 
 const routes: readonly Route[] = [
+  { method: 'GET', path: '/v1/tenants', params: {}, query: { limit: '2', namePrefix: 'A' } },
+  {
+    method: 'GET',
+    path: '/v1/tenants/:id/invoices',
+    params: { id: 'acme' },
+    query: { from: '2025-01', to: '2025-12', status: 'draft', limit: '5' },
+  },
+  { method: 'GET', path: '/v1/price-plans', params: {}, query: { currency: 'EUR', limit: '2' } },
+  {
+    method: 'GET',
+    path: '/v1/price-plans/:planId/versions',
+    params: { planId: 'std' },
+    query: { limit: '1' },
+  },
+  {
+    method: 'GET',
+    path: '/v1/api-keys',
+    params: {},
+    query: { tenantId: 'acme', status: 'active', limit: '3' },
+  },
   {
     method: 'POST',
     path: '/v1/tenants',

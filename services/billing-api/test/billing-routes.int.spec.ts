@@ -2,10 +2,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BillingHarness } from './billing-harness';
 
+/** An RFC 9457 problem with our extension members. */
 interface ErrorBody {
-  statusCode: number;
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance: string;
   code: string;
-  message: string;
   field?: string;
   errors?: { field: string; message: string }[];
 }
@@ -30,7 +34,7 @@ before(async () => {
 after(() => h.stop());
 
 function assertError(
-  r: { status: number; json: unknown },
+  r: { status: number; json: unknown; headers: Headers },
   status: number,
   code: string,
   field?: string,
@@ -38,11 +42,18 @@ function assertError(
   const body = r.json as ErrorBody;
   assert.equal(r.status, status, JSON.stringify(body));
   assert.equal(body.code, code, JSON.stringify(body));
-  assert.equal(body.statusCode, status);
+  assert.equal(body.status, status);
+  assert.equal(r.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+  assert.equal(
+    body.type,
+    `tag:metering.billing-api,2026:problem:${code.toLowerCase().replace(/_/g, '-')}`,
+  );
+  assert.ok(body.title.length > 0 && !body.title.includes(':'), body.title);
+  assert.match(body.instance, /^\/v1\//);
   if (field !== undefined) {
     const fields = [body.field, ...(body.errors ?? []).map((e) => e.field)];
     assert.ok(fields.includes(field), `expected field ${field} in ${JSON.stringify(body)}`);
-    assert.match(body.message, new RegExp(field.replace(/[[\].]/g, '\\$&')));
+    assert.match(body.detail, new RegExp(field.replace(/[[\].]/g, '\\$&')));
   }
   assert.doesNotMatch(JSON.stringify(body), /at .*\.js:\d+|node_modules|stack/);
   return body;
@@ -612,7 +623,7 @@ describe('invoices and periods: input errors', () => {
       409,
       'PERIOD_NOT_CLOSABLE',
     );
-    assert.match(body.message, /can be closed from/);
+    assert.match(body.detail, /can be closed from/);
   });
 });
 
@@ -669,12 +680,13 @@ describe('rate limiting', () => {
 
   test('the sixth request in a window is 429 RATE_LIMITED', async () => {
     const statuses: number[] = [];
-    let last: { status: number; json: unknown } | undefined;
+    let last: { status: number; json: unknown; headers: Headers } | undefined;
     for (let i = 0; i < 6; i++) {
       last = await limited.call('GET', '/v1/tenants/nobody');
       statuses.push(last.status);
     }
     assert.deepEqual(statuses.slice(0, 5), [404, 404, 404, 404, 404]);
-    assertError(last ?? { status: 0, json: null }, 429, 'RATE_LIMITED');
+    assert.ok(last !== undefined);
+    assertError(last, 429, 'RATE_LIMITED');
   });
 });

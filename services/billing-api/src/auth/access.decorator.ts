@@ -1,4 +1,9 @@
-import { applyDecorators, SetMetadata } from '@nestjs/common';
+import {
+  applyDecorators,
+  createParamDecorator,
+  type ExecutionContext,
+  SetMetadata,
+} from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiForbiddenResponse,
@@ -6,7 +11,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { ErrorResponseDto } from '../common/error-response.dto';
-import { ACCESS_KEY, type Access } from './principal';
+import { ACCESS_KEY, type Access, type AuthenticatedRequest, type Principal } from './principal';
 
 /** Admin key only: a tenant key gets 403. */
 export function AdminOnly(): MethodDecorator & ClassDecorator {
@@ -33,3 +38,21 @@ export function TenantScoped(): MethodDecorator & ClassDecorator {
     }),
   );
 }
+
+/** The admin key or any tenant key; the handler answers only what the principal may see. */
+export function AnyPrincipal(): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    SetMetadata(ACCESS_KEY, 'any' satisfies Access),
+    ApiBearerAuth(),
+    ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'missing or invalid key' }),
+  );
+}
+
+/** The authenticated caller (set by AuthGuard). */
+export const CurrentPrincipal = createParamDecorator(
+  (_data: unknown, context: ExecutionContext): Principal => {
+    const principal = context.switchToHttp().getRequest<AuthenticatedRequest>().principal;
+    if (principal === undefined) throw new Error('CurrentPrincipal on a route without AuthGuard');
+    return principal;
+  },
+);

@@ -1,6 +1,19 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 
+export interface KeySummaryRow {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly createdAt: Date;
+  readonly revokedAt: Date | null;
+  readonly lastUsedAt: Date | null;
+}
+
+export interface KeyFilter {
+  readonly tenantId?: string;
+  readonly status?: 'active' | 'revoked';
+}
+
 export interface StoredKey {
   readonly id: string;
   readonly tenantId: string;
@@ -41,5 +54,41 @@ export class ApiKeyRepository {
       [id, tenantId],
     );
     return affected > 0;
+  }
+
+  /** Records a use unless one was recorded within `resolutionMs` (by any replica). */
+  async touch(id: string, at: Date, resolutionMs: number): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE api_key SET last_used_at = $2
+       WHERE id = $1 AND (last_used_at IS NULL OR last_used_at <= $2::timestamptz - $3 * interval '1 millisecond')`,
+      [id, at, resolutionMs],
+    );
+  }
+
+  /** Keys in id order after `afterId` (keyset), filtered. */
+  async page(filter: KeyFilter, afterId: string | null, limit: number): Promise<KeySummaryRow[]> {
+    const rows = await this.dataSource.query<
+      {
+        id: string;
+        tenant_id: string;
+        created_at: Date;
+        revoked_at: Date | null;
+        last_used_at: Date | null;
+      }[]
+    >(
+      `SELECT id, tenant_id, created_at, revoked_at, last_used_at FROM api_key
+       WHERE ($1::text IS NULL OR id > $1)
+         AND ($2::text IS NULL OR tenant_id = $2)
+         AND ($3::text IS NULL OR ($3 = 'active') = (revoked_at IS NULL))
+       ORDER BY id LIMIT $4`,
+      [afterId, filter.tenantId ?? null, filter.status ?? null, limit],
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      tenantId: r.tenant_id,
+      createdAt: r.created_at,
+      revokedAt: r.revoked_at,
+      lastUsedAt: r.last_used_at,
+    }));
   }
 }

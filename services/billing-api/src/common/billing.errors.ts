@@ -20,7 +20,40 @@ export type BillingErrorCode =
   | 'NOT_FOUND'
   | 'RATE_LIMITED'
   | 'PAYLOAD_TOO_LARGE'
+  | 'NOT_ACCEPTABLE'
+  | 'IDEMPOTENCY_KEY_REUSED'
+  | 'IDEMPOTENCY_KEY_IN_USE'
   | 'INTERNAL';
+
+/** The RFC 9457 `title` of each code: the same for every occurrence, unlike `detail`. */
+export const PROBLEM_TITLES: Readonly<Record<BillingErrorCode, string>> = {
+  VALIDATION_FAILED: 'The request is invalid',
+  UNAUTHENTICATED: 'A valid API key is required',
+  FORBIDDEN: 'This route needs the admin key',
+  TENANT_NOT_FOUND: 'No such tenant',
+  TENANT_EXISTS: 'The tenant already exists',
+  PLAN_NOT_FOUND: 'No such price plan',
+  PLAN_CURRENCY_MISMATCH: 'The plan is priced in another currency',
+  PLAN_INVALID: 'The price plan is not acceptable',
+  API_KEY_NOT_FOUND: 'No such API key',
+  PERIOD_INVALID: 'The period is invalid',
+  PERIOD_NOT_STARTED: 'The period has not started',
+  PERIOD_NOT_CLOSABLE: 'The period cannot be closed yet',
+  PERIOD_CLOSED: 'The period is closed',
+  RANGE_INVALID: 'The range is invalid',
+  NOT_FOUND: 'Not found',
+  RATE_LIMITED: 'Too many requests',
+  PAYLOAD_TOO_LARGE: 'The body is too large',
+  NOT_ACCEPTABLE: 'No acceptable representation',
+  IDEMPOTENCY_KEY_REUSED: 'The idempotency key was used for another request',
+  IDEMPOTENCY_KEY_IN_USE: 'A request with this idempotency key is still running',
+  INTERNAL: 'Internal error',
+};
+
+/** RFC 9457 `type`: a tag URI (RFC 4151) per code; stable, not meant to be dereferenced. */
+export function problemType(code: BillingErrorCode): string {
+  return `tag:metering.billing-api,2026:problem:${code.toLowerCase().replace(/_/g, '-')}`;
+}
 
 export interface FieldProblem {
   readonly field: string;
@@ -52,7 +85,11 @@ export class UnprocessableError extends BillingError {
   readonly status = 422;
   constructor(
     readonly code:
-      'PLAN_INVALID' | 'PLAN_CURRENCY_MISMATCH' | 'PERIOD_NOT_STARTED' | 'RANGE_INVALID',
+      | 'PLAN_INVALID'
+      | 'PLAN_CURRENCY_MISMATCH'
+      | 'PERIOD_NOT_STARTED'
+      | 'RANGE_INVALID'
+      | 'IDEMPOTENCY_KEY_REUSED',
     override readonly field: string,
     message: string,
   ) {
@@ -93,10 +130,22 @@ export class NotFoundError extends BillingError {
 export class ConflictError extends BillingError {
   readonly status = 409;
   constructor(
-    readonly code: 'TENANT_EXISTS' | 'PERIOD_NOT_CLOSABLE' | 'PERIOD_CLOSED',
+    readonly code:
+      'TENANT_EXISTS' | 'PERIOD_NOT_CLOSABLE' | 'PERIOD_CLOSED' | 'IDEMPOTENCY_KEY_IN_USE',
     message: string,
   ) {
     super(message);
     this.name = 'ConflictError';
+  }
+}
+
+/** No representation the `Accept` header admits (and no `?format=` chose one). 406. */
+export class NotAcceptableError extends BillingError {
+  readonly code = 'NOT_ACCEPTABLE';
+  readonly status = 406;
+  override readonly field = 'Accept';
+  constructor(available: readonly string[]) {
+    super(`Accept: none of ${available.join(', ')} is acceptable; or choose with ?format=`);
+    this.name = 'NotAcceptableError';
   }
 }

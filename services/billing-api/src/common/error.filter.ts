@@ -6,16 +6,47 @@ import {
   Inject,
 } from '@nestjs/common';
 import { ThrottlerException } from '@nestjs/throttler';
-import { type Response } from 'express';
+import { type Request, type Response } from 'express';
 import { MoneyError } from '@metering/money';
 import { createLogger, type Logger, ROOT_LOGGER } from '@metering/observability';
 import { PricingError } from '@metering/pricing';
-import { BillingError, type BillingErrorCode } from './billing.errors';
+import {
+  BillingError,
+  type BillingErrorCode,
+  type FieldProblem,
+  PROBLEM_TITLES,
+  problemType,
+} from './billing.errors';
 import { type ErrorResponseDto } from './error-response.dto';
 import { INVALID_UTF8_BODY } from './request-body';
 
+/** An error before it becomes a problem document (the request adds `instance`). */
+export interface ErrorAnswer {
+  readonly statusCode: number;
+  readonly code: BillingErrorCode;
+  readonly message: string;
+  readonly field?: string;
+  readonly errors?: FieldProblem[];
+}
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+
+/** RFC 9457 members first, then our extension members (`code`, `field`, `errors`). */
+export function toProblem(answer: ErrorAnswer, instance: string): ErrorResponseDto {
+  return {
+    type: problemType(answer.code),
+    title: PROBLEM_TITLES[answer.code],
+    status: answer.statusCode,
+    detail: answer.message,
+    instance,
+    code: answer.code,
+    ...(answer.field === undefined ? {} : { field: answer.field }),
+    ...(answer.errors === undefined ? {} : { errors: answer.errors }),
+  };
+}
+
 /**
- * The one place where errors become HTTP answers: domain and API errors by their stable code,
+ * The one place where errors become HTTP answers (RFC 9457 problem documents): domain and API errors by their stable code,
  * framework errors (unknown route, bad JSON, throttling) by status, anything else as a 500 that
  * says nothing about the internals. The stack goes to the log, never to the client.
  */
@@ -29,6 +60,7 @@ export class ErrorFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<Response>();
+    const request = host.switchToHttp().getRequest<Request>();
     const body = this.toBody(exception);
     if (body.statusCode >= 500) {
       this.logger.error({ err: exception }, 'request failed');
@@ -38,10 +70,17 @@ export class ErrorFilter implements ExceptionFilter {
       response.destroy();
       return;
     }
-    response.status(body.statusCode).json(body);
+    // The path only: the query string is the client's own input and may be anything.
+    const instance = typeof request.path === 'string' ? request.path : '/';
+    const problem = toProblem(body, instance);
+    // Serialised as express's res.json would (with `json escape`), under the problem type.
+    response
+      .status(body.statusCode)
+      .type(PROBLEM_CONTENT_TYPE)
+      .send(Buffer.from(escapeJson(JSON.stringify(problem)), 'utf8'));
   }
 
-  toBody(exception: unknown): ErrorResponseDto {
+  toBody(exception: unknown): ErrorAnswer {
     if (exception instanceof BillingError) {
       return {
         statusCode: exception.status,
@@ -98,7 +137,12 @@ export class ErrorFilter implements ExceptionFilter {
   }
 }
 
-function malformed(field: 'path' | 'body', message: string): ErrorResponseDto {
+/** What express's `json escape` setting does: <, > and & as \u003c, \u003e, \u0026. */
+export function escapeJson(json: string): string {
+  return json.replace(/[<>&]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+function malformed(field: 'path' | 'body', message: string): ErrorAnswer {
   return { statusCode: 400, code: 'VALIDATION_FAILED', message: `${field}: ${message}`, field };
 }
 

@@ -7,11 +7,13 @@ import { type IncomingMessage, type ServerResponse } from 'node:http';
  * status 400 and the type the exception filter reads (error.filter.ts).
  */
 export function verifyUtf8Body(
-  _req: IncomingMessage,
+  req: IncomingMessage & RawBodyRequest,
   _res: ServerResponse,
   body: Buffer,
   encoding: string,
 ): void {
+  // Kept for the Idempotency-Key fingerprint: the bytes as sent, not a re-serialisation.
+  req.rawBody = body;
   if (encoding.toLowerCase() === 'utf-8' && !isUtf8(body)) {
     throw Object.assign(new Error('body: is not valid UTF-8'), {
       status: 400,
@@ -21,3 +23,8 @@ export function verifyUtf8Body(
 }
 
 export const INVALID_UTF8_BODY = 'entity.encoding.invalid';
+
+/** A request whose JSON body was read: its bytes as sent. */
+export interface RawBodyRequest {
+  rawBody?: Buffer;
+}

@@ -1,6 +1,7 @@
 import {
   Controller,
   Get,
+  Headers,
   HttpCode,
   Inject,
   Param,
@@ -12,6 +13,7 @@ import {
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
+  ApiNotAcceptableResponse,
   ApiOkResponse,
   ApiOperation,
   ApiProduces,
@@ -25,7 +27,23 @@ import { ErrorResponseDto } from '../common/error-response.dto';
 import { PeriodPipe } from '../common/period.pipe';
 import { BILLING_CONFIG } from '../common/tokens';
 import { type InvoiceDocument } from './domain';
-import { CloseResultDto, ExportQueryDto, InvoiceDto, InvoiceQueryDto } from './invoice.dto';
+import {
+  NotAcceptableError,
+  UnprocessableError,
+  ValidationFailedError,
+} from '../common/billing.errors';
+import { negotiate, type Offer } from '../common/content-negotiation';
+import { type Page } from '../common/page.dto';
+import { PageCursors } from '../common/page-cursor';
+import {
+  CloseResultDto,
+  ExportQueryDto,
+  InvoiceDto,
+  InvoiceListQueryDto,
+  InvoicePageDto,
+  InvoiceQueryDto,
+  type InvoiceSummaryDto,
+} from './invoice.dto';
 import { InvoiceExportService } from './invoice-export.service';
 import { InvoiceService } from './invoice.service';
 import { type CloseResult, PeriodCloseService } from './period-close.service';
@@ -39,12 +57,65 @@ export class InvoiceController {
     private readonly invoices: InvoiceService,
     private readonly closer: PeriodCloseService,
     private readonly exporter: InvoiceExportService,
+    private readonly cursors: PageCursors,
     @Inject(BILLING_CONFIG) private readonly config: BillingConfig,
   ) {}
+
+  @Get('v1/tenants/:id/invoices')
+  @TenantScoped()
+  @ApiOperation({
+    operationId: 'listTenantInvoices',
+    summary: 'A tenant’s invoices, oldest month first: final ones and the open months’ drafts',
+    description:
+      'From the tenant’s registration month (or an earlier final invoice) to the current month ' +
+      'of its zone. Filters: `from`/`to` periods (inclusive), `status`.',
+  })
+  @ApiOkResponse({ type: InvoicePageDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'limit, cursor, from, to, status' })
+  @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'RANGE_INVALID' })
+  async list(
+    @Param('id') id: string,
+    @Query() query: InvoiceListQueryDto,
+  ): Promise<Page<InvoiceSummaryDto>> {
+    if (query.from !== undefined && query.to !== undefined && query.from > query.to) {
+      throw new UnprocessableError(
+        'RANGE_INVALID',
+        'to',
+        `must not be before from (${query.from})`,
+      );
+    }
+    return this.cursors.page(
+      ['invoices', id, query.from, query.to, query.status],
+      query,
+      (after, rows) => this.invoices.summaries(id, query, after, rows),
+      (row) => row.period,
+      (r) =>
+        r.status === 'final'
+          ? {
+              period: r.period,
+              status: r.status,
+              number: r.number,
+              currency: r.currency,
+              total: r.total,
+              issuedAt: r.issuedAt.toISOString(),
+              contentHash: r.contentHash,
+            }
+          : {
+              period: r.period,
+              status: r.status,
+              number: null,
+              currency: r.currency,
+              total: null,
+              issuedAt: null,
+              contentHash: null,
+            },
+    );
+  }
 
   @Get('v1/tenants/:id/invoices/:period')
   @TenantScoped()
   @ApiOperation({
+    operationId: 'getInvoice',
     summary: 'The invoice of a month: the stored final invoice, or a live draft while open',
     description: 'JSON by default; `?format=csv` or `?format=pdf` for the documents.',
   })
@@ -55,14 +126,22 @@ export class InvoiceController {
     description: 'period not YYYY-MM, unknown format',
   })
   @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'PERIOD_NOT_STARTED' })
+  @ApiNotAcceptableResponse({
+    type: ErrorResponseDto,
+    description: 'NOT_ACCEPTABLE: Accept admits none of JSON, CSV, PDF (and no ?format=)',
+  })
   async get(
     @Param('id') id: string,
     @Param('period', PeriodPipe) period: string,
     @Query() query: InvoiceQueryDto,
+    @Headers('accept') accept: string | undefined,
+    @Res({ passthrough: true }) res: Response,
   ): Promise<InvoiceDocument | StreamableFile> {
+    res.vary('Accept');
+    const format = query.format ?? chooseFormat(accept, INVOICE_OFFERS);
     const { invoice, tenant } = await this.invoices.get(id, period);
     const name = `${invoice.number ?? `draft-${invoice.tenantId}-${invoice.period}`}`;
-    switch (query.format ?? 'json') {
+    switch (format) {
       case 'json':
         return invoice;
       case 'csv':
@@ -87,6 +166,7 @@ export class InvoiceController {
   @AdminOnly()
   @HttpCode(200)
   @ApiOperation({
+    operationId: 'closePeriod',
     summary: 'Make every tenant’s invoice of the month final (numbered, hashed, immutable)',
     description:
       'Allowed from the period end in the last tenant zone plus the grace time. Idempotent.',
@@ -103,12 +183,24 @@ export class InvoiceController {
 
   @Get('v1/invoices/export')
   @AdminOnly()
-  @ApiOperation({ summary: 'Every tenant’s invoice of the month, streamed as CSV or JSON Lines' })
+  @ApiOperation({
+    operationId: 'exportInvoices',
+    summary: 'Every tenant’s invoice of the month, streamed as CSV or JSON Lines',
+  })
   @ApiProduces('text/csv', 'application/x-ndjson')
   @ApiOkResponse({ description: 'CSV (header + rows per invoice) or one invoice JSON per line' })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
-  async export(@Query() query: ExportQueryDto, @Res() res: Response): Promise<void> {
-    const format = query.format ?? 'csv';
+  @ApiNotAcceptableResponse({
+    type: ErrorResponseDto,
+    description: 'NOT_ACCEPTABLE: Accept admits neither CSV nor JSON Lines (and no ?format=)',
+  })
+  async export(
+    @Query() query: ExportQueryDto,
+    @Headers('accept') accept: string | undefined,
+    @Res() res: Response,
+  ): Promise<void> {
+    const format = query.format ?? chooseFormat(accept, EXPORT_OFFERS);
+    res.vary('Accept');
     res.status(200);
     res.setHeader(
       'Content-Type',
@@ -124,6 +216,34 @@ export class InvoiceController {
       if (!res.write(chunk)) await drainOrClose(res);
     }
     res.end();
+  }
+}
+
+const INVOICE_OFFERS: readonly Offer<'json' | 'csv' | 'pdf'>[] = [
+  { format: 'json', mediaType: 'application/json' },
+  { format: 'csv', mediaType: 'text/csv' },
+  { format: 'pdf', mediaType: 'application/pdf' },
+];
+
+const EXPORT_OFFERS: readonly Offer<'csv' | 'jsonl'>[] = [
+  { format: 'csv', mediaType: 'text/csv' },
+  { format: 'jsonl', mediaType: 'application/x-ndjson' },
+  { format: 'jsonl', mediaType: 'application/jsonl' },
+];
+
+/** The representation Accept asks for (used when no `?format=` chose one: the query wins). */
+function chooseFormat<F extends string>(
+  accept: string | undefined,
+  offers: readonly Offer<F>[],
+): F {
+  const result = negotiate(accept, offers);
+  switch (result.kind) {
+    case 'chosen':
+      return result.format;
+    case 'invalid':
+      throw new ValidationFailedError([{ field: 'Accept', message: result.reason }]);
+    case 'none':
+      throw new NotAcceptableError([...new Set(offers.map((o) => o.mediaType))]);
   }
 }
 

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';
+import { PageQueryDto } from '../common/page.dto';
 import { IsPeriod } from '../common/validators';
 
 export class InvoiceQueryDto {
@@ -134,4 +135,47 @@ export class CloseResultDto {
   @ApiProperty({ description: 'already final before (closing twice is harmless)' })
   alreadyFinal!: number;
   @ApiProperty() closableFrom!: string;
+}
+
+export const INVOICE_STATUSES = ['draft', 'final'] as const;
+
+export class InvoiceListQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ example: '2026-01', description: 'First period (inclusive)' })
+  @IsOptional()
+  @IsPeriod()
+  from?: string;
+
+  @ApiPropertyOptional({ example: '2026-12', description: 'Last period (inclusive)' })
+  @IsOptional()
+  @IsPeriod()
+  to?: string;
+
+  @ApiPropertyOptional({ enum: INVOICE_STATUSES })
+  @IsOptional()
+  @IsIn(INVOICE_STATUSES)
+  status?: (typeof INVOICE_STATUSES)[number];
+}
+
+export class InvoiceSummaryDto {
+  @ApiProperty({ example: '2026-10' }) period!: string;
+  @ApiProperty({ enum: INVOICE_STATUSES }) status!: string;
+  @ApiProperty({ type: String, nullable: true, example: 'INV-2026-10-000001' }) number!:
+    string | null;
+  @ApiProperty({ example: 'EUR' }) currency!: string;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: '12.95',
+    description: 'Final invoices only; a draft’s total is on GET …/invoices/{period}',
+  })
+  total!: string | null;
+  @ApiProperty({ type: String, nullable: true }) issuedAt!: string | null;
+  @ApiProperty({ type: String, nullable: true }) contentHash!: string | null;
+}
+
+export class InvoicePageDto {
+  @ApiProperty({ type: [InvoiceSummaryDto], description: 'Oldest period first' })
+  data!: InvoiceSummaryDto[];
+  @ApiProperty({ type: String, nullable: true, description: 'null on the last page' })
+  nextCursor!: string | null;
 }

@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import { groupBy } from '../common/database.provider';
+import { assignmentsFingerprint } from '../tenants/tenant.repository';
 import { invoiceNumber, type InvoiceDocument, type SegmentUsage, type UsageTotals } from './domain';
 
 const SUMS = `sum(cpu_usage_core_seconds)::text AS cpu_usage,
@@ -37,6 +39,15 @@ export interface DailyRow {
   readonly dayStartMs: number;
   readonly cpuCoreSeconds: string;
   readonly memoryByteSeconds: string;
+}
+
+export interface FinalSummaryRow {
+  readonly period: string;
+  readonly number: string;
+  readonly currency: string;
+  readonly total: string;
+  readonly issuedAt: Date;
+  readonly contentHash: string;
 }
 
 @Injectable()
@@ -132,6 +143,32 @@ export class InvoiceRepository {
     return rows.map((r) => r.content);
   }
 
+  /** Summaries (no content) of a tenant's final invoices with from <= period <= to. */
+  async finalSummaries(tenantId: string, from: string, to: string): Promise<FinalSummaryRow[]> {
+    const rows = await this.dataSource.query<
+      {
+        period: string;
+        number: string;
+        currency: string;
+        total: string;
+        finalized_at: Date;
+        content_hash: string;
+      }[]
+    >(
+      `SELECT period, number, currency, total::text AS total, finalized_at, content_hash
+       FROM invoice WHERE tenant_id = $1 AND period >= $2 AND period <= $3 ORDER BY period`,
+      [tenantId, from, to],
+    );
+    return rows.map((r) => ({
+      period: r.period,
+      number: r.number,
+      currency: r.currency,
+      total: r.total,
+      issuedAt: r.finalized_at,
+      contentHash: r.content_hash,
+    }));
+  }
+
   /** The final invoices of the period among these tenants. */
   async finalsOf(
     period: string,
@@ -162,9 +199,14 @@ export class InvoiceRepository {
    */
   async finalizeAll(
     period: string,
-    drafts: readonly { tenantId: string; makeFinal: (number: string) => InvoiceDocument }[],
-  ): Promise<{ created: number; existing: number }> {
-    if (drafts.length === 0) return { created: 0, existing: 0 };
+    drafts: readonly {
+      tenantId: string;
+      /** assignmentsFingerprint of the assignments the draft was priced with */
+      assignments: string;
+      makeFinal: (number: string) => InvoiceDocument;
+    }[],
+  ): Promise<{ created: number; existing: number; stale: string[] }> {
+    if (drafts.length === 0) return { created: 0, existing: 0, stale: [] };
     return this.dataSource.transaction('READ COMMITTED', async (tx) => {
       await tx.query(`INSERT INTO invoice_counter (period) VALUES ($1) ON CONFLICT DO NOTHING`, [
         period,
@@ -173,17 +215,27 @@ export class InvoiceRepository {
         `SELECT last_sequence FROM invoice_counter WHERE period = $1 FOR UPDATE`,
         [period],
       );
+      // The tenants' rows, in id order (no deadlock between closers): a plan assignment takes
+      // the same lock (TenantRepository.assignUnlessClosed), so none commits in between.
+      const tenantIds = drafts.map((d) => d.tenantId);
+      await tx.query(`SELECT id FROM tenant WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`, [
+        tenantIds,
+      ]);
       // Read after the lock: whatever a concurrent close finalised has committed by now.
-      const existing = await this.finalTenantIdsIn(
-        tx,
-        period,
-        drafts.map((d) => d.tenantId),
-      );
+      const existing = await this.finalTenantIdsIn(tx, period, tenantIds);
+      // A draft priced before an assignment that committed since is stale: not made final now,
+      // the caller prices it again.
+      const current = await this.assignmentFingerprintsIn(tx, tenantIds);
+      const stale: string[] = [];
       let sequence = counter[0]?.last_sequence ?? 0;
       const rows: InvoiceDocument[] = [];
       const sequences: number[] = [];
       for (const draft of drafts) {
         if (existing.has(draft.tenantId)) continue;
+        if ((current.get(draft.tenantId) ?? '') !== draft.assignments) {
+          stale.push(draft.tenantId);
+          continue;
+        }
         sequence += 1;
         const invoice = draft.makeFinal(invoiceNumber(period, sequence));
         if (invoice.number === null || invoice.contentHash === null) {
@@ -215,8 +267,38 @@ export class InvoiceRepository {
           sequence,
         ]);
       }
-      return { created: rows.length, existing: drafts.length - rows.length };
+      return {
+        created: rows.length,
+        existing: drafts.length - rows.length - stale.length,
+        stale,
+      };
     });
+  }
+
+  private async assignmentFingerprintsIn(
+    tx: EntityManager,
+    tenantIds: readonly string[],
+  ): Promise<Map<string, string>> {
+    const rows = await tx.query<
+      { tenant_id: string; effective_from: Date; plan_id: string; plan_version: number }[]
+    >(
+      `SELECT tenant_id, effective_from, plan_id, plan_version FROM plan_assignment
+       WHERE tenant_id = ANY($1) ORDER BY tenant_id, effective_from`,
+      [tenantIds],
+    );
+    const byTenant = groupBy(rows, (r) => r.tenant_id);
+    return new Map(
+      [...byTenant].map(([id, list]) => [
+        id,
+        assignmentsFingerprint(
+          list.map((r) => ({
+            effectiveFrom: r.effective_from,
+            planId: r.plan_id,
+            planVersion: r.plan_version,
+          })),
+        ),
+      ]),
+    );
   }
 
   private async finalTenantIdsIn(

@@ -1,10 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { byteSecondsToGibSeconds, Decimal, SECONDS_PER_HOUR } from '@metering/money';
-import { parseTiers, periodBounds, type PricePlan } from '@metering/pricing';
+import { parseTiers, periodBounds, periodOf, type PricePlan } from '@metering/pricing';
 import { type BillingConfig } from '../config';
 import { UnprocessableError } from '../common/billing.errors';
 import { Clock } from '../common/clock';
 import { BILLING_CONFIG } from '../common/tokens';
+import { MIN_PERIOD } from '../common/validators';
 import {
   type AssignedPlanRow,
   TenantRepository,
@@ -22,7 +23,12 @@ import {
   shiftPeriod,
   usageTotalsEqual,
 } from './domain';
-import { InvoiceRepository } from './invoice.repository';
+import { type FinalSummaryRow, InvoiceRepository } from './invoice.repository';
+
+/** A month in a tenant's list of invoices: a final invoice's summary, or a draft. */
+export type InvoiceSummary =
+  | (FinalSummaryRow & { readonly status: 'final' })
+  | { readonly period: string; readonly status: 'draft'; readonly currency: string };
 import { type DailyUsagePoint } from './render/invoice-pdf.renderer';
 
 /**
@@ -38,6 +44,46 @@ export class InvoiceService {
     private readonly clock: Clock,
     @Inject(BILLING_CONFIG) private readonly config: BillingConfig,
   ) {}
+
+  /**
+   * The tenant's months from the first that can hold an invoice (its registration month, or an
+   * earlier one already final) to the current one, in its zone: final ones as stored, the others
+   * as drafts (their totals move until the close, so they are not computed for a list).
+   */
+  async summaries(
+    tenantId: string,
+    filter: { from?: string; to?: string; status?: 'draft' | 'final' },
+    after: string | null,
+    limit: number,
+  ): Promise<InvoiceSummary[]> {
+    const tenant = await this.tenants.require(tenantId);
+    const current = periodOf(this.clock.now(), tenant.timeZone);
+    const created = periodOf(tenant.createdAt.getTime(), tenant.timeZone);
+    const from = [
+      filter.from ?? MIN_PERIOD,
+      after === null ? MIN_PERIOD : shiftPeriod(after, 1),
+    ].reduce((a, b) => (a > b ? a : b));
+    const to = filter.to === undefined || filter.to > current ? current : filter.to;
+    if (from > to) return [];
+    const finals = await this.invoices.finalSummaries(tenant.id, from, to);
+    const out: InvoiceSummary[] = [];
+    if (filter.status !== 'draft') {
+      for (const f of finals) out.push({ ...f, status: 'final' });
+    }
+    if (filter.status !== 'final') {
+      const final = new Set(finals.map((f) => f.period));
+      const first = finals[0]?.period ?? created;
+      let p = [from, first < created ? first : created].reduce((a, b) => (a > b ? a : b));
+      // Bounded: at most limit drafts, each month at most once (1970-01..2199-12).
+      let drafts = 0;
+      for (; p <= to && drafts < limit; p = shiftPeriod(p, 1)) {
+        if (final.has(p)) continue;
+        out.push({ period: p, status: 'draft', currency: tenant.currency });
+        drafts += 1;
+      }
+    }
+    return out.sort((a, b) => (a.period < b.period ? -1 : 1)).slice(0, limit);
+  }
 
   async get(
     tenantId: string,

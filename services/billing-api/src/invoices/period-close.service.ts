@@ -6,7 +6,11 @@ import { ConflictError } from '../common/billing.errors';
 import { Clock } from '../common/clock';
 import { groupBy, mapConcurrent } from '../common/database.provider';
 import { BILLING_CONFIG } from '../common/tokens';
-import { TenantRepository, type TenantRow } from '../tenants/tenant.repository';
+import {
+  assignmentsFingerprint,
+  TenantRepository,
+  type TenantRow,
+} from '../tenants/tenant.repository';
 import { finalizeInvoice } from './domain';
 import { InvoiceRepository } from './invoice.repository';
 import { InvoiceService, toAssignments } from './invoice.service';
@@ -19,6 +23,9 @@ export interface CloseResult {
   readonly closableFrom: string;
 }
 
+/** Rounds of pricing again a batch's tenants whose assignments changed during the close. */
+const MAX_REPRICING_ROUNDS = 5;
+
 export type Progress = (done: number, total: number) => void;
 
 /** Closes a month: every tenant's invoice becomes final, numbered and hashed, in tenant-id order. */
@@ -27,6 +34,7 @@ export class PeriodCloseService {
   private readonly logger: Logger;
   private readonly closed;
   private readonly duration;
+  private readonly repriced;
 
   constructor(
     private readonly invoices: InvoiceRepository,
@@ -39,11 +47,44 @@ export class PeriodCloseService {
   ) {
     this.logger = createLogger(PeriodCloseService.name, { parent: root });
     this.closed = metrics.counter({ name: 'invoices_closed_total', help: 'Invoices made final' });
+    this.repriced = metrics.counter({
+      name: 'period_close_repriced_total',
+      help: 'Drafts priced again because a plan assignment committed during the close',
+    });
     this.duration = metrics.histogram({
       name: 'period_close_duration_seconds',
       help: 'Time to close a period for every tenant',
       buckets: [0.1, 0.5, 1, 5, 10, 30, 60, 120, 300],
     });
+  }
+
+  /** Prices the tenants' drafts, then makes them final with the next numbers, in id order. */
+  private async finalizeBatch(
+    period: string,
+    tenants: readonly TenantRow[],
+  ): Promise<{ created: number; existing: number; stale: string[] }> {
+    const plans = groupBy(
+      await this.tenants.assignedPlans(tenants.map((t) => t.id)),
+      (r) => r.tenantId,
+    );
+    // Drafts are computed concurrently; numbers are then taken in tenant-id order.
+    const drafts = await mapConcurrent(tenants, this.config.concurrency, async (t) => {
+      const rows = plans.get(t.id) ?? [];
+      return {
+        draft: await this.invoiceService.draft(t, period, toAssignments(rows)),
+        assignments: assignmentsFingerprint(rows),
+      };
+    });
+    // One transaction per batch: numbers follow tenant-id order without gaps.
+    const now = this.clock.now();
+    return this.invoices.finalizeAll(
+      period,
+      drafts.map(({ draft, assignments }) => ({
+        tenantId: draft.tenantId,
+        assignments,
+        makeFinal: (number: string) => finalizeInvoice(draft, number, now),
+      })),
+    );
   }
 
   /** The instant from which the period may close: its latest end in any tenant zone, plus grace. */
@@ -77,26 +118,24 @@ export class PeriodCloseService {
       );
       const open = batch.filter((t) => !final.has(t.id));
       alreadyFinal += batch.length - open.length;
-      const plans = groupBy(
-        await this.tenants.assignedPlans(open.map((t) => t.id)),
-        (r) => r.tenantId,
-      );
-      // Drafts are computed concurrently; numbers are then taken in tenant-id order.
-      const drafts = await mapConcurrent(open, this.config.concurrency, (t) =>
-        this.invoiceService.draft(t, period, toAssignments(plans.get(t.id) ?? [])),
-      );
-      // One transaction per batch: numbers follow tenant-id order without gaps.
-      const now = this.clock.now();
-      const result = await this.invoices.finalizeAll(
-        period,
-        drafts.map((draft) => ({
-          tenantId: draft.tenantId,
-          makeFinal: (number: string) => finalizeInvoice(draft, number, now),
-        })),
-      );
-      finalized += result.created;
-      alreadyFinal += result.existing;
-      this.closed.inc(result.created);
+      // A tenant whose plan assignment committed after its draft was priced is priced again
+      // (finalizeAll compares under the tenant lock); bounded, as assignments are rare.
+      let pending: TenantRow[] = open;
+      for (let round = 0; pending.length > 0; round++) {
+        if (round === MAX_REPRICING_ROUNDS) {
+          throw new ConflictError(
+            'PERIOD_NOT_CLOSABLE',
+            `period ${period}: plan assignments of ${pending.map((t) => t.id).join(', ')} kept changing during the close; close again`,
+          );
+        }
+        const result = await this.finalizeBatch(period, pending);
+        finalized += result.created;
+        alreadyFinal += result.existing;
+        this.closed.inc(result.created);
+        this.repriced.inc(result.stale.length);
+        const stale = new Set(result.stale);
+        pending = pending.filter((t) => stale.has(t.id));
+      }
       done += batch.length;
       onProgress?.(done, Math.max(total, done));
     }

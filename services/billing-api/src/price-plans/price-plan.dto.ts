@@ -11,6 +11,7 @@ import {
   Matches,
   ValidateNested,
 } from 'class-validator';
+import { PageQueryDto } from '../common/page.dto';
 import {
   ID_PATTERN,
   IsCurrencyCode,
@@ -102,4 +103,28 @@ export class PricePlanDto {
   @ApiProperty({ type: MeterPriceRecordDto, nullable: true }) memory!: MeterPriceRecordDto | null;
   @ApiProperty() minimum!: string;
   @ApiProperty() createdAt!: string;
+}
+
+export class PricePlanListQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({
+    example: 'EUR',
+    description: 'Only plans whose latest version is so priced',
+  })
+  @IsOptional()
+  @IsCurrencyCode()
+  currency?: string;
+}
+
+export class PricePlanPageDto {
+  @ApiProperty({ type: [PricePlanDto], description: 'The latest version of each plan, by id' })
+  data!: PricePlanDto[];
+  @ApiProperty({ type: String, nullable: true, description: 'null on the last page' })
+  nextCursor!: string | null;
+}
+
+export class PricePlanVersionPageDto {
+  @ApiProperty({ type: [PricePlanDto], description: 'Versions, oldest first' })
+  data!: PricePlanDto[];
+  @ApiProperty({ type: String, nullable: true, description: 'null on the last page' })
+  nextCursor!: string | null;
 }

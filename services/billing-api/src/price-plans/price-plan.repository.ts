@@ -86,4 +86,30 @@ export class PricePlanRepository {
     );
     return rows.map(toPlan);
   }
+
+  /** The latest version of each plan, in id order after `afterId`, optionally of one currency. */
+  async latestPage(
+    currency: string | undefined,
+    afterId: string | null,
+    limit: number,
+  ): Promise<PlanRow[]> {
+    const rows = await this.dataSource.query<RawPlan[]>(
+      `SELECT * FROM (
+         SELECT DISTINCT ON (id) ${COLUMNS} FROM price_plan
+         WHERE $1::text IS NULL OR id > $1 ORDER BY id, version DESC
+       ) latest
+       WHERE $2::text IS NULL OR currency = $2 ORDER BY id LIMIT $3`,
+      [afterId, currency ?? null, limit],
+    );
+    return rows.map(toPlan);
+  }
+
+  /** Versions of a plan after `afterVersion`, oldest first. */
+  async versionPage(id: string, afterVersion: number, limit: number): Promise<PlanRow[]> {
+    const rows = await this.dataSource.query<RawPlan[]>(
+      `SELECT ${COLUMNS} FROM price_plan WHERE id = $1 AND version > $2 ORDER BY version LIMIT $3`,
+      [id, afterVersion, limit],
+    );
+    return rows.map(toPlan);
+  }
 }

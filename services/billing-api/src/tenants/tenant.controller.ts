@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
@@ -10,16 +10,23 @@ import {
   ApiTags,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
-import { AdminOnly, TenantScoped } from '../auth/access.decorator';
+import { AdminOnly, AnyPrincipal, CurrentPrincipal, TenantScoped } from '../auth/access.decorator';
 import { ApiKeyService } from '../auth/api-key.service';
+import { type Principal } from '../auth/principal';
 import { ErrorResponseDto } from '../common/error-response.dto';
+import { type Page } from '../common/page.dto';
+import { PageCursors } from '../common/page-cursor';
 import {
   ApiKeyCreatedDto,
   AssignedPlanDto,
   AssignPlanDto,
   CreateTenantDto,
   TenantDto,
+  TenantListQueryDto,
+  TenantPageDto,
+  type TenantSummaryDto,
 } from './tenant.dto';
+import { TenantRepository } from './tenant.repository';
 import { TenantService } from './tenant.service';
 
 @ApiTags('tenants')
@@ -28,12 +35,46 @@ export class TenantController {
   constructor(
     private readonly tenants: TenantService,
     private readonly keys: ApiKeyService,
+    private readonly repository: TenantRepository,
+    private readonly cursors: PageCursors,
   ) {}
+
+  @Get()
+  @AnyPrincipal()
+  @ApiOperation({
+    operationId: 'listTenants',
+    summary: 'Tenants in id order, optionally by name prefix; a tenant key sees only itself',
+  })
+  @ApiOkResponse({ type: TenantPageDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'limit, cursor, namePrefix' })
+  async list(
+    @Query() query: TenantListQueryDto,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<Page<TenantSummaryDto>> {
+    const only = principal.kind === 'tenant' ? principal.tenantId : undefined;
+    return this.cursors.page(
+      ['tenants', only, query.namePrefix],
+      query,
+      (after, rows) =>
+        this.repository.page({ id: only, namePrefix: query.namePrefix }, after, rows),
+      (row) => row.id,
+      (r) => ({
+        id: r.id,
+        name: r.name,
+        timeZone: r.timeZone,
+        currency: r.currency,
+        createdAt: r.createdAt.toISOString(),
+      }),
+    );
+  }
 
   @Post()
   @AdminOnly()
   @HttpCode(201)
-  @ApiOperation({ summary: 'Register a tenant (billing zone and currency are fixed from then on)' })
+  @ApiOperation({
+    operationId: 'createTenant',
+    summary: 'Register a tenant (billing zone and currency are fixed from then on)',
+  })
   @ApiCreatedResponse({ type: TenantDto })
   @ApiBadRequestResponse({
     type: ErrorResponseDto,
@@ -46,7 +87,7 @@ export class TenantController {
 
   @Get(':id')
   @TenantScoped()
-  @ApiOperation({ summary: 'A tenant and its plan assignments' })
+  @ApiOperation({ operationId: 'getTenant', summary: 'A tenant and its plan assignments' })
   @ApiOkResponse({ type: TenantDto })
   get(@Param('id') id: string): Promise<TenantDto> {
     return this.tenants.get(id);
@@ -55,7 +96,10 @@ export class TenantController {
   @Post(':id/api-keys')
   @AdminOnly()
   @HttpCode(201)
-  @ApiOperation({ summary: 'Issue a tenant API key; the key is in this answer only' })
+  @ApiOperation({
+    operationId: 'issueApiKey',
+    summary: 'Issue a tenant API key; the key is in this answer only',
+  })
   @ApiCreatedResponse({ type: ApiKeyCreatedDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'TENANT_NOT_FOUND' })
   issueKey(@Param('id') id: string): Promise<ApiKeyCreatedDto> {
@@ -65,7 +109,10 @@ export class TenantController {
   @Delete(':id/api-keys/:keyId')
   @AdminOnly()
   @HttpCode(204)
-  @ApiOperation({ summary: 'Revoke a tenant API key (effective immediately)' })
+  @ApiOperation({
+    operationId: 'revokeApiKey',
+    summary: 'Revoke a tenant API key (effective immediately)',
+  })
   @ApiNoContentResponse({ description: 'revoked' })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'API_KEY_NOT_FOUND' })
   async revokeKey(@Param('id') id: string, @Param('keyId') keyId: string): Promise<void> {
@@ -75,6 +122,7 @@ export class TenantController {
   @Put(':id/plan')
   @AdminOnly()
   @ApiOperation({
+    operationId: 'assignPricePlan',
     summary: 'Assign a price plan version from an instant on (prorated within the month)',
   })
   @ApiOkResponse({ type: AssignedPlanDto })

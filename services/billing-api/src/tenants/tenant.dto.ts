@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { PageQueryDto } from '../common/page.dto';
 import { ID_PATTERN, IsCurrencyCode, IsIanaZone, IsInstant } from '../common/validators';
 
 export class CreateTenantDto {
@@ -81,4 +82,31 @@ export class ApiKeyCreatedDto {
   key!: string;
   @ApiProperty() tenantId!: string;
   @ApiProperty() createdAt!: string;
+}
+
+export class TenantListQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({
+    example: 'Ac',
+    description: 'Only tenants whose name starts so (case kept)',
+  })
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  namePrefix?: string;
+}
+
+/** A tenant as listed: its own fields (its plans are on GET /v1/tenants/{id}). */
+export class TenantSummaryDto {
+  @ApiProperty({ example: 'acme' }) id!: string;
+  @ApiProperty({ example: 'Acme' }) name!: string;
+  @ApiProperty({ example: 'UTC' }) timeZone!: string;
+  @ApiProperty({ example: 'EUR' }) currency!: string;
+  @ApiProperty() createdAt!: string;
+}
+
+export class TenantPageDto {
+  @ApiProperty({ type: [TenantSummaryDto], description: 'In tenant-id order' })
+  data!: TenantSummaryDto[];
+  @ApiProperty({ type: String, nullable: true, description: 'null on the last page' })
+  nextCursor!: string | null;
 }

@@ -81,6 +81,22 @@ export class TenantRepository {
     return rows.map(toTenant);
   }
 
+  /** A page of tenants in id order after `afterId`, optionally those whose name starts so. */
+  async page(
+    filter: { readonly id?: string; readonly namePrefix?: string },
+    afterId: string | null,
+    limit: number,
+  ): Promise<TenantRow[]> {
+    const rows = await this.dataSource.query<RawTenant[]>(
+      `SELECT id, name, time_zone, currency, created_at FROM tenant
+       WHERE ($1::text IS NULL OR id > $1) AND ($2::text IS NULL OR id = $2)
+         AND ($3::text IS NULL OR starts_with(name, $3))
+       ORDER BY id LIMIT $4`,
+      [afterId, filter.id ?? null, filter.namePrefix ?? null, limit],
+    );
+    return rows.map(toTenant);
+  }
+
   async count(): Promise<number> {
     const rows = await this.dataSource.query<{ n: string }[]>(
       `SELECT count(*)::text AS n FROM tenant`,
@@ -154,28 +170,49 @@ export class TenantRepository {
     }));
   }
 
-  /** One assignment per tenant and instant: assigning again at the same instant replaces it. */
-  async assign(
+  /**
+   * One assignment per tenant and instant (assigning again at the same instant replaces it),
+   * unless `period` or a later one of the tenant is already final: then nothing is written and
+   * the last final period is returned. The tenant row is locked for the transaction, as a
+   * period close locks it (InvoiceRepository.finalizeAll) before it makes the tenant's invoice
+   * final: an assignment and a close of the same tenant take turns, and whichever comes second
+   * sees what the first committed.
+   */
+  async assignUnlessClosed(
     tenantId: string,
     effectiveFrom: Date,
+    period: string,
     planId: string,
     planVersion: number,
-  ): Promise<void> {
-    await this.dataSource.query(
-      `INSERT INTO plan_assignment (tenant_id, effective_from, plan_id, plan_version)
-       VALUES ($1, $2, $3, $4)
-       ON CONFLICT (tenant_id, effective_from)
-       DO UPDATE SET plan_id = EXCLUDED.plan_id, plan_version = EXCLUDED.plan_version`,
-      [tenantId, effectiveFrom, planId, planVersion],
-    );
+  ): Promise<{ readonly lastClosed: string | null; readonly assigned: boolean }> {
+    return this.dataSource.transaction('READ COMMITTED', async (tx) => {
+      await tx.query(`SELECT id FROM tenant WHERE id = $1 FOR NO KEY UPDATE`, [tenantId]);
+      const rows = await tx.query<{ period: string | null }[]>(
+        `SELECT max(period) AS period FROM invoice WHERE tenant_id = $1`,
+        [tenantId],
+      );
+      const lastClosed = rows[0]?.period ?? null;
+      if (lastClosed !== null && period <= lastClosed) return { lastClosed, assigned: false };
+      await tx.query(
+        `INSERT INTO plan_assignment (tenant_id, effective_from, plan_id, plan_version)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (tenant_id, effective_from)
+         DO UPDATE SET plan_id = EXCLUDED.plan_id, plan_version = EXCLUDED.plan_version`,
+        [tenantId, effectiveFrom, planId, planVersion],
+      );
+      return { lastClosed, assigned: true };
+    });
   }
+}
 
-  /** The latest period of the tenant that has a final invoice, or null. */
-  async lastClosedPeriod(tenantId: string): Promise<string | null> {
-    const rows = await this.dataSource.query<{ period: string | null }[]>(
-      `SELECT max(period) AS period FROM invoice WHERE tenant_id = $1`,
-      [tenantId],
-    );
-    return rows[0]?.period ?? null;
-  }
+/**
+ * What a draft was priced with: a tenant's assignments in effective order. A close compares it
+ * with the assignments it reads under the tenant's lock; a difference means the draft is stale.
+ */
+export function assignmentsFingerprint(
+  rows: readonly Pick<AssignmentRow, 'effectiveFrom' | 'planId' | 'planVersion'>[],
+): string {
+  return rows
+    .map((r) => `${r.effectiveFrom.toISOString()} ${r.planId} ${r.planVersion}`)
+    .join('\n');
 }

@@ -73,15 +73,22 @@ export class TenantService {
     }
     const requested = Date.parse(dto.effectiveFrom);
     const effective = effectiveBucketStart(tenant.timeZone, requested);
-    const closed = await this.tenants.lastClosedPeriod(tenant.id);
     const period = periodOf(effective, tenant.timeZone);
-    if (closed !== null && period <= closed) {
+    // Checked and written under the tenant's lock: a concurrent close of `period` either
+    // finished first (then this is refused) or waits and prices this assignment.
+    const { lastClosed, assigned } = await this.tenants.assignUnlessClosed(
+      tenant.id,
+      new Date(effective),
+      period,
+      plan.id,
+      plan.version,
+    );
+    if (!assigned) {
       throw new ConflictError(
         'PERIOD_CLOSED',
-        `effectiveFrom: ${period} is closed for tenant ${tenant.id} (last closed ${closed})`,
+        `effectiveFrom: ${period} is closed for tenant ${tenant.id} (last closed ${String(lastClosed)}); assign from the first open month on`,
       );
     }
-    await this.tenants.assign(tenant.id, new Date(effective), plan.id, plan.version);
     return {
       tenantId: tenant.id,
       planId: plan.id,

@@ -17,6 +17,7 @@ export class UnbilledUsageController {
   @Get()
   @AdminOnly()
   @ApiOperation({
+    operationId: 'listUnbilledUsage',
     summary: 'Usage rated for tenant ids that are not registered (no invoice carries it)',
     description:
       'Per tenant id: CPU core-seconds and memory GiB-seconds (decimal strings), resources, ' +

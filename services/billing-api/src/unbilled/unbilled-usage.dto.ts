@@ -1,16 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, MaxLength, ValidateBy } from 'class-validator';
+import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsPageLimit } from '../common/page.dto';
 import { IsPeriod } from '../common/validators';
 
 export const UNBILLED_PAGE_DEFAULT = 100;
 export const UNBILLED_PAGE_MAX = 1000;
-
-/** A page size as the query string carries it: plain digits, 1 to UNBILLED_PAGE_MAX. */
-export function isPageLimit(value: unknown): value is string {
-  return (
-    typeof value === 'string' && /^[1-9]\d{0,3}$/.test(value) && Number(value) <= UNBILLED_PAGE_MAX
-  );
-}
 
 export class UnbilledUsageQueryDto {
   @ApiProperty({
@@ -28,13 +22,7 @@ export class UnbilledUsageQueryDto {
     description: 'Most items in this page',
   })
   @IsOptional()
-  @ValidateBy({
-    name: 'isPageLimit',
-    validator: {
-      validate: (value) => isPageLimit(value),
-      defaultMessage: () => `must be a whole number from 1 to ${UNBILLED_PAGE_MAX}`,
-    },
-  })
+  @IsPageLimit(UNBILLED_PAGE_MAX)
   limit?: string;
 
   @ApiPropertyOptional({ description: 'nextCursor of the previous page (opaque)' })

@@ -19,6 +19,7 @@ export class UsageController {
   @Get()
   @TenantScoped()
   @ApiOperation({
+    operationId: 'getTenantUsage',
     summary: 'Usage per hour bucket or per local day (the tenant’s zone), optionally per resource',
     description:
       'Exact decimal strings: CPU in core-seconds, memory in GiB-seconds (GiB = 2^30 bytes).',
