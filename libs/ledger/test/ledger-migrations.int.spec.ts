@@ -1,7 +1,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { localInfra, uniqueName } from '@metering/testing';
-import { createLedgerDataSource, migrateLedger } from '../src';
+import { LEDGER_MIGRATIONS, createLedgerDataSource, migrateLedger } from '../src';
 
 const schema = uniqueName('ledger');
 const ds = createLedgerDataSource({ url: localInfra.postgresUrl, schema });
@@ -63,14 +63,10 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
       .filter((q) => !/DROP CONSTRAINT "[a-z_]+_(check|fkey)"$/.test(q)),
     [],
   );
-  await ds.undoLastMigration({ transaction: 'each' });
-  await ds.undoLastMigration({ transaction: 'each' });
-  await ds.undoLastMigration({ transaction: 'each' });
-  await ds.undoLastMigration({ transaction: 'each' });
-  await ds.undoLastMigration({ transaction: 'each' });
-  await ds.undoLastMigration({ transaction: 'each' });
-  await ds.undoLastMigration({ transaction: 'each' });
-  await ds.undoLastMigration({ transaction: 'each' });
+  // Every migration reverts, newest first.
+  for (let i = 0; i < LEDGER_MIGRATIONS.length; i++) {
+    await ds.undoLastMigration({ transaction: 'each' });
+  }
   assert.deepEqual(await tables(), ['ledger_migrations']);
 });
 
@@ -128,10 +124,10 @@ test('upgrading to PricedAssignments records the assignments rating priced with 
   try {
     await migrateLedger(source);
     // Back to the ledger before it, with a tenant on a plan since October.
-    await source.undoLastMigration({ transaction: 'each' });
-    await source.undoLastMigration({ transaction: 'each' });
-    await source.undoLastMigration({ transaction: 'each' });
-    await source.undoLastMigration({ transaction: 'each' });
+    const since = LEDGER_MIGRATIONS.findIndex((m) => m.name === 'PricedAssignments1764460800000');
+    for (let i = since; i < LEDGER_MIGRATIONS.length; i++) {
+      await source.undoLastMigration({ transaction: 'each' });
+    }
     await source.query(
       `INSERT INTO tenant (id, name, time_zone, currency) VALUES ('acme', 'Acme', 'UTC', 'EUR')`,
     );
