@@ -20,6 +20,7 @@ import { UsageWindows1764374400000 } from './migrations/1764374400000-usage-wind
 import { PricedAssignments1764460800000 } from './migrations/1764460800000-priced-assignments';
 import { OffsetContinuity1764547200000 } from './migrations/1764547200000-offset-continuity';
 import { DlqReplay1764633600000 } from './migrations/1764633600000-dlq-replay';
+import { BillingAutomation1764720000160 } from './migrations/1764720000160-billing-automation';
 
 export const LEDGER_ENTITIES = [
   TenantEntity,
@@ -47,6 +48,7 @@ export const LEDGER_MIGRATIONS = [
   PricedAssignments1764460800000,
   OffsetContinuity1764547200000,
   DlqReplay1764633600000,
+  BillingAutomation1764720000160,
 ];
 
 export interface LedgerConnectionOptions {

@@ -31,13 +31,16 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
     'PricedAssignments1764460800000',
     'OffsetContinuity1764547200000',
     'DlqReplay1764633600000',
+    'BillingAutomation1764720000160',
   ]);
   assert.deepEqual(await migrateLedger(ds), [], 'a second run applies nothing');
   assert.deepEqual(await tables(), [
     'api_key',
+    'billing_close_run',
     'consumer_offset',
     'consumer_offset_decision',
     'dlq_replay',
+    'event_outbox',
     'instance_state',
     'invoice',
     'invoice_counter',
@@ -49,6 +52,8 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
     'tenant_month_position',
     'usage_bucket',
     'usage_outbox',
+    'webhook_delivery',
+    'webhook_endpoint',
   ]);
   // The entities match the migrated tables: TypeORM's schema diff proposes nothing but dropping
   // the CHECK and foreign-key constraints that only the migration declares.
@@ -59,6 +64,7 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
       .filter((q) => !/DROP CONSTRAINT "[a-z_]+_(check|fkey)"$/.test(q)),
     [],
   );
+  await ds.undoLastMigration({ transaction: 'each' });
   await ds.undoLastMigration({ transaction: 'each' });
   await ds.undoLastMigration({ transaction: 'each' });
   await ds.undoLastMigration({ transaction: 'each' });
@@ -126,6 +132,7 @@ test('upgrading to PricedAssignments records the assignments rating priced with 
     await source.undoLastMigration({ transaction: 'each' });
     await source.undoLastMigration({ transaction: 'each' });
     await source.undoLastMigration({ transaction: 'each' });
+    await source.undoLastMigration({ transaction: 'each' });
     await source.query(
       `INSERT INTO tenant (id, name, time_zone, currency) VALUES ('acme', 'Acme', 'UTC', 'EUR')`,
     );
@@ -140,6 +147,7 @@ test('upgrading to PricedAssignments records the assignments rating priced with 
       'PricedAssignments1764460800000',
       'OffsetContinuity1764547200000',
       'DlqReplay1764633600000',
+      'BillingAutomation1764720000160',
     ]);
     const rows = await source.query<{ t: string; p: string; v: number; f: Date }[]>(
       `SELECT tenant_id AS t, plan_id AS p, plan_version AS v, effective_from AS f

@@ -23,6 +23,8 @@ import { InvoiceExportService } from './invoices/invoice-export.service';
 import { InvoiceRepository } from './invoices/invoice.repository';
 import { InvoiceService } from './invoices/invoice.service';
 import { PeriodCloseService } from './invoices/period-close.service';
+import { EventRelayService } from './events/event-relay.service';
+import { OutboxLagMonitor } from './events/outbox-lag.monitor';
 import { PricePlanController } from './price-plans/price-plan.controller';
 import { PricePlanRepository } from './price-plans/price-plan.repository';
 import { PricePlanService } from './price-plans/price-plan.service';
@@ -83,6 +85,8 @@ export class AppModule {
         UnbilledUsageRepository,
         UnbilledUsageService,
         UnbilledUsageMonitor,
+        OutboxLagMonitor,
+        EventRelayService,
         // Order matters: throttle first (also unauthenticated floods), then authenticate, then
         // refuse control characters in any input (so a stranger still gets 401 first).
         { provide: APP_GUARD, useClass: ThrottlerGuard },

@@ -43,6 +43,8 @@ export class BillingHarness {
       CLOSE_GRACE_MS: '0',
       DATABASE_POOL_SIZE: '4',
       PROVIDER_NAME: 'Test Cloud GmbH',
+      // Months close when a spec says so; the scheduled close has its own spec.
+      SCHEDULED_CLOSE: 'off',
       ...env,
     });
     const logger = createRootLogger({ serviceName: 'billing-api-test', level: 'silent' });

@@ -149,11 +149,13 @@ export class InvoiceRepository {
    * Stores drafts as final with the next numbers of their period, in the given order, in one
    * transaction. The counter row is locked for the transaction, so numbers are taken by one
    * closer at a time, and a rolled-back transaction takes none (gap-free). Invoices already final
-   * (a concurrent or earlier close) stay as they are and use no number.
+   * (a concurrent or earlier close) stay as they are and use no number. `inTransaction` runs in
+   * the same transaction with the invoices just made final (the outbox's invoice.finalized).
    */
   async finalizeAll(
     period: string,
     drafts: readonly { tenantId: string; makeFinal: (number: string) => InvoiceDocument }[],
+    inTransaction?: (tx: EntityManager, finals: readonly InvoiceDocument[]) => Promise<void>,
   ): Promise<{ created: number; existing: number }> {
     if (drafts.length === 0) return { created: 0, existing: 0 };
     return this.dataSource.transaction('READ COMMITTED', async (tx) => {
@@ -205,6 +207,7 @@ export class InvoiceRepository {
           period,
           sequence,
         ]);
+        await inTransaction?.(tx, rows);
       }
       return { created: rows.length, existing: drafts.length - rows.length };
     });

@@ -6,6 +6,8 @@ import { ConflictError } from '../common/billing.errors';
 import { Clock } from '../common/clock';
 import { groupBy, mapConcurrent } from '../common/database.provider';
 import { BILLING_CONFIG } from '../common/tokens';
+import { enqueueAll } from '../events/event-outbox';
+import { invoiceFinalized } from '../events/invoice-event.factory';
 import { TenantRepository, type TenantRow } from '../tenants/tenant.repository';
 import { finalizeInvoice } from './domain';
 import { InvoiceRepository } from './invoice.repository';
@@ -93,6 +95,8 @@ export class PeriodCloseService {
           tenantId: draft.tenantId,
           makeFinal: (number: string) => finalizeInvoice(draft, number, now),
         })),
+        // invoice.finalized in the outbox, in the transaction that makes the invoices final.
+        (tx, finals) => enqueueAll(tx, finals.map((f) => invoiceFinalized(f, now))).then(() => {}),
       );
       finalized += result.created;
       alreadyFinal += result.existing;
