@@ -55,3 +55,13 @@ export {
   exampleLibvirtSample,
   exampleUsageEvent,
 } from './event.fixtures';
+export {
+  DEFAULT_SIGNATURE_TOLERANCE_SECONDS,
+  signWebhookPayload,
+  verifyWebhookSignature,
+  type VerifyWebhookOptions,
+  WEBHOOK_SIGNATURE_HEADER,
+  WebhookSignatureError,
+  type WebhookSignatureErrorCode,
+  webhookSignatureHeader,
+} from './webhook-signature';

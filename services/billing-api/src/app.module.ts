@@ -9,6 +9,7 @@ import {
   ObservabilityModule,
 } from '@metering/observability';
 import { ApiKeyRepository } from './auth/api-key.repository';
+import { AUTOMATION_CONTROLLERS, AUTOMATION_PROVIDERS } from './automation.providers';
 import { ApiKeyService } from './auth/api-key.service';
 import { AuthGuard } from './auth/auth.guard';
 import { Clock, clockFor } from './common/clock';
@@ -23,8 +24,6 @@ import { InvoiceExportService } from './invoices/invoice-export.service';
 import { InvoiceRepository } from './invoices/invoice.repository';
 import { InvoiceService } from './invoices/invoice.service';
 import { PeriodCloseService } from './invoices/period-close.service';
-import { EventRelayService } from './events/event-relay.service';
-import { OutboxLagMonitor } from './events/outbox-lag.monitor';
 import { PricePlanController } from './price-plans/price-plan.controller';
 import { PricePlanRepository } from './price-plans/price-plan.repository';
 import { PricePlanService } from './price-plans/price-plan.service';
@@ -64,6 +63,7 @@ export class AppModule {
         UsageController,
         InvoiceController,
         UnbilledUsageController,
+        ...AUTOMATION_CONTROLLERS,
       ],
       providers: [
         { provide: BILLING_CONFIG, useValue: config },
@@ -85,8 +85,7 @@ export class AppModule {
         UnbilledUsageRepository,
         UnbilledUsageService,
         UnbilledUsageMonitor,
-        OutboxLagMonitor,
-        EventRelayService,
+        ...AUTOMATION_PROVIDERS,
         // Order matters: throttle first (also unauthenticated floods), then authenticate, then
         // refuse control characters in any input (so a stranger still gets 401 first).
         { provide: APP_GUARD, useClass: ThrottlerGuard },

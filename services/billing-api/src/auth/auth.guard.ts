@@ -38,6 +38,7 @@ export class AuthGuard implements CanActivate {
 
     if (principal.kind === 'admin') return true;
     if (access === 'admin') throw new ForbiddenError();
+    if (access === 'principal') return true;
     const tenantId = request.params.id;
     if (tenantId !== principal.tenantId) {
       throw new NotFoundError('TENANT_NOT_FOUND', `tenant ${String(tenantId)} does not exist`);

@@ -96,7 +96,11 @@ export class PeriodCloseService {
           makeFinal: (number: string) => finalizeInvoice(draft, number, now),
         })),
         // invoice.finalized in the outbox, in the transaction that makes the invoices final.
-        (tx, finals) => enqueueAll(tx, finals.map((f) => invoiceFinalized(f, now))).then(() => {}),
+        (tx, finals) =>
+          enqueueAll(
+            tx,
+            finals.map((f) => invoiceFinalized(f, now)),
+          ).then(() => {}),
       );
       finalized += result.created;
       alreadyFinal += result.existing;
