@@ -1,6 +1,7 @@
 import { type Provider, type Type } from '@nestjs/common';
 import { EventRelayService } from './events/event-relay.service';
 import { OutboxLagMonitor } from './events/outbox-lag.monitor';
+import { ScheduledCloseService } from './schedule/scheduled-close.service';
 import { WebhookController } from './webhooks/webhook.controller';
 import { WebhookDeliveryStore } from './webhooks/webhook-delivery.store';
 import { WebhookDeliveryWorker } from './webhooks/webhook-delivery.worker';
@@ -20,4 +21,5 @@ export const AUTOMATION_PROVIDERS: Provider[] = [
   WebhookEndpointService,
   WebhookDeliveryStore,
   WebhookDeliveryWorker,
+  ScheduledCloseService,
 ];
