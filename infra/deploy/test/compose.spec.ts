@@ -148,7 +148,7 @@ describe('docker-compose.yml', () => {
     const topics = renderKustomization(join(REPO_ROOT, 'k8s/base')).filter(
       (m) => m.kind === 'KafkaTopic',
     );
-    assert.equal(topics.length, 3);
+    assert.equal(topics.length, 4);
     for (const topic of topics) {
       const spec = topic.spec as { topicName: string; partitions: number };
       assert.ok(

@@ -19,6 +19,7 @@ const services = [...allServiceFacts().keys()];
 /** Secrets the services check at boot in production (DB_PASSWORD goes into a URL, unchecked). */
 const CHECKED_SECRETS = new Set([
   'ADMIN_API_KEY',
+  'WEBHOOK_SECRET_KEY',
   'KAFKA_SASL_PASSWORD',
   'INFLUX_PASSWORD',
   'INFLUX_TOKEN',

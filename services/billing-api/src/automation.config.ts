@@ -1,9 +1,10 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { TOPICS } from '@metering/contracts';
+import { secretWeakness } from '@metering/observability';
 import { type KafkaConfig, KafkaConfigError, kafkaConfigFromEnv } from '@metering/kafka';
 
 /** services/billing-api: this file runs as dist/src/automation.config.js. */
@@ -28,7 +29,7 @@ const Env = z.object({
   OUTBOX_RELAY_INTERVAL_MS: ms(10, 3_600_000, 1_000),
   OUTBOX_RELAY_BATCH: z.coerce.number().int().min(1).max(10_000).default(500),
   OUTBOX_PUBLISH_TIMEOUT_MS: ms(100, 600_000, 30_000),
-  /** 32 bytes, base64 or 64 hex digits: encrypts webhook secrets at rest. */
+  /** A high-entropy secret (openssl rand -base64 32); its SHA-256 encrypts webhook secrets at rest. */
   WEBHOOK_SECRET_KEY: z.string().optional(),
   WEBHOOK_SECRET_KEY_FILE: z
     .string()
@@ -77,8 +78,11 @@ export interface AutomationConfig {
     readonly publishTimeoutMs: number;
   };
   readonly webhooks: {
-    /** AES-256-GCM key for the secrets at rest. */
-    readonly secretKey: Buffer;
+    /**
+     * AES-256-GCM key for the secrets at rest; null in production without WEBHOOK_SECRET_KEY:
+     * webhooks are then off (registering answers 409 WEBHOOKS_NOT_CONFIGURED).
+     */
+    readonly secretKey: Buffer | null;
     readonly requireHttps: boolean;
     readonly allowedCidrs: readonly Cidr[];
     readonly timeoutMs: number;
@@ -179,18 +183,30 @@ export function parseCidrs(text: string): Cidr[] {
 }
 
 /**
- * The key that encrypts webhook secrets. From WEBHOOK_SECRET_KEY, else from the file, generated
- * there (mode 600) outside production; in production a missing key stops the boot: replicas must
- * share it, and a generated one would make every stored secret unreadable elsewhere.
+ * The key that encrypts webhook secrets: SHA-256 of WEBHOOK_SECRET_KEY (in production refused
+ * when weak or a placeholder, like the admin key), else of the file's content, generated there
+ * (mode 600) outside production. In production without it webhooks are off: replicas must share
+ * the key, and a generated one would make stored secrets unreadable on the other replicas.
  */
-function secretKeyOf(value: string | undefined, path: string, production: boolean): Buffer {
-  if (value !== undefined) return decodeKey(value, 'WEBHOOK_SECRET_KEY');
-  if (!existsSync(path)) {
+function secretKeyOf(value: string | undefined, path: string, production: boolean): Buffer | null {
+  // Empty is unset (docker-compose passes ${WEBHOOK_SECRET_KEY:-}).
+  if (value !== undefined && value !== '') {
     if (production) {
+      const weakness = secretWeakness(value);
+      if (weakness !== null) {
+        throw new AutomationConfigError(
+          `invalid billing-api configuration: WEBHOOK_SECRET_KEY: refused with NODE_ENV=production: the key ${weakness}`,
+        );
+      }
+    } else if (value.length < 16) {
       throw new AutomationConfigError(
-        `invalid billing-api configuration: WEBHOOK_SECRET_KEY: required with NODE_ENV=production (or WEBHOOK_SECRET_KEY_FILE pointing at an existing file)`,
+        'invalid billing-api configuration: WEBHOOK_SECRET_KEY: must be at least 16 characters',
       );
     }
+    return deriveKey(value);
+  }
+  if (!existsSync(path)) {
+    if (production) return null;
     mkdirSync(dirname(path), { recursive: true });
     try {
       writeFileSync(path, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
@@ -203,17 +219,16 @@ function secretKeyOf(value: string | undefined, path: string, production: boolea
     }
   }
   chmodSync(path, 0o600);
-  return decodeKey(readFileSync(path, 'utf8').trim(), 'WEBHOOK_SECRET_KEY_FILE');
-}
-
-function decodeKey(text: string, setting: string): Buffer {
-  const key = /^[0-9a-fA-F]{64}$/.test(text)
-    ? Buffer.from(text, 'hex')
-    : Buffer.from(text, 'base64');
-  if (key.length !== 32 || new Set(key).size < 8) {
+  const text = readFileSync(path, 'utf8').trim();
+  if (text.length < 16) {
     throw new AutomationConfigError(
-      `invalid billing-api configuration: ${setting}: must be 32 random bytes, base64 or 64 hex digits`,
+      `WEBHOOK_SECRET_KEY_FILE: ${path} holds no key of at least 16 characters`,
     );
   }
-  return key;
+  return deriveKey(text);
+}
+
+/** The secret is high-entropy by requirement: one SHA-256 makes it the 32-byte AES key. */
+function deriveKey(secret: string): Buffer {
+  return createHash('sha256').update(secret, 'utf8').digest();
 }

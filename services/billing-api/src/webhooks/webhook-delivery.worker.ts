@@ -28,7 +28,7 @@ import { WebhookSecretCipher } from './webhook-secret.cipher';
 @Injectable()
 export class WebhookDeliveryWorker implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger: Logger;
-  private readonly cipher: WebhookSecretCipher;
+  private readonly cipher: WebhookSecretCipher | null;
   private readonly attempts;
   private readonly latency;
   private timer: NodeJS.Timeout | null = null;
@@ -45,7 +45,8 @@ export class WebhookDeliveryWorker implements OnApplicationBootstrap, OnApplicat
     metrics: MetricsRegistry,
   ) {
     this.logger = createLogger(WebhookDeliveryWorker.name, { parent: root });
-    this.cipher = new WebhookSecretCipher(config.automation.webhooks.secretKey);
+    const key = config.automation.webhooks.secretKey;
+    this.cipher = key === null ? null : new WebhookSecretCipher(key);
     this.attempts = metrics.counter<'outcome'>({
       name: 'webhook_attempts_total',
       help: 'Webhook delivery attempts by outcome (delivered, retry, failed)',
@@ -59,7 +60,12 @@ export class WebhookDeliveryWorker implements OnApplicationBootstrap, OnApplicat
   }
 
   onApplicationBootstrap(): void {
-    if (this.config.automation.background) this.schedule(0);
+    if (!this.config.automation.background) return;
+    if (this.cipher === null) {
+      this.logger.warn('WEBHOOK_SECRET_KEY is not set: webhooks are off');
+      return;
+    }
+    this.schedule(0);
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -71,6 +77,7 @@ export class WebhookDeliveryWorker implements OnApplicationBootstrap, OnApplicat
   /** Sends every delivery due now (exposed for tests). Returns how many were attempted. */
   async runOnce(): Promise<number> {
     const w = this.config.automation.webhooks;
+    if (this.cipher === null) return 0;
     const claimed = await this.store.claim(w.concurrency * 4, w.timeoutMs * 2 + 5_000);
     await mapConcurrent(claimed, w.concurrency, (d) => this.attempt(d));
     return claimed.length;
@@ -98,11 +105,12 @@ export class WebhookDeliveryWorker implements OnApplicationBootstrap, OnApplicat
 
   private async attempt(d: ClaimedDelivery): Promise<void> {
     const w = this.config.automation.webhooks;
+    const cipher = this.cipher;
+    if (cipher === null) return;
     let outcome: AttemptOutcome;
     try {
-      const secrets = [this.cipher.decrypt(d.secret, d.endpointId)];
-      if (d.previousSecret !== null)
-        secrets.push(this.cipher.decrypt(d.previousSecret, d.endpointId));
+      const secrets = [cipher.decrypt(d.secret, d.endpointId)];
+      if (d.previousSecret !== null) secrets.push(cipher.decrypt(d.previousSecret, d.endpointId));
       const timestamp = Math.floor(this.wallClock() / 1000);
       const response = await postWebhook(
         d.url,

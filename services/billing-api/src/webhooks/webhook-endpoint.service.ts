@@ -57,13 +57,24 @@ export interface DeliveryView {
  */
 @Injectable()
 export class WebhookEndpointService {
-  private readonly cipher: WebhookSecretCipher;
+  private readonly key: Buffer | null;
 
   constructor(
     private readonly endpoints: WebhookEndpointRepository,
     @Inject(BILLING_CONFIG) private readonly config: BillingConfig,
   ) {
-    this.cipher = new WebhookSecretCipher(config.automation.webhooks.secretKey);
+    this.key = config.automation.webhooks.secretKey;
+  }
+
+  /** Secrets cannot be kept without the key (production without WEBHOOK_SECRET_KEY). */
+  private get cipher(): WebhookSecretCipher {
+    if (this.key === null) {
+      throw new WebhookConflictError(
+        'WEBHOOKS_NOT_CONFIGURED',
+        'webhooks are off: set WEBHOOK_SECRET_KEY (docs/operations.md, "Invoice events and webhooks")',
+      );
+    }
+    return new WebhookSecretCipher(this.key);
   }
 
   async create(principal: Principal, body: unknown): Promise<EndpointView & { secret: string }> {

@@ -16,7 +16,8 @@ export class WebhookNotFoundError extends BillingError {
 export class WebhookConflictError extends BillingError {
   readonly status = 409;
   constructor(
-    readonly code: 'WEBHOOK_ENDPOINT_DISABLED' | 'WEBHOOK_ENDPOINT_LIMIT',
+    readonly code:
+      'WEBHOOK_ENDPOINT_DISABLED' | 'WEBHOOK_ENDPOINT_LIMIT' | 'WEBHOOKS_NOT_CONFIGURED',
     message: string,
   ) {
     super(message);
