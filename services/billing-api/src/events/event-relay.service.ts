@@ -8,6 +8,7 @@ import { DataSource } from 'typeorm';
 import { KafkaClientFactory, type KafkaProducer } from '@metering/kafka';
 import { createLogger, type Logger, MetricsRegistry, ROOT_LOGGER } from '@metering/observability';
 import { type BillingConfig } from '../config';
+import { PeriodicTask } from '../common/periodic-task';
 import { BILLING_CONFIG } from '../common/tokens';
 import { OutboxLagMonitor } from './outbox-lag.monitor';
 
@@ -34,9 +35,7 @@ export class EventRelayService implements OnApplicationBootstrap, OnApplicationS
   private readonly published;
   private readonly failures;
   private producer: KafkaProducer | null = null;
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private stopped = false;
+  private readonly task: PeriodicTask;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -54,6 +53,11 @@ export class EventRelayService implements OnApplicationBootstrap, OnApplicationS
       name: 'event_publish_failures_total',
       help: 'Outbox batches Kafka did not acknowledge in time (they stay pending)',
     });
+    this.task = new PeriodicTask(
+      () => this.tick(),
+      config.automation.events.relayIntervalMs,
+      (error) => this.logger.error({ err: error }, 'outbox relay run failed'),
+    );
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -63,7 +67,7 @@ export class EventRelayService implements OnApplicationBootstrap, OnApplicationS
       this.logger.warn(
         'KAFKA_BROKERS is not set: invoice events stay in the outbox (billing_api_event_outbox_pending)',
       );
-      this.schedule(0);
+      this.task.start();
       return;
     }
     const factory = new KafkaClientFactory(events.kafka, {
@@ -74,13 +78,11 @@ export class EventRelayService implements OnApplicationBootstrap, OnApplicationS
     const producer = factory.createProducer();
     await producer.connect();
     this.producer = producer;
-    this.schedule(0);
+    this.task.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    if (this.timer !== null) clearTimeout(this.timer);
-    await this.running;
+    await this.task.stop();
     await this.producer?.disconnect({ timeoutMs: 5_000 });
   }
 
@@ -92,16 +94,6 @@ export class EventRelayService implements OnApplicationBootstrap, OnApplicationS
       sent += n;
       if (n < this.config.automation.events.relayBatch) return sent;
     }
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.tick().finally(() => {
-        this.running = null;
-        this.schedule(this.config.automation.events.relayIntervalMs);
-      });
-    }, delayMs);
   }
 
   private async tick(): Promise<void> {

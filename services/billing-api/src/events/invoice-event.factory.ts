@@ -13,35 +13,40 @@ export interface InvoiceFacts {
 
 /**
  * `invoice.drafted`: the month has ended and its invoice exists as a draft (the grace time for
- * late data is running). Once per tenant and month: the id is the tenant and the period.
+ * late data is running); `invoice.finalized`: numbered, hashed, immutable. Each once per tenant
+ * and month: the id is the type, the tenant and the period.
  */
 export function invoiceDrafted(
   invoice: InvoiceFacts,
   occurredAtMs: number,
 ): InvoiceEventOf<'invoice.drafted'> {
-  return {
-    schema: SCHEMA_VERSIONS.invoiceEvent,
-    eventId: invoiceEventIdOf('invoice.drafted', [invoice.tenantId, invoice.period]),
-    type: 'invoice.drafted',
-    occurredAt: new Date(occurredAtMs).toISOString(),
-    tenantId: invoice.tenantId,
-    data: { invoice: invoiceData({ ...invoice, number: null, contentHash: null }) },
-  };
+  return invoiceEvent(
+    'invoice.drafted',
+    { ...invoice, number: null, contentHash: null },
+    occurredAtMs,
+  );
 }
 
-/** `invoice.finalized`: numbered, hashed, immutable. Once per tenant and month. */
 export function invoiceFinalized(
   invoice: InvoiceFacts,
   occurredAtMs: number,
 ): InvoiceEventOf<'invoice.finalized'> {
+  return invoiceEvent('invoice.finalized', invoice, occurredAtMs);
+}
+
+function invoiceEvent<T extends 'invoice.drafted' | 'invoice.finalized'>(
+  type: T,
+  invoice: InvoiceFacts,
+  occurredAtMs: number,
+): InvoiceEventOf<T> {
   return {
     schema: SCHEMA_VERSIONS.invoiceEvent,
-    eventId: invoiceEventIdOf('invoice.finalized', [invoice.tenantId, invoice.period]),
-    type: 'invoice.finalized',
+    eventId: invoiceEventIdOf(type, [invoice.tenantId, invoice.period]),
+    type,
     occurredAt: new Date(occurredAtMs).toISOString(),
     tenantId: invoice.tenantId,
     data: { invoice: invoiceData(invoice) },
-  };
+  } as InvoiceEventOf<T>;
 }
 
 export interface DisabledEndpointFacts {

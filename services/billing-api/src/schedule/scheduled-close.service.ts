@@ -11,6 +11,7 @@ import { createLogger, type Logger, MetricsRegistry, ROOT_LOGGER } from '@meteri
 import { BillingError } from '../common/billing.errors';
 import { Clock } from '../common/clock';
 import { groupBy, mapConcurrent } from '../common/database.provider';
+import { PeriodicTask } from '../common/periodic-task';
 import { BILLING_CONFIG } from '../common/tokens';
 import { type BillingConfig } from '../config';
 import { enqueueAll } from '../events/event-outbox';
@@ -47,9 +48,7 @@ export class ScheduledCloseService implements OnApplicationBootstrap, OnApplicat
   private readonly runs;
   private readonly lastSuccess;
   private readonly instance = `${hostname()}:${process.pid}`;
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> | null = null;
-  private stopped = false;
+  private readonly task: PeriodicTask;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -72,6 +71,12 @@ export class ScheduledCloseService implements OnApplicationBootstrap, OnApplicat
       name: 'scheduled_close_last_success_timestamp_seconds',
       help: 'When a scheduled close last finished without error (unix seconds)',
     });
+    this.task = new PeriodicTask(
+      () => this.runOnce(),
+      config.automation.schedule.intervalMs,
+      (error) =>
+        this.logger.error({ err: error }, 'scheduled close run failed; the next run retries'),
+    );
   }
 
   onApplicationBootstrap(): void {
@@ -81,27 +86,11 @@ export class ScheduledCloseService implements OnApplicationBootstrap, OnApplicat
       { intervalMs: schedule.intervalMs, lookbackMonths: schedule.lookbackMonths },
       'scheduled close on',
     );
-    this.schedule(0);
+    this.task.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    if (this.timer !== null) clearTimeout(this.timer);
-    await this.running;
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.runOnce()
-        .catch((error: unknown) =>
-          this.logger.error({ err: error }, 'scheduled close run failed; the next run retries'),
-        )
-        .finally(() => {
-          this.running = null;
-          this.schedule(this.config.automation.schedule.intervalMs);
-        });
-    }, delayMs);
+    await this.task.stop();
   }
 
   /** One run (the timer's, the close-due command's, the tests'). */

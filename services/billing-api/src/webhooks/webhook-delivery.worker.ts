@@ -7,6 +7,7 @@ import {
 import { WEBHOOK_SIGNATURE_HEADER, webhookSignatureHeader } from '@metering/contracts';
 import { createLogger, type Logger, MetricsRegistry, ROOT_LOGGER } from '@metering/observability';
 import { mapConcurrent } from '../common/database.provider';
+import { PeriodicTask } from '../common/periodic-task';
 import { BILLING_CONFIG } from '../common/tokens';
 import { type BillingConfig } from '../config';
 import { nextAttemptAt, shouldDisable } from './domain/retry-schedule';
@@ -31,9 +32,7 @@ export class WebhookDeliveryWorker implements OnApplicationBootstrap, OnApplicat
   private readonly cipher: WebhookSecretCipher | null;
   private readonly attempts;
   private readonly latency;
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private stopped = false;
+  private readonly task: PeriodicTask;
   /** Jitter source and the signatures' time (receivers check it against their wall clock). */
   private readonly random: () => number = Math.random;
   private readonly wallClock: () => number = Date.now;
@@ -57,6 +56,11 @@ export class WebhookDeliveryWorker implements OnApplicationBootstrap, OnApplicat
       help: 'Time of one webhook delivery attempt',
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     });
+    this.task = new PeriodicTask(
+      () => this.tick(),
+      config.automation.webhooks.pollMs,
+      (error) => this.logger.error({ err: error }, 'webhook delivery run failed'),
+    );
   }
 
   onApplicationBootstrap(): void {
@@ -65,13 +69,11 @@ export class WebhookDeliveryWorker implements OnApplicationBootstrap, OnApplicat
       this.logger.warn('WEBHOOK_SECRET_KEY is not set: webhooks are off');
       return;
     }
-    this.schedule(0);
+    this.task.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    if (this.timer !== null) clearTimeout(this.timer);
-    await this.running;
+    await this.task.stop();
   }
 
   /** Sends every delivery due now (exposed for tests). Returns how many were attempted. */
@@ -83,19 +85,9 @@ export class WebhookDeliveryWorker implements OnApplicationBootstrap, OnApplicat
     return claimed.length;
   }
 
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.tick().finally(() => {
-        this.running = null;
-        this.schedule(this.config.automation.webhooks.pollMs);
-      });
-    }, delayMs);
-  }
-
   private async tick(): Promise<void> {
     try {
-      while ((await this.runOnce()) > 0 && !this.stopped) {
+      while ((await this.runOnce()) > 0 && !this.task.isStopped) {
         // Keep going while there is a backlog.
       }
     } catch (error) {
