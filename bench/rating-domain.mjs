@@ -3,7 +3,7 @@
 // not a test): the fleet's samples (bench/sample-stream.mjs) cut into partition batches and put
 // through rating's steps in process, without Kafka, PostgreSQL or InfluxDB — decode (the fast
 // path + the contract's rules), rate (deltas, hour buckets), plan, price (graduated tiers at month
-// positions), usage windows, the raw gauge line — timed step by step, with garbage collection
+// positions), usage windows, the raw gauge line, and the per-host MAC check (ADR 0010) — timed step by step, with garbage collection
 // where it falls. Baseline in the same run: JSON.parse of the same bytes, so the figures compare
 // across machines as a ratio. rating-throughput.mjs measures the whole service; what it spends
 // beyond these steps is I/O (kafkajs, the PostgreSQL and InfluxDB clients) and their garbage.
@@ -20,6 +20,7 @@ const { decodeSampleFast } = dist('consuming/sample.decoder.js');
 const { toMeteredSample } = dist('consuming/sample.mapper.js');
 const { TenantCatalog } = dist('pricing/tenant-catalog.js');
 const { resourcePoint } = dist('sinks/influx-points.js');
+const contracts = require('../libs/contracts/dist/src/index.js');
 
 const { values: opts } = parseArgs({
   options: {
@@ -81,7 +82,11 @@ const catalog = new TenantCatalog(
 );
 await catalog.reload();
 
-// Partition batches as Kafka would hand them over: per key hash, in order, `batch` at a time.
+// Partition batches as Kafka would hand them over: per key hash, in order, `batch` at a time;
+// each record signed by the host it names, as its collector would (ADR 0010).
+const master = Buffer.alloc(32, 42);
+const hostKeys = contracts.masterKeyLookup([{ keyId: 'k1', key: master }]);
+const signers = new Map();
 const partitions = Array.from({ length: Number(opts.partitions) }, () => []);
 let bytes = 0;
 for (const { key, value } of fleetSamples({
@@ -93,7 +98,15 @@ for (const { key, value } of fleetSamples({
   for (let i = 0; i < key.length; i++) h = (Math.imul(h, 31) + key.charCodeAt(i)) >>> 0;
   const buffer = Buffer.from(value);
   bytes += buffer.length;
-  partitions[h % partitions.length].push(buffer);
+  const keyBytes = Buffer.from(key);
+  const host = JSON.parse(value).host;
+  let signer = signers.get(host);
+  if (signer === undefined) {
+    signer = { keyId: 'k1', key: contracts.deriveHostKey(master, host) };
+    signers.set(host, signer);
+  }
+  const auth = contracts.hostAuthHeader(signer, keyBytes, buffer);
+  partitions[h % partitions.length].push({ key: keyBytes, value: buffer, auth });
 }
 const batches = partitions.flatMap((p) => {
   const out = [];
@@ -102,7 +115,7 @@ const batches = partitions.flatMap((p) => {
   return out;
 });
 
-const STEPS = ['decode', 'rate', 'plan', 'price', 'windows', 'gauge line'];
+const STEPS = ['decode', 'host MAC', 'rate', 'plan', 'price', 'windows', 'gauge line'];
 const rules = { maxGapMs: 300_000 };
 
 /** One pass over every batch, from empty states; milliseconds per step. */
@@ -121,14 +134,23 @@ function pass() {
     };
     const now = Date.now();
     const samples = [];
-    for (const bytes of batch) {
-      const decoded = decodeSampleFast(bytes);
+    const hosts = [];
+    for (const { value } of batch) {
+      const decoded = decodeSampleFast(value);
       if (!decoded.ok) throw new Error(decoded.reason.message);
       const sample = toMeteredSample(decoded.value);
       if (domain.checkSampleRules(sample, now, 300_000) !== null) throw new Error('a rule');
       samples.push(sample);
+      hosts.push(decoded.value.host);
     }
     lap('decode');
+    for (let i = 0; i < batch.length; i++) {
+      const m = batch[i];
+      if (!contracts.verifyHostAuth(m.auth, m.key, m.value, hosts[i], hostKeys).ok) {
+        throw new Error('a MAC');
+      }
+    }
+    lap('host MAC');
     const rating = domain.rateBatch(samples, states, rules, (id) => catalog.zoneOf(id));
     for (const [k, v] of rating.states) states.set(k, v);
     lap('rate');
@@ -155,7 +177,7 @@ function baseline() {
   const t = performance.now();
   let n = 0;
   for (const batch of batches)
-    for (const b of batch) n += JSON.parse(b.toString('utf8')).schema.length;
+    for (const b of batch) n += JSON.parse(b.value.toString('utf8')).schema.length;
   if (n === 0) throw new Error('nothing parsed');
   return performance.now() - t;
 }

@@ -10,7 +10,13 @@ import {
 } from '@metering/grafana-test';
 import { type InfluxSeries, ServicePipeline, metricValue } from '@metering/pipeline-harness';
 import { waitFor } from '@metering/testing';
-import { type CloseJson, type InvoiceJson, type UsageJson, pdfToText } from './billing-documents';
+import {
+  type CloseJson,
+  type InvoiceJson,
+  type UsageJson,
+  type UsageResourceJson,
+  pdfToText,
+} from './billing-documents';
 import { CgroupAccounting } from './kernel/cgroup-accounting';
 import { type PlanSpec } from './plan-arithmetic';
 import { type ContainerAccount, TenantContainers } from './workloads/tenant-containers';
@@ -87,6 +93,8 @@ export interface TenantOutcome {
   /** The draft after the run, once every sample was rated. */
   readonly draft: InvoiceJson;
   readonly usage: UsageJson;
+  /** The month's resources with their names (`by=resource`). */
+  readonly resources: readonly UsageResourceJson[];
   /** Σ usage_bucket.amount in the ledger: what InfluxDB's charges come from. */
   readonly ledgerAmount: string;
   readonly influx: InfluxTotals;
@@ -474,6 +482,10 @@ export class AcceptanceScenario {
       'GET',
       `/v1/tenants/${t.id}/usage?from=${draft.periodStart}&to=${draft.periodEnd}&granularity=day`,
     );
+    const { resources } = await this.pipeline.api<{ resources: UsageResourceJson[] }>(
+      'GET',
+      `/v1/tenants/${t.id}/usage?from=${draft.periodStart}&to=${draft.periodEnd}&granularity=day&by=resource`,
+    );
     const [ledger] = await this.pipeline.sql<{ amount: string }>(
       'SELECT coalesce(sum(amount), 0)::text AS amount FROM usage_bucket WHERE tenant_id = $1',
       [t.id],
@@ -499,7 +511,7 @@ export class AcceptanceScenario {
       { timeoutMs: 30_000, intervalMs: 500, description: `InfluxDB totals of ${t.id}` },
     ).catch(() => undefined);
     const panels = await this.panels(t);
-    return { kernel, draft, usage, ledgerAmount, influx, panels };
+    return { kernel, draft, usage, resources, ledgerAmount, influx, panels };
   }
 
   private async influxTotals(t: TenantSetup): Promise<InfluxTotals> {

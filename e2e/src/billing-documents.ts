@@ -43,6 +43,16 @@ export interface UsageJson {
   readonly totals: { readonly cpuCoreSeconds: string; readonly memoryGibSeconds: string };
 }
 
+/** `GET /v1/tenants/:id/usage?…&by=resource`: each resource as the ledger's dimension names it. */
+export interface UsageResourceJson {
+  readonly id: string;
+  readonly kind: string;
+  readonly name: string | null;
+  readonly image: string | null;
+  readonly flavour: string | null;
+  readonly host: string | null;
+}
+
 export interface CloseJson {
   readonly period: string;
   readonly tenants: number;

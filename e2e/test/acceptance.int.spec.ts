@@ -18,6 +18,7 @@ import {
   type TenantOutcome,
   floatClose,
 } from '../src/acceptance.scenario';
+import { localInfra } from '@metering/testing';
 import { documentDisagreements } from '../src/billing-documents';
 import { e2eSettings } from '../src/config';
 import { Fraction, expectedInvoice } from '../src/plan-arithmetic';
@@ -283,5 +284,28 @@ describe('end to end: two tenants on the real stack', () => {
       assert.ok([403, 404].includes(access.other), `${setup.id} on the other's: ${access.other}`);
       assert.equal(access.admin, 200);
     }
+  });
+
+  test('the usage API names the real containers and the KVM domain as Docker and libvirt do', () => {
+    const r = outcome();
+    const byId = (resources: TenantOutcome['resources'], id: string) =>
+      resources.find((x) => x.id === id);
+    assert.ok(r.containers.length >= 3, `${r.containers.length} containers`);
+    for (const c of r.containers) {
+      const found = byId(r.tenants.a.resources, c.id);
+      assert.ok(found, `container ${c.role} (${c.id}) in tenant A's usage by resource`);
+      assert.equal(found.name, `${r.name}-${c.role}`, `the name docker run --name gave`);
+      assert.equal(found.kind, 'container');
+      assert.equal(found.image, localInfra.busyboxImage);
+      assert.ok(found.host !== null && found.host !== '', 'the host that measured it');
+    }
+    const vm = byId(r.tenants.b.resources, r.domain.uuid);
+    assert.ok(vm, `domain ${r.domain.name} (${r.domain.uuid}) in tenant B's usage by resource`);
+    assert.equal(vm.name, r.domain.name);
+    assert.equal(vm.kind, 'vm');
+    assert.ok(
+      r.tenants.b.resources.every((x) => x.name !== null),
+      'every resource rated in this run has a name',
+    );
   });
 });

@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Apache Kafka 4.x, single KRaft node (broker + controller), from Maven Central jars.
-# Listens on 127.0.0.1:9092 (clients) and 127.0.0.1:9093 (controller) only.
+# Listens on 127.0.0.1 only: 9092 plaintext (tests, tooling), 9094 SASL_SSL (SCRAM-SHA-512,
+# what the services use) and 9093 (controller). Identities and ACLs: infra/local/kafka/security.sh.
+#   kafka.sh install|start|status|stop
+#   kafka.sh rotate <user>       new password file, then the broker's SCRAM credential
+#   kafka.sh add-host <name>     a principal host.<name> for that hypervisor's collectors
+#   kafka.sh connect-info        how to connect a client (no password printed)
 PART=kafka
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -9,13 +14,19 @@ KAFKA_DIR="$STACK_DIR/kafka"
 KAFKA_LIBS="${KAFKA_LIBS:-$KAFKA_DIR/libs}"
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+# `none`: no SASL_SSL listener and no authorizer (a throwaway broker of a test, libs/testing).
+KAFKA_SASL_PORT="${KAFKA_SASL_PORT:-9094}"
 KAFKA_HEAP="${KAFKA_HEAP:--Xms256m -Xmx768m}"
 POM="$REPO_ROOT/infra/local/kafka/pom.xml"
+source "$REPO_ROOT/infra/local/kafka/security.sh"
+
+secured() { [ "$KAFKA_SASL_PORT" != none ]; }
 
 part_install() {
   command -v java >/dev/null || apt_ensure openjdk-17-jre-headless || return 1
   command -v mvn >/dev/null || apt_ensure maven || return 1
   command -v kcat >/dev/null || apt_ensure kcat || return 1
+  command -v openssl >/dev/null || apt_ensure openssl || return 1
   # Re-fetch only when the pom changed since the last fetch.
   local stamp="$KAFKA_LIBS/.pom.sha256" want
   want="$(sha256sum "$POM" | cut -d' ' -f1)"
@@ -30,15 +41,17 @@ part_install() {
 
 write_config() {
   mkdir -p "$KAFKA_DIR/data"
+  local listeners="PLAINTEXT://127.0.0.1:$KAFKA_PORT" protocols="CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
+  secured && listeners+=",SASL_SSL://127.0.0.1:$KAFKA_SASL_PORT" && protocols+=",SASL_SSL:SASL_SSL"
   cat >"$KAFKA_DIR/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+listeners=$listeners,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=$listeners
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=$protocols
 log.dirs=$KAFKA_DIR/data
 num.partitions=1
 auto.create.topics.enable=true
@@ -50,6 +63,18 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 log.retention.hours=168
+PROPS
+  # SCRAM users live in the KRaft metadata log; ACLs too (StandardAuthorizer). ANONYMOUS is the
+  # plaintext listener's principal (loopback only; the controller's own requests too).
+  secured && cat >>"$KAFKA_DIR/server.properties" <<PROPS
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.ssl.keystore.type=PEM
+listener.name.sasl_ssl.ssl.keystore.location=$KAFKA_TLS_DIR/broker.pem
+listener.name.sasl_ssl.ssl.client.auth=none
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=User:ANONYMOUS;User:admin
 PROPS
   cat >"$KAFKA_DIR/log4j2.properties" <<PROPS
 status = warn
@@ -74,8 +99,11 @@ ready() {
   kcat -b "127.0.0.1:$KAFKA_PORT" -C -t __stack_ready -o -5 -e -q -m 5 2>/dev/null | grep -q "$token"
 }
 
+# The broker's configuration as it was written for its start: a change restarts it.
+config_digest() { sha256sum <"$KAFKA_DIR/server.properties" | cut -d' ' -f1; }
+
 part_start() {
-  if pid_alive kafka && ready; then log "already running on 127.0.0.1:$KAFKA_PORT"; return 0; fi
+  if secured; then tls_ensure && secrets_ensure || return 1; fi
   if ! pid_alive kafka && port_open "$KAFKA_PORT"; then
     if ready; then
       # Another checkout's stack (or a developer's own broker) already serves this port.
@@ -85,31 +113,48 @@ part_start() {
     fail "port 127.0.0.1:$KAFKA_PORT is taken by a process that is not a working Kafka broker (free it, or set KAFKA_PORT)"
     return 1
   fi
-  if ! pid_alive kafka; then
-    write_config
-    local cp="$KAFKA_LIBS/*"
-    if [ ! -f "$KAFKA_DIR/data/meta.properties" ]; then
-      java -cp "$cp" -Dlog4j2.configurationFile="$KAFKA_DIR/log4j2.properties" kafka.tools.StorageTool format \
-        -t "$(java -cp "$cp" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)" \
-        -c "$KAFKA_DIR/server.properties" >"$LOG_DIR/kafka-format.log" 2>&1 ||
-        fail "storage format failed (see $LOG_DIR/kafka-format.log)" || return 1
+  write_config
+  if pid_alive kafka && [ "$(cat "$RUN_DIR/kafka.config.sha256" 2>/dev/null)" != "$(config_digest)" ]; then
+    log "the running broker was started with another configuration (e.g. before the SASL_SSL listener); restarting it"
+    part_stop
+  fi
+  if pid_alive kafka && ready; then
+    log "already running on 127.0.0.1:$KAFKA_PORT"
+  else
+    pid_alive kafka || launch || return 1
+    if ! wait_until "$READY_TIMEOUT" "kafka round trip" ready; then
+      fail "no produce/consume round trip within ${READY_TIMEOUT}s (see $LOG_DIR/kafka.log and $LOG_DIR/kafka.out)"
+      return 1
     fi
-    log "starting the broker (log: $LOG_DIR/kafka.log)"
-    # shellcheck disable=SC2086
-    nohup java $KAFKA_HEAP -XX:+UseG1GC -Djava.awt.headless=true \
-      -Dlog4j2.configurationFile="$KAFKA_DIR/log4j2.properties" \
-      -cp "$cp" kafka.Kafka "$KAFKA_DIR/server.properties" >"$LOG_DIR/kafka.out" 2>&1 &
-    echo $! >"$RUN_DIR/kafka.pid"
   fi
-  if ! wait_until "$READY_TIMEOUT" "kafka round trip" ready; then
-    fail "no produce/consume round trip within ${READY_TIMEOUT}s (see $LOG_DIR/kafka.log and $LOG_DIR/kafka.out)"
-    return 1
+  if secured; then
+    security_apply || return 1
+    wait_until 30 "SASL_SSL metadata" sasl_ready ||
+      fail "no SASL_SSL answer as admin on 127.0.0.1:$KAFKA_SASL_PORT (see $LOG_DIR/kafka.log)" || return 1
   fi
-  log "ready: 127.0.0.1:$KAFKA_PORT"
+  log "ready: 127.0.0.1:$KAFKA_PORT$(secured && echo ", SASL_SSL 127.0.0.1:$KAFKA_SASL_PORT")"
+}
+
+launch() {
+  local cp="$KAFKA_LIBS/*"
+  if [ ! -f "$KAFKA_DIR/data/meta.properties" ]; then
+    java -cp "$cp" -Dlog4j2.configurationFile="$KAFKA_DIR/log4j2.properties" kafka.tools.StorageTool format \
+      -t "$(java -cp "$cp" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)" \
+      -c "$KAFKA_DIR/server.properties" >"$LOG_DIR/kafka-format.log" 2>&1 ||
+      fail "storage format failed (see $LOG_DIR/kafka-format.log)" || return 1
+  fi
+  log "starting the broker (log: $LOG_DIR/kafka.log)"
+  # shellcheck disable=SC2086
+  nohup java $KAFKA_HEAP -XX:+UseG1GC -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$KAFKA_DIR/log4j2.properties" \
+    -cp "$cp" kafka.Kafka "$KAFKA_DIR/server.properties" >"$LOG_DIR/kafka.out" 2>&1 &
+  echo $! >"$RUN_DIR/kafka.pid"
+  config_digest >"$RUN_DIR/kafka.config.sha256"
 }
 
 part_status() {
-  if pid_alive kafka && ready; then echo "kafka: up 127.0.0.1:$KAFKA_PORT"; else echo "kafka: down"; return 1; fi
+  if ! pid_alive kafka || ! ready; then echo "kafka: down"; return 1; fi
+  echo "kafka: up 127.0.0.1:$KAFKA_PORT$(secured && echo ", SASL_SSL 127.0.0.1:$KAFKA_SASL_PORT")"
 }
 
 part_stop() {
@@ -117,4 +162,9 @@ part_stop() {
   log "stopped"
 }
 
-dispatch "$@"
+case "${1:-start}" in
+  rotate) shift; security_rotate "$@" ;;
+  add-host) shift; security_add_host "$@" ;;
+  connect-info) security_connect_info ;;
+  *) dispatch "$@" ;;
+esac

@@ -21,10 +21,29 @@ svc_env() { (set -a; . "$1/stack.env"; set +a; eval "echo \${$2-}"); }
 
 healthy() { curl -fsS -m 2 "http://127.0.0.1:$1/healthz" >/dev/null 2>&1; }
 
+# Per-host sample keys (docs/adr/0010-host-identity.md), made once: rating's master key and the
+# key of this host (the name its collectors report: os.hostname()). stack.env files name them.
+ensure_host_keys() {
+  local dir="$STACK_DIR/secrets" host
+  mkdir -p "$dir" && chmod 700 "$dir"
+  if [ ! -s "$dir/host-auth-masters" ]; then
+    (umask 077 && node -e 'console.log("local-1 " + require("crypto").randomBytes(32).toString("hex"))' \
+      >"$dir/host-auth-masters.tmp" && mv "$dir/host-auth-masters.tmp" "$dir/host-auth-masters") || return 1
+    rm -f "$dir/host-auth.key"
+  fi
+  if [ ! -s "$dir/host-auth.key" ]; then
+    host="$(node -p 'require("os").hostname()')"
+    (umask 077 && HOST_AUTH_KEYS_FILE="$dir/host-auth-masters" \
+      node "$REPO_ROOT/services/rating/dist/src/cli/rating.cli.js" host-key "$host" >"$dir/host-auth.key.tmp" &&
+      mv "$dir/host-auth.key.tmp" "$dir/host-auth.key") || return 1
+  fi
+}
+
 part_start() {
   local dir name port entry rc=0
   (cd "$REPO_ROOT" && npx tsc -b tsconfig.build.json) >"$LOG_DIR/build.log" 2>&1 ||
     { fail "the TypeScript build failed (see $LOG_DIR/build.log)"; return 1; }
+  ensure_host_keys || { fail "could not make the per-host sample keys in $STACK_DIR/secrets"; return 1; }
   for dir in $(service_dirs); do
     name="$(basename "$dir")"
     port="$(svc_env "$dir" PORT)"

@@ -45,13 +45,14 @@ print_urls() {
   cat <<TXT
 
 Local stack (all on loopback):
-  Kafka        127.0.0.1:9092
+  Kafka        127.0.0.1:9092  (plaintext, anonymous super user: tests and tooling on this machine)
   PostgreSQL   postgres://postgres@127.0.0.1:5432/metering
   InfluxDB     http://127.0.0.1:8086  (database metering, InfluxQL at /query)
   Prometheus   http://127.0.0.1:9090  (scrapes every service's /metrics every 5 s)
   Docker       unix:///var/run/docker.sock  (test image local/busybox:1)
   libvirt      qemu:///system
 TXT
+  bash "$HERE/kafka.sh" connect-info
   if [ -x "$HERE/services.sh" ]; then bash "$HERE/services.sh" urls; fi
   if [ -f "$STACK_DIR/admin-api-key" ]; then
     echo "  Admin key    $STACK_DIR/admin-api-key  (billing API: Authorization: Bearer \$(cat that file))"

@@ -1,11 +1,6 @@
 import { Buffer } from 'node:buffer';
-import { type JsonObject, type JsonValue, type Manifest, podSpecs } from './kustomize';
-
-const isObject = (v: JsonValue | undefined): v is JsonObject =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-const list = (v: JsonValue | undefined): JsonValue[] => (Array.isArray(v) ? v : []);
-const str = (v: JsonValue | undefined): string | undefined =>
-  typeof v === 'string' ? v : undefined;
+import { type Manifest, podSpecs } from './kustomize';
+import { isObject, list, str } from './json-access';
 
 /** Stands in for what only the cluster knows (`fieldRef`, e.g. the node's name). */
 export const FIELD_PLACEHOLDER = 'node-1';

@@ -2,38 +2,73 @@ import { Buffer } from 'node:buffer';
 import { type JsonObject, type JsonValue, type Manifest, podSpecs } from './kustomize';
 import { describeManifest } from './k8s-validation';
 import { type ServiceFacts } from './workspaces';
+import { isObject, list, str, show } from './json-access';
 
 /**
  * The product's own rules for a rendered overlay, beyond what the schemas say: probes (liveness
  * on /livez, readiness on /readyz, a startup probe, sane timings), security
  * contexts, host mounts, settings the services really read, references that resolve, rating's
- * replicas against the samples topic's partitions, no real secrets.
+ * replicas against the samples topic's partitions, no real secrets, the Docker socket for its
+ * proxy only. (Kafka identities: kafka-identities.ts; NetworkPolicies: network-policy.ts.)
+ * Long because: one list of short, independent rules read against one render through the same
+ * lookups (find, byKind); split, each part would rebuild them.
  */
 
-const isObject = (v: JsonValue | undefined): v is JsonObject =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-const list = (v: JsonValue | undefined): JsonValue[] => (Array.isArray(v) ? v : []);
-const str = (v: JsonValue | undefined): string | undefined =>
-  typeof v === 'string' ? v : undefined;
+/** How a host path may be mounted. */
+export interface HostPathRule {
+  readonly readOnly: boolean;
+  /** An overlay may replace it (the local overlay mounts the node's Kafka password from a Secret). */
+  readonly optional?: boolean;
+  /** The only container that may mount it; undefined: the service's own container. */
+  readonly onlyContainer?: string;
+}
 
-/** A value for a message. */
-const show = (v: JsonValue | undefined): string =>
-  typeof v === 'string' ? v : (JSON.stringify(v) ?? 'nothing');
+/** The sidecar that stands between docker-collector and the Docker socket. */
+export const DOCKER_SOCKET_PROXY = 'docker-socket-proxy';
+/** Host paths that give whoever mounts them the Docker (or containerd) API: root on the node. */
+const ENGINE_SOCKET_PATHS = ['/var/run/docker.sock', '/run/docker.sock', '/var/run', '/run'];
 
-/** Host paths each collector gets, and whether each is mounted read-only. */
-export const COLLECTOR_HOST_PATHS: Readonly<Record<string, Readonly<Record<string, boolean>>>> = {
+/** Host paths each collector gets, how, and who mounts them. */
+export const COLLECTOR_HOST_PATHS: Readonly<
+  Record<string, Readonly<Record<string, HostPathRule>>>
+> = {
   'docker-collector': {
-    '/var/run/docker.sock': true,
-    '/sys/fs/cgroup': true,
-    '/proc': true,
-    '/var/lib/metering/spool/docker-collector': false,
+    '/var/run/docker.sock': { readOnly: true, onlyContainer: DOCKER_SOCKET_PROXY },
+    '/sys/fs/cgroup': { readOnly: true },
+    '/proc': { readOnly: true },
+    '/var/lib/metering/spool/docker-collector': { readOnly: false },
+    '/etc/metering': { readOnly: true, optional: true },
   },
   'vm-collector': {
-    '/var/run/libvirt': true,
-    '/proc': true,
-    '/var/lib/metering/spool/vm-collector': false,
+    '/var/run/libvirt': { readOnly: true },
+    '/proc': { readOnly: true },
+    '/var/lib/metering/spool/vm-collector': { readOnly: false },
+    '/etc/metering': { readOnly: true, optional: true },
   },
 };
+
+/**
+ * Secrets the workloads refer to that no overlay for production may ship: created in the cluster
+ * from outside the repository (docs/operations.md, "Kubernetes", step 1), with the keys read.
+ * The local overlay generates development values for them.
+ */
+export const EXTERNAL_SECRETS: Readonly<Record<string, readonly string[]>> = {
+  'billing-api-admin': ['ADMIN_API_KEY'],
+  'metering-db-credentials': ['username', 'password'],
+  'grafana-admin': ['username', 'password'],
+  'influxdb-admin': ['username', 'password'],
+  'influxdb-rating': ['username', 'password'],
+  'influxdb-grafana': ['username', 'password'],
+  // rating's master sample keys (ADR 0010): `keys`, one `<key id> <hex>` per line.
+  'metering-host-keys': ['keys'],
+};
+
+/** Keys of the Secrets Strimzi creates: a KafkaUser's (SCRAM) and a cluster's CA certificate. */
+export const KAFKA_USER_SECRET_KEYS = ['password', 'sasl.jaas.config'];
+export const CLUSTER_CA_SECRET_KEYS = ['ca.crt', 'ca.p12', 'ca.password'];
+
+/** Marks the local overlay's development secrets; every service refuses them in production. */
+export const DEV_SECRET_PREFIX = 'DEV-ONLY-insecure-';
 
 /** Settings the manifests set that no config.ts reads: inputs to Kubernetes' $(VAR) expansion. */
 const EXPANSION_ONLY = new Set(['DB_USER', 'DB_PASSWORD']);
@@ -170,7 +205,7 @@ export function policyProblems(
       problems.push(`${what}: host namespaces are not needed`);
     }
 
-    // Host paths: collectors exactly theirs, everyone else none.
+    // Host paths: collectors exactly theirs, everyone else none; each mounted by its container.
     const volumes = list(spec.volumes).filter(isObject);
     const hostPaths = new Map<string, string>();
     for (const v of volumes) {
@@ -179,18 +214,31 @@ export function policyProblems(
       }
     }
     const expected = COLLECTOR_HOST_PATHS[name] ?? {};
-    const actual = [...hostPaths.values()].sort();
-    if (JSON.stringify(actual) !== JSON.stringify(Object.keys(expected).sort())) {
+    const actual = [...new Set(hostPaths.values())].sort();
+    const required = Object.keys(expected).filter((p) => expected[p]?.optional !== true);
+    if (
+      actual.some((p) => expected[p] === undefined) ||
+      required.some((p) => !actual.includes(p))
+    ) {
       problems.push(
         `${what}: host paths ${JSON.stringify(actual)}, expected ${JSON.stringify(Object.keys(expected).sort())}`,
       );
     }
-    for (const mount of list(container.volumeMounts).filter(isObject)) {
-      const path = hostPaths.get(str(mount.name) ?? '');
-      if (path !== undefined && (mount.readOnly === true) !== expected[path]) {
-        problems.push(
-          `${what}: host path ${path} must be mounted ${expected[path] === true ? 'read-only' : 'writable'}`,
-        );
+    for (const c of [...list(spec.initContainers), ...list(spec.containers)].filter(isObject)) {
+      for (const mount of list(c.volumeMounts).filter(isObject)) {
+        const path = hostPaths.get(str(mount.name) ?? '');
+        const rule = path === undefined ? undefined : expected[path];
+        if (path === undefined || rule === undefined) continue;
+        const owner = rule.onlyContainer ?? str(container.name);
+        if (str(c.name) !== owner) {
+          problems.push(
+            `${what}: container ${show(c.name)} mounts host path ${path}; only ${show(owner)} may`,
+          );
+        } else if ((mount.readOnly === true) !== rule.readOnly) {
+          problems.push(
+            `${what}: host path ${path} must be mounted ${rule.readOnly ? 'read-only' : 'writable'}`,
+          );
+        }
       }
     }
 
@@ -214,25 +262,51 @@ export function policyProblems(
     if (!names.includes('PORT')) problems.push(`${what}: PORT not set`);
   }
 
-  // References to ConfigMaps, Secrets and PVCs resolve within the render.
+  // References to ConfigMaps, Secrets and PVCs resolve within the render, or name a Secret that
+  // is created outside it (EXTERNAL_SECRETS) or by Strimzi (a KafkaUser's, a cluster's CA).
+  const secretKeys = (name: string): readonly string[] | 'any' | undefined => {
+    const secret = find('Secret', name);
+    if (secret !== undefined) return Object.keys(isObject(secret.data) ? secret.data : {});
+    const external = EXTERNAL_SECRETS[name];
+    if (external !== undefined) return external.length === 0 ? 'any' : external;
+    if (byKind('KafkaUser').some((u) => u.metadata.name === name)) return KAFKA_USER_SECRET_KEYS;
+    if (byKind('Kafka').some((k) => `${k.metadata.name}-cluster-ca-cert` === name)) {
+      return CLUSTER_CA_SECRET_KEYS;
+    }
+    return undefined;
+  };
+  const secretRefProblem = (
+    m: Manifest,
+    name: string | undefined,
+    keys: readonly string[],
+  ): string | null => {
+    const known = secretKeys(name ?? '');
+    if (known === undefined) return `${describeManifest(m)}: Secret ${show(name)} not found`;
+    const missing = known === 'any' ? [] : keys.filter((k) => !known.includes(k));
+    return missing.length === 0
+      ? null
+      : `${describeManifest(m)}: Secret ${show(name)} key ${missing.join(', ')} not found`;
+  };
   for (const m of manifests) {
     for (const spec of podSpecs(m)) {
-      for (const container of list(spec.containers).filter(isObject)) {
+      const containers = [...list(spec.initContainers), ...list(spec.containers)].filter(isObject);
+      for (const container of containers) {
         for (const env of list(container.env).filter(isObject)) {
           const from = isObject(env.valueFrom) ? env.valueFrom : {};
-          for (const [field, kind] of [
-            ['configMapKeyRef', 'ConfigMap'],
-            ['secretKeyRef', 'Secret'],
-          ] as const) {
-            const ref = isObject(from[field]) ? from[field] : undefined;
-            if (ref === undefined) continue;
-            const target = find(kind, str(ref.name) ?? '');
+          const cmRef = isObject(from.configMapKeyRef) ? from.configMapKeyRef : undefined;
+          if (cmRef !== undefined) {
+            const target = find('ConfigMap', str(cmRef.name) ?? '');
             const data = target !== undefined && isObject(target.data) ? target.data : {};
-            if (target === undefined || !Object.hasOwn(data, str(ref.key) ?? '')) {
+            if (target === undefined || !Object.hasOwn(data, str(cmRef.key) ?? '')) {
               problems.push(
-                `${describeManifest(m)}: ${kind} ${show(ref.name)} key ${show(ref.key)} not found`,
+                `${describeManifest(m)}: ConfigMap ${show(cmRef.name)} key ${show(cmRef.key)} not found`,
               );
             }
+          }
+          const secretRef = isObject(from.secretKeyRef) ? from.secretKeyRef : undefined;
+          if (secretRef !== undefined) {
+            const problem = secretRefProblem(m, str(secretRef.name), [str(secretRef.key) ?? '']);
+            if (problem !== null) problems.push(problem);
           }
         }
       }
@@ -240,6 +314,30 @@ export function policyProblems(
         const cm = isObject(v.configMap) ? str(v.configMap.name) : undefined;
         if (cm !== undefined && find('ConfigMap', cm) === undefined) {
           problems.push(`${describeManifest(m)}: volume ConfigMap ${cm} not found`);
+        }
+        const secrets: {
+          name: string | undefined;
+          items: JsonValue | undefined;
+          optional: boolean;
+        }[] = [];
+        if (isObject(v.secret)) {
+          const { secretName, items, optional } = v.secret;
+          secrets.push({ name: str(secretName), items, optional: optional === true });
+        }
+        if (isObject(v.projected)) {
+          for (const source of list(v.projected.sources).filter(isObject)) {
+            if (!isObject(source.secret)) continue;
+            const { name: secretName, items, optional } = source.secret;
+            secrets.push({ name: str(secretName), items, optional: optional === true });
+          }
+        }
+        for (const secret of secrets) {
+          if (secret.optional && find('Secret', secret.name ?? '') === undefined) continue;
+          const keys = list(secret.items)
+            .filter(isObject)
+            .map((i) => str(i.key) ?? '');
+          const problem = secretRefProblem(m, secret.name, keys);
+          if (problem !== null) problems.push(problem);
         }
         const pvc = isObject(v.persistentVolumeClaim)
           ? str(v.persistentVolumeClaim.claimName)
@@ -342,13 +440,40 @@ export function policyProblems(
       problems.push(`Kafka: ${key} ${show(kafkaConfig[key])} > ${brokers} broker(s)`);
   }
 
-  // No real secrets: every Secret value is a marked placeholder (or a user name).
+  // No real secrets: every Secret value is a marked development value (or a user name).
   for (const secret of byKind('Secret')) {
     const data = isObject(secret.data) ? secret.data : {};
     for (const [key, value] of Object.entries(data)) {
       const text = Buffer.from(str(value) ?? '', 'base64').toString('utf8');
-      if (key !== 'username' && !text.startsWith('PLACEHOLDER-')) {
-        problems.push(`${describeManifest(secret)}: ${key} is not a PLACEHOLDER- value`);
+      if (key !== 'username' && !text.startsWith(DEV_SECRET_PREFIX)) {
+        problems.push(`${describeManifest(secret)}: ${key} is not a ${DEV_SECRET_PREFIX} value`);
+      }
+    }
+  }
+
+  // Only the proxy reaches the Docker (or containerd) socket, in any workload.
+  for (const m of manifests) {
+    for (const spec of podSpecs(m)) {
+      const engineVolumes = new Set(
+        list(spec.volumes)
+          .filter(isObject)
+          .filter(
+            (v) =>
+              isObject(v.hostPath) &&
+              ENGINE_SOCKET_PATHS.includes((str(v.hostPath.path) ?? '').replace(/\/+$/, '')),
+          )
+          .map((v) => str(v.name) ?? ''),
+      );
+      for (const c of [...list(spec.initContainers), ...list(spec.containers)].filter(isObject)) {
+        const mounts = list(c.volumeMounts).filter(isObject);
+        if (
+          str(c.name) !== DOCKER_SOCKET_PROXY &&
+          mounts.some((mount) => engineVolumes.has(str(mount.name) ?? ''))
+        ) {
+          problems.push(
+            `${describeManifest(m)}: container ${show(c.name)} mounts the engine's socket; only ${DOCKER_SOCKET_PROXY} may`,
+          );
+        }
       }
     }
   }

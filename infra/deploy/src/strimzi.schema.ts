@@ -1,6 +1,6 @@
 /**
  * JSON schemas for the Strimzi resources k8s/ uses (kafka.strimzi.io/v1beta2: Kafka,
- * KafkaNodePool, KafkaTopic), hand-written from Strimzi's CRD reference because no npm package
+ * KafkaNodePool, KafkaTopic, KafkaUser), hand-written from Strimzi's CRD reference because no npm package
  * ships Strimzi's CRDs (the kubernetes-models family has none, the io.strimzi:api jar carries
  * Java classes only). They cover every field k8s/ sets and reject unknown fields at the levels
  * they model (additionalProperties: false), which the operator's structural CRD schemas do
@@ -99,6 +99,51 @@ const storage: Schema = {
   ],
 };
 
+/** One ACL rule of a KafkaUser (simple authorization). */
+const aclRule: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['resource', 'operations'],
+  properties: {
+    type: { enum: ['allow', 'deny'] },
+    resource: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['type'],
+      properties: {
+        type: { enum: ['topic', 'group', 'cluster', 'transactionalId'] },
+        name: { type: 'string', minLength: 1 },
+        patternType: { enum: ['literal', 'prefix'] },
+      },
+      // Every resource but the cluster is named.
+      if: { properties: { type: { const: 'cluster' } } },
+      then: { not: { required: ['name'] } },
+      else: { required: ['name'] },
+    },
+    operations: {
+      type: 'array',
+      minItems: 1,
+      uniqueItems: true,
+      items: {
+        enum: [
+          'Read',
+          'Write',
+          'Create',
+          'Delete',
+          'Alter',
+          'Describe',
+          'ClusterAction',
+          'AlterConfigs',
+          'DescribeConfigs',
+          'IdempotentWrite',
+          'All',
+        ],
+      },
+    },
+    host: { type: 'string' },
+  },
+};
+
 const resource = (kind: string, meta: Schema, spec: Schema): Schema => ({
   type: 'object',
   additionalProperties: false,
@@ -156,14 +201,27 @@ export const STRIMZI_SCHEMAS: Readonly<Record<string, Schema>> = {
                   enum: ['internal', 'route', 'loadbalancer', 'nodeport', 'ingress', 'cluster-ip'],
                 },
                 tls: { type: 'boolean' },
-                authentication: { type: 'object' },
+                authentication: {
+                  type: 'object',
+                  required: ['type'],
+                  properties: {
+                    type: { enum: ['tls', 'scram-sha-512', 'oauth', 'custom'] },
+                  },
+                },
                 configuration: { type: 'object' },
-                networkPolicyPeers: { type: 'array' },
+                networkPolicyPeers: { type: 'array', items: { type: 'object' } },
               },
             },
           },
           config,
-          authorization: { type: 'object' },
+          authorization: {
+            type: 'object',
+            required: ['type'],
+            properties: {
+              type: { enum: ['simple', 'opa', 'keycloak', 'custom'] },
+              superUsers: { type: 'array', items: { type: 'string' } },
+            },
+          },
           rack: { type: 'object' },
           resources,
           jvmOptions: { type: 'object' },
@@ -186,6 +244,32 @@ export const STRIMZI_SCHEMAS: Readonly<Record<string, Schema>> = {
       cruiseControl: { type: 'object' },
       kafkaExporter: { type: 'object' },
       maintenanceTimeWindows: { type: 'array', items: { type: 'string' } },
+    },
+  }),
+  KafkaUser: resource('KafkaUser', clusterLabelled, {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      authentication: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['type'],
+        properties: {
+          type: { enum: ['tls', 'tls-external', 'scram-sha-512'] },
+          password: { type: 'object' },
+        },
+      },
+      authorization: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['type', 'acls'],
+        properties: {
+          type: { const: 'simple' },
+          acls: { type: 'array', items: aclRule },
+        },
+      },
+      quotas: { type: 'object' },
+      template: { type: 'object' },
     },
   }),
   KafkaTopic: resource('KafkaTopic', clusterLabelled, {

@@ -72,16 +72,27 @@ function settingNames(source: string): Set<string> {
   for (const match of source.matchAll(/env\[\s*'([A-Z][A-Z0-9_]{2,})'\s*\]/g))
     names.add(match[1] ?? '');
   // Tables of setting → variable name (libs/kafka, libs/spool): 'KAFKA_RETRIES' string literals.
-  for (const match of source.matchAll(/'((?:KAFKA|SPOOL)_[A-Z0-9_]+)'/g)) names.add(match[1] ?? '');
+  for (const match of source.matchAll(/'((?:KAFKA|SPOOL|HOST_AUTH)_[A-Z0-9_]+)'/g)) {
+    names.add(match[1] ?? '');
+  }
   names.delete('');
   return names;
 }
 
-/** Where a lib reads its own settings (called from the services' config.ts). */
-const LIB_SETTING_READERS: Readonly<Record<string, readonly string[]>> = {
-  'libs/kafka': ['libs/kafka/src/kafka.config.ts', 'libs/kafka/src/kafka-security.config.ts'],
-  'libs/spool': ['libs/spool/src/spool.config.ts'],
-};
+/** Where a lib reads its own settings, and the function a service's config.ts calls for them. */
+const LIB_SETTING_READERS: readonly { lib: string; fn: RegExp; files: readonly string[] }[] = [
+  {
+    lib: 'libs/kafka',
+    fn: /\bkafkaConfigFromEnv\b/,
+    files: ['libs/kafka/src/kafka.config.ts', 'libs/kafka/src/kafka-security.config.ts'],
+  },
+  {
+    lib: 'libs/kafka',
+    fn: /\bhostKey(?:s|File)FromEnv\b/,
+    files: ['libs/kafka/src/host-auth.config.ts'],
+  },
+  { lib: 'libs/spool', fn: /\bspoolSettingsFromEnv\b/, files: ['libs/spool/src/spool.config.ts'] },
+];
 
 export function serviceFacts(name: string): ServiceFacts {
   const dir = `services/${name}`;
@@ -99,9 +110,8 @@ export function serviceFacts(name: string): ServiceFacts {
   const runtimeWorkspaces = runtimeWorkspaceClosure(dir);
   const settings = settingNames(configSource);
   // A library's settings count only when the service's config.ts hands it the environment.
-  for (const [lib, files] of Object.entries(LIB_SETTING_READERS)) {
-    const fn = lib === 'libs/kafka' ? 'kafkaConfigFromEnv' : 'spoolSettingsFromEnv';
-    if (runtimeWorkspaces.includes(lib) && configSource.includes(fn)) {
+  for (const { lib, fn, files } of LIB_SETTING_READERS) {
+    if (runtimeWorkspaces.includes(lib) && fn.test(configSource)) {
       for (const file of files) {
         for (const setting of settingNames(readFileSync(join(REPO_ROOT, file), 'utf8'))) {
           settings.add(setting);

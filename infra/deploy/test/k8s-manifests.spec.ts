@@ -104,11 +104,14 @@ describe('k8s manifests', () => {
         'apps/v1 StatefulSet',
         'autoscaling/v2 HorizontalPodAutoscaler',
         'v1 ConfigMap',
-        'v1 Secret',
+        'networking.k8s.io/v1 NetworkPolicy',
         'kafka.strimzi.io/v1beta2 Kafka',
         'kafka.strimzi.io/v1beta2 KafkaNodePool',
         'kafka.strimzi.io/v1beta2 KafkaTopic',
+        'kafka.strimzi.io/v1beta2 KafkaUser',
         'postgresql.cnpg.io/v1 Cluster',
+        // Development values in local only; production refers to Secrets made outside the repo.
+        ...(overlay === 'local' ? ['v1 Secret'] : []),
       ]) {
         assert.ok(kinds.has(kind), `${kind} missing`);
       }
@@ -251,10 +254,26 @@ describe('k8s manifests', () => {
     )!;
     const pod = (collector.spec as { template: { spec: { volumes: unknown[] } } }).template.spec;
     pod.volumes.push({ name: 'root', hostPath: { path: '/' } });
-    const secret = manifests.find(
-      (m) => m.kind === 'Secret' && m.metadata.name.startsWith('billing-api-admin'),
-    )!;
-    secret.data = { ADMIN_API_KEY: Buffer.from('a-real-looking-key').toString('base64') };
+    // A Secret with a real-looking value added to the render, and a reference to one nobody makes.
+    manifests.push({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'billing-api-admin', namespace: 'metering' },
+      data: { ADMIN_API_KEY: Buffer.from('a-real-looking-key').toString('base64') },
+    });
+    (container.env as { name: string; valueFrom?: unknown }[]).push({
+      name: 'INFLUX_TOKEN',
+      valueFrom: { secretKeyRef: { name: 'influxdb-token', key: 'token' } },
+    });
+    // The collector given the engine's socket directly again.
+    const collectorContainer = (
+      collector.spec as { template: { spec: { containers: { volumeMounts: unknown[] }[] } } }
+    ).template.spec.containers[0]!;
+    collectorContainer.volumeMounts.push({
+      name: 'docker-socket',
+      mountPath: '/var/run/docker.sock',
+      readOnly: true,
+    });
 
     const problems = policyProblems(manifests, services).join('\n');
     for (const expected of [
@@ -264,7 +283,10 @@ describe('k8s manifests', () => {
       /Deployment metering\/rating: readOnlyRootFilesystem must be true/,
       /KAFKA_BROKER is not a setting of rating/,
       /DaemonSet metering\/docker-collector: host paths/,
-      /ADMIN_API_KEY is not a PLACEHOLDER- value/,
+      /ADMIN_API_KEY is not a DEV-ONLY-insecure- value/,
+      /Deployment metering\/rating: Secret influxdb-token not found/,
+      /container docker-collector mounts host path \/var\/run\/docker.sock; only docker-socket-proxy may/,
+      /DaemonSet metering\/docker-collector: container docker-collector mounts the engine's socket/,
     ]) {
       assert.match(problems, expected);
     }

@@ -179,10 +179,75 @@ describe('dashboard conventions', () => {
     assert.equal(resource?.allValue, '.*');
   });
 
+  test('fleet dashboard: host, tenant and kind variables filter every InfluxDB panel; counts mean reporting now', () => {
+    const fleet = byUid('metering-fleet').json;
+    const vars = fleet.templating?.list ?? [];
+    const byName = (name: string) => vars.find((v) => v.name === name);
+    const queryOf = (name: string): string => {
+      const query = byName(name)?.query;
+      assert.equal(typeof query, 'string', `variable ${name} has a query text`);
+      return query as string;
+    };
+    assert.match(queryOf('host'), /^SHOW TAG VALUES FROM "resource" WITH KEY = "host"/);
+    assert.match(
+      queryOf('tenant'),
+      /^SHOW TAG VALUES FROM "resource" WITH KEY = "tenant" WHERE "host" =~ \/\^\$host\$\//,
+    );
+    assert.equal(byName('kind')?.type, 'custom');
+    assert.equal(byName('kind')?.query, 'container,vm');
+    for (const name of ['host', 'tenant', 'kind']) {
+      assert.equal(byName(name)?.includeAll, true, name);
+      assert.equal(byName(name)?.multi, true, name);
+      assert.equal(byName(name)?.allValue, '.*', name);
+    }
+    // Two collection intervals (10 s) and slack by default, never hours.
+    const reporting = byName('reporting');
+    assert.match(JSON.stringify(reporting), /"current":\{"text":"30s","value":"30s"\}/);
+    for (const q of queriesOf(byUid('metering-fleet'))) {
+      if (q.language !== 'influxql' || q.isVariable) continue;
+      for (const v of ['host', 'tenant', 'kind'])
+        assert.match(
+          q.text,
+          new RegExp(`"${v}" =~ /\\^\\$${v}\\$/`),
+          `${q.where} filters by $${v}`,
+        );
+    }
+    const panels = fleet.panels ?? [];
+    const panel = (title: string) => panels.find((p) => 'title' in p && p.title === title);
+    for (const title of [
+      'Hosts reporting now',
+      'Containers reporting now',
+      'VMs reporting now',
+      'Tenants reporting now',
+    ]) {
+      const p = panel(title);
+      assert.ok(p && 'targets' in p, title);
+      assert.ok(!('timeFrom' in p) || p.timeFrom === undefined, `${title}: no fixed time range`);
+      const text = JSON.stringify(p.targets);
+      assert.match(text, /time > now\(\) - \$reporting/, title);
+      assert.doesNotMatch(text, /\$timeFilter/, `${title}: not "seen in the dashboard range"`);
+    }
+    // Thresholds where an operator must act: amber and red.
+    const colours = (title: string): string[] =>
+      JSON.stringify(panel(title) ?? null).match(/"color":"(green|orange|red)"/g) ?? [];
+    assert.ok(colours('Hosts reporting now').includes('"color":"red"'));
+    for (const title of ['Hosts gone silent', 'Busiest resources']) {
+      assert.ok(colours(title).includes('"color":"orange"'), `${title} amber`);
+      assert.ok(colours(title).includes('"color":"red"'), `${title} red`);
+    }
+    const busiest = queriesOf(byUid('metering-fleet')).find((q) =>
+      q.where.includes('"Busiest resources"'),
+    );
+    assert.match(String(busiest?.text), /GROUP BY "host", "tenant", "kind", "name", "resource"$/);
+  });
+
   test('every query uses only known variables; InfluxQL panel queries are time-bounded', () => {
     const variables = {
       tenant: { kind: 'single', value: 'acme' },
       resource: { kind: 'all', allValue: '.*' },
+      host: { kind: 'multi', values: ['node-1', 'node-2'] },
+      kind: { kind: 'all', allValue: '.*' },
+      reporting: { kind: 'single', value: '30s' },
     } as const;
     for (const d of dashboards) {
       for (const q of queriesOf(d)) {
@@ -191,7 +256,7 @@ describe('dashboard conventions', () => {
           if (!q.isVariable) {
             assert.match(
               text,
-              /time >= -?\d+ms and time <= -?\d+ms|time > now\(\) - \d+d/,
+              /time >= -?\d+ms and time <= -?\d+ms|time > now\(\) - \d+[smhd]\b/,
               `${d.file} ${q.where}`,
             );
             if (/GROUP BY time\(/.test(q.text))

@@ -101,21 +101,44 @@ before(async () => world.start(Date.now()), { timeout: 240_000 });
 after(async () => world.stop(), { timeout: 120_000 });
 
 describe('every Grafana panel query returns data after a pipeline run', () => {
+  // The fleet's own variables: every host and kind, and a reporting window that still holds the
+  // generated stream (it ended when the run started); `reporting now` is checked on its own below.
+  const wholeFleet = {
+    host: { kind: 'all', allValue: '.*' },
+    kind: { kind: 'all', allValue: '.*' },
+    reporting: { kind: 'single', value: '1h' },
+  } as const;
   const tenantA: Variables = {
+    ...wholeFleet,
     tenant: { kind: 'single', value: world.tenants.a },
     resource: { kind: 'all', allValue: '.*' },
   };
   const tenantB: Variables = {
+    ...wholeFleet,
     tenant: { kind: 'single', value: world.tenants.b },
     resource: { kind: 'multi', values: [`${world.tenants.b}-vm-1`, `${world.tenants.b}-db-1`] },
   };
+  const fleet: Variables = { ...wholeFleet, tenant: { kind: 'all', allValue: '.*' } };
 
   test('the variables list the tenants, and a tenant its resources', async () => {
-    const variable = (name: string) => {
-      const q = queries.find((x) => x.where === `variable $${name}`);
-      assert.ok(q, `variable $${name}`);
+    const variable = (name: string, dashboard = 'tenant-usage.json') => {
+      const q = queries.find((x) => x.dashboard === dashboard && x.where === `variable $${name}`);
+      assert.ok(q, `variable $${name} of ${dashboard}`);
       return q;
     };
+    // The fleet's: every host, and the tenants of the selected hosts.
+    const values = (series: readonly InfluxSeries[]) =>
+      series.flatMap((s) => s.values.map((row) => String(row[1])));
+    const fleetHosts = values(await influxData(variable('host', 'fleet.json'), {}));
+    for (const h of ['node-a', 'node-b', world.hosts.docker, world.hosts.kvm])
+      assert.ok(fleetHosts.includes(h), `${h} in ${fleetHosts.join()}`);
+    const dockerTenants = values(
+      await influxData(variable('tenant', 'fleet.json'), {
+        host: { kind: 'single', value: world.hosts.docker },
+      }),
+    );
+    assert.ok(dockerTenants.includes(world.tenants.live), `live in ${dockerTenants.join()}`);
+    assert.ok(!dockerTenants.includes(world.tenants.a), 'tenant a runs on node-a and node-b only');
     const tenants = await influxData(variable('tenant'), {});
     const names = tenants.flatMap((s) => s.values.map((row) => String(row[1])));
     for (const t of Object.values(world.tenants))
@@ -146,12 +169,12 @@ describe('every Grafana panel query returns data after a pipeline run', () => {
   });
 
   test('fleet panels show the generated hosts and tenants and what the real collectors sampled', async () => {
-    const byHost = await influxData(find('metering-fleet', 'CPU by host'), {});
+    const byHost = await influxData(find('metering-fleet', 'CPU by host'), fleet);
     const hosts = byHost.map((s) => s.tags?.host);
     for (const h of ['node-a', 'node-b', world.hosts.docker, world.hosts.kvm]) {
       await waitFor(
         async () =>
-          (await runInflux(find('metering-fleet', 'Memory by host'), {})).some(
+          (await runInflux(find('metering-fleet', 'Memory by host'), fleet)).some(
             (s) => s.tags?.host === h,
           ),
         {
@@ -160,15 +183,69 @@ describe('every Grafana panel query returns data after a pipeline run', () => {
         },
       );
     }
-    const byTenant = await runInflux(find('metering-fleet', 'Memory by tenant'), {});
+    const byTenant = await runInflux(find('metering-fleet', 'Memory by tenant'), fleet);
     for (const t of Object.values(world.tenants)) {
       assert.ok(
         byTenant.some((s) => s.tags?.tenant === t),
         `tenant ${t} on the fleet dashboard`,
       );
     }
-    const vms = await influxData(find('metering-fleet', 'Running VMs'), {});
+    const vms = await influxData(find('metering-fleet', 'VMs reporting now'), fleet);
     assert.ok(lastValue(vms, 1) >= 3, `running VMs: ${JSON.stringify(vms)}`);
+  });
+
+  test('fleet counts mean reporting now; the busiest resources carry the collectors’ names', async () => {
+    const now: Variables = { ...fleet, reporting: { kind: 'single', value: '30s' } };
+    const count = async (title: string, variables: Variables): Promise<number> =>
+      lastValue(await runInflux(find('metering-fleet', title), variables), 1) || 0;
+    // The generated hosts stopped when the run started: seen in the range, not reporting now.
+    await waitFor(
+      async () =>
+        (await count('Hosts reporting now', {
+          ...fleet,
+          host: { kind: 'multi', values: ['node-a', 'node-b'] },
+        })) === 2 &&
+        (await count('Hosts reporting now', {
+          ...now,
+          host: { kind: 'multi', values: ['node-a', 'node-b'] },
+        })) === 0,
+      {
+        timeoutMs: DATA_TIMEOUT_MS,
+        intervalMs: 1_000,
+        description: 'node-a and node-b gone silent',
+      },
+    );
+    const silent = find('metering-fleet', 'Hosts gone silent');
+    assert.ok(silent.where.includes('"Hosts gone silent"'));
+    // The real collectors' hosts report now; the live busybox container among the containers.
+    await waitFor(
+      async () =>
+        (await count('Hosts reporting now', {
+          ...now,
+          host: { kind: 'multi', values: [world.hosts.docker, world.hosts.kvm] },
+        })) === 2 &&
+        (await count('Containers reporting now', {
+          ...now,
+          host: { kind: 'single', value: world.hosts.docker },
+        })) >= 1 &&
+        (await count('Containers reporting now', {
+          ...now,
+          host: { kind: 'single', value: world.hosts.docker },
+          kind: { kind: 'single', value: 'vm' },
+        })) === 0,
+      {
+        timeoutMs: DATA_TIMEOUT_MS,
+        intervalMs: 1_000,
+        description: 'the live collectors reporting now',
+      },
+    );
+    const busiest = await influxData(find('metering-fleet', 'Busiest resources'), {
+      ...fleet,
+      tenant: { kind: 'single', value: world.tenants.live },
+      host: { kind: 'single', value: world.hosts.docker },
+    });
+    const names = busiest.map((series) => series.tags?.name);
+    assert.ok(names.includes(`${world.name}-busybox`), `the container's name in ${names.join()}`);
   });
 
   test('panel arithmetic matches the generated stream', async () => {
@@ -194,7 +271,7 @@ describe('every Grafana panel query returns data after a pipeline run', () => {
     // Rating writes while this runs: wait until everything generated is in InfluxDB.
     await waitFor(
       async () => {
-        const byHost = await runInflux(find('metering-fleet', 'CPU by host'), {});
+        const byHost = await runInflux(find('metering-fleet', 'CPU by host'), fleet);
         const hostValues = (host: string) =>
           byHost.find((s) => s.tags?.host === host)?.values.map((row) => Number(row[1])) ?? [];
         const now = {

@@ -215,7 +215,10 @@ export class PipelineWorld {
     await producer.connect();
     try {
       for (let i = 0; i < messages.length; i += 500) {
-        await producer.send({ topic: this.pipeline.topic, messages: messages.slice(i, i + 500) });
+        await producer.send({
+          topic: this.pipeline.topic,
+          messages: this.pipeline.signed(messages.slice(i, i + 500)),
+        });
       }
     } finally {
       await producer.disconnect();

@@ -7,6 +7,7 @@ import {
   nonNegativeInt,
   timestamp,
 } from './primitives.schema';
+import { MAX_HOST_AUTH_HEADER_BYTES } from './host-auth';
 import { SCHEMA_VERSIONS } from './topics';
 
 /** Lower-case hex SHA-256, 64 digits. */
@@ -55,6 +56,12 @@ export const DlqEventSchema = z.looseObject({
       valueSha256: sha256Hex.optional(),
       /** true: `value` holds only a prefix of the original value. */
       valueTruncated: z.boolean().optional(),
+      /** The original's `metering-host-auth` header (ADR 0010), for a replay to send again. */
+      hostAuth: z
+        .string()
+        .max(MAX_HOST_AUTH_HEADER_BYTES)
+        .regex(/^[\x21-\x7e ]+$/, { error: 'must be printable ASCII' })
+        .optional(),
     })
     .superRefine((original, ctx) => {
       checkLength(ctx, 'key', original.key, original.keyBytes, original.keyTruncated);
@@ -87,6 +94,8 @@ export interface DlqEventInput {
     keyDigest?: DlqBytesDigest;
     /** The whole value's length and digest; computed from `value` when left out. */
     valueDigest?: DlqBytesDigest;
+    /** The original's `metering-host-auth` header. */
+    hostAuth?: string;
   };
   service: string;
   failedAt: Date;
@@ -112,6 +121,7 @@ export function dlqEventOf(input: DlqEventInput): DlqEvent {
       valueBytes: valueWhole.bytes,
       valueSha256: valueWhole.sha256,
       valueTruncated: valueWhole.bytes > (value?.length ?? 0),
+      ...(input.original.hostAuth === undefined ? {} : { hostAuth: input.original.hostAuth }),
     },
     failedAt: input.failedAt.toISOString(),
     service: input.service,

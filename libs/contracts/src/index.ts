@@ -65,3 +65,19 @@ export {
   type WebhookSignatureErrorCode,
   webhookSignatureHeader,
 } from './webhook-signature';
+export {
+  HOST_AUTH_HEADER,
+  HOST_KEY_ID,
+  type HostAuthFailure,
+  type HostAuthResult,
+  type HostKey,
+  type HostKeyLookup,
+  MAX_HOST_AUTH_HEADER_BYTES,
+  MIN_HOST_SECRET_BYTES,
+  deriveHostKey,
+  hostAuthHeader,
+  hostKeyLine,
+  masterKeyLookup,
+  parseHostKeyFile,
+  verifyHostAuth,
+} from './host-auth';

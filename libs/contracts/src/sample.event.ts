@@ -18,6 +18,10 @@ export const SAMPLE_LIMITS = {
   /** A DNS name is at most 253 characters. */
   hostBytes: 253,
   nameBytes: 512,
+  /** resource.image: a Docker image reference (repository, tag and digest). */
+  imageBytes: 512,
+  /** resource.flavour: a VM's flavour (e.g. Nova's `m1.small`). */
+  flavourBytes: 255,
   /** A millicore (Kubernetes' smallest CPU unit) up to 65,536 cores. */
   minAllocationCores: 0.001,
   maxAllocationCores: 65_536,
@@ -57,6 +61,10 @@ export const SampleEventSchema = z
       kind: ResourceKindSchema,
       id,
       name: boundedText(SAMPLE_LIMITS.nameBytes, { allowEmpty: true }),
+      /** Optional: the container's image as its engine names it (`local/busybox:1`). */
+      image: boundedText(SAMPLE_LIMITS.imageBytes).optional(),
+      /** Optional: the VM's flavour where the hypervisor knows one (Nova's `m1.small`). */
+      flavour: boundedText(SAMPLE_LIMITS.flavourBytes).optional(),
       tenantId: boundedText(SAMPLE_LIMITS.tenantIdBytes),
       /** Changes whenever the counters restart (container restart, VM boot). */
       instanceId: id,

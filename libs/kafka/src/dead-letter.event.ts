@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { HOST_AUTH_HEADER, MAX_HOST_AUTH_HEADER_BYTES } from '@metering/contracts';
 import { type ConsumedMessage } from './kafka-consumer';
 
 /**
@@ -35,6 +36,11 @@ export interface DeadLetterEvent {
   /** SHA-256 (hex) of the whole original value. */
   valueSha256: string;
   valueTruncated: boolean;
+  /**
+   * The original's `metering-host-auth` header (ADR 0010), so a replay can send it again and the
+   * sample still proves its host; absent when it had none, several, or one too long to be real.
+   */
+  hostAuth?: string;
 }
 
 export interface RejectionReason {
@@ -109,8 +115,17 @@ export class DeadLetterDraft {
       valueBytes: this.value.length,
       valueSha256: this.valueSha256,
       valueTruncated: value.length < this.value.length,
+      ...hostAuthOf(this.message),
     };
   }
+}
+
+function hostAuthOf(message: ConsumedMessage): { hostAuth?: string } {
+  const header: unknown = message.headers[HOST_AUTH_HEADER];
+  if (!Buffer.isBuffer(header) && typeof header !== 'string') return {};
+  if (Buffer.byteLength(header) > MAX_HOST_AUTH_HEADER_BYTES) return {};
+  const text = header.toString();
+  return /^[\x21-\x7e ]+$/.test(text) ? { hostAuth: text } : {};
 }
 
 /** The dead letter of `message`, keeping all of its key and value unless `keep` says less. */

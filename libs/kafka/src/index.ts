@@ -21,6 +21,7 @@ export {
   type KafkaSecurityConfig,
   type KafkaTlsConfig,
   type SettingFileReader,
+  readSettingText,
 } from './kafka-security.config';
 export {
   KafkaProducer,
@@ -88,3 +89,10 @@ export { KafkaMetrics, type KafkaRole } from './kafka.metrics';
 export { compareOffsets, isOffset, nextOffset } from './kafka-offsets';
 export { kafkajsLogCreator, kafkajsLogLevel } from './kafkajs-log.adapter';
 export { CompressionTypes, type IHeaders } from 'kafkajs';
+export {
+  type HostKeyFileSetting,
+  type HostSigner,
+  fileHostSigner,
+  hostKeyFileFromEnv,
+  hostKeysFromEnv,
+} from './host-auth.config';

@@ -4,7 +4,7 @@ import { type Logger, type MetricsRegistry } from '@metering/observability';
 import { DeadLetterPublisher, type DeadLetterPublisherOptions } from './dead-letter.publisher';
 import { KafkaAdmin, type EnsureTopicsResult, type TopicSpec } from './kafka-admin';
 import { resolveKafkaConfig, type KafkaConfig, type KafkaConfigInput } from './kafka.config';
-import { type KafkaSaslConfig, type KafkaTlsConfig } from './kafka-security.config';
+import { readSecretLine, type KafkaSaslConfig, type KafkaTlsConfig } from './kafka-security.config';
 import { KafkaConsumer, type KafkaConsumerOptions } from './kafka-consumer';
 import { KafkaMetrics } from './kafka.metrics';
 import { KafkaProducer, type KafkaProducerOptions } from './kafka-producer';
@@ -110,8 +110,23 @@ function kafkajsSasl(sasl: KafkaSaslConfig): SASLOptions {
   switch (sasl.mechanism) {
     case 'plain':
     case 'scram-sha-256':
-    case 'scram-sha-512':
-      return { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password };
+    case 'scram-sha-512': {
+      const { mechanism, username, passwordFile } = sasl;
+      if (passwordFile === undefined) return { mechanism, username, password: sasl.password };
+      // kafkajs shares this object among all connections and reads `password` each time one
+      // authenticates (SCRAM: twice per handshake), so a getter picks up a password rotated in
+      // place: new connections use the new one, open ones stay authenticated. A file caught
+      // unreadable (mid-edit without an atomic rename) keeps the last good password.
+      let last = sasl.password;
+      return {
+        mechanism,
+        username,
+        get password(): string {
+          last = readSecretLine(passwordFile) ?? last;
+          return last;
+        },
+      };
+    }
     case 'oauthbearer': {
       const { tokenFile } = sasl;
       return {

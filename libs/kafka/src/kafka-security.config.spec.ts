@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -179,9 +179,10 @@ test('SCRAM mechanisms in any case and spelling; the password from env or from i
       KAFKA_SASL_USERNAME: 'rating',
       KAFKA_SASL_PASSWORD_FILE: f.password,
     });
-    // The file's trailing newline is not part of the password.
-    assert.deepEqual(fromFile.sasl, fromEnv.sasl);
-    assert.deepEqual(kafkajsSecurity(null, fromFile.sasl).sasl, fromEnv.sasl);
+    // The file's trailing newline is not part of the password; the file is kept for re-reads.
+    assert.deepEqual(fromFile.sasl, { ...fromEnv.sasl, passwordFile: f.password });
+    assert.deepEqual({ ...kafkajsSecurity(null, fromFile.sasl).sasl }, fromEnv.sasl);
+    assert.deepEqual(kafkajsSecurity(null, fromEnv.sasl).sasl, fromEnv.sasl);
   }
 });
 
@@ -310,6 +311,30 @@ test('OAUTHBEARER: the token is read from its file at every authentication', asy
   assert.deepEqual(await sasl.oauthBearerProvider(), { value: 'second' });
 });
 
+test('SCRAM password file: read again at every authentication; an unusable file keeps the last good one', () => {
+  const secrets = files({ password: `${STRONG}\n` });
+  const security = kafkaSecurityFromEnv({
+    KAFKA_SASL_MECHANISM: 'scram-sha-512',
+    KAFKA_SASL_USERNAME: 'host.a',
+    KAFKA_SASL_PASSWORD_FILE: secrets.password,
+  });
+  const sasl = kafkajsSecurity(null, security.sasl).sasl;
+  assert.ok(sasl !== undefined && 'password' in sasl);
+  assert.equal(sasl.password, STRONG);
+  const rotated = 'Zr8Kq2Lw5Xn7Vb3Mt9Hc4Jd6Fg1Sp0Ya-Ue';
+  writeFileSync(secrets.password!, `${rotated}\r\n`);
+  assert.equal(sasl.password, rotated);
+  // Each of these is refused at boot; met later, the last good password stays in use.
+  for (const bad of ['', '\n', 'a\nb\n', Buffer.alloc(MAX_SETTING_FILE_BYTES + 1, 0x41)]) {
+    writeFileSync(secrets.password!, bad);
+    assert.equal(sasl.password, rotated);
+  }
+  writeFileSync(secrets.password!, 'ünïcødé-pässwörd\n');
+  assert.equal(sasl.password, 'ünïcødé-pässwörd');
+  rmSync(secrets.password!);
+  assert.equal(sasl.password, 'ünïcødé-pässwörd');
+});
+
 test('kafkaConfigFromEnv carries the security settings; a KafkaConfig survives a structured clone', () => {
   const config = kafkaConfigFromEnv(
     {
@@ -327,8 +352,9 @@ test('kafkaConfigFromEnv carries the security settings; a KafkaConfig survives a
     mechanism: 'scram-sha-512',
     username: 'rating',
     password: STRONG,
+    passwordFile: f.password,
   });
-  // What a worker thread receives (workerData) is a structured clone.
+  // What a worker thread receives (workerData) is a structured clone: the file path crosses it.
   assert.deepEqual(structuredClone(config), config);
   assert.match(
     refusal(() =>

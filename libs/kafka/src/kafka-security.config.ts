@@ -4,8 +4,9 @@ import { KafkaConfigError } from './kafka.errors';
 
 /**
  * TLS and SASL for the brokers. Plain data (PEM text, names, file paths), so a KafkaConfig
- * crosses a worker thread's boundary intact; the OAUTHBEARER token is read from its file on
- * every authentication, so a rotated token is picked up without a restart.
+ * crosses a worker thread's boundary intact; the OAUTHBEARER token, and a password given as a
+ * file, are read from their file on every authentication, so a rotated one is picked up without
+ * a restart.
  */
 export interface KafkaTlsConfig {
   /** PEM; null: Node's default CAs. */
@@ -25,7 +26,10 @@ export type KafkaSaslConfig =
   | {
       mechanism: 'scram-sha-512' | 'scram-sha-256' | 'plain';
       username: string;
+      /** The password at boot; with passwordFile, the one used when that file is unreadable. */
       password: string;
+      /** Read again at every authentication (KAFKA_SASL_PASSWORD_FILE): rotation in place. */
+      passwordFile?: string;
     }
   | { mechanism: 'oauthbearer'; tokenFile: string };
 
@@ -192,7 +196,12 @@ export function kafkaSecurityFromEnv(
           `required (or KAFKA_SASL_PASSWORD_FILE) with KAFKA_SASL_MECHANISM=${known}`,
         );
       }
-      const sasl: KafkaSaslConfig = { mechanism: known, username, password: password.value };
+      const sasl: KafkaSaslConfig = {
+        mechanism: known,
+        username,
+        password: password.value,
+        ...(password.path === undefined ? {} : { passwordFile: password.path }),
+      };
       try {
         validateKafkaSecurity({ tls, sasl });
       } catch (error) {
@@ -224,16 +233,33 @@ export function secret(
   env: Env,
   name: string,
   readFile: SettingFileReader = readSettingFile,
-): { value: string; setting: string } | null {
+): { value: string; setting: string; path?: string } | null {
   const fileName = `${name}_FILE`;
   const direct = env[name];
   const path = set(env, fileName);
   if (direct !== undefined && direct !== '' && path !== null) {
     throw new KafkaConfigError(name, `given both as ${name} and ${fileName}; set one`);
   }
-  if (path !== null) return { value: readSecretFile(fileName, path, readFile), setting: fileName };
+  if (path !== null) {
+    return { value: readSecretFile(fileName, path, readFile), setting: fileName, path };
+  }
   if (direct === undefined || direct === '') return null;
   return { value: direct, setting: name };
+}
+
+/**
+ * A one-line secret file's content (trailing newline dropped), or null when it is unreadable,
+ * empty, too large or holds more than one line: what a client re-reads at each authentication.
+ */
+export function readSecretLine(
+  path: string,
+  readFile: SettingFileReader = readSettingFile,
+): string | null {
+  try {
+    return readSecretFile('file', path, readFile);
+  } catch {
+    return null;
+  }
 }
 
 function readSecretFile(setting: string, path: string, readFile: SettingFileReader): string {
@@ -253,6 +279,15 @@ function pemFile(env: Env, setting: string, readFile: SettingFileReader): string
     throw new KafkaConfigError(setting, `${printable(path)} holds no PEM block`);
   }
   return text;
+}
+
+/** A setting file's text, bounded; errors name the setting and the path, never the content. */
+export function readSettingText(
+  setting: string,
+  path: string,
+  readFile: SettingFileReader = readSettingFile,
+): string {
+  return readText(setting, path, readFile);
 }
 
 function readText(setting: string, path: string, readFile: SettingFileReader): string {

@@ -6,9 +6,8 @@ import { KafkaClientFactory, kafkaConfigFromEnv } from '../src/index';
 
 // The local broker's listener is plaintext and anonymous. A client configured for TLS or SASL
 // must fail against it quickly and say so, not hang, and nothing it logs or throws may carry
-// the SASL password. The anonymous listener refuses the SASL handshake before any SCRAM exchange,
-// so the password's path through a full exchange (and a wrong password) waits for a real
-// SASL_SSL listener (issue 14's local-stack part).
+// the SASL password. The anonymous listener refuses the SASL handshake before any SCRAM exchange;
+// full exchanges (a wrong password too) run against the SASL_SSL listener in sasl-ssl-acl.int.spec.
 const PASSWORD = 'Zq8-unique-sasl-password-7Hn3Kd9Wp2Lm5';
 const BOUND_MS = 15_000;
 

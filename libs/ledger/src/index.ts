@@ -7,6 +7,7 @@ export { InvoiceCounterEntity } from './entities/invoice-counter.entity';
 export { InvoiceEntity } from './entities/invoice.entity';
 export { PlanAssignmentEntity } from './entities/plan-assignment.entity';
 export { PricePlanEntity, type TierRecord } from './entities/price-plan.entity';
+export { ResourceEntity } from './entities/resource.entity';
 export { RatingPricedAssignmentEntity } from './entities/rating-priced-assignment.entity';
 export { TenantEntity } from './entities/tenant.entity';
 export { TenantMonthPositionEntity } from './entities/tenant-month-position.entity';

@@ -8,6 +8,7 @@ import { InvoiceCounterEntity } from './entities/invoice-counter.entity';
 import { InvoiceEntity } from './entities/invoice.entity';
 import { PlanAssignmentEntity } from './entities/plan-assignment.entity';
 import { PricePlanEntity } from './entities/price-plan.entity';
+import { ResourceEntity } from './entities/resource.entity';
 import { RatingPricedAssignmentEntity } from './entities/rating-priced-assignment.entity';
 import { TenantEntity } from './entities/tenant.entity';
 import { TenantMonthPositionEntity } from './entities/tenant-month-position.entity';
@@ -20,7 +21,8 @@ import { UsageWindows1764374400000 } from './migrations/1764374400000-usage-wind
 import { PricedAssignments1764460800000 } from './migrations/1764460800000-priced-assignments';
 import { OffsetContinuity1764547200000 } from './migrations/1764547200000-offset-continuity';
 import { DlqReplay1764633600000 } from './migrations/1764633600000-dlq-replay';
-import { BillingAutomation1764720000160 } from './migrations/1764720000160-billing-automation';
+import { ResourceDimension1764722000000 } from './migrations/1764722000000-resource-dimension';
+import { BillingAutomation1764723000160 } from './migrations/1764723000160-billing-automation';
 
 export const LEDGER_ENTITIES = [
   TenantEntity,
@@ -37,6 +39,7 @@ export const LEDGER_ENTITIES = [
   RatingPricedAssignmentEntity,
   ConsumerOffsetDecisionEntity,
   DlqReplayEntity,
+  ResourceEntity,
 ];
 
 /** Every migration, in order. Both services run them; TypeORM applies each once. */
@@ -48,7 +51,8 @@ export const LEDGER_MIGRATIONS = [
   PricedAssignments1764460800000,
   OffsetContinuity1764547200000,
   DlqReplay1764633600000,
-  BillingAutomation1764720000160,
+  ResourceDimension1764722000000,
+  BillingAutomation1764723000160,
 ];
 
 export interface LedgerConnectionOptions {

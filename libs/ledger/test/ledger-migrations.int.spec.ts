@@ -31,7 +31,8 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
     'PricedAssignments1764460800000',
     'OffsetContinuity1764547200000',
     'DlqReplay1764633600000',
-    'BillingAutomation1764720000160',
+    'ResourceDimension1764722000000',
+    'BillingAutomation1764723000160',
   ]);
   assert.deepEqual(await migrateLedger(ds), [], 'a second run applies nothing');
   assert.deepEqual(await tables(), [
@@ -48,6 +49,7 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
     'plan_assignment',
     'price_plan',
     'rating_priced_assignment',
+    'resource',
     'tenant',
     'tenant_month_position',
     'usage_bucket',
@@ -64,6 +66,7 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
       .filter((q) => !/DROP CONSTRAINT "[a-z_]+_(check|fkey)"$/.test(q)),
     [],
   );
+  await ds.undoLastMigration({ transaction: 'each' });
   await ds.undoLastMigration({ transaction: 'each' });
   await ds.undoLastMigration({ transaction: 'each' });
   await ds.undoLastMigration({ transaction: 'each' });
@@ -133,6 +136,7 @@ test('upgrading to PricedAssignments records the assignments rating priced with 
     await source.undoLastMigration({ transaction: 'each' });
     await source.undoLastMigration({ transaction: 'each' });
     await source.undoLastMigration({ transaction: 'each' });
+    await source.undoLastMigration({ transaction: 'each' });
     await source.query(
       `INSERT INTO tenant (id, name, time_zone, currency) VALUES ('acme', 'Acme', 'UTC', 'EUR')`,
     );
@@ -147,7 +151,8 @@ test('upgrading to PricedAssignments records the assignments rating priced with 
       'PricedAssignments1764460800000',
       'OffsetContinuity1764547200000',
       'DlqReplay1764633600000',
-      'BillingAutomation1764720000160',
+      'ResourceDimension1764722000000',
+      'BillingAutomation1764723000160',
     ]);
     const rows = await source.query<{ t: string; p: string; v: number; f: Date }[]>(
       `SELECT tenant_id AS t, plan_id AS p, plan_version AS v, effective_from AS f

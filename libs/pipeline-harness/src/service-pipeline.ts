@@ -7,10 +7,18 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
+  writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import {
+  HOST_AUTH_HEADER,
+  type HostKey,
+  deriveHostKey,
+  hostAuthHeader,
+  hostKeyLine,
+} from '@metering/contracts';
 import { createLedgerDataSource } from '@metering/ledger';
 import { freePort, localInfra, uniqueName, waitFor } from '@metering/testing';
 import { type InfluxSeries, influxQL } from './query-clients';
@@ -54,6 +62,12 @@ export class ServicePipeline {
   readonly schema: string;
   readonly influxDatabase: string;
   readonly adminKey = randomBytes(24).toString('hex');
+  /**
+   * Rating's master key (ADR 0010): this pipeline's rating checks every sample's host MAC, its
+   * collectors sign with the key of the host they report as; `signed()` for samples a test
+   * produces itself.
+   */
+  readonly hostAuthMaster = randomBytes(32);
   readonly ports: Record<PortName, number> = {
     'billing-api': 0,
     rating: 0,
@@ -146,14 +160,50 @@ export class ServicePipeline {
       TENANT_CATALOG_TTL_MS: '1000',
       KAFKA_SESSION_TIMEOUT_MS: '6000',
       DATABASE_POOL_SIZE: '4',
+      HOST_AUTH_KEYS_FILE: this.secretFile(
+        'host-auth-masters',
+        hostKeyLine({ keyId: 'k1', key: this.hostAuthMaster }),
+      ),
       ...env,
     });
+  }
+
+  /**
+   * Messages as a collector of the host their sample names would send them (ADR 0010); a value
+   * that names no host (not a sample at all) goes without a MAC, as any such record would.
+   */
+  signed(messages: readonly { key: string | Buffer; value: Buffer }[]): {
+    key: Buffer;
+    value: Buffer;
+    headers?: Record<string, string>;
+  }[] {
+    return messages.map(({ key, value }) => {
+      const k = Buffer.isBuffer(key) ? key : Buffer.from(key, 'utf8');
+      const host = hostOf(value);
+      if (host === null) return { key: k, value };
+      return {
+        key: k,
+        value,
+        headers: { [HOST_AUTH_HEADER]: hostAuthHeader(this.hostKey(host), k, value) },
+      };
+    });
+  }
+
+  private hostKey(host: string): HostKey {
+    return { keyId: 'k1', key: deriveHostKey(this.hostAuthMaster, host) };
+  }
+
+  /** A secret in this pipeline's folder, readable by its owner only. */
+  private secretFile(name: string, line: string): string {
+    const path = join(this.tmp, name);
+    writeFileSync(path, `${line}\n`, { mode: 0o600 });
+    return path;
   }
 
   /** The Docker collector publishing to this pipeline's samples topic, spooling in tmp. */
   startDockerCollector(env: Record<string, string> = {}): Promise<void> {
     return this.startService('docker-collector', {
-      ...this.collectorEnv('docker'),
+      ...this.collectorEnv('docker', env.HOST_NAME),
       DOCKER_SOCKET: localInfra.dockerSocket,
       ...env,
     });
@@ -162,14 +212,16 @@ export class ServicePipeline {
   /** The VM collector (qemu:///system unless LIBVIRT_URIS says otherwise). */
   startVmCollector(env: Record<string, string> = {}): Promise<void> {
     return this.startService('vm-collector', {
-      ...this.collectorEnv('vm'),
+      ...this.collectorEnv('vm', env.HOST_NAME),
       LIBVIRT_URIS: localInfra.libvirtUri,
       ...env,
     });
   }
 
-  private collectorEnv(kind: string): Record<string, string> {
+  private collectorEnv(kind: string, host: string | undefined): Record<string, string> {
+    const name = host ?? hostname();
     return {
+      HOST_AUTH_KEY_FILE: this.secretFile(`host-${kind}.key`, hostKeyLine(this.hostKey(name))),
       KAFKA_BROKERS: localInfra.kafkaBrokers.join(','),
       SAMPLES_TOPIC: this.topic,
       SPOOL_DIR: join(this.tmp, `spool-${kind}`),
@@ -410,4 +462,13 @@ export function metricValue(text: string, series: RegExp): number | null {
     if (space > 0 && series.test(line.slice(0, space))) return Number(line.slice(space + 1));
   }
   return null;
+}
+
+function hostOf(value: Buffer): string | null {
+  try {
+    const host = (JSON.parse(value.toString('utf8')) as { host?: unknown } | null)?.host;
+    return typeof host === 'string' ? host : null;
+  } catch {
+    return null;
+  }
 }

@@ -45,3 +45,4 @@ export {
   type WallClock,
 } from './collector-clock';
 export { observedCollectorClock, type ObservedClockOptions } from './collector-clock.factory';
+export { hostSigner } from './host-signer';

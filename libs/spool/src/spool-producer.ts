@@ -4,6 +4,8 @@ import { SPOOL_DEFAULTS } from './spool.config';
 export interface SpoolMessage {
   key: Buffer;
   value: Buffer;
+  /** The per-host MAC (ADR 0010), when the collector signs. */
+  headers?: Record<string, string>;
 }
 
 /**

@@ -28,6 +28,11 @@ export interface SpooledPublisherOptions {
   metrics?: MetricsRegistry;
   /** Epoch milliseconds. */
   now?: () => number;
+  /**
+   * Headers each record is sent with, made from its key and value when it is sent (not when it
+   * is spooled, so a rotated key signs what is still spooled): the per-host MAC (ADR 0010).
+   */
+  sign?: (key: Buffer, value: Buffer) => Record<string, string>;
 }
 
 /**
@@ -109,6 +114,8 @@ export class SpooledPublisher {
   private forwarderError: string | null = null;
   private closing: Promise<void> | undefined;
 
+  private readonly sign: SpooledPublisherOptions['sign'];
+
   private constructor(
     private readonly spool: DiskSpool,
     private readonly settings: SpoolSettings,
@@ -121,6 +128,7 @@ export class SpooledPublisher {
     this.metrics = metrics;
     this.now = options.now ?? Date.now;
     this.topic = options.topic ?? TOPICS.samples;
+    this.sign = options.sign;
   }
 
   /**
@@ -371,9 +379,12 @@ export class SpooledPublisher {
       try {
         const producer = await this.connectedProducer();
         const started = performance.now();
+        const sign = this.sign;
         await producer.send(
           this.topic,
-          batch.map(({ key, value }) => ({ key, value })),
+          batch.map(({ key, value }) =>
+            sign === undefined ? { key, value } : { key, value, headers: sign(key, value) },
+          ),
         );
         sent = true;
         if (this.detached) return;

@@ -64,6 +64,9 @@ export class SecondKafkaBroker {
           STACK_DIR: this.stackDir,
           KAFKA_PORT: String(this.port),
           KAFKA_CONTROLLER_PORT: String(this.controllerPort),
+          // Plaintext only: no SASL_SSL listener (its port would clash with the shared
+          // broker's 9094), no authorizer, no users to create.
+          KAFKA_SASL_PORT: 'none',
           KAFKA_LIBS: join(SHARED_STACK, 'kafka', 'libs'),
           READY_TIMEOUT: '90',
         },

@@ -81,6 +81,7 @@ test('Kafka TLS and SASL come through libs/kafka; errors name the variable, neve
     KAFKA_SASL_USERNAME: 'host-a',
     KAFKA_SASL_PASSWORD: 'Zq8Hn3Kd9Wp2Lm5Xr7Tb4Vc1Fy6Gs0Je',
     NODE_ENV: 'production',
+    HOST_AUTH: 'off',
   });
   assert.equal(secure.kafka.tls?.rejectUnauthorized, true);
   assert.deepEqual(secure.kafka.sasl, {
@@ -98,6 +99,7 @@ test('Kafka TLS and SASL come through libs/kafka; errors name the variable, neve
     [
       {
         NODE_ENV: 'production',
+        HOST_AUTH: 'off',
         KAFKA_SASL_MECHANISM: 'scram-sha-256',
         KAFKA_SASL_USERNAME: 'u',
         KAFKA_SASL_PASSWORD: 'change-me',

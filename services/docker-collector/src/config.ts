@@ -2,7 +2,13 @@ import { cpus, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { TOPICS } from '@metering/contracts';
-import { type KafkaConfig, KafkaConfigError, kafkaConfigFromEnv } from '@metering/kafka';
+import {
+  type HostKeyFileSetting,
+  type KafkaConfig,
+  KafkaConfigError,
+  hostKeyFileFromEnv,
+  kafkaConfigFromEnv,
+} from '@metering/kafka';
 import { LOG_LEVELS, type LogLevel } from '@metering/observability';
 import { SpoolConfigError, type SpoolSettings, spoolSettingsFromEnv } from '@metering/spool';
 
@@ -47,6 +53,8 @@ export interface DockerCollectorConfig {
   /** Where the residuals are kept across restarts: `<SPOOL_DIR>/residual`. */
   residualStateDir: string;
   kafka: KafkaConfig;
+  /** This host's sample key (HOST_AUTH_KEY_FILE, ADR 0010); null: samples go unsigned. */
+  hostKey: HostKeyFileSetting | null;
   /** metering.samples.v1 unless overridden (tests use their own topic). */
   topic: string;
   /** Partitions of the topic when the collector has to create it. */
@@ -150,8 +158,10 @@ export function loadConfig(
   }
   const e = parsed.data;
   let kafka: KafkaConfig;
+  let hostKey: HostKeyFileSetting | null;
   try {
     kafka = kafkaConfigFromEnv(present, { clientId: 'docker-collector' });
+    hostKey = hostKeyFileFromEnv(present);
   } catch (error) {
     if (error instanceof KafkaConfigError) throw new ConfigError(error.setting, error.problem);
     throw error;
@@ -189,6 +199,7 @@ export function loadConfig(
     residualParentPattern: e.RESIDUAL_PARENT_PATTERN,
     residualStateDir: join(resolve(spool.dir), 'residual'),
     kafka,
+    hostKey,
     topic: e.SAMPLES_TOPIC,
     topicPartitions: e.SAMPLES_TOPIC_PARTITIONS,
     spool: { dir: resolve(spool.dir), settings: spool.settings },

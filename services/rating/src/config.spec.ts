@@ -52,6 +52,7 @@ describe('rating configuration', () => {
       [
         {
           NODE_ENV: 'production',
+          HOST_AUTH: 'off',
           KAFKA_SASL_MECHANISM: 'scram-sha-512',
           KAFKA_SASL_USERNAME: 'r',
           KAFKA_SASL_PASSWORD: 'local-rating-password',
@@ -80,7 +81,7 @@ describe('rating configuration', () => {
       ],
     ] as const) {
       assert.throws(
-        () => loadRatingConfig({ NODE_ENV: 'production', ...env }),
+        () => loadRatingConfig({ NODE_ENV: 'production', HOST_AUTH: 'off', ...env }),
         (e: unknown) =>
           e instanceof ConfigError &&
           e.message.includes(`${name}: refused with NODE_ENV=production`) &&
@@ -91,14 +92,19 @@ describe('rating configuration', () => {
     }
     const ok = loadRatingConfig({
       NODE_ENV: 'production',
+      HOST_AUTH: 'off',
       INFLUX_USERNAME: 'rating',
       INFLUX_PASSWORD: strong,
     });
     assert.equal(ok.influx.target?.api === 'v1' && ok.influx.target.password, strong);
     // The sink switched off needs no secret at all.
     assert.equal(
-      loadRatingConfig({ NODE_ENV: 'production', INFLUX_API: 'off', INFLUX_TOKEN: 'x' }).influx
-        .target,
+      loadRatingConfig({
+        NODE_ENV: 'production',
+        HOST_AUTH: 'off',
+        INFLUX_API: 'off',
+        INFLUX_TOKEN: 'x',
+      }).influx.target,
       null,
     );
   });

@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { TOPICS } from '@metering/contracts';
+import { type HostKeyLookup, TOPICS } from '@metering/contracts';
 import {
   DEAD_LETTER_BOUNDS,
   KafkaConfigError,
+  hostKeysFromEnv,
   kafkaConfigFromEnv,
   type KafkaConfig,
 } from '@metering/kafka';
@@ -152,6 +153,8 @@ export type RatingConfig = Readonly<{
   maxFutureSkewMs: number;
   maxIntervalMs: number;
   maxSampleAgeMs: number;
+  /** Per-host sample keys (HOST_AUTH_KEYS_FILE, ADR 0010); null: HOST_AUTH is off. */
+  hostKeys: HostKeyLookup | null;
   partitionStallMs: number;
   plausibility: PlausibilityRules;
   defaultTimeZone: string;
@@ -202,6 +205,12 @@ export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
 }
 
+/** The master key file `rating host-key` reads (HOST_AUTH_KEYS_FILE), or null when unset. */
+export function hostAuthKeysFile(env: NodeJS.ProcessEnv = process.env): string | null {
+  const path = env.HOST_AUTH_KEYS_FILE?.trim() ?? '';
+  return path === '' ? null : path;
+}
+
 export function loadRatingConfig(env: NodeJS.ProcessEnv = process.env): RatingConfig {
   const parsed = Env.safeParse(env);
   if (!parsed.success) {
@@ -221,11 +230,14 @@ export function loadRatingConfig(env: NodeJS.ProcessEnv = process.env): RatingCo
     );
   }
   let kafka: KafkaConfig;
+  let hostKeys: HostKeyLookup | null;
+  const influx = influxTarget(e);
   try {
     kafka = kafkaConfigFromEnv(
       { ...env, KAFKA_BROKERS: e.KAFKA_BROKERS, KAFKA_CLIENT_ID: e.KAFKA_CLIENT_ID },
       { clientId: 'rating' },
     );
+    hostKeys = hostKeysFromEnv(env);
   } catch (error) {
     if (error instanceof KafkaConfigError) {
       throw new ConfigError(`invalid rating configuration: ${error.message}`);
@@ -247,6 +259,7 @@ export function loadRatingConfig(env: NodeJS.ProcessEnv = process.env): RatingCo
     maxFutureSkewMs: e.MAX_FUTURE_SKEW_MS,
     maxIntervalMs: e.MAX_INTERVAL_MS,
     maxSampleAgeMs: e.MAX_SAMPLE_AGE_MS,
+    hostKeys,
     partitionStallMs: e.PARTITION_STALL_MS,
     plausibility: {
       cpuSlackPermille: BigInt(Math.round(e.PLAUSIBLE_CPU_SLACK * 1000)),
@@ -270,7 +283,7 @@ export function loadRatingConfig(env: NodeJS.ProcessEnv = process.env): RatingCo
       sweepMs: e.USAGE_OUTBOX_SWEEP_MS,
     },
     influx: {
-      target: influxTarget(e),
+      target: influx,
       batchSize: e.INFLUX_BATCH_SIZE,
       flushIntervalMs: e.INFLUX_FLUSH_INTERVAL_MS,
       maxBufferedPoints: e.INFLUX_MAX_BUFFERED_POINTS,

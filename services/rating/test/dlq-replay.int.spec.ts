@@ -1,6 +1,4 @@
 import { createHash } from 'node:crypto';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -10,14 +8,12 @@ import {
   encode,
   sampleIdOf,
 } from '@metering/contracts';
-import { localInfra } from '@metering/testing';
-import { RatingWorld, expectedLedger } from './rating-harness';
+import { type CliRun, RatingWorld, expectedLedger } from './rating-harness';
 
 // `npm run rating -- dlq list|replay` as the real binary, against the real rating process, Kafka
 // and PostgreSQL: rating dead-letters samples, the command lists them with filters, a dry run
 // changes nothing, a replay re-publishes the fixable ones exactly once, rating rates them, and the
 // ledger holds every sample once (also when a replay is repeated after a lost commit).
-const cli = join(__dirname, '..', 'src', 'cli', 'rating.cli.js');
 const ZONES = { acme: 'UTC', globex: 'UTC' };
 const START = Date.UTC(2026, 10, 20, 8, 0, 0);
 const GIB = 2 ** 30;
@@ -66,46 +62,8 @@ function series(
   });
 }
 
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `node services/rating/dist/src/cli/rating.cli.js ...args` with the world's settings. */
-function runCli(w: RatingWorld, args: string[]): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        KAFKA_BROKERS: localInfra.kafkaBrokers.join(','),
-        KAFKA_CLIENT_ID: w.name,
-        DATABASE_URL: localInfra.postgresUrl,
-        DATABASE_SCHEMA: w.schema,
-        SAMPLES_TOPIC: w.topic,
-        SAMPLES_DLQ_TOPIC: w.dlqTopic,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`rating ${args.join(' ')}: still running after 120 s`));
-    }, 120_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({
-        code,
-        stdout: Buffer.concat(out).toString(),
-        stderr: Buffer.concat(err).toString(),
-      });
-    });
-  });
-}
+const runCli = (w: RatingWorld, args: string[]): Promise<CliRun> => w.runCli(args);
 
 async function runJson(
   w: RatingWorld,

@@ -13,9 +13,17 @@ import { readTopic } from './topic-reader';
 
 const repoRoot = join(__dirname, '..', '..', '..', '..');
 const serviceMain = join(__dirname, '..', 'src', 'main.js');
+const cliMain = join(__dirname, '..', 'src', 'cli', 'rating.cli.js');
 const logDir = join(process.env.STACK_DIR ?? join(repoRoot, '.stack'), 'logs', 'tests');
 
 export const MAX_GAP_MS = 300_000;
+
+/** What a run of the rating CLI printed, and its exit code. */
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** A fresh topic, group, DLQ topic and ledger schema: one test's world. */
 export class RatingWorld {
@@ -114,6 +122,42 @@ export class RatingWorld {
     this.processes.add(child);
     child.once('exit', () => this.processes.delete(child));
     return child;
+  }
+
+  /** `npm run rating -- ...args` (the compiled CLI) with this world's topics, group and schema. */
+  runCli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [cliMain, ...args], {
+        env: {
+          PATH: process.env.PATH ?? '',
+          KAFKA_BROKERS: localInfra.kafkaBrokers.join(','),
+          KAFKA_CLIENT_ID: this.name,
+          DATABASE_URL: localInfra.postgresUrl,
+          DATABASE_SCHEMA: this.schema,
+          SAMPLES_TOPIC: this.topic,
+          SAMPLES_DLQ_TOPIC: this.dlqTopic,
+          ...env,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      child.stdout.on('data', (c: Buffer) => out.push(c));
+      child.stderr.on('data', (c: Buffer) => err.push(c));
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`rating ${args.join(' ')}: still running after 120 s`));
+      }, 120_000);
+      child.once('error', reject);
+      child.once('close', (code) => {
+        clearTimeout(timer);
+        resolve({
+          code,
+          stdout: Buffer.concat(out).toString(),
+          stderr: Buffer.concat(err).toString(),
+        });
+      });
+    });
   }
 
   async kill(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {

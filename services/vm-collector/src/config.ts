@@ -2,7 +2,13 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { TOPICS } from '@metering/contracts';
-import { type KafkaConfig, KafkaConfigError, kafkaConfigFromEnv } from '@metering/kafka';
+import {
+  type HostKeyFileSetting,
+  type KafkaConfig,
+  KafkaConfigError,
+  hostKeyFileFromEnv,
+  kafkaConfigFromEnv,
+} from '@metering/kafka';
 import { LOG_LEVELS, type LogLevel } from '@metering/observability';
 import { SpoolConfigError, type SpoolSettings, spoolSettingsFromEnv } from '@metering/spool';
 import { MEMORY_USAGE_MODES, type MemoryUsageMode } from './sampling';
@@ -34,6 +40,8 @@ export interface VmCollectorConfig {
   libvirtConcurrency: number;
   /** KAFKA_* settings of @metering/kafka (KAFKA_BROKERS required). */
   kafka: KafkaConfig;
+  /** This host's sample key (HOST_AUTH_KEY_FILE, ADR 0010); null: samples go unsigned. */
+  hostKey: HostKeyFileSetting | null;
   /** metering.samples.v1 unless overridden (tests use their own topic). */
   topic: string;
   /** SPOOL_* settings of @metering/spool (SPOOL_DIR required). */
@@ -130,8 +138,10 @@ export function loadConfig(
   }
   const e = parsed.data;
   let kafka: KafkaConfig;
+  let hostKey: HostKeyFileSetting | null;
   try {
     kafka = kafkaConfigFromEnv(present, { clientId: 'vm-collector' });
+    hostKey = hostKeyFileFromEnv(present);
   } catch (error) {
     if (error instanceof KafkaConfigError) throw new ConfigError(error.setting, error.problem);
     throw error;
@@ -161,6 +171,7 @@ export function loadConfig(
     libvirtTimeoutMs: e.LIBVIRT_TIMEOUT_MS,
     libvirtConcurrency: e.LIBVIRT_CONCURRENCY,
     kafka,
+    hostKey,
     topic: e.SAMPLES_TOPIC,
     spool: { dir: resolve(spool.dir), settings: spool.settings },
     http: { host: e.HTTP_HOST, port: e.PORT },

@@ -94,7 +94,9 @@ test('the host clock stepping an hour back and forward: samples go forward, and 
       if (samples.length > 0) {
         await producer.send({
           topic: pipeline.topic,
-          messages: samples.map((s) => ({ key: sampleKey(s), value: encodeSample(s) })),
+          messages: pipeline.signed(
+            samples.map((s) => ({ key: sampleKey(s), value: encodeSample(s) })),
+          ),
         });
         published.push(...samples);
       }

@@ -75,6 +75,13 @@ export class ResourceMeterDto {
 export class ResourceBreakdownDto {
   @ApiProperty() resourceId!: string;
   @ApiProperty({ enum: ['container', 'vm'] }) resourceKind!: string;
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    example: 'web-1',
+    description: 'The container or domain name the collectors reported last; null when unknown',
+  })
+  resourceName?: string | null;
   @ApiProperty({ type: ResourceMeterDto }) cpu!: ResourceMeterDto;
   @ApiProperty({ type: ResourceMeterDto }) memory!: ResourceMeterDto;
   @ApiProperty({ description: 'share of the meter lines by quantity (informative)' })

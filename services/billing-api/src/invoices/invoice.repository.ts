@@ -55,13 +55,21 @@ export class InvoiceRepository {
     segmentStartsMs: readonly number[],
   ): Promise<SegmentUsage[]> {
     const rows = await this.dataSource.query<
-      (RawSums & { segment: number; resource_id: string; resource_kind: 'container' | 'vm' })[]
+      (RawSums & {
+        segment: number;
+        resource_id: string;
+        resource_kind: 'container' | 'vm';
+        resource_name: string | null;
+      })[]
     >(
-      `SELECT width_bucket(bucket_start, $4::timestamptz[]) - 1 AS segment, resource_id,
-              min(resource_kind) AS resource_kind, ${SUMS}
-       FROM usage_bucket
-       WHERE tenant_id = $1 AND bucket_start >= $2 AND bucket_start < $3
-       GROUP BY 1, 2`,
+      // The name from the resource dimension, joined once per resource after the sums.
+      `SELECT u.*, r.name AS resource_name
+       FROM (SELECT width_bucket(bucket_start, $4::timestamptz[]) - 1 AS segment, resource_id,
+                    min(resource_kind) AS resource_kind, ${SUMS}
+             FROM usage_bucket
+             WHERE tenant_id = $1 AND bucket_start >= $2 AND bucket_start < $3
+             GROUP BY 1, 2) AS u
+       LEFT JOIN resource AS r ON r.tenant_id = $1 AND r.resource_id = u.resource_id`,
       [
         tenantId,
         new Date(startMs),
@@ -73,6 +81,7 @@ export class InvoiceRepository {
       segmentIndex: Number(r.segment),
       resourceId: r.resource_id,
       resourceKind: r.resource_kind,
+      resourceName: r.resource_name,
       ...totalsOf(r),
     }));
   }

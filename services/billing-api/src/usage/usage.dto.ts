@@ -44,6 +44,34 @@ export class UsageItemDto extends UsageTotalsDto {
   @ApiProperty({ example: '2026-11-01T00:00:00.000Z' }) start!: string;
   @ApiPropertyOptional() resourceId?: string;
   @ApiPropertyOptional({ enum: ['container', 'vm'] }) resourceKind?: string;
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    example: 'web-1',
+    description: 'With by=resource: the name the collector reported last; null when unknown',
+  })
+  resourceName?: string | null;
+}
+
+/** A resource of the answer as the collectors describe it (by=resource). */
+export class UsageResourceDto {
+  @ApiProperty({ example: '3f9a…' }) id!: string;
+  @ApiProperty({ enum: ['container', 'vm'] }) kind!: string;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: 'web-1',
+    description:
+      'Container or domain name as last observed; null when rated before names were recorded',
+  })
+  name!: string | null;
+  @ApiProperty({ type: String, nullable: true, example: 'local/busybox:1' }) image!: string | null;
+  @ApiProperty({ type: String, nullable: true, example: 'm1.small' }) flavour!: string | null;
+  @ApiProperty({ type: String, nullable: true, example: 'node-1' }) host!: string | null;
+  @ApiProperty({ type: String, nullable: true, example: '2026-11-01T08:00:00.000Z' })
+  firstSeen!: string | null;
+  @ApiProperty({ type: String, nullable: true, example: '2026-11-30T23:59:50.000Z' })
+  lastSeen!: string | null;
 }
 
 export class UsageResponseDto {
@@ -53,4 +81,9 @@ export class UsageResponseDto {
   @ApiProperty() timeZone!: string;
   @ApiProperty({ type: [UsageItemDto] }) items!: UsageItemDto[];
   @ApiProperty({ type: UsageTotalsDto }) totals!: UsageTotalsDto;
+  @ApiPropertyOptional({
+    type: [UsageResourceDto],
+    description: 'With by=resource: each resource of the items, by id',
+  })
+  resources?: UsageResourceDto[];
 }

@@ -11,6 +11,18 @@ export interface UsageRow {
   readonly memoryByteSeconds: string;
 }
 
+/** A resource as the ledger's dimension describes it (rating records it from the samples). */
+export interface ResourceDetails {
+  readonly resourceId: string;
+  readonly kind: 'container' | 'vm';
+  readonly name: string;
+  readonly image: string | null;
+  readonly flavour: string | null;
+  readonly host: string;
+  readonly firstSeenMs: number;
+  readonly lastSeenMs: number;
+}
+
 /** Ledger columns by basis: a closed list, never user text in SQL. */
 const COLUMNS: Record<Basis, { cpu: string; memory: string }> = {
   usage: { cpu: 'cpu_usage_core_seconds', memory: 'memory_usage_byte_seconds' },
@@ -65,5 +77,45 @@ export class UsageRepository {
       cpuCoreSeconds: r.cpu,
       memoryByteSeconds: r.memory,
     }));
+  }
+
+  /** The dimension rows of a tenant's resources (absent: rated before names were recorded). */
+  async resources(
+    tenantId: string,
+    resourceIds: readonly string[],
+  ): Promise<Map<string, ResourceDetails>> {
+    const found = new Map<string, ResourceDetails>();
+    if (resourceIds.length === 0) return found;
+    const rows = await this.dataSource.query<
+      {
+        resource_id: string;
+        kind: 'container' | 'vm';
+        name: string;
+        image: string | null;
+        flavour: string | null;
+        host: string;
+        first_ms: string;
+        last_ms: string;
+      }[]
+    >(
+      `SELECT resource_id, kind, name, image, flavour, host,
+              (extract(epoch FROM first_seen) * 1000)::bigint::text AS first_ms,
+              (extract(epoch FROM last_seen) * 1000)::bigint::text AS last_ms
+       FROM resource WHERE tenant_id = $1 AND resource_id = ANY($2::text[])`,
+      [tenantId, resourceIds],
+    );
+    for (const r of rows) {
+      found.set(r.resource_id, {
+        resourceId: r.resource_id,
+        kind: r.kind,
+        name: r.name,
+        image: r.image,
+        flavour: r.flavour,
+        host: r.host,
+        firstSeenMs: Number(r.first_ms),
+        lastSeenMs: Number(r.last_ms),
+      });
+    }
+    return found;
   }
 }

@@ -2,8 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { byteSecondsToGibSeconds, Decimal, decimalToString } from '@metering/money';
 import { UnprocessableError } from '../common/billing.errors';
 import { TenantService } from '../tenants/tenant.service';
-import { type UsageQueryDto, type UsageResponseDto } from './usage.dto';
-import { UsageRepository } from './usage.repository';
+import { type UsageQueryDto, type UsageResourceDto, type UsageResponseDto } from './usage.dto';
+import { type ResourceDetails, UsageRepository } from './usage.repository';
 
 const DAY_MS = 86_400_000;
 /** Bounds on one answer: about 2,200 hourly or 366 daily items per resource. */
@@ -39,8 +39,15 @@ export class UsageService {
       basis,
       timeZone: tenant.timeZone,
     });
+    const byResource = q.by === 'resource';
+    const details = byResource
+      ? await this.usage.resources(tenant.id, [
+          ...new Set(rows.map((r) => r.resourceId).filter((id): id is string => id !== null)),
+        ])
+      : new Map<string, ResourceDetails>();
     let cpu = new Decimal(0);
     let memory = new Decimal(0);
+    const kinds = new Map<string, string>();
     const items = rows.map((r) => {
       cpu = cpu.plus(r.cpuCoreSeconds);
       memory = memory.plus(r.memoryByteSeconds);
@@ -48,7 +55,11 @@ export class UsageService {
         start: new Date(r.startMs).toISOString(),
         ...(r.resourceId === null
           ? {}
-          : { resourceId: r.resourceId, resourceKind: r.resourceKind ?? 'container' }),
+          : {
+              resourceId: r.resourceId,
+              resourceKind: kindOf(r.resourceId, r.resourceKind),
+              resourceName: details.get(r.resourceId)?.name ?? null,
+            }),
         cpuCoreSeconds: decimalToString(new Decimal(r.cpuCoreSeconds)),
         memoryGibSeconds: decimalToString(byteSecondsToGibSeconds(r.memoryByteSeconds)),
       };
@@ -63,6 +74,33 @@ export class UsageService {
         cpuCoreSeconds: decimalToString(cpu),
         memoryGibSeconds: decimalToString(byteSecondsToGibSeconds(memory)),
       },
+      ...(byResource
+        ? {
+            resources: [...kinds]
+              .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+              .map(([id, kind]) => resourceOf(id, kind)),
+          }
+        : {}),
     };
+
+    function kindOf(id: string, kind: string | null): string {
+      const k = kind ?? 'container';
+      if (!kinds.has(id)) kinds.set(id, k);
+      return k;
+    }
+
+    function resourceOf(id: string, kind: string): UsageResourceDto {
+      const d = details.get(id);
+      return {
+        id,
+        kind: d?.kind ?? kind,
+        name: d?.name ?? null,
+        image: d?.image ?? null,
+        flavour: d?.flavour ?? null,
+        host: d?.host ?? null,
+        firstSeen: d === undefined ? null : new Date(d.firstSeenMs).toISOString(),
+        lastSeen: d === undefined ? null : new Date(d.lastSeenMs).toISOString(),
+      };
+    }
   }
 }

@@ -5,6 +5,8 @@ export interface InspectedContainer {
   readonly id: string;
   /** Without the leading slash Docker puts on names. */
   readonly name: string;
+  /** The image as the container was created from it (`Config.Image`, e.g. `local/busybox:1`). */
+  readonly image?: string | null;
   readonly labels: Readonly<Record<string, string>>;
   readonly running: boolean;
   /** Host pid of the container's init process; 0 when not running. */
@@ -24,7 +26,7 @@ export interface InspectInfo {
   Id: string;
   Name: string;
   State: { Running: boolean; Pid: number; StartedAt: string; FinishedAt: string };
-  Config?: { Labels?: Record<string, string> | null } | null;
+  Config?: { Labels?: Record<string, string> | null; Image?: string } | null;
   HostConfig?: {
     CgroupParent?: string;
     NanoCpus?: number;
@@ -42,6 +44,7 @@ export function inspectedContainerOf(info: InspectInfo, hostCpuCount: number): I
   return {
     id: info.Id,
     name: info.Name.replace(/^\//, ''),
+    image: info.Config?.Image ?? null,
     labels: info.Config?.Labels ?? {},
     running: info.State.Running,
     pid: info.State.Pid,

@@ -1,6 +1,6 @@
 import { KafkaClientFactory } from '@metering/kafka';
 import { type Logger, type MetricsRegistry } from '@metering/observability';
-import { kafkaSpoolProducer, SpooledPublisher } from '@metering/spool';
+import { hostSigner, kafkaSpoolProducer, SpooledPublisher } from '@metering/spool';
 import { type DockerCollectorConfig } from '../config';
 import { type SamplePublisher } from './sample.publisher';
 import { SpooledSamplePublisher } from './spooled-sample.publisher';
@@ -29,6 +29,7 @@ export async function startSamplePublisher(
     settings: config.spool.settings,
     logger: deps.logger,
     metrics: deps.metrics,
+    ...(config.hostKey === null ? {} : { sign: hostSigner(config.hostKey, deps.logger) }),
   });
   return new SpooledSamplePublisher(
     spool,

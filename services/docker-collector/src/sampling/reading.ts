@@ -1,3 +1,4 @@
+import { SAMPLE_LIMITS, isPrintableText, utf8ByteLength } from '@metering/contracts';
 import { type CgroupLimits } from '../cgroups';
 
 /** One reading of a container instance, as the sampling logic keeps it. */
@@ -16,6 +17,8 @@ export interface Reading {
 export interface InstanceIdentity {
   readonly containerId: string;
   readonly name: string;
+  /** The container's image when it fits the sample contract (else absent: never a dead letter). */
+  readonly image?: string;
   readonly tenantId: string;
   /** ISO-8601 in UTC milliseconds. */
   readonly startedAt: string;
@@ -40,12 +43,16 @@ export function utcMillis(timestamp: string): string {
 }
 
 export function identityOf(
-  container: { id: string; name: string; startedAt: string },
+  container: { id: string; name: string; startedAt: string; image?: string | null },
   tenantId: string,
 ): InstanceIdentity {
+  const image = container.image ?? '';
   return {
     containerId: container.id,
     name: container.name,
+    ...(image !== '' && utf8ByteLength(image) <= SAMPLE_LIMITS.imageBytes && isPrintableText(image)
+      ? { image }
+      : {}),
     tenantId,
     startedAt: utcMillis(container.startedAt),
     instanceId: instanceIdOf(container.id, container.startedAt),

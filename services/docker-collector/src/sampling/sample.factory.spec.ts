@@ -87,4 +87,33 @@ describe('samples', () => {
     assert.equal(sample.memory.usageBytes, 0);
     assert.equal(sample.sequence, 7);
   });
+
+  test('the image rides along when it fits the contract, and is left out when it does not', () => {
+    const reading = {
+      at: Date.parse('2026-11-26T13:00:10.000Z'),
+      doneAt: Date.parse('2026-11-26T13:00:10.000Z'),
+      cpuUsageNs: 1n,
+      memoryWorkingSetBytes: 1,
+      limits: { cpuLimitCores: null, memoryLimitBytes: null },
+    };
+    const sampleWith = (image: string | null | undefined) =>
+      containerSample(
+        'node-1',
+        identityOf({ id: ID, name: 'web-1', startedAt: '2026-11-26T12:58:00Z', image }, 'acme'),
+        reading,
+        'running',
+        reading.at,
+        0,
+      );
+    for (const image of ['local/busybox:1', 'ωμέγα/株式会社:1', 'i'.repeat(512)]) {
+      const sample = sampleWith(image);
+      assert.equal(sample.resource.image, image);
+      assert.ok(validateSample(sample).ok);
+    }
+    for (const image of [null, undefined, '', 'web\u0000:1', 'i'.repeat(513), '株'.repeat(171)]) {
+      const sample = sampleWith(image);
+      assert.equal('image' in sample.resource, false, JSON.stringify(image));
+      assert.ok(validateSample(sample).ok, 'the sample itself is still valid');
+    }
+  });
 });

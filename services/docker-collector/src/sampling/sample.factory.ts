@@ -29,6 +29,7 @@ export function containerSample(
       kind: 'container',
       id: identity.containerId,
       name: identity.name,
+      ...(identity.image === undefined ? {} : { image: identity.image }),
       tenantId: identity.tenantId,
       instanceId: identity.instanceId,
       startedAt: identity.startedAt,

@@ -1,4 +1,5 @@
 import { type DataSource } from 'typeorm';
+import { HOST_AUTH_HEADER } from '@metering/contracts';
 import { KafkaClientFactory, type OutgoingMessage } from '@metering/kafka';
 import { createLedgerDataSource } from '@metering/ledger';
 import { createRootLogger } from '@metering/observability';
@@ -245,7 +246,14 @@ class DlqSession {
     return {
       key,
       value: record.value,
-      headers: { [REPLAYED_FROM_HEADER]: coordinateOf(this.dlqTopic, record) },
+      headers: {
+        [REPLAYED_FROM_HEADER]: coordinateOf(this.dlqTopic, record),
+        // The host's MAC covers the key and value as first sent: with --key-from-resource the
+        // key differs and the sample is refused again (HOST_UNVERIFIED), as it must be.
+        ...(record.event.original.hostAuth === undefined
+          ? {}
+          : { [HOST_AUTH_HEADER]: record.event.original.hostAuth }),
+      },
     };
   }
 

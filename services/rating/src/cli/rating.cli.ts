@@ -9,6 +9,7 @@ import {
   printable,
 } from './cli-command';
 import { dlqCommand } from './dlq.command';
+import { hostKeyCommand } from './host-key.command';
 import { OFFSETS_USAGE, offsetsCommand } from './offsets.command';
 
 /** `rating offsets`: it writes to the process's stdout and stderr itself. */
@@ -23,7 +24,7 @@ const offsetsCliCommand: CliCommand = {
 };
 
 /** Every `rating <command>`; each lives in its own `*.command.ts` and parses its own arguments. */
-const COMMANDS: readonly CliCommand[] = [dlqCommand, offsetsCliCommand];
+const COMMANDS: readonly CliCommand[] = [dlqCommand, offsetsCliCommand, hostKeyCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -1,3 +1,4 @@
+import { HOST_AUTH_HEADER, type HostKeyLookup, verifyHostAuth } from '@metering/contracts';
 import { type ConsumedBatch, type ConsumedMessage, type Rejection } from '@metering/kafka';
 import { type MeteredSample, checkSampleRules } from '../domain';
 import { decodeSampleFast } from './sample.decoder';
@@ -13,6 +14,11 @@ export interface BatchClockRules {
   readonly maxFutureSkewMs: number;
   /** Samples observed longer ago are dead-lettered (SAMPLE_TOO_OLD); absent: no limit. */
   readonly maxSampleAgeMs?: number | undefined;
+  /**
+   * The per-host keys (ADR 0010): a sample whose `metering-host-auth` MAC does not prove that the
+   * host it names produced it is dead-lettered (HOST_UNVERIFIED). Absent: not checked.
+   */
+  readonly hostKeys?: HostKeyLookup | undefined;
 }
 
 /**
@@ -66,6 +72,22 @@ export function decodeBatch(
         },
       });
       continue;
+    }
+    if (clock.hostKeys !== undefined) {
+      const auth = verifyHostAuth(
+        message.headers[HOST_AUTH_HEADER],
+        message.key,
+        message.value ?? Buffer.alloc(0),
+        decoded.value.host,
+        clock.hostKeys,
+      );
+      if (!auth.ok) {
+        rejections.push({
+          message,
+          reason: { reasonCode: 'HOST_UNVERIFIED', message: auth.detail, path: 'host' },
+        });
+        continue;
+      }
     }
     const sample = toMeteredSample(decoded.value);
     const violation = checkSampleRules(sample, now, clock.maxFutureSkewMs, clock.maxSampleAgeMs);

@@ -19,6 +19,7 @@ export function contractDeadLetterEncoder(service: string, clock: () => Date): D
           value: Buffer.from(event.value, 'base64'),
           keyDigest: { bytes: event.keyBytes, sha256: event.keySha256 },
           valueDigest: { bytes: event.valueBytes, sha256: event.valueSha256 },
+          ...(event.hostAuth === undefined ? {} : { hostAuth: event.hostAuth }),
         },
         service,
         failedAt: clock(),

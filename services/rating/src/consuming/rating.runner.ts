@@ -259,6 +259,7 @@ export class RatingRunner {
         },
         maxFutureSkewMs: config.maxFutureSkewMs,
         maxSampleAgeMs: config.maxSampleAgeMs,
+        ...(config.hostKeys === null ? {} : { hostKeys: config.hostKeys }),
         windows: { windowMs: config.usage.windowMs },
         repricePageBuckets: config.repricePageBuckets,
       },

@@ -2,6 +2,7 @@
 // positions, reprice) shares the in-flight state kept here; the per-message parts are in
 // batch-messages.ts.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type HostKeyLookup } from '@metering/contracts';
 import { type ConsumedBatch, type ConsumedMessage, type Rejection } from '@metering/kafka';
 import { type EntityManager } from 'typeorm';
 import {
@@ -12,6 +13,9 @@ import {
   type RatingRules,
   type UsageInterval,
   type UsageWindowRules,
+  type BatchSightings,
+  type KnownResource,
+  afterBatch,
   emptyPosition,
   instanceKey,
   planBatch,
@@ -19,6 +23,7 @@ import {
   priceBatch,
   rateBatch,
   repriceMonth,
+  resourceSightings,
   windowUsages,
 } from '../domain';
 import { periodBounds, periodOf } from '@metering/pricing';
@@ -38,10 +43,21 @@ export interface SampleBatchProcessorOptions {
   readonly maxFutureSkewMs: number;
   /** Samples observed longer ago than this are dead-lettered (SAMPLE_TOO_OLD). */
   readonly maxSampleAgeMs?: number;
+  /** Per-host sample keys (ADR 0010); absent: samples are not checked (HOST_AUTH=off). */
+  readonly hostKeys?: HostKeyLookup;
   readonly windows: UsageWindowRules;
   /** Buckets read, priced and written at a time when a month is priced again (memory bound). */
   readonly repricePageBuckets: number;
+  /**
+   * How far a resource's last seen may lag in the resource dimension before a sample refreshes it
+   * (domain/resource-dimension.ts); default 5 minutes.
+   */
+  readonly resourceLastSeenStepMs?: number;
 }
+
+/** Resources remembered by the dimension cache before it starts over (memory bound). */
+const MAX_KNOWN_RESOURCES = 200_000;
+const DEFAULT_LAST_SEEN_STEP_MS = 5 * 60_000;
 
 export interface BatchOutcome {
   /** Messages at or after the stored position (the rest were already in the ledger). */
@@ -137,6 +153,13 @@ export class SampleBatchProcessor {
   private readonly settling = new Map<number, Promise<void>>();
   private pricingTurn: Promise<void> = Promise.resolve();
   private nextBatchId = 1;
+  /**
+   * What the resource dimension holds for the resources this process rated (as committed), so a
+   * batch upserts only the new or changed ones. Another process's writes may make it stale; the
+   * upsert's rules (latest observation wins) keep the table right, and the periodic last-seen
+   * refresh carries the description again.
+   */
+  private readonly knownResources = new Map<string, KnownResource>();
 
   constructor(
     private readonly ledger: LedgerRepository,
@@ -214,6 +237,7 @@ export class SampleBatchProcessor {
     let moved: readonly string[] = [];
     let committed: CommittedBatch | null = null;
     let staged: StagedUsage | null = null;
+    let sighted: BatchSightings | null = null;
     let endCommit = (): void => undefined;
     try {
       const outcome = await this.ledger.transaction(async (tx): Promise<BatchOutcome> => {
@@ -236,6 +260,7 @@ export class SampleBatchProcessor {
           nowMs: this.clock(),
           maxFutureSkewMs: this.options.maxFutureSkewMs,
           maxSampleAgeMs: this.options.maxSampleAgeMs,
+          hostKeys: this.options.hostKeys,
         });
         const loaded = await this.ledger.loadStates(
           tx,
@@ -264,6 +289,11 @@ export class SampleBatchProcessor {
           rejections.sort(byOffset);
         }
         const planned = planBatch(rating.rated, this.catalog.pricing);
+        const sightings = resourceSightings(
+          samples,
+          (key) => this.knownResources.get(key),
+          this.options.resourceLastSeenStepMs ?? DEFAULT_LAST_SEEN_STEP_MS,
+        );
         phase();
 
         phase = phases.start('price');
@@ -287,6 +317,8 @@ export class SampleBatchProcessor {
           const usage = await this.usageEvents.stage(tx, windows.closed);
           // The states with their open windows (the rows the batch locked in loadStates).
           await this.ledger.saveStates(tx, rating.states.values(), windows.open);
+          await this.ledger.upsertResources(tx, sightings.rows);
+          sighted = sightings;
           // The batches priced from have committed or rolled back by now; the rows say which.
           await Promise.all(dependencies);
           await this.ledger.confirmPositions(tx, speculative);
@@ -329,6 +361,7 @@ export class SampleBatchProcessor {
         };
       });
       endCommit();
+      if (sighted !== null) this.rememberResources(sighted);
       // Only now is it in the ledger: what InfluxDB and billing.usage.v1 show never run ahead.
       if (staged !== null) this.usageEvents.committed(staged);
       if (committed !== null) this.committedSink.committed(committed);
@@ -338,6 +371,15 @@ export class SampleBatchProcessor {
       for (const key of moved) if (this.inFlight.get(key)?.holder === id) this.inFlight.delete(key);
       this.settling.delete(id);
       settled();
+    }
+  }
+
+  /** The committed dimension rows, as the ledger now holds them. */
+  private rememberResources({ rows, seen }: BatchSightings): void {
+    if (this.knownResources.size + rows.length > MAX_KNOWN_RESOURCES) this.knownResources.clear();
+    for (const [key, sight] of seen) {
+      const next = afterBatch(this.knownResources.get(key), sight);
+      if (next !== undefined) this.knownResources.set(key, next);
     }
   }
 

@@ -68,6 +68,10 @@ export function isWellFormedSample(v: unknown): v is SampleEvent {
   if (!text(resource['tenantId'], L.tenantIdBytes) || !text(resource['instanceId'], L.idBytes)) {
     return false;
   }
+  const image = resource['image'];
+  if (image !== undefined && !text(image, L.imageBytes)) return false;
+  const flavour = resource['flavour'];
+  if (flavour !== undefined && !text(flavour, L.flavourBytes)) return false;
   const startedAt = resource['startedAt'];
   const observedAt = v['observedAt'];
   if (!timestamp(startedAt) || !timestamp(observedAt)) return false;

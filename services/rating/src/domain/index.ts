@@ -10,3 +10,4 @@ export * from './price-batch';
 export * from './plan-timeline';
 export * from './usage-window';
 export * from './reprice-month';
+export * from './resource-dimension';

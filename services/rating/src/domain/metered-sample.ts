@@ -11,6 +11,13 @@ export interface MeteredSample {
   readonly instanceId: string;
   /** The host that measured it (a label of the raw gauges, not part of rating). */
   readonly host: string;
+  /**
+   * What the collector calls the resource, its image (containers) and flavour (VMs), when it says:
+   * the resource dimension's description (resource-dimension.ts), not part of rating.
+   */
+  readonly name?: string;
+  readonly image?: string | null;
+  readonly flavour?: string | null;
   readonly startedAtMs: number;
   readonly observedAtMs: number;
   readonly lifecycle: 'start' | 'running' | 'final';

@@ -17,6 +17,7 @@ import {
   memoryUnitsOfByteSeconds,
   memoryUnitsOfGibSeconds,
   positionKey,
+  type ResourceSighting,
 } from '../domain';
 import { plainArray } from './pg-arrays';
 
@@ -213,6 +214,47 @@ export class LedgerRepository {
       states.set(key, state);
       if (r.pending_usage !== null) windows.set(key, windowFromJson(r.pending_usage));
     }
+  }
+
+  /**
+   * Upserts the resource dimension rows (domain/resource-dimension.ts): the description with the
+   * latest observed time wins, first seen only moves back, last seen only forward. Rows come
+   * unique and in key order, so concurrent batches lock them in one order.
+   */
+  async upsertResources(tx: EntityManager, rows: readonly ResourceSighting[]): Promise<void> {
+    if (rows.length === 0) return;
+    await tx.query(
+      `INSERT INTO resource AS r (tenant_id, resource_id, kind, name, image, flavour, host,
+         first_seen, last_seen, details_observed_at)
+       SELECT t, i, k, n, im, fl, h, to_timestamp(f::numeric / 1000), to_timestamp(l::numeric / 1000),
+              to_timestamp(o::numeric / 1000)
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                   $7::text[], $8::text[], $9::text[], $10::text[])
+         AS x(t, i, k, n, im, fl, h, f, l, o)
+       ON CONFLICT (tenant_id, resource_id) DO UPDATE SET
+         (kind, name, image, flavour, host) = (
+           SELECT CASE WHEN w THEN EXCLUDED.kind ELSE r.kind END,
+                  CASE WHEN w THEN EXCLUDED.name ELSE r.name END,
+                  CASE WHEN w THEN EXCLUDED.image ELSE r.image END,
+                  CASE WHEN w THEN EXCLUDED.flavour ELSE r.flavour END,
+                  CASE WHEN w THEN EXCLUDED.host ELSE r.host END
+           FROM (SELECT EXCLUDED.details_observed_at >= r.details_observed_at AS w) AS newer),
+         details_observed_at = GREATEST(r.details_observed_at, EXCLUDED.details_observed_at),
+         first_seen = LEAST(r.first_seen, EXCLUDED.first_seen),
+         last_seen = GREATEST(r.last_seen, EXCLUDED.last_seen)`,
+      [
+        rows.map((r) => r.tenantId),
+        rows.map((r) => r.resourceId),
+        rows.map((r) => r.kind),
+        rows.map((r) => r.name),
+        rows.map((r) => r.image),
+        rows.map((r) => r.flavour),
+        rows.map((r) => r.host),
+        plainArray(rows.map((r) => String(r.firstSeenMs))),
+        plainArray(rows.map((r) => String(r.lastSeenMs))),
+        plainArray(rows.map((r) => String(r.observedMs))),
+      ],
+    );
   }
 
   /**

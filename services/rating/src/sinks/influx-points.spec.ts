@@ -85,11 +85,23 @@ describe('InfluxDB points (line protocol, ms timestamps)', () => {
         fc.integer({ min: 0, max: 100_000 }),
         fc.bigInt({ min: 0n, max: 10n ** 15n }),
         fc.bigInt({ min: 0n, max: 1n << 40n }),
-        (tenantId, resourceId, host, seconds, cpu, memory) => {
+        fc.oneof(
+          fc.constant(undefined),
+          fc.constant(''),
+          fc.string(),
+          fc.constant('Ωμέγα 株式会社'),
+        ),
+        (tenantId, resourceId, host, seconds, cpu, memory, name) => {
           const rating = rateBatch(
             [
-              sampleAt(seconds, 0n, { tenantId, resourceId, host }),
-              sampleAt(seconds + 7, cpu, { tenantId, resourceId, host, memoryUsageBytes: memory }),
+              sampleAt(seconds, 0n, { tenantId, resourceId, host, name }),
+              sampleAt(seconds + 7, cpu, {
+                tenantId,
+                resourceId,
+                host,
+                name,
+                memoryUsageBytes: memory,
+              }),
             ],
             new Map(),
             { maxGapMs: 60_000 },
@@ -114,5 +126,20 @@ describe('InfluxDB points (line protocol, ms timestamps)', () => {
       p.line,
       `resource,host=node-1,kind=container,resource=r1,tenant=acme cpu_cores=0.5,memory_bytes=123 ${Date.UTC(2026, 10, 26, 12, 0, 20)}`,
     );
+  });
+
+  test('resource: the name as a tag when the collector gave one, escaped, absent when empty', () => {
+    const rate = (name: string | undefined) =>
+      resourcePoint(
+        rateBatch([sampleAt(10, 0n, { name })], new Map(), { maxGapMs: 60_000 }, () => 'UTC')
+          .rated[0] as RatedInterval,
+      ).line;
+    assert.match(
+      rate('web 1,a=b'),
+      /^resource,host=node-1,kind=container,name=web\\ 1\\,a\\=b,resource=r1,tenant=acme /,
+    );
+    assert.match(rate('Ωμέγα 株式会社'), /,name=Ωμέγα\\ 株式会社,/);
+    assert.doesNotMatch(rate(''), /name=/);
+    assert.doesNotMatch(rate(undefined), /name=/);
   });
 });

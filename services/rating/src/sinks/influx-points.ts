@@ -12,9 +12,12 @@ import { type BucketTotals } from '../ledger/ledger.repository';
  *   completeness (share of the bucket's rated time covered by samples rather than gaps).
  * - `charges` (tenant, period, currency) at the start of the billing month: month-to-date
  *   charges (amount, cpu_amount, memory_amount) and priced quantities.
- * - `resource` (tenant, resource, kind, host) at each sample: cpu_cores (average between the
+ * - `resource` (tenant, resource, kind, host, name) at each sample: cpu_cores (average between the
  *   sample and the one before), memory_bytes (the reading). Raw gauges: not in the ledger, so
- *   not restored by the backfill.
+ *   not restored by the backfill. `name` (absent when the collector gave none) adds a series
+ *   only when a resource is renamed: the resource id is a tag already (docs/product.md). The
+ *   summed `usage` totals carry no name: a rename inside a bucket would split its running total
+ *   over two series and a sum over them would count it twice.
  *
  * Float fields: InfluxDB has no decimal type; the ledger keeps the exact figures.
  */
@@ -136,15 +139,24 @@ function seriesPrefix(
 export function resourcePoint(r: RatedInterval): InfluxPoint {
   const { sample, interval } = r;
   // A resource keeps its kind; its tenant may change (relabelled), so it is part of the key.
+  const name = sample.name ?? '';
   const prefix = seriesPrefix(
-    `${sample.resourceId}\u0000${sample.host}\u0000${sample.tenantId}\u0000${sample.resourceKind}`,
+    `${sample.resourceId}\u0000${sample.host}\u0000${sample.tenantId}\u0000${sample.resourceKind}\u0000${name}`,
     'resource',
-    [
-      ['tenant', sample.tenantId],
-      ['resource', sample.resourceId],
-      ['kind', sample.resourceKind],
-      ['host', sample.host],
-    ],
+    name === ''
+      ? [
+          ['tenant', sample.tenantId],
+          ['resource', sample.resourceId],
+          ['kind', sample.resourceKind],
+          ['host', sample.host],
+        ]
+      : [
+          ['tenant', sample.tenantId],
+          ['resource', sample.resourceId],
+          ['kind', sample.resourceKind],
+          ['host', sample.host],
+          ['name', name],
+        ],
   );
   const memory = String(Number(sample.memoryUsageBytes));
   const durationMs = interval.toMs - interval.fromMs;
@@ -165,6 +177,7 @@ export function resourcePointViaPoint(r: RatedInterval): string | undefined {
     .tag('kind', sample.resourceKind)
     .tag('host', sample.host)
     .floatField('memory_bytes', Number(sample.memoryUsageBytes));
+  if (sample.name !== undefined && sample.name !== '') point.tag('name', sample.name);
   const durationMs = interval.toMs - interval.fromMs;
   if (durationMs > 0) {
     point.floatField('cpu_cores', Number(interval.cpuUsageNs) / (durationMs * 1e6));

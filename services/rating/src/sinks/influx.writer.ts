@@ -70,7 +70,11 @@ export class InfluxHttpWriter implements LineWriter {
     await this.post(this.writeUrl, lines.join('\n'));
   }
 
-  /** CREATE DATABASE through /query (v1): a no-op when it exists. */
+  /**
+   * CREATE DATABASE through /query (v1): a no-op when it exists. A user without admin rights (a
+   * write-only user, as k8s/base/influxdb.yaml gives rating) is answered 403: the database is
+   * then the operator's to create, and the write that follows says whether it exists (404).
+   */
   async ensureDatabase(): Promise<void> {
     if (this.target.api !== 'v1') return;
     const body = new URLSearchParams({
@@ -80,6 +84,10 @@ export class InfluxHttpWriter implements LineWriter {
       'content-type': 'application/x-www-form-urlencoded',
     });
     const text = await response.text();
+    if (response.status === 403) {
+      this.databaseEnsured = true;
+      return;
+    }
     if (!response.ok || text.includes('"error"')) {
       throw new InfluxWriteError(
         `CREATE DATABASE ${this.target.database}: HTTP ${response.status} ${text.slice(0, 200)}`,

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DomainXmlError, parseDomainMetadata } from './domain-metadata.parser';
+import { DomainXmlError, parseDomainFacts, parseDomainMetadata } from './domain-metadata.parser';
 import { meteringDomainXml, novaDomainXml, plainDomainXml } from './domain-xml.fixtures';
 
 test('our metering:tenant element names the tenant (entities decoded, whitespace trimmed)', () => {
@@ -69,4 +69,19 @@ test('namespaces decide, not prefixes', () => {
 test('malformed XML is a DomainXmlError, not a crash', () => {
   assert.throws(() => parseDomainMetadata('<domain><metadata>'), DomainXmlError);
   assert.throws(() => parseDomainMetadata('<network/>'), DomainXmlError);
+});
+
+test('the flavour comes from Nova’s metadata; ours and plain domains have none', () => {
+  assert.equal(parseDomainFacts(novaDomainXml).flavour, 'm1.small');
+  assert.equal(parseDomainFacts(novaDomainXml).tenantId, '5f5e7d3b9b3a4c2d8e1f0a9b8c7d6e5f');
+  assert.equal(parseDomainFacts(meteringDomainXml).flavour, null);
+  assert.equal(parseDomainFacts(plainDomainXml).flavour, null);
+  assert.equal(
+    parseDomainFacts(novaDomainXml.replace('name="m1.small"', 'name="  "')).flavour,
+    null,
+  );
+  assert.equal(
+    parseDomainFacts(novaDomainXml.replace('name="m1.small"', 'name="Ωμέγα.株式会社"')).flavour,
+    'Ωμέγα.株式会社',
+  );
 });

@@ -31,11 +31,37 @@ export class DomainXmlError extends Error {
  * it was given, so only the namespace URI identifies an element.
  */
 export function parseDomainMetadata(xml: string): DomainMetadata {
+  return tenantOf(metadataEntries(xml));
+}
+
+/** The tenant and, from Nova's metadata, the flavour (`<nova:flavor name="m1.small">`). */
+export function parseDomainFacts(
+  xml: string,
+): DomainMetadata & { readonly flavour: string | null } {
+  const entries = metadataEntries(xml);
+  return { ...tenantOf(entries), flavour: novaFlavourOf(entries) };
+}
+
+function metadataEntries(xml: string): XmlElement[] {
   const domain = parseXml(xml).find((element) => element.local === 'domain');
   if (domain === undefined) throw new DomainXmlError('no <domain> element');
   const metadata = domain.children.filter((c) => c.local === 'metadata' && c.ns === null);
-  const entries = metadata.flatMap((m) => m.children);
+  return metadata.flatMap((m) => m.children);
+}
 
+function novaFlavourOf(entries: readonly XmlElement[]): string | null {
+  for (const entry of entries) {
+    if (entry.local !== 'instance' || !entry.ns?.startsWith(NOVA_NS_PREFIX)) continue;
+    const ns = entry.ns;
+    const flavour = entry.children
+      .find((c) => c.ns === ns && c.local === 'flavor')
+      ?.attributes['name']?.trim();
+    if (flavour !== undefined && flavour !== '') return flavour;
+  }
+  return null;
+}
+
+function tenantOf(entries: readonly XmlElement[]): DomainMetadata {
   for (const entry of entries) {
     if (entry.ns === METERING_NS && entry.local === 'tenant') {
       const tenant = entry.text.trim();

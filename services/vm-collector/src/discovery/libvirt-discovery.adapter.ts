@@ -1,5 +1,5 @@
 import { type DomainReading, type DomainRunState, type HostObservation } from '../sampling';
-import { parseDomainMetadata } from './domain-metadata.parser';
+import { parseDomainFacts } from './domain-metadata.parser';
 import {
   type ConnectionStatus,
   type Hypervisor,
@@ -42,6 +42,7 @@ export interface DomainReadError {
 
 interface CachedMetadata {
   readonly tenantId: string | null;
+  readonly flavour: string | null;
   readonly fetchedAtMs: number;
 }
 
@@ -176,8 +177,8 @@ export class LibvirtDiscovery implements DomainSource {
     const state = STATES[info.state] ?? 'nostate';
     if (state === 'shutoff') return { kind: 'inactive' };
 
-    const tenant = await this.tenantOf(connection, hypervisor, domain, uuid, name, id);
-    if (tenant === undefined) return { kind: 'unreadable', uuid };
+    const described = await this.metadataOf(connection, hypervisor, domain, uuid, name, id);
+    if (described === undefined) return { kind: 'unreadable', uuid };
     const facts = processExpected ? await this.processes.read(name, uuid, id) : null;
     // The process start is the boot time (wall clock) plus ticks: on the readings' time line.
     const process =
@@ -199,7 +200,8 @@ export class LibvirtDiscovery implements DomainSource {
         vcpus: info.nrVirtCpu,
         memoryBytes: info.memory * 1024,
         maxMemoryBytes: info.maxMem * 1024,
-        tenantId: tenant,
+        tenantId: described.tenantId,
+        flavour: described.flavour,
         processExpected,
         process,
         observedAt,
@@ -208,22 +210,22 @@ export class LibvirtDiscovery implements DomainSource {
   }
 
   /**
-   * The tenant from the domain XML, cached per boot for metadataRefreshMs. undefined: the
+   * The tenant (and Nova's flavour) from the domain XML, cached per boot for metadataRefreshMs. undefined: the
    * XML could not be read and nothing is cached, so the domain is skipped this poll rather
    * than billed to the default tenant by mistake.
    */
-  private async tenantOf(
+  private async metadataOf(
     connection: LibvirtConnection,
     hypervisor: Hypervisor,
     domain: LibvirtDomain,
     uuid: string,
     name: string,
     id: number,
-  ): Promise<string | null | undefined> {
+  ): Promise<{ tenantId: string | null; flavour: string | null } | undefined> {
     const key = metadataKey(connection.uri, uuid, id);
     const cached = this.metadata.get(key);
     if (cached !== undefined && this.now() - cached.fetchedAtMs < this.options.metadataRefreshMs) {
-      return cached.tenantId;
+      return cached;
     }
     let xml: string;
     try {
@@ -237,11 +239,12 @@ export class LibvirtDiscovery implements DomainSource {
           message: messageOf(error),
         });
       }
-      return cached?.tenantId;
+      return cached;
     }
     let tenantId: string | null;
+    let flavour: string | null = null;
     try {
-      tenantId = parseDomainMetadata(xml).tenantId;
+      ({ tenantId, flavour } = parseDomainFacts(xml));
     } catch (error) {
       // libvirt wrote this XML; if it cannot be parsed the domain is still metered, under
       // the default tenant, and the error is counted and logged.
@@ -253,8 +256,9 @@ export class LibvirtDiscovery implements DomainSource {
       });
       tenantId = null;
     }
-    this.metadata.set(key, { tenantId, fetchedAtMs: this.now() });
-    return tenantId;
+    const facts = { tenantId, flavour, fetchedAtMs: this.now() };
+    this.metadata.set(key, facts);
+    return facts;
   }
 
   private async hostOf(connection: LibvirtConnection, hypervisor: Hypervisor): Promise<string> {

@@ -5,7 +5,7 @@ import {
   type Logger,
   type MetricsRegistry,
 } from '@metering/observability';
-import { kafkaSpoolProducer, SpooledPublisher } from '@metering/spool';
+import { hostSigner, kafkaSpoolProducer, SpooledPublisher } from '@metering/spool';
 import { type VmCollectorConfig } from '../config';
 import { type SamplePublisher } from './sample.publisher';
 
@@ -57,6 +57,7 @@ export async function startSamplePublisher(
     settings: config.spool.settings,
     logger: deps.logger,
     metrics: deps.metrics,
+    ...(config.hostKey === null ? {} : { sign: hostSigner(config.hostKey, deps.logger) }),
   });
   return new SpooledSamplePublisher(spool);
 }

@@ -21,6 +21,8 @@ export interface DomainReading {
   readonly maxMemoryBytes: number;
   /** From the domain metadata (ours or OpenStack Nova's); null when it has none. */
   readonly tenantId: string | null;
+  /** The flavour from OpenStack Nova's metadata (`m1.small`); absent or null when none. */
+  readonly flavour?: string | null;
   /**
    * Whether this connection's domains have a QEMU process readable on this host (a local
    * qemu:///system). When true and `process` is null, it could not be read yet (a domain

@@ -1,4 +1,11 @@
-import { type Lifecycle, type SampleEvent, sampleIdOf } from '@metering/contracts';
+import {
+  type Lifecycle,
+  SAMPLE_LIMITS,
+  type SampleEvent,
+  isPrintableText,
+  sampleIdOf,
+  utf8ByteLength,
+} from '@metering/contracts';
 import { type DomainReading } from './domain-reading';
 
 export const MEMORY_USAGE_MODES = ['rss', 'balloon'] as const;
@@ -54,6 +61,7 @@ export function sampleOf(
       kind: 'vm',
       id: reading.uuid,
       name: reading.name,
+      ...(fitsContract(reading.flavour) ? { flavour: reading.flavour } : {}),
       tenantId: reading.tenantId ?? options.defaultTenant,
       instanceId: instance.instanceId,
       startedAt: startedAt.toISOString(),
@@ -89,4 +97,15 @@ export function memoryUsageOf(reading: DomainReading, mode: MemoryUsageMode): nu
     case 'balloon':
       return reading.memoryBytes;
   }
+}
+
+/** A flavour the contract accepts: otherwise it is left out, never a reason to lose the sample. */
+function fitsContract(flavour: string | null | undefined): flavour is string {
+  return (
+    flavour !== undefined &&
+    flavour !== null &&
+    flavour !== '' &&
+    utf8ByteLength(flavour) <= SAMPLE_LIMITS.flavourBytes &&
+    isPrintableText(flavour)
+  );
 }

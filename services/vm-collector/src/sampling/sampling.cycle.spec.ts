@@ -312,3 +312,18 @@ test('without its process the counter is rebased at first sight, and a restart i
   assert.equal(a?.resource.instanceId, b?.resource.instanceId);
   assert.equal(b?.cpu.usageNs, (30n * 250_000_000n).toString());
 });
+
+test('a Nova flavour rides on the samples when the contract accepts it, and is left out otherwise', () => {
+  const flavourOf = (flavour: string | null) => {
+    const cycle = new SamplingCycle(options);
+    const [sample] = cycle.poll([ok(reading({ atSeconds: 0, flavour }))], true).samples;
+    assert.ok(sample);
+    assert.ok(decodeSample(encodeSample(sample)).ok, JSON.stringify(flavour));
+    return sample.resource.flavour;
+  };
+  assert.equal(flavourOf('m1.small'), 'm1.small');
+  assert.equal(flavourOf('株'.repeat(85)), '株'.repeat(85));
+  for (const bad of [null, '', 'm1\u0000small', '株'.repeat(86), 'f'.repeat(256)]) {
+    assert.equal(flavourOf(bad), undefined, JSON.stringify(bad));
+  }
+});

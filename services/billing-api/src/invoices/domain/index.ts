@@ -4,3 +4,4 @@ export * from './invoice-calculator';
 export * from './canonical-json';
 export * from './adjustment-calculator';
 export * from './period-math';
+export * from './resource-label';

@@ -298,9 +298,11 @@ function resourceBreakdown(
         }
       }
       const first = rows[0];
+      const name = first?.resourceName;
       return {
         resourceId,
         resourceKind: first === undefined ? 'container' : first.resourceKind,
+        ...(name === undefined ? {} : { resourceName: name }),
         cpu: { quantity: displayHours(seconds.cpu), quantitySeconds: decimalToString(seconds.cpu) },
         memory: {
           quantity: displayHours(seconds.memory),

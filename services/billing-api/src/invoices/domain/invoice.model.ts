@@ -32,6 +32,8 @@ export interface SegmentUsage {
   readonly segmentIndex: number;
   readonly resourceId: string;
   readonly resourceKind: 'container' | 'vm';
+  /** The resource's name in the ledger's dimension; null when unknown; absent: not looked up. */
+  readonly resourceName?: string | null;
   readonly cpuUsageCoreSeconds: string;
   readonly cpuAllocationCoreSeconds: string;
   readonly cpuMaxCoreSeconds: string;
@@ -97,6 +99,11 @@ export interface ResourceMeterUsage {
 export interface ResourceBreakdown {
   readonly resourceId: string;
   readonly resourceKind: 'container' | 'vm';
+  /**
+   * The name the collectors reported last (as at the invoice's computation; a final invoice keeps
+   * the name it was closed with); null when unknown. Absent on invoices finalised before names.
+   */
+  readonly resourceName?: string | null;
   readonly cpu: ResourceMeterUsage;
   readonly memory: ResourceMeterUsage;
   /** The resource's share of the meter lines (by quantity), rounded for display only. */

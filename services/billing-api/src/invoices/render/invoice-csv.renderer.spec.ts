@@ -37,3 +37,26 @@ test('an invoice CSV parses back: header, line rows adding up to the total row, 
     ['container web, "quoted" cpu', 'container web, "quoted" memory'],
   );
 });
+
+test('resource rows name the resource beside a short id and carry the whole id and the name', () => {
+  const nov = periodBounds('2026-11', 'UTC');
+  const p = plan('p', { memory: [{ upTo: null, unitPrice: '0.005' }] });
+  const id = 'f'.repeat(64);
+  const invoice = invoiceFor('2026-11', [{ effectiveFromMs: nov.startMs, plan: p }], () => [
+    { ...usageRow(0, id, '10', '100'), resourceName: 'Ωμέγα 株式会社, "web"' },
+    { ...usageRow(0, 'unnamed-1', '10', '100'), resourceName: null },
+  ]);
+  const rows: Record<string, string>[] = parse(invoiceCsv(invoice), { columns: true });
+  const resources = rows.filter((r) => r.row_type === 'resource');
+  assert.deepEqual(
+    resources.map((r) => [r.description, r.resource_id, r.resource_name]),
+    [
+      [`container Ωμέγα 株式会社, "web" (${'f'.repeat(12)}) cpu`, id, 'Ωμέγα 株式会社, "web"'],
+      [`container Ωμέγα 株式会社, "web" (${'f'.repeat(12)}) memory`, id, 'Ωμέγα 株式会社, "web"'],
+      ['container unnamed-1 cpu', 'unnamed-1', ''],
+      ['container unnamed-1 memory', 'unnamed-1', ''],
+    ],
+  );
+  // Line rows leave the resource columns empty.
+  assert.ok(rows.filter((r) => r.row_type !== 'resource').every((r) => r.resource_id === ''));
+});

@@ -1,5 +1,5 @@
 import { stringify } from 'csv-stringify/sync';
-import { type InvoiceDocument } from '../domain';
+import { type InvoiceDocument, resourceLabel } from '../domain';
 
 /** One CSV layout for a single invoice and for the month's export of all tenants. */
 export const CSV_COLUMNS = [
@@ -19,13 +19,17 @@ export const CSV_COLUMNS = [
   'to',
   'completeness',
   'content_hash',
+  // Resource rows only (added after the columns above, which keep their places).
+  'resource_id',
+  'resource_name',
 ] as const;
 
 type Record = { [K in (typeof CSV_COLUMNS)[number]]: string };
 
 /**
  * Rows of an invoice: its lines (row_type = cpu | memory | minimum | adjustment), then
- * `subtotal` and `total`, then the per-resource breakdown (row_type = resource, no amount).
+ * `subtotal` and `total`, then the per-resource breakdown (row_type = resource, no amount; the
+ * description names the resource as `name (short id)`, `resource_id` and `resource_name` whole).
  * Summing the line rows' amounts gives the total row's amount.
  */
 export function invoiceCsvRecords(invoice: InvoiceDocument): Record[] {
@@ -36,6 +40,8 @@ export function invoiceCsvRecords(invoice: InvoiceDocument): Record[] {
     number: invoice.number ?? '',
     currency: invoice.currency,
     content_hash: invoice.contentHash ?? '',
+    resource_id: '',
+    resource_name: '',
   };
   const empty = {
     quantity: '',
@@ -83,7 +89,9 @@ export function invoiceCsvRecords(invoice: InvoiceDocument): Record[] {
         ...base,
         ...empty,
         row_type: 'resource',
-        description: `${r.resourceKind} ${r.resourceId} ${meter}`,
+        description: `${r.resourceKind} ${resourceLabel(r)} ${meter}`,
+        resource_id: r.resourceId,
+        resource_name: r.resourceName ?? '',
         quantity: r[meter].quantity,
         unit,
         amount: '',

@@ -1,6 +1,6 @@
 import PDFDocument from 'pdfkit';
 import { Decimal } from '@metering/money';
-import { type InvoiceDocument, type InvoiceLine } from '../domain';
+import { type InvoiceDocument, type InvoiceLine, resourceLabel } from '../domain';
 
 /** Daily usage for the chart, in unit-hours. Numbers only place bars: amounts never pass here. */
 export interface DailyUsagePoint {
@@ -215,7 +215,8 @@ export function renderInvoicePdf(invoice: InvoiceDocument, options: PdfOptions):
       ensure(16);
       const y = doc.y;
       doc.font('Helvetica').fontSize(8.5).fillColor(INK);
-      doc.text(r.resourceId, left + cols.resource.x, y, {
+      // The name beside a short id (domain/resource-label.ts); the whole id when unnamed.
+      doc.text(resourceLabel(r), left + cols.resource.x, y, {
         width: cols.resource.w,
         lineBreak: false,
         ellipsis: true,

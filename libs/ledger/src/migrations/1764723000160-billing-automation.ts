@@ -14,8 +14,8 @@ import { type MigrationInterface, type QueryRunner } from 'typeorm';
  *   its attempts (count, last status, latency, the response's first 1 KiB).
  * - `billing_close_run`: one row per month the scheduler closed (or tried to).
  */
-export class BillingAutomation1764720000160 implements MigrationInterface {
-  name = 'BillingAutomation1764720000160';
+export class BillingAutomation1764723000160 implements MigrationInterface {
+  name = 'BillingAutomation1764723000160';
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`
