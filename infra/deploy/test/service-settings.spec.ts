@@ -80,7 +80,13 @@ function withClusterSecrets(manifests: Manifest[]): Manifest[] {
       keys.map((k) => [
         k,
         Buffer.from(
-          k === 'username' ? 'metering' : k === 'ca.crt' ? PEM : k === 'keys' ? keyLine() : random(),
+          k === 'username'
+            ? 'metering'
+            : k === 'ca.crt'
+              ? PEM
+              : k === 'keys'
+                ? keyLine()
+                : random(),
         ).toString('base64'),
       ]),
     ),
