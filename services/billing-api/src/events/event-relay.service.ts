@@ -60,25 +60,36 @@ export class EventRelayService implements OnApplicationBootstrap, OnApplicationS
     );
   }
 
-  async onApplicationBootstrap(): Promise<void> {
+  onApplicationBootstrap(): void {
     if (!this.config.automation.background) return;
-    const events = this.config.automation.events;
-    if (events.kafka === null) {
+    if (this.config.automation.events.kafka === null) {
       this.logger.warn(
         'KAFKA_BROKERS is not set: invoice events stay in the outbox (billing_api_event_outbox_pending)',
       );
-      this.task.start();
-      return;
     }
+    // Kafka is connected by the first run, not here: billing-api starts (and serves) while
+    // Kafka is away, and the relay connects once it is back.
+    this.task.start();
+  }
+
+  /** The producer, connected on first use; null while Kafka is not configured or unreachable. */
+  private async connected(): Promise<KafkaProducer | null> {
+    const events = this.config.automation.events;
+    if (this.producer !== null || events.kafka === null) return this.producer;
     const factory = new KafkaClientFactory(events.kafka, {
       logger: this.root,
       metrics: this.metrics,
     });
-    await factory.ensureTopics([{ topic: events.topic, numPartitions: events.topicPartitions }]);
+    try {
+      await factory.ensureTopics([{ topic: events.topic, numPartitions: events.topicPartitions }]);
+    } catch (error) {
+      // A principal with Write but no Create (the topic is made by the operator): publish anyway.
+      this.logger.warn({ err: error, topic: events.topic }, 'could not ensure the events topic');
+    }
     const producer = factory.createProducer();
     await producer.connect();
     this.producer = producer;
-    this.task.start();
+    return producer;
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -98,7 +109,7 @@ export class EventRelayService implements OnApplicationBootstrap, OnApplicationS
 
   private async tick(): Promise<void> {
     try {
-      await this.drain();
+      if ((await this.connected()) !== null) await this.drain();
     } catch (error) {
       this.failures.inc();
       this.logger.warn(
