@@ -54,6 +54,8 @@ export const COLLECTOR_HOST_PATHS: Readonly<
  */
 export const EXTERNAL_SECRETS: Readonly<Record<string, readonly string[]>> = {
   'billing-api-admin': ['ADMIN_API_KEY'],
+  // Encrypts webhook signing secrets at rest (billing-api README, "Webhooks").
+  'billing-api-webhooks': ['WEBHOOK_SECRET_KEY'],
   'metering-db-credentials': ['username', 'password'],
   'grafana-admin': ['username', 'password'],
   'influxdb-admin': ['username', 'password'],

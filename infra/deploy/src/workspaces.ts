@@ -97,7 +97,14 @@ const LIB_SETTING_READERS: readonly { lib: string; fn: RegExp; files: readonly s
 export function serviceFacts(name: string): ServiceFacts {
   const dir = `services/${name}`;
   const pkg = readPackage(dir);
-  const configSource = readFileSync(join(REPO_ROOT, dir, 'src/config.ts'), 'utf8');
+  // config.ts, and the *.config.ts beside it that it reads its parts with (billing-api's
+  // automation.config.ts).
+  const configSource = [
+    'config.ts',
+    ...readdirSync(join(REPO_ROOT, dir, 'src')).filter((f) => f.endsWith('.config.ts')),
+  ]
+    .map((f) => readFileSync(join(REPO_ROOT, dir, 'src', f), 'utf8'))
+    .join('\n');
   const port = /\bPORT\s*:[^\n]*?default\((\d+)\)/.exec(configSource)?.[1];
   if (port === undefined) throw new Error(`${dir}/src/config.ts: no PORT default found`);
   const runtimeWorkspaces = runtimeWorkspaceClosure(dir);

@@ -144,7 +144,7 @@ describe('Kafka identities in the manifests', () => {
         .filter((m) => JSON.stringify(m).includes('metering-kafka'))
         .map((m) => m.metadata.name)
         .sort();
-      assert.deepEqual(clients, ['docker-collector', 'rating', 'vm-collector']);
+      assert.deepEqual(clients, ['billing-api', 'docker-collector', 'rating', 'vm-collector']);
     });
   }
 

@@ -28,6 +28,7 @@ const services = [...allServiceFacts().keys()];
 /** Secrets the services check at boot in production (DB_PASSWORD goes into a URL, unchecked). */
 const CHECKED_SECRETS = new Set([
   'ADMIN_API_KEY',
+  'WEBHOOK_SECRET_KEY',
   'KAFKA_SASL_PASSWORD',
   'INFLUX_PASSWORD',
   'INFLUX_TOKEN',
@@ -79,7 +80,13 @@ function withClusterSecrets(manifests: Manifest[]): Manifest[] {
       keys.map((k) => [
         k,
         Buffer.from(
-          k === 'username' ? 'metering' : k === 'ca.crt' ? PEM : k === 'keys' ? keyLine() : random(),
+          k === 'username'
+            ? 'metering'
+            : k === 'ca.crt'
+              ? PEM
+              : k === 'keys'
+                ? keyLine()
+                : random(),
         ).toString('base64'),
       ]),
     ),

@@ -137,7 +137,8 @@ apply_policy() {
   hosts="$(known_hosts | sed 's/^/host./' | tr '\n' ' ')"
   topic_ensure "$SAMPLES_TOPIC" 6 604800000 &&
     topic_ensure "$USAGE_TOPIC" 6 604800000 &&
-    topic_ensure "$DLQ_TOPIC" 6 2592000000 || return 1
+    topic_ensure "$DLQ_TOPIC" 6 2592000000 &&
+    topic_ensure "$INVOICES_TOPIC" 3 2592000000 || return 1
   host_acl "$hosts" &&
     # rating: consume samples (group `rating`), produce usage and dead letters; its DLQ CLI
     # reads the DLQ, its offsets CLI reads samples, each through a throwaway group it deletes.

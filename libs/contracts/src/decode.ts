@@ -1,5 +1,6 @@
 import { type z } from 'zod';
 import { type DlqEvent, DlqEventSchema } from './dlq.event';
+import { INVOICE_EVENT_LIMITS, type InvoiceEvent, InvoiceEventSchema } from './invoice.event';
 import { formatPath, issueMessage } from './issue-message';
 import { type SampleEvent, SampleEventSchema } from './sample.event';
 import { SCHEMA_VERSIONS } from './topics';
@@ -37,6 +38,23 @@ export function decodeUsage(bytes: MessageBytes): DecodeResult<UsageEvent> {
 
 export function decodeDlq(bytes: MessageBytes): DecodeResult<DlqEvent> {
   return decodeEvent(DlqEventSchema, SCHEMA_VERSIONS.dlq, bytes);
+}
+
+/** Bounded: a message over INVOICE_EVENT_LIMITS.maxEventBytes is refused before it is parsed. */
+export function decodeInvoiceEvent(bytes: MessageBytes): DecodeResult<InvoiceEvent> {
+  const size = typeof bytes === 'string' ? Buffer.byteLength(bytes, 'utf8') : (bytes?.length ?? 0);
+  if (size > INVOICE_EVENT_LIMITS.maxEventBytes) {
+    return failure(
+      'SCHEMA_VIOLATION',
+      null,
+      `message is ${size} bytes; at most ${INVOICE_EVENT_LIMITS.maxEventBytes} allowed`,
+    );
+  }
+  return decodeEvent(InvoiceEventSchema, SCHEMA_VERSIONS.invoiceEvent, bytes);
+}
+
+export function validateInvoiceEvent(json: unknown): DecodeResult<InvoiceEvent> {
+  return validateEvent(InvoiceEventSchema, SCHEMA_VERSIONS.invoiceEvent, json);
 }
 
 /** Validates an already parsed JSON value (e.g. an HTTP body) against the sample schema. */

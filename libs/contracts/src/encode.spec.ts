@@ -41,5 +41,6 @@ test('topic names are the published ones', () => {
     samples: 'metering.samples.v1',
     usage: 'billing.usage.v1',
     samplesDlq: 'metering.samples.dlq.v1',
+    invoices: 'billing.invoices.v1',
   });
 });

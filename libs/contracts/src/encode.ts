@@ -1,5 +1,12 @@
 import { ContractViolationError } from './contract.errors';
-import { type DecodeResult, validateDlq, validateSample, validateUsage } from './decode';
+import {
+  type DecodeResult,
+  validateDlq,
+  validateInvoiceEvent,
+  validateSample,
+  validateUsage,
+} from './decode';
+import { type InvoiceEvent } from './invoice.event';
 import { type DlqEvent } from './dlq.event';
 import { type SampleEvent } from './sample.event';
 import { type UsageEvent } from './usage.event';
@@ -26,6 +33,10 @@ export function encodeUsage(usage: UsageEvent): Buffer {
 
 export function encodeDlq(event: DlqEvent): Buffer {
   return encode(orThrow(validateDlq(event)));
+}
+
+export function encodeInvoiceEvent(event: InvoiceEvent): Buffer {
+  return encode(orThrow(validateInvoiceEvent(event)));
 }
 
 function orThrow<T>(result: DecodeResult<T>): T {

@@ -1,4 +1,5 @@
 import { sampleIdOf, usageIdOf } from './event-id';
+import { type InvoiceEventOf, invoiceEventIdOf } from './invoice.event';
 import { type SampleEvent } from './sample.event';
 import { SCHEMA_VERSIONS } from './topics';
 import { type UsageEvent } from './usage.event';
@@ -99,5 +100,26 @@ export function exampleUsageEvent(): UsageEvent {
     planId: 'std',
     planVersion: 1,
     ratedAt: '2026-11-26T13:00:15.000Z',
+  };
+}
+
+/** Tenant acme's November invoice made final. */
+export function exampleInvoiceFinalized(): InvoiceEventOf<'invoice.finalized'> {
+  return {
+    schema: SCHEMA_VERSIONS.invoiceEvent,
+    eventId: invoiceEventIdOf('invoice.finalized', ['acme', '2026-11']),
+    type: 'invoice.finalized',
+    occurredAt: '2026-12-03T00:00:05.000Z',
+    tenantId: 'acme',
+    data: {
+      invoice: {
+        period: '2026-11',
+        number: 'INV-2026-11-000001',
+        currency: 'EUR',
+        subtotal: '12.34',
+        total: '12.34',
+        contentHash: 'a'.repeat(64),
+      },
+    },
   };
 }

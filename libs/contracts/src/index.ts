@@ -26,17 +26,45 @@ export {
   type DecodeResult,
   type MessageBytes,
   decodeDlq,
+  decodeInvoiceEvent,
   decodeSample,
   decodeUsage,
   validateDlq,
+  validateInvoiceEvent,
   validateSample,
   validateUsage,
 } from './decode';
-export { encode, encodeDlq, encodeSample, encodeUsage } from './encode';
+export { encode, encodeDlq, encodeInvoiceEvent, encodeSample, encodeUsage } from './encode';
+export {
+  INVOICE_EVENT_LIMITS,
+  INVOICE_EVENT_TYPES,
+  type InvoiceEvent,
+  type InvoiceEventOf,
+  InvoiceEventSchema,
+  type InvoiceEventType,
+  InvoiceEventTypeSchema,
+  invoiceEventIdOf,
+  invoiceEventKey,
+} from './invoice.event';
 export { isPrintableText, utf8ByteLength } from './primitives.schema';
 export { ContractViolationError } from './contract.errors';
 export { type SampleIdentity, type UsageIdentity, sampleIdOf, usageIdOf } from './event-id';
-export { exampleDockerSample, exampleLibvirtSample, exampleUsageEvent } from './event.fixtures';
+export {
+  exampleDockerSample,
+  exampleInvoiceFinalized,
+  exampleLibvirtSample,
+  exampleUsageEvent,
+} from './event.fixtures';
+export {
+  DEFAULT_SIGNATURE_TOLERANCE_SECONDS,
+  signWebhookPayload,
+  verifyWebhookSignature,
+  type VerifyWebhookOptions,
+  WEBHOOK_SIGNATURE_HEADER,
+  WebhookSignatureError,
+  type WebhookSignatureErrorCode,
+  webhookSignatureHeader,
+} from './webhook-signature';
 export {
   HOST_AUTH_HEADER,
   HOST_KEY_ID,

@@ -9,6 +9,8 @@ export const TOPICS = {
   samples: 'metering.samples.v1',
   usage: 'billing.usage.v1',
   samplesDlq: 'metering.samples.dlq.v1',
+  /** Invoice facts from billing-api's outbox (key: tenant id). */
+  invoices: 'billing.invoices.v1',
 } as const;
 
 export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
@@ -18,6 +20,7 @@ export const SCHEMA_VERSIONS = {
   sample: 'metering.sample.v1',
   usage: 'billing.usage.v1',
   dlq: 'metering.dlq.v1',
+  invoiceEvent: 'billing.invoices.v1',
 } as const;
 
 export type SchemaVersion = (typeof SCHEMA_VERSIONS)[keyof typeof SCHEMA_VERSIONS];

@@ -23,6 +23,7 @@ import { PricedAssignments1764460800000 } from './migrations/1764460800000-price
 import { OffsetContinuity1764547200000 } from './migrations/1764547200000-offset-continuity';
 import { DlqReplay1764633600000 } from './migrations/1764633600000-dlq-replay';
 import { ResourceDimension1764722000000 } from './migrations/1764722000000-resource-dimension';
+import { BillingAutomation1764723000160 } from './migrations/1764723000160-billing-automation';
 import { ApiResources1764723600000 } from './migrations/1764723600000-api-resources';
 
 export const LEDGER_ENTITIES = [
@@ -54,6 +55,7 @@ export const LEDGER_MIGRATIONS = [
   OffsetContinuity1764547200000,
   DlqReplay1764633600000,
   ResourceDimension1764722000000,
+  BillingAutomation1764723000160,
   ApiResources1764723600000,
 ];
 

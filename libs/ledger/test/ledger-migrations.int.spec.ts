@@ -32,14 +32,17 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
     'OffsetContinuity1764547200000',
     'DlqReplay1764633600000',
     'ResourceDimension1764722000000',
+    'BillingAutomation1764723000160',
     'ApiResources1764723600000',
   ]);
   assert.deepEqual(await migrateLedger(ds), [], 'a second run applies nothing');
   assert.deepEqual(await tables(), [
     'api_key',
+    'billing_close_run',
     'consumer_offset',
     'consumer_offset_decision',
     'dlq_replay',
+    'event_outbox',
     'idempotency_key',
     'instance_state',
     'invoice',
@@ -53,6 +56,8 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
     'tenant_month_position',
     'usage_bucket',
     'usage_outbox',
+    'webhook_delivery',
+    'webhook_endpoint',
   ]);
   // The entities match the migrated tables: TypeORM's schema diff proposes nothing but dropping
   // the CHECK and foreign-key constraints that only the migration declares.
@@ -143,6 +148,7 @@ test('upgrading to PricedAssignments records the assignments rating priced with 
       'OffsetContinuity1764547200000',
       'DlqReplay1764633600000',
       'ResourceDimension1764722000000',
+      'BillingAutomation1764723000160',
       'ApiResources1764723600000',
     ]);
     const rows = await source.query<{ t: string; p: string; v: number; f: Date }[]>(

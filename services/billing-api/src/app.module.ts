@@ -10,6 +10,7 @@ import {
 } from '@metering/observability';
 import { ApiKeyController } from './auth/api-key.controller';
 import { ApiKeyRepository } from './auth/api-key.repository';
+import { AUTOMATION_CONTROLLERS, AUTOMATION_PROVIDERS } from './automation.providers';
 import { ApiKeyService } from './auth/api-key.service';
 import { AuthGuard } from './auth/auth.guard';
 import { Clock, clockFor } from './common/clock';
@@ -67,6 +68,7 @@ export class AppModule {
         InvoiceController,
         UnbilledUsageController,
         ApiKeyController,
+        ...AUTOMATION_CONTROLLERS,
       ],
       providers: [
         { provide: BILLING_CONFIG, useValue: config },
@@ -89,6 +91,7 @@ export class AppModule {
         UnbilledUsageRepository,
         UnbilledUsageService,
         UnbilledUsageMonitor,
+        ...AUTOMATION_PROVIDERS,
         // Order matters: throttle first (also unauthenticated floods), then authenticate, then
         // refuse control characters in any input (so a stranger still gets 401 first).
         { provide: APP_GUARD, useClass: ThrottlerGuard },

@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { secretWeakness } from '@metering/observability';
 import { isValidTimeZone } from '@metering/pricing';
+import { type AutomationConfig, loadAutomationConfig } from './automation.config';
 
 /** services/billing-api: this file runs as dist/src/config.js. */
 const SERVICE_DIR = resolve(__dirname, '../..');
@@ -85,6 +86,8 @@ export interface BillingConfig {
   readonly unbilled: { timeZone: string; refreshMs: number; queryTimeoutMs: number };
   /** TEST_CLOCK_START: where the service's clock starts (null: the system clock). */
   readonly testClockStartMs: number | null;
+  /** Invoice events, webhooks, the scheduled close (automation.config.ts). */
+  readonly automation: AutomationConfig;
 }
 
 export class ConfigError extends Error {
@@ -147,6 +150,7 @@ export function loadBillingConfig(
       queryTimeoutMs: e.UNBILLED_QUERY_TIMEOUT_MS,
     },
     testClockStartMs: e.TEST_CLOCK_START === undefined ? null : Date.parse(e.TEST_CLOCK_START),
+    automation: loadAutomationConfig(env, e.NODE_ENV === 'production'),
   };
 }
 

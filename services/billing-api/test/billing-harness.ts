@@ -38,14 +38,19 @@ export class BillingHarness {
       DATABASE_URL: localInfra.postgresUrl,
       DATABASE_SCHEMA: this.schema,
       ADMIN_API_KEY: ADMIN_KEY,
-      LOG_LEVEL: 'silent',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       RATE_LIMIT: '1000000',
       CLOSE_GRACE_MS: '0',
       DATABASE_POOL_SIZE: '4',
       PROVIDER_NAME: 'Test Cloud GmbH',
+      // Months close when a spec says so; the scheduled close has its own spec.
+      SCHEDULED_CLOSE: 'off',
       ...env,
     });
-    const logger = createRootLogger({ serviceName: 'billing-api-test', level: 'silent' });
+    const logger = createRootLogger({
+      serviceName: 'billing-api-test',
+      level: (process.env.TEST_LOG_LEVEL as 'warn' | undefined) ?? 'silent',
+    });
     this.app = await createBillingApp(config, logger);
     await this.app.listen(0, '127.0.0.1');
     const address = this.app.getHttpServer().address() as AddressInfo;

@@ -48,8 +48,13 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const loaded = loadBillingConfig(undefined, { needsAdminKey: false });
-  // A one-off command: the server's periodic gauges would only cost queries here.
-  const config = { ...loaded, unbilled: { ...loaded.unbilled, refreshMs: 0 } };
+  // A one-off command: the server's periodic gauges would only cost queries here, and its
+  // background work (event relay, webhook deliveries, scheduled close) is the server's.
+  const config = {
+    ...loaded,
+    unbilled: { ...loaded.unbilled, refreshMs: 0 },
+    automation: { ...loaded.automation, background: false },
+  };
   const logger = createRootLogger({ serviceName: 'billing-cli', level: 'warn' });
   if (config.testClockStartMs !== null) {
     console.error(

@@ -17,6 +17,11 @@ export type BillingErrorCode =
   | 'PERIOD_NOT_CLOSABLE'
   | 'PERIOD_CLOSED'
   | 'RANGE_INVALID'
+  | 'WEBHOOK_ENDPOINT_NOT_FOUND'
+  | 'WEBHOOK_DELIVERY_NOT_FOUND'
+  | 'WEBHOOK_ENDPOINT_DISABLED'
+  | 'WEBHOOK_ENDPOINT_LIMIT'
+  | 'WEBHOOKS_NOT_CONFIGURED'
   | 'NOT_FOUND'
   | 'RATE_LIMITED'
   | 'PAYLOAD_TOO_LARGE'
@@ -41,6 +46,11 @@ export const PROBLEM_TITLES: Readonly<Record<BillingErrorCode, string>> = {
   PERIOD_NOT_CLOSABLE: 'The period cannot be closed yet',
   PERIOD_CLOSED: 'The period is closed',
   RANGE_INVALID: 'The range is invalid',
+  WEBHOOK_ENDPOINT_NOT_FOUND: 'No such webhook endpoint',
+  WEBHOOK_DELIVERY_NOT_FOUND: 'No such webhook delivery',
+  WEBHOOK_ENDPOINT_DISABLED: 'The webhook endpoint is disabled',
+  WEBHOOK_ENDPOINT_LIMIT: 'Too many webhook endpoints',
+  WEBHOOKS_NOT_CONFIGURED: 'Webhooks are not configured',
   NOT_FOUND: 'Not found',
   RATE_LIMITED: 'Too many requests',
   PAYLOAD_TOO_LARGE: 'The body is too large',

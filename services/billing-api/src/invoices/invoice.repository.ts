@@ -195,7 +195,8 @@ export class InvoiceRepository {
    * Stores drafts as final with the next numbers of their period, in the given order, in one
    * transaction. The counter row is locked for the transaction, so numbers are taken by one
    * closer at a time, and a rolled-back transaction takes none (gap-free). Invoices already final
-   * (a concurrent or earlier close) stay as they are and use no number.
+   * (a concurrent or earlier close) stay as they are and use no number. `inTransaction` runs in
+   * the same transaction with the invoices just made final (the outbox's invoice.finalized).
    */
   async finalizeAll(
     period: string,
@@ -205,6 +206,7 @@ export class InvoiceRepository {
       assignments: string;
       makeFinal: (number: string) => InvoiceDocument;
     }[],
+    inTransaction?: (tx: EntityManager, finals: readonly InvoiceDocument[]) => Promise<void>,
   ): Promise<{ created: number; existing: number; stale: string[] }> {
     if (drafts.length === 0) return { created: 0, existing: 0, stale: [] };
     return this.dataSource.transaction('READ COMMITTED', async (tx) => {
@@ -266,6 +268,7 @@ export class InvoiceRepository {
           period,
           sequence,
         ]);
+        await inTransaction?.(tx, rows);
       }
       return {
         created: rows.length,

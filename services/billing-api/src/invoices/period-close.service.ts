@@ -11,6 +11,8 @@ import {
   TenantRepository,
   type TenantRow,
 } from '../tenants/tenant.repository';
+import { enqueueAll } from '../events/event-outbox';
+import { invoiceFinalized } from '../events/invoice-event.factory';
 import { finalizeInvoice } from './domain';
 import { InvoiceRepository } from './invoice.repository';
 import { InvoiceService, toAssignments } from './invoice.service';
@@ -84,6 +86,12 @@ export class PeriodCloseService {
         assignments,
         makeFinal: (number: string) => finalizeInvoice(draft, number, now),
       })),
+      // invoice.finalized in the outbox, in the transaction that makes the invoices final.
+      (tx, finals) =>
+        enqueueAll(
+          tx,
+          finals.map((f) => invoiceFinalized(f, now)),
+        ).then(() => {}),
     );
   }
 

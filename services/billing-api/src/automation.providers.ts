@@ -1,0 +1,25 @@
+import { type Provider, type Type } from '@nestjs/common';
+import { EventRelayService } from './events/event-relay.service';
+import { OutboxLagMonitor } from './events/outbox-lag.monitor';
+import { ScheduledCloseService } from './schedule/scheduled-close.service';
+import { WebhookController } from './webhooks/webhook.controller';
+import { WebhookDeliveryStore } from './webhooks/webhook-delivery.store';
+import { WebhookDeliveryWorker } from './webhooks/webhook-delivery.worker';
+import { WebhookEndpointRepository } from './webhooks/webhook-endpoint.repository';
+import { WebhookEndpointService } from './webhooks/webhook-endpoint.service';
+
+/**
+ * Billing automation (issue 16) wired into AppModule: invoice events (outbox relay), webhooks,
+ * the scheduled close. Listed here so AppModule names them in one line each.
+ */
+export const AUTOMATION_CONTROLLERS: Type[] = [WebhookController];
+
+export const AUTOMATION_PROVIDERS: Provider[] = [
+  OutboxLagMonitor,
+  EventRelayService,
+  WebhookEndpointRepository,
+  WebhookEndpointService,
+  WebhookDeliveryStore,
+  WebhookDeliveryWorker,
+  ScheduledCloseService,
+];

@@ -1,0 +1,87 @@
+import { type InvoiceEventOf, invoiceEventIdOf, SCHEMA_VERSIONS } from '@metering/contracts';
+
+/** What an invoice event says about its invoice (InvoiceDocument has these and more). */
+export interface InvoiceFacts {
+  readonly tenantId: string;
+  readonly period: string;
+  readonly number: string | null;
+  readonly currency: string;
+  readonly subtotal: string;
+  readonly total: string;
+  readonly contentHash: string | null;
+}
+
+/**
+ * `invoice.drafted`: the month has ended and its invoice exists as a draft (the grace time for
+ * late data is running); `invoice.finalized`: numbered, hashed, immutable. Each once per tenant
+ * and month: the id is the type, the tenant and the period.
+ */
+export function invoiceDrafted(
+  invoice: InvoiceFacts,
+  occurredAtMs: number,
+): InvoiceEventOf<'invoice.drafted'> {
+  return invoiceEvent(
+    'invoice.drafted',
+    { ...invoice, number: null, contentHash: null },
+    occurredAtMs,
+  );
+}
+
+export function invoiceFinalized(
+  invoice: InvoiceFacts,
+  occurredAtMs: number,
+): InvoiceEventOf<'invoice.finalized'> {
+  return invoiceEvent('invoice.finalized', invoice, occurredAtMs);
+}
+
+function invoiceEvent<T extends 'invoice.drafted' | 'invoice.finalized'>(
+  type: T,
+  invoice: InvoiceFacts,
+  occurredAtMs: number,
+): InvoiceEventOf<T> {
+  return {
+    schema: SCHEMA_VERSIONS.invoiceEvent,
+    eventId: invoiceEventIdOf(type, [invoice.tenantId, invoice.period]),
+    type,
+    occurredAt: new Date(occurredAtMs).toISOString(),
+    tenantId: invoice.tenantId,
+    data: { invoice: invoiceData(invoice) },
+  } as InvoiceEventOf<T>;
+}
+
+export interface DisabledEndpointFacts {
+  readonly id: string;
+  readonly tenantId: string | null;
+  readonly url: string;
+  readonly reason: string;
+  readonly failingSinceMs: number;
+}
+
+/** `webhook_endpoint.disabled`: once per disabling (the id includes when failures began). */
+export function webhookEndpointDisabled(
+  endpoint: DisabledEndpointFacts,
+  occurredAtMs: number,
+): InvoiceEventOf<'webhook_endpoint.disabled'> {
+  const failingSince = new Date(endpoint.failingSinceMs).toISOString();
+  return {
+    schema: SCHEMA_VERSIONS.invoiceEvent,
+    eventId: invoiceEventIdOf('webhook_endpoint.disabled', [endpoint.id, failingSince]),
+    type: 'webhook_endpoint.disabled',
+    occurredAt: new Date(occurredAtMs).toISOString(),
+    tenantId: endpoint.tenantId,
+    data: {
+      endpoint: { id: endpoint.id, url: endpoint.url, reason: endpoint.reason, failingSince },
+    },
+  };
+}
+
+function invoiceData(invoice: InvoiceFacts) {
+  return {
+    period: invoice.period,
+    number: invoice.number,
+    currency: invoice.currency,
+    subtotal: invoice.subtotal,
+    total: invoice.total,
+    contentHash: invoice.contentHash,
+  };
+}

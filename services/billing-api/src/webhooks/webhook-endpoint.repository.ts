@@ -1,0 +1,173 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { returnedRows } from './webhook-delivery.store';
+
+export interface EndpointRow {
+  readonly id: string;
+  readonly tenantId: string | null;
+  readonly url: string;
+  readonly eventTypes: string[];
+  readonly description: string;
+  readonly status: 'enabled' | 'disabled';
+  readonly disabledReason: string | null;
+  readonly previousSecretExpiresAt: Date | null;
+  readonly createdAt: Date;
+}
+
+export interface DeliveryRow {
+  readonly id: string;
+  readonly endpointId: string;
+  readonly eventId: string;
+  readonly eventType: string;
+  readonly status: 'pending' | 'delivered' | 'failed';
+  readonly attempts: number;
+  readonly nextAttemptAt: Date;
+  readonly lastAttemptAt: Date | null;
+  readonly lastStatusCode: number | null;
+  readonly lastLatencyMs: number | null;
+  readonly lastResponse: string | null;
+  readonly lastError: string | null;
+  readonly deliveredAt: Date | null;
+  readonly createdAt: Date;
+}
+
+const ENDPOINT_COLUMNS = `id, tenant_id AS "tenantId", url, event_types AS "eventTypes", description, status,
+  disabled_reason AS "disabledReason", previous_secret_expires_at AS "previousSecretExpiresAt",
+  created_at AS "createdAt"`;
+
+const DELIVERY_COLUMNS = `d.id::text AS id, d.endpoint_id AS "endpointId", d.event_id AS "eventId",
+  o.event_type AS "eventType", d.status, d.attempts, d.next_attempt_at AS "nextAttemptAt",
+  d.last_attempt_at AS "lastAttemptAt", d.last_status_code AS "lastStatusCode",
+  d.last_latency_ms AS "lastLatencyMs", d.last_response AS "lastResponse", d.last_error AS "lastError",
+  d.delivered_at AS "deliveredAt", d.created_at AS "createdAt"`;
+
+/** The webhook API's view of endpoints and their delivery log. */
+@Injectable()
+export class WebhookEndpointRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async tenantExists(tenantId: string): Promise<boolean> {
+    const rows = await this.dataSource.query<unknown[]>(`SELECT 1 FROM tenant WHERE id = $1`, [
+      tenantId,
+    ]);
+    return rows.length > 0;
+  }
+
+  async countOwned(tenantId: string | null): Promise<number> {
+    const rows = await this.dataSource.query<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM webhook_endpoint WHERE tenant_id IS NOT DISTINCT FROM $1`,
+      [tenantId],
+    );
+    return rows[0]?.n ?? 0;
+  }
+
+  async create(row: {
+    id: string;
+    tenantId: string | null;
+    url: string;
+    eventTypes: readonly string[];
+    description: string;
+    secretCiphertext: Buffer;
+  }): Promise<EndpointRow> {
+    const rows = await this.dataSource.query<EndpointRow[]>(
+      `INSERT INTO webhook_endpoint (id, tenant_id, url, event_types, description, secret_ciphertext)
+       VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${ENDPOINT_COLUMNS}`,
+      [row.id, row.tenantId, row.url, row.eventTypes, row.description, row.secretCiphertext],
+    );
+    return rows[0]!;
+  }
+
+  /** tenantId undefined: every endpoint (admin); null: the provider's; a string: that tenant's. */
+  async list(tenantId: string | null | undefined): Promise<EndpointRow[]> {
+    if (tenantId === undefined) {
+      return this.dataSource.query<EndpointRow[]>(
+        `SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoint ORDER BY created_at, id LIMIT 1000`,
+      );
+    }
+    return this.dataSource.query<EndpointRow[]>(
+      `SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoint WHERE tenant_id IS NOT DISTINCT FROM $1
+       ORDER BY created_at, id LIMIT 1000`,
+      [tenantId],
+    );
+  }
+
+  async find(id: string): Promise<EndpointRow | null> {
+    const rows = await this.dataSource.query<EndpointRow[]>(
+      `SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoint WHERE id = $1`,
+      [id],
+    );
+    return rows[0] ?? null;
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.dataSource.query(`DELETE FROM webhook_endpoint WHERE id = $1`, [id]);
+  }
+
+  /** The current secret becomes the previous one (signing until `overlapMs` from now). */
+  async rotate(id: string, secretCiphertext: Buffer, overlapMs: number): Promise<EndpointRow> {
+    const rows = returnedRows<EndpointRow>(
+      await this.dataSource.query(
+        `UPDATE webhook_endpoint SET previous_secret_ciphertext = secret_ciphertext,
+         previous_secret_expires_at = now() + make_interval(secs => $3::float8 / 1000),
+         secret_ciphertext = $2
+       WHERE id = $1 RETURNING ${ENDPOINT_COLUMNS}`,
+        [id, secretCiphertext, overlapMs],
+      ),
+    );
+    return rows[0]!;
+  }
+
+  async secretCiphertext(id: string): Promise<Buffer | null> {
+    const rows = await this.dataSource.query<{ s: Buffer }[]>(
+      `SELECT secret_ciphertext AS s FROM webhook_endpoint WHERE id = $1`,
+      [id],
+    );
+    return rows[0]?.s ?? null;
+  }
+
+  async enable(id: string): Promise<EndpointRow> {
+    const rows = returnedRows<EndpointRow>(
+      await this.dataSource.query(
+        `UPDATE webhook_endpoint SET status = 'enabled', disabled_reason = NULL, failing_since = NULL,
+         consecutive_failures = 0
+       WHERE id = $1 RETURNING ${ENDPOINT_COLUMNS}`,
+        [id],
+      ),
+    );
+    return rows[0]!;
+  }
+
+  async deliveries(
+    endpointId: string,
+    status: string | undefined,
+    limit: number,
+  ): Promise<DeliveryRow[]> {
+    return this.dataSource.query<DeliveryRow[]>(
+      `SELECT ${DELIVERY_COLUMNS} FROM webhook_delivery d JOIN event_outbox o ON o.event_id = d.event_id
+       WHERE d.endpoint_id = $1 AND ($2::text IS NULL OR d.status = $2)
+       ORDER BY d.id DESC LIMIT $3`,
+      [endpointId, status ?? null, limit],
+    );
+  }
+
+  async delivery(id: string): Promise<DeliveryRow | null> {
+    if (!/^\d{1,18}$/.test(id)) return null;
+    const rows = await this.dataSource.query<DeliveryRow[]>(
+      `SELECT ${DELIVERY_COLUMNS} FROM webhook_delivery d JOIN event_outbox o ON o.event_id = d.event_id
+       WHERE d.id = $1`,
+      [id],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** Due now again, with a fresh retry window; the attempt count goes on. */
+  async redeliver(id: string): Promise<DeliveryRow> {
+    await this.dataSource.query(
+      `UPDATE webhook_delivery SET status = 'pending', next_attempt_at = now(),
+         window_started_at = now(), locked_until = NULL, delivered_at = NULL
+       WHERE id = $1`,
+      [id],
+    );
+    return (await this.delivery(id))!;
+  }
+}
