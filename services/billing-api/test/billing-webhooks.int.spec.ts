@@ -187,10 +187,10 @@ describe('endpoints: registration, visibility, validation', () => {
     test(`refused with 400 naming the field: ${name}`, async () => {
       const r = await h.call('POST', '/v1/webhook-endpoints', { body });
       assert.equal(r.status, 400, r.text);
-      const json = r.json as { code: string; field: string; message: string };
+      const json = r.json as { code: string; field: string; detail: string };
       assert.equal(json.code, 'VALIDATION_FAILED');
       assert.equal(json.field, field);
-      assert.match(json.message, message);
+      assert.match(json.detail, message);
     });
   }
 });

@@ -68,6 +68,7 @@ export class WebhookController {
   @Post('webhook-endpoints')
   @HttpCode(201)
   @ApiOperation({
+    operationId: 'createWebhookEndpoint',
     summary: 'Register a webhook endpoint; its signing secret is in this answer only',
   })
   @ApiBody(ENDPOINT_BODY)
@@ -79,7 +80,10 @@ export class WebhookController {
   }
 
   @Get('webhook-endpoints')
-  @ApiOperation({ summary: 'Webhook endpoints the key may see (a tenant: its own)' })
+  @ApiOperation({
+    operationId: 'listWebhookEndpoints',
+    summary: 'Webhook endpoints the key may see (a tenant: its own)',
+  })
   list(
     @Req() req: AuthenticatedRequest,
     @Query('tenantId') tenantId: unknown,
@@ -88,12 +92,14 @@ export class WebhookController {
   }
 
   @Get('webhook-endpoints/:endpointId')
+  @ApiOperation({ operationId: 'getWebhookEndpoint', summary: 'One webhook endpoint' })
   get(@Req() req: AuthenticatedRequest, @Param('endpointId') id: string): Promise<EndpointView> {
     return this.webhooks.get(principalOf(req), id);
   }
 
   @Delete('webhook-endpoints/:endpointId')
   @HttpCode(204)
+  @ApiOperation({ operationId: 'deleteWebhookEndpoint', summary: 'Remove an endpoint' })
   async delete(@Req() req: AuthenticatedRequest, @Param('endpointId') id: string): Promise<void> {
     await this.webhooks.delete(principalOf(req), id);
   }
@@ -101,6 +107,7 @@ export class WebhookController {
   @Post('webhook-endpoints/:endpointId/rotate-secret')
   @HttpCode(200)
   @ApiOperation({
+    operationId: 'rotateWebhookEndpointSecret',
     summary: 'New signing secret (shown once); the old one keeps signing for the overlap',
   })
   rotate(
@@ -113,13 +120,17 @@ export class WebhookController {
 
   @Post('webhook-endpoints/:endpointId/enable')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Enable an endpoint disabled after persistent failures' })
+  @ApiOperation({
+    operationId: 'enableWebhookEndpoint',
+    summary: 'Enable an endpoint disabled after persistent failures',
+  })
   enable(@Req() req: AuthenticatedRequest, @Param('endpointId') id: string): Promise<EndpointView> {
     return this.webhooks.enable(principalOf(req), id);
   }
 
   @Get('webhook-endpoints/:endpointId/deliveries')
   @ApiOperation({
+    operationId: 'listWebhookDeliveries',
     summary: 'The delivery log: status, attempts, latency, the response’s first 1 KiB',
   })
   deliveries(
@@ -133,7 +144,10 @@ export class WebhookController {
 
   @Post('webhook-deliveries/:deliveryId/redeliver')
   @HttpCode(202)
-  @ApiOperation({ summary: 'Deliver again now (same event id), with a fresh retry window' })
+  @ApiOperation({
+    operationId: 'redeliverWebhookDelivery',
+    summary: 'Deliver again now (same event id), with a fresh retry window',
+  })
   redeliver(
     @Req() req: AuthenticatedRequest,
     @Param('deliveryId') id: string,
