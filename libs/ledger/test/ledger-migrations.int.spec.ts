@@ -31,13 +31,17 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
     'PricedAssignments1764460800000',
     'OffsetContinuity1764547200000',
     'DlqReplay1764633600000',
+    'LegalInvoices1764720000000',
   ]);
   assert.deepEqual(await migrateLedger(ds), [], 'a second run applies nothing');
   assert.deepEqual(await tables(), [
     'api_key',
     'consumer_offset',
     'consumer_offset_decision',
+    'credit_note',
+    'credit_note_counter',
     'dlq_replay',
+    'document_pdf',
     'instance_state',
     'invoice',
     'invoice_counter',
@@ -59,6 +63,7 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
       .filter((q) => !/DROP CONSTRAINT "[a-z_]+_(check|fkey)"$/.test(q)),
     [],
   );
+  await ds.undoLastMigration({ transaction: 'each' });
   await ds.undoLastMigration({ transaction: 'each' });
   await ds.undoLastMigration({ transaction: 'each' });
   await ds.undoLastMigration({ transaction: 'each' });

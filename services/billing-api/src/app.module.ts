@@ -18,6 +18,9 @@ import { TextInputGuard } from './common/text-input.guard';
 import { BILLING_CONFIG } from './common/tokens';
 import { FieldValidationPipe } from './common/validation.pipe';
 import { type BillingConfig } from './config';
+import { CreditNoteController } from './invoices/credit-note.controller';
+import { CreditNoteRepository } from './invoices/credit-note.repository';
+import { CreditNoteService } from './invoices/credit-note.service';
 import { InvoiceController } from './invoices/invoice.controller';
 import { InvoiceExportService } from './invoices/invoice-export.service';
 import { InvoiceRepository } from './invoices/invoice.repository';
@@ -61,6 +64,7 @@ export class AppModule {
         PricePlanController,
         UsageController,
         InvoiceController,
+        CreditNoteController,
         UnbilledUsageController,
       ],
       providers: [
@@ -78,6 +82,8 @@ export class AppModule {
         UsageService,
         InvoiceRepository,
         InvoiceService,
+        CreditNoteRepository,
+        CreditNoteService,
         PeriodCloseService,
         InvoiceExportService,
         UnbilledUsageRepository,

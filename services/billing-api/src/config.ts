@@ -4,6 +4,8 @@ import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { secretWeakness } from '@metering/observability';
 import { isValidTimeZone } from '@metering/pricing';
+import { type SellerDetails } from './invoices/domain/legal.model';
+import { loadInvoiceAssets, type InvoiceAssets } from './invoices/invoice-assets';
 
 /** services/billing-api: this file runs as dist/src/config.js. */
 const SERVICE_DIR = resolve(__dirname, '../..');
@@ -64,6 +66,18 @@ const Env = z.object({
     })
     .optional(),
   NODE_ENV: z.string().optional(),
+  // The seller on every invoice (invoice-assets.ts validates them together; README, Settings).
+  SELLER_LEGAL_NAME: z.string().optional(),
+  SELLER_ADDRESS: z.string().optional(),
+  SELLER_TAX_ID: z.string().optional(),
+  SELLER_EMAIL: z.string().optional(),
+  SELLER_BANK_NAME: z.string().optional(),
+  SELLER_IBAN: z.string().optional(),
+  SELLER_BIC: z.string().optional(),
+  SELLER_LOGO_FILE: z.string().optional(),
+  INVOICE_FONT_FILE: z.string().min(1).default('/usr/share/fonts/truetype/wqy/wqy-microhei.ttc'),
+  /** The font's PostScript name inside a collection (.ttc); ignored for a single font file. */
+  INVOICE_FONT_NAME: z.string().min(1).default('WenQuanYiMicroHei'),
 });
 
 export interface BillingConfig {
@@ -85,7 +99,11 @@ export interface BillingConfig {
   readonly unbilled: { timeZone: string; refreshMs: number; queryTimeoutMs: number };
   /** TEST_CLOCK_START: where the service's clock starts (null: the system clock). */
   readonly testClockStartMs: number | null;
+  /** The seller, the PDF font and logo (read once, here). */
+  readonly invoice: InvoiceAssets;
 }
+
+export type { InvoiceAssets, SellerDetails };
 
 export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
@@ -127,6 +145,12 @@ export function loadBillingConfig(
       );
     }
   }
+  let invoice: InvoiceAssets;
+  try {
+    invoice = loadInvoiceAssets(e, e.NODE_ENV === 'production');
+  } catch (error) {
+    throw new ConfigError(`invalid billing-api configuration: ${(error as Error).message}`);
+  }
   return {
     host: e.HOST,
     port: e.PORT,
@@ -147,6 +171,7 @@ export function loadBillingConfig(
       queryTimeoutMs: e.UNBILLED_QUERY_TIMEOUT_MS,
     },
     testClockStartMs: e.TEST_CLOCK_START === undefined ? null : Date.parse(e.TEST_CLOCK_START),
+    invoice,
   };
 }
 

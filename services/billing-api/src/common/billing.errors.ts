@@ -20,6 +20,12 @@ export type BillingErrorCode =
   | 'NOT_FOUND'
   | 'RATE_LIMITED'
   | 'PAYLOAD_TOO_LARGE'
+  | 'INVOICE_NOT_FOUND'
+  | 'CREDIT_NOTE_NOT_FOUND'
+  | 'INVOICE_NOT_FINAL'
+  | 'CREDIT_EXCEEDS_REMAINING'
+  | 'NOTHING_TO_CREDIT'
+  | 'DOCUMENT_INTEGRITY'
   | 'INTERNAL';
 
 export interface FieldProblem {
@@ -82,7 +88,13 @@ export class ForbiddenError extends BillingError {
 export class NotFoundError extends BillingError {
   readonly status = 404;
   constructor(
-    readonly code: 'TENANT_NOT_FOUND' | 'PLAN_NOT_FOUND' | 'API_KEY_NOT_FOUND' | 'NOT_FOUND',
+    readonly code:
+      | 'TENANT_NOT_FOUND'
+      | 'PLAN_NOT_FOUND'
+      | 'API_KEY_NOT_FOUND'
+      | 'INVOICE_NOT_FOUND'
+      | 'CREDIT_NOTE_NOT_FOUND'
+      | 'NOT_FOUND',
     message: string,
   ) {
     super(message);
@@ -93,10 +105,33 @@ export class NotFoundError extends BillingError {
 export class ConflictError extends BillingError {
   readonly status = 409;
   constructor(
-    readonly code: 'TENANT_EXISTS' | 'PERIOD_NOT_CLOSABLE' | 'PERIOD_CLOSED',
+    readonly code:
+      | 'TENANT_EXISTS'
+      | 'PERIOD_NOT_CLOSABLE'
+      | 'PERIOD_CLOSED'
+      | 'INVOICE_NOT_FINAL'
+      | 'CREDIT_EXCEEDS_REMAINING'
+      | 'NOTHING_TO_CREDIT',
     message: string,
+    override readonly field?: string,
   ) {
     super(message);
     this.name = 'ConflictError';
+  }
+}
+
+/**
+ * A stored final document does not match its recorded SHA-256: the bytes are never served. 500,
+ * logged with the document number, counted in billing_api_document_integrity_failures_total.
+ */
+export class IntegrityError extends BillingError {
+  readonly code = 'DOCUMENT_INTEGRITY';
+  readonly status = 500;
+  constructor(
+    readonly documentNumber: string,
+    what: string,
+  ) {
+    super(`stored ${what} of ${documentNumber} does not match its SHA-256; not served`);
+    this.name = 'IntegrityError';
   }
 }

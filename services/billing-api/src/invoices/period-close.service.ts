@@ -81,18 +81,27 @@ export class PeriodCloseService {
         await this.tenants.assignedPlans(open.map((t) => t.id)),
         (r) => r.tenantId,
       );
-      // Drafts are computed concurrently; numbers are then taken in tenant-id order.
-      const drafts = await mapConcurrent(open, this.config.concurrency, (t) =>
-        this.invoiceService.draft(t, period, toAssignments(plans.get(t.id) ?? [])),
-      );
-      // One transaction per batch: numbers follow tenant-id order without gaps.
+      // Drafts (and the PDF's daily chart) are computed concurrently; numbers are then taken in
+      // tenant-id order.
+      const drafts = await mapConcurrent(open, this.config.concurrency, async (t) => {
+        const draft = await this.invoiceService.draft(
+          t,
+          period,
+          toAssignments(plans.get(t.id) ?? []),
+        );
+        return { draft, daily: await this.invoiceService.daily(t, draft) };
+      });
+      const dailyOf = new Map(drafts.map((d) => [d.draft.tenantId, d.daily]));
+      // One transaction per batch: numbers follow tenant-id order without gaps, and each final
+      // invoice's PDF is rendered once and stored with it.
       const now = this.clock.now();
       const result = await this.invoices.finalizeAll(
         period,
-        drafts.map((draft) => ({
+        drafts.map(({ draft }) => ({
           tenantId: draft.tenantId,
           makeFinal: (number: string) => finalizeInvoice(draft, number, now),
         })),
+        (invoice) => this.invoiceService.renderPdf(invoice, dailyOf.get(invoice.tenantId) ?? []),
       );
       finalized += result.created;
       alreadyFinal += result.existing;

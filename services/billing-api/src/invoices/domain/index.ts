@@ -4,3 +4,6 @@ export * from './invoice-calculator';
 export * from './canonical-json';
 export * from './adjustment-calculator';
 export * from './period-math';
+export * from './legal.model';
+export * from './tax-calculator';
+export * from './credit-note-calculator';
