@@ -401,9 +401,8 @@ function openDocument(
  * when the standard font can show every character, else in the Unicode font.
  */
 function chooseFontPerText(doc: PDFKit.PDFDocument): void {
-  const original = doc.font;
-  const setFont = (name: string): PDFKit.PDFDocument =>
-    Reflect.apply(original, doc, [name]) as PDFKit.PDFDocument;
+  const original = doc.font.bind(doc);
+  const setFont = (name: string): PDFKit.PDFDocument => original(name);
   const setText = doc.text.bind(doc) as (...args: unknown[]) => PDFKit.PDFDocument;
   let face = FONT;
   const font = (name: string): PDFKit.PDFDocument => {
