@@ -22,3 +22,4 @@ export {
   createLedgerDataSource,
   migrateLedger,
 } from './ledger.data-source';
+export { appRoleStatements } from './app-role';

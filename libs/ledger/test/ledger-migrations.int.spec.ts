@@ -131,6 +131,7 @@ test('upgrading to PricedAssignments records the assignments rating priced with 
     await source.undoLastMigration({ transaction: 'each' });
     await source.undoLastMigration({ transaction: 'each' });
     await source.undoLastMigration({ transaction: 'each' });
+    await source.undoLastMigration({ transaction: 'each' });
     await source.query(
       `INSERT INTO tenant (id, name, time_zone, currency) VALUES ('acme', 'Acme', 'UTC', 'EUR')`,
     );
@@ -145,6 +146,7 @@ test('upgrading to PricedAssignments records the assignments rating priced with 
       'PricedAssignments1764460800000',
       'OffsetContinuity1764547200000',
       'DlqReplay1764633600000',
+      'LegalInvoices1764720000000',
     ]);
     const rows = await source.query<{ t: string; p: string; v: number; f: Date }[]>(
       `SELECT tenant_id AS t, plan_id AS p, plan_version AS v, effective_from AS f

@@ -31,7 +31,7 @@ export class LegalInvoices1764720000000 implements MigrationInterface {
       CREATE TABLE document_pdf (
         number text PRIMARY KEY,
         pdf bytea NOT NULL,
-        sha256 char(64) NOT NULL CONSTRAINT document_pdf_sha256_check CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+        sha256 char(64) NOT NULL CONSTRAINT document_pdf_hash_check CHECK (sha256 ~ '^[0-9a-f]{64}$'),
         created_at timestamptz NOT NULL DEFAULT now()
       )`);
     await q.query(`
