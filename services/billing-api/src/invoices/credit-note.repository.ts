@@ -98,6 +98,28 @@ export class CreditNoteRepository {
     return rows.map((r) => checked(r.content, r.content_hash));
   }
 
+  /** The credit notes of a period's final invoices among these tenants, by tenant. */
+  async ofPeriod(
+    period: string,
+    tenantIds: readonly string[],
+  ): Promise<Map<string, CreditNoteDocument[]>> {
+    const out = new Map<string, CreditNoteDocument[]>();
+    if (tenantIds.length === 0) return out;
+    const rows = await this.dataSource.query<
+      { tenant_id: string; content: CreditNoteDocument; content_hash: string }[]
+    >(
+      `SELECT tenant_id, content, content_hash FROM credit_note
+       WHERE period = $1 AND tenant_id = ANY($2) ORDER BY number`,
+      [period, tenantIds],
+    );
+    for (const r of rows) {
+      const list = out.get(r.tenant_id) ?? [];
+      list.push(checked(r.content, r.content_hash));
+      out.set(r.tenant_id, list);
+    }
+    return out;
+  }
+
   async find(tenantId: string, number: string): Promise<CreditNoteDocument | null> {
     const rows = await this.dataSource.query<
       { content: CreditNoteDocument; content_hash: string }[]

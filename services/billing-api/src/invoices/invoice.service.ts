@@ -73,7 +73,7 @@ export class InvoiceService {
     const final = await this.verified(this.invoices.findFinal(tenant.id, period));
     if (final !== null) {
       const notes = await this.verified(this.creditNotes.ofInvoice(tenant.id, period));
-      return { invoice: { ...final, creditNotes: notes.map(summaryOf) }, tenant };
+      return { invoice: withCreditNotes(final, notes), tenant };
     }
     const assignments = toAssignments(await this.tenantRepository.assignedPlans([tenant.id]));
     return { invoice: await this.draft(tenant, period, assignments), tenant };
@@ -243,6 +243,14 @@ export class InvoiceService {
       };
     });
   }
+}
+
+/** A final invoice as read: its stored content, and its credit notes listed when there are any. */
+export function withCreditNotes(
+  invoice: InvoiceDocument,
+  notes: readonly CreditNoteDocument[],
+): InvoiceDocument {
+  return notes.length === 0 ? invoice : { ...invoice, creditNotes: notes.map(summaryOf) };
 }
 
 function summaryOf(note: CreditNoteDocument): NonNullable<InvoiceDocument['creditNotes']>[number] {

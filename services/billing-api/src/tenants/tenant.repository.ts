@@ -107,9 +107,12 @@ export class TenantRepository {
   /** Replaces the billing details; null when the tenant does not exist. */
   async updateBilling(id: string, b: TenantBilling): Promise<TenantRow | null> {
     const rows = await this.dataSource.query<RawTenant[]>(
-      `UPDATE tenant SET legal_name = $2, address = $3, tax_id = $4, email = $5, tax_rate = $6::numeric,
-         tax_exemption_reason = $7, payment_terms_days = $8, locale = $9
-       WHERE id = $1 RETURNING ${COLUMNS}`,
+      // A CTE, so the answer is rows (TypeORM answers a bare UPDATE with [rows, count]).
+      `WITH updated AS (
+         UPDATE tenant SET legal_name = $2, address = $3, tax_id = $4, email = $5, tax_rate = $6::numeric,
+           tax_exemption_reason = $7, payment_terms_days = $8, locale = $9
+         WHERE id = $1 RETURNING *)
+       SELECT ${COLUMNS} FROM updated`,
       [
         id,
         b.legalName,
