@@ -17,6 +17,7 @@ import {
   calculateInvoice,
   type CreditNoteDocument,
   type InvoiceBilling,
+  localDate,
   type InvoiceDocument,
   type InvoiceLine,
   type PlanAssignment,
@@ -265,12 +266,7 @@ function summaryOf(note: CreditNoteDocument): NonNullable<InvoiceDocument['credi
 }
 
 function localDay(ms: number, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).format(ms);
+  return localDate(ms, timeZone);
 }
 
 const planCache = new Map<string, PricePlan>();

@@ -85,14 +85,26 @@ export function withBilling(invoice: InvoiceDocument, billing: InvoiceBilling): 
   };
 }
 
-/** The calendar day (YYYY-MM-DD) of an instant in a zone. */
+const dayFormats = new Map<string, Intl.DateTimeFormat>();
+
+/**
+ * The calendar day (YYYY-MM-DD) of an instant in a zone. One formatter per zone: each holds
+ * ICU memory outside the V8 heap that a collection frees late (31,000 of them, one per day of a
+ * 1,000-tenant close, took the API to 1.1 GB RSS).
+ */
 export function localDate(ms: number, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).format(ms);
+  let format = dayFormats.get(timeZone);
+  if (format === undefined) {
+    format = new Intl.DateTimeFormat('en-CA', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+    });
+    if (dayFormats.size > 1000) dayFormats.clear();
+    dayFormats.set(timeZone, format);
+  }
+  return format.format(ms);
 }
 
 /** Issue date (the tenant-zone day of issue) plus the payment terms, in calendar days. */
