@@ -68,6 +68,11 @@ test('bad seller settings are refused naming the setting', () => {
   refused({ ...SELLER, SELLER_TAX_ID: 'DE1\u0000' }, /SELLER_TAX_ID: holds a control character/);
   refused({ ...SELLER, SELLER_LEGAL_NAME: 'x'.repeat(501) }, /SELLER_LEGAL_NAME: longer than 500/);
   refused({ ...SELLER, SELLER_ADDRESS: '1|2|3|4|5|6|7' }, /SELLER_ADDRESS: at most 6 lines/);
+  // The k8s base ships marked placeholders: production refuses them, naming the setting.
+  refused(
+    { ...SELLER, NODE_ENV: 'production', SELLER_TAX_ID: 'PLACEHOLDER-replace-me-seller-tax-id' },
+    /SELLER_TAX_ID: refused with NODE_ENV=production: a placeholder/,
+  );
 });
 
 test('IBAN checksum (ISO 13616 mod 97)', () => {

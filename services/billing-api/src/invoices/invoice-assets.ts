@@ -72,6 +72,9 @@ function sellerFrom(env: InvoiceAssetSettings, production: boolean): SellerDetai
   }
   for (const k of SELLER_KEYS) {
     const v = env[k];
+    if (production && v?.startsWith('PLACEHOLDER-') === true) {
+      throw new Error(`${k}: refused with NODE_ENV=production: a placeholder, not the seller`);
+    }
     if (v !== undefined && CONTROL.test(v.replace(/\n/g, ''))) {
       throw new Error(`${k}: holds a control character`);
     }
