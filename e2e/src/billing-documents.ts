@@ -70,21 +70,27 @@ function shortQuantity(quantity: string): string {
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
+/** No-break spaces (de-DE, fr-FR) come out of pdftotext as they please: compare them as spaces. */
+const spaces = (s: string) => s.replace(/[\u00a0\u202f]/g, ' ');
+
 /** An amount as the PDF prints it: the invoice's locale, its currency, the amount's digits. */
 function pdfMoney(json: InvoiceJson, amount: string): string {
   const digits = amount.split('.')[1]?.length ?? 0;
-  return new Intl.NumberFormat(json.locale ?? 'en', {
+  const text = new Intl.NumberFormat(json.locale ?? 'en', {
     style: 'currency',
     currency: json.currency,
     minimumFractionDigits: digits,
     maximumFractionDigits: digits,
   }).format(amount as Intl.StringNumericLiteral);
+  return spaces(text);
 }
 
 /** A quantity as the PDF prints it: 3 decimals at most, grouped for the locale. */
 function pdfQuantity(json: InvoiceJson, quantity: string): string {
-  return new Intl.NumberFormat(json.locale ?? 'en', { maximumFractionDigits: 6 }).format(
-    shortQuantity(quantity) as Intl.StringNumericLiteral,
+  return spaces(
+    new Intl.NumberFormat(json.locale ?? 'en', { maximumFractionDigits: 6 }).format(
+      shortQuantity(quantity) as Intl.StringNumericLiteral,
+    ),
   );
 }
 
@@ -92,7 +98,8 @@ function pdfQuantity(json: InvoiceJson, quantity: string): string {
  * Where the invoice's CSV and PDF disagree with its JSON: every line (type, quantity, amount),
  * subtotal, total, number, status and content hash. Empty when all three say the same.
  */
-export function documentDisagreements(json: InvoiceJson, csv: string, pdfText: string): string[] {
+export function documentDisagreements(json: InvoiceJson, csv: string, printed: string): string[] {
+  const pdfText = spaces(printed);
   const problems: string[] = [];
   const rows = parse<Record<string, string>>(csv, { columns: true, skip_empty_lines: true });
   const lineRows = rows.filter((r) =>

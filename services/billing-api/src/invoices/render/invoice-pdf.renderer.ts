@@ -358,12 +358,15 @@ function buildFormatter(locale: string, currency: string): Formatter {
     maximumFractionDigits: 4,
   });
   const date = new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeZone: 'UTC' });
+  // fr-FR and others group with U+202F (narrow no-break space), which neither Helvetica nor the
+  // Unicode font has: it is printed as U+00A0, which both have.
+  const narrow = (s: string) => s.replace(/\u202f/g, '\u00a0');
   return {
     // Strings are formatted exactly (ECMA-402 v3): no detour through binary floating point.
-    money: (amount) => money.format(amount as Intl.StringNumericLiteral),
-    number: (value) => number.format(value as Intl.StringNumericLiteral),
-    percent: (ratio) => percent.format(ratio as Intl.StringNumericLiteral),
-    date: (day) => date.format(Date.parse(`${day}T00:00:00Z`)),
+    money: (amount) => narrow(money.format(amount as Intl.StringNumericLiteral)),
+    number: (value) => narrow(number.format(value as Intl.StringNumericLiteral)),
+    percent: (ratio) => narrow(percent.format(ratio as Intl.StringNumericLiteral)),
+    date: (day) => narrow(date.format(Date.parse(`${day}T00:00:00Z`))),
   };
 }
 
