@@ -6,6 +6,7 @@ import {
   ValidationFailedError,
 } from '../common/billing.errors';
 import { Clock } from '../common/clock';
+import { fieldName } from '../common/text-input';
 import { TenantService } from '../tenants/tenant.service';
 import {
   buildCreditNote,
@@ -82,7 +83,10 @@ export function parseRequest(body: unknown): CreditNoteRequest {
   const input = body as Record<string, unknown>;
   for (const key of Object.keys(input)) {
     if (key !== 'reason' && key !== 'lines')
-      problems.push({ field: key, message: 'is not a credit-note field (reason, lines)' });
+      problems.push({
+        field: fieldName(key),
+        message: 'is not a credit-note field (reason, lines)',
+      });
   }
   const reason = input.reason;
   if (typeof reason !== 'string') problems.push({ field: 'reason', message: 'must be a string' });
@@ -104,7 +108,7 @@ export function parseRequest(body: unknown): CreditNoteRequest {
         const { lineIndex, amount, ...rest } = l as Record<string, unknown>;
         for (const key of Object.keys(rest))
           problems.push({
-            field: `${field}.${key}`,
+            field: `${field}.${fieldName(key)}`,
             message: 'is not a line field (lineIndex, amount)',
           });
         if (

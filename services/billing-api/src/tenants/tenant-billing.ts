@@ -1,5 +1,6 @@
 import { Decimal } from '@metering/money';
 import { type FieldProblem } from '../common/billing.errors';
+import { fieldName } from '../common/text-input';
 import { REVERSE_CHARGE } from '../invoices/domain/legal.model';
 
 /** The buyer's billing details of a tenant, as stored. */
@@ -61,7 +62,10 @@ export function parseBillingPatch(body: unknown): {
   const input = body as Record<string, unknown>;
   for (const key of Object.keys(input)) {
     if (!(FIELDS as readonly string[]).includes(key)) {
-      problems.push({ field: key, message: `is not a billing field (${FIELDS.join(', ')})` });
+      problems.push({
+        field: fieldName(key),
+        message: `is not a billing field (${FIELDS.join(', ')})`,
+      });
     }
   }
   const text = (field: (typeof FIELDS)[number], max: number, pattern?: RegExp, hint?: string) => {
