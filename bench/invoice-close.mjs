@@ -86,6 +86,18 @@ async function prepare() {
      FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM tenant) t WHERE n % 10 = 0`,
     [midMonth],
   );
+  // Billing details as a finance team sets them: a tax rate for all, a reverse charge for some,
+  // and one tenant in ten with a Greek/CJK legal name (its PDF embeds the Unicode font subset).
+  await db.query(
+    `UPDATE tenant SET
+       tax_rate = CASE WHEN n % 7 = 0 THEN 0 ELSE 19 END,
+       tax_id = 'EU' || lpad(n::text, 9, '0'),
+       tax_exemption_reason = CASE WHEN n % 7 = 0 THEN 'reverse-charge' END,
+       legal_name = CASE WHEN n % 10 = 0 THEN 'Ωμέγα 株式会社 ' || n ELSE 'Tenant ' || n || ' Ltd' END,
+       address = ARRAY['Street ' || n, '10115 Berlin'],
+       locale = (ARRAY['en', 'de-DE', 'fr-FR'])[1 + n % 3]
+     FROM (SELECT id AS tid, row_number() OVER (ORDER BY id) AS n FROM tenant) t WHERE t.tid = tenant.id`,
+  );
   log(`plans and ${TENANTS} tenants: ${seconds(t0)} s`);
 
   // Bulk load without the secondary index, then build it (as a restore would).
@@ -224,6 +236,12 @@ try {
     `export: ${exportSeconds.toFixed(2)} s  (CSV, ${lines.toLocaleString('en')} lines, ${(bytes / 1048576).toFixed(1)} MiB)`,
   );
   log(`close + export: ${(closeSeconds + exportSeconds).toFixed(2)} s  (target < 60 s)`);
+  const pdfs = await db.query(
+    `SELECT count(*)::int AS n, avg(length(pdf))::int AS avg, max(length(pdf))::int AS max FROM document_pdf`,
+  );
+  log(
+    `stored PDFs: ${pdfs.rows[0].n} (average ${(pdfs.rows[0].avg / 1024).toFixed(1)} KiB, largest ${(pdfs.rows[0].max / 1024).toFixed(1)} KiB), rendered once at close`,
+  );
   log(
     `draft export of the next (open) month: ${draftSeconds.toFixed(2)} s (${(draftBytes / 1048576).toFixed(1)} MiB JSONL)`,
   );

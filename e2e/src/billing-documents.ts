@@ -13,6 +13,10 @@ export interface InvoiceJson {
   readonly status: 'draft' | 'final';
   readonly number: string | null;
   readonly currency: string;
+  /** The PDF's locale (billing-api formats amounts, numbers and dates for it); default en. */
+  readonly locale?: string;
+  /** Net (= total) plus tax: what the buyer pays. */
+  readonly gross?: string;
   readonly lines: readonly {
     readonly meter: 'cpu' | 'memory' | 'minimum' | 'adjustment';
     readonly description: string;
@@ -76,11 +80,36 @@ function shortQuantity(quantity: string): string {
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
+/** No-break spaces (de-DE, fr-FR) come out of pdftotext as they please: compare them as spaces. */
+const spaces = (s: string) => s.replace(/[\u00a0\u202f]/g, ' ');
+
+/** An amount as the PDF prints it: the invoice's locale, its currency, the amount's digits. */
+function pdfMoney(json: InvoiceJson, amount: string): string {
+  const digits = amount.split('.')[1]?.length ?? 0;
+  const text = new Intl.NumberFormat(json.locale ?? 'en', {
+    style: 'currency',
+    currency: json.currency,
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  }).format(amount as Intl.StringNumericLiteral);
+  return spaces(text);
+}
+
+/** A quantity as the PDF prints it: 3 decimals at most, grouped for the locale. */
+function pdfQuantity(json: InvoiceJson, quantity: string): string {
+  return spaces(
+    new Intl.NumberFormat(json.locale ?? 'en', { maximumFractionDigits: 6 }).format(
+      shortQuantity(quantity) as Intl.StringNumericLiteral,
+    ),
+  );
+}
+
 /**
  * Where the invoice's CSV and PDF disagree with its JSON: every line (type, quantity, amount),
  * subtotal, total, number, status and content hash. Empty when all three say the same.
  */
-export function documentDisagreements(json: InvoiceJson, csv: string, pdfText: string): string[] {
+export function documentDisagreements(json: InvoiceJson, csv: string, printed: string): string[] {
+  const pdfText = spaces(printed);
   const problems: string[] = [];
   const rows = parse<Record<string, string>>(csv, { columns: true, skip_empty_lines: true });
   const lineRows = rows.filter((r) =>
@@ -94,9 +123,9 @@ export function documentDisagreements(json: InvoiceJson, csv: string, pdfText: s
     const csvLine = [row?.row_type, row?.quantity, row?.amount].join(' ');
     const jsonLine = [line.meter, line.quantity, line.amount].join(' ');
     if (csvLine !== jsonLine) problems.push(`CSV line ${i + 1} "${csvLine}" ≠ JSON "${jsonLine}"`);
-    // PDF: the description, the quantity (3 decimals) and "<amount> <currency>" on one row.
+    // PDF: the description, the quantity (3 decimals) and the amount on one row, in its locale.
     const pdfRow = new RegExp(
-      `${escape(line.description.slice(0, 30))}.*\\s${escape(shortQuantity(line.quantity))}\\s.*\\s${escape(line.amount)} ${json.currency}`,
+      `${escape(line.description.slice(0, 30))}.*\\s${escape(pdfQuantity(json, line.quantity))}\\s.*\\s${escape(pdfMoney(json, line.amount))}`,
     );
     if (!pdfRow.test(pdfText)) {
       problems.push(`PDF has no row for ${jsonLine} (${line.description.slice(0, 30)}…)`);
@@ -110,10 +139,17 @@ export function documentDisagreements(json: InvoiceJson, csv: string, pdfText: s
     if (rowOf(type)?.amount !== value) {
       problems.push(`CSV ${type} ${rowOf(type)?.amount ?? '(none)'} ≠ JSON ${value}`);
     }
-    const label = type === 'total' ? 'Total' : 'Subtotal';
-    if (!new RegExp(`${label}\\s+${escape(value)} ${json.currency}`).test(pdfText)) {
-      problems.push(`PDF shows no "${label} ${value} ${json.currency}"`);
+    // With billing details the PDF prints the total as "Net" and then "Total due" (the gross).
+    const label = type === 'total' ? (json.gross === undefined ? 'Total' : 'Net') : 'Subtotal';
+    if (!new RegExp(`${label}\\s+${escape(pdfMoney(json, value))}`).test(pdfText)) {
+      problems.push(`PDF shows no "${label} ${pdfMoney(json, value)}"`);
     }
+  }
+  if (
+    json.gross !== undefined &&
+    !new RegExp(`Total due\\s+${escape(pdfMoney(json, json.gross))}`).test(pdfText)
+  ) {
+    problems.push(`PDF shows no "Total due ${pdfMoney(json, json.gross)}"`);
   }
   for (const row of rows) {
     const fields = [row.tenant_id, row.period, row.status, row.number, row.content_hash];

@@ -11,7 +11,8 @@ part_install() {
   local major
   major="$(node -p 'process.versions.node.split(".")[0]')"
   [ "$major" -ge 20 ] || fail "Node.js $major is too old: need 20 or newer" || return 1
-  apt_ensure libvirt-dev pkg-config g++ make python3 curl poppler-utils || return 1
+  # fonts-wqy-microhei: the Unicode font billing-api embeds in PDFs (Latin, Greek, Cyrillic, CJK).
+  apt_ensure libvirt-dev pkg-config g++ make python3 curl poppler-utils fonts-wqy-microhei || return 1
   # docker-compose (Debian 1.29): infra/deploy validates docker-compose.yml with it.
   apt_ensure docker-compose || return 1
   local want

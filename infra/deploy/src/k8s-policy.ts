@@ -57,6 +57,8 @@ export const EXTERNAL_SECRETS: Readonly<Record<string, readonly string[]>> = {
   // Encrypts webhook signing secrets at rest (billing-api README, "Webhooks").
   'billing-api-webhooks': ['WEBHOOK_SECRET_KEY'],
   'metering-db-credentials': ['username', 'password'],
+  // The seller on every invoice: the operator's own details, not secret but not the repo's.
+  'billing-api-seller': ['SELLER_LEGAL_NAME', 'SELLER_ADDRESS', 'SELLER_TAX_ID', 'SELLER_IBAN'],
   'grafana-admin': ['username', 'password'],
   'influxdb-admin': ['username', 'password'],
   'influxdb-rating': ['username', 'password'],

@@ -13,6 +13,13 @@ import { allServiceFacts } from './service-expectations';
 // prints the normalized file, which the tests below then hold to the product's rules.
 const COMPOSE_FILE = join(REPO_ROOT, 'docker-compose.yml');
 const ADMIN_API_KEY = 'test-only-admin-key-0123456789';
+/** The seller billing-api's production image requires (services/billing-api README). */
+const SELLER = {
+  SELLER_LEGAL_NAME: 'Example Cloud GmbH',
+  SELLER_ADDRESS: 'Street 1|10115 Berlin',
+  SELLER_TAX_ID: 'DE123456789',
+  SELLER_IBAN: 'DE89370400440532013000',
+};
 const services = allServiceFacts();
 
 let normalized: Record<string, ComposeService> | undefined;
@@ -20,7 +27,7 @@ let normalized: Record<string, ComposeService> | undefined;
 /** The normalized file (`docker-compose config` output), read once; each test gets a copy. */
 function config(): Record<string, ComposeService> {
   if (normalized === undefined) {
-    const result = composeConfig(COMPOSE_FILE, { ADMIN_API_KEY });
+    const result = composeConfig(COMPOSE_FILE, { ADMIN_API_KEY, ...SELLER });
     assert.equal(result.status, 0, result.stderr);
     normalized = parseComposeConfig(result.stdout);
   }
@@ -33,7 +40,7 @@ function envNames(service: ComposeService): string[] {
 
 describe('docker-compose.yml', () => {
   test('docker-compose config accepts it', () => {
-    const result = composeConfig(COMPOSE_FILE, { ADMIN_API_KEY });
+    const result = composeConfig(COMPOSE_FILE, { ADMIN_API_KEY, ...SELLER });
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /^services:/m);
   });

@@ -34,6 +34,13 @@ const CHECKED_SECRETS = new Set([
   'INFLUX_TOKEN',
 ]);
 type Loader = (env: NodeJS.ProcessEnv) => unknown;
+/** A seller as an operator would configure it (the IBAN must pass its checksum). */
+const EXAMPLE_SELLER: Record<string, string> = {
+  SELLER_LEGAL_NAME: 'Example Cloud GmbH',
+  SELLER_ADDRESS: 'Street 1|10115 Berlin',
+  SELLER_TAX_ID: 'DE123456789',
+  SELLER_IBAN: 'DE89370400440532013000',
+};
 
 async function loaderOf(name: string): Promise<Loader> {
   const module = (await import(join(REPO_ROOT, 'services', name, 'dist/src/config.js'))) as Record<
@@ -197,6 +204,9 @@ describe('every service accepts the settings its deployment gives it', () => {
       const result = composeConfig(join(REPO_ROOT, 'docker-compose.yml'), {
         // Production-grade (the images set NODE_ENV=production): a random key.
         ADMIN_API_KEY: randomBytes(24).toString('base64url'),
+        // The seller on invoices, which the operator supplies (billing-api refuses to start
+        // without one in production).
+        ...EXAMPLE_SELLER,
       });
       assert.equal(result.status, 0, result.stderr);
       return result.stdout;

@@ -1,6 +1,9 @@
 export { ApiKeyEntity } from './entities/api-key.entity';
 export { ConsumerOffsetDecisionEntity } from './entities/consumer-offset-decision.entity';
 export { ConsumerOffsetEntity } from './entities/consumer-offset.entity';
+export { CreditNoteCounterEntity } from './entities/credit-note-counter.entity';
+export { CreditNoteEntity } from './entities/credit-note.entity';
+export { DocumentPdfEntity } from './entities/document-pdf.entity';
 export { DlqReplayEntity } from './entities/dlq-replay.entity';
 export { IdempotencyKeyEntity } from './entities/idempotency-key.entity';
 export { InstanceStateEntity } from './entities/instance-state.entity';
@@ -21,3 +24,4 @@ export {
   createLedgerDataSource,
   migrateLedger,
 } from './ledger.data-source';
+export { appRoleStatements } from './app-role';

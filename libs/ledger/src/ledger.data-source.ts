@@ -2,6 +2,9 @@ import { DataSource, MigrationExecutor } from 'typeorm';
 import { ApiKeyEntity } from './entities/api-key.entity';
 import { ConsumerOffsetDecisionEntity } from './entities/consumer-offset-decision.entity';
 import { ConsumerOffsetEntity } from './entities/consumer-offset.entity';
+import { CreditNoteCounterEntity } from './entities/credit-note-counter.entity';
+import { CreditNoteEntity } from './entities/credit-note.entity';
+import { DocumentPdfEntity } from './entities/document-pdf.entity';
 import { DlqReplayEntity } from './entities/dlq-replay.entity';
 import { IdempotencyKeyEntity } from './entities/idempotency-key.entity';
 import { InstanceStateEntity } from './entities/instance-state.entity';
@@ -22,6 +25,7 @@ import { UsageWindows1764374400000 } from './migrations/1764374400000-usage-wind
 import { PricedAssignments1764460800000 } from './migrations/1764460800000-priced-assignments';
 import { OffsetContinuity1764547200000 } from './migrations/1764547200000-offset-continuity';
 import { DlqReplay1764633600000 } from './migrations/1764633600000-dlq-replay';
+import { LegalInvoices1764720000000 } from './migrations/1764720000000-legal-invoices';
 import { ResourceDimension1764722000000 } from './migrations/1764722000000-resource-dimension';
 import { BillingAutomation1764723000160 } from './migrations/1764723000160-billing-automation';
 import { ApiResources1764723600000 } from './migrations/1764723600000-api-resources';
@@ -43,6 +47,9 @@ export const LEDGER_ENTITIES = [
   DlqReplayEntity,
   ResourceEntity,
   IdempotencyKeyEntity,
+  DocumentPdfEntity,
+  CreditNoteEntity,
+  CreditNoteCounterEntity,
 ];
 
 /** Every migration, in order. Both services run them; TypeORM applies each once. */
@@ -54,6 +61,7 @@ export const LEDGER_MIGRATIONS = [
   PricedAssignments1764460800000,
   OffsetContinuity1764547200000,
   DlqReplay1764633600000,
+  LegalInvoices1764720000000,
   ResourceDimension1764722000000,
   BillingAutomation1764723000160,
   ApiResources1764723600000,

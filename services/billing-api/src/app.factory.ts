@@ -34,7 +34,12 @@ export async function createBillingApp(
   // out as \u003c, \u003e, \u0026, so no answer can be read as markup if sniffed or embedded.
   app.set('json escape', true);
   app.use(httpMetrics(metrics, createLogger('HttpRequests', { parent: logger })));
-  app.useBodyParser('json', { limit: '256kb', verify: verifyUtf8Body });
+  app.useBodyParser('json', {
+    limit: '256kb',
+    verify: verifyUtf8Body,
+    // PATCH /v1/tenants/:id takes RFC 7396 merge patches under their own media type too.
+    type: ['application/json', 'application/merge-patch+json'],
+  });
   app.enableShutdownHooks();
 
   const document = buildOpenApiDocument(app);

@@ -23,6 +23,9 @@ import { TextInputGuard } from './common/text-input.guard';
 import { BILLING_CONFIG } from './common/tokens';
 import { FieldValidationPipe } from './common/validation.pipe';
 import { type BillingConfig } from './config';
+import { CreditNoteController } from './invoices/credit-note.controller';
+import { CreditNoteRepository } from './invoices/credit-note.repository';
+import { CreditNoteService } from './invoices/credit-note.service';
 import { InvoiceController } from './invoices/invoice.controller';
 import { InvoiceExportService } from './invoices/invoice-export.service';
 import { InvoiceRepository } from './invoices/invoice.repository';
@@ -66,6 +69,7 @@ export class AppModule {
         PricePlanController,
         UsageController,
         InvoiceController,
+        CreditNoteController,
         UnbilledUsageController,
         ApiKeyController,
         ...AUTOMATION_CONTROLLERS,
@@ -86,6 +90,8 @@ export class AppModule {
         UsageService,
         InvoiceRepository,
         InvoiceService,
+        CreditNoteRepository,
+        CreditNoteService,
         PeriodCloseService,
         InvoiceExportService,
         UnbilledUsageRepository,

@@ -6,6 +6,13 @@ import { join } from 'node:path';
 import { ConfigError, loadBillingConfig } from './config';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'billing-config-'));
+/** A complete seller: production refuses to start without one. */
+const SELLER = {
+  SELLER_LEGAL_NAME: 'Metering Cloud GmbH',
+  SELLER_ADDRESS: 'Hauptstraße 1|10115 Berlin|Germany',
+  SELLER_TAX_ID: 'DE123456789',
+  SELLER_IBAN: 'DE89 3704 0044 0532 0130 00',
+};
 
 test('without ADMIN_API_KEY a key is generated into the file (mode 600) and reused', () => {
   const file = join(dir(), 'nested', 'admin-api-key');
@@ -81,6 +88,7 @@ test('TEST_CLOCK_START: an ISO instant with a zone; refused when NODE_ENV=produc
   // Production without a test clock is fine (with a production-grade key).
   assert.equal(
     loadBillingConfig({
+      ...SELLER,
       ADMIN_API_KEY: '3f9a1c7e2b8d4f6a0c5e9b1d7f3a8c2e',
       NODE_ENV: 'production',
     }).testClockStartMs,
@@ -165,11 +173,15 @@ test('NODE_ENV=production accepts random keys, including a generated key file an
     'ключ🔑Zq8Hn3Kd9Wp2Lm5Xr7Tb4Vc1Fy6Gs0Je',
   ]) {
     assert.equal(
-      loadBillingConfig({ NODE_ENV: 'production', ADMIN_API_KEY: key }).adminApiKey,
+      loadBillingConfig({ ...SELLER, NODE_ENV: 'production', ADMIN_API_KEY: key }).adminApiKey,
       key,
     );
   }
   const file = join(dir(), 'generated');
-  const generated = loadBillingConfig({ NODE_ENV: 'production', ADMIN_API_KEY_FILE: file });
+  const generated = loadBillingConfig({
+    ...SELLER,
+    NODE_ENV: 'production',
+    ADMIN_API_KEY_FILE: file,
+  });
   assert.match(generated.adminApiKey, /^mk_admin_/);
 });

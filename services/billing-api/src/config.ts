@@ -5,6 +5,8 @@ import { z } from 'zod';
 import { secretWeakness } from '@metering/observability';
 import { isValidTimeZone } from '@metering/pricing';
 import { type AutomationConfig, loadAutomationConfig } from './automation.config';
+import { type SellerDetails } from './invoices/domain/legal.model';
+import { loadInvoiceAssets, type InvoiceAssets } from './invoices/invoice-assets';
 
 /** services/billing-api: this file runs as dist/src/config.js. */
 const SERVICE_DIR = resolve(__dirname, '../..');
@@ -65,6 +67,18 @@ const Env = z.object({
     })
     .optional(),
   NODE_ENV: z.string().optional(),
+  // The seller on every invoice (invoice-assets.ts validates them together; README, Settings).
+  SELLER_LEGAL_NAME: z.string().optional(),
+  SELLER_ADDRESS: z.string().optional(),
+  SELLER_TAX_ID: z.string().optional(),
+  SELLER_EMAIL: z.string().optional(),
+  SELLER_BANK_NAME: z.string().optional(),
+  SELLER_IBAN: z.string().optional(),
+  SELLER_BIC: z.string().optional(),
+  SELLER_LOGO_FILE: z.string().optional(),
+  INVOICE_FONT_FILE: z.string().min(1).default('/usr/share/fonts/truetype/wqy/wqy-microhei.ttc'),
+  /** The font's PostScript name inside a collection (.ttc); ignored for a single font file. */
+  INVOICE_FONT_NAME: z.string().min(1).default('WenQuanYiMicroHei'),
 });
 
 export interface BillingConfig {
@@ -88,7 +102,11 @@ export interface BillingConfig {
   readonly testClockStartMs: number | null;
   /** Invoice events, webhooks, the scheduled close (automation.config.ts). */
   readonly automation: AutomationConfig;
+  /** The seller, the PDF font and logo (read once, here). */
+  readonly invoice: InvoiceAssets;
 }
+
+export type { InvoiceAssets, SellerDetails };
 
 export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
@@ -130,6 +148,12 @@ export function loadBillingConfig(
       );
     }
   }
+  let invoice: InvoiceAssets;
+  try {
+    invoice = loadInvoiceAssets(e, e.NODE_ENV === 'production');
+  } catch (error) {
+    throw new ConfigError(`invalid billing-api configuration: ${(error as Error).message}`);
+  }
   return {
     host: e.HOST,
     port: e.PORT,
@@ -151,6 +175,7 @@ export function loadBillingConfig(
     },
     testClockStartMs: e.TEST_CLOCK_START === undefined ? null : Date.parse(e.TEST_CLOCK_START),
     automation: loadAutomationConfig(env, e.NODE_ENV === 'production'),
+    invoice,
   };
 }
 

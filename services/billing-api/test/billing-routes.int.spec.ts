@@ -80,6 +80,16 @@ describe('tenants', () => {
         currency: 'EUR',
         plans: [],
         createdAt: undefined,
+        billing: {
+          legalName: null,
+          address: null,
+          taxId: null,
+          email: null,
+          taxRate: null,
+          taxExemptionReason: null,
+          paymentTermsDays: 30,
+          locale: 'en',
+        },
       },
     );
     const kolkata = await h.call('POST', '/v1/tenants', {

@@ -28,6 +28,12 @@ export type BillingErrorCode =
   | 'NOT_ACCEPTABLE'
   | 'IDEMPOTENCY_KEY_REUSED'
   | 'IDEMPOTENCY_KEY_IN_USE'
+  | 'INVOICE_NOT_FOUND'
+  | 'CREDIT_NOTE_NOT_FOUND'
+  | 'INVOICE_NOT_FINAL'
+  | 'CREDIT_EXCEEDS_REMAINING'
+  | 'NOTHING_TO_CREDIT'
+  | 'DOCUMENT_INTEGRITY'
   | 'INTERNAL';
 
 /** The RFC 9457 `title` of each code: the same for every occurrence, unlike `detail`. */
@@ -51,6 +57,12 @@ export const PROBLEM_TITLES: Readonly<Record<BillingErrorCode, string>> = {
   WEBHOOK_ENDPOINT_DISABLED: 'The webhook endpoint is disabled',
   WEBHOOK_ENDPOINT_LIMIT: 'Too many webhook endpoints',
   WEBHOOKS_NOT_CONFIGURED: 'Webhooks are not configured',
+  INVOICE_NOT_FOUND: 'No such invoice',
+  CREDIT_NOTE_NOT_FOUND: 'No such credit note',
+  INVOICE_NOT_FINAL: 'The invoice is not final',
+  CREDIT_EXCEEDS_REMAINING: 'The credit exceeds what remains creditable',
+  NOTHING_TO_CREDIT: 'Nothing remains to credit',
+  DOCUMENT_INTEGRITY: 'A stored document failed its integrity check',
   NOT_FOUND: 'Not found',
   RATE_LIMITED: 'Too many requests',
   PAYLOAD_TOO_LARGE: 'The body is too large',
@@ -129,7 +141,13 @@ export class ForbiddenError extends BillingError {
 export class NotFoundError extends BillingError {
   readonly status = 404;
   constructor(
-    readonly code: 'TENANT_NOT_FOUND' | 'PLAN_NOT_FOUND' | 'API_KEY_NOT_FOUND' | 'NOT_FOUND',
+    readonly code:
+      | 'TENANT_NOT_FOUND'
+      | 'PLAN_NOT_FOUND'
+      | 'API_KEY_NOT_FOUND'
+      | 'INVOICE_NOT_FOUND'
+      | 'CREDIT_NOTE_NOT_FOUND'
+      | 'NOT_FOUND',
     message: string,
   ) {
     super(message);
@@ -141,8 +159,15 @@ export class ConflictError extends BillingError {
   readonly status = 409;
   constructor(
     readonly code:
-      'TENANT_EXISTS' | 'PERIOD_NOT_CLOSABLE' | 'PERIOD_CLOSED' | 'IDEMPOTENCY_KEY_IN_USE',
+      | 'TENANT_EXISTS'
+      | 'PERIOD_NOT_CLOSABLE'
+      | 'PERIOD_CLOSED'
+      | 'IDEMPOTENCY_KEY_IN_USE'
+      | 'INVOICE_NOT_FINAL'
+      | 'CREDIT_EXCEEDS_REMAINING'
+      | 'NOTHING_TO_CREDIT',
     message: string,
+    override readonly field?: string,
   ) {
     super(message);
     this.name = 'ConflictError';
@@ -157,5 +182,21 @@ export class NotAcceptableError extends BillingError {
   constructor(available: readonly string[]) {
     super(`Accept: none of ${available.join(', ')} is acceptable; or choose with ?format=`);
     this.name = 'NotAcceptableError';
+  }
+}
+
+/**
+ * A stored final document does not match its recorded SHA-256: the bytes are never served. 500,
+ * logged with the document number, counted in billing_api_document_integrity_failures_total.
+ */
+export class IntegrityError extends BillingError {
+  readonly code = 'DOCUMENT_INTEGRITY';
+  readonly status = 500;
+  constructor(
+    readonly documentNumber: string,
+    what: string,
+  ) {
+    super(`stored ${what} of ${documentNumber} does not match its SHA-256; not served`);
+    this.name = 'IntegrityError';
   }
 }

@@ -5,7 +5,8 @@ import { BILLING_CONFIG } from '../common/tokens';
 import { TenantRepository } from '../tenants/tenant.repository';
 import { canonicalJson, type InvoiceDocument } from './domain';
 import { InvoiceRepository } from './invoice.repository';
-import { InvoiceService, toAssignments } from './invoice.service';
+import { CreditNoteRepository } from './credit-note.repository';
+import { InvoiceService, toAssignments, withCreditNotes } from './invoice.service';
 import { csvHeader, invoicesCsv } from './render/invoice-csv.renderer';
 
 export type ExportFormat = 'csv' | 'jsonl';
@@ -20,6 +21,7 @@ export class InvoiceExportService {
     private readonly invoices: InvoiceRepository,
     private readonly tenants: TenantRepository,
     private readonly invoiceService: InvoiceService,
+    private readonly creditNotes: CreditNoteRepository,
     @Inject(BILLING_CONFIG) private readonly config: BillingConfig,
   ) {}
 
@@ -36,6 +38,9 @@ export class InvoiceExportService {
       const finals = await this.invoices.finalsOf(
         period,
         batch.map((t) => t.id),
+      );
+      const notes = await this.invoiceService.verified(
+        this.creditNotes.ofPeriod(period, [...finals.keys()]),
       );
       const open = batch.filter((t) => !finals.has(t.id));
       const plans = groupBy(
@@ -56,7 +61,9 @@ export class InvoiceExportService {
         ).map(([id, d]) => [id, d]),
       );
       yield batch.flatMap((t) => {
-        const invoice = finals.get(t.id) ?? drafts.get(t.id);
+        const final = finals.get(t.id);
+        const invoice =
+          final === undefined ? drafts.get(t.id) : withCreditNotes(final, notes.get(t.id) ?? []);
         return invoice === undefined ? [] : [invoice];
       });
     }

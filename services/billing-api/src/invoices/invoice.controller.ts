@@ -48,7 +48,6 @@ import { InvoiceExportService } from './invoice-export.service';
 import { InvoiceService } from './invoice.service';
 import { type CloseResult, PeriodCloseService } from './period-close.service';
 import { invoiceCsv } from './render/invoice-csv.renderer';
-import { renderInvoicePdf } from './render/invoice-pdf.renderer';
 
 @ApiTags('invoices')
 @Controller()
@@ -150,10 +149,7 @@ export class InvoiceController {
           disposition: `attachment; filename="${name}.csv"`,
         });
       case 'pdf': {
-        const pdf = await renderInvoicePdf(invoice, {
-          providerName: this.config.providerName,
-          daily: await this.invoices.daily(tenant, invoice),
-        });
+        const pdf = await this.invoices.pdf(tenant, invoice);
         return new StreamableFile(pdf, {
           type: 'application/pdf',
           disposition: `inline; filename="${name}.pdf"`,

@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';
 import { PageQueryDto } from '../common/page.dto';
 import { IsPeriod } from '../common/validators';
+import { TaxLineDto } from './credit-note.dto';
 
 export class InvoiceQueryDto {
   @ApiPropertyOptional({ enum: ['json', 'csv', 'pdf'], default: 'json' })
@@ -101,6 +102,38 @@ export class MinimumDto {
   @ApiProperty() prorated!: string;
 }
 
+export class BankDto {
+  @ApiProperty({ type: String, nullable: true }) name!: string | null;
+  @ApiProperty({ example: 'DE89 3704 0044 0532 0130 00' }) iban!: string;
+  @ApiProperty({ type: String, nullable: true }) bic!: string | null;
+}
+
+export class SellerDto {
+  @ApiProperty() legalName!: string;
+  @ApiProperty({ type: [String] }) address!: string[];
+  @ApiProperty() taxId!: string;
+  @ApiProperty({ type: String, nullable: true }) email!: string | null;
+  @ApiProperty({ type: BankDto }) bank!: BankDto;
+  @ApiProperty({ description: 'the development sample (no SELLER_* configured)' })
+  sample!: boolean;
+}
+
+export class BuyerDto {
+  @ApiProperty({ type: String, nullable: true }) legalName!: string | null;
+  @ApiProperty({ type: [String] }) address!: string[];
+  @ApiProperty({ type: String, nullable: true }) taxId!: string | null;
+  @ApiProperty({ type: String, nullable: true }) email!: string | null;
+}
+
+export class CreditNoteSummaryDto {
+  @ApiProperty({ example: 'CN-2026-000001' }) number!: string;
+  @ApiProperty() net!: string;
+  @ApiProperty() tax!: string;
+  @ApiProperty() gross!: string;
+  @ApiProperty() reason!: string;
+  @ApiProperty() issuedAt!: string;
+}
+
 export class InvoiceDto {
   @ApiProperty({ example: 'acme' }) tenantId!: string;
   @ApiProperty() tenantName!: string;
@@ -123,9 +156,32 @@ export class InvoiceDto {
   @ApiProperty({
     type: String,
     nullable: true,
-    description: 'sha256 of the canonical JSON (contentHash: null)',
+    description: 'sha256 of the canonical JSON (contentHash: null, creditNotes left out)',
   })
   contentHash!: string | null;
+  // Billing details (absent on invoices finalised before they existed).
+  @ApiPropertyOptional({ type: SellerDto }) seller?: SellerDto;
+  @ApiPropertyOptional({ type: BuyerDto }) buyer?: BuyerDto;
+  @ApiPropertyOptional({ example: 'de-DE' }) locale?: string;
+  @ApiPropertyOptional({ example: 30 }) paymentTermsDays?: number;
+  @ApiPropertyOptional({ type: [TaxLineDto] }) taxLines?: TaxLineDto[];
+  @ApiPropertyOptional({ example: '12.95', description: '= total' }) net?: string;
+  @ApiPropertyOptional({ example: '2.46' }) tax?: string;
+  @ApiPropertyOptional({ example: '15.41', description: 'net + tax' }) gross?: string;
+  @ApiPropertyOptional({ type: [String], description: 'wording the tax requires' })
+  notes?: string[];
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    example: '2026-12-31',
+    description: 'issue day in the tenant zone + payment terms; null on drafts',
+  })
+  dueDate?: string | null;
+  @ApiPropertyOptional({
+    type: [CreditNoteSummaryDto],
+    description: 'credit notes issued for this final invoice (listed, not hashed)',
+  })
+  creditNotes?: CreditNoteSummaryDto[];
 }
 
 export class CloseResultDto {

@@ -1,8 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import { IntegrityError } from '../common/billing.errors';
 import { groupBy } from '../common/database.provider';
 import { assignmentsFingerprint } from '../tenants/tenant.repository';
-import { invoiceNumber, type InvoiceDocument, type SegmentUsage, type UsageTotals } from './domain';
+import {
+  invoiceContentHash,
+  invoiceNumber,
+  type InvoiceDocument,
+  type SegmentUsage,
+  sha256Hex,
+  type UsageTotals,
+} from './domain';
 
 const SUMS = `sum(cpu_usage_core_seconds)::text AS cpu_usage,
   sum(cpu_allocation_core_seconds)::text AS cpu_allocation,
@@ -126,12 +134,51 @@ export class InvoiceRepository {
     }));
   }
 
+  /** The stored final invoice, its content hash checked (IntegrityError when it differs). */
   async findFinal(tenantId: string, period: string): Promise<InvoiceDocument | null> {
-    const rows = await this.dataSource.query<{ content: InvoiceDocument }[]>(
-      `SELECT content FROM invoice WHERE tenant_id = $1 AND period = $2`,
+    const rows = await this.dataSource.query<{ content: InvoiceDocument; content_hash: string }[]>(
+      `SELECT content, content_hash FROM invoice WHERE tenant_id = $1 AND period = $2`,
       [tenantId, period],
     );
-    return rows[0]?.content ?? null;
+    const row = rows[0];
+    if (row === undefined) return null;
+    if (
+      invoiceContentHash(row.content) !== row.content_hash ||
+      row.content.contentHash !== row.content_hash
+    ) {
+      throw new IntegrityError(row.content.number ?? `${tenantId}/${period}`, 'content');
+    }
+    return row.content;
+  }
+
+  /** The final invoice with this number. */
+  async findByNumber(number: string): Promise<InvoiceDocument | null> {
+    const rows = await this.dataSource.query<{ tenant_id: string; period: string }[]>(
+      `SELECT tenant_id, period FROM invoice WHERE number = $1`,
+      [number],
+    );
+    const row = rows[0];
+    return row === undefined ? null : this.findFinal(row.tenant_id, row.period);
+  }
+
+  /** The stored PDF of a final document, or null when none was stored (finalised before PDFs were). */
+  async storedPdf(number: string): Promise<Buffer | null> {
+    const rows = await this.dataSource.query<{ pdf: Buffer; sha256: string }[]>(
+      `SELECT pdf, sha256 FROM document_pdf WHERE number = $1`,
+      [number],
+    );
+    const row = rows[0];
+    if (row === undefined) return null;
+    if (sha256Hex(row.pdf) !== row.sha256) throw new IntegrityError(number, 'PDF');
+    return row.pdf;
+  }
+
+  /** Stores a PDF unless one is stored already; returns the stored one (first writer wins). */
+  async storePdfOnce(number: string, pdf: Buffer): Promise<Buffer> {
+    await insertPdfs(this.dataSource.manager, [number], [pdf]);
+    const stored = await this.storedPdf(number);
+    if (stored === null) throw new Error(`document_pdf ${number}: missing right after its insert`);
+    return stored;
   }
 
   /** Final invoices of a tenant with fromPeriod <= period < toPeriod, oldest first. */
@@ -206,7 +253,12 @@ export class InvoiceRepository {
       assignments: string;
       makeFinal: (number: string) => InvoiceDocument;
     }[],
-    inTransaction?: (tx: EntityManager, finals: readonly InvoiceDocument[]) => Promise<void>,
+    hooks: {
+      /** Renders a final invoice's PDF, stored with it (rendered once, here). */
+      renderPdf?: (invoice: InvoiceDocument) => Promise<Buffer>;
+      /** Runs in the same transaction with the invoices just made final (the outbox). */
+      inTransaction?: (tx: EntityManager, finals: readonly InvoiceDocument[]) => Promise<void>;
+    } = {},
   ): Promise<{ created: number; existing: number; stale: string[] }> {
     if (drafts.length === 0) return { created: 0, existing: 0, stale: [] };
     return this.dataSource.transaction('READ COMMITTED', async (tx) => {
@@ -268,6 +320,18 @@ export class InvoiceRepository {
           period,
           sequence,
         ]);
+        const { renderPdf, inTransaction } = hooks;
+        if (renderPdf !== undefined) {
+          // Rendered once, here, in the transaction that makes the invoices final: the stored
+          // bytes are what every download returns, whatever the ledger receives later.
+          const pdfs: Buffer[] = [];
+          for (const invoice of rows) pdfs.push(await renderPdf(invoice));
+          await insertPdfs(
+            tx,
+            rows.map((i) => i.number ?? ''),
+            pdfs,
+          );
+        }
         await inTransaction?.(tx, rows);
       }
       return {
@@ -315,4 +379,19 @@ export class InvoiceRepository {
     );
     return new Set(rows.map((r) => r.tenant_id));
   }
+}
+
+/** Inserts PDFs with their SHA-256; an existing row is kept (documents never change). */
+export async function insertPdfs(
+  tx: EntityManager,
+  numbers: readonly string[],
+  pdfs: readonly Buffer[],
+): Promise<void> {
+  if (numbers.length === 0) return;
+  await tx.query(
+    `INSERT INTO document_pdf (number, pdf, sha256)
+     SELECT n, p, s FROM unnest($1::text[], $2::bytea[], $3::text[]) AS x(n, p, s)
+     ON CONFLICT (number) DO NOTHING`,
+    [numbers, pdfs, pdfs.map((p) => sha256Hex(p))],
+  );
 }

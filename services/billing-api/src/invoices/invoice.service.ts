@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { createLogger, type Logger, MetricsRegistry, ROOT_LOGGER } from '@metering/observability';
 import { byteSecondsToGibSeconds, Decimal, SECONDS_PER_HOUR } from '@metering/money';
 import { parseTiers, periodBounds, periodOf, type PricePlan } from '@metering/pricing';
 import { type BillingConfig } from '../config';
-import { UnprocessableError } from '../common/billing.errors';
+import { IntegrityError, UnprocessableError } from '../common/billing.errors';
 import { Clock } from '../common/clock';
 import { BILLING_CONFIG } from '../common/tokens';
 import { MIN_PERIOD } from '../common/validators';
@@ -15,6 +16,9 @@ import { TenantService } from '../tenants/tenant.service';
 import {
   adjustmentLine,
   calculateInvoice,
+  type CreditNoteDocument,
+  type InvoiceBilling,
+  localDate,
   type InvoiceDocument,
   type InvoiceLine,
   type PlanAssignment,
@@ -22,14 +26,20 @@ import {
   settlementOf,
   shiftPeriod,
   usageTotalsEqual,
+  withBilling,
 } from './domain';
+import { CreditNoteRepository } from './credit-note.repository';
 import { type FinalSummaryRow, InvoiceRepository } from './invoice.repository';
+import {
+  type DailyUsagePoint,
+  renderCreditNotePdf,
+  renderInvoicePdf,
+} from './render/invoice-pdf.renderer';
 
 /** A month in a tenant's list of invoices: a final invoice's summary, or a draft. */
 export type InvoiceSummary =
   | (FinalSummaryRow & { readonly status: 'final' })
   | { readonly period: string; readonly status: 'draft'; readonly currency: string };
-import { type DailyUsagePoint } from './render/invoice-pdf.renderer';
 
 /**
  * Reads the ledger and hands it to the pure calculator. Final invoices are returned as stored;
@@ -37,13 +47,25 @@ import { type DailyUsagePoint } from './render/invoice-pdf.renderer';
  */
 @Injectable()
 export class InvoiceService {
+  private readonly logger: Logger;
+  private readonly integrityFailures;
+
   constructor(
     private readonly invoices: InvoiceRepository,
+    private readonly creditNotes: CreditNoteRepository,
     private readonly tenantRepository: TenantRepository,
     private readonly tenants: TenantService,
     private readonly clock: Clock,
     @Inject(BILLING_CONFIG) private readonly config: BillingConfig,
-  ) {}
+    @Inject(ROOT_LOGGER) root: Logger,
+    metrics: MetricsRegistry,
+  ) {
+    this.logger = createLogger(InvoiceService.name, { parent: root });
+    this.integrityFailures = metrics.counter({
+      name: 'document_integrity_failures_total',
+      help: 'Stored final documents (content or PDF) whose SHA-256 did not match: never served',
+    });
+  }
 
   /**
    * The tenant's months from the first that can hold an invoice (its registration month, or an
@@ -85,6 +107,7 @@ export class InvoiceService {
     return out.sort((a, b) => (a.period < b.period ? -1 : 1)).slice(0, limit);
   }
 
+  /** The invoice of a month: the stored final one (with its credit notes listed) or a live draft. */
   async get(
     tenantId: string,
     period: string,
@@ -94,20 +117,94 @@ export class InvoiceService {
     if (startMs > this.clock.now()) {
       throw new UnprocessableError('PERIOD_NOT_STARTED', 'period', `${period} has not started yet`);
     }
-    const final = await this.invoices.findFinal(tenant.id, period);
-    if (final !== null) return { invoice: final, tenant };
+    const final = await this.verified(this.invoices.findFinal(tenant.id, period));
+    if (final !== null) {
+      const notes = await this.verified(this.creditNotes.ofInvoice(tenant.id, period));
+      return { invoice: withCreditNotes(final, notes), tenant };
+    }
     const assignments = toAssignments(await this.tenantRepository.assignedPlans([tenant.id]));
     return { invoice: await this.draft(tenant, period, assignments), tenant };
   }
 
-  /** The month as it stands now, with adjustments for closed months that received late usage. */
+  /**
+   * The PDF: a final invoice's stored bytes (hash checked), a draft rendered now. A final invoice
+   * closed before PDFs were stored gets its PDF rendered from its stored content and stored on
+   * the first download; every later download returns those bytes.
+   */
+  async pdf(tenant: TenantRow, invoice: InvoiceDocument): Promise<Buffer> {
+    if (invoice.status !== 'final' || invoice.number === null) {
+      return this.renderPdf(invoice, await this.daily(tenant, invoice));
+    }
+    const number = invoice.number;
+    const stored = await this.verified(this.invoices.storedPdf(number));
+    if (stored !== null) return stored;
+    const { creditNotes: _listed, ...content } = invoice;
+    const rendered = await this.renderPdf(content, await this.daily(tenant, invoice));
+    return this.verified(this.invoices.storePdfOnce(number, rendered));
+  }
+
+  renderPdf(invoice: InvoiceDocument, daily: readonly DailyUsagePoint[]): Promise<Buffer> {
+    return renderInvoicePdf(invoice, {
+      providerName: this.config.providerName,
+      daily,
+      assets: this.config.invoice,
+    });
+  }
+
+  renderCreditNotePdf(note: CreditNoteDocument): Promise<Buffer> {
+    return renderCreditNotePdf(note, {
+      providerName: this.config.providerName,
+      assets: this.config.invoice,
+    });
+  }
+
+  /** Counts and logs a stored document whose hash does not match, then lets the 500 through. */
+  async verified<T>(read: Promise<T>): Promise<T> {
+    try {
+      return await read;
+    } catch (error) {
+      if (error instanceof IntegrityError) {
+        this.integrityFailures.inc();
+        this.logger.error(
+          { document: error.documentNumber, err: error },
+          'stored document does not match its SHA-256: refusing to serve it',
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** Seller, buyer, tax, terms and locale of a tenant's invoices. */
+  billingOf(tenant: TenantRow): InvoiceBilling {
+    const b = tenant.billing;
+    return {
+      seller: this.config.invoice.seller,
+      buyer: {
+        legalName: b.legalName ?? tenant.name,
+        address: b.address ?? [],
+        taxId: b.taxId,
+        email: b.email,
+      },
+      tax: { ratePercent: b.taxRate, exemptionReason: b.taxExemptionReason },
+      paymentTermsDays: b.paymentTermsDays,
+      locale: b.locale,
+    };
+  }
+
+  /**
+   * The month as it stands now, with adjustments for closed months that received late usage,
+   * tax lines and the billing details of today.
+   */
   async draft(
     tenant: TenantRow,
     period: string,
     assignments: readonly PlanAssignment[],
   ): Promise<InvoiceDocument> {
     const adjustments = await this.adjustments(tenant, period, assignments);
-    return this.price(tenant, period, assignments, adjustments);
+    return withBilling(
+      await this.price(tenant, period, assignments, adjustments),
+      this.billingOf(tenant),
+    );
   }
 
   private async price(
@@ -195,13 +292,27 @@ export class InvoiceService {
   }
 }
 
+/** A final invoice as read: its stored content, and its credit notes listed when there are any. */
+export function withCreditNotes(
+  invoice: InvoiceDocument,
+  notes: readonly CreditNoteDocument[],
+): InvoiceDocument {
+  return notes.length === 0 ? invoice : { ...invoice, creditNotes: notes.map(summaryOf) };
+}
+
+function summaryOf(note: CreditNoteDocument): NonNullable<InvoiceDocument['creditNotes']>[number] {
+  return {
+    number: note.number,
+    net: note.net,
+    tax: note.tax,
+    gross: note.gross,
+    reason: note.reason,
+    issuedAt: note.issuedAt,
+  };
+}
+
 function localDay(ms: number, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).format(ms);
+  return localDate(ms, timeZone);
 }
 
 const planCache = new Map<string, PricePlan>();

@@ -69,15 +69,21 @@ export class PeriodCloseService {
       await this.tenants.assignedPlans(tenants.map((t) => t.id)),
       (r) => r.tenantId,
     );
-    // Drafts are computed concurrently; numbers are then taken in tenant-id order.
+    // Drafts (and the PDF's daily chart) are computed concurrently; numbers are then taken in
+    // tenant-id order.
     const drafts = await mapConcurrent(tenants, this.config.concurrency, async (t) => {
       const rows = plans.get(t.id) ?? [];
+      const draft = await this.invoiceService.draft(t, period, toAssignments(rows));
       return {
-        draft: await this.invoiceService.draft(t, period, toAssignments(rows)),
+        draft,
         assignments: assignmentsFingerprint(rows),
+        daily: await this.invoiceService.daily(t, draft),
       };
     });
-    // One transaction per batch: numbers follow tenant-id order without gaps.
+    const dailyOf = new Map(drafts.map((d) => [d.draft.tenantId, d.daily]));
+    // One transaction per batch: numbers follow tenant-id order without gaps, each final
+    // invoice's PDF is rendered once and stored with it, and invoice.finalized goes into the
+    // outbox in the same transaction.
     const now = this.clock.now();
     return this.invoices.finalizeAll(
       period,
@@ -86,12 +92,15 @@ export class PeriodCloseService {
         assignments,
         makeFinal: (number: string) => finalizeInvoice(draft, number, now),
       })),
-      // invoice.finalized in the outbox, in the transaction that makes the invoices final.
-      (tx, finals) =>
-        enqueueAll(
-          tx,
-          finals.map((f) => invoiceFinalized(f, now)),
-        ).then(() => {}),
+      {
+        renderPdf: (invoice) =>
+          this.invoiceService.renderPdf(invoice, dailyOf.get(invoice.tenantId) ?? []),
+        inTransaction: (tx, finals) =>
+          enqueueAll(
+            tx,
+            finals.map((f) => invoiceFinalized(f, now)),
+          ).then(() => {}),
+      },
     );
   }
 

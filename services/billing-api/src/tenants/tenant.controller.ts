@@ -1,6 +1,18 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Put,
+  Query,
+} from '@nestjs/common';
 import {
   ApiBadRequestResponse,
+  ApiBody,
   ApiConflictResponse,
   ApiCreatedResponse,
   ApiNoContentResponse,
@@ -21,6 +33,7 @@ import {
   AssignedPlanDto,
   AssignPlanDto,
   CreateTenantDto,
+  TenantBillingDto,
   TenantDto,
   TenantListQueryDto,
   TenantPageDto,
@@ -91,6 +104,24 @@ export class TenantController {
   @ApiOkResponse({ type: TenantDto })
   get(@Param('id') id: string): Promise<TenantDto> {
     return this.tenants.get(id);
+  }
+
+  @Patch(':id')
+  @AdminOnly()
+  @ApiOperation({
+    summary: 'Set the billing details (legal name, address, tax id, e-mail, tax, terms, locale)',
+    description:
+      'JSON merge patch (RFC 7396; application/merge-patch+json or application/json): null clears a field, an absent one is kept. Final invoices keep the details they were issued with.',
+  })
+  @ApiBody({ type: TenantBillingDto })
+  @ApiOkResponse({ type: TenantDto })
+  @ApiBadRequestResponse({
+    type: ErrorResponseDto,
+    description: 'VALIDATION_FAILED naming each field',
+  })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'TENANT_NOT_FOUND' })
+  patch(@Param('id') id: string, @Body() body: unknown): Promise<TenantDto> {
+    return this.tenants.patchBilling(id, body);
   }
 
   @Post(':id/api-keys')

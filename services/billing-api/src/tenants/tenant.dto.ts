@@ -64,6 +64,60 @@ export class AssignedPlanDto extends PlanAssignmentDto {
   requestedEffectiveFrom!: string;
 }
 
+/** The billing details of PATCH /v1/tenants/:id (a JSON merge patch: null clears, absent keeps). */
+export class TenantBillingDto {
+  @ApiPropertyOptional({ type: String, nullable: true, example: 'Ωμέγα 株式会社', maxLength: 200 })
+  legalName?: string | null;
+  @ApiPropertyOptional({
+    type: [String],
+    nullable: true,
+    example: ['Hauptstraße 1', '10115 Berlin', 'Germany'],
+    description: '1 to 6 lines of at most 200 characters',
+  })
+  address?: string[] | null;
+  @ApiPropertyOptional({ type: String, nullable: true, example: 'DE123456789' })
+  taxId?: string | null;
+  @ApiPropertyOptional({ type: String, nullable: true, example: 'billing@example.com' })
+  email?: string | null;
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    example: '19',
+    description: 'Percent, exact decimal string "0"…"100" (≤ 4 decimals); null: no tax line',
+  })
+  taxRate?: string | null;
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    example: 'reverse-charge',
+    description:
+      'Why the rate is "0": `reverse-charge` prints the EU reverse-charge wording (needs taxId); other text prints as "Tax exemption: …"',
+  })
+  taxExemptionReason?: string | null;
+  @ApiPropertyOptional({
+    type: Number,
+    nullable: true,
+    example: 30,
+    minimum: 0,
+    maximum: 365,
+    default: 30,
+  })
+  paymentTermsDays?: number | null;
+  @ApiPropertyOptional({ type: String, nullable: true, example: 'de-DE', default: 'en' })
+  locale?: string | null;
+}
+
+export class TenantBillingViewDto {
+  @ApiProperty({ type: String, nullable: true }) legalName!: string | null;
+  @ApiProperty({ type: [String], nullable: true }) address!: readonly string[] | null;
+  @ApiProperty({ type: String, nullable: true }) taxId!: string | null;
+  @ApiProperty({ type: String, nullable: true }) email!: string | null;
+  @ApiProperty({ type: String, nullable: true }) taxRate!: string | null;
+  @ApiProperty({ type: String, nullable: true }) taxExemptionReason!: string | null;
+  @ApiProperty() paymentTermsDays!: number;
+  @ApiProperty() locale!: string;
+}
+
 export class TenantDto {
   @ApiProperty({ example: 'acme' }) id!: string;
   @ApiProperty({ example: 'Acme' }) name!: string;
@@ -71,6 +125,7 @@ export class TenantDto {
   @ApiProperty({ example: 'EUR' }) currency!: string;
   @ApiProperty() createdAt!: string;
   @ApiProperty({ type: [PlanAssignmentDto] }) plans!: PlanAssignmentDto[];
+  @ApiProperty({ type: TenantBillingViewDto }) billing!: TenantBillingViewDto;
 }
 
 export class ApiKeyCreatedDto {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { type TierRecord } from '@metering/ledger';
+import { type TenantBilling } from './tenant-billing';
 
 export interface TenantRow {
   readonly id: string;
@@ -8,6 +9,7 @@ export interface TenantRow {
   readonly timeZone: string;
   readonly currency: string;
   readonly createdAt: Date;
+  readonly billing: TenantBilling;
 }
 
 export interface AssignmentRow {
@@ -32,7 +34,18 @@ interface RawTenant {
   time_zone: string;
   currency: string;
   created_at: Date;
+  legal_name: string | null;
+  address: string[] | null;
+  tax_id: string | null;
+  email: string | null;
+  tax_rate: string | null;
+  tax_exemption_reason: string | null;
+  payment_terms_days: number;
+  locale: string;
 }
+
+const COLUMNS = `id, name, time_zone, currency, created_at, legal_name, address, tax_id, email,
+  tax_rate::text AS tax_rate, tax_exemption_reason, payment_terms_days, locale`;
 
 const toTenant = (r: RawTenant): TenantRow => ({
   id: r.id,
@@ -40,6 +53,16 @@ const toTenant = (r: RawTenant): TenantRow => ({
   timeZone: r.time_zone,
   currency: r.currency,
   createdAt: r.created_at,
+  billing: {
+    legalName: r.legal_name,
+    address: r.address,
+    taxId: r.tax_id,
+    email: r.email,
+    taxRate: r.tax_rate,
+    taxExemptionReason: r.tax_exemption_reason,
+    paymentTermsDays: r.payment_terms_days,
+    locale: r.locale,
+  },
 });
 
 @Injectable()
@@ -55,7 +78,7 @@ export class TenantRepository {
   }): Promise<TenantRow | null> {
     const rows = await this.dataSource.query<RawTenant[]>(
       `INSERT INTO tenant (id, name, time_zone, currency) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (id) DO NOTHING RETURNING id, name, time_zone, currency, created_at`,
+       ON CONFLICT (id) DO NOTHING RETURNING ${COLUMNS}`,
       [t.id, t.name, t.timeZone, t.currency],
     );
     const row = rows[0];
@@ -64,7 +87,7 @@ export class TenantRepository {
 
   async find(id: string): Promise<TenantRow | null> {
     const rows = await this.dataSource.query<RawTenant[]>(
-      `SELECT id, name, time_zone, currency, created_at FROM tenant WHERE id = $1`,
+      `SELECT ${COLUMNS} FROM tenant WHERE id = $1`,
       [id],
     );
     const row = rows[0];
@@ -74,7 +97,7 @@ export class TenantRepository {
   /** Tenants in id order after `afterId` (keyset pagination: flat memory for any count). */
   async batch(afterId: string | null, limit: number): Promise<TenantRow[]> {
     const rows = await this.dataSource.query<RawTenant[]>(
-      `SELECT id, name, time_zone, currency, created_at FROM tenant
+      `SELECT ${COLUMNS} FROM tenant
        WHERE $1::text IS NULL OR id > $1 ORDER BY id LIMIT $2`,
       [afterId, limit],
     );
@@ -88,13 +111,38 @@ export class TenantRepository {
     limit: number,
   ): Promise<TenantRow[]> {
     const rows = await this.dataSource.query<RawTenant[]>(
-      `SELECT id, name, time_zone, currency, created_at FROM tenant
+      `SELECT ${COLUMNS} FROM tenant
        WHERE ($1::text IS NULL OR id > $1) AND ($2::text IS NULL OR id = $2)
          AND ($3::text IS NULL OR starts_with(name, $3))
        ORDER BY id LIMIT $4`,
       [afterId, filter.id ?? null, filter.namePrefix ?? null, limit],
     );
     return rows.map(toTenant);
+  }
+
+  /** Replaces the billing details; null when the tenant does not exist. */
+  async updateBilling(id: string, b: TenantBilling): Promise<TenantRow | null> {
+    const rows = await this.dataSource.query<RawTenant[]>(
+      // A CTE, so the answer is rows (TypeORM answers a bare UPDATE with [rows, count]).
+      `WITH updated AS (
+         UPDATE tenant SET legal_name = $2, address = $3, tax_id = $4, email = $5, tax_rate = $6::numeric,
+           tax_exemption_reason = $7, payment_terms_days = $8, locale = $9
+         WHERE id = $1 RETURNING *)
+       SELECT ${COLUMNS} FROM updated`,
+      [
+        id,
+        b.legalName,
+        b.address,
+        b.taxId,
+        b.email,
+        b.taxRate,
+        b.taxExemptionReason,
+        b.paymentTermsDays,
+        b.locale,
+      ],
+    );
+    const row = rows[0];
+    return row === undefined ? null : toTenant(row);
   }
 
   async count(): Promise<number> {

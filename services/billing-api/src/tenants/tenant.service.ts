@@ -14,6 +14,7 @@ import {
   type CreateTenantDto,
   type TenantDto,
 } from './tenant.dto';
+import { billingProblems, mergeBilling, parseBillingPatch } from './tenant-billing';
 import { TenantRepository, type TenantRow } from './tenant.repository';
 
 @Injectable()
@@ -49,6 +50,23 @@ export class TenantService {
     const row = await this.tenants.find(id);
     if (row === null) throw new NotFoundError('TENANT_NOT_FOUND', `tenant ${id} does not exist`);
     return row;
+  }
+
+  /**
+   * Applies a JSON merge patch to the billing details. Every shape problem is a 400 naming its
+   * field; rules across fields are checked on the merged result. Final invoices keep the details
+   * they were issued with; drafts show the new ones at once.
+   */
+  async patchBilling(id: string, body: unknown): Promise<TenantDto> {
+    const { patch, problems } = parseBillingPatch(body);
+    if (problems.length > 0) throw new ValidationFailedError(problems);
+    const tenant = await this.require(id);
+    const merged = mergeBilling(tenant.billing, patch);
+    const crossField = billingProblems(merged);
+    if (crossField.length > 0) throw new ValidationFailedError(crossField);
+    const row = await this.tenants.updateBilling(id, merged);
+    if (row === null) throw new NotFoundError('TENANT_NOT_FOUND', `tenant ${id} does not exist`);
+    return this.toDto(row);
   }
 
   /**
@@ -111,6 +129,7 @@ export class TenantService {
         planVersion: a.planVersion,
         effectiveFrom: a.effectiveFrom.toISOString(),
       })),
+      billing: row.billing,
     };
   }
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type InvoiceDocument } from './invoice.model';
+import { dueDateOf } from './tax-calculator';
 
 /**
  * JSON with object keys sorted at every level and no whitespace; `undefined` members are left
@@ -20,11 +21,16 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
-/** SHA-256 (hex) of the canonical JSON of the invoice with `contentHash` itself set to null. */
+/**
+ * SHA-256 (hex) of the canonical JSON of the invoice with `contentHash` itself set to null and
+ * without `creditNotes` (listed on reads, issued after the invoice).
+ */
 export function invoiceContentHash(invoice: InvoiceDocument): string {
-  return createHash('sha256')
-    .update(canonicalJson({ ...invoice, contentHash: null }))
-    .digest('hex');
+  return sha256Hex(canonicalJson({ ...invoice, contentHash: null, creditNotes: undefined }));
+}
+
+export function sha256Hex(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
 }
 
 /** The final form of a draft: numbered, dated, hashed. */
@@ -39,6 +45,9 @@ export function finalizeInvoice(
     number,
     issuedAt: new Date(issuedAtMs).toISOString(),
     contentHash: null,
+    ...(draft.paymentTermsDays === undefined
+      ? {}
+      : { dueDate: dueDateOf(issuedAtMs, draft.timeZone, draft.paymentTermsDays) }),
   };
   return { ...final, contentHash: invoiceContentHash(final) };
 }

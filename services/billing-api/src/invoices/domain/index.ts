@@ -5,3 +5,6 @@ export * from './canonical-json';
 export * from './adjustment-calculator';
 export * from './period-math';
 export * from './resource-label';
+export * from './legal.model';
+export * from './tax-calculator';
+export * from './credit-note-calculator';

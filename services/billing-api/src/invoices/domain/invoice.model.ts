@@ -1,4 +1,5 @@
 import { type PricePlan } from '@metering/pricing';
+import { type BuyerDetails, type SellerDetails, type TaxLine } from './legal.model';
 
 /** The meters a plan prices, and the units an invoice states their quantities in. */
 export type Meter = 'cpu' | 'memory';
@@ -138,4 +139,30 @@ export interface InvoiceDocument {
   readonly usageTotals: UsageTotals;
   readonly issuedAt: string | null;
   readonly contentHash: string | null;
+  // Billing details (tax-calculator.ts, withBilling). Optional: invoices finalised before they
+  // existed are stored, and hashed, without them.
+  readonly seller?: SellerDetails;
+  readonly buyer?: BuyerDetails;
+  readonly locale?: string;
+  readonly paymentTermsDays?: number;
+  readonly taxLines?: readonly TaxLine[];
+  /** = total (the sum of rounded lines); tax and gross = net + tax, minor-unit digits. */
+  readonly net?: string;
+  readonly tax?: string;
+  readonly gross?: string;
+  /** Wording the tax requires (reverse charge, exemption). */
+  readonly notes?: readonly string[];
+  /** Issue day in the tenant's zone + payment terms; null on drafts. */
+  readonly dueDate?: string | null;
+  /** Credit notes issued for a final invoice: listed on reads, never part of the content hash. */
+  readonly creditNotes?: readonly CreditNoteSummary[];
+}
+
+export interface CreditNoteSummary {
+  readonly number: string;
+  readonly net: string;
+  readonly tax: string;
+  readonly gross: string;
+  readonly reason: string;
+  readonly issuedAt: string;
 }
