@@ -93,7 +93,7 @@ function withClusterSecrets(manifests: Manifest[]): Manifest[] {
               ? PEM
               : k === 'keys'
                 ? keyLine()
-                : random(),
+                : (EXAMPLE_SELLER[k] ?? random()),
         ).toString('base64'),
       ]),
     ),

@@ -11,6 +11,7 @@ import {
   type InvoiceDocument,
   REVERSE_CHARGE_NOTE,
 } from '../src/invoices/domain';
+import { decodeInvoiceEvent } from '@metering/contracts';
 import { BillingHarness } from './billing-harness';
 
 const run = promisify(execFile);
@@ -314,7 +315,7 @@ describe('final invoices: seller, buyer, tax, due date, a Unicode PDF stored onc
     await h.db.query(`ALTER TABLE document_pdf ENABLE TRIGGER document_pdf_immutable`);
     const r = await h.call('GET', '/v1/tenants/plain/invoices/2025-11?format=pdf');
     assert.equal(r.status, 500);
-    assert.equal(r.headers.get('content-type')?.startsWith('application/json'), true);
+    assert.equal(r.headers.get('content-type')?.startsWith('application/problem+json'), true);
     assert.equal((r.json as { code: string }).code, 'DOCUMENT_INTEGRITY');
     assert.ok(!r.text.includes('%PDF'));
     await h.db.query(`ALTER TABLE invoice DISABLE TRIGGER invoice_immutable`);
@@ -395,6 +396,20 @@ describe('credit notes', () => {
       [note.number],
     );
     assert.equal(stored[0]?.sha256, sha256(pdf));
+    // credit_note.issued went into the outbox in the transaction that issued the note.
+    const events = await h.db.query<{ payload: string }[]>(
+      `SELECT payload FROM event_outbox WHERE event_type = 'credit_note.issued' AND tenant_id = 'credit'`,
+    );
+    const issued = events
+      .map((e) => decodeInvoiceEvent(Buffer.from(e.payload)))
+      .filter((d) => d.ok && d.value.type === 'credit_note.issued')
+      .map((d) =>
+        d.ok ? (d.value.data as { creditNote: { number: string; total: string } }) : null,
+      );
+    assert.ok(
+      issued.some((d) => d?.creditNote.number === note.number && d.creditNote.total === note.gross),
+      JSON.stringify(issued),
+    );
     const json = await h.call('GET', `/v1/tenants/credit/credit-notes/${note.number}`);
     assert.equal((json.json as { contentHash: string }).contentHash, note.contentHash);
     const invoice = await invoiceJson('credit', '2025-11');

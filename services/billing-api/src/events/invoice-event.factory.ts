@@ -49,6 +49,40 @@ function invoiceEvent<T extends 'invoice.drafted' | 'invoice.finalized'>(
   } as InvoiceEventOf<T>;
 }
 
+/** What `credit_note.issued` says about its credit note (CreditNoteDocument has these and more). */
+export interface CreditNoteFacts {
+  readonly number: string;
+  readonly invoiceNumber: string;
+  readonly tenantId: string;
+  readonly period: string;
+  readonly currency: string;
+  /** What is credited back, tax included. */
+  readonly gross: string;
+}
+
+/** `credit_note.issued`: once per credit note (the id is the tenant and the note's number). */
+export function creditNoteIssued(
+  note: CreditNoteFacts,
+  occurredAtMs: number,
+): InvoiceEventOf<'credit_note.issued'> {
+  return {
+    schema: SCHEMA_VERSIONS.invoiceEvent,
+    eventId: invoiceEventIdOf('credit_note.issued', [note.tenantId, note.number]),
+    type: 'credit_note.issued',
+    occurredAt: new Date(occurredAtMs).toISOString(),
+    tenantId: note.tenantId,
+    data: {
+      creditNote: {
+        number: note.number,
+        invoiceNumber: note.invoiceNumber,
+        period: note.period,
+        currency: note.currency,
+        total: note.gross,
+      },
+    },
+  };
+}
+
 export interface DisabledEndpointFacts {
   readonly id: string;
   readonly tenantId: string | null;

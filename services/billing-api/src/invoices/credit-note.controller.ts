@@ -42,6 +42,7 @@ export class CreditNoteController {
   @AdminOnly()
   @HttpCode(201)
   @ApiOperation({
+    operationId: 'createCreditNote',
     summary: 'Correct a final invoice with a credit note (full, or per-line net amounts)',
     description:
       '`:id` is the invoice number. Final on creation, numbered CN-YYYY-NNNNNN (gap-free per year), its PDF stored once. Tax at the invoice’s rate.',
@@ -63,7 +64,10 @@ export class CreditNoteController {
 
   @Get('v1/tenants/:id/credit-notes/:number')
   @TenantScoped()
-  @ApiOperation({ summary: 'A credit note as JSON, or its stored PDF (`?format=pdf`)' })
+  @ApiOperation({
+    operationId: 'getCreditNote',
+    summary: 'A credit note as JSON, or its stored PDF (`?format=pdf`)',
+  })
   @ApiProduces('application/json', 'application/pdf')
   @ApiOkResponse({ type: CreditNoteDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'CREDIT_NOTE_NOT_FOUND' })

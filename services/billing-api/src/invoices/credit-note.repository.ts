@@ -9,6 +9,8 @@ import {
   type InvoiceDocument,
 } from './domain';
 import { insertPdfs } from './invoice.repository';
+import { enqueue } from '../events/event-outbox';
+import { creditNoteIssued } from '../events/invoice-event.factory';
 
 /** What creating a credit note needs from inside its transaction. */
 export type CreditNoteBuilder = (
@@ -83,6 +85,8 @@ export class CreditNoteRepository {
         sequence,
       ]);
       await insertPdfs(tx, [note.number], [await renderPdf(note)]);
+      // credit_note.issued in the outbox, in the transaction that issues the note.
+      await enqueue(tx, creditNoteIssued(note, Date.parse(note.issuedAt)));
       return note;
     });
   }

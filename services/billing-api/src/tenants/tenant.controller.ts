@@ -109,6 +109,7 @@ export class TenantController {
   @Patch(':id')
   @AdminOnly()
   @ApiOperation({
+    operationId: 'updateTenantBilling',
     summary: 'Set the billing details (legal name, address, tax id, e-mail, tax, terms, locale)',
     description:
       'JSON merge patch (RFC 7396; application/merge-patch+json or application/json): null clears a field, an absent one is kept. Final invoices keep the details they were issued with.',
