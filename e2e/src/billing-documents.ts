@@ -84,15 +84,28 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const spaces = (s: string) => s.replace(/[\u00a0\u202f]/g, ' ');
 
 /** An amount as the PDF prints it: the invoice's locale, its currency, the amount's digits. */
-function pdfMoney(json: InvoiceJson, amount: string): string {
+function pdfMoney(
+  json: InvoiceJson,
+  amount: string,
+  display: 'symbol' | 'code' = 'symbol',
+): string {
   const digits = amount.split('.')[1]?.length ?? 0;
   const text = new Intl.NumberFormat(json.locale ?? 'en', {
     style: 'currency',
     currency: json.currency,
+    currencyDisplay: display,
     minimumFractionDigits: digits,
     maximumFractionDigits: digits,
   }).format(amount as Intl.StringNumericLiteral);
   return spaces(text);
+}
+
+/**
+ * The amount as a pattern: with the currency's symbol, or with its ISO code where the PDF's fonts
+ * have no glyph for the symbol (₹, ₽, ₩…: the renderer prints "INR 39.79" rather than a blank).
+ */
+function pdfMoneyPattern(json: InvoiceJson, amount: string): string {
+  return `(?:${escape(pdfMoney(json, amount))}|${escape(pdfMoney(json, amount, 'code'))})`;
 }
 
 /** A quantity as the PDF prints it: 3 decimals at most, grouped for the locale. */
@@ -125,7 +138,7 @@ export function documentDisagreements(json: InvoiceJson, csv: string, printed: s
     if (csvLine !== jsonLine) problems.push(`CSV line ${i + 1} "${csvLine}" ≠ JSON "${jsonLine}"`);
     // PDF: the description, the quantity (3 decimals) and the amount on one row, in its locale.
     const pdfRow = new RegExp(
-      `${escape(line.description.slice(0, 30))}.*\\s${escape(pdfQuantity(json, line.quantity))}\\s.*\\s${escape(pdfMoney(json, line.amount))}`,
+      `${escape(line.description.slice(0, 30))}.*\\s${escape(pdfQuantity(json, line.quantity))}\\s.*\\s${pdfMoneyPattern(json, line.amount)}`,
     );
     if (!pdfRow.test(pdfText)) {
       problems.push(`PDF has no row for ${jsonLine} (${line.description.slice(0, 30)}…)`);
@@ -141,13 +154,13 @@ export function documentDisagreements(json: InvoiceJson, csv: string, printed: s
     }
     // With billing details the PDF prints the total as "Net" and then "Total due" (the gross).
     const label = type === 'total' ? (json.gross === undefined ? 'Total' : 'Net') : 'Subtotal';
-    if (!new RegExp(`${label}\\s+${escape(pdfMoney(json, value))}`).test(pdfText)) {
+    if (!new RegExp(`${label}\\s+${pdfMoneyPattern(json, value)}`).test(pdfText)) {
       problems.push(`PDF shows no "${label} ${pdfMoney(json, value)}"`);
     }
   }
   if (
     json.gross !== undefined &&
-    !new RegExp(`Total due\\s+${escape(pdfMoney(json, json.gross))}`).test(pdfText)
+    !new RegExp(`Total due\\s+${pdfMoneyPattern(json, json.gross)}`).test(pdfText)
   ) {
     problems.push(`PDF shows no "Total due ${pdfMoney(json, json.gross)}"`);
   }

@@ -64,7 +64,7 @@ const COLS = {
  * note (`renderCreditNotePdf`).
  */
 export function renderInvoicePdf(invoice: InvoiceDocument, options: PdfOptions): Promise<Buffer> {
-  const fmt = formatterFor(invoice.locale ?? 'en', invoice.currency);
+  const fmt = formatterFor(invoice.locale ?? 'en', invoice.currency, printable(options.assets));
   const seller = invoice.seller ?? options.assets.seller;
   const { doc, done } = openDocument(
     `Invoice ${invoice.number ?? 'draft'} ${invoice.tenantId} ${invoice.period}`,
@@ -207,7 +207,7 @@ export function renderCreditNotePdf(
   note: CreditNoteDocument,
   options: Omit<PdfOptions, 'daily'>,
 ): Promise<Buffer> {
-  const fmt = formatterFor(note.locale ?? 'en', note.currency);
+  const fmt = formatterFor(note.locale ?? 'en', note.currency, printable(options.assets));
   const seller = note.seller ?? options.assets.seller;
   const { doc, done } = openDocument(
     `Credit note ${note.number}`,
@@ -333,26 +333,53 @@ export interface Formatter {
 
 const formatters = new Map<string, Formatter>();
 
-/** Formatters are costly to build (ICU data) and immutable: one per locale and currency. */
-export function formatterFor(locale: string, currency: string): Formatter {
+/** Whether the Unicode font has a glyph for every character of `text`. */
+function printable(assets: InvoiceAssets): (text: string) => boolean {
+  const font = assets.font.font;
+  return (text) => [...text].every((c) => font.hasGlyphForCodePoint(c.codePointAt(0) ?? 0));
+}
+
+/**
+ * Formatters are costly to build (ICU data) and immutable: one per locale and currency (the
+ * process has one Unicode font, so whether a symbol prints does not change).
+ */
+export function formatterFor(
+  locale: string,
+  currency: string,
+  canPrint: (text: string) => boolean = () => true,
+): Formatter {
   const key = `${locale}\u0000${currency}`;
   let formatter = formatters.get(key);
   if (formatter === undefined) {
-    formatter = buildFormatter(locale, currency);
+    formatter = buildFormatter(locale, currency, canPrint);
     if (formatters.size > 1000) formatters.clear();
     formatters.set(key, formatter);
   }
   return formatter;
 }
 
-function buildFormatter(locale: string, currency: string): Formatter {
+function buildFormatter(
+  locale: string,
+  currency: string,
+  canPrint: (text: string) => boolean,
+): Formatter {
   const digits = minorUnitsOf(currency);
-  const money = new Intl.NumberFormat(locale, {
-    style: 'currency',
-    currency,
-    minimumFractionDigits: digits,
-    maximumFractionDigits: digits,
-  });
+  const moneyAs = (currencyDisplay: 'symbol' | 'code') =>
+    new Intl.NumberFormat(locale, {
+      style: 'currency',
+      currency,
+      currencyDisplay,
+      minimumFractionDigits: digits,
+      maximumFractionDigits: digits,
+    });
+  // A symbol neither font can draw (₹, ₽, ₩ are not in the Unicode font) would print as a
+  // blank: the ISO code is printed instead ("INR 39.79").
+  const symbol = moneyAs('symbol')
+    .formatToParts(0)
+    .filter((p) => p.type === 'currency')
+    .map((p) => p.value)
+    .join('');
+  const money = WIN_ANSI.test(symbol) || canPrint(symbol) ? moneyAs('symbol') : moneyAs('code');
   const number = new Intl.NumberFormat(locale, { maximumFractionDigits: 6 });
   const percent = new Intl.NumberFormat(locale, {
     style: 'percent',
