@@ -2,7 +2,7 @@ import {
   Inject,
   Injectable,
   type OnApplicationBootstrap,
-  type OnApplicationShutdown,
+  type BeforeApplicationShutdown,
 } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { KafkaClientFactory, type KafkaProducer } from '@metering/kafka';
@@ -30,7 +30,7 @@ interface PendingRow {
  * Without KAFKA_BROKERS it does not run; events wait in the outbox (the lag gauges show them).
  */
 @Injectable()
-export class EventRelayService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class EventRelayService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger: Logger;
   private readonly published;
   private readonly failures;
@@ -92,7 +92,8 @@ export class EventRelayService implements OnApplicationBootstrap, OnApplicationS
     return producer;
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before the database closes (its provider closes on onApplicationShutdown): a run in flight ends first. */
+  async beforeApplicationShutdown(): Promise<void> {
     await this.task.stop();
     await this.producer?.disconnect({ timeoutMs: 5_000 });
   }

@@ -3,7 +3,7 @@ import {
   Inject,
   Injectable,
   type OnApplicationBootstrap,
-  type OnApplicationShutdown,
+  type BeforeApplicationShutdown,
 } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { invoiceEventIdOf } from '@metering/contracts';
@@ -43,7 +43,7 @@ export interface ScheduledRunReport {
  * later), within the lookback. Each run is recorded in `billing_close_run`.
  */
 @Injectable()
-export class ScheduledCloseService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ScheduledCloseService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger: Logger;
   private readonly runs;
   private readonly lastSuccess;
@@ -89,7 +89,8 @@ export class ScheduledCloseService implements OnApplicationBootstrap, OnApplicat
     this.task.start();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before the database closes (its provider closes on onApplicationShutdown): a run in flight ends first. */
+  async beforeApplicationShutdown(): Promise<void> {
     await this.task.stop();
   }
 

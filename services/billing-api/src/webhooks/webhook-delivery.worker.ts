@@ -2,7 +2,7 @@ import {
   Inject,
   Injectable,
   type OnApplicationBootstrap,
-  type OnApplicationShutdown,
+  type BeforeApplicationShutdown,
 } from '@nestjs/common';
 import { WEBHOOK_SIGNATURE_HEADER, webhookSignatureHeader } from '@metering/contracts';
 import { createLogger, type Logger, MetricsRegistry, ROOT_LOGGER } from '@metering/observability';
@@ -27,7 +27,7 @@ import { WebhookSecretCipher } from './webhook-secret.cipher';
  * Several instances share the work through leases (WebhookDeliveryStore.claim).
  */
 @Injectable()
-export class WebhookDeliveryWorker implements OnApplicationBootstrap, OnApplicationShutdown {
+export class WebhookDeliveryWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger: Logger;
   private readonly cipher: WebhookSecretCipher | null;
   private readonly attempts;
@@ -72,7 +72,8 @@ export class WebhookDeliveryWorker implements OnApplicationBootstrap, OnApplicat
     this.task.start();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before the database closes (its provider closes on onApplicationShutdown): a run in flight ends first. */
+  async beforeApplicationShutdown(): Promise<void> {
     await this.task.stop();
   }
 
