@@ -11,7 +11,8 @@
 //
 //   node bench/resting-cost.mjs [--window 30] [--repeats 3] [--settle 20]
 //                              [--services rating,docker-collector,vm-collector,billing-api]
-//                              [--cpu-prof DIR]   (node --cpu-prof of each service, written at stop)
+//                              [--prof DIR]   (V8's tick profile of each service in DIR/<service>/;
+//                                              node --prof-process reads it)
 // Needs the infrastructure of the local stack (npm run stack -- --infra) and a build.
 import { readFileSync, readdirSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -34,7 +35,7 @@ const { values: opts } = parseArgs({
     repeats: { type: 'string', default: '3' },
     settle: { type: 'string', default: '20' },
     services: { type: 'string', default: 'rating,docker-collector,vm-collector,billing-api' },
-    'cpu-prof': { type: 'string' },
+    prof: { type: 'string' },
   },
 });
 const WINDOW_S = Number(opts.window);
@@ -56,12 +57,16 @@ function stackRuntime(name) {
   );
 }
 
-/** --cpu-prof DIR: each service writes its profile to DIR/<service>/ when it stops. */
+/**
+ * --prof DIR: V8's sampling profiler, written as the process runs (a --cpu-prof profile is written
+ * at exit, and the services end by re-raising SIGTERM, which skips it). Its sampler thread wakes
+ * the process ~1,000 times a second: the figures of a profiled run are not the resting cost.
+ */
 function withProfile(pipeline, name) {
-  if (opts['cpu-prof'] === undefined) return;
-  const dir = resolve(opts['cpu-prof'], name);
+  if (opts.prof === undefined) return;
+  const dir = resolve(opts.prof, name);
   mkdirSync(dir, { recursive: true });
-  pipeline.nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+  pipeline.nodeArgs = ['--prof', `--logfile=${join(dir, 'v8.log')}`];
 }
 
 /** CPU ticks of the process (all threads) and the context switches of its live threads. */

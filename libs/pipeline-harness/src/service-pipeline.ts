@@ -83,7 +83,7 @@ export class ServicePipeline {
     brokers: [...localInfra.kafkaBrokers],
     logLevel: logLevel.NOTHING,
   });
-  /** Node options for the services started after it is set (a bench's `--cpu-prof`...). */
+  /** Node options for the services started after it is set (a bench's `--prof`...). */
   nodeArgs: readonly string[] = [];
   private readonly children = new Map<ServiceName, ChildProcess>();
   private topicsCreated = false;
