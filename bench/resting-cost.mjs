@@ -9,7 +9,7 @@
 // Prints the table with PASS/FAIL against the targets (≤ 0.2 % of a core at rest) and the load
 // average, since the machine is shared.
 //
-//   node bench/resting-cost.mjs [--window 30] [--repeats 3] [--settle 20]
+//   node bench/resting-cost.mjs [--window 30] [--repeats 3] [--settle 30]
 //                              [--services rating,docker-collector,vm-collector,billing-api]
 //                              [--prof DIR]   (V8's tick profile of each service in DIR/<service>/;
 //                                              node --prof-process reads it)
@@ -33,7 +33,7 @@ const { values: opts } = parseArgs({
   options: {
     window: { type: 'string', default: '30' },
     repeats: { type: 'string', default: '3' },
-    settle: { type: 'string', default: '20' },
+    settle: { type: 'string', default: '30' },
     services: { type: 'string', default: 'rating,docker-collector,vm-collector,billing-api' },
     prof: { type: 'string' },
   },
