@@ -211,6 +211,10 @@ try {
       `| ${s} | ${range(cpu[s], 2)} | ${range(wakeups[s], 1)} | ≤ ${TARGET_CPU_PERCENT} % | ${pass ? 'PASS' : 'FAIL'} |`,
     );
   }
+  for (const s of measured) {
+    const each = cpu[s].map((v, i) => `${v.toFixed(2)} %/${wakeups[s][i].toFixed(1)}`);
+    console.log(`# ${s}, each window (CPU/context switches per s): ${each.join(', ')}`);
+  }
   console.log(
     `load average (1 min) during the windows: ${range(loads, 1)} on ${readCores()} cores`,
   );
