@@ -96,3 +96,4 @@ export {
   hostKeyFileFromEnv,
   hostKeysFromEnv,
 } from './host-auth.config';
+export { patchKafkajsRequestQueue } from './kafkajs-request-queue.patch';

@@ -9,6 +9,7 @@ import { KafkaConsumer, type KafkaConsumerOptions } from './kafka-consumer';
 import { KafkaMetrics } from './kafka.metrics';
 import { KafkaProducer, type KafkaProducerOptions } from './kafka-producer';
 import { kafkajsLogCreator, kafkajsLogLevel } from './kafkajs-log.adapter';
+import { patchKafkajsRequestQueue } from './kafkajs-request-queue.patch';
 
 export interface KafkaClientFactoryDeps {
   /** The service's root logger (no `context`); kafkajs's lines go through it too. */
@@ -29,6 +30,7 @@ export class KafkaClientFactory {
   private readonly logger: Logger;
 
   constructor(config: KafkaConfig | KafkaConfigInput, deps: KafkaClientFactoryDeps) {
+    patchKafkajsRequestQueue(); // idle connections sleep (kafkajs-request-queue.patch.ts)
     this.config = resolveKafkaConfig(config);
     this.logger = deps.logger;
     this.metrics = new KafkaMetrics(deps.metrics);

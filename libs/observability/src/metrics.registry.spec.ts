@@ -32,6 +32,28 @@ test('default process metrics keep their standard names', async () => {
   assert.match(text, /^nodejs_eventloop_lag_seconds\{service="rating"\} /m);
 });
 
+test('the resting cost is on /metrics: event-loop busy time and context switches, growing', async () => {
+  const metrics = new MetricsRegistry({ serviceName: 'rating' });
+  const value = (text: string, name: string): number => {
+    const m = new RegExp(`^${name}\\{service="rating"\\} (\\S+)$`, 'm').exec(text);
+    assert.ok(m, `${name} missing`);
+    return Number(m[1]);
+  };
+  await new Promise((resolve) => setTimeout(resolve, 1)); // the loop has started: ELU counts
+  const first = await metrics.metrics();
+  const spinUntil = performance.now() + 30;
+  while (performance.now() < spinUntil); // 30 ms of callback time on the loop
+  await new Promise((resolve) => setTimeout(resolve, 20)); // a sleep: a voluntary switch
+  const second = await metrics.metrics();
+  const active = 'nodejs_eventloop_active_seconds_total';
+  const voluntary = 'process_voluntary_context_switches_total';
+  const busy = value(second, active) - value(first, active);
+  assert.ok(busy >= 0.025, `event loop busy ${busy} s`);
+  assert.ok(value(second, voluntary) > value(first, voluntary));
+  assert.ok(value(second, 'process_involuntary_context_switches_total') >= 0);
+  assert.match(second, /^# TYPE process_voluntary_context_switches_total counter$/m);
+});
+
 test('asking twice for a metric returns the same one; another type is refused', () => {
   const metrics = new MetricsRegistry({ serviceName: 's', collectDefaultMetrics: false });
   const a = metrics.counter({ name: 'x_total', help: 'x' });

@@ -9,13 +9,14 @@ import {
   type HistogramConfiguration,
 } from 'prom-client';
 import { ObservabilityError } from './observability.errors';
+import { EVENT_LOOP_LAG_RESOLUTION_MS, registerRestingCostMetrics } from './resting-cost.metrics';
 
 export interface MetricsRegistryOptions {
   /** Becomes the `service` label on every series and, sanitised, the metric name prefix. */
   serviceName: string;
   /** Overrides the prefix derived from serviceName (`billing-api` → `billing_api_`). */
   prefix?: string;
-  /** Process metrics (CPU, memory, event loop lag, GC, handles). Default true. */
+  /** Process metrics (CPU, memory, event loop lag and utilisation, context switches, GC, handles). Default true. */
   collectDefaultMetrics?: boolean;
   /** Further labels put on every series, e.g. `{ host }` for collectors. */
   defaultLabels?: Readonly<Record<string, string>>;
@@ -41,7 +42,11 @@ export class MetricsRegistry {
     this.prefix = options.prefix ?? `${metricNamePart(options.serviceName)}_`;
     this.registry.setDefaultLabels({ service: options.serviceName, ...options.defaultLabels });
     if (options.collectDefaultMetrics ?? true) {
-      collectDefaultMetrics({ register: this.registry });
+      collectDefaultMetrics({
+        register: this.registry,
+        eventLoopMonitoringPrecision: EVENT_LOOP_LAG_RESOLUTION_MS,
+      });
+      registerRestingCostMetrics(this.registry);
     }
   }
 

@@ -83,6 +83,8 @@ export class ServicePipeline {
     brokers: [...localInfra.kafkaBrokers],
     logLevel: logLevel.NOTHING,
   });
+  /** Node options for the services started after it is set (a bench's `--prof`...). */
+  nodeArgs: readonly string[] = [];
   private readonly children = new Map<ServiceName, ChildProcess>();
   private topicsCreated = false;
   private prometheusStarted = false;
@@ -238,7 +240,7 @@ export class ServicePipeline {
     mkdirSync(this.logDir, { recursive: true });
     const logFile = this.logFile(name);
     const log = createWriteStream(logFile, { flags: 'a' });
-    const child = spawn(process.execPath, ['--enable-source-maps', main], {
+    const child = spawn(process.execPath, ['--enable-source-maps', ...this.nodeArgs, main], {
       cwd: dir,
       env: {
         ...process.env,
@@ -278,6 +280,11 @@ export class ServicePipeline {
         throw new Error(`${name} did not start; see ${logFile}`, { cause: error });
       throw error;
     });
+  }
+
+  /** The process id of a started service, or undefined. */
+  pid(name: ServiceName): number | undefined {
+    return this.children.get(name)?.pid;
   }
 
   /** SIGTERM (SIGKILL after 15 s); resolves once the process is gone. */

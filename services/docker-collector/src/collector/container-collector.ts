@@ -130,6 +130,9 @@ export class ContainerCollector {
   private readonly parents = new Map<string, ParentState>();
   private readonly discoveryLimiter: ConcurrencyLimiter;
   private readonly timers: NodeJS.Timeout[] = [];
+  /** Young reads' timer: armed only while a container is young (an empty host sleeps). */
+  private youngTimer: NodeJS.Timeout | null = null;
+  private started = false;
   private readonly background = new Set<Promise<void>>();
   private cycle: Promise<void> | null = null;
   private cycleCount = 0;
@@ -185,8 +188,9 @@ export class ContainerCollector {
       if (ms > 0) this.timers.push(setInterval(() => this.spawn(task()), ms));
     };
     every(this.settings.intervalMs, () => this.runCycle());
-    every(this.settings.youngReadIntervalMs, () => this.readYoung());
     every(this.settings.resyncIntervalMs, () => this.resync());
+    this.started = true;
+    this.armYoungReads();
   }
 
   /** Stops the timers and waits for work in flight. Running containers get no final sample. */
@@ -194,6 +198,8 @@ export class ContainerCollector {
     this.stopped = true;
     for (const timer of this.timers) clearInterval(timer);
     this.timers.length = 0;
+    if (this.youngTimer !== null) clearInterval(this.youngTimer);
+    this.youngTimer = null;
     for (const t of this.tracked.values()) {
       if (t.vanishedTimer !== null) clearTimeout(t.vanishedTimer);
     }
@@ -298,15 +304,33 @@ export class ContainerCollector {
 
   /** Reads young containers (not published: their final sample will carry the last one). */
   readYoung(): Promise<void> {
-    const now = this.ports.clock.now();
     const work: Array<Promise<void>> = [];
     for (const t of this.tracked.values()) {
-      // A stats-API reading costs the engine about a second: never more often than cycles.
-      if (t.busy > 0 || t.vanishedTimer !== null || t.target.kind !== 'cgroup') continue;
-      if (now - t.instance.startedAtMs >= this.settings.youngWindowMs) continue;
+      if (t.busy > 0 || !this.isYoung(t)) continue;
       work.push(this.enqueue(t, () => this.read(t, false)));
     }
     return Promise.all(work).then(() => undefined);
+  }
+
+  private isYoung(t: Tracked): boolean {
+    // A stats-API reading costs the engine about a second: never more often than cycles.
+    if (t.vanishedTimer !== null || t.target.kind !== 'cgroup') return false;
+    return this.ports.clock.now() - t.instance.startedAtMs < this.settings.youngWindowMs;
+  }
+
+  /** Starts the young reads' timer if a container is young; it stops once none is. */
+  private armYoungReads(): void {
+    const ms = this.settings.youngReadIntervalMs;
+    if (!this.started || this.stopped || ms <= 0 || this.youngTimer !== null) return;
+    if (![...this.tracked.values()].some((t) => this.isYoung(t))) return;
+    this.youngTimer = setInterval(() => {
+      if ([...this.tracked.values()].some((t) => this.isYoung(t))) {
+        this.spawn(this.readYoung());
+      } else if (this.youngTimer !== null) {
+        clearInterval(this.youngTimer);
+        this.youngTimer = null;
+      }
+    }, ms);
   }
 
   private async cycleOnce(): Promise<void> {
@@ -415,6 +439,7 @@ export class ContainerCollector {
     };
     this.tracked.set(id, t);
     this.attachParent(t);
+    this.armYoungReads();
     await this.enqueue(t, async () => {
       await this.read(t, false, true);
       // A new parent's baseline right after its first child's reading: what the child uses

@@ -302,6 +302,10 @@ export class RatingRunner {
       partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
       sessionTimeoutMs: config.sessionTimeoutMs,
       heartbeatIntervalMs: Math.min(3_000, Math.floor(config.sessionTimeoutMs / 3)),
+      // An empty fetch waits this long at the broker; a sample answers it at once, so the wait
+      // costs no latency, and a rating with nothing to rate asks once per wait, not per second.
+      // kafkajs heartbeats between fetches: a third of the session timeout at most.
+      maxWaitTimeMs: Math.min(5_000, Math.floor(config.sessionTimeoutMs / 3)),
       shutdownSignals: [],
       // Positions live in the ledger, committed with the usage they produced; each is checked
       // against the topic before it is read from (offset continuity).

@@ -35,6 +35,7 @@ export class InfluxSink {
   private nextAttemptAt = 0;
   private flushing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | undefined;
+  private started = false;
   private stopped = false;
   private failingSince: number | null = null;
   private lastFailureLogAt = -Infinity;
@@ -78,7 +79,23 @@ export class InfluxSink {
   }
 
   start(): void {
-    this.timer = setInterval(() => this.kick(), this.options.flushIntervalMs);
+    this.started = true;
+    this.armFlushTimer();
+  }
+
+  /**
+   * The flush timer runs only while points wait: a rating with nothing to write sleeps (issue
+   * 18). Armed by enqueue(), it stops at the first tick that finds nothing pending.
+   */
+  private armFlushTimer(): void {
+    if (!this.started || this.stopped || this.timer !== undefined || this.pending === 0) return;
+    this.timer = setInterval(() => {
+      this.kick();
+      if (this.pending === 0 && this.flushing === null) {
+        clearInterval(this.timer);
+        this.timer = undefined;
+      }
+    }, this.options.flushIntervalMs);
     this.timer.unref();
   }
 
@@ -107,6 +124,7 @@ export class InfluxSink {
     }
     this.buffered.set(this.pending);
     if (this.buffer.size + this.once.length >= this.options.batchSize) this.kick();
+    this.armFlushTimer();
   }
 
   get pending(): number {
@@ -127,6 +145,8 @@ export class InfluxSink {
   /** Stops the timer and writes what is buffered, for at most `timeoutMs`. */
   async stop(timeoutMs: number): Promise<void> {
     clearInterval(this.timer);
+    this.timer = undefined;
+    this.started = false;
     const drained = await this.drain(timeoutMs);
     this.stopped = true;
     if (!drained) {
