@@ -67,6 +67,9 @@ export class ScheduledCloseService implements OnApplicationBootstrap, BeforeAppl
       help: 'Scheduled close attempts per month by outcome (closed, failed)',
       labelNames: ['outcome'],
     });
+    // Both outcomes from the start: an alert on `failed` finds the series before the first failure.
+    this.runs.inc({ outcome: 'closed' }, 0);
+    this.runs.inc({ outcome: 'failed' }, 0);
     this.lastSuccess = metrics.gauge({
       name: 'scheduled_close_last_success_timestamp_seconds',
       help: 'When a scheduled close last finished without error (unix seconds)',
