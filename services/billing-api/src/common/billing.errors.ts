@@ -147,6 +147,8 @@ export class NotFoundError extends BillingError {
       | 'API_KEY_NOT_FOUND'
       | 'INVOICE_NOT_FOUND'
       | 'CREDIT_NOTE_NOT_FOUND'
+      | 'WEBHOOK_ENDPOINT_NOT_FOUND'
+      | 'WEBHOOK_DELIVERY_NOT_FOUND'
       | 'NOT_FOUND',
     message: string,
   ) {
@@ -165,7 +167,10 @@ export class ConflictError extends BillingError {
       | 'IDEMPOTENCY_KEY_IN_USE'
       | 'INVOICE_NOT_FINAL'
       | 'CREDIT_EXCEEDS_REMAINING'
-      | 'NOTHING_TO_CREDIT',
+      | 'NOTHING_TO_CREDIT'
+      | 'WEBHOOK_ENDPOINT_DISABLED'
+      | 'WEBHOOK_ENDPOINT_LIMIT'
+      | 'WEBHOOKS_NOT_CONFIGURED',
     message: string,
     override readonly field?: string,
   ) {

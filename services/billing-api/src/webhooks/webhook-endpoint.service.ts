@@ -2,7 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { INVOICE_EVENT_TYPES, isPrintableText, utf8ByteLength } from '@metering/contracts';
 import { type Principal } from '../auth/principal';
-import { type FieldProblem, ValidationFailedError } from '../common/billing.errors';
+import {
+  ConflictError,
+  type FieldProblem,
+  NotFoundError,
+  ValidationFailedError,
+} from '../common/billing.errors';
 import { BILLING_CONFIG } from '../common/tokens';
 import { type BillingConfig } from '../config';
 import { checkWebhookUrl } from './webhook-url.policy';
@@ -11,7 +16,6 @@ import {
   type EndpointRow,
   WebhookEndpointRepository,
 } from './webhook-endpoint.repository';
-import { WebhookConflictError, WebhookNotFoundError } from './webhook.errors';
 import { WebhookSecretCipher } from './webhook-secret.cipher';
 
 /** Endpoints per owner (the provider, or one tenant). */
@@ -69,7 +73,7 @@ export class WebhookEndpointService {
   /** Secrets cannot be kept without the key (production without WEBHOOK_SECRET_KEY). */
   private get cipher(): WebhookSecretCipher {
     if (this.key === null) {
-      throw new WebhookConflictError(
+      throw new ConflictError(
         'WEBHOOKS_NOT_CONFIGURED',
         'webhooks are off: set WEBHOOK_SECRET_KEY (docs/operations.md, "Invoice events and webhooks")',
       );
@@ -80,13 +84,13 @@ export class WebhookEndpointService {
   async create(principal: Principal, body: unknown): Promise<EndpointView & { secret: string }> {
     const input = this.parseCreate(principal, body);
     if (input.tenantId !== null && !(await this.endpoints.tenantExists(input.tenantId))) {
-      throw new WebhookNotFoundError(
+      throw new NotFoundError(
         'WEBHOOK_ENDPOINT_NOT_FOUND',
         `tenantId: tenant ${input.tenantId} does not exist`,
       );
     }
     if ((await this.endpoints.countOwned(input.tenantId)) >= MAX_ENDPOINTS_PER_OWNER) {
-      throw new WebhookConflictError(
+      throw new ConflictError(
         'WEBHOOK_ENDPOINT_LIMIT',
         `at most ${MAX_ENDPOINTS_PER_OWNER} webhook endpoints per owner; delete one first`,
       );
@@ -174,13 +178,13 @@ export class WebhookEndpointService {
     const delivery = await this.endpoints.delivery(deliveryId);
     const endpoint = delivery === null ? null : await this.endpoints.find(delivery.endpointId);
     if (delivery === null || endpoint === null || !canSee(principal, endpoint)) {
-      throw new WebhookNotFoundError(
+      throw new NotFoundError(
         'WEBHOOK_DELIVERY_NOT_FOUND',
         `webhook delivery ${deliveryId} does not exist`,
       );
     }
     if (endpoint.status === 'disabled') {
-      throw new WebhookConflictError(
+      throw new ConflictError(
         'WEBHOOK_ENDPOINT_DISABLED',
         `endpoint ${endpoint.id} is disabled; enable it first (POST /v1/webhook-endpoints/${endpoint.id}/enable)`,
       );
@@ -191,7 +195,7 @@ export class WebhookEndpointService {
   private async visible(principal: Principal, id: string): Promise<EndpointRow> {
     const row = ID_PATTERN.test(id) ? await this.endpoints.find(id) : null;
     if (row === null || !canSee(principal, row)) {
-      throw new WebhookNotFoundError(
+      throw new NotFoundError(
         'WEBHOOK_ENDPOINT_NOT_FOUND',
         `webhook endpoint ${id} does not exist`,
       );
@@ -257,7 +261,7 @@ export class WebhookEndpointService {
     if (principal.kind === 'tenant') {
       // A tenant key registers for its own tenant only; naming another is "not found".
       if (tenantId !== null && tenantId !== principal.tenantId) {
-        throw new WebhookNotFoundError(
+        throw new NotFoundError(
           'WEBHOOK_ENDPOINT_NOT_FOUND',
           `tenantId: tenant ${tenantId} does not exist`,
         );
