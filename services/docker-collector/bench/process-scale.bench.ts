@@ -3,10 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Session } from 'node:inspector/promises';
 import { createInterface } from 'node:readline';
 import { hostKeyLine } from '@metering/contracts';
 import { createRootLogger, MetricsRegistry } from '@metering/observability';
 import { localInfra } from '@metering/testing';
+import { HeldFileReader, heldFileBudget } from '../src/cgroups';
 import { CollectorMetricsAdapter } from '../src/collector/collector.metrics';
 import { loadConfig } from '../src/config';
 import { startSamplePublisher } from '../src/publishing/publisher.factory';
@@ -22,7 +24,7 @@ import { syntheticCollector, syntheticHost } from './synthetic-host';
 // memory, because 10,000 real containers do not fit this machine. Not in the child: Nest's HTTP
 // server, idle while nobody scrapes. The parent reads the child's CPU (utime+stime, all threads)
 // and context switches from /proc over the windows after it settled, and prints PASS/FAIL.
-//   node bench/process-scale.mjs [--window 60] [--repeats 2] [--settle 25]
+//   node bench/process-scale.mjs [--window 60] [--repeats 2] [--settle 25] [--held N]
 
 const TARGETS: ReadonlyArray<[containers: number, percentOfCore: number]> = [
   [1_000, 1.5],
@@ -55,19 +57,35 @@ async function child(): Promise<void> {
     LOG_LEVEL: 'warn',
     SPOOL_DIR: join(tmpRoot, 'spool'),
     HOST_AUTH_KEY_FILE: keyFile,
+    ...(argValue('--held') === undefined ? {} : { HELD_CGROUP_FILES: argValue('--held') }),
   });
   const registry = new MetricsRegistry({ serviceName: 'docker-collector' });
   const pub = await startSamplePublisher(config, { logger, metrics: registry });
   const metrics = new CollectorMetricsAdapter(registry, () => pub.depth());
-  const host = syntheticHost(tmpRoot, n, realMemoryStat());
+  // The cgroup files held open as the service holds them (HELD_CGROUP_FILES, default 4,096).
+  const budget = heldFileBudget(config.heldCgroupFiles, readFileSync('/proc/self/limits', 'utf8'));
+  const held = budget > 0 ? new HeldFileReader({ maxHeld: budget, idleCloseMs: 300_000 }) : null;
+  const host = syntheticHost(tmpRoot, n, realMemoryStat(), held?.read);
   const collector = syntheticCollector(config, host, pub, metrics, logger);
   await collector.start();
   await collector.runCycle();
   await pub.flush(120_000);
+  // --profile FILE: V8's CPU profile of the measured time (Chrome DevTools format).
+  const profileFile = argValue('--profile');
+  const session = profileFile === undefined ? undefined : new Session();
+  if (session !== undefined) {
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+  }
   process.stdout.write(`ready ${collector.containerCount}\n`);
   const stop = (): void => {
-    void collector
-      .stop()
+    void (async () => {
+      if (session === undefined || profileFile === undefined) return;
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(profileFile, JSON.stringify(profile));
+    })()
+      .then(() => collector.stop())
       .then(() => pub.close(10_000))
       .finally(() => {
         rmSync(tmpRoot, { recursive: true, force: true });
@@ -75,6 +93,11 @@ async function child(): Promise<void> {
       });
   };
   process.once('SIGTERM', stop);
+}
+
+function argValue(name: string): string | undefined {
+  const at = process.argv.indexOf(name);
+  return at < 0 ? undefined : process.argv[at + 1];
 }
 
 /** A real memory.stat (the root cgroup's) so that each synthetic read has the real size. */
@@ -116,6 +139,8 @@ function parent(): void {
   const WINDOW_S = option('window', 60);
   const REPEATS = option('repeats', 2);
   const SETTLE_S = option('settle', 25);
+  // --held N: HELD_CGROUP_FILES of the collector (default: the service's default).
+  const HELD = option('held', -1);
   let topic: BenchTopic | undefined;
   let running: ReturnType<typeof spawn> | undefined;
   runBench(
@@ -136,7 +161,14 @@ function parent(): void {
         const started = performance.now();
         const proc = spawn(
           process.execPath,
-          [process.argv[1] ?? '', '--child', String(n), '--topic', topic.topic],
+          [
+            process.argv[1] ?? '',
+            '--child',
+            String(n),
+            '--topic',
+            topic.topic,
+            ...(HELD < 0 ? [] : ['--held', String(HELD)]),
+          ],
           { stdio: ['ignore', 'pipe', 'inherit'] },
         );
         running = proc;
