@@ -151,13 +151,16 @@ export class BudgetCheckService implements OnApplicationBootstrap, BeforeApplica
     await mapConcurrent(due, this.config.concurrency, async (tenant) => {
       try {
         report.checked += 1;
-        report.reached += await this.checkTenant(
+        // Awaited first: `report.reached += await …` would read the total before the wait and
+        // lose the other tenants' counts added meanwhile.
+        const reached = await this.checkTenant(
           tenant,
           periods.get(tenant.id) ?? periodOf(nowMs, tenant.timeZone),
           byTenant.get(tenant.id) ?? [],
           crossed,
           toAssignments(plans.get(tenant.id) ?? []),
         );
+        report.reached += reached;
       } catch (error) {
         report.failed += 1;
         this.failures.inc();

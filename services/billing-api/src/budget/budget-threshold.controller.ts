@@ -3,7 +3,10 @@ import {
   ApiBadRequestResponse,
   ApiBody,
   ApiConflictResponse,
+  ApiCreatedResponse,
   ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
@@ -30,6 +33,39 @@ const THRESHOLD_BODY = {
   },
 };
 
+const THRESHOLD_VIEW = {
+  type: 'object',
+  required: [
+    'id',
+    'tenantId',
+    'amount',
+    'currency',
+    'createdBy',
+    'createdAt',
+    'period',
+    'reachedAt',
+  ],
+  properties: {
+    id: { type: 'string', example: 'bt_5f0c2a9e41d7b3c86a1e0f42' },
+    tenantId: { type: 'string', example: 'acme' },
+    amount: { type: 'string', example: '150.00' },
+    currency: { type: 'string', example: 'EUR' },
+    createdBy: { type: 'string', enum: ['admin', 'tenant'] },
+    createdAt: { type: 'string', format: 'date-time' },
+    period: {
+      type: 'string',
+      example: '2026-12',
+      description: 'the current month in the tenant’s zone',
+    },
+    reachedAt: {
+      type: 'string',
+      format: 'date-time',
+      nullable: true,
+      description: 'when this month’s draft reached the threshold; null while it has not',
+    },
+  },
+};
+
 @ApiTags('budget thresholds')
 @Controller('v1/tenants/:id/budget-thresholds')
 @TenantScoped()
@@ -40,6 +76,15 @@ export class BudgetThresholdController {
   @ApiOperation({
     operationId: 'listBudgetThresholds',
     summary: 'The tenant’s monthly budget thresholds, lowest first, with this month’s crossings',
+  })
+  @ApiOkResponse({
+    schema: {
+      type: 'object',
+      properties: {
+        data: { type: 'array', items: THRESHOLD_VIEW },
+        nextCursor: { type: 'string', nullable: true, description: 'always null: one page' },
+      },
+    },
   })
   list(@Param('id') id: string): Promise<{ data: ThresholdView[]; nextCursor: null }> {
     return this.thresholds.list(id);
@@ -53,6 +98,7 @@ export class BudgetThresholdController {
       'Add a monthly threshold: budget.threshold_reached once per month when the draft total reaches it',
   })
   @ApiBody(THRESHOLD_BODY)
+  @ApiCreatedResponse({ schema: THRESHOLD_VIEW })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'VALIDATION_FAILED' })
   @ApiConflictResponse({
     type: ErrorResponseDto,
@@ -71,6 +117,10 @@ export class BudgetThresholdController {
   @HttpCode(204)
   @ApiOperation({ operationId: 'deleteBudgetThreshold', summary: 'Remove a threshold' })
   @ApiNoContentResponse({ description: 'removed' })
+  @ApiNotFoundResponse({
+    type: ErrorResponseDto,
+    description: 'TENANT_NOT_FOUND, BUDGET_THRESHOLD_NOT_FOUND (also another tenant’s threshold)',
+  })
   async delete(@Param('id') id: string, @Param('thresholdId') thresholdId: string): Promise<void> {
     await this.thresholds.delete(id, thresholdId);
   }
