@@ -209,7 +209,10 @@ test('budget.threshold_reached: the example decodes; each member is checked', ()
     [budgetBytes(remove('data.budget.thresholdId')), /^data\.budget\.thresholdId: /],
     [budgetBytes(set('data.budget.thresholdId', 'bt\u0000')), /^data\.budget\.thresholdId: /],
     [budgetBytes(set('data.budget.threshold', '-1')), /^data\.budget\.threshold: must be greater/],
-    [budgetBytes(set('data.budget.threshold', '0.00')), /^data\.budget\.threshold: must be greater/],
+    [
+      budgetBytes(set('data.budget.threshold', '0.00')),
+      /^data\.budget\.threshold: must be greater/,
+    ],
     [budgetBytes(set('data.budget.amount', 1e21)), /^data\.budget\.amount: must be a string/],
     [budgetBytes(set('data.budget.crossedAt', '2026-12-03')), /^data\.budget\.crossedAt: /],
     [budgetBytes(remove('data.budget.period')), /^data\.budget\.period: /],

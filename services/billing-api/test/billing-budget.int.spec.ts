@@ -191,7 +191,7 @@ describe('thresholds over HTTP', () => {
       [JSON.stringify({ amount: ' 10' }), undefined, 'amount'],
       [JSON.stringify({ amount: '' }), undefined, 'amount'],
       [JSON.stringify({ amount: 100 }), undefined, 'amount'],
-      [JSON.stringify({ amount: 1e400 }), undefined, 'amount'],
+      ['{"amount":1e400}', undefined, 'amount'],
       [JSON.stringify({ amount: null }), undefined, 'amount'],
       [JSON.stringify({ amount: true }), undefined, 'amount'],
       [JSON.stringify({ amount: ['10'] }), undefined, 'amount'],
