@@ -7,6 +7,7 @@ import {
 import { DataSource } from 'typeorm';
 import { createLogger, type Logger, MetricsRegistry, ROOT_LOGGER } from '@metering/observability';
 import { periodOf } from '@metering/pricing';
+import { withAdvisoryLock } from '../common/advisory-lock';
 import { Clock } from '../common/clock';
 import { groupBy, mapConcurrent } from '../common/database.provider';
 import { PeriodicTask } from '../common/periodic-task';
@@ -98,22 +99,12 @@ export class BudgetCheckService implements OnApplicationBootstrap, BeforeApplica
 
   /** One run under the lock (the timer's, the tests'). */
   async runOnce(): Promise<BudgetCheckReport> {
-    const lockKey = `metering-budget-check:${this.config.database.schema}`;
-    const lock = this.dataSource.createQueryRunner();
-    await lock.connect();
-    try {
-      const got = (await lock.query(`SELECT pg_try_advisory_lock(hashtext($1)) AS ok`, [
-        lockKey,
-      ])) as { ok: boolean }[];
-      if (got[0]?.ok !== true) return { ran: false, checked: 0, reached: 0, failed: 0 };
-      try {
-        return await this.checkAll();
-      } finally {
-        await lock.query(`SELECT pg_advisory_unlock(hashtext($1))`, [lockKey]);
-      }
-    } finally {
-      await lock.release();
-    }
+    return withAdvisoryLock(
+      this.dataSource,
+      `metering-budget-check:${this.config.database.schema}`,
+      () => this.checkAll(),
+      { ran: false, checked: 0, reached: 0, failed: 0 },
+    );
   }
 
   /**
