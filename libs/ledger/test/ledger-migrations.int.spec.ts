@@ -35,11 +35,14 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
     'ResourceDimension1764722000000',
     'BillingAutomation1764723000160',
     'ApiResources1764723600000',
+    'BudgetThresholds1764723700000',
   ]);
   assert.deepEqual(await migrateLedger(ds), [], 'a second run applies nothing');
   assert.deepEqual(await tables(), [
     'api_key',
     'billing_close_run',
+    'budget_crossing',
+    'budget_threshold',
     'consumer_offset',
     'consumer_offset_decision',
     'credit_note',
@@ -155,6 +158,7 @@ test('upgrading to PricedAssignments records the assignments rating priced with 
       'ResourceDimension1764722000000',
       'BillingAutomation1764723000160',
       'ApiResources1764723600000',
+      'BudgetThresholds1764723700000',
     ]);
     const rows = await source.query<{ t: string; p: string; v: number; f: Date }[]>(
       `SELECT tenant_id AS t, plan_id AS p, plan_version AS v, effective_from AS f

@@ -1,4 +1,8 @@
 import { type Provider, type Type } from '@nestjs/common';
+import { BudgetCheckService } from './budget/budget-check.service';
+import { BudgetThresholdController } from './budget/budget-threshold.controller';
+import { BudgetThresholdRepository } from './budget/budget-threshold.repository';
+import { BudgetThresholdService } from './budget/budget-threshold.service';
 import { EventRelayService } from './events/event-relay.service';
 import { OutboxLagMonitor } from './events/outbox-lag.monitor';
 import { ScheduledCloseService } from './schedule/scheduled-close.service';
@@ -10,9 +14,9 @@ import { WebhookEndpointService } from './webhooks/webhook-endpoint.service';
 
 /**
  * Billing automation (issue 16) wired into AppModule: invoice events (outbox relay), webhooks,
- * the scheduled close. Listed here so AppModule names them in one line each.
+ * the scheduled close, budget alerts. Listed here so AppModule names them in one line each.
  */
-export const AUTOMATION_CONTROLLERS: Type[] = [WebhookController];
+export const AUTOMATION_CONTROLLERS: Type[] = [WebhookController, BudgetThresholdController];
 
 export const AUTOMATION_PROVIDERS: Provider[] = [
   OutboxLagMonitor,
@@ -22,4 +26,7 @@ export const AUTOMATION_PROVIDERS: Provider[] = [
   WebhookDeliveryStore,
   WebhookDeliveryWorker,
   ScheduledCloseService,
+  BudgetThresholdRepository,
+  BudgetThresholdService,
+  BudgetCheckService,
 ];

@@ -22,6 +22,9 @@ export type BillingErrorCode =
   | 'WEBHOOK_ENDPOINT_DISABLED'
   | 'WEBHOOK_ENDPOINT_LIMIT'
   | 'WEBHOOKS_NOT_CONFIGURED'
+  | 'BUDGET_THRESHOLD_NOT_FOUND'
+  | 'BUDGET_THRESHOLD_EXISTS'
+  | 'BUDGET_THRESHOLD_LIMIT'
   | 'NOT_FOUND'
   | 'RATE_LIMITED'
   | 'PAYLOAD_TOO_LARGE'
@@ -57,6 +60,9 @@ export const PROBLEM_TITLES: Readonly<Record<BillingErrorCode, string>> = {
   WEBHOOK_ENDPOINT_DISABLED: 'The webhook endpoint is disabled',
   WEBHOOK_ENDPOINT_LIMIT: 'Too many webhook endpoints',
   WEBHOOKS_NOT_CONFIGURED: 'Webhooks are not configured',
+  BUDGET_THRESHOLD_NOT_FOUND: 'No such budget threshold',
+  BUDGET_THRESHOLD_EXISTS: 'A budget threshold of this amount exists',
+  BUDGET_THRESHOLD_LIMIT: 'Too many budget thresholds',
   INVOICE_NOT_FOUND: 'No such invoice',
   CREDIT_NOTE_NOT_FOUND: 'No such credit note',
   INVOICE_NOT_FINAL: 'The invoice is not final',
@@ -149,6 +155,7 @@ export class NotFoundError extends BillingError {
       | 'CREDIT_NOTE_NOT_FOUND'
       | 'WEBHOOK_ENDPOINT_NOT_FOUND'
       | 'WEBHOOK_DELIVERY_NOT_FOUND'
+      | 'BUDGET_THRESHOLD_NOT_FOUND'
       | 'NOT_FOUND',
     message: string,
   ) {
@@ -170,7 +177,9 @@ export class ConflictError extends BillingError {
       | 'NOTHING_TO_CREDIT'
       | 'WEBHOOK_ENDPOINT_DISABLED'
       | 'WEBHOOK_ENDPOINT_LIMIT'
-      | 'WEBHOOKS_NOT_CONFIGURED',
+      | 'WEBHOOKS_NOT_CONFIGURED'
+      | 'BUDGET_THRESHOLD_EXISTS'
+      | 'BUDGET_THRESHOLD_LIMIT',
     message: string,
     override readonly field?: string,
   ) {

@@ -9,6 +9,7 @@ import { DataSource } from 'typeorm';
 import { invoiceEventIdOf } from '@metering/contracts';
 import { createLogger, type Logger, MetricsRegistry, ROOT_LOGGER } from '@metering/observability';
 import { BillingError } from '../common/billing.errors';
+import { withAdvisoryLock } from '../common/advisory-lock';
 import { Clock } from '../common/clock';
 import { groupBy, mapConcurrent } from '../common/database.provider';
 import { PeriodicTask } from '../common/periodic-task';
@@ -105,23 +106,16 @@ export class ScheduledCloseService implements OnApplicationBootstrap, BeforeAppl
       closed: Record<string, CloseResult>;
       failed: Record<string, string>;
     };
-    const lockKey = `metering-scheduled-close:${this.config.database.schema}`;
-    const lock = this.dataSource.createQueryRunner();
-    await lock.connect();
-    try {
-      const got = (await lock.query(`SELECT pg_try_advisory_lock(hashtext($1)) AS ok`, [
-        lockKey,
-      ])) as { ok: boolean }[];
-      if (got[0]?.ok !== true) return report;
-      report.ran = true;
-      try {
+    const ran = await withAdvisoryLock(
+      this.dataSource,
+      `metering-scheduled-close:${this.config.database.schema}`,
+      async () => {
         await this.work(report);
-      } finally {
-        await lock.query(`SELECT pg_advisory_unlock(hashtext($1))`, [lockKey]);
-      }
-    } finally {
-      await lock.release();
-    }
+        return true;
+      },
+      false,
+    );
+    report.ran = ran;
     return report;
   }
 
