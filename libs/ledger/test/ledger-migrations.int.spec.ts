@@ -35,6 +35,7 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
     'ResourceDimension1764722000000',
     'BillingAutomation1764723000160',
     'ApiResources1764723600000',
+    'CloseRunStartedBy1764724200000',
   ]);
   assert.deepEqual(await migrateLedger(ds), [], 'a second run applies nothing');
   assert.deepEqual(await tables(), [

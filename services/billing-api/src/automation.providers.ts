@@ -1,6 +1,9 @@
 import { type Provider, type Type } from '@nestjs/common';
 import { EventRelayService } from './events/event-relay.service';
 import { OutboxLagMonitor } from './events/outbox-lag.monitor';
+import { CloseRunStore } from './schedule/close-run.store';
+import { RecordedCloseService } from './schedule/recorded-close.service';
+import { ScheduleStatusService } from './schedule/schedule-status.service';
 import { ScheduledCloseService } from './schedule/scheduled-close.service';
 import { WebhookController } from './webhooks/webhook.controller';
 import { WebhookDeliveryStore } from './webhooks/webhook-delivery.store';
@@ -22,4 +25,7 @@ export const AUTOMATION_PROVIDERS: Provider[] = [
   WebhookDeliveryStore,
   WebhookDeliveryWorker,
   ScheduledCloseService,
+  CloseRunStore,
+  RecordedCloseService,
+  ScheduleStatusService,
 ];
