@@ -65,7 +65,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode
   const program = billingProgram(rt);
   const args = [...argv];
   if (args.length === 0) {
-    io.err.write(program.helpInformation());
+    program.outputHelp({ error: true });
     return EXIT.usage;
   }
   const usageError = (reason: string): ExitCode => {
@@ -81,7 +81,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode
       if (sub === undefined) return usageError(`unknown command '${name}'`);
       command = sub;
     }
-    io.out.write(command.helpInformation());
+    command.outputHelp();
     return EXIT.ok;
   }
   try {

@@ -1,5 +1,5 @@
 import { isSupportedPeriod, PERIOD_MESSAGE } from '../common/validators';
-import { DELIVERY_PAGE_MAX, DELIVERY_STATUSES } from '../webhooks/webhook-endpoint.service';
+import { DELIVERY_PAGE_MAX, DELIVERY_STATUSES } from '../webhooks/domain/delivery-log';
 
 /**
  * The CLI's argument parsers (commander calls them; a throw is a usage error, exit 2). Each

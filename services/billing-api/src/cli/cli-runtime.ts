@@ -1,9 +1,5 @@
 import { hostname, userInfo } from 'node:os';
-import { type INestApplicationContext } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { createRootLogger } from '@metering/observability';
-import { AppModule } from '../app.module';
-import { loadBillingConfig } from '../config';
+import type { INestApplicationContext, Type } from '@nestjs/common';
 import { EXIT, type ExitCode } from './cli-args';
 import { type ProgressStream } from './progress.reporter';
 
@@ -24,8 +20,21 @@ export class CliRuntime {
 
   constructor(readonly io: CliIo) {}
 
-  async context(): Promise<INestApplicationContext> {
+  /** A service of billing-api's module, loaded on first use (help and usage errors stay fast). */
+  async get<T>(load: () => Promise<Type<T>>): Promise<T> {
+    const app = await this.context();
+    return app.get(await load());
+  }
+
+  private async context(): Promise<INestApplicationContext> {
     if (this.app !== null) return this.app;
+    const [{ NestFactory }, { createRootLogger }, { AppModule }, { loadBillingConfig }] =
+      await Promise.all([
+        import('@nestjs/core'),
+        import('@metering/observability'),
+        import('../app.module.js'),
+        import('../config.js'),
+      ]);
     const loaded = loadBillingConfig(undefined, { needsAdminKey: false });
     // A one-off command: the server's periodic gauges would only cost queries here, and its
     // background work (event relay, webhook deliveries, scheduled close) is the server's.

@@ -2,13 +2,8 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { type Command } from 'commander';
-import { InvoiceExportService } from '../invoices/invoice-export.service';
-import { type CloseResult } from '../invoices/period-close.service';
-import { RecordedCloseService } from '../schedule/recorded-close.service';
-import {
-  ScheduledCloseService,
-  type ScheduledRunReport,
-} from '../schedule/scheduled-close.service';
+import type { CloseResult } from '../invoices/period-close.service';
+import type { ScheduledRunReport } from '../schedule/scheduled-close.service';
 import { EXIT, named, parseFormat, parseOutFile, parsePeriod } from './cli-args';
 import { cliInstance, type CliRuntime } from './cli-runtime';
 import { progressReporter, type ProgressReporter } from './progress.reporter';
@@ -33,15 +28,17 @@ export function registerInvoiceCommands(program: Command, rt: CliRuntime): void 
     .option('--json', JSON_HELP)
     .addHelpText('after', '\nExample:\n  npm run billing -- close 2026-11 --json')
     .action(async (period: string, opts: { json?: boolean }) => {
-      const app = await rt.context();
+      const closer = await rt.get(
+        async () => (await import('../schedule/recorded-close.service.js')).RecordedCloseService,
+      );
       const progress = progressReporter(rt.io.err, `close ${period}`, 'tenants');
       let result: CloseResult;
       try {
-        result = await app
-          .get(RecordedCloseService)
-          .close(period, { startedBy: 'cli', instance: cliInstance() }, (done, total) =>
-            progress.update(done, total),
-          );
+        result = await closer.close(
+          period,
+          { startedBy: 'cli', instance: cliInstance() },
+          (done, total) => progress.update(done, total),
+        );
       } finally {
         progress.stop();
       }
@@ -60,11 +57,13 @@ export function registerInvoiceCommands(program: Command, rt: CliRuntime): void 
     .option('--json', JSON_HELP)
     .addHelpText('after', '\nExample:\n  node dist/src/cli/billing.cli.js close-due --json')
     .action(async (opts: { json?: boolean }) => {
-      const app = await rt.context();
+      const schedule = await rt.get(
+        async () => (await import('../schedule/scheduled-close.service.js')).ScheduledCloseService,
+      );
       const bars = new Map<string, ProgressReporter>();
       let report: ScheduledRunReport;
       try {
-        report = await app.get(ScheduledCloseService).runOnce((period, done, total) => {
+        report = await schedule.runOnce((period, done, total) => {
           let bar = bars.get(period);
           if (bar === undefined) {
             bar = progressReporter(rt.io.err, `close ${period}`, 'tenants');
@@ -107,8 +106,9 @@ export function registerInvoiceCommands(program: Command, rt: CliRuntime): void 
     .action(
       async (period: string, opts: { format?: 'csv' | 'jsonl'; out?: string; json?: boolean }) => {
         const format = opts.format ?? 'csv';
-        const app = await rt.context();
-        const exporter = app.get(InvoiceExportService);
+        const exporter = await rt.get(
+          async () => (await import('../invoices/invoice-export.service.js')).InvoiceExportService,
+        );
         const path = opts.out === undefined ? undefined : resolve(opts.out);
         const out = path === undefined ? process.stdout : createWriteStream(path);
         const total = await exporter.count();

@@ -1,5 +1,5 @@
 import { type Command } from 'commander';
-import { type ScheduleStatus, ScheduleStatusService } from '../schedule/schedule-status.service';
+import type { ScheduleStatus } from '../schedule/schedule-status.service';
 import { printable } from './cli-args';
 import { type CliRuntime } from './cli-runtime';
 
@@ -55,8 +55,10 @@ export function registerScheduleCommand(program: Command, rt: CliRuntime): void 
     .option('--json', 'print the status as one JSON document on stdout')
     .addHelpText('after', '\nExample:\n  npm run billing -- schedule --json')
     .action(async (opts: { json?: boolean }) => {
-      const app = await rt.context();
-      const status = await app.get(ScheduleStatusService).status();
+      const service = await rt.get(
+        async () => (await import('../schedule/schedule-status.service.js')).ScheduleStatusService,
+      );
+      const status = await service.status();
       if (opts.json === true) rt.json(status);
       else rt.text(scheduleLines(status));
     });

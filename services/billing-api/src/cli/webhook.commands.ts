@@ -1,11 +1,7 @@
 import { type Command } from 'commander';
-import { type Principal } from '../auth/principal';
-import {
-  DELIVERY_PAGE_DEFAULT,
-  DELIVERY_PAGE_MAX,
-  type DeliveryView,
-  WebhookEndpointService,
-} from '../webhooks/webhook-endpoint.service';
+import type { Principal } from '../auth/principal';
+import { DELIVERY_PAGE_DEFAULT, DELIVERY_PAGE_MAX } from '../webhooks/domain/delivery-log';
+import type { DeliveryView, WebhookEndpointService } from '../webhooks/webhook-endpoint.service';
 import {
   named,
   parseCursor,
@@ -16,6 +12,11 @@ import {
   printable,
 } from './cli-args';
 import { type CliRuntime } from './cli-runtime';
+
+const webhooks = (rt: CliRuntime): Promise<WebhookEndpointService> =>
+  rt.get(
+    async () => (await import('../webhooks/webhook-endpoint.service.js')).WebhookEndpointService,
+  );
 
 /** The operator sees what the admin key sees. */
 const OPERATOR: Principal = { kind: 'admin' };
@@ -77,8 +78,9 @@ export function registerWebhookCommands(program: Command, rt: CliRuntime): void 
         cursor?: string;
         json?: boolean;
       }) => {
-        const app = await rt.context();
-        const page = await app.get(WebhookEndpointService).deliveryPage(OPERATOR, {
+        const page = await (
+          await webhooks(rt)
+        ).deliveryPage(OPERATOR, {
           endpointId: opts.endpoint,
           status: opts.status,
           limit: opts.limit,
@@ -107,8 +109,7 @@ export function registerWebhookCommands(program: Command, rt: CliRuntime): void 
     .option('--json', JSON_HELP)
     .addHelpText('after', '\nExample:\n  npm run billing -- deliveries redeliver 42')
     .action(async (id: string, opts: { json?: boolean }) => {
-      const app = await rt.context();
-      const delivery = await app.get(WebhookEndpointService).redeliver(OPERATOR, id);
+      const delivery = await (await webhooks(rt)).redeliver(OPERATOR, id);
       if (opts.json === true) return rt.json(delivery);
       rt.text([
         `delivery ${delivery.id} (${delivery.eventType} to ${delivery.endpointId}) is due again now`,
@@ -129,8 +130,7 @@ export function registerWebhookCommands(program: Command, rt: CliRuntime): void 
     .option('--json', JSON_HELP)
     .addHelpText('after', '\nExample:\n  npm run billing -- endpoints list --json')
     .action(async (opts: { tenant?: string; json?: boolean }) => {
-      const app = await rt.context();
-      const list = await app.get(WebhookEndpointService).list(OPERATOR, opts.tenant);
+      const list = await (await webhooks(rt)).list(OPERATOR, opts.tenant);
       if (opts.json === true) return rt.json(list);
       rt.text(
         list.items.map(

@@ -12,6 +12,7 @@ import { type Page } from '../common/page.dto';
 import { PageCursors } from '../common/page-cursor';
 import { BILLING_CONFIG } from '../common/tokens';
 import { type BillingConfig } from '../config';
+import { DELIVERY_PAGE_DEFAULT, DELIVERY_PAGE_MAX, DELIVERY_STATUSES } from './domain/delivery-log';
 import { checkWebhookUrl } from './webhook-url.policy';
 import {
   type DeliveryRow,
@@ -24,10 +25,6 @@ import { WebhookSecretCipher } from './webhook-secret.cipher';
 export const MAX_ENDPOINTS_PER_OWNER = 20;
 const MAX_DESCRIPTION_BYTES = 256;
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-/** The delivery log's states, its page sizes. */
-export const DELIVERY_STATUSES: readonly string[] = ['pending', 'delivered', 'failed'];
-export const DELIVERY_PAGE_DEFAULT = 100;
-export const DELIVERY_PAGE_MAX = 1000;
 
 export interface EndpointView {
   id: string;
