@@ -156,6 +156,7 @@ test('upgrading to PricedAssignments records the assignments rating priced with 
       'ResourceDimension1764722000000',
       'BillingAutomation1764723000160',
       'ApiResources1764723600000',
+      'CloseRunStartedBy1764724200000',
     ]);
     const rows = await source.query<{ t: string; p: string; v: number; f: Date }[]>(
       `SELECT tenant_id AS t, plan_id AS p, plan_version AS v, effective_from AS f

@@ -137,19 +137,6 @@ export class WebhookEndpointRepository {
     return rows[0]!;
   }
 
-  async deliveries(
-    endpointId: string,
-    status: string | undefined,
-    limit: number,
-  ): Promise<DeliveryRow[]> {
-    return this.dataSource.query<DeliveryRow[]>(
-      `SELECT ${DELIVERY_COLUMNS} FROM webhook_delivery d JOIN event_outbox o ON o.event_id = d.event_id
-       WHERE d.endpoint_id = $1 AND ($2::text IS NULL OR d.status = $2)
-       ORDER BY d.id DESC LIMIT $3`,
-      [endpointId, status ?? null, limit],
-    );
-  }
-
   /**
    * Newest first (by id), after the keyset position `before` (a delivery id): of one endpoint,
    * of one owner's endpoints (`tenantId`: null the provider's, a string that tenant's), or of all.
