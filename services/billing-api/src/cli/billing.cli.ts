@@ -115,6 +115,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode
 }
 
 if (require.main === module) {
+  // A reader that goes away (`| head`): help and lists end quietly; export fails with EPIPE (1).
+  process.stdout.on('error', () => undefined);
   main(process.argv.slice(2), { out: process.stdout, err: process.stderr }).then(
     // Exit once stdout has taken everything (a pipe is written asynchronously).
     (code) => process.stdout.write('', () => process.exit(code)),
