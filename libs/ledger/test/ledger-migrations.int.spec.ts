@@ -36,6 +36,7 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
     'BillingAutomation1764723000160',
     'ApiResources1764723600000',
     'BudgetThresholds1764723700000',
+    'CloseRunStartedBy1764724200000',
   ]);
   assert.deepEqual(await migrateLedger(ds), [], 'a second run applies nothing');
   assert.deepEqual(await tables(), [
@@ -159,6 +160,7 @@ test('upgrading to PricedAssignments records the assignments rating priced with 
       'BillingAutomation1764723000160',
       'ApiResources1764723600000',
       'BudgetThresholds1764723700000',
+      'CloseRunStartedBy1764724200000',
     ]);
     const rows = await source.query<{ t: string; p: string; v: number; f: Date }[]>(
       `SELECT tenant_id AS t, plan_id AS p, plan_version AS v, effective_from AS f

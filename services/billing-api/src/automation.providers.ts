@@ -5,6 +5,9 @@ import { BudgetThresholdRepository } from './budget/budget-threshold.repository'
 import { BudgetThresholdService } from './budget/budget-threshold.service';
 import { EventRelayService } from './events/event-relay.service';
 import { OutboxLagMonitor } from './events/outbox-lag.monitor';
+import { CloseRunStore } from './schedule/close-run.store';
+import { RecordedCloseService } from './schedule/recorded-close.service';
+import { ScheduleStatusService } from './schedule/schedule-status.service';
 import { ScheduledCloseService } from './schedule/scheduled-close.service';
 import { WebhookController } from './webhooks/webhook.controller';
 import { WebhookDeliveryStore } from './webhooks/webhook-delivery.store';
@@ -29,4 +32,7 @@ export const AUTOMATION_PROVIDERS: Provider[] = [
   BudgetThresholdRepository,
   BudgetThresholdService,
   BudgetCheckService,
+  CloseRunStore,
+  RecordedCloseService,
+  ScheduleStatusService,
 ];

@@ -113,7 +113,7 @@ export class ConfigError extends Error {
 }
 
 export interface LoadOptions {
-  /** The CLI needs no admin key; the HTTP server does. */
+  /** The CLI needs no admin key (it reads an existing ADMIN_API_KEY_FILE, never creates one); the HTTP server does. */
   readonly needsAdminKey?: boolean;
 }
 
@@ -136,7 +136,7 @@ export function loadBillingConfig(
     e.ADMIN_API_KEY !== undefined
       ? { key: e.ADMIN_API_KEY, source: { kind: 'env' } as const }
       : options.needsAdminKey === false
-        ? { key: randomBytes(32).toString('base64url'), source: { kind: 'env' } as const }
+        ? { key: readableKey(resolve(e.ADMIN_API_KEY_FILE)), source: { kind: 'env' } as const }
         : adminKeyFromFile(resolve(e.ADMIN_API_KEY_FILE));
   if (e.NODE_ENV === 'production') {
     // Placeholders (the k8s base ships one), short or low-entropy keys: see secretWeakness.
@@ -177,6 +177,20 @@ export function loadBillingConfig(
     automation: loadAutomationConfig(env, e.NODE_ENV === 'production'),
     invoice,
   };
+}
+
+/**
+ * The CLI's key: the server's where this user can read it (so the CLI's list cursors are the
+ * API's), else a throwaway; never creates the file nor changes its mode.
+ */
+function readableKey(path: string): string {
+  try {
+    const key = readFileSync(path, 'utf8').trim();
+    if (key.length >= 16) return key;
+  } catch {
+    // Not there or not readable: the CLI needs no key of its own.
+  }
+  return randomBytes(32).toString('base64url');
 }
 
 /**
