@@ -30,6 +30,7 @@ import { ResourceDimension1764722000000 } from './migrations/1764722000000-resou
 import { BillingAutomation1764723000160 } from './migrations/1764723000160-billing-automation';
 import { ApiResources1764723600000 } from './migrations/1764723600000-api-resources';
 import { BudgetThresholds1764723700000 } from './migrations/1764723700000-budget-thresholds';
+import { PortalSessions1764724000000 } from './migrations/1764724000000-portal-sessions';
 import { CloseRunStartedBy1764724200000 } from './migrations/1764724200000-close-run-started-by';
 
 export const LEDGER_ENTITIES = [
@@ -68,6 +69,7 @@ export const LEDGER_MIGRATIONS = [
   BillingAutomation1764723000160,
   ApiResources1764723600000,
   BudgetThresholds1764723700000,
+  PortalSessions1764724000000,
   CloseRunStartedBy1764724200000,
 ];
 

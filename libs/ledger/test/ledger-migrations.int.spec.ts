@@ -36,6 +36,7 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
     'BillingAutomation1764723000160',
     'ApiResources1764723600000',
     'BudgetThresholds1764723700000',
+    'PortalSessions1764724000000',
     'CloseRunStartedBy1764724200000',
   ]);
   assert.deepEqual(await migrateLedger(ds), [], 'a second run applies nothing');
@@ -57,6 +58,8 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
     'invoice_counter',
     'ledger_migrations',
     'plan_assignment',
+    'portal_link',
+    'portal_session',
     'price_plan',
     'rating_priced_assignment',
     'resource',
@@ -160,6 +163,7 @@ test('upgrading to PricedAssignments records the assignments rating priced with 
       'BillingAutomation1764723000160',
       'ApiResources1764723600000',
       'BudgetThresholds1764723700000',
+      'PortalSessions1764724000000',
       'CloseRunStartedBy1764724200000',
     ]);
     const rows = await source.query<{ t: string; p: string; v: number; f: Date }[]>(
