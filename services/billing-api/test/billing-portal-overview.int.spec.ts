@@ -111,6 +111,18 @@ test('month to date against last month at the same point, the draft, the forecas
   });
   assert.match(String(o.forecast.description), /forecast/);
   assert.deepEqual(o.budgetThresholds, []);
+
+  // A threshold shows in the overview exactly as the budget list answers it.
+  const created = await h.call('POST', '/v1/tenants/acme/budget-thresholds', {
+    body: { amount: '5' },
+  });
+  assert.equal(created.status, 201, created.text);
+  const list = await h.call('GET', '/v1/tenants/acme/budget-thresholds');
+  const again = await h.call('GET', `/v1/tenants/acme/overview?at=${encodeURIComponent(AT)}`);
+  const thresholds = (again.json as Overview).budgetThresholds;
+  assert.equal(thresholds.length, 1);
+  assert.deepEqual(thresholds, (list.json as { data: unknown[] }).data);
+  assert.equal((thresholds[0] as { amount: string }).amount, '5.00');
 });
 
 test('through a portal session; now by default; input errors name `at`', async () => {

@@ -33,7 +33,8 @@ const THRESHOLD_BODY = {
   },
 };
 
-const THRESHOLD_VIEW = {
+/** One threshold as the API shows it (the list, the overview). */
+export const THRESHOLD_VIEW = {
   type: 'object',
   required: [
     'id',

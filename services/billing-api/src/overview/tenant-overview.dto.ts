@@ -1,3 +1,5 @@
+import { THRESHOLD_VIEW } from '../budget/budget-threshold.controller';
+import { type ThresholdView } from '../budget/budget-threshold.service';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional } from 'class-validator';
 import { IsInstant } from '../common/validators';
@@ -106,9 +108,9 @@ export class TenantOverviewDto {
   completeness!: CompletenessDto;
   @ApiProperty({
     type: 'array',
-    items: { type: 'object' },
+    items: THRESHOLD_VIEW,
     description:
-      'budget thresholds (read-only; empty until budgets exist: their shape comes with them)',
+      'the tenant’s monthly budget thresholds as GET …/budget-thresholds lists them, with whether this month reached each',
   })
-  budgetThresholds!: Record<string, unknown>[];
+  budgetThresholds!: ThresholdView[];
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { byteSecondsToGibSeconds, Decimal, SECONDS_PER_HOUR } from '@metering/money';
 import { periodBounds, periodOf } from '@metering/pricing';
+import { BudgetThresholdService } from '../budget/budget-threshold.service';
 import { UnprocessableError } from '../common/billing.errors';
 import { Clock } from '../common/clock';
 import { type InvoiceDocument, shiftPeriod } from '../invoices/domain';
@@ -25,6 +26,7 @@ export class TenantOverviewService {
     private readonly tenants: TenantService,
     private readonly tenantRepository: TenantRepository,
     private readonly invoices: InvoiceService,
+    private readonly budgets: BudgetThresholdService,
     private readonly clock: Clock,
   ) {}
 
@@ -41,10 +43,11 @@ export class TenantOverviewService {
     const previousAtMs = samePointLastMonth(atMs, zone, previous);
     const assignments = toAssignments(await this.tenantRepository.assignedPlans([tenant.id]));
 
-    const [toDate, lastToDate, { invoice }] = await Promise.all([
+    const [toDate, lastToDate, { invoice }, thresholds] = await Promise.all([
       this.invoices.priceUntil(tenant, period, atMs, assignments),
       this.invoices.priceUntil(tenant, previous, previousAtMs, assignments),
       this.invoices.get(tenant.id, period),
+      this.budgets.list(tenant.id),
     ]);
     const monthToDate = figures(tenant, toDate, atMs);
     const forecast = forecastMonthEnd({
@@ -89,7 +92,7 @@ export class TenantOverviewService {
         currency: tenant.currency,
       },
       completeness: invoice.completeness,
-      budgetThresholds: [],
+      budgetThresholds: thresholds.data,
     };
   }
 }
