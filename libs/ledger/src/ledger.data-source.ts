@@ -32,6 +32,7 @@ import { ApiResources1764723600000 } from './migrations/1764723600000-api-resour
 import { BudgetThresholds1764723700000 } from './migrations/1764723700000-budget-thresholds';
 import { PortalSessions1764724000000 } from './migrations/1764724000000-portal-sessions';
 import { CloseRunStartedBy1764724200000 } from './migrations/1764724200000-close-run-started-by';
+import { CloseRunByApi1764724300000 } from './migrations/1764724300000-close-run-by-api';
 
 export const LEDGER_ENTITIES = [
   TenantEntity,
@@ -71,6 +72,7 @@ export const LEDGER_MIGRATIONS = [
   BudgetThresholds1764723700000,
   PortalSessions1764724000000,
   CloseRunStartedBy1764724200000,
+  CloseRunByApi1764724300000,
 ];
 
 export interface LedgerConnectionOptions {
