@@ -35,6 +35,7 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
     'ResourceDimension1764722000000',
     'BillingAutomation1764723000160',
     'ApiResources1764723600000',
+    'PortalSessions1764724000000',
   ]);
   assert.deepEqual(await migrateLedger(ds), [], 'a second run applies nothing');
   assert.deepEqual(await tables(), [
@@ -53,6 +54,8 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
     'invoice_counter',
     'ledger_migrations',
     'plan_assignment',
+    'portal_link',
+    'portal_session',
     'price_plan',
     'rating_priced_assignment',
     'resource',
@@ -155,6 +158,7 @@ test('upgrading to PricedAssignments records the assignments rating priced with 
       'ResourceDimension1764722000000',
       'BillingAutomation1764723000160',
       'ApiResources1764723600000',
+      'PortalSessions1764724000000',
     ]);
     const rows = await source.query<{ t: string; p: string; v: number; f: Date }[]>(
       `SELECT tenant_id AS t, plan_id AS p, plan_version AS v, effective_from AS f

@@ -7,6 +7,7 @@ import { isValidTimeZone } from '@metering/pricing';
 import { type AutomationConfig, loadAutomationConfig } from './automation.config';
 import { type SellerDetails } from './invoices/domain/legal.model';
 import { loadInvoiceAssets, type InvoiceAssets } from './invoices/invoice-assets';
+import { loadPortalConfig, type PortalConfig } from './portal/portal.config';
 
 /** services/billing-api: this file runs as dist/src/config.js. */
 const SERVICE_DIR = resolve(__dirname, '../..');
@@ -104,6 +105,8 @@ export interface BillingConfig {
   readonly automation: AutomationConfig;
   /** The seller, the PDF font and logo (read once, here). */
   readonly invoice: InvoiceAssets;
+  /** The tenant portal: sessions, links, the web app's directory (portal/portal.config.ts). */
+  readonly portal: PortalConfig;
 }
 
 export type { InvoiceAssets, SellerDetails };
@@ -176,6 +179,7 @@ export function loadBillingConfig(
     testClockStartMs: e.TEST_CLOCK_START === undefined ? null : Date.parse(e.TEST_CLOCK_START),
     automation: loadAutomationConfig(env, e.NODE_ENV === 'production'),
     invoice,
+    portal: loadPortalConfig(env),
   };
 }
 

@@ -6,11 +6,13 @@ import {
 } from '@nestjs/common';
 import {
   ApiBearerAuth,
+  ApiCookieAuth,
   ApiForbiddenResponse,
   ApiNotFoundResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { ErrorResponseDto } from '../common/error-response.dto';
+import { PORTAL_COOKIE } from '../portal/portal-cookie';
 import { ACCESS_KEY, type Access, type AuthenticatedRequest, type Principal } from './principal';
 
 /** Admin key only: a tenant key gets 403. */
@@ -31,6 +33,7 @@ export function TenantScoped(): MethodDecorator & ClassDecorator {
   return applyDecorators(
     SetMetadata(ACCESS_KEY, 'tenant' satisfies Access),
     ApiBearerAuth(),
+    ApiCookieAuth(PORTAL_COOKIE),
     ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'missing or invalid key' }),
     ApiNotFoundResponse({
       type: ErrorResponseDto,
@@ -44,6 +47,7 @@ export function AnyPrincipal(): MethodDecorator & ClassDecorator {
   return applyDecorators(
     SetMetadata(ACCESS_KEY, 'any' satisfies Access),
     ApiBearerAuth(),
+    ApiCookieAuth(PORTAL_COOKIE),
     ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'missing or invalid key' }),
   );
 }
@@ -56,3 +60,17 @@ export const CurrentPrincipal = createParamDecorator(
     return principal;
   },
 );
+
+/** Anyone: the route authenticates its caller itself (portal sign-in). */
+export function Public(): MethodDecorator & ClassDecorator {
+  return SetMetadata(ACCESS_KEY, 'public' satisfies Access);
+}
+
+/** The portal's session cookie only (never a bearer key): the session's own routes. */
+export function PortalSessionOnly(): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    SetMetadata(ACCESS_KEY, 'session' satisfies Access),
+    ApiCookieAuth(PORTAL_COOKIE),
+    ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'no live portal session' }),
+  );
+}

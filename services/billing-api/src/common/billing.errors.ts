@@ -34,6 +34,9 @@ export type BillingErrorCode =
   | 'CREDIT_EXCEEDS_REMAINING'
   | 'NOTHING_TO_CREDIT'
   | 'DOCUMENT_INTEGRITY'
+  | 'CSRF_TOKEN_INVALID'
+  | 'READ_ONLY_SESSION'
+  | 'PORTAL_NOT_BUILT'
   | 'INTERNAL';
 
 /** The RFC 9457 `title` of each code: the same for every occurrence, unlike `detail`. */
@@ -69,6 +72,9 @@ export const PROBLEM_TITLES: Readonly<Record<BillingErrorCode, string>> = {
   NOT_ACCEPTABLE: 'No acceptable representation',
   IDEMPOTENCY_KEY_REUSED: 'The idempotency key was used for another request',
   IDEMPOTENCY_KEY_IN_USE: 'A request with this idempotency key is still running',
+  CSRF_TOKEN_INVALID: 'The X-CSRF-Token header does not match the session',
+  READ_ONLY_SESSION: 'This portal session is read-only',
+  PORTAL_NOT_BUILT: 'The portal web app has not been built',
   INTERNAL: 'Internal error',
 };
 
@@ -123,18 +129,34 @@ export class UnprocessableError extends BillingError {
 export class UnauthenticatedError extends BillingError {
   readonly code = 'UNAUTHENTICATED';
   readonly status = 401;
-  constructor() {
-    super('a valid API key is required: Authorization: Bearer <key>');
+  constructor(message = 'a valid API key is required: Authorization: Bearer <key>') {
+    super(message);
     this.name = 'UnauthenticatedError';
   }
 }
 
 export class ForbiddenError extends BillingError {
-  readonly code = 'FORBIDDEN';
   readonly status = 403;
-  constructor() {
-    super('this route needs the admin key');
+  constructor(
+    readonly code: 'FORBIDDEN' | 'CSRF_TOKEN_INVALID' | 'READ_ONLY_SESSION' = 'FORBIDDEN',
+    message = 'this route needs the admin key',
+    override readonly field?: string,
+  ) {
+    super(message);
     this.name = 'ForbiddenError';
+  }
+}
+
+/** Too many attempts from one client (failed portal sign-ins); `Retry-After` says when. 429. */
+export class RateLimitedError extends BillingError {
+  readonly code = 'RATE_LIMITED';
+  readonly status = 429;
+  constructor(
+    readonly retryAfterSeconds: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RateLimitedError';
   }
 }
 
@@ -149,6 +171,7 @@ export class NotFoundError extends BillingError {
       | 'CREDIT_NOTE_NOT_FOUND'
       | 'WEBHOOK_ENDPOINT_NOT_FOUND'
       | 'WEBHOOK_DELIVERY_NOT_FOUND'
+      | 'PORTAL_NOT_BUILT'
       | 'NOT_FOUND',
     message: string,
   ) {
