@@ -1,34 +1,11 @@
+import type { components } from './api/billing-api';
+import { api, call, setCsrfToken } from './api/client';
 import { ApiProblem } from './api/problem';
-import { setCsrfToken } from './api/client';
 
 /** A portal session as billing-api answers it (POST /v1/portal/sessions, GET /v1/portal/session). */
-export interface Session {
-  readonly tenantId: string;
-  readonly tenantName: string;
-  readonly readOnly: boolean;
-  readonly expiresAt: string;
-  readonly csrfToken: string;
-  readonly timeZone: string;
-  readonly currency: string;
-}
+export type Session = components['schemas']['PortalSessionDto'];
 
-async function sessionCall(method: string, path: string, body?: unknown): Promise<Response> {
-  try {
-    return await fetch(path, {
-      method,
-      credentials: 'same-origin',
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-  } catch (error) {
-    throw ApiProblem.network(error);
-  }
-}
-
-async function readSession(response: Response): Promise<Session> {
-  const body: unknown = await response.json().catch(() => null);
-  if (!response.ok) throw ApiProblem.from(response.status, body);
-  const session = body as Session;
+function started(session: Session): Session {
   setCsrfToken(session.csrfToken);
   return session;
 }
@@ -37,23 +14,30 @@ async function readSession(response: Response): Promise<Session> {
 export async function signIn(
   credential: { apiKey: string } | { linkToken: string },
 ): Promise<Session> {
-  return readSession(await sessionCall('POST', '/v1/portal/sessions', credential));
+  return started(
+    await call(api.POST('/v1/portal/sessions', { body: credential }), { quiet401: true }),
+  );
 }
 
 /** The current session, or null when there is none (401). */
 export async function currentSession(): Promise<Session | null> {
-  const response = await sessionCall('GET', '/v1/portal/session');
-  if (response.status === 401) return null;
-  return readSession(response);
+  try {
+    return started(await call(api.GET('/v1/portal/session'), { quiet401: true }));
+  } catch (error) {
+    if (error instanceof ApiProblem && error.status === 401) return null;
+    throw error;
+  }
 }
 
+/** Ends the session (the cookie is cleared by the answer); a gone session is no error. */
 export async function signOut(csrfToken: string): Promise<void> {
   try {
-    await fetch('/v1/portal/session', {
-      method: 'DELETE',
-      credentials: 'same-origin',
-      headers: { 'X-CSRF-Token': csrfToken },
-    });
+    await call(
+      api.DELETE('/v1/portal/session', { params: { header: { 'X-CSRF-Token': csrfToken } } }),
+      { quiet401: true },
+    );
+  } catch (error) {
+    if (!(error instanceof ApiProblem && error.status === 401)) throw error;
   } finally {
     setCsrfToken(null);
   }

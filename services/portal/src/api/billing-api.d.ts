@@ -50,7 +50,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Issue a tenant API key; the key is in this answer only */
+        /** Issue a tenant API key; the key is in this answer only (admin, or the tenant itself) */
         post: operations["issueApiKey"];
         delete?: never;
         options?: never;
@@ -68,7 +68,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke a tenant API key (effective immediately) */
+        /** Revoke a tenant API key (effective immediately; ends the portal sessions opened with it); admin, or the tenant itself */
         delete: operations["revokeApiKey"];
         options?: never;
         head?: never;
@@ -413,6 +413,81 @@ export interface paths {
         put?: never;
         /** Deliver again now (same event id), with a fresh retry window */
         post: operations["redeliverWebhookDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign in to the portal with a tenant API key or an admin link token
+         * @description Body: exactly one of apiKey and linkToken. Sets the metering_portal cookie (HttpOnly, SameSite=Strict, Path=/, Secure over TLS). Failed sign-ins are limited per client address (429 with Retry-After). An Idempotency-Key is ignored here: a sign-in is never replayed.
+         */
+        post: operations["createPortalSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The session of the portal cookie (moves its idle timeout); 401 when there is none */
+        get: operations["getPortalSession"];
+        put?: never;
+        post?: never;
+        /** Sign out: ends the session and clears the cookie (needs X-CSRF-Token) */
+        delete: operations["deletePortalSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{id}/portal-links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A one-time link that opens the tenant's portal read-only (5 minutes by default)
+         * @description The token is stored as SHA-256 and works once, for PORTAL_LINK_TTL_MS. Open the URL on billing-api: the web app posts the fragment’s token to POST /v1/portal/sessions.
+         */
+        post: operations["createPortalLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{id}/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The month so far against last month at the same point, its invoice lines, a forecast to month end */
+        get: operations["getTenantOverview"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1121,6 +1196,162 @@ export interface components {
             /** @description null on the last page */
             nextCursor: string | null;
         };
+        PortalSignInDto: {
+            /**
+             * @description A tenant API key (mk_<id>_<secret>); the admin key is refused with 403
+             * @example mk_3f2a9c0d41b7e655_…
+             */
+            apiKey?: string;
+            /** @description The token of an admin-made read-only link (POST /v1/tenants/{id}/portal-links), from the #link= fragment of its URL; usable once */
+            linkToken?: string;
+        };
+        PortalSessionDto: {
+            /** @example acme */
+            tenantId: string;
+            /** @example Acme */
+            tenantName: string;
+            /** @description true: opened from an admin link; every write is refused (403) */
+            readOnly: boolean;
+            /**
+             * @description When the session ends unless used again (idle timeout, sliding), or its absolute end, whichever comes first
+             * @example 2026-12-03T18:35:00.000Z
+             */
+            expiresAt: string;
+            /** @description Send it as the X-CSRF-Token header on every write (POST, PUT, PATCH, DELETE) made with the session cookie */
+            csrfToken: string;
+            /**
+             * @description The billing time zone of the tenant
+             * @example Europe/Paris
+             */
+            timeZone: string;
+            /**
+             * @description The currency of its invoices (ISO 4217)
+             * @example EUR
+             */
+            currency: string;
+        };
+        PortalLinkDto: {
+            /**
+             * @description Relative to billing-api; the token is in the fragment (never sent to a server)
+             * @example /portal/#link=…
+             */
+            url: string;
+            /** @description The same token as in the URL; POST it as linkToken, once */
+            token: string;
+            /** @example 2026-12-03T18:10:00.000Z */
+            expiresAt: string;
+        };
+        OverviewPeriodDto: {
+            /**
+             * @description The month holding `at` in the tenant’s zone
+             * @example 2026-12
+             */
+            period: string;
+            /** @example 2026-11-30T23:00:00.000Z */
+            start: string;
+            /** @example 2026-12-31T23:00:00.000Z */
+            end: string;
+            /**
+             * @description elapsed share of the month at `at`, 0…1
+             * @example 0.086021
+             */
+            elapsedShare: string;
+        };
+        ToDateFiguresDto: {
+            /** @example 2026-12 */
+            period: string;
+            /** @description start of the month */
+            from: string;
+            /** @description figures count the hour buckets that start before this instant */
+            to: string;
+            /**
+             * @description usage charges from the month’s start to `to`, exact (the usage lines of its invoice, priced as the invoice prices them; before minimum commitment, adjustments and tax)
+             * @example 12.34
+             */
+            amount: string;
+            /** @example EUR */
+            currency: string;
+            /**
+             * @description CPU core-hours (usage), 6 decimals
+             * @example 150.25
+             */
+            cpuCoreHours: string;
+            /**
+             * @description memory GiB-hours (usage), 6 decimals
+             * @example 512.5
+             */
+            memoryGibHours: string;
+        };
+        OverviewInvoiceDto: {
+            /** @example 2026-12 */
+            period: string;
+            /** @enum {string} */
+            status: "draft" | "final";
+            number: string | null;
+            /** @example EUR */
+            currency: string;
+            lines: components["schemas"]["InvoiceLineDto"][];
+            /** @example 12.95 */
+            subtotal: string;
+            minimum: components["schemas"]["MinimumDto"];
+            /**
+             * @description net (before tax)
+             * @example 12.95
+             */
+            total: string;
+            /** @example 2.46 */
+            tax: string | null;
+            /** @example 15.41 */
+            gross: string | null;
+        };
+        ForecastDto: {
+            /**
+             * @description always true: these figures are a forecast
+             * @enum {boolean}
+             */
+            isForecast: true;
+            /** @enum {string} */
+            method: "linear-run-rate";
+            /**
+             * @description how the figures were made, in words the portal can show
+             * @example Month-to-date figures divided by the elapsed share of the month (linear run-rate); a forecast, not a charge
+             */
+            description: string;
+            /** @example 0.086021 */
+            elapsedShare: string;
+            /** @description usage charges at month end at the rate so far; null in the first hour */
+            usageAmount: string | null;
+            /** @description usageAmount raised to the minimum commitment (before adjustments and tax) */
+            amount: string | null;
+            /** @example EUR */
+            currency: string;
+            cpuCoreHours: string | null;
+            memoryGibHours: string | null;
+        };
+        TenantOverviewDto: {
+            /** @example acme */
+            tenantId: string;
+            /**
+             * @description every period and day is of this zone
+             * @example Europe/Paris
+             */
+            timeZone: string;
+            /** @example EUR */
+            currency: string;
+            /** @description the instant the figures run up to */
+            at: string;
+            period: components["schemas"]["OverviewPeriodDto"];
+            monthToDate: components["schemas"]["ToDateFiguresDto"];
+            /** @description last month from its start to the same local day and time (its end when it has no such day) */
+            lastMonthToDate: components["schemas"]["ToDateFiguresDto"];
+            /** @description the month’s invoice as GET …/invoices/{period} answers it (a live draft) */
+            invoice: components["schemas"]["OverviewInvoiceDto"];
+            forecast: components["schemas"]["ForecastDto"];
+            /** @description the invoice’s completeness */
+            completeness: components["schemas"]["CompletenessDto"];
+            /** @description budget thresholds (read-only; empty until budgets exist: their shape comes with them) */
+            budgetThresholds: Record<string, never>[];
+        };
     };
     responses: never;
     parameters: never;
@@ -1376,16 +1607,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description a tenant key on an admin route */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description TENANT_NOT_FOUND */
+            /**
+             * @description TENANT_NOT_FOUND
+             *
+             *     unknown tenant, or another tenant than the key belongs to
+             */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1442,16 +1668,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description a tenant key on an admin route */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description API_KEY_NOT_FOUND */
+            /**
+             * @description API_KEY_NOT_FOUND
+             *
+             *     unknown tenant, or another tenant than the key belongs to
+             */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2648,6 +2869,282 @@ export interface operations {
                 };
             };
             /** @description IDEMPOTENCY_KEY_REUSED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    createPortalSession: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the first answer under the key is stored for 24 h and replayed (Idempotent-Replayed: true); another request under it is a 422 IDEMPOTENCY_KEY_REUSED, a duplicate while the first runs a 409 IDEMPOTENCY_KEY_IN_USE */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PortalSignInDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalSessionDto"];
+                };
+            };
+            /** @description neither or both, wrong types */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description unknown or revoked key, used or expired link */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description the admin key */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description IDEMPOTENCY_KEY_IN_USE */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description IDEMPOTENCY_KEY_REUSED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description too many failed sign-ins */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    getPortalSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalSessionDto"];
+                };
+            };
+            /** @description no live portal session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    deletePortalSession: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The csrfToken of the session */
+                "X-CSRF-Token": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description signed out */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description no live portal session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description CSRF_TOKEN_INVALID */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    createPortalLink: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the first answer under the key is stored for 24 h and replayed (Idempotent-Replayed: true); another request under it is a 422 IDEMPOTENCY_KEY_REUSED, a duplicate while the first runs a 409 IDEMPOTENCY_KEY_IN_USE */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalLinkDto"];
+                };
+            };
+            /** @description missing or invalid key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description a tenant key on an admin route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description TENANT_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description IDEMPOTENCY_KEY_IN_USE */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description IDEMPOTENCY_KEY_REUSED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    getTenantOverview: {
+        parameters: {
+            query?: {
+                /** @description The instant the figures run up to (ISO 8601 with a zone); default now, not later */
+                at?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantOverviewDto"];
+                };
+            };
+            /** @description at */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description missing or invalid key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description unknown tenant, or another tenant than the key belongs to */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description at in the future */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -1,4 +1,4 @@
-import { ApiProblem } from '../api/problem';
+import { api, call } from '../api/client';
 import type { components } from '../api/billing-api';
 import { Empty, Loading, ProblemBox } from '../components/states';
 import { localDateTime, money, percent, periodName } from '../format';
@@ -6,45 +6,8 @@ import { useAsync } from '../hooks/use-async';
 import { href } from '../router';
 import type { Session } from '../session';
 
-// Until billing-api's document has GET /v1/tenants/{id}/overview (branch portal-api): its shape.
-interface ToDate {
-  period: string;
-  from: string;
-  to: string;
-  amount: string;
-  currency: string;
-  cpuCoreHours: string;
-  memoryGibHours: string;
-}
-interface Overview {
-  tenantId: string;
-  timeZone: string;
-  currency: string;
-  at: string;
-  period: { period: string; start: string; end: string; elapsedShare: string };
-  monthToDate: ToDate;
-  lastMonthToDate: ToDate;
-  invoice: {
-    period: string;
-    status: string;
-    number: string | null;
-    currency: string;
-    lines: components['schemas']['InvoiceLineDto'][];
-    total: string;
-  };
-  forecast: { isForecast: true; method: string; description: string; amount: string | null };
-  completeness: components['schemas']['CompletenessDto'];
-  budgetThresholds: Record<string, unknown>[];
-}
-
-async function getOverview(tenantId: string): Promise<Overview> {
-  const response = await fetch(`/v1/tenants/${encodeURIComponent(tenantId)}/overview`, {
-    credentials: 'same-origin',
-  });
-  const body: unknown = await response.json().catch(() => null);
-  if (!response.ok) throw ApiProblem.from(response.status, body);
-  return body as Overview;
-}
+type Overview = components['schemas']['TenantOverviewDto'];
+type ToDate = Overview['monthToDate'];
 
 /** `+12.3 %` against last month, or words when last month had nothing. */
 function change(now: string, before: string): string {
@@ -84,7 +47,11 @@ function Compare({
 
 /** Month to date against last month at the same day, the draft's lines, the forecast. */
 export function Overview({ session }: { session: Session }) {
-  const [overview, reload] = useAsync(() => getOverview(session.tenantId), [session.tenantId]);
+  const [overview, reload] = useAsync(
+    () =>
+      call(api.GET('/v1/tenants/{id}/overview', { params: { path: { id: session.tenantId } } })),
+    [session.tenantId],
+  );
   if (overview.state === 'loading')
     return (
       <>
