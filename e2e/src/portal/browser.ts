@@ -81,10 +81,19 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
 
-/** Whether the page scrolls sideways (wider than its viewport). */
-export function scrollsSideways(page: Page): Promise<boolean> {
+/**
+ * What makes the page scroll sideways: the elements reaching past the viewport's right edge
+ * (outside any scrolling box of their own); empty when the page fits its width.
+ */
+export function sidewaysOverflow(page: Page): Promise<string[]> {
   // A string: e2e compiles without the DOM library.
-  return page.evaluate<boolean>(
-    'document.documentElement.scrollWidth > document.documentElement.clientWidth + 1',
-  );
+  return page.evaluate<string[]>(`(() => {
+    const width = document.documentElement.clientWidth;
+    if (document.documentElement.scrollWidth <= width + 1) return [];
+    const scrolls = (e) => e.parentElement && (getComputedStyle(e.parentElement).overflowX !== 'visible' || scrolls(e.parentElement));
+    return [...document.querySelectorAll('body *')]
+      .filter((e) => e.getBoundingClientRect().right > width + 1 && !scrolls(e))
+      .slice(0, 8)
+      .map((e) => e.tagName.toLowerCase() + (e.className ? '.' + String(e.className).replace(/ /g, '.') : '') + ' right=' + Math.round(e.getBoundingClientRect().right));
+  })()`);
 }

@@ -116,7 +116,8 @@ export function rowsCsv(rows: readonly UsageRow[], timeZone: string): string {
 /** Per resource and bucket: the series a stacked chart draws (hours), largest resources first. */
 export interface ChartData {
   readonly times: number[];
-  readonly series: { readonly label: string; readonly values: number[] }[];
+  /** `key`: the resource id ('' for the others), so both charts colour a resource alike. */
+  readonly series: { readonly key: string; readonly label: string; readonly values: number[] }[];
 }
 
 export function chartData(
@@ -126,11 +127,14 @@ export function chartData(
 ): ChartData {
   const times = [...new Set(rows.map((r) => r.start))].sort();
   const index = new Map(times.map((t, i) => [t, i]));
-  const byResource = new Map<string, { label: string; values: number[]; total: number }>();
+  const byResource = new Map<
+    string,
+    { key: string; label: string; values: number[]; total: number }
+  >();
   for (const r of rows) {
     let s = byResource.get(r.resourceId);
     if (s === undefined) {
-      s = { label: r.name, values: times.map(() => 0), total: 0 };
+      s = { key: r.resourceId, label: r.name, values: times.map(() => 0), total: 0 };
       byResource.set(r.resourceId, s);
     }
     const v = meter === 'cpu' ? r.cpu : r.gib;
@@ -143,6 +147,7 @@ export function chartData(
   const rest = ranked.slice(maxSeries);
   if (rest.length > 0) {
     shown.push({
+      key: '',
       label: `${rest.length} others`,
       values: times.map((_, i) => rest.reduce((sum, s) => sum + (s.values[i] ?? 0), 0)),
       total: 0,
@@ -150,6 +155,6 @@ export function chartData(
   }
   return {
     times: times.map((t) => Date.parse(t) / 1000),
-    series: shown.map(({ label, values }) => ({ label, values })),
+    series: shown.map(({ key, label, values }) => ({ key, label, values })),
   };
 }

@@ -1,6 +1,7 @@
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { localDate } from '../format';
 import type { ChartData } from '../usage-rows';
 
 /** Series colours: distinct, each at least 3:1 against white (WCAG 1.4.11). */
@@ -16,8 +17,11 @@ export const PALETTE = [
   '#ad1457',
 ];
 
-function color(i: number): string {
-  return PALETTE[i % PALETTE.length] ?? '#000000';
+/** A colour per resource id, the same in every chart of the page ('' = the others: grey). */
+export function colours(keys: readonly string[]): Map<string, string> {
+  const map = new Map<string, string>([['', '#6b6b6b']]);
+  keys.forEach((k, i) => map.set(k, PALETTE[i % PALETTE.length] ?? '#000000'));
+  return map;
 }
 
 /**
@@ -30,11 +34,15 @@ export function UsageChart({
   unit,
   title,
   timeZone,
+  bucketSeconds,
+  colourOf,
 }: {
   data: ChartData;
   unit: string;
   title: string;
   timeZone: string;
+  bucketSeconds: number;
+  colourOf: Map<string, string>;
 }) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -47,6 +55,10 @@ export function UsageChart({
       sums.push(running);
     }
     const order = data.series.map((_, i) => i).reverse();
+    const color = (i: number): string => colourOf.get(data.series[i]?.key ?? '') ?? '#000000';
+    const first = data.times[0] ?? 0;
+    const last = data.times[data.times.length - 1] ?? first;
+    const daily = bucketSeconds >= 86_400;
     const width = Math.max(280, el.clientWidth);
     const bars = uPlot.paths.bars?.({ size: [0.8, 48] });
     const chart = new uPlot(
@@ -57,11 +69,25 @@ export function UsageChart({
         cursor: { show: false },
         tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), timeZone),
         scales: {
-          x: { time: true },
+          // Half a bucket either side, so the first and last bars are whole.
+          x: { time: true, range: () => [first - bucketSeconds / 2, last + bucketSeconds / 2] },
           y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.05 : 1] },
         },
         axes: [
-          { stroke: '#333333', grid: { stroke: '#e3e3e3' } },
+          {
+            stroke: '#333333',
+            grid: { stroke: '#e3e3e3' },
+            // Days on a daily chart: no hour ticks between the bars.
+            ...(daily
+              ? {
+                  incrs: [86_400, 2 * 86_400, 7 * 86_400, 14 * 86_400, 28 * 86_400],
+                  values: (_u: uPlot, splits: number[]) =>
+                    splits.map((s) =>
+                      localDate(new Date(s * 1000).toISOString(), timeZone).slice(5),
+                    ),
+                }
+              : {}),
+          },
           { stroke: '#333333', grid: { stroke: '#e3e3e3' }, label: unit, size: 60 },
         ],
         series: [
@@ -71,6 +97,7 @@ export function UsageChart({
             stroke: color(i),
             fill: color(i),
             width: 0,
+            points: { show: false },
             ...(bars === undefined ? {} : { paths: bars }),
           })),
         ],
@@ -86,7 +113,7 @@ export function UsageChart({
       resize.disconnect();
       chart.destroy();
     };
-  }, [data, unit, timeZone]);
+  }, [data, unit, timeZone, bucketSeconds, colourOf]);
 
   return (
     <figure class="chart">
@@ -98,9 +125,13 @@ export function UsageChart({
         aria-label={`${title}: stacked bars per ${unit} and resource; the table below lists every figure`}
       />
       <ul class="legend" aria-label={`${title}: resources`}>
-        {data.series.map((s, i) => (
-          <li key={s.label}>
-            <span class="swatch" style={{ background: color(i) }} aria-hidden="true" />
+        {data.series.map((s) => (
+          <li key={s.key}>
+            <span
+              class="swatch"
+              style={{ background: colourOf.get(s.key) ?? '#000000' }}
+              aria-hidden="true"
+            />
             {s.label}
           </li>
         ))}

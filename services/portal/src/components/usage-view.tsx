@@ -10,7 +10,7 @@ import {
   usageRows,
 } from '../usage-rows';
 import { Empty } from './states';
-import { UsageChart } from './usage-chart';
+import { UsageChart, colours } from './usage-chart';
 
 type UsageResponse = components['schemas']['UsageResponseDto'];
 
@@ -43,6 +43,17 @@ export function UsageView({ usage, fileName }: { usage: UsageResponse; fileName:
   const shown = useMemo(() => sortRows(filterRows(rows, filter), sort), [rows, filter, sort]);
   const cpu = useMemo(() => chartData(shown, 'cpu'), [shown]);
   const gib = useMemo(() => chartData(shown, 'gib'), [shown]);
+  // A resource keeps its colour in both charts, whatever the filter: by name over all rows.
+  const colourOf = useMemo(
+    () =>
+      colours(
+        [...new Map(rows.map((r) => [r.resourceId, r.name])).entries()]
+          .sort((a, b) => a[1].localeCompare(b[1]))
+          .map(([id]) => id),
+      ),
+    [rows],
+  );
+  const bucketSeconds = usage.granularity === 'day' ? 86_400 : 3_600;
   const unit = usage.granularity === 'day' ? 'day' : 'hour';
 
   if (rows.length === 0) {
@@ -71,12 +82,16 @@ export function UsageView({ usage, fileName }: { usage: UsageResponse; fileName:
           unit={`core-hours per ${unit}`}
           title="CPU core-hours"
           timeZone={usage.timeZone}
+          bucketSeconds={bucketSeconds}
+          colourOf={colourOf}
         />
         <UsageChart
           data={gib}
           unit={`GiB-hours per ${unit}`}
           title="Memory GiB-hours"
           timeZone={usage.timeZone}
+          bucketSeconds={bucketSeconds}
+          colourOf={colourOf}
         />
       </div>
       <div class="table-tools">

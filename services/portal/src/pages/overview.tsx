@@ -24,22 +24,26 @@ function Compare({
   now,
   before,
   format,
+  unit,
   testId,
 }: {
   title: string;
   now: string;
   before: string;
   format: (v: string) => string;
+  unit?: string;
   testId: string;
 }) {
   return (
     <section class="card" aria-labelledby={`${testId}-h`}>
       <h2 id={`${testId}-h`}>{title}</h2>
-      <p class="figure" data-testid={testId}>
-        {format(now)}
+      <p class="figure">
+        <span data-testid={testId}>{format(now)}</span>
+        {unit === undefined ? null : <span class="unit"> {unit}</span>}
       </p>
       <p class="compare">
         {change(now, before)} last month at the same point: {format(before)}
+        {unit === undefined ? '' : ` ${unit}`}
       </p>
     </section>
   );
@@ -70,7 +74,7 @@ export function Overview({ session }: { session: Session }) {
   const cur = o.currency;
   const mtd: ToDate = o.monthToDate;
   const last: ToDate = o.lastMonthToDate;
-  const hours = (unit: string) => (v: string) => `${Number(v).toFixed(2)} ${unit}`;
+  const hours = (v: string): string => Number(v).toFixed(2);
 
   return (
     <>
@@ -91,14 +95,16 @@ export function Overview({ session }: { session: Session }) {
           title="CPU"
           now={mtd.cpuCoreHours}
           before={last.cpuCoreHours}
-          format={hours('core-hours')}
+          format={hours}
+          unit="core-hours"
           testId="mtd-cpu"
         />
         <Compare
           title="Memory"
           now={mtd.memoryGibHours}
           before={last.memoryGibHours}
-          format={hours('GiB-hours')}
+          format={hours}
+          unit="GiB-hours"
           testId="mtd-memory"
         />
         <section class="card forecast" aria-labelledby="forecast-h">
