@@ -318,9 +318,8 @@ describe('tenant portal in Chromium', { timeout: 600_000 }, () => {
     assert.match(key, /^mk_/);
     assert.equal((await world.request('GET', `/v1/tenants/${world.a.id}`, key)).status, 200);
     const rows = page.getByRole('region', { name: 'API keys' }).locator('tbody tr');
-    await page.waitForFunction(
-      `document.querySelectorAll('.table-scroll tbody tr').length === ${before + 1}`,
-    );
+    // Locators, not waitForFunction: the page's CSP (script-src 'self') refuses eval.
+    await rows.nth(before).waitFor();
     await screenshot(page, 'api-keys');
     const keyId = /^mk_([^_]+)_/.exec(key)?.[1] ?? '';
     await page.getByRole('button', { name: 'I have stored it' }).click();
@@ -328,9 +327,9 @@ describe('tenant portal in Chromium', { timeout: 600_000 }, () => {
     await page.getByRole('button', { name: `Revoke key ${keyId}` }).click();
     await page.getByRole('button', { name: `Yes, revoke ${keyId}` }).click();
     await page.getByText(`Key ${keyId} is revoked`).waitFor();
-    await page.waitForFunction(
-      `document.querySelectorAll('.table-scroll tbody tr').length === ${before}`,
-    );
+    // The notice comes with the list's reload: wait for the list as reloaded.
+    await rows.nth(before - 1).waitFor();
+    assert.equal(await rows.count(), before);
     assert.ok(!(await rows.allTextContents()).join(' ').includes(keyId));
     assert.equal((await world.request('GET', `/v1/tenants/${world.a.id}`, key)).status, 401);
   });
@@ -381,20 +380,21 @@ describe('tenant portal in Chromium', { timeout: 600_000 }, () => {
       await screenshot(p, 'phone-sign-in');
       await signIn(p, world.a.key);
       await p.getByTestId('mtd-amount').waitFor();
-      for (const [link, heading, name] of [
-        ['Overview', /^Overview/, 'overview'],
-        ['Usage', /^Usage$/, 'usage'],
-        ['Invoices', /^Invoices$/, 'invoices'],
-        ['API keys', /^API keys$/, 'api-keys'],
+      for (const [link, heading, name, ready] of [
+        ['Overview', /^Overview/, 'overview', '[data-testid=mtd-amount]'],
+        ['Usage', /^Usage$/, 'usage', 'table.usage-table tbody tr'],
+        ['Invoices', /^Invoices$/, 'invoices', 'tbody tr'],
+        ['API keys', /^API keys$/, 'api-keys', 'tbody tr'],
       ] as const) {
         await go(p, link, heading);
+        await p.locator(ready).first().waitFor();
         await p.waitForLoadState('networkidle');
         assert.deepEqual(await sidewaysOverflow(p), [], name);
         await axe(p, `phone ${name}`);
         await screenshot(p, `phone-${name}`);
       }
       await p.goto(`${world.url}#/invoices/${world.lastPeriod}`);
-      await p.getByTestId('invoice-total').waitFor();
+      await p.locator('table.usage-table tbody tr').first().waitFor();
       await p.waitForLoadState('networkidle');
       assert.deepEqual(await sidewaysOverflow(p), [], 'invoice');
       await screenshot(p, 'phone-invoice');

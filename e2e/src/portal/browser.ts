@@ -89,11 +89,17 @@ export function sidewaysOverflow(page: Page): Promise<string[]> {
   // A string: e2e compiles without the DOM library.
   return page.evaluate<string[]>(`(() => {
     const width = document.documentElement.clientWidth;
-    if (document.documentElement.scrollWidth <= width + 1) return [];
+    // Try it as a person would: scroll right, see whether the page moved.
+    window.scrollTo(10000, window.scrollY);
+    const moved = window.scrollX;
+    window.scrollTo(0, window.scrollY);
+    const wide = Math.max(document.documentElement.scrollWidth, document.body.scrollWidth);
+    if (moved === 0 && wide <= width + 1) return [];
     const scrolls = (e) => e.parentElement && (getComputedStyle(e.parentElement).overflowX !== 'visible' || scrolls(e.parentElement));
     return [...document.querySelectorAll('body *')]
       .filter((e) => e.getBoundingClientRect().right > width + 1 && !scrolls(e))
       .slice(0, 8)
+      .concat(['scrollX=' + moved + ' scrollWidth=' + wide + ' viewport=' + width])
       .map((e) => e.tagName.toLowerCase() + (e.className ? '.' + String(e.className).replace(/ /g, '.') : '') + ' right=' + Math.round(e.getBoundingClientRect().right));
   })()`);
 }
