@@ -305,7 +305,36 @@ const routes: readonly Route[] = [
     params: {},
     query: { period: '2025-11', limit: '2', cursor: Buffer.from('Acme').toString('base64url') },
   },
+  // The tenant portal (issue 17): sign-in (public), admin links, the overview.
+  {
+    method: 'POST',
+    path: '/v1/portal/sessions',
+    params: {},
+    query: {},
+    body: { apiKey: `mk_0123456789abcdef_${'a'.repeat(43)}` },
+  },
+  {
+    method: 'POST',
+    path: '/v1/tenants/:id/portal-links',
+    params: { id: 'acme' },
+    query: {},
+    body: {},
+  },
+  {
+    method: 'GET',
+    path: '/v1/tenants/:id/overview',
+    params: { id: 'acme' },
+    query: { at: '2025-11-15T12:00:00Z' },
+  },
 ];
+
+/** The portal session's own routes: a cookie or nothing (401 before any input is read). */
+const sessionRoutes: readonly Route[] = ['GET', 'DELETE'].map((method) => ({
+  method,
+  path: '/v1/portal/session',
+  params: {},
+  query: {},
+}));
 
 /** Probes, scrapes and the OpenAPI document: no input, so junk in them is ignored, never a 5xx. */
 const inputlessRoutes: readonly Route[] = ['/healthz', '/metrics', '/docs-json', '/docs'].map(
@@ -502,7 +531,7 @@ describe('fuzz: hostile input in every parameter and field of every route', () =
     );
     await fc.assert(
       fc.asyncProperty(
-        fc.constantFrom(...routes, ...inputlessRoutes),
+        fc.constantFrom(...routes, ...inputlessRoutes, ...sessionRoutes),
         segment,
         segment,
         query,

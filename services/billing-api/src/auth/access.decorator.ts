@@ -8,11 +8,12 @@ import {
   ApiBearerAuth,
   ApiCookieAuth,
   ApiForbiddenResponse,
+  ApiHeader,
   ApiNotFoundResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { ErrorResponseDto } from '../common/error-response.dto';
-import { PORTAL_COOKIE } from '../portal/portal-cookie';
+import { CSRF_HEADER, PORTAL_COOKIE } from '../portal/portal-cookie';
 import { ACCESS_KEY, type Access, type AuthenticatedRequest, type Principal } from './principal';
 
 /** Admin key only: a tenant key gets 403. */
@@ -72,5 +73,24 @@ export function PortalSessionOnly(): MethodDecorator & ClassDecorator {
     SetMetadata(ACCESS_KEY, 'session' satisfies Access),
     ApiCookieAuth(PORTAL_COOKIE),
     ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'no live portal session' }),
+  );
+}
+
+/**
+ * Documents what a write answers to a portal session (AuthGuard enforces it on every write):
+ * the X-CSRF-Token header, and 403 CSRF_TOKEN_INVALID or READ_ONLY_SESSION.
+ */
+export function SessionWrite(): MethodDecorator {
+  return applyDecorators(
+    ApiHeader({
+      name: CSRF_HEADER,
+      required: false,
+      description: `With the ${PORTAL_COOKIE} session cookie: the session's csrfToken (required)`,
+    }),
+    ApiForbiddenResponse({
+      type: ErrorResponseDto,
+      description:
+        'a portal session without its X-CSRF-Token (CSRF_TOKEN_INVALID), or a read-only one (READ_ONLY_SESSION)',
+    }),
   );
 }

@@ -66,6 +66,12 @@ export class ApiKeyService {
     const stored = await this.keys.findActive(parsed.id);
     if (stored === null || !sameSecret(parsed.secret, stored.secretSha256)) return null;
     await this.recordUse(stored.id);
-    return { kind: 'tenant', tenantId: stored.tenantId, keyId: stored.id, via: 'key', readOnly: false };
+    return {
+      kind: 'tenant',
+      tenantId: stored.tenantId,
+      keyId: stored.id,
+      via: 'key',
+      readOnly: false,
+    };
   }
 }

@@ -2,11 +2,7 @@ import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/com
 import { Reflector } from '@nestjs/core';
 import { type Request } from 'express';
 import { HealthController, MetricsController } from '@metering/observability';
-import {
-  ForbiddenError,
-  NotFoundError,
-  UnauthenticatedError,
-} from '../common/billing.errors';
+import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../common/billing.errors';
 import { CSRF_HEADER, PORTAL_COOKIE, portalCookieOf } from '../portal/portal-cookie';
 import { PortalSessionService } from '../portal/portal-session.service';
 import { ApiKeyService } from './api-key.service';
@@ -77,7 +73,8 @@ export class AuthGuard implements CanActivate {
           : `a valid API key is required: Authorization: Bearer <key> (or the portal's ${PORTAL_COOKIE} session cookie)`,
       );
     }
-    if (cookie.kind === 'invalid') throw new UnauthenticatedError(`${cookie.reason}; sign in again`);
+    if (cookie.kind === 'invalid')
+      throw new UnauthenticatedError(`${cookie.reason}; sign in again`);
     const active = await this.sessions.resolve(cookie);
     if (active === null) {
       throw new UnauthenticatedError(

@@ -107,7 +107,8 @@ export class TenantOverviewDto {
   @ApiProperty({
     type: 'array',
     items: { type: 'object' },
-    description: 'budget thresholds (read-only; empty until budgets exist: their shape comes with them)',
+    description:
+      'budget thresholds (read-only; empty until budgets exist: their shape comes with them)',
   })
   budgetThresholds!: Record<string, unknown>[];
 }

@@ -32,7 +32,8 @@ export class TenantOverviewService {
     const tenant = await this.tenants.require(tenantId);
     const now = this.clock.now();
     const atMs = at === undefined ? now : Date.parse(at);
-    if (atMs > now) throw new UnprocessableError('RANGE_INVALID', 'at', 'must not be in the future');
+    if (atMs > now)
+      throw new UnprocessableError('RANGE_INVALID', 'at', 'must not be in the future');
     const zone = tenant.timeZone;
     const period = periodOf(atMs, zone);
     const { startMs, endMs } = periodBounds(period, zone);

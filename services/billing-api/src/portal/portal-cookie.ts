@@ -28,11 +28,13 @@ export function portalCookieOf(header: string | readonly string[] | undefined): 
     if (eq < 0) continue;
     if (pair.slice(0, eq).trim() !== PORTAL_COOKIE) continue;
     let value = pair.slice(eq + 1).trim();
-    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"'))
+      value = value.slice(1, -1);
     values.push(value);
   }
   if (values.length === 0) return { kind: 'none' };
-  if (values.length > 1) return { kind: 'invalid', reason: `${PORTAL_COOKIE} was sent more than once` };
+  if (values.length > 1)
+    return { kind: 'invalid', reason: `${PORTAL_COOKIE} was sent more than once` };
   const token = values[0] ?? '';
   return isToken(token)
     ? { kind: 'one', token }

@@ -1,10 +1,5 @@
 import { Controller, HttpCode, Param, Post } from '@nestjs/common';
-import {
-  ApiCreatedResponse,
-  ApiNotFoundResponse,
-  ApiOperation,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiNotFoundResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AdminOnly } from '../auth/access.decorator';
 import { ErrorResponseDto } from '../common/error-response.dto';
 import { PortalLinkDto } from './portal.dto';

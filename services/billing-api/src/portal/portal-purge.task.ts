@@ -46,7 +46,8 @@ export class PortalPurgeTask implements OnApplicationBootstrap, BeforeApplicatio
 
   async purge(): Promise<{ sessions: number; links: number }> {
     const purged = await this.sessions.purge(this.clock.now(), this.config.portal.sessionIdleMs);
-    if (purged.sessions + purged.links > 0) this.logger.debug(purged, 'expired portal rows deleted');
+    if (purged.sessions + purged.links > 0)
+      this.logger.debug(purged, 'expired portal rows deleted');
     return purged;
   }
 }

@@ -47,7 +47,10 @@ export class PortalSessionController {
   })
   @ApiCreatedResponse({ type: PortalSessionDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'neither or both, wrong types' })
-  @ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'unknown or revoked key, used or expired link' })
+  @ApiUnauthorizedResponse({
+    type: ErrorResponseDto,
+    description: 'unknown or revoked key, used or expired link',
+  })
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'the admin key' })
   @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'too many failed sign-ins' })
   async create(

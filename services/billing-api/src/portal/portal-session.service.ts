@@ -145,7 +145,9 @@ export class PortalSessionService {
 
   /** Whether a write's X-CSRF-Token header is its session's token (constant time). */
   csrfMatches(active: ActiveSession, header: string | undefined): boolean {
-    return typeof header === 'string' && isToken(header) && matchesSha256(header, active.csrfSha256);
+    return (
+      typeof header === 'string' && isToken(header) && matchesSha256(header, active.csrfSha256)
+    );
   }
 
   /** A one-time read-only link to a tenant's portal (admin only; 5 minutes by default). */
@@ -188,7 +190,11 @@ export class PortalSessionService {
       nowMs: now,
       expiresAtMs: now + this.config.portal.sessionMaxMs,
     });
-    const row = await this.sessions.touch(tokenSha256(token), now, this.config.portal.sessionIdleMs);
+    const row = await this.sessions.touch(
+      tokenSha256(token),
+      now,
+      this.config.portal.sessionIdleMs,
+    );
     if (row === null) throw new UnauthenticatedError(UNKNOWN_SESSION);
     return { token, view: this.viewOf(token, row) };
   }

@@ -88,9 +88,13 @@ export function portalStatic(dir: string): RequestHandler {
         problem(request, response, 404, 'NOT_FOUND', 'no such portal asset');
         return;
       }
-      response.sendFile(index, { cacheControl: false, headers: { 'Cache-Control': 'no-cache' } }, (error) => {
-        if (error !== undefined && !response.headersSent) next(error);
-      });
+      response.sendFile(
+        index,
+        { cacheControl: false, headers: { 'Cache-Control': 'no-cache' } },
+        (error) => {
+          if (error !== undefined && !response.headersSent) next(error);
+        },
+      );
     });
   };
 }

@@ -22,7 +22,13 @@ import {
   ApiTags,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
-import { AdminOnly, AnyPrincipal, CurrentPrincipal, TenantScoped } from '../auth/access.decorator';
+import {
+  AdminOnly,
+  AnyPrincipal,
+  CurrentPrincipal,
+  SessionWrite,
+  TenantScoped,
+} from '../auth/access.decorator';
 import { ApiKeyService } from '../auth/api-key.service';
 import { type Principal } from '../auth/principal';
 import { ErrorResponseDto } from '../common/error-response.dto';
@@ -127,6 +133,7 @@ export class TenantController {
 
   @Post(':id/api-keys')
   @TenantScoped()
+  @SessionWrite()
   @HttpCode(201)
   @ApiOperation({
     operationId: 'issueApiKey',
@@ -140,6 +147,7 @@ export class TenantController {
 
   @Delete(':id/api-keys/:keyId')
   @TenantScoped()
+  @SessionWrite()
   @HttpCode(204)
   @ApiOperation({
     operationId: 'revokeApiKey',

@@ -6,11 +6,7 @@ import { periodBounds, zoneOffsetMs, zonedTimeToUtc } from '@metering/pricing';
  * month, 29–31 March after February) is its end. Never after the previous month's end, never
  * before its start. `period` is the month holding `atMs` in the zone.
  */
-export function samePointLastMonth(
-  atMs: number,
-  timeZone: string,
-  previousPeriod: string,
-): number {
+export function samePointLastMonth(atMs: number, timeZone: string, previousPeriod: string): number {
   const { startMs, endMs } = periodBounds(previousPeriod, timeZone);
   const local = new Date(atMs + zoneOffsetMs(timeZone, atMs));
   const day = local.getUTCDate();
