@@ -1580,6 +1580,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description With the metering_portal session cookie: the session's csrfToken (required) */
+                "X-CSRF-Token"?: string;
                 /** @description Makes a retry safe: the first answer under the key is stored for 24 h and replayed (Idempotent-Replayed: true); another request under it is a 422 IDEMPOTENCY_KEY_REUSED, a duplicate while the first runs a 409 IDEMPOTENCY_KEY_IN_USE */
                 "Idempotency-Key"?: string;
             };
@@ -1600,6 +1602,15 @@ export interface operations {
             };
             /** @description missing or invalid key */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description a portal session without its X-CSRF-Token (CSRF_TOKEN_INVALID), or a read-only one (READ_ONLY_SESSION) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1643,7 +1654,10 @@ export interface operations {
     revokeApiKey: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description With the metering_portal session cookie: the session's csrfToken (required) */
+                "X-CSRF-Token"?: string;
+            };
             path: {
                 id: string;
                 keyId: string;
@@ -1661,6 +1675,15 @@ export interface operations {
             };
             /** @description missing or invalid key */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description a portal session without its X-CSRF-Token (CSRF_TOKEN_INVALID), or a read-only one (READ_ONLY_SESSION) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
