@@ -100,7 +100,9 @@ part_urls() {
   # The tenant portal: billing-api serves it (services/portal/README.md).
   port="$(svc_env "$REPO_ROOT/services/billing-api" PORT)"
   if healthy "$port"; then
-    printf '  %-12s http://127.0.0.1:%s/portal/  (tenant sign-in with a tenant API key)\n' portal "$port"
+    printf '  %-12s http://127.0.0.1:%s/portal/  (sign in with a tenant API key)\n' portal "$port"
+  else
+    printf '  %-12s not running (billing-api serves it at 127.0.0.1:%s/portal/)\n' portal "$port"
   fi
 }
 
