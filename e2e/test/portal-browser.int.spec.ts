@@ -154,6 +154,13 @@ describe('tenant portal in Chromium', { timeout: 600_000 }, () => {
     assert.match((await page.getByTestId('completeness').textContent()) ?? '', /%|not known/);
     await axe(page, 'overview');
     await screenshot(page, 'overview');
+
+    // The draft behind the figures: its page shows the same total and this month's daily usage.
+    await page.getByRole('link', { name: 'open the invoice' }).click();
+    await page.getByRole('heading', { level: 1, name: /^Invoice / }).waitFor();
+    await page.locator('table.usage-table tbody tr').first().waitFor();
+    assert.equal(await page.getByTestId('invoice-total').textContent(), money(o.invoice.total));
+    assert.match((await page.locator('.badge').first().textContent()) ?? '', /draft/);
   });
 
   test('usage: the API’s figures by resource, in the tenant’s zone; filter, sort and CSV of what is shown', async () => {
