@@ -50,7 +50,8 @@ export class PortalWorld {
   readonly b: Tenant = {
     id: `${this.pipeline.name}-b`,
     name: 'Other Tenant Ltd',
-    timeZone: 'UTC',
+    // Ahead of A's zone: whenever A's last month has ended, B's has too (the close needs both).
+    timeZone: 'Asia/Tokyo',
     key: '',
   };
   readonly resources: readonly Resource[] = [
