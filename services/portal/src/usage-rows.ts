@@ -148,7 +148,7 @@ export function chartData(
   if (rest.length > 0) {
     shown.push({
       key: '',
-      label: `${rest.length} others`,
+      label: rest.length === 1 ? '1 other' : `${rest.length} others`,
       values: times.map((_, i) => rest.reduce((sum, s) => sum + (s.values[i] ?? 0), 0)),
       total: 0,
     });
