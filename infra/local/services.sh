@@ -43,6 +43,9 @@ part_start() {
   local dir name port entry rc=0
   (cd "$REPO_ROOT" && npx tsc -b tsconfig.build.json) >"$LOG_DIR/build.log" 2>&1 ||
     { fail "the TypeScript build failed (see $LOG_DIR/build.log)"; return 1; }
+  # The tenant portal's web app (Vite), which billing-api serves under /portal/: built first.
+  (cd "$REPO_ROOT" && npm run --silent build -w @metering/portal) >>"$LOG_DIR/build.log" 2>&1 ||
+    { fail "the portal's build failed (see $LOG_DIR/build.log)"; return 1; }
   ensure_host_keys || { fail "could not make the per-host sample keys in $STACK_DIR/secrets"; return 1; }
   for dir in $(service_dirs); do
     name="$(basename "$dir")"
@@ -94,6 +97,13 @@ part_urls() {
       printf '  %-12s not running (npm run stack starts it on 127.0.0.1:%s)\n' "$name" "$port"
     fi
   done
+  # The tenant portal: billing-api serves it (services/portal/README.md).
+  port="$(svc_env "$REPO_ROOT/services/billing-api" PORT)"
+  if healthy "$port"; then
+    printf '  %-12s http://127.0.0.1:%s/portal/  (sign in with a tenant API key)\n' portal "$port"
+  else
+    printf '  %-12s not running (billing-api serves it at 127.0.0.1:%s/portal/)\n' portal "$port"
+  fi
 }
 
 part_install() { :; }
