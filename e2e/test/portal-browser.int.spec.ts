@@ -163,6 +163,34 @@ describe('tenant portal in Chromium', { timeout: 600_000 }, () => {
     assert.match((await page.locator('.badge').first().textContent()) ?? '', /draft/);
   });
 
+  test('budget thresholds: added in the page, shown as the API lists them, removed; a bad amount says which field', async () => {
+    await go(page, 'Overview', /^Overview/);
+    const form = page.getByLabel(/^New threshold/);
+    await form.fill('1e3');
+    await page.getByRole('button', { name: 'Add threshold' }).click();
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    assert.match((await alert.textContent()) ?? '', /amount/i);
+    await form.fill('123456.7');
+    await page.getByRole('button', { name: 'Add threshold' }).click();
+    await page.getByTestId('budgets').waitFor();
+    const listed = await apiJson<{
+      data: { id: string; amount: string; createdBy: string; reachedAt: string | null }[];
+    }>(`/v1/tenants/${world.a.id}/budget-thresholds`);
+    assert.deepEqual(
+      listed.data.map((t) => [t.amount, t.createdBy, t.reachedAt]),
+      [['123456.70', 'tenant', null]],
+    );
+    const row = page.getByTestId('budgets').locator('tbody tr');
+    assert.equal(await row.count(), 1);
+    assert.match((await row.textContent()) ?? '', /123,456\.70.*not reached.*you/);
+    await axe(page, 'overview with a budget threshold');
+    await page.getByRole('button', { name: /^Remove the threshold of/ }).click();
+    await page.getByTestId('no-budgets').waitFor();
+    const after = await apiJson<{ data: unknown[] }>(`/v1/tenants/${world.a.id}/budget-thresholds`);
+    assert.deepEqual(after.data, []);
+  });
+
   test('usage: the API’s figures by resource, in the tenant’s zone; filter, sort and CSV of what is shown', async () => {
     const [response] = await Promise.all([
       page.waitForResponse((r) => r.url().includes(`/v1/tenants/${world.a.id}/usage?`)),

@@ -419,6 +419,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tenants/{id}/budget-thresholds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant’s monthly budget thresholds, lowest first, with this month’s crossings */
+        get: operations["listBudgetThresholds"];
+        put?: never;
+        /** Add a monthly threshold: budget.threshold_reached once per month when the draft total reaches it */
+        post: operations["createBudgetThreshold"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{id}/budget-thresholds/{thresholdId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove a threshold */
+        delete: operations["deleteBudgetThreshold"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/portal/sessions": {
         parameters: {
             query?: never;
@@ -1349,8 +1384,31 @@ export interface components {
             forecast: components["schemas"]["ForecastDto"];
             /** @description the invoice’s completeness */
             completeness: components["schemas"]["CompletenessDto"];
-            /** @description budget thresholds (read-only; empty until budgets exist: their shape comes with them) */
-            budgetThresholds: Record<string, never>[];
+            /** @description the tenant’s monthly budget thresholds as GET …/budget-thresholds lists them, with whether this month reached each */
+            budgetThresholds: {
+                /** @example bt_5f0c2a9e41d7b3c86a1e0f42 */
+                id: string;
+                /** @example acme */
+                tenantId: string;
+                /** @example 150.00 */
+                amount: string;
+                /** @example EUR */
+                currency: string;
+                /** @enum {string} */
+                createdBy: "admin" | "tenant";
+                /** Format: date-time */
+                createdAt: string;
+                /**
+                 * @description the current month in the tenant’s zone
+                 * @example 2026-12
+                 */
+                period: string;
+                /**
+                 * Format: date-time
+                 * @description when this month’s draft reached the threshold; null while it has not
+                 */
+                reachedAt: string | null;
+            }[];
         };
     };
     responses: never;
@@ -2893,6 +2951,213 @@ export interface operations {
             };
             /** @description IDEMPOTENCY_KEY_REUSED */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    listBudgetThresholds: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data?: {
+                            /** @example bt_5f0c2a9e41d7b3c86a1e0f42 */
+                            id: string;
+                            /** @example acme */
+                            tenantId: string;
+                            /** @example 150.00 */
+                            amount: string;
+                            /** @example EUR */
+                            currency: string;
+                            /** @enum {string} */
+                            createdBy: "admin" | "tenant";
+                            /** Format: date-time */
+                            createdAt: string;
+                            /**
+                             * @description the current month in the tenant’s zone
+                             * @example 2026-12
+                             */
+                            period: string;
+                            /**
+                             * Format: date-time
+                             * @description when this month’s draft reached the threshold; null while it has not
+                             */
+                            reachedAt: string | null;
+                        }[];
+                        /** @description always null: one page */
+                        nextCursor?: string | null;
+                    };
+                };
+            };
+            /** @description missing or invalid key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description unknown tenant, or another tenant than the key belongs to */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    createBudgetThreshold: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the first answer under the key is stored for 24 h and replayed (Idempotent-Replayed: true); another request under it is a 422 IDEMPOTENCY_KEY_REUSED, a duplicate while the first runs a 409 IDEMPOTENCY_KEY_IN_USE */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description in the tenant’s currency, > 0, at most its minor-unit digits after the point, at most 15 before
+                     * @example 150.00
+                     */
+                    amount: string;
+                };
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @example bt_5f0c2a9e41d7b3c86a1e0f42 */
+                        id: string;
+                        /** @example acme */
+                        tenantId: string;
+                        /** @example 150.00 */
+                        amount: string;
+                        /** @example EUR */
+                        currency: string;
+                        /** @enum {string} */
+                        createdBy: "admin" | "tenant";
+                        /** Format: date-time */
+                        createdAt: string;
+                        /**
+                         * @description the current month in the tenant’s zone
+                         * @example 2026-12
+                         */
+                        period: string;
+                        /**
+                         * Format: date-time
+                         * @description when this month’s draft reached the threshold; null while it has not
+                         */
+                        reachedAt: string | null;
+                    };
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description missing or invalid key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description unknown tenant, or another tenant than the key belongs to */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description BUDGET_THRESHOLD_EXISTS (same amount), BUDGET_THRESHOLD_LIMIT (20 per tenant) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description IDEMPOTENCY_KEY_REUSED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    deleteBudgetThreshold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                thresholdId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description missing or invalid key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description TENANT_NOT_FOUND, BUDGET_THRESHOLD_NOT_FOUND (also another tenant’s threshold) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

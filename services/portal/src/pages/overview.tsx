@@ -1,5 +1,6 @@
 import { api, call } from '../api/client';
 import type { components } from '../api/billing-api';
+import { BudgetThresholds } from '../components/budget-thresholds';
 import { Empty, Loading, ProblemBox } from '../components/states';
 import { localDateTime, money, percent, periodName } from '../format';
 import { useAsync } from '../hooks/use-async';
@@ -176,16 +177,7 @@ export function Overview({ session }: { session: Session }) {
           ? ' Some samples are missing: figures may rise when late samples arrive.'
           : ''}
       </p>
-      <h2>Budget thresholds</h2>
-      {o.budgetThresholds.length === 0 ? (
-        <p>No budget thresholds are set. Your provider sets them; they are shown here read-only.</p>
-      ) : (
-        <ul>
-          {o.budgetThresholds.map((b, i) => (
-            <li key={i}>{JSON.stringify(b)}</li>
-          ))}
-        </ul>
-      )}
+      <BudgetThresholds session={session} thresholds={o.budgetThresholds} changed={reload} />
     </>
   );
 }
