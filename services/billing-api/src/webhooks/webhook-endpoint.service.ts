@@ -8,6 +8,8 @@ import {
   NotFoundError,
   ValidationFailedError,
 } from '../common/billing.errors';
+import { isPageLimit, type Page, PAGE_MAX } from '../common/page.dto';
+import { PageCursors } from '../common/page-cursor';
 import { BILLING_CONFIG } from '../common/tokens';
 import { type BillingConfig } from '../config';
 import { checkWebhookUrl } from './webhook-url.policy';
@@ -22,6 +24,29 @@ import { WebhookSecretCipher } from './webhook-secret.cipher';
 export const MAX_ENDPOINTS_PER_OWNER = 20;
 const MAX_DESCRIPTION_BYTES = 256;
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+export const ENDPOINT_STATUSES = ['enabled', 'disabled'] as const;
+export const DELIVERY_STATUSES = ['pending', 'delivered', 'failed'] as const;
+
+/** `limit` and `cursor` as a query string carries them (the API and the operator CLI). */
+export interface PageRequest {
+  readonly limit?: unknown;
+  readonly cursor?: unknown;
+}
+
+/** Filters of the endpoint list, each optional; checked here (400 naming the field). */
+export interface EndpointPageQuery extends PageRequest {
+  /** Admin key only: one tenant's endpoints (a tenant key sees its own). */
+  readonly tenantId?: unknown;
+  readonly status?: unknown;
+}
+
+/** Filters of the delivery log, each optional; checked here (400 naming the field). */
+export interface DeliveryPageQuery extends PageRequest {
+  /** One endpoint's log; absent: every endpoint the principal sees. */
+  readonly endpointId?: unknown;
+  readonly status?: unknown;
+  readonly eventType?: unknown;
+}
 
 export interface EndpointView {
   id: string;
@@ -65,6 +90,7 @@ export class WebhookEndpointService {
 
   constructor(
     private readonly endpoints: WebhookEndpointRepository,
+    private readonly cursors: PageCursors,
     @Inject(BILLING_CONFIG) private readonly config: BillingConfig,
   ) {
     this.key = config.automation.webhooks.secretKey;
@@ -105,14 +131,38 @@ export class WebhookEndpointService {
     return { ...view(row), secret };
   }
 
-  async list(principal: Principal, tenantFilter: unknown): Promise<{ items: EndpointView[] }> {
-    let scope: string | null | undefined;
-    if (principal.kind === 'tenant') scope = principal.tenantId;
-    else if (tenantFilter === undefined) scope = undefined;
-    else if (typeof tenantFilter === 'string' && ID_PATTERN.test(tenantFilter))
-      scope = tenantFilter;
-    else throw new ValidationFailedError([{ field: 'tenantId', message: 'must be a tenant id' }]);
-    return { items: (await this.endpoints.list(scope)).map(view) };
+  /**
+   * Endpoints in creation order, a page at a time (`{data, nextCursor}` like every list): the
+   * admin's all or one tenant's (`tenantId`), a tenant key's its own (another tenant's id: an
+   * empty page, as for an unknown one); optionally by `status`.
+   */
+  async endpointPage(principal: Principal, query: EndpointPageQuery): Promise<Page<EndpointView>> {
+    const problems = pageProblems(query);
+    const { tenantId, status } = query;
+    if (tenantId !== undefined && (typeof tenantId !== 'string' || !ID_PATTERN.test(tenantId))) {
+      problems.push({ field: 'tenantId', message: 'must be a tenant id' });
+    }
+    problems.push(...oneOf('status', status, ENDPOINT_STATUSES));
+    if (problems.length > 0) throw new ValidationFailedError(problems);
+    let owner = tenantId as string | undefined;
+    if (principal.kind === 'tenant') {
+      if (owner !== undefined && owner !== principal.tenantId)
+        return { data: [], nextCursor: null };
+      owner = principal.tenantId;
+    }
+    return this.cursors.page(
+      ['webhook-endpoints', owner, status as string | undefined],
+      pageOfQuery(query),
+      (after, rows) =>
+        this.endpoints.endpointPage({
+          tenantId: owner,
+          status: status as string | undefined,
+          after,
+          rows,
+        }),
+      (row) => row.position,
+      view,
+    );
   }
 
   async get(principal: Principal, id: string): Promise<EndpointView> {
@@ -151,27 +201,42 @@ export class WebhookEndpointService {
     return view(await this.endpoints.enable(id));
   }
 
-  async deliveries(
-    principal: Principal,
-    id: string,
-    status: unknown,
-    limit: unknown,
-  ): Promise<{ items: DeliveryView[] }> {
-    await this.visible(principal, id);
-    if (status !== undefined && !['pending', 'delivered', 'failed'].includes(status as string)) {
-      throw new ValidationFailedError([
-        { field: 'status', message: 'must be one of pending, delivered, failed' },
-      ]);
+  /**
+   * The delivery log newest first, a page at a time: of one endpoint (`endpointId`) or of every
+   * endpoint the principal sees; by `status` and `eventType`. `cursor` is the previous page's
+   * `nextCursor` (bound to the principal and the filters). The HTTP route and the operator CLI
+   * both list through here.
+   */
+  async deliveryPage(principal: Principal, query: DeliveryPageQuery): Promise<Page<DeliveryView>> {
+    const { endpointId, status, eventType } = query;
+    if (endpointId !== undefined) {
+      await this.visible(principal, typeof endpointId === 'string' ? endpointId : '');
     }
-    const n = limit === undefined ? 100 : Number(limit);
-    if (typeof limit === 'string' && !/^\d{1,4}$/.test(limit)) {
-      throw new ValidationFailedError([{ field: 'limit', message: 'must be 1 to 1000' }]);
-    }
-    if (!Number.isInteger(n) || n < 1 || n > 1000) {
-      throw new ValidationFailedError([{ field: 'limit', message: 'must be 1 to 1000' }]);
-    }
-    const rows = await this.endpoints.deliveries(id, status as string | undefined, n);
-    return { items: rows.map(deliveryView) };
+    const problems = [
+      ...pageProblems(query),
+      ...oneOf('status', status, DELIVERY_STATUSES),
+      ...oneOf('eventType', eventType, INVOICE_EVENT_TYPES),
+    ];
+    if (problems.length > 0) throw new ValidationFailedError(problems);
+    const filters = {
+      endpointId: endpointId as string | undefined,
+      tenantId: principal.kind === 'tenant' ? principal.tenantId : undefined,
+      status: status as string | undefined,
+      eventType: eventType as string | undefined,
+    };
+    return this.cursors.page(
+      [
+        'webhook-deliveries',
+        filters.tenantId,
+        filters.endpointId,
+        filters.status,
+        filters.eventType,
+      ],
+      pageOfQuery(query),
+      (before, rows) => this.endpoints.deliveryPage({ ...filters, before, rows }),
+      (row) => row.id,
+      deliveryView,
+    );
   }
 
   async redeliver(principal: Principal, deliveryId: string): Promise<DeliveryView> {
@@ -276,6 +341,33 @@ export class WebhookEndpointService {
       description: description as string,
     };
   }
+}
+
+/** `limit` (1…PAGE_MAX, digits as in a query string; a whole number from the CLI) and `cursor`. */
+function pageProblems(query: PageRequest): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const { limit, cursor } = query;
+  const text = typeof limit === 'number' && Number.isSafeInteger(limit) ? String(limit) : limit;
+  if (text !== undefined && !isPageLimit(text, PAGE_MAX)) {
+    problems.push({ field: 'limit', message: `must be a whole number from 1 to ${PAGE_MAX}` });
+  }
+  if (cursor !== undefined && (typeof cursor !== 'string' || cursor.length > 2100)) {
+    problems.push({ field: 'cursor', message: 'must be the nextCursor of the previous page' });
+  }
+  return problems;
+}
+
+function pageOfQuery(query: PageRequest): { limit?: string; cursor?: string } {
+  return {
+    limit: query.limit === undefined ? undefined : String(query.limit),
+    cursor: query.cursor as string | undefined,
+  };
+}
+
+function oneOf(field: string, value: unknown, allowed: readonly string[]): FieldProblem[] {
+  return value === undefined || (typeof value === 'string' && allowed.includes(value))
+    ? []
+    : [{ field, message: `must be one of ${allowed.join(', ')}` }];
 }
 
 function canSee(principal: Principal, endpoint: EndpointRow): boolean {
