@@ -357,10 +357,12 @@ function pageProblems(query: PageRequest): FieldProblem[] {
   return problems;
 }
 
+/** The query once pageProblems passed it: limit digits (or a whole number), cursor a string. */
 function pageOfQuery(query: PageRequest): { limit?: string; cursor?: string } {
+  const { limit, cursor } = query;
   return {
-    limit: query.limit === undefined ? undefined : String(query.limit),
-    cursor: query.cursor as string | undefined,
+    limit: typeof limit === 'number' ? String(limit) : (limit as string | undefined),
+    cursor: cursor as string | undefined,
   };
 }
 
