@@ -144,8 +144,10 @@ export function csvHeader(): string {
   return stringify([[...CSV_COLUMNS]]);
 }
 
+/** One invoice's rows at a time: a batch's records are never all alive together. */
 export function invoicesCsv(invoices: readonly InvoiceDocument[]): string {
-  return stringify(invoices.flatMap(invoiceCsvRecords), { columns: [...CSV_COLUMNS] });
+  const columns = [...CSV_COLUMNS];
+  return invoices.map((i) => stringify(invoiceCsvRecords(i), { columns })).join('');
 }
 
 export function invoiceCsv(invoice: InvoiceDocument): string {
