@@ -322,7 +322,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Webhook endpoints the key may see (a tenant: its own) */
+        /** Webhook endpoints the key may see (a tenant: its own), in creation order */
         get: operations["listWebhookEndpoints"];
         put?: never;
         /** Register a webhook endpoint; its signing secret is in this answer only */
@@ -392,7 +392,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The delivery log: status, attempts, latency, the response’s first 1 KiB */
+        /** The delivery log, newest first: status, attempts, latency, the response’s first 1 KiB */
         get: operations["listWebhookDeliveries"];
         put?: never;
         post?: never;
@@ -1209,7 +1209,7 @@ export interface components {
             periodStart: string;
             periodEnd: string;
             /** @description In tenant-id order */
-            items: components["schemas"]["UnbilledUsageDto"][];
+            data: components["schemas"]["UnbilledUsageDto"][];
             /** @description Pass as `cursor` for the next page; null at the end. A page may hold fewer items than `limit` (each page scans a bounded number of tenant ids) and still have a next one. */
             nextCursor: string | null;
         };
@@ -1228,6 +1228,59 @@ export interface components {
         ApiKeyPageDto: {
             /** @description In key-id order */
             data: components["schemas"]["ApiKeyDto"][];
+            /** @description null on the last page */
+            nextCursor: string | null;
+        };
+        WebhookEndpointDto: {
+            /** @example we_0123456789abcdef01234567 */
+            id: string;
+            /** @description null: the provider’s own */
+            tenantId: string | null;
+            /** @example https://erp.example.com/hooks/metering */
+            url: string;
+            /**
+             * @example [
+             *       "invoice.finalized"
+             *     ]
+             */
+            eventTypes: string[];
+            description: string;
+            /** @enum {string} */
+            status: "enabled" | "disabled";
+            disabledReason: string | null;
+            /** @description While a rotated-out secret still signs (both signatures are sent until then) */
+            previousSecretExpiresAt: string | null;
+            createdAt: string;
+        };
+        WebhookEndpointPageDto: {
+            /** @description In creation order */
+            data: components["schemas"]["WebhookEndpointDto"][];
+            /** @description null on the last page */
+            nextCursor: string | null;
+        };
+        WebhookDeliveryDto: {
+            /** @example 42 */
+            id: string;
+            endpointId: string;
+            eventId: string;
+            /** @enum {string} */
+            eventType: "invoice.drafted" | "invoice.finalized" | "credit_note.issued" | "budget.threshold_reached" | "webhook_endpoint.disabled";
+            /** @enum {string} */
+            status: "pending" | "delivered" | "failed";
+            attempts: number;
+            nextAttemptAt: string | null;
+            lastAttemptAt: string | null;
+            lastStatusCode: number | null;
+            lastLatencyMs: number | null;
+            /** @description The last response’s first 1 KiB */
+            lastResponse: string | null;
+            lastError: string | null;
+            deliveredAt: string | null;
+            createdAt: string;
+        };
+        WebhookDeliveryPageDto: {
+            /** @description Newest first */
+            data: components["schemas"]["WebhookDeliveryDto"][];
             /** @description null on the last page */
             nextCursor: string | null;
         };
@@ -2642,7 +2695,15 @@ export interface operations {
     };
     listWebhookEndpoints: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Most items in this page */
+                limit?: number;
+                /** @description `nextCursor` of the previous page, unchanged (opaque, bound to the filters) */
+                cursor?: string;
+                /** @description Admin key: only this tenant’s endpoints (a tenant key always sees its own) */
+                tenantId?: string;
+                status?: "enabled" | "disabled";
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2653,7 +2714,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointPageDto"];
+                };
+            };
+            /** @description limit, cursor, tenantId, status */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorResponseDto"];
+                };
             };
             /** @description missing or invalid key */
             401: {
@@ -2885,7 +2957,14 @@ export interface operations {
     };
     listWebhookDeliveries: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Most items in this page */
+                limit?: number;
+                /** @description `nextCursor` of the previous page, unchanged (opaque, bound to the filters) */
+                cursor?: string;
+                status?: "pending" | "delivered" | "failed";
+                eventType?: "invoice.drafted" | "invoice.finalized" | "credit_note.issued" | "budget.threshold_reached" | "webhook_endpoint.disabled";
+            };
             header?: never;
             path: {
                 endpointId: string;
@@ -2898,7 +2977,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryPageDto"];
+                };
+            };
+            /** @description limit, cursor, status, eventType */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorResponseDto"];
+                };
             };
             /** @description missing or invalid key */
             401: {

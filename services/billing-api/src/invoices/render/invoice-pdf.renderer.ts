@@ -6,7 +6,7 @@ import {
   type InvoiceDocument,
   type InvoiceLine,
   localDate,
-  resourceLabel,
+  fittedResourceLabel,
   type SellerDetails,
   type TaxLine,
 } from '../domain';
@@ -290,8 +290,10 @@ export function resourceTable(
     ensure(16);
     const y = doc.y;
     doc.font(FONT).fontSize(8.5).fillColor(INK);
-    // The name beside a short id (domain/resource-label.ts); the whole id when unnamed.
-    doc.text(resourceLabel(r), left + cols.resource.x, y, {
+    // The name beside a short id (domain/resource-label.ts); the whole id when unnamed. A long
+    // name is cut before the id, so the id that tells similar names apart always shows.
+    const label = fittedResourceLabel(r, (t) => doc.widthOfString(t) <= cols.resource.w);
+    doc.text(label, left + cols.resource.x, y, {
       width: cols.resource.w,
       lineBreak: false,
       ellipsis: true,
