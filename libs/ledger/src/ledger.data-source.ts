@@ -29,6 +29,7 @@ import { LegalInvoices1764720000000 } from './migrations/1764720000000-legal-inv
 import { ResourceDimension1764722000000 } from './migrations/1764722000000-resource-dimension';
 import { BillingAutomation1764723000160 } from './migrations/1764723000160-billing-automation';
 import { ApiResources1764723600000 } from './migrations/1764723600000-api-resources';
+import { CompletenessCounters1764724400000 } from './migrations/1764724400000-completeness-counters';
 
 export const LEDGER_ENTITIES = [
   TenantEntity,
@@ -65,6 +66,7 @@ export const LEDGER_MIGRATIONS = [
   ResourceDimension1764722000000,
   BillingAutomation1764723000160,
   ApiResources1764723600000,
+  CompletenessCounters1764724400000,
 ];
 
 export interface LedgerConnectionOptions {

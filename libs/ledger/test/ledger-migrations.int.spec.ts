@@ -35,6 +35,7 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
     'ResourceDimension1764722000000',
     'BillingAutomation1764723000160',
     'ApiResources1764723600000',
+    'CompletenessCounters1764724400000',
   ]);
   assert.deepEqual(await migrateLedger(ds), [], 'a second run applies nothing');
   assert.deepEqual(await tables(), [
@@ -155,6 +156,7 @@ test('upgrading to PricedAssignments records the assignments rating priced with 
       'ResourceDimension1764722000000',
       'BillingAutomation1764723000160',
       'ApiResources1764723600000',
+      'CompletenessCounters1764724400000',
     ]);
     const rows = await source.query<{ t: string; p: string; v: number; f: Date }[]>(
       `SELECT tenant_id AS t, plan_id AS p, plan_version AS v, effective_from AS f
