@@ -46,3 +46,4 @@ export {
 } from './collector-clock';
 export { observedCollectorClock, type ObservedClockOptions } from './collector-clock.factory';
 export { hostSigner } from './host-signer';
+export { StateFile, type StateFileRead } from './state-file';
