@@ -47,3 +47,5 @@ export {
 export { observedCollectorClock, type ObservedClockOptions } from './collector-clock.factory';
 export { hostSigner } from './host-signer';
 export { StateFile, type StateFileRead } from './state-file';
+export { type ThinCandidate, type ThinDecision, type ThinMarker, planThinning } from './thin-plan';
+export { sampleThinMarker } from './sample-thin-marker';
