@@ -37,10 +37,10 @@ apt_ensure() {
   [ ${#missing[@]} -eq 0 ] && return 0
   log "installing Debian packages: ${missing[*]}"
   if [ ! -f "$APT_UPDATED_MARK" ]; then
-    as_root apt-get update -q >"$LOG_DIR/apt.log" 2>&1 || fail "apt-get update failed (see $LOG_DIR/apt.log)" || return 1
+    as_root apt-get -o DPkg::Lock::Timeout=600 update -q >"$LOG_DIR/apt.log" 2>&1 || fail "apt-get update failed (see $LOG_DIR/apt.log)" || return 1
     touch "$APT_UPDATED_MARK"
   fi
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" \
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}" \
     >>"$LOG_DIR/apt.log" 2>&1 || fail "apt-get install ${missing[*]} failed (see $LOG_DIR/apt.log)"
 }
 

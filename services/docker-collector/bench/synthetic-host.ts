@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { type Logger } from '@metering/observability';
-import { CgroupReader, parseMountInfo, syncFileReader } from '../src/cgroups';
+import { CgroupReader, type FileReader, parseMountInfo, syncFileReader } from '../src/cgroups';
 import { type CollectorMetrics, systemClock } from '../src/collector/collector.ports';
 import { type CollectorSettings, ContainerCollector } from '../src/collector/container-collector';
 import { type DockerCollectorConfig } from '../src/config';
@@ -18,7 +18,12 @@ export interface SyntheticHost {
 }
 
 /** A cgroup v1 tree of `n` containers in a tmp dir (cgroupfs naming), and its engine. */
-export function syntheticHost(tmpRoot: string, n: number, memoryStat: string): SyntheticHost {
+export function syntheticHost(
+  tmpRoot: string,
+  n: number,
+  memoryStat: string,
+  fileReader: FileReader = syncFileReader,
+): SyntheticHost {
   const root = mkdtempSync(join(tmpRoot, `tree-${n}-`));
   const controllers = ['cpu', 'cpuacct', 'memory', 'cpuset'];
   const ids = Array.from({ length: n }, (_, i) => `b${i.toString(16).padStart(63, '0')}`);
@@ -63,7 +68,7 @@ export function syntheticHost(tmpRoot: string, n: number, memoryStat: string): S
     mounts,
     driver: 'cgroupfs',
     procRoot: join(root, 'no-proc'),
-    reader: new CgroupReader(cpus().length, syncFileReader),
+    reader: new CgroupReader(cpus().length, fileReader),
   });
   return { source, reader };
 }

@@ -44,6 +44,11 @@ export interface DockerCollectorConfig {
   usageSource: UsageSource;
   /** Stats API requests at the same time (each costs the engine about a second). */
   statsApiConcurrency: number;
+  /**
+   * cgroup files kept open and re-read with pread (0: read by path each time). Each costs the
+   * kernel ~4.5 KB and a descriptor; capped at a quarter of the soft open-files limit.
+   */
+  heldCgroupFiles: number;
   /** The host's /proc (a containerised collector mounts it elsewhere, e.g. /host/proc). */
   procDir: string;
   /** Meter the residual of parent cgroups whose path matches residualParentPattern. */
@@ -113,6 +118,7 @@ const EnvSchema = z.object({
   DISCOVERY_CONCURRENCY: wholeNumber(1, 256).default(8),
   USAGE_SOURCE: z.enum(USAGE_SOURCES).default('auto'),
   STATS_API_CONCURRENCY: wholeNumber(1, 256).default(8),
+  HELD_CGROUP_FILES: wholeNumber(0, 1_000_000).default(4096),
   HOST_PROC: z.string().trim().min(1).default('/proc'),
   RESIDUAL_METERING: bool.default(true),
   RESIDUAL_PARENT_PATTERN: z
@@ -196,6 +202,7 @@ export function loadConfig(
     discoveryConcurrency: e.DISCOVERY_CONCURRENCY,
     usageSource: e.USAGE_SOURCE,
     statsApiConcurrency: e.STATS_API_CONCURRENCY,
+    heldCgroupFiles: e.HELD_CGROUP_FILES,
     procDir: e.HOST_PROC,
     residualMetering: e.RESIDUAL_METERING && e.USAGE_SOURCE !== 'stats-api',
     residualParentPattern: e.RESIDUAL_PARENT_PATTERN,

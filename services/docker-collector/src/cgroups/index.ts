@@ -4,3 +4,4 @@ export * from './cgroup-stats';
 export * from './cgroup.reader';
 export * from './cpu-set';
 export * from './cgroup-path';
+export * from './held-file.reader';

@@ -2,7 +2,14 @@ import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import Dockerode from 'dockerode';
 import { createLogger, type HealthIndicator, type Logger } from '@metering/observability';
-import { CgroupReader, parseMountInfo, syncFileReader } from '../cgroups';
+import {
+  CgroupReader,
+  HeldFileReader,
+  heldFileBudget,
+  parseMountInfo,
+  syncFileReader,
+} from '../cgroups';
+
 import { type DockerCollectorConfig, residualTenantOf } from '../config';
 import { DockerEngineClient } from '../discovery/docker-engine.client';
 import { DockerEventsWatcher } from '../discovery/docker-events.watcher';
@@ -45,6 +52,8 @@ export class DockerCollectorRuntime {
     engine: DockerEngineClient,
     reader: UsageReader,
     private readonly deps: RuntimeDeps,
+    /** The cgroup files held open, closed at stop (null: read by path). */
+    private readonly heldFiles: HeldFileReader | null = null,
   ) {
     this.engine = engine;
     this.logger = createLogger('DockerCollector', { parent: deps.logger });
@@ -112,6 +121,9 @@ export class DockerCollectorRuntime {
     const logger = createLogger('DockerCollector', { parent: deps.logger });
     const statsApi = new StatsApiUsageReader(engine, config.statsApiConcurrency);
     let reader: UsageReader;
+    const heldBudget = heldFileBudget(config.heldCgroupFiles, readProcLimits());
+    const heldFiles =
+      heldBudget > 0 ? new HeldFileReader({ maxHeld: heldBudget, idleCloseMs: 300_000 }) : null;
     if (config.usageSource === 'stats-api') {
       reader = statsApi;
     } else {
@@ -126,7 +138,7 @@ export class DockerCollectorRuntime {
           return 'cgroupfs' as const;
         }),
         procRoot: config.procDir,
-        reader: new CgroupReader(hostCpus, syncFileReader),
+        reader: new CgroupReader(hostCpus, heldFiles?.read ?? syncFileReader),
       });
       reader =
         config.usageSource === 'cgroup'
@@ -138,7 +150,7 @@ export class DockerCollectorRuntime {
               );
             });
     }
-    return new DockerCollectorRuntime(config, engine, reader, deps);
+    return new DockerCollectorRuntime(config, engine, reader, deps, heldFiles);
   }
 
   /** Lists and reads what runs now, then follows events; cycles run on their timer. */
@@ -158,6 +170,7 @@ export class DockerCollectorRuntime {
     await this.watcher.stop();
     await this.collector.stop();
     this.residualStore?.close();
+    this.heldFiles?.close();
   }
 
   /** Health checks: the engine answers, events flow, cycles happen. */
@@ -180,5 +193,14 @@ export class DockerCollectorRuntime {
         });
       },
     };
+  }
+}
+
+/** This process's resource limits (/proc/self/limits), or null where there is no procfs. */
+function readProcLimits(): string | null {
+  try {
+    return readFileSync('/proc/self/limits', 'utf8');
+  } catch {
+    return null;
   }
 }

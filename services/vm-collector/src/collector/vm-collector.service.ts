@@ -186,11 +186,13 @@ export class VmCollectorService implements OnApplicationBootstrap, BeforeApplica
   /** One poll; exposed for the service's own tests. Resolves when its samples are queued. */
   async pollOnce(): Promise<SampleEvent[]> {
     const started = performance.now();
-    const observations = await this.source.observe();
     // Half a poll of slack keeps the cadence at the interval instead of interval + 1 poll.
     const emitRunning =
       started - this.lastRunningAtMs >=
       this.config.sampleIntervalMs - this.config.pollIntervalMs / 2;
+    // The polls between samples only watch for starts and ends (and keep the CPU reading
+    // fresh for a final sample): they need fewer calls than a sampling poll.
+    const observations = await this.source.observe({ full: emitRunning });
     if (emitRunning) this.lastRunningAtMs = started;
     this.noteObservations(observations);
     const { samples, tracked, waiting } = this.cycle.poll(

@@ -19,6 +19,8 @@ interface KnownProcess {
   readonly pid: number;
   readonly bootKey: string;
   readonly startedAt: Date;
+  /** The memory of the last read of /proc/<pid>/status; reused by reads that do not refresh. */
+  memoryBytes?: number | null;
 }
 
 /**
@@ -33,8 +35,17 @@ export class QemuProcessReader {
 
   constructor(private readonly options: QemuProcessReaderOptions) {}
 
-  /** null when the process is not (yet, or any more) readable. Never throws. */
-  async read(name: string, uuid: string, domainId: number): Promise<QemuProcessFacts | null> {
+  /**
+   * null when the process is not (yet, or any more) readable. Never throws. `refresh: false`
+   * answers a known process from memory (its memory as of the last refresh): the polls between
+   * two samples need no file read.
+   */
+  async read(
+    name: string,
+    uuid: string,
+    domainId: number,
+    { refresh = true }: { refresh?: boolean } = {},
+  ): Promise<QemuProcessFacts | null> {
     const key = `${name}\n${domainId}`;
     try {
       let process = this.known.get(key) ?? null;
@@ -42,9 +53,22 @@ export class QemuProcessReader {
         process = await this.identify(name, uuid);
         if (process === null) return null;
         this.known.set(key, process);
+      } else if (!refresh && process.memoryBytes !== undefined) {
+        return {
+          pid: process.pid,
+          bootKey: process.bootKey,
+          startedAt: process.startedAt,
+          memoryBytes: process.memoryBytes,
+        };
       }
       const status = await readFile(join(this.options.procDir, String(process.pid), 'status'));
-      return { ...process, memoryBytes: parseStatusMemory(status.toString('utf8')) };
+      process.memoryBytes = parseStatusMemory(status.toString('utf8'));
+      return {
+        pid: process.pid,
+        bootKey: process.bootKey,
+        startedAt: process.startedAt,
+        memoryBytes: process.memoryBytes,
+      };
     } catch {
       // The process ended (or is not started yet): facts are read afresh next time.
       this.known.delete(key);

@@ -1,0 +1,221 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Session } from 'node:inspector/promises';
+import { createInterface } from 'node:readline';
+import { hostKeyLine } from '@metering/contracts';
+import { createRootLogger, MetricsRegistry } from '@metering/observability';
+import { localInfra } from '@metering/testing';
+import { HeldFileReader, heldFileBudget } from '../src/cgroups';
+import { CollectorMetricsAdapter } from '../src/collector/collector.metrics';
+import { loadConfig } from '../src/config';
+import { startSamplePublisher } from '../src/publishing/publisher.factory';
+import { BenchTopic, fmt, option, runBench } from './bench-support';
+import { syntheticCollector, syntheticHost } from './synthetic-host';
+
+// bench/process-scale: what docker-collector costs as a whole process with 1,000 and 10,000
+// containers at its production 10-s interval (issue 18's targets: ≤ 1.5 % and ≤ 8 % of a core).
+// Each size runs in a child process of its own: the collector on its production timers, the real
+// publisher (the spool on disk, kafkajs to the local broker, each sample signed), prom-client's default
+// metrics sampled as the service does; the containers are a synthetic cgroup tree (plain files in
+// a tmp dir, read by the same reader, with a real memory.stat's size) and an engine answered from
+// memory, because 10,000 real containers do not fit this machine. Not in the child: Nest's HTTP
+// server, idle while nobody scrapes. The parent reads the child's CPU (utime+stime, all threads)
+// and context switches from /proc over the windows after it settled, and prints PASS/FAIL.
+//   node bench/process-scale.mjs [--window 60] [--repeats 2] [--settle 25] [--held N]
+
+const TARGETS: ReadonlyArray<[containers: number, percentOfCore: number]> = [
+  [1_000, 1.5],
+  [10_000, 8],
+];
+const TICKS_PER_S = 100;
+
+if (process.argv.includes('--child')) {
+  void child();
+} else {
+  parent();
+}
+
+/** The collector process: synthetic host, real publisher and timers; says `ready` once warm. */
+async function child(): Promise<void> {
+  const n = Number(process.argv[process.argv.indexOf('--child') + 1]);
+  const topic = process.argv[process.argv.indexOf('--topic') + 1] ?? '';
+  const tmpRoot = mkdtempSync(join(tmpdir(), 'dc-process-'));
+  const logger = createRootLogger({ serviceName: 'docker-collector', level: 'warn' });
+  // Samples are signed as the stack's collectors sign them (HMAC per sample).
+  const keyFile = join(tmpRoot, 'host.key');
+  writeFileSync(keyFile, `${hostKeyLine({ keyId: 'k1', key: randomBytes(32) })}\n`, {
+    mode: 0o600,
+  });
+  const config = loadConfig({
+    KAFKA_BROKERS: localInfra.kafkaBrokers.join(','),
+    DOCKER_SOCKET: '/nonexistent',
+    SAMPLES_TOPIC: topic,
+    HOST_NAME: 'bench-node',
+    LOG_LEVEL: 'warn',
+    SPOOL_DIR: join(tmpRoot, 'spool'),
+    HOST_AUTH_KEY_FILE: keyFile,
+    ...(argValue('--held') === undefined ? {} : { HELD_CGROUP_FILES: argValue('--held') }),
+  });
+  const registry = new MetricsRegistry({ serviceName: 'docker-collector' });
+  const pub = await startSamplePublisher(config, { logger, metrics: registry });
+  const metrics = new CollectorMetricsAdapter(registry, () => pub.depth());
+  // The cgroup files held open as the service holds them (HELD_CGROUP_FILES, default 4,096).
+  const budget = heldFileBudget(config.heldCgroupFiles, readFileSync('/proc/self/limits', 'utf8'));
+  const held = budget > 0 ? new HeldFileReader({ maxHeld: budget, idleCloseMs: 300_000 }) : null;
+  const host = syntheticHost(tmpRoot, n, realMemoryStat(), held?.read);
+  const collector = syntheticCollector(config, host, pub, metrics, logger);
+  await collector.start();
+  await collector.runCycle();
+  await pub.flush(120_000);
+  // --profile FILE: V8's CPU profile of the measured time (Chrome DevTools format).
+  const profileFile = argValue('--profile');
+  const session = profileFile === undefined ? undefined : new Session();
+  if (session !== undefined) {
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+  }
+  process.stdout.write(`ready ${collector.containerCount}\n`);
+  const stop = (): void => {
+    void (async () => {
+      if (session === undefined || profileFile === undefined) return;
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(profileFile, JSON.stringify(profile));
+    })()
+      .then(() => collector.stop())
+      .then(() => pub.close(10_000))
+      .finally(() => {
+        rmSync(tmpRoot, { recursive: true, force: true });
+        process.exit(0);
+      });
+  };
+  process.once('SIGTERM', stop);
+}
+
+function argValue(name: string): string | undefined {
+  const at = process.argv.indexOf(name);
+  return at < 0 ? undefined : process.argv[at + 1];
+}
+
+/** A real memory.stat (the root cgroup's) so that each synthetic read has the real size. */
+function realMemoryStat(): string {
+  for (const path of ['/sys/fs/cgroup/memory/memory.stat', '/sys/fs/cgroup/memory.stat']) {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch {
+      // next
+    }
+  }
+  return 'total_inactive_file 0\n';
+}
+
+function procSample(pid: number): { ticks: number; switches: number; rssKb: number; at: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  let switches = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      for (const m of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)$/gm)) {
+        switches += Number(m[1]);
+      }
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  const rssKb = Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+  return {
+    ticks: Number(fields[11]) + Number(fields[12]),
+    switches,
+    rssKb,
+    at: performance.now(),
+  };
+}
+
+function parent(): void {
+  const WINDOW_S = option('window', 60);
+  const REPEATS = option('repeats', 2);
+  const SETTLE_S = option('settle', 25);
+  // --held N: HELD_CGROUP_FILES of the collector (default: the service's default).
+  const HELD = option('held', -1);
+  let topic: BenchTopic | undefined;
+  let running: ReturnType<typeof spawn> | undefined;
+  runBench(
+    (SETTLE_S + WINDOW_S * REPEATS + 180) * TARGETS.length * 1000,
+    async () => {
+      running?.kill('SIGKILL');
+      await topic?.delete();
+    },
+    async () => {
+      topic = await BenchTopic.create('bench_process', false);
+      console.log(
+        `process-scale: docker-collector as a process, synthetic containers, 10-s interval; ` +
+          `settle ${SETTLE_S} s, ${REPEATS} × ${WINDOW_S} s windows`,
+      );
+      const rows: string[] = [];
+      let failed = false;
+      for (const [n, target] of TARGETS) {
+        const started = performance.now();
+        const proc = spawn(
+          process.execPath,
+          [
+            process.argv[1] ?? '',
+            '--child',
+            String(n),
+            '--topic',
+            topic.topic,
+            ...(HELD < 0 ? [] : ['--held', String(HELD)]),
+          ],
+          { stdio: ['ignore', 'pipe', 'inherit'] },
+        );
+        running = proc;
+        const ready = await new Promise<string>((resolve, reject) => {
+          proc.once('exit', (code) => reject(new Error(`child exited (${code}) before ready`)));
+          createInterface({ input: proc.stdout }).on('line', (line) => {
+            if (line.startsWith('ready')) resolve(line);
+          });
+        });
+        const bootS = (performance.now() - started) / 1000;
+        await new Promise((r) => setTimeout(r, SETTLE_S * 1000));
+        const cpu: number[] = [];
+        const switches: number[] = [];
+        let peakRssMb = 0;
+        for (let r = 0; r < REPEATS; r += 1) {
+          const a = procSample(proc.pid!);
+          for (let s = 0; s < WINDOW_S; s += 1) {
+            await new Promise((resolve) => setTimeout(resolve, 1000));
+            peakRssMb = Math.max(peakRssMb, procSample(proc.pid!).rssKb / 1024);
+          }
+          const b = procSample(proc.pid!);
+          const seconds = (b.at - a.at) / 1000;
+          cpu.push(((b.ticks - a.ticks) / TICKS_PER_S / seconds) * 100);
+          switches.push((b.switches - a.switches) / seconds);
+        }
+        const exited = new Promise((r) => proc.once('exit', r));
+        proc.kill('SIGTERM');
+        await exited;
+        running = undefined;
+        const worst = Math.max(...cpu);
+        const pass = worst <= target;
+        failed ||= !pass;
+        rows.push(
+          `| ${n.toLocaleString('en')} (${ready.split(' ')[1]} tracked) | ${cpu.map((c) => fmt(c, 2)).join(', ')} | ` +
+            `${switches.map((s) => fmt(s, 1)).join(', ')} | ${fmt(peakRssMb, 0)} | ${fmt(bootS, 0)} s | ≤ ${target} % | ${pass ? 'PASS' : 'FAIL'} |`,
+        );
+      }
+      console.log('');
+      console.log(
+        '| containers | CPU, % of a core (each window) | context switches/s | peak RSS MB | to first cycle | target | verdict |',
+      );
+      console.log('|---|---|---|---|---|---|---|');
+      for (const r of rows) console.log(r);
+      console.log(
+        `load average (1 min) at the end: ${fmt(loadavg()[0] ?? 0, 1)} (a shared machine: repeat for spread)`,
+      );
+      process.exitCode = failed ? 1 : 0;
+    },
+  );
+}

@@ -1,0 +1,122 @@
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { type FileReader } from './cgroup.reader';
+
+export interface HeldFileReaderOptions {
+  /**
+   * Files kept open at most. Each held cgroup file costs the kernel about 4.5 KB (its open file
+   * and seq_file buffer, measured on this machine) and one descriptor; beyond the budget files
+   * are read by path as before.
+   */
+  readonly maxHeld: number;
+  /** A held file not read for this long is closed (its container is gone, or read rarely). */
+  readonly idleCloseMs: number;
+  readonly now?: () => number;
+}
+
+const INITIAL_BUFFER = 16 * 1024;
+const MAX_BUFFER = 4 * 1024 * 1024;
+/** How many reads pass between two sweeps for idle files. */
+const SWEEP_EVERY_READS = 4096;
+
+/**
+ * Reads cgroup files the cheap way: each is opened once and re-read from offset 0 with one
+ * pread(2), which makes the kernel generate its content afresh (kernfs seq_file), instead of
+ * open, fstat, read and close each time: about a third of the CPU per file, measured on cgroup
+ * v1 here (2.0–2.5 µs against 6.1–7.4 µs). Synchronous behind the async signature, like
+ * syncFileReader: a cgroup file answers in microseconds. A read that fails (the cgroup was
+ * removed: ENODEV, ENOENT) closes the file and throws the error as reading by path would.
+ */
+export class HeldFileReader {
+  private readonly held = new Map<string, { fd: number; usedAt: number }>();
+  private buffer = Buffer.allocUnsafe(INITIAL_BUFFER);
+  private reads = 0;
+  private readonly now: () => number;
+
+  constructor(private readonly options: HeldFileReaderOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** The FileReader to hand to CgroupReader. */
+  readonly read: FileReader = (path) => {
+    try {
+      return Promise.resolve(this.readSync(path));
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  };
+
+  get heldCount(): number {
+    return this.held.size;
+  }
+
+  readSync(path: string): string {
+    const now = this.now();
+    this.reads += 1;
+    if (this.reads % SWEEP_EVERY_READS === 0) this.sweep(now);
+    let entry = this.held.get(path);
+    if (entry === undefined) {
+      if (this.held.size >= this.options.maxHeld) return readFileSync(path, 'utf8');
+      entry = { fd: openSync(path, 'r'), usedAt: now };
+      this.held.set(path, entry);
+    }
+    entry.usedAt = now;
+    try {
+      return this.readWhole(entry.fd);
+    } catch (error) {
+      this.drop(path);
+      throw error;
+    }
+  }
+
+  /** Closes every held file. */
+  close(): void {
+    for (const path of [...this.held.keys()]) this.drop(path);
+  }
+
+  /** Closes the files not read within idleCloseMs. */
+  sweep(now = this.now()): void {
+    for (const [path, entry] of this.held) {
+      if (now - entry.usedAt >= this.options.idleCloseMs) this.drop(path);
+    }
+  }
+
+  private readWhole(fd: number): string {
+    let length = 0;
+    for (;;) {
+      const room = this.buffer.length - length;
+      const n = readSync(fd, this.buffer, length, room, length);
+      length += n;
+      // A short read is the end: kernfs fills the buffer up to the file's end in one call.
+      if (n < room) break;
+      if (this.buffer.length >= MAX_BUFFER) {
+        throw new Error(`cgroup file larger than ${MAX_BUFFER} bytes`);
+      }
+      const bigger = Buffer.allocUnsafe(this.buffer.length * 2);
+      this.buffer.copy(bigger, 0, 0, length);
+      this.buffer = bigger;
+    }
+    return this.buffer.toString('utf8', 0, length);
+  }
+
+  private drop(path: string): void {
+    const entry = this.held.get(path);
+    if (entry === undefined) return;
+    this.held.delete(path);
+    try {
+      closeSync(entry.fd);
+    } catch {
+      // already unusable; nothing more to release
+    }
+  }
+}
+
+/**
+ * The descriptor budget for held files: the configured one, but never more than a quarter of the
+ * process's soft RLIMIT_NOFILE (sockets, the spool and the engine need the rest).
+ */
+export function heldFileBudget(configured: number, limitsText: string | null): number {
+  const soft = limitsText === null ? null : /^Max open files\s+(\d+|unlimited)/m.exec(limitsText);
+  const limit = soft?.[1] === undefined || soft[1] === 'unlimited' ? null : Number(soft[1]);
+  const cap = limit === null ? configured : Math.floor(limit / 4);
+  return Math.max(0, Math.min(configured, cap));
+}
