@@ -1,9 +1,4 @@
-import {
-  ContractViolationError,
-  INFERRED_REASONS,
-  type SampleEvent,
-  sampleIdOf,
-} from '@metering/contracts';
+import { ContractViolationError, type SampleEvent } from '@metering/contracts';
 import { type CgroupLimits, type CgroupLocation } from '../cgroups';
 import { type ContainerEvent } from '../discovery/container-event';
 import { type ContainerSource } from '../discovery/docker-engine.client';
@@ -20,6 +15,7 @@ import {
   residualSample,
 } from '../sampling/sample.factory';
 import { ConcurrencyLimiter } from '../shared/concurrency-limiter';
+import { FollowedContainers } from './followed-containers';
 import {
   type Clock,
   type CollectorLog,
@@ -160,12 +156,8 @@ export class ContainerCollector {
   /** Containers whose last discovery failed (inspect or locate): a listing does not cover them. */
   private readonly discoveryFailed = new Set<string>();
   private readonly store: ResidualStore;
-  /** The last sample published per container instance followed (what the followed store keeps). */
-  private readonly lastSamples = new Map<string, SampleEvent>();
-  /** Followed by the previous run and not settled yet (settleRemembered), by container id. */
-  private readonly remembered = new Map<string, SampleEvent>();
-  private savedFollowed = '';
-  private followedFailing = false;
+  /** The instances followed, kept across restarts (README, "Across restarts"). */
+  private readonly followed: FollowedContainers;
 
   constructor(
     private readonly ports: CollectorPorts,
@@ -173,6 +165,7 @@ export class ContainerCollector {
   ) {
     this.discoveryLimiter = new ConcurrencyLimiter(settings.discoveryConcurrency);
     this.store = ports.residualStore ?? NO_RESIDUAL_STORE;
+    this.followed = new FollowedContainers(ports);
   }
 
   /** Containers currently followed. */
@@ -188,7 +181,7 @@ export class ContainerCollector {
   /** Discovers what runs now, then cycles, young reads and resyncs on their timers. */
   async start(): Promise<void> {
     this.bootstrapping = true;
-    this.loadFollowed();
+    this.followed.load();
     try {
       const restored = await this.dropRecreatedParents(this.restoreResiduals());
       await this.resync();
@@ -196,7 +189,7 @@ export class ContainerCollector {
       // Every child's first reading is in: each gets a base from before the baseline.
       await Promise.all([...this.parents.values()].map((p) => this.ensureBaseline(p)));
       this.saveResiduals();
-      this.saveFollowed();
+      this.followed.save();
     } finally {
       this.bootstrapping = false;
     }
@@ -299,7 +292,13 @@ export class ContainerCollector {
       }
     }
     await Promise.all(work);
-    if (this.remembered.size > 0) await this.settleRemembered(running);
+    if (this.followed.unsettled) {
+      await this.followed.settle(
+        running,
+        (id) => this.tracked.get(id)?.instance.identity.instanceId,
+        (sample) => this.emit(sample, false),
+      );
+    }
     for (const id of this.discoveryFailed) if (!running.has(id)) this.discoveryFailed.delete(id);
     // A container that could not be discovered may still run unknown: not covered.
     if (this.stopped || unknown.some((id) => this.discoveryFailed.has(id))) return;
@@ -381,7 +380,7 @@ export class ContainerCollector {
 
     for (const [parent, reading] of parentReadings) this.settleParent(parent, reading);
     this.saveResiduals();
-    this.saveFollowed();
+    this.followed.save();
 
     const ended = this.ports.clock.now();
     this.lastCycleEndedAt = ended;
@@ -949,126 +948,7 @@ export class ContainerCollector {
       return;
     }
     this.ports.metrics.samplePublished(sample.lifecycle, residual);
-    if (!residual) {
-      if (sample.lifecycle === 'final') this.lastSamples.delete(sample.resource.id);
-      else this.lastSamples.set(sample.resource.id, sample);
-    }
-  }
-
-  /** What the previous run followed (its state file): settled by the first listing. */
-  private loadFollowed(): void {
-    const store = this.ports.followedStore;
-    if (store === undefined) return;
-    const loaded = store.load();
-    if (loaded.kind === 'unusable') {
-      this.ports.metrics.readError('followed_state_failed');
-      this.ports.log.error(
-        { path: store.path, problem: loaded.problem },
-        'the followed-containers state file is unusable and is ignored: containers that ended ' +
-          'while the collector was down get no final sample this time',
-      );
-      return;
-    }
-    if (loaded.kind === 'loaded') {
-      for (const s of loaded.samples) this.remembered.set(s.resource.id, s);
-      this.ports.log.info(
-        { containers: loaded.samples.length, path: store.path },
-        'restored the containers the previous run followed',
-      );
-    }
-  }
-
-  /**
-   * Containers the previous run followed, after a listing of running ones: still running as the
-   * same instance, they go on (discovered again: `start`); gone, or running as another instance
-   * (restarted while the collector was down), their instance gets a final inferred from its last
-   * published sample: its counters, stamped 1 ms after it, `detectedAt` the container's exit when
-   * the engine still knows it (`State.FinishedAt` of that instance), else now. A running one that
-   * could not be discovered waits for the next listing.
-   */
-  private async settleRemembered(running: ReadonlySet<string>): Promise<void> {
-    for (const [id, last] of [...this.remembered]) {
-      const t = this.tracked.get(id);
-      if (running.has(id)) {
-        if (t === undefined) continue;
-        if (t.instance.identity.instanceId === last.resource.instanceId) {
-          this.remembered.delete(id);
-          continue;
-        }
-      }
-      const lastSeenMs = Date.parse(last.observedAt);
-      const observedMs = lastSeenMs + 1;
-      let detectedMs = Math.max(this.ports.clock.now(), observedMs);
-      const exit = await this.exitOf(id, last);
-      if (exit !== null && exit >= observedMs && exit < detectedMs) detectedMs = exit;
-      this.remembered.delete(id);
-      const observedAt = new Date(observedMs).toISOString();
-      this.emit(
-        {
-          ...last,
-          sampleId: sampleIdOf({
-            source: 'docker',
-            host: last.host,
-            resourceId: id,
-            instanceId: last.resource.instanceId,
-            observedAt,
-          }),
-          observedAt,
-          sequence: 0,
-          lifecycle: 'final',
-          inferred: {
-            reason: INFERRED_REASONS.collectorRestart,
-            lastSeenAt: last.observedAt,
-            detectedAt: new Date(detectedMs).toISOString(),
-          },
-        },
-        false,
-      );
-      this.ports.log.info(
-        { containerId: id, instanceId: last.resource.instanceId, lastSeenAt: last.observedAt },
-        'container instance ended while the collector was down (final inferred)',
-      );
-    }
-  }
-
-  /** When the engine says this instance exited (collector time), or null if it cannot tell. */
-  private async exitOf(id: string, last: SampleEvent): Promise<number | null> {
-    try {
-      const container = await this.ports.source.inspect(id);
-      if (container === null || container.running || container.finishedAt === null) return null;
-      const identity = identityOf(container, this.ports.tenants.tenantOf(container.labels));
-      if (identity.instanceId !== last.resource.instanceId) return null;
-      const wall = Date.parse(container.finishedAt);
-      return Number.isFinite(wall) ? this.ports.clock.fromWall(wall) : null;
-    } catch {
-      return null;
-    }
-  }
-
-  /**
-   * Keeps the instances followed (their last samples) and the unsettled remembered ones, synced
-   * when the set changed. A failure is logged once per streak; metering goes on.
-   */
-  private saveFollowed(): void {
-    const store = this.ports.followedStore;
-    if (store === undefined) return;
-    const samples = [...this.lastSamples.values(), ...this.remembered.values()];
-    const ids = samples
-      .map((s) => s.resource.instanceId)
-      .sort()
-      .join('\n');
-    try {
-      store.save(samples, ids !== this.savedFollowed);
-      this.savedFollowed = ids;
-      this.followedFailing = false;
-    } catch (error) {
-      this.ports.metrics.readError('followed_state_failed');
-      this.ports.log[this.followedFailing ? 'debug' : 'error'](
-        { err: error, path: store.path },
-        'cannot write the followed-containers state file; a restart may miss containers’ ends',
-      );
-      this.followedFailing = true;
-    }
+    if (!residual) this.followed.published(sample);
   }
 
   private withTracked(id: string, action: (t: Tracked) => void | Promise<void>): void {
