@@ -166,6 +166,7 @@ describe('completeness equals the hand-counted share', () => {
         } else {
           // Without a declared interval: judged by time, the share outside gaps and tails.
           assert.equal(c.samplesExpected, 0n);
+          assert.equal(c.samplesObserved, 0n, 'undeclared samples are not counted');
           const life = c.observedMs + c.gapMs + c.inferredGapMs;
           assert.equal(share.numerator * life, share.denominator * c.observedMs);
         }

@@ -55,21 +55,21 @@ export function splitIntervalSegments(interval: UsageInterval, timeZone: string)
   const calendar = zoneCalendar(timeZone);
   const { fromMs, toMs } = interval;
   const total = toMs - fromMs;
-  const sampleCounts = { observed: 1, thinned: interval.samplesThinned ?? 0 };
+  const thinned = interval.samplesThinned ?? 0;
   const expectedAll = interval.samplesExpected ?? 0;
   if (total <= 0) {
     // An instant: its CPU belongs to the bucket it happened in; no level has any duration.
     const bucket = calendar.hourBucketStart(toMs);
-    const usage = segment(interval, bucket, 0, interval.cpuUsageNs, expectedAll);
-    return [{ usage: withSample(usage, sampleCounts), fromMs: toMs, toMs }];
+    const usage = segment(interval, bucket, 0, interval.cpuUsageNs, expectedAll, 1, thinned);
+    return [{ usage, fromMs: toMs, toMs }];
   }
   const q = interval.cpuUsageNs;
   let start = fromMs;
   const firstBucket = calendar.hourBucketStart(start);
   // The common case, an interval inside one bucket, without bigint division.
   if (toMs <= firstBucket + BUCKET_MS) {
-    const usage = segment(interval, firstBucket, total, q, expectedAll);
-    return [{ usage: withSample(usage, sampleCounts), fromMs, toMs }];
+    const usage = segment(interval, firstBucket, total, q, expectedAll, 1, thinned);
+    return [{ usage, fromMs, toMs }];
   }
   const out: BucketSegment[] = [];
   const t = BigInt(total);
@@ -83,18 +83,17 @@ export function splitIntervalSegments(interval: UsageInterval, timeZone: string)
     // Expected samples are spread like CPU (exact parts, adding up to the whole); the sample
     // itself, and the thinned ones it stands for, count where it was taken: the last part.
     const expected = (e * BigInt(end - fromMs)) / t;
+    const last = end === toMs;
     const usage = segment(
       interval,
       bucket,
       end - start,
       cumulative - allotted,
       Number(expected - expectedAllotted),
+      last ? 1 : 0,
+      last ? thinned : 0,
     );
-    out.push({
-      usage: end === toMs ? withSample(usage, sampleCounts) : usage,
-      fromMs: start,
-      toMs: end,
-    });
+    out.push({ usage, fromMs: start, toMs: end });
     allotted = cumulative;
     expectedAllotted = expected;
     start = end;
@@ -164,17 +163,6 @@ function emptyBucket(
   };
 }
 
-function withSample(
-  usage: BucketUsage,
-  counts: { readonly observed: number; readonly thinned: number },
-): BucketUsage {
-  return {
-    ...usage,
-    samplesObserved: usage.samplesObserved + counts.observed,
-    samplesThinned: usage.samplesThinned + counts.thinned,
-  };
-}
-
 /** The bucket usages of an interval (see splitIntervalSegments). */
 export function splitInterval(interval: UsageInterval, timeZone: string): BucketUsage[] {
   return splitIntervalSegments(interval, timeZone).map((s) => s.usage);
@@ -186,6 +174,8 @@ function segment(
   durationMs: number,
   cpuNs: bigint,
   samplesExpected: number,
+  samplesObserved: number,
+  samplesThinned: number,
 ): BucketUsage {
   const declared = (interval.intervalMs ?? null) !== null;
   const ms = BigInt(durationMs);
@@ -211,8 +201,10 @@ function segment(
     gapMs: interval.gap ? durationMs : 0,
     inferredGapMs: 0,
     samplesExpected: declared ? samplesExpected : 0,
-    samplesObserved: 0,
-    samplesThinned: 0,
+    // Only samples that declare an interval are counted: the counts and the declared time
+    // describe the same samples (libs/pricing completeness.ts).
+    samplesObserved: declared ? samplesObserved : 0,
+    samplesThinned: declared ? samplesThinned : 0,
     declaredMs: declared ? durationMs : 0,
     declaredGapMs: declared && interval.gap ? durationMs : 0,
   };
