@@ -123,3 +123,24 @@ export function exampleInvoiceFinalized(): InvoiceEventOf<'invoice.finalized'> {
     },
   };
 }
+
+/** Tenant acme's December draft reached its 100 EUR threshold. */
+export function exampleBudgetThresholdReached(): InvoiceEventOf<'budget.threshold_reached'> {
+  return {
+    schema: SCHEMA_VERSIONS.invoiceEvent,
+    eventId: invoiceEventIdOf('budget.threshold_reached', ['acme', 'bt_1', '2026-12']),
+    type: 'budget.threshold_reached',
+    occurredAt: '2026-12-03T18:00:00.000Z',
+    tenantId: 'acme',
+    data: {
+      budget: {
+        thresholdId: 'bt_1',
+        threshold: '100.00',
+        amount: '100.04',
+        currency: 'EUR',
+        period: '2026-12',
+        crossedAt: '2026-12-03T18:00:00.000Z',
+      },
+    },
+  };
+}

@@ -53,6 +53,7 @@ export { isPrintableText, utf8ByteLength } from './primitives.schema';
 export { ContractViolationError } from './contract.errors';
 export { type SampleIdentity, type UsageIdentity, sampleIdOf, usageIdOf } from './event-id';
 export {
+  exampleBudgetThresholdReached,
   exampleDockerSample,
   exampleInvoiceFinalized,
   exampleLibvirtSample,

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeInvoiceEvent } from './decode';
 import { encode, encodeInvoiceEvent } from './encode';
-import { exampleInvoiceFinalized } from './event.fixtures';
+import { exampleBudgetThresholdReached, exampleInvoiceFinalized } from './event.fixtures';
 import { INVOICE_EVENT_LIMITS, invoiceEventIdOf, invoiceEventKey } from './invoice.event';
 import { ContractViolationError } from './contract.errors';
 import { type Edit, edited, remove, set } from '../test/json-edit';
@@ -56,7 +56,16 @@ test('every event type decodes with its own data', () => {
       ...base,
       type: 'budget.threshold_reached',
       tenantId: 'acme',
-      data: { budget: { period: '2026-12', currency: 'EUR', threshold: '100', amount: '100.01' } },
+      data: {
+        budget: {
+          thresholdId: 'bt_1',
+          threshold: '100',
+          amount: '100.01',
+          currency: 'EUR',
+          period: '2026-12',
+          crossedAt: '2026-12-03T00:00:00Z',
+        },
+      },
     },
     {
       ...base,
@@ -187,6 +196,34 @@ for (const [name, bytes, code, message] of invalid) {
     assert.match(result.reason.message, message);
   });
 }
+
+const budgetBytes = (...edits: Edit[]): Buffer =>
+  encode(edited(exampleBudgetThresholdReached(), ...edits));
+
+test('budget.threshold_reached: the example decodes; each member is checked', () => {
+  assert.deepEqual(
+    decodeOk(encodeInvoiceEvent(exampleBudgetThresholdReached())),
+    exampleBudgetThresholdReached(),
+  );
+  const cases: [Buffer, RegExp][] = [
+    [budgetBytes(remove('data.budget.thresholdId')), /^data\.budget\.thresholdId: /],
+    [budgetBytes(set('data.budget.thresholdId', 'bt\u0000')), /^data\.budget\.thresholdId: /],
+    [budgetBytes(set('data.budget.threshold', '-1')), /^data\.budget\.threshold: must be greater/],
+    [
+      budgetBytes(set('data.budget.threshold', '0.00')),
+      /^data\.budget\.threshold: must be greater/,
+    ],
+    [budgetBytes(set('data.budget.amount', 1e21)), /^data\.budget\.amount: must be a string/],
+    [budgetBytes(set('data.budget.crossedAt', '2026-12-03')), /^data\.budget\.crossedAt: /],
+    [budgetBytes(remove('data.budget.period')), /^data\.budget\.period: /],
+    [budgetBytes(set('tenantId', null)), /^tenantId: /],
+  ];
+  for (const [bytes, message] of cases) {
+    const result = decodeInvoiceEvent(bytes);
+    assert.ok(!result.ok, `accepted: ${message}`);
+    assert.match(result.reason.message, message);
+  }
+});
 
 test('unknown extra fields are kept', () => {
   const value = decodeOk(bytesOf(set('data.invoice.dueDate', '2026-12-31')));

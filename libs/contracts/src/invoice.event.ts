@@ -39,6 +39,10 @@ const amount = z
   .refine((v) => v.replace(/[-.]/g, '').length <= INVOICE_EVENT_LIMITS.amountDigits, {
     error: `must have at most ${INVOICE_EVENT_LIMITS.amountDigits} digits`,
   });
+/** Greater than zero: budget thresholds and the amounts that reach them. */
+const positiveAmount = amount.refine((v) => !v.startsWith('-') && /[1-9]/.test(v), {
+  error: 'must be greater than zero',
+});
 const period = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, { error: 'must be a month, YYYY-MM' });
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, { error: 'must be 64 lower-case hex digits' });
 const tenantId = boundedText(INVOICE_EVENT_LIMITS.tenantIdBytes);
@@ -101,11 +105,20 @@ export const InvoiceEventSchema = z.discriminatedUnion('type', [
     type: z.literal('budget.threshold_reached'),
     tenantId,
     data: z.looseObject({
+      /**
+       * The month's draft amount (the invoice's net `total`) reached a threshold the tenant or
+       * the provider set: once per threshold and month (the id is the tenant, the threshold and
+       * the period).
+       */
       budget: z.looseObject({
-        period,
+        thresholdId: boundedText(INVOICE_EVENT_LIMITS.idBytes),
+        /** The threshold's amount. */
+        threshold: positiveAmount,
+        /** The draft's total when the crossing was seen (≥ threshold). */
+        amount: positiveAmount,
         currency: currencyCode,
-        threshold: amount,
-        amount,
+        period,
+        crossedAt: timestamp,
       }),
     }),
   }),

@@ -29,6 +29,10 @@ import { LegalInvoices1764720000000 } from './migrations/1764720000000-legal-inv
 import { ResourceDimension1764722000000 } from './migrations/1764722000000-resource-dimension';
 import { BillingAutomation1764723000160 } from './migrations/1764723000160-billing-automation';
 import { ApiResources1764723600000 } from './migrations/1764723600000-api-resources';
+import { BudgetThresholds1764723700000 } from './migrations/1764723700000-budget-thresholds';
+import { PortalSessions1764724000000 } from './migrations/1764724000000-portal-sessions';
+import { CloseRunStartedBy1764724200000 } from './migrations/1764724200000-close-run-started-by';
+import { CloseRunByApi1764724300000 } from './migrations/1764724300000-close-run-by-api';
 import { CompletenessCounters1764724400000 } from './migrations/1764724400000-completeness-counters';
 
 export const LEDGER_ENTITIES = [
@@ -66,6 +70,10 @@ export const LEDGER_MIGRATIONS = [
   ResourceDimension1764722000000,
   BillingAutomation1764723000160,
   ApiResources1764723600000,
+  BudgetThresholds1764723700000,
+  PortalSessions1764724000000,
+  CloseRunStartedBy1764724200000,
+  CloseRunByApi1764724300000,
   CompletenessCounters1764724400000,
 ];
 

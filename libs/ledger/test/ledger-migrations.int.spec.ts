@@ -35,12 +35,18 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
     'ResourceDimension1764722000000',
     'BillingAutomation1764723000160',
     'ApiResources1764723600000',
+    'BudgetThresholds1764723700000',
+    'PortalSessions1764724000000',
+    'CloseRunStartedBy1764724200000',
+    'CloseRunByApi1764724300000',
     'CompletenessCounters1764724400000',
   ]);
   assert.deepEqual(await migrateLedger(ds), [], 'a second run applies nothing');
   assert.deepEqual(await tables(), [
     'api_key',
     'billing_close_run',
+    'budget_crossing',
+    'budget_threshold',
     'consumer_offset',
     'consumer_offset_decision',
     'credit_note',
@@ -54,6 +60,8 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
     'invoice_counter',
     'ledger_migrations',
     'plan_assignment',
+    'portal_link',
+    'portal_session',
     'price_plan',
     'rating_priced_assignment',
     'resource',
@@ -156,6 +164,10 @@ test('upgrading to PricedAssignments records the assignments rating priced with 
       'ResourceDimension1764722000000',
       'BillingAutomation1764723000160',
       'ApiResources1764723600000',
+      'BudgetThresholds1764723700000',
+      'PortalSessions1764724000000',
+      'CloseRunStartedBy1764724200000',
+      'CloseRunByApi1764724300000',
       'CompletenessCounters1764724400000',
     ]);
     const rows = await source.query<{ t: string; p: string; v: number; f: Date }[]>(

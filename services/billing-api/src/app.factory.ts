@@ -1,6 +1,7 @@
 import { NestFactory } from '@nestjs/core';
 import { type NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
+import { type NextFunction, type Request, type Response } from 'express';
 import {
   createLogger,
   type Logger,
@@ -12,6 +13,7 @@ import { httpMetrics } from './common/http-metrics.middleware';
 import { verifyUtf8Body } from './common/request-body';
 import { type BillingConfig } from './config';
 import { buildOpenApiDocument } from './openapi';
+import { portalStatic } from './portal/portal-static';
 
 /**
  * The HTTP application, configured but not listening: main.ts listens on the configured port,
@@ -39,6 +41,15 @@ export async function createBillingApp(
     verify: verifyUtf8Body,
     // PATCH /v1/tenants/:id takes RFC 7396 merge patches under their own media type too.
     type: ['application/json', 'application/merge-patch+json'],
+  });
+  // The tenant portal's web app (services/portal/dist) on the same origin as the API it calls.
+  app.use('/portal', portalStatic(config.portal.dir));
+  app.use((request: Request, response: Response, next: NextFunction) => {
+    if (request.path === '/' && (request.method === 'GET' || request.method === 'HEAD')) {
+      response.redirect(302, '/portal/');
+      return;
+    }
+    next();
   });
   app.enableShutdownHooks();
 

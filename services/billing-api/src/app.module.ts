@@ -11,6 +11,7 @@ import {
 import { ApiKeyController } from './auth/api-key.controller';
 import { ApiKeyRepository } from './auth/api-key.repository';
 import { AUTOMATION_CONTROLLERS, AUTOMATION_PROVIDERS } from './automation.providers';
+import { PORTAL_CONTROLLERS, PORTAL_PROVIDERS } from './portal.providers';
 import { ApiKeyService } from './auth/api-key.service';
 import { AuthGuard } from './auth/auth.guard';
 import { Clock, clockFor } from './common/clock';
@@ -73,6 +74,7 @@ export class AppModule {
         UnbilledUsageController,
         ApiKeyController,
         ...AUTOMATION_CONTROLLERS,
+        ...PORTAL_CONTROLLERS,
       ],
       providers: [
         { provide: BILLING_CONFIG, useValue: config },
@@ -98,6 +100,7 @@ export class AppModule {
         UnbilledUsageService,
         UnbilledUsageMonitor,
         ...AUTOMATION_PROVIDERS,
+        ...PORTAL_PROVIDERS,
         // Order matters: throttle first (also unauthenticated floods), then authenticate, then
         // refuse control characters in any input (so a stranger still gets 401 first).
         { provide: APP_GUARD, useClass: ThrottlerGuard },

@@ -23,6 +23,8 @@ test('defaults: relay off without brokers, https required only in production, sc
   assert.equal(dev.events.topic, 'billing.invoices.v1');
   assert.equal(dev.webhooks.requireHttps, false);
   assert.equal(dev.schedule.enabled, true);
+  assert.equal(dev.budget.checkIntervalMs, 60_000);
+  assert.equal(load({ BUDGET_CHECK_INTERVAL_MS: '250' }).budget.checkIntervalMs, 250);
   assert.equal(dev.webhooks.secretKey?.length, 32);
   const prod = load({ WEBHOOK_SECRET_KEY: 'Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWpr' }, true);
   assert.equal(prod.webhooks.requireHttps, true);
@@ -87,6 +89,30 @@ const refused: [name: string, env: Record<string, string>, production: boolean, 
       /SCHEDULED_CLOSE_FROM: must be a month/,
     ],
     ['schedule neither on nor off', { SCHEDULED_CLOSE: 'yes' }, false, /SCHEDULED_CLOSE/],
+    [
+      'a budget check every 0 ms',
+      { BUDGET_CHECK_INTERVAL_MS: '0' },
+      false,
+      /BUDGET_CHECK_INTERVAL_MS/,
+    ],
+    [
+      'a budget check interval NaN',
+      { BUDGET_CHECK_INTERVAL_MS: 'NaN' },
+      false,
+      /BUDGET_CHECK_INTERVAL_MS/,
+    ],
+    [
+      'a fractional budget interval',
+      { BUDGET_CHECK_INTERVAL_MS: '1.5' },
+      false,
+      /BUDGET_CHECK_INTERVAL_MS/,
+    ],
+    [
+      'a budget interval over a day',
+      { BUDGET_CHECK_INTERVAL_MS: '86400001' },
+      false,
+      /BUDGET_CHECK_INTERVAL_MS/,
+    ],
     ['a bad broker', { KAFKA_BROKERS: 'kafka' }, false, /KAFKA_BROKERS/],
   ];
 for (const [name, env, production, message] of refused) {

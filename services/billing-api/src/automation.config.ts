@@ -50,6 +50,8 @@ const Env = z.object({
   SCHEDULED_CLOSE: onOff.default('on'),
   SCHEDULED_CLOSE_INTERVAL_MS: ms(100, 86_400_000, 300_000),
   SCHEDULED_CLOSE_LOOKBACK_MONTHS: z.coerce.number().int().min(1).max(24).default(2),
+  /** How often tenants' draft amounts are checked against their budget thresholds. */
+  BUDGET_CHECK_INTERVAL_MS: ms(100, 86_400_000, 60_000),
   SCHEDULED_CLOSE_FROM: z
     .string()
     .regex(/^\d{4}-(0[1-9]|1[0-2])$/, { message: 'must be a month YYYY-MM' })
@@ -65,7 +67,7 @@ export interface Cidr {
 export interface AutomationConfig {
   /**
    * Whether this process runs the background work (outbox relay, webhook deliveries, scheduled
-   * close). The server does; one-off CLI commands do not.
+   * close, budget checks). The server does; one-off CLI commands do not.
    */
   readonly background: boolean;
   readonly events: {
@@ -100,6 +102,10 @@ export interface AutomationConfig {
     readonly intervalMs: number;
     readonly lookbackMonths: number;
     readonly fromPeriod: string | null;
+  };
+  readonly budget: {
+    /** Between the end of one budget check and the start of the next. */
+    readonly checkIntervalMs: number;
   };
 }
 
@@ -159,6 +165,7 @@ export function loadAutomationConfig(
       lookbackMonths: e.SCHEDULED_CLOSE_LOOKBACK_MONTHS,
       fromPeriod: e.SCHEDULED_CLOSE_FROM ?? null,
     },
+    budget: { checkIntervalMs: e.BUDGET_CHECK_INTERVAL_MS },
   };
 }
 

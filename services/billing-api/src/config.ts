@@ -7,6 +7,7 @@ import { isValidTimeZone } from '@metering/pricing';
 import { type AutomationConfig, loadAutomationConfig } from './automation.config';
 import { type SellerDetails } from './invoices/domain/legal.model';
 import { loadInvoiceAssets, type InvoiceAssets } from './invoices/invoice-assets';
+import { loadPortalConfig, type PortalConfig } from './portal/portal.config';
 
 /** services/billing-api: this file runs as dist/src/config.js. */
 const SERVICE_DIR = resolve(__dirname, '../..');
@@ -104,6 +105,8 @@ export interface BillingConfig {
   readonly automation: AutomationConfig;
   /** The seller, the PDF font and logo (read once, here). */
   readonly invoice: InvoiceAssets;
+  /** The tenant portal: sessions, links, the web app's directory (portal/portal.config.ts). */
+  readonly portal: PortalConfig;
 }
 
 export type { InvoiceAssets, SellerDetails };
@@ -113,7 +116,7 @@ export class ConfigError extends Error {
 }
 
 export interface LoadOptions {
-  /** The CLI needs no admin key; the HTTP server does. */
+  /** The CLI needs no admin key (it reads an existing ADMIN_API_KEY_FILE, never creates one); the HTTP server does. */
   readonly needsAdminKey?: boolean;
 }
 
@@ -136,7 +139,7 @@ export function loadBillingConfig(
     e.ADMIN_API_KEY !== undefined
       ? { key: e.ADMIN_API_KEY, source: { kind: 'env' } as const }
       : options.needsAdminKey === false
-        ? { key: randomBytes(32).toString('base64url'), source: { kind: 'env' } as const }
+        ? { key: readableKey(resolve(e.ADMIN_API_KEY_FILE)), source: { kind: 'env' } as const }
         : adminKeyFromFile(resolve(e.ADMIN_API_KEY_FILE));
   if (e.NODE_ENV === 'production') {
     // Placeholders (the k8s base ships one), short or low-entropy keys: see secretWeakness.
@@ -176,7 +179,22 @@ export function loadBillingConfig(
     testClockStartMs: e.TEST_CLOCK_START === undefined ? null : Date.parse(e.TEST_CLOCK_START),
     automation: loadAutomationConfig(env, e.NODE_ENV === 'production'),
     invoice,
+    portal: loadPortalConfig(env),
   };
+}
+
+/**
+ * The CLI's key: the server's where this user can read it (so the CLI's list cursors are the
+ * API's), else a throwaway; never creates the file nor changes its mode.
+ */
+function readableKey(path: string): string {
+  try {
+    const key = readFileSync(path, 'utf8').trim();
+    if (key.length >= 16) return key;
+  } catch {
+    // Not there or not readable: the CLI needs no key of its own.
+  }
+  return randomBytes(32).toString('base64url');
 }
 
 /**

@@ -2,6 +2,7 @@ import { type INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { PROBLEM_CONTENT_TYPE } from './common/error.filter';
 import { IDEMPOTENCY_HEADER } from './common/idempotency-key';
+import { PORTAL_COOKIE } from './portal/portal-cookie';
 
 /** Operations without an explicit operationId get this prefix; a spec refuses them on /v1. */
 export const UNNAMED_OPERATION = 'unnamed_';
@@ -31,7 +32,9 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       .setTitle('Metering billing API')
       .setDescription(
         'Tenants, API keys, price plans, usage and monthly invoices. Amounts and quantities are ' +
-          'decimal strings. Authorization: Bearer <admin key or tenant key>. Errors are RFC 9457 ' +
+          'decimal strings. Authorization: Bearer <admin key or tenant key>, or (the tenant ' +
+          `portal) the ${PORTAL_COOKIE} session cookie from POST /v1/portal/sessions, with ` +
+          'X-CSRF-Token on every write. Errors are RFC 9457 ' +
           'problems (application/problem+json: type, title, status, detail, instance) with our ' +
           'stable `code` and the offending `field` (and `errors[]`) as extension members. Lists ' +
           'are paged: `limit` (1-200, default 50) and the opaque `cursor` from `nextCursor`. ' +
@@ -39,6 +42,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       )
       .setVersion('1')
       .addBearerAuth()
+      .addCookieAuth(PORTAL_COOKIE)
       .build(),
     {
       operationIdFactory: (controllerKey: string, methodKey: string) =>

@@ -305,7 +305,55 @@ const routes: readonly Route[] = [
     params: {},
     query: { period: '2025-11', limit: '2', cursor: Buffer.from('Acme').toString('base64url') },
   },
+  {
+    method: 'GET',
+    path: '/v1/tenants/:id/budget-thresholds',
+    params: { id: 'acme' },
+    query: {},
+  },
+  {
+    method: 'POST',
+    path: '/v1/tenants/:id/budget-thresholds',
+    params: { id: 'acme' },
+    query: {},
+    body: { amount: '12.34' },
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/tenants/:id/budget-thresholds/:thresholdId',
+    params: { id: 'acme', thresholdId: 'bt_0123456789abcdef01234567' },
+    query: {},
+  },
+  // The tenant portal (issue 17): sign-in (public), admin links, the overview.
+  {
+    method: 'POST',
+    path: '/v1/portal/sessions',
+    params: {},
+    query: {},
+    body: { apiKey: `mk_0123456789abcdef_${'a'.repeat(43)}` },
+  },
+  {
+    method: 'POST',
+    path: '/v1/tenants/:id/portal-links',
+    params: { id: 'acme' },
+    query: {},
+    body: {},
+  },
+  {
+    method: 'GET',
+    path: '/v1/tenants/:id/overview',
+    params: { id: 'acme' },
+    query: { at: '2025-11-15T12:00:00Z' },
+  },
 ];
+
+/** The portal session's own routes: a cookie or nothing (401 before any input is read). */
+const sessionRoutes: readonly Route[] = ['GET', 'DELETE'].map((method) => ({
+  method,
+  path: '/v1/portal/session',
+  params: {},
+  query: {},
+}));
 
 /** Probes, scrapes and the OpenAPI document: no input, so junk in them is ignored, never a 5xx. */
 const inputlessRoutes: readonly Route[] = ['/healthz', '/metrics', '/docs-json', '/docs'].map(
@@ -502,7 +550,7 @@ describe('fuzz: hostile input in every parameter and field of every route', () =
     );
     await fc.assert(
       fc.asyncProperty(
-        fc.constantFrom(...routes, ...inputlessRoutes),
+        fc.constantFrom(...routes, ...inputlessRoutes, ...sessionRoutes),
         segment,
         segment,
         query,
@@ -532,6 +580,8 @@ describe('the reported 500s and their class: each a 400 naming its field', () =>
     ['GET', '/v1/tenants/%C2%85', {}, 'id'],
     ['GET', '/v1/price-plans/std%00', {}, 'planId'],
     ['DELETE', '/v1/tenants/acme/api-keys/%00', {}, 'keyId'],
+    ['DELETE', '/v1/tenants/acme/budget-thresholds/%00', {}, 'thresholdId'],
+    ['POST', '/v1/tenants/acme/budget-thresholds', { body: { amount: '1\u0000' } }, 'amount'],
     ['GET', '/v1/tenants/%ED%A0%80', {}, 'path'],
     ['GET', '/v1/tenants/%E0%A4%A', {}, 'path'],
     ['GET', '/v1/tenants/%FF', {}, 'path'],

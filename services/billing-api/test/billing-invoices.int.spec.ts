@@ -392,7 +392,7 @@ describe('closing a period', () => {
       CLOSE_GRACE_MS: '0',
       MIGRATE_ON_START: 'false',
     };
-    const closed = await run(process.execPath, [CLI, 'close', '2025-12'], { env });
+    const closed = await run(process.execPath, [CLI, 'close', '2025-12', '--json'], { env });
     assert.equal((JSON.parse(closed.stdout) as { finalized: number }).finalized, 7);
     const out = join(mkdtempSync(join(tmpdir(), 'billing-cli-')), 'export.csv');
     const exported = await run(

@@ -200,8 +200,7 @@ describe('authentication and isolation', () => {
   test('tenant keys get 403 on admin routes', async () => {
     const routes: [string, string, unknown?][] = [
       ['POST', '/v1/tenants', { id: 'x1', name: 'x', currency: 'EUR' }],
-      ['POST', '/v1/tenants/acme/api-keys'],
-      ['DELETE', `/v1/tenants/acme/api-keys/${acmeKeyId}`],
+      ['POST', '/v1/tenants/acme/portal-links'],
       ['POST', '/v1/price-plans', { id: 'p', currency: 'EUR', basis: 'usage' }],
       ['PUT', '/v1/tenants/acme/plan', { planId: 'p', effectiveFrom: '2025-11-01T00:00:00Z' }],
       ['POST', '/v1/periods/2025-10/close'],

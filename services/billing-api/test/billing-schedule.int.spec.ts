@@ -12,7 +12,7 @@ import { ADMIN_KEY, BillingHarness } from './billing-harness';
 import { InvoiceEventCollector } from './automation-fixtures';
 
 const run = promisify(execFile);
-const CLOSE_DUE = join(__dirname, '../src/schedule/close-due.cli.js');
+const CLI = join(__dirname, '../src/cli/billing.cli.js');
 const topic = uniqueName('billing_invoices_sched');
 const env = {
   KAFKA_BROKERS: localInfra.kafkaBrokers.join(','),
@@ -167,7 +167,10 @@ test('the CronJob command: one run, and nothing while another instance holds the
     `metering-scheduled-close:${h.schema}`,
   ]);
   try {
-    const { stdout } = await run('node', [CLOSE_DUE], { env: cliEnv, timeout: 60_000 });
+    const { stdout } = await run('node', [CLI, 'close-due', '--json'], {
+      env: cliEnv,
+      timeout: 60_000,
+    });
     assert.equal((JSON.parse(stdout) as { ran: boolean }).ran, false);
   } finally {
     await holder.query(`SELECT pg_advisory_unlock(hashtext($1))`, [
@@ -178,7 +181,10 @@ test('the CronJob command: one run, and nothing while another instance holds the
   // The schedulers of both instances may be running too: retry until this one gets the lock.
   const report = await waitFor(
     async () => {
-      const { stdout } = await run('node', [CLOSE_DUE], { env: cliEnv, timeout: 60_000 });
+      const { stdout } = await run('node', [CLI, 'close-due', '--json'], {
+        env: cliEnv,
+        timeout: 60_000,
+      });
       const r = JSON.parse(stdout) as { ran: boolean; closed: object; failed: object };
       return r.ran ? r : undefined;
     },

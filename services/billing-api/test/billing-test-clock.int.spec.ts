@@ -83,7 +83,7 @@ test('the CLI honours TEST_CLOCK_START and says so; NODE_ENV=production refuses 
     }),
     /PERIOD_NOT_CLOSABLE/,
   );
-  const closed = await run(process.execPath, [CLI, 'close', period], {
+  const closed = await run(process.execPath, [CLI, 'close', period, '--json'], {
     env: { ...env, DATABASE_SCHEMA: wallClock.schema, TEST_CLOCK_START: clockStart.toISOString() },
   });
   assert.match(closed.stderr, /TEST CLOCK: time starts at/);

@@ -6,11 +6,14 @@ import {
 } from '@nestjs/common';
 import {
   ApiBearerAuth,
+  ApiCookieAuth,
   ApiForbiddenResponse,
+  ApiHeader,
   ApiNotFoundResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { ErrorResponseDto } from '../common/error-response.dto';
+import { CSRF_HEADER, PORTAL_COOKIE } from '../portal/portal-cookie';
 import { ACCESS_KEY, type Access, type AuthenticatedRequest, type Principal } from './principal';
 
 /** Admin key only: a tenant key gets 403. */
@@ -31,6 +34,7 @@ export function TenantScoped(): MethodDecorator & ClassDecorator {
   return applyDecorators(
     SetMetadata(ACCESS_KEY, 'tenant' satisfies Access),
     ApiBearerAuth(),
+    ApiCookieAuth(PORTAL_COOKIE),
     ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'missing or invalid key' }),
     ApiNotFoundResponse({
       type: ErrorResponseDto,
@@ -44,6 +48,7 @@ export function AnyPrincipal(): MethodDecorator & ClassDecorator {
   return applyDecorators(
     SetMetadata(ACCESS_KEY, 'any' satisfies Access),
     ApiBearerAuth(),
+    ApiCookieAuth(PORTAL_COOKIE),
     ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'missing or invalid key' }),
   );
 }
@@ -56,3 +61,36 @@ export const CurrentPrincipal = createParamDecorator(
     return principal;
   },
 );
+
+/** Anyone: the route authenticates its caller itself (portal sign-in). */
+export function Public(): MethodDecorator & ClassDecorator {
+  return SetMetadata(ACCESS_KEY, 'public' satisfies Access);
+}
+
+/** The portal's session cookie only (never a bearer key): the session's own routes. */
+export function PortalSessionOnly(): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    SetMetadata(ACCESS_KEY, 'session' satisfies Access),
+    ApiCookieAuth(PORTAL_COOKIE),
+    ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'no live portal session' }),
+  );
+}
+
+/**
+ * Documents what a write answers to a portal session (AuthGuard enforces it on every write):
+ * the X-CSRF-Token header, and 403 CSRF_TOKEN_INVALID or READ_ONLY_SESSION.
+ */
+export function SessionWrite(): MethodDecorator {
+  return applyDecorators(
+    ApiHeader({
+      name: CSRF_HEADER,
+      required: false,
+      description: `With the ${PORTAL_COOKIE} session cookie: the session's csrfToken (required)`,
+    }),
+    ApiForbiddenResponse({
+      type: ErrorResponseDto,
+      description:
+        'a portal session without its X-CSRF-Token (CSRF_TOKEN_INVALID), or a read-only one (READ_ONLY_SESSION)',
+    }),
+  );
+}

@@ -45,15 +45,23 @@ export class ApiKeyRepository {
       : { id: row.id, tenantId: row.tenant_id, secretSha256: row.secret_sha256 };
   }
 
-  /** Revokes the tenant's key; false when it has no such active key. */
+  /**
+   * Revokes the tenant's key and ends the portal sessions opened with it, in one statement;
+   * false when it has no such active key.
+   */
   async revoke(tenantId: string, id: string): Promise<boolean> {
-    // TypeORM answers an UPDATE with [rows, affected].
-    const [, affected] = await this.dataSource.query<[unknown[], number]>(
-      `UPDATE api_key SET revoked_at = now()
-       WHERE id = $1 AND tenant_id = $2 AND revoked_at IS NULL`,
+    const rows = await this.dataSource.query<{ id: string }[]>(
+      `WITH revoked AS (
+         UPDATE api_key SET revoked_at = now()
+         WHERE id = $1 AND tenant_id = $2 AND revoked_at IS NULL
+         RETURNING id
+       ), ended AS (
+         DELETE FROM portal_session WHERE api_key_id IN (SELECT id FROM revoked)
+       )
+       SELECT id FROM revoked`,
       [id, tenantId],
     );
-    return affected > 0;
+    return rows.length > 0;
   }
 
   /** Records a use unless one was recorded within `resolutionMs` (by any replica). */

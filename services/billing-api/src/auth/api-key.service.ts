@@ -46,9 +46,10 @@ export class ApiKeyService {
 
   /**
    * last_used_at, cheaply: at most one write a minute per key from this process (the map), and
-   * across replicas the UPDATE's own condition. So it is exact to the minute.
+   * across replicas the UPDATE's own condition. So it is exact to the minute. A portal session
+   * opened with the key records its use too (PortalSessionService).
    */
-  private async recordUse(keyId: string): Promise<void> {
+  async recordUse(keyId: string): Promise<void> {
     const now = this.clock.now();
     const last = this.lastWritten.get(keyId);
     if (last !== undefined && now - last < LAST_USED_RESOLUTION_MS) return;
@@ -65,6 +66,12 @@ export class ApiKeyService {
     const stored = await this.keys.findActive(parsed.id);
     if (stored === null || !sameSecret(parsed.secret, stored.secretSha256)) return null;
     await this.recordUse(stored.id);
-    return { kind: 'tenant', tenantId: stored.tenantId, keyId: stored.id };
+    return {
+      kind: 'tenant',
+      tenantId: stored.tenantId,
+      keyId: stored.id,
+      via: 'key',
+      readOnly: false,
+    };
   }
 }

@@ -22,6 +22,9 @@ export type BillingErrorCode =
   | 'WEBHOOK_ENDPOINT_DISABLED'
   | 'WEBHOOK_ENDPOINT_LIMIT'
   | 'WEBHOOKS_NOT_CONFIGURED'
+  | 'BUDGET_THRESHOLD_NOT_FOUND'
+  | 'BUDGET_THRESHOLD_EXISTS'
+  | 'BUDGET_THRESHOLD_LIMIT'
   | 'NOT_FOUND'
   | 'RATE_LIMITED'
   | 'PAYLOAD_TOO_LARGE'
@@ -34,6 +37,9 @@ export type BillingErrorCode =
   | 'CREDIT_EXCEEDS_REMAINING'
   | 'NOTHING_TO_CREDIT'
   | 'DOCUMENT_INTEGRITY'
+  | 'CSRF_TOKEN_INVALID'
+  | 'READ_ONLY_SESSION'
+  | 'PORTAL_NOT_BUILT'
   | 'INTERNAL';
 
 /** The RFC 9457 `title` of each code: the same for every occurrence, unlike `detail`. */
@@ -57,6 +63,9 @@ export const PROBLEM_TITLES: Readonly<Record<BillingErrorCode, string>> = {
   WEBHOOK_ENDPOINT_DISABLED: 'The webhook endpoint is disabled',
   WEBHOOK_ENDPOINT_LIMIT: 'Too many webhook endpoints',
   WEBHOOKS_NOT_CONFIGURED: 'Webhooks are not configured',
+  BUDGET_THRESHOLD_NOT_FOUND: 'No such budget threshold',
+  BUDGET_THRESHOLD_EXISTS: 'A budget threshold of this amount exists',
+  BUDGET_THRESHOLD_LIMIT: 'Too many budget thresholds',
   INVOICE_NOT_FOUND: 'No such invoice',
   CREDIT_NOTE_NOT_FOUND: 'No such credit note',
   INVOICE_NOT_FINAL: 'The invoice is not final',
@@ -69,6 +78,9 @@ export const PROBLEM_TITLES: Readonly<Record<BillingErrorCode, string>> = {
   NOT_ACCEPTABLE: 'No acceptable representation',
   IDEMPOTENCY_KEY_REUSED: 'The idempotency key was used for another request',
   IDEMPOTENCY_KEY_IN_USE: 'A request with this idempotency key is still running',
+  CSRF_TOKEN_INVALID: 'The X-CSRF-Token header does not match the session',
+  READ_ONLY_SESSION: 'This portal session is read-only',
+  PORTAL_NOT_BUILT: 'The portal web app has not been built',
   INTERNAL: 'Internal error',
 };
 
@@ -123,18 +135,34 @@ export class UnprocessableError extends BillingError {
 export class UnauthenticatedError extends BillingError {
   readonly code = 'UNAUTHENTICATED';
   readonly status = 401;
-  constructor() {
-    super('a valid API key is required: Authorization: Bearer <key>');
+  constructor(message = 'a valid API key is required: Authorization: Bearer <key>') {
+    super(message);
     this.name = 'UnauthenticatedError';
   }
 }
 
 export class ForbiddenError extends BillingError {
-  readonly code = 'FORBIDDEN';
   readonly status = 403;
-  constructor() {
-    super('this route needs the admin key');
+  constructor(
+    readonly code: 'FORBIDDEN' | 'CSRF_TOKEN_INVALID' | 'READ_ONLY_SESSION' = 'FORBIDDEN',
+    message = 'this route needs the admin key',
+    override readonly field?: string,
+  ) {
+    super(message);
     this.name = 'ForbiddenError';
+  }
+}
+
+/** Too many attempts from one client (failed portal sign-ins); `Retry-After` says when. 429. */
+export class RateLimitedError extends BillingError {
+  readonly code = 'RATE_LIMITED';
+  readonly status = 429;
+  constructor(
+    readonly retryAfterSeconds: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RateLimitedError';
   }
 }
 
@@ -149,6 +177,8 @@ export class NotFoundError extends BillingError {
       | 'CREDIT_NOTE_NOT_FOUND'
       | 'WEBHOOK_ENDPOINT_NOT_FOUND'
       | 'WEBHOOK_DELIVERY_NOT_FOUND'
+      | 'BUDGET_THRESHOLD_NOT_FOUND'
+      | 'PORTAL_NOT_BUILT'
       | 'NOT_FOUND',
     message: string,
   ) {
@@ -170,7 +200,9 @@ export class ConflictError extends BillingError {
       | 'NOTHING_TO_CREDIT'
       | 'WEBHOOK_ENDPOINT_DISABLED'
       | 'WEBHOOK_ENDPOINT_LIMIT'
-      | 'WEBHOOKS_NOT_CONFIGURED',
+      | 'WEBHOOKS_NOT_CONFIGURED'
+      | 'BUDGET_THRESHOLD_EXISTS'
+      | 'BUDGET_THRESHOLD_LIMIT',
     message: string,
     override readonly field?: string,
   ) {

@@ -16,6 +16,7 @@ import {
   type FieldProblem,
   PROBLEM_TITLES,
   problemType,
+  RateLimitedError,
 } from './billing.errors';
 import { type ErrorResponseDto } from './error-response.dto';
 import { INVALID_UTF8_BODY } from './request-body';
@@ -73,6 +74,9 @@ export class ErrorFilter implements ExceptionFilter {
     // The path only: the query string is the client's own input and may be anything.
     const instance = typeof request.path === 'string' ? request.path : '/';
     const problem = toProblem(body, instance);
+    if (exception instanceof RateLimitedError) {
+      response.setHeader('Retry-After', String(exception.retryAfterSeconds));
+    }
     // Serialised as express's res.json would (with `json escape`), under the problem type.
     response
       .status(body.statusCode)

@@ -119,3 +119,42 @@ function invoiceData(invoice: InvoiceFacts) {
     contentHash: invoice.contentHash,
   };
 }
+
+export interface BudgetCrossingFacts {
+  readonly tenantId: string;
+  readonly thresholdId: string;
+  readonly threshold: string;
+  readonly amount: string;
+  readonly currency: string;
+  readonly period: string;
+  readonly crossedAtMs: number;
+}
+
+/** The id of `budget.threshold_reached`: once per tenant, threshold and month. */
+export function budgetEventIdOf(tenantId: string, thresholdId: string, period: string): string {
+  return invoiceEventIdOf('budget.threshold_reached', [tenantId, thresholdId, period]);
+}
+
+/** `budget.threshold_reached`: the month's draft amount reached a threshold. */
+export function budgetThresholdReached(
+  c: BudgetCrossingFacts,
+): InvoiceEventOf<'budget.threshold_reached'> {
+  const crossedAt = new Date(c.crossedAtMs).toISOString();
+  return {
+    schema: SCHEMA_VERSIONS.invoiceEvent,
+    eventId: budgetEventIdOf(c.tenantId, c.thresholdId, c.period),
+    type: 'budget.threshold_reached',
+    occurredAt: crossedAt,
+    tenantId: c.tenantId,
+    data: {
+      budget: {
+        thresholdId: c.thresholdId,
+        threshold: c.threshold,
+        amount: c.amount,
+        currency: c.currency,
+        period: c.period,
+        crossedAt,
+      },
+    },
+  };
+}

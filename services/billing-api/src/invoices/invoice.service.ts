@@ -207,18 +207,34 @@ export class InvoiceService {
     );
   }
 
+  /**
+   * The month's usage lines from its start up to `untilMs` (the hour buckets that start before
+   * it), priced exactly as its invoice prices them; without adjustments and billing details.
+   * For month-to-date figures (GET /v1/tenants/:id/overview).
+   */
+  priceUntil(
+    tenant: TenantRow,
+    period: string,
+    untilMs: number,
+    assignments: readonly PlanAssignment[],
+  ): Promise<InvoiceDocument> {
+    return this.price(tenant, period, assignments, [], untilMs);
+  }
+
   private async price(
     tenant: TenantRow,
     period: string,
     assignments: readonly PlanAssignment[],
     adjustments: readonly InvoiceLine[],
+    untilMs?: number,
   ): Promise<InvoiceDocument> {
     const { startMs, endMs } = periodBounds(period, tenant.timeZone);
-    const segments = planSegments(startMs, endMs, tenant.timeZone, assignments);
+    const cutMs = untilMs === undefined ? endMs : Math.min(Math.max(untilMs, startMs), endMs);
+    const segments = planSegments(startMs, cutMs, tenant.timeZone, assignments);
     const usage = await this.invoices.segmentUsage(
       tenant.id,
       startMs,
-      endMs,
+      cutMs,
       segments.map((s) => s.fromMs),
     );
     return calculateInvoice({

@@ -8,7 +8,7 @@ import {
 import { DataSource } from 'typeorm';
 import { invoiceEventIdOf } from '@metering/contracts';
 import { createLogger, type Logger, MetricsRegistry, ROOT_LOGGER } from '@metering/observability';
-import { BillingError } from '../common/billing.errors';
+import { withAdvisoryLock } from '../common/advisory-lock';
 import { Clock } from '../common/clock';
 import { groupBy, mapConcurrent } from '../common/database.provider';
 import { PeriodicTask } from '../common/periodic-task';
@@ -20,7 +20,9 @@ import { InvoiceRepository } from '../invoices/invoice.repository';
 import { InvoiceService, toAssignments } from '../invoices/invoice.service';
 import { type CloseResult, PeriodCloseService } from '../invoices/period-close.service';
 import { TenantRepository } from '../tenants/tenant.repository';
+import { CloseRunStore } from './close-run.store';
 import { candidatePeriods, periodPhase } from './domain/close-schedule';
+import { describeCloseError, RecordedCloseService } from './recorded-close.service';
 
 export interface ScheduledRunReport {
   /** false: another instance holds the lock; nothing was done. */
@@ -53,6 +55,8 @@ export class ScheduledCloseService implements OnApplicationBootstrap, BeforeAppl
   constructor(
     private readonly dataSource: DataSource,
     private readonly closer: PeriodCloseService,
+    private readonly recorded: RecordedCloseService,
+    private readonly closeRuns: CloseRunStore,
     private readonly tenants: TenantRepository,
     private readonly invoices: InvoiceRepository,
     private readonly invoiceService: InvoiceService,
@@ -98,75 +102,61 @@ export class ScheduledCloseService implements OnApplicationBootstrap, BeforeAppl
   }
 
   /** One run (the timer's, the close-due command's, the tests'). */
-  async runOnce(): Promise<ScheduledRunReport> {
+  async runOnce(
+    onProgress?: (period: string, done: number, total: number) => void,
+  ): Promise<ScheduledRunReport> {
     const report = { ran: false, drafted: {}, closed: {}, failed: {} } as {
       ran: boolean;
       drafted: Record<string, number>;
       closed: Record<string, CloseResult>;
       failed: Record<string, string>;
     };
-    const lockKey = `metering-scheduled-close:${this.config.database.schema}`;
-    const lock = this.dataSource.createQueryRunner();
-    await lock.connect();
-    try {
-      const got = (await lock.query(`SELECT pg_try_advisory_lock(hashtext($1)) AS ok`, [
-        lockKey,
-      ])) as { ok: boolean }[];
-      if (got[0]?.ok !== true) return report;
-      report.ran = true;
-      try {
-        await this.work(report);
-      } finally {
-        await lock.query(`SELECT pg_advisory_unlock(hashtext($1))`, [lockKey]);
-      }
-    } finally {
-      await lock.release();
-    }
+    const ran = await withAdvisoryLock(
+      this.dataSource,
+      `metering-scheduled-close:${this.config.database.schema}`,
+      async () => {
+        await this.work(report, onProgress);
+        return true;
+      },
+      false,
+    );
+    report.ran = ran;
     return report;
   }
 
-  private async work(report: {
-    drafted: Record<string, number>;
-    closed: Record<string, CloseResult>;
-    failed: Record<string, string>;
-  }): Promise<void> {
+  private async work(
+    report: {
+      drafted: Record<string, number>;
+      closed: Record<string, CloseResult>;
+      failed: Record<string, string>;
+    },
+    onProgress?: (period: string, done: number, total: number) => void,
+  ): Promise<void> {
     const { lookbackMonths, fromPeriod } = this.config.automation.schedule;
     for (const period of candidatePeriods(this.clock.now(), lookbackMonths, fromPeriod)) {
       const closableFrom = await this.closer.closableFrom(period);
       const phase = periodPhase(this.clock.now(), closableFrom, this.config.closeGraceMs);
       if (phase === 'open') continue;
-      if (!(await this.someTenantNotFinal(period))) continue;
+      if (!(await this.closeRuns.someTenantNotFinal(period))) continue;
       const drafted = await this.announceDrafts(period);
       if (drafted > 0) report.drafted[period] = drafted;
       if (phase !== 'due') continue;
-      await this.record(period, 'running', null, null);
       try {
-        const result = await this.closer.close(period);
+        const result = await this.recorded.close(
+          period,
+          { startedBy: 'schedule', instance: this.instance },
+          onProgress && ((done, total) => onProgress(period, done, total)),
+        );
         report.closed[period] = result;
-        await this.record(period, 'succeeded', result, null);
         this.runs.inc({ outcome: 'closed' });
         this.lastSuccess.set(Date.now() / 1000);
         this.logger.info({ ...result }, 'month closed by the schedule');
       } catch (error) {
-        const message =
-          error instanceof BillingError
-            ? `${error.code}: ${error.message}`
-            : `INTERNAL: ${error instanceof Error ? error.message : String(error)}`;
-        report.failed[period] = message;
-        await this.record(period, 'failed', null, message.slice(0, 2000));
+        report.failed[period] = describeCloseError(error);
         this.runs.inc({ outcome: 'failed' });
         this.logger.error({ err: error, period }, 'scheduled close failed; the next run retries');
       }
     }
-  }
-
-  private async someTenantNotFinal(period: string): Promise<boolean> {
-    const rows = await this.dataSource.query<{ some: boolean }[]>(
-      `SELECT EXISTS (SELECT 1 FROM tenant t WHERE NOT EXISTS
-         (SELECT 1 FROM invoice i WHERE i.tenant_id = t.id AND i.period = $1)) AS some`,
-      [period],
-    );
-    return rows[0]?.some === true;
   }
 
   /** invoice.drafted for each tenant of an ended month that is not final and not yet announced. */
@@ -206,25 +196,5 @@ export class ScheduledCloseService implements OnApplicationBootstrap, BeforeAppl
         ),
       );
     }
-  }
-
-  private async record(
-    period: string,
-    status: 'running' | 'succeeded' | 'failed',
-    result: CloseResult | null,
-    error: string | null,
-  ): Promise<void> {
-    await this.dataSource.query(
-      `INSERT INTO billing_close_run (period, status, attempts, started_at, instance, result, last_error)
-       VALUES ($1, $2, 1, now(), $3, $4, $5)
-       ON CONFLICT (period) DO UPDATE SET status = EXCLUDED.status,
-         attempts = billing_close_run.attempts + CASE WHEN EXCLUDED.status = 'running' THEN 1 ELSE 0 END,
-         started_at = CASE WHEN EXCLUDED.status = 'running' THEN now() ELSE billing_close_run.started_at END,
-         finished_at = CASE WHEN EXCLUDED.status = 'running' THEN NULL ELSE now() END,
-         instance = EXCLUDED.instance,
-         result = coalesce(EXCLUDED.result, billing_close_run.result),
-         last_error = EXCLUDED.last_error`,
-      [period, status, this.instance, result === null ? null : JSON.stringify(result), error],
-    );
   }
 }

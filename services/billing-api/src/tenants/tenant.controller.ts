@@ -22,7 +22,13 @@ import {
   ApiTags,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
-import { AdminOnly, AnyPrincipal, CurrentPrincipal, TenantScoped } from '../auth/access.decorator';
+import {
+  AdminOnly,
+  AnyPrincipal,
+  CurrentPrincipal,
+  SessionWrite,
+  TenantScoped,
+} from '../auth/access.decorator';
 import { ApiKeyService } from '../auth/api-key.service';
 import { type Principal } from '../auth/principal';
 import { ErrorResponseDto } from '../common/error-response.dto';
@@ -126,11 +132,12 @@ export class TenantController {
   }
 
   @Post(':id/api-keys')
-  @AdminOnly()
+  @TenantScoped()
+  @SessionWrite()
   @HttpCode(201)
   @ApiOperation({
     operationId: 'issueApiKey',
-    summary: 'Issue a tenant API key; the key is in this answer only',
+    summary: 'Issue a tenant API key; the key is in this answer only (admin, or the tenant itself)',
   })
   @ApiCreatedResponse({ type: ApiKeyCreatedDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'TENANT_NOT_FOUND' })
@@ -139,11 +146,13 @@ export class TenantController {
   }
 
   @Delete(':id/api-keys/:keyId')
-  @AdminOnly()
+  @TenantScoped()
+  @SessionWrite()
   @HttpCode(204)
   @ApiOperation({
     operationId: 'revokeApiKey',
-    summary: 'Revoke a tenant API key (effective immediately)',
+    summary:
+      'Revoke a tenant API key (effective immediately; ends the portal sessions opened with it); admin, or the tenant itself',
   })
   @ApiNoContentResponse({ description: 'revoked' })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'API_KEY_NOT_FOUND' })

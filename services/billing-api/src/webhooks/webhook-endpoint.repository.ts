@@ -137,16 +137,32 @@ export class WebhookEndpointRepository {
     return rows[0]!;
   }
 
-  async deliveries(
-    endpointId: string,
-    status: string | undefined,
-    limit: number,
-  ): Promise<DeliveryRow[]> {
+  /**
+   * Newest first (by id), after the keyset position `before` (a delivery id): of one endpoint,
+   * of one owner's endpoints (`tenantId`: null the provider's, a string that tenant's), or of all.
+   */
+  async deliveryPage(filter: {
+    endpointId: string | undefined;
+    tenantId: string | null | undefined;
+    status: string | undefined;
+    before: string | null;
+    rows: number;
+  }): Promise<DeliveryRow[]> {
     return this.dataSource.query<DeliveryRow[]>(
       `SELECT ${DELIVERY_COLUMNS} FROM webhook_delivery d JOIN event_outbox o ON o.event_id = d.event_id
-       WHERE d.endpoint_id = $1 AND ($2::text IS NULL OR d.status = $2)
-       ORDER BY d.id DESC LIMIT $3`,
-      [endpointId, status ?? null, limit],
+       WHERE ($1::text IS NULL OR d.endpoint_id = $1) AND ($2::text IS NULL OR d.status = $2)
+         AND ($3::bigint IS NULL OR d.id < $3::bigint)
+         AND ($4::boolean OR d.endpoint_id IN
+           (SELECT id FROM webhook_endpoint WHERE tenant_id IS NOT DISTINCT FROM $5))
+       ORDER BY d.id DESC LIMIT $6`,
+      [
+        filter.endpointId ?? null,
+        filter.status ?? null,
+        filter.before,
+        filter.tenantId === undefined,
+        filter.tenantId ?? null,
+        filter.rows,
+      ],
     );
   }
 

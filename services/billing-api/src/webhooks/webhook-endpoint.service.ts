@@ -1,15 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { INVOICE_EVENT_TYPES, isPrintableText, utf8ByteLength } from '@metering/contracts';
-import { type Principal } from '../auth/principal';
+import { type Principal, principalName } from '../auth/principal';
 import {
   ConflictError,
   type FieldProblem,
   NotFoundError,
   ValidationFailedError,
 } from '../common/billing.errors';
+import { type Page } from '../common/page.dto';
+import { PageCursors } from '../common/page-cursor';
 import { BILLING_CONFIG } from '../common/tokens';
 import { type BillingConfig } from '../config';
+import { DELIVERY_PAGE_DEFAULT, DELIVERY_PAGE_MAX, DELIVERY_STATUSES } from './domain/delivery-log';
 import { checkWebhookUrl } from './webhook-url.policy';
 import {
   type DeliveryRow,
@@ -65,6 +68,7 @@ export class WebhookEndpointService {
 
   constructor(
     private readonly endpoints: WebhookEndpointRepository,
+    private readonly cursors: PageCursors,
     @Inject(BILLING_CONFIG) private readonly config: BillingConfig,
   ) {
     this.key = config.automation.webhooks.secretKey;
@@ -157,21 +161,53 @@ export class WebhookEndpointService {
     status: unknown,
     limit: unknown,
   ): Promise<{ items: DeliveryView[] }> {
-    await this.visible(principal, id);
-    if (status !== undefined && !['pending', 'delivered', 'failed'].includes(status as string)) {
+    return { items: (await this.deliveryPage(principal, { endpointId: id, status, limit })).data };
+  }
+
+  /**
+   * The delivery log newest first, a page at a time: of one endpoint (`endpointId`) or of every
+   * endpoint the principal sees; `cursor` is the previous page's `nextCursor` (bound to the
+   * principal and the filters). The HTTP route and the operator CLI both list through here.
+   */
+  async deliveryPage(
+    principal: Principal,
+    query: { endpointId?: unknown; status?: unknown; limit?: unknown; cursor?: unknown },
+  ): Promise<Page<DeliveryView>> {
+    const { endpointId, status, limit, cursor } = query;
+    if (endpointId !== undefined) {
+      await this.visible(principal, typeof endpointId === 'string' ? endpointId : '');
+    }
+    if (status !== undefined && !DELIVERY_STATUSES.includes(status as string)) {
       throw new ValidationFailedError([
-        { field: 'status', message: 'must be one of pending, delivered, failed' },
+        { field: 'status', message: `must be one of ${DELIVERY_STATUSES.join(', ')}` },
       ]);
     }
-    const n = limit === undefined ? 100 : Number(limit);
-    if (typeof limit === 'string' && !/^\d{1,4}$/.test(limit)) {
-      throw new ValidationFailedError([{ field: 'limit', message: 'must be 1 to 1000' }]);
+    const n = limit === undefined ? DELIVERY_PAGE_DEFAULT : Number(limit);
+    if (
+      (typeof limit === 'string' && !/^\d{1,4}$/.test(limit)) ||
+      !Number.isInteger(n) ||
+      n < 1 ||
+      n > DELIVERY_PAGE_MAX
+    ) {
+      throw new ValidationFailedError([
+        { field: 'limit', message: `must be 1 to ${DELIVERY_PAGE_MAX}` },
+      ]);
     }
-    if (!Number.isInteger(n) || n < 1 || n > 1000) {
-      throw new ValidationFailedError([{ field: 'limit', message: 'must be 1 to 1000' }]);
+    if (cursor !== undefined && (typeof cursor !== 'string' || cursor.length > 2100)) {
+      throw new ValidationFailedError([{ field: 'cursor', message: 'must be a nextCursor' }]);
     }
-    const rows = await this.endpoints.deliveries(id, status as string | undefined, n);
-    return { items: rows.map(deliveryView) };
+    const tenantId = principal.kind === 'tenant' ? principal.tenantId : undefined;
+    const filters = {
+      endpointId: endpointId as string | undefined,
+      status: status as string | undefined,
+    };
+    return this.cursors.page(
+      ['webhook-deliveries', principalName(principal), filters.endpointId, filters.status],
+      { limit: String(n), cursor },
+      (before, rows) => this.endpoints.deliveryPage({ ...filters, tenantId, before, rows }),
+      (row) => row.id,
+      deliveryView,
+    );
   }
 
   async redeliver(principal: Principal, deliveryId: string): Promise<DeliveryView> {

@@ -1,0 +1,67 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+/** services/billing-api: this file runs as dist/src/portal/portal.config.js. */
+const SERVICE_DIR = resolve(__dirname, '../../..');
+
+const ms = (min: number, max: number, fallback: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+/**
+ * The tenant portal's settings (docs/adr/0012-tenant-portal.md), read by config.ts with the
+ * rest, once, at boot.
+ */
+const Env = z.object({
+  /** The built web app (services/portal, `npm run build -w @metering/portal`), served at /portal/. */
+  PORTAL_DIR: z.string().min(1).default(resolve(SERVICE_DIR, '../portal/dist')),
+  /** A session ends this long after its last request (sliding). */
+  PORTAL_SESSION_IDLE_MS: ms(1_000, 7 * 86_400_000, 1_800_000),
+  /** …and at the latest this long after the sign-in, however busy. */
+  PORTAL_SESSION_MAX_MS: ms(1_000, 30 * 86_400_000, 43_200_000),
+  /** `Secure` on the cookie even when the request did not come over TLS (behind a TLS proxy). */
+  PORTAL_COOKIE_SECURE: z.enum(['true', 'false']).default('false'),
+  /** How long an admin's read-only link can be used (once). */
+  PORTAL_LINK_TTL_MS: ms(1_000, 86_400_000, 300_000),
+  /** Failed sign-ins a client address may make per window before 429. */
+  PORTAL_SIGNIN_FAILURES: z.coerce.number().int().min(1).max(1_000_000).default(10),
+  PORTAL_SIGNIN_WINDOW_MS: ms(1_000, 86_400_000, 900_000),
+  /** How often expired sessions and links are deleted. */
+  PORTAL_PURGE_INTERVAL_MS: ms(1_000, 86_400_000, 600_000),
+});
+
+export interface PortalConfig {
+  readonly dir: string;
+  readonly sessionIdleMs: number;
+  readonly sessionMaxMs: number;
+  readonly cookieSecure: boolean;
+  readonly linkTtlMs: number;
+  readonly signIn: { readonly failures: number; readonly windowMs: number };
+  readonly purgeIntervalMs: number;
+}
+
+export class PortalConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+}
+
+export function loadPortalConfig(env: NodeJS.ProcessEnv): PortalConfig {
+  const parsed = Env.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new PortalConfigError(`invalid billing-api configuration: ${problems}`);
+  }
+  const e = parsed.data;
+  if (e.PORTAL_SESSION_IDLE_MS > e.PORTAL_SESSION_MAX_MS) {
+    throw new PortalConfigError(
+      'invalid billing-api configuration: PORTAL_SESSION_IDLE_MS: must not exceed PORTAL_SESSION_MAX_MS',
+    );
+  }
+  return {
+    dir: resolve(e.PORTAL_DIR),
+    sessionIdleMs: e.PORTAL_SESSION_IDLE_MS,
+    sessionMaxMs: e.PORTAL_SESSION_MAX_MS,
+    cookieSecure: e.PORTAL_COOKIE_SECURE === 'true',
+    linkTtlMs: e.PORTAL_LINK_TTL_MS,
+    signIn: { failures: e.PORTAL_SIGNIN_FAILURES, windowMs: e.PORTAL_SIGNIN_WINDOW_MS },
+    purgeIntervalMs: e.PORTAL_PURGE_INTERVAL_MS,
+  };
+}
