@@ -34,6 +34,7 @@ import { BudgetThresholds1764723700000 } from './migrations/1764723700000-budget
 import { PortalSessions1764724000000 } from './migrations/1764724000000-portal-sessions';
 import { CloseRunStartedBy1764724200000 } from './migrations/1764724200000-close-run-started-by';
 import { CloseRunByApi1764724300000 } from './migrations/1764724300000-close-run-by-api';
+import { CompletenessCounters1764724400000 } from './migrations/1764724400000-completeness-counters';
 
 export const LEDGER_ENTITIES = [
   TenantEntity,
@@ -74,6 +75,7 @@ export const LEDGER_MIGRATIONS = [
   PortalSessions1764724000000,
   CloseRunStartedBy1764724200000,
   CloseRunByApi1764724300000,
+  CompletenessCounters1764724400000,
 ];
 
 export interface LedgerConnectionOptions {

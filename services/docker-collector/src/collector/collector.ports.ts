@@ -1,4 +1,4 @@
-import { type Lifecycle } from '@metering/contracts';
+import { type Lifecycle, type SampleEvent } from '@metering/contracts';
 import { CollectorClock } from '@metering/spool';
 import { type CgroupLocation } from '../cgroups';
 import { type ResidualSnapshot } from '../sampling/parent-residual';
@@ -32,7 +32,8 @@ export type ReadErrorKind =
   | 'contract_violation'
   | 'publish_failed'
   | 'cycle_overrun'
-  | 'residual_state_failed';
+  | 'residual_state_failed'
+  | 'followed_state_failed';
 
 /** What the collector reports; the Prometheus adapter is CollectorMetricsAdapter. */
 export interface CollectorMetrics {
@@ -115,3 +116,19 @@ export const NO_RESIDUAL_STORE: ResidualStore = {
   append: () => undefined,
   save: () => undefined,
 };
+
+export type LoadedFollowed =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'loaded'; readonly samples: SampleEvent[] }
+  | { readonly kind: 'unusable'; readonly problem: string };
+
+/**
+ * The container instances followed, kept across restarts (FileFollowedStore: beside the spool):
+ * the last sample published for each, so a restarted collector can end those gone meanwhile.
+ */
+export interface FollowedStore {
+  readonly path: string;
+  load(): LoadedFollowed;
+  /** Replaces what is kept; `sync`: on disk before it returns. */
+  save(samples: readonly SampleEvent[], sync: boolean): void;
+}

@@ -15,10 +15,12 @@ import {
   residualSample,
 } from '../sampling/sample.factory';
 import { ConcurrencyLimiter } from '../shared/concurrency-limiter';
+import { FollowedContainers } from './followed-containers';
 import {
   type Clock,
   type CollectorLog,
   type CollectorMetrics,
+  type FollowedStore,
   NO_RESIDUAL_STORE,
   type PersistedParent,
   type ResidualRecord,
@@ -60,6 +62,8 @@ export interface CollectorPorts {
   readonly log: CollectorLog;
   /** Keeps the residuals across restarts (default: none, they start afresh). */
   readonly residualStore?: ResidualStore;
+  /** Keeps the containers followed across restarts (default: none, README "Across restarts"). */
+  readonly followedStore?: FollowedStore;
 }
 
 /** One container instance being followed. */
@@ -152,6 +156,8 @@ export class ContainerCollector {
   /** Containers whose last discovery failed (inspect or locate): a listing does not cover them. */
   private readonly discoveryFailed = new Set<string>();
   private readonly store: ResidualStore;
+  /** The instances followed, kept across restarts (README, "Across restarts"). */
+  private readonly followed: FollowedContainers;
 
   constructor(
     private readonly ports: CollectorPorts,
@@ -159,6 +165,7 @@ export class ContainerCollector {
   ) {
     this.discoveryLimiter = new ConcurrencyLimiter(settings.discoveryConcurrency);
     this.store = ports.residualStore ?? NO_RESIDUAL_STORE;
+    this.followed = new FollowedContainers(ports);
   }
 
   /** Containers currently followed. */
@@ -174,6 +181,7 @@ export class ContainerCollector {
   /** Discovers what runs now, then cycles, young reads and resyncs on their timers. */
   async start(): Promise<void> {
     this.bootstrapping = true;
+    this.followed.load();
     try {
       const restored = await this.dropRecreatedParents(this.restoreResiduals());
       await this.resync();
@@ -181,6 +189,7 @@ export class ContainerCollector {
       // Every child's first reading is in: each gets a base from before the baseline.
       await Promise.all([...this.parents.values()].map((p) => this.ensureBaseline(p)));
       this.saveResiduals();
+      this.followed.save();
     } finally {
       this.bootstrapping = false;
     }
@@ -283,6 +292,13 @@ export class ContainerCollector {
       }
     }
     await Promise.all(work);
+    if (this.followed.unsettled) {
+      await this.followed.settle(
+        running,
+        (id) => this.tracked.get(id)?.instance.identity.instanceId,
+        (sample) => this.emit(sample, false),
+      );
+    }
     for (const id of this.discoveryFailed) if (!running.has(id)) this.discoveryFailed.delete(id);
     // A container that could not be discovered may still run unknown: not covered.
     if (this.stopped || unknown.some((id) => this.discoveryFailed.has(id))) return;
@@ -364,6 +380,7 @@ export class ContainerCollector {
 
     for (const [parent, reading] of parentReadings) this.settleParent(parent, reading);
     this.saveResiduals();
+    this.followed.save();
 
     const ended = this.ports.clock.now();
     this.lastCycleEndedAt = ended;
@@ -911,7 +928,14 @@ export class ContainerCollector {
   /** Hands a sample over; the publisher validates it against the contract (and encodes it). */
   private emit(built: SampleEvent, residual: boolean): void {
     const hostCores = this.settings.hostCores;
-    const sample = hostCores === undefined ? built : { ...built, cpu: { ...built.cpu, hostCores } };
+    const withCores =
+      hostCores === undefined ? built : { ...built, cpu: { ...built.cpu, hostCores } };
+    // Container samples declare the cycle they come every (completeness, ADR 0013); a residual
+    // is evaluated when its children allow, not on a cadence: it declares none (judged by time).
+    const sample =
+      residual || withCores.intervalMs !== undefined
+        ? withCores
+        : { ...withCores, intervalMs: this.settings.intervalMs };
     try {
       this.ports.publisher.publish(sample);
     } catch (error) {
@@ -924,6 +948,7 @@ export class ContainerCollector {
       return;
     }
     this.ports.metrics.samplePublished(sample.lifecycle, residual);
+    if (!residual) this.followed.published(sample);
   }
 
   private withTracked(id: string, action: (t: Tracked) => void | Promise<void>): void {

@@ -11,6 +11,7 @@ import {
   type TaxLine,
 } from '../domain';
 import { type InvoiceAssets } from '../invoice-assets';
+import { completenessText } from './completeness-text';
 
 /** Daily usage for the chart, in unit-hours. Numbers only place bars: amounts never pass here. */
 export interface DailyUsagePoint {
@@ -144,15 +145,12 @@ export function renderInvoicePdf(invoice: InvoiceDocument, options: PdfOptions):
     );
   }
   doc.moveDown(0.3);
-  const ratio = invoice.completeness.ratio;
   doc
     .font(FONT)
     .fontSize(8.5)
     .fillColor(MUTED)
     .text(
-      ratio === null
-        ? 'Data completeness: no metered time in this period.'
-        : `Data completeness: ${fmt.percent(ratio)} of metered time observed (gaps are not billed as usage).`,
+      completenessText(invoice.completeness, (ratio) => fmt.percent(ratio)),
       left,
       doc.y,
       { width: contentWidth },
