@@ -846,6 +846,36 @@ export interface components {
             cpuCoreSeconds: string;
             /** @example 3600 */
             memoryGibSeconds: string;
+            /**
+             * @description Share of expected samples present (docs/product.md, "Completeness"): the resource's with by=resource, else its resources' counts pooled, as on invoices; null: no metered time
+             * @example 0.9990
+             */
+            completeness: string | null;
+            /**
+             * @description samples the collectors should have produced
+             * @example 360
+             */
+            samplesExpected: string;
+            /**
+             * @description samples present
+             * @example 359
+             */
+            samplesObserved: string;
+            /**
+             * @description samples a collector's spool thinned
+             * @example 0
+             */
+            samplesThinned: string;
+            /**
+             * @description ms of silences longer than the gap limit
+             * @example 0
+             */
+            gapMs: string;
+            /**
+             * @description ms unseen after resources ended while their collector was down (inferred)
+             * @example 0
+             */
+            inferredGapMs: string;
             /** @example 2026-11-01T00:00:00.000Z */
             start: string;
             resourceId?: string;
@@ -862,6 +892,36 @@ export interface components {
             cpuCoreSeconds: string;
             /** @example 3600 */
             memoryGibSeconds: string;
+            /**
+             * @description Share of expected samples present (docs/product.md, "Completeness"): the resource's with by=resource, else its resources' counts pooled, as on invoices; null: no metered time
+             * @example 0.9990
+             */
+            completeness: string | null;
+            /**
+             * @description samples the collectors should have produced
+             * @example 360
+             */
+            samplesExpected: string;
+            /**
+             * @description samples present
+             * @example 359
+             */
+            samplesObserved: string;
+            /**
+             * @description samples a collector's spool thinned
+             * @example 0
+             */
+            samplesThinned: string;
+            /**
+             * @description ms of silences longer than the gap limit
+             * @example 0
+             */
+            gapMs: string;
+            /**
+             * @description ms unseen after resources ended while their collector was down (inferred)
+             * @example 0
+             */
+            inferredGapMs: string;
         };
         UsageResourceDto: {
             /** @example 3f9a… */
@@ -1006,9 +1066,22 @@ export interface components {
             prorated: string;
         };
         CompletenessDto: {
+            /** @description ms between samples of an instance, within the gap limit */
             observedMs: string;
+            /** @description ms of silences longer than the gap limit (not billed as usage) */
             gapMs: string;
-            /** @example 0.9990 */
+            /** @description ms unseen after resources ended while their collector was down (inferred finals; not billed) */
+            inferredGapMs?: string;
+            /** @description samples the collectors should have produced */
+            samplesExpected?: string;
+            /** @description samples present */
+            samplesObserved?: string;
+            /** @description samples a collector's spool thinned (CPU still counted) */
+            samplesThinned?: string;
+            /**
+             * @description share of expected samples present (docs/product.md, "Completeness"); time-based for samples that declare no interval; null: no metered time
+             * @example 0.9990
+             */
             ratio: string | null;
         };
         BankDto: {
