@@ -197,7 +197,7 @@ describe('tenant portal in Chromium', { timeout: 600_000 }, () => {
       go(page, 'Usage', /^Usage$/),
     ]);
     const shown = (await response.json()) as {
-      items: { cpuCoreSeconds: string; resourceId: string }[];
+      items: { cpuCoreSeconds: string; resourceId: string; completeness: string | null }[];
       timeZone: string;
     };
     // The page asked for what the API answers to the tenant's own key.
@@ -217,6 +217,15 @@ describe('tenant portal in Chromium', { timeout: 600_000 }, () => {
     const totalCpu = shown.items.reduce((s, i) => s + Number(i.cpuCoreSeconds), 0) / 3600;
     const shownCpu = cells.reduce((s, c) => s + Number(c[4]), 0);
     assert.ok(Math.abs(totalCpu - shownCpu) < 0.001 * cells.length, `${totalCpu} vs ${shownCpu}`);
+    // Each row's completeness is the API's, as a percentage (docs/product.md, "Completeness").
+    assert.deepEqual(
+      cells.map((c) => c[6]).sort(),
+      shown.items
+        .map((i) =>
+          i.completeness === null ? '—' : `${(Number(i.completeness) * 100).toFixed(2)} %`,
+        )
+        .sort(),
+    );
     assert.equal(await page.locator('canvas').count(), 2, 'a chart per meter');
     await axe(page, 'usage');
     await screenshot(page, 'usage');
@@ -247,9 +256,10 @@ describe('tenant portal in Chromium', { timeout: 600_000 }, () => {
       'host',
       'cpu_core_hours',
       'memory_gib_hours',
+      'completeness',
     ]);
     assert.deepEqual(
-      rows.slice(1).map((r) => [r[0], r[1], r[3], r[4], r[5], r[6]]),
+      rows.slice(1).map((r) => [r[0], r[1], r[3], r[4], r[5], r[6], r[7]]),
       filtered,
     );
   });

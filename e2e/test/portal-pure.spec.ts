@@ -25,6 +25,7 @@ interface Row {
   gibHours: string;
   cpu: number;
   gib: number;
+  complete: string;
 }
 interface Format {
   startOfLocalDay(date: string, timeZone: string): Date;
@@ -106,24 +107,28 @@ describe('portal usage rows', () => {
         resourceId: 'a',
         cpuCoreSeconds: '3600',
         memoryGibSeconds: '1800',
+        completeness: '0.9990',
       },
       {
         start: '2026-11-03T13:00:00.000Z',
         resourceId: 'b',
         cpuCoreSeconds: '7200',
         memoryGibSeconds: '0',
+        completeness: '1.0000',
       },
       {
         start: '2026-11-03T14:00:00.000Z',
         resourceId: 'a',
         cpuCoreSeconds: '1800',
         memoryGibSeconds: '3600',
+        completeness: '0.5',
       },
       {
         start: '2026-11-03T14:00:00.000Z',
         resourceId: 'c',
         cpuCoreSeconds: '36',
         memoryGibSeconds: '36',
+        completeness: null,
       },
     ],
     resources: [
@@ -136,12 +141,12 @@ describe('portal usage rows', () => {
   test('rows carry names, kinds, hosts and hours in the zone; a nameless resource shows its id', () => {
     const r = rows.usageRows(usage);
     assert.deepEqual(
-      r.map((x) => [x.time, x.name, x.kind, x.host, x.cpuHours, x.gibHours]),
+      r.map((x) => [x.time, x.name, x.kind, x.host, x.cpuHours, x.gibHours, x.complete]),
       [
-        ['2026-11-03 14:00', 'web, "blue"', 'container', 'node-1', '1.0000', '0.5000'],
-        ['2026-11-03 14:00', '=cmd()', 'vm', 'node-2', '2.0000', '0.0000'],
-        ['2026-11-03 15:00', 'web, "blue"', 'container', 'node-1', '0.5000', '1.0000'],
-        ['2026-11-03 15:00', 'c', 'container', '', '0.0100', '0.0100'],
+        ['2026-11-03 14:00', 'web, "blue"', 'container', 'node-1', '1.0000', '0.5000', '99.90 %'],
+        ['2026-11-03 14:00', '=cmd()', 'vm', 'node-2', '2.0000', '0.0000', '100.00 %'],
+        ['2026-11-03 15:00', 'web, "blue"', 'container', 'node-1', '0.5000', '1.0000', '50.00 %'],
+        ['2026-11-03 15:00', 'c', 'container', '', '0.0100', '0.0100', '—'],
       ],
     );
   });
@@ -171,15 +176,20 @@ describe('portal usage rows', () => {
       byName.slice(2).map((x) => x.start),
       ['2026-11-03T13:00:00.000Z', '2026-11-03T14:00:00.000Z'],
     );
+    // Completeness: unknown sorts below every known share.
+    assert.deepEqual(
+      rows.sortRows(r, { key: 'complete', descending: false }).map((x) => x.complete),
+      ['—', '50.00 %', '99.90 %', '100.00 %'],
+    );
   });
 
   test('the CSV holds the rows as shown, quoted per RFC 4180, formulas defused', () => {
     const csv = rows.rowsCsv(rows.usageRows(usage).slice(0, 2), 'Europe/Berlin');
     assert.equal(
       csv,
-      'start (Europe/Berlin),resource,resource_id,kind,host,cpu_core_hours,memory_gib_hours\r\n' +
-        '2026-11-03 14:00,"web, ""blue""",a,container,node-1,1.0000,0.5000\r\n' +
-        "2026-11-03 14:00,'=cmd(),b,vm,node-2,2.0000,0.0000\r\n",
+      'start (Europe/Berlin),resource,resource_id,kind,host,cpu_core_hours,memory_gib_hours,completeness\r\n' +
+        '2026-11-03 14:00,"web, ""blue""",a,container,node-1,1.0000,0.5000,99.90 %\r\n' +
+        "2026-11-03 14:00,'=cmd(),b,vm,node-2,2.0000,0.0000,100.00 %\r\n",
     );
   });
 

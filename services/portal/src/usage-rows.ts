@@ -1,5 +1,5 @@
 import type { components } from './api/billing-api';
-import { hours, hoursValue, localDate, localDateTime } from './format';
+import { hours, hoursValue, localDate, localDateTime, percent } from './format';
 
 type UsageResponse = components['schemas']['UsageResponseDto'];
 type Granularity = UsageResponse['granularity'];
@@ -16,9 +16,13 @@ export interface UsageRow {
   readonly gibHours: string;
   readonly cpu: number;
   readonly gib: number;
+  /** Share of the expected samples present (docs/product.md, "Completeness"), as shown. */
+  readonly complete: string;
+  /** The same as a number (-1 when not known), for sorting. */
+  readonly completeValue: number;
 }
 
-export type SortKey = 'time' | 'name' | 'kind' | 'host' | 'cpu' | 'gib';
+export type SortKey = 'time' | 'name' | 'kind' | 'host' | 'cpu' | 'gib' | 'complete';
 export interface Sort {
   readonly key: SortKey;
   readonly descending: boolean;
@@ -45,6 +49,8 @@ export function usageRows(usage: UsageResponse): UsageRow[] {
       gibHours: hours(item.memoryGibSeconds),
       cpu: hoursValue(item.cpuCoreSeconds),
       gib: hoursValue(item.memoryGibSeconds),
+      complete: item.completeness === null ? '—' : percent(item.completeness),
+      completeValue: item.completeness === null ? -1 : Number(item.completeness),
     };
   });
 }
@@ -78,6 +84,8 @@ export function sortRows(rows: readonly UsageRow[], sort: Sort): UsageRow[] {
         return r.cpu;
       case 'gib':
         return r.gib;
+      case 'complete':
+        return r.completeValue;
     }
   };
   return [...rows].sort((a, b) => {
@@ -105,10 +113,20 @@ export function rowsCsv(rows: readonly UsageRow[], timeZone: string): string {
     'host',
     'cpu_core_hours',
     'memory_gib_hours',
+    'completeness',
   ];
   const lines = [
     header,
-    ...rows.map((r) => [r.time, r.name, r.resourceId, r.kind, r.host, r.cpuHours, r.gibHours]),
+    ...rows.map((r) => [
+      r.time,
+      r.name,
+      r.resourceId,
+      r.kind,
+      r.host,
+      r.cpuHours,
+      r.gibHours,
+      r.complete,
+    ]),
   ];
   return lines.map((cells) => cells.map(csvCell).join(',')).join('\r\n') + '\r\n';
 }

@@ -21,6 +21,7 @@ const COLUMNS: readonly { key: SortKey; label: string; numeric?: boolean }[] = [
   { key: 'host', label: 'Host' },
   { key: 'cpu', label: 'CPU core-hours', numeric: true },
   { key: 'gib', label: 'Memory GiB-hours', numeric: true },
+  { key: 'complete', label: 'Complete', numeric: true },
 ];
 
 /** Saves text as a file the browser downloads (made here: no request). */
@@ -153,6 +154,7 @@ export function UsageView({ usage, fileName }: { usage: UsageResponse; fileName:
                 <td>{r.host}</td>
                 <td class="num">{r.cpuHours}</td>
                 <td class="num">{r.gibHours}</td>
+                <td class="num">{r.complete}</td>
               </tr>
             ))}
           </tbody>
