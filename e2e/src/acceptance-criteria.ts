@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type InvoiceJson } from './billing-documents';
-import { type TenantOutcome } from './acceptance.scenario';
+import { type TenantOutcome } from './scenario/scenario.types';
 
 /** Issue 6: the invoice's CPU within 1 % of the kernel's own count, memory within 5 %. */
 export const CPU_TOLERANCE = 0.01;
