@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import {
+  JsonPatchError,
+  type Operation,
+  applyOperation as applyJsonPatchOperation,
+} from 'fast-json-patch';
 import { parse, parseAllDocuments } from 'yaml';
 
 /**
@@ -11,7 +16,8 @@ import { parse, parseAllDocuments } from 'yaml';
  *
  * Supported: resources (files and kustomization folders), namespace, configMapGenerator and
  * secretGenerator (literals, files, envs; behavior create|merge|replace; options and
- * generatorOptions), patches in JSON 6902 form with a kind/name/group/version target, images.
+ * generatorOptions), patches in JSON 6902 form with a kind/name/group/version target (applied by
+ * fast-json-patch), images.
  * Generated names get Kustomize's own content hash (the same suffix `kubectl kustomize` prints)
  * and references to them in pod specs follow.
  */
@@ -396,99 +402,67 @@ function matchesTarget(r: Tracked, target: JsonObject): boolean {
   );
 }
 
-function pointer(path: string, where: string): string[] {
-  if (path === '') return [];
-  if (!path.startsWith('/')) throw new KustomizeError(`${where}: "${path}" is not a JSON pointer`);
-  return path
-    .slice(1)
-    .split('/')
-    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+/** Why an operation failed, in the words the renderer's errors use (fast-json-patch's names). */
+function patchFailure(
+  error: JsonPatchError,
+  op: { readonly op: string; readonly path: string; readonly from?: JsonValue },
+): string {
+  const from = typeof op.from === 'string' ? op.from : JSON.stringify(op.from);
+  switch (error.name) {
+    case 'OPERATION_PATH_UNRESOLVABLE':
+    case 'OPERATION_PATH_CANNOT_ADD':
+    case 'OPERATION_PATH_ILLEGAL_ARRAY_INDEX':
+    case 'OPERATION_VALUE_OUT_OF_BOUNDS':
+      return `${op.path} does not exist`;
+    case 'OPERATION_FROM_UNRESOLVABLE':
+      return `${from} does not exist`;
+    case 'OPERATION_FROM_REQUIRED':
+      return `${op.op} needs from`;
+    case 'OPERATION_VALUE_REQUIRED':
+      return `${op.op} needs a value`;
+    case 'OPERATION_OP_INVALID':
+      return `unknown operation ${op.op}`;
+    case 'TEST_OPERATION_FAILED':
+      return `test ${op.path} failed`;
+    case 'SEQUENCE_NOT_AN_ARRAY':
+    case 'OPERATION_NOT_AN_OBJECT':
+    case 'OPERATION_PATH_INVALID':
+    case 'OPERATION_VALUE_CANNOT_CONTAIN_UNDEFINED':
+      // The library's message ends with the operation and the whole document: keep its first line.
+      return `${op.op} ${op.path}: ${error.message.split('\n')[0] ?? error.name}`;
+  }
 }
 
-function clone<T extends JsonValue>(value: T): T {
-  return structuredClone(value);
-}
-
-/** RFC 6902 on a JSON document; returns the new document. */
+/**
+ * RFC 6902 on a JSON document, by fast-json-patch (validated, prototype changes refused); returns
+ * the new document. `test` compares by value: deep equality, the order of an object's keys
+ * irrelevant. The operation is cloned first, so a value it adds is never shared between the
+ * resources one patch targets.
+ */
 export function applyOperation(doc: JsonValue, op: unknown, where: string): JsonValue {
   if (!isObject(op) || typeof op.op !== 'string' || typeof op.path !== 'string') {
     throw new KustomizeError(`${where}: an operation needs op and path`);
   }
-  const path = pointer(op.path, where);
-  const value = op.value;
-  switch (op.op) {
-    case 'add':
-    case 'replace':
-      if (value === undefined) throw new KustomizeError(`${where}: ${op.op} needs a value`);
-      return setAt(doc, path, clone(value), op.op, where);
-    case 'remove':
-      return removeAt(doc, path, where);
-    case 'test':
-      if (JSON.stringify(getAt(doc, path, where)) !== JSON.stringify(value)) {
-        throw new KustomizeError(`${where}: test ${op.path} failed`);
-      }
-      return doc;
-    case 'copy':
-    case 'move': {
-      if (typeof op.from !== 'string') throw new KustomizeError(`${where}: ${op.op} needs from`);
-      const from = pointer(op.from, where);
-      const moved = clone(getAt(doc, from, where));
-      const without = op.op === 'move' ? removeAt(doc, from, where) : doc;
-      return setAt(without, path, moved, 'add', where);
+  // The library refuses these too (banPrototypeModifications), with a TypeError: say it our way.
+  for (const pointer of [op.path, op.from]) {
+    if (
+      typeof pointer === 'string' &&
+      /(^|\/)(__proto__|constructor|prototype)(\/|$)/.test(pointer)
+    ) {
+      throw new KustomizeError(`${where}: ${pointer} would change an object prototype`);
     }
-    default:
-      throw new KustomizeError(`${where}: unknown operation ${op.op}`);
   }
-}
-
-function getAt(doc: JsonValue, path: string[], where: string): JsonValue {
-  let node: JsonValue = doc;
-  for (const part of path) {
-    if (Array.isArray(node)) node = node[Number(part)] ?? missing(where, path);
-    else if (isObject(node) && part in node) node = node[part] ?? null;
-    else missing(where, path);
+  try {
+    return applyJsonPatchOperation(doc, structuredClone(op) as unknown as Operation, true, true)
+      .newDocument;
+  } catch (error) {
+    if (error instanceof JsonPatchError) {
+      throw new KustomizeError(
+        `${where}: ${patchFailure(error, { op: op.op, path: op.path, from: op.from })}`,
+      );
+    }
+    throw error;
   }
-  return node;
-}
-
-function missing(where: string, path: string[]): never {
-  throw new KustomizeError(`${where}: /${path.join('/')} does not exist`);
-}
-
-function setAt(
-  doc: JsonValue,
-  path: string[],
-  value: JsonValue,
-  mode: 'add' | 'replace',
-  where: string,
-): JsonValue {
-  if (path.length === 0) return value;
-  const parent = getAt(doc, path.slice(0, -1), where);
-  const last = path[path.length - 1] ?? '';
-  if (Array.isArray(parent)) {
-    const index = last === '-' ? parent.length : Number(last);
-    if (!Number.isInteger(index) || index < 0 || index > parent.length) missing(where, path);
-    if (mode === 'replace') {
-      if (index >= parent.length) missing(where, path);
-      parent[index] = value;
-    } else parent.splice(index, 0, value);
-  } else if (isObject(parent)) {
-    if (mode === 'replace' && !(last in parent)) missing(where, path);
-    parent[last] = value;
-  } else missing(where, path);
-  return doc;
-}
-
-function removeAt(doc: JsonValue, path: string[], where: string): JsonValue {
-  const parent = getAt(doc, path.slice(0, -1), where);
-  const last = path[path.length - 1] ?? '';
-  if (Array.isArray(parent)) {
-    const index = Number(last);
-    if (!Number.isInteger(index) || index < 0 || index >= parent.length) missing(where, path);
-    parent.splice(index, 1);
-  } else if (isObject(parent) && last in parent) delete parent[last];
-  else missing(where, path);
-  return doc;
 }
 
 // ---------------------------------------------------------------- images
