@@ -38,7 +38,7 @@ export function kernelVersusInvoice(t: TenantOutcome): { cpu: Comparison; memory
 }
 
 /** Keys sorted at every level, no whitespace (docs/adr/0004-invoices.md, decision 8). */
-export function canonicalJson(value: unknown): string {
+function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>)

@@ -7,7 +7,7 @@ import { type AccessStatuses, type FinalDocuments, type TenantSetup } from './sc
 // What the billing API says of a tenant: its invoice (draft or final) in each format, and who may
 // read it.
 
-export function invoicePath(t: TenantSetup, format?: 'csv' | 'pdf'): string {
+function invoicePath(t: TenantSetup, format?: 'csv' | 'pdf'): string {
   return `/v1/tenants/${t.id}/invoices/${t.period}${format === undefined ? '' : `?format=${format}`}`;
 }
 

@@ -42,7 +42,6 @@ export {
   type InvoiceEventOf,
   InvoiceEventSchema,
   type InvoiceEventType,
-  InvoiceEventTypeSchema,
   invoiceEventIdOf,
   invoiceEventKey,
 } from './invoice.event';

@@ -53,7 +53,7 @@ function text(v: unknown, maxBytes: number, allowEmpty = false): boolean {
 const timestamp = (v: unknown): v is string => typeof v === 'string' && TIMESTAMP.test(v);
 
 /** Exactly SampleEventSchema's rules, for values that pass them all. */
-export function isWellFormedSample(v: unknown): v is SampleEvent {
+function isWellFormedSample(v: unknown): v is SampleEvent {
   if (!isObject(v) || v['schema'] !== SCHEMA_VERSIONS.sample) return false;
   if (!text(v['sampleId'], L.idBytes) || !text(v['host'], L.hostBytes)) return false;
   const source = v['source'];
