@@ -36,6 +36,11 @@ const DOMAIN_PURITY = [
       'node:http',
     ],
   },
+  {
+    // Its index brings Nest, pino and prom-client; the retry helpers come without them.
+    regex: '^@metering/observability$',
+    message: 'Pure code imports @metering/observability/resilience, not the index.',
+  },
 ];
 
 /** Sources that ship: every workspace's src/, less its specs, fixtures and the test libraries. */
