@@ -1,12 +1,20 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import {
-  JsonPatchError,
-  type Operation,
-  applyOperation as applyJsonPatchOperation,
-} from 'fast-json-patch';
 import { parse, parseAllDocuments } from 'yaml';
+import { applyPatchEntry } from './kustomize-patches';
+import {
+  type JsonObject,
+  type JsonValue,
+  KustomizeError,
+  type Manifest,
+  type Tracked,
+  asManifest,
+  isObject,
+} from './kustomize.model';
+
+export { type JsonObject, type JsonValue, KustomizeError, type Manifest } from './kustomize.model';
+export { applyOperation } from './kustomize-patches';
 
 /**
  * A Kustomize renderer for the subset of Kustomize that k8s/ uses, because neither kustomize nor
@@ -19,22 +27,9 @@ import { parse, parseAllDocuments } from 'yaml';
  * generatorOptions), patches in JSON 6902 form with a kind/name/group/version target (applied by
  * fast-json-patch), images.
  * Generated names get Kustomize's own content hash (the same suffix `kubectl kustomize` prints)
- * and references to them in pod specs follow.
+ * and references to them in pod specs follow. The patches are in kustomize-patches.ts, the model
+ * the parts share (JSON values, manifests, the error) in kustomize.model.ts.
  */
-
-export type JsonValue =
-  string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
-export type JsonObject = { [key: string]: JsonValue };
-
-export interface Manifest extends JsonObject {
-  apiVersion: string;
-  kind: string;
-  metadata: JsonObject & { name: string };
-}
-
-export class KustomizeError extends Error {
-  readonly code = 'KUSTOMIZE_INVALID';
-}
 
 const KUSTOMIZATION_FIELDS = new Set([
   'apiVersion',
@@ -61,37 +56,12 @@ const CLUSTER_SCOPED = new Set([
   'ValidatingWebhookConfiguration',
 ]);
 
-/** A resource on its way through the build, with what Kustomize tracks beside it. */
-interface Tracked {
-  manifest: Manifest;
-  /** Name before the hash suffix (what overlays' generators and patches match on). */
-  originalName: string;
-  /** Generated with a content-hash suffix still to be appended. */
-  hashSuffix: boolean;
-}
-
 const FILE_NAMES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
 
 function kustomizationFile(dir: string): string {
   const file = FILE_NAMES.map((f) => join(dir, f)).find((f) => existsSync(f));
   if (file === undefined) throw new KustomizeError(`${dir}: no kustomization.yaml`);
   return file;
-}
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function asManifest(doc: unknown, source: string): Manifest {
-  if (!isObject(doc)) throw new KustomizeError(`${source}: a resource must be a mapping`);
-  const { apiVersion, kind, metadata } = doc;
-  if (typeof apiVersion !== 'string' || typeof kind !== 'string') {
-    throw new KustomizeError(`${source}: a resource needs apiVersion and kind`);
-  }
-  if (!isObject(metadata) || typeof metadata.name !== 'string' || metadata.name === '') {
-    throw new KustomizeError(`${source}: ${kind} without metadata.name`);
-  }
-  return doc as Manifest;
 }
 
 function readYamlDocuments(file: string): unknown[] {
@@ -341,128 +311,6 @@ export function kustomizeHash(manifest: Manifest): string {
   const hex = createHash('sha256').update(goJson(doc)).digest('hex');
   const swap: Record<string, string> = { '0': 'g', '1': 'h', '3': 'k', a: 'm', e: 't' };
   return [...hex.slice(0, 10)].map((c) => swap[c] ?? c).join('');
-}
-
-// ---------------------------------------------------------------- patches
-
-function applyPatchEntry(resources: Tracked[], entry: unknown, dir: string, file: string): void {
-  if (!isObject(entry)) throw new KustomizeError(`${file}: a patches entry must be a mapping`);
-  for (const key of Object.keys(entry)) {
-    if (!['patch', 'path', 'target'].includes(key)) {
-      throw new KustomizeError(`${file}: patches.${key} is not supported by this renderer`);
-    }
-  }
-  let text: string;
-  if (typeof entry.patch === 'string') text = entry.patch;
-  else if (typeof entry.path === 'string') text = readFileSync(resolve(dir, entry.path), 'utf8');
-  else throw new KustomizeError(`${file}: a patch needs patch or path`);
-  const ops: unknown = parse(text);
-  if (!Array.isArray(ops)) {
-    throw new KustomizeError(
-      `${file}: only JSON 6902 patches (a list of operations) are supported by this renderer`,
-    );
-  }
-  const target = entry.target;
-  if (!isObject(target)) throw new KustomizeError(`${file}: a JSON 6902 patch needs a target`);
-  for (const key of Object.keys(target)) {
-    if (!['group', 'version', 'kind', 'name', 'namespace'].includes(key)) {
-      throw new KustomizeError(`${file}: target.${key} is not supported by this renderer`);
-    }
-  }
-  const selected = resources.filter((r) => matchesTarget(r, target));
-  if (selected.length === 0) {
-    throw new KustomizeError(`${file}: patch target ${JSON.stringify(target)} matches nothing`);
-  }
-  for (const r of selected) {
-    let doc: JsonValue = r.manifest;
-    for (const op of ops)
-      doc = applyOperation(doc, op, `${file} (${r.manifest.kind} ${r.originalName})`);
-    r.manifest = asManifest(doc, file);
-  }
-}
-
-function matchesTarget(r: Tracked, target: JsonObject): boolean {
-  const [group, version] = r.manifest.apiVersion.includes('/')
-    ? r.manifest.apiVersion.split('/')
-    : ['', r.manifest.apiVersion];
-  const exact = (pattern: JsonValue | undefined, value: string | undefined): boolean =>
-    pattern === undefined ||
-    new RegExp(`^(?:${typeof pattern === 'string' ? pattern : JSON.stringify(pattern)})$`).test(
-      value ?? '',
-    );
-  return (
-    exact(target.group, group) &&
-    exact(target.version, version) &&
-    exact(target.kind, r.manifest.kind) &&
-    exact(target.name, r.originalName) &&
-    exact(
-      target.namespace,
-      typeof r.manifest.metadata.namespace === 'string' ? r.manifest.metadata.namespace : '',
-    )
-  );
-}
-
-/** Why an operation failed, in the words the renderer's errors use (fast-json-patch's names). */
-function patchFailure(
-  error: JsonPatchError,
-  op: { readonly op: string; readonly path: string; readonly from?: JsonValue },
-): string {
-  const from = typeof op.from === 'string' ? op.from : JSON.stringify(op.from);
-  switch (error.name) {
-    case 'OPERATION_PATH_UNRESOLVABLE':
-    case 'OPERATION_PATH_CANNOT_ADD':
-    case 'OPERATION_PATH_ILLEGAL_ARRAY_INDEX':
-    case 'OPERATION_VALUE_OUT_OF_BOUNDS':
-      return `${op.path} does not exist`;
-    case 'OPERATION_FROM_UNRESOLVABLE':
-      return `${from} does not exist`;
-    case 'OPERATION_FROM_REQUIRED':
-      return `${op.op} needs from`;
-    case 'OPERATION_VALUE_REQUIRED':
-      return `${op.op} needs a value`;
-    case 'OPERATION_OP_INVALID':
-      return `unknown operation ${op.op}`;
-    case 'TEST_OPERATION_FAILED':
-      return `test ${op.path} failed`;
-    case 'SEQUENCE_NOT_AN_ARRAY':
-    case 'OPERATION_NOT_AN_OBJECT':
-    case 'OPERATION_PATH_INVALID':
-    case 'OPERATION_VALUE_CANNOT_CONTAIN_UNDEFINED':
-      // The library's message ends with the operation and the whole document: keep its first line.
-      return `${op.op} ${op.path}: ${error.message.split('\n')[0] ?? error.name}`;
-  }
-}
-
-/**
- * RFC 6902 on a JSON document, by fast-json-patch (validated, prototype changes refused); returns
- * the new document. `test` compares by value: deep equality, the order of an object's keys
- * irrelevant. The operation is cloned first, so a value it adds is never shared between the
- * resources one patch targets.
- */
-export function applyOperation(doc: JsonValue, op: unknown, where: string): JsonValue {
-  if (!isObject(op) || typeof op.op !== 'string' || typeof op.path !== 'string') {
-    throw new KustomizeError(`${where}: an operation needs op and path`);
-  }
-  // The library refuses these too (banPrototypeModifications), with a TypeError: say it our way.
-  for (const pointer of [op.path, op.from]) {
-    if (
-      typeof pointer === 'string' &&
-      /(^|\/)(__proto__|constructor|prototype)(\/|$)/.test(pointer)
-    ) {
-      throw new KustomizeError(`${where}: ${pointer} would change an object prototype`);
-    }
-  }
-  try {
-    return applyJsonPatchOperation(doc, structuredClone(op) as unknown as Operation, true, true)
-      .newDocument;
-  } catch (error) {
-    if (error instanceof JsonPatchError) {
-      throw new KustomizeError(
-        `${where}: ${patchFailure(error, { op: op.op, path: op.path, from: op.from })}`,
-      );
-    }
-    throw error;
-  }
 }
 
 // ---------------------------------------------------------------- images
