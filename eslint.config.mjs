@@ -3,6 +3,57 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// Test code stays in tests: production sources import no fixtures module (`*.fixtures`,
+// `*-fixtures`), no package's `/testing` entry, and neither test library.
+const TEST_CODE_IMPORTS = [
+  {
+    regex: '(^|/)[^/]*[.-]fixtures$',
+    message: 'Fixtures are for specs: production code must not import them.',
+  },
+  {
+    regex: '^@metering/([^/]+/testing|testing|pipeline-harness)$',
+    message: 'Test helpers are for specs: production code must not import them.',
+  },
+];
+
+const DOMAIN_SOURCES = [
+  'services/*/src/**/domain/**/*.ts',
+  'libs/money/src/**/*.ts',
+  'libs/pricing/src/**/*.ts',
+];
+const DOMAIN_PURITY = [
+  {
+    group: [
+      '@nestjs/*',
+      'kafkajs',
+      'typeorm',
+      'dockerode',
+      '@influxdata/*',
+      '@unraid/libvirt',
+      'pg',
+      'node:fs',
+      'node:net',
+      'node:http',
+    ],
+  },
+  {
+    // Its index brings Nest, pino and prom-client; the retry helpers come without them.
+    regex: '^@metering/observability$',
+    message: 'Pure code imports @metering/observability/resilience, not the index.',
+  },
+];
+
+/** Sources that ship: every workspace's src/, less its specs, fixtures and the test libraries. */
+const PRODUCTION_SOURCES = ['libs/*/src/**/*.ts', 'services/*/src/**/*.ts'];
+const NOT_PRODUCTION = [
+  '**/*.spec.ts',
+  '**/*.fixtures.ts',
+  '**/*-fixtures.ts',
+  'libs/*/src/testing.ts',
+  'libs/testing/**',
+  'libs/pipeline-harness/**',
+];
+
 export default tseslint.config(
   {
     ignores: [
@@ -67,30 +118,21 @@ export default tseslint.config(
     },
   },
   {
+    files: PRODUCTION_SOURCES,
+    ignores: NOT_PRODUCTION,
+    rules: { 'no-restricted-imports': ['error', { patterns: TEST_CODE_IMPORTS }] },
+  },
+  {
     // The domain is pure: no framework or I/O imports (style.md, habit 2).
-    files: [
-      'services/*/src/**/domain/**/*.ts',
-      'libs/money/src/**/*.ts',
-      'libs/pricing/src/**/*.ts',
-    ],
+    files: DOMAIN_SOURCES,
+    rules: { 'no-restricted-imports': ['error', { patterns: DOMAIN_PURITY }] },
+  },
+  {
+    // A later setting of a rule replaces an earlier one: the domain's shipped files get both lists.
+    files: DOMAIN_SOURCES,
+    ignores: NOT_PRODUCTION,
     rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            '@nestjs/*',
-            'kafkajs',
-            'typeorm',
-            'dockerode',
-            '@influxdata/*',
-            '@unraid/libvirt',
-            'pg',
-            'node:fs',
-            'node:net',
-            'node:http',
-          ],
-        },
-      ],
+      'no-restricted-imports': ['error', { patterns: [...DOMAIN_PURITY, ...TEST_CODE_IMPORTS] }],
     },
   },
 );

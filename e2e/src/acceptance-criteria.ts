@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type InvoiceJson } from './billing-documents';
-import { type TenantOutcome } from './acceptance.scenario';
+import { type TenantOutcome } from './scenario/scenario.types';
 
 /** Issue 6: the invoice's CPU within 1 % of the kernel's own count, memory within 5 %. */
 export const CPU_TOLERANCE = 0.01;
@@ -38,7 +38,7 @@ export function kernelVersusInvoice(t: TenantOutcome): { cpu: Comparison; memory
 }
 
 /** Keys sorted at every level, no whitespace (docs/adr/0004-invoices.md, decision 8). */
-export function canonicalJson(value: unknown): string {
+function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>)

@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 
 /** The repository root, from e2e/dist/src. */
-export const REPO_ROOT = resolve(__dirname, '../../..');
+const REPO_ROOT = resolve(__dirname, '../../..');
 
 export interface E2eSettings {
   /** E2E_RUN_SECONDS: how long the workloads run (default 120; the spec stays under 5 minutes). */

@@ -10,13 +10,10 @@ import {
   percent,
   recomputedContentHash,
 } from './acceptance-criteria';
-import {
-  AcceptanceScenario,
-  GIB,
-  type ScenarioResult,
-  type TenantOutcome,
-  floatClose,
-} from './acceptance.scenario';
+import { AcceptanceScenario } from './acceptance.scenario';
+import { GIB } from './scenario/scenario-tenants';
+import { type ScenarioResult, type TenantOutcome } from './scenario/scenario.types';
+import { floatClose } from './scenario/usage.observer';
 import { type InvoiceJson, documentDisagreements } from './billing-documents';
 import { e2eSettings } from './config';
 import { expectedInvoice } from './plan-arithmetic';

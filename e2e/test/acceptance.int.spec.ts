@@ -11,13 +11,10 @@ import {
   percent,
   recomputedContentHash,
 } from '../src/acceptance-criteria';
-import {
-  AcceptanceScenario,
-  GIB,
-  type ScenarioResult,
-  type TenantOutcome,
-  floatClose,
-} from '../src/acceptance.scenario';
+import { AcceptanceScenario } from '../src/acceptance.scenario';
+import { GIB } from '../src/scenario/scenario-tenants';
+import { type ScenarioResult, type TenantOutcome } from '../src/scenario/scenario.types';
+import { floatClose } from '../src/scenario/usage.observer';
 import { localInfra } from '@metering/testing';
 import { documentDisagreements } from '../src/billing-documents';
 import { e2eSettings } from '../src/config';

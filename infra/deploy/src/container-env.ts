@@ -3,7 +3,7 @@ import { type Manifest, podSpecs } from './kustomize';
 import { isObject, list, str } from './json-access';
 
 /** Stands in for what only the cluster knows (`fieldRef`, e.g. the node's name). */
-export const FIELD_PLACEHOLDER = 'node-1';
+const FIELD_PLACEHOLDER = 'node-1';
 
 /**
  * The environment a workload's first container starts with, as Kubernetes builds it: `envFrom`

@@ -6,7 +6,7 @@ import { type Copy, DockerfileParser, type Env, type From, type Instruction } fr
  */
 
 /** node 20 on Debian 12 (bookworm), slim, a full version pinned, optionally a digest. */
-export const BASE_IMAGE = /^node:20\.\d+\.\d+-bookworm-slim(@sha256:[0-9a-f]{64})?$/;
+const BASE_IMAGE = /^node:20\.\d+\.\d+-bookworm-slim(@sha256:[0-9a-f]{64})?$/;
 
 export interface DockerfileExpectations {
   /** services/<name>. */

@@ -30,9 +30,7 @@ export const DOCKER_SOCKET_PROXY = 'docker-socket-proxy';
 const ENGINE_SOCKET_PATHS = ['/var/run/docker.sock', '/run/docker.sock', '/var/run', '/run'];
 
 /** Host paths each collector gets, how, and who mounts them. */
-export const COLLECTOR_HOST_PATHS: Readonly<
-  Record<string, Readonly<Record<string, HostPathRule>>>
-> = {
+const COLLECTOR_HOST_PATHS: Readonly<Record<string, Readonly<Record<string, HostPathRule>>>> = {
   'docker-collector': {
     '/var/run/docker.sock': { readOnly: true, onlyContainer: DOCKER_SOCKET_PROXY },
     '/sys/fs/cgroup': { readOnly: true },
@@ -83,7 +81,7 @@ const EXPANSION_ONLY = new Set(['DB_USER', 'DB_PASSWORD', 'DB_OWNER_USER', 'DB_O
 /** Read by Node or the C library, not by the service's config (heap budget, malloc arenas). */
 const RUNTIME_SETTINGS = new Set(['NODE_OPTIONS', 'MALLOC_ARENA_MAX']);
 
-export const SAMPLES_TOPIC = 'metering.samples.v1';
+const SAMPLES_TOPIC = 'metering.samples.v1';
 
 /** Each health check is bounded by this (libs/observability's default healthCheckTimeoutMs). */
 export const HEALTH_CHECK_TIMEOUT_SECONDS = 3;
@@ -97,7 +95,7 @@ export const HEALTH_CHECK_TIMEOUT_SECONDS = 3;
  * - readiness notices an outage within 30 s and leaves traffic at once;
  * - startup (before liveness counts) allows two minutes for migrations and the first listing.
  */
-export const PROBE_RULES = {
+const PROBE_RULES = {
   startupProbe: { path: '/livez', minWindowSeconds: 120, maxPeriodSeconds: 10 },
   readinessProbe: { path: '/readyz', maxWindowSeconds: 30, maxPeriodSeconds: 10 },
   livenessProbe: { path: '/livez', minWindowSeconds: 60, maxPeriodSeconds: 30 },

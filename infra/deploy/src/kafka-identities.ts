@@ -13,7 +13,7 @@ import { isObject, list, str, show } from './json-access';
 /** Prefix of a hypervisor host's KafkaUser (k8s/hosts/kafka-user.template.yaml). */
 export const HOST_USER_PREFIX = 'host.';
 /** Where a node keeps its own credentials (the collectors mount it read-only). */
-export const NODE_CREDENTIALS_PATH = '/etc/metering';
+const NODE_CREDENTIALS_PATH = '/etc/metering';
 
 /** A user's ACLs as sorted lines `topic metering.samples.v1 Read` (`cluster IdempotentWrite`). */
 export function aclLines(user: Manifest): string[] {
@@ -74,7 +74,7 @@ export function listenerProblems(kafka: Manifest): string[] {
 }
 
 /** The internal TLS listener's port (where the services' bootstrap must point). */
-export function internalTlsPort(kafka: Manifest): number | undefined {
+function internalTlsPort(kafka: Manifest): number | undefined {
   const spec = isObject(kafka.spec) && isObject(kafka.spec.kafka) ? kafka.spec.kafka : {};
   const listener = list(spec.listeners)
     .filter(isObject)
@@ -90,7 +90,7 @@ interface FileSource {
 }
 
 /** Where a file path inside the workload's first container comes from. */
-export function fileSource(workload: Manifest, path: string): FileSource | undefined {
+function fileSource(workload: Manifest, path: string): FileSource | undefined {
   const spec = podSpecs(workload)[0];
   const container = list(spec?.containers).find(isObject);
   if (spec === undefined || container === undefined) return undefined;

@@ -2,6 +2,19 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
+import { applyPatchEntry } from './kustomize-patches';
+import {
+  type JsonObject,
+  type JsonValue,
+  KustomizeError,
+  type Manifest,
+  type Tracked,
+  asManifest,
+  isObject,
+} from './kustomize.model';
+
+export { type JsonObject, type JsonValue, KustomizeError, type Manifest } from './kustomize.model';
+export { applyOperation } from './kustomize-patches';
 
 /**
  * A Kustomize renderer for the subset of Kustomize that k8s/ uses, because neither kustomize nor
@@ -11,24 +24,12 @@ import { parse, parseAllDocuments } from 'yaml';
  *
  * Supported: resources (files and kustomization folders), namespace, configMapGenerator and
  * secretGenerator (literals, files, envs; behavior create|merge|replace; options and
- * generatorOptions), patches in JSON 6902 form with a kind/name/group/version target, images.
+ * generatorOptions), patches in JSON 6902 form with a kind/name/group/version target (applied by
+ * fast-json-patch), images.
  * Generated names get Kustomize's own content hash (the same suffix `kubectl kustomize` prints)
- * and references to them in pod specs follow.
+ * and references to them in pod specs follow. The patches are in kustomize-patches.ts, the model
+ * the parts share (JSON values, manifests, the error) in kustomize.model.ts.
  */
-
-export type JsonValue =
-  string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
-export type JsonObject = { [key: string]: JsonValue };
-
-export interface Manifest extends JsonObject {
-  apiVersion: string;
-  kind: string;
-  metadata: JsonObject & { name: string };
-}
-
-export class KustomizeError extends Error {
-  readonly code = 'KUSTOMIZE_INVALID';
-}
 
 const KUSTOMIZATION_FIELDS = new Set([
   'apiVersion',
@@ -55,37 +56,12 @@ const CLUSTER_SCOPED = new Set([
   'ValidatingWebhookConfiguration',
 ]);
 
-/** A resource on its way through the build, with what Kustomize tracks beside it. */
-interface Tracked {
-  manifest: Manifest;
-  /** Name before the hash suffix (what overlays' generators and patches match on). */
-  originalName: string;
-  /** Generated with a content-hash suffix still to be appended. */
-  hashSuffix: boolean;
-}
-
 const FILE_NAMES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
 
 function kustomizationFile(dir: string): string {
   const file = FILE_NAMES.map((f) => join(dir, f)).find((f) => existsSync(f));
   if (file === undefined) throw new KustomizeError(`${dir}: no kustomization.yaml`);
   return file;
-}
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function asManifest(doc: unknown, source: string): Manifest {
-  if (!isObject(doc)) throw new KustomizeError(`${source}: a resource must be a mapping`);
-  const { apiVersion, kind, metadata } = doc;
-  if (typeof apiVersion !== 'string' || typeof kind !== 'string') {
-    throw new KustomizeError(`${source}: a resource needs apiVersion and kind`);
-  }
-  if (!isObject(metadata) || typeof metadata.name !== 'string' || metadata.name === '') {
-    throw new KustomizeError(`${source}: ${kind} without metadata.name`);
-  }
-  return doc as Manifest;
 }
 
 function readYamlDocuments(file: string): unknown[] {
@@ -335,160 +311,6 @@ export function kustomizeHash(manifest: Manifest): string {
   const hex = createHash('sha256').update(goJson(doc)).digest('hex');
   const swap: Record<string, string> = { '0': 'g', '1': 'h', '3': 'k', a: 'm', e: 't' };
   return [...hex.slice(0, 10)].map((c) => swap[c] ?? c).join('');
-}
-
-// ---------------------------------------------------------------- patches
-
-function applyPatchEntry(resources: Tracked[], entry: unknown, dir: string, file: string): void {
-  if (!isObject(entry)) throw new KustomizeError(`${file}: a patches entry must be a mapping`);
-  for (const key of Object.keys(entry)) {
-    if (!['patch', 'path', 'target'].includes(key)) {
-      throw new KustomizeError(`${file}: patches.${key} is not supported by this renderer`);
-    }
-  }
-  let text: string;
-  if (typeof entry.patch === 'string') text = entry.patch;
-  else if (typeof entry.path === 'string') text = readFileSync(resolve(dir, entry.path), 'utf8');
-  else throw new KustomizeError(`${file}: a patch needs patch or path`);
-  const ops: unknown = parse(text);
-  if (!Array.isArray(ops)) {
-    throw new KustomizeError(
-      `${file}: only JSON 6902 patches (a list of operations) are supported by this renderer`,
-    );
-  }
-  const target = entry.target;
-  if (!isObject(target)) throw new KustomizeError(`${file}: a JSON 6902 patch needs a target`);
-  for (const key of Object.keys(target)) {
-    if (!['group', 'version', 'kind', 'name', 'namespace'].includes(key)) {
-      throw new KustomizeError(`${file}: target.${key} is not supported by this renderer`);
-    }
-  }
-  const selected = resources.filter((r) => matchesTarget(r, target));
-  if (selected.length === 0) {
-    throw new KustomizeError(`${file}: patch target ${JSON.stringify(target)} matches nothing`);
-  }
-  for (const r of selected) {
-    let doc: JsonValue = r.manifest;
-    for (const op of ops)
-      doc = applyOperation(doc, op, `${file} (${r.manifest.kind} ${r.originalName})`);
-    r.manifest = asManifest(doc, file);
-  }
-}
-
-function matchesTarget(r: Tracked, target: JsonObject): boolean {
-  const [group, version] = r.manifest.apiVersion.includes('/')
-    ? r.manifest.apiVersion.split('/')
-    : ['', r.manifest.apiVersion];
-  const exact = (pattern: JsonValue | undefined, value: string | undefined): boolean =>
-    pattern === undefined ||
-    new RegExp(`^(?:${typeof pattern === 'string' ? pattern : JSON.stringify(pattern)})$`).test(
-      value ?? '',
-    );
-  return (
-    exact(target.group, group) &&
-    exact(target.version, version) &&
-    exact(target.kind, r.manifest.kind) &&
-    exact(target.name, r.originalName) &&
-    exact(
-      target.namespace,
-      typeof r.manifest.metadata.namespace === 'string' ? r.manifest.metadata.namespace : '',
-    )
-  );
-}
-
-function pointer(path: string, where: string): string[] {
-  if (path === '') return [];
-  if (!path.startsWith('/')) throw new KustomizeError(`${where}: "${path}" is not a JSON pointer`);
-  return path
-    .slice(1)
-    .split('/')
-    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
-}
-
-function clone<T extends JsonValue>(value: T): T {
-  return structuredClone(value);
-}
-
-/** RFC 6902 on a JSON document; returns the new document. */
-export function applyOperation(doc: JsonValue, op: unknown, where: string): JsonValue {
-  if (!isObject(op) || typeof op.op !== 'string' || typeof op.path !== 'string') {
-    throw new KustomizeError(`${where}: an operation needs op and path`);
-  }
-  const path = pointer(op.path, where);
-  const value = op.value;
-  switch (op.op) {
-    case 'add':
-    case 'replace':
-      if (value === undefined) throw new KustomizeError(`${where}: ${op.op} needs a value`);
-      return setAt(doc, path, clone(value), op.op, where);
-    case 'remove':
-      return removeAt(doc, path, where);
-    case 'test':
-      if (JSON.stringify(getAt(doc, path, where)) !== JSON.stringify(value)) {
-        throw new KustomizeError(`${where}: test ${op.path} failed`);
-      }
-      return doc;
-    case 'copy':
-    case 'move': {
-      if (typeof op.from !== 'string') throw new KustomizeError(`${where}: ${op.op} needs from`);
-      const from = pointer(op.from, where);
-      const moved = clone(getAt(doc, from, where));
-      const without = op.op === 'move' ? removeAt(doc, from, where) : doc;
-      return setAt(without, path, moved, 'add', where);
-    }
-    default:
-      throw new KustomizeError(`${where}: unknown operation ${op.op}`);
-  }
-}
-
-function getAt(doc: JsonValue, path: string[], where: string): JsonValue {
-  let node: JsonValue = doc;
-  for (const part of path) {
-    if (Array.isArray(node)) node = node[Number(part)] ?? missing(where, path);
-    else if (isObject(node) && part in node) node = node[part] ?? null;
-    else missing(where, path);
-  }
-  return node;
-}
-
-function missing(where: string, path: string[]): never {
-  throw new KustomizeError(`${where}: /${path.join('/')} does not exist`);
-}
-
-function setAt(
-  doc: JsonValue,
-  path: string[],
-  value: JsonValue,
-  mode: 'add' | 'replace',
-  where: string,
-): JsonValue {
-  if (path.length === 0) return value;
-  const parent = getAt(doc, path.slice(0, -1), where);
-  const last = path[path.length - 1] ?? '';
-  if (Array.isArray(parent)) {
-    const index = last === '-' ? parent.length : Number(last);
-    if (!Number.isInteger(index) || index < 0 || index > parent.length) missing(where, path);
-    if (mode === 'replace') {
-      if (index >= parent.length) missing(where, path);
-      parent[index] = value;
-    } else parent.splice(index, 0, value);
-  } else if (isObject(parent)) {
-    if (mode === 'replace' && !(last in parent)) missing(where, path);
-    parent[last] = value;
-  } else missing(where, path);
-  return doc;
-}
-
-function removeAt(doc: JsonValue, path: string[], where: string): JsonValue {
-  const parent = getAt(doc, path.slice(0, -1), where);
-  const last = path[path.length - 1] ?? '';
-  if (Array.isArray(parent)) {
-    const index = Number(last);
-    if (!Number.isInteger(index) || index < 0 || index >= parent.length) missing(where, path);
-    parent.splice(index, 1);
-  } else if (isObject(parent) && last in parent) delete parent[last];
-  else missing(where, path);
-  return doc;
 }
 
 // ---------------------------------------------------------------- images

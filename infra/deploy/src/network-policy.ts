@@ -37,7 +37,7 @@ export interface Connection {
   readonly protocol?: 'TCP' | 'UDP';
 }
 
-export class NetworkPolicyError extends Error {
+class NetworkPolicyError extends Error {
   readonly code = 'NETWORK_POLICY_UNSUPPORTED';
 }
 

@@ -30,7 +30,7 @@ function readPackage(dir: string): PackageJson {
 }
 
 /** Workspace folder of every @metering/* package (libs/*, services/*, infra/*). */
-export function workspaceFolders(): Map<string, string> {
+function workspaceFolders(): Map<string, string> {
   const folders = new Map<string, string>();
   for (const parent of ['libs', 'services', 'infra']) {
     const base = join(REPO_ROOT, parent);
@@ -44,7 +44,7 @@ export function workspaceFolders(): Map<string, string> {
 }
 
 /** The libs/ folders reachable through "dependencies" (not devDependencies), transitively. */
-export function runtimeWorkspaceClosure(serviceDir: string): string[] {
+function runtimeWorkspaceClosure(serviceDir: string): string[] {
   const folders = workspaceFolders();
   const seen = new Set<string>();
   const visit = (dir: string): void => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import {
   KustomizeError,
+  applyOperation,
   kustomizeHash,
   type Manifest,
   renderKustomization,
@@ -174,6 +175,76 @@ patches:
       'secret.txt': 'x',
     });
     assert.throws(() => renderKustomization(join(outside, 'k')), KustomizeError);
+  });
+
+  test("a patch's test operation compares by value: key order is irrelevant, a different value fails", () => {
+    // The deployment's secretKeyRef is { name: creds, key: password }; the test names its keys
+    // the other way round, and the operation after it applies only if the test passed.
+    const patchWith = (ref: string) =>
+      folder({
+        'kustomization.yaml': `resources: [d.yaml]
+patches:
+  - target: { kind: Deployment, name: web }
+    patch: |-
+      - op: test
+        path: /spec/template/spec/containers/0/env/0/valueFrom
+        value: { secretKeyRef: ${ref} }
+      - op: replace
+        path: /spec/replicas
+        value: 1
+`,
+        'd.yaml': deployment,
+      });
+    const [reordered] = renderKustomization(patchWith('{ key: password, name: creds }'));
+    assert.equal((reordered?.spec as { replicas?: number } | undefined)?.replicas, 1);
+    assert.throws(
+      () => renderKustomization(patchWith('{ key: password, name: other }')),
+      /test \/spec\/template\/spec\/containers\/0\/env\/0\/valueFrom failed/,
+    );
+    assert.throws(
+      () => renderKustomization(patchWith('{ key: password, name: creds, optional: true }')),
+      KustomizeError,
+    );
+  });
+
+  test('patch operations from the library keep their meaning and errors', () => {
+    const doc = { a: { b: [1, 2] }, c: 'x' };
+    assert.deepEqual(
+      applyOperation(structuredClone(doc), { op: 'add', path: '/a/b/-', value: 3 }, 'w'),
+      { a: { b: [1, 2, 3] }, c: 'x' },
+    );
+    assert.deepEqual(
+      applyOperation(structuredClone(doc), { op: 'move', from: '/c', path: '/a/d' }, 'w'),
+      { a: { b: [1, 2], d: 'x' } },
+    );
+    assert.deepEqual(
+      applyOperation(structuredClone(doc), { op: 'copy', from: '/a/b', path: '/e' }, 'w'),
+      { a: { b: [1, 2] }, c: 'x', e: [1, 2] },
+    );
+    assert.deepEqual(applyOperation(structuredClone(doc), { op: 'remove', path: '/a' }, 'w'), {
+      c: 'x',
+    });
+    assert.throws(
+      () => applyOperation(structuredClone(doc), { op: 'replace', path: '/z', value: 1 }, 'w'),
+      /w: \/z does not exist/,
+    );
+    assert.throws(
+      () => applyOperation(structuredClone(doc), { op: 'remove', path: '/a/b/5' }, 'w'),
+      /w: \/a\/b\/5 does not exist/,
+    );
+    assert.throws(
+      () => applyOperation(structuredClone(doc), { op: 'replace', path: '/c' }, 'w'),
+      /w: replace needs a value/,
+    );
+    assert.throws(
+      () => applyOperation(structuredClone(doc), { op: 'merge', path: '/c' }, 'w'),
+      /w: unknown operation merge/,
+    );
+    assert.throws(
+      () => applyOperation({}, { op: 'add', path: '/__proto__/polluted', value: 1 }, 'w'),
+      /w: \/__proto__\/polluted would change an object prototype/,
+    );
+    assert.equal(({} as { polluted?: number }).polluted, undefined);
   });
 
   test('rejects a resource defined twice and a resource without a name', () => {

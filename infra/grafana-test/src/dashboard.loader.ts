@@ -2,8 +2,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const REPO_ROOT = join(__dirname, '..', '..', '..', '..');
-export const GRAFANA_DIR = join(REPO_ROOT, 'infra', 'grafana');
-export const DASHBOARDS_DIR = join(GRAFANA_DIR, 'dashboards');
+const GRAFANA_DIR = join(REPO_ROOT, 'infra', 'grafana');
+const DASHBOARDS_DIR = join(GRAFANA_DIR, 'dashboards');
 export const PROVISIONING_DIR = join(GRAFANA_DIR, 'provisioning');
 
 /** A datasource reference as dashboards store it. */

@@ -21,7 +21,7 @@ const UNITS: Readonly<Record<string, number>> = {
 };
 
 /** Grafana's short durations (`5m`, `1h`, `7d`) in milliseconds. */
-export function durationMs(text: string): number {
+function durationMs(text: string): number {
   const m = /^(\d+)(s|m|h|d)$/.exec(text);
   const unit = m?.[2] === undefined ? undefined : UNITS[m[2]];
   if (m === undefined || m === null || unit === undefined) {
@@ -31,7 +31,7 @@ export function durationMs(text: string): number {
 }
 
 /** The time range a panel queries: its relative override (`timeFrom: "5m"`) or the dashboard's. */
-export function panelRange(q: DashboardQuery, t: QueryTime): { fromMs: number; toMs: number } {
+function panelRange(q: DashboardQuery, t: QueryTime): { fromMs: number; toMs: number } {
   const span = q.timeFrom === undefined ? t.rangeMs : durationMs(q.timeFrom);
   return { fromMs: t.nowMs - span, toMs: t.nowMs };
 }

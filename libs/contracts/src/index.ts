@@ -45,20 +45,12 @@ export {
   type InvoiceEventOf,
   InvoiceEventSchema,
   type InvoiceEventType,
-  InvoiceEventTypeSchema,
   invoiceEventIdOf,
   invoiceEventKey,
 } from './invoice.event';
 export { isPrintableText, utf8ByteLength } from './primitives.schema';
 export { ContractViolationError } from './contract.errors';
 export { type SampleIdentity, type UsageIdentity, sampleIdOf, usageIdOf } from './event-id';
-export {
-  exampleBudgetThresholdReached,
-  exampleDockerSample,
-  exampleInvoiceFinalized,
-  exampleLibvirtSample,
-  exampleUsageEvent,
-} from './event.fixtures';
 export {
   DEFAULT_SIGNATURE_TOLERANCE_SECONDS,
   signWebhookPayload,

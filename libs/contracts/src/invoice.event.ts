@@ -29,8 +29,7 @@ export const INVOICE_EVENT_TYPES = [
   'budget.threshold_reached',
   'webhook_endpoint.disabled',
 ] as const;
-export const InvoiceEventTypeSchema = z.enum(INVOICE_EVENT_TYPES);
-export type InvoiceEventType = z.infer<typeof InvoiceEventTypeSchema>;
+export type InvoiceEventType = (typeof INVOICE_EVENT_TYPES)[number];
 
 /** An exact decimal (sign allowed: a credit or an adjustment may be negative), as libs/money prints. */
 const amount = z

@@ -16,7 +16,7 @@ export type DeadLetterEncoder = (event: DeadLetterEvent) => string | Buffer;
  * count as varints at their widest. Each header adds two more lengths.
  */
 export const RECORD_OVERHEAD_BYTES = 36;
-export const HEADER_OVERHEAD_BYTES = 10;
+const HEADER_OVERHEAD_BYTES = 10;
 
 export interface BoundedDeadLetter {
   record: OutgoingMessage;

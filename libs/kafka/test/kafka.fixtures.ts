@@ -10,7 +10,7 @@ import { KafkaClientFactory } from '../src/index';
 /** Set TEST_LOG_LEVEL=debug to see kafkajs's and the clients' lines while debugging. */
 const level = process.env.TEST_LOG_LEVEL;
 
-export function testLogger(): Logger {
+function testLogger(): Logger {
   return createRootLogger({ level: isLogLevel(level) ? level : 'warn', serviceName: 'kafka-test' });
 }
 

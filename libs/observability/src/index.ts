@@ -46,3 +46,5 @@ export {
   MIN_BITS_PER_CHARACTER,
   PLACEHOLDER_MARKERS,
 } from './secret-strength';
+export { backoffDelay, type BackoffPolicy } from './backoff';
+export { ConcurrencyLimiter, mapConcurrent } from './concurrency-limiter';

@@ -31,7 +31,7 @@ import {
 import { type InfluxSeries, influxQL } from './query-clients';
 
 /** The repository root, from libs/pipeline-harness/dist/src. */
-export const REPO_ROOT = resolve(__dirname, '../../../..');
+const REPO_ROOT = resolve(__dirname, '../../../..');
 
 export type ServiceName = 'billing-api' | 'rating' | 'docker-collector' | 'vm-collector';
 type PortName = ServiceName | 'prometheus';

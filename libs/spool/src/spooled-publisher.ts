@@ -1,12 +1,13 @@
 import { performance } from 'node:perf_hooks';
 import { encodeSample, sampleKey, TOPICS, type SampleEvent } from '@metering/contracts';
 import {
+  type BackoffPolicy,
+  backoffDelay,
   createLogger,
   type HealthIndicator,
   type Logger,
   type MetricsRegistry,
 } from '@metering/observability';
-import { backoffDelay } from './backoff';
 import { sampleThinMarker } from './sample-thin-marker';
 import { DiskSpool } from './disk-spool';
 import { isTransient } from './send-error.classifier';
@@ -318,13 +319,7 @@ export class SpooledPublisher {
           'could not append to the spool; samples stay in memory',
         );
         if (this.state === 'running') {
-          this.scheduleWrite(
-            backoffDelay(
-              this.writeFailures,
-              this.settings.backoffInitialMs,
-              this.settings.backoffMaxMs,
-            ),
-          );
+          this.scheduleWrite(backoffDelay(this.writeFailures, this.backoff()));
         }
         return;
       }
@@ -418,17 +413,22 @@ export class SpooledPublisher {
     }
   }
 
+  /** Equal jitter: many collectors must not hit a broker that just came back in lockstep. */
+  private backoff(): BackoffPolicy {
+    return {
+      initialMs: this.settings.backoffInitialMs,
+      maxMs: this.settings.backoffMaxMs,
+      jitter: 'equal',
+    };
+  }
+
   private async onSendFailure(error: unknown, records: number, signal: AbortSignal): Promise<void> {
     const retriable = isTransient(error);
     this.sendFailures++;
     this.lastSendError = errorText(error);
     this.lastSendErrorAt = this.now();
     this.metrics.sendFailed(retriable);
-    const delayMs = backoffDelay(
-      this.sendFailures,
-      this.settings.backoffInitialMs,
-      this.settings.backoffMaxMs,
-    );
+    const delayMs = backoffDelay(this.sendFailures, this.backoff());
     if (this.sendFailures <= LOUD_FAILURES || this.sendFailures % 10 === 0) {
       this.logger.warn(
         {

@@ -1,7 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { type Lifecycle, encodeSample, exampleDockerSample } from '@metering/contracts';
+import { type Lifecycle, encodeSample } from '@metering/contracts';
+import { exampleDockerSample } from '@metering/contracts/testing';
 import { withTempDir, testLogger } from '../test/spool.fixtures';
 import { DiskSpool } from './disk-spool';
 import { sampleThinMarker } from './sample-thin-marker';

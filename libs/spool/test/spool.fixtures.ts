@@ -1,12 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  exampleDockerSample,
-  sampleIdOf,
-  type Lifecycle,
-  type SampleEvent,
-} from '@metering/contracts';
+import { sampleIdOf, type Lifecycle, type SampleEvent } from '@metering/contracts';
+import { exampleDockerSample } from '@metering/contracts/testing';
 import { createRootLogger, isLogLevel, type Logger } from '@metering/observability';
 
 /** Set TEST_LOG_LEVEL=debug to see the spool's and kafkajs's lines while debugging. */

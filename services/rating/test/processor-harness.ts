@@ -52,7 +52,7 @@ export function batchOf(
 }
 
 /** Tiers every bound of which the generated months cross. */
-export const TIERED = {
+const TIERED = {
   cpu: [
     { upTo: '0.2', unitPrice: '0.040' },
     { upTo: null, unitPrice: '0.031' },

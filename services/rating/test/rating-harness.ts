@@ -16,7 +16,7 @@ const serviceMain = join(__dirname, '..', 'src', 'main.js');
 const cliMain = join(__dirname, '..', 'src', 'cli', 'rating.cli.js');
 const logDir = join(process.env.STACK_DIR ?? join(repoRoot, '.stack'), 'logs', 'tests');
 
-export const MAX_GAP_MS = 300_000;
+const MAX_GAP_MS = 300_000;
 
 /** What a run of the rating CLI printed, and its exit code. */
 export interface CliRun {

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dlqEventOf, encode, exampleDockerSample } from '@metering/contracts';
+import { dlqEventOf, encode } from '@metering/contracts';
+import { exampleDockerSample } from '@metering/contracts/testing';
 import { type DlqFilter } from './dlq-options';
 import {
   type DlqRecord,

@@ -36,7 +36,7 @@ export type DecodedDlqRecord =
  * The decoder's reason codes (libs/contracts DecodeErrorCode): the bytes themselves are not a
  * valid sample, so the same bytes would be dead-lettered again; replay cannot fix them.
  */
-export const UNFIXABLE_REASONS: ReadonlySet<string> = new Set([
+const UNFIXABLE_REASONS: ReadonlySet<string> = new Set([
   'INVALID_JSON',
   'UNKNOWN_SCHEMA_VERSION',
   'SCHEMA_VIOLATION',

@@ -11,7 +11,7 @@ export interface ReplayClaim {
   readonly keyFromResource: boolean;
 }
 
-export class DlqReplayStoreError extends Error {
+class DlqReplayStoreError extends Error {
   readonly code = 'DLQ_REPLAY_TABLE_MISSING';
 }
 

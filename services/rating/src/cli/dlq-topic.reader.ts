@@ -13,7 +13,7 @@ export interface TopicReadOptions {
   readonly onProgress: (offsets: number) => void;
 }
 
-export class TopicReadError extends Error {
+class TopicReadError extends Error {
   readonly code = 'TOPIC_READ_FAILED';
 }
 

@@ -20,7 +20,7 @@ import { DlqTopicReader } from './dlq-topic.reader';
 type Selected = Extract<DlqOptions, { action: 'list' | 'replay' }>;
 
 /** Header of a replayed record: the DLQ record it came from, `<dlqTopic>/<partition>/<offset>`. */
-export const REPLAYED_FROM_HEADER = 'dlq.replayed-from';
+const REPLAYED_FROM_HEADER = 'dlq.replayed-from';
 
 /** Records per transaction and produce request, and a bound on their bytes. */
 const CHUNK_RECORDS = 100;

@@ -10,7 +10,7 @@ import { readSettingText } from '@metering/kafka';
 import { hostAuthKeysFile } from '../config';
 import { type CliCommand, EXIT, UsageError, rejectNul } from './cli-command';
 
-export const HOST_KEY_USAGE = `usage: npm run rating -- host-key <host> [--key-id <id>] > host.key
+const HOST_KEY_USAGE = `usage: npm run rating -- host-key <host> [--key-id <id>] > host.key
   Prints the sample key of one hypervisor host (ADR 0010): "<key id> <hex>", the line its
   collectors' HOST_AUTH_KEY_FILE holds. <host> is exactly the host name its samples carry.
   Derived from rating's master keys (HOST_AUTH_KEYS_FILE); --key-id picks one of them, default

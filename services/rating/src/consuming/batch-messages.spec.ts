@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encode, exampleDockerSample } from '@metering/contracts';
+import { encode } from '@metering/contracts';
+import { exampleDockerSample } from '@metering/contracts/testing';
 import { type ConsumedBatch, type ConsumedMessage } from '@metering/kafka';
 import { decodeBatch, sliceBatch } from './batch-messages';
 

@@ -1,12 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import {
-  decodeSample,
-  encode,
-  exampleDockerSample,
-  exampleLibvirtSample,
-} from '@metering/contracts';
+import { decodeSample, encode } from '@metering/contracts';
+import { exampleDockerSample, exampleLibvirtSample } from '@metering/contracts/testing';
 import { decodeSampleFast } from './sample.decoder';
 
 type Json = Record<string, unknown>;

@@ -60,7 +60,7 @@ function optionalInt(v: unknown, min: number, max: number): boolean {
 }
 
 /** Exactly SampleEventSchema's rules, for values that pass them all. */
-export function isWellFormedSample(v: unknown): v is SampleEvent {
+function isWellFormedSample(v: unknown): v is SampleEvent {
   if (!isObject(v) || v['schema'] !== SCHEMA_VERSIONS.sample) return false;
   if (!text(v['sampleId'], L.idBytes) || !text(v['host'], L.hostBytes)) return false;
   const source = v['source'];

@@ -1,5 +1,5 @@
 import { periodBounds } from '@metering/pricing';
-import { type Logger, createLogger } from '@metering/observability';
+import { type Logger, backoffDelay, createLogger } from '@metering/observability';
 import { type LedgerRepository } from '../ledger/ledger.repository';
 import { type TenantCatalog } from '../pricing/tenant-catalog';
 import { chargesPointOf } from './influx-outputs';
@@ -100,7 +100,11 @@ export class InfluxBackfill {
         const retriable = !(error instanceof InfluxWriteError) || error.retriable;
         if (!retriable || attempt >= this.options.maxAttempts) throw error;
         this.retries += 1;
-        const delay = Math.min(30_000, this.options.retryDelayMs * 2 ** (attempt - 1));
+        const delay = backoffDelay(attempt, {
+          initialMs: this.options.retryDelayMs,
+          maxMs: 30_000,
+          jitter: 'none',
+        });
         this.logger.warn(
           { err: error, attempt, delayMs: delay },
           'InfluxDB write failed; retrying',

@@ -1,4 +1,5 @@
 import {
+  backoffDelay,
   type Counter,
   type Gauge,
   type Histogram,
@@ -189,11 +190,12 @@ export class InfluxSink {
         if (retriable) {
           this.retrying = batch;
           this.attempt += 1;
-          const base = this.options.retryInitialDelayMs ?? 250;
-          const delay = Math.min(
-            this.options.retryMaxDelayMs,
-            base * 2 ** Math.min(this.attempt - 1, 20),
-          );
+          // One writer per process: no jitter needed.
+          const delay = backoffDelay(this.attempt, {
+            initialMs: this.options.retryInitialDelayMs ?? 250,
+            maxMs: this.options.retryMaxDelayMs,
+            jitter: 'none',
+          });
           this.nextAttemptAt = this.clock() + delay;
         } else {
           this.dropped.inc(batch.length);

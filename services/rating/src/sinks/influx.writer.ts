@@ -149,6 +149,6 @@ export class InfluxHttpWriter implements LineWriter {
  * 5xx, 429 (rate limited), 408 and 404 (v1: database not created yet) may succeed later; other
  * 4xx (a malformed point, a field type conflict, bad credentials) never will for these points.
  */
-export function isRetriableStatus(status: number): boolean {
+function isRetriableStatus(status: number): boolean {
   return status >= 500 || status === 429 || status === 408 || status === 404;
 }
