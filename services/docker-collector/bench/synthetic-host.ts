@@ -69,7 +69,7 @@ export function syntheticHost(
     mounts,
     driver: 'cgroupfs',
     procRoot: join(root, 'no-proc'),
-    reader: new CgroupReader(cpus().length, fileReader),
+    reader: new CgroupReader(cpus().length, fileReader, syncFileReader),
   });
   return { source, reader };
 }
@@ -83,6 +83,7 @@ export function syntheticCollector(
 ): ContainerCollector {
   const settings: CollectorSettings = {
     host: config.hostName,
+    hostCores: config.hostCores,
     intervalMs: config.sampleIntervalMs,
     youngReadIntervalMs: 0,
     youngWindowMs: 0,

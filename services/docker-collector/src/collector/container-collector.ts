@@ -426,7 +426,7 @@ export class ContainerCollector {
 
   /** A sample of the instance's last reading, unless it was published already. */
   private publishLast(t: Tracked): void {
-    const sample = t.instance.publish(this.settings.host);
+    const sample = t.instance.publish(this.settings.host, this.settings.hostCores);
     const reading = t.instance.lastPublished;
     if (sample === null || reading === null) return;
     this.residuals.childPublished(t, reading.at, reading.cpuUsageNs, () =>
@@ -472,7 +472,7 @@ export class ContainerCollector {
         at = this.ports.clock.now();
       }
     }
-    const sample = t.instance.finalize(this.settings.host, at);
+    const sample = t.instance.finalize(this.settings.host, at, this.settings.hostCores);
     const last = t.instance.lastReading;
     if (sample !== null && last !== null) {
       this.residuals.childPublished(t, last.at, last.cpuUsageNs, () => this.emit(sample, false));
@@ -493,7 +493,11 @@ export class ContainerCollector {
   /** Hands a sample over; the publisher validates it against the contract (and encodes it). */
   private emit(built: SampleEvent, residual: boolean): void {
     const hostCores = this.settings.hostCores;
-    const sample = hostCores === undefined ? built : { ...built, cpu: { ...built.cpu, hostCores } };
+    // Container samples are built with it; a residual sample gets it here.
+    const sample =
+      hostCores === undefined || built.cpu.hostCores !== undefined
+        ? built
+        : { ...built, cpu: { ...built.cpu, hostCores } };
     try {
       this.ports.publisher.publish(sample);
     } catch (error) {
