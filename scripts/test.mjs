@@ -40,6 +40,11 @@ if (run('npx', ['tsc', '-b', 'tsconfig.build.json']) !== 0) {
   console.log('0 passed, 1 failed');
   process.exit(1);
 }
+// The tenant portal's web app (Vite): billing-api serves it, the browser tests load it.
+if (!unitOnly && run('npm', ['run', '--silent', 'build', '-w', '@metering/portal']) !== 0) {
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
 
 /** Compiled specs whose TypeScript source still exists (a deleted spec leaves stale output). */
 function findSpecs() {

@@ -308,4 +308,22 @@ describe('end to end: two tenants on the real stack', () => {
       'every resource rated in this run has a name',
     );
   });
+
+  test('the final PDFs and CSVs name the real containers and the KVM domain beside their short ids', () => {
+    const r = outcome();
+    // pdftotext -layout keeps a table row on one line; spaces are collapsed for the comparison.
+    // A name too long for the PDF's column loses its end (…), never the short id.
+    const flat = (text: string) => text.replace(/\s+/g, ' ');
+    const esc = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const shows = (pdf: string, name: string, shortId: string) =>
+      new RegExp(`${esc(name.slice(0, 12))}[^\\s(]* \\(${esc(shortId)}\\)`).test(flat(pdf));
+    for (const c of r.containers) {
+      const name = `${r.name}-${c.role}`;
+      assert.ok(shows(r.tenants.a.final.pdfText, name, c.id.slice(0, 12)), `A's PDF: ${name}`);
+      assert.ok(r.tenants.a.final.csv.includes(`,${c.id},${name},`), `A's CSV: ${name}`);
+    }
+    const vm = r.domain;
+    assert.ok(shows(r.tenants.b.final.pdfText, vm.name, vm.uuid.split('-')[0] ?? ''), vm.name);
+    assert.ok(r.tenants.b.final.csv.includes(`,${vm.uuid},${vm.name},`), `B's CSV: ${vm.name}`);
+  });
 });

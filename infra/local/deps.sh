@@ -15,11 +15,15 @@ part_install() {
   apt_ensure libvirt-dev pkg-config g++ make python3 curl poppler-utils fonts-wqy-microhei || return 1
   # docker-compose (Debian 1.29): infra/deploy validates docker-compose.yml with it.
   apt_ensure docker-compose || return 1
+  # chromium: the tenant portal's browser tests (e2e/test/portal-browser.int.spec.ts) drive Debian's
+  # build through playwright-core; nothing downloads a browser (PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD below).
+  apt_ensure chromium || return 1
   local want
   want="$(sha256sum "$REPO_ROOT/package-lock.json" | cut -d' ' -f1)"
   if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] && [ -d "$REPO_ROOT/node_modules" ]; then return 0; fi
   # A fresh checkout gets exactly the lockfile (npm ci); a working tree keeps its node_modules
   # and is only brought in line with the lockfile (npm install), without a wipe.
+  export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
   local cmd=(npm ci --no-audit --no-fund)
   [ -d "$REPO_ROOT/node_modules" ] && cmd=(npm install --no-audit --no-fund)
   log "${cmd[*]} (log: $LOG_DIR/npm-install.log)"

@@ -36,7 +36,33 @@ part_start() {
   if [ "$("${PSQL[@]}" -d postgres -c "select 1 from pg_database where datname = '$PG_DB'")" != 1 ]; then
     "${PSQL[@]}" -d postgres -c "create database $PG_DB" || fail "could not create database $PG_DB" || return 1
   fi
-  log "ready: postgres://postgres@127.0.0.1:$PG_PORT/$PG_DB"
+  ensure_app_role || return 1
+  log "ready: postgres://postgres@127.0.0.1:$PG_PORT/$PG_DB (services: $APP_ROLE, password in $APP_PASSWORD_FILE)"
+}
+
+# The role the services connect as (docs/operations.md, "Database roles"): it owns nothing, so it
+# cannot disable the triggers that keep final invoices immutable. Its password is generated once
+# into the stack folder (never the repository); `ledger-migrate` (services.sh) grants it the
+# ledger's tables as the owner. Trust auth on loopback ignores the password here; a cluster with
+# scram auth uses it.
+APP_ROLE="${PG_APP_ROLE:-metering_app}"
+APP_PASSWORD_FILE="$STACK_DIR/secrets/postgres-app.password"
+
+ensure_app_role() {
+  mkdir -p "$STACK_DIR/secrets" && chmod 700 "$STACK_DIR/secrets"
+  if [ ! -s "$APP_PASSWORD_FILE" ]; then
+    (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$APP_PASSWORD_FILE.tmp" &&
+      mv "$APP_PASSWORD_FILE.tmp" "$APP_PASSWORD_FILE") || fail "could not write $APP_PASSWORD_FILE" || return 1
+  fi
+  # The password goes in on stdin (psql reads the file itself), never on a command line.
+  "${PSQL[@]}" -d postgres -v role="$APP_ROLE" <<SQL ||
+\\set pw \`cat '$APP_PASSWORD_FILE'\`
+SELECT format(CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role')
+                   THEN 'ALTER ROLE %I LOGIN PASSWORD %L NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS'
+                   ELSE 'CREATE ROLE %I LOGIN PASSWORD %L NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS' END,
+              :'role', :'pw') \\gexec
+SQL
+    fail "could not create or update role $APP_ROLE" || return 1
 }
 
 part_status() {

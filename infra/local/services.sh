@@ -39,11 +39,27 @@ ensure_host_keys() {
   fi
 }
 
+# The ledger's migrations as the owner (the only step that holds its credentials), granting the
+# services' role (infra/local/postgres.sh made it); the services start with MIGRATE_ON_START=false.
+migrate_ledger() {
+  local password
+  password="$(cat "$STACK_DIR/secrets/postgres-app.password" 2>/dev/null)" ||
+    { fail "no $STACK_DIR/secrets/postgres-app.password: start postgres first (stack.sh up)"; return 1; }
+  DATABASE_MIGRATION_URL="postgres://postgres@127.0.0.1:${PG_PORT:-5432}/metering" \
+    DATABASE_URL="postgres://metering_app:$password@127.0.0.1:${PG_PORT:-5432}/metering" \
+    node "$REPO_ROOT/libs/ledger/dist/src/migrate.main.js" >>"$LOG_DIR/ledger-migrate.log" 2>&1 ||
+    { fail "the ledger migrations failed (see $LOG_DIR/ledger-migrate.log)"; return 1; }
+}
+
 part_start() {
   local dir name port entry rc=0
   (cd "$REPO_ROOT" && npx tsc -b tsconfig.build.json) >"$LOG_DIR/build.log" 2>&1 ||
     { fail "the TypeScript build failed (see $LOG_DIR/build.log)"; return 1; }
+  # The tenant portal's web app (Vite), which billing-api serves under /portal/: built first.
+  (cd "$REPO_ROOT" && npm run --silent build -w @metering/portal) >>"$LOG_DIR/build.log" 2>&1 ||
+    { fail "the portal's build failed (see $LOG_DIR/build.log)"; return 1; }
   ensure_host_keys || { fail "could not make the per-host sample keys in $STACK_DIR/secrets"; return 1; }
+  migrate_ledger || return 1
   for dir in $(service_dirs); do
     name="$(basename "$dir")"
     port="$(svc_env "$dir" PORT)"
@@ -94,6 +110,13 @@ part_urls() {
       printf '  %-12s not running (npm run stack starts it on 127.0.0.1:%s)\n' "$name" "$port"
     fi
   done
+  # The tenant portal: billing-api serves it (services/portal/README.md).
+  port="$(svc_env "$REPO_ROOT/services/billing-api" PORT)"
+  if healthy "$port"; then
+    printf '  %-12s http://127.0.0.1:%s/portal/  (sign in with a tenant API key)\n' portal "$port"
+  else
+    printf '  %-12s not running (billing-api serves it at 127.0.0.1:%s/portal/)\n' portal "$port"
+  fi
 }
 
 part_install() { :; }

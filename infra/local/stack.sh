@@ -46,7 +46,7 @@ print_urls() {
 
 Local stack (all on loopback):
   Kafka        127.0.0.1:9092  (plaintext, anonymous super user: tests and tooling on this machine)
-  PostgreSQL   postgres://postgres@127.0.0.1:5432/metering
+  PostgreSQL   postgres://postgres@127.0.0.1:5432/metering  (the services: metering_app, password in $STACK_DIR/secrets/postgres-app.password)
   InfluxDB     http://127.0.0.1:8086  (database metering, InfluxQL at /query)
   Prometheus   http://127.0.0.1:9090  (scrapes every service's /metrics every 5 s)
   Docker       unix:///var/run/docker.sock  (test image local/busybox:1)

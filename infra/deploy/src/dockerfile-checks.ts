@@ -25,6 +25,12 @@ export interface DockerfileExpectations {
   readonly runtimePackages: readonly string[];
   /** Debian packages the build stages must install (libvirt-dev … for the libvirt addon). */
   readonly buildPackages: readonly string[];
+  /**
+   * Web apps the service serves as static files (billing-api: the tenant portal): each is built
+   * in a stage of its own name (`npm ci -w @metering/<app>` and `npm run build -w @metering/<app>`)
+   * and only its services/<app>/dist is copied into the runtime.
+   */
+  readonly webApps?: readonly string[];
 }
 
 interface Stage {
@@ -143,7 +149,31 @@ export function checkServiceDockerfile(text: string, want: DockerfileExpectation
         );
       }
       copiedDist.add(path);
+    } else if (want.webApps?.includes(from) === true) {
+      const path = `services/${from}/dist`;
+      if (source !== `/app/${path}` || destination !== path) {
+        problems.push(
+          `runtime: COPY --from=${from} ${source ?? ''} ${destination ?? ''}: expected /app/${path} ${path}`,
+        );
+      }
+      copiedDist.add(path);
     } else problems.push(`runtime: COPY --from=${from}: unexpected stage`);
+  }
+  for (const app of want.webApps ?? []) {
+    const stage = all.find((st) => st.name === app);
+    if (stage === undefined) {
+      problems.push(`no stage named ${app} building the web app`);
+      continue;
+    }
+    if (!new RegExp(`(-w|--workspace)[ =]@metering/${app}(\\s|$)`).test(ci(stage) ?? '')) {
+      problems.push(`${app}: npm ci must select the workspace: -w @metering/${app}`);
+    }
+    if (!runs(stage).some((r) => r.includes(`npm run build -w @metering/${app}`))) {
+      problems.push(`${app}: no npm run build -w @metering/${app}`);
+    }
+    if (!copiedDist.has(`services/${app}/dist`)) {
+      problems.push(`runtime: services/${app}/dist (the built web app) is not copied`);
+    }
   }
   for (const path of wantedDist) {
     if (!copiedDist.has(path))

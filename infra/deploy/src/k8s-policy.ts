@@ -3,6 +3,7 @@ import { type JsonObject, type JsonValue, type Manifest, podSpecs } from './kust
 import { describeManifest } from './k8s-validation';
 import { type ServiceFacts } from './workspaces';
 import { isObject, list, str, show } from './json-access';
+import { databaseRoleProblems } from './database-roles';
 
 /**
  * The product's own rules for a rendered overlay, beyond what the schemas say: probes (liveness
@@ -56,7 +57,10 @@ export const EXTERNAL_SECRETS: Readonly<Record<string, readonly string[]>> = {
   'billing-api-admin': ['ADMIN_API_KEY'],
   // Encrypts webhook signing secrets at rest (billing-api README, "Webhooks").
   'billing-api-webhooks': ['WEBHOOK_SECRET_KEY'],
+  // The ledger's owner: CloudNativePG and the migrate init containers only.
   'metering-db-credentials': ['username', 'password'],
+  // The role rating and billing-api connect as (docs/operations.md, "Database roles").
+  'metering-db-app-credentials': ['username', 'password'],
   // The seller on every invoice: the operator's own details, not secret but not the repo's.
   'billing-api-seller': ['SELLER_LEGAL_NAME', 'SELLER_ADDRESS', 'SELLER_TAX_ID', 'SELLER_IBAN'],
   'grafana-admin': ['username', 'password'],
@@ -75,7 +79,7 @@ export const CLUSTER_CA_SECRET_KEYS = ['ca.crt', 'ca.p12', 'ca.password'];
 export const DEV_SECRET_PREFIX = 'DEV-ONLY-insecure-';
 
 /** Settings the manifests set that no config.ts reads: inputs to Kubernetes' $(VAR) expansion. */
-const EXPANSION_ONLY = new Set(['DB_USER', 'DB_PASSWORD']);
+const EXPANSION_ONLY = new Set(['DB_USER', 'DB_PASSWORD', 'DB_OWNER_USER', 'DB_OWNER_PASSWORD']);
 /** Read by Node or the C library, not by the service's config (heap budget, malloc arenas). */
 const RUNTIME_SETTINGS = new Set(['NODE_OPTIONS', 'MALLOC_ARENA_MAX']);
 
@@ -265,6 +269,11 @@ export function policyProblems(
     }
     if (!names.includes('PORT')) problems.push(`${what}: PORT not set`);
   }
+
+  // Least privilege in PostgreSQL (docs/operations.md, "Database roles"): the ledger owner's
+  // Secret reaches only the migrate init containers; the services run as the app role and never
+  // migrate themselves.
+  problems.push(...databaseRoleProblems(manifests, find));
 
   // References to ConfigMaps, Secrets and PVCs resolve within the render, or name a Secret that
   // is created outside it (EXTERNAL_SECRETS) or by Strimzi (a KafkaUser's, a cluster's CA).

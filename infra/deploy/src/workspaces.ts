@@ -129,9 +129,16 @@ export function serviceFacts(name: string): ServiceFacts {
   };
 }
 
-/** The services that ship as images: every services/* with a package.json. */
+/**
+ * The services that ship as images: every services/* with a package.json and a process of its
+ * own (src/main.ts). services/portal is a web app that billing-api serves: no image of its own.
+ */
 export function serviceNames(): string[] {
   return readdirSync(join(REPO_ROOT, 'services'))
-    .filter((entry) => existsSync(join(REPO_ROOT, 'services', entry, 'package.json')))
+    .filter(
+      (entry) =>
+        existsSync(join(REPO_ROOT, 'services', entry, 'package.json')) &&
+        existsSync(join(REPO_ROOT, 'services', entry, 'src', 'main.ts')),
+    )
     .sort();
 }

@@ -150,6 +150,38 @@ describe('docker-compose.yml', () => {
     assert.equal(condition('grafana', 'influxdb'), 'service_healthy');
   });
 
+  test('the services connect as the app role; only ledger-migrate holds the owner URL', () => {
+    const all = config();
+    for (const name of ['rating', 'billing-api']) {
+      const env = all[name]?.environment ?? {};
+      assert.match(String(env.DATABASE_URL), /^postgres:\/\/metering_app@/, name);
+      assert.equal(env.MIGRATE_ON_START, 'false', name);
+      assert.equal(env.DATABASE_MIGRATION_URL, undefined, name);
+      assert.equal(
+        all[name]?.depends_on?.['ledger-migrate']?.condition,
+        'service_completed_successfully',
+        name,
+      );
+    }
+    const migrate = all['ledger-migrate'];
+    assert.match(String(migrate?.environment?.DATABASE_MIGRATION_URL), /^postgres:\/\/postgres@/);
+    assert.match(String(migrate?.environment?.DATABASE_URL), /^postgres:\/\/metering_app@/);
+    assert.equal(
+      migrate?.depends_on?.['postgres-init']?.condition,
+      'service_completed_successfully',
+    );
+    assert.match(
+      JSON.stringify(all['postgres-init']),
+      /CREATE ROLE metering_app LOGIN NOSUPERUSER/,
+    );
+    const holders = Object.entries(all)
+      .filter(([, service]) =>
+        JSON.stringify(service.environment ?? {}).includes('postgres://postgres@'),
+      )
+      .map(([name]) => name);
+    assert.deepEqual(holders, ['ledger-migrate']);
+  });
+
   test('kafka-init creates the topics with the partitions of the Kubernetes KafkaTopics', () => {
     const command = JSON.stringify(config()['kafka-init']);
     const topics = renderKustomization(join(REPO_ROOT, 'k8s/base')).filter(

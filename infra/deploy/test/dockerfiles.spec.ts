@@ -64,6 +64,29 @@ describe('service Dockerfiles', () => {
     }
   });
 
+  test('billing-api ships the portal web app it serves, built in its own stage', () => {
+    const billing = services.get('billing-api');
+    assert.ok(billing);
+    const good = readFileSync(join(REPO_ROOT, 'services/billing-api/Dockerfile'), 'utf8');
+    assert.deepEqual(checkServiceDockerfile(good, dockerfileExpectations(billing)), []);
+    const noCopy = good.replace(/^COPY --from=portal .*\n/m, '');
+    assert.deepEqual(checkServiceDockerfile(noCopy, dockerfileExpectations(billing)), [
+      'runtime: services/portal/dist (the built web app) is not copied',
+    ]);
+    const noBuild = good.replace('RUN npm run build -w @metering/portal', 'RUN true');
+    assert.deepEqual(checkServiceDockerfile(noBuild, dockerfileExpectations(billing)), [
+      'portal: no npm run build -w @metering/portal',
+    ]);
+    const wrongPath = good.replace(
+      'COPY --from=portal /app/services/portal/dist services/portal/dist',
+      'COPY --from=portal /app/services/portal services/portal',
+    );
+    assert.match(
+      checkServiceDockerfile(wrongPath, dockerfileExpectations(billing)).join('\n'),
+      /expected \/app\/services\/portal\/dist services\/portal\/dist/,
+    );
+  });
+
   test('the image HEALTHCHECK is liveness, and waits longer than a health check may take', () => {
     const rating = services.get('rating');
     assert.ok(rating);

@@ -4,9 +4,11 @@ import { serviceFacts, serviceNames, type ServiceFacts } from '../src/workspaces
 /**
  * What each service needs from its image and its deployment beyond what its package.json and
  * config.ts say: the collectors read host state as root (documented in their Dockerfiles);
- * vm-collector's libvirt addon needs libvirt at build and run time.
+ * vm-collector's libvirt addon needs libvirt at build and run time; billing-api ships the portal.
  */
 const SPECIAL: Readonly<Record<string, Partial<DockerfileExpectations>>> = {
+  // The tenant portal's web app (services/portal), served under /portal/ (ADR 0012).
+  'billing-api': { webApps: ['portal'] },
   'docker-collector': { mayRunAsRoot: true },
   'vm-collector': {
     mayRunAsRoot: true,

@@ -346,11 +346,11 @@ describe('every Grafana panel query returns data after a pipeline run', () => {
       { timeoutMs: DATA_TIMEOUT_MS, description: 'unbilled usage above zero' },
     );
     const period = new Date().toISOString().slice(0, 7);
-    const page = await world.api<{ items: { tenantId: string; memoryGibSeconds: string }[] }>(
+    const page = await world.api<{ data: { tenantId: string; memoryGibSeconds: string }[] }>(
       'GET',
       `/v1/unbilled-usage?period=${period}`,
     );
-    const ids = page.items.map((i) => i.tenantId);
+    const ids = page.data.map((i) => i.tenantId);
     assert.ok(ids.includes(world.tenants.live), JSON.stringify(page));
     assert.ok(!ids.includes(world.tenants.a) && !ids.includes(world.tenants.b), ids.join());
   });

@@ -1,5 +1,8 @@
 export { SCHEMA_VERSIONS, type SchemaVersion, TOPICS, type TopicName } from './topics';
 export {
+  type Inferred,
+  INFERRED_REASONS,
+  InferredSchema,
   type Lifecycle,
   LifecycleSchema,
   type ResourceKind,

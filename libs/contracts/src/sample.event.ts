@@ -30,7 +30,36 @@ export const SAMPLE_LIMITS = {
   maxBytes: Number.MAX_SAFE_INTEGER,
   /** `sequence`: a JSON number, exact up to 2^53 - 1. */
   maxSequence: Number.MAX_SAFE_INTEGER,
+  /** `intervalMs`: 1 ms … 1 day between two running samples. */
+  maxIntervalMs: 86_400_000,
+  /** `thinned`: samples dropped before this one (a spool's bound makes millions the most). */
+  maxThinned: 1_000_000_000,
+  /** `inferred.reason`: a short code. */
+  reasonBytes: 64,
 } as const;
+
+/** Why a sample was inferred rather than read; open (a code), ours below. */
+export const INFERRED_REASONS = {
+  /**
+   * vm-collector: the domain was gone when a restarted collector looked; the sample repeats its
+   * last reading from before the restart.
+   */
+  collectorRestart: 'collector-restart',
+} as const;
+
+/**
+ * A sample the collector did not read but inferred (product.md, "Wire formats"): its counters are
+ * the last reading, taken at `lastSeenAt` (the last moment the collector proved the resource
+ * existed); observedAt is that time, or 1 ms later when that reading was already published as a
+ * sample of its own. `detectedAt` is when the collector found the resource gone. What happened between the
+ * two was not seen: rating records that tail as a gap, bills nothing for it.
+ */
+export const InferredSchema = z.looseObject({
+  reason: boundedText(SAMPLE_LIMITS.reasonBytes),
+  lastSeenAt: timestamp,
+  detectedAt: timestamp,
+});
+export type Inferred = z.infer<typeof InferredSchema>;
 
 const id = boundedText(SAMPLE_LIMITS.idBytes);
 const cores = z
@@ -78,6 +107,18 @@ export const SampleEventSchema = z
      */
     sequence: z.number().int().nonnegative().max(SAMPLE_LIMITS.maxSequence).optional(),
     lifecycle: LifecycleSchema,
+    /**
+     * Optional: the collector's running-sample interval (ms) for this resource, so a consumer
+     * knows how many samples to expect over the instance's life (completeness, ADR 0013).
+     */
+    intervalMs: z.number().int().min(1).max(SAMPLE_LIMITS.maxIntervalMs).optional(),
+    /**
+     * Optional: running samples of this instance a collector's spool dropped (thinned, when full)
+     * right before this one. They are missing, not lost CPU: the cumulative counter carries it.
+     */
+    thinned: z.number().int().nonnegative().max(SAMPLE_LIMITS.maxThinned).optional(),
+    /** Optional, only on a `final` sample: the sample was inferred, not read (InferredSchema). */
+    inferred: InferredSchema.optional(),
     cpu: z.looseObject({
       /** Cumulative CPU ns since the instance started. */
       usageNs: u64DecimalString,
@@ -104,6 +145,32 @@ export const SampleEventSchema = z
         path: ['observedAt'],
         message: 'must not be before resource.startedAt',
         input: sample.observedAt,
+      });
+    }
+    const inferred = sample.inferred;
+    if (inferred === undefined) return;
+    if (sample.lifecycle !== 'final') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['inferred'],
+        message: 'only a final sample may be inferred',
+        input: inferred,
+      });
+    }
+    if (Date.parse(inferred.lastSeenAt) > Date.parse(sample.observedAt)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['inferred', 'lastSeenAt'],
+        message: 'must not be after observedAt (the inferred sample repeats the last reading)',
+        input: inferred.lastSeenAt,
+      });
+    }
+    if (Date.parse(inferred.detectedAt) < Date.parse(sample.observedAt)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['inferred', 'detectedAt'],
+        message: 'must not be before observedAt',
+        input: inferred.detectedAt,
       });
     }
   });

@@ -21,7 +21,15 @@ export {
   LEDGER_ENTITIES,
   LEDGER_MIGRATIONS,
   type LedgerConnectionOptions,
+  type LedgerMigrationOptions,
   createLedgerDataSource,
   migrateLedger,
+  migrateLedgerForApp,
 } from './ledger.data-source';
-export { appRoleStatements } from './app-role';
+export {
+  APPEND_ONLY_TABLES,
+  appRoleStatements,
+  createAppRoleStatement,
+  ledgerGrantStatements,
+  roleOfUrl,
+} from './app-role';

@@ -1,4 +1,5 @@
 import { DataSource, MigrationExecutor } from 'typeorm';
+import { ledgerGrantStatements, roleOfUrl } from './app-role';
 import { ApiKeyEntity } from './entities/api-key.entity';
 import { ConsumerOffsetDecisionEntity } from './entities/consumer-offset-decision.entity';
 import { ConsumerOffsetEntity } from './entities/consumer-offset.entity';
@@ -32,6 +33,8 @@ import { ApiResources1764723600000 } from './migrations/1764723600000-api-resour
 import { BudgetThresholds1764723700000 } from './migrations/1764723700000-budget-thresholds';
 import { PortalSessions1764724000000 } from './migrations/1764724000000-portal-sessions';
 import { CloseRunStartedBy1764724200000 } from './migrations/1764724200000-close-run-started-by';
+import { CloseRunByApi1764724300000 } from './migrations/1764724300000-close-run-by-api';
+import { CompletenessCounters1764724400000 } from './migrations/1764724400000-completeness-counters';
 
 export const LEDGER_ENTITIES = [
   TenantEntity,
@@ -71,6 +74,8 @@ export const LEDGER_MIGRATIONS = [
   BudgetThresholds1764723700000,
   PortalSessions1764724000000,
   CloseRunStartedBy1764724200000,
+  CloseRunByApi1764724300000,
+  CompletenessCounters1764724400000,
 ];
 
 export interface LedgerConnectionOptions {
@@ -106,10 +111,16 @@ export function createLedgerDataSource(options: LedgerConnectionOptions): DataSo
 /**
  * Creates the schema if needed, then applies pending migrations. Rating replicas and the billing
  * API all migrate at start; a session-level advisory lock per schema makes them take turns, so
- * two first starts never race on the same CREATE TABLE.
+ * two first starts never race on the same CREATE TABLE. With `grantTo`, the services' role gets
+ * its privileges on the schema afterwards, under the same lock (app-role.ts).
  */
-export async function migrateLedger(dataSource: DataSource): Promise<string[]> {
+export async function migrateLedger(
+  dataSource: DataSource,
+  options: { readonly grantTo?: string } = {},
+): Promise<string[]> {
   const schema = (dataSource.options as { schema?: string }).schema ?? 'public';
+  const grants =
+    options.grantTo === undefined ? [] : ledgerGrantStatements(options.grantTo, schema);
   const lock = dataSource.createQueryRunner();
   await lock.connect();
   try {
@@ -121,11 +132,44 @@ export async function migrateLedger(dataSource: DataSource): Promise<string[]> {
     const executor = new MigrationExecutor(dataSource, lock);
     executor.transaction = 'each';
     const applied = await executor.executePendingMigrations();
+    for (const sql of grants) await lock.query(sql);
     return applied.map((m) => m.name);
   } finally {
     await lock
       .query(`SELECT pg_advisory_unlock(hashtext($1))`, [`metering-ledger-migrations:${schema}`])
       .catch(() => undefined);
     await lock.release();
+  }
+}
+
+export interface LedgerMigrationOptions {
+  /** What the service connects as (the role granted when a migration URL is given). */
+  readonly url: string;
+  /** The owner's URL, used for this step only; null: migrate over `url` (it owns the tables). */
+  readonly migrationUrl: string | null;
+  readonly schema?: string;
+  readonly applicationName?: string;
+}
+
+/**
+ * The migration step of a service or of `ledger-migrate`: with a migration URL, on one owner
+ * connection opened for it and closed after, granting the role of `url` its privileges (unless
+ * both URLs log in as the same user); without one, over `url` as before.
+ */
+export async function migrateLedgerForApp(options: LedgerMigrationOptions): Promise<string[]> {
+  const owner = createLedgerDataSource({
+    url: options.migrationUrl ?? options.url,
+    schema: options.schema,
+    poolSize: 1,
+    applicationName: `${options.applicationName ?? 'metering'}-migrate`,
+  });
+  const appRole = options.migrationUrl === null ? null : roleOfUrl(options.url);
+  const grantTo =
+    appRole === null || roleOfUrl(options.migrationUrl ?? '') === appRole ? undefined : appRole;
+  await owner.initialize();
+  try {
+    return await migrateLedger(owner, { grantTo });
+  } finally {
+    await owner.destroy();
   }
 }

@@ -38,6 +38,8 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
     'BudgetThresholds1764723700000',
     'PortalSessions1764724000000',
     'CloseRunStartedBy1764724200000',
+    'CloseRunByApi1764724300000',
+    'CompletenessCounters1764724400000',
   ]);
   assert.deepEqual(await migrateLedger(ds), [], 'a second run applies nothing');
   assert.deepEqual(await tables(), [
@@ -165,6 +167,8 @@ test('upgrading to PricedAssignments records the assignments rating priced with 
       'BudgetThresholds1764723700000',
       'PortalSessions1764724000000',
       'CloseRunStartedBy1764724200000',
+      'CloseRunByApi1764724300000',
+      'CompletenessCounters1764724400000',
     ]);
     const rows = await source.query<{ t: string; p: string; v: number; f: Date }[]>(
       `SELECT tenant_id AS t, plan_id AS p, plan_version AS v, effective_from AS f

@@ -20,7 +20,14 @@ import {
   hostKeyLine,
 } from '@metering/contracts';
 import { createLedgerDataSource } from '@metering/ledger';
-import { freePort, localInfra, uniqueName, waitFor } from '@metering/testing';
+import {
+  appPostgresUrl,
+  ensureAppRole,
+  freePort,
+  localInfra,
+  uniqueName,
+  waitFor,
+} from '@metering/testing';
 import { type InfluxSeries, influxQL } from './query-clients';
 
 /** The repository root, from libs/pipeline-harness/dist/src. */
@@ -239,6 +246,7 @@ export class ServicePipeline {
     if (!existsSync(main)) throw new Error(`${main} is missing: build first (npx tsc -b)`);
     mkdirSync(this.logDir, { recursive: true });
     const logFile = this.logFile(name);
+    await ensureAppRole();
     const log = createWriteStream(logFile, { flags: 'a' });
     const child = spawn(process.execPath, ['--enable-source-maps', ...this.nodeArgs, main], {
       cwd: dir,
@@ -248,7 +256,9 @@ export class ServicePipeline {
         HTTP_HOST: '127.0.0.1',
         PORT: String(this.ports[name]),
         LOG_LEVEL: 'info',
-        DATABASE_URL: localInfra.postgresUrl,
+        // The app role, as in production; the owner only for the migration step (it grants).
+        DATABASE_URL: appPostgresUrl(),
+        DATABASE_MIGRATION_URL: localInfra.postgresUrl,
         DATABASE_SCHEMA: this.schema,
         ...env,
       },

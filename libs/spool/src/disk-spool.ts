@@ -13,6 +13,7 @@ import {
 } from './spool.errors';
 import { SpoolMetrics } from './spool.metrics';
 import { type SpoolRecord, type SpoolRecordInput } from './spool-record';
+import { type ThinDecision, type ThinMarker, planThinning } from './thin-plan';
 
 export interface DiskSpoolOptions {
   settings?: Partial<DiskSpoolSettings>;
@@ -21,6 +22,8 @@ export interface DiskSpoolOptions {
   metrics?: MetricsRegistry | SpoolMetrics;
   /** Epoch milliseconds, for appendedAt. */
   now?: () => number;
+  /** Marks the kept record after thinned ones (thin-plan.ts); absent: drops go unsaid. */
+  thinMarker?: ThinMarker;
 }
 
 export interface AppendResult {
@@ -88,6 +91,7 @@ export class DiskSpool {
   private readonly metrics: SpoolMetrics;
   private readonly now: () => number;
   private readonly maxBodyBytes: number;
+  private readonly thinMarker: ThinMarker | null;
 
   private segments: Segment[] = [];
   private active: { segment: Segment; handle: FileHandle } | undefined;
@@ -114,6 +118,7 @@ export class DiskSpool {
       options.metrics instanceof SpoolMetrics ? options.metrics : new SpoolMetrics(options.metrics);
     this.now = options.now ?? Date.now;
     this.maxBodyBytes = frameSize(0, settings.maxRecordBytes);
+    this.thinMarker = options.thinMarker ?? null;
   }
 
   /** Opens (creating if needed) the spool in `dir`, recovering what a previous run left. */
@@ -363,7 +368,9 @@ export class DiskSpool {
    * integral gets coarser (the kept level is held longer), which is the price of a full disk.
    * start and final samples are never thinned: start anchors an instance (counter reset,
    * startedAt) and final carries its last counter before it disappears; losing either would
-   * lose usage. Repeated passes halve the oldest data first, so older outage time ends up
+   * lose usage. With a thin marker (the publisher's), a record is dropped only when a later kept
+   * record of its instance in the segment can say so (`thinned`, ADR 0013): rating then counts it
+   * as thinned, not lost. Repeated passes halve the oldest data first, so older outage time ends up
    * sparser while recent samples keep full resolution.
    */
   private async thinPass(goal: number): Promise<{ freed: number; dropped: number }> {
@@ -373,14 +380,14 @@ export class DiskSpool {
     let dropped = 0;
     for (const segment of [...this.segments]) {
       if (freed >= goal) break;
-      const result = await this.rewriteSegment(segment, (record, unackedIndex) => {
-        if (unackedIndex < protectedLeft) return true;
-        if (record.lifecycle !== 'running') return true;
-        const key = record.key.toString('latin1');
-        const seen = seenPerKey.get(key) ?? 0;
-        seenPerKey.set(key, seen + 1);
-        return seen % 2 === 0;
-      });
+      const left = protectedLeft;
+      const result = await this.rewriteSegment(segment, (records) =>
+        planThinning(
+          records.map((record, unackedIndex) => ({ record, protected: unackedIndex < left })),
+          seenPerKey,
+          this.thinMarker,
+        ),
+      );
       protectedLeft = Math.max(0, protectedLeft - result.unacked);
       freed += result.freed;
       dropped += result.dropped;
@@ -389,36 +396,45 @@ export class DiskSpool {
   }
 
   /**
-   * Replaces a segment by the records `keep` accepts (acked ones always go): written to a
+   * Replaces a segment by what `plan` decides for its unacked records (kept, dropped, or kept with
+   * a new value: a mark of what was thinned before it); the acked prefix goes. Written to a
    * temporary file, synced, renamed over the original, so a crash leaves one or the other.
    */
   private async rewriteSegment(
     segment: Segment,
-    keep: (record: SpoolRecord, unackedIndex: number) => boolean,
+    plan: (records: SpoolRecord[]) => ThinDecision[],
   ): Promise<{ freed: number; dropped: number; unacked: number }> {
     const isHead = segment === this.segments[0];
     const buffer = await readFile(segment.path);
-    const kept: Buffer[] = [];
-    let keptBytes = 0;
-    let dropped = 0;
-    let unacked = 0;
+    const frames: { record: SpoolRecord; bytes: Buffer }[] = [];
     let offset = isHead ? this.headAckedBytes : 0;
     while (offset < segment.size) {
       const frame = decodeFrame(buffer, offset, this.maxBodyBytes);
       if (frame.kind !== 'record') {
         throw new SpoolCorruptError(`${segment.path} changed on disk at offset ${offset}`);
       }
-      if (keep(frame.record, unacked)) {
-        kept.push(buffer.subarray(offset, offset + frame.size));
-        keptBytes += frame.size;
-      } else {
-        dropped++;
-      }
-      unacked++;
+      frames.push({ record: frame.record, bytes: buffer.subarray(offset, offset + frame.size) });
       offset += frame.size;
     }
+    const decisions = plan(frames.map((f) => f.record));
+    const kept: Buffer[] = [];
+    let keptBytes = 0;
+    let dropped = 0;
+    const unacked = frames.length;
+    for (const [i, { record, bytes }] of frames.entries()) {
+      const decision = decisions[i] ?? { kind: 'keep' };
+      if (decision.kind === 'drop') {
+        dropped++;
+        continue;
+      }
+      // A marked record keeps its place and sequence number, with its new value.
+      const frame =
+        decision.kind === 'replace' ? encodeFrame({ ...record, value: decision.value }) : bytes;
+      kept.push(frame);
+      keptBytes += frame.length;
+    }
     const freed = segment.size - keptBytes;
-    if (freed === 0) return { freed: 0, dropped: 0, unacked };
+    if (freed === 0 && dropped === 0) return { freed: 0, dropped: 0, unacked };
 
     const isActive = this.active?.segment === segment;
     if (this.active && isActive) {

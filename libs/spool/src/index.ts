@@ -46,3 +46,6 @@ export {
 } from './collector-clock';
 export { observedCollectorClock, type ObservedClockOptions } from './collector-clock.factory';
 export { hostSigner } from './host-signer';
+export { StateFile, type StateFileRead } from './state-file';
+export { type ThinCandidate, type ThinDecision, type ThinMarker, planThinning } from './thin-plan';
+export { sampleThinMarker } from './sample-thin-marker';

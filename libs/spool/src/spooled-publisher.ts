@@ -7,6 +7,7 @@ import {
   type MetricsRegistry,
 } from '@metering/observability';
 import { backoffDelay } from './backoff';
+import { sampleThinMarker } from './sample-thin-marker';
 import { DiskSpool } from './disk-spool';
 import { isTransient } from './send-error.classifier';
 import { resolveSpoolSettings, type SpoolSettings } from './spool.config';
@@ -143,6 +144,8 @@ export class SpooledPublisher {
     const spool = await DiskSpool.open(options.dir, {
       settings,
       metrics,
+      // Its records are samples: what thinning drops is said on the next one (ADR 0013).
+      thinMarker: sampleThinMarker,
       ...(parent ? { logger: parent } : {}),
       ...(options.now ? { now: options.now } : {}),
     });

@@ -6,3 +6,4 @@ export * from './sample-topic';
 export * from './prng';
 export * from './socket-proxy';
 export * from './free-port';
+export * from './app-role';

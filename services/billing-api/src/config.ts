@@ -28,6 +28,12 @@ const Env = z.object({
     .regex(/^[a-z_][a-z0-9_]*$/)
     .default('public'),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).default(10),
+  /**
+   * The ledger owner's URL, used only by the migration step at start (then closed): migrations
+   * run as the owner and grant the role of DATABASE_URL its privileges (docs/operations.md,
+   * "Database roles"). Unset: migrations run over DATABASE_URL.
+   */
+  DATABASE_MIGRATION_URL: z.string().min(1).optional(),
   /** The admin key; when unset it is read from (or generated into) ADMIN_API_KEY_FILE. */
   ADMIN_API_KEY: z.string().min(16).optional(),
   ADMIN_API_KEY_FILE: z.string().min(1).default(resolve(SERVICE_DIR, '../../.stack/admin-api-key')),
@@ -86,7 +92,7 @@ export interface BillingConfig {
   readonly host: string;
   readonly port: number;
   readonly logLevel: z.infer<typeof Env>['LOG_LEVEL'];
-  readonly database: { url: string; schema: string; poolSize: number };
+  readonly database: { url: string; migrationUrl: string | null; schema: string; poolSize: number };
   readonly adminApiKey: string;
   /** Where the admin key came from: the environment, or a file (perhaps just generated). */
   readonly adminApiKeySource: { kind: 'env' } | { kind: 'file'; path: string; generated: boolean };
@@ -161,7 +167,12 @@ export function loadBillingConfig(
     host: e.HOST,
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
-    database: { url: e.DATABASE_URL, schema: e.DATABASE_SCHEMA, poolSize: e.DATABASE_POOL_SIZE },
+    database: {
+      url: e.DATABASE_URL,
+      migrationUrl: e.DATABASE_MIGRATION_URL ?? null,
+      schema: e.DATABASE_SCHEMA,
+      poolSize: e.DATABASE_POOL_SIZE,
+    },
     adminApiKey: admin.key,
     adminApiKeySource: admin.source,
     providerName: e.PROVIDER_NAME,

@@ -132,11 +132,16 @@ test('hostile arguments: exit 2, one line naming the argument, then the usage; n
     [['close', '2026-10', '2026-11'], /^billing close: too many arguments/],
     [
       ['deliveries', 'list', '--limit', '-5'],
-      /^billing deliveries list: --limit must be a whole number from 1 to 1000 \(given "-5"\)/,
+      /^billing deliveries list: --limit must be a whole number from 1 to 200 \(given "-5"\)/,
     ],
     [['deliveries', 'list', '--limit', 'NaN'], /^billing deliveries list: --limit must/],
     [['deliveries', 'list', '--limit', '0'], /^billing deliveries list: --limit must/],
-    [['deliveries', 'list', '--limit', '1001'], /^billing deliveries list: --limit must/],
+    [['deliveries', 'list', '--limit', '201'], /^billing deliveries list: --limit must/],
+    [
+      ['endpoints', 'list', '--status', 'gone'],
+      /^billing endpoints list: --status must be one of enabled, disabled/,
+    ],
+    [['endpoints', 'list', '--limit', '0'], /^billing endpoints list: --limit must/],
     [['deliveries', 'list', '--limit', '1e3'], /^billing deliveries list: --limit must/],
     [
       ['deliveries', 'list', '--limit', '9'.repeat(400)],
@@ -294,9 +299,9 @@ describe('after a close by the CLI', () => {
     const fromApi = async () =>
       (
         (await api(`/v1/webhook-endpoints/${endpointId}/deliveries`)) as {
-          items: { id: string; status: string }[];
+          data: { id: string; status: string }[];
         }
-      ).items;
+      ).data;
     await waitFor(async () => (await fromApi()).every((d) => d.status === 'delivered'), {
       timeoutMs: 5_000,
       description: 'the log says delivered',
@@ -329,7 +334,7 @@ describe('after a close by the CLI', () => {
     assert.equal(pages, 3);
     assert.deepEqual(seen, items, 'the pages together are the whole log, newest first');
 
-    const delivered = await cli(['deliveries', 'list', '--status', 'delivered', '--limit', '1000']);
+    const delivered = await cli(['deliveries', 'list', '--status', 'delivered', '--limit', '200']);
     assert.equal(delivered.code, 0);
     assert.deepEqual(
       delivered.stdout
@@ -363,6 +368,25 @@ describe('after a close by the CLI', () => {
     const r = await cli(['endpoints', 'list', '--json']);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout), await api('/v1/webhook-endpoints'));
+    const enabled = await cli([
+      'endpoints',
+      'list',
+      '--status',
+      'enabled',
+      '--limit',
+      '1',
+      '--json',
+    ]);
+    assert.equal(enabled.code, 0, enabled.stderr);
+    // The same page (a cursor is signed by whoever made it: compare whether there is one).
+    const cliPage = JSON.parse(enabled.stdout) as { data: unknown[]; nextCursor: string | null };
+    const apiPage = (await api('/v1/webhook-endpoints?status=enabled&limit=1')) as {
+      data: unknown[];
+      nextCursor: string | null;
+    };
+    assert.equal(cliPage.data.length, 1);
+    assert.deepEqual(cliPage.data, apiPage.data);
+    assert.equal(cliPage.nextCursor === null, apiPage.nextCursor === null);
     const text = await cli(['endpoints', 'list']);
     assert.match(text.stdout, new RegExp(`^${endpointId}\tenabled\t\\(provider\\)\t`, 'm'));
   });
@@ -370,9 +394,9 @@ describe('after a close by the CLI', () => {
   test('redeliver: sent again with the same event id; unknown id or disabled endpoint exit 1', async () => {
     const [last] = (
       (await api(`/v1/webhook-endpoints/${endpointId}/deliveries?limit=1`)) as {
-        items: { id: string; eventId: string }[];
+        data: { id: string; eventId: string }[];
       }
-    ).items;
+    ).data;
     assert.ok(last !== undefined);
     const r = await cli(['deliveries', 'redeliver', last.id, '--json']);
     assert.equal(r.code, 0, r.stderr);

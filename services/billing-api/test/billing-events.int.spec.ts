@@ -107,9 +107,32 @@ test('a rolled-back close leaves no event behind', async () => {
     `SELECT count(*)::int AS n FROM event_outbox WHERE event_type = 'invoice.finalized' AND payload LIKE '%2026-11%'`,
   );
   assert.equal(n[0]!.n, 0);
+  // The API's close is recorded like the scheduler's and the CLI's (`billing schedule` shows it).
+  const runOf = async (): Promise<{
+    status: string;
+    started_by: string;
+    attempts: number;
+    last_error: string | null;
+  }> =>
+    (
+      await h.db.query<
+        { status: string; started_by: string; attempts: number; last_error: string | null }[]
+      >(
+        `SELECT status, started_by, attempts, last_error FROM billing_close_run WHERE period = '2026-11'`,
+      )
+    )[0]!;
+  const failedRun = await runOf();
+  assert.equal(failedRun.status, 'failed');
+  assert.equal(failedRun.started_by, 'api');
+  assert.match(String(failedRun.last_error), /refused/);
   await h.db.query(`DROP TRIGGER refuse_zeta ON invoice`);
   const again = await h.call('POST', '/v1/periods/2026-11/close');
   assert.equal(again.status, 200, again.text);
+  const run = await runOf();
+  assert.deepEqual(
+    [run.status, run.started_by, run.attempts, run.last_error],
+    ['succeeded', 'api', 2, null],
+  );
   await waitFor(() => events.ofType('invoice.finalized').length === TENANTS.length + 4, {
     timeoutMs: 20_000,
     description: 'four more invoice.finalized',

@@ -3,7 +3,7 @@ import { type NestExpressApplication } from '@nestjs/platform-express';
 import { type DataSource } from 'typeorm';
 import { createLedgerDataSource } from '@metering/ledger';
 import { createRootLogger } from '@metering/observability';
-import { localInfra, uniqueName } from '@metering/testing';
+import { appPostgresUrl, ensureAppRole, localInfra, uniqueName } from '@metering/testing';
 import { createBillingApp } from '../src/app.factory';
 import { loadBillingConfig } from '../src/config';
 
@@ -34,8 +34,11 @@ export class BillingHarness {
   baseUrl = '';
 
   async start(env: Record<string, string> = {}): Promise<this> {
+    await ensureAppRole();
     const config = loadBillingConfig({
-      DATABASE_URL: localInfra.postgresUrl,
+      // As in production: the service's pool is the app role; migrations run as the owner.
+      DATABASE_URL: appPostgresUrl(),
+      DATABASE_MIGRATION_URL: localInfra.postgresUrl,
       DATABASE_SCHEMA: this.schema,
       ADMIN_API_KEY: ADMIN_KEY,
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',

@@ -106,6 +106,9 @@ before(async () => {
   // America/New_York: November runs from 04:00Z (EDT) to 05:00Z on 1 Dec (EST).
   await h.tenant('ny', 'EUR', 'America/New_York');
   await h.assign('ny', 'one', from);
+  // A rate whose tax needs rounding: the CSV must carry the JSON's figures, not recompute them.
+  const taxed = await h.call('PATCH', '/v1/tenants/ny', { body: { taxRate: '19.125' } });
+  assert.equal(taxed.status, 200, taxed.text);
   await h.bucket('ny', 'v1', '2025-11-01T03:00:00Z', '1'); // 31 Oct 23:00 local → October
   await h.bucket('ny', 'v1', '2025-11-01T04:00:00Z', '2'); // 1 Nov 00:00 local → November
   await h.bucket('ny', 'v1', '2025-12-01T04:00:00Z', '4'); // 30 Nov 23:00 local → November
@@ -374,6 +377,30 @@ describe('closing a period', () => {
       assert.equal(invoiceContentHash(doc as unknown as InvoiceDocument), doc.contentHash);
       assert.deepEqual(doc, await invoice(doc.tenantId, '2025-11'));
     }
+    // Net, tax rate(s), tax and gross: the JSON's strings on every CSV row of the invoice, and a
+    // tax row per rate and a gross row that add up (total + tax = gross).
+    const rows = parseCsv(csv.text);
+    for (const doc of docs as unknown as InvoiceDocument[]) {
+      const mine = rows.filter((r) => r.tenant_id === doc.tenantId);
+      const rates = (doc.taxLines ?? []).map((t) => t.ratePercent).join(';');
+      for (const r of mine) {
+        assert.deepEqual(
+          [r.net, r.tax_rate, r.tax_amount, r.gross],
+          [doc.net, rates, doc.tax, doc.gross],
+          doc.tenantId,
+        );
+      }
+      const taxRows = mine.filter((r) => r.row_type === 'tax');
+      assert.deepEqual(
+        taxRows.map((r) => [r.unit_price, r.quantity, r.amount]),
+        (doc.taxLines ?? []).map((t) => [t.ratePercent, t.base, t.amount]),
+      );
+      const gross = taxRows.reduce((sum, r) => sum.plus(r.amount ?? '0'), new Decimal(doc.total));
+      assert.ok(gross.eq(mine.find((r) => r.row_type === 'gross')?.amount ?? 'NaN'), doc.tenantId);
+    }
+    const ny = rows.find((r) => r.tenant_id === 'ny' && r.row_type === 'tax');
+    // 6.00 × 19.125 % = 1.1475 → 1.15, rounded once as on the PDF.
+    assert.deepEqual([ny?.unit_price, ny?.amount, ny?.gross], ['19.125', '1.15', '7.15']);
     // A month still open exports live drafts.
     const drafts = await h.call('GET', '/v1/invoices/export?period=2025-12&format=jsonl');
     assert.ok(

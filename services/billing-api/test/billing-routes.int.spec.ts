@@ -505,13 +505,34 @@ describe('usage', () => {
   test('hourly, with decimal strings and exact GiB-seconds', async () => {
     const r = await h.call('GET', base, { key: acmeKey });
     assert.equal(r.status, 200, r.text);
+    // Completeness: these fixture buckets declare no sample interval, so it is judged by time
+    // (all observed, no gap); the counts are zero.
+    const complete = {
+      completeness: '1.0000',
+      samplesExpected: '0',
+      samplesObserved: '0',
+      samplesThinned: '0',
+      gapMs: '0',
+      inferredGapMs: '0',
+    };
     assert.deepEqual((r.json as { items: unknown[] }).items, [
-      { start: '2025-11-03T10:00:00.000Z', cpuCoreSeconds: '7200', memoryGibSeconds: '10800' },
-      { start: '2025-11-03T23:00:00.000Z', cpuCoreSeconds: '3600', memoryGibSeconds: '0' },
+      {
+        start: '2025-11-03T10:00:00.000Z',
+        cpuCoreSeconds: '7200',
+        memoryGibSeconds: '10800',
+        ...complete,
+      },
+      {
+        start: '2025-11-03T23:00:00.000Z',
+        cpuCoreSeconds: '3600',
+        memoryGibSeconds: '0',
+        ...complete,
+      },
     ]);
     assert.deepEqual((r.json as { totals: unknown }).totals, {
       cpuCoreSeconds: '10800',
       memoryGibSeconds: '10800',
+      ...complete,
     });
   });
 

@@ -24,7 +24,7 @@ interface Page {
   timeZone: string;
   periodStart: string;
   periodEnd: string;
-  items: Item[];
+  data: Item[];
   nextCursor: string | null;
 }
 interface ErrorBody {
@@ -78,7 +78,7 @@ async function gauges(): Promise<Record<string, number>> {
   return out;
 }
 
-const ids = (p: Page): string[] => p.items.map((i) => i.tenantId);
+const ids = (p: Page): string[] => p.data.map((i) => i.tenantId);
 
 describe('GET /v1/unbilled-usage', () => {
   test('lists the unregistered tenant ids of the month with their usage; case variants are distinct', async () => {
@@ -88,7 +88,7 @@ describe('GET /v1/unbilled-usage', () => {
     assert.equal(p.periodStart, new Date(monthStart).toISOString());
     assert.equal(p.nextCursor, null);
     assert.deepEqual(ids(p), ['Acme', 'ghost'], 'acme is registered; Acme is another id');
-    assert.deepEqual(p.items, [
+    assert.deepEqual(p.data, [
       {
         tenantId: 'Acme',
         registrable: true,
@@ -110,7 +110,7 @@ describe('GET /v1/unbilled-usage', () => {
     ]);
     const last = await page(`period=${previousPeriod}`);
     assert.deepEqual(ids(last), ['ghost', 'only-last-month']);
-    assert.equal(last.items[0]?.cpuCoreSeconds, '25200');
+    assert.equal(last.data[0]?.cpuCoreSeconds, '25200');
   });
 
   test('the gauges count this month’s unbilled usage, without any tenant label', async () => {
@@ -221,7 +221,7 @@ describe('GET /v1/unbilled-usage', () => {
     const raw = (await h.call('GET', `/v1/unbilled-usage?period=${period}&limit=1000`)).text;
     assert.doesNotMatch(raw, /[<>&]/, 'markup characters are escaped');
     assert.match(raw, /\\u003cscript\\u003e\\u0026/);
-    assert.equal(all.items.find((i) => i.tenantId === 'a\u0001b')?.registrable, false);
+    assert.equal(all.data.find((i) => i.tenantId === 'a\u0001b')?.registrable, false);
 
     // One id per page: the same ids, each once, and a null cursor after the last.
     const walked: string[] = [];

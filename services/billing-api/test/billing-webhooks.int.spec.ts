@@ -39,7 +39,7 @@ const register = async (body: Record<string, unknown>, key?: string): Promise<En
 const deliveries = async (endpointId: string): Promise<Delivery[]> => {
   const r = await h.call('GET', `/v1/webhook-endpoints/${endpointId}/deliveries`);
   assert.equal(r.status, 200, r.text);
-  return (r.json as { items: Delivery[] }).items;
+  return (r.json as { data: Delivery[] }).data;
 };
 
 let acmeKey = '';
@@ -88,11 +88,11 @@ describe('endpoints: registration, visibility, validation', () => {
 
     const list = await h.call('GET', '/v1/webhook-endpoints', { key: acmeKey });
     assert.deepEqual(
-      (list.json as { items: Endpoint[] }).items.map((e) => e.id),
+      (list.json as { data: Endpoint[] }).data.map((e) => e.id),
       [mine.id],
     );
     assert.equal(
-      (list.json as { items: Endpoint[] }).items[0]!.secret,
+      (list.json as { data: Endpoint[] }).data[0]!.secret,
       undefined,
       'the secret is shown once',
     );
@@ -112,7 +112,7 @@ describe('endpoints: registration, visibility, validation', () => {
     });
     assert.equal(other.status, 404);
     const admin = await h.call('GET', '/v1/webhook-endpoints');
-    assert.ok((admin.json as { items: Endpoint[] }).items.length >= 2, 'the admin sees all');
+    assert.ok((admin.json as { data: Endpoint[] }).data.length >= 2, 'the admin sees all');
     // Clean: only the endpoints of the delivery tests below remain.
     assert.equal(
       (await h.call('DELETE', `/v1/webhook-endpoints/${mine.id}`, { key: acmeKey })).status,

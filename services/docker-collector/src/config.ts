@@ -57,6 +57,8 @@ export interface DockerCollectorConfig {
   residualParentPattern: RegExp;
   /** Where the residuals are kept across restarts: `<SPOOL_DIR>/residual`. */
   residualStateDir: string;
+  /** The container instances followed, kept across restarts: `<SPOOL_DIR>/followed`. */
+  followedStateDir: string;
   kafka: KafkaConfig;
   /** This host's sample key (HOST_AUTH_KEY_FILE, ADR 0010); null: samples go unsigned. */
   hostKey: HostKeyFileSetting | null;
@@ -205,6 +207,7 @@ export function loadConfig(
     residualMetering: e.RESIDUAL_METERING && e.USAGE_SOURCE !== 'stats-api',
     residualParentPattern: e.RESIDUAL_PARENT_PATTERN,
     residualStateDir: join(resolve(spool.dir), 'residual'),
+    followedStateDir: join(resolve(spool.dir), 'followed'),
     kafka,
     hostKey,
     topic: e.SAMPLES_TOPIC,

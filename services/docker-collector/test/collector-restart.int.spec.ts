@@ -143,4 +143,23 @@ test('SIGKILL, containers exit while the collector is down, restart: all of the 
   const instances = new Set(residualSamples().map((s) => s.resource.instanceId));
   assert.equal(instances.size, 1, 'the restarted collector continues the same residual counter');
   assert.equal(topic.of(flash.id).length, 0, 'the flash container was never seen');
+  // Both containers it followed ended while it was down: each gets one final, inferred from its
+  // last sample (README, "Across restarts"), with its counter as it was: nothing counted twice.
+  for (const c of [anchor, burner]) {
+    const finals = await waitFor(
+      () => {
+        const f = topic.of(c.id).filter((x) => x.lifecycle === 'final');
+        return f.length > 0 ? f : undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 100, description: `the inferred final of ${c.id}` },
+    );
+    assert.equal(finals.length, 1);
+    const final = finals[0]!;
+    const earlier = topic.of(c.id).filter((x) => x !== final);
+    const last = earlier.at(-1)!;
+    assert.equal(final.inferred?.reason, 'collector-restart');
+    assert.equal(final.inferred.lastSeenAt, last.observedAt);
+    assert.equal(final.cpu.usageNs, last.cpu.usageNs);
+    assert.ok(Date.parse(final.inferred.detectedAt) > Date.parse(last.observedAt));
+  }
 });

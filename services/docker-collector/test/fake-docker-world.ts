@@ -100,6 +100,12 @@ export class FakeDockerWorld implements ContainerSource, UsageReader {
     this.exitedCpu.set(c.parent, (this.exitedCpu.get(c.parent) ?? 0n) + c.cpuNs);
   }
 
+  /** Exited and removed (`docker run --rm`): the engine no longer knows it. */
+  remove(id: string): void {
+    this.exit(id);
+    this.containers.delete(id);
+  }
+
   /** A restart: same id, new StartedAt, a fresh cgroup whose counter starts at zero. */
   restart(id: string): void {
     this.exit(id);

@@ -43,6 +43,13 @@ const Env = z.object({
     .regex(/^[a-z_][a-z0-9_]*$/)
     .default('public'),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).default(10),
+  /**
+   * The ledger owner's URL, used only by the migration step at start (then closed): migrations
+   * run as the owner and grant the role of DATABASE_URL its privileges (docs/operations.md,
+   * "Database roles"). Unset: migrations run over DATABASE_URL.
+   */
+  DATABASE_MIGRATION_URL: z.string().min(1).optional(),
+  MIGRATE_ON_START: z.enum(['true', 'false']).default('true'),
   /** A silence between two samples of an instance longer than this is a gap, not usage. */
   MAX_GAP_MS: z.coerce.number().int().positive().default(300_000),
   /** Samples further ahead of this service's clock are rejected to the DLQ. */
@@ -148,7 +155,9 @@ export type RatingConfig = Readonly<{
   samplesTopicPartitions: number;
   /** Bounds of dead letters in bytes (libs/kafka DeadLetterPublisher). */
   deadLetters: { maxRequestBytes: number; maxRecordBytes: number };
-  database: { url: string; schema: string; poolSize: number };
+  database: { url: string; migrationUrl: string | null; schema: string; poolSize: number };
+  /** Run the ledger migrations at start (false: `npm run ledger:migrate` ran them before). */
+  migrateOnStart: boolean;
   maxGapMs: number;
   maxFutureSkewMs: number;
   maxIntervalMs: number;
@@ -254,7 +263,13 @@ export function loadRatingConfig(env: NodeJS.ProcessEnv = process.env): RatingCo
     samplesDlqTopic: e.SAMPLES_DLQ_TOPIC,
     samplesTopicPartitions: e.SAMPLES_TOPIC_PARTITIONS,
     deadLetters: { maxRequestBytes: e.DLQ_MAX_REQUEST_BYTES, maxRecordBytes: dlqRecordBytes },
-    database: { url: e.DATABASE_URL, schema: e.DATABASE_SCHEMA, poolSize: e.DATABASE_POOL_SIZE },
+    database: {
+      url: e.DATABASE_URL,
+      migrationUrl: e.DATABASE_MIGRATION_URL ?? null,
+      schema: e.DATABASE_SCHEMA,
+      poolSize: e.DATABASE_POOL_SIZE,
+    },
+    migrateOnStart: e.MIGRATE_ON_START === 'true',
     maxGapMs: e.MAX_GAP_MS,
     maxFutureSkewMs: e.MAX_FUTURE_SKEW_MS,
     maxIntervalMs: e.MAX_INTERVAL_MS,

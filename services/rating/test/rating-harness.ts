@@ -6,7 +6,7 @@ import { type DataSource } from 'typeorm';
 import { Decimal } from '@metering/money';
 import { type SampleEvent, type UsageEvent, decodeUsage, encode } from '@metering/contracts';
 import { createLedgerDataSource, migrateLedger } from '@metering/ledger';
-import { localInfra, uniqueName, waitFor } from '@metering/testing';
+import { appPostgresUrl, ensureAppRole, localInfra, uniqueName, waitFor } from '@metering/testing';
 import { type BucketUsage, addBuckets, byteSeconds, coreSeconds, rateBatch } from '../src/domain';
 import { toMeteredSample } from '../src/consuming/sample.mapper';
 import { readTopic } from './topic-reader';
@@ -62,6 +62,7 @@ export class RatingWorld {
     await admin.disconnect();
     await this.ds.initialize();
     await migrateLedger(this.ds);
+    await ensureAppRole();
     for (const [id, zone] of Object.entries(tenants)) {
       await this.ds.query(
         `INSERT INTO tenant (id, name, time_zone, currency) VALUES ($1, $1, $2, 'EUR')`,
@@ -92,7 +93,9 @@ export class RatingWorld {
         PORT: '0',
         LOG_LEVEL: 'info',
         KAFKA_BROKERS: localInfra.kafkaBrokers.join(','),
-        DATABASE_URL: localInfra.postgresUrl,
+        // The app role, as in production; the owner only for the migration step (it grants).
+        DATABASE_URL: appPostgresUrl(),
+        DATABASE_MIGRATION_URL: localInfra.postgresUrl,
         DATABASE_SCHEMA: this.schema,
         DATABASE_POOL_SIZE: '4',
         SAMPLES_TOPIC: this.topic,
@@ -132,7 +135,8 @@ export class RatingWorld {
           PATH: process.env.PATH ?? '',
           KAFKA_BROKERS: localInfra.kafkaBrokers.join(','),
           KAFKA_CLIENT_ID: this.name,
-          DATABASE_URL: localInfra.postgresUrl,
+          DATABASE_URL: appPostgresUrl(),
+          DATABASE_MIGRATION_URL: localInfra.postgresUrl,
           DATABASE_SCHEMA: this.schema,
           SAMPLES_TOPIC: this.topic,
           SAMPLES_DLQ_TOPIC: this.dlqTopic,

@@ -7,9 +7,16 @@ import {
   ROOT_LOGGER,
 } from '@metering/observability';
 import { type CollectorClock, observedCollectorClock } from '@metering/spool';
-import { COLLECTOR_CLOCK, CollectorMetrics, DOMAIN_SOURCE, VmCollectorService } from './collector';
+import {
+  COLLECTOR_CLOCK,
+  CollectorMetrics,
+  DOMAIN_SOURCE,
+  FOLLOWED_STORE,
+  VmCollectorService,
+} from './collector';
 import { VM_COLLECTOR_CONFIG, type VmCollectorConfig } from './config';
 import { LibvirtDiscovery } from './discovery';
+import { FollowedDomainsStore } from './persistence';
 import { SAMPLE_PUBLISHER, type SamplePublisher, startSamplePublisher } from './publishing';
 
 export interface AppModuleOptions {
@@ -75,6 +82,8 @@ export class AppModule {
             new CollectorMetrics(metrics, () => publisher.depth()),
           inject: [MetricsRegistry, SAMPLE_PUBLISHER],
         },
+        // The domains followed, beside the spool: a restart infers the end of those gone since.
+        { provide: FOLLOWED_STORE, useValue: new FollowedDomainsStore(config.followedStateDir) },
         VmCollectorService,
       ],
     };

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { TOPICS } from '@metering/contracts';
 import {
@@ -49,6 +49,8 @@ export interface VmCollectorConfig {
     dir: string;
     settings: SpoolSettings;
   };
+  /** The instances followed, kept across restarts: `<SPOOL_DIR>/followed`. */
+  followedStateDir: string;
   http: {
     host: string;
     port: number;
@@ -174,6 +176,7 @@ export function loadConfig(
     hostKey,
     topic: e.SAMPLES_TOPIC,
     spool: { dir: resolve(spool.dir), settings: spool.settings },
+    followedStateDir: join(resolve(spool.dir), 'followed'),
     http: { host: e.HTTP_HOST, port: e.PORT },
     logLevel: e.LOG_LEVEL,
     shutdownFlushMs: e.SHUTDOWN_FLUSH_MS,

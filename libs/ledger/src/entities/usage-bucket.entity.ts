@@ -44,6 +44,25 @@ export class UsageBucketEntity {
   @Column({ type: 'bigint', name: 'gap_ms', default: 0 })
   gapMs!: string;
 
+  /** Completeness counters (docs/adr/0013-completeness.md, libs/pricing completeness.ts). */
+  @Column({ type: 'bigint', name: 'inferred_gap_ms', default: 0 })
+  inferredGapMs!: string;
+
+  @Column({ type: 'bigint', name: 'samples_expected', default: 0 })
+  samplesExpected!: string;
+
+  @Column({ type: 'bigint', name: 'samples_observed', default: 0 })
+  samplesObserved!: string;
+
+  @Column({ type: 'bigint', name: 'samples_thinned', default: 0 })
+  samplesThinned!: string;
+
+  @Column({ type: 'bigint', name: 'declared_ms', default: 0 })
+  declaredMs!: string;
+
+  @Column({ type: 'bigint', name: 'declared_gap_ms', default: 0 })
+  declaredGapMs!: string;
+
   /** Charges of this bucket, unrounded, in the currency of the tenant's plan (0 without one). */
   @Column({ type: 'numeric', default: 0 })
   amount!: string;

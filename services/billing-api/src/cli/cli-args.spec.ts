@@ -27,10 +27,10 @@ test('each parser names its argument and what it got', () => {
     [
       named('--limit', parseLimit),
       '-5',
-      /^--limit must be a whole number from 1 to 1000 \(given "-5"\)$/,
+      /^--limit must be a whole number from 1 to 200 \(given "-5"\)$/,
     ],
     [named('--limit', parseLimit), '0', /--limit/],
-    [named('--limit', parseLimit), '1001', /--limit/],
+    [named('--limit', parseLimit), '201', /--limit/],
     [named('--limit', parseLimit), '1e3', /--limit/],
     [named('--limit', parseLimit), 'NaN', /--limit/],
     [named('--limit', parseLimit), ' 5', /--limit/],
@@ -45,7 +45,7 @@ test('each parser names its argument and what it got', () => {
     [named('--cursor', parseCursor), 'abc', /^--cursor must be the nextCursor/],
   ];
   for (const [parse, value, pattern] of cases) refused(() => parse(value, undefined), pattern);
-  assert.equal(named('--limit', parseLimit)('1000', undefined), 1000);
+  assert.equal(named('--limit', parseLimit)('200', undefined), 200);
   assert.equal(named('deliveryId', parseDeliveryId)('42', undefined), '42');
 });
 

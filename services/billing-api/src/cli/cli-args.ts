@@ -1,5 +1,6 @@
 import { isSupportedPeriod, PERIOD_MESSAGE } from '../common/validators';
-import { DELIVERY_PAGE_MAX, DELIVERY_STATUSES } from '../webhooks/domain/delivery-log';
+import { PAGE_MAX } from '../common/page.dto';
+import { DELIVERY_STATUSES, ENDPOINT_STATUSES } from '../webhooks/domain/delivery-log';
 
 /**
  * The CLI's argument parsers (commander calls them; a throw is a usage error, exit 2). Each
@@ -59,15 +60,22 @@ export function parseResourceId(value: string): string {
 }
 
 export function parseDeliveryStatus(value: string): string {
-  if (!DELIVERY_STATUSES.includes(value)) {
+  if (!(DELIVERY_STATUSES as readonly string[]).includes(value)) {
     throw new InvalidValue(`must be one of ${DELIVERY_STATUSES.join(', ')}`);
   }
   return value;
 }
 
+export function parseEndpointStatus(value: string): string {
+  if (!(ENDPOINT_STATUSES as readonly string[]).includes(value)) {
+    throw new InvalidValue(`must be one of ${ENDPOINT_STATUSES.join(', ')}`);
+  }
+  return value;
+}
+
 export function parseLimit(value: string): number {
-  if (!/^[1-9]\d{0,3}$/.test(value) || Number(value) > DELIVERY_PAGE_MAX) {
-    throw new InvalidValue(`must be a whole number from 1 to ${DELIVERY_PAGE_MAX}`);
+  if (!/^[1-9]\d{0,3}$/.test(value) || Number(value) > PAGE_MAX) {
+    throw new InvalidValue(`must be a whole number from 1 to ${PAGE_MAX}`);
   }
   return Number(value);
 }

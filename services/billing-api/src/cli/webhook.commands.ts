@@ -1,12 +1,13 @@
 import { type Command } from 'commander';
 import type { Principal } from '../auth/principal';
-import { DELIVERY_PAGE_DEFAULT, DELIVERY_PAGE_MAX } from '../webhooks/domain/delivery-log';
+import { PAGE_DEFAULT, PAGE_MAX } from '../common/page.dto';
 import type { DeliveryView, WebhookEndpointService } from '../webhooks/webhook-endpoint.service';
 import {
   named,
   parseCursor,
   parseDeliveryId,
   parseDeliveryStatus,
+  parseEndpointStatus,
   parseResourceId,
   parseLimit,
   printable,
@@ -60,7 +61,7 @@ export function registerWebhookCommands(program: Command, rt: CliRuntime): void 
     )
     .option(
       '--limit <n>',
-      `at most n (1-${DELIVERY_PAGE_MAX}, default ${DELIVERY_PAGE_DEFAULT})`,
+      `at most n (1-${PAGE_MAX}, default ${PAGE_DEFAULT})`,
       named('--limit', parseLimit),
     )
     .option('--cursor <cursor>', 'the previous page’s next cursor', named('--cursor', parseCursor))
@@ -122,23 +123,47 @@ export function registerWebhookCommands(program: Command, rt: CliRuntime): void 
     .description('Webhook endpoints (what GET /v1/webhook-endpoints shows the admin key).');
   endpoints
     .command('list')
-    .summary("every endpoint, or one tenant's")
+    .summary("endpoints, or one tenant's, a page at a time")
     .description(
-      'Every webhook endpoint: id, status, owner (a tenant or the provider), URL, event types.',
+      'Webhook endpoints in creation order: id, status, owner (a tenant or the provider), URL, ' +
+        'event types. A full page ends with the cursor of the next one (--json: `nextCursor`).',
     )
     .option('--tenant <id>', "one tenant's endpoints", named('--tenant', parseResourceId))
+    .option('--status <status>', 'enabled or disabled', named('--status', parseEndpointStatus))
+    .option(
+      '--limit <n>',
+      `at most n (1-${PAGE_MAX}, default ${PAGE_DEFAULT})`,
+      named('--limit', parseLimit),
+    )
+    .option('--cursor <cursor>', 'the previous page’s next cursor', named('--cursor', parseCursor))
     .option('--json', JSON_HELP)
     .addHelpText('after', '\nExample:\n  npm run billing -- endpoints list --json')
-    .action(async (opts: { tenant?: string; json?: boolean }) => {
-      const list = await (await webhooks(rt)).list(OPERATOR, opts.tenant);
-      if (opts.json === true) return rt.json(list);
-      rt.text(
-        list.items.map(
-          (e) =>
-            `${e.id}\t${e.status}\t${e.tenantId ?? '(provider)'}\t${e.url}\t${e.eventTypes.join(',')}` +
-            (e.disabledReason === null ? '' : `\t${printable(e.disabledReason)}`),
-        ),
-      );
-      if (list.items.length === 0) rt.io.err.write('no webhook endpoints\n');
-    });
+    .action(
+      async (opts: {
+        tenant?: string;
+        status?: string;
+        limit?: number;
+        cursor?: string;
+        json?: boolean;
+      }) => {
+        const page = await (
+          await webhooks(rt)
+        ).endpointPage(OPERATOR, {
+          tenantId: opts.tenant,
+          status: opts.status,
+          limit: opts.limit,
+          cursor: opts.cursor,
+        });
+        if (opts.json === true) return rt.json(page);
+        rt.text(
+          page.data.map(
+            (e) =>
+              `${e.id}\t${e.status}\t${e.tenantId ?? '(provider)'}\t${e.url}\t${e.eventTypes.join(',')}` +
+              (e.disabledReason === null ? '' : `\t${printable(e.disabledReason)}`),
+          ),
+        );
+        if (page.data.length === 0) rt.io.err.write('no webhook endpoints\n');
+        if (page.nextCursor !== null) rt.text([`next page: --cursor ${page.nextCursor}`]);
+      },
+    );
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { createLedgerDataSource, migrateLedger } from '@metering/ledger';
+import { createLedgerDataSource, migrateLedgerForApp } from '@metering/ledger';
 import { createLogger, HealthRegistry, type Logger, ROOT_LOGGER } from '@metering/observability';
 import { type BillingConfig } from '../config';
 import { BILLING_CONFIG } from './tokens';
@@ -27,11 +27,19 @@ export class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onModuleInit(): Promise<void> {
-    if (!this.dataSource.isInitialized) await this.dataSource.initialize();
+    // Migrated before the service's own pool opens: with DATABASE_MIGRATION_URL, as the owner on a
+    // connection of its own (closed after), so the pool only ever holds the app role's sessions.
     if (this.config.migrateOnStart) {
-      const applied = await migrateLedger(this.dataSource);
+      const { url, migrationUrl, schema } = this.config.database;
+      const applied = await migrateLedgerForApp({
+        url,
+        migrationUrl,
+        schema,
+        applicationName: 'billing-api',
+      });
       if (applied.length > 0) this.logger.info({ applied }, 'ledger migrated');
     }
+    if (!this.dataSource.isInitialized) await this.dataSource.initialize();
   }
 
   async onApplicationShutdown(): Promise<void> {

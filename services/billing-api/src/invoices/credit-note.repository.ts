@@ -23,9 +23,10 @@ export class CreditNoteRepository {
   constructor(private readonly dataSource: DataSource) {}
 
   /**
-   * Creates a credit note in one transaction: the invoice row is locked (FOR UPDATE takes no
-   * trigger) so two notes for one invoice are built one after the other from every earlier note,
-   * and the year's counter row is locked so numbers are gap-free; the PDF is stored with it.
+   * Creates a credit note in one transaction: a transaction-scoped advisory lock on the invoice's
+   * number (a row lock would need UPDATE on `invoice`, which the services' role does not hold)
+   * makes two notes for one invoice be built one after the other from every earlier note, and
+   * the year's counter row is locked so numbers are gap-free; the PDF is stored with it.
    */
   async create(
     invoiceNumber: string,
@@ -34,8 +35,11 @@ export class CreditNoteRepository {
     renderPdf: (note: CreditNoteDocument) => Promise<Buffer>,
   ): Promise<CreditNoteDocument | null> {
     return this.dataSource.transaction('READ COMMITTED', async (tx) => {
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [
+        `metering-credit-note:${invoiceNumber}`,
+      ]);
       const invoices = await tx.query<{ content: InvoiceDocument; content_hash: string }[]>(
-        `SELECT content, content_hash FROM invoice WHERE number = $1 FOR UPDATE`,
+        `SELECT content, content_hash FROM invoice WHERE number = $1`,
         [invoiceNumber],
       );
       const invoice = invoices[0];

@@ -46,7 +46,9 @@ import {
 } from './invoice.dto';
 import { InvoiceExportService } from './invoice-export.service';
 import { InvoiceService } from './invoice.service';
-import { type CloseResult, PeriodCloseService } from './period-close.service';
+import { hostname } from 'node:os';
+import { RecordedCloseService } from '../schedule/recorded-close.service';
+import { type CloseResult } from './period-close.service';
 import { invoiceCsv } from './render/invoice-csv.renderer';
 
 @ApiTags('invoices')
@@ -54,7 +56,7 @@ import { invoiceCsv } from './render/invoice-csv.renderer';
 export class InvoiceController {
   constructor(
     private readonly invoices: InvoiceService,
-    private readonly closer: PeriodCloseService,
+    private readonly closer: RecordedCloseService,
     private readonly exporter: InvoiceExportService,
     private readonly cursors: PageCursors,
     @Inject(BILLING_CONFIG) private readonly config: BillingConfig,
@@ -174,7 +176,11 @@ export class InvoiceController {
     description: 'PERIOD_NOT_CLOSABLE (before the grace time)',
   })
   close(@Param('period', PeriodPipe) period: string): Promise<CloseResult> {
-    return this.closer.close(period);
+    // Recorded like the scheduler's and the CLI's closes: `billing schedule` shows the last run.
+    return this.closer.close(period, {
+      startedBy: 'api',
+      instance: `${hostname()}:${process.pid}`,
+    });
   }
 
   @Get('v1/invoices/export')

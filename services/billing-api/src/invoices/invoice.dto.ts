@@ -92,9 +92,29 @@ export class ResourceBreakdownDto {
 }
 
 export class CompletenessDto {
-  @ApiProperty() observedMs!: string;
-  @ApiProperty() gapMs!: string;
-  @ApiProperty({ type: String, nullable: true, example: '0.9990' }) ratio!: string | null;
+  @ApiProperty({ description: 'ms between samples of an instance, within the gap limit' })
+  observedMs!: string;
+  @ApiProperty({ description: 'ms of silences longer than the gap limit (not billed as usage)' })
+  gapMs!: string;
+  @ApiPropertyOptional({
+    description:
+      'ms unseen after resources ended while their collector was down (inferred finals; not billed)',
+  })
+  inferredGapMs?: string;
+  @ApiPropertyOptional({ description: 'samples the collectors should have produced' })
+  samplesExpected?: string;
+  @ApiPropertyOptional({ description: 'samples present' })
+  samplesObserved?: string;
+  @ApiPropertyOptional({ description: "samples a collector's spool thinned (CPU still counted)" })
+  samplesThinned?: string;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: '0.9990',
+    description:
+      'share of expected samples present (docs/product.md, "Completeness"); time-based for samples that declare no interval; null: no metered time',
+  })
+  ratio!: string | null;
 }
 
 export class MinimumDto {

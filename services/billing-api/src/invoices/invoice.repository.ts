@@ -7,6 +7,7 @@ import {
   invoiceContentHash,
   invoiceNumber,
   type InvoiceDocument,
+  type SegmentCompleteness,
   type SegmentUsage,
   sha256Hex,
   type UsageTotals,
@@ -20,6 +21,32 @@ const SUMS = `sum(cpu_usage_core_seconds)::text AS cpu_usage,
   sum(memory_max_byte_seconds)::text AS memory_max,
   sum(observed_ms)::text AS observed_ms,
   sum(gap_ms)::text AS gap_ms`;
+
+/** The completeness counters (libs/pricing completeness.ts) beside the sums. */
+const COMPLETENESS_SUMS = `sum(inferred_gap_ms)::text AS inferred_gap_ms,
+  sum(samples_expected)::text AS samples_expected,
+  sum(samples_observed)::text AS samples_observed,
+  sum(samples_thinned)::text AS samples_thinned,
+  sum(declared_ms)::text AS declared_ms,
+  sum(declared_gap_ms)::text AS declared_gap_ms`;
+
+interface RawCompleteness {
+  inferred_gap_ms: string | null;
+  samples_expected: string | null;
+  samples_observed: string | null;
+  samples_thinned: string | null;
+  declared_ms: string | null;
+  declared_gap_ms: string | null;
+}
+
+const completenessOfRow = (r: RawCompleteness): SegmentCompleteness => ({
+  inferredGapMs: r.inferred_gap_ms ?? '0',
+  samplesExpected: r.samples_expected ?? '0',
+  samplesObserved: r.samples_observed ?? '0',
+  samplesThinned: r.samples_thinned ?? '0',
+  declaredMs: r.declared_ms ?? '0',
+  declaredGapMs: r.declared_gap_ms ?? '0',
+});
 
 interface RawSums {
   cpu_usage: string | null;
@@ -74,17 +101,18 @@ export class InvoiceRepository {
     segmentStartsMs: readonly number[],
   ): Promise<SegmentUsage[]> {
     const rows = await this.dataSource.query<
-      (RawSums & {
-        segment: number;
-        resource_id: string;
-        resource_kind: 'container' | 'vm';
-        resource_name: string | null;
-      })[]
+      (RawSums &
+        RawCompleteness & {
+          segment: number;
+          resource_id: string;
+          resource_kind: 'container' | 'vm';
+          resource_name: string | null;
+        })[]
     >(
       // The name from the resource dimension, joined once per resource after the sums.
       `SELECT u.*, r.name AS resource_name
        FROM (SELECT width_bucket(bucket_start, $4::timestamptz[]) - 1 AS segment, resource_id,
-                    min(resource_kind) AS resource_kind, ${SUMS}
+                    min(resource_kind) AS resource_kind, ${SUMS}, ${COMPLETENESS_SUMS}
              FROM usage_bucket
              WHERE tenant_id = $1 AND bucket_start >= $2 AND bucket_start < $3
              GROUP BY 1, 2) AS u
@@ -102,6 +130,7 @@ export class InvoiceRepository {
       resourceKind: r.resource_kind,
       resourceName: r.resource_name,
       ...totalsOf(r),
+      completeness: completenessOfRow(r),
     }));
   }
 

@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { type CloseResult } from '../invoices/period-close.service';
 
 /** Who started a close: billing-api's schedule (its timer or the CronJob's run) or the CLI. */
-export type CloseRunStarter = 'schedule' | 'cli';
+export type CloseRunStarter = 'schedule' | 'cli' | 'api';
 export type CloseRunStatus = 'running' | 'succeeded' | 'failed';
 
 /** The last close of some month, as `billing schedule` shows it. */

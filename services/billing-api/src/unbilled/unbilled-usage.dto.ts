@@ -74,7 +74,7 @@ export class UnbilledUsagePageDto {
   @ApiProperty() periodEnd!: string;
 
   @ApiProperty({ type: [UnbilledUsageDto], description: 'In tenant-id order' })
-  items!: UnbilledUsageDto[];
+  data!: UnbilledUsageDto[];
 
   @ApiProperty({
     type: String,

@@ -74,7 +74,7 @@ export class UnbilledUsageService {
       timeZone,
       periodStart: new Date(startMs).toISOString(),
       periodEnd: new Date(endMs).toISOString(),
-      items,
+      data: items,
       nextCursor,
     };
   }

@@ -38,6 +38,27 @@ export class UsageQueryDto {
 export class UsageTotalsDto {
   @ApiProperty({ example: '7200' }) cpuCoreSeconds!: string;
   @ApiProperty({ example: '3600' }) memoryGibSeconds!: string;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: '0.9990',
+    description:
+      'Share of expected samples present (docs/product.md, "Completeness"): the resource\'s with by=resource, else its resources\' counts pooled, as on invoices; null: no metered time',
+  })
+  completeness!: string | null;
+  @ApiProperty({ example: '360', description: 'samples the collectors should have produced' })
+  samplesExpected!: string;
+  @ApiProperty({ example: '359', description: 'samples present' })
+  samplesObserved!: string;
+  @ApiProperty({ example: '0', description: "samples a collector's spool thinned" })
+  samplesThinned!: string;
+  @ApiProperty({ example: '0', description: 'ms of silences longer than the gap limit' })
+  gapMs!: string;
+  @ApiProperty({
+    example: '0',
+    description: 'ms unseen after resources ended while their collector was down (inferred)',
+  })
+  inferredGapMs!: string;
 }
 
 export class UsageItemDto extends UsageTotalsDto {

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { type CompletenessCounters } from '@metering/pricing';
 
 export type Basis = 'usage' | 'allocation' | 'max';
 
@@ -9,6 +10,8 @@ export interface UsageRow {
   readonly resourceKind: string | null;
   readonly cpuCoreSeconds: string;
   readonly memoryByteSeconds: string;
+  /** The item's completeness counters, summed (libs/pricing completeness.ts). */
+  readonly completeness: CompletenessCounters;
 }
 
 /** A resource as the ledger's dimension describes it (rating records it from the samples). */
@@ -58,11 +61,23 @@ export class UsageRepository {
         resource_kind: string | null;
         cpu: string;
         memory: string;
+        o: string;
+        g: string;
+        ig: string;
+        se: string;
+        so: string;
+        st: string;
+        dm: string;
+        dg: string;
       }[]
     >(
       `SELECT (extract(epoch FROM ${start}) * 1000)::bigint::text AS start_ms,
               ${resource} AS resource_id, ${kind} AS resource_kind,
-              sum(${c.cpu})::text AS cpu, sum(${c.memory})::text AS memory
+              sum(${c.cpu})::text AS cpu, sum(${c.memory})::text AS memory,
+              sum(observed_ms)::text AS o, sum(gap_ms)::text AS g,
+              sum(inferred_gap_ms)::text AS ig, sum(samples_expected)::text AS se,
+              sum(samples_observed)::text AS so, sum(samples_thinned)::text AS st,
+              sum(declared_ms)::text AS dm, sum(declared_gap_ms)::text AS dg
        FROM usage_bucket
        WHERE tenant_id = $1 AND bucket_start >= $2 AND bucket_start < $3
        GROUP BY 1, 2 ORDER BY 1, 2`,
@@ -76,6 +91,16 @@ export class UsageRepository {
       resourceKind: r.resource_kind,
       cpuCoreSeconds: r.cpu,
       memoryByteSeconds: r.memory,
+      completeness: {
+        observedMs: BigInt(r.o),
+        gapMs: BigInt(r.g),
+        inferredGapMs: BigInt(r.ig),
+        samplesExpected: BigInt(r.se),
+        samplesObserved: BigInt(r.so),
+        samplesThinned: BigInt(r.st),
+        declaredMs: BigInt(r.dm),
+        declaredGapMs: BigInt(r.dg),
+      },
     }));
   }
 

@@ -1,5 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { byteSecondsToGibSeconds, Decimal, decimalToString } from '@metering/money';
+import {
+  type CompletenessCounters,
+  NO_COUNTERS,
+  addCounters,
+  completenessShare,
+  shareToFixed,
+} from '@metering/pricing';
 import { UnprocessableError } from '../common/billing.errors';
 import { TenantService } from '../tenants/tenant.service';
 import { type UsageQueryDto, type UsageResourceDto, type UsageResponseDto } from './usage.dto';
@@ -47,10 +54,12 @@ export class UsageService {
       : new Map<string, ResourceDetails>();
     let cpu = new Decimal(0);
     let memory = new Decimal(0);
+    let counters = NO_COUNTERS;
     const kinds = new Map<string, string>();
     const items = rows.map((r) => {
       cpu = cpu.plus(r.cpuCoreSeconds);
       memory = memory.plus(r.memoryByteSeconds);
+      counters = addCounters(counters, r.completeness);
       return {
         start: new Date(r.startMs).toISOString(),
         ...(r.resourceId === null
@@ -62,6 +71,7 @@ export class UsageService {
             }),
         cpuCoreSeconds: decimalToString(new Decimal(r.cpuCoreSeconds)),
         memoryGibSeconds: decimalToString(byteSecondsToGibSeconds(r.memoryByteSeconds)),
+        ...completenessFields(r.completeness),
       };
     });
     return {
@@ -73,6 +83,7 @@ export class UsageService {
       totals: {
         cpuCoreSeconds: decimalToString(cpu),
         memoryGibSeconds: decimalToString(byteSecondsToGibSeconds(memory)),
+        ...completenessFields(counters),
       },
       ...(byResource
         ? {
@@ -103,4 +114,27 @@ export class UsageService {
       };
     }
   }
+}
+
+/**
+ * The completeness of an item (a resource's, with by=resource; else its resources' counts pooled)
+ * and the counts behind it: the same figure as invoices show (docs/product.md, "Completeness").
+ */
+function completenessFields(c: CompletenessCounters): {
+  completeness: string | null;
+  samplesExpected: string;
+  samplesObserved: string;
+  samplesThinned: string;
+  gapMs: string;
+  inferredGapMs: string;
+} {
+  const share = completenessShare(c);
+  return {
+    completeness: share === null ? null : shareToFixed(share, 4),
+    samplesExpected: c.samplesExpected.toString(),
+    samplesObserved: c.samplesObserved.toString(),
+    samplesThinned: c.samplesThinned.toString(),
+    gapMs: c.gapMs.toString(),
+    inferredGapMs: c.inferredGapMs.toString(),
+  };
 }

@@ -41,6 +41,12 @@ const DELIVERY_COLUMNS = `d.id::text AS id, d.endpoint_id AS "endpointId", d.eve
   d.last_latency_ms AS "lastLatencyMs", d.last_response AS "lastResponse", d.last_error AS "lastError",
   d.delivered_at AS "deliveredAt", d.created_at AS "createdAt"`;
 
+/**
+ * An endpoint's place in creation order, as sortable text: the creation instant to the
+ * microsecond in UTC, then the id (ids are `we_` and hex, so `|` never occurs in them).
+ */
+const ENDPOINT_POSITION = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '|' || id`;
+
 /** The webhook API's view of endpoints and their delivery log. */
 @Injectable()
 export class WebhookEndpointRepository {
@@ -77,17 +83,30 @@ export class WebhookEndpointRepository {
     return rows[0]!;
   }
 
-  /** tenantId undefined: every endpoint (admin); null: the provider's; a string: that tenant's. */
-  async list(tenantId: string | null | undefined): Promise<EndpointRow[]> {
-    if (tenantId === undefined) {
-      return this.dataSource.query<EndpointRow[]>(
-        `SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoint ORDER BY created_at, id LIMIT 1000`,
-      );
-    }
-    return this.dataSource.query<EndpointRow[]>(
-      `SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoint WHERE tenant_id IS NOT DISTINCT FROM $1
-       ORDER BY created_at, id LIMIT 1000`,
-      [tenantId],
+  /**
+   * A page of endpoints in creation order after the keyset position `after` (`endpointPosition`
+   * of the last row shown). tenantId undefined: every endpoint (admin); null: the provider's; a
+   * string: that tenant's.
+   */
+  async endpointPage(filter: {
+    tenantId: string | null | undefined;
+    status: string | undefined;
+    after: string | null;
+    rows: number;
+  }): Promise<(EndpointRow & { position: string })[]> {
+    return this.dataSource.query<(EndpointRow & { position: string })[]>(
+      `SELECT ${ENDPOINT_COLUMNS}, ${ENDPOINT_POSITION} AS position FROM webhook_endpoint
+       WHERE ($1::boolean OR tenant_id IS NOT DISTINCT FROM $2)
+         AND ($3::text IS NULL OR status = $3)
+         AND ($4::text IS NULL OR ${ENDPOINT_POSITION} > $4)
+       ORDER BY ${ENDPOINT_POSITION} LIMIT $5`,
+      [
+        filter.tenantId === undefined,
+        filter.tenantId ?? null,
+        filter.status ?? null,
+        filter.after,
+        filter.rows,
+      ],
     );
   }
 
@@ -145,19 +164,22 @@ export class WebhookEndpointRepository {
     endpointId: string | undefined;
     tenantId: string | null | undefined;
     status: string | undefined;
+    eventType: string | undefined;
     before: string | null;
     rows: number;
   }): Promise<DeliveryRow[]> {
     return this.dataSource.query<DeliveryRow[]>(
       `SELECT ${DELIVERY_COLUMNS} FROM webhook_delivery d JOIN event_outbox o ON o.event_id = d.event_id
        WHERE ($1::text IS NULL OR d.endpoint_id = $1) AND ($2::text IS NULL OR d.status = $2)
-         AND ($3::bigint IS NULL OR d.id < $3::bigint)
-         AND ($4::boolean OR d.endpoint_id IN
-           (SELECT id FROM webhook_endpoint WHERE tenant_id IS NOT DISTINCT FROM $5))
-       ORDER BY d.id DESC LIMIT $6`,
+         AND ($3::text IS NULL OR o.event_type = $3)
+         AND ($4::bigint IS NULL OR d.id < $4::bigint)
+         AND ($5::boolean OR d.endpoint_id IN
+           (SELECT id FROM webhook_endpoint WHERE tenant_id IS NOT DISTINCT FROM $6))
+       ORDER BY d.id DESC LIMIT $7`,
       [
         filter.endpointId ?? null,
         filter.status ?? null,
+        filter.eventType ?? null,
         filter.before,
         filter.tenantId === undefined,
         filter.tenantId ?? null,

@@ -1,18 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { INVOICE_EVENT_TYPES, isPrintableText, utf8ByteLength } from '@metering/contracts';
-import { type Principal, principalName } from '../auth/principal';
+import { type Principal } from '../auth/principal';
 import {
   ConflictError,
   type FieldProblem,
   NotFoundError,
   ValidationFailedError,
 } from '../common/billing.errors';
-import { type Page } from '../common/page.dto';
+import { isPageLimit, type Page, PAGE_MAX } from '../common/page.dto';
 import { PageCursors } from '../common/page-cursor';
 import { BILLING_CONFIG } from '../common/tokens';
 import { type BillingConfig } from '../config';
-import { DELIVERY_PAGE_DEFAULT, DELIVERY_PAGE_MAX, DELIVERY_STATUSES } from './domain/delivery-log';
 import { checkWebhookUrl } from './webhook-url.policy';
 import {
   type DeliveryRow,
@@ -20,11 +19,33 @@ import {
   WebhookEndpointRepository,
 } from './webhook-endpoint.repository';
 import { WebhookSecretCipher } from './webhook-secret.cipher';
+import { DELIVERY_STATUSES, ENDPOINT_STATUSES } from './domain/delivery-log';
 
 /** Endpoints per owner (the provider, or one tenant). */
 export const MAX_ENDPOINTS_PER_OWNER = 20;
 const MAX_DESCRIPTION_BYTES = 256;
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** `limit` and `cursor` as a query string carries them (the API and the operator CLI). */
+export interface PageRequest {
+  readonly limit?: unknown;
+  readonly cursor?: unknown;
+}
+
+/** Filters of the endpoint list, each optional; checked here (400 naming the field). */
+export interface EndpointPageQuery extends PageRequest {
+  /** Admin key only: one tenant's endpoints (a tenant key sees its own). */
+  readonly tenantId?: unknown;
+  readonly status?: unknown;
+}
+
+/** Filters of the delivery log, each optional; checked here (400 naming the field). */
+export interface DeliveryPageQuery extends PageRequest {
+  /** One endpoint's log; absent: every endpoint the principal sees. */
+  readonly endpointId?: unknown;
+  readonly status?: unknown;
+  readonly eventType?: unknown;
+}
 
 export interface EndpointView {
   id: string;
@@ -109,14 +130,38 @@ export class WebhookEndpointService {
     return { ...view(row), secret };
   }
 
-  async list(principal: Principal, tenantFilter: unknown): Promise<{ items: EndpointView[] }> {
-    let scope: string | null | undefined;
-    if (principal.kind === 'tenant') scope = principal.tenantId;
-    else if (tenantFilter === undefined) scope = undefined;
-    else if (typeof tenantFilter === 'string' && ID_PATTERN.test(tenantFilter))
-      scope = tenantFilter;
-    else throw new ValidationFailedError([{ field: 'tenantId', message: 'must be a tenant id' }]);
-    return { items: (await this.endpoints.list(scope)).map(view) };
+  /**
+   * Endpoints in creation order, a page at a time (`{data, nextCursor}` like every list): the
+   * admin's all or one tenant's (`tenantId`), a tenant key's its own (another tenant's id: an
+   * empty page, as for an unknown one); optionally by `status`.
+   */
+  async endpointPage(principal: Principal, query: EndpointPageQuery): Promise<Page<EndpointView>> {
+    const problems = pageProblems(query);
+    const { tenantId, status } = query;
+    if (tenantId !== undefined && (typeof tenantId !== 'string' || !ID_PATTERN.test(tenantId))) {
+      problems.push({ field: 'tenantId', message: 'must be a tenant id' });
+    }
+    problems.push(...oneOf('status', status, ENDPOINT_STATUSES));
+    if (problems.length > 0) throw new ValidationFailedError(problems);
+    let owner = tenantId as string | undefined;
+    if (principal.kind === 'tenant') {
+      if (owner !== undefined && owner !== principal.tenantId)
+        return { data: [], nextCursor: null };
+      owner = principal.tenantId;
+    }
+    return this.cursors.page(
+      ['webhook-endpoints', owner, status as string | undefined],
+      pageOfQuery(query),
+      (after, rows) =>
+        this.endpoints.endpointPage({
+          tenantId: owner,
+          status: status as string | undefined,
+          after,
+          rows,
+        }),
+      (row) => row.position,
+      view,
+    );
   }
 
   async get(principal: Principal, id: string): Promise<EndpointView> {
@@ -155,56 +200,39 @@ export class WebhookEndpointService {
     return view(await this.endpoints.enable(id));
   }
 
-  async deliveries(
-    principal: Principal,
-    id: string,
-    status: unknown,
-    limit: unknown,
-  ): Promise<{ items: DeliveryView[] }> {
-    return { items: (await this.deliveryPage(principal, { endpointId: id, status, limit })).data };
-  }
-
   /**
    * The delivery log newest first, a page at a time: of one endpoint (`endpointId`) or of every
-   * endpoint the principal sees; `cursor` is the previous page's `nextCursor` (bound to the
-   * principal and the filters). The HTTP route and the operator CLI both list through here.
+   * endpoint the principal sees; by `status` and `eventType`. `cursor` is the previous page's
+   * `nextCursor` (bound to the principal and the filters). The HTTP route and the operator CLI
+   * both list through here.
    */
-  async deliveryPage(
-    principal: Principal,
-    query: { endpointId?: unknown; status?: unknown; limit?: unknown; cursor?: unknown },
-  ): Promise<Page<DeliveryView>> {
-    const { endpointId, status, limit, cursor } = query;
+  async deliveryPage(principal: Principal, query: DeliveryPageQuery): Promise<Page<DeliveryView>> {
+    const { endpointId, status, eventType } = query;
     if (endpointId !== undefined) {
       await this.visible(principal, typeof endpointId === 'string' ? endpointId : '');
     }
-    if (status !== undefined && !DELIVERY_STATUSES.includes(status as string)) {
-      throw new ValidationFailedError([
-        { field: 'status', message: `must be one of ${DELIVERY_STATUSES.join(', ')}` },
-      ]);
-    }
-    const n = limit === undefined ? DELIVERY_PAGE_DEFAULT : Number(limit);
-    if (
-      (typeof limit === 'string' && !/^\d{1,4}$/.test(limit)) ||
-      !Number.isInteger(n) ||
-      n < 1 ||
-      n > DELIVERY_PAGE_MAX
-    ) {
-      throw new ValidationFailedError([
-        { field: 'limit', message: `must be 1 to ${DELIVERY_PAGE_MAX}` },
-      ]);
-    }
-    if (cursor !== undefined && (typeof cursor !== 'string' || cursor.length > 2100)) {
-      throw new ValidationFailedError([{ field: 'cursor', message: 'must be a nextCursor' }]);
-    }
-    const tenantId = principal.kind === 'tenant' ? principal.tenantId : undefined;
+    const problems = [
+      ...pageProblems(query),
+      ...oneOf('status', status, DELIVERY_STATUSES),
+      ...oneOf('eventType', eventType, INVOICE_EVENT_TYPES),
+    ];
+    if (problems.length > 0) throw new ValidationFailedError(problems);
     const filters = {
       endpointId: endpointId as string | undefined,
+      tenantId: principal.kind === 'tenant' ? principal.tenantId : undefined,
       status: status as string | undefined,
+      eventType: eventType as string | undefined,
     };
     return this.cursors.page(
-      ['webhook-deliveries', principalName(principal), filters.endpointId, filters.status],
-      { limit: String(n), cursor },
-      (before, rows) => this.endpoints.deliveryPage({ ...filters, tenantId, before, rows }),
+      [
+        'webhook-deliveries',
+        filters.tenantId,
+        filters.endpointId,
+        filters.status,
+        filters.eventType,
+      ],
+      pageOfQuery(query),
+      (before, rows) => this.endpoints.deliveryPage({ ...filters, before, rows }),
       (row) => row.id,
       deliveryView,
     );
@@ -312,6 +340,35 @@ export class WebhookEndpointService {
       description: description as string,
     };
   }
+}
+
+/** `limit` (1…PAGE_MAX, digits as in a query string; a whole number from the CLI) and `cursor`. */
+function pageProblems(query: PageRequest): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const { limit, cursor } = query;
+  const text = typeof limit === 'number' && Number.isSafeInteger(limit) ? String(limit) : limit;
+  if (text !== undefined && !isPageLimit(text, PAGE_MAX)) {
+    problems.push({ field: 'limit', message: `must be a whole number from 1 to ${PAGE_MAX}` });
+  }
+  if (cursor !== undefined && (typeof cursor !== 'string' || cursor.length > 2100)) {
+    problems.push({ field: 'cursor', message: 'must be the nextCursor of the previous page' });
+  }
+  return problems;
+}
+
+/** The query once pageProblems passed it: limit digits (or a whole number), cursor a string. */
+function pageOfQuery(query: PageRequest): { limit?: string; cursor?: string } {
+  const { limit, cursor } = query;
+  return {
+    limit: typeof limit === 'number' ? String(limit) : (limit as string | undefined),
+    cursor: cursor as string | undefined,
+  };
+}
+
+function oneOf(field: string, value: unknown, allowed: readonly string[]): FieldProblem[] {
+  return value === undefined || (typeof value === 'string' && allowed.includes(value))
+    ? []
+    : [{ field, message: `must be one of ${allowed.join(', ')}` }];
 }
 
 function canSee(principal: Principal, endpoint: EndpointRow): boolean {

@@ -12,8 +12,10 @@ import {
   SetMetadata,
 } from '@nestjs/common';
 import {
+  ApiBadRequestResponse,
   ApiBearerAuth,
   ApiBody,
+  ApiOkResponse,
   ApiOperation,
   ApiTags,
   ApiUnauthorizedResponse,
@@ -26,11 +28,18 @@ import {
 } from '../auth/principal';
 import { ErrorResponseDto } from '../common/error-response.dto';
 import { UnauthenticatedError } from '../common/billing.errors';
+import { type Page } from '../common/page.dto';
 import {
   type DeliveryView,
   type EndpointView,
   WebhookEndpointService,
 } from './webhook-endpoint.service';
+import {
+  WebhookDeliveryListQueryDto,
+  WebhookDeliveryPageDto,
+  WebhookEndpointListQueryDto,
+  WebhookEndpointPageDto,
+} from './webhook.dto';
 
 /** The admin key or any tenant key; the service scopes what each sees. */
 function AnyKey(): MethodDecorator & ClassDecorator {
@@ -82,13 +91,15 @@ export class WebhookController {
   @Get('webhook-endpoints')
   @ApiOperation({
     operationId: 'listWebhookEndpoints',
-    summary: 'Webhook endpoints the key may see (a tenant: its own)',
+    summary: 'Webhook endpoints the key may see (a tenant: its own), in creation order',
   })
+  @ApiOkResponse({ type: WebhookEndpointPageDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'limit, cursor, tenantId, status' })
   list(
     @Req() req: AuthenticatedRequest,
-    @Query('tenantId') tenantId: unknown,
-  ): Promise<{ items: EndpointView[] }> {
-    return this.webhooks.list(principalOf(req), tenantId);
+    @Query() query: WebhookEndpointListQueryDto,
+  ): Promise<Page<EndpointView>> {
+    return this.webhooks.endpointPage(principalOf(req), query);
   }
 
   @Get('webhook-endpoints/:endpointId')
@@ -131,15 +142,20 @@ export class WebhookController {
   @Get('webhook-endpoints/:endpointId/deliveries')
   @ApiOperation({
     operationId: 'listWebhookDeliveries',
-    summary: 'The delivery log: status, attempts, latency, the response’s first 1 KiB',
+    summary:
+      'The delivery log, newest first: status, attempts, latency, the response’s first 1 KiB',
+  })
+  @ApiOkResponse({ type: WebhookDeliveryPageDto })
+  @ApiBadRequestResponse({
+    type: ErrorResponseDto,
+    description: 'limit, cursor, status, eventType',
   })
   deliveries(
     @Req() req: AuthenticatedRequest,
     @Param('endpointId') id: string,
-    @Query('status') status: unknown,
-    @Query('limit') limit: unknown,
-  ): Promise<{ items: DeliveryView[] }> {
-    return this.webhooks.deliveries(principalOf(req), id, status, limit);
+    @Query() query: WebhookDeliveryListQueryDto,
+  ): Promise<Page<DeliveryView>> {
+    return this.webhooks.deliveryPage(principalOf(req), { ...query, endpointId: id });
   }
 
   @Post('webhook-deliveries/:deliveryId/redeliver')

@@ -1,4 +1,4 @@
-import { type Lifecycle } from '@metering/contracts';
+import { type Lifecycle, type SampleEvent } from '@metering/contracts';
 import { CollectorClock } from '@metering/spool';
 import { type CgroupLocation } from '../cgroups';
 import { type ContainerSource } from '../discovery/docker-engine.client';
@@ -37,7 +37,8 @@ export type ReadErrorKind =
   | 'contract_violation'
   | 'publish_failed'
   | 'cycle_overrun'
-  | 'residual_state_failed';
+  | 'residual_state_failed'
+  | 'followed_state_failed';
 
 /** What the collector reports; the Prometheus adapter is CollectorMetricsAdapter. */
 export interface CollectorMetrics {
@@ -125,6 +126,22 @@ export const NO_RESIDUAL_STORE: ResidualStore = {
   save: () => Promise.resolve(),
 };
 
+export type LoadedFollowed =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'loaded'; readonly samples: SampleEvent[] }
+  | { readonly kind: 'unusable'; readonly problem: string };
+
+/**
+ * The container instances followed, kept across restarts (FileFollowedStore: beside the spool):
+ * the last sample published for each, so a restarted collector can end those gone meanwhile.
+ */
+export interface FollowedStore {
+  readonly path: string;
+  load(): LoadedFollowed;
+  /** Replaces what is kept; `sync`: on disk before it returns. */
+  save(samples: readonly SampleEvent[], sync: boolean): void;
+}
+
 export interface CollectorSettings {
   /** `host` of every sample. */
   readonly host: string;
@@ -159,4 +176,6 @@ export interface CollectorPorts {
   readonly log: CollectorLog;
   /** Keeps the residuals across restarts (default: none, they start afresh). */
   readonly residualStore?: ResidualStore;
+  /** Keeps the containers followed across restarts (default: none, README "Across restarts"). */
+  readonly followedStore?: FollowedStore;
 }

@@ -11,6 +11,7 @@ import { ContainerInstance } from '../sampling/container-instance';
 import { identityOf, type Reading } from '../sampling/reading';
 import { ConcurrencyLimiter } from '../shared/concurrency-limiter';
 import { type CollectorPorts, type CollectorSettings, NO_RESIDUAL_STORE } from './collector.ports';
+import { FollowedContainers } from './followed-containers';
 import { type MeteredParent } from './metered-parent';
 import { ParentResiduals } from './parent-residuals';
 
@@ -65,6 +66,8 @@ export class ContainerCollector {
   /** Containers whose last discovery failed (inspect or locate): a listing does not cover them. */
   private readonly discoveryFailed = new Set<string>();
   private readonly residuals: ParentResiduals;
+  /** The instances followed, kept across restarts (README, "Across restarts"). */
+  private readonly followed: FollowedContainers;
 
   constructor(
     private readonly ports: CollectorPorts,
@@ -91,6 +94,7 @@ export class ContainerCollector {
       emit: (sample) => this.emit(sample, true),
       spawn: (task) => this.spawn(task),
     });
+    this.followed = new FollowedContainers(ports);
   }
 
   /** Containers currently followed. */
@@ -106,6 +110,7 @@ export class ContainerCollector {
   /** Discovers what runs now, then cycles, young reads and resyncs on their timers. */
   async start(): Promise<void> {
     this.bootstrapping = true;
+    this.followed.load();
     try {
       const restored = await this.residuals.restore();
       await this.resync();
@@ -113,6 +118,7 @@ export class ContainerCollector {
       // Every child's first reading is in: each gets a base from before the baseline.
       await this.residuals.ensureBaselines();
       this.residuals.save();
+      this.followed.save();
     } finally {
       this.bootstrapping = false;
     }
@@ -215,6 +221,13 @@ export class ContainerCollector {
       }
     }
     await Promise.all(work);
+    if (this.followed.unsettled) {
+      await this.followed.settle(
+        running,
+        (id) => this.tracked.get(id)?.instance.identity.instanceId,
+        (sample) => this.emit(sample, false),
+      );
+    }
     for (const id of this.discoveryFailed) if (!running.has(id)) this.discoveryFailed.delete(id);
     // A container that could not be discovered may still run unknown: not covered.
     if (this.stopped || unknown.some((id) => this.discoveryFailed.has(id))) return;
@@ -285,6 +298,7 @@ export class ContainerCollector {
     );
 
     this.residuals.settleAll(parentReadings);
+    this.followed.save();
 
     const ended = this.ports.clock.now();
     this.lastCycleEndedAt = ended;
@@ -494,10 +508,16 @@ export class ContainerCollector {
   private emit(built: SampleEvent, residual: boolean): void {
     const hostCores = this.settings.hostCores;
     // Container samples are built with it; a residual sample gets it here.
-    const sample =
+    const withCores =
       hostCores === undefined || built.cpu.hostCores !== undefined
         ? built
         : { ...built, cpu: { ...built.cpu, hostCores } };
+    // Container samples declare the cycle they come every (completeness, ADR 0013); a residual
+    // is evaluated when its children allow, not on a cadence: it declares none (judged by time).
+    const sample =
+      residual || withCores.intervalMs !== undefined
+        ? withCores
+        : { ...withCores, intervalMs: this.settings.intervalMs };
     try {
       this.ports.publisher.publish(sample);
     } catch (error) {
@@ -510,6 +530,7 @@ export class ContainerCollector {
       return;
     }
     this.ports.metrics.samplePublished(sample.lifecycle, residual);
+    if (!residual) this.followed.published(sample);
   }
 
   private withTracked(id: string, action: (t: Tracked) => void | Promise<void>): void {

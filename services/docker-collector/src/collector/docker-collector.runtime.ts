@@ -25,6 +25,7 @@ import {
   systemClock,
 } from './collector.ports';
 import { ContainerCollector } from './container-collector';
+import { FileFollowedStore } from '../persistence/followed-containers.store';
 import { FileResidualStore, currentBootId } from '../persistence/file-residual.store';
 
 export interface RuntimeDeps {
@@ -70,6 +71,7 @@ export class DockerCollectorRuntime {
         metrics: deps.metrics,
         log: this.logger,
         ...(this.residualStore === null ? {} : { residualStore: this.residualStore }),
+        followedStore: new FileFollowedStore(config.followedStateDir),
       },
       {
         host: config.hostName,

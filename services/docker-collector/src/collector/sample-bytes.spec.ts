@@ -18,7 +18,7 @@ const SEC = 1_000_000_000n;
 /**
  * The bytes on the wire for a fixed history of readings: two containers (one under a tenant's
  * parent cgroup, one with limits), cycles, an exit, the parent's residual. Work on the cost of a
- * cycle must not change them: the digest was taken before that work (main at 1b36bb2), where
+ * cycle must not change them: the digest was taken on main (3eed14f, before that work), where
  * `cpu.hostCores` was added to each sample after it was built.
  */
 async function wireBytes(): Promise<string[]> {
@@ -77,11 +77,11 @@ describe('the samples on the wire', () => {
     assert.equal(lines.length, 11);
     assert.equal(
       createHash('sha256').update(lines.join('\n')).digest('hex'),
-      '9758a81811f0aeaba8b251bf41f7fc88082e87d1a21020c3b7e96bf6eb456c78',
+      '7234a86c00cea85ec39b32c800fd5bb741b1717d7d60885a42c0fd3aad8bc09e',
       `every sample, byte for byte:\n${lines.join('\n')}`,
     );
   });
 });
 
 const FIRST_SAMPLE =
-  '{"schema":"metering.sample.v1","sampleId":"c9563541b2aa0e1f1568bb66ecb5295125ef4e6c0f35f4fb2badcc52eef0ae23","source":"docker","host":"node-test","resource":{"kind":"container","id":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","name":"fake-1","tenantId":"acme","instanceId":"aaaaaaaaaaaa@2026-11-26T13:00:00.000Z","startedAt":"2026-11-26T13:00:00.000Z"},"observedAt":"2026-11-26T13:00:00.000Z","sequence":0,"lifecycle":"start","cpu":{"usageNs":"0","allocationCores":null,"hostCores":8},"memory":{"usageBytes":1000000,"allocationBytes":null}}';
+  '{"schema":"metering.sample.v1","sampleId":"c9563541b2aa0e1f1568bb66ecb5295125ef4e6c0f35f4fb2badcc52eef0ae23","source":"docker","host":"node-test","resource":{"kind":"container","id":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","name":"fake-1","tenantId":"acme","instanceId":"aaaaaaaaaaaa@2026-11-26T13:00:00.000Z","startedAt":"2026-11-26T13:00:00.000Z"},"observedAt":"2026-11-26T13:00:00.000Z","sequence":0,"lifecycle":"start","intervalMs":10000,"cpu":{"usageNs":"0","allocationCores":null,"hostCores":8},"memory":{"usageBytes":1000000,"allocationBytes":null}}';

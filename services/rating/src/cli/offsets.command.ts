@@ -2,7 +2,7 @@ import { hostname, userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { type DataSource } from 'typeorm';
 import { KafkaClientFactory, readMessagesAt } from '@metering/kafka';
-import { createLedgerDataSource, migrateLedger } from '@metering/ledger';
+import { createLedgerDataSource, migrateLedgerForApp } from '@metering/ledger';
 import { createRootLogger } from '@metering/observability';
 import { loadRatingConfig } from '../config';
 import { decideContinuity } from '../domain/offset-continuity';
@@ -125,10 +125,13 @@ export async function offsetsCommand(argv: string[]): Promise<number> {
     poolSize: 2,
     applicationName: 'rating-offsets',
   });
+  if (config.migrateOnStart) {
+    const { url, migrationUrl, schema } = config.database;
+    await migrateLedgerForApp({ url, migrationUrl, schema, applicationName: 'rating-offsets' });
+  }
   await dataSource.initialize();
   const admin = kafka.createAdmin();
   try {
-    await migrateLedger(dataSource);
     await admin.connect();
     const store = new OffsetPositionStore(dataSource);
     const views = await inspect(store, admin, kafka, groupId, topic, args.partition);

@@ -5,7 +5,7 @@ import {
   type KafkaConsumer,
   type KafkaProducer,
 } from '@metering/kafka';
-import { createLedgerDataSource, migrateLedger } from '@metering/ledger';
+import { createLedgerDataSource, migrateLedgerForApp } from '@metering/ledger';
 import {
   type Counter,
   type HealthIndicator,
@@ -153,9 +153,18 @@ export class RatingRunner {
       poolSize: config.database.poolSize,
       applicationName: 'rating',
     });
+    if (config.migrateOnStart) {
+      // As the owner on a connection of its own when DATABASE_MIGRATION_URL is set.
+      const { url, migrationUrl, schema } = config.database;
+      const applied = await migrateLedgerForApp({
+        url,
+        migrationUrl,
+        schema,
+        applicationName: 'rating',
+      });
+      if (applied.length > 0) this.logger.info({ applied }, 'ledger migrations applied');
+    }
     await this.dataSource.initialize();
-    const applied = await migrateLedger(this.dataSource);
-    if (applied.length > 0) this.logger.info({ applied }, 'ledger migrations applied');
 
     // Kept connected: offset continuity reads the samples topic's watermarks at every assignment.
     const admin = this.kafka.createAdmin();

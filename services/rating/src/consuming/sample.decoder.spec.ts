@@ -34,6 +34,12 @@ const PATHS = [
   ['memory'],
   ['memory', 'usageBytes'],
   ['memory', 'allocationBytes'],
+  // Optional top-level fields: sequence, and completeness's (ADR 0013).
+  ['sequence'],
+  ['intervalMs'],
+  ['thinned'],
+  ['inferred'],
+  ['inferred', 'detectedAt'],
 ];
 
 /** Values that probe every rule: types, empties, bounds, formats, calendar dates, offsets. */
@@ -118,7 +124,19 @@ function mutate(base: Json, path: string[], value: unknown, remove: boolean): Js
 }
 
 describe('decodeSampleFast gives decodeSample’s result for every input', () => {
-  const bases = [exampleDockerSample(), exampleLibvirtSample()] as unknown as Json[];
+  const inferredFinal = {
+    ...exampleLibvirtSample(),
+    lifecycle: 'final',
+    sequence: 7,
+    intervalMs: 10_000,
+    thinned: 2,
+    inferred: {
+      reason: 'collector-restart',
+      lastSeenAt: exampleLibvirtSample().observedAt,
+      detectedAt: '2026-11-26T14:00:00.000Z',
+    },
+  };
+  const bases = [exampleDockerSample(), exampleLibvirtSample(), inferredFinal] as unknown as Json[];
 
   test('valid samples (also with unknown extra fields) decode through the fast path', () => {
     for (const base of bases) {

@@ -52,6 +52,13 @@ function text(v: unknown, maxBytes: number, allowEmpty = false): boolean {
 }
 const timestamp = (v: unknown): v is string => typeof v === 'string' && TIMESTAMP.test(v);
 
+/** Absent, or a safe integer within [min, max]. */
+function optionalInt(v: unknown, min: number, max: number): boolean {
+  return (
+    v === undefined || (Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max)
+  );
+}
+
 /** Exactly SampleEventSchema's rules, for values that pass them all. */
 export function isWellFormedSample(v: unknown): v is SampleEvent {
   if (!isObject(v) || v['schema'] !== SCHEMA_VERSIONS.sample) return false;
@@ -98,6 +105,11 @@ export function isWellFormedSample(v: unknown): v is SampleEvent {
   ) {
     return false;
   }
+  if (!optionalInt(v['sequence'], 0, L.maxSequence)) return false;
+  if (!optionalInt(v['intervalMs'], 1, L.maxIntervalMs)) return false;
+  if (!optionalInt(v['thinned'], 0, L.maxThinned)) return false;
+  // Rare (a final a restarted collector inferred): the contract's decoder judges it.
+  if (v['inferred'] !== undefined) return false;
   const memory = v['memory'];
   if (!isObject(memory)) return false;
   const usageBytes = memory['usageBytes'];

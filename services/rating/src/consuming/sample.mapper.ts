@@ -40,5 +40,9 @@ export function toMeteredSample(event: SampleEvent): MeteredSample {
     memoryAllocationBytes:
       event.memory.allocationBytes === null ? null : BigInt(event.memory.allocationBytes),
     hostCores: event.cpu.hostCores ?? null,
+    intervalMs: event.intervalMs ?? null,
+    thinned: event.thinned ?? 0,
+    inferredDetectedAtMs:
+      event.inferred === undefined ? null : Date.parse(event.inferred.detectedAt),
   };
 }

@@ -28,6 +28,15 @@ export interface MeteredSample {
   readonly memoryAllocationBytes: bigint | null;
   /** The host's cores, when the collector says (the bound of an unlimited resource). */
   readonly hostCores?: number | null;
+  /** The collector's running-sample interval (ms) when it declares one (completeness, ADR 0013). */
+  readonly intervalMs?: number | null;
+  /** Running samples of the instance a spool dropped right before this one. */
+  readonly thinned?: number;
+  /**
+   * An inferred final (the collector found the resource gone after a restart): when it found it
+   * gone. observedAt → this is the unseen tail, recorded as a gap, never billed.
+   */
+  readonly inferredDetectedAtMs?: number | null;
 }
 
 /** What rating remembers of an instance between samples: its last accepted reading. */

@@ -6,6 +6,7 @@ import {
   bucketKey,
   addBuckets,
   splitIntervalSegments,
+  splitTail,
 } from './usage-bucket';
 
 /** One accepted sample: the interval it closes and that interval's parts per bucket. */
@@ -69,7 +70,9 @@ export function rateBatch(
         const timeZone = timeZoneOf(sample.tenantId);
         const segments = splitIntervalSegments(outcome.interval, timeZone);
         rated.push({ sample, interval: outcome.interval, segments, timeZone });
-        for (const { usage } of segments) {
+        // An inferred final's unseen tail: gap buckets of their own, no usage (never priced).
+        const tail = splitTail(outcome.interval, timeZone);
+        for (const usage of [...segments.map((s) => s.usage), ...tail]) {
           const k = bucketKey(usage);
           const prev = buckets.get(k);
           buckets.set(k, prev === undefined ? usage : addBuckets(prev, usage));

@@ -66,6 +66,33 @@ export interface UsageInterval {
   /** Time and CPU of the part beyond `maxIntervalMs`, not rated (0 for nearly every interval). */
   readonly clippedMs: number;
   readonly clippedCpuNs: bigint;
+  /**
+   * Completeness (libs/pricing completeness.ts, ADR 0013): the collector's declared interval (null:
+   * none declared, the interval is judged by time), the samples it should have produced over the
+   * rated span (max(1, round(span / intervalMs)); 0 when none declared) and of those, the ones its
+   * spool thinned. The sample itself is the one observed. Absent: as null / 0.
+   */
+  readonly intervalMs?: number | null;
+  readonly samplesExpected?: number;
+  readonly samplesThinned?: number;
+  /**
+   * An inferred final's unseen tail: from its last reading (toMs) to when the collector found the
+   * resource gone, at most `maxIntervalMs`; 0 for every other sample. Recorded as a gap of that
+   * length, with no usage. Absent: 0.
+   */
+  readonly tailMs?: number;
+}
+
+/** The samples a collector with interval `intervalMs` produces over `spanMs`: at least this one. */
+export function expectedSamples(spanMs: number, intervalMs: number | null): number {
+  if (intervalMs === null) return 0;
+  return Math.max(1, Math.round(spanMs / intervalMs));
+}
+
+/** The samples a collector would have produced over an unseen tail (whole intervals only). */
+export function expectedInTail(tailMs: number, intervalMs: number | null): number {
+  if (intervalMs === null) return 0;
+  return Math.floor(tailMs / intervalMs);
 }
 
 export type SampleOutcome =
@@ -156,6 +183,12 @@ export function rateSample(
     final: sample.lifecycle === 'final' || (previous?.final ?? false),
   };
 
+  const intervalMs = sample.intervalMs ?? null;
+  const samplesExpected = expectedSamples(toMs - fromMs, intervalMs);
+  const tailMs =
+    sample.inferredDetectedAtMs === undefined || sample.inferredDetectedAtMs === null
+      ? 0
+      : Math.min(Math.max(0, sample.inferredDetectedAtMs - toMs), maxIntervalMs);
   return {
     kind: 'rated',
     state,
@@ -174,6 +207,10 @@ export function rateSample(
       counterReset,
       clippedMs: fromMs - fullFromMs,
       clippedCpuNs,
+      intervalMs,
+      samplesExpected,
+      samplesThinned: Math.min(sample.thinned ?? 0, Math.max(0, samplesExpected - 1)),
+      tailMs,
     },
   };
 }

@@ -60,6 +60,12 @@ function buckets(startMs: number, hours: number, seconds: bigint): BucketUsage[]
     memoryMax: 0n,
     observedMs: HOUR,
     gapMs: 0,
+    inferredGapMs: 0,
+    samplesExpected: 0,
+    samplesObserved: 0,
+    samplesThinned: 0,
+    declaredMs: 0,
+    declaredGapMs: 0,
   }));
 }
 

@@ -19,6 +19,7 @@ import {
   positionKey,
   type ResourceSighting,
 } from '../domain';
+import { type CompletenessCounters } from '@metering/pricing';
 import { plainArray } from './pg-arrays';
 
 /**
@@ -41,6 +42,11 @@ export interface BucketTotals {
   readonly amount: string;
   readonly observedMs: number;
   readonly gapMs: number;
+  /**
+   * The bucket's completeness counters (libs/pricing completeness.ts), as committed; absent: only
+   * observedMs and gapMs are known (judged by time).
+   */
+  readonly completeness?: CompletenessCounters;
 }
 
 export interface PlanRow {
@@ -416,12 +422,15 @@ export class LedgerRepository {
        INSERT INTO usage_bucket AS b (tenant_id, resource_id, bucket_start, resource_kind,
          cpu_usage_core_seconds, cpu_allocation_core_seconds, cpu_max_core_seconds,
          memory_usage_byte_seconds, memory_allocation_byte_seconds, memory_max_byte_seconds,
-         observed_ms, gap_ms, amount, updated_at)
-       SELECT t, r, to_timestamp(s::numeric / 1000), k, c1, c2, c3, m1, m2, m3, o, g, a, now()
+         observed_ms, gap_ms, amount, inferred_gap_ms, samples_expected, samples_observed,
+         samples_thinned, declared_ms, declared_gap_ms, updated_at)
+       SELECT t, r, to_timestamp(s::numeric / 1000), k, c1, c2, c3, m1, m2, m3, o, g, a,
+              ig, se, so, st, dm, dg, now()
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::numeric[],
                    $7::numeric[], $8::numeric[], $9::numeric[], $10::numeric[], $11::bigint[],
-                   $12::bigint[], $13::numeric[])
-         AS x(t, r, s, k, c1, c2, c3, m1, m2, m3, o, g, a)
+                   $12::bigint[], $13::numeric[], $25::bigint[], $26::bigint[], $27::bigint[],
+                   $28::bigint[], $29::bigint[], $30::bigint[])
+         AS x(t, r, s, k, c1, c2, c3, m1, m2, m3, o, g, a, ig, se, so, st, dm, dg)
        ON CONFLICT (tenant_id, resource_id, bucket_start) DO UPDATE SET
          cpu_usage_core_seconds = b.cpu_usage_core_seconds + EXCLUDED.cpu_usage_core_seconds,
          cpu_allocation_core_seconds = b.cpu_allocation_core_seconds + EXCLUDED.cpu_allocation_core_seconds,
@@ -432,6 +441,12 @@ export class LedgerRepository {
          observed_ms = b.observed_ms + EXCLUDED.observed_ms,
          gap_ms = b.gap_ms + EXCLUDED.gap_ms,
          amount = b.amount + EXCLUDED.amount,
+         inferred_gap_ms = b.inferred_gap_ms + EXCLUDED.inferred_gap_ms,
+         samples_expected = b.samples_expected + EXCLUDED.samples_expected,
+         samples_observed = b.samples_observed + EXCLUDED.samples_observed,
+         samples_thinned = b.samples_thinned + EXCLUDED.samples_thinned,
+         declared_ms = b.declared_ms + EXCLUDED.declared_ms,
+         declared_gap_ms = b.declared_gap_ms + EXCLUDED.declared_gap_ms,
          updated_at = now()
        RETURNING ${BUCKET_TOTALS_COLUMNS}, (SELECT count(*) FROM moved)::int AS moved`,
       [
@@ -459,6 +474,12 @@ export class LedgerRepository {
         offset.partition,
         offset.nextOffset,
         this.fingerprints?.of(offset.topic, offset.partition, offset.nextOffset) ?? null,
+        plainArray(list.map((b) => String(b.inferredGapMs))),
+        plainArray(list.map((b) => String(b.samplesExpected))),
+        plainArray(list.map((b) => String(b.samplesObserved))),
+        plainArray(list.map((b) => String(b.samplesThinned))),
+        plainArray(list.map((b) => String(b.declaredMs))),
+        plainArray(list.map((b) => String(b.declaredGapMs))),
       ],
     );
     const storedPositions = rows[0]?.moved ?? 0;
@@ -570,7 +591,9 @@ export class LedgerRepository {
               cpu_usage_core_seconds::text AS c1, cpu_allocation_core_seconds::text AS c2,
               cpu_max_core_seconds::text AS c3, memory_usage_byte_seconds::text AS m1,
               memory_allocation_byte_seconds::text AS m2, memory_max_byte_seconds::text AS m3,
-              observed_ms::text AS o, gap_ms::text AS g
+              observed_ms::text AS o, gap_ms::text AS g, inferred_gap_ms::text AS ig,
+              samples_expected::text AS se, samples_observed::text AS so,
+              samples_thinned::text AS st, declared_ms::text AS dm, declared_gap_ms::text AS dg
        ${TENANT_PAGE}`,
       tenantPageParams(tenantId, range, after, limit),
     );
@@ -587,6 +610,12 @@ export class LedgerRepository {
       memoryMax: memoryUnitsOfByteSeconds(r['m3']!),
       observedMs: Number(r['o']),
       gapMs: Number(r['g']),
+      inferredGapMs: Number(r['ig']),
+      samplesExpected: Number(r['se']),
+      samplesObserved: Number(r['so']),
+      samplesThinned: Number(r['st']),
+      declaredMs: Number(r['dm']),
+      declaredGapMs: Number(r['dg']),
     }));
   }
 
@@ -817,7 +846,10 @@ function toAssignment(a: AssignmentRow): PlanAssignment {
 const BUCKET_TOTALS_COLUMNS = `tenant_id, resource_id, resource_kind,
   (extract(epoch from bucket_start) * 1000)::bigint::text AS start_ms,
   cpu_usage_core_seconds::text AS cpu, memory_usage_byte_seconds::text AS memory,
-  amount::text AS amount, observed_ms::text AS observed_ms, gap_ms::text AS gap_ms`;
+  amount::text AS amount, observed_ms::text AS observed_ms, gap_ms::text AS gap_ms,
+  inferred_gap_ms::text AS inferred_gap_ms, samples_expected::text AS samples_expected,
+  samples_observed::text AS samples_observed, samples_thinned::text AS samples_thinned,
+  declared_ms::text AS declared_ms, declared_gap_ms::text AS declared_gap_ms`;
 
 /**
  * A month position is not what a batch priced from (the batch it followed rolled back): the batch
@@ -839,6 +871,12 @@ interface BucketTotalsRow {
   amount: string;
   observed_ms: string;
   gap_ms: string;
+  inferred_gap_ms: string;
+  samples_expected: string;
+  samples_observed: string;
+  samples_thinned: string;
+  declared_ms: string;
+  declared_gap_ms: string;
 }
 
 export function toBucketTotals(r: BucketTotalsRow): BucketTotals {
@@ -852,6 +890,16 @@ export function toBucketTotals(r: BucketTotalsRow): BucketTotals {
     amount: r.amount,
     observedMs: Number(r.observed_ms),
     gapMs: Number(r.gap_ms),
+    completeness: {
+      observedMs: BigInt(r.observed_ms),
+      gapMs: BigInt(r.gap_ms),
+      inferredGapMs: BigInt(r.inferred_gap_ms),
+      samplesExpected: BigInt(r.samples_expected),
+      samplesObserved: BigInt(r.samples_observed),
+      samplesThinned: BigInt(r.samples_thinned),
+      declaredMs: BigInt(r.declared_ms),
+      declaredGapMs: BigInt(r.declared_gap_ms),
+    },
   };
 }
 

@@ -1,5 +1,6 @@
 import { Point } from '@influxdata/influxdb-client';
 import { type MonthPosition, type RatedInterval, amount, coreSeconds, gibSeconds } from '../domain';
+import { NO_COUNTERS, completenessShare, shareToNumber } from '@metering/pricing';
 import { type BucketTotals } from '../ledger/ledger.repository';
 
 /**
@@ -9,7 +10,7 @@ import { type BucketTotals } from '../ledger/ledger.repository';
  *
  * - `usage` (tenant, resource, kind) at the bucket's start: the bucket's running totals from the
  *   ledger: cpu_core_seconds, memory_gib_seconds (usage basis), amount (charges, plan currency),
- *   completeness (share of the bucket's rated time covered by samples rather than gaps).
+ *   completeness (the share of expected samples present, libs/pricing completeness.ts).
  * - `charges` (tenant, period, currency) at the start of the billing month: month-to-date
  *   charges (amount, cpu_amount, memory_amount) and priced quantities.
  * - `resource` (tenant, resource, kind, host, name) at each sample: cpu_cores (average between the
@@ -66,10 +67,19 @@ export function usagePoint(b: BucketTotals): InfluxPoint {
   };
 }
 
-/** An instant-only bucket (no duration yet) has nothing missing. */
+/**
+ * The bucket's completeness as the one definition reads it (libs/pricing completeness.ts); an
+ * instant-only bucket (no duration yet) has nothing missing.
+ */
 function completenessOf(b: BucketTotals): number {
-  const covered = b.observedMs + b.gapMs;
-  return covered === 0 ? 1 : b.observedMs / covered;
+  const share = completenessShare(
+    b.completeness ?? {
+      ...NO_COUNTERS,
+      observedMs: BigInt(b.observedMs),
+      gapMs: BigInt(b.gapMs),
+    },
+  );
+  return share === null ? 1 : shareToNumber(share);
 }
 
 /** The usage point built through Point: the reference usagePoint is held to. */

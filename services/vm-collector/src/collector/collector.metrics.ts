@@ -6,7 +6,8 @@ import {
 } from '@metering/observability';
 import { type Lifecycle } from '@metering/contracts';
 
-export type CollectorErrorKind = 'connection' | 'domain_read' | 'metadata' | 'publish' | 'cycle';
+export type CollectorErrorKind =
+  'connection' | 'domain_read' | 'metadata' | 'publish' | 'cycle' | 'state';
 export type PollKind = 'poll' | 'sample';
 
 /**
@@ -99,7 +100,14 @@ export class CollectorMetrics {
   initialise(uris: readonly string[]): void {
     for (const lifecycle of ['start', 'running', 'final'] as const)
       this.samples.inc({ lifecycle }, 0);
-    for (const kind of ['connection', 'domain_read', 'metadata', 'publish', 'cycle'] as const) {
+    for (const kind of [
+      'connection',
+      'domain_read',
+      'metadata',
+      'publish',
+      'cycle',
+      'state',
+    ] as const) {
       this.errors.inc({ kind }, 0);
     }
     for (const uri of uris) this.connectionUp.set({ uri }, 0);

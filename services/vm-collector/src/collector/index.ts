@@ -2,6 +2,7 @@ export { CollectorMetrics, type CollectorErrorKind, type PollKind } from './coll
 export {
   COLLECTOR_CLOCK,
   DOMAIN_SOURCE,
+  FOLLOWED_STORE,
   type ReadingClock,
   VmCollectorService,
 } from './vm-collector.service';

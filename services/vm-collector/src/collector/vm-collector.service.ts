@@ -16,6 +16,7 @@ import {
 } from '@metering/observability';
 import { VM_COLLECTOR_CONFIG, type VmCollectorConfig } from '../config';
 import { type DomainSource } from '../discovery';
+import { type FollowedDomainsStore } from '../persistence';
 import { SAMPLE_PUBLISHER, type SamplePublisher } from '../publishing';
 import { type HostObservation, SamplingCycle } from '../sampling';
 import { CollectorMetrics } from './collector.metrics';
@@ -23,6 +24,8 @@ import { CollectorMetrics } from './collector.metrics';
 export const DOMAIN_SOURCE = Symbol('DOMAIN_SOURCE');
 /** The collector clock (CollectorClock of @metering/spool, ADR 0009) the readings are stamped by. */
 export const COLLECTOR_CLOCK = Symbol('COLLECTOR_CLOCK');
+/** Where the instances followed are kept across restarts (FollowedDomainsStore); absent: nowhere. */
+export const FOLLOWED_STORE = Symbol('FOLLOWED_STORE');
 
 /** What the service needs of the collector clock: its time, epoch ms. */
 export interface ReadingClock {
@@ -48,6 +51,9 @@ export class VmCollectorService implements OnApplicationBootstrap, BeforeApplica
   private lastRunningAtMs = Number.NEGATIVE_INFINITY;
   private lastObservations = new Map<string, HostObservation>();
   private failingDomains = new Set<string>();
+  /** Instance ids followed at the last save: a change of the set is synced to disk. */
+  private savedInstances = '';
+  private stateFailing = false;
   private readonly unregister: (() => void)[] = [];
 
   constructor(
@@ -59,11 +65,13 @@ export class VmCollectorService implements OnApplicationBootstrap, BeforeApplica
     @Inject(ROOT_LOGGER) root: Logger,
     /** The readings' clock: connections' `lastOkAt` are on its time line. */
     @Optional() @Inject(COLLECTOR_CLOCK) private readonly clock: ReadingClock = WALL_CLOCK,
+    @Optional() @Inject(FOLLOWED_STORE) private readonly store: FollowedDomainsStore | null = null,
   ) {
     this.logger = createLogger(VmCollectorService.name, { parent: root });
     this.cycle = new SamplingCycle({
       defaultTenant: config.defaultTenant,
       memoryUsage: config.memoryUsage,
+      intervalMs: config.sampleIntervalMs,
       // A starting QEMU writes its pid file within a second; wait up to ~2 s for it.
       maxProcessWaitPolls: Math.max(1, Math.ceil(2_000 / config.pollIntervalMs)),
     });
@@ -91,7 +99,73 @@ export class VmCollectorService implements OnApplicationBootstrap, BeforeApplica
       },
       'sampling libvirt domains',
     );
+    this.restoreFollowed();
     this.schedule(0);
+  }
+
+  /**
+   * Takes on what the previous run followed (README, "Across restarts"): domains that ended while
+   * no collector ran get an inferred final at the first poll of their connection. A file that
+   * cannot be used is logged and set aside; metering goes on as without one.
+   */
+  private restoreFollowed(): void {
+    if (this.store === null) return;
+    const loaded = this.store.load();
+    switch (loaded.kind) {
+      case 'none':
+        return;
+      case 'unusable':
+        this.metrics.error('state');
+        this.logger.error(
+          { path: this.store.path, problem: loaded.problem },
+          'the followed-domains state file is unusable and is ignored: domains that ended ' +
+            'while the collector was down get no final sample this time',
+        );
+        return;
+      case 'loaded': {
+        const uris = new Set(this.config.libvirtUris);
+        const kept = loaded.instances.filter((i) => uris.has(i.uri));
+        if (kept.length < loaded.instances.length) {
+          this.logger.warn(
+            { dropped: loaded.instances.length - kept.length },
+            'followed domains of libvirt URIs no longer configured are forgotten',
+          );
+        }
+        this.cycle.restore(kept, new Date(this.clock.now()));
+        this.logger.info(
+          { instances: kept.length, path: this.store.path },
+          'restored the domains the previous run followed',
+        );
+        return;
+      }
+    }
+  }
+
+  /**
+   * Saves what is followed before the poll's samples are published: a crash in between then
+   * leaves a state no older than the spool, so an inferred final is never older than a sample
+   * already spooled (rating would ignore it as out of order).
+   */
+  private saveFollowed(): void {
+    if (this.store === null) return;
+    const followed = this.cycle.followed();
+    const ids = followed
+      .map((f) => f.instanceId)
+      .sort()
+      .join('\n');
+    try {
+      this.store.save(followed, ids !== this.savedInstances);
+      this.savedInstances = ids;
+      if (this.stateFailing) this.logger.info('the followed-domains state file is written again');
+      this.stateFailing = false;
+    } catch (error) {
+      this.metrics.error('state');
+      this.logger[this.stateFailing ? 'debug' : 'error'](
+        { err: error, path: this.store.path },
+        'cannot write the followed-domains state file; a restart may miss the end of domains',
+      );
+      this.stateFailing = true;
+    }
   }
 
   /** Stops polling, then gives the publisher time to hand what it holds to Kafka. */
@@ -121,7 +195,12 @@ export class VmCollectorService implements OnApplicationBootstrap, BeforeApplica
     const observations = await this.source.observe({ full: emitRunning });
     if (emitRunning) this.lastRunningAtMs = started;
     this.noteObservations(observations);
-    const { samples, tracked, waiting } = this.cycle.poll(observations, emitRunning);
+    const { samples, tracked, waiting } = this.cycle.poll(
+      observations,
+      emitRunning,
+      new Date(this.clock.now()),
+    );
+    this.saveFollowed();
     const published: SampleEvent[] = [];
     for (const sample of samples) {
       try {
@@ -141,8 +220,13 @@ export class VmCollectorService implements OnApplicationBootstrap, BeforeApplica
             uuid: sample.resource.id,
             instanceId: sample.resource.instanceId,
             tenantId: sample.resource.tenantId,
+            ...(sample.inferred === undefined ? {} : { inferred: sample.inferred }),
           },
-          sample.lifecycle === 'start' ? 'domain instance started' : 'domain instance ended',
+          sample.lifecycle === 'start'
+            ? 'domain instance started'
+            : sample.inferred === undefined
+              ? 'domain instance ended'
+              : 'domain instance ended while the collector was down (final inferred)',
         );
       }
     }

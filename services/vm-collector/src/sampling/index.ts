@@ -13,3 +13,10 @@ export {
   sampleOf,
 } from './sample.factory';
 export { type PollResult, SamplingCycle, type SamplingCycleOptions } from './sampling.cycle';
+export {
+  type DecodedFollowed,
+  FOLLOWED_VERSION,
+  type FollowedInstance,
+  decodeFollowed,
+  encodeFollowed,
+} from './followed-instances';

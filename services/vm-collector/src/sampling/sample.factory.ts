@@ -15,6 +15,8 @@ export interface SampleFactoryOptions {
   /** Tenant of a domain without tenant metadata. */
   readonly defaultTenant: string;
   readonly memoryUsage: MemoryUsageMode;
+  /** The running-sample interval, declared on every sample (`intervalMs`); absent: not declared. */
+  readonly intervalMs?: number;
 }
 
 /** The instance a sample belongs to, as the sampling cycle tracks it. */
@@ -69,6 +71,7 @@ export function sampleOf(
     observedAt: observed,
     sequence,
     lifecycle,
+    ...(options.intervalMs === undefined ? {} : { intervalMs: options.intervalMs }),
     cpu: {
       usageNs: rebase(reading.cpuTimeNs, instance.cpuBaselineNs ?? 0n).toString(),
       allocationCores: reading.vcpus > 0 ? reading.vcpus : null,

@@ -1,5 +1,6 @@
-import { type SampleEvent } from '@metering/contracts';
+import { INFERRED_REASONS, type SampleEvent } from '@metering/contracts';
 import { type DomainReading, type HostObservation } from './domain-reading';
+import { type FollowedInstance } from './followed-instances';
 import { instanceIdOf } from './instance-id';
 import { type SampleFactoryOptions, sampleOf } from './sample.factory';
 
@@ -36,6 +37,11 @@ interface TrackedInstance {
   lastPublishedAt: Date;
   /** Samples published for the instance by this collector run: the next one's `sequence`. */
   published: number;
+  /**
+   * Followed by an earlier run of the collector (restore) and not seen by this one yet: if its
+   * connection answers without it, it ended while no collector looked, and its final is inferred.
+   */
+  restored: boolean;
 }
 
 /**
@@ -59,9 +65,53 @@ export class SamplingCycle {
   /** Polls waited by new domains whose process is not readable yet, by domain key + id. */
   private readonly waitingPolls = new Map<string, number>();
 
+  /** When this run started following what an earlier run left (restore). */
+  private restoredAt: Date | null = null;
+
   constructor(private readonly options: SamplingCycleOptions) {}
 
-  poll(observations: readonly HostObservation[], emitRunning: boolean): PollResult {
+  /**
+   * Takes on the instances an earlier run of the collector followed (its state file). Each is
+   * settled by the first successful poll of its connection: still there as the same instance, it
+   * goes on (a `start` sample, as after any restart, same instance id); gone or replaced by
+   * another boot, it gets a `final` marked `inferred`: its last reading, stamped when it was taken
+   * (the last moment a collector proved the domain existed), with `detectedAt` the time of that
+   * poll. What happened between the two was not seen; rating records it as a gap.
+   */
+  restore(instances: readonly FollowedInstance[], restartedAt: Date): void {
+    this.restoredAt = restartedAt;
+    for (const i of instances) {
+      const key = domainKey(i.uri, i.uuid);
+      if (this.instances.has(key)) continue;
+      this.instances.set(key, { ...i, published: 0, restored: true });
+    }
+  }
+
+  /** What the state file keeps: every instance followed now (restored ones not yet settled too). */
+  followed(): FollowedInstance[] {
+    return [...this.instances.values()].map((t) => ({
+      uri: t.uri,
+      uuid: t.uuid,
+      domainId: t.domainId,
+      instanceId: t.instanceId,
+      startedAt: t.startedAt,
+      cpuBaselineNs: t.cpuBaselineNs,
+      bootKey: t.bootKey,
+      last: t.last,
+      lastPublishedAt: t.lastPublishedAt,
+    }));
+  }
+
+  /**
+   * One poll of every connection. `at` is when it was made (the collector clock): the
+   * `detectedAt` of inferred finals; without it, the time restore() was given.
+   */
+  poll(
+    observations: readonly HostObservation[],
+    emitRunning: boolean,
+    at: Date | null = null,
+  ): PollResult {
+    const detectedAt = at ?? this.restoredAt;
     const samples: SampleEvent[] = [];
     const stillWaiting = new Set<string>();
     for (const observation of observations) {
@@ -84,12 +134,19 @@ export class SamplingCycle {
           // the end of the instance, not a reading. The last good reading stays the last.
           if (reading.cpuTimeNs < tracked.last.cpuTimeNs) continue;
           tracked.last = reading;
+          if (tracked.restored) {
+            // Followed before the restart and still running: goes on as the same instance (its
+            // counter baseline too), announced with `start` like any instance a run first sees.
+            tracked.restored = false;
+            samples.push(this.publish(tracked, reading, 'start'));
+            continue;
+          }
           if (emitRunning) samples.push(this.publish(tracked, reading, 'running'));
           continue;
         }
         if (tracked !== undefined) {
           // Restarted between two polls: the old boot ends, a new one begins.
-          samples.push(this.finalOf(tracked));
+          samples.push(this.finalOf(tracked, detectedAt));
           this.instances.delete(key);
         }
         if (reading.processExpected && reading.process === null) {
@@ -106,7 +163,7 @@ export class SamplingCycle {
       }
       for (const [key, tracked] of this.instances) {
         if (tracked.uri === observation.uri && !seen.has(key)) {
-          samples.push(this.finalOf(tracked));
+          samples.push(this.finalOf(tracked, detectedAt));
           this.instances.delete(key);
         }
       }
@@ -140,6 +197,7 @@ export class SamplingCycle {
       last: reading,
       lastPublishedAt: new Date(0),
       published: 0,
+      restored: false,
     };
     this.instances.set(key, instance);
     return instance;
@@ -160,13 +218,24 @@ export class SamplingCycle {
    * domain vanished right after a `running` sample), it is stamped 1 ms later so that it is a
    * reading of its own — another sample id, not deduplicated away with its `final` mark.
    */
-  private finalOf(instance: TrackedInstance): SampleEvent {
+  private finalOf(instance: TrackedInstance, detectedAt: Date | null): SampleEvent {
     const observedAt =
       instance.last.observedAt > instance.lastPublishedAt
         ? instance.last.observedAt
         : new Date(instance.lastPublishedAt.getTime() + 1);
     const sequence = instance.published++;
-    return sampleOf(instance, instance.last, 'final', observedAt, this.options, sequence);
+    const sample = sampleOf(instance, instance.last, 'final', observedAt, this.options, sequence);
+    if (!instance.restored) return sample;
+    // Ended while no collector looked: the last reading is all that is known of its end.
+    const detected = detectedAt !== null && detectedAt > observedAt ? detectedAt : observedAt;
+    return {
+      ...sample,
+      inferred: {
+        reason: INFERRED_REASONS.collectorRestart,
+        lastSeenAt: instance.last.observedAt.toISOString(),
+        detectedAt: detected.toISOString(),
+      },
+    };
   }
 }
 

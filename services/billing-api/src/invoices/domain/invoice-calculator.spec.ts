@@ -203,8 +203,47 @@ describe('invoice arithmetic (hand-computed)', () => {
         ['b', '1', '0', '1.00'],
       ],
     );
+    // Neither declares an interval: judged by time. The invoice pools them (7000 of 8000 ms);
+    // the CPU line weighs each resource by its CPU: (3 × 0.75 + 1 × 1) / 4.
     assert.equal(invoice.completeness.ratio, '0.8750');
-    assert.equal(invoice.lines[0]?.completeness, '0.8750');
+    assert.equal(invoice.lines[0]?.completeness, '0.8125');
+    assert.deepEqual(
+      invoice.resources.map((r) => r.completeness),
+      ['0.7500', '1.0000'],
+    );
+  });
+
+  test('completeness counts expected samples: thinned and unseen tails are missing, and said', () => {
+    const p = plan('p', { cpu: [{ upTo: null, unitPrice: '1' }] });
+    const counts = (expected: string, observed: string, thinned: string, tailMs: string) => ({
+      inferredGapMs: tailMs,
+      samplesExpected: expected,
+      samplesObserved: observed,
+      samplesThinned: thinned,
+      declaredMs: String(3_600_000 + Number(tailMs)),
+      declaredGapMs: tailMs,
+    });
+    const invoice = invoiceFor('2026-11', [{ effectiveFromMs: NOV.startMs, plan: p }], () => [
+      // a: 360 expected in its hour, 270 present, 45 thinned; b: a 10-minute unseen tail.
+      usageRow(0, 'a', '1', '0', { completeness: counts('360', '270', '45', '0') }),
+      usageRow(0, 'b', '3', '0', { completeness: counts('420', '360', '0', '600000') }),
+    ]);
+    assert.deepEqual(
+      invoice.resources.map((r) => r.completeness),
+      ['0.7500', '0.8571'],
+    );
+    // Pooled: 630 of 780; the line: (1 × 270/360 + 3 × 360/420) / 4.
+    assert.equal(invoice.completeness.ratio, '0.8076');
+    assert.equal(invoice.lines[0]?.completeness, '0.8303');
+    assert.deepEqual(
+      {
+        expected: invoice.completeness.samplesExpected,
+        observed: invoice.completeness.samplesObserved,
+        thinned: invoice.completeness.samplesThinned,
+        tail: invoice.completeness.inferredGapMs,
+      },
+      { expected: '780', observed: '630', thinned: '45', tail: '600000' },
+    );
   });
 
   test('JPY has no minor unit; KWD three', () => {

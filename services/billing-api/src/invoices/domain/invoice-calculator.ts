@@ -9,8 +9,14 @@ import {
 } from '@metering/money';
 import {
   type AllocationBasis,
+  type CompletenessCounters,
+  NO_COUNTERS,
   type PricePlan,
+  addCounters,
+  completenessShare,
   priceGraduated,
+  shareToFixed,
+  weightedShare,
   zoneOffsetMs,
 } from '@metering/pricing';
 import {
@@ -76,19 +82,67 @@ export function displayHours(seconds: Decimal): string {
   );
 }
 
+/** The ledger's completeness counters of some rows, summed. */
+export function countersOf(rows: readonly SegmentUsage[]): CompletenessCounters {
+  let sum = NO_COUNTERS;
+  for (const r of rows) {
+    const c = r.completeness;
+    sum = addCounters(sum, {
+      observedMs: BigInt(r.observedMs),
+      gapMs: BigInt(r.gapMs),
+      inferredGapMs: BigInt(c?.inferredGapMs ?? '0'),
+      samplesExpected: BigInt(c?.samplesExpected ?? '0'),
+      samplesObserved: BigInt(c?.samplesObserved ?? '0'),
+      samplesThinned: BigInt(c?.samplesThinned ?? '0'),
+      declaredMs: BigInt(c?.declaredMs ?? '0'),
+      declaredGapMs: BigInt(c?.declaredGapMs ?? '0'),
+    });
+  }
+  return sum;
+}
+
+/**
+ * The completeness of some rows with their counts pooled (one resource's rows: its share; the
+ * invoice's rows: the share of all expected samples present).
+ */
 export function completenessOf(rows: readonly SegmentUsage[]): Completeness {
-  const observed = sumDecimals(rows.map((r) => r.observedMs));
-  const gap = sumDecimals(rows.map((r) => r.gapMs));
-  const all = observed.plus(gap);
+  const c = countersOf(rows);
+  const share = completenessShare(c);
   return {
-    observedMs: decimalToString(observed),
-    gapMs: decimalToString(gap),
-    ratio: all.isZero() ? null : ratioString(observed.div(all)),
+    observedMs: c.observedMs.toString(),
+    gapMs: c.gapMs.toString(),
+    inferredGapMs: c.inferredGapMs.toString(),
+    samplesExpected: c.samplesExpected.toString(),
+    samplesObserved: c.samplesObserved.toString(),
+    samplesThinned: c.samplesThinned.toString(),
+    ratio: share === null ? null : shareToFixed(share, RATIO_DECIMALS),
   };
 }
 
-function ratioString(value: Decimal): string {
-  return value.toDecimalPlaces(RATIO_DECIMALS, Decimal.ROUND_DOWN).toFixed(RATIO_DECIMALS);
+/**
+ * A meter line's figure: each resource's share weighted by its quantity on the line (the
+ * usage-weighted share, libs/pricing weightedShare); null when the line has no resource.
+ */
+export function lineCompleteness(
+  rows: readonly SegmentUsage[],
+  meter: Meter,
+  basis: AllocationBasis,
+): string | null {
+  const byResource = new Map<string, SegmentUsage[]>();
+  for (const r of rows) byResource.set(r.resourceId, [...(byResource.get(r.resourceId) ?? []), r]);
+  const share = weightedShare(
+    [...byResource.values()].map((list) => ({
+      weight: weightOf(sumDecimals(list.map((r) => meterSeconds(r, meter, basis)))),
+      share: completenessShare(countersOf(list)),
+    })),
+  );
+  return share === null ? null : shareToFixed(share, RATIO_DECIMALS);
+}
+
+/** A quantity as an integer weight (unit-seconds to 12 places: ample for weighing shares). */
+function weightOf(seconds: Decimal): bigint {
+  const scaled = seconds.times('1e12').toDecimalPlaces(0, Decimal.ROUND_DOWN);
+  return scaled.isNegative() ? 0n : BigInt(scaled.toFixed(0));
 }
 
 export function usageTotalsOf(rows: readonly SegmentUsage[]): UsageTotals {
@@ -195,7 +249,7 @@ export function calculateInvoice(input: InvoiceInput): InvoiceDocument {
           basis: plan.basis,
           from: new Date(segment.fromMs).toISOString(),
           to: new Date(segment.toMs).toISOString(),
-          completeness: completenessOf(rows).ratio,
+          completeness: lineCompleteness(rows, meter, plan.basis),
         },
       });
     }

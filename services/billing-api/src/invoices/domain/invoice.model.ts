@@ -43,6 +43,21 @@ export interface SegmentUsage {
   readonly memoryMaxByteSeconds: string;
   readonly observedMs: string;
   readonly gapMs: string;
+  /**
+   * The rest of the completeness counters (libs/pricing completeness.ts); absent (older callers):
+   * zero, i.e. judged by time.
+   */
+  readonly completeness?: SegmentCompleteness;
+}
+
+/** Sums of the ledger's completeness counters, as decimal strings. */
+export interface SegmentCompleteness {
+  readonly inferredGapMs: string;
+  readonly samplesExpected: string;
+  readonly samplesObserved: string;
+  readonly samplesThinned: string;
+  readonly declaredMs: string;
+  readonly declaredGapMs: string;
 }
 
 /** Sums of every ledger column over a month: equal sums mean no usage arrived since. */
@@ -85,7 +100,10 @@ export interface InvoiceLine {
   readonly basis?: string;
   readonly from?: string;
   readonly to?: string;
-  /** observed / (observed + gap) of the buckets behind the line; null when there were none. */
+  /**
+   * The usage-weighted share of expected samples present across the line's resources (each
+   * resource's share weighted by its quantity on the line); null when there were none.
+   */
   readonly completeness?: string | null;
   readonly adjustsPeriod?: string;
   /** For adjustment lines: the adjusted month's ledger sums this line settles. */
@@ -112,9 +130,21 @@ export interface ResourceBreakdown {
   readonly completeness: string | null;
 }
 
+/**
+ * The invoice's completeness (docs/product.md, "Completeness"): the share of expected samples
+ * present over all its resources (their counts pooled), with what is behind it. Invoices stored
+ * before these counts have only observedMs, gapMs and ratio.
+ */
 export interface Completeness {
+  /** Time between samples, and silences longer than the gap limit (not billed as usage). */
   readonly observedMs: string;
   readonly gapMs: string;
+  /** Unseen tails: resources that ended while their collector was down (inferred finals). */
+  readonly inferredGapMs?: string;
+  readonly samplesExpected?: string;
+  readonly samplesObserved?: string;
+  /** Samples a collector's spool dropped when full: missing, though their CPU is counted. */
+  readonly samplesThinned?: string;
   readonly ratio: string | null;
 }
 

@@ -16,3 +16,27 @@ export function resourceLabel(r: { resourceId: string; resourceName?: string | n
   const name = r.resourceName ?? '';
   return name === '' ? r.resourceId : `${name} (${shortResourceId(r.resourceId)})`;
 }
+
+/**
+ * The label cut to what `fits` (a column's width, measured by the caller): the name loses its
+ * end (an ellipsis shows it), never the short id, which tells two similar names apart. A label
+ * that fits is the whole label; a nameless id too long for the column is cut at its end.
+ */
+export function fittedResourceLabel(
+  r: { resourceId: string; resourceName?: string | null },
+  fits: (text: string) => boolean,
+): string {
+  const whole = resourceLabel(r);
+  const name = [...(r.resourceName ?? '')];
+  if (fits(whole) || name.length === 0) return whole;
+  const id = ` (${shortResourceId(r.resourceId)})`;
+  // The longest prefix of the name that fits with the ellipsis and the id (binary search).
+  let lo = 0;
+  let hi = name.length - 1;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (fits(`${name.slice(0, mid).join('')}…${id}`)) lo = mid;
+    else hi = mid - 1;
+  }
+  return `${name.slice(0, lo).join('')}…${id}`;
+}

@@ -6,11 +6,12 @@ import {
   type InvoiceDocument,
   type InvoiceLine,
   localDate,
-  resourceLabel,
+  fittedResourceLabel,
   type SellerDetails,
   type TaxLine,
 } from '../domain';
 import { type InvoiceAssets } from '../invoice-assets';
+import { completenessText } from './completeness-text';
 
 /** Daily usage for the chart, in unit-hours. Numbers only place bars: amounts never pass here. */
 export interface DailyUsagePoint {
@@ -144,15 +145,12 @@ export function renderInvoicePdf(invoice: InvoiceDocument, options: PdfOptions):
     );
   }
   doc.moveDown(0.3);
-  const ratio = invoice.completeness.ratio;
   doc
     .font(FONT)
     .fontSize(8.5)
     .fillColor(MUTED)
     .text(
-      ratio === null
-        ? 'Data completeness: no metered time in this period.'
-        : `Data completeness: ${fmt.percent(ratio)} of metered time observed (gaps are not billed as usage).`,
+      completenessText(invoice.completeness, (ratio) => fmt.percent(ratio)),
       left,
       doc.y,
       { width: contentWidth },
@@ -290,8 +288,10 @@ export function resourceTable(
     ensure(16);
     const y = doc.y;
     doc.font(FONT).fontSize(8.5).fillColor(INK);
-    // The name beside a short id (domain/resource-label.ts); the whole id when unnamed.
-    doc.text(resourceLabel(r), left + cols.resource.x, y, {
+    // The name beside a short id (domain/resource-label.ts); the whole id when unnamed. A long
+    // name is cut before the id, so the id that tells similar names apart always shows.
+    const label = fittedResourceLabel(r, (t) => doc.widthOfString(t) <= cols.resource.w);
+    doc.text(label, left + cols.resource.x, y, {
       width: cols.resource.w,
       lineBreak: false,
       ellipsis: true,

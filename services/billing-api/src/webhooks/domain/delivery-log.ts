@@ -1,4 +1,3 @@
-/** The delivery log's states and page sizes (the HTTP API's and the CLI's). Pure. */
-export const DELIVERY_STATUSES: readonly string[] = ['pending', 'delivered', 'failed'];
-export const DELIVERY_PAGE_DEFAULT = 100;
-export const DELIVERY_PAGE_MAX = 1000;
+/** The delivery log's and the endpoints' states (the HTTP API's and the CLI's). Pure. */
+export const DELIVERY_STATUSES = ['pending', 'delivered', 'failed'] as const;
+export const ENDPOINT_STATUSES = ['enabled', 'disabled'] as const;

@@ -1,0 +1,5 @@
+export {
+  FollowedDomainsStore,
+  type LoadedFollowed,
+  MAX_FOLLOWED_FILE_BYTES,
+} from './followed-domains.store';
