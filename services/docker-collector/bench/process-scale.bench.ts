@@ -25,6 +25,7 @@ import { syntheticCollector, syntheticHost } from './synthetic-host';
 // server, idle while nobody scrapes. The parent reads the child's CPU (utime+stime, all threads)
 // and context switches from /proc over the windows after it settled, and prints PASS/FAIL.
 //   node bench/process-scale.mjs [--window 60] [--repeats 2] [--settle 25] [--held N]
+//     [--sizes 1000,10000] [--profile PREFIX]
 
 const TARGETS: ReadonlyArray<[containers: number, percentOfCore: number]> = [
   [1_000, 1.5],
@@ -141,6 +142,10 @@ function parent(): void {
   const SETTLE_S = option('settle', 25);
   // --held N: HELD_CGROUP_FILES of the collector (default: the service's default).
   const HELD = option('held', -1);
+  // --profile PREFIX: each child writes its CPU profile of the measured time to PREFIX-<n>.cpuprofile.
+  const PROFILE = argValue('--profile');
+  // --sizes 1000,10000: only these of the sizes.
+  const SIZES = argValue('--sizes')?.split(',').map(Number);
   let topic: BenchTopic | undefined;
   let running: ReturnType<typeof spawn> | undefined;
   runBench(
@@ -157,7 +162,7 @@ function parent(): void {
       );
       const rows: string[] = [];
       let failed = false;
-      for (const [n, target] of TARGETS) {
+      for (const [n, target] of TARGETS.filter(([n]) => SIZES?.includes(n) ?? true)) {
         const started = performance.now();
         const proc = spawn(
           process.execPath,
@@ -168,6 +173,7 @@ function parent(): void {
             '--topic',
             topic.topic,
             ...(HELD < 0 ? [] : ['--held', String(HELD)]),
+            ...(PROFILE === undefined ? [] : ['--profile', `${PROFILE}-${n}.cpuprofile`]),
           ],
           { stdio: ['ignore', 'pipe', 'inherit'] },
         );

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { type Logger } from '@metering/observability';
 import { CgroupReader, type FileReader, parseMountInfo, syncFileReader } from '../src/cgroups';
 import { type CollectorMetrics, systemClock } from '../src/collector/collector.ports';
-import { type CollectorSettings, ContainerCollector } from '../src/collector/container-collector';
+import { type CollectorSettings } from '../src/collector/collector.ports';
+import { ContainerCollector } from '../src/collector/container-collector';
 import { type DockerCollectorConfig } from '../src/config';
 import { type ContainerSource } from '../src/discovery/docker-engine.client';
 import { type InspectedContainer } from '../src/discovery/inspected-container';
@@ -68,7 +69,7 @@ export function syntheticHost(
     mounts,
     driver: 'cgroupfs',
     procRoot: join(root, 'no-proc'),
-    reader: new CgroupReader(cpus().length, fileReader),
+    reader: new CgroupReader(cpus().length, fileReader, syncFileReader),
   });
   return { source, reader };
 }
@@ -82,6 +83,7 @@ export function syntheticCollector(
 ): ContainerCollector {
   const settings: CollectorSettings = {
     host: config.hostName,
+    hostCores: config.hostCores,
     intervalMs: config.sampleIntervalMs,
     youngReadIntervalMs: 0,
     youngWindowMs: 0,

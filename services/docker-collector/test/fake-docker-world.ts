@@ -8,7 +8,7 @@ import {
   type ReadErrorKind,
   type SamplePublisher,
 } from '../src/collector/collector.ports';
-import { type CollectorSettings } from '../src/collector/container-collector';
+import { type CollectorSettings } from '../src/collector/collector.ports';
 import { type ContainerEvent } from '../src/discovery/container-event';
 import { type ContainerSource } from '../src/discovery/docker-engine.client';
 import { type InspectedContainer } from '../src/discovery/inspected-container';

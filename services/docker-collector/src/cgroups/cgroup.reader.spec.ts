@@ -96,7 +96,7 @@ describe('cgroup v1', () => {
       reads += 1;
       // The container exits right after its CPU counter was read.
       if (reads === 2) rmSync(join(base, 'memory'), { recursive: true, force: true });
-      return Promise.resolve(readFileSync(path, 'utf8'));
+      return readFileSync(path, 'utf8');
     });
     await assert.rejects(reader.readStats(v1Location(base)), (error: unknown) => {
       assert.ok(error instanceof CgroupVanishedError);
@@ -104,6 +104,31 @@ describe('cgroup v1', () => {
       assert.match(error.path, /memory\.usage_in_bytes$/);
       return true;
     });
+  });
+
+  test('files read every cycle and limits files go to their own readers', async () => {
+    const base = tree(v1Files());
+    const often: string[] = [];
+    const rarely: string[] = [];
+    const via =
+      (seen: string[]) =>
+      (path: string): string => {
+        seen.push(path.slice(path.lastIndexOf('/') + 1));
+        return readFileSync(path, 'utf8');
+      };
+    const reader = new CgroupReader(4, via(often), via(rarely));
+    const location = v1Location(base);
+    const stats = await reader.readStats(location);
+    assert.equal(stats.cpuUsageNs, 98765432101234567n);
+    assert.deepEqual(often, ['cpuacct.usage', 'memory.usage_in_bytes', 'memory.stat']);
+    assert.deepEqual(rarely, [
+      'memory.limit_in_bytes',
+      'cpu.cfs_quota_us',
+      'cpu.cfs_period_us',
+      'cpuset.cpus',
+    ]);
+    await reader.readCpuUsageNs(location);
+    assert.deepEqual(often.at(-1), 'cpuacct.usage', "a parent's counter: every cycle");
   });
 
   test('a garbage counter raises CgroupReadError naming the file', async () => {

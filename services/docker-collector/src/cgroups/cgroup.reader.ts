@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CgroupReadError, CgroupVanishedError } from './cgroup.errors';
 import { type CgroupMounts, type ProcessCgroups } from './cgroup-mounts';
@@ -37,76 +36,136 @@ export function locateCgroup(mounts: CgroupMounts, proc: ProcessCgroups): Cgroup
   return null;
 }
 
-export type FileReader = (path: string) => Promise<string>;
-const nodeReadFile: FileReader = (path) => readFile(path, 'utf8');
-
 /**
- * Reads synchronously behind the async signature. cgroup files are kernel-generated and
- * answer in microseconds; the thread-pool round trip of fs/promises costs more than the read
- * itself, which matters when a cycle reads thousands of them (bench/collector-scale).
+ * Reads one file whole, synchronously. cgroup files are kernel-generated and answer in
+ * microseconds; the thread-pool round trip of fs/promises costs more than the read itself, and
+ * so does a promise per file, which matters when a cycle reads thousands of them
+ * (bench/collector-scale, bench/process-scale).
  */
-export const syncFileReader: FileReader = (path) => {
-  try {
-    return Promise.resolve(readFileSync(path, 'utf8'));
-  } catch (error) {
-    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-  }
-};
+export type FileReader = (path: string) => string;
+
+/** Reads by path (open, read, close). */
+export const syncFileReader: FileReader = (path) => readFileSync(path, 'utf8');
 
 /** v1 reports "no limit" as a page-aligned LONG_MAX; anything this large is unlimited. */
 const UNLIMITED_BYTES = 1n << 62n;
+
+/** The files of one location, joined once (a location is kept per container instance). */
+interface LocationFiles {
+  readonly cpuUsage: string;
+  readonly memoryUsage: string;
+  readonly memoryStat: string;
+  readonly memoryLimit: string;
+  readonly cpuQuota: string | null;
+  readonly cpuPeriod: string | null;
+  readonly cpuset: string | null;
+}
+
+function filesOf(location: CgroupLocation): LocationFiles {
+  if (location.version === 'v1') {
+    const { cpuacct, memory, cpu, cpuset } = location;
+    return {
+      cpuUsage: join(cpuacct, 'cpuacct.usage'),
+      memoryUsage: join(memory, 'memory.usage_in_bytes'),
+      memoryStat: join(memory, 'memory.stat'),
+      memoryLimit: join(memory, 'memory.limit_in_bytes'),
+      cpuQuota: cpu === null ? null : join(cpu, 'cpu.cfs_quota_us'),
+      cpuPeriod: cpu === null ? null : join(cpu, 'cpu.cfs_period_us'),
+      cpuset: cpuset === null ? null : join(cpuset, 'cpuset.cpus'),
+    };
+  }
+  const { dir } = location;
+  return {
+    cpuUsage: join(dir, 'cpu.stat'),
+    memoryUsage: join(dir, 'memory.current'),
+    memoryStat: join(dir, 'memory.stat'),
+    memoryLimit: join(dir, 'memory.max'),
+    cpuQuota: join(dir, 'cpu.max'),
+    cpuPeriod: null,
+    cpuset: join(dir, 'cpuset.cpus.effective'),
+  };
+}
 
 /**
  * Reads CPU and memory accounting straight from the cgroup files: microseconds per container,
  * where the Docker stats API costs about a second.
  */
 export class CgroupReader {
+  private readonly files = new WeakMap<CgroupLocation, LocationFiles>();
+
   constructor(
     /** CPUs on the host: a cpuset covering all of them is no limit. */
     private readonly hostCpuCount: number,
-    private readonly read: FileReader = nodeReadFile,
+    /** Files read every cycle (usage; a parent's CPU counter). */
+    private readonly read: FileReader = syncFileReader,
+    /**
+     * Files read only for limits (at discovery, on `update`, every few cycles). Given apart so
+     * that held files (HeldFileReader) go to the files read every cycle, not to these.
+     */
+    private readonly readRarely: FileReader = read,
   ) {}
 
-  async readStats(location: CgroupLocation): Promise<CgroupStats> {
-    const usage = await this.readUsage(location);
-    const limits = await this.readLimits(location);
-    return { ...usage, ...limits };
+  /** The location's file paths, joined on its first reading. */
+  private filesOf(location: CgroupLocation): LocationFiles {
+    let files = this.files.get(location);
+    if (files === undefined) {
+      files = filesOf(location);
+      this.files.set(location, files);
+    }
+    return files;
+  }
+
+  readStats(location: CgroupLocation): Promise<CgroupStats> {
+    return settled(() => ({ ...this.readUsageSync(location), ...this.readLimitsSync(location) }));
   }
 
   /** What changes between readings: CPU counter and memory. Three small files. */
-  async readUsage(location: CgroupLocation): Promise<CgroupUsage> {
-    return location.version === 'v1' ? this.readUsageV1(location) : this.readUsageV2(location.dir);
+  readUsage(location: CgroupLocation): Promise<CgroupUsage> {
+    return settled(() => this.readUsageSync(location));
   }
 
   /** What changes only on `docker update`: memory and CPU limits. */
-  async readLimits(location: CgroupLocation): Promise<CgroupLimits> {
+  readLimits(location: CgroupLocation): Promise<CgroupLimits> {
+    return settled(() => this.readLimitsSync(location));
+  }
+
+  /** readUsage without a promise (the files are read synchronously anyway). */
+  readUsageSync(location: CgroupLocation): CgroupUsage {
+    const files = this.filesOf(location);
     return location.version === 'v1'
-      ? this.readLimitsV1(location)
-      : this.readLimitsV2(location.dir);
+      ? this.readUsageV1(location, files)
+      : this.readUsageV2(location.dir, files);
+  }
+
+  /** readLimits without a promise. */
+  readLimitsSync(location: CgroupLocation): CgroupLimits {
+    const files = this.filesOf(location);
+    return location.version === 'v1'
+      ? this.readLimitsV1(location, files)
+      : this.readLimitsV2(location.dir, files);
   }
 
   /**
    * Only the cumulative CPU counter: what a parent cgroup is read for. Hierarchical on v1 and
    * v2 alike, so a parent's counter keeps the CPU time of children that have exited.
    */
-  async readCpuUsageNs(location: CgroupLocation): Promise<bigint> {
-    if (location.version === 'v1') {
-      const path = join(location.cpuacct, 'cpuacct.usage');
-      return parseBigInt(await this.required(path), path);
-    }
-    return this.readCpuStatV2(location.dir);
+  readCpuUsageNs(location: CgroupLocation): Promise<bigint> {
+    return settled(() => {
+      const files = this.filesOf(location);
+      if (location.version === 'v1') {
+        return parseBigInt(this.required(files.cpuUsage), files.cpuUsage);
+      }
+      return this.readCpuStatV2(files.cpuUsage);
+    });
   }
 
-  private async readUsageV1(loc: Extract<CgroupLocation, { version: 'v1' }>): Promise<CgroupUsage> {
-    const cpuUsageNs = parseBigInt(
-      await this.required(join(loc.cpuacct, 'cpuacct.usage')),
-      loc.cpuacct,
-    );
-    const usage = parseBigInt(
-      await this.required(join(loc.memory, 'memory.usage_in_bytes')),
-      loc.memory,
-    );
-    const stat = await this.optional(join(loc.memory, 'memory.stat'));
+  private readUsageV1(
+    loc: Extract<CgroupLocation, { version: 'v1' }>,
+    files: LocationFiles,
+  ): CgroupUsage {
+    const cpuUsageNs = parseBigInt(this.required(files.cpuUsage), loc.cpuacct);
+    const usage = parseBigInt(this.required(files.memoryUsage), loc.memory);
+    const stat = this.optional(files.memoryStat);
     // Hierarchical total first (a container's own cgroup has no children, but be exact).
     const inactiveFile =
       flatKeyedValue(stat, 'total_inactive_file') ?? flatKeyedValue(stat, 'inactive_file') ?? 0n;
@@ -117,40 +176,36 @@ export class CgroupReader {
     };
   }
 
-  private async readLimitsV1(
+  private readLimitsV1(
     loc: Extract<CgroupLocation, { version: 'v1' }>,
-  ): Promise<CgroupLimits> {
-    const limit = parseBigInt(
-      await this.required(join(loc.memory, 'memory.limit_in_bytes')),
-      loc.memory,
-    );
+    files: LocationFiles,
+  ): CgroupLimits {
+    const limit = parseBigInt(this.required(files.memoryLimit, this.readRarely), loc.memory);
     let quotaCores: number | null = null;
-    if (loc.cpu !== null) {
-      const quota = await this.optional(join(loc.cpu, 'cpu.cfs_quota_us'));
-      const period = await this.optional(join(loc.cpu, 'cpu.cfs_period_us'));
+    if (files.cpuQuota !== null && files.cpuPeriod !== null) {
+      const quota = this.optional(files.cpuQuota, this.readRarely);
+      const period = this.optional(files.cpuPeriod, this.readRarely);
       quotaCores = coresFromQuota(quota.trim(), period.trim());
     }
     const cpusetCores =
-      loc.cpuset === null
-        ? null
-        : this.cpusetLimit(await this.optional(join(loc.cpuset, 'cpuset.cpus')));
+      files.cpuset === null ? null : this.cpusetLimit(this.optional(files.cpuset, this.readRarely));
     return {
       memoryLimitBytes: limit >= UNLIMITED_BYTES ? null : Number(limit),
       cpuLimitCores: minLimit(quotaCores, cpusetCores),
     };
   }
 
-  private async readCpuStatV2(dir: string): Promise<bigint> {
-    const cpuStat = parseFlatKeyed(await this.required(join(dir, 'cpu.stat')));
+  private readCpuStatV2(cpuStatPath: string): bigint {
+    const cpuStat = parseFlatKeyed(this.required(cpuStatPath));
     const usageUsec = cpuStat.get('usage_usec');
-    if (usageUsec === undefined) throw new CgroupReadError(join(dir, 'cpu.stat'), 'no usage_usec');
+    if (usageUsec === undefined) throw new CgroupReadError(cpuStatPath, 'no usage_usec');
     return usageUsec * 1000n;
   }
 
-  private async readUsageV2(dir: string): Promise<CgroupUsage> {
-    const cpuUsageNs = await this.readCpuStatV2(dir);
-    const usage = parseBigInt(await this.required(join(dir, 'memory.current')), dir);
-    const memStat = await this.optional(join(dir, 'memory.stat'));
+  private readUsageV2(dir: string, files: LocationFiles): CgroupUsage {
+    const cpuUsageNs = this.readCpuStatV2(files.cpuUsage);
+    const usage = parseBigInt(this.required(files.memoryUsage), dir);
+    const memStat = this.optional(files.memoryStat);
     const inactiveFile = flatKeyedValue(memStat, 'inactive_file') ?? 0n;
     return {
       cpuUsageNs,
@@ -159,11 +214,13 @@ export class CgroupReader {
     };
   }
 
-  private async readLimitsV2(dir: string): Promise<CgroupLimits> {
-    const max = (await this.required(join(dir, 'memory.max'))).trim();
-    const cpuMax = (await this.optional(join(dir, 'cpu.max'))).trim().split(/\s+/);
+  private readLimitsV2(dir: string, files: LocationFiles): CgroupLimits {
+    const max = this.required(files.memoryLimit, this.readRarely).trim();
+    const cpuMax = this.optional(files.cpuQuota ?? '', this.readRarely)
+      .trim()
+      .split(/\s+/);
     const quotaCores = coresFromQuota(cpuMax[0] ?? 'max', cpuMax[1] ?? '100000');
-    const cpuset = await this.optional(join(dir, 'cpuset.cpus.effective'));
+    const cpuset = this.optional(files.cpuset ?? '', this.readRarely);
     return {
       memoryLimitBytes: max === 'max' ? null : Number(parseBigInt(max, dir)),
       cpuLimitCores: minLimit(quotaCores, this.cpusetLimit(cpuset)),
@@ -177,9 +234,9 @@ export class CgroupReader {
   }
 
   /** A file every cgroup of this kind has: its absence means the cgroup is gone. */
-  private async required(path: string): Promise<string> {
+  private required(path: string, read: FileReader = this.read): string {
     try {
-      return await this.read(path);
+      return read(path);
     } catch (error) {
       if (isNotFound(error)) throw new CgroupVanishedError(path);
       throw new CgroupReadError(path, error instanceof Error ? error.message : String(error));
@@ -187,13 +244,22 @@ export class CgroupReader {
   }
 
   /** A file that depends on the kernel's configuration (e.g. no CFS bandwidth control): empty when absent. */
-  private async optional(path: string): Promise<string> {
+  private optional(path: string, read: FileReader = this.read): string {
     try {
-      return await this.read(path);
+      return read(path);
     } catch (error) {
       if (isNotFound(error)) return '';
       throw new CgroupReadError(path, error instanceof Error ? error.message : String(error));
     }
+  }
+}
+
+/** A synchronous reading as a promise: what it throws, it rejects with. */
+function settled<T>(read: () => T): Promise<T> {
+  try {
+    return Promise.resolve(read());
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
   }
 }
 

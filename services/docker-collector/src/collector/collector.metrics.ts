@@ -15,6 +15,8 @@ export class CollectorMetricsAdapter implements CollectorMetrics {
   private readonly errors: Counter<'kind'>;
   private readonly shortLivedTotal: Counter<'outcome'>;
   private readonly residual: Counter<'parent' | 'attributed'>;
+  /** The samples counter's series, looked up once (a sample per container per cycle). */
+  private readonly samplesBy = new Map<string, { inc(): void }>();
 
   constructor(registry: MetricsRegistry, spoolDepth: () => number) {
     this.cycleDuration = registry.histogram({
@@ -61,7 +63,13 @@ export class CollectorMetricsAdapter implements CollectorMetrics {
   }
 
   samplePublished(lifecycle: Lifecycle, residual: boolean): void {
-    this.samples.inc({ lifecycle, residual: String(residual) });
+    const key = residual ? `${lifecycle} residual` : lifecycle;
+    let series = this.samplesBy.get(key);
+    if (series === undefined) {
+      series = this.samples.labels({ lifecycle, residual: String(residual) });
+      this.samplesBy.set(key, series);
+    }
+    series.inc();
   }
 
   readError(kind: ReadErrorKind): void {

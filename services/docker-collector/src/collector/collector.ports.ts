@@ -1,8 +1,13 @@
 import { type Lifecycle, type SampleEvent } from '@metering/contracts';
 import { CollectorClock } from '@metering/spool';
 import { type CgroupLocation } from '../cgroups';
+import { type ContainerSource } from '../discovery/docker-engine.client';
+import { type TenantResolver } from '../discovery/tenant.resolver';
+import { type UsageReader } from '../reading/usage-reader';
 import { type ResidualSnapshot } from '../sampling/parent-residual';
 import { type ResidualIdentity } from '../sampling/sample.factory';
+
+import { type SamplePublisher } from '../publishing/sample.publisher';
 
 export { type SamplePublisher } from '../publishing/sample.publisher';
 
@@ -106,15 +111,19 @@ export interface ResidualStore {
   load(): { parents: PersistedParent[]; records: ResidualRecord[] } | null;
   /** Appends a record before what it describes is published; survives a crash of the process. */
   append(record: ResidualRecord): void;
-  /** Replaces the snapshot and empties the records. */
-  save(parents: readonly PersistedParent[]): void;
+  /**
+   * Replaces the snapshot (the records appended so far are in it; later ones follow it). Written
+   * in the background, without blocking the caller: resolves once this state or a newer one is
+   * on disk. Until then the previous snapshot and all records after it stand for the same state.
+   */
+  save(parents: readonly PersistedParent[]): Promise<void>;
 }
 
 /** No persistence: a restarted collector starts its residuals afresh. */
 export const NO_RESIDUAL_STORE: ResidualStore = {
   load: () => null,
   append: () => undefined,
-  save: () => undefined,
+  save: () => Promise.resolve(),
 };
 
 export type LoadedFollowed =
@@ -131,4 +140,42 @@ export interface FollowedStore {
   load(): LoadedFollowed;
   /** Replaces what is kept; `sync`: on disk before it returns. */
   save(samples: readonly SampleEvent[], sync: boolean): void;
+}
+
+export interface CollectorSettings {
+  /** `host` of every sample. */
+  readonly host: string;
+  /** `cpu.hostCores` of every sample (absent: not said). */
+  readonly hostCores?: number;
+  /** Sampling cycle: every container is read and a sample published. */
+  readonly intervalMs: number;
+  /** Young containers are read this often between cycles (0: never). */
+  readonly youngReadIntervalMs: number;
+  /** …while younger than this. */
+  readonly youngWindowMs: number;
+  /** Full listing of running containers, besides the event stream. */
+  readonly resyncIntervalMs: number;
+  /** Limits are read at discovery, on `update` events and every N cycles. */
+  readonly limitsEveryCycles: number;
+  /** How long to wait for Docker's `die` after a container's cgroup vanished. */
+  readonly dieGraceMs: number;
+  readonly discoveryConcurrency: number;
+  /** Meter parent cgroups' residual (false: stats-API mode, or switched off). */
+  readonly meterResidual: boolean;
+  /** The tenant a parent cgroup path belongs to (e.g. /metering/<tenant>), or null. */
+  readonly residualTenantOf: (parentPath: string) => string | null;
+}
+
+export interface CollectorPorts {
+  readonly source: ContainerSource;
+  readonly reader: UsageReader;
+  readonly publisher: SamplePublisher;
+  readonly tenants: TenantResolver;
+  readonly clock: Clock;
+  readonly metrics: CollectorMetrics;
+  readonly log: CollectorLog;
+  /** Keeps the residuals across restarts (default: none, they start afresh). */
+  readonly residualStore?: ResidualStore;
+  /** Keeps the containers followed across restarts (default: none, README "Across restarts"). */
+  readonly followedStore?: FollowedStore;
 }

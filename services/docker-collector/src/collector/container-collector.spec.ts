@@ -1,3 +1,5 @@
+// Long because: the collector's behaviour as one table of scenarios on one fake host (fake-docker-world):
+// containers, residuals, restarts and the property tests share its rig and helpers.
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,7 +19,8 @@ import {
 import { TenantResolver } from '../discovery/tenant.resolver';
 import { FileResidualStore } from '../persistence/file-residual.store';
 import { type ResidualStore } from './collector.ports';
-import { type CollectorSettings, ContainerCollector } from './container-collector';
+import { type CollectorSettings } from './collector.ports';
+import { ContainerCollector } from './container-collector';
 
 interface Rig {
   clock: FakeClock;
@@ -653,13 +656,18 @@ describe('the residual of per-tenant parent cgroups', () => {
 
 describe('the residuals across restarts of the collector (FileResidualStore)', () => {
   const dirs: string[] = [];
-  afterEach(() => {
+  const stores: FileResidualStore[] = [];
+  afterEach(async () => {
+    // Snapshots are written in the background: done before their directory goes.
+    await Promise.all(stores.splice(0).map((s) => s.flush()));
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
   const store = (): FileResidualStore => {
     const dir = mkdtempSync(join(tmpdir(), 'residual-store-'));
     dirs.push(dir);
-    return new FileResidualStore(dir, 'boot-1');
+    const s = new FileResidualStore(dir, 'boot-1');
+    stores.push(s);
+    return s;
   };
 
   test('a container that exits while the collector is down: its tail is in the residual', async () => {

@@ -1,70 +1,19 @@
+// Long because: one container instance's whole life (discovery, its chain of reads, the cycle, its
+// ending) shares the tracked map, the discoveries in flight and the listings that the residuals
+// (parent-residuals.ts) and the young reads depend on; the parents' part is in parent-residuals.ts.
 import { ContractViolationError, type SampleEvent } from '@metering/contracts';
-import { type CgroupLimits, type CgroupLocation } from '../cgroups';
+import { type CgroupLimits } from '../cgroups';
 import { type ContainerEvent } from '../discovery/container-event';
-import { type ContainerSource } from '../discovery/docker-engine.client';
 import { type InspectedContainer } from '../discovery/inspected-container';
-import { type TenantResolver } from '../discovery/tenant.resolver';
-import { type UsageReader, type UsageTarget } from '../reading/usage-reader';
+import { type UsageTarget } from '../reading/usage-reader';
 import { UsageVanishedError } from '../reading/usage.errors';
 import { ContainerInstance } from '../sampling/container-instance';
-import { ParentResidual } from '../sampling/parent-residual';
 import { identityOf, type Reading } from '../sampling/reading';
-import {
-  type ResidualIdentity,
-  residualIdentityOf,
-  residualSample,
-} from '../sampling/sample.factory';
 import { ConcurrencyLimiter } from '../shared/concurrency-limiter';
+import { type CollectorPorts, type CollectorSettings, NO_RESIDUAL_STORE } from './collector.ports';
 import { FollowedContainers } from './followed-containers';
-import {
-  type Clock,
-  type CollectorLog,
-  type CollectorMetrics,
-  type FollowedStore,
-  NO_RESIDUAL_STORE,
-  type PersistedParent,
-  type ResidualRecord,
-  type ResidualStore,
-  type SamplePublisher,
-} from './collector.ports';
-
-export interface CollectorSettings {
-  /** `host` of every sample. */
-  readonly host: string;
-  /** `cpu.hostCores` of every sample (absent: not said). */
-  readonly hostCores?: number;
-  /** Sampling cycle: every container is read and a sample published. */
-  readonly intervalMs: number;
-  /** Young containers are read this often between cycles (0: never). */
-  readonly youngReadIntervalMs: number;
-  /** …while younger than this. */
-  readonly youngWindowMs: number;
-  /** Full listing of running containers, besides the event stream. */
-  readonly resyncIntervalMs: number;
-  /** Limits are read at discovery, on `update` events and every N cycles. */
-  readonly limitsEveryCycles: number;
-  /** How long to wait for Docker's `die` after a container's cgroup vanished. */
-  readonly dieGraceMs: number;
-  readonly discoveryConcurrency: number;
-  /** Meter parent cgroups' residual (false: stats-API mode, or switched off). */
-  readonly meterResidual: boolean;
-  /** The tenant a parent cgroup path belongs to (e.g. /metering/<tenant>), or null. */
-  readonly residualTenantOf: (parentPath: string) => string | null;
-}
-
-export interface CollectorPorts {
-  readonly source: ContainerSource;
-  readonly reader: UsageReader;
-  readonly publisher: SamplePublisher;
-  readonly tenants: TenantResolver;
-  readonly clock: Clock;
-  readonly metrics: CollectorMetrics;
-  readonly log: CollectorLog;
-  /** Keeps the residuals across restarts (default: none, they start afresh). */
-  readonly residualStore?: ResidualStore;
-  /** Keeps the containers followed across restarts (default: none, README "Across restarts"). */
-  readonly followedStore?: FollowedStore;
-}
+import { type MeteredParent } from './metered-parent';
+import { ParentResiduals } from './parent-residuals';
 
 /** One container instance being followed. */
 interface Tracked {
@@ -73,51 +22,13 @@ interface Tracked {
   readonly configuredLimits: CgroupLimits;
   limits: CgroupLimits | null;
   limitsDue: boolean;
-  parent: ParentState | null;
+  parent: MeteredParent | null;
   /** Reads and the ending of one instance run one after another, in order. */
   chain: Promise<void>;
   busy: number;
   /** Its cgroup vanished; waiting for Docker's `die` to end it with the exit time. */
   vanishedTimer: NodeJS.Timeout | null;
 }
-
-/** A parent cgroup of followed containers, metered for its residual. */
-interface ParentState {
-  readonly path: string;
-  readonly location: CgroupLocation;
-  readonly tenantId: string | null;
-  residual: ParentResidual | null;
-  identity: ResidualIdentity | null;
-  registering: Promise<void> | null;
-  /** The parent reading of the last cycle (or the baseline): evaluated from the next cycle on. */
-  previous: ParentReading | null;
-  /**
-   * Readings of earlier cycles not evaluated yet, oldest first: a reading is evaluated once no
-   * container that may have started before it is still being discovered, so while containers
-   * keep starting the residual moves on with a slightly older reading instead of waiting for
-   * a moment without any discovery in flight (which a busy host may never have).
-   */
-  waiting: ParentReading[];
-  publishedCount: number;
-  lastPublishedNs: bigint;
-  lastPublishedAt: number;
-}
-
-/** A reading of a parent cgroup's counter. */
-interface ParentReading {
-  readonly ns: bigint;
-  readonly doneAt: number;
-  /**
-   * Listings of running containers started before this reading returned (see listedThrough):
-   * it is evaluated only once a later listing has found every child running at it.
-   */
-  readonly listings: number;
-}
-
-/** A start event handled later than this after the parent reading may still be in flight. */
-const DISCOVERY_SLACK_MS = 1_000;
-/** Parent readings kept for evaluation while discoveries are in flight (a minute at 5 s). */
-const MAX_WAITING_READINGS = 12;
 
 /**
  * The docker-collector's core: follows every container through Docker's events and periodic
@@ -131,7 +42,6 @@ const MAX_WAITING_READINGS = 12;
 export class ContainerCollector {
   private readonly tracked = new Map<string, Tracked>();
   private readonly discovering = new Map<string, { promise: Promise<void>; since: number }>();
-  private readonly parents = new Map<string, ParentState>();
   private readonly discoveryLimiter: ConcurrencyLimiter;
   private readonly timers: NodeJS.Timeout[] = [];
   /** Young reads' timer: armed only while a container is young (an empty host sleeps). */
@@ -155,7 +65,7 @@ export class ContainerCollector {
   private listedThrough = 0;
   /** Containers whose last discovery failed (inspect or locate): a listing does not cover them. */
   private readonly discoveryFailed = new Set<string>();
-  private readonly store: ResidualStore;
+  private readonly residuals: ParentResiduals;
   /** The instances followed, kept across restarts (README, "Across restarts"). */
   private readonly followed: FollowedContainers;
 
@@ -164,7 +74,26 @@ export class ContainerCollector {
     private readonly settings: CollectorSettings,
   ) {
     this.discoveryLimiter = new ConcurrencyLimiter(settings.discoveryConcurrency);
-    this.store = ports.residualStore ?? NO_RESIDUAL_STORE;
+    this.residuals = new ParentResiduals({
+      reader: ports.reader,
+      clock: ports.clock,
+      metrics: ports.metrics,
+      log: ports.log,
+      store: ports.residualStore ?? NO_RESIDUAL_STORE,
+      host: settings.host,
+      meterResidual: settings.meterResidual,
+      residualTenantOf: settings.residualTenantOf,
+      children: () => this.tracked.values(),
+      listingsStarted: () => this.listingsStarted,
+      listedThrough: () => this.listedThrough,
+      firstDiscoveryInFlight: () => {
+        let first = Infinity;
+        for (const d of this.discovering.values()) first = Math.min(first, d.since);
+        return first;
+      },
+      emit: (sample) => this.emit(sample, true),
+      spawn: (task) => this.spawn(task),
+    });
     this.followed = new FollowedContainers(ports);
   }
 
@@ -183,12 +112,12 @@ export class ContainerCollector {
     this.bootstrapping = true;
     this.followed.load();
     try {
-      const restored = await this.dropRecreatedParents(this.restoreResiduals());
+      const restored = await this.residuals.restore();
       await this.resync();
-      this.endGoneChildren(restored);
+      this.residuals.endGoneChildren(restored);
       // Every child's first reading is in: each gets a base from before the baseline.
-      await Promise.all([...this.parents.values()].map((p) => this.ensureBaseline(p)));
-      this.saveResiduals();
+      await this.residuals.ensureBaselines();
+      this.residuals.save();
       this.followed.save();
     } finally {
       this.bootstrapping = false;
@@ -355,17 +284,7 @@ export class ContainerCollector {
     const refreshLimits = this.cycleCount % Math.max(1, this.settings.limitsEveryCycles) === 0;
 
     // Parents first: every child sample of this cycle is then read after its parent.
-    const parentReadings = new Map<ParentState, ParentReading>();
-    for (const parent of this.parents.values()) {
-      if (parent.residual === null) continue;
-      try {
-        const ns = await this.ports.reader.readParentCpuNs(parent.location);
-        const doneAt = this.ports.clock.now();
-        parentReadings.set(parent, { ns, doneAt, listings: this.listingsStarted });
-      } catch (error) {
-        this.parentReadFailed(parent, error);
-      }
-    }
+    const parentReadings = await this.residuals.readAll();
     // A listing after the parent readings, so that the next cycles can evaluate them: children
     // whose `start` event was missed are found now, not at the next resync (a whole
     // RESYNC_INTERVAL_MS, or never, during which the residual would carry their CPU too).
@@ -378,8 +297,7 @@ export class ContainerCollector {
         .map((t) => this.enqueue(t, () => this.read(t, true, refreshLimits || t.limitsDue))),
     );
 
-    for (const [parent, reading] of parentReadings) this.settleParent(parent, reading);
-    this.saveResiduals();
+    this.residuals.settleAll(parentReadings);
     this.followed.save();
 
     const ended = this.ports.clock.now();
@@ -455,13 +373,15 @@ export class ContainerCollector {
       vanishedTimer: null,
     };
     this.tracked.set(id, t);
-    this.attachParent(t);
+    if (target.kind === 'cgroup') {
+      t.parent = this.residuals.attach(target.parentPath, target.parentLocation, t.instance);
+    }
     this.armYoungReads();
     await this.enqueue(t, async () => {
       await this.read(t, false, true);
       // A new parent's baseline right after its first child's reading: what the child uses
       // in between would be missing from the residual.
-      if (t.parent !== null && !this.bootstrapping) await this.ensureBaseline(t.parent);
+      if (t.parent !== null && !this.bootstrapping) await this.residuals.ensureBaseline(t.parent);
       this.publishLast(t);
     });
   }
@@ -520,12 +440,12 @@ export class ContainerCollector {
 
   /** A sample of the instance's last reading, unless it was published already. */
   private publishLast(t: Tracked): void {
-    const sample = t.instance.publish(this.settings.host);
+    const sample = t.instance.publish(this.settings.host, this.settings.hostCores);
     const reading = t.instance.lastPublished;
     if (sample === null || reading === null) return;
-    this.recordPublished(t, reading.at, reading.cpuUsageNs);
-    this.emit(sample, false);
-    t.parent?.residual?.childPublished(t.instance.key, reading.at, reading.cpuUsageNs);
+    this.residuals.childPublished(t, reading.at, reading.cpuUsageNs, () =>
+      this.emit(sample, false),
+    );
   }
 
   /**
@@ -566,18 +486,12 @@ export class ContainerCollector {
         at = this.ports.clock.now();
       }
     }
-    const sample = t.instance.finalize(this.settings.host, at);
-    const residual = t.parent?.residual ?? null;
+    const sample = t.instance.finalize(this.settings.host, at, this.settings.hostCores);
     const last = t.instance.lastReading;
     if (sample !== null && last !== null) {
-      this.recordPublished(t, last.at, last.cpuUsageNs);
-      this.emit(sample, false);
-      residual?.childPublished(t.instance.key, last.at, last.cpuUsageNs);
+      this.residuals.childPublished(t, last.at, last.cpuUsageNs, () => this.emit(sample, false));
     }
-    if (residual !== null && t.parent !== null) {
-      this.record({ kind: 'ended', parent: t.parent.path, child: t.instance.key });
-      residual.childEnded(t.instance.key);
-    }
+    this.residuals.childEnded(t);
     if (at - t.instance.startedAtMs < this.settings.intervalMs) {
       this.ports.metrics.shortLived(sample === null ? 'missed' : 'caught');
     }
@@ -590,346 +504,14 @@ export class ContainerCollector {
     await this.discover(t.instance.identity.containerId, false);
   }
 
-  private attachParent(t: Tracked): void {
-    const target = t.target;
-    if (!this.settings.meterResidual || target.kind !== 'cgroup') return;
-    if (target.parentPath === null || target.parentPath === '/' || target.parentLocation === null) {
-      return;
-    }
-    let parent = this.parents.get(target.parentPath);
-    if (parent === undefined) {
-      parent = {
-        path: target.parentPath,
-        location: target.parentLocation,
-        tenantId: this.settings.residualTenantOf(target.parentPath),
-        residual: null,
-        identity: null,
-        registering: null,
-        previous: null,
-        waiting: [],
-        publishedCount: 0,
-        lastPublishedNs: -1n,
-        lastPublishedAt: 0,
-      };
-      this.parents.set(parent.path, parent);
-    }
-    t.parent = parent;
-    // Started after the baseline: its whole counter is on top of U0. (Adopted before its
-    // first reading, so the residual of this cycle waits for its first sample.)
-    if (parent.residual !== null) {
-      this.record({ kind: 'adopt', parent: parent.path, child: t.instance.key, base: '0' });
-      parent.residual.adopt(t.instance.key, 0n);
-    }
-  }
-
-  /** The parent's baseline: read after the children's first readings (B_c ≤ their value). */
-  private ensureBaseline(parent: ParentState): Promise<void> {
-    if (parent.residual !== null) return Promise.resolve();
-    if (parent.registering !== null) return parent.registering;
-    const registering = (async () => {
-      const at = this.ports.clock.now();
-      let ns: bigint;
-      try {
-        ns = await this.ports.reader.readParentCpuNs(parent.location);
-      } catch (error) {
-        this.parentReadFailed(parent, error);
-        return;
-      }
-      const doneAt = this.ports.clock.now();
-      const residual = new ParentResidual(parent.path, ns, at);
-      for (const t of this.tracked.values()) {
-        if (t.parent !== parent || t.instance.finalized) continue;
-        residual.adopt(t.instance.key, t.instance.readingBefore(at)?.cpuUsageNs ?? 0n);
-        const published = t.instance.lastPublished;
-        if (published !== null) {
-          residual.childPublished(t.instance.key, published.at, published.cpuUsageNs);
-        }
-      }
-      parent.residual = residual;
-      parent.previous = { ns, doneAt, listings: this.listingsStarted };
-      if (parent.tenantId !== null) {
-        parent.identity = residualIdentityOf(this.settings.host, parent.path, parent.tenantId, at);
-      }
-      // Before any record refers to it (records of parents not in the snapshot are dropped).
-      this.saveResiduals();
-      this.ports.log.info(
-        { parent: parent.path, tenantId: parent.tenantId },
-        'metering the residual of a parent cgroup',
-      );
-    })().finally(() => {
-      parent.registering = null;
-    });
-    parent.registering = registering;
-    return registering;
-  }
-
-  /**
-   * Evaluates the residual on the latest reading of an earlier cycle that no discovery in flight
-   * can still add a child to (see ParentResidual for why that never counts twice), then keeps
-   * this cycle's reading for the next ones.
-   */
-  private settleParent(parent: ParentState, current: ParentReading): void {
-    if (parent.previous !== null && current.ns < parent.previous.ns) {
-      this.restartResidual(parent);
-      return;
-    }
-    const residual = parent.residual;
-    if (parent.previous !== null) parent.waiting.push(parent.previous);
-    parent.previous = current;
-    // Bounded: a later reading covers what an older one would have (R is cumulative).
-    if (parent.waiting.length > MAX_WAITING_READINGS) parent.waiting.shift();
-    if (residual === null) return;
-    // A child whose start was handled before `since` may have started up to the slack earlier.
-    let firstInFlight = Infinity;
-    for (const d of this.discovering.values()) firstInFlight = Math.min(firstInFlight, d.since);
-    const before = residual.published;
-    let evaluated = -1;
-    let value: bigint | null = null;
-    for (let i = parent.waiting.length - 1; i >= 0 && value === null; i--) {
-      const reading = parent.waiting[i]!;
-      // Not yet covered by a listing: a child running unknown at it would be counted twice.
-      if (reading.listings >= this.listedThrough) continue;
-      if (reading.doneAt + DISCOVERY_SLACK_MS > firstInFlight) continue;
-      // Null while a live child has no sample read after that reading: try an older one.
-      value = residual.residualAt(reading.ns, reading.doneAt);
-      evaluated = i;
-    }
-    if (value === null) return;
-    // Evaluations go forward in time: this reading and the older ones are done with.
-    parent.waiting.splice(0, evaluated + 1);
-    if (value > before) {
-      const seconds = Number(value - before) / 1e9;
-      this.ports.metrics.residualCpu(parent.path, parent.identity !== null, seconds);
-    }
-    if (parent.identity === null) return;
-    const now = this.ports.clock.now();
-    // A sample per cycle while the parent has children or the value moves; `start` first.
-    // Never two in one millisecond (same sample id).
-    if (value === parent.lastPublishedNs && residual.childCount === 0) return;
-    if (Math.floor(now) <= Math.floor(parent.lastPublishedAt)) return;
-    const lifecycle = parent.publishedCount === 0 ? 'start' : 'running';
-    parent.publishedCount += 1;
-    parent.lastPublishedNs = value;
-    parent.lastPublishedAt = now;
-    this.record({
-      kind: 'residual',
-      parent: parent.path,
-      value: String(value),
-      at: now,
-      count: parent.publishedCount,
-    });
-    this.emit(
-      residualSample(
-        this.settings.host,
-        parent.identity,
-        value,
-        lifecycle,
-        now,
-        parent.publishedCount - 1,
-      ),
-      true,
-    );
-  }
-
-  /**
-   * Continues the residuals an earlier run on this boot saved (ResidualStore): the snapshot, then
-   * the records written after it. Returns the parents restored.
-   */
-  private restoreResiduals(): ParentState[] {
-    if (!this.settings.meterResidual) return [];
-    let saved: ReturnType<ResidualStore['load']>;
-    try {
-      saved = this.store.load();
-    } catch (error) {
-      this.ports.log.warn({ err: error }, 'the saved residuals could not be read; starting afresh');
-      return [];
-    }
-    if (saved === null) return [];
-    const restored: ParentState[] = [];
-    for (const p of saved.parents) {
-      const parent: ParentState = {
-        path: p.path,
-        location: p.location,
-        tenantId: p.tenantId,
-        residual: ParentResidual.restore(p.path, p.residual),
-        identity: p.identity,
-        registering: null,
-        // Read by the earlier run: covered by this run's first listing.
-        previous:
-          p.previous === null
-            ? null
-            : { ns: BigInt(p.previous.ns), doneAt: p.previous.doneAt, listings: 0 },
-        waiting: [],
-        publishedCount: p.publishedCount,
-        lastPublishedNs: BigInt(p.lastPublishedNs),
-        lastPublishedAt: p.lastPublishedAt,
-      };
-      this.parents.set(p.path, parent);
-      restored.push(parent);
-    }
-    for (const r of saved.records) {
-      const parent = this.parents.get(r.parent);
-      const residual = parent?.residual ?? null;
-      if (parent === undefined || residual === null) continue;
-      switch (r.kind) {
-        case 'adopt':
-          residual.adopt(r.child, BigInt(r.base));
-          break;
-        case 'published':
-          residual.childPublished(r.child, r.at, BigInt(r.cpuNs));
-          break;
-        case 'ended':
-          residual.childEnded(r.child);
-          break;
-        case 'residual':
-          residual.restorePublished(BigInt(r.value));
-          parent.publishedCount = r.count;
-          parent.lastPublishedNs = BigInt(r.value);
-          parent.lastPublishedAt = r.at;
-          break;
-      }
-    }
-    if (restored.length > 0) {
-      this.ports.log.info(
-        { parents: restored.length, records: saved.records.length },
-        'continuing the residuals of an earlier run',
-      );
-    }
-    return restored;
-  }
-
-  /**
-   * A restored parent whose counter is now below the reading saved with it was removed and
-   * created again while the collector was down (its counter started again at zero): its saved
-   * residual no longer describes it, so it starts afresh (a new baseline, a new instance). One
-   * that is gone is forgotten. Returns the parents kept.
-   */
-  private async dropRecreatedParents(restored: ParentState[]): Promise<ParentState[]> {
-    const kept: ParentState[] = [];
-    for (const parent of restored) {
-      const saved = parent.previous?.ns ?? parent.residual?.baselineNs ?? 0n;
-      let ns: bigint;
-      try {
-        ns = await this.ports.reader.readParentCpuNs(parent.location);
-      } catch (error) {
-        if (!(error instanceof UsageVanishedError)) {
-          // Unreadable for now: kept; the cycles report and retry like any parent read.
-          kept.push(parent);
-          continue;
-        }
-        ns = -1n;
-      }
-      if (ns >= saved) {
-        kept.push(parent);
-        continue;
-      }
-      this.parents.delete(parent.path);
-      this.ports.log.info(
-        { parent: parent.path, gone: ns < 0n },
-        'a parent cgroup was removed while the collector was down; its residual starts afresh',
-      );
-    }
-    return kept;
-  }
-
-  /** Children of restored residuals that exited while the collector was down have ended. */
-  private endGoneChildren(restored: readonly ParentState[]): void {
-    if (restored.length === 0) return;
-    const running = new Set([...this.tracked.values()].map((t) => t.instance.key));
-    for (const parent of restored) {
-      for (const key of parent.residual?.childKeys() ?? []) {
-        if (running.has(key)) continue;
-        this.record({ kind: 'ended', parent: parent.path, child: key });
-        parent.residual?.childEnded(key);
-      }
-    }
-  }
-
-  /** A child sample is about to be published: recorded first (see ResidualRecord). */
-  private recordPublished(t: Tracked, at: number, cpuNs: bigint): void {
-    if (t.parent === null || t.parent.residual === null) return;
-    this.record({
-      kind: 'published',
-      parent: t.parent.path,
-      child: t.instance.key,
-      at,
-      cpuNs: String(cpuNs),
-    });
-  }
-
-  private record(record: ResidualRecord): void {
-    try {
-      this.store.append(record);
-    } catch (error) {
-      this.ports.metrics.readError('residual_state_failed');
-      this.ports.log.error({ err: error }, 'recording a residual change failed');
-    }
-  }
-
-  /** Snapshot of every residual (the records so far are in it). */
-  private saveResiduals(): void {
-    if (!this.settings.meterResidual) return;
-    const parents: PersistedParent[] = [];
-    for (const p of this.parents.values()) {
-      if (p.residual === null) continue;
-      parents.push({
-        path: p.path,
-        location: p.location,
-        tenantId: p.tenantId,
-        identity: p.identity,
-        previous:
-          p.previous === null ? null : { ns: String(p.previous.ns), doneAt: p.previous.doneAt },
-        publishedCount: p.publishedCount,
-        lastPublishedNs: String(p.lastPublishedNs),
-        lastPublishedAt: p.lastPublishedAt,
-        residual: p.residual.snapshot(),
-      });
-    }
-    try {
-      this.store.save(parents);
-    } catch (error) {
-      this.ports.metrics.readError('residual_state_failed');
-      this.ports.log.error({ err: error }, 'saving the residuals failed');
-    }
-  }
-
-  /**
-   * The parent's counter went back: the cgroup was removed and created again between two
-   * readings (systemd removes an empty slice; an operator may clean up cgroupfs), so it counts
-   * from zero. Its residual starts afresh: a new baseline, read after the children's readings,
-   * and a new instance (the old counter's last value stays billed).
-   */
-  private restartResidual(parent: ParentState): void {
-    this.ports.log.info(
-      { parent: parent.path },
-      'a parent cgroup was created again (its counter went back); its residual starts afresh',
-    );
-    parent.residual = null;
-    parent.identity = null;
-    parent.previous = null;
-    parent.waiting = [];
-    parent.publishedCount = 0;
-    parent.lastPublishedNs = -1n;
-    parent.lastPublishedAt = 0;
-    this.spawn(this.ensureBaseline(parent));
-  }
-
-  private parentReadFailed(parent: ParentState, error: unknown): void {
-    if (error instanceof UsageVanishedError) {
-      // Only an empty cgroup can be removed: its children are gone, so is its residual.
-      this.parents.delete(parent.path);
-      this.ports.log.info({ parent: parent.path }, 'a parent cgroup was removed');
-      return;
-    }
-    this.ports.metrics.readError('parent_read_failed');
-    this.ports.log.warn({ err: error, parent: parent.path }, 'reading a parent cgroup failed');
-  }
-
   /** Hands a sample over; the publisher validates it against the contract (and encodes it). */
   private emit(built: SampleEvent, residual: boolean): void {
     const hostCores = this.settings.hostCores;
+    // Container samples are built with it; a residual sample gets it here.
     const withCores =
-      hostCores === undefined ? built : { ...built, cpu: { ...built.cpu, hostCores } };
+      hostCores === undefined || built.cpu.hostCores !== undefined
+        ? built
+        : { ...built, cpu: { ...built.cpu, hostCores } };
     // Container samples declare the cycle they come every (completeness, ADR 0013); a residual
     // is evaluated when its children allow, not on a cadence: it declares none (judged by time).
     const sample =

@@ -138,7 +138,8 @@ export class DockerCollectorRuntime {
           return 'cgroupfs' as const;
         }),
         procRoot: config.procDir,
-        reader: new CgroupReader(hostCpus, heldFiles?.read ?? syncFileReader),
+        // Limits are read every few cycles: by path, the held files are for the usage files.
+        reader: new CgroupReader(hostCpus, heldFiles?.read ?? syncFileReader, syncFileReader),
       });
       reader =
         config.usageSource === 'cgroup'

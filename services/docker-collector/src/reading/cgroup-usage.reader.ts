@@ -67,18 +67,19 @@ export class CgroupUsageReader implements UsageReader {
     };
   }
 
-  async read(target: UsageTarget, withLimits: boolean): Promise<UsageSnapshot> {
-    if (target.kind !== 'cgroup') throw new UsageReadError('not a cgroup target');
+  read(target: UsageTarget, withLimits: boolean): Promise<UsageSnapshot> {
+    if (target.kind !== 'cgroup') return Promise.reject(new UsageReadError('not a cgroup target'));
+    // The files are read synchronously (microseconds each): no promise per file.
     try {
-      const usage = await this.options.reader.readUsage(target.location);
-      const limits = withLimits ? await this.options.reader.readLimits(target.location) : null;
-      return {
+      const usage = this.options.reader.readUsageSync(target.location);
+      const limits = withLimits ? this.options.reader.readLimitsSync(target.location) : null;
+      return Promise.resolve({
         cpuUsageNs: usage.cpuUsageNs,
         memoryWorkingSetBytes: usage.memoryWorkingSetBytes,
         limits,
-      };
+      });
     } catch (error) {
-      throw translate(error);
+      return Promise.reject(translate(error));
     }
   }
 

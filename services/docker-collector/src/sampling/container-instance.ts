@@ -83,7 +83,7 @@ export class ContainerInstance {
    * nothing new — including a reading in the same millisecond as the last sample, which would
    * get the same sample id (ids are per millisecond) and be dropped as a duplicate downstream.
    */
-  publish(host: string): SampleEvent | null {
+  publish(host: string, hostCores?: number): SampleEvent | null {
     const reading = this.last;
     const previous = this.lastPublishedReading;
     if (reading === null || reading === previous || this.finalizedAt !== null) return null;
@@ -92,7 +92,15 @@ export class ContainerInstance {
     const sequence = this.publishedCount;
     this.publishedCount += 1;
     this.lastPublishedReading = reading;
-    return containerSample(host, this.sampleIdentity, reading, lifecycle, reading.at, sequence);
+    return containerSample(
+      host,
+      this.sampleIdentity,
+      reading,
+      lifecycle,
+      reading.at,
+      sequence,
+      hostCores,
+    );
   }
 
   /**
@@ -101,7 +109,7 @@ export class ContainerInstance {
    * nor before the start. Null when the instance was never read (it is then counted as missed;
    * a per-tenant parent cgroup still has its CPU time).
    */
-  finalize(host: string, exitAt: number): SampleEvent | null {
+  finalize(host: string, exitAt: number, hostCores?: number): SampleEvent | null {
     if (this.finalizedAt !== null) return null;
     const reading = this.last;
     // +1 ms: a later millisecond than any earlier sample, so a distinct sample id.
@@ -110,6 +118,14 @@ export class ContainerInstance {
     const sequence = this.publishedCount;
     this.publishedCount += 1;
     this.lastPublishedReading = reading;
-    return containerSample(host, this.sampleIdentity, reading, 'final', this.finalizedAt, sequence);
+    return containerSample(
+      host,
+      this.sampleIdentity,
+      reading,
+      'final',
+      this.finalizedAt,
+      sequence,
+      hostCores,
+    );
   }
 }

@@ -3,7 +3,7 @@ import { type InstanceIdentity, type Reading } from './reading';
 
 /**
  * A container sample from one reading (product.md, "Wire formats"); `sequence` numbers the
- * instance's samples in this collector run (0, 1, 2…).
+ * instance's samples in this collector run (0, 1, 2…); `hostCores`: `cpu.hostCores`, when said.
  */
 export function containerSample(
   host: string,
@@ -12,6 +12,7 @@ export function containerSample(
   lifecycle: Lifecycle,
   observedAt: number,
   sequence: number,
+  hostCores?: number,
 ): SampleEvent {
   const observed = new Date(observedAt).toISOString();
   return {
@@ -37,10 +38,17 @@ export function containerSample(
     observedAt: observed,
     sequence,
     lifecycle,
-    cpu: {
-      usageNs: reading.cpuUsageNs.toString(),
-      allocationCores: positiveOrNull(reading.limits.cpuLimitCores),
-    },
+    cpu:
+      hostCores === undefined
+        ? {
+            usageNs: reading.cpuUsageNs.toString(),
+            allocationCores: positiveOrNull(reading.limits.cpuLimitCores),
+          }
+        : {
+            usageNs: reading.cpuUsageNs.toString(),
+            allocationCores: positiveOrNull(reading.limits.cpuLimitCores),
+            hostCores,
+          },
     memory: {
       usageBytes: reading.memoryWorkingSetBytes,
       allocationBytes: positiveOrNull(reading.limits.memoryLimitBytes),
