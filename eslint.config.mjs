@@ -135,4 +135,32 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: [...DOMAIN_PURITY, ...TEST_CODE_IMPORTS] }],
     },
   },
+  {
+    // Files a newcomer can hold in their head (issue 20): at most 450 lines. A longer file says
+    // why at its top: /* eslint-disable max-lines -- Long because: … */.
+    rules: { 'max-lines': ['error', { max: 450 }] },
+  },
+  {
+    // The reshaping's remaining debt (issue 20): each is to be split or to say why it is long,
+    // then leaves this list. Nothing joins it.
+    files: [
+      'services/rating/src/ledger/ledger.repository.ts',
+      'services/billing-api/test/billing-api-resources.int.spec.ts',
+      'services/billing-api/src/invoices/render/invoice-pdf.renderer.ts',
+      'libs/spool/src/disk-spool.ts',
+      'services/billing-api/test/billing-routes.int.spec.ts',
+      'services/billing-api/test/billing-fuzz.int.spec.ts',
+      'libs/spool/src/spooled-publisher.ts',
+      'services/billing-api/test/billing-legal-invoices.int.spec.ts',
+      'services/rating/src/consuming/offset-continuity.guard.ts',
+      'libs/kafka/src/kafka-consumer.ts',
+      'libs/contracts/src/sample.event.spec.ts',
+      'libs/pipeline-harness/src/service-pipeline.ts',
+      'services/rating/test/offset-continuity.int.spec.ts',
+      'services/billing-api/test/billing-invoices.int.spec.ts',
+      'services/billing-api/test/billing-webhooks.int.spec.ts',
+      'e2e/test/portal-browser.int.spec.ts',
+    ],
+    rules: { 'max-lines': 'off' },
+  },
 );

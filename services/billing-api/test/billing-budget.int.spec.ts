@@ -18,6 +18,7 @@ import { WebhookReceiver } from './webhook-receiver';
 // the checks are called at chosen moments; billing-budget-pipeline.int.spec.ts crosses a
 // threshold with usage that the real rating service rated from real samples. Long because one
 // set-up (Kafka topic, receiver, tenants) serves both the HTTP tables and the checks.
+/* eslint-disable max-lines -- Long because one set-up serves the HTTP tables and the checks. */
 const topic = uniqueName('billing_budget');
 const h = new BillingHarness();
 const events = new InvoiceEventCollector(topic);

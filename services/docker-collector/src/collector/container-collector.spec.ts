@@ -1,5 +1,6 @@
-// Long because: the collector's behaviour as one table of scenarios on one fake host (fake-docker-world):
-// containers, residuals, restarts and the property tests share its rig and helpers.
+/* eslint-disable max-lines -- Long because: the collector's behaviour as one table of scenarios
+ * on one fake host (fake-docker-world): containers, residuals, restarts and the property tests
+ * share its rig and helpers. */
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';

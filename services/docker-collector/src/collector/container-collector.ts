@@ -1,6 +1,7 @@
-// Long because: one container instance's whole life (discovery, its chain of reads, the cycle, its
-// ending) shares the tracked map, the discoveries in flight and the listings that the residuals
-// (parent-residuals.ts) and the young reads depend on; the parents' part is in parent-residuals.ts.
+/* eslint-disable max-lines -- Long because: one container instance's whole life (discovery, its
+ * chain of reads, the cycle, its ending) shares the tracked map, the discoveries in flight and
+ * the listings that the residuals (parent-residuals.ts) and the young reads depend on; the
+ * parents' part is in parent-residuals.ts. */
 import { ContractViolationError, type SampleEvent } from '@metering/contracts';
 import { type CgroupLimits } from '../cgroups';
 import { type ContainerEvent } from '../discovery/container-event';

@@ -1,6 +1,6 @@
-// Long because: one batch's whole path (isolation, transaction, pricing turn, speculative
-// positions, reprice) shares the in-flight state kept here; the per-message parts are in
-// batch-messages.ts.
+/* eslint-disable max-lines -- Long because: one batch's whole path (isolation, transaction,
+ * pricing turn, speculative positions, reprice) shares the in-flight state kept here; the
+ * per-message parts are in batch-messages.ts. */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type HostKeyLookup } from '@metering/contracts';
 import { type ConsumedBatch, type ConsumedMessage, type Rejection } from '@metering/kafka';
