@@ -201,6 +201,9 @@ describe('thresholds over HTTP', () => {
       [JSON.stringify({}), undefined, 'amount'],
       [JSON.stringify({ amount: '10', currency: 'USD' }), undefined, 'currency'],
       [JSON.stringify({ amount: '10', 'x\u0000': 1 }), undefined, 'x\u0000'],
+      // An empty member name is named like every other field (found by the fuzz spec).
+      [JSON.stringify({ amount: '10', '': 1 }), undefined, '""'],
+      [JSON.stringify({ amount: '10', Ωμέγα: 1 }), undefined, 'Ωμέγα'],
       [JSON.stringify([{ amount: '10' }]), undefined, 'body'],
       ['"10"', undefined, 'body'],
       ['null', undefined, 'body'],

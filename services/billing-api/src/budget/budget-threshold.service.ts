@@ -5,6 +5,7 @@ import { periodOf } from '@metering/pricing';
 import { type Principal } from '../auth/principal';
 import { ConflictError, NotFoundError, ValidationFailedError } from '../common/billing.errors';
 import { Clock } from '../common/clock';
+import { fieldName } from '../common/text-input';
 import { TenantService } from '../tenants/tenant.service';
 import { BudgetThresholdRepository, type ThresholdRow } from './budget-threshold.repository';
 import { checkThresholdAmount, MAX_THRESHOLDS_PER_TENANT } from './domain/budget-threshold.rules';
@@ -100,7 +101,11 @@ function parseBody(body: unknown, minorUnits: number): string {
   }
   const problems = Object.keys(body)
     .filter((k) => k !== 'amount')
-    .map((k) => ({ field: k, message: 'is not a member of a budget threshold (only amount)' }));
+    .map((k) => ({
+      // Named as every other field is: '""' for an empty key, controls escaped, long keys cut.
+      field: fieldName(k),
+      message: 'is not a member of a budget threshold (only amount)',
+    }));
   const amount = (body as Record<string, unknown>)['amount'];
   const check =
     amount === undefined
