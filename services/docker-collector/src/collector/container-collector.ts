@@ -10,7 +10,7 @@ import { type UsageTarget } from '../reading/usage-reader';
 import { UsageVanishedError } from '../reading/usage.errors';
 import { ContainerInstance } from '../sampling/container-instance';
 import { identityOf, type Reading } from '../sampling/reading';
-import { ConcurrencyLimiter } from '../shared/concurrency-limiter';
+import { ConcurrencyLimiter } from '@metering/observability';
 import { type CollectorPorts, type CollectorSettings, NO_RESIDUAL_STORE } from './collector.ports';
 import { FollowedContainers } from './followed-containers';
 import { type MeteredParent } from './metered-parent';

@@ -1,7 +1,7 @@
 import { type CgroupLocation } from '../cgroups';
 import { type OneShotStats } from '../discovery/docker-engine.client';
 import { type InspectedContainer } from '../discovery/inspected-container';
-import { ConcurrencyLimiter } from '../shared/concurrency-limiter';
+import { ConcurrencyLimiter } from '@metering/observability';
 import { type UsageReader, type UsageSnapshot, type UsageTarget } from './usage-reader';
 import { UsageReadError, UsageVanishedError } from './usage.errors';
 
