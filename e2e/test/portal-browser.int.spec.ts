@@ -357,6 +357,17 @@ describe('tenant portal in Chromium', { timeout: 600_000 }, () => {
       assert.equal((JSON.parse(r.body) as { code: string }).code, 'CSRF_TOKEN_INVALID');
     }
     await axe(page, 'api-keys');
+    // The key this session was opened with is marked, and revoking it says the session ends too.
+    const ownId = /^mk_([^_]+)_/.exec(world.a.key)?.[1] ?? '';
+    const marked = page.getByTestId('session-key');
+    assert.equal(await marked.count(), 1);
+    assert.match(
+      (await marked.locator('xpath=ancestor::tr').textContent()) ?? '',
+      new RegExp(ownId),
+    );
+    await page.getByRole('button', { name: `Revoke key ${ownId}` }).click();
+    await page.getByText('this session ends too').waitFor();
+    await page.getByRole('button', { name: 'Cancel' }).click();
 
     await page.getByRole('button', { name: 'Create API key' }).click();
     const key = await page.getByTestId('new-key').inputValue();

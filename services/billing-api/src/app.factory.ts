@@ -35,6 +35,9 @@ export async function createBillingApp(
   // JSON answers carry text from samples (tenant ids in GET /v1/unbilled-usage): <, > and & go
   // out as \u003c, \u003e, \u0026, so no answer can be read as markup if sniffed or embedded.
   app.set('json escape', true);
+  // Who the client is behind an ingress (the sign-in limiter's key, the cookie's Secure flag);
+  // nobody is believed unless TRUSTED_PROXIES says so (portal/trusted-proxies.ts).
+  app.set('trust proxy', config.portal.trustedProxies);
   app.use(httpMetrics(metrics, createLogger('HttpRequests', { parent: logger })));
   app.useBodyParser('json', {
     limit: '256kb',

@@ -96,6 +96,16 @@ describe('failed sign-ins', () => {
       assert.ok(Number.isInteger(retry) && retry >= 1 && retry <= 60, `Retry-After ${retry}`);
       assert.equal(r.headers.getSetCookie().length, 0);
     }
+    // Without TRUSTED_PROXIES no header changes who the client is: a forged X-Forwarded-For is
+    // the same address, still limited.
+    for (const xff of ['203.0.113.9', '203.0.113.9, 198.51.100.1', 'é\u00a0', 'x'.repeat(8_000)]) {
+      const r = await h.call('POST', '/v1/portal/sessions', {
+        key: null,
+        body: { apiKey: acmeKey.key },
+        headers: { 'x-forwarded-for': xff },
+      });
+      assertProblem(r, 429, 'RATE_LIMITED');
+    }
     // A session already open is not affected, nor are bearer keys.
     assert.equal((await h.call('GET', '/v1/tenants/acme', { key: acmeKey.key })).status, 200);
   });

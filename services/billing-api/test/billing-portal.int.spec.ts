@@ -40,6 +40,7 @@ describe('sign-in', () => {
     assert.equal(r.status, 201, r.text);
     const body = r.json as PortalSessionJson;
     assert.deepEqual(Object.keys(body).sort(), [
+      'apiKeyId',
       'csrfToken',
       'currency',
       'expiresAt',
@@ -51,6 +52,8 @@ describe('sign-in', () => {
     assert.equal(body.tenantId, 'acme');
     assert.equal(body.tenantName, 'Acme Ωμέγα');
     assert.equal(body.readOnly, false);
+    // The key the session was opened with (the portal marks it: revoking it ends the session).
+    assert.equal(body.apiKeyId, acmeKey.id);
     assert.equal(body.timeZone, 'Europe/Paris');
     assert.equal(body.currency, 'EUR');
     assert.match(body.csrfToken, /^[A-Za-z0-9_-]{43}$/);
@@ -212,6 +215,7 @@ describe('admin read-only links', () => {
     const session = await admin.signIn({ linkToken: link.token });
     assert.equal(session.readOnly, true);
     assert.equal(session.tenantId, 'acme');
+    assert.equal(session.apiKeyId, null, 'a link session has no key');
     assertProblem(
       await h.call('POST', '/v1/portal/sessions', { key: null, body: { linkToken: link.token } }),
       401,

@@ -8,6 +8,7 @@ export interface PortalSessionJson {
   csrfToken: string;
   timeZone: string;
   currency: string;
+  apiKeyId: string | null;
 }
 
 /** The value of `metering_portal` in a Set-Cookie answer (undefined when not set). */

@@ -20,6 +20,7 @@ import { BILLING_CONFIG } from '../common/tokens';
 import { CSRF_HEADER, PORTAL_COOKIE, portalCookieOf } from './portal-cookie';
 import { PortalSessionDto, PortalSignInDto } from './portal.dto';
 import { PortalSessionService, type SessionView } from './portal-session.service';
+import { clientKeyOf } from './sign-in-limiter';
 
 /**
  * The portal's sign-in, session and sign-out (docs/product.md, "Tenant portal"). The session
@@ -69,7 +70,8 @@ export class PortalSessionController {
         },
       ]);
     }
-    const client = request.ip ?? request.socket.remoteAddress ?? 'unknown';
+    // The address TRUSTED_PROXIES makes of the request (app.factory.ts), keyed by sign-in-limiter.ts.
+    const client = clientKeyOf(request.ip ?? request.socket.remoteAddress ?? 'unknown');
     const opened =
       body.apiKey !== undefined
         ? await this.sessions.signInWithKey(body.apiKey, client)

@@ -34,6 +34,8 @@ export interface SessionView {
   readonly csrfToken: string;
   readonly timeZone: string;
   readonly currency: string;
+  /** The API key the session was opened with (its revocation ends the session); null for a link. */
+  readonly apiKeyId: string | null;
 }
 
 /** A session that authenticated a request (AuthGuard). */
@@ -209,6 +211,7 @@ export class PortalSessionService {
       csrfToken: csrfTokenOf(this.csrfKey, token),
       timeZone: row.timeZone,
       currency: row.currency,
+      apiKeyId: row.apiKeyId,
     };
   }
 }

@@ -13,6 +13,8 @@ test('portal settings: defaults, and refusals that name the setting', () => {
   assert.match(defaults.dir, /services\/portal\/dist$/);
   assert.equal(loadPortalConfig({ PORTAL_DIR: 'x/dist' }).dir, resolve('x/dist'));
   assert.equal(loadPortalConfig({ PORTAL_COOKIE_SECURE: 'true' }).cookieSecure, true);
+  assert.equal(defaults.trustedProxies, false);
+  assert.equal(loadPortalConfig({ TRUSTED_PROXIES: '2' }).trustedProxies, 2);
   for (const [env, name] of [
     [{ PORTAL_SESSION_IDLE_MS: '10' }, 'PORTAL_SESSION_IDLE_MS'],
     [{ PORTAL_SESSION_MAX_MS: 'soon' }, 'PORTAL_SESSION_MAX_MS'],
@@ -23,6 +25,7 @@ test('portal settings: defaults, and refusals that name the setting', () => {
     [{ PORTAL_COOKIE_SECURE: 'yes' }, 'PORTAL_COOKIE_SECURE'],
     [{ PORTAL_SIGNIN_FAILURES: '0' }, 'PORTAL_SIGNIN_FAILURES'],
     [{ PORTAL_DIR: '' }, 'PORTAL_DIR'],
+    [{ TRUSTED_PROXIES: 'true' }, 'TRUSTED_PROXIES'],
   ] as const) {
     assert.throws(
       () => loadPortalConfig(env),

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { parseTrustedProxies } from './trusted-proxies';
 
 /** services/billing-api: this file runs as dist/src/portal/portal.config.js. */
 const SERVICE_DIR = resolve(__dirname, '../../..');
@@ -27,6 +28,8 @@ const Env = z.object({
   PORTAL_SIGNIN_WINDOW_MS: ms(1_000, 86_400_000, 900_000),
   /** How often expired sessions and links are deleted. */
   PORTAL_PURGE_INTERVAL_MS: ms(1_000, 86_400_000, 600_000),
+  /** Proxies believed about the client's address and protocol (trusted-proxies.ts). */
+  TRUSTED_PROXIES: z.string().optional(),
 });
 
 export interface PortalConfig {
@@ -37,6 +40,8 @@ export interface PortalConfig {
   readonly linkTtlMs: number;
   readonly signIn: { readonly failures: number; readonly windowMs: number };
   readonly purgeIntervalMs: number;
+  /** Express's `trust proxy`: false (the socket's peer is the client), a hop count or addresses. */
+  readonly trustedProxies: false | number | readonly string[];
 }
 
 export class PortalConfigError extends Error {
@@ -55,6 +60,14 @@ export function loadPortalConfig(env: NodeJS.ProcessEnv): PortalConfig {
       'invalid billing-api configuration: PORTAL_SESSION_IDLE_MS: must not exceed PORTAL_SESSION_MAX_MS',
     );
   }
+  let trustedProxies: false | number | string[];
+  try {
+    trustedProxies = parseTrustedProxies(e.TRUSTED_PROXIES);
+  } catch (error) {
+    throw new PortalConfigError(
+      `invalid billing-api configuration: TRUSTED_PROXIES: ${(error as Error).message}`,
+    );
+  }
   return {
     dir: resolve(e.PORTAL_DIR),
     sessionIdleMs: e.PORTAL_SESSION_IDLE_MS,
@@ -63,5 +76,6 @@ export function loadPortalConfig(env: NodeJS.ProcessEnv): PortalConfig {
     linkTtlMs: e.PORTAL_LINK_TTL_MS,
     signIn: { failures: e.PORTAL_SIGNIN_FAILURES, windowMs: e.PORTAL_SIGNIN_WINDOW_MS },
     purgeIntervalMs: e.PORTAL_PURGE_INTERVAL_MS,
+    trustedProxies,
   };
 }

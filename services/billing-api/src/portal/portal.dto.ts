@@ -45,6 +45,14 @@ export class PortalSessionDto {
   timeZone!: string;
   @ApiProperty({ example: 'EUR', description: 'The currency of its invoices (ISO 4217)' })
   currency!: string;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: '3f2a9c0d41b7e655',
+    description:
+      'The API key the session was opened with: revoking it ends the session. null for a session opened from an admin link',
+  })
+  apiKeyId!: string | null;
 }
 
 export class PortalLinkDto {

@@ -1390,6 +1390,11 @@ export interface components {
              * @example EUR
              */
             currency: string;
+            /**
+             * @description The API key the session was opened with: revoking it ends the session. null for a session opened from an admin link
+             * @example 3f2a9c0d41b7e655
+             */
+            apiKeyId: string | null;
         };
         PortalLinkDto: {
             /**

@@ -129,13 +129,23 @@ export function ApiKeys({ session }: { session: Session }) {
                 <tr key={k.id}>
                   <td>
                     <code>{k.id}</code>
+                    {k.id === session.apiKeyId ? (
+                      <>
+                        {' '}
+                        <span class="badge current" data-testid="session-key">
+                          this session
+                        </span>
+                      </>
+                    ) : null}
                   </td>
                   <td>{localDateTime(k.createdAt, tz)}</td>
                   <td>{k.lastUsedAt === null ? 'never' : localDateTime(k.lastUsedAt, tz)}</td>
                   <td>
                     {session.readOnly ? null : confirming === k.id ? (
                       <span class="confirm" role="group" aria-label={`Revoke key ${k.id}?`}>
-                        Revoke? Programs using it stop working at once.{' '}
+                        {k.id === session.apiKeyId
+                          ? 'Revoke? You signed in with it: this session ends too, and programs using it stop working at once.'
+                          : 'Revoke? Programs using it stop working at once.'}{' '}
                         <button
                           type="button"
                           class="danger"
