@@ -34,6 +34,32 @@ function deliveryLine(d: DeliveryView): string {
   return `${d.id}\t${d.status}\t${d.attempts} attempts\t${d.eventType}\t${d.endpointId}\t${last}\t${when}`;
 }
 
+/** The options every list that answers a page at a time takes, after its own filters. */
+function withPaging(command: Command): Command {
+  return command
+    .option(
+      '--limit <n>',
+      `at most n (1-${PAGE_MAX}, default ${PAGE_DEFAULT})`,
+      named('--limit', parseLimit),
+    )
+    .option('--cursor <cursor>', 'the previous page’s next cursor', named('--cursor', parseCursor))
+    .option('--json', JSON_HELP);
+}
+
+/** A page as lines (one per item, then the next page's cursor), or with --json as the API answers. */
+function printPage<T>(
+  rt: CliRuntime,
+  page: { readonly data: readonly T[]; readonly nextCursor: string | null },
+  json: boolean | undefined,
+  lineOf: (item: T) => string,
+  none: string,
+): void {
+  if (json === true) return rt.json(page);
+  rt.text(page.data.map(lineOf));
+  if (page.data.length === 0) rt.io.err.write(`${none}\n`);
+  if (page.nextCursor !== null) rt.text([`next page: --cursor ${page.nextCursor}`]);
+}
+
 /** `deliveries list|redeliver` and `endpoints list`: the webhook log, through the API's service. */
 export function registerWebhookCommands(program: Command, rt: CliRuntime): void {
   const deliveries = program
@@ -41,31 +67,26 @@ export function registerWebhookCommands(program: Command, rt: CliRuntime): void 
     .summary('the webhook delivery log: list, redeliver')
     .description('The webhook delivery log (what GET /v1/webhook-endpoints/:id/deliveries shows).');
 
-  deliveries
-    .command('list')
-    .summary('deliveries, newest first, a page at a time')
-    .description(
-      'Deliveries newest first: id, status, attempts, event type, endpoint, the last answer, and ' +
-        'the next attempt (pending) or the delivery time. A full page ends with the cursor of the ' +
-        'next one (--json: `nextCursor`).',
-    )
-    .option(
-      '--endpoint <id>',
-      "one endpoint's deliveries (see `endpoints list`)",
-      named('--endpoint', parseResourceId),
-    )
-    .option(
-      '--status <status>',
-      'pending, delivered or failed',
-      named('--status', parseDeliveryStatus),
-    )
-    .option(
-      '--limit <n>',
-      `at most n (1-${PAGE_MAX}, default ${PAGE_DEFAULT})`,
-      named('--limit', parseLimit),
-    )
-    .option('--cursor <cursor>', 'the previous page’s next cursor', named('--cursor', parseCursor))
-    .option('--json', JSON_HELP)
+  withPaging(
+    deliveries
+      .command('list')
+      .summary('deliveries, newest first, a page at a time')
+      .description(
+        'Deliveries newest first: id, status, attempts, event type, endpoint, the last answer, and ' +
+          'the next attempt (pending) or the delivery time. A full page ends with the cursor of the ' +
+          'next one (--json: `nextCursor`).',
+      )
+      .option(
+        '--endpoint <id>',
+        "one endpoint's deliveries (see `endpoints list`)",
+        named('--endpoint', parseResourceId),
+      )
+      .option(
+        '--status <status>',
+        'pending, delivered or failed',
+        named('--status', parseDeliveryStatus),
+      ),
+  )
     .addHelpText(
       'after',
       '\nExamples:\n  npm run billing -- deliveries list --status failed --limit 20\n' +
@@ -87,10 +108,7 @@ export function registerWebhookCommands(program: Command, rt: CliRuntime): void 
           limit: opts.limit,
           cursor: opts.cursor,
         });
-        if (opts.json === true) return rt.json(page);
-        rt.text(page.data.map(deliveryLine));
-        if (page.data.length === 0) rt.io.err.write('no deliveries\n');
-        if (page.nextCursor !== null) rt.text([`next page: --cursor ${page.nextCursor}`]);
+        printPage(rt, page, opts.json, deliveryLine, 'no deliveries');
       },
     );
 
@@ -121,22 +139,17 @@ export function registerWebhookCommands(program: Command, rt: CliRuntime): void 
     .command('endpoints')
     .summary('webhook endpoints: list')
     .description('Webhook endpoints (what GET /v1/webhook-endpoints shows the admin key).');
-  endpoints
-    .command('list')
-    .summary("endpoints, or one tenant's, a page at a time")
-    .description(
-      'Webhook endpoints in creation order: id, status, owner (a tenant or the provider), URL, ' +
-        'event types. A full page ends with the cursor of the next one (--json: `nextCursor`).',
-    )
-    .option('--tenant <id>', "one tenant's endpoints", named('--tenant', parseResourceId))
-    .option('--status <status>', 'enabled or disabled', named('--status', parseEndpointStatus))
-    .option(
-      '--limit <n>',
-      `at most n (1-${PAGE_MAX}, default ${PAGE_DEFAULT})`,
-      named('--limit', parseLimit),
-    )
-    .option('--cursor <cursor>', 'the previous page’s next cursor', named('--cursor', parseCursor))
-    .option('--json', JSON_HELP)
+  withPaging(
+    endpoints
+      .command('list')
+      .summary("endpoints, or one tenant's, a page at a time")
+      .description(
+        'Webhook endpoints in creation order: id, status, owner (a tenant or the provider), URL, ' +
+          'event types. A full page ends with the cursor of the next one (--json: `nextCursor`).',
+      )
+      .option('--tenant <id>', "one tenant's endpoints", named('--tenant', parseResourceId))
+      .option('--status <status>', 'enabled or disabled', named('--status', parseEndpointStatus)),
+  )
     .addHelpText('after', '\nExample:\n  npm run billing -- endpoints list --json')
     .action(
       async (opts: {
@@ -154,16 +167,15 @@ export function registerWebhookCommands(program: Command, rt: CliRuntime): void 
           limit: opts.limit,
           cursor: opts.cursor,
         });
-        if (opts.json === true) return rt.json(page);
-        rt.text(
-          page.data.map(
-            (e) =>
-              `${e.id}\t${e.status}\t${e.tenantId ?? '(provider)'}\t${e.url}\t${e.eventTypes.join(',')}` +
-              (e.disabledReason === null ? '' : `\t${printable(e.disabledReason)}`),
-          ),
+        printPage(
+          rt,
+          page,
+          opts.json,
+          (e) =>
+            `${e.id}\t${e.status}\t${e.tenantId ?? '(provider)'}\t${e.url}\t${e.eventTypes.join(',')}` +
+            (e.disabledReason === null ? '' : `\t${printable(e.disabledReason)}`),
+          'no webhook endpoints',
         );
-        if (page.data.length === 0) rt.io.err.write('no webhook endpoints\n');
-        if (page.nextCursor !== null) rt.text([`next page: --cursor ${page.nextCursor}`]);
       },
     );
 }

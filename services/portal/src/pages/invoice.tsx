@@ -1,4 +1,5 @@
 import { api, apiUrl, call } from '../api/client';
+import { InvoiceLines } from '../components/invoice-lines';
 import { Loading, ProblemBox } from '../components/states';
 import { UsageView } from '../components/usage-view';
 import { hours, localDate, money, percent, periodName } from '../format';
@@ -95,44 +96,14 @@ export function Invoice({ session, period }: { session: Session; period: string 
             </a>
           </p>
           <h2>Lines</h2>
-          <div class="table-scroll" tabIndex={0} role="region" aria-label="Invoice lines">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Description</th>
-                  <th scope="col" class="num">
-                    Quantity
-                  </th>
-                  <th scope="col">Unit</th>
-                  <th scope="col" class="num">
-                    Unit price
-                  </th>
-                  <th scope="col" class="num">
-                    Amount
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {invoice.data.lines.map((l, i) => (
-                  <tr key={i}>
-                    <td>{l.description}</td>
-                    <td class="num">{l.quantity}</td>
-                    <td>{l.unit}</td>
-                    <td class="num">{l.unitPrice ?? 'tiered'}</td>
-                    <td class="num">{money(l.amount, invoice.data.currency)}</td>
-                  </tr>
-                ))}
-              </tbody>
-              <tfoot>
-                <tr>
-                  <th scope="row" colSpan={4}>
-                    Total
-                  </th>
-                  <td class="num">{money(invoice.data.total, invoice.data.currency)}</td>
-                </tr>
-              </tfoot>
-            </table>
-          </div>
+          <InvoiceLines
+            lines={invoice.data.lines}
+            currency={invoice.data.currency}
+            label="Invoice lines"
+            total={invoice.data.total}
+            totalLabel="Total"
+            withUnitPrice
+          />
           <h2>By resource</h2>
           {invoice.data.resources.length === 0 ? (
             <p>No resource used anything in this period.</p>

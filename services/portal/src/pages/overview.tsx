@@ -1,6 +1,7 @@
 import { api, call } from '../api/client';
 import type { components } from '../api/billing-api';
 import { BudgetThresholds } from '../components/budget-thresholds';
+import { InvoiceLines } from '../components/invoice-lines';
 import { Empty, Loading, ProblemBox } from '../components/states';
 import { localDateTime, money, percent, periodName } from '../format';
 import { useAsync } from '../hooks/use-async';
@@ -133,42 +134,14 @@ export function Overview({ session }: { session: Session }) {
           <p>No lines yet: nothing has been used this month, or no price plan applies.</p>
         </Empty>
       ) : (
-        <div class="table-scroll" tabIndex={0} role="region" aria-label="Draft invoice lines">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Description</th>
-                <th scope="col" class="num">
-                  Quantity
-                </th>
-                <th scope="col">Unit</th>
-                <th scope="col" class="num">
-                  Amount
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {o.invoice.lines.map((l, i) => (
-                <tr key={i}>
-                  <td>{l.description}</td>
-                  <td class="num">{l.quantity}</td>
-                  <td>{l.unit}</td>
-                  <td class="num">{money(l.amount, cur)}</td>
-                </tr>
-              ))}
-            </tbody>
-            <tfoot>
-              <tr>
-                <th scope="row" colSpan={3}>
-                  Total so far (before tax)
-                </th>
-                <td class="num" data-testid="draft-total">
-                  {money(o.invoice.total, cur)}
-                </td>
-              </tr>
-            </tfoot>
-          </table>
-        </div>
+        <InvoiceLines
+          lines={o.invoice.lines}
+          currency={cur}
+          label="Draft invoice lines"
+          total={o.invoice.total}
+          totalLabel="Total so far (before tax)"
+          totalTestId="draft-total"
+        />
       )}
       <h2>Completeness</h2>
       <p data-testid="completeness">
