@@ -9,7 +9,8 @@ import { createLogger, type Logger, MetricsRegistry, ROOT_LOGGER } from '@meteri
 import { periodOf } from '@metering/pricing';
 import { withAdvisoryLock } from '../common/advisory-lock';
 import { Clock } from '../common/clock';
-import { groupBy, mapConcurrent } from '../common/database.provider';
+import { mapConcurrent } from '@metering/observability/resilience';
+import { groupBy } from '../common/database.provider';
 import { PeriodicTask } from '../common/periodic-task';
 import { BILLING_CONFIG } from '../common/tokens';
 import { type BillingConfig } from '../config';

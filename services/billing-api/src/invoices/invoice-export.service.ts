@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type BillingConfig } from '../config';
-import { groupBy, mapConcurrent } from '../common/database.provider';
+import { mapConcurrent } from '@metering/observability/resilience';
+import { groupBy } from '../common/database.provider';
 import { BILLING_CONFIG } from '../common/tokens';
 import { TenantRepository } from '../tenants/tenant.repository';
 import { canonicalJson, type InvoiceDocument } from './domain';

@@ -4,7 +4,8 @@ import { periodBounds } from '@metering/pricing';
 import { type BillingConfig } from '../config';
 import { ConflictError } from '../common/billing.errors';
 import { Clock } from '../common/clock';
-import { groupBy, mapConcurrent } from '../common/database.provider';
+import { mapConcurrent } from '@metering/observability/resilience';
+import { groupBy } from '../common/database.provider';
 import { BILLING_CONFIG } from '../common/tokens';
 import {
   assignmentsFingerprint,

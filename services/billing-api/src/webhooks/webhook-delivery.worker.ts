@@ -6,7 +6,7 @@ import {
 } from '@nestjs/common';
 import { WEBHOOK_SIGNATURE_HEADER, webhookSignatureHeader } from '@metering/contracts';
 import { createLogger, type Logger, MetricsRegistry, ROOT_LOGGER } from '@metering/observability';
-import { mapConcurrent } from '../common/database.provider';
+import { mapConcurrent } from '@metering/observability/resilience';
 import { PeriodicTask } from '../common/periodic-task';
 import { BILLING_CONFIG } from '../common/tokens';
 import { type BillingConfig } from '../config';

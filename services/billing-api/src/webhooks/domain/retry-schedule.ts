@@ -1,3 +1,5 @@
+import { backoffDelay } from '@metering/observability/resilience';
+
 /** Retry settings of webhook deliveries (WEBHOOK_RETRY_* settings). */
 export interface RetryPolicy {
   readonly baseMs: number;
@@ -7,14 +9,16 @@ export interface RetryPolicy {
 }
 
 /**
- * Delay before the next attempt after `attempts` failed ones: exponential (base × 2^(n-1),
+ * Delay before the next attempt after `attempts` failed ones: the house's backoff (base × 2^(n-1),
  * capped at max) with equal jitter (half fixed, half random), so endpoints recovering from an
  * outage are not hit by every delivery at the same instant. `random` is in [0, 1).
  */
 export function retryDelayMs(attempts: number, policy: RetryPolicy, random: number): number {
-  const exponent = Math.min(Math.max(attempts - 1, 0), 40);
-  const full = Math.min(policy.maxMs, policy.baseMs * 2 ** exponent);
-  return Math.round(full / 2 + random * (full / 2));
+  return backoffDelay(
+    attempts,
+    { initialMs: policy.baseMs, maxMs: policy.maxMs, jitter: 'equal' },
+    () => random,
+  );
 }
 
 /** When to try again, or null: the window is over, the delivery is failed. */
