@@ -1,5 +1,6 @@
 import { Kafka, logLevel } from 'kafkajs';
-import { type SampleEvent, encode, sampleIdOf } from '@metering/contracts';
+import { type SampleEvent, encode } from '@metering/contracts';
+import { steadySample } from '@metering/contracts/testing';
 import { ServicePipeline } from '@metering/pipeline-harness';
 import { localInfra, waitFor } from '@metering/testing';
 
@@ -160,34 +161,19 @@ export class PortalWorld {
     const out: SampleEvent[] = [];
     const startedAtMs = startMs - 5_000;
     for (const r of this.resources) {
-      const instanceId = `${r.id}-i0`;
-      const source = r.kind === 'vm' ? 'libvirt' : 'docker';
       const times: number[] = [];
       for (let t = startMs; t < endMs; t += HOUR) times.push(t);
       times.push(endMs);
-      times.forEach((t, i) => {
-        const observedAt = new Date(t).toISOString();
-        out.push({
-          schema: 'metering.sample.v1',
-          sampleId: sampleIdOf({ source, host: r.host, resourceId: r.id, instanceId, observedAt }),
-          source,
-          host: r.host,
-          resource: {
-            kind: r.kind,
-            id: r.id,
-            name: r.name,
-            tenantId: r.tenant,
-            instanceId,
-            startedAt: new Date(startedAtMs).toISOString(),
-          },
-          observedAt,
-          lifecycle: i === 0 ? 'start' : 'running',
-          cpu: {
-            usageNs: (BigInt(t - startedAtMs) * BigInt(Math.round(r.cores * 1e6))).toString(),
+      times.forEach((atMs, i) => {
+        out.push(
+          steadySample(r, {
+            atMs,
+            startedAtMs,
+            first: i === 0,
             allocationCores: 4,
-          },
-          memory: { usageBytes: r.memoryBytes, allocationBytes: 8 * GIB },
-        });
+            allocationBytes: 8 * GIB,
+          }),
+        );
       });
     }
     return out.sort((x, y) => Date.parse(x.observedAt) - Date.parse(y.observedAt));

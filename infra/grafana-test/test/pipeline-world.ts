@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
-import { type SampleEvent, encode, sampleIdOf } from '@metering/contracts';
+import { type SampleEvent, encode } from '@metering/contracts';
+import { steadySample } from '@metering/contracts/testing';
 import { ServicePipeline } from '@metering/pipeline-harness';
 import { localInfra } from '@metering/testing';
 
@@ -178,32 +179,17 @@ export class PipelineWorld {
     const samples: SampleEvent[] = [];
     let lastMs = startMs;
     for (const r of this.resources) {
-      const instanceId = `${r.id}-i0`;
-      for (let t = startMs, i = 0; t <= nowMs - 2_000; t += 10_000, i += 1) {
-        lastMs = t;
-        const observedAt = new Date(t).toISOString();
-        const source = r.kind === 'vm' ? 'libvirt' : 'docker';
-        samples.push({
-          schema: 'metering.sample.v1',
-          sampleId: sampleIdOf({ source, host: r.host, resourceId: r.id, instanceId, observedAt }),
-          source,
-          host: r.host,
-          resource: {
-            kind: r.kind,
-            id: r.id,
-            name: r.id,
-            tenantId: r.tenant,
-            instanceId,
-            startedAt: new Date(startedAtMs).toISOString(),
-          },
-          observedAt,
-          lifecycle: i === 0 ? 'start' : 'running',
-          cpu: {
-            usageNs: (BigInt(t - startedAtMs) * BigInt(Math.round(r.cores * 1e6))).toString(),
+      for (let atMs = startMs, i = 0; atMs <= nowMs - 2_000; atMs += 10_000, i += 1) {
+        lastMs = atMs;
+        samples.push(
+          steadySample(r, {
+            atMs,
+            startedAtMs,
+            first: i === 0,
             allocationCores: 1,
-          },
-          memory: { usageBytes: r.memoryBytes, allocationBytes: 2 * GIB },
-        });
+            allocationBytes: 2 * GIB,
+          }),
+        );
       }
     }
     this.stream = { startedAtMs, lastMs };

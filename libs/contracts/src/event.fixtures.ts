@@ -144,3 +144,56 @@ export function exampleBudgetThresholdReached(): InvoiceEventOf<'budget.threshol
     },
   };
 }
+
+/** A resource of a generated sample stream: what a collector on `host` reports for it. */
+export interface SteadyResource {
+  readonly tenant: string;
+  readonly id: string;
+  readonly name?: string;
+  readonly kind: 'container' | 'vm';
+  readonly host: string;
+  /** Cores it uses all the time: its CPU counter grows by this many core-ns per ns. */
+  readonly cores: number;
+  readonly memoryBytes: number;
+}
+
+/**
+ * The sample of a steadily running resource at `atMs` (instance `<id>-i0`, started at
+ * `startedAtMs`; `first`: its start sample), as the generated streams of e2e and the dashboards'
+ * tests publish them.
+ */
+export function steadySample(
+  r: SteadyResource,
+  at: {
+    readonly atMs: number;
+    readonly startedAtMs: number;
+    readonly first: boolean;
+    readonly allocationCores: number;
+    readonly allocationBytes: number;
+  },
+): SampleEvent {
+  const instanceId = `${r.id}-i0`;
+  const observedAt = new Date(at.atMs).toISOString();
+  const source = r.kind === 'vm' ? 'libvirt' : 'docker';
+  return {
+    schema: SCHEMA_VERSIONS.sample,
+    sampleId: sampleIdOf({ source, host: r.host, resourceId: r.id, instanceId, observedAt }),
+    source,
+    host: r.host,
+    resource: {
+      kind: r.kind,
+      id: r.id,
+      name: r.name ?? r.id,
+      tenantId: r.tenant,
+      instanceId,
+      startedAt: new Date(at.startedAtMs).toISOString(),
+    },
+    observedAt,
+    lifecycle: at.first ? 'start' : 'running',
+    cpu: {
+      usageNs: (BigInt(at.atMs - at.startedAtMs) * BigInt(Math.round(r.cores * 1e6))).toString(),
+      allocationCores: at.allocationCores,
+    },
+    memory: { usageBytes: r.memoryBytes, allocationBytes: at.allocationBytes },
+  };
+}
