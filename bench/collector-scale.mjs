@@ -1,24 +1,7 @@
 #!/usr/bin/env node
 // bench/collector-scale — the docker-collector's benchmark; the code is TypeScript in
 // services/docker-collector/bench/collector-scale.bench.ts (typed and linted with the service).
-// Builds it, then runs it with the arguments given here. Prints figures; asserts nothing.
 //   node bench/collector-scale.mjs [--option value]…   (or: npm run bench:collector-scale -w @metering/docker-collector)
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { runTsBench } from './ts-bench.mjs';
 
-const root = join(import.meta.dirname, '..');
-const build = spawnSync('npx', ['tsc', '-b', 'services/docker-collector'], {
-  cwd: root,
-  stdio: 'inherit',
-});
-if (build.status !== 0) process.exit(build.status ?? 1);
-const run = spawnSync(
-  process.execPath,
-  [
-    '--enable-source-maps',
-    'services/docker-collector/dist/bench/collector-scale.bench.js',
-    ...process.argv.slice(2),
-  ],
-  { cwd: root, stdio: 'inherit' },
-);
-process.exit(run.status ?? 1);
+runTsBench('services/docker-collector', 'collector-scale');
