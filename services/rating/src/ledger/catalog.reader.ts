@@ -4,7 +4,7 @@ import { type PlanAssignment } from '../domain';
 import { type LedgerDb } from './ledger-db';
 import { ASSIGNMENT_COLUMNS, assignmentRow } from './ledger-rows';
 
-export interface CatalogRows {
+interface CatalogRows {
   readonly tenants: readonly { id: string; timeZone: string; currency: string }[];
   readonly plans: readonly StoredPricePlan[];
   readonly assignments: readonly PlanAssignment[];
