@@ -57,7 +57,7 @@ export class RatingLedger {
 
   /** Whether the ledger answers (readiness). */
   async ping(): Promise<void> {
-    await this.dataSource.query('SELECT 1');
+    await new LedgerDb(this.dataSource).execute(null, 'SELECT 1');
   }
 
   async close(): Promise<void> {
