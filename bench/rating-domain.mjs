@@ -53,8 +53,8 @@ const plan = (id, basis, cpu) => ({
   version: 1,
   currency: 'EUR',
   basis,
-  cpu_tiers: cpu ? tiers.cpu : null,
-  memory_tiers: tiers.memory,
+  cpuTiers: cpu ? tiers.cpu : null,
+  memoryTiers: tiers.memory,
   minimum: '0',
 });
 const zones = ['UTC', 'Asia/Kolkata', 'America/New_York'];

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Decimal } from '@metering/money';
-import { parseTiers, priceGraduated } from './price-plan';
+import { parseTiers, priceGraduated, pricePlanOfStored } from './price-plan';
 import { PricingError } from './pricing.errors';
 
 const hours = (h: string) => new Decimal(h).times(3600); // unit-hours → unit-seconds
@@ -86,4 +86,35 @@ describe('tier validation names the field', () => {
       );
     });
   }
+});
+
+describe('a stored plan version (the plan-row mapper of rating and billing)', () => {
+  const stored = {
+    id: 'std',
+    version: 3,
+    currency: 'EUR',
+    basis: 'max' as const,
+    cpuTiers: [
+      { upTo: '100', unitPrice: '0.040' },
+      { upTo: null, unitPrice: '0.030' },
+    ],
+    memoryTiers: null,
+    minimum: '12.50',
+  };
+
+  test('is validated and parsed: exact tiers, free meters stay null, the minimum exact', () => {
+    const plan = pricePlanOfStored(stored);
+    assert.equal(plan.basis, 'max');
+    assert.equal(plan.memory, null);
+    assert.equal(plan.cpu?.[0]?.upTo?.toString(), '100');
+    assert.equal(plan.cpu?.[1]?.unitPrice.toString(), '0.03');
+    assert.equal(plan.minimum.toString(), '12.5');
+  });
+
+  test('a stored plan that breaks the rules names the plan version and meter', () => {
+    assert.throws(
+      () => pricePlanOfStored({ ...stored, cpuTiers: [{ upTo: '100', unitPrice: '1' }] }),
+      (e: unknown) => e instanceof PricingError && e.message.includes('price_plan std@3 cpu'),
+    );
+  });
 });

@@ -28,6 +28,37 @@ export interface TierInput {
 }
 
 /**
+ * A plan version as the ledger stores it (a `price_plan` row, tiers as stored, the minimum as
+ * exact text): what rating and billing both read before they price anything.
+ */
+export interface StoredPricePlan {
+  readonly id: string;
+  readonly version: number;
+  readonly currency: string;
+  readonly basis: AllocationBasis;
+  readonly cpuTiers: readonly TierInput[] | null;
+  readonly memoryTiers: readonly TierInput[] | null;
+  readonly minimum: string;
+}
+
+/**
+ * The one plan-row mapper of rating and billing: a stored plan version, validated again (tiers by
+ * parseTiers, errors naming `price_plan <id>@<version> cpu|memory`) before it may price anything.
+ */
+export function pricePlanOfStored(row: StoredPricePlan): PricePlan {
+  const field = (meter: string): string => `price_plan ${row.id}@${row.version} ${meter}`;
+  return {
+    id: row.id,
+    version: row.version,
+    currency: row.currency.trim(),
+    basis: row.basis,
+    cpu: row.cpuTiers === null ? null : parseTiers(field('cpu'), row.cpuTiers),
+    memory: row.memoryTiers === null ? null : parseTiers(field('memory'), row.memoryTiers),
+    minimum: toDecimal(row.minimum),
+  };
+}
+
+/**
  * Tiers as the API gives them, checked: non-negative prices, strictly increasing positive upper
  * bounds, and only the last tier unbounded (so every quantity has a price).
  */

@@ -1,10 +1,9 @@
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
-import { createLedgerDataSource } from '@metering/ledger';
 import { createRootLogger } from '@metering/observability';
 import { loadRatingConfig } from './config';
-import { LedgerRepository } from './ledger/ledger.repository';
+import { RatingLedger } from './ledger/rating-ledger';
 import { TenantCatalog } from './pricing/tenant-catalog';
 import { type BackfillProgress, InfluxBackfill } from './sinks/influx-backfill';
 import { InfluxHttpWriter } from './sinks/influx.writer';
@@ -85,23 +84,23 @@ async function main(): Promise<number> {
     return 2;
   }
   const logger = createRootLogger({ serviceName: 'rating-backfill', level: config.logLevel });
-  const dataSource = createLedgerDataSource({
+  const ledger = RatingLedger.create({
     url: config.database.url,
     schema: config.database.schema,
     poolSize: 2,
     applicationName: 'rating-backfill',
   });
-  await dataSource.initialize();
+  await ledger.connect();
   try {
-    const ledger = new LedgerRepository(dataSource);
+    const stores = ledger.stores();
     const writer = new InfluxHttpWriter(config.influx.target, config.influx.timeoutMs);
-    const catalog = new TenantCatalog(ledger, {
+    const catalog = new TenantCatalog(stores.catalog, {
       ttlMs: 0,
       defaultTimeZone: config.defaultTimeZone,
       defaultCurrency: config.defaultCurrency,
     });
     const backfill = new InfluxBackfill(
-      ledger,
+      stores.backfill,
       catalog,
       writer,
       { pageSize, maxAttempts: 8, retryDelayMs: 500 },
@@ -116,7 +115,7 @@ async function main(): Promise<number> {
     );
     return 0;
   } finally {
-    await dataSource.destroy();
+    await ledger.close();
   }
 }
 

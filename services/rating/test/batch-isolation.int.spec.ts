@@ -1,13 +1,15 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { type DataSource, type EntityManager } from 'typeorm';
+import { type DataSource } from 'typeorm';
+import { type LedgerTx } from '../src/ledger/ledger-db';
 import { encode, type SampleEvent } from '@metering/contracts';
 import { exampleDockerSample } from '@metering/contracts/testing';
 import { type ConsumedBatch, type Rejection } from '@metering/kafka';
 import { uniqueName } from '@metering/testing';
 import { type PricedUsage } from '../src/domain';
-import { LedgerRepository } from '../src/ledger/ledger.repository';
+import { BatchLedger } from '../src/ledger/batch-ledger.store';
+import { LedgerDb } from '../src/ledger/ledger-db';
 import { type StagedUsage, type UsageEventSink } from '../src/publishing/usage-event.outbox';
 import { expectedLedger } from './rating-harness';
 import {
@@ -37,7 +39,7 @@ class Sink implements UsageEventSink {
   ready(): Promise<void> {
     return Promise.resolve();
   }
-  async stage(tx: EntityManager, closed: readonly PricedUsage[]): Promise<StagedUsage> {
+  async stage(tx: LedgerTx, closed: readonly PricedUsage[]): Promise<StagedUsage> {
     this.staging.resolve();
     if (this.held !== null) await within(this.held, 'the held batch released');
     return stageIntoOutbox(tx, closed);
@@ -183,11 +185,9 @@ describe('rating: a batch with a message that makes it fail (real PostgreSQL)', 
   test('an infrastructure failure is thrown for the batch to be retried whole, nothing dead-lettered', async () => {
     const ds = await ledger();
     const dlq = new CollectingDlq();
-    class DroppedConnection extends LedgerRepository {
+    class DroppedConnection extends BatchLedger {
       failures = 1;
-      override async saveStates(
-        ...args: Parameters<LedgerRepository['saveStates']>
-      ): Promise<void> {
+      override async saveStates(...args: Parameters<BatchLedger['saveStates']>): Promise<void> {
         if (this.failures-- > 0) {
           throw Object.assign(new Error('terminating connection due to administrator command'), {
             code: '57P01',
@@ -196,11 +196,11 @@ describe('rating: a batch with a message that makes it fail (real PostgreSQL)', 
         return super.saveStates(...args);
       }
     }
-    const repository = new DroppedConnection(ds);
+    const repository = new DroppedConnection(new LedgerDb(ds));
     const processor = processorOn(ds, new Sink(), {
       groupId: 'infra',
       deadLetters: dlq,
-      ledger: repository,
+      ledger: { batches: repository },
     });
     const valid = generateSamples({
       seed: 42,

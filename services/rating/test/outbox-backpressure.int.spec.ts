@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type DataSource } from 'typeorm';
 import { MetricsRegistry, createRootLogger } from '@metering/observability';
 import { uniqueName } from '@metering/testing';
-import { LedgerRepository } from '../src/ledger/ledger.repository';
+import { RatingLedger } from '../src/ledger/rating-ledger';
 import { UsageEventOutbox, type UsageEventTransport } from '../src/publishing/usage-event.outbox';
 import { batchOf, deferred, processorOn, tieredLedger, within } from './processor-harness';
 
@@ -45,7 +45,7 @@ describe('rating: usage events in flight hold the next batch back (real PostgreS
     opened.push({ ds, schema });
     const transport = new HeldTransport();
     const outbox = new UsageEventOutbox(
-      new LedgerRepository(ds),
+      RatingLedger.on(ds).stores().outbox,
       transport,
       new MetricsRegistry({ serviceName: 'rating', collectDefaultMetrics: false }),
       createRootLogger({ serviceName: 'rating-test', level: 'silent' }),

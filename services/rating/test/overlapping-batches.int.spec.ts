@@ -1,11 +1,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type DataSource, type EntityManager } from 'typeorm';
+import { type DataSource } from 'typeorm';
+import { type LedgerTx } from '../src/ledger/ledger-db';
 import { type ConsumedBatch } from '@metering/kafka';
 import { uniqueName } from '@metering/testing';
 import { type PricedUsage } from '../src/domain';
 import { type SampleBatchProcessor } from '../src/consuming/sample-batch.processor';
-import { PositionConflictError } from '../src/ledger/ledger.repository';
+import { PositionConflictError } from '../src/ledger/batch-ledger.store';
 import { type StagedUsage, type UsageEventSink } from '../src/publishing/usage-event.outbox';
 import {
   type Deferred,
@@ -65,7 +66,7 @@ class GatedUsageSink implements UsageEventSink {
     return Promise.resolve();
   }
 
-  async stage(tx: EntityManager, closed: readonly PricedUsage[]): Promise<StagedUsage> {
+  async stage(tx: LedgerTx, closed: readonly PricedUsage[]): Promise<StagedUsage> {
     // Each batch closes windows (60 s windows over ~400 s of samples): they tell whose it is.
     const first = closed.some((u) => FIRST_RESOURCES.has(u.resourceId));
     if (this.gate && first) {

@@ -1,9 +1,10 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type DataSource, type EntityManager } from 'typeorm';
+import { type DataSource } from 'typeorm';
+import { type LedgerTx } from '../src/ledger/ledger-db';
 import { uniqueName } from '@metering/testing';
 import { type PricedUsage } from '../src/domain';
-import { PositionConflictError } from '../src/ledger/ledger.repository';
+import { PositionConflictError } from '../src/ledger/batch-ledger.store';
 import { type StagedUsage, type UsageEventSink } from '../src/publishing/usage-event.outbox';
 import {
   batchOf,
@@ -46,7 +47,7 @@ class HeldFirstSink implements UsageEventSink {
     return Promise.resolve();
   }
 
-  async stage(tx: EntityManager, closed: readonly PricedUsage[]): Promise<StagedUsage> {
+  async stage(tx: LedgerTx, closed: readonly PricedUsage[]): Promise<StagedUsage> {
     this.calls += 1;
     if (this.hold && this.calls === 1) await within(this.release.promise, 'A1 released');
     return stageIntoOutbox(tx, closed);

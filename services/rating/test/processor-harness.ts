@@ -1,4 +1,4 @@
-import { type DataSource, type EntityManager } from 'typeorm';
+import { type DataSource } from 'typeorm';
 import { encode } from '@metering/contracts';
 import { type ConsumedBatch } from '@metering/kafka';
 import { createLedgerDataSource, migrateLedger } from '@metering/ledger';
@@ -6,9 +6,12 @@ import { localInfra } from '@metering/testing';
 import {
   type BatchPhases,
   type DeadLetterSink,
+  type ProcessorLedger,
   SampleBatchProcessor,
 } from '../src/consuming/sample-batch.processor';
-import { LedgerRepository } from '../src/ledger/ledger.repository';
+import { LedgerDb, type LedgerTx } from '../src/ledger/ledger-db';
+import { OutboxStore } from '../src/ledger/outbox.store';
+import { RatingLedger } from '../src/ledger/rating-ledger';
 import { TenantCatalog } from '../src/pricing/tenant-catalog';
 import { type PricedUsage } from '../src/domain';
 import { encodeUsageEvent } from '../src/publishing/usage-event.encoder';
@@ -112,14 +115,18 @@ export function processorOn(
   o: {
     groupId: string;
     phases?: BatchPhases;
-    ledger?: LedgerRepository;
+    ledger?: Partial<ProcessorLedger>;
     catalogTtlMs?: number;
     deadLetters?: DeadLetterSink;
     plausibility?: boolean;
   },
 ): SampleBatchProcessor {
-  const ledger = o.ledger ?? new LedgerRepository(ds);
-  const catalog = new TenantCatalog(ledger, {
+  const stores = RatingLedger.on(ds).stores();
+  const ledger: ProcessorLedger = {
+    batches: o.ledger?.batches ?? stores.batches,
+    reprices: o.ledger?.reprices ?? stores.reprices,
+  };
+  const catalog = new TenantCatalog(stores.catalog, {
     ttlMs: o.catalogTtlMs ?? 60_000,
     defaultTimeZone: 'UTC',
     defaultCurrency: 'EUR',
@@ -179,10 +186,10 @@ export function within<T>(promise: Promise<T>, what: string, ms = 20_000): Promi
  * runs; publishing is left out (rows: none to publish after the commit).
  */
 export async function stageIntoOutbox(
-  tx: EntityManager,
+  tx: LedgerTx,
   closed: readonly PricedUsage[],
 ): Promise<StagedUsage> {
-  await new LedgerRepository(tx.connection).addToOutbox(tx, {
+  await new OutboxStore(LedgerDb.of(tx)).addToOutbox(tx, {
     keys: closed.map((u) => u.tenantId),
     values: closed.map((u) => encodeUsageEvent(u, '"2026-11-01T00:00:00.000Z"')),
   });

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { type DataSource } from 'typeorm';
 import { uniqueName } from '@metering/testing';
 import { type PlanAssignment } from '../src/domain';
-import { LedgerRepository } from '../src/ledger/ledger.repository';
+import { CatalogReader } from '../src/ledger/catalog.reader';
+import { LedgerDb } from '../src/ledger/ledger-db';
+import { RepriceStore } from '../src/ledger/reprice.store';
 import { type UsageEventSink } from '../src/publishing/usage-event.outbox';
 import { batchOf, processorOn, tieredLedger } from './processor-harness';
 
@@ -30,7 +32,7 @@ const NO_EVENTS: UsageEventSink = {
 };
 
 /** The repository, except that reading a tenant's bucket span fails while `failing`. */
-class SpanFailing extends LedgerRepository {
+class SpanFailing extends RepriceStore {
   failing = false;
 
   override tenantBucketSpan(tenantId: string, fromMs: number) {
@@ -100,8 +102,12 @@ describe('rating: back-dated plan changes (real PostgreSQL)', () => {
     const expected = await month(ref);
 
     const ds = await world();
-    const ledger = new SpanFailing(ds);
-    const processor = processorOn(ds, NO_EVENTS, { groupId: GROUP, ledger, catalogTtlMs: 0 });
+    const ledger = new SpanFailing(new LedgerDb(ds));
+    const processor = processorOn(ds, NO_EVENTS, {
+      groupId: GROUP,
+      ledger: { reprices: ledger },
+      catalogTtlMs: 0,
+    });
     await processor.process(FIRST);
     assert.notDeepEqual(await month(ds), expected, 'priced by the tiered plan so far');
 
@@ -114,7 +120,9 @@ describe('rating: back-dated plan changes (real PostgreSQL)', () => {
     assert.equal(outcome.repricedMonths, 1, 'October priced again at the redelivery');
     assert.deepEqual(await month(ds), expected);
     assert.deepEqual(
-      (await ledger.loadPricedAssignments()).sort((a, b) => a.effectiveFromMs - b.effectiveFromMs),
+      (await new CatalogReader(new LedgerDb(ds)).loadPricedAssignments()).sort(
+        (a, b) => a.effectiveFromMs - b.effectiveFromMs,
+      ),
       [
         {
           tenantId: TENANT,
@@ -138,15 +146,18 @@ describe('rating: back-dated plan changes (real PostgreSQL)', () => {
       const assignments = [CHEAP];
       for (let round = 0; round < 20; round++) {
         const results = await Promise.allSettled([
-          new LedgerRepository(ds).storePricedAssignments(TENANT, assignments),
-          new LedgerRepository(other).storePricedAssignments(TENANT, assignments),
+          new RepriceStore(new LedgerDb(ds)).storePricedAssignments(TENANT, assignments),
+          new RepriceStore(new LedgerDb(other)).storePricedAssignments(TENANT, assignments),
         ]);
         const failed = results.flatMap((r): unknown[] =>
           r.status === 'rejected' ? [r.reason] : [],
         );
         assert.deepEqual(failed.map(String), [], `round ${round}`);
       }
-      assert.deepEqual(await new LedgerRepository(ds).loadPricedAssignments(), assignments);
+      assert.deepEqual(
+        await new CatalogReader(new LedgerDb(ds)).loadPricedAssignments(),
+        assignments,
+      );
     } finally {
       await other.destroy();
     }

@@ -6,7 +6,7 @@ import { createLedgerDataSource, migrateLedger } from '@metering/ledger';
 import { MetricsRegistry, createRootLogger } from '@metering/observability';
 import { localInfra, uniqueName, waitFor } from '@metering/testing';
 import { type InstanceState, type PricedUsage, instanceKey } from '../src/domain';
-import { LedgerRepository } from '../src/ledger/ledger.repository';
+import { type RatingLedgerStores, RatingLedger } from '../src/ledger/rating-ledger';
 import { UsageEventOutbox, type UsageEventTransport } from '../src/publishing/usage-event.outbox';
 
 // The usage outbox against real PostgreSQL. The transport is a stand-in for the usage producer
@@ -67,7 +67,7 @@ class FlakyTransport implements UsageEventTransport {
 describe('usage outbox (real PostgreSQL)', () => {
   const schema = uniqueName('outbox');
   let ds: DataSource;
-  let ledger: LedgerRepository;
+  let ledger: RatingLedgerStores;
   const transport = new FlakyTransport();
   const metrics = new MetricsRegistry({ serviceName: 'rating', collectDefaultMetrics: false });
   let outbox: UsageEventOutbox;
@@ -76,9 +76,9 @@ describe('usage outbox (real PostgreSQL)', () => {
     ds = createLedgerDataSource({ url: localInfra.postgresUrl, schema, poolSize: 4 });
     await ds.initialize();
     await migrateLedger(ds);
-    ledger = new LedgerRepository(ds);
+    ledger = RatingLedger.on(ds).stores();
     outbox = new UsageEventOutbox(
-      ledger,
+      ledger.outbox,
       transport,
       metrics,
       createRootLogger({ level: 'fatal' }),
@@ -104,8 +104,8 @@ describe('usage outbox (real PostgreSQL)', () => {
 
   /** A batch: states, open windows and complete windows in one transaction, then published. */
   async function commitBatch(closed: PricedUsage[], open: PricedUsage[]): Promise<void> {
-    const staged = await ledger.transaction(async (tx) => {
-      await ledger.saveStates(
+    const staged = await ledger.batches.transaction(async (tx) => {
+      await ledger.batches.saveStates(
         tx,
         [...closed, ...open].map(stateOf),
         new Map(open.map((w) => [instanceKey(w), w])),

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createLogger, type Logger, MetricsRegistry, ROOT_LOGGER } from '@metering/observability';
 import { byteSecondsToGibSeconds, Decimal, SECONDS_PER_HOUR } from '@metering/money';
-import { parseTiers, periodBounds, periodOf, type PricePlan } from '@metering/pricing';
+import { periodBounds, periodOf, pricePlanOfStored, type PricePlan } from '@metering/pricing';
 import { type BillingConfig } from '../config';
 import { IntegrityError, UnprocessableError } from '../common/billing.errors';
 import { Clock } from '../common/clock';
@@ -339,15 +339,7 @@ export function toAssignments(rows: readonly AssignedPlanRow[]): PlanAssignment[
     const key = `${r.planId}\u0000${r.planVersion}`;
     let plan = planCache.get(key);
     if (plan === undefined) {
-      plan = {
-        id: r.planId,
-        version: r.planVersion,
-        currency: r.currency,
-        basis: r.basis,
-        cpu: r.cpuTiers === null ? null : parseTiers('cpu.tiers', r.cpuTiers),
-        memory: r.memoryTiers === null ? null : parseTiers('memory.tiers', r.memoryTiers),
-        minimum: new Decimal(r.minimum),
-      };
+      plan = pricePlanOfStored({ ...r, id: r.planId, version: r.planVersion });
       if (planCache.size > 10_000) planCache.clear();
       planCache.set(key, plan);
     }

@@ -1,4 +1,6 @@
 import { type DataSource } from 'typeorm';
+import { z } from 'zod';
+import { LedgerDb } from '../ledger/ledger-db';
 
 /** One dead letter to re-publish, as recorded in `dlq_replay`. */
 export interface ReplayClaim {
@@ -10,6 +12,14 @@ export interface ReplayClaim {
   readonly originalOffset: string;
   readonly keyFromResource: boolean;
 }
+
+const presentRow = z.object({ present: z.boolean() });
+const replayedRow = z.object({
+  partition: z.number().int(),
+  offset: z.string(),
+  replayed_at: z.date(),
+});
+const claimedRow = z.object({ partition: z.number().int(), offset: z.string() });
 
 class DlqReplayStoreError extends Error {
   readonly code = 'DLQ_REPLAY_TABLE_MISSING';
@@ -24,7 +34,11 @@ class DlqReplayStoreError extends Error {
  * replay publishes that record again: harmless, rating ignores a sample it has already rated.
  */
 export class DlqReplayStore {
-  constructor(private readonly dataSource: DataSource) {}
+  private readonly db: LedgerDb;
+
+  constructor(dataSource: DataSource) {
+    this.db = new LedgerDb(dataSource);
+  }
 
   /** The table comes with the ledger migration that the rating service applies when it starts. */
   async assertReady(): Promise<void> {
@@ -36,7 +50,9 @@ export class DlqReplayStore {
   }
 
   async ready(): Promise<boolean> {
-    const [row] = await this.dataSource.query<{ present: boolean }[]>(
+    const [row] = await this.db.rows(
+      null,
+      presentRow,
       `SELECT to_regclass('dlq_replay') IS NOT NULL AS present`,
     );
     return row?.present === true;
@@ -44,9 +60,9 @@ export class DlqReplayStore {
 
   /** When each replayed coordinate of `dlqTopic` was replayed, keyed `partition/offset`. */
   async replayed(dlqTopic: string): Promise<Map<string, Date>> {
-    const rows = await this.dataSource.query<
-      { partition: number; offset: string; replayed_at: Date }[]
-    >(
+    const rows = await this.db.rows(
+      null,
+      replayedRow,
       `SELECT partition, "offset"::text AS "offset", replayed_at FROM dlq_replay WHERE dlq_topic = $1`,
       [dlqTopic],
     );
@@ -62,8 +78,10 @@ export class DlqReplayStore {
     claims: readonly ReplayClaim[],
     publish: (claimed: readonly ReplayClaim[]) => Promise<void>,
   ): Promise<ReplayClaim[]> {
-    return this.dataSource.transaction(async (tx) => {
-      const rows = await tx.query<{ partition: number; offset: string }[]>(
+    return this.db.transaction(async (tx) => {
+      const rows = await this.db.rows(
+        tx,
+        claimedRow,
         `INSERT INTO dlq_replay (dlq_topic, partition, "offset", reason_code, target_topic,
                                  original_partition, original_offset, key_from_resource)
          SELECT $1, * FROM unnest($2::int[], $3::bigint[], $4::text[], $5::text[], $6::int[],

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type ConsumedBatch, type ConsumedMessage } from '@metering/kafka';
-import { type OffsetFingerprints } from '../ledger/ledger.repository';
+import { type OffsetFingerprints } from '../ledger/batch-ledger.store';
 
 /**
  * SHA-256 of a message's key, value and broker timestamp: what identifies "the message at offset

@@ -1,11 +1,10 @@
-import { type DataSource } from 'typeorm';
 import {
   type KafkaAdmin,
   type KafkaClientFactory,
   type KafkaConsumer,
   type KafkaProducer,
 } from '@metering/kafka';
-import { createLedgerDataSource, migrateLedgerForApp } from '@metering/ledger';
+import { migrateLedgerForApp } from '@metering/ledger';
 import {
   type Counter,
   type HealthIndicator,
@@ -15,8 +14,7 @@ import {
   createLogger,
 } from '@metering/observability';
 import { type RatingConfig } from '../config';
-import { LedgerRepository } from '../ledger/ledger.repository';
-import { OffsetPositionStore } from '../ledger/offset-position.store';
+import { RatingLedger } from '../ledger/rating-ledger';
 import { TenantCatalog } from '../pricing/tenant-catalog';
 import { UsageEventOutbox } from '../publishing/usage-event.outbox';
 import { UsageProducerThread } from '../publishing/usage-producer.thread';
@@ -40,7 +38,7 @@ import {
  */
 export class RatingRunner {
   private readonly logger: Logger;
-  private dataSource: DataSource | undefined;
+  private ledger: RatingLedger | undefined;
   private producer: KafkaProducer | undefined;
   private usageProducer: UsageProducerThread | undefined;
   private usageOutbox: UsageEventOutbox | undefined;
@@ -147,7 +145,7 @@ export class RatingRunner {
 
   async start(): Promise<void> {
     const { config } = this;
-    this.dataSource = createLedgerDataSource({
+    this.ledger = RatingLedger.create({
       url: config.database.url,
       schema: config.database.schema,
       poolSize: config.database.poolSize,
@@ -164,7 +162,7 @@ export class RatingRunner {
       });
       if (applied.length > 0) this.logger.info({ applied }, 'ledger migrations applied');
     }
-    await this.dataSource.initialize();
+    await this.ledger.connect();
 
     // Kept connected: offset continuity reads the samples topic's watermarks at every assignment.
     const admin = this.kafka.createAdmin();
@@ -184,9 +182,9 @@ export class RatingRunner {
       });
 
     const fingerprints = new BatchFingerprints();
-    const ledger = new LedgerRepository(this.dataSource, fingerprints);
+    const ledger = this.ledger.stores(fingerprints);
     const continuity = new OffsetContinuityGuard(
-      new OffsetPositionStore(this.dataSource),
+      ledger.offsets,
       admin,
       this.metrics,
       this.rootLogger,
@@ -218,13 +216,19 @@ export class RatingRunner {
     );
     this.usageProducer = usageProducer;
     await usageProducer.start();
-    const usageEvents = new UsageEventOutbox(ledger, usageProducer, this.metrics, this.rootLogger, {
-      idleMs: config.usage.idleMs,
-      sweepMs: config.usage.sweepMs,
-      maxInFlight: 8,
-    });
+    const usageEvents = new UsageEventOutbox(
+      ledger.outbox,
+      usageProducer,
+      this.metrics,
+      this.rootLogger,
+      {
+        idleMs: config.usage.idleMs,
+        sweepMs: config.usage.sweepMs,
+        maxInFlight: 8,
+      },
+    );
     this.usageOutbox = usageEvents;
-    const catalog = new TenantCatalog(ledger, {
+    const catalog = new TenantCatalog(ledger.catalog, {
       ttlMs: config.tenantCatalogTtlMs,
       defaultTimeZone: config.defaultTimeZone,
       defaultCurrency: config.defaultCurrency,
@@ -393,14 +397,14 @@ export class RatingRunner {
     await this.usageProducer?.stop();
     await this.producer?.disconnect();
     await this.influx?.stop(5_000);
-    await this.dataSource?.destroy();
+    await this.ledger?.close();
     this.logger.info('rating stopped');
   }
 
   readonly databaseHealth: HealthIndicator = async () => {
-    if (this.dataSource?.isInitialized !== true)
+    if (this.ledger?.connected !== true)
       return { status: 'down', detail: { reason: 'not connected' } };
-    await this.dataSource.query('SELECT 1');
+    await this.ledger.ping();
     return { status: 'up' };
   };
 

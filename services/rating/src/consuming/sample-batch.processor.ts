@@ -4,7 +4,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type HostKeyLookup } from '@metering/contracts';
 import { type ConsumedBatch, type ConsumedMessage, type Rejection } from '@metering/kafka';
-import { type EntityManager } from 'typeorm';
 import {
   type MonthPosition,
   type PlannedBatch,
@@ -27,15 +26,20 @@ import {
   windowUsages,
 } from '../domain';
 import { periodBounds, periodOf } from '@metering/pricing';
-import {
-  type BucketCursor,
-  type BucketTotals,
-  type LedgerRepository,
-} from '../ledger/ledger.repository';
+import { type BatchLedger } from '../ledger/batch-ledger.store';
+import { type LedgerTx } from '../ledger/ledger-db';
+import { type BucketCursor, type BucketTotals } from '../ledger/ledger-rows';
+import { type RepriceStore } from '../ledger/reprice.store';
 import { type AssignmentChange, type TenantCatalog } from '../pricing/tenant-catalog';
 import { type StagedUsage, type UsageEventSink } from '../publishing/usage-event.outbox';
 import { isInfrastructureError } from './batch-error.classifier';
 import { byOffset, decodeBatch, sliceBatch } from './batch-messages';
+
+/** The ledger's stores the processor writes through: the batch's and the reprice's. */
+export interface ProcessorLedger {
+  readonly batches: BatchLedger;
+  readonly reprices: RepriceStore;
+}
 
 export interface SampleBatchProcessorOptions {
   readonly groupId: string;
@@ -160,9 +164,11 @@ export class SampleBatchProcessor {
    * refresh carries the description again.
    */
   private readonly knownResources = new Map<string, KnownResource>();
+  private readonly ledger: BatchLedger;
+  private readonly reprices: RepriceStore;
 
   constructor(
-    private readonly ledger: LedgerRepository,
+    ledger: ProcessorLedger,
     private readonly catalog: TenantCatalog,
     private readonly deadLetters: DeadLetterSink,
     private readonly usageEvents: UsageEventSink,
@@ -171,7 +177,10 @@ export class SampleBatchProcessor {
     private readonly clock: () => number = Date.now,
     private readonly phases: BatchPhases = NO_PHASES,
     private readonly isolation: IsolationObserver = SILENT,
-  ) {}
+  ) {
+    this.ledger = ledger.batches;
+    this.reprices = ledger.reprices;
+  }
 
   /**
    * Rates the batch. Every message is rated or dead-lettered and the partition always moves: a
@@ -408,21 +417,24 @@ export class SampleBatchProcessor {
     for (const [tenantId, { fromMs, assignments }] of changes) {
       const zone = this.catalog.zoneOf(tenantId);
       let period = periodOf(fromMs, zone);
-      const span = await this.ledger.tenantBucketSpan(tenantId, periodBounds(period, zone).startMs);
+      const span = await this.reprices.tenantBucketSpan(
+        tenantId,
+        periodBounds(period, zone).startMs,
+      );
       const last = span === null ? null : periodOf(span.lastMs, zone);
       while (last !== null) {
         const bounds = periodBounds(period, zone);
         const range = { fromMs: bounds.startMs, toMs: bounds.endMs };
         // One month per pricing turn: other batches of this process are priced in between.
         const position = await this.inPricingTurn(async () => {
-          const at = await this.ledger.transaction(async (tx) => {
+          const at = await this.reprices.transaction(async (tx) => {
             // Waits for a batch of this tenant's month to commit; batches then wait for this.
-            await this.ledger.lockPositions(tx, [{ tenantId, period }]);
+            await this.reprices.lockPosition(tx, tenantId, period);
             // Page by page in time order, each continuing from the position before.
             let priced: MonthPosition | null = null;
             let after: BucketCursor | null = null;
             for (;;) {
-              const page = await this.ledger.loadTenantBucketsPage(
+              const page = await this.reprices.loadTenantBucketsPage(
                 tx,
                 tenantId,
                 range,
@@ -438,12 +450,12 @@ export class SampleBatchProcessor {
                 this.catalog.pricing,
                 priced,
               );
-              await this.ledger.storeRepricedBuckets(tx, tenantId, month.amounts, page);
+              await this.reprices.storeRepricedBuckets(tx, tenantId, month.amounts, page);
               priced = month.position;
               const lastBucket = page.at(-1)!;
               after = { startMs: lastBucket.bucketStartMs, resourceId: lastBucket.resourceId };
             }
-            await this.ledger.storeRepricedPosition(tx, tenantId, period, priced);
+            await this.reprices.storeRepricedPosition(tx, tenantId, period, priced);
             return priced;
           });
           // A batch that priced this month from memory fails its position check and is rated
@@ -457,7 +469,7 @@ export class SampleBatchProcessor {
         period = periodOf(bounds.endMs, zone);
       }
       // Only now: a crash before this prices the months again at the next start.
-      await this.ledger.storePricedAssignments(tenantId, assignments);
+      await this.reprices.storePricedAssignments(tenantId, assignments);
       changes.delete(tenantId);
     }
     return months;
@@ -484,7 +496,7 @@ export class SampleBatchProcessor {
   ): Promise<void> {
     let after: BucketCursor | null = null;
     for (;;) {
-      const page = await this.ledger.tenantBucketTotalsPage(
+      const page = await this.reprices.tenantBucketTotalsPage(
         tenantId,
         range,
         after,
@@ -510,14 +522,14 @@ export class SampleBatchProcessor {
    * batch's row locks, so their publishing overlaps, and the others are read as committed without
    * a lock. Before storing, this batch waits for those batches to commit or roll back, then locks
    * all its months at once and checks they hold exactly what it priced from
-   * (LedgerRepository.confirmPositions); if they do not (a batch it priced after rolled back,
+   * (BatchLedger.confirmPositions); if they do not (a batch it priced after rolled back,
    * another process moved one), it rolls back and is rated again (publishing its events again,
    * same ids, the last one winning). Locking some months early and the rest at the end would let
    * a batch of another process, locking them all in order in between, deadlock with it.
    */
   private async priceInTurn(
     id: number,
-    tx: EntityManager,
+    tx: LedgerTx,
     planned: PlannedBatch,
   ): Promise<{ priced: PricedBatch; speculative: MonthPosition[]; dependencies: Promise<void>[] }> {
     return this.inPricingTurn(async () => {

@@ -216,17 +216,6 @@ export function bucketKey(
   return `${b.tenantId}\u0000${b.resourceId}\u0000${b.bucketStartMs}`;
 }
 
-/** Adds bucket usages that share tenant, resource and bucket. Integer addition is exact. */
-export function mergeBuckets(parts: Iterable<BucketUsage>): Map<string, BucketUsage> {
-  const out = new Map<string, BucketUsage>();
-  for (const p of parts) {
-    const key = bucketKey(p);
-    const prev = out.get(key);
-    out.set(key, prev === undefined ? p : addBuckets(prev, p));
-  }
-  return out;
-}
-
 export function addBuckets(a: BucketUsage, b: BucketUsage): BucketUsage {
   return {
     tenantId: a.tenantId,

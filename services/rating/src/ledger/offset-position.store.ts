@@ -1,4 +1,6 @@
 import { type DataSource } from 'typeorm';
+import { z } from 'zod';
+import { LedgerDb } from './ledger-db';
 
 /** A partition's stored position as offset continuity reads it. */
 export interface StoredPosition {
@@ -38,23 +40,27 @@ export class PositionMovedError extends Error {
   readonly code = 'OFFSET_POSITION_MOVED';
 }
 
-interface PositionRow {
-  partition: number;
-  next_offset: string;
-  fingerprint: string | null;
-  revision: string;
-}
-
-function isPositionRow(row: unknown): row is PositionRow {
-  if (typeof row !== 'object' || row === null) return false;
-  const r = row as Record<string, unknown>;
-  return (
-    typeof r.partition === 'number' &&
-    typeof r.next_offset === 'string' &&
-    (r.fingerprint === null || typeof r.fingerprint === 'string') &&
-    typeof r.revision === 'string'
-  );
-}
+const positionRow = z.object({
+  partition: z.number().int(),
+  next_offset: z.string(),
+  fingerprint: z.string().nullable(),
+  revision: z.string(),
+});
+const nextOffsetRow = z.object({ next_offset: z.string() });
+const insertedRow = z.object({ id: z.string(), decided_at: z.date() });
+const decisionRow = z.object({
+  id: z.string(),
+  partition: z.number().int(),
+  action: z.string(),
+  reason: z.string(),
+  previous_offset: z.string().nullable(),
+  new_offset: z.string(),
+  log_start: z.string(),
+  log_end: z.string(),
+  messages_lost: z.string(),
+  decided_by: z.string(),
+  decided_at: z.date(),
+});
 
 /**
  * The ledger's side of offset continuity (consuming/offset-continuity.guard.ts and the operator's
@@ -62,7 +68,11 @@ function isPositionRow(row: unknown): row is PositionRow {
  * and operators' decisions, each applied with its audit row in one transaction.
  */
 export class OffsetPositionStore {
-  constructor(private readonly dataSource: DataSource) {}
+  private readonly db: LedgerDb;
+
+  constructor(dataSource: DataSource) {
+    this.db = new LedgerDb(dataSource);
+  }
 
   /** The positions of a topic's partitions (all, or those given). */
   async positions(
@@ -70,7 +80,9 @@ export class OffsetPositionStore {
     topic: string,
     partitions?: readonly number[],
   ): Promise<Map<number, StoredPosition>> {
-    const rows: unknown[] = await this.dataSource.query(
+    const rows = await this.db.rows(
+      null,
+      positionRow,
       `SELECT partition, next_offset::text, encode(last_fingerprint, 'hex') AS fingerprint,
               (extract(epoch from updated_at) * 1000000)::bigint::text || ':' || next_offset::text
                 || ':' || coalesce(encode(last_fingerprint, 'hex'), '') AS revision
@@ -80,7 +92,6 @@ export class OffsetPositionStore {
     );
     const positions = new Map<number, StoredPosition>();
     for (const row of rows) {
-      if (!isPositionRow(row)) throw new TypeError('unexpected consumer_offset row');
       const next = BigInt(row.next_offset);
       positions.set(row.partition, {
         partition: row.partition,
@@ -100,8 +111,10 @@ export class OffsetPositionStore {
    * committed meanwhile, or another operator decided first): the operator looks again.
    */
   async decide(decision: OffsetDecision): Promise<RecordedDecision> {
-    return this.dataSource.transaction('READ COMMITTED', async (tx) => {
-      const rows: { next_offset: string }[] = await tx.query(
+    return this.db.transaction(async (tx) => {
+      const rows = await this.db.rows(
+        tx,
+        nextOffsetRow,
         `SELECT next_offset::text FROM consumer_offset
          WHERE group_id = $1 AND topic = $2 AND partition = $3 FOR UPDATE`,
         [decision.groupId, decision.topic, decision.partition],
@@ -113,14 +126,17 @@ export class OffsetPositionStore {
           `the stored offset of ${decision.topic}/${decision.partition} is now ${held ?? 'none'}, not ${decision.previousOffset ?? 'none'}: look again`,
         );
       }
-      await tx.query(
+      await this.db.execute(
+        tx,
         `INSERT INTO consumer_offset AS o (group_id, topic, partition, next_offset, last_fingerprint)
          VALUES ($1, $2, $3, $4, NULL)
          ON CONFLICT (group_id, topic, partition) DO UPDATE
            SET next_offset = EXCLUDED.next_offset, last_fingerprint = NULL, updated_at = now()`,
         [decision.groupId, decision.topic, decision.partition, decision.newOffset.toString()],
       );
-      const inserted: { id: string; decided_at: Date }[] = await tx.query(
+      const inserted = await this.db.rows(
+        tx,
+        insertedRow,
         `INSERT INTO consumer_offset_decision (group_id, topic, partition, action, reason,
            previous_offset, new_offset, log_start, log_end, messages_lost, decided_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
@@ -147,26 +163,28 @@ export class OffsetPositionStore {
 
   /** Every recorded decision of a topic for the group, oldest first. */
   async decisions(groupId: string, topic: string): Promise<RecordedDecision[]> {
-    const rows: Record<string, string | number | Date | null>[] = await this.dataSource.query(
+    const rows = await this.db.rows(
+      null,
+      decisionRow,
       `SELECT id::text, partition, action, reason, previous_offset::text, new_offset::text,
               log_start::text, log_end::text, messages_lost::text, decided_by, decided_at
        FROM consumer_offset_decision WHERE group_id = $1 AND topic = $2 ORDER BY id`,
       [groupId, topic],
     );
     return rows.map((r) => ({
-      id: String(r.id),
+      id: r.id,
       groupId,
       topic,
-      partition: Number(r.partition),
+      partition: r.partition,
       action: r.action === 'accept_gap' ? 'accept_gap' : 'reset_to_start',
-      reason: String(r.reason),
-      previousOffset: r.previous_offset === null ? null : BigInt(String(r.previous_offset)),
-      newOffset: BigInt(String(r.new_offset)),
-      logStart: BigInt(String(r.log_start)),
-      logEnd: BigInt(String(r.log_end)),
-      messagesLost: BigInt(String(r.messages_lost)),
-      decidedBy: String(r.decided_by),
-      decidedAt: r.decided_at instanceof Date ? r.decided_at : new Date(String(r.decided_at)),
+      reason: r.reason,
+      previousOffset: r.previous_offset === null ? null : BigInt(r.previous_offset),
+      newOffset: BigInt(r.new_offset),
+      logStart: BigInt(r.log_start),
+      logEnd: BigInt(r.log_end),
+      messagesLost: BigInt(r.messages_lost),
+      decidedBy: r.decided_by,
+      decidedAt: r.decided_at,
     }));
   }
 }

@@ -1,5 +1,4 @@
-import { type PricePlan, parseTiers, isValidTimeZone } from '@metering/pricing';
-import { toDecimal } from '@metering/money';
+import { isValidTimeZone, pricePlanOfStored } from '@metering/pricing';
 import {
   type PlanAssignment,
   type PricingCatalog,
@@ -8,7 +7,7 @@ import {
   planVersionKey,
   ratingPlanOf,
 } from '../domain';
-import { type LedgerRepository, type PlanRow } from '../ledger/ledger.repository';
+import { type CatalogReader } from '../ledger/catalog.reader';
 
 /** A tenant's changed assignments: from when pricing is affected, and the assignments now. */
 export interface AssignmentChange {
@@ -49,7 +48,7 @@ export class TenantCatalog {
   private current = new Map<string, PlanAssignment[]>();
 
   constructor(
-    private readonly ledger: Pick<LedgerRepository, 'loadCatalog' | 'loadPricedAssignments'>,
+    private readonly ledger: Pick<CatalogReader, 'loadCatalog' | 'loadPricedAssignments'>,
     private readonly options: TenantCatalogOptions,
     private readonly clock: () => number = Date.now,
   ) {
@@ -66,7 +65,7 @@ export class TenantCatalog {
     const rows = await this.ledger.loadCatalog();
     for (const row of rows.plans) {
       const key = planVersionKey(row.id, row.version);
-      if (!this.plans.has(key)) this.plans.set(key, ratingPlanOf(toPricePlan(row)));
+      if (!this.plans.has(key)) this.plans.set(key, ratingPlanOf(pricePlanOfStored(row)));
     }
     const zones = new Map<string, string>();
     const currencies = new Map<string, string>();
@@ -158,22 +157,3 @@ function byTenant(assignments: readonly PlanAssignment[]): Map<string, Set<strin
 }
 
 const effectiveOf = (entry: string): number => Number(entry.slice(0, entry.indexOf('\u0000')));
-
-/** A stored plan version, validated again (libs/pricing) before it may price anything. */
-function toPricePlan(row: PlanRow): PricePlan {
-  return {
-    id: row.id,
-    version: row.version,
-    currency: row.currency.trim(),
-    basis: row.basis,
-    cpu:
-      row.cpu_tiers === null
-        ? null
-        : parseTiers(`price_plan ${row.id}@${row.version} cpu`, row.cpu_tiers),
-    memory:
-      row.memory_tiers === null
-        ? null
-        : parseTiers(`price_plan ${row.id}@${row.version} memory`, row.memory_tiers),
-    minimum: toDecimal(row.minimum),
-  };
-}

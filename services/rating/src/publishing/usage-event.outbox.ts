@@ -1,4 +1,3 @@
-import { type EntityManager } from 'typeorm';
 import { encodeUsage } from '@metering/contracts';
 import {
   type Counter,
@@ -8,7 +7,8 @@ import {
   createLogger,
 } from '@metering/observability';
 import { type PricedUsage } from '../domain';
-import { type LedgerRepository, type OutboxRow } from '../ledger/ledger.repository';
+import { type LedgerTx } from '../ledger/ledger-db';
+import { type OutboxRow, type OutboxStore } from '../ledger/outbox.store';
 import { encodeUsageEvent } from './usage-event.encoder';
 import { usageEventOf } from './usage-event.factory';
 
@@ -31,7 +31,7 @@ export interface UsageEventSink {
    */
   ready(): Promise<void>;
   /** In the batch's transaction: puts the complete windows' events in the outbox. */
-  stage(tx: EntityManager, closed: readonly PricedUsage[]): Promise<StagedUsage>;
+  stage(tx: LedgerTx, closed: readonly PricedUsage[]): Promise<StagedUsage>;
   /** After the commit: publishes what was staged. Never throws, never blocks the caller. */
   committed(staged: StagedUsage): void;
 }
@@ -76,7 +76,7 @@ export class UsageEventOutbox implements UsageEventSink {
   private sweeping: Promise<void> | null = null;
 
   constructor(
-    private readonly ledger: LedgerRepository,
+    private readonly ledger: OutboxStore,
     private readonly transport: UsageEventTransport,
     metrics: MetricsRegistry,
     rootLogger: Logger,
@@ -107,7 +107,7 @@ export class UsageEventOutbox implements UsageEventSink {
     while (this.inFlight.size >= this.options.maxInFlight) await Promise.race(this.inFlight);
   }
 
-  async stage(tx: EntityManager, closed: readonly PricedUsage[]): Promise<StagedUsage> {
+  async stage(tx: LedgerTx, closed: readonly PricedUsage[]): Promise<StagedUsage> {
     const { keys, values } = this.encode(closed);
     const ids = await this.ledger.addToOutbox(tx, { keys, values });
     return { rows: ids.map((id, i) => ({ id, key: keys[i]!, value: values[i]! })) };

@@ -1,6 +1,6 @@
 import { periodBounds } from '@metering/pricing';
 import { type Logger, backoffDelay, createLogger } from '@metering/observability';
-import { type LedgerRepository } from '../ledger/ledger.repository';
+import { type BackfillReader } from '../ledger/backfill.reader';
 import { type TenantCatalog } from '../pricing/tenant-catalog';
 import { chargesPointOf } from './influx-outputs';
 import { type InfluxPoint, usagePoint } from './influx-points';
@@ -45,7 +45,7 @@ export class InfluxBackfill {
 
   constructor(
     private readonly ledger: Pick<
-      LedgerRepository,
+      BackfillReader,
       'countBuckets' | 'streamBucketTotals' | 'allPositions'
     >,
     private readonly catalog: Pick<TenantCatalog, 'zoneOf' | 'pricing' | 'reload'>,

@@ -1,7 +1,7 @@
 import { Point } from '@influxdata/influxdb-client';
 import { type MonthPosition, type RatedInterval, amount, coreSeconds, gibSeconds } from '../domain';
 import { NO_COUNTERS, completenessShare, shareToNumber } from '@metering/pricing';
-import { type BucketTotals } from '../ledger/ledger.repository';
+import { type BucketTotals } from '../ledger/ledger-rows';
 
 /**
  * The InfluxDB schema of rating (README, "InfluxDB"). Every point is keyed by series and

@@ -1,0 +1,238 @@
+#!/usr/bin/env node
+// How many ledger rows rating writes per sample, as a function of the batch window (a script that
+// prints figures, not a test; issue 19, item 2). The fleet's samples (bench/sample-stream.mjs:
+// 10 s samples, restarts, gaps) are cut into partition batches that each hold `window` sample
+// intervals of the partition's resources, and rated by the real SampleBatchProcessor against a
+// fresh ledger schema on the local PostgreSQL (no Kafka, no InfluxDB). The batch ledger is
+// wrapped to count the rows each statement writes: instance states, resource dimension rows,
+// usage buckets, month positions, the partition's offset, and the usage outbox rows.
+//
+// Prints rows per sample per window, and the ledger's rows/s they give at 10,000, 100,000 and
+// 1,000,000 resources sampled every 10 s (rows/s = resources / 10 × rows per sample).
+//
+//   npx tsc -b tsconfig.build.json && node bench/ledger-write-rate.mjs [--resources 2000]
+//     [--ticks 60] [--windows 1,3,6,30] [--partitions 6]
+//
+// Needs the local stack's PostgreSQL (npm run stack -- --infra). Its schemas are dropped at the end.
+import { createRequire } from 'node:module';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { createLedgerDataSource, migrateLedger } from '@metering/ledger';
+import { fleetSamples } from './sample-stream.mjs';
+import { DATABASE_URL } from './rating-process.mjs';
+
+const require = createRequire(import.meta.url);
+const dist = (p) => require(`../services/rating/dist/src/${p}`);
+const { RatingLedger } = dist('ledger/rating-ledger.js');
+const { BatchLedger } = dist('ledger/batch-ledger.store.js');
+const { LedgerDb } = dist('ledger/ledger-db.js');
+const { TenantCatalog } = dist('pricing/tenant-catalog.js');
+const { SampleBatchProcessor } = dist('consuming/sample-batch.processor.js');
+const { encodeUsageEvent } = dist('publishing/usage-event.encoder.js');
+
+const { values: opts } = parseArgs({
+  options: {
+    resources: { type: 'string', default: '2000' },
+    tenants: { type: 'string', default: '50' },
+    ticks: { type: 'string', default: '60' },
+    windows: { type: 'string', default: '1,3,6,30' },
+    partitions: { type: 'string', default: '6' },
+  },
+});
+const RESOURCES = Number(opts.resources);
+const TENANTS = Number(opts.tenants);
+const TICKS = Number(opts.ticks);
+const PARTITIONS = Number(opts.partitions);
+const WINDOWS = opts.windows.split(',').map(Number);
+const SAMPLE_INTERVAL_S = 10;
+const log = (...a) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
+
+/** Counts what each statement of the batch's transaction writes. */
+class CountingLedger extends BatchLedger {
+  rows = { states: 0, resources: 0, buckets: 0, positions: 0, offsets: 0 };
+  async saveStates(tx, states, windows) {
+    const list = [...states];
+    this.rows.states += list.length;
+    return super.saveStates(tx, list, windows);
+  }
+  async upsertResources(tx, rows) {
+    this.rows.resources += rows.length;
+    return super.upsertResources(tx, rows);
+  }
+  async writeBatch(tx, batch) {
+    const buckets = [...batch.buckets];
+    this.rows.buckets += buckets.length;
+    this.rows.positions += batch.positions.length;
+    this.rows.offsets += 1;
+    return super.writeBatch(tx, { ...batch, buckets });
+  }
+}
+
+// Samples by partition (key hash), in the order collectors publish them: one tick = one reading
+// of every resource, so a batch of `window` ticks holds `window` samples of each of its resources.
+const byPartition = Array.from({ length: PARTITIONS }, () => []);
+for (const { key, value } of fleetSamples({
+  samples: RESOURCES * TICKS,
+  resources: RESOURCES,
+  tenants: TENANTS,
+})) {
+  let h = 0;
+  for (let i = 0; i < key.length; i++) h = (Math.imul(h, 31) + key.charCodeAt(i)) >>> 0;
+  byPartition[h % PARTITIONS].push({ key: Buffer.from(key), value: Buffer.from(value) });
+}
+const perTick = byPartition.map((p) => Math.ceil(p.length / TICKS));
+
+const admin = new pg.Client({ connectionString: DATABASE_URL });
+await admin.connect();
+const results = [];
+try {
+  for (const window of WINDOWS) {
+    const schema = `writes_${Date.now().toString(36)}_${window}`;
+    const ds = createLedgerDataSource({ url: DATABASE_URL, schema, poolSize: 4 });
+    await ds.initialize();
+    try {
+      await migrateLedger(ds);
+      await seedCatalog(ds);
+      const stores = RatingLedger.on(ds).stores();
+      const batches = new CountingLedger(new LedgerDb(ds));
+      let outboxRows = 0;
+      const processor = new SampleBatchProcessor(
+        { batches, reprices: stores.reprices },
+        new TenantCatalog(stores.catalog, {
+          ttlMs: 3_600_000,
+          defaultTimeZone: 'UTC',
+          defaultCurrency: 'EUR',
+        }),
+        { publishAll: () => Promise.resolve() },
+        {
+          ready: () => Promise.resolve(),
+          stage: async (tx, closed) => {
+            outboxRows += closed.length;
+            await stores.outbox.addToOutbox(tx, {
+              keys: closed.map((u) => u.tenantId),
+              values: closed.map((u) => encodeUsageEvent(u, '"2026-12-04T00:00:00.000Z"')),
+            });
+            return { rows: [] };
+          },
+          committed: () => undefined,
+        },
+        { committed: () => undefined },
+        {
+          groupId: 'write-rate',
+          rules: { maxGapMs: 300_000 },
+          maxFutureSkewMs: 300_000,
+          windows: { windowMs: 300_000 },
+          repricePageBuckets: 10_000,
+        },
+      );
+      let samples = 0;
+      let batchCount = 0;
+      const started = performance.now();
+      for (let p = 0; p < PARTITIONS; p++) {
+        const messages = byPartition[p];
+        const size = perTick[p] * window;
+        for (let i = 0; i < messages.length; i += size) {
+          const slice = messages.slice(i, i + size);
+          await processor.process(batchOf(p, slice, i));
+          samples += slice.length;
+          batchCount += 1;
+        }
+      }
+      const seconds = (performance.now() - started) / 1000;
+      const rows = { ...batches.rows, outbox: outboxRows };
+      const total = Object.values(rows).reduce((a, b) => a + b, 0);
+      results.push({ window, samples, batchCount, rows, total, seconds });
+      log(`window ${window} × ${SAMPLE_INTERVAL_S} s: ${total} rows for ${samples} samples`);
+    } finally {
+      await ds.destroy();
+      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    }
+  }
+} finally {
+  await admin.end();
+}
+
+const fmt = (n, d = 0) =>
+  n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
+console.log(
+  `\nledger rows written per sample, ${fmt(RESOURCES)} resources × ${TICKS} samples ` +
+    `(${SAMPLE_INTERVAL_S} s apart), ${PARTITIONS} partitions, ${TENANTS} tenants`,
+);
+console.log(
+  '  batch window   rows/sample  states buckets positions offsets resources outbox  batches',
+);
+for (const r of results) {
+  const per = (n) => (n / r.samples).toFixed(3).padStart(7);
+  console.log(
+    `  ${`${r.window * SAMPLE_INTERVAL_S} s`.padStart(12)}   ${(r.total / r.samples).toFixed(3).padStart(11)}` +
+      `  ${per(r.rows.states)} ${per(r.rows.buckets)} ${per(r.rows.positions)}   ${per(r.rows.offsets)}` +
+      ` ${per(r.rows.resources)} ${per(r.rows.outbox)}  ${String(r.batchCount).padStart(7)}`,
+  );
+}
+console.log('\nthe ledger write rate this gives (rows/s = resources / 10 s × rows per sample)');
+console.log(
+  `  batch window ${[10_000, 100_000, 1_000_000].map((r) => `${fmt(r)} res.`.padStart(16)).join('')}`,
+);
+for (const r of results) {
+  const perSample = r.total / r.samples;
+  console.log(
+    `  ${`${r.window * SAMPLE_INTERVAL_S} s`.padStart(12)}` +
+      [10_000, 100_000, 1_000_000]
+        .map((res) => `${fmt((res / SAMPLE_INTERVAL_S) * perSample)} rows/s`.padStart(16))
+        .join(''),
+  );
+}
+
+function batchOf(partition, slice, firstOffset) {
+  const now = String(Date.now());
+  const messages = slice.map((m, i) => ({
+    topic: 'bench.samples',
+    partition,
+    offset: String(firstOffset + i),
+    key: m.key,
+    value: m.value,
+    headers: {},
+    timestamp: now,
+  }));
+  const last = firstOffset + slice.length - 1;
+  return {
+    topic: 'bench.samples',
+    partition,
+    messages,
+    firstOffset: String(firstOffset),
+    lastOffset: String(last),
+    nextOffset: String(last + 1),
+    highWatermark: String(last + 1),
+  };
+}
+
+/** The throughput bench's catalog: tenants in three zones, a tiered plan for four in five. */
+async function seedCatalog(ds) {
+  const zones = ['UTC', 'Asia/Kolkata', 'America/New_York'];
+  for (let i = 0; i < TENANTS; i++) {
+    await ds.query(
+      `INSERT INTO tenant (id, name, time_zone, currency) VALUES ($1, $1, $2, 'EUR')`,
+      [`tenant-${i}`, zones[i % zones.length]],
+    );
+  }
+  await ds.query(
+    `INSERT INTO price_plan (id, version, currency, basis, cpu_tiers, memory_tiers)
+     VALUES ('std', 1, 'EUR', 'usage', $1::jsonb, $2::jsonb)`,
+    [
+      JSON.stringify([
+        { upTo: '1000', unitPrice: '0.040' },
+        { upTo: null, unitPrice: '0.030' },
+      ]),
+      JSON.stringify([
+        { upTo: '500', unitPrice: '0.0050' },
+        { upTo: null, unitPrice: '0.0040' },
+      ]),
+    ],
+  );
+  await ds.query(
+    `INSERT INTO plan_assignment (tenant_id, effective_from, plan_id, plan_version)
+     SELECT 'tenant-' || i, '2026-01-01T00:00:00Z', 'std', 1
+     FROM generate_series(0, $1::int - 1) i WHERE i % 5 <> 4`,
+    [TENANTS],
+  );
+}

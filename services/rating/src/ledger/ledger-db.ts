@@ -1,0 +1,120 @@
+import { type DataSource, type EntityManager } from 'typeorm';
+import { type z } from 'zod';
+
+declare const LEDGER_TX: unique symbol;
+
+/**
+ * A ledger transaction as the application holds it: opaque. The application decides what commits
+ * together (it runs its work in LedgerDb.transaction and hands the transaction to the stores), but
+ * only the stores of this folder can run statements in it; nothing outside ledger/ imports typeorm.
+ */
+export interface LedgerTx {
+  readonly [LEDGER_TX]: true;
+}
+
+/** The one implementation: TypeORM's EntityManager of the transaction, kept out of sight. */
+class ManagedTx implements LedgerTx {
+  declare readonly [LEDGER_TX]: true;
+  constructor(readonly manager: EntityManager) {}
+}
+
+function managerOf(tx: LedgerTx): EntityManager {
+  if (tx instanceof ManagedTx) return tx.manager;
+  throw new Error('not a transaction of LedgerDb.transaction');
+}
+
+/**
+ * A row the ledger returned is not what the statement's schema says (a migration and the code
+ * disagree). Retriable: the partition stalls visibly (the runner reports it) instead of its
+ * messages being dead-lettered one by one for a fault none of them has.
+ */
+export class LedgerRowError extends Error {
+  override readonly name = 'LedgerRowError';
+  readonly retriable = true;
+}
+
+/**
+ * The rating ledger's connection, shared by its stores (batch-ledger.store.ts, outbox.store.ts,
+ * reprice.store.ts, backfill.reader.ts, catalog.reader.ts). Every row read goes through a zod
+ * schema (ledger-rows.ts): the row is checked at the boundary and mapped to the domain's type in
+ * one place, never cast (docs/adr/0014-rating-scale-out.md, "Rows checked at the boundary").
+ */
+export class LedgerDb {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** The ledger of a transaction's connection (specs that stage into the outbox from a sink). */
+  static of(tx: LedgerTx): LedgerDb {
+    return new LedgerDb(managerOf(tx).connection);
+  }
+
+  /** Runs `work` in one READ COMMITTED transaction: all of it commits, or none of it. */
+  transaction<T>(work: (tx: LedgerTx) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction('READ COMMITTED', (manager) => work(new ManagedTx(manager)));
+  }
+
+  /** The statement's rows, each checked and mapped by `row`; `tx` null: outside a transaction. */
+  async rows<S extends z.ZodType>(
+    tx: LedgerTx | null,
+    row: S,
+    sql: string,
+    params: readonly unknown[] = [],
+  ): Promise<z.output<S>[]> {
+    const raw: unknown = await this.runner(tx).query(sql, [...params]);
+    return parseRows(row, raw);
+  }
+
+  /** A statement whose rows, if any, are not read. */
+  async execute(tx: LedgerTx | null, sql: string, params: readonly unknown[] = []): Promise<void> {
+    await this.runner(tx).query(sql, [...params]);
+  }
+
+  /**
+   * The rows of `sql` in pages of `pageSize`, from one consistent snapshot (a cursor in a
+   * read-only REPEATABLE READ transaction), however many there are.
+   */
+  async *snapshotPages<S extends z.ZodType>(
+    row: S,
+    sql: string,
+    params: readonly unknown[],
+    pageSize: number,
+  ): AsyncGenerator<z.output<S>[]> {
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      await runner.query(`DECLARE snapshot_pages NO SCROLL CURSOR FOR ${sql}`, [...params]);
+      for (;;) {
+        const raw: unknown = await runner.query(
+          `FETCH ${Math.max(1, Math.floor(pageSize))} FROM snapshot_pages`,
+        );
+        const rows = parseRows(row, raw);
+        if (rows.length === 0) break;
+        yield rows;
+      }
+      await runner.query('COMMIT');
+    } finally {
+      // A stopped iteration leaves the transaction open: releasing rolls it back.
+      if (runner.isTransactionActive) await runner.query('ROLLBACK').catch(() => undefined);
+      await runner.release();
+    }
+  }
+
+  private runner(tx: LedgerTx | null): Pick<EntityManager, 'query'> {
+    return tx === null ? this.dataSource : managerOf(tx);
+  }
+}
+
+function parseRows<S extends z.ZodType>(row: S, raw: unknown): z.output<S>[] {
+  if (!Array.isArray(raw)) throw new LedgerRowError('the ledger returned no rows array');
+  const out: z.output<S>[] = new Array<z.output<S>>(raw.length);
+  for (let i = 0; i < raw.length; i++) {
+    const parsed = row.safeParse(raw[i]);
+    if (!parsed.success) {
+      throw new LedgerRowError(`a ledger row is not as expected: ${parsed.error.message}`, {
+        cause: parsed.error,
+      });
+    }
+    out[i] = parsed.data;
+  }
+  return out;
+}

@@ -1,0 +1,326 @@
+import { z } from 'zod';
+import { type CompletenessCounters } from '@metering/pricing';
+import {
+  type BucketUsage,
+  type InstanceState,
+  type MonthPosition,
+  type PlanAssignment,
+  type PricedUsage,
+  amountUnitsOf,
+  cpuUnitsOfCoreSeconds,
+  memoryUnitsOfByteSeconds,
+  memoryUnitsOfGibSeconds,
+} from '../domain';
+
+/**
+ * The rows the rating ledger's stores read, each a zod schema that checks the row as PostgreSQL
+ * returns it (exact figures as text, ids, kinds) and maps it to the domain's type: one place per
+ * kind of row, shared by the stores. A row that does not match fails the statement (LedgerRowError).
+ */
+
+const kind = z.enum(['container', 'vm']);
+const basis = z.enum(['usage', 'allocation', 'max']);
+/** A decimal or integer the statement casts to text (exact: never a JavaScript number). */
+const exact = z.string();
+
+/** A bucket's running totals as the ledger holds them (decimal strings, exact): InfluxDB's `usage`. */
+export interface BucketTotals {
+  readonly tenantId: string;
+  readonly resourceId: string;
+  readonly resourceKind: 'container' | 'vm';
+  readonly bucketStartMs: number;
+  readonly cpuUsageCoreSeconds: string;
+  readonly memoryUsageByteSeconds: string;
+  readonly amount: string;
+  readonly observedMs: number;
+  readonly gapMs: number;
+  /**
+   * The bucket's completeness counters (libs/pricing completeness.ts), as committed; absent: only
+   * observedMs and gapMs are known (judged by time).
+   */
+  readonly completeness?: CompletenessCounters;
+}
+
+/** Where a page of a tenant's buckets ends: the next page starts after it. */
+export interface BucketCursor {
+  readonly startMs: number;
+  readonly resourceId: string;
+}
+
+export const BUCKET_TOTALS_COLUMNS = `tenant_id, resource_id, resource_kind,
+  (extract(epoch from bucket_start) * 1000)::bigint::text AS start_ms,
+  cpu_usage_core_seconds::text AS cpu, memory_usage_byte_seconds::text AS memory,
+  amount::text AS amount, observed_ms::text AS observed_ms, gap_ms::text AS gap_ms,
+  inferred_gap_ms::text AS inferred_gap_ms, samples_expected::text AS samples_expected,
+  samples_observed::text AS samples_observed, samples_thinned::text AS samples_thinned,
+  declared_ms::text AS declared_ms, declared_gap_ms::text AS declared_gap_ms`;
+
+const bucketTotalsFields = {
+  tenant_id: z.string(),
+  resource_id: z.string(),
+  resource_kind: kind,
+  start_ms: exact,
+  cpu: exact,
+  memory: exact,
+  amount: exact,
+  observed_ms: exact,
+  gap_ms: exact,
+  inferred_gap_ms: exact,
+  samples_expected: exact,
+  samples_observed: exact,
+  samples_thinned: exact,
+  declared_ms: exact,
+  declared_gap_ms: exact,
+};
+
+function toBucketTotals(r: z.infer<z.ZodObject<typeof bucketTotalsFields>>): BucketTotals {
+  return {
+    tenantId: r.tenant_id,
+    resourceId: r.resource_id,
+    resourceKind: r.resource_kind,
+    bucketStartMs: Number(r.start_ms),
+    cpuUsageCoreSeconds: r.cpu,
+    memoryUsageByteSeconds: r.memory,
+    amount: r.amount,
+    observedMs: Number(r.observed_ms),
+    gapMs: Number(r.gap_ms),
+    completeness: {
+      observedMs: BigInt(r.observed_ms),
+      gapMs: BigInt(r.gap_ms),
+      inferredGapMs: BigInt(r.inferred_gap_ms),
+      samplesExpected: BigInt(r.samples_expected),
+      samplesObserved: BigInt(r.samples_observed),
+      samplesThinned: BigInt(r.samples_thinned),
+      declaredMs: BigInt(r.declared_ms),
+      declaredGapMs: BigInt(r.declared_gap_ms),
+    },
+  };
+}
+
+/** BUCKET_TOTALS_COLUMNS → BucketTotals. */
+export const bucketTotalsRow = z.object(bucketTotalsFields).transform(toBucketTotals);
+
+/** A written bucket's totals and how many month positions the statement moved (`moved`). */
+export const writtenBucketRow = z
+  .object({ ...bucketTotalsFields, moved: z.number().int() })
+  .transform((r) => ({ totals: toBucketTotals(r), moved: r.moved }));
+
+/** BUCKET_USAGE_COLUMNS → BucketUsage (the exact quantities a month is priced again from). */
+export const BUCKET_USAGE_COLUMNS = `tenant_id, resource_id, resource_kind,
+  (extract(epoch from bucket_start) * 1000)::bigint::text AS start_ms,
+  cpu_usage_core_seconds::text AS c1, cpu_allocation_core_seconds::text AS c2,
+  cpu_max_core_seconds::text AS c3, memory_usage_byte_seconds::text AS m1,
+  memory_allocation_byte_seconds::text AS m2, memory_max_byte_seconds::text AS m3,
+  observed_ms::text AS o, gap_ms::text AS g, inferred_gap_ms::text AS ig,
+  samples_expected::text AS se, samples_observed::text AS so,
+  samples_thinned::text AS st, declared_ms::text AS dm, declared_gap_ms::text AS dg`;
+
+export const bucketUsageRow = z
+  .object({
+    tenant_id: z.string(),
+    resource_id: z.string(),
+    resource_kind: kind,
+    start_ms: exact,
+    c1: exact,
+    c2: exact,
+    c3: exact,
+    m1: exact,
+    m2: exact,
+    m3: exact,
+    o: exact,
+    g: exact,
+    ig: exact,
+    se: exact,
+    so: exact,
+    st: exact,
+    dm: exact,
+    dg: exact,
+  })
+  .transform((r): BucketUsage => ({
+    tenantId: r.tenant_id,
+    resourceKind: r.resource_kind,
+    resourceId: r.resource_id,
+    bucketStartMs: Number(r.start_ms),
+    cpuUsage: cpuUnitsOfCoreSeconds(r.c1),
+    cpuAllocation: cpuUnitsOfCoreSeconds(r.c2),
+    cpuMax: cpuUnitsOfCoreSeconds(r.c3),
+    memoryUsage: memoryUnitsOfByteSeconds(r.m1),
+    memoryAllocation: memoryUnitsOfByteSeconds(r.m2),
+    memoryMax: memoryUnitsOfByteSeconds(r.m3),
+    observedMs: Number(r.o),
+    gapMs: Number(r.g),
+    inferredGapMs: Number(r.ig),
+    samplesExpected: Number(r.se),
+    samplesObserved: Number(r.so),
+    samplesThinned: Number(r.st),
+    declaredMs: Number(r.dm),
+    declaredGapMs: Number(r.dg),
+  }));
+
+export const POSITION_COLUMNS = `tenant_id, period, cpu_core_seconds::text AS cpu,
+  memory_gib_seconds::text AS memory, cpu_amount::text AS cpu_amount,
+  memory_amount::text AS memory_amount`;
+
+/** POSITION_COLUMNS → MonthPosition. */
+export const positionRow = z
+  .object({
+    tenant_id: z.string(),
+    period: z.string(),
+    cpu: exact,
+    memory: exact,
+    cpu_amount: exact,
+    memory_amount: exact,
+  })
+  .transform((r): MonthPosition => ({
+    tenantId: r.tenant_id,
+    period: r.period,
+    cpu: cpuUnitsOfCoreSeconds(r.cpu),
+    memory: memoryUnitsOfGibSeconds(r.memory),
+    cpuAmount: amountUnitsOf(r.cpu_amount),
+    memoryAmount: amountUnitsOf(r.memory_amount),
+  }));
+
+export const ASSIGNMENT_COLUMNS = `tenant_id,
+  (extract(epoch from effective_from) * 1000)::bigint::text AS from_ms, plan_id, plan_version`;
+
+/** ASSIGNMENT_COLUMNS → PlanAssignment. */
+export const assignmentRow = z
+  .object({
+    tenant_id: z.string(),
+    from_ms: exact,
+    plan_id: z.string(),
+    plan_version: z.number().int(),
+  })
+  .transform((a): PlanAssignment => ({
+    tenantId: a.tenant_id,
+    effectiveFromMs: Number(a.from_ms),
+    planId: a.plan_id,
+    planVersion: a.plan_version,
+  }));
+
+/** An open usage window as stored (jsonb): exact figures as decimal strings. */
+const windowJson = z.object({
+  tenantId: z.string(),
+  resourceKind: kind,
+  resourceId: z.string(),
+  instanceId: z.string(),
+  fromMs: z.number(),
+  toMs: z.number(),
+  period: z.string(),
+  plan: z.object({ id: z.string(), version: z.number().int() }).nullable(),
+  currency: z.string(),
+  basis,
+  cpuUsage: exact,
+  memoryUsage: exact,
+  cpuPriced: exact,
+  memoryPriced: exact,
+  cpuAmount: exact,
+  memoryAmount: exact,
+  gap: z.boolean(),
+});
+
+/** A stored open window (jsonb) → PricedUsage. */
+export const storedWindow = windowJson.transform((j): PricedUsage => ({
+  ...j,
+  cpuUsage: BigInt(j.cpuUsage),
+  memoryUsage: BigInt(j.memoryUsage),
+  cpuPriced: BigInt(j.cpuPriced),
+  memoryPriced: BigInt(j.memoryPriced),
+  cpuAmount: BigInt(j.cpuAmount),
+  memoryAmount: BigInt(j.memoryAmount),
+}));
+
+/** PricedUsage → the jsonb an open window is stored as (storedWindow reads it back). */
+export function windowToJson(w: PricedUsage): z.input<typeof windowJson> {
+  return {
+    tenantId: w.tenantId,
+    resourceKind: w.resourceKind,
+    resourceId: w.resourceId,
+    instanceId: w.instanceId,
+    fromMs: w.fromMs,
+    toMs: w.toMs,
+    period: w.period,
+    plan: w.plan === null ? null : { id: w.plan.id, version: w.plan.version },
+    currency: w.currency,
+    basis: w.basis,
+    cpuUsage: w.cpuUsage.toString(),
+    memoryUsage: w.memoryUsage.toString(),
+    cpuPriced: w.cpuPriced.toString(),
+    memoryPriced: w.memoryPriced.toString(),
+    cpuAmount: w.cpuAmount.toString(),
+    memoryAmount: w.memoryAmount.toString(),
+    gap: w.gap,
+  };
+}
+
+export const STATE_COLUMNS = `s.resource_id, s.instance_id, s.tenant_id, s.resource_kind,
+  (extract(epoch from s.started_at) * 1000)::bigint::text AS started_ms,
+  (extract(epoch from s.last_observed_at) * 1000)::bigint::text AS observed_ms,
+  s.last_cpu_usage_ns::text, s.last_memory_usage_bytes::text,
+  s.last_cpu_allocation_cores::text, s.last_memory_allocation_bytes::text, s.final,
+  s.pending_usage`;
+
+/** STATE_COLUMNS → an instance's state and its open usage window (null: none). */
+export const stateRow = z
+  .object({
+    resource_id: z.string(),
+    instance_id: z.string(),
+    tenant_id: z.string(),
+    resource_kind: kind,
+    started_ms: exact,
+    observed_ms: exact,
+    last_cpu_usage_ns: exact,
+    last_memory_usage_bytes: exact,
+    last_cpu_allocation_cores: exact.nullable(),
+    last_memory_allocation_bytes: exact.nullable(),
+    final: z.boolean(),
+    pending_usage: storedWindow.nullable(),
+  })
+  .transform((r): { state: InstanceState; window: PricedUsage | null } => ({
+    state: {
+      tenantId: r.tenant_id,
+      resourceKind: r.resource_kind,
+      resourceId: r.resource_id,
+      instanceId: r.instance_id,
+      startedAtMs: Number(r.started_ms),
+      lastObservedAtMs: Number(r.observed_ms),
+      lastCpuUsageNs: BigInt(r.last_cpu_usage_ns),
+      lastMemoryUsageBytes: BigInt(r.last_memory_usage_bytes),
+      lastCpuAllocationCores: r.last_cpu_allocation_cores,
+      lastMemoryAllocationBytes:
+        r.last_memory_allocation_bytes === null ? null : BigInt(r.last_memory_allocation_bytes),
+      final: r.final,
+    },
+    window: r.pending_usage,
+  }));
+
+/** A statement's single count or figure, as text (`n`). */
+export const countRow = z.object({ n: exact });
+
+/**
+ * A tenant's buckets in [$2, $3) (epoch ms) after the cursor ($4 ms, $5 resource id; null: from
+ * the start), in time order then resource id (byte order), $6 at most: keyset paging.
+ */
+export const TENANT_PAGE = `FROM usage_bucket
+  WHERE tenant_id = $1 AND bucket_start >= to_timestamp($2::numeric / 1000)
+    AND bucket_start < to_timestamp($3::numeric / 1000)
+    AND ($4::numeric IS NULL
+         OR (bucket_start, resource_id COLLATE "C") > (to_timestamp($4::numeric / 1000), $5))
+  ORDER BY bucket_start, resource_id COLLATE "C"
+  LIMIT $6`;
+
+export function tenantPageParams(
+  tenantId: string,
+  range: { fromMs: number; toMs: number },
+  after: BucketCursor | null,
+  limit: number,
+): unknown[] {
+  return [
+    tenantId,
+    String(range.fromMs),
+    String(range.toMs),
+    after === null ? null : String(after.startMs),
+    after?.resourceId ?? null,
+    limit,
+  ];
+}

@@ -1,0 +1,103 @@
+import { z } from 'zod';
+import { type PricedUsage } from '../domain';
+import { type LedgerDb, type LedgerTx } from './ledger-db';
+import { storedWindow } from './ledger-rows';
+
+/** An outbox row: the event's key (tenant) and JSON. */
+export interface OutboxRow {
+  readonly id: string;
+  readonly key: string;
+  readonly value: string;
+}
+
+const idRow = z.object({ id: z.string() });
+const takenRow = z.object({ pending_usage: storedWindow });
+const outboxRow = z
+  .object({ id: z.string(), tenant_id: z.string(), payload: z.string() })
+  .transform((r): OutboxRow => ({ id: r.id, key: r.tenant_id, value: r.payload }));
+const depthRow = z.object({ n: z.string(), age: z.string().nullable() });
+
+/**
+ * The usage outbox (publishing/usage-event.outbox.ts): the batch's complete windows staged in its
+ * transaction, the idle windows the sweep takes, and the rows published and deleted after.
+ */
+export class OutboxStore {
+  constructor(private readonly db: LedgerDb) {}
+
+  transaction<T>(work: (tx: LedgerTx) => Promise<T>): Promise<T> {
+    return this.db.transaction(work);
+  }
+
+  /** Adds complete usage events to the outbox, in the caller's transaction; returns their ids. */
+  async addToOutbox(
+    tx: LedgerTx,
+    events: { readonly keys: readonly string[]; readonly values: readonly string[] },
+  ): Promise<string[]> {
+    if (events.keys.length === 0) return [];
+    const rows = await this.db.rows(
+      tx,
+      idRow,
+      `INSERT INTO usage_outbox (tenant_id, payload)
+       SELECT * FROM unnest($1::text[], $2::text[])
+       RETURNING id::text`,
+      [events.keys, events.values],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * Takes the open usage windows of instances no batch has touched for `idleMs` (they stopped
+   * without a final sample, or their samples stopped coming): locks them, skipping any a batch
+   * holds, and clears them in this transaction. The caller adds them to the outbox.
+   */
+  async takeIdleWindows(tx: LedgerTx, idleMs: number, limit: number): Promise<PricedUsage[]> {
+    const rows = await this.db.rows(
+      tx,
+      takenRow,
+      `WITH idle AS (
+         SELECT resource_id, instance_id FROM instance_state
+         WHERE pending_usage IS NOT NULL AND updated_at < now() - $1::numeric * interval '1 ms'
+         ORDER BY updated_at LIMIT $2
+         FOR UPDATE SKIP LOCKED
+       ), taken AS (
+         SELECT s.resource_id, s.instance_id, s.pending_usage FROM instance_state s
+         JOIN idle USING (resource_id, instance_id)
+       ), cleared AS (
+         UPDATE instance_state s SET pending_usage = NULL
+         FROM idle WHERE s.resource_id = idle.resource_id AND s.instance_id = idle.instance_id
+       )
+       SELECT pending_usage FROM taken`,
+      [String(idleMs), limit],
+    );
+    return rows.map((r) => r.pending_usage);
+  }
+
+  /** Outbox rows older than `minAgeMs` (not being published by the batch that wrote them). */
+  outboxBacklog(minAgeMs: number, limit: number): Promise<OutboxRow[]> {
+    return this.db.rows(
+      null,
+      outboxRow,
+      `SELECT id::text, tenant_id, payload FROM usage_outbox
+       WHERE created_at < now() - $1::numeric * interval '1 ms'
+       ORDER BY id LIMIT $2`,
+      [String(minAgeMs), limit],
+    );
+  }
+
+  /** Events Kafka has acknowledged. */
+  async deleteFromOutbox(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db.execute(null, `DELETE FROM usage_outbox WHERE id = ANY($1::bigint[])`, [ids]);
+  }
+
+  /** Rows waiting in the outbox and the age of the oldest, in seconds (the outbox gauges). */
+  async outboxDepth(): Promise<{ rows: number; oldestSeconds: number }> {
+    const rows = await this.db.rows(
+      null,
+      depthRow,
+      `SELECT count(*)::text AS n, extract(epoch from now() - min(created_at))::text AS age
+       FROM usage_outbox`,
+    );
+    return { rows: Number(rows[0]?.n ?? 0), oldestSeconds: Number(rows[0]?.age ?? 0) };
+  }
+}

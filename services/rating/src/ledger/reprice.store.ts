@@ -1,0 +1,186 @@
+import { z } from 'zod';
+import {
+  type AmountUnits,
+  type BucketUsage,
+  type MonthPosition,
+  type PlanAssignment,
+  amount as formatAmount,
+  bucketKey,
+  coreSeconds,
+  gibSeconds,
+} from '../domain';
+import { type LedgerDb, type LedgerTx } from './ledger-db';
+import {
+  type BucketCursor,
+  type BucketTotals,
+  BUCKET_TOTALS_COLUMNS,
+  BUCKET_USAGE_COLUMNS,
+  TENANT_PAGE,
+  bucketTotalsRow,
+  bucketUsageRow,
+  tenantPageParams,
+} from './ledger-rows';
+import { lockPositions } from './month-positions';
+import { plainArray } from './pg-arrays';
+
+const spanRow = z.object({ first_ms: z.string().nullable(), last_ms: z.string().nullable() });
+
+/**
+ * What a reprice (a plan assigned with an effective date in the past) reads and writes: a tenant's
+ * buckets of a month in pages, their new charges, the month's position, and the assignments the
+ * buckets are now priced with.
+ */
+export class RepriceStore {
+  constructor(private readonly db: LedgerDb) {}
+
+  transaction<T>(work: (tx: LedgerTx) => Promise<T>): Promise<T> {
+    return this.db.transaction(work);
+  }
+
+  /** Locks a month's position (waits for a transaction that holds it); creates it at zero. */
+  async lockPosition(tx: LedgerTx, tenantId: string, period: string): Promise<void> {
+    await lockPositions(this.db, tx, [{ tenantId, period }]);
+  }
+
+  /** The first and last bucket start of a tenant from `fromMs` on; null when it has none. */
+  async tenantBucketSpan(
+    tenantId: string,
+    fromMs: number,
+  ): Promise<{ firstMs: number; lastMs: number } | null> {
+    const rows = await this.db.rows(
+      null,
+      spanRow,
+      `SELECT (extract(epoch from min(bucket_start)) * 1000)::bigint::text AS first_ms,
+              (extract(epoch from max(bucket_start)) * 1000)::bigint::text AS last_ms
+       FROM usage_bucket WHERE tenant_id = $1 AND bucket_start >= to_timestamp($2::numeric / 1000)`,
+      [tenantId, String(fromMs)],
+    );
+    const r = rows[0];
+    if (r?.first_ms == null || r.last_ms == null) return null;
+    return { firstMs: Number(r.first_ms), lastMs: Number(r.last_ms) };
+  }
+
+  /**
+   * A page of a tenant's buckets whose start lies in [fromMs, toMs), exact, in time order then
+   * resource id (byte order), after `after` (keyset paging: a month of many resources never has
+   * to be in memory at once).
+   */
+  loadTenantBucketsPage(
+    tx: LedgerTx,
+    tenantId: string,
+    range: { fromMs: number; toMs: number },
+    after: BucketCursor | null,
+    limit: number,
+  ): Promise<BucketUsage[]> {
+    return this.db.rows(
+      tx,
+      bucketUsageRow,
+      `SELECT ${BUCKET_USAGE_COLUMNS} ${TENANT_PAGE}`,
+      tenantPageParams(tenantId, range, after, limit),
+    );
+  }
+
+  /** Replaces the charges of repriced buckets (the caller holds the month position's lock). */
+  async storeRepricedBuckets(
+    tx: LedgerTx,
+    tenantId: string,
+    amounts: ReadonlyMap<string, AmountUnits>,
+    buckets: readonly BucketUsage[],
+  ): Promise<void> {
+    if (buckets.length === 0) return;
+    await this.db.execute(
+      tx,
+      `UPDATE usage_bucket AS b SET amount = x.a, updated_at = now()
+       FROM unnest($2::text[], $3::numeric[], $4::numeric[]) AS x(r, s, a)
+       WHERE b.tenant_id = $1 AND b.resource_id = x.r
+         AND b.bucket_start = to_timestamp(x.s / 1000)`,
+      [
+        tenantId,
+        buckets.map((b) => b.resourceId),
+        plainArray(buckets.map((b) => String(b.bucketStartMs))),
+        plainArray(buckets.map((b) => formatAmount(amounts.get(bucketKey(b)) ?? 0n))),
+      ],
+    );
+  }
+
+  /**
+   * Replaces a repriced month's position (locked by lockPosition in this transaction), or
+   * deletes it when no plan prices the month.
+   */
+  async storeRepricedPosition(
+    tx: LedgerTx,
+    tenantId: string,
+    period: string,
+    position: MonthPosition | null,
+  ): Promise<void> {
+    if (position === null) {
+      await this.db.execute(
+        tx,
+        `DELETE FROM tenant_month_position WHERE tenant_id = $1 AND period = $2`,
+        [tenantId, period],
+      );
+      return;
+    }
+    await this.db.execute(
+      tx,
+      `UPDATE tenant_month_position SET cpu_core_seconds = $3, memory_gib_seconds = $4,
+         cpu_amount = $5, memory_amount = $6, updated_at = now()
+       WHERE tenant_id = $1 AND period = $2`,
+      [
+        tenantId,
+        period,
+        coreSeconds(position.cpu),
+        gibSeconds(position.memory),
+        formatAmount(position.cpuAmount),
+        formatAmount(position.memoryAmount),
+      ],
+    );
+  }
+
+  /** A page of a tenant's bucket totals in [fromMs, toMs), in the order of loadTenantBucketsPage. */
+  tenantBucketTotalsPage(
+    tenantId: string,
+    range: { fromMs: number; toMs: number },
+    after: BucketCursor | null,
+    limit: number,
+  ): Promise<BucketTotals[]> {
+    return this.db.rows(
+      null,
+      bucketTotalsRow,
+      `SELECT ${BUCKET_TOTALS_COLUMNS} ${TENANT_PAGE}`,
+      tenantPageParams(tenantId, range, after, limit),
+    );
+  }
+
+  /** Records the assignments a tenant's buckets are now priced with (replacing the earlier). */
+  async storePricedAssignments(
+    tenantId: string,
+    assignments: readonly PlanAssignment[],
+  ): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      // Rating processes that noticed the same change store it in turns (else both insert the
+      // rows the other's uncommitted delete-and-insert could not show them: a duplicate key).
+      await this.db.execute(
+        tx,
+        `SELECT pg_advisory_xact_lock(hashtext('rating_priced_assignment'), hashtext($1))`,
+        [tenantId],
+      );
+      await this.db.execute(tx, `DELETE FROM rating_priced_assignment WHERE tenant_id = $1`, [
+        tenantId,
+      ]);
+      if (assignments.length === 0) return;
+      await this.db.execute(
+        tx,
+        `INSERT INTO rating_priced_assignment (tenant_id, effective_from, plan_id, plan_version)
+         SELECT $1, to_timestamp(f::numeric / 1000), p, v
+         FROM unnest($2::text[], $3::text[], $4::int[]) AS x(f, p, v)`,
+        [
+          tenantId,
+          assignments.map((a) => String(a.effectiveFromMs)),
+          assignments.map((a) => a.planId),
+          assignments.map((a) => a.planVersion),
+        ],
+      );
+    });
+  }
+}
