@@ -13,8 +13,7 @@ import { CgroupReader, locateCgroupPath, parseMountInfo } from '../src/cgroups';
 import { AppModule } from '../src/app.module';
 import { DockerCollectorService } from '../src/collector/docker-collector.service';
 import { loadConfig } from '../src/config';
-import { SAMPLE_PUBLISHER } from '../src/publishing/publisher.factory';
-import { type SamplePublisher } from '../src/publishing/sample.publisher';
+import { SAMPLE_PUBLISHER, type SamplePublisher } from '@metering/spool';
 import { BenchContainers, BenchTopic, fmt, option, runBench } from './bench-support';
 
 // bench/churn-completeness: containers living 1-5 s, started continuously for a few minutes

@@ -18,8 +18,7 @@ import { AppModule } from '../src/app.module';
 import { CollectorMetricsAdapter } from '../src/collector/collector.metrics';
 import { ContainerCollector } from '../src/collector/container-collector';
 import { type DockerCollectorConfig, loadConfig } from '../src/config';
-import { SAMPLE_PUBLISHER } from '../src/publishing/publisher.factory';
-import { type SamplePublisher } from '../src/publishing/sample.publisher';
+import { SAMPLE_PUBLISHER, type SamplePublisher } from '@metering/spool';
 import { BenchContainers, BenchTopic, fmt, mapLimit, option, runBench } from './bench-support';
 import { type SyntheticHost, syntheticCollector, syntheticHost } from './synthetic-host';
 

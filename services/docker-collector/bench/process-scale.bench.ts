@@ -15,8 +15,7 @@ import { type HeldFileReader } from '../src/cgroups';
 import { CollectorMetricsAdapter } from '../src/collector/collector.metrics';
 import { HELD_FILES } from '../src/collector/collector.providers';
 import { loadConfig } from '../src/config';
-import { SAMPLE_PUBLISHER } from '../src/publishing/publisher.factory';
-import { type SamplePublisher } from '../src/publishing/sample.publisher';
+import { SAMPLE_PUBLISHER, type SamplePublisher } from '@metering/spool';
 import { BenchTopic, fmt, option, runBench } from './bench-support';
 import { syntheticCollector, syntheticHost } from './synthetic-host';
 

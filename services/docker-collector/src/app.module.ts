@@ -8,8 +8,7 @@ import {
 import { collectorProviders } from './collector/collector.providers';
 import { DockerCollectorService, START_ON_BOOTSTRAP } from './collector/docker-collector.service';
 import { DOCKER_COLLECTOR_CONFIG, type DockerCollectorConfig } from './config';
-import { SAMPLE_PUBLISHER, startSamplePublisher } from './publishing/publisher.factory';
-import { type SamplePublisher } from './publishing/sample.publisher';
+import { SAMPLE_PUBLISHER, startSamplePublisher, type SamplePublisher } from '@metering/spool';
 
 export interface AppModuleOptions {
   /** The process's root logger, made in main.ts before Nest starts. */

@@ -3,7 +3,6 @@ import { cpus } from 'node:os';
 import { type Provider } from '@nestjs/common';
 import Dockerode from 'dockerode';
 import { createLogger, type Logger, MetricsRegistry, ROOT_LOGGER } from '@metering/observability';
-import { observedCollectorClock } from '@metering/spool';
 import {
   CgroupReader,
   HeldFileReader,
@@ -13,8 +12,7 @@ import {
 } from '../cgroups';
 import { type DockerCollectorConfig, residualTenantOf } from '../config';
 import { DockerEngineClient } from '../discovery/docker-engine.client';
-import { SAMPLE_PUBLISHER } from '../publishing/publisher.factory';
-import { type SamplePublisher } from '../publishing/sample.publisher';
+import { observedCollectorClock, SAMPLE_PUBLISHER, type SamplePublisher } from '@metering/spool';
 import { DockerEventsWatcher } from '../discovery/docker-events.watcher';
 import { TenantResolver } from '../discovery/tenant.resolver';
 import { FileFollowedStore } from '../persistence/followed-containers.store';

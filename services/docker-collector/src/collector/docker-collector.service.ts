@@ -10,8 +10,7 @@ import { DOCKER_COLLECTOR_CONFIG, type DockerCollectorConfig } from '../config';
 import { DockerEngineClient } from '../discovery/docker-engine.client';
 import { DockerEventsWatcher } from '../discovery/docker-events.watcher';
 import { type FileResidualStore } from '../persistence/file-residual.store';
-import { SAMPLE_PUBLISHER } from '../publishing/publisher.factory';
-import { type SamplePublisher } from '../publishing/sample.publisher';
+import { SAMPLE_PUBLISHER, type SamplePublisher } from '@metering/spool';
 import { type Clock } from './collector.ports';
 import {
   COLLECTOR_CLOCK,
