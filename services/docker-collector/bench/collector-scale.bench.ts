@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { createRootLogger, MetricsRegistry } from '@metering/observability';
+import { mapConcurrent } from '@metering/observability/resilience';
 import { localInfra } from '@metering/testing';
 import {
   type CgroupLocation,
@@ -19,7 +20,7 @@ import { CollectorMetricsAdapter } from '../src/collector/collector.metrics';
 import { ContainerCollector } from '../src/collector/container-collector';
 import { type DockerCollectorConfig, loadConfig } from '../src/config';
 import { SAMPLE_PUBLISHER, type SamplePublisher } from '@metering/spool';
-import { BenchContainers, BenchTopic, fmt, mapLimit, option, runBench } from './bench-support';
+import { BenchContainers, BenchTopic, fmt, option, runBench } from './bench-support';
 import { type SyntheticHost, syntheticCollector, syntheticHost } from './synthetic-host';
 
 // bench/collector-scale: CPU seconds and wall time of one sampling cycle (read every
@@ -171,7 +172,7 @@ runBench(
     );
     console.log(`creating ${REAL} sleep containers (network none)…`);
     const t0 = performance.now();
-    await mapLimit(Array.from({ length: REAL }), 4, (_, i) =>
+    await mapConcurrent(Array.from({ length: REAL }), 4, (_, i) =>
       containers.run({
         name: `${containers.runId}_${i}`,
         cmd: ['sleep', '3600'],
