@@ -9,11 +9,11 @@ import { NestFactory } from '@nestjs/core';
 import { type SampleEvent } from '@metering/contracts';
 import { createRootLogger, MetricsRegistry } from '@metering/observability';
 import { localInfra } from '@metering/testing';
+import { SAMPLE_PUBLISHER, type SamplePublisher } from '@metering/spool';
 import { CgroupReader, locateCgroupPath, parseMountInfo } from '../src/cgroups';
 import { AppModule } from '../src/app.module';
 import { DockerCollectorService } from '../src/collector/docker-collector.service';
 import { loadConfig } from '../src/config';
-import { SAMPLE_PUBLISHER, type SamplePublisher } from '@metering/spool';
 import { BenchContainers, BenchTopic, fmt, option, runBench } from './bench-support';
 
 // bench/churn-completeness: containers living 1-5 s, started continuously for a few minutes

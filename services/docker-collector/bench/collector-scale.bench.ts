@@ -8,6 +8,7 @@ import { NestFactory } from '@nestjs/core';
 import { createRootLogger, MetricsRegistry } from '@metering/observability';
 import { mapConcurrent } from '@metering/observability/resilience';
 import { localInfra } from '@metering/testing';
+import { SAMPLE_PUBLISHER, type SamplePublisher } from '@metering/spool';
 import {
   type CgroupLocation,
   CgroupReader,
@@ -19,7 +20,6 @@ import { AppModule } from '../src/app.module';
 import { CollectorMetricsAdapter } from '../src/collector/collector.metrics';
 import { ContainerCollector } from '../src/collector/container-collector';
 import { type DockerCollectorConfig, loadConfig } from '../src/config';
-import { SAMPLE_PUBLISHER, type SamplePublisher } from '@metering/spool';
 import { BenchContainers, BenchTopic, fmt, option, runBench } from './bench-support';
 import { type SyntheticHost, syntheticCollector, syntheticHost } from './synthetic-host';
 

@@ -10,12 +10,12 @@ import { NestFactory } from '@nestjs/core';
 import { hostKeyLine } from '@metering/contracts';
 import { createRootLogger } from '@metering/observability';
 import { localInfra } from '@metering/testing';
+import { SAMPLE_PUBLISHER, type SamplePublisher } from '@metering/spool';
 import { AppModule } from '../src/app.module';
 import { type HeldFileReader } from '../src/cgroups';
 import { CollectorMetricsAdapter } from '../src/collector/collector.metrics';
 import { HELD_FILES } from '../src/collector/collector.providers';
 import { loadConfig } from '../src/config';
-import { SAMPLE_PUBLISHER, type SamplePublisher } from '@metering/spool';
 import { BenchTopic, fmt, option, runBench } from './bench-support';
 import { syntheticCollector, syntheticHost } from './synthetic-host';
 

@@ -5,10 +5,10 @@ import {
   ObservabilityModule,
   ROOT_LOGGER,
 } from '@metering/observability';
+import { SAMPLE_PUBLISHER, startSamplePublisher, type SamplePublisher } from '@metering/spool';
 import { collectorProviders } from './collector/collector.providers';
 import { DockerCollectorService, START_ON_BOOTSTRAP } from './collector/docker-collector.service';
 import { DOCKER_COLLECTOR_CONFIG, type DockerCollectorConfig } from './config';
-import { SAMPLE_PUBLISHER, startSamplePublisher, type SamplePublisher } from '@metering/spool';
 
 export interface AppModuleOptions {
   /** The process's root logger, made in main.ts before Nest starts. */

@@ -3,6 +3,7 @@ import { cpus } from 'node:os';
 import { type Provider } from '@nestjs/common';
 import Dockerode from 'dockerode';
 import { createLogger, type Logger, MetricsRegistry, ROOT_LOGGER } from '@metering/observability';
+import { observedCollectorClock, SAMPLE_PUBLISHER, type SamplePublisher } from '@metering/spool';
 import {
   CgroupReader,
   HeldFileReader,
@@ -12,7 +13,6 @@ import {
 } from '../cgroups';
 import { type DockerCollectorConfig, residualTenantOf } from '../config';
 import { DockerEngineClient } from '../discovery/docker-engine.client';
-import { observedCollectorClock, SAMPLE_PUBLISHER, type SamplePublisher } from '@metering/spool';
 import { DockerEventsWatcher } from '../discovery/docker-events.watcher';
 import { TenantResolver } from '../discovery/tenant.resolver';
 import { FileFollowedStore } from '../persistence/followed-containers.store';

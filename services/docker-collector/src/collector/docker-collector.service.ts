@@ -5,12 +5,12 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { type HealthIndicator, HealthRegistry, type Logger } from '@metering/observability';
+import { SAMPLE_PUBLISHER, type SamplePublisher } from '@metering/spool';
 import { type HeldFileReader } from '../cgroups';
 import { DOCKER_COLLECTOR_CONFIG, type DockerCollectorConfig } from '../config';
 import { DockerEngineClient } from '../discovery/docker-engine.client';
 import { DockerEventsWatcher } from '../discovery/docker-events.watcher';
 import { type FileResidualStore } from '../persistence/file-residual.store';
-import { SAMPLE_PUBLISHER, type SamplePublisher } from '@metering/spool';
 import { type Clock } from './collector.ports';
 import {
   COLLECTOR_CLOCK,
