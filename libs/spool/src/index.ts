@@ -6,6 +6,15 @@ export {
   type SpooledPublisherOptions,
 } from './spooled-publisher';
 export {
+  SAMPLE_PUBLISHER,
+  type SamplePublisher,
+  type SamplePublisherDeps,
+  type SamplePublisherSettings,
+  SpooledSamplePublisher,
+  type SpooledSamplePublisherOptions,
+  startSamplePublisher,
+} from './sample-publisher';
+export {
   kafkaSpoolProducer,
   type KafkaSpoolProducerOptions,
   type SpoolMessage,

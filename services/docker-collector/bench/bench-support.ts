@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { Kafka, logLevel } from 'kafkajs';
 import { type SampleEvent, decodeSample } from '@metering/contracts';
+import { mapConcurrent } from '@metering/observability/resilience';
 import { localInfra, uniqueName } from '@metering/testing';
 import { parseMountInfo } from '../src/cgroups';
 
@@ -44,7 +45,7 @@ export class BenchContainers {
       all: true,
       filters: { label: [`${BENCH_LABEL}=${this.runId}`] },
     });
-    await mapLimit(listed, 8, (c) =>
+    await mapConcurrent(listed, 8, (c) =>
       this.docker
         .getContainer(c.Id)
         .remove({ force: true })
@@ -97,24 +98,6 @@ export function runBench(
       // kafkajs and dockerode keep sockets alive; the figures are printed.
       setTimeout(() => process.exit(), 200).unref();
     });
-}
-
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  task: (item: T, index: number) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next;
-      next += 1;
-      results[index] = await task(items[index]!, index);
-    }
-  });
-  await Promise.all(workers);
-  return results;
 }
 
 /** A topic of the benchmark's own, with a consumer collecting its samples. */

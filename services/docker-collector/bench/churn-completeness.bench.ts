@@ -1,17 +1,19 @@
+import 'reflect-metadata';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
 import { type SampleEvent } from '@metering/contracts';
 import { createRootLogger, MetricsRegistry } from '@metering/observability';
 import { localInfra } from '@metering/testing';
+import { SAMPLE_PUBLISHER, type SamplePublisher } from '@metering/spool';
 import { CgroupReader, locateCgroupPath, parseMountInfo } from '../src/cgroups';
-import { CollectorMetricsAdapter } from '../src/collector/collector.metrics';
-import { DockerCollectorRuntime } from '../src/collector/docker-collector.runtime';
+import { AppModule } from '../src/app.module';
+import { DockerCollectorService } from '../src/collector/docker-collector.service';
 import { loadConfig } from '../src/config';
-import { startSamplePublisher } from '../src/publishing/publisher.factory';
-import { type SamplePublisher } from '../src/publishing/sample.publisher';
 import { BenchContainers, BenchTopic, fmt, option, runBench } from './bench-support';
 
 // bench/churn-completeness: containers living 1-5 s, started continuously for a few minutes
@@ -35,8 +37,7 @@ const containers = new BenchContainers();
 const spoolDir = mkdtempSync(join(tmpdir(), 'dc-churn-spool-'));
 const parent = `/metering/${containers.runId.replace(/_/g, '-')}`;
 let topic: BenchTopic | undefined;
-let publisher: SamplePublisher | undefined;
-let runtime: DockerCollectorRuntime | undefined;
+let app: INestApplicationContext | undefined;
 
 function lastCpuByInstance(samples: readonly SampleEvent[]): Map<string, number> {
   const last = new Map<string, number>();
@@ -50,8 +51,8 @@ function lastCpuByInstance(samples: readonly SampleEvent[]): Map<string, number>
 runBench(
   (DURATION_S + 180) * 1000,
   async () => {
-    await runtime?.stop().catch(() => undefined);
-    await publisher?.close(10_000).catch(() => undefined);
+    // The service's own stop: events, cycles, held files, then the publisher (SHUTDOWN_FLUSH_MS).
+    await app?.close().catch(() => undefined);
     rmSync(spoolDir, { recursive: true, force: true });
     const removed = await containers.removeAll();
     console.log(`cleanup: removed ${removed} leftover benchmark containers and ${parent}`);
@@ -74,15 +75,14 @@ runBench(
       serviceName: 'docker-collector',
       collectDefaultMetrics: false,
     });
-    const pub = await startSamplePublisher(config, { logger, metrics: registry });
-    publisher = pub;
-    runtime = await DockerCollectorRuntime.create(config, {
-      publisher: pub,
-      metrics: new CollectorMetricsAdapter(registry, () => pub.depth()),
-      logger,
-    });
+    // The service's module, as main.ts runs it (without HTTP), started once the clock runs.
+    app = await NestFactory.createApplicationContext(
+      AppModule.forRoot(config, { logger, metrics: registry, start: false }),
+      { logger: false },
+    );
+    const pub = app.get<SamplePublisher>(SAMPLE_PUBLISHER);
     const cpu0 = process.cpuUsage();
-    await runtime.start();
+    await app.get(DockerCollectorService).start();
 
     console.log(
       `churn-completeness: ${DURATION_S} s of containers living ${MIN_LIFE_S}-${MAX_LIFE_S} s ` +

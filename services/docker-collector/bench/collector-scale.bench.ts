@@ -1,9 +1,14 @@
+import 'reflect-metadata';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { type INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
 import { createRootLogger, MetricsRegistry } from '@metering/observability';
+import { mapConcurrent } from '@metering/observability/resilience';
 import { localInfra } from '@metering/testing';
+import { SAMPLE_PUBLISHER, type SamplePublisher } from '@metering/spool';
 import {
   type CgroupLocation,
   CgroupReader,
@@ -11,13 +16,11 @@ import {
   parseMountInfo,
   syncFileReader,
 } from '../src/cgroups';
+import { AppModule } from '../src/app.module';
 import { CollectorMetricsAdapter } from '../src/collector/collector.metrics';
-import { type ContainerCollector } from '../src/collector/container-collector';
-import { DockerCollectorRuntime } from '../src/collector/docker-collector.runtime';
+import { ContainerCollector } from '../src/collector/container-collector';
 import { type DockerCollectorConfig, loadConfig } from '../src/config';
-import { startSamplePublisher } from '../src/publishing/publisher.factory';
-import { type SamplePublisher } from '../src/publishing/sample.publisher';
-import { BenchContainers, BenchTopic, fmt, mapLimit, option, runBench } from './bench-support';
+import { BenchContainers, BenchTopic, fmt, option, runBench } from './bench-support';
 import { type SyntheticHost, syntheticCollector, syntheticHost } from './synthetic-host';
 
 // bench/collector-scale: CPU seconds and wall time of one sampling cycle (read every
@@ -42,7 +45,7 @@ interface CycleFigures {
 const silentLogger = createRootLogger({ serviceName: 'docker-collector', level: 'warn' });
 const containers = new BenchContainers();
 let topic: BenchTopic | undefined;
-let publisher: SamplePublisher | undefined;
+const apps: INestApplicationContext[] = [];
 const tmpRoot = mkdtempSync(join(tmpdir(), 'dc-scale-'));
 
 function configFor(topicName: string, over: Record<string, string> = {}): DockerCollectorConfig {
@@ -59,6 +62,23 @@ function configFor(topicName: string, over: Record<string, string> = {}): Docker
     SPOOL_DIR: join(tmpRoot, 'spool'),
     ...over,
   });
+}
+
+/**
+ * The service's module (AppModule.forRoot, as main.ts runs it, without HTTP), not started:
+ * cycles are driven by hand. Its own registry: each module registers the same series.
+ */
+async function collectorModule(config: DockerCollectorConfig): Promise<INestApplicationContext> {
+  const metrics = new MetricsRegistry({
+    serviceName: 'docker-collector',
+    collectDefaultMetrics: false,
+  });
+  const app = await NestFactory.createApplicationContext(
+    AppModule.forRoot(config, { logger: silentLogger, metrics, start: false }),
+    { logger: false },
+  );
+  apps.push(app);
+  return app;
 }
 
 /** Runs `warmup` + `cycles` cycles; CPU counts until the publisher has flushed. */
@@ -134,20 +154,17 @@ runBench(
   async () => {
     const removed = await containers.removeAll();
     console.log(`cleanup: removed ${removed} benchmark containers`);
-    await publisher?.close(10_000).catch(() => undefined);
+    // Each module's own stop: cycles, held files, then its publisher (SHUTDOWN_FLUSH_MS).
+    for (const app of apps) await app.close().catch(() => undefined);
     await topic?.delete();
     rmSync(tmpRoot, { recursive: true, force: true });
   },
   async () => {
     topic = await BenchTopic.create('bench_scale', false);
     const config = configFor(topic.topic);
-    const registry = new MetricsRegistry({
-      serviceName: 'docker-collector',
-      collectDefaultMetrics: false,
-    });
-    const pub = await startSamplePublisher(config, { logger: silentLogger, metrics: registry });
-    publisher = pub;
-    const metrics = new CollectorMetricsAdapter(registry, () => pub.depth());
+    const cgroupApp = await collectorModule({ ...config, usageSource: 'cgroup' });
+    const pub = cgroupApp.get<SamplePublisher>(SAMPLE_PUBLISHER);
+    const metrics = cgroupApp.get(CollectorMetricsAdapter);
 
     console.log(
       `collector-scale: ${cpus().length} CPUs, ${CYCLES} measured cycles each (after 2 warm-up), ` +
@@ -155,7 +172,7 @@ runBench(
     );
     console.log(`creating ${REAL} sleep containers (network none)…`);
     const t0 = performance.now();
-    await mapLimit(Array.from({ length: REAL }), 4, (_, i) =>
+    await mapConcurrent(Array.from({ length: REAL }), 4, (_, i) =>
       containers.run({
         name: `${containers.runId}_${i}`,
         cmd: ['sleep', '3600'],
@@ -166,13 +183,10 @@ runBench(
 
     const results: Array<[string, CycleFigures]> = [];
 
-    const cgroupRuntime = await DockerCollectorRuntime.create(
-      { ...config, usageSource: 'cgroup' },
-      { publisher: pub, metrics, logger: silentLogger },
-    );
-    await cgroupRuntime.collector.start();
-    const real = await measure(cgroupRuntime.collector, pub, CYCLES);
-    await cgroupRuntime.collector.stop();
+    const cgroupCollector = cgroupApp.get(ContainerCollector);
+    await cgroupCollector.start();
+    const real = await measure(cgroupCollector, pub, CYCLES);
+    await cgroupCollector.stop();
     results.push(['real containers, cgroup files', real]);
 
     // The same real containers' memory.stat, so synthetic files have the real size.
@@ -207,13 +221,18 @@ runBench(
     console.log(
       `stats API cycle over the real containers (concurrency ${config.statsApiConcurrency})…`,
     );
-    const statsRuntime = await DockerCollectorRuntime.create(
-      { ...config, usageSource: 'stats-api' },
-      { publisher: pub, metrics, logger: silentLogger },
-    );
-    await statsRuntime.collector.start();
-    const stats = await measure(statsRuntime.collector, pub, STATS_CYCLES, 0);
-    await statsRuntime.collector.stop();
+    // A module of its own (its spool beside the first one's, which holds its directory's lock).
+    const statsApp = await collectorModule({
+      ...configFor(topic.topic, { SPOOL_DIR: join(tmpRoot, 'spool-stats') }),
+      usageSource: 'stats-api',
+    });
+    const statsPub = statsApp.get<SamplePublisher>(SAMPLE_PUBLISHER);
+    const statsCollector = statsApp.get(ContainerCollector);
+    await statsCollector.start();
+    // Its start samples out, so its producer's first connection is not in a measured cycle.
+    await statsPub.flush(60_000);
+    const stats = await measure(statsCollector, statsPub, STATS_CYCLES, 0);
+    await statsCollector.stop();
     results.push(['real containers, Docker stats API', stats]);
 
     console.log('');

@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -5,13 +6,16 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Session } from 'node:inspector/promises';
 import { createInterface } from 'node:readline';
+import { NestFactory } from '@nestjs/core';
 import { hostKeyLine } from '@metering/contracts';
-import { createRootLogger, MetricsRegistry } from '@metering/observability';
+import { createRootLogger } from '@metering/observability';
 import { localInfra } from '@metering/testing';
-import { HeldFileReader, heldFileBudget } from '../src/cgroups';
+import { SAMPLE_PUBLISHER, type SamplePublisher } from '@metering/spool';
+import { AppModule } from '../src/app.module';
+import { type HeldFileReader } from '../src/cgroups';
 import { CollectorMetricsAdapter } from '../src/collector/collector.metrics';
+import { HELD_FILES } from '../src/collector/collector.providers';
 import { loadConfig } from '../src/config';
-import { startSamplePublisher } from '../src/publishing/publisher.factory';
 import { BenchTopic, fmt, option, runBench } from './bench-support';
 import { syntheticCollector, syntheticHost } from './synthetic-host';
 
@@ -60,12 +64,16 @@ async function child(): Promise<void> {
     HOST_AUTH_KEY_FILE: keyFile,
     ...(argValue('--held') === undefined ? {} : { HELD_CGROUP_FILES: argValue('--held') }),
   });
-  const registry = new MetricsRegistry({ serviceName: 'docker-collector' });
-  const pub = await startSamplePublisher(config, { logger, metrics: registry });
-  const metrics = new CollectorMetricsAdapter(registry, () => pub.depth());
-  // The cgroup files held open as the service holds them (HELD_CGROUP_FILES, default 4,096).
-  const budget = heldFileBudget(config.heldCgroupFiles, readFileSync('/proc/self/limits', 'utf8'));
-  const held = budget > 0 ? new HeldFileReader({ maxHeld: budget, idleCloseMs: 300_000 }) : null;
+  // The service's module (without HTTP), not started: its publisher, metrics (prom-client's
+  // default metrics too) and held cgroup files (HELD_CGROUP_FILES, default 4,096) serve a
+  // collector of the synthetic host instead of the engine's.
+  const app = await NestFactory.createApplicationContext(
+    AppModule.forRoot(config, { logger, start: false }),
+    { logger: false },
+  );
+  const pub = app.get<SamplePublisher>(SAMPLE_PUBLISHER);
+  const metrics = app.get(CollectorMetricsAdapter);
+  const held = app.get<HeldFileReader | null>(HELD_FILES);
   const host = syntheticHost(tmpRoot, n, realMemoryStat(), held?.read);
   const collector = syntheticCollector(config, host, pub, metrics, logger);
   await collector.start();
@@ -87,7 +95,8 @@ async function child(): Promise<void> {
       writeFileSync(profileFile, JSON.stringify(profile));
     })()
       .then(() => collector.stop())
-      .then(() => pub.close(10_000))
+      // The module's stop: its held files, then the publisher (SHUTDOWN_FLUSH_MS, 10 s).
+      .then(() => app.close())
       .finally(() => {
         rmSync(tmpRoot, { recursive: true, force: true });
         process.exit(0);

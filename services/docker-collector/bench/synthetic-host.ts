@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { type Logger } from '@metering/observability';
+import { type SamplePublisher } from '@metering/spool';
 import { CgroupReader, type FileReader, parseMountInfo, syncFileReader } from '../src/cgroups';
 import { type CollectorMetrics, systemClock } from '../src/collector/collector.ports';
 import { type CollectorSettings } from '../src/collector/collector.ports';
@@ -10,7 +11,6 @@ import { type DockerCollectorConfig } from '../src/config';
 import { type ContainerSource } from '../src/discovery/docker-engine.client';
 import { type InspectedContainer } from '../src/discovery/inspected-container';
 import { TenantResolver } from '../src/discovery/tenant.resolver';
-import { type SamplePublisher } from '../src/publishing/sample.publisher';
 import { CgroupUsageReader } from '../src/reading/cgroup-usage.reader';
 
 export interface SyntheticHost {

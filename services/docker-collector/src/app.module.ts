@@ -5,19 +5,27 @@ import {
   ObservabilityModule,
   ROOT_LOGGER,
 } from '@metering/observability';
-import { DockerCollectorService } from './collector/docker-collector.service';
+import { SAMPLE_PUBLISHER, startSamplePublisher, type SamplePublisher } from '@metering/spool';
+import { collectorProviders } from './collector/collector.providers';
+import { DockerCollectorService, START_ON_BOOTSTRAP } from './collector/docker-collector.service';
 import { DOCKER_COLLECTOR_CONFIG, type DockerCollectorConfig } from './config';
-import { SAMPLE_PUBLISHER, startSamplePublisher } from './publishing/publisher.factory';
-import { type SamplePublisher } from './publishing/sample.publisher';
 
 export interface AppModuleOptions {
   /** The process's root logger, made in main.ts before Nest starts. */
   logger?: Logger;
+  /** A registry made by the caller (benchmarks read it); default: the module makes one. */
+  metrics?: MetricsRegistry;
+  /**
+   * Start the collector at bootstrap (default true). False: wired and stopped at shutdown, but
+   * not started — benchmarks drive ContainerCollector's cycles by hand.
+   */
+  start?: boolean;
 }
 
 /**
- * The docker-collector: /healthz and /metrics (ObservabilityModule), the sample publisher
- * and the collector (discovery, cgroup reading, sampling).
+ * The docker-collector: /healthz and /metrics (ObservabilityModule), the sample publisher,
+ * the collector's parts (engine, cgroup reading, stores, events) and the service that runs
+ * them. The one entry of main.ts, the integration tests and the benchmarks (ADR 0015).
  */
 @Module({})
 export class AppModule {
@@ -29,16 +37,19 @@ export class AppModule {
           serviceName: 'docker-collector',
           logLevel: config.logLevel,
           ...(options.logger === undefined ? {} : { logger: options.logger }),
+          ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
         }),
       ],
       providers: [
         { provide: DOCKER_COLLECTOR_CONFIG, useValue: config },
+        { provide: START_ON_BOOTSTRAP, useValue: options.start ?? true },
         {
           provide: SAMPLE_PUBLISHER,
           useFactory: (logger: Logger, metrics: MetricsRegistry): Promise<SamplePublisher> =>
             startSamplePublisher(config, { logger, metrics }),
           inject: [ROOT_LOGGER, MetricsRegistry],
         },
+        ...collectorProviders(config),
         DockerCollectorService,
       ],
     };

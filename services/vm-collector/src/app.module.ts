@@ -6,7 +6,13 @@ import {
   ObservabilityModule,
   ROOT_LOGGER,
 } from '@metering/observability';
-import { type CollectorClock, observedCollectorClock } from '@metering/spool';
+import {
+  type CollectorClock,
+  observedCollectorClock,
+  SAMPLE_PUBLISHER,
+  type SamplePublisher,
+  startSamplePublisher,
+} from '@metering/spool';
 import {
   COLLECTOR_CLOCK,
   CollectorMetrics,
@@ -17,7 +23,6 @@ import {
 import { VM_COLLECTOR_CONFIG, type VmCollectorConfig } from './config';
 import { LibvirtDiscovery } from './discovery';
 import { FollowedDomainsStore } from './persistence';
-import { SAMPLE_PUBLISHER, type SamplePublisher, startSamplePublisher } from './publishing';
 
 export interface AppModuleOptions {
   /** The process's root logger, made in main.ts before Nest starts. */

@@ -1,5 +1,5 @@
 import { type Lifecycle, type SampleEvent } from '@metering/contracts';
-import { CollectorClock } from '@metering/spool';
+import { CollectorClock, type SamplePublisher } from '@metering/spool';
 import { type CgroupLocation } from '../cgroups';
 import { type ContainerSource } from '../discovery/docker-engine.client';
 import { type TenantResolver } from '../discovery/tenant.resolver';
@@ -7,9 +7,7 @@ import { type UsageReader } from '../reading/usage-reader';
 import { type ResidualSnapshot } from '../sampling/parent-residual';
 import { type ResidualIdentity } from '../sampling/sample.factory';
 
-import { type SamplePublisher } from '../publishing/sample.publisher';
-
-export { type SamplePublisher } from '../publishing/sample.publisher';
+export { type SamplePublisher } from '@metering/spool';
 
 /**
  * The collector's time, epoch milliseconds with a fraction (sub-millisecond ordering matters):

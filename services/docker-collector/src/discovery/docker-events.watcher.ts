@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffDelay } from '@metering/observability/resilience';
 import { type ContainerEvent, containerEventOf } from './container-event';
 
 /** Opens Docker's event stream from `since` (seconds; undefined: from now). */
@@ -56,13 +57,14 @@ export class DockerEventsWatcher {
 
   private async run(): Promise<void> {
     let attempt = 0;
-    let backoff = this.options.minBackoffMs;
+    /** Failures since the stream was last open: the backoff starts again after a success. */
+    let streak = 0;
     while (!this.abort.signal.aborted) {
       try {
         const stream = await this.open(this.since, this.abort.signal);
         this.connectedNow = true;
         if (attempt > 0) this.handlers.onReconnect();
-        backoff = this.options.minBackoffMs;
+        streak = 0;
         await this.consume(stream);
       } catch (error) {
         if (!this.abort.signal.aborted) this.handlers.onStreamError(error, attempt);
@@ -70,12 +72,17 @@ export class DockerEventsWatcher {
       this.connectedNow = false;
       if (this.abort.signal.aborted) break;
       attempt += 1;
+      streak += 1;
+      const delayMs = backoffDelay(streak, {
+        initialMs: this.options.minBackoffMs,
+        maxMs: this.options.maxBackoffMs,
+        jitter: 'none',
+      });
       try {
-        await sleep(backoff, undefined, { signal: this.abort.signal });
+        await sleep(delayMs, undefined, { signal: this.abort.signal });
       } catch {
         break; // stopped while waiting
       }
-      backoff = Math.min(backoff * 2, this.options.maxBackoffMs);
     }
   }
 

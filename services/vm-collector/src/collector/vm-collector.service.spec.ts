@@ -4,12 +4,12 @@ import { type SampleEvent } from '@metering/contracts';
 import {
   createRootLogger,
   HealthRegistry,
-  type HealthIndicatorResult,
+  type HealthIndicator,
   MetricsRegistry,
 } from '@metering/observability';
+import { type SamplePublisher } from '@metering/spool';
 import { loadConfig } from '../config';
 import { type ConnectionStatus, type DomainReadError, type DomainSource } from '../discovery';
-import { type SamplePublisher } from '../publishing';
 import { type DomainReading, type HostObservation } from '../sampling';
 import { CollectorMetrics } from './collector.metrics';
 import { VmCollectorService } from './vm-collector.service';
@@ -66,11 +66,11 @@ class FakePublisher implements SamplePublisher {
   depth(): number {
     return 7;
   }
-  liveness(): Promise<HealthIndicatorResult> {
-    return Promise.resolve({ status: 'up' });
+  livenessIndicator(): HealthIndicator {
+    return () => Promise.resolve({ status: 'up' });
   }
-  health(): Promise<HealthIndicatorResult> {
-    return Promise.resolve({ status: 'up' });
+  healthIndicator(): HealthIndicator {
+    return () => Promise.resolve({ status: 'up' });
   }
 }
 

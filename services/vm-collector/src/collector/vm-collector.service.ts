@@ -14,10 +14,10 @@ import {
   type Logger,
   ROOT_LOGGER,
 } from '@metering/observability';
+import { SAMPLE_PUBLISHER, type SamplePublisher } from '@metering/spool';
 import { VM_COLLECTOR_CONFIG, type VmCollectorConfig } from '../config';
 import { type DomainSource } from '../discovery';
 import { type FollowedDomainsStore } from '../persistence';
-import { SAMPLE_PUBLISHER, type SamplePublisher } from '../publishing';
 import { type HostObservation, SamplingCycle } from '../sampling';
 import { CollectorMetrics } from './collector.metrics';
 
@@ -84,8 +84,8 @@ export class VmCollectorService implements OnApplicationBootstrap, BeforeApplica
     // Liveness: only the Kafka forwarder having stopped for good (a restart resumes the spool).
     this.unregister.push(
       this.health.register('libvirt', () => Promise.resolve(this.libvirtHealth())),
-      this.health.register('publisher', () => this.publisher.health()),
-      this.health.register('publisher-forwarder', () => this.publisher.liveness(), {
+      this.health.register('publisher', this.publisher.healthIndicator()),
+      this.health.register('publisher-forwarder', this.publisher.livenessIndicator(), {
         probe: 'liveness',
       }),
     );

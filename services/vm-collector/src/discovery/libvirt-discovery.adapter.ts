@@ -1,3 +1,4 @@
+import { mapConcurrent } from '@metering/observability/resilience';
 import { type DomainReading, type DomainRunState, type HostObservation } from '../sampling';
 import { parseDomainFacts } from './domain-metadata.parser';
 import {
@@ -187,7 +188,7 @@ export class LibvirtDiscovery implements DomainSource {
     const unreadable: string[] = [];
     const cache = known;
     try {
-      await forEachLimited(toRead, this.options.concurrency, async (domain) => {
+      await mapConcurrent(toRead, this.options.concurrency, async (domain) => {
         const result = await this.readDomain(connection, hypervisor, domain, host, {
           processExpected,
           full,
@@ -371,19 +372,4 @@ export function isRemote(uri: string): boolean {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-async function forEachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await work(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

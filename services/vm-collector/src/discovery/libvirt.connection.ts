@@ -1,4 +1,5 @@
 import type * as LibvirtModule from '@unraid/libvirt' with { 'resolution-mode': 'import' };
+import { type BackoffPolicy, backoffDelay } from '@metering/observability/resilience';
 
 // @unraid/libvirt is ESM-only and this service compiles to CommonJS: it is loaded with a
 // dynamic import(), which TypeScript keeps as is for module Node16.
@@ -46,8 +47,8 @@ export interface ConnectionStatus {
   readonly lastOkAt: Date | null;
 }
 
-const MIN_BACKOFF_MS = 1_000;
-const MAX_BACKOFF_MS = 30_000;
+/** Between attempts to open a broken connection again: 1 s, 2 s, 4 s … 30 s. */
+const RECONNECT_BACKOFF: BackoffPolicy = { initialMs: 1_000, maxMs: 30_000, jitter: 'none' };
 
 /**
  * One libvirt connection, opened lazily and opened again after it broke (libvirtd restarted,
@@ -58,7 +59,8 @@ export class LibvirtConnection {
   private lastError: string | null = null;
   private lastOkAt: Date | null = null;
   private retryAtMs = 0;
-  private backoffMs = 0;
+  /** Failures since the last success. */
+  private failures = 0;
 
   constructor(
     readonly uri: string,
@@ -95,15 +97,15 @@ export class LibvirtConnection {
 
   succeeded(): void {
     this.lastError = null;
-    this.backoffMs = 0;
+    this.failures = 0;
     this.lastOkAt = new Date(this.now());
   }
 
   /** The connection is broken: it is dropped and opened again after the backoff. */
   failed(error: unknown): void {
     this.lastError = error instanceof Error ? error.message : String(error);
-    this.backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(MIN_BACKOFF_MS, this.backoffMs * 2));
-    this.retryAtMs = this.now() + this.backoffMs;
+    this.failures += 1;
+    this.retryAtMs = this.now() + backoffDelay(this.failures, RECONNECT_BACKOFF);
     this.drop();
   }
 
