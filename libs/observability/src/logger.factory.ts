@@ -47,7 +47,7 @@ export const REDACTED = '[REDACTED]';
 
 export interface LoggerOptions {
   /** Minimum level written; from the service's validated configuration. Default `info`. */
-  level?: LogLevel;
+  level?: LogLevel | undefined;
   /** Added to every line as `service`, so lines from several services can be told apart. */
   serviceName?: string;
   /** Extra redaction paths (pino/fast-redact syntax), on top of DEFAULT_REDACT_PATHS. */
