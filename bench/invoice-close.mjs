@@ -156,7 +156,9 @@ async function waitHealthy(base) {
   for (;;) {
     try {
       if ((await fetch(`${base}/healthz`)).ok) return;
-    } catch {}
+    } catch {
+      // Not listening yet: try again until the deadline.
+    }
     if (Date.now() > deadline) throw new Error('billing-api did not become healthy');
     await new Promise((r) => setTimeout(r, 200));
   }

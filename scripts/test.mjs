@@ -1,10 +1,13 @@
 #!/usr/bin/env node
-// Runs every test: builds the workspaces, starts the local infrastructure the integration
-// tests need (unless --unit), then node's own test runner over the compiled specs.
-// Prints node's report, then one closing line `N passed, N failed, N skipped` for CI.
+// Runs every test: checks formatting, builds the workspaces, lints them, starts the local
+// infrastructure the integration tests need (unless --unit), then node's own test runner over
+// the compiled specs. Prints node's report, then one closing line `N passed, N failed, N skipped`
+// for CI; a formatting, lint or build failure ends the run with `0 passed, 1 failed`.
 //   node scripts/test.mjs            all tests (unit + integration against the real parts)
 //   node scripts/test.mjs --unit     unit specs only (*.spec.ts that are not *.int.spec.ts)
-//   node scripts/test.mjs [--unit] <substring>...   only spec files whose path contains one of them
+//   node scripts/test.mjs [--unit] <substring>...   only spec files whose path contains one of
+//                                    them (without the formatting and lint checks)
+//   --skip-checks                    no formatting and lint checks (`npm run check` ran them)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -13,6 +16,8 @@ const root = join(import.meta.dirname, '..');
 const args = process.argv.slice(2);
 const unitOnly = args.includes('--unit');
 const filters = args.filter((a) => !a.startsWith('--'));
+// The habits CI enforces: formatting and lint fail a whole run like a failing test.
+const checks = filters.length === 0 && !args.includes('--skip-checks');
 const stackDir = process.env.STACK_DIR ?? join(root, '.stack');
 mkdirSync(stackDir, { recursive: true });
 
@@ -21,10 +26,21 @@ function run(cmd, cmdArgs, opts = {}) {
   return r.status ?? 1;
 }
 
-// npm packages and build prerequisites (fast when package-lock.json is unchanged).
-if (run('bash', ['infra/local/deps.sh', 'install']) !== 0) {
+/** A step before the specs failed: say which, and end with the closing line CI reads. */
+function stop(what) {
+  console.log(what);
   console.log('0 passed, 1 failed');
   process.exit(1);
+}
+
+// npm packages and build prerequisites (fast when package-lock.json is unchanged).
+if (run('bash', ['infra/local/deps.sh', 'install']) !== 0) stop('Installing dependencies failed.');
+
+if (checks) {
+  console.log('Checking formatting (prettier --check .)…');
+  if (run('npx', ['prettier', '--check', '--log-level=warn', '.']) !== 0) {
+    stop('Formatting check failed: `npm run format` rewrites the files listed above.');
+  }
 }
 
 if (!unitOnly && process.env.SKIP_STACK !== '1') {
@@ -36,14 +52,15 @@ if (!unitOnly && process.env.SKIP_STACK !== '1') {
 }
 
 console.log('Building (tsc -b)…');
-if (run('npx', ['tsc', '-b', 'tsconfig.build.json']) !== 0) {
-  console.log('0 passed, 1 failed');
-  process.exit(1);
+if (run('npx', ['tsc', '-b', 'tsconfig.build.json']) !== 0) stop('Build failed.');
+// After the build: typed lint rules read the other workspaces' declarations from dist/.
+if (checks) {
+  console.log('Linting (eslint ., every workspace declares what it imports)…');
+  if (run('npm', ['run', '--silent', 'lint']) !== 0) stop('Lint failed: see the findings above.');
 }
 // The tenant portal's web app (Vite): billing-api serves it, the browser tests load it.
 if (!unitOnly && run('npm', ['run', '--silent', 'build', '-w', '@metering/portal']) !== 0) {
-  console.log('0 passed, 1 failed');
-  process.exit(1);
+  stop('The portal build failed.');
 }
 
 /** Compiled specs whose TypeScript source still exists (a deleted spec leaves stale output). */

@@ -99,8 +99,8 @@ export interface PlanSpec {
   readonly id: string;
   readonly currency: string;
   readonly basis: 'usage' | 'allocation' | 'max';
-  readonly cpu?: MeterSpec;
-  readonly memory?: MeterSpec;
+  readonly cpu?: MeterSpec | undefined;
+  readonly memory?: MeterSpec | undefined;
   readonly minimum: string;
 }
 

@@ -83,7 +83,7 @@ function matchesTarget(r: Tracked, target: JsonObject): boolean {
 /** Why an operation failed, in the words the renderer's errors use (fast-json-patch's names). */
 function patchFailure(
   error: JsonPatchError,
-  op: { readonly op: string; readonly path: string; readonly from?: JsonValue },
+  op: { readonly op: string; readonly path: string; readonly from?: JsonValue | undefined },
 ): string {
   const from = typeof op.from === 'string' ? op.from : JSON.stringify(op.from);
   switch (error.name) {

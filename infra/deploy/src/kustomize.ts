@@ -316,7 +316,11 @@ export function kustomizeHash(manifest: Manifest): string {
 // ---------------------------------------------------------------- images
 
 /** Splits "registry:5000/repo/name:tag@sha256:…" into name, tag and digest. */
-export function splitImage(image: string): { name: string; tag?: string; digest?: string } {
+export function splitImage(image: string): {
+  name: string;
+  tag?: string | undefined;
+  digest?: string | undefined;
+} {
   let rest = image;
   let digest: string | undefined;
   const at = rest.indexOf('@');

@@ -63,7 +63,7 @@ function runtimeWorkspaceClosure(serviceDir: string): string[] {
 function settingNames(source: string): Set<string> {
   const names = new Set<string>();
   for (const match of source.matchAll(
-    /\b([A-Z][A-Z0-9_]{2,})\s*:\s*(?:z\s*\.|positiveInt|wholeNumber|bool\b|list\b)/g,
+    /\b([A-Z][A-Z0-9_]{2,})\s*:\s*(?:z\s*\.|integer\(|durationMs\(|boolean\(|listenHost\(|listenPort\(|logLevel\(|nodeEnv\(|positiveInt|wholeNumber|bool\b|list\b)/g,
   )) {
     names.add(match[1] ?? '');
   }
@@ -92,6 +92,17 @@ const LIB_SETTING_READERS: readonly { lib: string; fn: RegExp; files: readonly s
     files: ['libs/kafka/src/host-auth.config.ts'],
   },
   { lib: 'libs/spool', fn: /\bspoolSettingsFromEnv\b/, files: ['libs/spool/src/spool.config.ts'] },
+  // The common settings of libs/config a service's schema spreads in.
+  {
+    lib: 'libs/config',
+    fn: /\bDATABASE_SETTINGS\b/,
+    files: ['libs/config/src/database.settings.ts'],
+  },
+  {
+    lib: 'libs/config',
+    fn: /\bcollectorSettings\b/,
+    files: ['libs/config/src/collector.settings.ts'],
+  },
 ];
 
 export function serviceFacts(name: string): ServiceFacts {
@@ -105,7 +116,7 @@ export function serviceFacts(name: string): ServiceFacts {
   ]
     .map((f) => readFileSync(join(REPO_ROOT, dir, 'src', f), 'utf8'))
     .join('\n');
-  const port = /\bPORT\s*:[^\n]*?default\((\d+)\)/.exec(configSource)?.[1];
+  const port = /\bPORT\s*:[^\n]*?(?:default|listenPort)\((\d+)\)/.exec(configSource)?.[1];
   if (port === undefined) throw new Error(`${dir}/src/config.ts: no PORT default found`);
   const runtimeWorkspaces = runtimeWorkspaceClosure(dir);
   const settings = settingNames(configSource);

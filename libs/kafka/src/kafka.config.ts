@@ -33,9 +33,10 @@ export interface KafkaConfig {
 export interface KafkaConfigInput {
   brokers: readonly string[];
   clientId: string;
-  connectionTimeoutMs?: number;
-  requestTimeoutMs?: number;
-  retry?: Partial<KafkaRetrySettings>;
+  connectionTimeoutMs?: number | undefined;
+  requestTimeoutMs?: number | undefined;
+  /** Each unset (or undefined) one takes its default. */
+  retry?: { [K in keyof KafkaRetrySettings]?: KafkaRetrySettings[K] | undefined };
   tls?: KafkaTlsConfig | null;
   sasl?: KafkaSaslConfig | null;
 }

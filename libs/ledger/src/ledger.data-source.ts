@@ -82,9 +82,9 @@ export interface LedgerConnectionOptions {
   /** postgres://user@host:port/database */
   readonly url: string;
   /** PostgreSQL schema holding the ledger (tests use one each). */
-  readonly schema?: string;
-  readonly poolSize?: number;
-  readonly applicationName?: string;
+  readonly schema?: string | undefined;
+  readonly poolSize?: number | undefined;
+  readonly applicationName?: string | undefined;
 }
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -116,7 +116,7 @@ export function createLedgerDataSource(options: LedgerConnectionOptions): DataSo
  */
 export async function migrateLedger(
   dataSource: DataSource,
-  options: { readonly grantTo?: string } = {},
+  options: { readonly grantTo?: string | undefined } = {},
 ): Promise<string[]> {
   const schema = (dataSource.options as { schema?: string }).schema ?? 'public';
   const grants =

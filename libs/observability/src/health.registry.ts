@@ -42,13 +42,13 @@ export interface HealthReport {
 
 export interface HealthRegistryOptions {
   /** A check that has not answered by then is `down`, so a probe never hangs. Default 3 s. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /**
    * A check's answer is reused for this long. Probes are unauthenticated and never rate
    * limited, so without it a flood of /readyz would be a flood of database round trips.
    * Default 1 s (orchestrators probe every few seconds); 0 turns it off.
    */
-  cacheMs?: number;
+  cacheMs?: number | undefined;
   /** Time source for durations, injectable for tests. */
   now?: () => number;
 }

@@ -1,11 +1,11 @@
 import { hostname } from 'node:os';
+import { LOG_LEVELS, type LogLevel } from '@metering/config';
 import { pino, type DestinationStream, type Logger, type LoggerOptions as PinoOptions } from 'pino';
 
 export type { Logger } from 'pino';
 
-/** Levels accepted from configuration; `silent` turns logging off (tests, one-off tools). */
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+// Levels accepted from configuration (LOG_LEVEL, libs/config); `silent` turns logging off.
+export { LOG_LEVELS, type LogLevel };
 
 export function isLogLevel(value: unknown): value is LogLevel {
   return typeof value === 'string' && (LOG_LEVELS as readonly string[]).includes(value);
@@ -47,7 +47,7 @@ export const REDACTED = '[REDACTED]';
 
 export interface LoggerOptions {
   /** Minimum level written; from the service's validated configuration. Default `info`. */
-  level?: LogLevel;
+  level?: LogLevel | undefined;
   /** Added to every line as `service`, so lines from several services can be told apart. */
   serviceName?: string;
   /** Extra redaction paths (pino/fast-redact syntax), on top of DEFAULT_REDACT_PATHS. */

@@ -17,7 +17,7 @@ export interface MetricsRegistryOptions {
   /** Overrides the prefix derived from serviceName (`billing-api` → `billing_api_`). */
   prefix?: string;
   /** Process metrics (CPU, memory, event loop lag and utilisation, context switches, GC, handles). Default true. */
-  collectDefaultMetrics?: boolean;
+  collectDefaultMetrics?: boolean | undefined;
   /** Further labels put on every series, e.g. `{ host }` for collectors. */
   defaultLabels?: Readonly<Record<string, string>>;
 }

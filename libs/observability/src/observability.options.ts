@@ -9,7 +9,7 @@ export interface ObservabilityModuleOptions {
   /** A root logger created in main.ts (before Nest starts), to share one destination. */
   logger?: Logger;
   /** A registry created in main.ts, for metrics recorded outside Nest's container. */
-  metrics?: MetricsRegistry;
+  metrics?: MetricsRegistry | undefined;
   /** Collect process metrics when the module creates the registry. Default true. */
   collectDefaultMetrics?: boolean;
   /** Bound for each health indicator, in milliseconds. Default 3000; keep probe timeouts above it. */

@@ -57,7 +57,10 @@ export const SPOOL_DEFAULTS: Readonly<SpoolSettings> = {
 };
 
 /** Applies defaults and checks every value; throws SpoolConfigError naming the setting. */
-export function resolveSpoolSettings(input: Partial<SpoolSettings> = {}): SpoolSettings {
+/** Each unset (or undefined) setting takes its default. */
+export type SpoolSettingsInput = { [K in keyof SpoolSettings]?: SpoolSettings[K] | undefined };
+
+export function resolveSpoolSettings(input: SpoolSettingsInput = {}): SpoolSettings {
   const given = definedOnly(input);
   const settings: SpoolSettings = { ...SPOOL_DEFAULTS, ...given };
   // The default record limit shrinks with a small spool; an explicit one must fit.
@@ -139,10 +142,10 @@ export function spoolSettingsFromEnv(env: Readonly<Record<string, string | undef
   }
 }
 
-function definedOnly<T extends object>(input: T): Partial<T> {
-  return Object.fromEntries(
-    Object.entries(input).filter(([, value]) => value !== undefined),
-  ) as Partial<T>;
+function definedOnly<T extends object>(input: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
+  };
 }
 
 function atLeast(setting: string, value: number, min: number): void {

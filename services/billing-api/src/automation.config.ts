@@ -3,6 +3,14 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
+import {
+  ConfigError,
+  durationMs,
+  type Env as Environment,
+  fromLib,
+  integer,
+  parseEnv,
+} from '@metering/config';
 import { TOPICS } from '@metering/contracts';
 import { secretWeakness } from '@metering/observability';
 import { type KafkaConfig, KafkaConfigError, kafkaConfigFromEnv } from '@metering/kafka';
@@ -11,8 +19,8 @@ import { type KafkaConfig, KafkaConfigError, kafkaConfigFromEnv } from '@meterin
 const SERVICE_DIR = resolve(__dirname, '../..');
 
 const onOff = z.enum(['on', 'off']);
-const ms = (min: number, max: number, fallback: number) =>
-  z.coerce.number().int().min(min).max(max).default(fallback);
+const ms = (min: number, max: number, fallback: number) => durationMs(min, max).default(fallback);
+const SERVICE = { service: 'billing-api' } as const;
 
 /**
  * The settings of billing automation (issue 16: invoice events, webhooks, the scheduled close),
@@ -25,9 +33,9 @@ const Env = z.object({
     .string()
     .regex(/^[A-Za-z0-9._-]{1,249}$/)
     .default(TOPICS.invoices),
-  EVENTS_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(3),
+  EVENTS_TOPIC_PARTITIONS: integer(1, 1000).default(3),
   OUTBOX_RELAY_INTERVAL_MS: ms(10, 3_600_000, 1_000),
-  OUTBOX_RELAY_BATCH: z.coerce.number().int().min(1).max(10_000).default(500),
+  OUTBOX_RELAY_BATCH: integer(1, 10_000).default(500),
   OUTBOX_PUBLISH_TIMEOUT_MS: ms(100, 600_000, 30_000),
   /** A high-entropy secret (openssl rand -base64 32); its SHA-256 encrypts webhook secrets at rest. */
   WEBHOOK_SECRET_KEY: z.string().optional(),
@@ -43,13 +51,13 @@ const Env = z.object({
   WEBHOOK_RETRY_MAX_MS: ms(1, 86_400_000, 3_600_000),
   WEBHOOK_RETRY_WINDOW_MS: ms(1, 30 * 86_400_000, 86_400_000),
   WEBHOOK_POLL_MS: ms(10, 600_000, 1_000),
-  WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+  WEBHOOK_CONCURRENCY: integer(1, 256).default(8),
   WEBHOOK_DISABLE_AFTER_MS: ms(0, 90 * 86_400_000, 3 * 86_400_000),
-  WEBHOOK_DISABLE_AFTER_FAILURES: z.coerce.number().int().min(1).max(1_000_000).default(20),
+  WEBHOOK_DISABLE_AFTER_FAILURES: integer(1, 1_000_000).default(20),
   WEBHOOK_SECRET_OVERLAP_MS: ms(0, 7 * 86_400_000, 86_400_000),
   SCHEDULED_CLOSE: onOff.default('on'),
   SCHEDULED_CLOSE_INTERVAL_MS: ms(100, 86_400_000, 300_000),
-  SCHEDULED_CLOSE_LOOKBACK_MONTHS: z.coerce.number().int().min(1).max(24).default(2),
+  SCHEDULED_CLOSE_LOOKBACK_MONTHS: integer(1, 24).default(2),
   /** How often tenants' draft amounts are checked against their budget thresholds. */
   BUDGET_CHECK_INTERVAL_MS: ms(100, 86_400_000, 60_000),
   SCHEDULED_CLOSE_FROM: z
@@ -109,31 +117,16 @@ export interface AutomationConfig {
   };
 }
 
-export class AutomationConfigError extends Error {
-  readonly code = 'CONFIG_INVALID';
-}
-
-export function loadAutomationConfig(
-  env: NodeJS.ProcessEnv,
-  production: boolean,
-): AutomationConfig {
-  const parsed = Env.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new AutomationConfigError(`invalid billing-api configuration: ${problems}`);
-  }
-  const e = parsed.data;
-  let kafka: KafkaConfig | null = null;
-  if (e.KAFKA_BROKERS !== undefined && e.KAFKA_BROKERS.trim() !== '') {
-    try {
-      kafka = kafkaConfigFromEnv(env, { clientId: 'billing-api' });
-    } catch (error) {
-      if (error instanceof KafkaConfigError) {
-        throw new AutomationConfigError(`invalid billing-api configuration: ${error.message}`);
-      }
-      throw error;
-    }
-  }
+export function loadAutomationConfig(env: Environment, production: boolean): AutomationConfig {
+  const e = parseEnv(Env, env, SERVICE);
+  const kafka: KafkaConfig | null =
+    e.KAFKA_BROKERS !== undefined && e.KAFKA_BROKERS.trim() !== ''
+      ? fromLib(
+          () => kafkaConfigFromEnv(env, { clientId: 'billing-api' }),
+          [KafkaConfigError],
+          SERVICE,
+        )
+      : null;
   return {
     background: true,
     events: {
@@ -181,8 +174,10 @@ export function parseCidrs(text: string): Cidr[] {
       const max = family === 4 ? 32 : 128;
       const prefix = prefixText === undefined ? max : Number(prefixText);
       if (family === 0 || !/^\d{1,3}$/.test(prefixText ?? `${max}`) || prefix > max) {
-        throw new AutomationConfigError(
-          `invalid billing-api configuration: WEBHOOK_ALLOWED_CIDRS: "${entry}" is not an address/prefix such as 127.0.0.1/32`,
+        throw new ConfigError(
+          'WEBHOOK_ALLOWED_CIDRS',
+          `"${entry}" is not an address/prefix such as 127.0.0.1/32`,
+          SERVICE,
         );
       }
       return { address, prefix, family: family === 4 ? 'ipv4' : 'ipv6' } as const;
@@ -201,14 +196,14 @@ function secretKeyOf(value: string | undefined, path: string, production: boolea
     if (production) {
       const weakness = secretWeakness(value);
       if (weakness !== null) {
-        throw new AutomationConfigError(
-          `invalid billing-api configuration: WEBHOOK_SECRET_KEY: refused with NODE_ENV=production: the key ${weakness}`,
+        throw new ConfigError(
+          'WEBHOOK_SECRET_KEY',
+          `refused with NODE_ENV=production: the key ${weakness}`,
+          SERVICE,
         );
       }
     } else if (value.length < 16) {
-      throw new AutomationConfigError(
-        'invalid billing-api configuration: WEBHOOK_SECRET_KEY: must be at least 16 characters',
-      );
+      throw new ConfigError('WEBHOOK_SECRET_KEY', 'must be at least 16 characters', SERVICE);
     }
     return deriveKey(value);
   }
@@ -219,8 +214,10 @@ function secretKeyOf(value: string | undefined, path: string, production: boolea
       writeFileSync(path, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new AutomationConfigError(
-          `WEBHOOK_SECRET_KEY_FILE: cannot write ${path}: ${(error as Error).message}`,
+        throw new ConfigError(
+          'WEBHOOK_SECRET_KEY_FILE',
+          `cannot write ${path}: ${(error as Error).message}`,
+          SERVICE,
         );
       }
     }
@@ -228,8 +225,10 @@ function secretKeyOf(value: string | undefined, path: string, production: boolea
   chmodSync(path, 0o600);
   const text = readFileSync(path, 'utf8').trim();
   if (text.length < 16) {
-    throw new AutomationConfigError(
-      `WEBHOOK_SECRET_KEY_FILE: ${path} holds no key of at least 16 characters`,
+    throw new ConfigError(
+      'WEBHOOK_SECRET_KEY_FILE',
+      `${path} holds no key of at least 16 characters`,
+      SERVICE,
     );
   }
   return deriveKey(text);

@@ -2,6 +2,22 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
+import {
+  ConfigError,
+  DATABASE_SETTINGS,
+  type DatabaseConfig,
+  databaseConfig,
+  durationMs,
+  type Env as Environment,
+  integer,
+  listenHost,
+  listenPort,
+  type LogLevel,
+  logLevel,
+  nodeEnv,
+  parseEnv,
+  presentEnv,
+} from '@metering/config';
 import { secretWeakness } from '@metering/observability';
 import { isValidTimeZone } from '@metering/pricing';
 import { type AutomationConfig, loadAutomationConfig } from './automation.config';
@@ -19,38 +35,31 @@ const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\
  * missing or invalid setting stops the service with a message that names it.
  */
 const Env = z.object({
-  HOST: z.string().default('127.0.0.1'),
-  PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  DATABASE_URL: z.string().min(1).default('postgres://postgres@127.0.0.1:5432/metering'),
-  DATABASE_SCHEMA: z
-    .string()
-    .regex(/^[a-z_][a-z0-9_]*$/)
-    .default('public'),
-  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).default(10),
+  HOST: listenHost(),
+  PORT: listenPort(8080),
+  LOG_LEVEL: logLevel(),
   /**
-   * The ledger owner's URL, used only by the migration step at start (then closed): migrations
-   * run as the owner and grant the role of DATABASE_URL its privileges (docs/operations.md,
-   * "Database roles"). Unset: migrations run over DATABASE_URL.
+   * The ledger (libs/config): DATABASE_URL, _SCHEMA, _POOL_SIZE, MIGRATE_ON_START and the
+   * owner's DATABASE_MIGRATION_URL, used only by the migration step at start, which grants the
+   * role of DATABASE_URL its privileges (docs/operations.md, "Database roles").
    */
-  DATABASE_MIGRATION_URL: z.string().min(1).optional(),
+  ...DATABASE_SETTINGS,
   /** The admin key; when unset it is read from (or generated into) ADMIN_API_KEY_FILE. */
   ADMIN_API_KEY: z.string().min(16).optional(),
   ADMIN_API_KEY_FILE: z.string().min(1).default(resolve(SERVICE_DIR, '../../.stack/admin-api-key')),
   /** Shown on invoices (PDF header). */
   PROVIDER_NAME: z.string().min(1).default('Metering Cloud'),
   /** A period can be closed only this long after its end (late data still arrives). */
-  CLOSE_GRACE_MS: z.coerce.number().int().min(0).default(172_800_000),
+  CLOSE_GRACE_MS: durationMs(0).default(172_800_000),
   /** Closed months re-priced for late usage (adjustments) on the next invoices. */
-  ADJUSTMENT_LOOKBACK_MONTHS: z.coerce.number().int().min(0).max(120).default(12),
+  ADJUSTMENT_LOOKBACK_MONTHS: integer(0, 120).default(12),
   /** Requests per client address per window. */
-  RATE_LIMIT: z.coerce.number().int().min(1).default(600),
-  RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1).default(60_000),
+  RATE_LIMIT: integer(1).default(600),
+  RATE_LIMIT_WINDOW_MS: durationMs(1).default(60_000),
   /** Tenants per batch when closing or exporting a period. */
-  BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(100),
+  BATCH_SIZE: integer(1, 10_000).default(100),
   /** Invoices computed concurrently within a batch. */
-  CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
-  MIGRATE_ON_START: z.enum(['true', 'false']).default('true'),
+  CONCURRENCY: integer(1, 64).default(4),
   /**
    * The zone of the months of unregistered tenants' usage (GET /v1/unbilled-usage and the
    * unbilled gauges): rating's DEFAULT_TIME_ZONE, the zone it buckets them in.
@@ -60,9 +69,9 @@ const Env = z.object({
     .refine((v) => isValidTimeZone(v), { message: 'must be an IANA time zone such as "UTC"' })
     .default('UTC'),
   /** How often the unbilled gauges are recomputed from the ledger; 0 turns them off. */
-  UNBILLED_REFRESH_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
+  UNBILLED_REFRESH_MS: durationMs(0, 86_400_000).default(60_000),
   /** Bound on the database time of one unbilled-usage query (and of one gauge refresh). */
-  UNBILLED_QUERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  UNBILLED_QUERY_TIMEOUT_MS: durationMs(100, 600_000).default(10_000),
   /**
    * A test clock: the service's now starts at this instant (ISO 8601 with a zone) and runs at
    * real speed, so a month can be closed before it ends by the wall clock. Refused in production.
@@ -73,7 +82,7 @@ const Env = z.object({
       message: 'must be an ISO 8601 instant with a zone, e.g. 2026-12-03T00:00:00Z',
     })
     .optional(),
-  NODE_ENV: z.string().optional(),
+  NODE_ENV: nodeEnv(),
   // The seller on every invoice (invoice-assets.ts validates them together; README, Settings).
   SELLER_LEGAL_NAME: z.string().optional(),
   SELLER_ADDRESS: z.string().optional(),
@@ -91,8 +100,8 @@ const Env = z.object({
 export interface BillingConfig {
   readonly host: string;
   readonly port: number;
-  readonly logLevel: z.infer<typeof Env>['LOG_LEVEL'];
-  readonly database: { url: string; migrationUrl: string | null; schema: string; poolSize: number };
+  readonly logLevel: LogLevel;
+  readonly database: DatabaseConfig;
   readonly adminApiKey: string;
   /** Where the admin key came from: the environment, or a file (perhaps just generated). */
   readonly adminApiKeySource: { kind: 'env' } | { kind: 'file'; path: string; generated: boolean };
@@ -117,9 +126,10 @@ export interface BillingConfig {
 
 export type { InvoiceAssets, SellerDetails };
 
-export class ConfigError extends Error {
-  readonly code = 'CONFIG_INVALID';
-}
+/** Thrown at boot for a missing or invalid setting; the message names the variable (libs/config). */
+export { ConfigError };
+
+const SERVICE = { service: 'billing-api' } as const;
 
 export interface LoadOptions {
   /** The CLI needs no admin key (it reads an existing ADMIN_API_KEY_FILE, never creates one); the HTTP server does. */
@@ -127,18 +137,17 @@ export interface LoadOptions {
 }
 
 export function loadBillingConfig(
-  env: NodeJS.ProcessEnv = process.env,
+  env: Environment = process.env,
   options: LoadOptions = {},
 ): BillingConfig {
-  const parsed = Env.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new ConfigError(`invalid billing-api configuration: ${problems}`);
-  }
-  const e = parsed.data;
+  // Blank values count as unset here and in the parts read below (automation, portal).
+  const present = presentEnv(env);
+  const e = parseEnv(Env, present, SERVICE);
   if (e.TEST_CLOCK_START !== undefined && e.NODE_ENV === 'production') {
     throw new ConfigError(
-      'invalid billing-api configuration: TEST_CLOCK_START: a test clock is refused when NODE_ENV=production',
+      'TEST_CLOCK_START',
+      'a test clock is refused when NODE_ENV=production',
+      SERVICE,
     );
   }
   const admin =
@@ -153,7 +162,9 @@ export function loadBillingConfig(
     if (weakness !== null) {
       const setting = admin.source.kind === 'file' ? 'ADMIN_API_KEY_FILE' : 'ADMIN_API_KEY';
       throw new ConfigError(
-        `invalid billing-api configuration: ${setting}: refused with NODE_ENV=production: the key ${weakness}`,
+        setting,
+        `refused with NODE_ENV=production: the key ${weakness}`,
+        SERVICE,
       );
     }
   }
@@ -161,18 +172,18 @@ export function loadBillingConfig(
   try {
     invoice = loadInvoiceAssets(e, e.NODE_ENV === 'production');
   } catch (error) {
-    throw new ConfigError(`invalid billing-api configuration: ${(error as Error).message}`);
+    // "SELLER_IBAN: …" or "SELLER_LEGAL_NAME, SELLER_ADDRESS: required …": the settings first.
+    const message = (error as Error).message;
+    const colon = message.indexOf(': ');
+    throw colon > 0
+      ? new ConfigError(message.slice(0, colon), message.slice(colon + 2), SERVICE)
+      : new ConfigError('invoice assets', message, SERVICE);
   }
   return {
     host: e.HOST,
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
-    database: {
-      url: e.DATABASE_URL,
-      migrationUrl: e.DATABASE_MIGRATION_URL ?? null,
-      schema: e.DATABASE_SCHEMA,
-      poolSize: e.DATABASE_POOL_SIZE,
-    },
+    database: databaseConfig(e),
     adminApiKey: admin.key,
     adminApiKeySource: admin.source,
     providerName: e.PROVIDER_NAME,
@@ -181,16 +192,16 @@ export function loadBillingConfig(
     rateLimit: { limit: e.RATE_LIMIT, windowMs: e.RATE_LIMIT_WINDOW_MS },
     batchSize: e.BATCH_SIZE,
     concurrency: e.CONCURRENCY,
-    migrateOnStart: e.MIGRATE_ON_START === 'true',
+    migrateOnStart: e.MIGRATE_ON_START,
     unbilled: {
       timeZone: e.UNBILLED_TIME_ZONE,
       refreshMs: e.UNBILLED_REFRESH_MS,
       queryTimeoutMs: e.UNBILLED_QUERY_TIMEOUT_MS,
     },
     testClockStartMs: e.TEST_CLOCK_START === undefined ? null : Date.parse(e.TEST_CLOCK_START),
-    automation: loadAutomationConfig(env, e.NODE_ENV === 'production'),
+    automation: loadAutomationConfig(present, e.NODE_ENV === 'production'),
     invoice,
-    portal: loadPortalConfig(env),
+    portal: loadPortalConfig(present),
   };
 }
 
@@ -228,7 +239,9 @@ function adminKeyFromFile(path: string): {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
         throw new ConfigError(
-          `ADMIN_API_KEY_FILE: cannot write ${path}: ${(error as Error).message}`,
+          'ADMIN_API_KEY_FILE',
+          `cannot write ${path}: ${(error as Error).message}`,
+          SERVICE,
         );
       }
     }
@@ -236,7 +249,11 @@ function adminKeyFromFile(path: string): {
   chmodSync(path, 0o600);
   const key = readFileSync(path, 'utf8').trim();
   if (key.length < 16) {
-    throw new ConfigError(`ADMIN_API_KEY_FILE: ${path} holds no key of at least 16 characters`);
+    throw new ConfigError(
+      'ADMIN_API_KEY_FILE',
+      `${path} holds no key of at least 16 characters`,
+      SERVICE,
+    );
   }
   return { key, source: { kind: 'file', path, generated } };
 }

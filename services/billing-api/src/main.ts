@@ -1,10 +1,12 @@
 import 'reflect-metadata';
+import { loadOrExit } from '@metering/config';
 import { createRootLogger } from '@metering/observability';
 import { createBillingApp } from './app.factory';
 import { loadBillingConfig } from './config';
 
 async function main(): Promise<void> {
-  const config = loadBillingConfig();
+  // A bad setting: one line naming it, exit CONFIG_EXIT_CODE (libs/config).
+  const config = loadOrExit('billing-api', () => loadBillingConfig());
   const logger = createRootLogger({ serviceName: 'billing-api', level: config.logLevel });
   const source = config.adminApiKeySource;
   if (source.kind === 'file') {

@@ -19,7 +19,7 @@ export interface ApiAnswer {
 }
 
 export interface CallOptions {
-  readonly key?: string | null;
+  readonly key?: string | null | undefined;
   readonly body?: unknown;
   /** A raw body sent as is (with a JSON content type): text, or bytes that need not be UTF-8. */
   readonly rawBody?: string | Uint8Array;
@@ -83,7 +83,7 @@ export class BillingHarness {
     if (options.rawBody !== undefined) body = options.rawBody;
     else if (options.body !== undefined) body = JSON.stringify(options.body);
     if (body !== undefined) headers['content-type'] ??= 'application/json';
-    const response = await fetch(this.baseUrl + path, { method, headers, body });
+    const response = await fetch(this.baseUrl + path, { method, headers, body: body ?? null });
     const buffer = Buffer.from(await response.arrayBuffer());
     const text = buffer.toString('utf8');
     let json: unknown;

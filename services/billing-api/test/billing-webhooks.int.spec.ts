@@ -17,7 +17,7 @@ interface Endpoint {
   url: string;
   eventTypes: string[];
   status: string;
-  secret?: string;
+  secret?: string | undefined;
   previousSecretExpiresAt: string | null;
 }
 interface Delivery {

@@ -1,6 +1,21 @@
 import { cpus, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import {
+  boolean,
+  collectorSettings,
+  ConfigError,
+  durationMs,
+  type Env,
+  fromLib,
+  integer,
+  listenHost,
+  listenPort,
+  type LogLevel,
+  logLevel,
+  parseEnv,
+  presentEnv,
+} from '@metering/config';
 import { TOPICS } from '@metering/contracts';
 import {
   type HostKeyFileSetting,
@@ -9,8 +24,10 @@ import {
   hostKeyFileFromEnv,
   kafkaConfigFromEnv,
 } from '@metering/kafka';
-import { LOG_LEVELS, type LogLevel } from '@metering/observability';
 import { SpoolConfigError, type SpoolSettings, spoolSettingsFromEnv } from '@metering/spool';
+
+/** Thrown at boot for a missing or invalid setting; the message names the variable (libs/config). */
+export { ConfigError };
 
 /** Where usage is read: cgroup files, the Docker stats API, or per container what works. */
 export const USAGE_SOURCES = ['auto', 'cgroup', 'stats-api'] as const;
@@ -74,53 +91,23 @@ export interface DockerCollectorConfig {
   shutdownFlushMs: number;
 }
 
-/** Thrown at boot for a missing or invalid setting; the message names the variable. */
-export class ConfigError extends Error {
-  readonly code = 'CONFIG_INVALID';
-
-  constructor(
-    readonly setting: string,
-    problem: string,
-  ) {
-    super(`${setting}: ${problem}`);
-    this.name = 'ConfigError';
-  }
-}
-
-const wholeNumber = (min: number, max: number) =>
-  z
-    .string()
-    .trim()
-    .regex(/^\d+$/, 'must be a whole number')
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
-
-const bool = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no']))
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
-
 const EnvSchema = z.object({
-  HOST_NAME: z.string().trim().min(1).default(hostname()),
+  ...collectorSettings(hostname()),
   /** Default: the CPUs the kernel lists (/proc/cpuinfo), not this process's affinity. */
-  HOST_CORES: z.coerce.number().int().min(1).max(65_536).default(Math.max(1, cpus().length)),
+  HOST_CORES: integer(1, 65_536).default(Math.max(1, cpus().length)),
   DOCKER_SOCKET: z.string().trim().min(1).default('/var/run/docker.sock'),
   TENANT_LABEL: z.string().trim().min(1).default('metering.tenant'),
-  DEFAULT_TENANT: z.string().trim().min(1, 'must not be empty').default('default'),
-  SAMPLE_INTERVAL_MS: wholeNumber(100, 3_600_000).default(10_000),
-  YOUNG_READ_INTERVAL_MS: wholeNumber(0, 60_000).default(200),
-  YOUNG_WINDOW_MS: wholeNumber(0, 3_600_000).default(10_000),
-  RESYNC_INTERVAL_MS: wholeNumber(0, 86_400_000).default(60_000),
-  LIMITS_EVERY_CYCLES: wholeNumber(1, 10_000).default(6),
-  DIE_GRACE_MS: wholeNumber(0, 600_000).default(5_000),
-  DISCOVERY_CONCURRENCY: wholeNumber(1, 256).default(8),
+  SAMPLE_INTERVAL_MS: durationMs(100, 3_600_000).default(10_000),
+  YOUNG_READ_INTERVAL_MS: durationMs(0, 60_000).default(200),
+  YOUNG_WINDOW_MS: durationMs(0, 3_600_000).default(10_000),
+  RESYNC_INTERVAL_MS: durationMs(0, 86_400_000).default(60_000),
+  LIMITS_EVERY_CYCLES: integer(1, 10_000).default(6),
+  DIE_GRACE_MS: durationMs(0, 600_000).default(5_000),
+  DISCOVERY_CONCURRENCY: integer(1, 256).default(8),
   USAGE_SOURCE: z.enum(USAGE_SOURCES).default('auto'),
-  STATS_API_CONCURRENCY: wholeNumber(1, 256).default(8),
-  HELD_CGROUP_FILES: wholeNumber(0, 1_000_000).default(4096),
-  HOST_PROC: z.string().trim().min(1).default('/proc'),
-  RESIDUAL_METERING: bool.default(true),
+  STATS_API_CONCURRENCY: integer(1, 256).default(8),
+  HELD_CGROUP_FILES: integer(0, 1_000_000).default(4096),
+  RESIDUAL_METERING: boolean().default(true),
   RESIDUAL_PARENT_PATTERN: z
     .string()
     .default('^/metering/([^/]+)$')
@@ -138,11 +125,10 @@ const EnvSchema = z.object({
       }
     }),
   SAMPLES_TOPIC: z.string().trim().min(1).default(TOPICS.samples),
-  SAMPLES_TOPIC_PARTITIONS: wholeNumber(1, 10_000).default(6),
-  HTTP_HOST: z.string().trim().min(1).default('127.0.0.1'),
-  PORT: wholeNumber(0, 65_535).default(9101),
-  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
-  SHUTDOWN_FLUSH_MS: wholeNumber(0, 600_000).default(10_000),
+  SAMPLES_TOPIC_PARTITIONS: integer(1, 10_000).default(6),
+  HTTP_HOST: listenHost(),
+  PORT: listenPort(9101),
+  LOG_LEVEL: logLevel(),
 });
 
 /** Injection token of the validated configuration. */
@@ -150,37 +136,17 @@ export const DOCKER_COLLECTOR_CONFIG = Symbol('DOCKER_COLLECTOR_CONFIG');
 
 /**
  * Reads and validates the settings once, at boot. The only place that reads the environment;
- * throws ConfigError naming the first bad variable.
+ * throws ConfigError naming the bad variables (libs/config: blank is unset).
  */
-export function loadConfig(
-  env: Readonly<Record<string, string | undefined>> = process.env,
-): DockerCollectorConfig {
-  // Empty strings count as unset, so `FOO=` in an env file means "use the default".
-  const present = Object.fromEntries(
-    Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''),
+export function loadConfig(env: Env = process.env): DockerCollectorConfig {
+  const present = presentEnv(env);
+  const e = parseEnv(EnvSchema, present);
+  const kafka = fromLib(
+    () => kafkaConfigFromEnv(present, { clientId: 'docker-collector' }),
+    [KafkaConfigError],
   );
-  const parsed = EnvSchema.safeParse(present);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ConfigError(String(issue?.path[0] ?? 'environment'), issue?.message ?? 'invalid');
-  }
-  const e = parsed.data;
-  let kafka: KafkaConfig;
-  let hostKey: HostKeyFileSetting | null;
-  try {
-    kafka = kafkaConfigFromEnv(present, { clientId: 'docker-collector' });
-    hostKey = hostKeyFileFromEnv(present);
-  } catch (error) {
-    if (error instanceof KafkaConfigError) throw new ConfigError(error.setting, error.problem);
-    throw error;
-  }
-  let spool: { dir: string; settings: SpoolSettings };
-  try {
-    spool = spoolSettingsFromEnv(present);
-  } catch (error) {
-    if (error instanceof SpoolConfigError) throw new ConfigError(error.setting, error.problem);
-    throw error;
-  }
+  const hostKey = fromLib(() => hostKeyFileFromEnv(present), [KafkaConfigError]);
+  const spool = fromLib(() => spoolSettingsFromEnv(present), [SpoolConfigError]);
   if (e.YOUNG_READ_INTERVAL_MS > 0 && e.YOUNG_READ_INTERVAL_MS >= e.SAMPLE_INTERVAL_MS) {
     throw new ConfigError(
       'YOUNG_READ_INTERVAL_MS',

@@ -1,4 +1,22 @@
 import { z } from 'zod';
+import {
+  boolean,
+  ConfigError,
+  DATABASE_SETTINGS,
+  type DatabaseConfig,
+  databaseConfig,
+  durationMs,
+  type Env,
+  fromLib,
+  integer,
+  listenHost,
+  listenPort,
+  type LogLevel,
+  logLevel,
+  nodeEnv,
+  parseEnv,
+  presentEnv,
+} from '@metering/config';
 import { type HostKeyLookup, TOPICS } from '@metering/contracts';
 import {
   DEAD_LETTER_BOUNDS,
@@ -8,6 +26,7 @@ import {
   type KafkaConfig,
 } from '@metering/kafka';
 import { secretWeakness } from '@metering/observability';
+import { isValidTimeZone } from '@metering/pricing';
 import { MAX_INTERVAL_MS, type PlausibilityRules } from './domain/rate-sample';
 
 /**
@@ -15,9 +34,9 @@ import { MAX_INTERVAL_MS, type PlausibilityRules } from './domain/rate-sample';
  * A missing or invalid setting stops the service with a message that names it.
  */
 const Env = z.object({
-  HOST: z.string().default('127.0.0.1'),
-  PORT: z.coerce.number().int().min(0).max(65_535).default(9103),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HOST: listenHost(),
+  PORT: listenPort(9103),
+  LOG_LEVEL: logLevel(),
   KAFKA_BROKERS: z.string().min(1).default('127.0.0.1:9092'),
   KAFKA_CLIENT_ID: z.string().default('rating'),
   RATING_GROUP_ID: z.string().min(1).default('rating'),
@@ -27,56 +46,37 @@ const Env = z.object({
    * Bytes of dead letters per produce request: a burst of invalid samples goes out in chunks of
    * at most this. Lowered at boot to fit the DLQ topic's max.message.bytes.
    */
-  DLQ_MAX_REQUEST_BYTES: z.coerce
-    .number()
-    .int()
-    .min(DEAD_LETTER_BOUNDS.minRecordBytes)
-    .max(64_000_000)
-    .default(DEAD_LETTER_BOUNDS.maxRequestBytes),
+  DLQ_MAX_REQUEST_BYTES: integer(DEAD_LETTER_BOUNDS.minRecordBytes, 64_000_000).default(
+    DEAD_LETTER_BOUNDS.maxRequestBytes,
+  ),
   /** Bytes of one dead letter: a larger sample keeps a prefix (with its length and SHA-256). */
-  DLQ_MAX_RECORD_BYTES: z.coerce.number().int().min(DEAD_LETTER_BOUNDS.minRecordBytes).optional(),
+  DLQ_MAX_RECORD_BYTES: integer(DEAD_LETTER_BOUNDS.minRecordBytes).optional(),
   /** Partitions created for the samples topic when it does not exist: the unit of scale-out. */
-  SAMPLES_TOPIC_PARTITIONS: z.coerce.number().int().min(1).default(6),
-  DATABASE_URL: z.string().min(1).default('postgres://postgres@127.0.0.1:5432/metering'),
-  DATABASE_SCHEMA: z
-    .string()
-    .regex(/^[a-z_][a-z0-9_]*$/)
-    .default('public'),
-  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).default(10),
+  SAMPLES_TOPIC_PARTITIONS: integer(1).default(6),
   /**
-   * The ledger owner's URL, used only by the migration step at start (then closed): migrations
-   * run as the owner and grant the role of DATABASE_URL its privileges (docs/operations.md,
-   * "Database roles"). Unset: migrations run over DATABASE_URL.
+   * The ledger (libs/config): DATABASE_URL, _SCHEMA, _POOL_SIZE, MIGRATE_ON_START and the
+   * owner's DATABASE_MIGRATION_URL, used only by the migration step at start, which grants the
+   * role of DATABASE_URL its privileges (docs/operations.md, "Database roles").
    */
-  DATABASE_MIGRATION_URL: z.string().min(1).optional(),
-  MIGRATE_ON_START: z.enum(['true', 'false']).default('true'),
+  ...DATABASE_SETTINGS,
   /** A silence between two samples of an instance longer than this is a gap, not usage. */
-  MAX_GAP_MS: z.coerce.number().int().positive().default(300_000),
+  MAX_GAP_MS: durationMs(1).default(300_000),
   /** Samples further ahead of this service's clock are rejected to the DLQ. */
-  MAX_FUTURE_SKEW_MS: z.coerce.number().int().positive().default(300_000),
+  MAX_FUTURE_SKEW_MS: durationMs(1).default(300_000),
   /** The longest time one sample may account for; earlier usage is reported, not rated. */
-  MAX_INTERVAL_MS: z.coerce.number().int().positive().default(MAX_INTERVAL_MS),
+  MAX_INTERVAL_MS: durationMs(1).default(MAX_INTERVAL_MS),
   /** A partition whose batches keep failing for this long makes /healthz report it. */
-  PARTITION_STALL_MS: z.coerce.number().int().min(1_000).default(120_000),
+  PARTITION_STALL_MS: durationMs(1_000).default(120_000),
   /** Samples observed longer ago than this are rejected to the DLQ (90 days). */
-  MAX_SAMPLE_AGE_MS: z.coerce
-    .number()
-    .int()
-    .positive()
-    .default(90 * 86_400_000),
+  MAX_SAMPLE_AGE_MS: durationMs(1).default(90 * 86_400_000),
   /** CPU may exceed allocation × wall time by this factor (QEMU threads, CFS bursts). */
   PLAUSIBLE_CPU_SLACK: z.coerce.number().min(1).max(100).default(1.5),
   /** CPU milliseconds allowed above that in any interval (counter-read skew). */
-  PLAUSIBLE_CPU_TOLERANCE_MS: z.coerce.number().int().min(0).default(1_000),
+  PLAUSIBLE_CPU_TOLERANCE_MS: durationMs(0).default(1_000),
   /** Cores of an unlimited resource whose sample does not carry its host's cores. */
-  PLAUSIBLE_MAX_CORES: z.coerce.number().int().min(1).max(1_048_576).default(1_024),
+  PLAUSIBLE_MAX_CORES: integer(1, 1_048_576).default(1_024),
   /** The largest memory reading believed (default 64 TiB). */
-  PLAUSIBLE_MAX_MEMORY_BYTES: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(Number.MAX_SAFE_INTEGER)
-    .default(2 ** 46),
+  PLAUSIBLE_MAX_MEMORY_BYTES: integer(1, Number.MAX_SAFE_INTEGER).default(2 ** 46),
   DEFAULT_TIME_ZONE: z.string().default('UTC'),
   /** Currency of the zero amounts of tenants not registered yet (registered ones have their own). */
   DEFAULT_CURRENCY: z
@@ -84,13 +84,13 @@ const Env = z.object({
     .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code, e.g. EUR')
     .default('EUR'),
   /** How long tenants (zone, currency), plan versions and assignments may be cached. */
-  TENANT_CATALOG_TTL_MS: z.coerce.number().int().min(0).default(30_000),
+  TENANT_CATALOG_TTL_MS: durationMs(0).default(30_000),
   /** Buckets at a time when a month is priced again after a back-dated plan (memory bound). */
-  REPRICE_PAGE_BUCKETS: z.coerce.number().int().min(1).default(10_000),
+  REPRICE_PAGE_BUCKETS: integer(1).default(10_000),
   /** How often a partition stopped by offset continuity looks for an operator's decision. */
-  OFFSET_DECISION_POLL_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
+  OFFSET_DECISION_POLL_MS: durationMs(100, 600_000).default(5_000),
   USAGE_TOPIC: z.string().min(1).default(TOPICS.usage),
-  USAGE_TOPIC_PARTITIONS: z.coerce.number().int().min(1).default(6),
+  USAGE_TOPIC_PARTITIONS: integer(1).default(6),
   /** Usage events are JSON of ~600 bytes that compress ~10×; gzip needs no extra codec. */
   USAGE_COMPRESSION: z.enum(['none', 'gzip']).default('gzip'),
   /**
@@ -98,24 +98,20 @@ const Env = z.object({
    * (a record batch stays under the broker's 1 MB), 4 MB with gzip (~10× smaller on the wire; a
    * batch the broker still refuses is sent again in halves).
    */
-  USAGE_REQUEST_MAX_BYTES: z.coerce.number().int().min(1_000).max(64_000_000).optional(),
+  USAGE_REQUEST_MAX_BYTES: integer(1_000, 64_000_000).optional(),
   /** Producers publishing usage events at once (each keeps its tenants' events in order). */
-  USAGE_PRODUCERS: z.coerce.number().int().min(1).max(16).default(3),
+  USAGE_PRODUCERS: integer(1, 16).default(3),
   /**
    * One usage event per instance per window of this many seconds (windows aligned on the epoch,
    * dividing an hour); 0: one event per rated interval.
    */
-  USAGE_WINDOW_SECONDS: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .max(3600)
+  USAGE_WINDOW_SECONDS: integer(0, 3600)
     .refine((s) => s === 0 || 3600 % s === 0, 'must divide 3600 (or be 0)')
     .default(300),
   /** An open window of an instance without samples for this long is published as it is. */
   USAGE_WINDOW_IDLE_SECONDS: z.coerce.number().positive().default(120),
   /** How often idle windows and events left in the outbox (crash, Kafka outage) are published. */
-  USAGE_OUTBOX_SWEEP_MS: z.coerce.number().int().min(50).default(5_000),
+  USAGE_OUTBOX_SWEEP_MS: durationMs(50).default(5_000),
   /** Which InfluxDB write API: v1 `/write` (1.x, and 2.x/3.x v1-compatible), v2 `/api/v2/write`, or off. */
   INFLUX_API: z.enum(['v1', 'v2', 'off']).default('v1'),
   INFLUX_URL: z.url().default('http://127.0.0.1:8086'),
@@ -127,26 +123,26 @@ const Env = z.object({
   INFLUX_BUCKET: z.string().min(1).optional(),
   INFLUX_TOKEN: z.string().min(1).optional(),
   /** `production` turns on the secret rules (libs/observability secretWeakness) at boot. */
-  NODE_ENV: z.string().optional(),
-  INFLUX_BATCH_SIZE: z.coerce.number().int().min(1).default(5_000),
-  INFLUX_FLUSH_INTERVAL_MS: z.coerce.number().int().min(10).default(1_000),
+  NODE_ENV: nodeEnv(),
+  INFLUX_BATCH_SIZE: integer(1).default(5_000),
+  INFLUX_FLUSH_INTERVAL_MS: durationMs(10).default(1_000),
   /** Points kept in memory while InfluxDB is slow or down; the oldest go first (backfill repairs). */
-  INFLUX_MAX_BUFFERED_POINTS: z.coerce.number().int().min(1).default(100_000),
-  INFLUX_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
-  INFLUX_RETRY_MAX_DELAY_MS: z.coerce.number().int().min(10).default(30_000),
+  INFLUX_MAX_BUFFERED_POINTS: integer(1).default(100_000),
+  INFLUX_TIMEOUT_MS: durationMs(100).default(10_000),
+  INFLUX_RETRY_MAX_DELAY_MS: durationMs(10).default(30_000),
   /** Raw per-resource gauges (measurement `resource`), one point per sample. */
-  INFLUX_RESOURCE_GAUGES: z.stringbool().default(true),
+  INFLUX_RESOURCE_GAUGES: boolean().default(true),
   /** Upper bound of one partition's fetch, so of one batch. */
-  MAX_BYTES_PER_PARTITION: z.coerce.number().int().positive().default(4_194_304),
-  PARTITIONS_CONSUMED_CONCURRENTLY: z.coerce.number().int().min(1).default(2),
+  MAX_BYTES_PER_PARTITION: integer(1).default(4_194_304),
+  PARTITIONS_CONSUMED_CONCURRENTLY: integer(1).default(2),
   /** A member that stops heartbeating (killed) loses its partitions after this long. */
-  KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).default(30_000),
+  KAFKA_SESSION_TIMEOUT_MS: durationMs(6_000).default(30_000),
 });
 
 export type RatingConfig = Readonly<{
   host: string;
   port: number;
-  logLevel: z.infer<typeof Env>['LOG_LEVEL'];
+  logLevel: LogLevel;
   /** Brokers, client id, timeouts, TLS and SASL (libs/kafka kafkaConfigFromEnv). */
   kafka: KafkaConfig;
   groupId: string;
@@ -155,7 +151,7 @@ export type RatingConfig = Readonly<{
   samplesTopicPartitions: number;
   /** Bounds of dead letters in bytes (libs/kafka DeadLetterPublisher). */
   deadLetters: { maxRequestBytes: number; maxRecordBytes: number };
-  database: { url: string; migrationUrl: string | null; schema: string; poolSize: number };
+  database: DatabaseConfig;
   /** Run the ledger migrations at start (false: `npm run ledger:migrate` ran them before). */
   migrateOnStart: boolean;
   maxGapMs: number;
@@ -210,9 +206,10 @@ export type InfluxConfig = Readonly<{
   resourceGauges: boolean;
 }>;
 
-export class ConfigError extends Error {
-  readonly code = 'CONFIG_INVALID';
-}
+/** Thrown at boot for a missing or invalid setting; the message names the variable (libs/config). */
+export { ConfigError };
+
+const SERVICE = { service: 'rating' } as const;
 
 /** The master key file `rating host-key` reads (HOST_AUTH_KEYS_FILE), or null when unset. */
 export function hostAuthKeysFile(env: NodeJS.ProcessEnv = process.env): string | null {
@@ -220,39 +217,31 @@ export function hostAuthKeysFile(env: NodeJS.ProcessEnv = process.env): string |
   return path === '' ? null : path;
 }
 
-export function loadRatingConfig(env: NodeJS.ProcessEnv = process.env): RatingConfig {
-  const parsed = Env.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new ConfigError(`invalid rating configuration: ${problems}`);
-  }
-  const e = parsed.data;
+export function loadRatingConfig(env: Env = process.env): RatingConfig {
+  const present = presentEnv(env);
+  const e = parseEnv(Env, present, SERVICE);
   const dlqRecordBytes = e.DLQ_MAX_RECORD_BYTES ?? e.DLQ_MAX_REQUEST_BYTES;
   if (dlqRecordBytes > e.DLQ_MAX_REQUEST_BYTES) {
     throw new ConfigError(
-      `invalid rating configuration: DLQ_MAX_RECORD_BYTES: must not exceed DLQ_MAX_REQUEST_BYTES (${e.DLQ_MAX_REQUEST_BYTES})`,
+      'DLQ_MAX_RECORD_BYTES',
+      `must not exceed DLQ_MAX_REQUEST_BYTES (${e.DLQ_MAX_REQUEST_BYTES})`,
+      SERVICE,
     );
   }
-  if (!isTimeZone(e.DEFAULT_TIME_ZONE)) {
-    throw new ConfigError(
-      `invalid rating configuration: DEFAULT_TIME_ZONE: unknown zone "${e.DEFAULT_TIME_ZONE}"`,
-    );
+  if (!isValidTimeZone(e.DEFAULT_TIME_ZONE)) {
+    throw new ConfigError('DEFAULT_TIME_ZONE', `unknown zone "${e.DEFAULT_TIME_ZONE}"`, SERVICE);
   }
-  let kafka: KafkaConfig;
-  let hostKeys: HostKeyLookup | null;
   const influx = influxTarget(e);
-  try {
-    kafka = kafkaConfigFromEnv(
-      { ...env, KAFKA_BROKERS: e.KAFKA_BROKERS, KAFKA_CLIENT_ID: e.KAFKA_CLIENT_ID },
-      { clientId: 'rating' },
-    );
-    hostKeys = hostKeysFromEnv(env);
-  } catch (error) {
-    if (error instanceof KafkaConfigError) {
-      throw new ConfigError(`invalid rating configuration: ${error.message}`);
-    }
-    throw error;
-  }
+  const kafka = fromLib(
+    () =>
+      kafkaConfigFromEnv(
+        { ...present, KAFKA_BROKERS: e.KAFKA_BROKERS, KAFKA_CLIENT_ID: e.KAFKA_CLIENT_ID },
+        { clientId: 'rating' },
+      ),
+    [KafkaConfigError],
+    SERVICE,
+  );
+  const hostKeys = fromLib(() => hostKeysFromEnv(present), [KafkaConfigError], SERVICE);
   return {
     host: e.HOST,
     port: e.PORT,
@@ -263,13 +252,8 @@ export function loadRatingConfig(env: NodeJS.ProcessEnv = process.env): RatingCo
     samplesDlqTopic: e.SAMPLES_DLQ_TOPIC,
     samplesTopicPartitions: e.SAMPLES_TOPIC_PARTITIONS,
     deadLetters: { maxRequestBytes: e.DLQ_MAX_REQUEST_BYTES, maxRecordBytes: dlqRecordBytes },
-    database: {
-      url: e.DATABASE_URL,
-      migrationUrl: e.DATABASE_MIGRATION_URL ?? null,
-      schema: e.DATABASE_SCHEMA,
-      poolSize: e.DATABASE_POOL_SIZE,
-    },
-    migrateOnStart: e.MIGRATE_ON_START === 'true',
+    database: databaseConfig(e),
+    migrateOnStart: e.MIGRATE_ON_START,
     maxGapMs: e.MAX_GAP_MS,
     maxFutureSkewMs: e.MAX_FUTURE_SKEW_MS,
     maxIntervalMs: e.MAX_INTERVAL_MS,
@@ -321,9 +305,7 @@ function influxTarget(e: z.infer<typeof Env>): InfluxTarget | null {
     ] as const) {
       const weakness = value === undefined ? null : secretWeakness(value);
       if (weakness !== null) {
-        throw new ConfigError(
-          `invalid rating configuration: ${name}: refused with NODE_ENV=production: ${weakness}`,
-        );
+        throw new ConfigError(name, `refused with NODE_ENV=production: ${weakness}`, SERVICE);
       }
     }
   }
@@ -351,20 +333,9 @@ function influxTarget(e: z.infer<typeof Env>): InfluxTarget | null {
         })
           .filter(([, v]) => v === undefined)
           .map(([k]) => k);
-        throw new ConfigError(
-          `invalid rating configuration: ${missing.join(', ')}: required when INFLUX_API=v2`,
-        );
+        throw new ConfigError(missing.join(', '), 'required when INFLUX_API=v2', SERVICE);
       }
       return { api: 'v2', url, org, bucket, token };
     }
-  }
-}
-
-function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -1,11 +1,13 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
+import { loadOrExit } from '@metering/config';
 import { createRootLogger, PinoNestLogger } from '@metering/observability';
 import { AppModule } from './app.module';
 import { loadRatingConfig } from './config';
 
 async function main(): Promise<void> {
-  const config = loadRatingConfig();
+  // A bad setting: one line naming it, exit CONFIG_EXIT_CODE (libs/config).
+  const config = loadOrExit('rating', () => loadRatingConfig());
   const logger = createRootLogger({ serviceName: 'rating', level: config.logLevel });
   const app = await NestFactory.create(AppModule.forRoot(config, logger), {
     logger: new PinoNestLogger(logger),

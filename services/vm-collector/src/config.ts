@@ -1,6 +1,21 @@
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import {
+  collectorSettings,
+  ConfigError,
+  durationMs,
+  type Env,
+  fromLib,
+  integer,
+  list,
+  listenHost,
+  listenPort,
+  type LogLevel,
+  logLevel,
+  parseEnv,
+  presentEnv,
+} from '@metering/config';
 import { TOPICS } from '@metering/contracts';
 import {
   type HostKeyFileSetting,
@@ -9,9 +24,11 @@ import {
   hostKeyFileFromEnv,
   kafkaConfigFromEnv,
 } from '@metering/kafka';
-import { LOG_LEVELS, type LogLevel } from '@metering/observability';
 import { SpoolConfigError, type SpoolSettings, spoolSettingsFromEnv } from '@metering/spool';
 import { MEMORY_USAGE_MODES, type MemoryUsageMode } from './sampling';
+
+/** Thrown at boot for a missing or invalid setting; the message names the variable (libs/config). */
+export { ConfigError };
 
 export interface VmCollectorConfig {
   /** libvirt connection URIs, each read every poll; duplicates removed. */
@@ -60,33 +77,6 @@ export interface VmCollectorConfig {
   shutdownFlushMs: number;
 }
 
-/** Thrown at boot for a missing or invalid setting; the message names the variable. */
-export class ConfigError extends Error {
-  readonly code = 'CONFIG_INVALID';
-
-  constructor(
-    readonly setting: string,
-    problem: string,
-  ) {
-    super(`${setting}: ${problem}`);
-    this.name = 'ConfigError';
-  }
-}
-
-const list = (value: string): string[] =>
-  value
-    .split(',')
-    .map((item) => item.trim())
-    .filter((item) => item !== '');
-
-const positiveInt = (min: number, max: number) =>
-  z
-    .string()
-    .trim()
-    .regex(/^\d+$/, 'must be a whole number')
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
-
 // A libvirt URI: driver[+transport]://[user@][host][:port]/[path][?params], e.g.
 // qemu:///system, qemu+ssh://root@kvm-2/system, test:///default.
 const LIBVIRT_URI = /^[a-z][a-z0-9]*(\+[a-z0-9]+)?:\/\/[^\s,]*\/[^\s,]*$/;
@@ -102,20 +92,17 @@ const EnvSchema = z.object({
         .min(1, 'at least one libvirt URI, e.g. qemu:///system'),
     )
     .transform((uris) => [...new Set(uris)]),
-  HOST_NAME: z.string().trim().min(1).default(hostname()),
-  DEFAULT_TENANT: z.string().trim().min(1, 'must not be empty').default('default'),
-  SAMPLE_INTERVAL_MS: positiveInt(100, 3_600_000).default(10_000),
-  POLL_INTERVAL_MS: positiveInt(50, 3_600_000).default(1_000),
+  ...collectorSettings(hostname()),
+  SAMPLE_INTERVAL_MS: durationMs(100, 3_600_000).default(10_000),
+  POLL_INTERVAL_MS: durationMs(50, 3_600_000).default(1_000),
   MEMORY_USAGE: z.enum(MEMORY_USAGE_MODES).default('rss'),
   LIBVIRT_QEMU_RUN_DIR: z.string().min(1).default('/run/libvirt/qemu'),
-  HOST_PROC: z.string().min(1).default('/proc'),
-  LIBVIRT_TIMEOUT_MS: positiveInt(100, 600_000).default(10_000),
-  LIBVIRT_CONCURRENCY: positiveInt(1, 256).default(8),
+  LIBVIRT_TIMEOUT_MS: durationMs(100, 600_000).default(10_000),
+  LIBVIRT_CONCURRENCY: integer(1, 256).default(8),
   SAMPLES_TOPIC: z.string().trim().min(1).default(TOPICS.samples),
-  HTTP_HOST: z.string().trim().min(1).default('127.0.0.1'),
-  PORT: positiveInt(0, 65_535).default(9102),
-  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
-  SHUTDOWN_FLUSH_MS: positiveInt(0, 600_000).default(10_000),
+  HTTP_HOST: listenHost(),
+  PORT: listenPort(9102),
+  LOG_LEVEL: logLevel(),
 });
 
 /** Injection token of the validated configuration. */
@@ -123,38 +110,17 @@ export const VM_COLLECTOR_CONFIG = Symbol('VM_COLLECTOR_CONFIG');
 
 /**
  * Reads and validates the settings once, at boot. The only place that reads the environment;
- * throws ConfigError naming the first bad variable.
+ * throws ConfigError naming the bad variables (libs/config: blank is unset).
  */
-export function loadConfig(
-  env: Readonly<Record<string, string | undefined>> = process.env,
-): VmCollectorConfig {
-  // Empty strings count as unset, so `FOO=` in an env file means "use the default".
-  const present = Object.fromEntries(
-    Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''),
+export function loadConfig(env: Env = process.env): VmCollectorConfig {
+  const present = presentEnv(env);
+  const e = parseEnv(EnvSchema, present);
+  const kafka = fromLib(
+    () => kafkaConfigFromEnv(present, { clientId: 'vm-collector' }),
+    [KafkaConfigError],
   );
-  const parsed = EnvSchema.safeParse(present);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const setting = String(issue?.path[0] ?? 'environment');
-    throw new ConfigError(setting, issue?.message ?? 'invalid');
-  }
-  const e = parsed.data;
-  let kafka: KafkaConfig;
-  let hostKey: HostKeyFileSetting | null;
-  try {
-    kafka = kafkaConfigFromEnv(present, { clientId: 'vm-collector' });
-    hostKey = hostKeyFileFromEnv(present);
-  } catch (error) {
-    if (error instanceof KafkaConfigError) throw new ConfigError(error.setting, error.problem);
-    throw error;
-  }
-  let spool: { dir: string; settings: SpoolSettings };
-  try {
-    spool = spoolSettingsFromEnv(present);
-  } catch (error) {
-    if (error instanceof SpoolConfigError) throw new ConfigError(error.setting, error.problem);
-    throw error;
-  }
+  const hostKey = fromLib(() => hostKeyFileFromEnv(present), [KafkaConfigError]);
+  const spool = fromLib(() => spoolSettingsFromEnv(present), [SpoolConfigError]);
   if (e.POLL_INTERVAL_MS > e.SAMPLE_INTERVAL_MS) {
     throw new ConfigError(
       'POLL_INTERVAL_MS',

@@ -1,19 +1,13 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
+import { loadOrExit } from '@metering/config';
 import { createRootLogger, PinoNestLogger } from '@metering/observability';
 import { AppModule } from './app.module';
-import { ConfigError, loadConfig, type VmCollectorConfig } from './config';
+import { loadConfig } from './config';
 
 async function bootstrap(): Promise<void> {
-  let config: VmCollectorConfig;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    // Fail fast, naming the setting; no stack trace for a configuration mistake.
-    process.stderr.write(`vm-collector: invalid configuration: ${error.message}\n`);
-    process.exit(2);
-  }
+  // A bad setting: one line naming it, exit CONFIG_EXIT_CODE (libs/config).
+  const config = loadOrExit('vm-collector', () => loadConfig());
   const logger = createRootLogger({ serviceName: 'vm-collector', level: config.logLevel });
   const app = await NestFactory.create(AppModule.forRoot(config, { logger }), {
     bufferLogs: true,

@@ -10,8 +10,8 @@ export interface KeySummaryRow {
 }
 
 export interface KeyFilter {
-  readonly tenantId?: string;
-  readonly status?: 'active' | 'revoked';
+  readonly tenantId?: string | undefined;
+  readonly status?: 'active' | 'revoked' | undefined;
 }
 
 export interface StoredKey {

@@ -97,7 +97,7 @@ export interface FieldProblem {
 export abstract class BillingError extends Error {
   abstract readonly code: BillingErrorCode;
   abstract readonly status: number;
-  readonly field?: string;
+  readonly field?: string | undefined;
   readonly problems?: readonly FieldProblem[];
 }
 

@@ -14,14 +14,14 @@ export interface InvoiceAssets {
 }
 
 export interface InvoiceAssetSettings {
-  readonly SELLER_LEGAL_NAME?: string;
-  readonly SELLER_ADDRESS?: string;
-  readonly SELLER_TAX_ID?: string;
-  readonly SELLER_EMAIL?: string;
-  readonly SELLER_BANK_NAME?: string;
-  readonly SELLER_IBAN?: string;
-  readonly SELLER_BIC?: string;
-  readonly SELLER_LOGO_FILE?: string;
+  readonly SELLER_LEGAL_NAME?: string | undefined;
+  readonly SELLER_ADDRESS?: string | undefined;
+  readonly SELLER_TAX_ID?: string | undefined;
+  readonly SELLER_EMAIL?: string | undefined;
+  readonly SELLER_BANK_NAME?: string | undefined;
+  readonly SELLER_IBAN?: string | undefined;
+  readonly SELLER_BIC?: string | undefined;
+  readonly SELLER_LOGO_FILE?: string | undefined;
   readonly INVOICE_FONT_FILE: string;
   readonly INVOICE_FONT_NAME: string;
 }

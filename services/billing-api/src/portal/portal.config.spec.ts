@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
-import { loadPortalConfig, PortalConfigError } from './portal.config';
+import { ConfigError } from '@metering/config';
+import { loadPortalConfig } from './portal.config';
 
 test('portal settings: defaults, and refusals that name the setting', () => {
   const defaults = loadPortalConfig({});
@@ -29,7 +30,7 @@ test('portal settings: defaults, and refusals that name the setting', () => {
   ] as const) {
     assert.throws(
       () => loadPortalConfig(env),
-      (e: unknown) => e instanceof PortalConfigError && e.message.includes(name),
+      (e: unknown) => e instanceof ConfigError && e.message.includes(name),
       name,
     );
   }

@@ -1,12 +1,19 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import {
+  ConfigError,
+  durationMs,
+  type Env as Environment,
+  integer,
+  parseEnv,
+} from '@metering/config';
 import { parseTrustedProxies } from './trusted-proxies';
 
 /** services/billing-api: this file runs as dist/src/portal/portal.config.js. */
 const SERVICE_DIR = resolve(__dirname, '../../..');
 
-const ms = (min: number, max: number, fallback: number) =>
-  z.coerce.number().int().min(min).max(max).default(fallback);
+const ms = (min: number, max: number, fallback: number) => durationMs(min, max).default(fallback);
+const SERVICE = { service: 'billing-api' } as const;
 
 /**
  * The tenant portal's settings (docs/adr/0012-tenant-portal.md), read by config.ts with the
@@ -24,7 +31,7 @@ const Env = z.object({
   /** How long an admin's read-only link can be used (once). */
   PORTAL_LINK_TTL_MS: ms(1_000, 86_400_000, 300_000),
   /** Failed sign-ins a client address may make per window before 429. */
-  PORTAL_SIGNIN_FAILURES: z.coerce.number().int().min(1).max(1_000_000).default(10),
+  PORTAL_SIGNIN_FAILURES: integer(1, 1_000_000).default(10),
   PORTAL_SIGNIN_WINDOW_MS: ms(1_000, 86_400_000, 900_000),
   /** How often expired sessions and links are deleted. */
   PORTAL_PURGE_INTERVAL_MS: ms(1_000, 86_400_000, 600_000),
@@ -44,29 +51,20 @@ export interface PortalConfig {
   readonly trustedProxies: false | number | readonly string[];
 }
 
-export class PortalConfigError extends Error {
-  readonly code = 'CONFIG_INVALID';
-}
-
-export function loadPortalConfig(env: NodeJS.ProcessEnv): PortalConfig {
-  const parsed = Env.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new PortalConfigError(`invalid billing-api configuration: ${problems}`);
-  }
-  const e = parsed.data;
+export function loadPortalConfig(env: Environment): PortalConfig {
+  const e = parseEnv(Env, env, SERVICE);
   if (e.PORTAL_SESSION_IDLE_MS > e.PORTAL_SESSION_MAX_MS) {
-    throw new PortalConfigError(
-      'invalid billing-api configuration: PORTAL_SESSION_IDLE_MS: must not exceed PORTAL_SESSION_MAX_MS',
+    throw new ConfigError(
+      'PORTAL_SESSION_IDLE_MS',
+      'must not exceed PORTAL_SESSION_MAX_MS',
+      SERVICE,
     );
   }
   let trustedProxies: false | number | string[];
   try {
     trustedProxies = parseTrustedProxies(e.TRUSTED_PROXIES);
   } catch (error) {
-    throw new PortalConfigError(
-      `invalid billing-api configuration: TRUSTED_PROXIES: ${(error as Error).message}`,
-    );
+    throw new ConfigError('TRUSTED_PROXIES', (error as Error).message, SERVICE);
   }
   return {
     dir: resolve(e.PORTAL_DIR),

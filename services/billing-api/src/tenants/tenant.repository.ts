@@ -106,7 +106,7 @@ export class TenantRepository {
 
   /** A page of tenants in id order after `afterId`, optionally those whose name starts so. */
   async page(
-    filter: { readonly id?: string; readonly namePrefix?: string },
+    filter: { readonly id?: string | undefined; readonly namePrefix?: string | undefined },
     afterId: string | null,
     limit: number,
   ): Promise<TenantRow[]> {

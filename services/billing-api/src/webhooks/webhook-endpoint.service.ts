@@ -359,9 +359,10 @@ function pageProblems(query: PageRequest): FieldProblem[] {
 /** The query once pageProblems passed it: limit digits (or a whole number), cursor a string. */
 function pageOfQuery(query: PageRequest): { limit?: string; cursor?: string } {
   const { limit, cursor } = query;
+  const limitText = typeof limit === 'number' ? String(limit) : (limit as string | undefined);
   return {
-    limit: typeof limit === 'number' ? String(limit) : (limit as string | undefined),
-    cursor: cursor as string | undefined,
+    ...(limitText !== undefined && { limit: limitText }),
+    ...(cursor !== undefined && { cursor: cursor as string }),
   };
 }
 

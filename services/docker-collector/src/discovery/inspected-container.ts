@@ -28,12 +28,12 @@ export interface InspectInfo {
   State: { Running: boolean; Pid: number; StartedAt: string; FinishedAt: string };
   Config?: { Labels?: Record<string, string> | null; Image?: string } | null;
   HostConfig?: {
-    CgroupParent?: string;
-    NanoCpus?: number;
-    CpuQuota?: number;
-    CpuPeriod?: number;
-    CpusetCpus?: string;
-    Memory?: number;
+    CgroupParent?: string | undefined;
+    NanoCpus?: number | undefined;
+    CpuQuota?: number | undefined;
+    CpuPeriod?: number | undefined;
+    CpusetCpus?: string | undefined;
+    Memory?: number | undefined;
   } | null;
 }
 

@@ -2,9 +2,10 @@
  * The CPU time of a parent cgroup that no child sample carries.
  *
  * A parent cgroup's counter is hierarchical and keeps counting children that have exited and
- * been removed (environment.md). With U(t) the parent's counter read at time t, U0 at the
- * baseline, and for each child instance c seen under it B_c a reading of it from before the
- * baseline (0 for children started after it) and v_c(t) its CPU value as published for t:
+ * been removed (docs/environment.md, "Docker Engine"). With U(t) the parent's counter read at
+ * time t, U0 at the baseline, and for each child instance c seen under it B_c a reading of it
+ * from before the baseline (0 for children started after it) and v_c(t) its CPU value as
+ * published for t:
  *
  *     R(t) = (U(t) − U0) − Σ_c (v_c(t) − B_c)
  *

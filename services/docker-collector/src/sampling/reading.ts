@@ -43,7 +43,7 @@ export function utcMillis(timestamp: string): string {
 }
 
 export function identityOf(
-  container: { id: string; name: string; startedAt: string; image?: string | null },
+  container: { id: string; name: string; startedAt: string; image?: string | null | undefined },
   tenantId: string,
 ): InstanceIdentity {
   const image = container.image ?? '';

@@ -15,7 +15,7 @@ export interface MeteredSample {
    * What the collector calls the resource, its image (containers) and flavour (VMs), when it says:
    * the resource dimension's description (resource-dimension.ts), not part of rating.
    */
-  readonly name?: string;
+  readonly name?: string | undefined;
   readonly image?: string | null;
   readonly flavour?: string | null;
   readonly startedAtMs: number;

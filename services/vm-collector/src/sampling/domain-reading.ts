@@ -60,7 +60,7 @@ export type HostObservation =
       /** Every active domain of the connection; inactive ones are not in it. */
       readonly domains: readonly DomainReading[];
       /** Domains listed, active or not; absent from a watch poll, which lists running ids only. */
-      readonly listed?: number;
+      readonly listed?: number | undefined;
       /**
        * Active domains (uuids) that could not be read this time for a reason other than
        * having stopped: their instances are neither sampled nor finalised by this poll.
