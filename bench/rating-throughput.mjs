@@ -396,6 +396,9 @@ async function rateAll(instances, runName) {
     const stat = readFileSync(`/proc/${rating.pid}/stat`, 'utf8').split(') ')[1].split(' ');
     perInstance.push((Number(stat[11]) + Number(stat[12])) / 100);
     cpuSeconds += perInstance.at(-1);
+    log(
+      `${instances > 1 ? `rating ${i + 1}` : 'rating'} CPU by thread (s): ${threadCpu(rating.pid)}`,
+    );
     const metricsText = await (
       await fetch(`http://127.0.0.1:${ports[i]}/metrics`)
     )
@@ -443,6 +446,29 @@ async function rateAll(instances, runName) {
     ),
     machineSeconds: ((t1 - t0) / 1000) * (await import('node:os')).cpus().length,
   };
+}
+
+/** A process's CPU seconds so far: its main thread, and the others (V8, libuv, workers). */
+function threadCpu(pid) {
+  const others = [];
+  let main = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const text = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      const seconds = (Number(f[11]) + Number(f[12])) / 100;
+      if (Number(tid) === pid) main = seconds;
+      else others.push(seconds);
+    } catch {
+      // the thread ended
+    }
+  }
+  others.sort((a, b) => b - a);
+  const sum = others.reduce((s, x) => s + x, 0);
+  return `main ${main.toFixed(1)}, ${others.length} others ${sum.toFixed(1)} (the busiest ${others
+    .slice(0, 4)
+    .map((x) => x.toFixed(1))
+    .join(', ')})`;
 }
 
 /**

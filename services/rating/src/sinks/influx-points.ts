@@ -148,8 +148,43 @@ function seriesPrefix(
  */
 export function resourcePoint(r: RatedInterval): InfluxPoint {
   const { sample, interval } = r;
-  // A resource keeps its kind; its tenant may change (relabelled), so it is part of the key.
+  const prefix = resourcePrefix(sample);
+  const memory = String(Number(sample.memoryUsageBytes));
+  const durationMs = interval.toMs - interval.fromMs;
+  // ns / (ms × 10^6) = cores; an instant has no rate.
+  const fields =
+    durationMs > 0
+      ? `cpu_cores=${String(Number(interval.cpuUsageNs) / (durationMs * 1e6))},memory_bytes=${memory}`
+      : `memory_bytes=${memory}`;
+  return { key: null, line: `${prefix} ${fields} ${sample.observedAtMs}` };
+}
+
+interface ResourceSeries {
+  readonly host: string;
+  readonly tenantId: string;
+  readonly resourceKind: string;
+  readonly name: string;
+  readonly prefix: string;
+}
+const resourceSeries = new Map<string, ResourceSeries>();
+
+/**
+ * The series part of a resource's gauges, remembered per resource id with the tag values it was
+ * made from (a resource keeps its kind; its tenant may change, relabelled, and its host and name
+ * may too): found without building a key string per sample.
+ */
+function resourcePrefix(sample: RatedInterval['sample']): string {
   const name = sample.name ?? '';
+  const known = resourceSeries.get(sample.resourceId);
+  if (
+    known !== undefined &&
+    known.host === sample.host &&
+    known.tenantId === sample.tenantId &&
+    known.resourceKind === sample.resourceKind &&
+    known.name === name
+  ) {
+    return known.prefix;
+  }
   const prefix = seriesPrefix(
     `${sample.resourceId}\u0000${sample.host}\u0000${sample.tenantId}\u0000${sample.resourceKind}\u0000${name}`,
     'resource',
@@ -168,14 +203,15 @@ export function resourcePoint(r: RatedInterval): InfluxPoint {
           ['name', name],
         ],
   );
-  const memory = String(Number(sample.memoryUsageBytes));
-  const durationMs = interval.toMs - interval.fromMs;
-  // ns / (ms × 10^6) = cores; an instant has no rate.
-  const fields =
-    durationMs > 0
-      ? `cpu_cores=${String(Number(interval.cpuUsageNs) / (durationMs * 1e6))},memory_bytes=${memory}`
-      : `memory_bytes=${memory}`;
-  return { key: null, line: `${prefix} ${fields} ${sample.observedAtMs}` };
+  if (resourceSeries.size > 100_000) resourceSeries.clear();
+  resourceSeries.set(sample.resourceId, {
+    host: sample.host,
+    tenantId: sample.tenantId,
+    resourceKind: sample.resourceKind,
+    name,
+    prefix,
+  });
+  return prefix;
 }
 
 /** The same gauge built through Point for every sample: the reference resourcePoint is held to. */
