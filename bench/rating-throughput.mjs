@@ -16,7 +16,9 @@
 //          --instances N (1; more: after the one-instance run, the same samples rated again by N
 //          processes in one consumer group, on a fresh ledger: the scale-out figure, with the CPU
 //          per sample of both runs and the time batches waited on locks another process held)
-//          --env KEY=VALUE (extra rating settings, repeatable) --node-arg ARG (e.g. --cpu-prof)
+//          --env KEY=VALUE (extra rating settings, repeatable) --variant-env KEY=VALUE (one more
+//          one-instance run with these settings on top, printed beside the first: an A/B)
+//          --variant-node-arg ARG (the same with a node option, e.g. --single-threaded-gc) --node-arg ARG (e.g. --cpu-prof)
 //          --keep (leave topic, schema, db)
 // Needs the local stack (npm run stack -- --infra): Kafka 127.0.0.1:9092, PostgreSQL, InfluxDB.
 import { spawn } from 'node:child_process';
@@ -51,6 +53,8 @@ const { values: opts } = parseArgs({
     partitions: { type: 'string', default: '6' },
     instances: { type: 'string', default: '1' },
     env: { type: 'string', multiple: true, default: [] },
+    'variant-env': { type: 'string', multiple: true, default: [] },
+    'variant-node-arg': { type: 'string', multiple: true, default: [] },
     'node-arg': { type: 'string', multiple: true, default: [] },
     keep: { type: 'boolean', default: false },
     'noop-consumer': { type: 'string' }, // internal: run (b) in a child process
@@ -75,6 +79,9 @@ const name = `bench_${Date.now().toString(36)}`;
 const topic = `${name}.samples`;
 /** (c) with one instance, then (with --instances N > 1) with N: each its own ledger and topics. */
 const runNames = INSTANCES > 1 ? [name, `${name}_x${INSTANCES}`] : [name];
+// --variant-env: one more one-instance run with those settings, for an A/B in the same run.
+const variantArgs = [...opts['variant-env'], ...opts['variant-node-arg']];
+if (variantArgs.length > 0) runNames.push(`${name}_v`);
 const kafka = new kafkajs.Kafka({
   clientId: 'rating-bench',
   brokers: BROKERS,
@@ -184,9 +191,13 @@ try {
   const spread = INSTANCES > 1 ? await tenantSpread() : null;
   const cs = [];
   for (const [i, runName] of runNames.entries()) {
-    const instances = i === 0 ? 1 : INSTANCES;
+    const variant = runName.endsWith('_v');
+    const instances = i === 0 || variant ? 1 : INSTANCES;
     log(`(c) starting the rating service (${instances} process${instances > 1 ? 'es' : ''})`);
-    const c = await rateAll(instances, runName);
+    const c = variant
+      ? await rateAll(1, runName, envPairs(opts['variant-env']), opts['variant-node-arg'])
+      : await rateAll(instances, runName, {}, []);
+    c.label = variant ? `(c') with ${variantArgs.join(' ')}` : null;
     const usageEnd = await admin.fetchTopicOffsets(`${runName}.usage`).catch(() => []);
     c.events = usageEnd.reduce((s, p) => s + Number(p.high), 0);
     c.influxPoints = await influxCount(runName);
@@ -204,6 +215,7 @@ try {
     return `  ${label.padEnd(27)}${fmt(r.rate).padStart(9)} samples/s  (ledger caught up ${r.seconds.toFixed(1)} s after the first commit; ${r.totalSeconds.toFixed(1)} s with start-up)
     c/b' ${pct(r.rate / d)} (target ≥ 50 %: ${r.rate >= 0.5 * d ? 'PASS' : 'FAIL'})   c/b ${pct(r.rate / b)}   c/a ${pct(r.rate / a)}
     rating CPU ${r.cpuSeconds.toFixed(1)} s = ${((r.cpuSeconds * 1e6) / N).toFixed(1)} µs/sample${r.perInstance.length > 1 ? ` (per instance ${r.perInstance.map((x) => `${x.toFixed(1)} s`).join(', ')})` : ''}; peak RSS (VmHWM) ${r.vmHwmKb.map((kb) => `${(kb / 1024).toFixed(0)} MB`).join(', ')} (target < 300 MB: ${Math.max(...r.vmHwmKb) < 300 * 1024 ? 'PASS' : 'FAIL'})
+    rating CPU by thread (s): ${r.threads.join('; ')}
     machine during (c): ${r.machine.busy.toFixed(1)} of ${r.machineSeconds.toFixed(1)} core-s busy; rating ${r.cpuSeconds.toFixed(1)}, ${['postgres', 'influxd', 'kafka (java)'].map((k) => `${k} ${r.machine[k].toFixed(1)}`).join(', ')}
     ledger rows written (inserted + updated, pg_stat_user_tables) ${LEDGER_ROW_TABLES.map((t) => `${t} ${fmt(r.rows[t] ?? 0)}`).join(', ')}: ${fmt(rows / r.seconds)} rows/s against ${fmt(r.rate)} samples/s (${(rows / N).toFixed(3)} rows per sample; all tables ${fmt(allRows)})
     lock waits (pg_stat_activity sampled every 20 ms, ${r.locks.samples} samples, ${r.locks.connections} rating connections): on locks another rating process held ${r.locks.otherSeconds.toFixed(2)} s, on its own other batch's ${r.locks.sameSeconds.toFixed(2)} s (summed over connections, of ${r.seconds.toFixed(1)} s)${r.locks.statements.map((x) => `\n      ${x.seconds.toFixed(2)} s in "${x.statement}…"`).join('')}
@@ -215,12 +227,19 @@ rating throughput, ${fmt(N)} samples (${RESOURCES} resources, ${TENANTS} tenants
   (b) kafkajs no-op consumer   ${fmt(b).padStart(9)} samples/s
   (b') kafkajs + decoding      ${fmt(d).padStart(9)} samples/s  (rating's decoder only: the reference of c/b')
 ${runLines(c, '(c) rating service')}${
-    cs.length > 1
+    INSTANCES > 1
       ? `
 ${runLines(cs[1], `(c×${INSTANCES}) ${INSTANCES} instances`)}
   scale-out: ${INSTANCES} instances ${fmt(cs[1].rate)} samples/s against 1 instance ${fmt(c.rate)} (×${(cs[1].rate / c.rate).toFixed(2)}); CPU per sample ${((cs[1].cpuSeconds * 1e6) / N).toFixed(1)} µs against ${((c.cpuSeconds * 1e6) / N).toFixed(1)} µs (×${(cs[1].cpuSeconds / c.cpuSeconds).toFixed(2)}); ${spread}`
       : ''
-  }
+  }${cs
+    .filter((r) => r.label !== null)
+    .map(
+      (r) => `
+${runLines(r, r.label)}
+  variant against (c): ${fmt(r.rate)} samples/s against ${fmt(c.rate)} (×${(r.rate / c.rate).toFixed(2)}); CPU per sample ×${(r.cpuSeconds / c.cpuSeconds).toFixed(2)}`,
+    )
+    .join('')}
   load average ${load()}`);
 } finally {
   await cleanUp();
@@ -340,7 +359,7 @@ async function noopConsumer(fromTopic, total, decode) {
   console.log(JSON.stringify({ seconds: (t1 - t0) / 1000, joinSeconds: (first - t0) / 1000 }));
 }
 
-async function rateAll(instances, runName) {
+async function rateAll(instances, runName, variantEnv, variantNodeArgs) {
   const ports = await Promise.all(Array.from({ length: instances }, () => freePort()));
   const runtime = deployedRuntime();
   log(`(c) rating runtime settings ${JSON.stringify(runtime)}`);
@@ -351,14 +370,16 @@ async function rateAll(instances, runName) {
       name: runName,
       topic,
       port,
-      nodeArgs: opts['node-arg'],
+      nodeArgs: [...opts['node-arg'], ...variantNodeArgs],
       env: {
         USAGE_TOPIC_PARTITIONS: String(PARTITIONS),
         SAMPLES_TOPIC_PARTITIONS: String(PARTITIONS),
         ...envPairs(opts.env),
+        ...variantEnv,
       },
     }),
   );
+  log(`(c) rating pid ${ratings.map((r) => r.pid).join(', ')}`);
   // Lock waits, sampled on a connection of its own.
   const watcher = new pg.Client({ connectionString: DATABASE_URL });
   await watcher.connect();
@@ -389,6 +410,7 @@ async function rateAll(instances, runName) {
   await watcher.end();
   const vmHwmKb = [];
   const perInstance = [];
+  const threads = [];
   let cpuSeconds = 0;
   for (const [i, rating] of ratings.entries()) {
     const status = readFileSync(`/proc/${rating.pid}/status`, 'utf8');
@@ -396,9 +418,7 @@ async function rateAll(instances, runName) {
     const stat = readFileSync(`/proc/${rating.pid}/stat`, 'utf8').split(') ')[1].split(' ');
     perInstance.push((Number(stat[11]) + Number(stat[12])) / 100);
     cpuSeconds += perInstance.at(-1);
-    log(
-      `${instances > 1 ? `rating ${i + 1}` : 'rating'} CPU by thread (s): ${threadCpu(rating.pid)}`,
-    );
+    threads.push(threadCpu(rating.pid));
     const metricsText = await (
       await fetch(`http://127.0.0.1:${ports[i]}/metrics`)
     )
@@ -436,6 +456,7 @@ async function rateAll(instances, runName) {
     rows,
     locks: lockWaits,
     perInstance,
+    threads,
     rate: N / ((t1 - firstCommit) / 1000),
     seconds: (t1 - firstCommit) / 1000,
     totalSeconds: (t1 - t0) / 1000,
