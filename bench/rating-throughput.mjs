@@ -18,7 +18,9 @@
 //          per sample of both runs and the time batches waited on locks another process held)
 //          --env KEY=VALUE (extra rating settings, repeatable) --variant-env KEY=VALUE (one more
 //          one-instance run with these settings on top, printed beside the first: an A/B)
-//          --variant-node-arg ARG (the same with a node option, e.g. --single-threaded-gc) --node-arg ARG (e.g. --cpu-prof)
+//          --variant-node-arg ARG (the same with a node option, e.g. --single-threaded-gc)
+//          --variant-main PATH (the same with another build of rating, e.g. a baseline checkout's
+//          services/rating/dist/src/main.js: code A/B under the same load) --node-arg ARG (e.g. --cpu-prof)
 //          --keep (leave topic, schema, db)
 // Needs the local stack (npm run stack -- --infra): Kafka 127.0.0.1:9092, PostgreSQL, InfluxDB.
 import { spawn } from 'node:child_process';
@@ -55,6 +57,7 @@ const { values: opts } = parseArgs({
     env: { type: 'string', multiple: true, default: [] },
     'variant-env': { type: 'string', multiple: true, default: [] },
     'variant-node-arg': { type: 'string', multiple: true, default: [] },
+    'variant-main': { type: 'string' },
     'node-arg': { type: 'string', multiple: true, default: [] },
     keep: { type: 'boolean', default: false },
     'noop-consumer': { type: 'string' }, // internal: run (b) in a child process
@@ -80,7 +83,11 @@ const topic = `${name}.samples`;
 /** (c) with one instance, then (with --instances N > 1) with N: each its own ledger and topics. */
 const runNames = INSTANCES > 1 ? [name, `${name}_x${INSTANCES}`] : [name];
 // --variant-env: one more one-instance run with those settings, for an A/B in the same run.
-const variantArgs = [...opts['variant-env'], ...opts['variant-node-arg']];
+const variantArgs = [
+  ...opts['variant-env'],
+  ...opts['variant-node-arg'],
+  ...(opts['variant-main'] === undefined ? [] : [opts['variant-main']]),
+];
 if (variantArgs.length > 0) runNames.push(`${name}_v`);
 const kafka = new kafkajs.Kafka({
   clientId: 'rating-bench',
@@ -195,7 +202,13 @@ try {
     const instances = i === 0 || variant ? 1 : INSTANCES;
     log(`(c) starting the rating service (${instances} process${instances > 1 ? 'es' : ''})`);
     const c = variant
-      ? await rateAll(1, runName, envPairs(opts['variant-env']), opts['variant-node-arg'])
+      ? await rateAll(
+          1,
+          runName,
+          envPairs(opts['variant-env']),
+          opts['variant-node-arg'],
+          opts['variant-main'],
+        )
       : await rateAll(instances, runName, {}, []);
     c.label = variant ? `(c') with ${variantArgs.join(' ')}` : null;
     const usageEnd = await admin.fetchTopicOffsets(`${runName}.usage`).catch(() => []);
@@ -359,7 +372,7 @@ async function noopConsumer(fromTopic, total, decode) {
   console.log(JSON.stringify({ seconds: (t1 - t0) / 1000, joinSeconds: (first - t0) / 1000 }));
 }
 
-async function rateAll(instances, runName, variantEnv, variantNodeArgs) {
+async function rateAll(instances, runName, variantEnv, variantNodeArgs, main) {
   const ports = await Promise.all(Array.from({ length: instances }, () => freePort()));
   const runtime = deployedRuntime();
   log(`(c) rating runtime settings ${JSON.stringify(runtime)}`);
@@ -371,6 +384,7 @@ async function rateAll(instances, runName, variantEnv, variantNodeArgs) {
       topic,
       port,
       nodeArgs: [...opts['node-arg'], ...variantNodeArgs],
+      ...(main === undefined ? {} : { main }),
       env: {
         USAGE_TOPIC_PARTITIONS: String(PARTITIONS),
         SAMPLES_TOPIC_PARTITIONS: String(PARTITIONS),
