@@ -22,6 +22,29 @@ export async function ledgerRowCounts(db, schema) {
 }
 
 /**
+ * Rows of the per-resource ledger tables, their on-disk bytes per row (table, TOAST and indexes,
+ * with the dead versions the run's upserts left for vacuum) and the average live row's bytes.
+ */
+export async function ledgerRowSizes(db, schema) {
+  const out = {};
+  for (const table of LEDGER_ROW_TABLES) {
+    const { rows } = await db.query(
+      `SELECT count(*)::bigint::text AS n, pg_total_relation_size($1::regclass)::bigint::text AS b,
+              coalesce(avg(pg_column_size(x.*)), 0)::float8 AS tuple
+       FROM "${schema}"."${table}" AS x`,
+      [`"${schema}"."${table}"`],
+    );
+    const n = Number(rows[0].n);
+    out[table] = {
+      rows: n,
+      bytesPerRow: n === 0 ? 0 : Number(rows[0].b) / n,
+      tupleBytes: rows[0].tuple,
+    };
+  }
+  return out;
+}
+
+/**
  * The local TCP ports of `pid`'s connections to PostgreSQL's port: how pg_stat_activity
  * (client_port) tells this process's backends from those of the other processes on the machine.
  */

@@ -43,7 +43,12 @@ import {
   spawnRating,
 } from './rating-process.mjs';
 import { fleetSamples } from './sample-stream.mjs';
-import { LEDGER_ROW_TABLES, LockWaitSampler, ledgerRowCounts } from './ledger-watch.mjs';
+import {
+  LEDGER_ROW_TABLES,
+  LockWaitSampler,
+  ledgerRowCounts,
+  ledgerRowSizes,
+} from './ledger-watch.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -231,6 +236,7 @@ try {
     rating CPU by thread (s): ${r.threads.join('; ')}
     machine during (c): ${r.machine.busy.toFixed(1)} of ${r.machineSeconds.toFixed(1)} core-s busy; rating ${r.cpuSeconds.toFixed(1)}, ${['postgres', 'influxd', 'kafka (java)'].map((k) => `${k} ${r.machine[k].toFixed(1)}`).join(', ')}
     ledger rows written (inserted + updated, pg_stat_user_tables) ${LEDGER_ROW_TABLES.map((t) => `${t} ${fmt(r.rows[t] ?? 0)}`).join(', ')}: ${fmt(rows / r.seconds)} rows/s against ${fmt(r.rate)} samples/s (${(rows / N).toFixed(3)} rows per sample; all tables ${fmt(allRows)})
+    ledger size: ${LEDGER_ROW_TABLES.map((t) => `${t} ${fmt(r.sizes[t].rows)} rows, ${fmt(r.sizes[t].bytesPerRow)} bytes a row on disk with its indexes and dead versions, ${fmt(r.sizes[t].tupleBytes)} bytes a live row`).join('; ')}
     lock waits (pg_stat_activity sampled every 20 ms, ${r.locks.samples} samples, ${r.locks.connections} rating connections): on locks another rating process held ${r.locks.otherSeconds.toFixed(2)} s, on its own other batch's ${r.locks.sameSeconds.toFixed(2)} s (summed over connections, of ${r.seconds.toFixed(1)} s)${r.locks.statements.map((x) => `\n      ${x.seconds.toFixed(2)} s in "${x.statement}…"`).join('')}
     usage events published ${fmt(r.events)}, InfluxDB usage points ${fmt(r.influxPoints.usage)}, resource points ${fmt(r.influxPoints.resource)}`;
   };
@@ -466,8 +472,10 @@ async function rateAll(instances, runName, variantEnv, variantNodeArgs, main) {
   // The backends report their row counts when they exit (at most a second later).
   await sleep(1_500);
   const rows = await ledgerRowCounts(db, runName);
+  const sizes = await ledgerRowSizes(db, runName);
   return {
     rows,
+    sizes,
     locks: lockWaits,
     perInstance,
     threads,

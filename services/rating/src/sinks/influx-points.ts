@@ -122,8 +122,8 @@ const seriesPrefixes = new Map<string, string>();
 
 /**
  * Measurement and tags of a series as Point writes them (escaped, sorted), computed once per
- * series: a raw gauge per sample would otherwise build and serialise a Point per sample.
- * `cacheKey` identifies the tag values (a resource's gauges: its id and host).
+ * series: a point per bucket and batch would otherwise build and serialise a Point each time.
+ * `cacheKey` identifies the tag values. (The raw gauges keep theirs per resource: resourcePrefix.)
  */
 function seriesPrefix(
   cacheKey: string,
@@ -132,14 +132,22 @@ function seriesPrefix(
 ): string {
   let prefix = seriesPrefixes.get(cacheKey);
   if (prefix === undefined) {
-    const point = new Point(measurement).floatField(PLACEHOLDER_FIELD, 0);
-    for (const [k, v] of tags) point.tag(k, v);
-    const line = point.toLineProtocol(MS) ?? '';
-    prefix = line.slice(0, line.lastIndexOf(PLACEHOLDER));
+    prefix = buildSeriesPrefix(measurement, tags);
     if (seriesPrefixes.size > 100_000) seriesPrefixes.clear();
     seriesPrefixes.set(cacheKey, prefix);
   }
   return prefix;
+}
+
+/** Measurement and tags as Point writes them, without caching. */
+function buildSeriesPrefix(
+  measurement: string,
+  tags: readonly (readonly [string, string])[],
+): string {
+  const point = new Point(measurement).floatField(PLACEHOLDER_FIELD, 0);
+  for (const [k, v] of tags) point.tag(k, v);
+  const line = point.toLineProtocol(MS) ?? '';
+  return line.slice(0, line.lastIndexOf(PLACEHOLDER));
 }
 
 /**
@@ -185,8 +193,8 @@ function resourcePrefix(sample: RatedInterval['sample']): string {
   ) {
     return known.prefix;
   }
-  const prefix = seriesPrefix(
-    `${sample.resourceId}\u0000${sample.host}\u0000${sample.tenantId}\u0000${sample.resourceKind}\u0000${name}`,
+  // Cached here only (one entry per resource, as many as the sink remembered before).
+  const prefix = buildSeriesPrefix(
     'resource',
     name === ''
       ? [
