@@ -6,9 +6,13 @@
 //   (a) kcat consuming them raw, (b) a no-op kafkajs consumer (eachBatch, count), (b') the same
 //   consumer running rating's sample decoder on every message (a reference), (c) the rating
 //   service (a real process, own schema, group, topics and InfluxDB database) until the ledger
-//   has caught up (stored offsets == end offsets), and print samples/s, c/b, c/a, the rating
-//   process's peak RSS (VmHWM) and CPU, and where the machine's CPU went during (c) (rating,
-//   PostgreSQL, InfluxDB, Kafka). Everything it created is deleted at the end.
+//   has caught up (stored offsets == end offsets), and print samples/s, c/b' (issue 19's target:
+//   ≥ 50 %, PASS/FAIL), c/b, c/a, the rating process's peak RSS (VmHWM, < 300 MB) and CPU per
+//   sample (main thread and the others: V8's GC helpers, libuv, the usage producer), where the
+//   machine's CPU went during (c) (rating, PostgreSQL, InfluxDB, Kafka), the ledger rows written
+//   (pg_stat_user_tables, usage_bucket and instance_state) per second against samples per second,
+//   their bytes per row, and the time rating's transactions waited on locks (pg_stat_activity,
+//   bench/ledger-watch.mjs). Everything it created is deleted at the end.
 //
 //   npx tsc -b services/rating && npm run bench:throughput -w @metering/rating -- --samples 1000000
 //
@@ -20,7 +24,8 @@
 //          one-instance run with these settings on top, printed beside the first: an A/B)
 //          --variant-node-arg ARG (the same with a node option, e.g. --single-threaded-gc)
 //          --variant-main PATH (the same with another build of rating, e.g. a baseline checkout's
-//          services/rating/dist/src/main.js: code A/B under the same load) --node-arg ARG (e.g. --cpu-prof)
+//          services/rating/dist/src/main.js: code A/B under the same load)
+//          --node-arg ARG (e.g. --cpu-prof, or --require of an allocation-sampling preload)
 //          --keep (leave topic, schema, db)
 // Needs the local stack (npm run stack -- --infra): Kafka 127.0.0.1:9092, PostgreSQL, InfluxDB.
 import { spawn } from 'node:child_process';

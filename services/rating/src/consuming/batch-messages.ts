@@ -110,8 +110,8 @@ export function byOffset(a: Rejection, b: Rejection): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-/** Whether the record's key is exactly the UTF-8 of the resource id. */
-function keyIs(key: Buffer | null, resourceId: string): boolean {
+/** Whether the record's key is exactly the UTF-8 of the resource id (exported for its spec). */
+export function keyIs(key: Buffer | null, resourceId: string): boolean {
   if (key === null || key.length < resourceId.length) return false;
   // ASCII ids (the usual ones) byte by byte, without decoding the key to a string.
   if (key.length === resourceId.length) {
