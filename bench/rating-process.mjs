@@ -45,11 +45,11 @@ export function freePort() {
 }
 
 /**
- * Starts rating for run `name` (schema, group, `<name>.dlq`/`<name>.usage` topics, InfluxDB
+ * Starts rating (`main`: this checkout's build unless another is named) for run `name` (schema, group, `<name>.dlq`/`<name>.usage` topics, InfluxDB
  * database `name`) consuming `topic`; `env` adds or overrides settings.
  */
-export function spawnRating({ name, topic, port, nodeArgs = [], env = {} }) {
-  return spawn(process.execPath, [...nodeArgs, ratingMain], {
+export function spawnRating({ name, topic, port, nodeArgs = [], env = {}, main = ratingMain }) {
+  return spawn(process.execPath, [...nodeArgs, main], {
     env: {
       ...process.env,
       ...deployedRuntime(),

@@ -6,15 +6,26 @@
 //   (a) kcat consuming them raw, (b) a no-op kafkajs consumer (eachBatch, count), (b') the same
 //   consumer running rating's sample decoder on every message (a reference), (c) the rating
 //   service (a real process, own schema, group, topics and InfluxDB database) until the ledger
-//   has caught up (stored offsets == end offsets), and print samples/s, c/b, c/a, the rating
-//   process's peak RSS (VmHWM) and CPU, and where the machine's CPU went during (c) (rating,
-//   PostgreSQL, InfluxDB, Kafka). Everything it created is deleted at the end.
+//   has caught up (stored offsets == end offsets), and print samples/s, c/b' (issue 19's target:
+//   ≥ 50 %, PASS/FAIL), c/b, c/a, the rating process's peak RSS (VmHWM, < 300 MB) and CPU per
+//   sample (main thread and the others: V8's GC helpers, libuv, the usage producer), where the
+//   machine's CPU went during (c) (rating, PostgreSQL, InfluxDB, Kafka), the ledger rows written
+//   (pg_stat_user_tables, usage_bucket and instance_state) per second against samples per second,
+//   their bytes per row, and the time rating's transactions waited on locks (pg_stat_activity,
+//   bench/ledger-watch.mjs). Everything it created is deleted at the end.
 //
 //   npx tsc -b services/rating && npm run bench:throughput -w @metering/rating -- --samples 1000000
 //
 // Options: --samples N (1,000,000) --resources N (1,000) --tenants N (50) --partitions N (6)
-//          --instances N (1: rating processes in the one consumer group, for the scale-out figure)
-//          --env KEY=VALUE (extra rating settings, repeatable) --node-arg ARG (e.g. --cpu-prof)
+//          --instances N (1; more: after the one-instance run, the same samples rated again by N
+//          processes in one consumer group, on a fresh ledger: the scale-out figure, with the CPU
+//          per sample of both runs and the time batches waited on locks another process held)
+//          --env KEY=VALUE (extra rating settings, repeatable) --variant-env KEY=VALUE (one more
+//          one-instance run with these settings on top, printed beside the first: an A/B)
+//          --variant-node-arg ARG (the same with a node option, e.g. --single-threaded-gc)
+//          --variant-main PATH (the same with another build of rating, e.g. a baseline checkout's
+//          services/rating/dist/src/main.js: code A/B under the same load)
+//          --node-arg ARG (e.g. --cpu-prof, or --require of an allocation-sampling preload)
 //          --keep (leave topic, schema, db)
 // Needs the local stack (npm run stack -- --infra): Kafka 127.0.0.1:9092, PostgreSQL, InfluxDB.
 import { spawn } from 'node:child_process';
@@ -37,6 +48,12 @@ import {
   spawnRating,
 } from './rating-process.mjs';
 import { fleetSamples } from './sample-stream.mjs';
+import {
+  LEDGER_ROW_TABLES,
+  LockWaitSampler,
+  ledgerRowCounts,
+  ledgerRowSizes,
+} from './ledger-watch.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -48,6 +65,9 @@ const { values: opts } = parseArgs({
     partitions: { type: 'string', default: '6' },
     instances: { type: 'string', default: '1' },
     env: { type: 'string', multiple: true, default: [] },
+    'variant-env': { type: 'string', multiple: true, default: [] },
+    'variant-node-arg': { type: 'string', multiple: true, default: [] },
+    'variant-main': { type: 'string' },
     'node-arg': { type: 'string', multiple: true, default: [] },
     keep: { type: 'boolean', default: false },
     'noop-consumer': { type: 'string' }, // internal: run (b) in a child process
@@ -70,8 +90,15 @@ if (!(Number.isInteger(INSTANCES) && INSTANCES >= 1 && INSTANCES <= PARTITIONS))
 }
 const name = `bench_${Date.now().toString(36)}`;
 const topic = `${name}.samples`;
-const usageTopic = `${name}.usage`;
-const dlqTopic = `${name}.dlq`;
+/** (c) with one instance, then (with --instances N > 1) with N: each its own ledger and topics. */
+const runNames = INSTANCES > 1 ? [name, `${name}_x${INSTANCES}`] : [name];
+// --variant-env: one more one-instance run with those settings, for an A/B in the same run.
+const variantArgs = [
+  ...opts['variant-env'],
+  ...opts['variant-node-arg'],
+  ...(opts['variant-main'] === undefined ? [] : [opts['variant-main']]),
+];
+if (variantArgs.length > 0) runNames.push(`${name}_v`);
 const kafka = new kafkajs.Kafka({
   clientId: 'rating-bench',
   brokers: BROKERS,
@@ -92,14 +119,21 @@ async function cleanUp() {
   cleaned = true;
   for (const rating of ratings) if (rating.exitCode === null) rating.kill('SIGKILL');
   if (!opts.keep) {
+    const existing = new Set(await admin.listTopics().catch(() => []));
     await admin
-      .deleteTopics({ topics: [topic, usageTopic, dlqTopic] })
+      .deleteTopics({
+        topics: [topic, ...runNames.flatMap((n) => [`${n}.usage`, `${n}.dlq`])].filter((t) =>
+          existing.has(t),
+        ),
+      })
       .catch((e) => log('topics:', e.message));
-    await db
-      .query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`)
-      .catch((e) => log('schema:', e.message));
-    await influx(`DROP DATABASE "${name}"`).catch((e) => log('influx:', e.message));
-    log(`deleted topics, schema and InfluxDB database ${name}`);
+    for (const n of runNames) {
+      await db
+        .query(`DROP SCHEMA IF EXISTS "${n}" CASCADE`)
+        .catch((e) => log('schema:', e.message));
+      await influx(`DROP DATABASE "${n}"`, n).catch((e) => log('influx:', e.message));
+    }
+    log(`deleted topics, schemas and InfluxDB databases ${runNames.join(', ')}`);
   }
 }
 // Interrupted or stuck: still delete what the run created.
@@ -122,8 +156,8 @@ try {
     topics: [{ topic, numPartitions: PARTITIONS }],
     waitForLeaders: true,
   });
-  await prepareLedger();
-  log(`ledger schema ${name} ready; producing ${fmt(N)} samples with kcat`);
+  for (const n of runNames) await prepareLedger(n);
+  log(`ledger schema ${runNames.join(', ')} ready; producing ${fmt(N)} samples with kcat`);
 
   // Produce with kcat (fast, not measured).
   let t = Date.now();
@@ -169,27 +203,68 @@ try {
   const d = N / dOut.seconds;
   log(`(b') kafkajs + decoding: ${fmt(N)} in ${dOut.seconds.toFixed(2)} s`);
 
-  // (c) the rating service until the ledger has caught up.
-  log(`(c) starting the rating service (${INSTANCES} process${INSTANCES > 1 ? 'es' : ''})`);
-  const c = await rateAll();
-
-  const usageEnd = await admin.fetchTopicOffsets(usageTopic);
-  const events = usageEnd.reduce((s, p) => s + Number(p.high), 0);
-  const influxPoints = await influxCount();
+  // (c) the rating service until the ledger has caught up: one instance, then (--instances N)
+  // N instances on the same samples with a fresh ledger.
+  const spread = INSTANCES > 1 ? await tenantSpread() : null;
+  const cs = [];
+  for (const [i, runName] of runNames.entries()) {
+    const variant = runName.endsWith('_v');
+    const instances = i === 0 || variant ? 1 : INSTANCES;
+    log(`(c) starting the rating service (${instances} process${instances > 1 ? 'es' : ''})`);
+    const c = variant
+      ? await rateAll(
+          1,
+          runName,
+          envPairs(opts['variant-env']),
+          opts['variant-node-arg'],
+          opts['variant-main'],
+        )
+      : await rateAll(instances, runName, {}, []);
+    c.label = variant ? `(c') with ${variantArgs.join(' ')}` : null;
+    const usageEnd = await admin.fetchTopicOffsets(`${runName}.usage`).catch(() => []);
+    c.events = usageEnd.reduce((s, p) => s + Number(p.high), 0);
+    c.influxPoints = await influxCount(runName);
+    cs.push(c);
+  }
+  const c = cs[0];
+  const pct = (x) => `${(x * 100).toFixed(1)} %`;
+  const load = () =>
+    loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ');
+  const runLines = (r, label) => {
+    const rows = LEDGER_ROW_TABLES.reduce((s, t) => s + (r.rows[t] ?? 0), 0);
+    const allRows = Object.values(r.rows).reduce((s, x) => s + x, 0);
+    return `  ${label.padEnd(27)}${fmt(r.rate).padStart(9)} samples/s  (ledger caught up ${r.seconds.toFixed(1)} s after the first commit; ${r.totalSeconds.toFixed(1)} s with start-up)
+    c/b' ${pct(r.rate / d)} (target ≥ 50 %: ${r.rate >= 0.5 * d ? 'PASS' : 'FAIL'})   c/b ${pct(r.rate / b)}   c/a ${pct(r.rate / a)}
+    rating CPU ${r.cpuSeconds.toFixed(1)} s = ${((r.cpuSeconds * 1e6) / N).toFixed(1)} µs/sample${r.perInstance.length > 1 ? ` (per instance ${r.perInstance.map((x) => `${x.toFixed(1)} s`).join(', ')})` : ''}; peak RSS (VmHWM) ${r.vmHwmKb.map((kb) => `${(kb / 1024).toFixed(0)} MB`).join(', ')} (target < 300 MB: ${Math.max(...r.vmHwmKb) < 300 * 1024 ? 'PASS' : 'FAIL'})
+    rating CPU by thread (s): ${r.threads.join('; ')}
+    machine during (c): ${r.machine.busy.toFixed(1)} of ${r.machineSeconds.toFixed(1)} core-s busy; rating ${r.cpuSeconds.toFixed(1)}, ${['postgres', 'influxd', 'kafka (java)'].map((k) => `${k} ${r.machine[k].toFixed(1)}`).join(', ')}
+    ledger rows written (inserted + updated, pg_stat_user_tables) ${LEDGER_ROW_TABLES.map((t) => `${t} ${fmt(r.rows[t] ?? 0)}`).join(', ')}: ${fmt(rows / r.seconds)} rows/s against ${fmt(r.rate)} samples/s (${(rows / N).toFixed(3)} rows per sample; all tables ${fmt(allRows)})
+    ledger size: ${LEDGER_ROW_TABLES.map((t) => `${t} ${fmt(r.sizes[t].rows)} rows, ${fmt(r.sizes[t].bytesPerRow)} bytes a row on disk with its indexes and dead versions, ${fmt(r.sizes[t].tupleBytes)} bytes a live row`).join('; ')}
+    lock waits (pg_stat_activity sampled every 20 ms, ${r.locks.samples} samples, ${r.locks.connections} rating connections): on locks another rating process held ${r.locks.otherSeconds.toFixed(2)} s, on its own other batch's ${r.locks.sameSeconds.toFixed(2)} s (summed over connections, of ${r.seconds.toFixed(1)} s)${r.locks.statements.map((x) => `\n      ${x.seconds.toFixed(2)} s in "${x.statement}…"`).join('')}
+    usage events published ${fmt(r.events)}, InfluxDB usage points ${fmt(r.influxPoints.usage)}, resource points ${fmt(r.influxPoints.resource)}`;
+  };
   console.log(`
 rating throughput, ${fmt(N)} samples (${RESOURCES} resources, ${TENANTS} tenants, ${PARTITIONS} partitions)
   (a) kcat raw consume         ${fmt(a).padStart(9)} samples/s
   (b) kafkajs no-op consumer   ${fmt(b).padStart(9)} samples/s
-  (b') kafkajs + decoding      ${fmt(d).padStart(9)} samples/s  (rating's decoder only: a reference, c/b' ${((c.rate / d) * 100).toFixed(1)} %)
-  (c) rating service${INSTANCES > 1 ? ` ×${INSTANCES}` : '  '}         ${fmt(c.rate).padStart(9)} samples/s  (ledger caught up ${c.seconds.toFixed(1)} s after the first commit; ${c.totalSeconds.toFixed(1)} s with start-up)
-  c/b ${((c.rate / b) * 100).toFixed(1)} %   c/a ${((c.rate / a) * 100).toFixed(1)} %
-  rating peak RSS (VmHWM) ${c.vmHwmKb.map((kb) => `${(kb / 1024).toFixed(0)} MB`).join(', ')}, CPU ${c.cpuSeconds.toFixed(1)} s (${((c.cpuSeconds * 1e6) / N).toFixed(1)} µs/sample)
-  machine during (c): ${c.machine.busy.toFixed(1)} of ${c.machineSeconds.toFixed(1)} core-s busy; rating ${c.cpuSeconds.toFixed(1)}, ${['postgres', 'influxd', 'kafka (java)'].map((k) => `${k} ${c.machine[k].toFixed(1)}`).join(', ')}
-  usage events published ${fmt(events)}, InfluxDB usage points ${fmt(influxPoints.usage)}, resource points ${fmt(influxPoints.resource)}
-  load average ${loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ')}
-  targets: c ≥ 40 % of b ${c.rate >= 0.4 * b ? 'met' : 'NOT met'}; c ≥ 20,000/s ${c.rate >= 20_000 ? 'met' : 'NOT met'}; RSS < 300 MB ${Math.max(...c.vmHwmKb) < 300 * 1024 ? 'met' : 'NOT met'}`);
+  (b') kafkajs + decoding      ${fmt(d).padStart(9)} samples/s  (rating's decoder only: the reference of c/b')
+${runLines(c, '(c) rating service')}${
+    INSTANCES > 1
+      ? `
+${runLines(cs[1], `(c×${INSTANCES}) ${INSTANCES} instances`)}
+  scale-out: ${INSTANCES} instances ${fmt(cs[1].rate)} samples/s against 1 instance ${fmt(c.rate)} (×${(cs[1].rate / c.rate).toFixed(2)}); CPU per sample ${((cs[1].cpuSeconds * 1e6) / N).toFixed(1)} µs against ${((c.cpuSeconds * 1e6) / N).toFixed(1)} µs (×${(cs[1].cpuSeconds / c.cpuSeconds).toFixed(2)}); ${spread}`
+      : ''
+  }${cs
+    .filter((r) => r.label !== null)
+    .map(
+      (r) => `
+${runLines(r, r.label)}
+  variant against (c): ${fmt(r.rate)} samples/s against ${fmt(c.rate)} (×${(r.rate / c.rate).toFixed(2)}); CPU per sample ×${(r.cpuSeconds / c.cpuSeconds).toFixed(2)}`,
+    )
+    .join('')}
+  load average ${load()}`);
 } finally {
   await cleanUp();
   await admin.disconnect();
@@ -197,9 +272,9 @@ rating throughput, ${fmt(N)} samples (${RESOURCES} resources, ${TENANTS} tenants
 }
 
 /** Schema with 50 registered tenants in three zones, each on a tiered plan (two bases). */
-async function prepareLedger() {
+async function prepareLedger(schema) {
   // migrateLedger holds an advisory lock on one connection while migrating on another.
-  const ds = createLedgerDataSource({ url: DATABASE_URL, schema: name, poolSize: 2 });
+  const ds = createLedgerDataSource({ url: DATABASE_URL, schema, poolSize: 2 });
   await ds.initialize();
   await migrateLedger(ds);
   const zones = ['UTC', 'Asia/Kolkata', 'America/New_York'];
@@ -308,25 +383,33 @@ async function noopConsumer(fromTopic, total, decode) {
   console.log(JSON.stringify({ seconds: (t1 - t0) / 1000, joinSeconds: (first - t0) / 1000 }));
 }
 
-async function rateAll() {
-  const ports = await Promise.all(Array.from({ length: INSTANCES }, () => freePort()));
+async function rateAll(instances, runName, variantEnv, variantNodeArgs, main) {
+  const ports = await Promise.all(Array.from({ length: instances }, () => freePort()));
   const runtime = deployedRuntime();
   log(`(c) rating runtime settings ${JSON.stringify(runtime)}`);
   const machineBefore = machineCpu();
   const t0 = performance.now();
   ratings = ports.map((port) =>
     spawnRating({
-      name,
+      name: runName,
       topic,
       port,
-      nodeArgs: opts['node-arg'],
+      nodeArgs: [...opts['node-arg'], ...variantNodeArgs],
+      ...(main === undefined ? {} : { main }),
       env: {
         USAGE_TOPIC_PARTITIONS: String(PARTITIONS),
         SAMPLES_TOPIC_PARTITIONS: String(PARTITIONS),
         ...envPairs(opts.env),
+        ...variantEnv,
       },
     }),
   );
+  log(`(c) rating pid ${ratings.map((r) => r.pid).join(', ')}`);
+  // Lock waits, sampled on a connection of its own.
+  const watcher = new pg.Client({ connectionString: DATABASE_URL });
+  await watcher.connect();
+  const locks = new LockWaitSampler(watcher, () => ratings.map((r) => r.pid));
+  locks.start();
   let firstCommit = 0;
   for (;;) {
     await sleep(100);
@@ -339,7 +422,7 @@ async function rateAll() {
       throw new Error('rating did not catch up within 30 min');
     const r = await db
       .query(
-        `SELECT coalesce(sum(next_offset), 0)::bigint AS n FROM "${name}".consumer_offset WHERE next_offset > 0`,
+        `SELECT coalesce(sum(next_offset), 0)::bigint AS n FROM "${runName}".consumer_offset WHERE next_offset > 0`,
       )
       .catch(() => ({ rows: [{ n: 0 }] }));
     const done = Number(r.rows[0].n);
@@ -348,13 +431,19 @@ async function rateAll() {
   }
   const t1 = performance.now();
   const machineAfter = machineCpu();
+  const lockWaits = await locks.stop();
+  await watcher.end();
   const vmHwmKb = [];
+  const perInstance = [];
+  const threads = [];
   let cpuSeconds = 0;
   for (const [i, rating] of ratings.entries()) {
     const status = readFileSync(`/proc/${rating.pid}/status`, 'utf8');
     vmHwmKb.push(Number(/VmHWM:\s+(\d+)/.exec(status)[1]));
     const stat = readFileSync(`/proc/${rating.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    cpuSeconds += (Number(stat[11]) + Number(stat[12])) / 100;
+    perInstance.push((Number(stat[11]) + Number(stat[12])) / 100);
+    cpuSeconds += perInstance.at(-1);
+    threads.push(threadCpu(rating.pid));
     const metricsText = await (
       await fetch(`http://127.0.0.1:${ports[i]}/metrics`)
     )
@@ -362,7 +451,7 @@ async function rateAll() {
       .catch(() => '');
     const gauge = (n) =>
       Number(new RegExp(`^${n}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(metricsText)?.[1] ?? NaN);
-    const who = INSTANCES > 1 ? `rating ${i + 1}` : 'rating';
+    const who = instances > 1 ? `rating ${i + 1}` : 'rating';
     log(
       `${who} memory at the end: heap used ${(gauge('nodejs_heap_size_used_bytes') / 2 ** 20).toFixed(0)} MB of ` +
         `${(gauge('nodejs_heap_size_total_bytes') / 2 ** 20).toFixed(0)} MB, external ${(gauge('nodejs_external_memory_bytes') / 2 ** 20).toFixed(0)} MB, ` +
@@ -385,7 +474,16 @@ async function rateAll() {
       return exited;
     }),
   );
+  // The backends report their row counts when they exit (at most a second later).
+  await sleep(1_500);
+  const rows = await ledgerRowCounts(db, runName);
+  const sizes = await ledgerRowSizes(db, runName);
   return {
+    rows,
+    sizes,
+    locks: lockWaits,
+    perInstance,
+    threads,
     rate: N / ((t1 - firstCommit) / 1000),
     seconds: (t1 - firstCommit) / 1000,
     totalSeconds: (t1 - t0) / 1000,
@@ -396,6 +494,29 @@ async function rateAll() {
     ),
     machineSeconds: ((t1 - t0) / 1000) * (await import('node:os')).cpus().length,
   };
+}
+
+/** A process's CPU seconds so far: its main thread, and the others (V8, libuv, workers). */
+function threadCpu(pid) {
+  const others = [];
+  let main = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const text = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      const seconds = (Number(f[11]) + Number(f[12])) / 100;
+      if (Number(tid) === pid) main = seconds;
+      else others.push(seconds);
+    } catch {
+      // the thread ended
+    }
+  }
+  others.sort((a, b) => b - a);
+  const sum = others.reduce((s, x) => s + x, 0);
+  return `main ${main.toFixed(1)}, ${others.length} others ${sum.toFixed(1)} (the busiest ${others
+    .slice(0, 4)
+    .map((x) => x.toFixed(1))
+    .join(', ')})`;
 }
 
 /**
@@ -429,24 +550,51 @@ function machineCpu() {
   return out;
 }
 
-async function influx(q) {
+async function influx(q, database) {
   const res = await fetch(`${INFLUX_URL}/query`, {
     method: 'POST',
-    body: new URLSearchParams({ q, db: name }),
+    body: new URLSearchParams({ q, db: database }),
   });
   return res.json();
 }
 
-async function influxCount() {
+async function influxCount(database) {
   const count = async (m) => {
-    const json = await influx(`SELECT count(cpu_core_seconds) FROM "${m}"`).catch(() => ({}));
+    const json = await influx(`SELECT count(cpu_core_seconds) FROM "${m}"`, database).catch(
+      () => ({}),
+    );
     return json.results?.[0]?.series?.[0]?.values?.[0]?.[1] ?? 0;
   };
-  const res = await influx('SELECT count(memory_bytes) FROM "resource"').catch(() => ({}));
+  const res = await influx('SELECT count(memory_bytes) FROM "resource"', database).catch(
+    () => ({}),
+  );
   return {
     usage: await count('usage'),
     resource: res.results?.[0]?.series?.[0]?.values?.[0]?.[1] ?? 0,
   };
+}
+
+/**
+ * On how many partitions each tenant has resources (read back with kcat: the producer's
+ * partitioner decided): the scale-out run needs a tenant on every partition.
+ */
+async function tenantSpread() {
+  const out = await run('sh', [
+    '-c',
+    `kcat -C -b ${BROKERS[0]} -t ${topic} -e -q -o beginning -f '%p %k\\n' | sort -u`,
+  ]);
+  const partitionsOf = new Map();
+  for (const line of out.split('\n')) {
+    const [p, key] = line.split(' ');
+    if (key === undefined) continue;
+    // sample-stream.mjs: resource r is "ctr-<hex r>" or "vm-<hex r>", of tenant r % tenants.
+    const tenant = parseInt(key.slice(key.indexOf('-') + 1), 16) % TENANTS;
+    if (!partitionsOf.has(tenant)) partitionsOf.set(tenant, new Set());
+    partitionsOf.get(tenant).add(p);
+  }
+  const counts = [...partitionsOf.values()].map((s) => s.size);
+  const everywhere = counts.filter((n) => n === PARTITIONS).length;
+  return `${everywhere} of ${partitionsOf.size} tenants own resources on every one of the ${PARTITIONS} partitions (the fewest: ${Math.min(...counts)})`;
 }
 
 function run(cmd, args) {

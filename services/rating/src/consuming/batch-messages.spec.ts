@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { encode } from '@metering/contracts';
 import { exampleDockerSample } from '@metering/contracts/testing';
 import { type ConsumedBatch, type ConsumedMessage } from '@metering/kafka';
-import { decodeBatch, sliceBatch } from './batch-messages';
+import fc from 'fast-check';
+import { decodeBatch, keyIs, sliceBatch } from './batch-messages';
 
 function message(offset: number, key: string | null, value: Buffer | null): ConsumedMessage {
   return {
@@ -44,6 +45,43 @@ test('a sample keyed by anything but its resource id is a KEY_MISMATCH, naming b
   assert.match(decoded.rejections[0]!.reason.message, /resource\.id \(".+"\), got "other"/);
   assert.match(decoded.rejections[1]!.reason.message, /got no key$/);
   assert.equal(decoded.messages[0]?.offset, '0');
+});
+
+test('the key check answers as decoding the key and comparing would, without decoding ASCII', () => {
+  // The definition it replaces: the key's UTF-8, decoded, is the resource id.
+  const decoding = (key: Buffer | null, id: string): boolean =>
+    key !== null && key.length >= id.length && key.toString('utf8') === id;
+  const id = fc.oneof(fc.string(), fc.string({ unit: 'grapheme' }), fc.string({ unit: 'binary' }));
+  fc.assert(
+    fc.property(
+      id,
+      fc.oneof(
+        // the id's own bytes, one byte changed, one added or removed, arbitrary bytes
+        fc.constant('same'),
+        fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })),
+        fc.constant('longer'),
+        fc.constant('shorter'),
+        fc.uint8Array({ maxLength: 12 }),
+      ),
+      (text, how) => {
+        const own = Buffer.from(text, 'utf8');
+        let key: Buffer;
+        if (how === 'same') key = own;
+        else if (how === 'longer') key = Buffer.concat([own, Buffer.from([0x41])]);
+        else if (how === 'shorter') key = own.subarray(0, Math.max(0, own.length - 1));
+        else if (how instanceof Uint8Array) key = Buffer.from(how);
+        else {
+          key = Buffer.from(own);
+          if (key.length > 0) key[how[0] % key.length] = how[1];
+        }
+        assert.equal(keyIs(key, text), decoding(key, text));
+      },
+    ),
+    { numRuns: 2_000 },
+  );
+  assert.equal(keyIs(null, 'a'), false);
+  // Invalid UTF-8 decodes to U+FFFD: an id holding it is matched as before.
+  assert.equal(keyIs(Buffer.from([0xff]), '\ufffd'), decoding(Buffer.from([0xff]), '\ufffd'));
 });
 
 test('a poisoned message is UNRATEABLE with its error, bounded, and never decoded', () => {

@@ -110,9 +110,21 @@ export function byOffset(a: Rejection, b: Rejection): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-/** Whether the record's key is exactly the UTF-8 of the resource id. */
-function keyIs(key: Buffer | null, resourceId: string): boolean {
-  return key !== null && key.length >= resourceId.length && key.toString('utf8') === resourceId;
+/** Whether the record's key is exactly the UTF-8 of the resource id (exported for its spec). */
+export function keyIs(key: Buffer | null, resourceId: string): boolean {
+  if (key === null || key.length < resourceId.length) return false;
+  // ASCII ids (the usual ones) byte by byte, without decoding the key to a string.
+  if (key.length === resourceId.length) {
+    let i = 0;
+    while (i < key.length) {
+      const c = resourceId.charCodeAt(i);
+      if (c >= 0x80) break;
+      if (key[i] !== c) return false;
+      i += 1;
+    }
+    if (i === key.length) return true;
+  }
+  return key.toString('utf8') === resourceId;
 }
 
 function describeKey(key: Buffer | null): string {

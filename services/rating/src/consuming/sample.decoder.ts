@@ -28,7 +28,11 @@ export function decodeSampleFast(bytes: MessageBytes): DecodeResult<SampleEvent>
   if (bytes instanceof Uint8Array && bytes.length > 0 && isUtf8(bytes)) {
     let json: unknown;
     try {
-      json = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8'));
+      // kafkajs hands out Buffers: read as they are (no view made per message).
+      const buffer = Buffer.isBuffer(bytes)
+        ? bytes
+        : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+      json = JSON.parse(buffer.toString('utf8'));
     } catch {
       json = undefined;
     }

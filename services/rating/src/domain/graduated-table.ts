@@ -12,6 +12,7 @@ export const CPU_UNITS_PER_HOUR = 3600n * CPU_UNITS_PER_CORE_SECOND;
 export const MEMORY_UNITS_PER_HOUR = 3600n * BYTES_PER_GIB * MEMORY_UNITS_PER_BYTE_SECOND;
 
 const AMOUNT_ONE = 10n ** BigInt(AMOUNT_SCALE);
+const TWICE_AMOUNT_ONE = 2n * AMOUNT_ONE;
 
 interface Step {
   /** Lower bound in scaled quantity (units × 10^boundPlaces). */
@@ -41,6 +42,8 @@ export class GraduatedTable {
   private readonly steps: readonly Step[];
   private readonly boundScale: bigint;
   private readonly denominator: bigint;
+  /** 2 × denominator, for the half-up rounding (kept: priceAt runs per bucket segment). */
+  private readonly twiceDenominator: bigint;
 
   /**
    * @param tiers validated tiers (libs/pricing parseTiers), bounds in unit-hours, prices per unit-hour
@@ -71,12 +74,14 @@ export class GraduatedTable {
     this.steps = steps;
     // G(x) = N / (10^pricePlaces × unitsPerHour × 10^boundPlaces)
     this.denominator = 10n ** BigInt(pricePlaces) * unitsPerHour * this.boundScale;
+    this.twiceDenominator = 2n * this.denominator;
   }
 
   /** G(quantity) rounded half-up to 20 places, in amount units (10^-20). quantity ≥ 0. */
   priceAt(quantity: bigint): AmountUnits {
     if (quantity <= 0n) return 0n;
-    const x = quantity * this.boundScale;
+    // Integer tier bounds (the usual case) need no scaling: one bigint fewer per call.
+    const x = this.boundScale === 1n ? quantity : quantity * this.boundScale;
     let numerator = 0n;
     for (const step of this.steps) {
       if (step.upper === null || x <= step.upper) {
@@ -84,9 +89,9 @@ export class GraduatedTable {
         break;
       }
     }
-    // round half up of numerator × 10^20 / denominator (both non-negative)
-    const d = this.denominator;
-    return (2n * numerator * AMOUNT_ONE + d) / (2n * d);
+    // round half up of numerator × 10^20 / denominator (both non-negative):
+    // (2·n·10^20 + d) / (2·d), with 2·10^20 and 2·d computed once.
+    return (numerator * TWICE_AMOUNT_ONE + this.denominator) / this.twiceDenominator;
   }
 
   /** The price of `quantity` after `prior` of the same month: priceAt(prior+q) − priceAt(prior). */

@@ -48,6 +48,8 @@ export function rateBatch(
 ): BatchRating {
   const states = new Map<string, InstanceState>();
   const buckets = new Map<string, BucketUsage>();
+  // The sums this batch made (its own objects, added to in place; the segments stay as rated).
+  const merged = new Set<BucketUsage>();
   const intervals: UsageInterval[] = [];
   const rated: RatedInterval[] = [];
   const rejected: { sample: MeteredSample; implausible: Implausible }[] = [];
@@ -70,16 +72,55 @@ export function rateBatch(
         const timeZone = timeZoneOf(sample.tenantId);
         const segments = splitIntervalSegments(outcome.interval, timeZone);
         rated.push({ sample, interval: outcome.interval, segments, timeZone });
+        for (const s of segments) addUsage(buckets, merged, s.usage);
         // An inferred final's unseen tail: gap buckets of their own, no usage (never priced).
-        const tail = splitTail(outcome.interval, timeZone);
-        for (const usage of [...segments.map((s) => s.usage), ...tail]) {
-          const k = bucketKey(usage);
-          const prev = buckets.get(k);
-          buckets.set(k, prev === undefined ? usage : addBuckets(prev, usage));
+        if ((outcome.interval.tailMs ?? 0) > 0) {
+          for (const usage of splitTail(outcome.interval, timeZone)) {
+            addUsage(buckets, merged, usage);
+          }
         }
         break;
       }
     }
   }
   return { states, buckets, intervals, rated, duplicates, outOfOrder, rejected };
+}
+
+type MutableUsage = { -readonly [K in keyof BucketUsage]: BucketUsage[K] };
+
+/**
+ * Adds a bucket usage to the batch's sums: the first of a bucket is taken as it is, the second
+ * makes a sum of the batch's own (addBuckets), and later ones are added to that sum in place, so
+ * a bucket costs one object per batch instead of one per sample. Integer addition is exact.
+ */
+function addUsage(
+  buckets: Map<string, BucketUsage>,
+  merged: Set<BucketUsage>,
+  usage: BucketUsage,
+): void {
+  const k = bucketKey(usage);
+  const prev = buckets.get(k);
+  if (prev === undefined) {
+    buckets.set(k, usage);
+  } else if (!merged.has(prev)) {
+    const sum = addBuckets(prev, usage);
+    merged.add(sum);
+    buckets.set(k, sum);
+  } else {
+    const m = prev as MutableUsage;
+    m.cpuUsage += usage.cpuUsage;
+    m.cpuAllocation += usage.cpuAllocation;
+    m.cpuMax += usage.cpuMax;
+    m.memoryUsage += usage.memoryUsage;
+    m.memoryAllocation += usage.memoryAllocation;
+    m.memoryMax += usage.memoryMax;
+    m.observedMs += usage.observedMs;
+    m.gapMs += usage.gapMs;
+    m.inferredGapMs += usage.inferredGapMs;
+    m.samplesExpected += usage.samplesExpected;
+    m.samplesObserved += usage.samplesObserved;
+    m.samplesThinned += usage.samplesThinned;
+    m.declaredMs += usage.declaredMs;
+    m.declaredGapMs += usage.declaredGapMs;
+  }
 }

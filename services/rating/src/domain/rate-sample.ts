@@ -217,12 +217,20 @@ export function rateSample(
 
 const NANO_CORES = /^(\d+)(?:\.(\d{1,9}))?$/;
 
+/** Hosts report a handful of distinct limits: each is parsed once (checked twice per sample). */
+const nanoCoresOf = new Map<string, bigint | null>();
+
 /** Cores as a decimal string ("0.5") in nano-cores; null when unlimited or not a plain decimal. */
 function nanoCores(cores: string | null): bigint | null {
   if (cores === null) return null;
-  const m = NANO_CORES.exec(cores);
-  if (m === null) return null;
-  return BigInt(m[1]!) * 1_000_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'));
+  let n = nanoCoresOf.get(cores);
+  if (n === undefined) {
+    const m = NANO_CORES.exec(cores);
+    n = m === null ? null : BigInt(m[1]!) * 1_000_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'));
+    if (nanoCoresOf.size > 10_000) nanoCoresOf.clear();
+    nanoCoresOf.set(cores, n);
+  }
+  return n;
 }
 
 /**

@@ -24,7 +24,7 @@ import {
   windowToJson,
 } from './ledger-rows';
 import { type MonthKey, lockPositions, readPositions } from './month-positions';
-import { plainArray } from './pg-arrays';
+import { plainArray, textArray } from './pg-arrays';
 
 /** Where the ledger finds the fingerprint of the message before the offset it stores. */
 export interface OffsetFingerprints {
@@ -133,7 +133,7 @@ export class BatchLedger {
          ON s.resource_id = k.resource_id AND s.instance_id = k.instance_id
        ORDER BY s.resource_id, s.instance_id
        FOR UPDATE OF s`,
-      [keys.map((k) => k.resourceId), keys.map((k) => k.instanceId)],
+      [textArray(keys.map((k) => k.resourceId)), textArray(keys.map((k) => k.instanceId))],
     );
   }
 
@@ -177,13 +177,13 @@ export class BatchLedger {
          first_seen = LEAST(r.first_seen, EXCLUDED.first_seen),
          last_seen = GREATEST(r.last_seen, EXCLUDED.last_seen)`,
       [
-        rows.map((r) => r.tenantId),
-        rows.map((r) => r.resourceId),
-        rows.map((r) => r.kind),
-        rows.map((r) => r.name),
-        rows.map((r) => r.image),
-        rows.map((r) => r.flavour),
-        rows.map((r) => r.host),
+        textArray(rows.map((r) => r.tenantId)),
+        textArray(rows.map((r) => r.resourceId)),
+        textArray(rows.map((r) => r.kind)),
+        textArray(rows.map((r) => r.name)),
+        textArray(rows.map((r) => r.image)),
+        textArray(rows.map((r) => r.flavour)),
+        textArray(rows.map((r) => r.host)),
         plainArray(rows.map((r) => String(r.firstSeenMs))),
         plainArray(rows.map((r) => String(r.lastSeenMs))),
         plainArray(rows.map((r) => String(r.observedMs))),
@@ -223,10 +223,10 @@ export class BatchLedger {
          pending_usage = EXCLUDED.pending_usage,
          updated_at = now()`,
       [
-        list.map((s) => s.resourceId),
-        list.map((s) => s.instanceId),
-        list.map((s) => s.tenantId),
-        list.map((s) => s.resourceKind),
+        textArray(list.map((s) => s.resourceId)),
+        textArray(list.map((s) => s.instanceId)),
+        textArray(list.map((s) => s.tenantId)),
+        textArray(list.map((s) => s.resourceKind)),
         plainArray(list.map((s) => String(s.startedAtMs))),
         plainArray(list.map((s) => String(s.lastObservedAtMs))),
         plainArray(list.map((s) => s.lastCpuUsageNs.toString())),
@@ -315,10 +315,10 @@ export class BatchLedger {
          updated_at = now()
        RETURNING ${BUCKET_TOTALS_COLUMNS}, (SELECT count(*) FROM moved)::int AS moved`,
       [
-        list.map((b) => b.tenantId),
-        list.map((b) => b.resourceId),
+        textArray(list.map((b) => b.tenantId)),
+        textArray(list.map((b) => b.resourceId)),
         plainArray(list.map((b) => String(b.bucketStartMs))),
-        list.map((b) => b.resourceKind),
+        textArray(list.map((b) => b.resourceKind)),
         plainArray(list.map((b) => coreSeconds(b.cpuUsage))),
         plainArray(list.map((b) => coreSeconds(b.cpuAllocation))),
         plainArray(list.map((b) => coreSeconds(b.cpuMax))),

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { type PricedUsage } from '../domain';
 import { type LedgerDb, type LedgerTx } from './ledger-db';
 import { storedWindow } from './ledger-rows';
+import { textArray } from './pg-arrays';
 
 /** An outbox row: the event's key (tenant) and JSON. */
 export interface OutboxRow {
@@ -40,7 +41,7 @@ export class OutboxStore {
       `INSERT INTO usage_outbox (tenant_id, payload)
        SELECT * FROM unnest($1::text[], $2::text[])
        RETURNING id::text`,
-      [events.keys, events.values],
+      [textArray(events.keys), textArray(events.values)],
     );
     return rows.map((r) => r.id);
   }

@@ -1,6 +1,13 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { plainArray } from './pg-arrays';
+import { createRequire } from 'node:module';
+import fc from 'fast-check';
+import { plainArray, textArray } from './pg-arrays';
+
+// The driver's own encoding of a JS array parameter (what textArray replaces).
+const { prepareValue } = createRequire(__filename)('pg/lib/utils') as {
+  prepareValue: (value: unknown) => unknown;
+};
 
 describe('plainArray (PostgreSQL array literals of plain numbers)', () => {
   test('numbers as they are, nulls as NULL, nothing as {}', () => {
@@ -15,5 +22,22 @@ describe('plainArray (PostgreSQL array literals of plain numbers)', () => {
     for (const bad of ['1,2', '"1"', '1e5', '', ' 1', 'NULL', '1}', '.5']) {
       assert.throws(() => plainArray(['1', bad]), RangeError, bad);
     }
+  });
+});
+
+describe('textArray (PostgreSQL array literals of texts)', () => {
+  test('is exactly what the driver sends for the same array', () => {
+    const text = fc.oneof(
+      fc.string({ unit: 'binary' }),
+      fc.string({ unit: fc.constantFrom('\\', '"', ',', '{', '}', ' ', 'N', 'a', '\u00e9') }),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.option(text, { nil: null }), { maxLength: 20 }), (values) => {
+        assert.equal(textArray(values), prepareValue(values));
+      }),
+      { numRuns: 3_000 },
+    );
+    assert.equal(textArray([]), '{}');
+    assert.equal(textArray(['a"b', null, 'c\\d', 'NULL']), '{"a\\"b",NULL,"c\\\\d","NULL"}');
   });
 });

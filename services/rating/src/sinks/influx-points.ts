@@ -122,8 +122,8 @@ const seriesPrefixes = new Map<string, string>();
 
 /**
  * Measurement and tags of a series as Point writes them (escaped, sorted), computed once per
- * series: a raw gauge per sample would otherwise build and serialise a Point per sample.
- * `cacheKey` identifies the tag values (a resource's gauges: its id and host).
+ * series: a point per bucket and batch would otherwise build and serialise a Point each time.
+ * `cacheKey` identifies the tag values. (The raw gauges keep theirs per resource: resourcePrefix.)
  */
 function seriesPrefix(
   cacheKey: string,
@@ -132,14 +132,22 @@ function seriesPrefix(
 ): string {
   let prefix = seriesPrefixes.get(cacheKey);
   if (prefix === undefined) {
-    const point = new Point(measurement).floatField(PLACEHOLDER_FIELD, 0);
-    for (const [k, v] of tags) point.tag(k, v);
-    const line = point.toLineProtocol(MS) ?? '';
-    prefix = line.slice(0, line.lastIndexOf(PLACEHOLDER));
+    prefix = buildSeriesPrefix(measurement, tags);
     if (seriesPrefixes.size > 100_000) seriesPrefixes.clear();
     seriesPrefixes.set(cacheKey, prefix);
   }
   return prefix;
+}
+
+/** Measurement and tags as Point writes them, without caching. */
+function buildSeriesPrefix(
+  measurement: string,
+  tags: readonly (readonly [string, string])[],
+): string {
+  const point = new Point(measurement).floatField(PLACEHOLDER_FIELD, 0);
+  for (const [k, v] of tags) point.tag(k, v);
+  const line = point.toLineProtocol(MS) ?? '';
+  return line.slice(0, line.lastIndexOf(PLACEHOLDER));
 }
 
 /**
@@ -148,10 +156,45 @@ function seriesPrefix(
  */
 export function resourcePoint(r: RatedInterval): InfluxPoint {
   const { sample, interval } = r;
-  // A resource keeps its kind; its tenant may change (relabelled), so it is part of the key.
+  const prefix = resourcePrefix(sample);
+  const memory = String(Number(sample.memoryUsageBytes));
+  const durationMs = interval.toMs - interval.fromMs;
+  // ns / (ms × 10^6) = cores; an instant has no rate.
+  const fields =
+    durationMs > 0
+      ? `cpu_cores=${String(Number(interval.cpuUsageNs) / (durationMs * 1e6))},memory_bytes=${memory}`
+      : `memory_bytes=${memory}`;
+  return { key: null, line: `${prefix} ${fields} ${sample.observedAtMs}` };
+}
+
+interface ResourceSeries {
+  readonly host: string;
+  readonly tenantId: string;
+  readonly resourceKind: string;
+  readonly name: string;
+  readonly prefix: string;
+}
+const resourceSeries = new Map<string, ResourceSeries>();
+
+/**
+ * The series part of a resource's gauges, remembered per resource id with the tag values it was
+ * made from (a resource keeps its kind; its tenant may change, relabelled, and its host and name
+ * may too): found without building a key string per sample.
+ */
+function resourcePrefix(sample: RatedInterval['sample']): string {
   const name = sample.name ?? '';
-  const prefix = seriesPrefix(
-    `${sample.resourceId}\u0000${sample.host}\u0000${sample.tenantId}\u0000${sample.resourceKind}\u0000${name}`,
+  const known = resourceSeries.get(sample.resourceId);
+  if (
+    known !== undefined &&
+    known.host === sample.host &&
+    known.tenantId === sample.tenantId &&
+    known.resourceKind === sample.resourceKind &&
+    known.name === name
+  ) {
+    return known.prefix;
+  }
+  // Cached here only (one entry per resource, as many as the sink remembered before).
+  const prefix = buildSeriesPrefix(
     'resource',
     name === ''
       ? [
@@ -168,14 +211,15 @@ export function resourcePoint(r: RatedInterval): InfluxPoint {
           ['name', name],
         ],
   );
-  const memory = String(Number(sample.memoryUsageBytes));
-  const durationMs = interval.toMs - interval.fromMs;
-  // ns / (ms × 10^6) = cores; an instant has no rate.
-  const fields =
-    durationMs > 0
-      ? `cpu_cores=${String(Number(interval.cpuUsageNs) / (durationMs * 1e6))},memory_bytes=${memory}`
-      : `memory_bytes=${memory}`;
-  return { key: null, line: `${prefix} ${fields} ${sample.observedAtMs}` };
+  if (resourceSeries.size > 100_000) resourceSeries.clear();
+  resourceSeries.set(sample.resourceId, {
+    host: sample.host,
+    tenantId: sample.tenantId,
+    resourceKind: sample.resourceKind,
+    name,
+    prefix,
+  });
+  return prefix;
 }
 
 /** The same gauge built through Point for every sample: the reference resourcePoint is held to. */

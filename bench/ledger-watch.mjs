@@ -1,0 +1,164 @@
+// What the rating benchmark watches in PostgreSQL while rating runs (bench/rating-throughput.mjs):
+// the ledger rows written (pg_stat_user_tables) and the time rating's transactions spent waiting
+// on locks, told apart by who held them (the same rating process, or another one).
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** The ledger tables a batch writes per resource (and bucket): what grows with the fleet. */
+export const LEDGER_ROW_TABLES = ['usage_bucket', 'instance_state'];
+
+/**
+ * Rows inserted plus rows updated so far, per table of `schema` (an upsert that updates counts as
+ * one update). PostgreSQL's backends report these when they go idle or exit (at most once a
+ * second), so read them after the writers have exited.
+ */
+export async function ledgerRowCounts(db, schema) {
+  const { rows } = await db.query(
+    `SELECT relname, (n_tup_ins + n_tup_upd)::bigint::text AS n
+     FROM pg_stat_user_tables WHERE schemaname = $1`,
+    [schema],
+  );
+  return Object.fromEntries(rows.map((r) => [r.relname, Number(r.n)]));
+}
+
+/**
+ * Rows of the per-resource ledger tables, their on-disk bytes per row (table, TOAST and indexes,
+ * with the dead versions the run's upserts left for vacuum) and the average live row's bytes.
+ */
+export async function ledgerRowSizes(db, schema) {
+  const out = {};
+  for (const table of LEDGER_ROW_TABLES) {
+    const { rows } = await db.query(
+      `SELECT count(*)::bigint::text AS n, pg_total_relation_size($1::regclass)::bigint::text AS b,
+              coalesce(avg(pg_column_size(x.*)), 0)::float8 AS tuple
+       FROM "${schema}"."${table}" AS x`,
+      [`"${schema}"."${table}"`],
+    );
+    const n = Number(rows[0].n);
+    out[table] = {
+      rows: n,
+      bytesPerRow: n === 0 ? 0 : Number(rows[0].b) / n,
+      tupleBytes: rows[0].tuple,
+    };
+  }
+  return out;
+}
+
+/**
+ * The local TCP ports of `pid`'s connections to PostgreSQL's port: how pg_stat_activity
+ * (client_port) tells this process's backends from those of the other processes on the machine.
+ */
+export function postgresClientPorts(pid, pgPort = 5432) {
+  const inodes = new Set();
+  let fds = [];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return new Set();
+  }
+  for (const fd of fds) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  const ports = new Set();
+  const remote = pgPort.toString(16).toUpperCase().padStart(4, '0');
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10 || !inodes.has(f[9])) continue;
+      if (f[2].split(':')[1] !== remote) continue;
+      ports.add(parseInt(f[1].split(':')[1], 16));
+    }
+  }
+  return ports;
+}
+
+/**
+ * Samples pg_stat_activity every `everyMs` while running: for each backend of a watched process
+ * waiting on a lock (wait_event_type = 'Lock'), the time since the previous sample counts as lock
+ * wait, as held by another watched process when one of its blockers (pg_blocking_pids) is one,
+ * else as held by the same process (its other batch). A sampled figure: waits shorter than the
+ * interval are seen in proportion to their length, on average.
+ */
+export class LockWaitSampler {
+  constructor(db, pids, everyMs = 20) {
+    this.db = db;
+    this.pids = pids;
+    this.everyMs = everyMs;
+    this.byOther = 0;
+    this.bySame = 0;
+    this.byStatement = new Map();
+    this.samples = 0;
+    this.connections = 0;
+    this.running = false;
+  }
+
+  start() {
+    this.running = true;
+    this.done = this.loop();
+  }
+
+  async stop() {
+    this.running = false;
+    await this.done;
+    return {
+      otherSeconds: this.byOther / 1000,
+      sameSeconds: this.bySame / 1000,
+      samples: this.samples,
+      connections: this.connections,
+      statements: [...this.byStatement]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 3)
+        .map(([q, ms]) => ({ statement: q, seconds: ms / 1000 })),
+    };
+  }
+
+  async loop() {
+    let owner = new Map();
+    let refreshedAt = 0;
+    let last = performance.now();
+    while (this.running) {
+      const now = performance.now();
+      if (now - refreshedAt > 500) {
+        // Pools open connections as they need them: look again now and then.
+        owner = new Map();
+        this.pids().forEach((pid, i) => {
+          for (const port of postgresClientPorts(pid)) owner.set(port, i);
+        });
+        refreshedAt = now;
+        this.connections = Math.max(this.connections, owner.size);
+      }
+      const { rows } = await this.db
+        .query(
+          `SELECT a.client_port, left(regexp_replace(a.query, '\\s+', ' ', 'g'), 60) AS q,
+                  (SELECT array_agg(b.client_port) FROM pg_stat_activity b
+                   WHERE b.pid = ANY (pg_blocking_pids(a.pid))) AS blockers
+           FROM pg_stat_activity a WHERE a.wait_event_type = 'Lock'`,
+        )
+        .catch(() => ({ rows: [] }));
+      const t = performance.now();
+      const elapsed = t - last;
+      last = t;
+      this.samples += 1;
+      for (const r of rows) {
+        const waiter = owner.get(r.client_port);
+        if (waiter === undefined) continue;
+        const blockers = (r.blockers ?? []).map((p) => owner.get(p));
+        if (blockers.some((b) => b !== undefined && b !== waiter)) this.byOther += elapsed;
+        else this.bySame += elapsed;
+        this.byStatement.set(r.q, (this.byStatement.get(r.q) ?? 0) + elapsed);
+      }
+      await sleep(this.everyMs);
+    }
+  }
+}
