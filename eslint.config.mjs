@@ -203,7 +203,6 @@ export default tseslint.config(
     // then leaves this list. Nothing joins it.
     files: [
       'services/billing-api/test/billing-api-resources.int.spec.ts',
-      'services/billing-api/src/invoices/render/invoice-pdf.renderer.ts',
       'libs/spool/src/disk-spool.ts',
       'services/billing-api/test/billing-routes.int.spec.ts',
       'services/billing-api/test/billing-fuzz.int.spec.ts',
