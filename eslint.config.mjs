@@ -203,7 +203,6 @@ export default tseslint.config(
     // then leaves this list. Nothing joins it.
     files: [
       'libs/spool/src/disk-spool.ts',
-      'services/billing-api/test/billing-fuzz.int.spec.ts',
       'libs/spool/src/spooled-publisher.ts',
       'services/billing-api/test/billing-legal-invoices.int.spec.ts',
       'services/rating/src/consuming/offset-continuity.guard.ts',
