@@ -204,7 +204,6 @@ export default tseslint.config(
     files: [
       'libs/spool/src/disk-spool.ts',
       'libs/spool/src/spooled-publisher.ts',
-      'services/billing-api/test/billing-legal-invoices.int.spec.ts',
       'services/rating/src/consuming/offset-continuity.guard.ts',
       'libs/kafka/src/kafka-consumer.ts',
       'libs/contracts/src/sample.event.spec.ts',
