@@ -206,7 +206,6 @@ export default tseslint.config(
       'libs/spool/src/spooled-publisher.ts',
       'services/rating/src/consuming/offset-continuity.guard.ts',
       'libs/kafka/src/kafka-consumer.ts',
-      'libs/contracts/src/sample.event.spec.ts',
       'libs/pipeline-harness/src/service-pipeline.ts',
       'services/rating/test/offset-continuity.int.spec.ts',
       'e2e/test/portal-browser.int.spec.ts',
