@@ -97,3 +97,4 @@ export {
   hostKeysFromEnv,
 } from './host-auth.config';
 export { patchKafkajsRequestQueue } from './kafkajs-request-queue.patch';
+export { Murmur2Partitioner, murmur2 } from './murmur2.partitioner';
