@@ -64,6 +64,8 @@ export class AppModule {
                 procDir: config.procDir,
                 callTimeoutMs: config.libvirtTimeoutMs,
                 concurrency: config.libvirtConcurrency,
+                watchReads: config.watchReads,
+                youngWindowMs: config.sampleIntervalMs,
               },
               () => clock.now(),
               (wallMs) => clock.fromWall(wallMs),

@@ -13,6 +13,10 @@ import { LOG_LEVELS, type LogLevel } from '@metering/observability';
 import { SpoolConfigError, type SpoolSettings, spoolSettingsFromEnv } from '@metering/spool';
 import { MEMORY_USAGE_MODES, type MemoryUsageMode } from './sampling';
 
+/** WATCH_READS: what a poll between two samples reads of the domains it already knows. */
+export const WATCH_READS = ['young', 'all'] as const;
+export type WatchReads = (typeof WATCH_READS)[number];
+
 export interface VmCollectorConfig {
   /** libvirt connection URIs, each read every poll; duplicates removed. */
   libvirtUris: readonly string[];
@@ -24,6 +28,13 @@ export interface VmCollectorConfig {
   sampleIntervalMs: number;
   /** The domain lists are read this often, so starts and stops are caught between samples. */
   pollIntervalMs: number;
+  /**
+   * What the polls between two samples read of the domains they already know: `young` (default)
+   * only those first seen within the last sample interval, the rest answered from their last
+   * reading (one call per connection a poll); `all` each one's state and CPU time (one call per
+   * domain a poll), so a final sample's counter is at most a poll old rather than a sample.
+   */
+  watchReads: WatchReads;
   /**
    * What memory.usageBytes is (README, "Memory"): `rss`, the host memory held by the
    * domain's QEMU process (local qemu:///system; elsewhere the balloon), or `balloon`, the
@@ -106,6 +117,7 @@ const EnvSchema = z.object({
   DEFAULT_TENANT: z.string().trim().min(1, 'must not be empty').default('default'),
   SAMPLE_INTERVAL_MS: positiveInt(100, 3_600_000).default(10_000),
   POLL_INTERVAL_MS: positiveInt(50, 3_600_000).default(1_000),
+  WATCH_READS: z.enum(WATCH_READS).default('young'),
   MEMORY_USAGE: z.enum(MEMORY_USAGE_MODES).default('rss'),
   LIBVIRT_QEMU_RUN_DIR: z.string().min(1).default('/run/libvirt/qemu'),
   HOST_PROC: z.string().min(1).default('/proc'),
@@ -167,6 +179,7 @@ export function loadConfig(
     defaultTenant: e.DEFAULT_TENANT,
     sampleIntervalMs: e.SAMPLE_INTERVAL_MS,
     pollIntervalMs: e.POLL_INTERVAL_MS,
+    watchReads: e.WATCH_READS,
     memoryUsage: e.MEMORY_USAGE,
     qemuRunDir: e.LIBVIRT_QEMU_RUN_DIR,
     procDir: e.HOST_PROC,
