@@ -95,8 +95,9 @@ const DOMAIN_GONE = /domain not found|no domain with matching|domain is not runn
  * tenant from the XML metadata (read again every metadataRefreshMs) and, on a local
  * qemu:///system, its QEMU process (start time, RSS). A watch poll (between samples, to catch
  * starts and ends within a poll): the ids of the running domains (one call) and the info of
- * each (one call); a domain the last full poll did not read is read in full. Per domain that is
- * one call a poll instead of four and a file read, with the same readings of state and CPU.
+ * each (one call) — with `watchReads: 'young'` only of the domains first seen within
+ * `youngWindowMs`, the others answered with their last reading; a domain the last full poll did
+ * not read is read in full.
  */
 export class LibvirtDiscovery implements DomainSource {
   private readonly connectionsByUri: LibvirtConnection[];
