@@ -24,12 +24,27 @@ function isObject(value: unknown): value is Loose {
 }
 
 function text(value: unknown, maxBytes: number, allowEmpty = false): boolean {
-  return (
-    typeof value === 'string' &&
-    (allowEmpty || value.length > 0) &&
-    isPrintableText(value) &&
-    utf8ByteLength(value) <= maxBytes
-  );
+  if (typeof value !== 'string' || (!allowEmpty && value.length === 0)) return false;
+  const bytes = printableBytes(value);
+  return bytes >= 0 && bytes <= maxBytes;
+}
+
+/**
+ * The same strings come in every sample of an instance (host, ids, name, tenant): what was
+ * found of each is kept, a bounded memo (emptied when full) of a pure function of the string.
+ */
+const MEMO_MAX = 65_536;
+const printable = new Map<string, number>();
+
+/** UTF-8 bytes of a printable string, -1 for one that is not (isPrintableText). */
+function printableBytes(value: string): number {
+  let bytes = printable.get(value);
+  if (bytes === undefined) {
+    bytes = isPrintableText(value) ? utf8ByteLength(value) : -1;
+    if (printable.size >= MEMO_MAX) printable.clear();
+    printable.set(value, bytes);
+  }
+  return bytes;
 }
 
 function optionalText(value: unknown, maxBytes: number): boolean {
@@ -38,6 +53,20 @@ function optionalText(value: unknown, maxBytes: number): boolean {
 
 function timestamp(value: unknown): value is string {
   return typeof value === 'string' && TIMESTAMP.test(value);
+}
+
+/** toISOString's form: fixed width, UTC, so text order is time order. */
+function isUtcMillis(t: string): boolean {
+  return t.length === 24 && t.charCodeAt(23) === 0x5a && t.charCodeAt(19) === 0x2e;
+}
+
+/**
+ * Date.parse(a) < Date.parse(b) for two timestamps the pattern accepted; without parsing when
+ * both are in toISOString's form (what the collectors write), where text order is time order.
+ */
+function earlier(a: string, b: string): boolean {
+  if (isUtcMillis(a) && isUtcMillis(b)) return a < b;
+  return Date.parse(a) < Date.parse(b);
 }
 
 /** z.number().int() with bounds: a safe integer in [min, max]. */
@@ -91,8 +120,8 @@ export function isSampleValid(value: unknown): value is SampleEvent {
     return false;
   }
   // The schema's refinements: no reading from before the start; an inferred final's times.
-  const observed = Date.parse(value['observedAt'] as string);
-  if (observed < Date.parse(resource['startedAt'] as string)) return false;
+  const observed = value['observedAt'] as string;
+  if (earlier(observed, resource['startedAt'] as string)) return false;
   if (inferred === undefined) return true;
   return (
     isObject(inferred) &&
@@ -100,8 +129,8 @@ export function isSampleValid(value: unknown): value is SampleEvent {
     timestamp(inferred['lastSeenAt']) &&
     timestamp(inferred['detectedAt']) &&
     value['lifecycle'] === 'final' &&
-    !(Date.parse(inferred['lastSeenAt'] as string) > observed) &&
-    !(Date.parse(inferred['detectedAt'] as string) < observed)
+    !earlier(observed, inferred['lastSeenAt']) &&
+    !earlier(inferred['detectedAt'], observed)
   );
 }
 
