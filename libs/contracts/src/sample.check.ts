@@ -29,6 +29,16 @@ function text(value: unknown, maxBytes: number, allowEmpty = false): boolean {
   return bytes >= 0 && bytes <= maxBytes;
 }
 
+/** text() for a string new in every sample (the sample id): not remembered. */
+function uniqueText(value: unknown, maxBytes: number): boolean {
+  return (
+    typeof value === 'string' &&
+    value.length > 0 &&
+    isPrintableText(value) &&
+    utf8ByteLength(value) <= maxBytes
+  );
+}
+
 /**
  * The same strings come in every sample of an instance (host, ids, name, tenant): what was
  * found of each is kept, a bounded memo (emptied when full) of a pure function of the string.
@@ -92,7 +102,7 @@ export function isSampleValid(value: unknown): value is SampleEvent {
   const { resource, cpu, memory, inferred } = value;
   if (
     value['schema'] !== SCHEMA_VERSIONS.sample ||
-    !text(value['sampleId'], SAMPLE_LIMITS.idBytes) ||
+    !uniqueText(value['sampleId'], SAMPLE_LIMITS.idBytes) ||
     (value['source'] !== 'docker' && value['source'] !== 'libvirt') ||
     !text(value['host'], SAMPLE_LIMITS.hostBytes) ||
     !isObject(resource) ||

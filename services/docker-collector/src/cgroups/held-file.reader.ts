@@ -128,12 +128,16 @@ export class HeldFileReader {
 }
 
 /**
- * The descriptor budget for held files: the configured one, but never more than a quarter of the
- * process's soft RLIMIT_NOFILE (sockets, the spool and the engine need the rest).
+ * The descriptor budget for held files: the configured one, but never more than the process's
+ * soft RLIMIT_NOFILE less what the rest of it may need (sockets, the spool, the engine, the
+ * HTTP server): a quarter of the limit, at least 256 and at most 4,096 descriptors. (A quarter
+ * of 20,000 held 1,666 containers' files at most; the reserve of 4,096 is still tenfold what a
+ * collector was seen to open besides.)
  */
 export function heldFileBudget(configured: number, limitsText: string | null): number {
   const soft = limitsText === null ? null : /^Max open files\s+(\d+|unlimited)/m.exec(limitsText);
   const limit = soft?.[1] === undefined || soft[1] === 'unlimited' ? null : Number(soft[1]);
-  const cap = limit === null ? configured : Math.floor(limit / 4);
+  const reserve = limit === null ? 0 : Math.min(4_096, Math.max(256, Math.floor(limit / 4)));
+  const cap = limit === null ? configured : limit - reserve;
   return Math.max(0, Math.min(configured, cap));
 }
