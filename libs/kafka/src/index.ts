@@ -1,3 +1,4 @@
+import './kafkajs-encoder.patch';
 export {
   KAFKA_DEFAULTS,
   kafkaConfigFromEnv,
