@@ -72,6 +72,8 @@ interface CachedMetadata {
   readonly tenantId: string | null;
   readonly flavour: string | null;
   readonly fetchedAtMs: number;
+  /** The XML they were parsed from: the same text again is not parsed again. */
+  readonly xml: string;
 }
 
 const STATES: Readonly<Record<number, DomainRunState | 'shutoff'>> = {
@@ -355,6 +357,12 @@ export class LibvirtDiscovery implements DomainSource {
       }
       return cached;
     }
+    if (cached !== undefined && cached.xml === xml) {
+      // Unchanged (the usual case): the parse (milliseconds for a domain's XML) is not repeated.
+      const facts = { ...cached, fetchedAtMs: this.now() };
+      this.metadata.set(key, facts);
+      return facts;
+    }
     let tenantId: string | null;
     let flavour: string | null = null;
     try {
@@ -370,7 +378,7 @@ export class LibvirtDiscovery implements DomainSource {
       });
       tenantId = null;
     }
-    const facts = { tenantId, flavour, fetchedAtMs: this.now() };
+    const facts = { tenantId, flavour, fetchedAtMs: this.now(), xml };
     this.metadata.set(key, facts);
     return facts;
   }
