@@ -130,8 +130,8 @@ export function isSampleValid(value: unknown): value is SampleEvent {
     return false;
   }
   // The schema's refinements: no reading from before the start; an inferred final's times.
-  const observed = value['observedAt'] as string;
-  if (earlier(observed, resource['startedAt'] as string)) return false;
+  const observed = value['observedAt'];
+  if (earlier(observed, resource['startedAt'])) return false;
   if (inferred === undefined) return true;
   return (
     isObject(inferred) &&

@@ -424,13 +424,13 @@ export class ContainerCollector {
    * false when its reader cannot read it so (the stats API): it is read through the chain then.
    */
   private readNow(t: Tracked, withLimits: boolean): boolean {
-    const readSync = this.ports.reader.readSync;
-    if (readSync === undefined || t.target.kind !== 'cgroup') return false;
+    const reader = this.ports.reader;
+    if (reader.readSync === undefined || t.target.kind !== 'cgroup') return false;
     if (t.instance.finalized) return true;
     const at = this.ports.clock.now();
     let snapshot;
     try {
-      snapshot = readSync.call(this.ports.reader, t.target, withLimits || t.limits === null);
+      snapshot = reader.readSync(t.target, withLimits || t.limits === null);
     } catch (error) {
       this.readFailed(t, error);
       return true;
