@@ -59,7 +59,7 @@ export class AppModule {
               {
                 uris: config.libvirtUris,
                 hostName: config.hostName,
-                metadataRefreshMs: config.sampleIntervalMs,
+                metadataRefreshMs: config.metadataRefreshMs,
                 qemuRunDir: config.qemuRunDir,
                 procDir: config.procDir,
                 callTimeoutMs: config.libvirtTimeoutMs,
