@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { ContractViolationError } from './contract.errors';
 import { type ResourceKind, type SampleSource } from './sample.event';
 
@@ -57,9 +57,10 @@ export function usageIdOf(identity: UsageIdentity): string {
 }
 
 // A JSON array is an unambiguous encoding: no separator can be forged by a host or id
-// containing it ("a|b" + "c" vs "a" + "b|c").
+// containing it ("a|b" + "c" vs "a" + "b|c"). One-shot hash(): no Hash object per id (a
+// collector makes one per sample).
 function sha256Hex(parts: string[]): string {
-  return createHash('sha256').update(JSON.stringify(parts), 'utf8').digest('hex');
+  return hash('sha256', JSON.stringify(parts), 'hex');
 }
 
 function utcMillis(value: Date | string, field: string): string {

@@ -14,6 +14,7 @@ export {
   SampleSourceSchema,
   sampleKey,
 } from './sample.event';
+export { canonicalSample, isSampleValid } from './sample.check';
 export { type UsageEvent, UsageEventSchema, usageKey } from './usage.event';
 export {
   type DlqBytesDigest,

@@ -1,3 +1,4 @@
+import './kafkajs-encoder.patch';
 export {
   KAFKA_DEFAULTS,
   kafkaConfigFromEnv,
@@ -97,3 +98,4 @@ export {
   hostKeysFromEnv,
 } from './host-auth.config';
 export { patchKafkajsRequestQueue } from './kafkajs-request-queue.patch';
+export { Murmur2Partitioner, murmur2 } from './murmur2.partitioner';

@@ -1,7 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import {
   CompressionTypes,
-  Partitioners,
   type IHeaders,
   type Kafka,
   type Producer,
@@ -10,6 +9,7 @@ import {
 } from 'kafkajs';
 import { createLogger, type Logger } from '@metering/observability';
 import { isRetriable } from './kafka-error.classifier';
+import { Murmur2Partitioner } from './murmur2.partitioner';
 import { ProducerClosedError, ProducerNotConnectedError } from './kafka.errors';
 import { type KafkaMetrics } from './kafka.metrics';
 
@@ -102,9 +102,10 @@ export class KafkaProducer {
       maxInFlightRequests: 1,
       // Topics are created by ensureTopics with their partition count, never implicitly.
       allowAutoTopicCreation: false,
-      // murmur2 like the Java client, so other producers put a key on the same partition.
-      // Named explicitly: kafkajs warns on every producer when the choice is left implicit.
-      createPartitioner: Partitioners.DefaultPartitioner,
+      // murmur2 like the Java client, so other producers put a key on the same partition:
+      // kafkajs's DefaultPartitioner in 32-bit arithmetic (murmur2.partitioner.ts). Named
+      // explicitly: kafkajs warns on every producer when the choice is left implicit.
+      createPartitioner: Murmur2Partitioner,
       // kafkajs would otherwise apply the client's bounded retries to this producer too.
       retry: options.retry ?? { retries: Number.MAX_SAFE_INTEGER },
     });

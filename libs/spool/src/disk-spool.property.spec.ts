@@ -103,9 +103,15 @@ test('any interleaving of append/peek/ack/reopen keeps order and never loses an 
           assert.equal(spool.depth(), accounted, 'depth = appended - thinned - acked');
         }
 
+        // peek answers from memory while it holds every unacked record: the same as the disk.
+        const described = (r: SpoolRecord): string =>
+          `${r.seq} ${r.lifecycle} ${r.appendedAt} ${r.key.toString()} ${r.value.toString()}`;
+        const live = (await spool.peek(10_000)).map(described);
         await spool.close();
         spool = await open();
-        const present = (await spool.peek(10_000)).map(idOf);
+        const fromDisk = await spool.peek(10_000);
+        assert.deepEqual(fromDisk.map(described), live, 'peek from memory = peek from disk');
+        const present = fromDisk.map(idOf);
         await spool.close();
         assert.equal(present.length, accounted);
         assert.deepEqual(

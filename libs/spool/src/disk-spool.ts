@@ -60,6 +60,9 @@ const CURSOR_FILE = 'cursor';
 const LOCK_FILE = 'LOCK';
 const CURSOR_MAGIC = 0x31435053; // "SPC1"
 const READ_CHUNK_BYTES = 1024 * 1024;
+/** The unacked records kept in memory for peek at most (beyond: read back from disk). */
+const TAIL_MAX_RECORDS = 50_000;
+const TAIL_MAX_BYTES = 32 * 1024 * 1024;
 
 /** Spool directories opened by this process; the lock file cannot tell them apart. */
 const openDirs = new Set<string>();
@@ -103,6 +106,14 @@ export class DiskSpool {
   private headAckedBytes = 0;
   private depthValue = 0;
   private leases: Lease[] = [];
+  /**
+   * Every unacked record, as appended, from the head on: what peek returns without reading the
+   * disk while the forwarder keeps up. null while memory does not hold all of them (records
+   * recovered at open, thinned or rewritten segments, a failed append, more than the bound);
+   * whole again once everything is acked.
+   */
+  private tail: ReadRecord[] | null = [];
+  private tailBytes = 0;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
   private dirty = false;
@@ -246,6 +257,7 @@ export class DiskSpool {
       this.depthValue += records - acked;
     }
     this.nextSeq = maxSeq + 1;
+    if (this.depthValue > 0) this.dropTail();
     this.publishSize();
     if (this.depthValue > 0) {
       this.logger.info(
@@ -307,11 +319,20 @@ export class DiskSpool {
       room -= size;
     }
     const appendedAt = this.now();
-    const frames = accepted.map((record) =>
-      encodeFrame({ ...record, seq: this.nextSeq++, appendedAt }),
-    );
-    await this.writeFrames(frames);
+    const stored: ReadRecord[] = accepted.map(({ key, value, lifecycle }) => ({
+      record: { key, value, lifecycle, seq: this.nextSeq++, appendedAt },
+      size: frameSize(key.length, value.length),
+    }));
+    const frames = stored.map(({ record }) => encodeFrame(record));
+    try {
+      await this.writeFrames(frames);
+    } catch (error) {
+      this.dropTail();
+      throw error;
+    }
+    if (this.depthValue === 0 && this.tail === null) this.tail = [];
     this.depthValue += frames.length;
+    this.keepInTail(stored);
     this.publishSize();
 
     if (thinned > 0 || rejected > 0) {
@@ -435,6 +456,8 @@ export class DiskSpool {
     }
     const freed = segment.size - keptBytes;
     if (freed === 0 && dropped === 0) return { freed: 0, dropped: 0, unacked };
+    // Records dropped or given new values on disk: peek reads them from there until drained.
+    this.dropTail();
 
     const isActive = this.active?.segment === segment;
     if (this.active && isActive) {
@@ -557,10 +580,14 @@ export class DiskSpool {
   private async peekNow(max: number): Promise<ReadRecord[]> {
     this.assertOpen();
     if (!Number.isInteger(max) || max < 0) throw new RangeError(`peek(${max}): not a count`);
-    const out: ReadRecord[] = [];
-    for (const [index, segment] of this.segments.entries()) {
-      if (out.length >= max) break;
-      await this.readSegment(segment, index === 0 ? this.headAckedBytes : 0, max, out);
+    let out: ReadRecord[] = [];
+    if (this.tail !== null) {
+      out = this.tail.slice(0, max);
+    } else {
+      for (const [index, segment] of this.segments.entries()) {
+        if (out.length >= max) break;
+        await this.readSegment(segment, index === 0 ? this.headAckedBytes : 0, max, out);
+      }
     }
     if (out.length > this.leases.length) {
       this.leases = out.map(({ record, size }) => ({ seq: record.seq, size }));
@@ -635,6 +662,10 @@ export class DiskSpool {
       }
     }
     this.depthValue -= count;
+    if (this.tail !== null) {
+      for (const { size } of this.tail.splice(0, count)) this.tailBytes -= size;
+    }
+    if (this.depthValue === 0 && this.tail === null) this.tail = [];
     // The cursor first: a crash between the two steps then finds fully acked segments,
     // which recovery deletes, instead of a cursor that points before deleted records.
     await this.writeCursor();
@@ -659,6 +690,20 @@ export class DiskSpool {
   }
 
   // ---- helpers ----------------------------------------------------------------------------
+
+  private keepInTail(stored: readonly ReadRecord[]): void {
+    if (this.tail === null) return;
+    for (const entry of stored) {
+      this.tail.push(entry);
+      this.tailBytes += entry.size;
+    }
+    if (this.tail.length > TAIL_MAX_RECORDS || this.tailBytes > TAIL_MAX_BYTES) this.dropTail();
+  }
+
+  private dropTail(): void {
+    this.tail = null;
+    this.tailBytes = 0;
+  }
 
   private startFsyncTimer(): void {
     this.fsyncTimer = setInterval(() => {

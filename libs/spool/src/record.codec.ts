@@ -32,13 +32,19 @@ export function encodeFrame(record: SpoolRecord): Buffer {
   frame.writeUInt8(FORMAT, 8);
   frame.writeUInt8(LIFECYCLE_CODES[record.lifecycle], 9);
   frame.writeUInt16LE(0, 10);
-  frame.writeBigUInt64LE(BigInt(record.seq), 12);
-  frame.writeBigUInt64LE(BigInt(record.appendedAt), 20);
+  writeU64(frame, record.seq, 12);
+  writeU64(frame, record.appendedAt, 20);
   frame.writeUInt32LE(record.key.length, 28);
   record.key.copy(frame, 32);
   record.value.copy(frame, 32 + record.key.length);
   frame.writeUInt32LE(crc32(frame.subarray(FRAME_HEADER_BYTES)), 4);
   return frame;
+}
+
+/** A safe integer as a u64, little-endian, without a BigInt (one per record adds up). */
+function writeU64(frame: Buffer, value: number, offset: number): void {
+  frame.writeUInt32LE(value % 0x1_0000_0000, offset);
+  frame.writeUInt32LE(Math.floor(value / 0x1_0000_0000), offset + 4);
 }
 
 export type FrameRead =

@@ -97,6 +97,8 @@ export class SpooledPublisher {
   /** Records taken from `pending` whose disk append has not finished. */
   private unwritten = 0;
   private writeTimer: NodeJS.Timeout | undefined;
+  /** The write timer is armed with no delay. */
+  private writeDue = false;
   private writing: Promise<void> = Promise.resolve();
   private writeFailures = 0;
   private spoolWriteError: string | null = null;
@@ -277,11 +279,14 @@ export class SpooledPublisher {
 
   private scheduleWrite(delayMs: number): void {
     if (this.writeTimer !== undefined) {
-      if (delayMs > 0) return;
+      // Already due at once (a full batch): every later publish of the same tick joins it.
+      if (delayMs > 0 || this.writeDue) return;
       clearTimeout(this.writeTimer);
     }
+    this.writeDue = delayMs === 0;
     this.writeTimer = setTimeout(() => {
       this.writeTimer = undefined;
+      this.writeDue = false;
       void this.writePending();
     }, delayMs);
   }

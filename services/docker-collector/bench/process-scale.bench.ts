@@ -25,8 +25,9 @@ import { syntheticCollector, syntheticHost } from './synthetic-host';
 // publisher (the spool on disk, kafkajs to the local broker, each sample signed), prom-client's default
 // metrics sampled as the service does; the containers are a synthetic cgroup tree (plain files in
 // a tmp dir, read by the same reader, with a real memory.stat's size) and an engine answered from
-// memory, because 10,000 real containers do not fit this machine. Not in the child: Nest's HTTP
-// server, idle while nobody scrapes. The parent reads the child's CPU (utime+stime, all threads)
+// memory, because 10,000 real containers do not fit this machine; the instances followed are saved
+// beside the spool every cycle, as the service does. Not in the child: Nest's HTTP server, idle
+// while nobody scrapes, and the engine's event stream, idle while no container starts or stops. The parent reads the child's CPU (utime+stime, all threads)
 // and context switches from /proc over the windows after it settled, and prints PASS/FAIL.
 //   node bench/process-scale.mjs [--window 60] [--repeats 2] [--settle 25] [--held N]
 //     [--sizes 1000,10000] [--profile PREFIX]

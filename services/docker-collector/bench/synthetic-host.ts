@@ -11,6 +11,7 @@ import { type DockerCollectorConfig } from '../src/config';
 import { type ContainerSource } from '../src/discovery/docker-engine.client';
 import { type InspectedContainer } from '../src/discovery/inspected-container';
 import { TenantResolver } from '../src/discovery/tenant.resolver';
+import { FileFollowedStore } from '../src/persistence/followed-containers.store';
 import { CgroupUsageReader } from '../src/reading/cgroup-usage.reader';
 
 export interface SyntheticHost {
@@ -103,6 +104,8 @@ export function syntheticCollector(
       clock: systemClock,
       metrics,
       log,
+      // As the service: the instances followed saved beside the spool every cycle.
+      followedStore: new FileFollowedStore(config.followedStateDir),
     },
     settings,
   );

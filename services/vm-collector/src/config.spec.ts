@@ -20,6 +20,8 @@ test('defaults: qemu:///system, 10 s samples, 1 s polls, 127.0.0.1:9102, rss mem
   assert.deepEqual(config.libvirtUris, ['qemu:///system']);
   assert.equal(config.sampleIntervalMs, 10_000);
   assert.equal(config.pollIntervalMs, 1_000);
+  assert.equal(config.watchReads, 'young');
+  assert.equal(config.metadataRefreshMs, 60_000);
   assert.deepEqual(config.http, { host: '127.0.0.1', port: 9102 });
   assert.equal(config.memoryUsage, 'rss');
   assert.equal(config.defaultTenant, 'default');

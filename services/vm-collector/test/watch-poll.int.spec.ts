@@ -93,3 +93,59 @@ test('watch polls catch a start and an end between full polls, with fresh CPU ti
   await hypervisor!.domainDestroy(await hypervisor!.domainLookupByUUIDString(uuid));
   assert.equal(mine(await discovery.observe({ full: false })), undefined);
 });
+
+test('WATCH_READS=young: watch polls read a domain only while young, then answer its last reading', async () => {
+  const youngName = uniqueName('vmc_young');
+  const youngUuid = randomUUID();
+  const young = new LibvirtDiscovery({
+    uris: [localInfra.libvirtUri],
+    hostName: 'watch-host',
+    metadataRefreshMs: 60_000,
+    qemuRunDir: '/run/libvirt/qemu',
+    procDir: '/proc',
+    callTimeoutMs: 10_000,
+    concurrency: 4,
+    watchReads: 'young',
+    youngWindowMs: 1_500,
+  });
+  const find = (observations: HostObservation[]): DomainReading | undefined => {
+    const [observation] = observations;
+    assert.ok(observation?.ok, observation?.ok === false ? observation.error : 'no observation');
+    return observation.domains.find((d) => d.uuid === youngUuid);
+  };
+  try {
+    await young.observe({ full: true });
+    await hypervisor!.domainCreateXML(tinyDomainXml({ name: youngName, uuid: youngUuid, tenant }));
+    // New since the full poll: read in full by a watch poll, and again while young.
+    let first: DomainReading | undefined;
+    for (let i = 0; i < 20 && first?.process == null; i += 1) {
+      first = find(await young.observe({ full: false }));
+      if (first?.process == null) await sleep(250);
+    }
+    assert.ok(first?.process, 'the new domain is read in full, its QEMU process identified');
+    await sleep(300);
+    const whileYoung = find(await young.observe({ full: false }));
+    assert.ok(whileYoung);
+    assert.ok(whileYoung.observedAt > first.observedAt, 'read again while young');
+
+    // No longer young: a watch poll answers its last reading, without reading it.
+    await sleep(1_600);
+    const settled = find(await young.observe({ full: false }));
+    const again = find(await young.observe({ full: false }));
+    assert.ok(settled && again);
+    assert.equal(again, settled, 'the same reading: the domain was not read');
+    assert.equal(again.tenantId, tenant);
+    // A full poll reads it afresh; then it ends and the next watch poll misses it at once.
+    const full = find(await young.observe({ full: true }));
+    assert.ok(full && full.observedAt > again.observedAt && full.cpuTimeNs >= again.cpuTimeNs);
+    await hypervisor!.domainDestroy(await hypervisor!.domainLookupByUUIDString(youngUuid));
+    assert.equal(find(await young.observe({ full: false })), undefined);
+  } finally {
+    try {
+      await hypervisor!.domainDestroy(await hypervisor!.domainLookupByUUIDString(youngUuid));
+    } catch {
+      // already gone
+    }
+    await young.close();
+  }
+});

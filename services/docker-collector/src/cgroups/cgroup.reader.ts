@@ -42,10 +42,20 @@ export function locateCgroup(mounts: CgroupMounts, proc: ProcessCgroups): Cgroup
  * so does a promise per file, which matters when a cycle reads thousands of them
  * (bench/collector-scale, bench/process-scale).
  */
-export type FileReader = (path: string) => string;
+export type FileReader = ((path: string) => string) & {
+  /**
+   * The same read as bytes, when the reader offers it: what is parsed for one value (memory.stat,
+   * ~40 lines of which one is needed) is then never decoded into a string. The buffer may be the
+   * reader's own, valid until its next read.
+   */
+  readonly bytes?: (path: string) => Buffer;
+};
 
 /** Reads by path (open, read, close). */
-export const syncFileReader: FileReader = (path) => readFileSync(path, 'utf8');
+export const syncFileReader: FileReader = Object.assign(
+  (path: string) => readFileSync(path, 'utf8'),
+  { bytes: (path: string) => readFileSync(path) },
+);
 
 /** v1 reports "no limit" as a page-aligned LONG_MAX; anything this large is unlimited. */
 const UNLIMITED_BYTES = 1n << 62n;
@@ -165,10 +175,8 @@ export class CgroupReader {
   ): CgroupUsage {
     const cpuUsageNs = parseBigInt(this.required(files.cpuUsage), loc.cpuacct);
     const usage = parseBigInt(this.required(files.memoryUsage), loc.memory);
-    const stat = this.optional(files.memoryStat);
     // Hierarchical total first (a container's own cgroup has no children, but be exact).
-    const inactiveFile =
-      flatKeyedValue(stat, 'total_inactive_file') ?? flatKeyedValue(stat, 'inactive_file') ?? 0n;
+    const inactiveFile = this.statValue(files.memoryStat, 'total_inactive_file', 'inactive_file');
     return {
       cpuUsageNs,
       memoryUsageBytes: Number(usage),
@@ -205,8 +213,7 @@ export class CgroupReader {
   private readUsageV2(dir: string, files: LocationFiles): CgroupUsage {
     const cpuUsageNs = this.readCpuStatV2(files.cpuUsage);
     const usage = parseBigInt(this.required(files.memoryUsage), dir);
-    const memStat = this.optional(files.memoryStat);
-    const inactiveFile = flatKeyedValue(memStat, 'inactive_file') ?? 0n;
+    const inactiveFile = this.statValue(files.memoryStat, 'inactive_file');
     return {
       cpuUsageNs,
       memoryUsageBytes: Number(usage),
@@ -225,6 +232,34 @@ export class CgroupReader {
       memoryLimitBytes: max === 'max' ? null : Number(parseBigInt(max, dir)),
       cpuLimitCores: minLimit(quotaCores, this.cpusetLimit(cpuset)),
     };
+  }
+
+  /**
+   * The first of `keys` a flat-keyed file (memory.stat) has, 0 when none (or no file). Read as
+   * bytes when the reader can: no string of the whole file per container per cycle.
+   */
+  private statValue(path: string, ...keys: string[]): bigint {
+    const bytes = this.read.bytes;
+    if (bytes === undefined) {
+      const text = this.optional(path);
+      for (const key of keys) {
+        const value = flatKeyedValue(text, key);
+        if (value !== undefined) return value;
+      }
+      return 0n;
+    }
+    let data: Buffer;
+    try {
+      data = bytes(path);
+    } catch (error) {
+      if (isNotFound(error)) return 0n;
+      throw new CgroupReadError(path, error instanceof Error ? error.message : String(error));
+    }
+    for (const key of keys) {
+      const value = flatKeyedBytes(data, keyBytes(key));
+      if (value !== undefined) return value;
+    }
+    return 0n;
   }
 
   private cpusetLimit(list: string): number | null {
@@ -280,7 +315,7 @@ function parseBigInt(text: string, where: string): bigint {
  * One value of a "key value" file (memory.stat has ~40 lines; only one is needed, and this
  * runs for every container every cycle). Undefined when absent or not a number.
  */
-function flatKeyedValue(text: string, key: string): bigint | undefined {
+export function flatKeyedValue(text: string, key: string): bigint | undefined {
   let from = 0;
   for (;;) {
     const at = text.indexOf(key, from);
@@ -293,6 +328,60 @@ function flatKeyedValue(text: string, key: string): bigint | undefined {
     }
     from = end;
   }
+}
+
+const KEY_BYTES = new Map<string, Buffer>();
+
+function keyBytes(key: string): Buffer {
+  let bytes = KEY_BYTES.get(key);
+  if (bytes === undefined) {
+    bytes = Buffer.from(key, 'latin1');
+    KEY_BYTES.set(key, bytes);
+  }
+  return bytes;
+}
+
+const NEWLINE = 0x0a;
+const SPACE = 0x20;
+const TAB = 0x09;
+const CR = 0x0d;
+
+/** flatKeyedValue over bytes: the same answers (memory-stat.spec.ts), without a string. */
+export function flatKeyedBytes(data: Buffer, key: Buffer): bigint | undefined {
+  let from = 0;
+  for (;;) {
+    const at = data.indexOf(key, from);
+    if (at < 0) return undefined;
+    const end = at + key.length;
+    const after = data[end];
+    if ((at === 0 || data[at - 1] === NEWLINE) && (after === SPACE || after === TAB)) {
+      const newline = data.indexOf(NEWLINE, end);
+      let s = end + 1;
+      let e = newline < 0 ? data.length : newline;
+      // trim(): the whitespace a line may have around its value.
+      while (s < e && isBlank(data[s]!)) s++;
+      while (e > s && isBlank(data[e - 1]!)) e--;
+      if (s === e) return undefined;
+      let small = 0;
+      for (let i = s; i < e; i++) {
+        const c = data[i]! - 0x30;
+        if (c < 0 || c > 9) {
+          // Not ASCII: what the text's own trim() makes of it is the text's answer.
+          return data[i]! >= 0x80
+            ? flatKeyedValue(data.toString('utf8'), key.toString('latin1'))
+            : undefined;
+        }
+        small = small * 10 + c;
+      }
+      // Up to 15 digits a double holds exactly; beyond, the digits themselves.
+      return e - s <= 15 ? BigInt(small) : BigInt(data.toString('latin1', s, e));
+    }
+    from = end;
+  }
+}
+
+function isBlank(c: number): boolean {
+  return c === SPACE || c === TAB || c === CR || c === NEWLINE || c === 0x0b || c === 0x0c;
 }
 
 /** "key value" lines (cpu.stat, memory.stat). Non-numeric values are skipped. */

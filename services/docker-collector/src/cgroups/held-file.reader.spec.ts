@@ -100,7 +100,10 @@ test('the budget is the configured one, capped at a quarter of the soft open-fil
   const limits = (soft: string): string =>
     `Limit                     Soft Limit           Hard Limit           Units\nMax open files            ${soft}                20000                files\n`;
   assert.equal(heldFileBudget(4096, limits('20000')), 4096);
-  assert.equal(heldFileBudget(4096, limits('1024')), 256);
+  assert.equal(heldFileBudget(4096, limits('1024')), 768);
+  assert.equal(heldFileBudget(30_000, limits('20000')), 15_904);
+  assert.equal(heldFileBudget(200_000, limits('131072')), 126_976);
+  assert.equal(heldFileBudget(4096, limits('300')), 44);
   assert.equal(heldFileBudget(4096, limits('unlimited')), 4096);
   assert.equal(heldFileBudget(4096, null), 4096);
   assert.equal(heldFileBudget(4096, 'garbage\0\n'), 4096);

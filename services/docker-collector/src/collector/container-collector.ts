@@ -6,7 +6,7 @@ import { ContractViolationError, type SampleEvent } from '@metering/contracts';
 import { type CgroupLimits } from '../cgroups';
 import { type ContainerEvent } from '../discovery/container-event';
 import { type InspectedContainer } from '../discovery/inspected-container';
-import { type UsageTarget } from '../reading/usage-reader';
+import { type UsageSnapshot, type UsageTarget } from '../reading/usage-reader';
 import { UsageVanishedError } from '../reading/usage.errors';
 import { ContainerInstance } from '../sampling/container-instance';
 import { identityOf, type Reading } from '../sampling/reading';
@@ -292,11 +292,17 @@ export class ContainerCollector {
     // In the background: discoveries may be slow, the cycle does not wait for them.
     if (parentReadings.size > 0) this.spawn(this.list(false));
 
-    await Promise.all(
-      [...this.tracked.values()]
-        .filter((t) => t.vanishedTimer === null)
-        .map((t) => this.enqueue(t, () => this.read(t, true, refreshLimits || t.limitsDue))),
-    );
+    // An instance with nothing queued is read here and now when its reader reads synchronously
+    // (cgroup files): the same reading as through its chain, without a promise per container.
+    const queued: Array<Promise<void>> = [];
+    for (const t of this.tracked.values()) {
+      if (t.vanishedTimer !== null) continue;
+      const withLimits = refreshLimits || t.limitsDue;
+      if (t.busy > 0 || !this.readNow(t, withLimits)) {
+        queued.push(this.enqueue(t, () => this.read(t, true, withLimits)));
+      }
+    }
+    await Promise.all(queued);
 
     this.residuals.settleAll(parentReadings);
     this.followed.save();
@@ -407,18 +413,47 @@ export class ContainerCollector {
     try {
       snapshot = await this.ports.reader.read(t.target, withLimits || t.limits === null);
     } catch (error) {
-      if (error instanceof UsageVanishedError) {
-        this.ports.metrics.readError('vanished');
-        this.awaitDie(t);
-      } else {
-        this.ports.metrics.readError('read_failed');
-        this.ports.log.warn(
-          { err: error, containerId: t.instance.identity.containerId },
-          'read failed',
-        );
-      }
+      this.readFailed(t, error);
       return;
     }
+    this.recordReading(t, at, snapshot, publish);
+  }
+
+  /**
+   * A cycle's reading (published) done synchronously, for an instance with nothing in its chain;
+   * false when its reader cannot read it so (the stats API): it is read through the chain then.
+   */
+  private readNow(t: Tracked, withLimits: boolean): boolean {
+    const reader = this.ports.reader;
+    if (reader.readSync === undefined || t.target.kind !== 'cgroup') return false;
+    if (t.instance.finalized) return true;
+    const at = this.ports.clock.now();
+    let snapshot;
+    try {
+      snapshot = reader.readSync(t.target, withLimits || t.limits === null);
+    } catch (error) {
+      this.readFailed(t, error);
+      return true;
+    }
+    if (snapshot === undefined) return false;
+    this.recordReading(t, at, snapshot, true);
+    return true;
+  }
+
+  private readFailed(t: Tracked, error: unknown): void {
+    if (error instanceof UsageVanishedError) {
+      this.ports.metrics.readError('vanished');
+      this.awaitDie(t);
+    } else {
+      this.ports.metrics.readError('read_failed');
+      this.ports.log.warn(
+        { err: error, containerId: t.instance.identity.containerId },
+        'read failed',
+      );
+    }
+  }
+
+  private recordReading(t: Tracked, at: number, snapshot: UsageSnapshot, publish: boolean): void {
     if (snapshot.limits !== null) {
       t.limits = snapshot.limits;
       t.limitsDue = false;

@@ -32,6 +32,10 @@ export class AutoUsageReader implements UsageReader {
     return (target.kind === 'cgroup' ? this.cgroups : this.statsApi).read(target, withLimits);
   }
 
+  readSync(target: UsageTarget, withLimits: boolean): UsageSnapshot | undefined {
+    return target.kind === 'cgroup' ? this.cgroups.readSync?.(target, withLimits) : undefined;
+  }
+
   readParentCpuNs(location: CgroupLocation): Promise<bigint> {
     return this.cgroups.readParentCpuNs(location);
   }

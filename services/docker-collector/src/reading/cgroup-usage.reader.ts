@@ -68,18 +68,26 @@ export class CgroupUsageReader implements UsageReader {
   }
 
   read(target: UsageTarget, withLimits: boolean): Promise<UsageSnapshot> {
-    if (target.kind !== 'cgroup') return Promise.reject(new UsageReadError('not a cgroup target'));
-    // The files are read synchronously (microseconds each): no promise per file.
+    try {
+      return Promise.resolve(this.readSync(target, withLimits));
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  /** The files are read synchronously (microseconds each): no promise per file or container. */
+  readSync(target: UsageTarget, withLimits: boolean): UsageSnapshot {
+    if (target.kind !== 'cgroup') throw new UsageReadError('not a cgroup target');
     try {
       const usage = this.options.reader.readUsageSync(target.location);
       const limits = withLimits ? this.options.reader.readLimitsSync(target.location) : null;
-      return Promise.resolve({
+      return {
         cpuUsageNs: usage.cpuUsageNs,
         memoryWorkingSetBytes: usage.memoryWorkingSetBytes,
         limits,
-      });
+      };
     } catch (error) {
-      return Promise.reject(translate(error));
+      throw translate(error);
     }
   }
 

@@ -31,6 +31,11 @@ export interface UsageReader {
   locate(container: InspectedContainer): Promise<UsageTarget>;
   /** Throws UsageVanishedError when the container's cgroup is gone (it exited). */
   read(target: UsageTarget, withLimits: boolean): Promise<UsageSnapshot>;
+  /**
+   * read() without a promise, for the targets that are read synchronously anyway (cgroup
+   * files); undefined where this target is not (the stats API). Throws what read() rejects with.
+   */
+  readSync?(target: UsageTarget, withLimits: boolean): UsageSnapshot | undefined;
   /** The cumulative CPU counter of a parent cgroup. */
   readParentCpuNs(location: CgroupLocation): Promise<bigint>;
 }

@@ -14,7 +14,8 @@ export function containerSample(
   sequence: number,
   hostCores?: number,
 ): SampleEvent {
-  const observed = new Date(observedAt).toISOString();
+  const at = new Date(observedAt);
+  const observed = at.toISOString();
   return {
     schema: SCHEMA_VERSIONS.sample,
     sampleId: sampleIdOf({
@@ -22,7 +23,8 @@ export function containerSample(
       host,
       resourceId: identity.containerId,
       instanceId: identity.instanceId,
-      observedAt: observed,
+      // The Date, not its text: the id's UTC milliseconds without parsing the text again.
+      observedAt: at,
     }),
     source: 'docker',
     host,

@@ -36,7 +36,8 @@ const WALL_CLOCK: ReadingClock = { now: () => Date.now() };
 
 /**
  * Runs the sampling cycle: polls every libvirt connection each pollIntervalMs (cheap: one
- * list and one info call per domain), so starts and stops are caught within a poll, and
+ * list of ids, and the info of young domains, or of all with WATCH_READS=all), so starts and
+ * stops are caught within a poll, and
  * publishes `running` samples each sampleIntervalMs. Polls never overlap; a slow poll
  * delays the next one rather than piling up. Publishing only queues (the spool), so a slow
  * or absent Kafka never slows the cycle.

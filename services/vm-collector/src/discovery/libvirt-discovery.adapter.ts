@@ -35,6 +35,14 @@ export interface LibvirtDiscoveryOptions {
   readonly callTimeoutMs: number;
   /** Domains read at the same time per connection. */
   readonly concurrency: number;
+  /**
+   * What a watch poll (`full: false`) reads of a domain it knows: `all` (default) its info each
+   * time; `young` only while it was first seen less than `youngWindowMs` ago (a domain that may
+   * end before its first running sample), the others are answered with their last reading.
+   */
+  readonly watchReads?: 'all' | 'young';
+  /** With `young`: how long a domain counts as young. Default 10 s (the sample interval). */
+  readonly youngWindowMs?: number;
 }
 
 /** A domain that could not be read, for the logs and the error counter. */
@@ -51,6 +59,8 @@ interface KnownDomain {
   readonly id: number;
   readonly uuid: string;
   readonly name: string;
+  /** Its last active reading (what a watch poll with `young` answers for it when not young). */
+  last?: DomainReading;
 }
 
 /** The known domains of one open connection (handles belong to the connection they came from). */
@@ -63,6 +73,8 @@ interface CachedMetadata {
   readonly tenantId: string | null;
   readonly flavour: string | null;
   readonly fetchedAtMs: number;
+  /** The XML they were parsed from: the same text again is not parsed again. */
+  readonly xml: string;
 }
 
 const STATES: Readonly<Record<number, DomainRunState | 'shutoff'>> = {
@@ -86,8 +98,9 @@ const DOMAIN_GONE = /domain not found|no domain with matching|domain is not runn
  * tenant from the XML metadata (read again every metadataRefreshMs) and, on a local
  * qemu:///system, its QEMU process (start time, RSS). A watch poll (between samples, to catch
  * starts and ends within a poll): the ids of the running domains (one call) and the info of
- * each (one call); a domain the last full poll did not read is read in full. Per domain that is
- * one call a poll instead of four and a file read, with the same readings of state and CPU.
+ * each (one call) — with `watchReads: 'young'` only of the domains first seen within
+ * `youngWindowMs`, the others answered with their last reading; a domain the last full poll did
+ * not read is read in full.
  */
 export class LibvirtDiscovery implements DomainSource {
   private readonly connectionsByUri: LibvirtConnection[];
@@ -96,6 +109,8 @@ export class LibvirtDiscovery implements DomainSource {
   private readonly hosts = new Map<string, string>();
   private readonly known = new Map<string, KnownDomains>();
   private lastErrors: DomainReadError[] = [];
+  /** When each boot (uri, uuid, id) was first read: young ones are read by every watch poll. */
+  private readonly firstSeen = new Map<string, number>();
 
   constructor(
     private readonly options: LibvirtDiscoveryOptions,
@@ -122,7 +137,17 @@ export class LibvirtDiscovery implements DomainSource {
     this.processes.retain(live);
     const liveKeys = new Set(live.map((d) => metadataKey(d.uri, d.uuid, d.domainId)));
     for (const key of this.metadata.keys()) if (!liveKeys.has(key)) this.metadata.delete(key);
+    for (const key of this.firstSeen.keys()) if (!liveKeys.has(key)) this.firstSeen.delete(key);
     return observations;
+  }
+
+  /** Whether a watch poll reads a known domain again rather than answer its last reading. */
+  private readsAgain(last: DomainReading): boolean {
+    if ((this.options.watchReads ?? 'all') === 'all') return true;
+    // Waiting for its QEMU process (a domain just booting): read until the process is known.
+    if (last.processExpected && last.process === null) return true;
+    const first = this.firstSeen.get(metadataKey(last.uri, last.uuid, last.domainId));
+    return first === undefined || this.now() - first < (this.options.youngWindowMs ?? 10_000);
   }
 
   errors(): readonly DomainReadError[] {
@@ -144,6 +169,7 @@ export class LibvirtDiscovery implements DomainSource {
     let known: KnownDomains | undefined;
     let toRead: (LibvirtDomain | KnownDomain)[];
     let listed: number | undefined;
+    const kept: DomainReading[] = [];
     try {
       hypervisor = await connection.open();
       host = await this.hostOf(connection, hypervisor);
@@ -164,6 +190,11 @@ export class LibvirtDiscovery implements DomainSource {
         toRead = await Promise.all(
           ids.map(async (id) => {
             const cached = cache.byId.get(id);
+            if (cached?.last !== undefined && !this.readsAgain(cached.last)) {
+              // Listed under the same id, so the same boot, still active: its last reading.
+              kept.push(cached.last);
+              return null;
+            }
             if (cached !== undefined) return cached;
             // Started since the last full poll: read in full. Gone again already: the lookup
             // fails with "domain not found", and the domain is left out like an inactive one.
@@ -184,7 +215,7 @@ export class LibvirtDiscovery implements DomainSource {
       return { uri, ok: false, error: messageOf(error) };
     }
     const processExpected = isLocalQemuSystem(uri);
-    const readings: DomainReading[] = [];
+    const readings: DomainReading[] = kept;
     const unreadable: string[] = [];
     const cache = known;
     try {
@@ -194,7 +225,11 @@ export class LibvirtDiscovery implements DomainSource {
           full,
           remember: (id, entry) => cache.byId.set(id, entry),
         });
-        if (result.kind === 'active') readings.push(result.reading);
+        if (result.kind === 'active') {
+          readings.push(result.reading);
+          const entry = cache.byId.get(result.reading.domainId);
+          if (entry !== undefined) entry.last = result.reading;
+        }
         if (result.kind === 'unreadable') unreadable.push(result.uuid);
       });
     } catch (error) {
@@ -254,6 +289,8 @@ export class LibvirtDiscovery implements DomainSource {
     const observedAt = new Date(this.now());
     const state = STATES[info.state] ?? 'nostate';
     if (state === 'shutoff') return { kind: 'inactive' };
+    const bootKey = metadataKey(uri, uuid, id);
+    if (!this.firstSeen.has(bootKey)) this.firstSeen.set(bootKey, observedAt.getTime());
 
     const described = await this.metadataOf(connection, hypervisor, domain, uuid, name, id);
     if (described === undefined) return { kind: 'unreadable', uuid };
@@ -321,6 +358,12 @@ export class LibvirtDiscovery implements DomainSource {
       }
       return cached;
     }
+    if (cached !== undefined && cached.xml === xml) {
+      // Unchanged (the usual case): the parse (milliseconds for a domain's XML) is not repeated.
+      const facts = { ...cached, fetchedAtMs: this.now() };
+      this.metadata.set(key, facts);
+      return facts;
+    }
     let tenantId: string | null;
     let flavour: string | null = null;
     try {
@@ -336,7 +379,7 @@ export class LibvirtDiscovery implements DomainSource {
       });
       tenantId = null;
     }
-    const facts = { tenantId, flavour, fetchedAtMs: this.now() };
+    const facts = { tenantId, flavour, fetchedAtMs: this.now(), xml };
     this.metadata.set(key, facts);
     return facts;
   }

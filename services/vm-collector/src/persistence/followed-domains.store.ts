@@ -18,7 +18,7 @@ export type LoadedFollowed =
  * domains.json`, a StateFile of @metering/spool), so a restarted collector knows which domains
  * ended while it was down.
  *
- * Written whole every poll, fsynced (file and directory) when the set of instances changed; other
+ * Written whole every poll that changed it, fsynced (file and directory) when the set of instances changed; other
  * writes only advance readings and last-seen times, and a process crash keeps them anyway (the
  * kernel has them); after a machine crash every VM has ended and the last synced file bounds what
  * is claimed. An unusable file (truncated, NUL bytes, not ours, too large) is reported, never
@@ -26,6 +26,8 @@ export type LoadedFollowed =
  */
 export class FollowedDomainsStore {
   private readonly file: StateFile;
+  /** The text of the last successful write. */
+  private written: string | null = null;
 
   constructor(readonly dir: string) {
     this.file = new StateFile(join(dir, 'domains.json'), MAX_FOLLOWED_FILE_BYTES);
@@ -44,8 +46,16 @@ export class FollowedDomainsStore {
       : { kind: 'unusable', problem: decoded.problem };
   }
 
-  /** Replaces the file (tmp + rename); `sync`: the data and the rename reach the disk first. */
+  /**
+   * Replaces the file (tmp + rename); `sync`: the data and the rename reach the disk first.
+   * The same text as the last write is not written again (the polls between samples mostly
+   * change nothing).
+   */
   save(instances: readonly FollowedInstance[], sync: boolean): void {
-    this.file.write(encodeFollowed(instances), sync);
+    const text = encodeFollowed(instances);
+    if (!sync && text === this.written) return;
+    this.written = null;
+    this.file.write(text, sync);
+    this.written = text;
   }
 }
