@@ -13,7 +13,7 @@
 // 1,000,000 resources sampled every 10 s (rows/s = resources / 10 × rows per sample).
 //
 //   npx tsc -b tsconfig.build.json && node bench/ledger-write-rate.mjs [--resources 2000]
-//     [--ticks 60] [--windows 1,3,6,30] [--partitions 6]
+//     [--ticks 60] [--windows 1,3,6,30] [--partitions 6] [--pass-every 1]
 //
 // Needs the local stack's PostgreSQL (npm run stack -- --infra). Its schemas are dropped at the end.
 import { createRequire } from 'node:module';
@@ -41,12 +41,15 @@ const { values: opts } = parseArgs({
     ticks: { type: 'string', default: '60' },
     windows: { type: 'string', default: '1,3,6,30' },
     partitions: { type: 'string', default: '6' },
+    'pass-every': { type: 'string', default: '1' },
   },
 });
 const RESOURCES = Number(opts.resources);
 const TENANTS = Number(opts.tenants);
 const TICKS = Number(opts.ticks);
 const PARTITIONS = Number(opts.partitions);
+/** The pricing stage prices after every this many batches (1: after each, its worst case). */
+const PASS_EVERY = Number(opts['pass-every']);
 const WINDOWS = opts.windows.split(',').map(Number);
 const SAMPLE_INTERVAL_S = 10;
 const log = (...a) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
@@ -169,11 +172,12 @@ try {
         for (let i = 0; i < messages.length; i += size) {
           const slice = messages.slice(i, i + size);
           await processor.process(batchOf(p, slice, i));
-          await stage.drain();
+          if ((batchCount + 1) % PASS_EVERY === 0) await stage.drain();
           samples += slice.length;
           batchCount += 1;
         }
       }
+      await stage.drain();
       const seconds = (performance.now() - started) / 1000;
       const rows = { ...batches.rows, ...pricing.rows, outbox: outboxRows };
       const total = Object.values(rows).reduce((a, b) => a + b, 0);

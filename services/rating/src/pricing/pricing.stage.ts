@@ -40,6 +40,12 @@ export interface PricingStageOptions {
   readonly idleMs: number;
   /** Pieces priced per pass (one transaction). */
   readonly pageSize?: number;
+  /**
+   * How long the months of committed batches are gathered before their passes run (default: the
+   * interval, at most 200 ms): the batches of that time are priced by one pass per month, so
+   * positions, open windows and charges are written per pass, not per batch.
+   */
+  readonly coalesceMs?: number;
 }
 
 /** What a committed pass hands on: its events to publish, its charges to show. */
@@ -65,18 +71,22 @@ const NEVER_MS = 1e12;
  * in the outbox, the idle windows closed, the pieces deleted. A pass that rolls back is redone
  * from the same position over the same pieces: the same amounts and events.
  *
- * Passes run after each batch commit for the months it touched (enqueue: coalesced, one pass at a
- * time per process, off the batch's path) and on a sweep every `intervalMs` for months with
+ * Passes run after batch commits for the months they touched (enqueue: gathered for
+ * `coalesceMs`, one pass per month for all of them, one pass at a time per process, off the
+ * batches' path) and on a sweep every `intervalMs` for months with
  * pieces at least that old or idle windows; the sweep sets rating_pricing_lag_seconds.
  */
 export class PricingStage {
   private readonly queued = new Map<string, MonthKey>();
   private running: Promise<void> | null = null;
+  private gathering: NodeJS.Timeout | null = null;
+  private stopped = false;
   private timer: NodeJS.Timeout | null = null;
   private sweeping: Promise<void> | null = null;
   private readonly lag: Gauge | null;
   private readonly logger: Logger | null;
   private readonly pageSize: number;
+  private readonly coalesceMs: number;
 
   constructor(
     private readonly store: PricingStore,
@@ -88,6 +98,7 @@ export class PricingStage {
     rootLogger: Logger | null = null,
   ) {
     this.pageSize = options.pageSize ?? DEFAULT_PAGE;
+    this.coalesceMs = options.coalesceMs ?? Math.min(options.intervalMs, 200);
     this.lag =
       metrics?.gauge({
         name: 'pricing_lag_seconds',
@@ -96,14 +107,21 @@ export class PricingStage {
     this.logger = rootLogger === null ? null : createLogger('PricingStage', { parent: rootLogger });
   }
 
-  /** Months a committed batch touched: priced soon, one pass at a time (never throws). */
+  /**
+   * Months a committed batch touched: priced within `coalesceMs`, one pass at a time, the months
+   * of all batches committed meanwhile together (never throws).
+   */
   enqueue(months: readonly MonthKey[]): void {
+    if (this.stopped) return;
     for (const m of months) this.queued.set(`${m.tenantId}\u0000${m.period}`, m);
-    if (this.running !== null || this.queued.size === 0) return;
-    this.running = this.drainQueue().finally(() => {
-      this.running = null;
-      if (this.queued.size > 0) this.enqueue([]);
-    });
+    if (this.running !== null || this.gathering !== null || this.queued.size === 0) return;
+    this.gathering = setTimeout(() => {
+      this.gathering = null;
+      this.running = this.drainQueue().finally(() => {
+        this.running = null;
+        if (this.queued.size > 0) this.enqueue([]);
+      });
+    }, this.coalesceMs);
   }
 
   private async drainQueue(): Promise<void> {
@@ -134,8 +152,11 @@ export class PricingStage {
 
   /** Stops the sweep and waits for the passes under way (what is left stays for the next start). */
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
+    if (this.gathering !== null) clearTimeout(this.gathering);
+    this.gathering = null;
     this.queued.clear();
     await this.sweeping;
     await this.running;
