@@ -5,13 +5,15 @@
 // intervals of the partition's resources, and rated by the real SampleBatchProcessor against a
 // fresh ledger schema on the local PostgreSQL (no Kafka, no InfluxDB). The batch ledger is
 // wrapped to count the rows each statement writes: instance states, resource dimension rows,
-// usage buckets, month positions, the partition's offset, and the usage outbox rows.
+// usage buckets, unpriced pieces, the partition's offset; and the pricing stage (ADR 14), run
+// after each batch for the months it touched, is counted too: month positions, bucket charges
+// (a second write of a bucket row), pieces deleted, and the usage outbox rows.
 //
 // Prints rows per sample per window, and the ledger's rows/s they give at 10,000, 100,000 and
 // 1,000,000 resources sampled every 10 s (rows/s = resources / 10 × rows per sample).
 //
 //   npx tsc -b tsconfig.build.json && node bench/ledger-write-rate.mjs [--resources 2000]
-//     [--ticks 60] [--windows 1,3,6,30] [--partitions 6]
+//     [--ticks 60] [--windows 1,3,6,30] [--partitions 6] [--pass-every 1]
 //
 // Needs the local stack's PostgreSQL (npm run stack -- --infra). Its schemas are dropped at the end.
 import { createRequire } from 'node:module';
@@ -28,6 +30,8 @@ const { BatchLedger } = dist('ledger/batch-ledger.store.js');
 const { LedgerDb } = dist('ledger/ledger-db.js');
 const { TenantCatalog } = dist('pricing/tenant-catalog.js');
 const { SampleBatchProcessor } = dist('consuming/sample-batch.processor.js');
+const { PricingStore } = dist('ledger/pricing.store.js');
+const { PricingStage } = dist('pricing/pricing.stage.js');
 const { encodeUsageEvent } = dist('publishing/usage-event.encoder.js');
 
 const { values: opts } = parseArgs({
@@ -37,23 +41,26 @@ const { values: opts } = parseArgs({
     ticks: { type: 'string', default: '60' },
     windows: { type: 'string', default: '1,3,6,30' },
     partitions: { type: 'string', default: '6' },
+    'pass-every': { type: 'string', default: '1' },
   },
 });
 const RESOURCES = Number(opts.resources);
 const TENANTS = Number(opts.tenants);
 const TICKS = Number(opts.ticks);
 const PARTITIONS = Number(opts.partitions);
+/** The pricing stage prices after every this many batches (1: after each, its worst case). */
+const PASS_EVERY = Number(opts['pass-every']);
 const WINDOWS = opts.windows.split(',').map(Number);
 const SAMPLE_INTERVAL_S = 10;
 const log = (...a) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
 
 /** Counts what each statement of the batch's transaction writes. */
 class CountingLedger extends BatchLedger {
-  rows = { states: 0, resources: 0, buckets: 0, positions: 0, offsets: 0 };
-  async saveStates(tx, states, windows) {
+  rows = { states: 0, resources: 0, buckets: 0, pieces: 0, offsets: 0 };
+  async saveStates(tx, states) {
     const list = [...states];
     this.rows.states += list.length;
-    return super.saveStates(tx, list, windows);
+    return super.saveStates(tx, list);
   }
   async upsertResources(tx, rows) {
     this.rows.resources += rows.length;
@@ -62,9 +69,30 @@ class CountingLedger extends BatchLedger {
   async writeBatch(tx, batch) {
     const buckets = [...batch.buckets];
     this.rows.buckets += buckets.length;
-    this.rows.positions += batch.positions.length;
+    this.rows.pieces += batch.pieces.length;
     this.rows.offsets += 1;
     return super.writeBatch(tx, { ...batch, buckets });
+  }
+}
+
+/** Counts what the pricing stage's passes write. */
+class CountingPricing extends PricingStore {
+  rows = { positions: 0, charged: 0, priced: 0, windows: 0 };
+  async storePosition(tx, position) {
+    this.rows.positions += 1;
+    return super.storePosition(tx, position);
+  }
+  async addAmounts(tx, amounts) {
+    this.rows.charged += amounts.length;
+    return super.addAmounts(tx, amounts);
+  }
+  async deletePieces(tx, ids) {
+    this.rows.priced += ids.length;
+    return super.deletePieces(tx, ids);
+  }
+  async storeWindows(tx, key, windows, instances) {
+    this.rows.windows += windows.size;
+    return super.storeWindows(tx, key, windows, instances);
   }
 }
 
@@ -95,27 +123,37 @@ try {
       await seedCatalog(ds);
       const stores = RatingLedger.on(ds).stores();
       const batches = new CountingLedger(new LedgerDb(ds));
+      const pricing = new CountingPricing(new LedgerDb(ds));
       let outboxRows = 0;
+      const catalog = new TenantCatalog(stores.catalog, {
+        ttlMs: 3_600_000,
+        defaultTimeZone: 'UTC',
+        defaultCurrency: 'EUR',
+      });
+      const usageSink = {
+        ready: () => Promise.resolve(),
+        stage: async (tx, closed) => {
+          outboxRows += closed.length;
+          await stores.outbox.addToOutbox(tx, {
+            keys: closed.map((u) => u.tenantId),
+            values: closed.map((u) => encodeUsageEvent(u, '"2026-12-04T00:00:00.000Z"')),
+          });
+          return { rows: [] };
+        },
+        committed: () => undefined,
+      };
+      const stage = new PricingStage(
+        pricing,
+        catalog,
+        usageSink,
+        { priced: () => undefined },
+        { windows: { windowMs: 300_000 }, intervalMs: 1_000, idleMs: 3_600_000 },
+      );
       const processor = new SampleBatchProcessor(
         { batches, reprices: stores.reprices },
-        new TenantCatalog(stores.catalog, {
-          ttlMs: 3_600_000,
-          defaultTimeZone: 'UTC',
-          defaultCurrency: 'EUR',
-        }),
+        catalog,
         { publishAll: () => Promise.resolve() },
-        {
-          ready: () => Promise.resolve(),
-          stage: async (tx, closed) => {
-            outboxRows += closed.length;
-            await stores.outbox.addToOutbox(tx, {
-              keys: closed.map((u) => u.tenantId),
-              values: closed.map((u) => encodeUsageEvent(u, '"2026-12-04T00:00:00.000Z"')),
-            });
-            return { rows: [] };
-          },
-          committed: () => undefined,
-        },
+        usageSink,
         { committed: () => undefined },
         {
           groupId: 'write-rate',
@@ -134,12 +172,14 @@ try {
         for (let i = 0; i < messages.length; i += size) {
           const slice = messages.slice(i, i + size);
           await processor.process(batchOf(p, slice, i));
+          if ((batchCount + 1) % PASS_EVERY === 0) await stage.drain();
           samples += slice.length;
           batchCount += 1;
         }
       }
+      await stage.drain();
       const seconds = (performance.now() - started) / 1000;
-      const rows = { ...batches.rows, outbox: outboxRows };
+      const rows = { ...batches.rows, ...pricing.rows, outbox: outboxRows };
       const total = Object.values(rows).reduce((a, b) => a + b, 0);
       results.push({ window, samples, batchCount, rows, total, seconds });
       log(`window ${window} × ${SAMPLE_INTERVAL_S} s: ${total} rows for ${samples} samples`);
@@ -159,14 +199,15 @@ console.log(
     `(${SAMPLE_INTERVAL_S} s apart), ${PARTITIONS} partitions, ${TENANTS} tenants`,
 );
 console.log(
-  '  batch window   rows/sample  states buckets positions offsets resources outbox  batches',
+  '  batch window   rows/sample  states buckets  pieces offsets resources | positions charged  priced windows outbox  batches',
 );
 for (const r of results) {
   const per = (n) => (n / r.samples).toFixed(3).padStart(7);
   console.log(
     `  ${`${r.window * SAMPLE_INTERVAL_S} s`.padStart(12)}   ${(r.total / r.samples).toFixed(3).padStart(11)}` +
-      `  ${per(r.rows.states)} ${per(r.rows.buckets)} ${per(r.rows.positions)}   ${per(r.rows.offsets)}` +
-      ` ${per(r.rows.resources)} ${per(r.rows.outbox)}  ${String(r.batchCount).padStart(7)}`,
+      `  ${per(r.rows.states)} ${per(r.rows.buckets)} ${per(r.rows.pieces)} ${per(r.rows.offsets)}` +
+      `   ${per(r.rows.resources)} |   ${per(r.rows.positions)} ${per(r.rows.charged)} ${per(r.rows.priced)}` +
+      ` ${per(r.rows.windows)} ${per(r.rows.outbox)}  ${String(r.batchCount).padStart(7)}`,
   );
 }
 console.log('\nthe ledger write rate this gives (rows/s = resources / 10 s × rows per sample)');

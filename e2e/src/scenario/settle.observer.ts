@@ -13,7 +13,8 @@ export async function dockerCycles(pipeline: ServicePipeline): Promise<number> {
  * the domain); (2) the docker collector ran 3 cycles after the last container died (the parent's
  * residual is evaluated on the previous cycle's reading, so 2 are needed: ADR 3); (3) both
  * collectors' spools are empty (Kafka acknowledged every sample); (4) rating committed the topic
- * up to its end at that moment. Returns what did not happen in time.
+ * up to its end at that moment; (5) rating's pricing stage priced all of it. Returns what did
+ * not happen in time.
  */
 export async function settle(
   pipeline: ServicePipeline,
@@ -47,5 +48,12 @@ export async function settle(
   });
   const ends = await pipeline.sampleTopicEnds();
   await step('rating committed the samples topic up to its end', () => pipeline.ratedUpTo(ends));
+  // Charges lag quantities by the pricing stage (docs/adr/0014-rating-scale-out.md).
+  await step('rating priced everything it committed', async () => {
+    const rows = await pipeline.sql<{ n: string }>(
+      'SELECT count(*)::text AS n FROM rating_unpriced_usage',
+    );
+    return rows[0]?.n === '0';
+  });
   return problems;
 }

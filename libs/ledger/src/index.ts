@@ -7,6 +7,8 @@ export { DocumentPdfEntity } from './entities/document-pdf.entity';
 export { DlqReplayEntity } from './entities/dlq-replay.entity';
 export { IdempotencyKeyEntity } from './entities/idempotency-key.entity';
 export { InstanceStateEntity } from './entities/instance-state.entity';
+export { RatingOpenWindowEntity } from './entities/rating-open-window.entity';
+export { RatingUnpricedUsageEntity } from './entities/rating-unpriced-usage.entity';
 export { InvoiceCounterEntity } from './entities/invoice-counter.entity';
 export { InvoiceEntity } from './entities/invoice.entity';
 export { PlanAssignmentEntity } from './entities/plan-assignment.entity';

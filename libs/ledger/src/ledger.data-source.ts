@@ -19,6 +19,8 @@ import { TenantEntity } from './entities/tenant.entity';
 import { TenantMonthPositionEntity } from './entities/tenant-month-position.entity';
 import { UsageBucketEntity } from './entities/usage-bucket.entity';
 import { UsageOutboxEntity } from './entities/usage-outbox.entity';
+import { RatingOpenWindowEntity } from './entities/rating-open-window.entity';
+import { RatingUnpricedUsageEntity } from './entities/rating-unpriced-usage.entity';
 import { InitialLedger1764115200000 } from './migrations/1764115200000-initial-ledger';
 import { BillingLedger1764201600000 } from './migrations/1764201600000-billing-ledger';
 import { UsageCharges1764288000000 } from './migrations/1764288000000-usage-charges';
@@ -35,6 +37,7 @@ import { PortalSessions1764724000000 } from './migrations/1764724000000-portal-s
 import { CloseRunStartedBy1764724200000 } from './migrations/1764724200000-close-run-started-by';
 import { CloseRunByApi1764724300000 } from './migrations/1764724300000-close-run-by-api';
 import { CompletenessCounters1764724400000 } from './migrations/1764724400000-completeness-counters';
+import { RatingPricingStage1764724500000 } from './migrations/1764724500000-rating-pricing-stage';
 
 export const LEDGER_ENTITIES = [
   TenantEntity,
@@ -56,6 +59,8 @@ export const LEDGER_ENTITIES = [
   DocumentPdfEntity,
   CreditNoteEntity,
   CreditNoteCounterEntity,
+  RatingUnpricedUsageEntity,
+  RatingOpenWindowEntity,
 ];
 
 /** Every migration, in order. Both services run them; TypeORM applies each once. */
@@ -76,6 +81,7 @@ export const LEDGER_MIGRATIONS = [
   CloseRunStartedBy1764724200000,
   CloseRunByApi1764724300000,
   CompletenessCounters1764724400000,
+  RatingPricingStage1764724500000,
 ];
 
 export interface LedgerConnectionOptions {

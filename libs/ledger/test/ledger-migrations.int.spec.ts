@@ -40,6 +40,7 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
     'CloseRunStartedBy1764724200000',
     'CloseRunByApi1764724300000',
     'CompletenessCounters1764724400000',
+    'RatingPricingStage1764724500000',
   ]);
   assert.deepEqual(await migrateLedger(ds), [], 'a second run applies nothing');
   assert.deepEqual(await tables(), [
@@ -63,7 +64,9 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
     'portal_link',
     'portal_session',
     'price_plan',
+    'rating_open_window',
     'rating_priced_assignment',
+    'rating_unpriced_usage',
     'resource',
     'tenant',
     'tenant_month_position',
@@ -169,6 +172,7 @@ test('upgrading to PricedAssignments records the assignments rating priced with 
       'CloseRunStartedBy1764724200000',
       'CloseRunByApi1764724300000',
       'CompletenessCounters1764724400000',
+      'RatingPricingStage1764724500000',
     ]);
     const rows = await source.query<{ t: string; p: string; v: number; f: Date }[]>(
       `SELECT tenant_id AS t, plan_id AS p, plan_version AS v, effective_from AS f
@@ -180,6 +184,39 @@ test('upgrading to PricedAssignments records the assignments rating priced with 
     );
   } finally {
     await source.query(`DROP SCHEMA IF EXISTS "${schema4}" CASCADE`);
+    await source.destroy();
+  }
+});
+
+test('upgrading to RatingPricingStage moves the open usage windows out of instance_state', async () => {
+  const schema5 = uniqueName('ledger_windows');
+  const source = createLedgerDataSource({ url: localInfra.postgresUrl, schema: schema5 });
+  await source.initialize();
+  try {
+    await migrateLedger(source);
+    await source.undoLastMigration({ transaction: 'each' });
+    const window = { tenantId: 'acme', period: '2026-10', resourceId: 'r1', instanceId: 'i1' };
+    await source.query(
+      `INSERT INTO instance_state (resource_id, instance_id, tenant_id, resource_kind, started_at,
+         last_observed_at, last_cpu_usage_ns, last_memory_usage_bytes, pending_usage)
+       VALUES ('r1', 'i1', 'acme', 'container', now(), now(), 0, 0, $1::jsonb),
+              ('r2', 'i2', 'acme', 'container', now(), now(), 0, 0, NULL)`,
+      [JSON.stringify(window)],
+    );
+    assert.deepEqual(await migrateLedger(source), ['RatingPricingStage1764724500000']);
+    const rows = await source.query<{ r: string; i: string; p: string; t: string; w: object }[]>(
+      `SELECT resource_id AS r, instance_id AS i, period AS p, tenant_id AS t, "window" AS w
+       FROM rating_open_window`,
+    );
+    assert.deepEqual(rows, [{ r: 'r1', i: 'i1', p: '2026-10', t: 'acme', w: window }]);
+    // And back: the window returns to its instance's state.
+    await source.undoLastMigration({ transaction: 'each' });
+    const back = await source.query<{ w: object | null }[]>(
+      `SELECT pending_usage AS w FROM instance_state ORDER BY resource_id`,
+    );
+    assert.deepEqual(back, [{ w: window }, { w: null }]);
+  } finally {
+    await source.query(`DROP SCHEMA IF EXISTS "${schema5}" CASCADE`);
     await source.destroy();
   }
 });

@@ -167,6 +167,9 @@ describe('rating configuration', () => {
       /USAGE_WINDOW_SECONDS: must divide 3600/,
     );
     assert.throws(() => loadRatingConfig({ USAGE_WINDOW_IDLE_SECONDS: '0' }), /USAGE_WINDOW_IDLE/);
+    assert.equal(loadRatingConfig({}).pricingIntervalMs, 1_000);
+    assert.equal(loadRatingConfig({ RATING_PRICING_INTERVAL_MS: '250' }).pricingIntervalMs, 250);
+    assert.throws(() => loadRatingConfig({ RATING_PRICING_INTERVAL_MS: '0' }), /PRICING_INTERVAL/);
   });
 
   test('dead letters: 900 kB per request and per record by default; bounds checked', () => {

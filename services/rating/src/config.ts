@@ -87,6 +87,11 @@ const Env = z.object({
   TENANT_CATALOG_TTL_MS: durationMs(0).default(30_000),
   /** Buckets at a time when a month is priced again after a back-dated plan (memory bound). */
   REPRICE_PAGE_BUCKETS: integer(1).default(10_000),
+  /**
+   * The pricing stage's sweep (docs/adr/0014-rating-scale-out.md): how often it prices the tenant
+   * months whose pieces are at least this old (charges lag quantities by about this much at most).
+   */
+  RATING_PRICING_INTERVAL_MS: durationMs(10, 600_000).default(1_000),
   /** How often a partition stopped by offset continuity looks for an operator's decision. */
   OFFSET_DECISION_POLL_MS: durationMs(100, 600_000).default(5_000),
   USAGE_TOPIC: z.string().min(1).default(TOPICS.usage),
@@ -166,6 +171,7 @@ export type RatingConfig = Readonly<{
   defaultCurrency: string;
   tenantCatalogTtlMs: number;
   repricePageBuckets: number;
+  pricingIntervalMs: number;
   usage: {
     topic: string;
     partitions: number;
@@ -270,6 +276,7 @@ export function loadRatingConfig(env: Env = process.env): RatingConfig {
     defaultCurrency: e.DEFAULT_CURRENCY,
     tenantCatalogTtlMs: e.TENANT_CATALOG_TTL_MS,
     repricePageBuckets: e.REPRICE_PAGE_BUCKETS,
+    pricingIntervalMs: e.RATING_PRICING_INTERVAL_MS,
     usage: {
       topic: e.USAGE_TOPIC,
       partitions: e.USAGE_TOPIC_PARTITIONS,

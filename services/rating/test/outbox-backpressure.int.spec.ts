@@ -49,7 +49,7 @@ describe('rating: usage events in flight hold the next batch back (real PostgreS
       transport,
       new MetricsRegistry({ serviceName: 'rating', collectDefaultMetrics: false }),
       createRootLogger({ serviceName: 'rating-test', level: 'silent' }),
-      { idleMs: 3_600_000, sweepMs: 3_600_000, maxInFlight: 1 },
+      { sweepMs: 3_600_000, maxInFlight: 1 },
     );
     const started: string[] = [];
     const processor = processorOn(ds, outbox, {

@@ -12,6 +12,7 @@ import {
 import { LedgerDb, type LedgerTx } from '../src/ledger/ledger-db';
 import { OutboxStore } from '../src/ledger/outbox.store';
 import { RatingLedger } from '../src/ledger/rating-ledger';
+import { PricingStage } from '../src/pricing/pricing.stage';
 import { TenantCatalog } from '../src/pricing/tenant-catalog';
 import { type PricedUsage } from '../src/domain';
 import { encodeUsageEvent } from '../src/publishing/usage-event.encoder';
@@ -107,7 +108,9 @@ export async function tieredLedger(o: {
 /**
  * A processor as the rating process builds it (60 s usage windows, a 5 min gap limit), with the
  * DLQ and InfluxDB as no-ops; `ledger` replaces the repository (to make a step fail), and a
- * catalog TTL of 0 reads tenants and assignments again for every batch.
+ * catalog TTL of 0 reads tenants and assignments again for every batch. Its pricing stage
+ * (`stageOf`) prices every month with work after each process() (docs/adr/0014: the specs that
+ * read amounts right after a batch wait for the stage), unless `drain` is false.
  */
 export function processorOn(
   ds: DataSource,
@@ -119,6 +122,8 @@ export function processorOn(
     catalogTtlMs?: number;
     deadLetters?: DeadLetterSink;
     plausibility?: boolean;
+    drain?: boolean;
+    pricingPage?: number;
   },
 ): SampleBatchProcessor {
   const stores = RatingLedger.on(ds).stores();
@@ -131,7 +136,19 @@ export function processorOn(
     defaultTimeZone: 'UTC',
     defaultCurrency: 'EUR',
   });
-  return new SampleBatchProcessor(
+  const stage = new PricingStage(
+    stores.pricing,
+    catalog,
+    sink,
+    { priced: () => undefined },
+    {
+      windows: { windowMs: 60_000 },
+      intervalMs: 1_000,
+      idleMs: 120_000,
+      ...(o.pricingPage === undefined ? {} : { pageSize: o.pricingPage }),
+    },
+  );
+  const processor = new SampleBatchProcessor(
     ledger,
     catalog,
     o.deadLetters ?? { publishAll: () => Promise.resolve() },
@@ -158,7 +175,28 @@ export function processorOn(
     },
     Date.now,
     o.phases,
+    undefined,
+    stage,
   );
+  stages.set(processor, stage);
+  if (o.drain !== false) {
+    const process = processor.process.bind(processor);
+    processor.process = async (batch) => {
+      const outcome = await process(batch);
+      await stage.drain();
+      return outcome;
+    };
+  }
+  return processor;
+}
+
+const stages = new WeakMap<SampleBatchProcessor, PricingStage>();
+
+/** The pricing stage of a processor processorOn built. */
+export function stageOf(processor: SampleBatchProcessor): PricingStage {
+  const stage = stages.get(processor);
+  if (stage === undefined) throw new Error('not a processor of processorOn');
+  return stage;
 }
 
 export interface Deferred {

@@ -204,12 +204,17 @@ export class RatingWorld {
     await waitFor(
       async () => {
         const { done, total } = await this.progress();
-        return done === total;
+        if (done !== total) return false;
+        // And the pricing stage has priced everything rated (charges lag quantities).
+        const rows = await this.ds.query<{ n: number }[]>(
+          `SELECT count(*)::int AS n FROM rating_unpriced_usage`,
+        );
+        return rows[0]?.n === 0;
       },
       {
         timeoutMs,
         intervalMs: 500,
-        description: `the ledger of ${this.name} to catch up with the topic`,
+        description: `the ledger of ${this.name} to catch up with the topic and be priced`,
       },
     );
   }
@@ -289,15 +294,17 @@ export class RatingWorld {
   }
 
   /**
-   * Waits until every rated interval is in a published usage event: no open window left (the
-   * idle sweep publishes those of stopped instances) and nothing waiting in the outbox.
+   * Waits until every rated interval is in a published usage event: nothing left to price, no
+   * open window left (the idle sweep publishes those of stopped instances) and nothing waiting in
+   * the outbox.
    */
   async waitForUsagePublished(timeoutMs: number): Promise<void> {
     await waitFor(
       async () => {
         const rows = await this.ds.query<{ n: number }[]>(
           `SELECT ((SELECT count(*) FROM usage_outbox) +
-                   (SELECT count(*) FROM instance_state WHERE pending_usage IS NOT NULL))::int AS n`,
+                   (SELECT count(*) FROM rating_unpriced_usage) +
+                   (SELECT count(*) FROM rating_open_window))::int AS n`,
         );
         return rows[0]?.n === 0;
       },

@@ -5,20 +5,23 @@ import { decodeUsage } from '@metering/contracts';
 import { createLedgerDataSource, migrateLedger } from '@metering/ledger';
 import { MetricsRegistry, createRootLogger } from '@metering/observability';
 import { localInfra, uniqueName, waitFor } from '@metering/testing';
-import { type InstanceState, type PricedUsage, instanceKey } from '../src/domain';
+import { type PricedUsage, instanceKey } from '../src/domain';
 import { type RatingLedgerStores, RatingLedger } from '../src/ledger/rating-ledger';
+import { PricingStage } from '../src/pricing/pricing.stage';
+import { TenantCatalog } from '../src/pricing/tenant-catalog';
 import { UsageEventOutbox, type UsageEventTransport } from '../src/publishing/usage-event.outbox';
 
 // The usage outbox against real PostgreSQL. The transport is a stand-in for the usage producer
 // thread (tested against the real broker in usage-producer-thread.int.spec.ts) that can refuse,
 // as Kafka does when it is down: nothing committed is lost, nothing is published twice as two
-// different events, idle windows go out, and a window a batch holds is left alone.
+// different events, idle windows go out (the pricing stage's sweep), and a window whose month
+// another instance is pricing (holds the lease) is left alone.
 
 const T0 = Date.UTC(2026, 10, 3, 10, 0, 0);
 
-function usage(resourceId: string, fromMs: number, toMs: number): PricedUsage {
+function usage(resourceId: string, fromMs: number, toMs: number, tenantId = 'acme'): PricedUsage {
   return {
-    tenantId: 'acme',
+    tenantId,
     resourceKind: 'container',
     resourceId,
     instanceId: `${resourceId}-i`,
@@ -35,22 +38,6 @@ function usage(resourceId: string, fromMs: number, toMs: number): PricedUsage {
     cpuAmount: 10n ** 18n, // 0.01 EUR
     memoryAmount: 0n,
     gap: false,
-  };
-}
-
-function stateOf(u: PricedUsage): InstanceState {
-  return {
-    tenantId: u.tenantId,
-    resourceKind: u.resourceKind,
-    resourceId: u.resourceId,
-    instanceId: u.instanceId,
-    startedAtMs: u.fromMs,
-    lastObservedAtMs: u.toMs,
-    lastCpuUsageNs: 1_000_000_000n,
-    lastMemoryUsageBytes: 0n,
-    lastCpuAllocationCores: null,
-    lastMemoryAllocationBytes: null,
-    final: false,
   };
 }
 
@@ -82,7 +69,7 @@ describe('usage outbox (real PostgreSQL)', () => {
       transport,
       metrics,
       createRootLogger({ level: 'fatal' }),
-      { idleMs: 60_000, sweepMs: 60_000, maxInFlight: 2, resendAfterMs: 0 },
+      { sweepMs: 60_000, maxInFlight: 2, resendAfterMs: 0 },
       () => T0 + 3_600_000,
     );
   });
@@ -96,20 +83,19 @@ describe('usage outbox (real PostgreSQL)', () => {
   const rows = async () =>
     (await ds.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM usage_outbox`))[0]!.n;
   const pending = async () =>
-    (
-      await ds.query<{ n: number }[]>(
-        `SELECT count(*)::int AS n FROM instance_state WHERE pending_usage IS NOT NULL`,
-      )
-    )[0]!.n;
+    (await ds.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM rating_open_window`))[0]!.n;
 
-  /** A batch: states, open windows and complete windows in one transaction, then published. */
+  /** A pricing pass: open windows and complete windows in one transaction, then published. */
   async function commitBatch(closed: PricedUsage[], open: PricedUsage[]): Promise<void> {
-    const staged = await ledger.batches.transaction(async (tx) => {
-      await ledger.batches.saveStates(
-        tx,
-        [...closed, ...open].map(stateOf),
-        new Map(open.map((w) => [instanceKey(w), w])),
-      );
+    const staged = await ledger.pricing.transaction(async (tx) => {
+      for (const w of open) {
+        await ledger.pricing.storeWindows(
+          tx,
+          { tenantId: w.tenantId, period: w.period },
+          new Map([[instanceKey(w), w]]),
+          new Map([[instanceKey(w), w]]),
+        );
+      }
       return outbox.stage(tx, closed);
     });
     outbox.committed(staged);
@@ -143,23 +129,42 @@ describe('usage outbox (real PostgreSQL)', () => {
     assert.match(failures, /^rating_usage_publish_failures_total(\{[^}]*\})? 2$/m);
   });
 
-  test('an idle open window is published as it is; one a batch holds is left alone', async () => {
+  test('an idle open window is published as it is; one whose month is leased is left alone', async () => {
     transport.sent.length = 0;
-    await commitBatch([], [usage('r3', T0, T0 + 120_000), usage('r4', T0, T0 + 60_000)]);
+    const stage = new PricingStage(
+      ledger.pricing,
+      new TenantCatalog(ledger.catalog, {
+        ttlMs: 60_000,
+        defaultTimeZone: 'UTC',
+        defaultCurrency: 'EUR',
+      }),
+      outbox,
+      { priced: () => undefined },
+      { windows: { windowMs: 300_000 }, intervalMs: 1_000, idleMs: 60_000 },
+    );
+    await commitBatch([], [usage('r3', T0, T0 + 120_000), usage('r4', T0, T0 + 60_000, 'beta')]);
     assert.equal(await pending(), 2);
-    await outbox.sweep();
+    await stage.sweep();
+    await outbox.stop();
     assert.equal(transport.sent.length, 0, 'not idle yet');
 
-    // Both idle for an hour; a batch is rating r4 (holds its row).
-    await ds.query(`UPDATE instance_state SET updated_at = now() - interval '1 hour'`);
+    // Both idle for an hour; another instance is pricing beta's month (holds its lease).
+    await ds.query(`UPDATE rating_open_window SET updated_at = now() - interval '1 hour'`);
+    await ds.query(
+      `INSERT INTO tenant_month_position (tenant_id, period) VALUES ('beta', '2026-11')
+       ON CONFLICT DO NOTHING`,
+    );
     const runner = ds.createQueryRunner();
     await runner.connect();
     await runner.startTransaction();
-    await runner.query(`SELECT 1 FROM instance_state WHERE resource_id = 'r4' FOR UPDATE`);
+    await runner.query(
+      `SELECT 1 FROM tenant_month_position WHERE tenant_id = 'beta' AND period = '2026-11' FOR UPDATE`,
+    );
     try {
       await waitFor(
         async () => {
-          await outbox.sweep();
+          await stage.sweep();
+          await outbox.stop();
           return transport.sent.length > 0;
         },
         { timeoutMs: 10_000, intervalMs: 50, description: 'the idle window of r3 published' },
@@ -169,12 +174,13 @@ describe('usage outbox (real PostgreSQL)', () => {
       assert.ok(event.ok);
       assert.equal(event.value.resource.id, 'r3');
       assert.equal(event.value.interval.end, new Date(T0 + 120_000).toISOString());
-      assert.equal(await pending(), 1, 'r4 is still open: its batch holds it');
+      assert.equal(await pending(), 1, 'r4 is still open: its month is leased');
     } finally {
       await runner.rollbackTransaction();
       await runner.release();
     }
-    await outbox.sweep();
+    await stage.sweep();
+    await outbox.stop();
     assert.equal(transport.sent.length, 2);
     assert.equal(await pending(), 0);
     assert.equal(await rows(), 0);

@@ -1,8 +1,6 @@
-import { Column, Entity, Index, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import { Column, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 
 /** The last accepted sample of an instance: what the next sample's delta is taken against. */
-// The idle-window sweep looks only at instances with an open window.
-@Index('instance_state_open_window', ['updatedAt'], { where: 'pending_usage IS NOT NULL' })
 @Entity({ name: 'instance_state' })
 export class InstanceStateEntity {
   @PrimaryColumn({ type: 'text', name: 'resource_id' })
@@ -37,10 +35,6 @@ export class InstanceStateEntity {
 
   @Column({ type: 'boolean', default: false })
   final!: boolean;
-
-  /** The instance's open usage window: rated, in the ledger, not yet a usage event. */
-  @Column({ type: 'jsonb', name: 'pending_usage', nullable: true })
-  pendingUsage!: Record<string, unknown> | null;
 
   @UpdateDateColumn({ type: 'timestamptz', name: 'updated_at' })
   updatedAt!: Date;

@@ -1,3 +1,5 @@
+/* eslint-disable max-lines -- Long because: the whole lifecycle (ledger, Kafka clients, outbox,
+ * pricing stage, InfluxDB, processor, metrics, health) is wired in one place. */
 import {
   type KafkaAdmin,
   type KafkaClientFactory,
@@ -15,6 +17,7 @@ import {
 } from '@metering/observability';
 import { type RatingConfig } from '../config';
 import { RatingLedger } from '../ledger/rating-ledger';
+import { PricingStage } from '../pricing/pricing.stage';
 import { TenantCatalog } from '../pricing/tenant-catalog';
 import { UsageEventOutbox } from '../publishing/usage-event.outbox';
 import { UsageProducerThread } from '../publishing/usage-producer.thread';
@@ -42,6 +45,7 @@ export class RatingRunner {
   private producer: KafkaProducer | undefined;
   private usageProducer: UsageProducerThread | undefined;
   private usageOutbox: UsageEventOutbox | undefined;
+  private pricing: PricingStage | undefined;
   private influx: InfluxSink | undefined;
   private consumer: KafkaConsumer | undefined;
   private admin: KafkaAdmin | undefined;
@@ -104,7 +108,7 @@ export class RatingRunner {
     });
     this.phaseSeconds = metrics.histogram({
       name: 'batch_phase_seconds',
-      help: 'Time per phase of a batch: prepare (decode, rate, instance states), price (wait for the month positions, price), write (ledger and Kafka acknowledgements), commit',
+      help: 'Time per phase of a batch: prepare (decode, rate, instance states, plan), write (ledger and Kafka acknowledgements), commit',
       labelNames: ['phase'],
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     });
@@ -222,7 +226,6 @@ export class RatingRunner {
       this.metrics,
       this.rootLogger,
       {
-        idleMs: config.usage.idleMs,
         sweepMs: config.usage.sweepMs,
         maxInFlight: 8,
       },
@@ -257,12 +260,42 @@ export class RatingRunner {
       );
       this.logger.info({ influx: writer.description }, 'InfluxDB sink on');
     }
+    // Charges, positions and usage windows: priced per tenant month after the batches commit.
+    const influxOut = committedSink;
+    const pricing = new PricingStage(
+      ledger.pricing,
+      catalog,
+      usageEvents,
+      {
+        priced: ({ buckets, position }) =>
+          influxOut.committed({
+            buckets,
+            positions: position === null ? [] : [position],
+            rated: [],
+            months: [],
+          }),
+      },
+      {
+        windows: { windowMs: config.usage.windowMs },
+        intervalMs: config.pricingIntervalMs,
+        idleMs: config.usage.idleMs,
+      },
+      this.metrics,
+      this.rootLogger,
+    );
+    this.pricing = pricing;
+    const batchSink: CommittedBatchSink = {
+      committed: (batch) => {
+        influxOut.committed(batch);
+        pricing.enqueue(batch.months);
+      },
+    };
     const processor = new SampleBatchProcessor(
       ledger,
       catalog,
       deadLetters,
       usageEvents,
-      committedSink,
+      batchSink,
       {
         groupId: config.groupId,
         rules: {
@@ -304,6 +337,7 @@ export class RatingRunner {
           );
         },
       },
+      pricing,
     );
 
     this.consumer = this.kafka.createConsumer({
@@ -385,6 +419,7 @@ export class RatingRunner {
     });
     // Events a crash or an outage left in the outbox go out before long, then idle windows.
     usageEvents.start();
+    pricing.start();
     continuity.start();
     this.logger.info({ topic: config.samplesTopic, groupId: config.groupId }, 'rating started');
   }
@@ -393,6 +428,7 @@ export class RatingRunner {
     await this.continuity?.stop();
     await this.consumer?.disconnect();
     await this.admin?.disconnect();
+    await this.pricing?.stop();
     await this.usageOutbox?.stop();
     await this.usageProducer?.stop();
     await this.producer?.disconnect();

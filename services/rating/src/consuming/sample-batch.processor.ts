@@ -1,37 +1,34 @@
 /* eslint-disable max-lines -- Long because: one batch's whole path (isolation, transaction,
- * pricing turn, speculative positions, reprice) shares the in-flight state kept here; the
- * per-message parts are in batch-messages.ts. */
+ * pieces, reprice) is kept together; the per-message parts are in batch-messages.ts. */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type HostKeyLookup } from '@metering/contracts';
 import { type ConsumedBatch, type ConsumedMessage, type Rejection } from '@metering/kafka';
 import {
   type MonthPosition,
-  type PlannedBatch,
-  type PricedBatch,
   type RatedInterval,
   type RatingRules,
   type UsageInterval,
   type UsageWindowRules,
   type BatchSightings,
   type KnownResource,
+  type UnpricedPiece,
+  type InstanceState,
   afterBatch,
-  emptyPosition,
   instanceKey,
   planBatch,
-  positionKey,
-  priceBatch,
   rateBatch,
   repriceMonth,
   resourceSightings,
-  windowUsages,
+  unpricedPieces,
 } from '../domain';
 import { periodBounds, periodOf } from '@metering/pricing';
 import { type BatchLedger } from '../ledger/batch-ledger.store';
 import { type LedgerTx } from '../ledger/ledger-db';
 import { type BucketCursor, type BucketTotals } from '../ledger/ledger-rows';
+import { type MonthKey } from '../ledger/pricing.store';
 import { type RepriceStore } from '../ledger/reprice.store';
 import { type AssignmentChange, type TenantCatalog } from '../pricing/tenant-catalog';
-import { type StagedUsage, type UsageEventSink } from '../publishing/usage-event.outbox';
+import { type UsageEventSink } from '../publishing/usage-event.outbox';
 import { isInfrastructureError } from './batch-error.classifier';
 import { byOffset, decodeBatch, sliceBatch } from './batch-messages';
 
@@ -39,6 +36,11 @@ import { byOffset, decodeBatch, sliceBatch } from './batch-messages';
 export interface ProcessorLedger {
   readonly batches: BatchLedger;
   readonly reprices: RepriceStore;
+}
+
+/** The pricing stage as the reprice uses it: drains a month whose lease it holds. */
+export interface MonthDrainer {
+  drainLeased(tx: LedgerTx, key: MonthKey): Promise<() => void>;
 }
 
 export interface SampleBatchProcessorOptions {
@@ -78,20 +80,22 @@ export interface BatchOutcome {
   readonly clippedCoreSeconds: number;
   /** Tenant months priced again before this batch, their plan assignments having changed. */
   readonly repricedMonths: number;
-  /** Complete usage windows put in the outbox (published after the commit). */
-  readonly usageEvents: number;
+  /** Unpriced pieces written for the pricing stage (docs/adr/0014-rating-scale-out.md). */
+  readonly pieces: number;
   /** Messages dead-lettered as UNRATEABLE: the batch failed with them and without them it did not. */
   readonly unrateable: number;
 }
 
 /** What a committed batch changed: the input of the InfluxDB sink. */
 export interface CommittedBatch {
-  /** Running totals of the touched buckets, as committed. */
+  /** Running totals of the touched buckets, as committed (charges: as priced so far). */
   readonly buckets: readonly BucketTotals[];
-  /** The moved month positions, as committed. */
+  /** Moved month positions, as committed (the pricing stage's; a batch moves none). */
   readonly positions: readonly MonthPosition[];
   /** The batch's rated samples (raw gauges). */
   readonly rated: readonly RatedInterval[];
+  /** The tenant months the batch left unpriced pieces in: the pricing stage's next passes. */
+  readonly months: readonly MonthKey[];
 }
 
 export interface DeadLetterSink {
@@ -100,7 +104,7 @@ export interface DeadLetterSink {
 
 /** Times the phases of a batch (the runner's histogram; a no-op in specs). */
 export interface BatchPhases {
-  start(phase: 'prepare' | 'price' | 'write' | 'commit'): () => void;
+  start(phase: 'prepare' | 'write' | 'commit'): () => void;
 }
 
 const NO_PHASES: BatchPhases = { start: () => () => undefined };
@@ -131,32 +135,26 @@ const NOTHING: Omit<BatchOutcome, 'skipped' | 'repricedMonths'> = {
   bucketsWritten: 0,
   clipped: 0,
   clippedCoreSeconds: 0,
-  usageEvents: 0,
+  pieces: 0,
   unrateable: 0,
 };
 
 /**
- * Rates and prices one partition's batch with an exactly-once effect: usage buckets with their
- * charges, the tenants' month positions, instance states and the partition's next offset commit
- * in ONE PostgreSQL transaction, under a lock on the offset row (then on the month positions, in
- * a fixed order). Messages below the stored offset are already in the ledger and are skipped, so
- * a replay, a redelivery after a crash, or a zombie member during a rebalance changes nothing.
+ * Rates one partition's batch with an exactly-once effect: usage buckets' quantities, instance
+ * states, the resource dimension, the batch's unpriced pieces and the partition's next offset
+ * commit in ONE PostgreSQL transaction, under a lock on the offset row. Every row it locks is
+ * keyed by the partition or the batch's resources: no tenant-wide row, so batches of other
+ * instances never wait for it (docs/adr/0014-rating-scale-out.md). Messages below the stored
+ * offset are already in the ledger and are skipped, so a replay, a redelivery after a crash, or a
+ * zombie member during a rebalance changes nothing.
  *
- * Invalid messages go to the dead-letter topic, acknowledged before the commit. Priced usage is
- * gathered into per-instance windows (domain/usage-window.ts); the open ones are stored with the
- * instance states and the complete ones go to the usage outbox, both in the transaction, and are
- * published to `billing.usage.v1` after the commit (usage-event.outbox.ts): only committed usage
- * is ever published. Any error rolls everything back and is rethrown: the batch is retried, never
- * skipped. After the commit, the touched buckets' totals go to the InfluxDB sink, which never
- * blocks the ledger.
+ * Charges, month positions and usage windows are the pricing stage's (pricing/pricing.stage.ts):
+ * it prices the pieces per tenant month after the commit (the committed batch names the months).
+ * Invalid messages go to the dead-letter topic, acknowledged before the commit. Any error rolls
+ * everything back and is rethrown: the batch is retried, never skipped. After the commit, the
+ * touched buckets' totals go to the InfluxDB sink, which never blocks the ledger.
  */
 export class SampleBatchProcessor {
-  /** Month positions moved by batches of this process that have not committed yet. */
-  private readonly inFlight = new Map<string, { value: MonthPosition; holder: number }>();
-  /** Resolves when the batch of that id has committed or rolled back. */
-  private readonly settling = new Map<number, Promise<void>>();
-  private pricingTurn: Promise<void> = Promise.resolve();
-  private nextBatchId = 1;
   /**
    * What the resource dimension holds for the resources this process rated (as committed), so a
    * batch upserts only the new or changed ones. Another process's writes may make it stale; the
@@ -177,6 +175,7 @@ export class SampleBatchProcessor {
     private readonly clock: () => number = Date.now,
     private readonly phases: BatchPhases = NO_PHASES,
     private readonly isolation: IsolationObserver = SILENT,
+    private readonly pricing: MonthDrainer | null = null,
   ) {
     this.ledger = ledger.batches;
     this.reprices = ledger.reprices;
@@ -240,147 +239,122 @@ export class SampleBatchProcessor {
     // Before the transaction: waiting for Kafka must not hold any row lock.
     await this.usageEvents.ready();
     const phases = this.phases;
-    const id = this.nextBatchId++;
-    let settled!: () => void;
-    this.settling.set(id, new Promise<void>((resolve) => (settled = resolve)));
-    let moved: readonly string[] = [];
     let committed: CommittedBatch | null = null;
-    let staged: StagedUsage | null = null;
     let sighted: BatchSightings | null = null;
     let endCommit = (): void => undefined;
-    try {
-      const outcome = await this.ledger.transaction(async (tx): Promise<BatchOutcome> => {
-        let phase = phases.start('prepare');
-        const stored = await this.ledger.lockOffset(
-          tx,
-          this.options.groupId,
-          batch.topic,
-          batch.partition,
-        );
-        const from = stored === null ? null : BigInt(stored);
-        const fresh = batch.messages.filter((m) => from === null || BigInt(m.offset) >= from);
-        const skipped = batch.messages.length - fresh.length;
-        if (fresh.length === 0) {
-          phase();
-          return { ...NOTHING, skipped, repricedMonths: 0 };
-        }
-
-        const { samples, rejections, messages, unrateable } = decodeBatch(fresh, poisoned, {
-          nowMs: this.clock(),
-          maxFutureSkewMs: this.options.maxFutureSkewMs,
-          maxSampleAgeMs: this.options.maxSampleAgeMs,
-          hostKeys: this.options.hostKeys,
-        });
-        const loaded = await this.ledger.loadStates(
-          tx,
-          uniqueBy(samples, instanceKey).map((s) => ({
-            resourceId: s.resourceId,
-            instanceId: s.instanceId,
-          })),
-        );
-        const rating = rateBatch(samples, loaded.states, this.options.rules, (tenant) =>
-          this.catalog.zoneOf(tenant),
-        );
-        if (rating.rejected.length > 0) {
-          // Rare: the sample-to-message map is built only when a sample was refused.
-          const messageOf = new Map(samples.map((s, i) => [s, messages[i]!]));
-          for (const { sample, implausible } of rating.rejected) {
-            rejections.push({
-              message: messageOf.get(sample)!,
-              reason: {
-                reasonCode: implausible.code,
-                message: implausible.message,
-                path: implausible.path,
-              },
-            });
-          }
-          // Dead letters in the partition's order, as they were consumed.
-          rejections.sort(byOffset);
-        }
-        const planned = planBatch(rating.rated, this.catalog.pricing);
-        const sightings = resourceSightings(
-          samples,
-          (key) => this.knownResources.get(key),
-          this.options.resourceLastSeenStepMs ?? DEFAULT_LAST_SEEN_STEP_MS,
-        );
+    const outcome = await this.ledger.transaction(async (tx): Promise<BatchOutcome> => {
+      let phase = phases.start('prepare');
+      const stored = await this.ledger.lockOffset(
+        tx,
+        this.options.groupId,
+        batch.topic,
+        batch.partition,
+      );
+      const from = stored === null ? null : BigInt(stored);
+      const fresh = batch.messages.filter((m) => from === null || BigInt(m.offset) >= from);
+      const skipped = batch.messages.length - fresh.length;
+      if (fresh.length === 0) {
         phase();
+        return { ...NOTHING, skipped, repricedMonths: 0 };
+      }
 
-        phase = phases.start('price');
-        const { priced, speculative, dependencies } = await this.priceInTurn(id, tx, planned);
-        moved = [...priced.positions.keys()];
-        phase();
-
-        const windows = windowUsages(
-          priced.usages,
-          loaded.windows,
-          rating.states,
-          this.options.windows,
-        );
-
-        // Kafka acknowledges the DLQ while PostgreSQL writes; both finish before the commit. The
-        // transaction's statements go one after the other: its connection runs one at a time
-        // anyway, and pg refuses a query issued while another runs from version 9 on.
-        phase = phases.start('write');
-        const published = this.deadLetters.publishAll(rejections);
-        const written = (async () => {
-          const usage = await this.usageEvents.stage(tx, windows.closed);
-          // The states with their open windows (the rows the batch locked in loadStates).
-          await this.ledger.saveStates(tx, rating.states.values(), windows.open);
-          await this.ledger.upsertResources(tx, sightings.rows);
-          sighted = sightings;
-          // The batches priced from have committed or rolled back by now; the rows say which.
-          await Promise.all(dependencies);
-          await this.ledger.confirmPositions(tx, speculative);
-          const totals = await this.ledger.writeBatch(tx, {
-            buckets: rating.buckets.values(),
-            amounts: priced.bucketAmounts,
-            positions: [...priced.positions.values()],
-            offset: {
-              groupId: this.options.groupId,
-              topic: batch.topic,
-              partition: batch.partition,
-              nextOffset: batch.nextOffset,
+      const { samples, rejections, messages, unrateable } = decodeBatch(fresh, poisoned, {
+        nowMs: this.clock(),
+        maxFutureSkewMs: this.options.maxFutureSkewMs,
+        maxSampleAgeMs: this.options.maxSampleAgeMs,
+        hostKeys: this.options.hostKeys,
+      });
+      const loaded: ReadonlyMap<string, InstanceState> = await this.ledger.loadStates(
+        tx,
+        uniqueBy(samples, instanceKey).map((s) => ({
+          resourceId: s.resourceId,
+          instanceId: s.instanceId,
+        })),
+      );
+      const rating = rateBatch(samples, loaded, this.options.rules, (tenant) =>
+        this.catalog.zoneOf(tenant),
+      );
+      if (rating.rejected.length > 0) {
+        // Rare: the sample-to-message map is built only when a sample was refused.
+        const messageOf = new Map(samples.map((s, i) => [s, messages[i]!]));
+        for (const { sample, implausible } of rating.rejected) {
+          rejections.push({
+            message: messageOf.get(sample)!,
+            reason: {
+              reasonCode: implausible.code,
+              message: implausible.message,
+              path: implausible.path,
             },
           });
-          return { totals, usage };
-        })();
-        // Both settle before anything else happens on the transaction: a rollback must never
-        // race a statement still running on its connection.
-        const [{ totals, usage }] = await allSettledOrThrow(written, published);
-        staged = usage;
-        phase();
-        committed = {
-          buckets: totals,
-          positions: [...priced.positions.values()],
-          rated: rating.rated,
-        };
-        endCommit = phases.start('commit');
-        return {
-          applied: fresh.length,
-          skipped,
-          rated: rating.intervals.length,
-          duplicates: rating.duplicates,
-          outOfOrder: rating.outOfOrder,
-          deadLettered: rejections.length,
-          bucketsWritten: rating.buckets.size,
-          ...clippedOf(rating.intervals),
-          repricedMonths: 0,
-          usageEvents: windows.closed.length,
-          unrateable,
-        };
-      });
-      endCommit();
-      if (sighted !== null) this.rememberResources(sighted);
-      // Only now is it in the ledger: what InfluxDB and billing.usage.v1 show never run ahead.
-      if (staged !== null) this.usageEvents.committed(staged);
-      if (committed !== null) this.committedSink.committed(committed);
-      return outcome;
-    } finally {
-      // Committed or rolled back: later batches read these months from the ledger again.
-      for (const key of moved) if (this.inFlight.get(key)?.holder === id) this.inFlight.delete(key);
-      this.settling.delete(id);
-      settled();
-    }
+        }
+        // Dead letters in the partition's order, as they were consumed.
+        rejections.sort(byOffset);
+      }
+      const planned = planBatch(rating.rated, this.catalog.pricing);
+      const sightings = resourceSightings(
+        samples,
+        (key) => this.knownResources.get(key),
+        this.options.resourceLastSeenStepMs ?? DEFAULT_LAST_SEEN_STEP_MS,
+      );
+      const pieces = unpricedPieces(
+        planned,
+        this.options.windows,
+        rating.states.values(),
+        (state) => periodOf(state.lastObservedAtMs, this.catalog.zoneOf(state.tenantId)),
+      );
+      phase();
+
+      // Kafka acknowledges the DLQ while PostgreSQL writes; both finish before the commit. The
+      // transaction's statements go one after the other: its connection runs one at a time
+      // anyway, and pg refuses a query issued while another runs from version 9 on.
+      phase = phases.start('write');
+      const published = this.deadLetters.publishAll(rejections);
+      const written = (async () => {
+        // The states (the rows the batch locked in loadStates).
+        await this.ledger.saveStates(tx, rating.states.values());
+        await this.ledger.upsertResources(tx, sightings.rows);
+        sighted = sightings;
+        return this.ledger.writeBatch(tx, {
+          buckets: rating.buckets.values(),
+          pieces,
+          offset: {
+            groupId: this.options.groupId,
+            topic: batch.topic,
+            partition: batch.partition,
+            nextOffset: batch.nextOffset,
+          },
+        });
+      })();
+      // Both settle before anything else happens on the transaction: a rollback must never
+      // race a statement still running on its connection.
+      const [totals] = await allSettledOrThrow(written, published);
+      phase();
+      committed = {
+        buckets: totals,
+        positions: [],
+        rated: rating.rated,
+        months: monthsOf(pieces),
+      };
+      endCommit = phases.start('commit');
+      return {
+        applied: fresh.length,
+        skipped,
+        rated: rating.intervals.length,
+        duplicates: rating.duplicates,
+        outOfOrder: rating.outOfOrder,
+        deadLettered: rejections.length,
+        bucketsWritten: rating.buckets.size,
+        ...clippedOf(rating.intervals),
+        repricedMonths: 0,
+        pieces: pieces.length,
+        unrateable,
+      };
+    });
+    endCommit();
+    if (sighted !== null) this.rememberResources(sighted);
+    // Only now is it in the ledger: what InfluxDB shows never runs ahead of it.
+    if (committed !== null) this.committedSink.committed(committed);
+    return outcome;
   }
 
   /** The committed dimension rows, as the ledger now holds them. */
@@ -408,9 +382,10 @@ export class SampleBatchProcessor {
    * Prices again the months of tenants whose plan assignments changed (a plan assigned with an
    * effective date in the past), from the month of the earliest change to the last rated one:
    * bucket charges and month positions as the invoice prices them (domain/reprice-month.ts), one
-   * month per transaction under the position's lock and per pricing turn of this process. A batch of
-   * another process priced from the old position fails its position check and is rated again.
-   * Usage events already published keep the amounts they were published with.
+   * month per transaction under the month's lease, waited for (the reprice is not the hot path):
+   * the month's unpriced pieces are priced first (the pricing stage's pass, in this transaction),
+   * then the whole month again from its quantities. Usage events already published keep the
+   * amounts they were published with.
    */
   private async reprice(changes: Map<string, AssignmentChange>): Promise<number> {
     let months = 0;
@@ -425,44 +400,34 @@ export class SampleBatchProcessor {
       while (last !== null) {
         const bounds = periodBounds(period, zone);
         const range = { fromMs: bounds.startMs, toMs: bounds.endMs };
-        // One month per pricing turn: other batches of this process are priced in between.
-        const position = await this.inPricingTurn(async () => {
-          const at = await this.reprices.transaction(async (tx) => {
-            // Waits for a batch of this tenant's month to commit; batches then wait for this.
-            await this.reprices.lockPosition(tx, tenantId, period);
-            // Page by page in time order, each continuing from the position before.
-            let priced: MonthPosition | null = null;
-            let after: BucketCursor | null = null;
-            for (;;) {
-              const page = await this.reprices.loadTenantBucketsPage(
-                tx,
-                tenantId,
-                range,
-                after,
-                this.options.repricePageBuckets,
-              );
-              if (page.length === 0) break;
-              const month = repriceMonth(
-                page,
-                tenantId,
-                period,
-                zone,
-                this.catalog.pricing,
-                priced,
-              );
-              await this.reprices.storeRepricedBuckets(tx, tenantId, month.amounts, page);
-              priced = month.position;
-              const lastBucket = page.at(-1)!;
-              after = { startMs: lastBucket.bucketStartMs, resourceId: lastBucket.resourceId };
-            }
-            await this.reprices.storeRepricedPosition(tx, tenantId, period, priced);
-            return priced;
-          });
-          // A batch that priced this month from memory fails its position check and is rated
-          // again; later batches read the repriced position from the ledger.
-          this.inFlight.delete(positionKey(tenantId, period));
-          return at;
+        let drained = (): void => undefined;
+        const position = await this.reprices.transaction(async (tx) => {
+          // Waits for a pricing pass of this month to commit; passes then skip it until this commits.
+          await this.reprices.lockPosition(tx, tenantId, period);
+          if (this.pricing !== null)
+            drained = await this.pricing.drainLeased(tx, { tenantId, period });
+          // Page by page in time order, each continuing from the position before.
+          let priced: MonthPosition | null = null;
+          let after: BucketCursor | null = null;
+          for (;;) {
+            const page = await this.reprices.loadTenantBucketsPage(
+              tx,
+              tenantId,
+              range,
+              after,
+              this.options.repricePageBuckets,
+            );
+            if (page.length === 0) break;
+            const month = repriceMonth(page, tenantId, period, zone, this.catalog.pricing, priced);
+            await this.reprices.storeRepricedBuckets(tx, tenantId, month.amounts, page);
+            priced = month.position;
+            const lastBucket = page.at(-1)!;
+            after = { startMs: lastBucket.bucketStartMs, resourceId: lastBucket.resourceId };
+          }
+          await this.reprices.storeRepricedPosition(tx, tenantId, period, priced);
+          return priced;
         });
+        drained();
         months += 1;
         await this.showRepriced(tenantId, range, position);
         if (period === last) break;
@@ -473,19 +438,6 @@ export class SampleBatchProcessor {
       changes.delete(tenantId);
     }
     return months;
-  }
-
-  /** Runs `work` in this process's pricing turn (batches are priced one at a time). */
-  private async inPricingTurn<T>(work: () => Promise<T>): Promise<T> {
-    const previous = this.pricingTurn;
-    let release!: () => void;
-    this.pricingTurn = new Promise<void>((resolve) => (release = resolve));
-    await previous;
-    try {
-      return await work();
-    } finally {
-      release();
-    }
   }
 
   /** A repriced month's new charges to InfluxDB, page by page (after the commit). */
@@ -503,64 +455,12 @@ export class SampleBatchProcessor {
         this.options.repricePageBuckets,
       );
       if (page.length === 0) break;
-      this.committedSink.committed({ buckets: page, positions: [], rated: [] });
+      this.committedSink.committed({ buckets: page, positions: [], rated: [], months: [] });
       const lastBucket = page.at(-1)!;
       after = { startMs: lastBucket.bucketStartMs, resourceId: lastBucket.resourceId };
     }
     if (position !== null)
-      this.committedSink.committed({ buckets: [], positions: [position], rated: [] });
-  }
-
-  /**
-   * Prices the batch at its tenants' month positions, one batch at a time in this process.
-   *
-   * When none of its months is in flight, their rows are locked now (one statement, in the
-   * batch's sorted order) and read as committed: later batches of any process wait for this one.
-   *
-   * When some are — moved by a batch of this process that has not committed yet (it is still
-   * publishing its usage events) — those are taken from memory instead of waiting for that
-   * batch's row locks, so their publishing overlaps, and the others are read as committed without
-   * a lock. Before storing, this batch waits for those batches to commit or roll back, then locks
-   * all its months at once and checks they hold exactly what it priced from
-   * (BatchLedger.confirmPositions); if they do not (a batch it priced after rolled back,
-   * another process moved one), it rolls back and is rated again (publishing its events again,
-   * same ids, the last one winning). Locking some months early and the rest at the end would let
-   * a batch of another process, locking them all in order in between, deadlock with it.
-   */
-  private async priceInTurn(
-    id: number,
-    tx: LedgerTx,
-    planned: PlannedBatch,
-  ): Promise<{ priced: PricedBatch; speculative: MonthPosition[]; dependencies: Promise<void>[] }> {
-    return this.inPricingTurn(async () => {
-      const priors = new Map<string, MonthPosition>();
-      const holders = new Set<number>();
-      const toRead: { tenantId: string; period: string }[] = [];
-      for (const k of planned.positionKeys) {
-        const key = positionKey(k.tenantId, k.period);
-        const held = this.inFlight.get(key);
-        if (held === undefined) toRead.push(k);
-        else {
-          priors.set(key, held.value);
-          holders.add(held.holder);
-        }
-      }
-      let speculative: MonthPosition[] = [];
-      if (holders.size === 0) {
-        for (const [key, p] of await this.ledger.lockPositions(tx, toRead)) priors.set(key, p);
-      } else {
-        for (const [key, p] of await this.ledger.readPositions(tx, toRead)) priors.set(key, p);
-        // Every month, in the batch's sorted order, as priced from (absent: not stored yet).
-        speculative = planned.positionKeys.map(
-          (k) =>
-            priors.get(positionKey(k.tenantId, k.period)) ?? emptyPosition(k.tenantId, k.period),
-        );
-      }
-      const priced = priceBatch(planned, priors, this.catalog.pricing);
-      for (const [key, value] of priced.positions) this.inFlight.set(key, { value, holder: id });
-      const dependencies = [...holders].map((h) => this.settling.get(h) ?? Promise.resolve());
-      return { priced, speculative, dependencies };
-    });
+      this.committedSink.committed({ buckets: [], positions: [position], rated: [], months: [] });
   }
 }
 
@@ -576,7 +476,7 @@ function addOutcomes(a: BatchOutcome, b: BatchOutcome): BatchOutcome {
     clipped: a.clipped + b.clipped,
     clippedCoreSeconds: a.clippedCoreSeconds + b.clippedCoreSeconds,
     repricedMonths: a.repricedMonths + b.repricedMonths,
-    usageEvents: a.usageEvents + b.usageEvents,
+    pieces: a.pieces + b.pieces,
     unrateable: a.unrateable + b.unrateable,
   };
 }
@@ -610,4 +510,14 @@ function uniqueBy<T>(items: readonly T[], key: (t: T) => string): T[] {
   const seen = new Map<string, T>();
   for (const item of items) if (!seen.has(key(item))) seen.set(key(item), item);
   return [...seen.values()];
+}
+
+/** The tenant months of the pieces, each once. */
+function monthsOf(pieces: readonly UnpricedPiece[]): MonthKey[] {
+  const months = new Map<string, MonthKey>();
+  for (const p of pieces) {
+    const k = `${p.tenantId}\u0000${p.period}`;
+    if (!months.has(k)) months.set(k, { tenantId: p.tenantId, period: p.period });
+  }
+  return [...months.values()];
 }

@@ -11,3 +11,4 @@ export * from './plan-timeline';
 export * from './usage-window';
 export * from './reprice-month';
 export * from './resource-dimension';
+export * from './unpriced-piece';

@@ -33,7 +33,7 @@ export interface WindowedUsage {
 export function windowUsages(
   usages: readonly PricedUsage[],
   stored: ReadonlyMap<string, PricedUsage>,
-  states: ReadonlyMap<string, InstanceState>,
+  states: ReadonlyMap<string, Pick<InstanceState, 'final'>>,
   rules: UsageWindowRules,
 ): WindowedUsage {
   const { windowMs } = rules;

@@ -1,29 +1,23 @@
 import { z } from 'zod';
 import {
-  type AmountUnits,
   type BucketUsage,
   type InstanceState,
-  type MonthPosition,
-  type PricedUsage,
   type ResourceSighting,
-  amount as formatAmount,
+  type UnpricedPiece,
   bucketKey,
   byteSeconds,
   coreSeconds,
-  gibSeconds,
   instanceKey,
-  positionKey,
 } from '../domain';
 import { type LedgerDb, type LedgerTx } from './ledger-db';
 import {
   type BucketTotals,
   BUCKET_TOTALS_COLUMNS,
   STATE_COLUMNS,
-  writtenBucketRow,
+  bucketTotalsRow,
+  pieceToJson,
   stateRow,
-  windowToJson,
 } from './ledger-rows';
-import { type MonthKey, lockPositions, readPositions } from './month-positions';
 import { plainArray, textArray } from './pg-arrays';
 
 /** Where the ledger finds the fingerprint of the message before the offset it stores. */
@@ -32,22 +26,15 @@ export interface OffsetFingerprints {
   of(topic: string, partition: number, nextOffset: string): Buffer | null;
 }
 
-/**
- * A month position is not what a batch priced from (the batch it followed rolled back): the batch
- * rolls back and is rated again.
- */
-export class PositionConflictError extends Error {
-  readonly code = 'POSITION_CONFLICT';
-  readonly retriable = true;
-}
-
 const offsetRow = z.object({ next_offset: z.string() });
 
 /**
  * The rating batch's transaction (consuming/sample-batch.processor.ts): the partition's offset,
- * the instance states, the resource dimension, the month positions and the buckets, each kind of
- * row in one set-based `unnest` statement so a batch costs a handful of round trips whatever its
- * size. Every method takes the batch's transaction: the caller decides what commits together.
+ * the instance states, the resource dimension, the buckets' quantities and the unpriced pieces,
+ * each kind of row in one set-based `unnest` statement so a batch costs a handful of round trips
+ * whatever its size. Every row it locks is keyed by the batch's partition or resources: no
+ * tenant-wide row (the month positions are the pricing stage's, pricing.store.ts). Every method
+ * takes the batch's transaction: the caller decides what commits together.
  */
 export class BatchLedger {
   /**
@@ -89,8 +76,7 @@ export class BatchLedger {
   }
 
   /**
-   * Locks and reads the states and open usage windows of the batch's instances. The lock keeps
-   * the idle-window flush (flushIdleWindows) away from instances a batch is rating.
+   * Locks and reads the states of the batch's instances.
    *
    * An instance without a state row yet has nothing to lock: two batches rating its first samples
    * at once (its samples on two partitions, two rating processes) would both count its usage since
@@ -102,11 +88,10 @@ export class BatchLedger {
   async loadStates(
     tx: LedgerTx,
     keys: readonly { resourceId: string; instanceId: string }[],
-  ): Promise<{ states: Map<string, InstanceState>; windows: Map<string, PricedUsage> }> {
+  ): Promise<Map<string, InstanceState>> {
     const states = new Map<string, InstanceState>();
-    const windows = new Map<string, PricedUsage>();
-    if (keys.length === 0) return { states, windows };
-    this.addStateRows(await this.selectStates(tx, keys), states, windows);
+    if (keys.length === 0) return states;
+    addStateRows(await this.selectStates(tx, keys), states);
     const missing = keys.filter((k) => !states.has(instanceKey(k)));
     if (missing.length > 0) {
       await this.db.execute(
@@ -115,15 +100,15 @@ export class BatchLedger {
          FROM (SELECT DISTINCT hashtext(r) AS h FROM unnest($1::text[]) AS r ORDER BY 1) AS x`,
         [missing.map((k) => k.resourceId)],
       );
-      this.addStateRows(await this.selectStates(tx, missing), states, windows);
+      addStateRows(await this.selectStates(tx, missing), states);
     }
-    return { states, windows };
+    return states;
   }
 
   private async selectStates(
     tx: LedgerTx,
     keys: readonly { resourceId: string; instanceId: string }[],
-  ): Promise<z.output<typeof stateRow>[]> {
+  ): Promise<InstanceState[]> {
     return this.db.rows(
       tx,
       stateRow,
@@ -135,18 +120,6 @@ export class BatchLedger {
        FOR UPDATE OF s`,
       [textArray(keys.map((k) => k.resourceId)), textArray(keys.map((k) => k.instanceId))],
     );
-  }
-
-  private addStateRows(
-    rows: readonly z.output<typeof stateRow>[],
-    states: Map<string, InstanceState>,
-    windows: Map<string, PricedUsage>,
-  ): void {
-    for (const { state, window } of rows) {
-      const key = instanceKey(state);
-      states.set(key, state);
-      if (window !== null) windows.set(key, window);
-    }
   }
 
   /**
@@ -191,27 +164,20 @@ export class BatchLedger {
     );
   }
 
-  /**
-   * Stores the batch's instance states, each with its open usage window (null: none; a state the
-   * map does not name keeps no window).
-   */
-  async saveStates(
-    tx: LedgerTx,
-    states: Iterable<InstanceState>,
-    windows: ReadonlyMap<string, PricedUsage | null>,
-  ): Promise<void> {
+  /** Stores the batch's instance states. */
+  async saveStates(tx: LedgerTx, states: Iterable<InstanceState>): Promise<void> {
     const list = [...states];
     if (list.length === 0) return;
     await this.db.execute(
       tx,
       `INSERT INTO instance_state (resource_id, instance_id, tenant_id, resource_kind, started_at,
          last_observed_at, last_cpu_usage_ns, last_memory_usage_bytes, last_cpu_allocation_cores,
-         last_memory_allocation_bytes, final, pending_usage, updated_at)
+         last_memory_allocation_bytes, final, updated_at)
        SELECT r, i, t, k, to_timestamp(s::numeric / 1000), to_timestamp(o::numeric / 1000),
-              c, m, ca, ma, f, NULLIF($12::jsonb -> (n - 1)::int, 'null'::jsonb), now()
+              c, m, ca, ma, f, now()
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                    $7::numeric[], $8::numeric[], $9::numeric[], $10::numeric[], $11::boolean[])
-         WITH ORDINALITY AS x(r, i, t, k, s, o, c, m, ca, ma, f, n)
+         AS x(r, i, t, k, s, o, c, m, ca, ma, f)
        ON CONFLICT (resource_id, instance_id) DO UPDATE SET
          tenant_id = EXCLUDED.tenant_id,
          last_observed_at = EXCLUDED.last_observed_at,
@@ -220,7 +186,6 @@ export class BatchLedger {
          last_cpu_allocation_cores = EXCLUDED.last_cpu_allocation_cores,
          last_memory_allocation_bytes = EXCLUDED.last_memory_allocation_bytes,
          final = EXCLUDED.final,
-         pending_usage = EXCLUDED.pending_usage,
          updated_at = now()`,
       [
         textArray(list.map((s) => s.resourceId)),
@@ -238,64 +203,54 @@ export class BatchLedger {
           ),
         ),
         list.map((s) => s.final),
-        // One JSON array (element n-1 for row n): no per-element array escaping.
-        JSON.stringify(
-          list.map((s) => {
-            const w = windows.get(instanceKey(s));
-            return w === undefined || w === null ? null : windowToJson(w);
-          }),
-        ),
       ],
     );
   }
 
   /**
-   * The rest of a batch in one statement (one round trip while the month positions are locked):
-   * adds usage and charges to the buckets (rows only grow, by exact NUMERIC addition), stores the
-   * moved month positions (locked by lockPositions in this transaction) and the partition's next
-   * offset (locked by lockOffset) with the fingerprint of the message before it (offset
-   * continuity: consuming/offset-continuity.guard.ts). Returns the buckets' running totals after
-   * the addition: what InfluxDB shows once this commits.
+   * The rest of a batch in one statement: adds the quantities to the buckets (rows only grow, by
+   * exact NUMERIC addition; the charges are the pricing stage's), inserts the batch's unpriced
+   * pieces (insert only: no lock another batch or the stage waits for) and stores the partition's
+   * next offset (locked by lockOffset) with the fingerprint of the message before it (offset
+   * continuity: consuming/offset-continuity.guard.ts). Buckets are written in key order, the
+   * order the pricing stage locks them in, so the two never wait on each other in a cycle.
+   * Returns the buckets' running totals after the addition (with the charges priced so far):
+   * what InfluxDB shows once this commits.
    */
   async writeBatch(
     tx: LedgerTx,
     batch: {
       buckets: Iterable<BucketUsage>;
-      amounts: ReadonlyMap<string, AmountUnits>;
-      /** Moved positions, whose rows this transaction has locked. */
-      positions: readonly MonthPosition[];
+      pieces: readonly UnpricedPiece[];
       offset: { groupId: string; topic: string; partition: number; nextOffset: string };
     },
   ): Promise<BucketTotals[]> {
-    const list = [...batch.buckets];
-    const { positions } = batch;
-    const { offset } = batch;
-    const rows = await this.db.rows(
+    const list = [...batch.buckets].sort(byBucketKey);
+    const { offset, pieces } = batch;
+    return this.db.rows(
       tx,
-      writtenBucketRow,
-      `WITH moved AS (
-         UPDATE tenant_month_position AS p SET cpu_core_seconds = x.c, memory_gib_seconds = x.m,
-           cpu_amount = x.ca, memory_amount = x.ma, updated_at = now()
-         FROM unnest($14::text[], $15::bpchar[], $16::numeric[], $17::numeric[], $18::numeric[],
-                     $19::numeric[]) AS x(t, per, c, m, ca, ma)
-         WHERE p.tenant_id = x.t AND p.period = x.per
-         RETURNING 1
+      bucketTotalsRow,
+      `WITH pieces AS (
+         INSERT INTO rating_unpriced_usage (tenant_id, period, resource_id, instance_id, piece)
+         SELECT p ->> 'tenantId', p ->> 'period', p ->> 'resourceId', p ->> 'instanceId', p
+         FROM jsonb_array_elements($13::jsonb) WITH ORDINALITY AS x(p, n) ORDER BY n
        ), stored AS (
-         UPDATE consumer_offset SET next_offset = $23, last_fingerprint = $24, updated_at = now()
-         WHERE group_id = $20 AND topic = $21 AND partition = $22
+         UPDATE consumer_offset SET next_offset = $17, last_fingerprint = $18, updated_at = now()
+         WHERE group_id = $14 AND topic = $15 AND partition = $16
        )
        INSERT INTO usage_bucket AS b (tenant_id, resource_id, bucket_start, resource_kind,
          cpu_usage_core_seconds, cpu_allocation_core_seconds, cpu_max_core_seconds,
          memory_usage_byte_seconds, memory_allocation_byte_seconds, memory_max_byte_seconds,
          observed_ms, gap_ms, amount, inferred_gap_ms, samples_expected, samples_observed,
          samples_thinned, declared_ms, declared_gap_ms, updated_at)
-       SELECT t, r, to_timestamp(s::numeric / 1000), k, c1, c2, c3, m1, m2, m3, o, g, a,
+       SELECT t, r, to_timestamp(s::numeric / 1000), k, c1, c2, c3, m1, m2, m3, o, g, 0,
               ig, se, so, st, dm, dg, now()
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::numeric[],
                    $7::numeric[], $8::numeric[], $9::numeric[], $10::numeric[], $11::bigint[],
-                   $12::bigint[], $13::numeric[], $25::bigint[], $26::bigint[], $27::bigint[],
-                   $28::bigint[], $29::bigint[], $30::bigint[])
-         AS x(t, r, s, k, c1, c2, c3, m1, m2, m3, o, g, a, ig, se, so, st, dm, dg)
+                   $12::bigint[], $19::bigint[], $20::bigint[], $21::bigint[],
+                   $22::bigint[], $23::bigint[], $24::bigint[])
+         WITH ORDINALITY AS x(t, r, s, k, c1, c2, c3, m1, m2, m3, o, g, ig, se, so, st, dm, dg, n)
+       ORDER BY n
        ON CONFLICT (tenant_id, resource_id, bucket_start) DO UPDATE SET
          cpu_usage_core_seconds = b.cpu_usage_core_seconds + EXCLUDED.cpu_usage_core_seconds,
          cpu_allocation_core_seconds = b.cpu_allocation_core_seconds + EXCLUDED.cpu_allocation_core_seconds,
@@ -305,7 +260,6 @@ export class BatchLedger {
          memory_max_byte_seconds = b.memory_max_byte_seconds + EXCLUDED.memory_max_byte_seconds,
          observed_ms = b.observed_ms + EXCLUDED.observed_ms,
          gap_ms = b.gap_ms + EXCLUDED.gap_ms,
-         amount = b.amount + EXCLUDED.amount,
          inferred_gap_ms = b.inferred_gap_ms + EXCLUDED.inferred_gap_ms,
          samples_expected = b.samples_expected + EXCLUDED.samples_expected,
          samples_observed = b.samples_observed + EXCLUDED.samples_observed,
@@ -313,7 +267,7 @@ export class BatchLedger {
          declared_ms = b.declared_ms + EXCLUDED.declared_ms,
          declared_gap_ms = b.declared_gap_ms + EXCLUDED.declared_gap_ms,
          updated_at = now()
-       RETURNING ${BUCKET_TOTALS_COLUMNS}, (SELECT count(*) FROM moved)::int AS moved`,
+       RETURNING ${BUCKET_TOTALS_COLUMNS}`,
       [
         textArray(list.map((b) => b.tenantId)),
         textArray(list.map((b) => b.resourceId)),
@@ -327,13 +281,7 @@ export class BatchLedger {
         plainArray(list.map((b) => byteSeconds(b.memoryMax))),
         plainArray(list.map((b) => String(b.observedMs))),
         plainArray(list.map((b) => String(b.gapMs))),
-        plainArray(list.map((b) => formatAmount(batch.amounts.get(bucketKey(b)) ?? 0n))),
-        positions.map((p) => p.tenantId),
-        positions.map((p) => p.period),
-        positions.map((p) => coreSeconds(p.cpu)),
-        positions.map((p) => gibSeconds(p.memory)),
-        positions.map((p) => formatAmount(p.cpuAmount)),
-        positions.map((p) => formatAmount(p.memoryAmount)),
+        JSON.stringify(pieces.map(pieceToJson)),
         offset.groupId,
         offset.topic,
         offset.partition,
@@ -347,58 +295,19 @@ export class BatchLedger {
         plainArray(list.map((b) => String(b.declaredGapMs))),
       ],
     );
-    const storedPositions = rows[0]?.moved ?? 0;
-    if (positions.length > 0 && storedPositions !== positions.length) {
-      throw new PositionConflictError(
-        `${positions.length - storedPositions} of ${positions.length} month positions are missing`,
-      );
-    }
-    return rows.map((r) => r.totals);
   }
+}
 
-  /**
-   * Locks the month positions (in the order given: callers sort, so batches never deadlock)
-   * and returns them; a month seen for the first time starts at zero. One round trip.
-   */
-  lockPositions(tx: LedgerTx, keys: readonly MonthKey[]): Promise<Map<string, MonthPosition>> {
-    return lockPositions(this.db, tx, keys);
-  }
+function addStateRows(rows: readonly InstanceState[], states: Map<string, InstanceState>): void {
+  for (const state of rows) states.set(instanceKey(state), state);
+}
 
-  /**
-   * The month positions as last committed, without locking them (a month not stored yet is
-   * absent): what a batch prices from when some of its months are in flight in this process, so
-   * that it takes all its position locks at once, later, in confirmPositions.
-   */
-  readPositions(tx: LedgerTx, keys: readonly MonthKey[]): Promise<Map<string, MonthPosition>> {
-    return readPositions(this.db, tx, keys);
-  }
-
-  /**
-   * Locks the month positions a batch priced from without holding their locks (values in flight
-   * in this process, or read by readPositions), all in one statement in the order given (callers
-   * sort, as for lockPositions), so that two transactions, of this process or of another, never
-   * wait for each other's position locks in opposite orders (a deadlock). Waits for the
-   * transactions holding them, then checks the ledger holds exactly the values priced from;
-   * throws PositionConflictError when not (a batch they came from rolled back, or another process
-   * moved them), so this batch rolls back and is rated again.
-   */
-  async confirmPositions(tx: LedgerTx, expected: readonly MonthPosition[]): Promise<void> {
-    if (expected.length === 0) return;
-    const found = await this.lockPositions(tx, expected);
-    const changed = expected.filter((e) => {
-      const f = found.get(positionKey(e.tenantId, e.period));
-      return (
-        f === undefined ||
-        f.cpu !== e.cpu ||
-        f.memory !== e.memory ||
-        f.cpuAmount !== e.cpuAmount ||
-        f.memoryAmount !== e.memoryAmount
-      );
-    });
-    if (changed.length > 0) {
-      throw new PositionConflictError(
-        `${changed.length} of ${expected.length} month positions changed since they were priced`,
-      );
-    }
-  }
+/** The order buckets are locked in, by the batch and by the pricing stage (byte order). */
+export function byBucketKey(
+  a: Pick<BucketUsage, 'tenantId' | 'resourceId' | 'bucketStartMs'>,
+  b: Pick<BucketUsage, 'tenantId' | 'resourceId' | 'bucketStartMs'>,
+): number {
+  const ka = bucketKey(a);
+  const kb = bucketKey(b);
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
 }

@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isInfrastructureError } from '../consuming/batch-error.classifier';
 import { LedgerRowError } from './ledger-db';
-import { bucketTotalsRow, stateRow, storedWindow, windowToJson } from './ledger-rows';
+import {
+  bucketTotalsRow,
+  pieceToJson,
+  stateRow,
+  storedPiece,
+  storedWindow,
+  windowToJson,
+} from './ledger-rows';
 
 const STATE = {
   resource_id: 'r-1',
@@ -16,7 +23,6 @@ const STATE = {
   last_cpu_allocation_cores: null,
   last_memory_allocation_bytes: '2097152',
   final: false,
-  pending_usage: null,
 };
 
 const WINDOW = {
@@ -41,8 +47,7 @@ const WINDOW = {
 
 describe('ledger rows (zod schemas at the boundary)', () => {
   test('an instance state row maps to the domain state, exact figures as bigint', () => {
-    const { state, window } = stateRow.parse(STATE);
-    assert.equal(window, null);
+    const state = stateRow.parse(STATE);
     assert.equal(state.lastCpuUsageNs, 12345678901234567890n);
     assert.equal(state.lastMemoryAllocationBytes, 2097152n);
     assert.equal(state.lastCpuAllocationCores, null);
@@ -52,7 +57,34 @@ describe('ledger rows (zod schemas at the boundary)', () => {
   test('an open window survives the jsonb round trip exactly', () => {
     const stored = JSON.parse(JSON.stringify(windowToJson(WINDOW))) as unknown;
     assert.deepEqual(storedWindow.parse(stored), WINDOW);
-    assert.deepEqual(stateRow.parse({ ...STATE, pending_usage: stored }).window, WINDOW);
+  });
+
+  test('an unpriced piece survives the jsonb round trip exactly', () => {
+    const piece = {
+      tenantId: 't-1',
+      resourceKind: 'container' as const,
+      resourceId: 'r-1',
+      instanceId: 'i-1',
+      period: '2025-12',
+      gap: false,
+      final: true,
+      parts: [
+        {
+          fromMs: 1764547200000,
+          toMs: 1764547210000,
+          bucketStartMs: 1764547200000,
+          cpuUsage: 123456789012345678901234n,
+          cpuAllocation: 2n,
+          cpuMax: 3n,
+          memoryUsage: 4n,
+          memoryAllocation: 5n,
+          memoryMax: 6n,
+        },
+      ],
+    };
+    const stored = JSON.parse(JSON.stringify(pieceToJson(piece))) as unknown;
+    assert.deepEqual(storedPiece.parse(stored), piece);
+    assert.equal(storedPiece.safeParse({ ...(stored as object), parts: [[1, 2]] }).success, false);
   });
 
   test('a row unlike its schema is refused, not cast', () => {

@@ -6,6 +6,7 @@ import {
   type MonthPosition,
   type PlanAssignment,
   type PricedUsage,
+  type UnpricedPiece,
   amountUnitsOf,
   cpuUnitsOfCoreSeconds,
   memoryUnitsOfByteSeconds,
@@ -99,11 +100,6 @@ function toBucketTotals(r: z.infer<z.ZodObject<typeof bucketTotalsFields>>): Buc
 
 /** BUCKET_TOTALS_COLUMNS → BucketTotals. */
 export const bucketTotalsRow = z.object(bucketTotalsFields).transform(toBucketTotals);
-
-/** A written bucket's totals and how many month positions the statement moved (`moved`). */
-export const writtenBucketRow = z
-  .object({ ...bucketTotalsFields, moved: z.number().int() })
-  .transform((r) => ({ totals: toBucketTotals(r), moved: r.moved }));
 
 /** BUCKET_USAGE_COLUMNS → BucketUsage (the exact quantities a month is priced again from). */
 export const BUCKET_USAGE_COLUMNS = `tenant_id, resource_id, resource_kind,
@@ -257,10 +253,9 @@ export const STATE_COLUMNS = `s.resource_id, s.instance_id, s.tenant_id, s.resou
   (extract(epoch from s.started_at) * 1000)::bigint::text AS started_ms,
   (extract(epoch from s.last_observed_at) * 1000)::bigint::text AS observed_ms,
   s.last_cpu_usage_ns::text, s.last_memory_usage_bytes::text,
-  s.last_cpu_allocation_cores::text, s.last_memory_allocation_bytes::text, s.final,
-  s.pending_usage`;
+  s.last_cpu_allocation_cores::text, s.last_memory_allocation_bytes::text, s.final`;
 
-/** STATE_COLUMNS → an instance's state and its open usage window (null: none). */
+/** STATE_COLUMNS → an instance's state. */
 export const stateRow = z
   .object({
     resource_id: z.string(),
@@ -274,24 +269,20 @@ export const stateRow = z
     last_cpu_allocation_cores: exact.nullable(),
     last_memory_allocation_bytes: exact.nullable(),
     final: z.boolean(),
-    pending_usage: storedWindow.nullable(),
   })
-  .transform((r): { state: InstanceState; window: PricedUsage | null } => ({
-    state: {
-      tenantId: r.tenant_id,
-      resourceKind: r.resource_kind,
-      resourceId: r.resource_id,
-      instanceId: r.instance_id,
-      startedAtMs: Number(r.started_ms),
-      lastObservedAtMs: Number(r.observed_ms),
-      lastCpuUsageNs: BigInt(r.last_cpu_usage_ns),
-      lastMemoryUsageBytes: BigInt(r.last_memory_usage_bytes),
-      lastCpuAllocationCores: r.last_cpu_allocation_cores,
-      lastMemoryAllocationBytes:
-        r.last_memory_allocation_bytes === null ? null : BigInt(r.last_memory_allocation_bytes),
-      final: r.final,
-    },
-    window: r.pending_usage,
+  .transform((r): InstanceState => ({
+    tenantId: r.tenant_id,
+    resourceKind: r.resource_kind,
+    resourceId: r.resource_id,
+    instanceId: r.instance_id,
+    startedAtMs: Number(r.started_ms),
+    lastObservedAtMs: Number(r.observed_ms),
+    lastCpuUsageNs: BigInt(r.last_cpu_usage_ns),
+    lastMemoryUsageBytes: BigInt(r.last_memory_usage_bytes),
+    lastCpuAllocationCores: r.last_cpu_allocation_cores,
+    lastMemoryAllocationBytes:
+      r.last_memory_allocation_bytes === null ? null : BigInt(r.last_memory_allocation_bytes),
+    final: r.final,
   }));
 
 /** A statement's single count or figure, as text (`n`). */
@@ -323,4 +314,68 @@ export function tenantPageParams(
     after?.resourceId ?? null,
     limit,
   ];
+}
+
+/** A piece part as stored: [fromMs, toMs, bucketStartMs, the six quantities as decimal strings]. */
+const partJson = z.tuple([
+  z.number(),
+  z.number(),
+  z.number(),
+  exact,
+  exact,
+  exact,
+  exact,
+  exact,
+  exact,
+]);
+
+const pieceJson = z.object({
+  tenantId: z.string(),
+  resourceKind: kind,
+  resourceId: z.string(),
+  instanceId: z.string(),
+  period: z.string(),
+  gap: z.boolean(),
+  final: z.boolean(),
+  parts: z.array(partJson),
+});
+
+/** An unpriced piece as stored (jsonb) → UnpricedPiece. */
+export const storedPiece = pieceJson.transform((j): UnpricedPiece => ({
+  ...j,
+  parts: j.parts.map(([fromMs, toMs, bucketStartMs, c1, c2, c3, m1, m2, m3]) => ({
+    fromMs,
+    toMs,
+    bucketStartMs,
+    cpuUsage: BigInt(c1),
+    cpuAllocation: BigInt(c2),
+    cpuMax: BigInt(c3),
+    memoryUsage: BigInt(m1),
+    memoryAllocation: BigInt(m2),
+    memoryMax: BigInt(m3),
+  })),
+}));
+
+/** UnpricedPiece → the jsonb it is stored as (storedPiece reads it back). */
+export function pieceToJson(p: UnpricedPiece): z.input<typeof pieceJson> {
+  return {
+    tenantId: p.tenantId,
+    resourceKind: p.resourceKind,
+    resourceId: p.resourceId,
+    instanceId: p.instanceId,
+    period: p.period,
+    gap: p.gap,
+    final: p.final,
+    parts: p.parts.map((x) => [
+      x.fromMs,
+      x.toMs,
+      x.bucketStartMs,
+      x.cpuUsage.toString(),
+      x.cpuAllocation.toString(),
+      x.cpuMax.toString(),
+      x.memoryUsage.toString(),
+      x.memoryAllocation.toString(),
+      x.memoryMax.toString(),
+    ]),
+  };
 }

@@ -30,23 +30,6 @@ export async function lockPositions(
   return byKey(rows);
 }
 
-/** The month positions as last committed, without locking them (a month not stored is absent). */
-export async function readPositions(
-  db: LedgerDb,
-  tx: LedgerTx,
-  keys: readonly MonthKey[],
-): Promise<Map<string, MonthPosition>> {
-  if (keys.length === 0) return new Map();
-  const rows = await db.rows(
-    tx,
-    positionRow,
-    `SELECT ${POSITION_COLUMNS} FROM tenant_month_position
-     WHERE (tenant_id, period) IN (SELECT * FROM unnest($1::text[], $2::bpchar[]))`,
-    [keys.map((k) => k.tenantId), keys.map((k) => k.period)],
-  );
-  return byKey(rows);
-}
-
 function byKey(positions: readonly MonthPosition[]): Map<string, MonthPosition> {
   const out = new Map<string, MonthPosition>();
   for (const p of positions) out.set(positionKey(p.tenantId, p.period), p);

@@ -1,7 +1,5 @@
 import { z } from 'zod';
-import { type PricedUsage } from '../domain';
 import { type LedgerDb, type LedgerTx } from './ledger-db';
-import { storedWindow } from './ledger-rows';
 import { textArray } from './pg-arrays';
 
 /** An outbox row: the event's key (tenant) and JSON. */
@@ -12,15 +10,14 @@ export interface OutboxRow {
 }
 
 const idRow = z.object({ id: z.string() });
-const takenRow = z.object({ pending_usage: storedWindow });
 const outboxRow = z
   .object({ id: z.string(), tenant_id: z.string(), payload: z.string() })
   .transform((r): OutboxRow => ({ id: r.id, key: r.tenant_id, value: r.payload }));
 const depthRow = z.object({ n: z.string(), age: z.string().nullable() });
 
 /**
- * The usage outbox (publishing/usage-event.outbox.ts): the batch's complete windows staged in its
- * transaction, the idle windows the sweep takes, and the rows published and deleted after.
+ * The usage outbox (publishing/usage-event.outbox.ts): the complete windows staged in the pricing
+ * stage's transaction (idle ones too: pricing.store.ts), and the rows published and deleted after.
  */
 export class OutboxStore {
   constructor(private readonly db: LedgerDb) {}
@@ -44,33 +41,6 @@ export class OutboxStore {
       [textArray(events.keys), textArray(events.values)],
     );
     return rows.map((r) => r.id);
-  }
-
-  /**
-   * Takes the open usage windows of instances no batch has touched for `idleMs` (they stopped
-   * without a final sample, or their samples stopped coming): locks them, skipping any a batch
-   * holds, and clears them in this transaction. The caller adds them to the outbox.
-   */
-  async takeIdleWindows(tx: LedgerTx, idleMs: number, limit: number): Promise<PricedUsage[]> {
-    const rows = await this.db.rows(
-      tx,
-      takenRow,
-      `WITH idle AS (
-         SELECT resource_id, instance_id FROM instance_state
-         WHERE pending_usage IS NOT NULL AND updated_at < now() - $1::numeric * interval '1 ms'
-         ORDER BY updated_at LIMIT $2
-         FOR UPDATE SKIP LOCKED
-       ), taken AS (
-         SELECT s.resource_id, s.instance_id, s.pending_usage FROM instance_state s
-         JOIN idle USING (resource_id, instance_id)
-       ), cleared AS (
-         UPDATE instance_state s SET pending_usage = NULL
-         FROM idle WHERE s.resource_id = idle.resource_id AND s.instance_id = idle.instance_id
-       )
-       SELECT pending_usage FROM taken`,
-      [String(idleMs), limit],
-    );
-    return rows.map((r) => r.pending_usage);
   }
 
   /** Outbox rows older than `minAgeMs` (not being published by the batch that wrote them). */

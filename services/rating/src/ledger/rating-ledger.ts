@@ -6,12 +6,14 @@ import { CatalogReader } from './catalog.reader';
 import { LedgerDb } from './ledger-db';
 import { OffsetPositionStore } from './offset-position.store';
 import { OutboxStore } from './outbox.store';
+import { PricingStore } from './pricing.store';
 import { RepriceStore } from './reprice.store';
 
 /** The rating ledger's stores, each named for its caller. */
 export interface RatingLedgerStores {
   readonly batches: BatchLedger;
   readonly outbox: OutboxStore;
+  readonly pricing: PricingStore;
   readonly reprices: RepriceStore;
   readonly catalog: CatalogReader;
   readonly backfill: BackfillReader;
@@ -44,6 +46,7 @@ export class RatingLedger {
     return {
       batches: new BatchLedger(db, fingerprints),
       outbox: new OutboxStore(db),
+      pricing: new PricingStore(db),
       reprices: new RepriceStore(db),
       catalog: new CatalogReader(db),
       backfill: new BackfillReader(db),

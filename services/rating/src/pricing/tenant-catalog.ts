@@ -39,6 +39,7 @@ export class TenantCatalog {
   private zones = new Map<string, string>();
   private timeline: PlanTimeline;
   private loadedAt = -Infinity;
+  private reloading: Promise<void> | null = null;
   private readonly plans = new Map<string, RatingPlan>();
   /** Each tenant's assignments as last loaded (null before the first load). */
   private assignments: Map<string, Set<string>> | null = null;
@@ -55,10 +56,14 @@ export class TenantCatalog {
     this.timeline = new PlanTimeline([], new Map(), new Map(), options.defaultCurrency);
   }
 
-  /** Reloads when the cache is older than the TTL. */
+  /**
+   * Reloads when the cache is older than the TTL; callers at once (the batches and the pricing
+   * stage) share one reload.
+   */
   async refresh(): Promise<void> {
     if (this.clock() - this.loadedAt < this.options.ttlMs) return;
-    await this.reload();
+    this.reloading ??= this.reload().finally(() => (this.reloading = null));
+    await this.reloading;
   }
 
   async reload(): Promise<void> {

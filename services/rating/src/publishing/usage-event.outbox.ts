@@ -37,9 +37,7 @@ export interface UsageEventSink {
 }
 
 export interface UsageOutboxOptions {
-  /** An open window of an instance no batch touched for this long is published as it is. */
-  readonly idleMs: number;
-  /** How often idle windows and outbox rows left behind (crash, Kafka outage) are published. */
+  /** How often outbox rows left behind (crash, Kafka outage) are published. */
   readonly sweepMs: number;
   /**
    * Batches whose events may be on their way to Kafka at once; the next batch waits before it
@@ -118,7 +116,7 @@ export class UsageEventOutbox implements UsageEventSink {
     this.track(this.publish(staged.rows));
   }
 
-  /** Starts the sweep: idle windows, and rows a crash or an outage left in the outbox. */
+  /** Starts the sweep: rows a crash or an outage left in the outbox. */
   start(): void {
     if (this.timer !== null) return;
     this.timer = setInterval(() => {
@@ -135,18 +133,9 @@ export class UsageEventOutbox implements UsageEventSink {
     await Promise.allSettled([...this.inFlight]);
   }
 
-  /** One sweep (exposed for tests): publishes idle windows, then the outbox's leftovers. */
+  /** One sweep (exposed for tests): publishes the outbox's leftovers. */
   async sweep(): Promise<void> {
     try {
-      for (;;) {
-        await this.ready();
-        const rows = await this.ledger.transaction(async (tx) => {
-          const idle = await this.ledger.takeIdleWindows(tx, this.options.idleMs, 1_000);
-          return (await this.stage(tx, idle)).rows;
-        });
-        if (rows.length > 0) await this.publish(rows);
-        if (rows.length < 1_000) break;
-      }
       const minAgeMs = this.options.resendAfterMs ?? Math.max(10_000, 2 * this.options.sweepMs);
       for (;;) {
         const rows = await this.ledger.outboxBacklog(minAgeMs, 5_000);

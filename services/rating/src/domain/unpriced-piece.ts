@@ -1,0 +1,312 @@
+import { type CpuUnits, type MemoryUnits } from './exact-units';
+import { type InstanceState, instanceKey } from './metered-sample';
+import {
+  type MonthPosition,
+  type PlannedBatch,
+  type PlannedInterval,
+  type PricedUsage,
+  type PricingCatalog,
+  type RatingPlan,
+  emptyPosition,
+  positionKey,
+  priceBatch,
+} from './price-batch';
+import { type BucketUsage } from './usage-bucket';
+import { type UsageWindowRules, windowUsages } from './usage-window';
+
+/** A piece's usage inside one bucket, with its own time span (a folded bucket segment). */
+export interface PiecePart {
+  readonly fromMs: number;
+  readonly toMs: number;
+  readonly bucketStartMs: number;
+  readonly cpuUsage: CpuUnits;
+  readonly cpuAllocation: CpuUnits;
+  readonly cpuMax: CpuUnits;
+  readonly memoryUsage: MemoryUnits;
+  readonly memoryAllocation: MemoryUnits;
+  readonly memoryMax: MemoryUnits;
+}
+
+/**
+ * Usage the rating batch committed as quantities and left to the pricing stage
+ * (docs/adr/0014-rating-scale-out.md): an instance's planned segments of one month and one plan,
+ * folded while they would join one usage window anyway, with their quantities on the three bases
+ * per bucket. `final`: the instance's final sample ends it, so its open window closes after it
+ * (a piece without parts only says that).
+ */
+export interface UnpricedPiece {
+  readonly tenantId: string;
+  readonly resourceKind: 'container' | 'vm';
+  readonly resourceId: string;
+  readonly instanceId: string;
+  /** "YYYY-MM" in the tenant's billing zone: the month whose lease prices it. */
+  readonly period: string;
+  readonly gap: boolean;
+  readonly final: boolean;
+  /** In time order, one per bucket. */
+  readonly parts: readonly PiecePart[];
+}
+
+type MutablePiece = { -readonly [K in keyof UnpricedPiece]: UnpricedPiece[K] } & {
+  parts: PiecePart[];
+  plan: RatingPlan | null;
+  fromMs: number;
+  toMs: number;
+};
+
+/**
+ * The batch's unpriced pieces, in rating order (a piece where its first segment was rated): per
+ * rated interval, one per run of segments in one month under one plan (as priceBatch makes its
+ * usages), and a run joins the instance's previous piece when windowUsages would join them into
+ * one window anyway — same aligned window, month, plan, neither a gap, the piece not ending its
+ * window — so the pieces, priced in order and gathered into windows, give the same events as the
+ * runs would, and a batch writes pieces per instance and window, not per sample. `finalStates`
+ * (instances whose final sample the batch rated) mark their last piece final, or add a piece
+ * without parts in the month `periodOf` names.
+ */
+export function unpricedPieces(
+  planned: PlannedBatch,
+  rules: UsageWindowRules,
+  finalStates: Iterable<InstanceState>,
+  periodOf: (state: InstanceState) => string,
+): UnpricedPiece[] {
+  const { windowMs } = rules;
+  const pieces: MutablePiece[] = [];
+  const last = new Map<string, MutablePiece>();
+  for (const { rated, plans, periods } of planned.intervals) {
+    const { interval, segments } = rated;
+    const key = instanceKey(interval);
+    let run: MutablePiece | null = null;
+    for (let i = 0; i < segments.length; i++) {
+      const segment = segments[i]!;
+      const plan = plans[i] ?? null;
+      const period = periods[i]!;
+      if (run === null || run.period !== period || run.plan !== plan) {
+        if (run !== null) place(run);
+        run = {
+          tenantId: interval.tenantId,
+          resourceKind: interval.resourceKind,
+          resourceId: interval.resourceId,
+          instanceId: interval.instanceId,
+          period,
+          gap: interval.gap,
+          final: false,
+          parts: [],
+          plan,
+          fromMs: segment.fromMs,
+          toMs: segment.toMs,
+        };
+      }
+      run.toMs = segment.toMs;
+      addPart(run.parts, segment.fromMs, segment.toMs, segment.usage);
+    }
+    if (run !== null) place(run);
+
+    function place(r: MutablePiece): void {
+      const previous = last.get(key);
+      if (previous !== undefined && folds(previous, r, windowMs)) {
+        for (const p of r.parts) addPart(previous.parts, p.fromMs, p.toMs, p);
+        previous.toMs = Math.max(previous.toMs, r.toMs);
+        return;
+      }
+      pieces.push(r);
+      last.set(key, r);
+    }
+  }
+  for (const state of finalStates) {
+    if (!state.final) continue;
+    const piece = last.get(instanceKey(state));
+    if (piece !== undefined) piece.final = true;
+    else
+      pieces.push({
+        tenantId: state.tenantId,
+        resourceKind: state.resourceKind,
+        resourceId: state.resourceId,
+        instanceId: state.instanceId,
+        period: periodOf(state),
+        gap: false,
+        final: true,
+        parts: [],
+        plan: null,
+        fromMs: state.lastObservedAtMs,
+        toMs: state.lastObservedAtMs,
+      });
+  }
+  return pieces.map((p): UnpricedPiece => ({
+    tenantId: p.tenantId,
+    resourceKind: p.resourceKind,
+    resourceId: p.resourceId,
+    instanceId: p.instanceId,
+    period: p.period,
+    gap: p.gap,
+    final: p.final,
+    parts: p.parts,
+  }));
+}
+
+function windowStart(ms: number, windowMs: number): number {
+  return ms - (((ms % windowMs) + windowMs) % windowMs);
+}
+
+/** Whether `next` joins `piece`'s window in windowUsages whatever came before (see above). */
+function folds(piece: MutablePiece, next: MutablePiece, windowMs: number): boolean {
+  if (windowMs <= 0 || piece.gap || next.gap || piece.final) return false;
+  const start = windowStart(piece.fromMs, windowMs);
+  // An instant counts as its millisecond (priceBatch's usages end after they start).
+  const end = piece.toMs > piece.fromMs ? piece.toMs : piece.fromMs + 1;
+  return (
+    end < start + windowMs &&
+    next.fromMs >= piece.fromMs &&
+    windowStart(next.fromMs, windowMs) === start &&
+    next.tenantId === piece.tenantId &&
+    next.period === piece.period &&
+    next.plan === piece.plan
+  );
+}
+
+function addPart(
+  parts: PiecePart[],
+  fromMs: number,
+  toMs: number,
+  u: Pick<
+    BucketUsage,
+    | 'bucketStartMs'
+    | 'cpuUsage'
+    | 'cpuAllocation'
+    | 'cpuMax'
+    | 'memoryUsage'
+    | 'memoryAllocation'
+    | 'memoryMax'
+  >,
+): void {
+  const previous = parts.at(-1);
+  if (previous !== undefined && previous.bucketStartMs === u.bucketStartMs) {
+    parts[parts.length - 1] = {
+      fromMs: Math.min(previous.fromMs, fromMs),
+      toMs: Math.max(previous.toMs, toMs),
+      bucketStartMs: u.bucketStartMs,
+      cpuUsage: previous.cpuUsage + u.cpuUsage,
+      cpuAllocation: previous.cpuAllocation + u.cpuAllocation,
+      cpuMax: previous.cpuMax + u.cpuMax,
+      memoryUsage: previous.memoryUsage + u.memoryUsage,
+      memoryAllocation: previous.memoryAllocation + u.memoryAllocation,
+      memoryMax: previous.memoryMax + u.memoryMax,
+    };
+    return;
+  }
+  parts.push({
+    fromMs,
+    toMs,
+    bucketStartMs: u.bucketStartMs,
+    cpuUsage: u.cpuUsage,
+    cpuAllocation: u.cpuAllocation,
+    cpuMax: u.cpuMax,
+    memoryUsage: u.memoryUsage,
+    memoryAllocation: u.memoryAllocation,
+    memoryMax: u.memoryMax,
+  });
+}
+
+/** What one pass of the pricing stage decided for a tenant month. */
+export interface PricedMonth {
+  /** Charges to add per bucket (bucketKey). */
+  readonly bucketAmounts: Map<string, bigint>;
+  /** The moved position; null when no piece was priced under a plan. */
+  readonly position: MonthPosition | null;
+  /** Complete windows, in order: the events to publish. */
+  readonly closed: PricedUsage[];
+  /** The open window of every instance the pass touched (null: none any more). */
+  readonly open: Map<string, PricedUsage | null>;
+}
+
+const NOT_FINAL: ReadonlyMap<string, { final: boolean }> = new Map();
+
+/**
+ * Prices one tenant month's pieces in the order given from its position (priceBatch's
+ * arithmetic, unchanged: each part at the running position, by the plan in effect at the part's
+ * start) and gathers the priced usage into windows (windowUsages, unchanged), continuing the
+ * instances' open windows of this month as stored. Pure: the same pieces from the same position
+ * give the same amounts and events, so a pass that rolled back and is redone publishes the same.
+ */
+export function priceMonth(
+  pieces: readonly UnpricedPiece[],
+  tenantId: string,
+  period: string,
+  stored: MonthPosition | null,
+  openWindows: ReadonlyMap<string, PricedUsage>,
+  catalog: PricingCatalog,
+  rules: UsageWindowRules,
+): PricedMonth {
+  const key = positionKey(tenantId, period);
+  let position = stored ?? emptyPosition(tenantId, period);
+  let moved = false;
+  const bucketAmounts = new Map<string, bigint>();
+  const closed: PricedUsage[] = [];
+  const current = new Map(openWindows);
+  const touched = new Set<string>();
+  for (const piece of pieces) {
+    const priced = priceBatch(
+      { intervals: [plannedOf(piece, catalog)], positionKeys: [] },
+      new Map([[key, position]]),
+      catalog,
+    );
+    const next = priced.positions.get(key);
+    if (next !== undefined) {
+      position = next;
+      moved = true;
+    }
+    for (const [bk, a] of priced.bucketAmounts)
+      bucketAmounts.set(bk, (bucketAmounts.get(bk) ?? 0n) + a);
+    const ik = instanceKey(piece);
+    const windows = windowUsages(
+      priced.usages,
+      current,
+      piece.final ? new Map([[ik, { final: true }]]) : NOT_FINAL,
+      rules,
+    );
+    closed.push(...windows.closed);
+    for (const [k, w] of windows.open) {
+      touched.add(k);
+      if (w === null) current.delete(k);
+      else current.set(k, w);
+    }
+    touched.add(ik);
+  }
+  const open = new Map<string, PricedUsage | null>();
+  for (const k of touched) open.set(k, current.get(k) ?? null);
+  return { bucketAmounts, position: moved ? position : null, closed, open };
+}
+
+function plannedOf(piece: UnpricedPiece, catalog: PricingCatalog): PlannedInterval {
+  return {
+    rated: {
+      interval: piece,
+      segments: piece.parts.map((p) => ({
+        fromMs: p.fromMs,
+        toMs: p.toMs,
+        usage: {
+          tenantId: piece.tenantId,
+          resourceKind: piece.resourceKind,
+          resourceId: piece.resourceId,
+          bucketStartMs: p.bucketStartMs,
+          cpuUsage: p.cpuUsage,
+          cpuAllocation: p.cpuAllocation,
+          cpuMax: p.cpuMax,
+          memoryUsage: p.memoryUsage,
+          memoryAllocation: p.memoryAllocation,
+          memoryMax: p.memoryMax,
+          observedMs: 0,
+          gapMs: 0,
+          inferredGapMs: 0,
+          samplesExpected: 0,
+          samplesObserved: 0,
+          samplesThinned: 0,
+          declaredMs: 0,
+          declaredGapMs: 0,
+        },
+      })),
+    },
+    plans: piece.parts.map((p) => catalog.planAt(piece.tenantId, p.fromMs)),
+    periods: piece.parts.map(() => piece.period),
+  };
+}

@@ -1,0 +1,291 @@
+import { z } from 'zod';
+import {
+  type MonthPosition,
+  type PricedUsage,
+  type UnpricedPiece,
+  amount as formatAmount,
+  coreSeconds,
+  gibSeconds,
+} from '../domain';
+import { type LedgerDb, type LedgerTx } from './ledger-db';
+import {
+  type BucketTotals,
+  BUCKET_TOTALS_COLUMNS,
+  POSITION_COLUMNS,
+  bucketTotalsRow,
+  positionRow,
+  storedPiece,
+  storedWindow,
+  windowToJson,
+} from './ledger-rows';
+import { plainArray } from './pg-arrays';
+
+/** A tenant's month, as a position (and the pricing stage's lease) is keyed. */
+export interface MonthKey {
+  readonly tenantId: string;
+  readonly period: string;
+}
+
+/** A page of a month's unpriced pieces, in id order. */
+export interface PiecePage {
+  readonly ids: readonly string[];
+  readonly pieces: readonly UnpricedPiece[];
+}
+
+/** A bucket's charge to add, keyed as the bucket. */
+// Statements whose rows are read are SELECTs (a CTE around UPDATE/DELETE … RETURNING): TypeORM
+// hands back [rows, count] for a top-level UPDATE or DELETE.
+export interface BucketAmount {
+  readonly tenantId: string;
+  readonly resourceId: string;
+  readonly bucketStartMs: number;
+  readonly amount: bigint;
+}
+
+const pieceRow = z.object({ id: z.string(), piece: storedPiece });
+const windowRow = z.object({ window: storedWindow });
+const workRow = z
+  .object({ tenant_id: z.string(), period: z.string(), age: z.string().nullable() })
+  .transform((r) => ({ tenantId: r.tenant_id, period: r.period, ageSeconds: Number(r.age ?? 0) }));
+
+/**
+ * The pricing stage's rows (docs/adr/0014-rating-scale-out.md): the lease of a tenant month (the
+ * row lock on its `tenant_month_position`, taken with SKIP LOCKED: nobody waits for it), its
+ * unpriced pieces, the instances' open windows of the month, and what a pass writes back — the
+ * buckets' charges, the moved position, the windows — all in the pass's transaction.
+ */
+export class PricingStore {
+  constructor(private readonly db: LedgerDb) {}
+
+  transaction<T>(work: (tx: LedgerTx) => Promise<T>): Promise<T> {
+    return this.db.transaction(work);
+  }
+
+  /**
+   * Creates the month's position row if it is not there yet, in a statement of its own (it
+   * commits at once: a lease taken later never waits on another's first insert).
+   */
+  async ensureMonth(key: MonthKey): Promise<void> {
+    await this.db.execute(
+      null,
+      `INSERT INTO tenant_month_position (tenant_id, period) VALUES ($1, $2)
+       ON CONFLICT DO NOTHING`,
+      [key.tenantId, key.period],
+    );
+  }
+
+  /**
+   * Takes the month's lease for the rest of the transaction and returns its position; null when
+   * another transaction holds it (`wait` false: SKIP LOCKED, never waits) or the row is missing.
+   * `wait` true (the reprice, off the hot path) waits for the holder.
+   */
+  async lease(tx: LedgerTx, key: MonthKey, wait: boolean): Promise<MonthPosition | null> {
+    const rows = await this.db.rows(
+      tx,
+      positionRow,
+      `SELECT ${POSITION_COLUMNS} FROM tenant_month_position
+       WHERE tenant_id = $1 AND period = $2
+       FOR UPDATE${wait ? '' : ' SKIP LOCKED'}`,
+      [key.tenantId, key.period],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** The month's oldest unpriced pieces, `limit` at most, in id order. */
+  async unpriced(tx: LedgerTx, key: MonthKey, limit: number): Promise<PiecePage> {
+    const rows = await this.db.rows(
+      tx,
+      pieceRow,
+      `SELECT id::text, piece FROM rating_unpriced_usage
+       WHERE tenant_id = $1 AND period = $2 ORDER BY id LIMIT $3`,
+      [key.tenantId, key.period, limit],
+    );
+    return { ids: rows.map((r) => r.id), pieces: rows.map((r) => r.piece) };
+  }
+
+  /** The open windows of the month of these instances (resource id, instance id). */
+  async openWindows(
+    tx: LedgerTx,
+    key: MonthKey,
+    instances: readonly { resourceId: string; instanceId: string }[],
+  ): Promise<PricedUsage[]> {
+    if (instances.length === 0) return [];
+    const rows = await this.db.rows(
+      tx,
+      windowRow,
+      `SELECT w."window" FROM rating_open_window w
+       JOIN unnest($3::text[], $4::text[]) AS k(r, i) ON w.resource_id = k.r AND w.instance_id = k.i
+       WHERE w.tenant_id = $1 AND w.period = $2`,
+      [
+        key.tenantId,
+        key.period,
+        instances.map((i) => i.resourceId),
+        instances.map((i) => i.instanceId),
+      ],
+    );
+    return rows.map((r) => r.window);
+  }
+
+  /**
+   * Adds the charges to the buckets, locking them first in the order given (the batch's order:
+   * BatchLedger.writeBatch), and returns their totals after the addition.
+   */
+  async addAmounts(tx: LedgerTx, amounts: readonly BucketAmount[]): Promise<BucketTotals[]> {
+    if (amounts.length === 0) return [];
+    return this.db.rows(
+      tx,
+      bucketTotalsRow,
+      `WITH x AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::numeric[], $4::numeric[])
+           WITH ORDINALITY AS x(t, r, s, a, n)
+       ), locked AS (
+         SELECT b.tenant_id AS lt, b.resource_id AS lr, b.bucket_start AS ls, x.a AS la
+         FROM usage_bucket b
+         JOIN x ON b.tenant_id = x.t AND b.resource_id = x.r
+           AND b.bucket_start = to_timestamp(x.s / 1000)
+         ORDER BY x.n
+         FOR UPDATE OF b
+       ), updated AS (
+         UPDATE usage_bucket SET amount = amount + locked.la, updated_at = now()
+         FROM locked
+         WHERE tenant_id = locked.lt AND resource_id = locked.lr AND bucket_start = locked.ls
+         RETURNING usage_bucket.*
+       )
+       SELECT ${BUCKET_TOTALS_COLUMNS} FROM updated`,
+      [
+        amounts.map((a) => a.tenantId),
+        amounts.map((a) => a.resourceId),
+        plainArray(amounts.map((a) => String(a.bucketStartMs))),
+        plainArray(amounts.map((a) => formatAmount(a.amount))),
+      ],
+    );
+  }
+
+  /** Stores the moved position (its row leased in this transaction). */
+  async storePosition(tx: LedgerTx, position: MonthPosition): Promise<void> {
+    await this.db.execute(
+      tx,
+      `UPDATE tenant_month_position SET cpu_core_seconds = $3, memory_gib_seconds = $4,
+         cpu_amount = $5, memory_amount = $6, updated_at = now()
+       WHERE tenant_id = $1 AND period = $2`,
+      [
+        position.tenantId,
+        position.period,
+        coreSeconds(position.cpu),
+        gibSeconds(position.memory),
+        formatAmount(position.cpuAmount),
+        formatAmount(position.memoryAmount),
+      ],
+    );
+  }
+
+  /** Deletes the month's position row (leased in this transaction): a month no plan prices. */
+  async dropMonth(tx: LedgerTx, key: MonthKey): Promise<void> {
+    await this.db.execute(
+      tx,
+      `DELETE FROM tenant_month_position WHERE tenant_id = $1 AND period = $2`,
+      [key.tenantId, key.period],
+    );
+  }
+
+  /** Stores the month's open windows (upserted) and removes the closed ones (null). */
+  async storeWindows(
+    tx: LedgerTx,
+    key: MonthKey,
+    windows: ReadonlyMap<string, PricedUsage | null>,
+    instances: ReadonlyMap<string, { resourceId: string; instanceId: string }>,
+  ): Promise<void> {
+    const open: PricedUsage[] = [];
+    const shut: { resourceId: string; instanceId: string }[] = [];
+    for (const [k, w] of windows) {
+      if (w !== null) open.push(w);
+      else {
+        const i = instances.get(k);
+        if (i !== undefined) shut.push(i);
+      }
+    }
+    if (shut.length > 0) {
+      await this.db.execute(
+        tx,
+        `DELETE FROM rating_open_window w USING unnest($3::text[], $4::text[]) AS k(r, i)
+         WHERE w.resource_id = k.r AND w.instance_id = k.i AND w.tenant_id = $1
+           AND w.period = $2`,
+        [key.tenantId, key.period, shut.map((s) => s.resourceId), shut.map((s) => s.instanceId)],
+      );
+    }
+    if (open.length > 0) {
+      await this.db.execute(
+        tx,
+        `INSERT INTO rating_open_window AS w (resource_id, instance_id, period, tenant_id,
+           "window", updated_at)
+         SELECT p ->> 'resourceId', p ->> 'instanceId', $2, $1, p, now()
+         FROM jsonb_array_elements($3::jsonb) AS x(p)
+         ON CONFLICT (resource_id, instance_id, period) DO UPDATE SET
+           "window" = EXCLUDED."window", updated_at = now()`,
+        [key.tenantId, key.period, JSON.stringify(open.map(windowToJson))],
+      );
+    }
+  }
+
+  /** Deletes priced pieces by id (not by range: a piece committed late is priced next pass). */
+  async deletePieces(tx: LedgerTx, ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db.execute(tx, `DELETE FROM rating_unpriced_usage WHERE id = ANY($1::bigint[])`, [
+      ids,
+    ]);
+  }
+
+  /**
+   * Takes the month's open windows not updated for `idleMs` (their instances stopped without a
+   * final sample, or their samples stopped coming), under the month's lease: deleted here, the
+   * caller puts them in the outbox in the same transaction.
+   */
+  async takeIdleWindows(tx: LedgerTx, key: MonthKey, idleMs: number): Promise<PricedUsage[]> {
+    const rows = await this.db.rows(
+      tx,
+      windowRow,
+      `WITH taken AS (
+         DELETE FROM rating_open_window
+         WHERE tenant_id = $1 AND period = $2
+           AND updated_at < now() - $3::numeric * interval '1 ms'
+         RETURNING "window"
+       )
+       SELECT "window" FROM taken`,
+      [key.tenantId, key.period, String(idleMs)],
+    );
+    return rows.map((r) => r.window);
+  }
+
+  /**
+   * The months with work: unpriced pieces at least `minAgeMs` old (with the age of the oldest,
+   * seconds), and open windows idle for `idleMs` (age 0). One row per month.
+   */
+  monthsWithWork(
+    minAgeMs: number,
+    idleMs: number,
+  ): Promise<{ tenantId: string; period: string; ageSeconds: number }[]> {
+    return this.db.rows(
+      null,
+      workRow,
+      `SELECT tenant_id, period::text AS period, max(age)::text AS age FROM (
+         SELECT tenant_id, period, extract(epoch from now() - min(created_at)) AS age
+         FROM rating_unpriced_usage GROUP BY 1, 2
+         HAVING min(created_at) <= now() - $1::numeric * interval '1 ms'
+         UNION ALL
+         SELECT DISTINCT tenant_id, period, 0 FROM rating_open_window
+         WHERE updated_at < now() - $2::numeric * interval '1 ms'
+       ) AS m GROUP BY 1, 2 ORDER BY 3 DESC`,
+      [String(minAgeMs), String(idleMs)],
+    );
+  }
+
+  /** Age of the oldest unpriced piece, seconds (0: none): rating_pricing_lag_seconds. */
+  async oldestUnpricedSeconds(): Promise<number> {
+    const rows = await this.db.rows(
+      null,
+      z.object({ age: z.string().nullable() }),
+      `SELECT extract(epoch from now() - min(created_at))::text AS age FROM rating_unpriced_usage`,
+    );
+    return Number(rows[0]?.age ?? 0);
+  }
+}

@@ -1,0 +1,280 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  type Gauge,
+  type Logger,
+  type MetricsRegistry,
+  createLogger,
+} from '@metering/observability';
+import {
+  type MonthPosition,
+  type PricedUsage,
+  type PricingCatalog,
+  type UsageWindowRules,
+  bucketKey,
+  instanceKey,
+  priceMonth,
+} from '../domain';
+import { byBucketKey } from '../ledger/batch-ledger.store';
+import { type LedgerTx } from '../ledger/ledger-db';
+import { type BucketTotals } from '../ledger/ledger-rows';
+import { type BucketAmount, type MonthKey, type PricingStore } from '../ledger/pricing.store';
+import { type StagedUsage, type UsageEventSink } from '../publishing/usage-event.outbox';
+
+/** The catalog the stage prices with (TenantCatalog). */
+export interface StageCatalog {
+  refresh(): Promise<void>;
+  readonly pricing: PricingCatalog;
+}
+
+/** Where a pass's committed charges go (the InfluxDB sink), as the batches' do. */
+export interface PricedMonthSink {
+  /** After the commit; must not throw nor block. */
+  priced(result: { buckets: readonly BucketTotals[]; position: MonthPosition | null }): void;
+}
+
+export interface PricingStageOptions {
+  readonly windows: UsageWindowRules;
+  /** The sweep's period, and how old a piece is before the sweep prices it (default 1,000). */
+  readonly intervalMs: number;
+  /** An open window not updated for this long is published as it is. */
+  readonly idleMs: number;
+  /** Pieces priced per pass (one transaction). */
+  readonly pageSize?: number;
+  /**
+   * How long the months of committed batches are gathered before their passes run (default: the
+   * interval, at most 200 ms): the batches of that time are priced by one pass per month, so
+   * positions, open windows and charges are written per pass, not per batch.
+   */
+  readonly coalesceMs?: number;
+}
+
+/** What a committed pass hands on: its events to publish, its charges to show. */
+interface PassResult {
+  readonly staged: StagedUsage;
+  readonly buckets: BucketTotals[];
+  readonly position: MonthPosition | null;
+  readonly more: boolean;
+}
+
+const DEFAULT_PAGE = 5_000;
+/** How old an idle window must be for drain(): never (drain prices pieces only). */
+const NEVER_MS = 1e12;
+
+/**
+ * The pricing stage (docs/adr/0014-rating-scale-out.md): prices the pieces the rating batches
+ * left, one tenant month at a time, by whoever holds the month's lease — the row lock on its
+ * `tenant_month_position`, taken with SKIP LOCKED, so no instance ever waits for another: one
+ * that finds the month held skips it (its holder prices what is there; the sweep comes back for
+ * what it left). A pass, in one transaction: lease, the month's oldest pieces in id order priced
+ * from the position (domain/unpriced-piece.ts: priceBatch's arithmetic and windowUsages,
+ * unchanged), the buckets' charges, the moved position, the open windows, the complete windows
+ * in the outbox, the idle windows closed, the pieces deleted. A pass that rolls back is redone
+ * from the same position over the same pieces: the same amounts and events.
+ *
+ * Passes run after batch commits for the months they touched (enqueue: gathered for
+ * `coalesceMs`, one pass per month for all of them, one pass at a time per process, off the
+ * batches' path) and on a sweep every `intervalMs` for months with
+ * pieces at least that old or idle windows; the sweep sets rating_pricing_lag_seconds.
+ */
+export class PricingStage {
+  private readonly queued = new Map<string, MonthKey>();
+  private running: Promise<void> | null = null;
+  private gathering: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private timer: NodeJS.Timeout | null = null;
+  private sweeping: Promise<void> | null = null;
+  private readonly lag: Gauge | null;
+  private readonly logger: Logger | null;
+  private readonly pageSize: number;
+  private readonly coalesceMs: number;
+
+  constructor(
+    private readonly store: PricingStore,
+    private readonly catalog: StageCatalog,
+    private readonly usageEvents: UsageEventSink,
+    private readonly sink: PricedMonthSink,
+    private readonly options: PricingStageOptions,
+    metrics: MetricsRegistry | null = null,
+    rootLogger: Logger | null = null,
+  ) {
+    this.pageSize = options.pageSize ?? DEFAULT_PAGE;
+    this.coalesceMs = options.coalesceMs ?? Math.min(options.intervalMs, 200);
+    this.lag =
+      metrics?.gauge({
+        name: 'pricing_lag_seconds',
+        help: 'Age of the oldest usage rated and not priced yet (at the last pricing sweep): how far charges and usage events lag quantities',
+      }) ?? null;
+    this.logger = rootLogger === null ? null : createLogger('PricingStage', { parent: rootLogger });
+  }
+
+  /**
+   * Months a committed batch touched: priced within `coalesceMs`, one pass at a time, the months
+   * of all batches committed meanwhile together (never throws).
+   */
+  enqueue(months: readonly MonthKey[]): void {
+    if (this.stopped) return;
+    for (const m of months) this.queued.set(`${m.tenantId}\u0000${m.period}`, m);
+    if (this.running !== null || this.gathering !== null || this.queued.size === 0) return;
+    this.gathering = setTimeout(() => {
+      this.gathering = null;
+      this.running = this.drainQueue().finally(() => {
+        this.running = null;
+        if (this.queued.size > 0) this.enqueue([]);
+      });
+    }, this.coalesceMs);
+  }
+
+  private async drainQueue(): Promise<void> {
+    while (this.queued.size > 0) {
+      const [k, month] = this.queued.entries().next().value as [string, MonthKey];
+      this.queued.delete(k);
+      try {
+        await this.priceMonth(month);
+      } catch (error) {
+        // The pieces stay; the sweep prices them.
+        this.logger?.warn({ err: error, ...month }, 'pricing pass failed; the sweep retries');
+      }
+    }
+  }
+
+  /** Starts the sweep. */
+  start(): void {
+    if (this.timer !== null) return;
+    this.timer = setInterval(() => {
+      if (this.sweeping !== null) return;
+      this.sweeping = this.sweep()
+        .catch((error: unknown) =>
+          this.logger?.warn({ err: error }, 'pricing sweep failed; the next one retries'),
+        )
+        .finally(() => (this.sweeping = null));
+    }, this.options.intervalMs);
+  }
+
+  /** Stops the sweep and waits for the passes under way (what is left stays for the next start). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    if (this.gathering !== null) clearTimeout(this.gathering);
+    this.gathering = null;
+    this.queued.clear();
+    await this.sweeping;
+    await this.running;
+  }
+
+  /** One sweep (exposed for specs): months with pieces older than the interval or idle windows. */
+  async sweep(): Promise<void> {
+    const months = await this.store.monthsWithWork(this.options.intervalMs, this.options.idleMs);
+    for (const m of months) await this.priceMonth(m);
+    this.lag?.set(await this.store.oldestUnpricedSeconds());
+  }
+
+  /**
+   * Prices every unpriced piece there is (specs, and a stop that wants nothing left): waits for
+   * months another instance holds. Idle windows stay open.
+   */
+  async drain(timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const months = await this.store.monthsWithWork(0, NEVER_MS);
+      if (months.length === 0) return;
+      let held = false;
+      for (const m of months) held = (await this.priceMonth(m)) === 'held' || held;
+      if (Date.now() > deadline) throw new Error('the pricing stage did not drain in time');
+      if (held) await sleep(20);
+    }
+  }
+
+  /**
+   * Prices a month until no piece is left or another instance holds it ('held': its holder
+   * prices what is there).
+   */
+  async priceMonth(key: MonthKey): Promise<'done' | 'held'> {
+    await this.catalog.refresh();
+    await this.store.ensureMonth(key);
+    for (;;) {
+      const result = await this.store.transaction(async (tx) => {
+        const position = await this.store.lease(tx, key, false);
+        return position === null ? null : this.pass(tx, key, position, true);
+      });
+      if (result === null) return 'held';
+      this.committed(result);
+      if (!result.more) return 'done';
+    }
+  }
+
+  /**
+   * In the caller's transaction, whose lease it holds (the reprice, which waited for it): prices
+   * every piece of the month. Returns what to do once the caller has committed.
+   */
+  async drainLeased(tx: LedgerTx, key: MonthKey): Promise<() => void> {
+    const results: PassResult[] = [];
+    for (;;) {
+      const position = await this.store.lease(tx, key, true);
+      if (position === null) break;
+      // The reprice stores the month's position next: its row stays.
+      const result = await this.pass(tx, key, position, false);
+      results.push(result);
+      if (!result.more) break;
+    }
+    return () => {
+      for (const r of results) this.committed(r);
+    };
+  }
+
+  private async pass(
+    tx: LedgerTx,
+    key: MonthKey,
+    position: MonthPosition,
+    dropEmpty: boolean,
+  ): Promise<PassResult> {
+    const page = await this.store.unpriced(tx, key, this.pageSize);
+    const instances = new Map<string, { resourceId: string; instanceId: string }>();
+    for (const p of page.pieces) instances.set(instanceKey(p), p);
+    const stored = new Map<string, PricedUsage>();
+    for (const w of await this.store.openWindows(tx, key, [...instances.values()]))
+      stored.set(instanceKey(w), w);
+    const priced = priceMonth(
+      page.pieces,
+      key.tenantId,
+      key.period,
+      position,
+      stored,
+      this.catalog.pricing,
+      this.options.windows,
+    );
+    // The charges per bucket, in the order the batches lock buckets in (nothing to add: skipped).
+    const bucketsOf = new Map<string, BucketAmount>();
+    for (const p of page.pieces)
+      for (const part of p.parts) {
+        const bucket = {
+          tenantId: p.tenantId,
+          resourceId: p.resourceId,
+          bucketStartMs: part.bucketStartMs,
+        };
+        const amount = priced.bucketAmounts.get(bucketKey(bucket)) ?? 0n;
+        if (amount !== 0n) bucketsOf.set(bucketKey(bucket), { ...bucket, amount });
+      }
+    const sorted = [...bucketsOf.values()].sort(byBucketKey);
+    const buckets = await this.store.addAmounts(tx, sorted);
+    const more = page.ids.length === this.pageSize;
+    if (priced.position !== null) await this.store.storePosition(tx, priced.position);
+    // No plan, no position: the row the lease needed goes again (created again when needed).
+    else if (dropEmpty && !more && isEmpty(position)) await this.store.dropMonth(tx, key);
+    await this.store.storeWindows(tx, key, priced.open, instances);
+    const idle = more ? [] : await this.store.takeIdleWindows(tx, key, this.options.idleMs);
+    const staged = await this.usageEvents.stage(tx, [...priced.closed, ...idle]);
+    await this.store.deletePieces(tx, page.ids);
+    return { staged, buckets, position: priced.position, more };
+  }
+
+  private committed(result: PassResult): void {
+    this.usageEvents.committed(result.staged);
+    if (result.buckets.length > 0 || result.position !== null)
+      this.sink.priced({ buckets: result.buckets, position: result.position });
+  }
+}
+
+function isEmpty(p: MonthPosition): boolean {
+  return p.cpu === 0n && p.memory === 0n && p.cpuAmount === 0n && p.memoryAmount === 0n;
+}

@@ -1,0 +1,256 @@
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { type DataSource } from 'typeorm';
+import { uniqueName } from '@metering/testing';
+import { type PricedUsage } from '../src/domain';
+import { type LedgerTx } from '../src/ledger/ledger-db';
+import { type StagedUsage, type UsageEventSink } from '../src/publishing/usage-event.outbox';
+import {
+  batchOf,
+  processorOn,
+  stageIntoOutbox,
+  stageOf,
+  tieredLedger,
+  within,
+} from './processor-harness';
+
+// The pricing stage (docs/adr/0014-rating-scale-out.md) against real PostgreSQL, with two rating
+// processes (two processors, two connection pools, two stages) on one ledger and one tenant's
+// resources on several partitions. What the specs of the in-batch pricing turn asserted
+// (position-locks, overlapping-batches: no deadlock, no double charge, exact totals, nothing
+// priced from a rolled-back position) holds for the stage; and the hot paths of the two processes
+// never wait on a lock (pg_stat_activity.wait_event_type = 'Lock' stays empty for them).
+
+const TENANTS = ['t-a', 't-b', 't-c'];
+const GROUP = 'stage';
+const SIZE = { resources: 6, samplesPerResource: 30 };
+/** Process A's partitions and process B's: every batch has resources of all three tenants. */
+const A_BATCHES = [0, 1, 2].map((p) => batchOf(p, 11 + p, TENANTS, SIZE));
+const B_BATCHES = [3, 4, 5].map((p) => batchOf(p, 31 + p, TENANTS, SIZE));
+
+/** Stages into the real outbox (fixed ratedAt); fails the next `failures` stagings (retriable). */
+class OutboxSink implements UsageEventSink {
+  failures = 0;
+  readonly staged: PricedUsage[] = [];
+
+  ready(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  async stage(tx: LedgerTx, closed: readonly PricedUsage[]): Promise<StagedUsage> {
+    if (this.failures > 0) {
+      this.failures -= 1;
+      throw Object.assign(new Error('the outbox did not take it (stand-in)'), { retriable: true });
+    }
+    const staged = await stageIntoOutbox(tx, closed);
+    this.staged.push(...closed);
+    return staged;
+  }
+
+  committed(): void {}
+}
+
+/**
+ * What does not depend on the order pieces were priced in: quantities, month totals (a month's
+ * charge is its tiers' price of its total), offsets, each month's charge as the sum of its
+ * buckets' charges and as the sum of its usage events plus its open windows, nothing unpriced.
+ */
+async function orderFree(ds: DataSource): Promise<unknown> {
+  return {
+    buckets: await ds.query<unknown[]>(
+      `SELECT resource_id, bucket_start, cpu_usage_core_seconds::text, memory_usage_byte_seconds::text
+       FROM usage_bucket ORDER BY 1, 2`,
+    ),
+    positions: await ds.query<unknown[]>(
+      `SELECT p.tenant_id, p.period, p.cpu_core_seconds::text, p.memory_gib_seconds::text,
+              (p.cpu_amount + p.memory_amount)::text AS amount,
+              (SELECT sum(b.amount) FROM usage_bucket b WHERE b.tenant_id = p.tenant_id)::text
+                AS bucket_amounts,
+              (SELECT sum((o.payload::jsonb ->> 'cpuAmount')::numeric
+                          + (o.payload::jsonb ->> 'memoryAmount')::numeric)
+               FROM usage_outbox o WHERE o.tenant_id = p.tenant_id)
+              + coalesce((SELECT sum((w."window" ->> 'cpuAmount')::numeric
+                                     + (w."window" ->> 'memoryAmount')::numeric)
+                          FROM rating_open_window w WHERE w.tenant_id = p.tenant_id), 0)
+                AS windows_raw
+       FROM tenant_month_position p ORDER BY 1, 2`,
+    ),
+    offsets: await ds.query<unknown[]>(
+      `SELECT partition, next_offset::text FROM consumer_offset WHERE group_id = $1 ORDER BY 1`,
+      [GROUP],
+    ),
+    unpriced: await ds.query<unknown[]>(`SELECT count(*)::int AS n FROM rating_unpriced_usage`),
+  };
+}
+
+/** Samples pg_stat_activity until `done` settles: the backends of these applications that waited on a lock. */
+async function lockWaits(
+  ds: DataSource,
+  apps: string[],
+  done: Promise<unknown>,
+): Promise<string[]> {
+  let finished = false;
+  void done.finally(() => (finished = true)).catch(() => undefined);
+  const seen: string[] = [];
+  let samples = 0;
+  while (!finished) {
+    const rows = await ds.query<{ app: string; event: string; query: string }[]>(
+      `SELECT application_name AS app, wait_event AS event, query FROM pg_stat_activity
+       WHERE application_name = ANY($1) AND wait_event_type = 'Lock'`,
+      [apps],
+    );
+    samples += 1;
+    for (const r of rows) seen.push(`${r.app} ${r.event}: ${r.query.slice(0, 80)}`);
+  }
+  assert.ok(samples > 0);
+  return seen;
+}
+
+describe('rating: the pricing stage, two processes on one tenant (real PostgreSQL)', () => {
+  const opened: { ds: DataSource; schema: string; drop: boolean }[] = [];
+  let reference: unknown;
+
+  after(async () => {
+    for (const { ds, schema, drop } of opened.reverse()) {
+      if (drop) await ds.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await ds.destroy();
+    }
+  });
+
+  /** Two processes on a new ledger schema, with their pools named for pg_stat_activity. */
+  async function twoProcesses(prefix: string, sinks: [OutboxSink, OutboxSink]) {
+    const schema = uniqueName(prefix);
+    const appA = `${schema}-a`;
+    const appB = `${schema}-b`;
+    const dsA = await tieredLedger({
+      schema,
+      tenants: TENANTS,
+      create: true,
+      applicationName: appA,
+    });
+    opened.push({ ds: dsA, schema, drop: true });
+    const dsB = await tieredLedger({
+      schema,
+      tenants: TENANTS,
+      create: false,
+      applicationName: appB,
+    });
+    opened.push({ ds: dsB, schema, drop: false });
+    const a = processorOn(dsA, sinks[0], { groupId: GROUP, drain: false, pricingPage: 7 });
+    const b = processorOn(dsB, sinks[1], { groupId: GROUP, drain: false, pricingPage: 7 });
+    return { dsA, dsB, appA, appB, a, b };
+  }
+
+  test('reference: the batches one after the other, each priced at once', async () => {
+    const schema = uniqueName('stage_ref');
+    const ds = await tieredLedger({ schema, tenants: TENANTS, create: true });
+    opened.push({ ds, schema, drop: true });
+    const serial = processorOn(ds, new OutboxSink(), { groupId: GROUP });
+    for (const batch of [...A_BATCHES, ...B_BATCHES]) await serial.process(batch);
+    reference = await orderFree(ds);
+    const positions = (reference as { positions: { amount: string }[] }).positions;
+    assert.equal(positions.length, TENANTS.length);
+    assert.ok(
+      positions.every((p) => Number(p.amount) > 0),
+      'every month was charged',
+    );
+  });
+
+  test('two processes rating one tenant on different partitions never wait on a lock; two stages price it exactly once', async (t) => {
+    const { dsA, appA, appB, a, b } = await twoProcesses('stage_nowait', [
+      new OutboxSink(),
+      new OutboxSink(),
+    ]);
+    // The hot paths side by side, every batch touching every tenant's month.
+    const rating = Promise.all([
+      (async () => {
+        for (const batch of A_BATCHES) await a.process(batch);
+      })(),
+      (async () => {
+        for (const batch of B_BATCHES) await b.process(batch);
+      })(),
+    ]);
+    const waits = await lockWaits(dsA, [appA, appB], rating);
+    await within(rating, 'both processes rated');
+    // Relation extension ('extend': two inserters adding a page to one table at once) is a
+    // physical lock held for a page's allocation, not a row, tuple or transaction another
+    // instance holds; every other kind of lock wait fails the spec.
+    if (waits.length > 0) t.diagnostic(`lock waits sampled: ${waits.join('; ')}`);
+    assert.deepEqual(
+      waits.filter((w) => !/^\S+ extend:/.test(w)),
+      [],
+      'no backend of either process waited on a lock',
+    );
+    const pieces = await dsA.query<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM rating_unpriced_usage`,
+    );
+    assert.ok(pieces[0]!.n > 0, 'the batches left their pieces to the stage');
+    const charged = await dsA.query<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM usage_bucket WHERE amount <> 0`,
+    );
+    assert.equal(charged[0]!.n, 0, 'no batch priced anything');
+
+    // Both stages at once, small pages: each month is priced by whoever holds its lease.
+    await within(Promise.all([stageOf(a).drain(), stageOf(b).drain()]), 'both stages drained');
+    assert.deepEqual(await orderFree(dsA), reference);
+  });
+
+  test('a month whose lease is held is skipped at once, not waited for; its holder or the next pass prices it', async () => {
+    const sink = new OutboxSink();
+    const { dsA, dsB, a } = await twoProcesses('stage_lease', [sink, new OutboxSink()]);
+    for (const batch of A_BATCHES) await a.process(batch);
+    // Another instance holds t-a's month (as a pass does: its row created and committed first).
+    await dsB.query(
+      `INSERT INTO tenant_month_position (tenant_id, period) VALUES ('t-a', '2026-10')
+       ON CONFLICT DO NOTHING`,
+    );
+    const holder = dsB.createQueryRunner();
+    await holder.connect();
+    await holder.startTransaction();
+    await holder.query(
+      `SELECT 1 FROM tenant_month_position WHERE tenant_id = 't-a' AND period = '2026-10' FOR UPDATE`,
+    );
+    try {
+      const stage = stageOf(a);
+      const pass = stage.priceMonth({ tenantId: 't-a', period: '2026-10' });
+      assert.equal(await within(pass, 'the pass skipped the held month', 5_000), 'held');
+      assert.equal(
+        await stage.priceMonth({ tenantId: 't-b', period: '2026-10' }),
+        'done',
+        'other months are priced meanwhile',
+      );
+      const left = await dsA.query<{ tenant_id: string }[]>(
+        `SELECT DISTINCT tenant_id FROM rating_unpriced_usage ORDER BY 1`,
+      );
+      assert.deepEqual(
+        left.map((r) => r.tenant_id),
+        ['t-a', 't-c'],
+      );
+    } finally {
+      await holder.rollbackTransaction();
+      await holder.release();
+    }
+    await stageOf(a).drain();
+    const left = await dsA.query<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM rating_unpriced_usage`,
+    );
+    assert.equal(left[0]!.n, 0);
+  });
+
+  test('a pass that rolls back leaves its pieces; the next prices them from the committed position, never twice', async () => {
+    const sinkA = new OutboxSink();
+    const { dsA, a, b } = await twoProcesses('stage_rollback', [sinkA, new OutboxSink()]);
+    for (const batch of A_BATCHES) await a.process(batch);
+    for (const batch of B_BATCHES) await b.process(batch);
+    // Two passes fail after pricing (the outbox refuses their events): everything rolls back.
+    sinkA.failures = 2;
+    await assert.rejects(stageOf(a).priceMonth({ tenantId: 't-a', period: '2026-10' }));
+    await assert.rejects(stageOf(a).priceMonth({ tenantId: 't-b', period: '2026-10' }));
+    const moved = await dsA.query<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM tenant_month_position WHERE cpu_amount <> 0`,
+    );
+    assert.equal(moved[0]!.n, 0, 'no position moved by a pass that rolled back');
+    await within(Promise.all([stageOf(a).drain(), stageOf(b).drain()]), 'both stages drained');
+    assert.deepEqual(await orderFree(dsA), reference);
+  });
+});
