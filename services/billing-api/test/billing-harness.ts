@@ -18,6 +18,18 @@ export interface ApiAnswer {
   readonly json: unknown;
 }
 
+/** An RFC 9457 problem answer with our extension members. */
+export interface ProblemJson {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance: string;
+  code: string;
+  field?: string;
+  errors?: { field: string; message: string }[];
+}
+
 export interface CallOptions {
   readonly key?: string | null | undefined;
   readonly body?: unknown;

@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
-import { type ApiAnswer, type BillingHarness } from './billing-harness';
+import {
+  type ApiAnswer,
+  type BillingHarness,
+  type ProblemJson as Problem,
+} from './billing-harness';
 
 /**
  * What the API-resources specs share (billing-api-lists, -problems, -idempotency, -close-race):
@@ -7,15 +11,7 @@ import { type ApiAnswer, type BillingHarness } from './billing-harness';
  * and closed months each spec starts from.
  */
 
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  instance: string;
-  code: string;
-  field?: string;
-}
+export type { ProblemJson as Problem } from './billing-harness';
 
 export interface PageJson<T> {
   data: T[];

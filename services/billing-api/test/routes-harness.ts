@@ -1,22 +1,12 @@
 import assert from 'node:assert/strict';
-import { type BillingHarness } from './billing-harness';
+import { type BillingHarness, type ProblemJson as ErrorBody } from './billing-harness';
 
 /**
  * What the route specs share (billing-routes-tenants, -plans, -usage-invoices): the problem shape
  * and its assertion, and the tenants, keys and usage each spec starts from.
  */
 
-/** An RFC 9457 problem with our extension members. */
-export interface ErrorBody {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  instance: string;
-  code: string;
-  field?: string;
-  errors?: { field: string; message: string }[];
-}
+export type { ProblemJson as ErrorBody } from './billing-harness';
 
 /** Starts `h` with acme (Paris) and globex (New York), their keys and some November usage. */
 export async function startWithRoutesSeed(

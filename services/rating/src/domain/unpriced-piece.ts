@@ -11,7 +11,7 @@ import {
   positionKey,
   priceBatch,
 } from './price-batch';
-import { type BucketUsage } from './usage-bucket';
+import { type BucketUsage, emptyBucket } from './usage-bucket';
 import { type UsageWindowRules, windowUsages } from './usage-window';
 
 /** A piece's usage inside one bucket, with its own time span (a folded bucket segment). */
@@ -284,25 +284,15 @@ function plannedOf(piece: UnpricedPiece, catalog: PricingCatalog): PlannedInterv
       segments: piece.parts.map((p) => ({
         fromMs: p.fromMs,
         toMs: p.toMs,
+        // Pricing reads the quantities only: the completeness counts stay at zero.
         usage: {
-          tenantId: piece.tenantId,
-          resourceKind: piece.resourceKind,
-          resourceId: piece.resourceId,
-          bucketStartMs: p.bucketStartMs,
+          ...emptyBucket(piece, p.bucketStartMs),
           cpuUsage: p.cpuUsage,
           cpuAllocation: p.cpuAllocation,
           cpuMax: p.cpuMax,
           memoryUsage: p.memoryUsage,
           memoryAllocation: p.memoryAllocation,
           memoryMax: p.memoryMax,
-          observedMs: 0,
-          gapMs: 0,
-          inferredGapMs: 0,
-          samplesExpected: 0,
-          samplesObserved: 0,
-          samplesThinned: 0,
-          declaredMs: 0,
-          declaredGapMs: 0,
         },
       })),
     },

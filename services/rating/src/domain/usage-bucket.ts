@@ -137,7 +137,8 @@ export function splitTail(interval: UsageInterval, timeZone: string): BucketUsag
   return out;
 }
 
-function emptyBucket(
+/** A bucket of the resource with nothing in it yet (zero quantities and counts). */
+export function emptyBucket(
   interval: Pick<UsageInterval, 'tenantId' | 'resourceKind' | 'resourceId'>,
   bucketStartMs: number,
 ): BucketUsage {
