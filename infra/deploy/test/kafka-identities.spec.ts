@@ -51,7 +51,7 @@ const EXPECTED: Readonly<Record<string, readonly string[]>> = {
     `topic ${USAGE} Describe`,
     `topic ${DLQ} Write`,
     `topic ${DLQ} Describe`,
-    // Reads the DLQ topic's max.message.bytes at boot (services/rating rating.runner.ts).
+    // Reads the DLQ topic's max.message.bytes at boot (services/rating consuming/pipeline.providers.ts, DEAD_LETTERS).
     `topic ${DLQ} DescribeConfigs`,
     ...(IDEMPOTENT ? ['cluster IdempotentWrite'] : []),
   ],

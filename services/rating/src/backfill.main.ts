@@ -1,9 +1,12 @@
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
+import { NestFactory } from '@nestjs/core';
 import { createRootLogger } from '@metering/observability';
+import { AppModule } from './app.module';
 import { loadRatingConfig } from './config';
-import { RatingLedger } from './ledger/rating-ledger';
+import { RATING_STORES } from './connections.providers';
+import { type RatingLedgerStores } from './ledger/rating-ledger';
 import { TenantCatalog } from './pricing/tenant-catalog';
 import { type BackfillProgress, InfluxBackfill } from './sinks/influx-backfill';
 import { InfluxHttpWriter } from './sinks/influx.writer';
@@ -84,15 +87,17 @@ async function main(): Promise<number> {
     return 2;
   }
   const logger = createRootLogger({ serviceName: 'rating-backfill', level: config.logLevel });
-  const ledger = RatingLedger.create({
-    url: config.database.url,
-    schema: config.database.schema,
-    poolSize: 2,
-    applicationName: 'rating-backfill',
-  });
-  await ledger.connect();
+  // Rating's module without its pipeline: the ledger (two connections, not migrated here) and
+  // its stores; app.close() closes the ledger.
+  const app = await NestFactory.createApplicationContext(
+    AppModule.forRoot(
+      { ...config, migrateOnStart: false, database: { ...config.database, poolSize: 2 } },
+      { logger, start: false, applicationName: 'rating-backfill' },
+    ),
+    { logger: false, abortOnError: false },
+  );
   try {
-    const stores = ledger.stores();
+    const stores = app.get<RatingLedgerStores>(RATING_STORES);
     const writer = new InfluxHttpWriter(config.influx.target, config.influx.timeoutMs);
     const catalog = new TenantCatalog(stores.catalog, {
       ttlMs: 0,
@@ -115,7 +120,7 @@ async function main(): Promise<number> {
     );
     return 0;
   } finally {
-    await ledger.close();
+    await app.close();
   }
 }
 

@@ -144,6 +144,9 @@ const Env = z.object({
   KAFKA_SESSION_TIMEOUT_MS: durationMs(6_000).default(30_000),
 });
 
+/** Injection token of the RatingConfig (AppModule.forRoot's value provider). */
+export const RATING_CONFIG = Symbol('RATING_CONFIG');
+
 export type RatingConfig = Readonly<{
   host: string;
   port: number;

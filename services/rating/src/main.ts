@@ -3,16 +3,27 @@ import { NestFactory } from '@nestjs/core';
 import { loadOrExit } from '@metering/config';
 import { createRootLogger, PinoNestLogger } from '@metering/observability';
 import { AppModule } from './app.module';
+import { ApplicationEnd } from './application-end';
 import { loadRatingConfig } from './config';
 
 async function main(): Promise<void> {
   // A bad setting: one line naming it, exit CONFIG_EXIT_CODE (libs/config).
   const config = loadOrExit('rating', () => loadRatingConfig());
   const logger = createRootLogger({ serviceName: 'rating', level: config.logLevel });
-  const app = await NestFactory.create(AppModule.forRoot(config, logger), {
+  const app = await NestFactory.create(AppModule.forRoot(config, { logger }), {
     logger: new PinoNestLogger(logger),
+    // A part that cannot connect (ledger, Kafka): the one line below and exit 1, not an abort.
+    abortOnError: false,
   });
+  // SIGTERM/SIGINT: RatingService stops the consumer, then the rest, the ledger last.
   app.enableShutdownHooks();
+  // A consumer that stopped for good: the same stop order, then exit 1 for the supervisor to
+  // start rating again (it resumes from the positions in the ledger).
+  app.get(ApplicationEnd).bind(async () => {
+    process.exitCode = 1;
+    await app.close();
+    process.exit();
+  });
   await app.listen(config.port, config.host);
   logger.info({ url: `http://${config.host}:${config.port}` }, 'rating listening');
 }

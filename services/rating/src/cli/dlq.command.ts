@@ -1,9 +1,11 @@
+import { NestFactory } from '@nestjs/core';
 import { type DataSource } from 'typeorm';
 import { HOST_AUTH_HEADER } from '@metering/contracts';
 import { KafkaClientFactory, type OutgoingMessage } from '@metering/kafka';
-import { createLedgerDataSource } from '@metering/ledger';
 import { createRootLogger } from '@metering/observability';
+import { AppModule } from '../app.module';
 import { type RatingConfig, loadRatingConfig } from '../config';
+import { LEDGER_DATA_SOURCE } from '../connections.providers';
 import { type CliCommand, type CliIo, EXIT, type ExitCode, progressBar } from './cli-command';
 import { DLQ_USAGE, type DlqOptions, parseDlqArgs } from './dlq-options';
 import { countByReason, reasonTable, recordTable, viewOf } from './dlq-output';
@@ -44,22 +46,26 @@ export const dlqCommand: CliCommand = {
       level: config.logLevel === 'debug' || config.logLevel === 'trace' ? config.logLevel : 'fatal',
       destination: process.stderr,
     });
-    // The service's whole Kafka config (TLS, SASL too), under a client id of its own.
-    const kafka = new KafkaClientFactory(
-      { ...config.kafka, clientId: `${config.kafka.clientId}-cli` },
-      { logger },
+    // Rating's module without its pipeline: the ledger (two connections, not migrated here) and
+    // the service's whole Kafka config (TLS, SASL too), under a client id of its own.
+    const app = await NestFactory.createApplicationContext(
+      AppModule.forRoot(
+        {
+          ...config,
+          migrateOnStart: false,
+          database: { ...config.database, poolSize: 2 },
+          kafka: { ...config.kafka, clientId: `${config.kafka.clientId}-cli` },
+        },
+        { logger, start: false, applicationName: 'rating-cli' },
+      ),
+      { logger: false, abortOnError: false },
     );
-    const dataSource = createLedgerDataSource({
-      url: config.database.url,
-      schema: config.database.schema,
-      poolSize: 2,
-      applicationName: 'rating-cli',
-    });
-    await dataSource.initialize();
     try {
+      const kafka = app.get(KafkaClientFactory);
+      const dataSource = app.get<DataSource>(LEDGER_DATA_SOURCE);
       return await new DlqSession(config, options, kafka, dataSource, io).run();
     } finally {
-      await dataSource.destroy();
+      await app.close();
     }
   },
 };

@@ -1,14 +1,16 @@
 import { hostname, userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import { type DataSource } from 'typeorm';
+import { NestFactory } from '@nestjs/core';
 import { KafkaClientFactory, readMessagesAt } from '@metering/kafka';
-import { createLedgerDataSource, migrateLedgerForApp } from '@metering/ledger';
 import { createRootLogger } from '@metering/observability';
+import { AppModule } from '../app.module';
 import { loadRatingConfig } from '../config';
+import { RATING_STORES } from '../connections.providers';
 import { decideContinuity } from '../domain/offset-continuity';
 import { messageFingerprint } from '../consuming/message-fingerprint';
+import { type RatingLedgerStores } from '../ledger/rating-ledger';
 import {
-  OffsetPositionStore,
+  type OffsetPositionStore,
   PositionMovedError,
   type RecordedDecision,
   type StoredPosition,
@@ -118,22 +120,20 @@ export async function offsetsCommand(argv: string[]): Promise<number> {
     level: 'error',
     destination: process.stderr,
   });
-  const kafka = new KafkaClientFactory(config.kafka, { logger });
-  const dataSource: DataSource = createLedgerDataSource({
-    url: config.database.url,
-    schema: config.database.schema,
-    poolSize: 2,
-    applicationName: 'rating-offsets',
-  });
-  if (config.migrateOnStart) {
-    const { url, migrationUrl, schema } = config.database;
-    await migrateLedgerForApp({ url, migrationUrl, schema, applicationName: 'rating-offsets' });
-  }
-  await dataSource.initialize();
+  // Rating's module without its pipeline: the ledger (two connections, migrated as the service
+  // would: MIGRATE_ON_START) and the Kafka client factory.
+  const app = await NestFactory.createApplicationContext(
+    AppModule.forRoot(
+      { ...config, database: { ...config.database, poolSize: 2 } },
+      { logger, start: false, applicationName: 'rating-offsets' },
+    ),
+    { logger: false, abortOnError: false },
+  );
+  const kafka = app.get(KafkaClientFactory);
   const admin = kafka.createAdmin();
   try {
     await admin.connect();
-    const store = new OffsetPositionStore(dataSource);
+    const store = app.get<RatingLedgerStores>(RATING_STORES).offsets;
     const views = await inspect(store, admin, kafka, groupId, topic, args.partition);
     if (args.partition !== undefined && views.length === 0) {
       console.error(`rating offsets: ${topic} has no partition ${args.partition}`);
@@ -234,7 +234,7 @@ export async function offsetsCommand(argv: string[]): Promise<number> {
     throw error;
   } finally {
     await admin.disconnect().catch(() => undefined);
-    await dataSource.destroy();
+    await app.close();
   }
 }
 

@@ -1,0 +1,423 @@
+import { type Provider } from '@nestjs/common';
+import {
+  type DeadLetterPublisher,
+  type KafkaAdmin,
+  KafkaClientFactory,
+  type KafkaConsumer,
+  type KafkaProducer,
+} from '@metering/kafka';
+import { type Logger, MetricsRegistry, ROOT_LOGGER } from '@metering/observability';
+import { ApplicationEnd } from '../application-end';
+import { type RatingConfig } from '../config';
+import { RATING_CLOCK, RATING_LOGGER, RATING_STORES } from '../connections.providers';
+import { type RatingLedgerStores } from '../ledger/rating-ledger';
+import { PricingStage } from '../pricing/pricing.stage';
+import { TenantCatalog } from '../pricing/tenant-catalog';
+import { UsageEventOutbox } from '../publishing/usage-event.outbox';
+import { UsageProducerThread } from '../publishing/usage-producer.thread';
+import { InfluxOutputs, NO_INFLUX } from '../sinks/influx-outputs';
+import { InfluxSink } from '../sinks/influx.sink';
+import { InfluxHttpWriter } from '../sinks/influx.writer';
+import { contractDeadLetterEncoder } from './dead-letter.encoder';
+import { BatchFingerprints } from './message-fingerprint';
+import { OffsetContinuityGuard } from './offset-continuity.guard';
+import { RatingConsumer } from './rating.consumer';
+import { RatingMetrics } from './rating.metrics';
+import { type CommittedBatchSink, SampleBatchProcessor } from './sample-batch.processor';
+
+/** Kafka admin, connected, the topics ensured; kept for offset continuity's watermarks. */
+export const KAFKA_ADMIN = Symbol('KAFKA_ADMIN');
+/** The producer of the dead letters, connected. */
+export const KAFKA_PRODUCER = Symbol('KAFKA_PRODUCER');
+/** DeadLetterPublisher to SAMPLES_DLQ_TOPIC, bounded by the topic's max.message.bytes. */
+export const DEAD_LETTERS = Symbol('DEAD_LETTERS');
+/** The InfluxDB sink (InfluxSink), or null when INFLUX_API is off. */
+export const INFLUX_SINK = Symbol('INFLUX_SINK');
+/** Where committed batches and priced months go for InfluxDB (CommittedBatchSink). */
+export const COMMITTED_SINK = Symbol('COMMITTED_SINK');
+/** The samples topic's KafkaConsumer (not started: RatingService starts RatingConsumer). */
+export const KAFKA_CONSUMER = Symbol('KAFKA_CONSUMER');
+
+/**
+ * The parts RatingService starts and stops. AppModule.forRoot(config, { start: false })
+ * provides them as null: the commands that open the module use the ledger and Kafka only.
+ */
+export const PIPELINE_PARTS = [
+  KAFKA_ADMIN,
+  KAFKA_PRODUCER,
+  UsageProducerThread,
+  UsageEventOutbox,
+  PricingStage,
+  INFLUX_SINK,
+  OffsetContinuityGuard,
+  RatingConsumer,
+] as const;
+
+/**
+ * The consuming pipeline, one provider per part: what AppModule.forRoot gives RatingService
+ * and what a benchmark takes with app.get. Parts that must connect before use are async
+ * factories; starting the loops and stopping everything, in order, is RatingService's.
+ */
+export function pipelineProviders(config: RatingConfig): Provider[] {
+  return [
+    ...kafkaProviders(config),
+    {
+      // Encoding Kafka records costs about as much as rating: the usage events are produced on
+      // a thread of their own.
+      provide: UsageProducerThread,
+      useFactory: async (root: Logger): Promise<UsageProducerThread> => {
+        const thread = new UsageProducerThread(
+          {
+            // The whole Kafka config (TLS, SASL too): the thread makes its own client from it.
+            kafka: { ...config.kafka, clientId: `${config.kafka.clientId}-usage` },
+            topic: config.usage.topic,
+            compression: config.usage.compression,
+            requestMaxBytes: config.usage.requestMaxBytes,
+            producers: config.usage.producers,
+            logLevel: config.logLevel,
+          },
+          root,
+        );
+        await thread.start();
+        return thread;
+      },
+      inject: [ROOT_LOGGER],
+    },
+    {
+      provide: UsageEventOutbox,
+      useFactory: (
+        stores: RatingLedgerStores,
+        thread: UsageProducerThread,
+        metrics: MetricsRegistry,
+        root: Logger,
+      ): UsageEventOutbox =>
+        new UsageEventOutbox(stores.outbox, thread, metrics, root, {
+          sweepMs: config.usage.sweepMs,
+          maxInFlight: 8,
+        }),
+      inject: [RATING_STORES, UsageProducerThread, MetricsRegistry, ROOT_LOGGER],
+    },
+    {
+      provide: TenantCatalog,
+      useFactory: (stores: RatingLedgerStores): TenantCatalog =>
+        new TenantCatalog(stores.catalog, {
+          ttlMs: config.tenantCatalogTtlMs,
+          defaultTimeZone: config.defaultTimeZone,
+          defaultCurrency: config.defaultCurrency,
+          comparePriced: true,
+        }),
+      inject: [RATING_STORES],
+    },
+    ...influxProviders(config),
+    {
+      // Charges, positions and usage windows: priced per tenant month after the batches commit.
+      provide: PricingStage,
+      useFactory: (
+        stores: RatingLedgerStores,
+        catalog: TenantCatalog,
+        outbox: UsageEventOutbox,
+        influx: CommittedBatchSink,
+        metrics: MetricsRegistry,
+        root: Logger,
+      ): PricingStage =>
+        new PricingStage(
+          stores.pricing,
+          catalog,
+          outbox,
+          {
+            priced: ({ buckets, position }) =>
+              influx.committed({
+                buckets,
+                positions: position === null ? [] : [position],
+                rated: [],
+                months: [],
+              }),
+          },
+          {
+            windows: { windowMs: config.usage.windowMs },
+            intervalMs: config.pricingIntervalMs,
+            idleMs: config.usage.idleMs,
+          },
+          metrics,
+          root,
+        ),
+      inject: [
+        RATING_STORES,
+        TenantCatalog,
+        UsageEventOutbox,
+        COMMITTED_SINK,
+        MetricsRegistry,
+        ROOT_LOGGER,
+      ],
+    },
+    {
+      provide: RatingMetrics,
+      useFactory: (metrics: MetricsRegistry, now: () => number): RatingMetrics =>
+        new RatingMetrics(metrics, config.partitionStallMs, now),
+      inject: [MetricsRegistry, RATING_CLOCK],
+    },
+    processorProvider(config),
+    ...consumerProviders(config),
+  ];
+}
+
+/** The admin (topics), the dead letters' producer and their publisher. */
+function kafkaProviders(config: RatingConfig): Provider[] {
+  return [
+    {
+      provide: KAFKA_ADMIN,
+      useFactory: async (kafka: KafkaClientFactory): Promise<KafkaAdmin> => {
+        // Kept connected: offset continuity reads the samples topic's watermarks at every
+        // assignment.
+        const admin = kafka.createAdmin();
+        await admin.connect();
+        await admin.ensureTopics([
+          { topic: config.samplesTopic, numPartitions: config.samplesTopicPartitions },
+          { topic: config.samplesDlqTopic, numPartitions: config.samplesTopicPartitions },
+          { topic: config.usage.topic, numPartitions: config.usage.partitions },
+        ]);
+        return admin;
+      },
+      inject: [KafkaClientFactory],
+    },
+    {
+      provide: KAFKA_PRODUCER,
+      useFactory: async (kafka: KafkaClientFactory): Promise<KafkaProducer> => {
+        const producer = kafka.createProducer();
+        await producer.connect();
+        return producer;
+      },
+      inject: [KafkaClientFactory],
+    },
+    {
+      provide: DEAD_LETTERS,
+      useFactory: async (
+        kafka: KafkaClientFactory,
+        admin: KafkaAdmin,
+        producer: KafkaProducer,
+        logger: Logger,
+      ): Promise<DeadLetterPublisher> => {
+        // Not allowed to describe the topic (ACLs): the configured bounds apply as they are.
+        const dlqMaxMessageBytes = await admin
+          .maxMessageBytes(config.samplesDlqTopic)
+          .catch((error: unknown) => {
+            logger.warn({ err: error }, "DLQ topic's max.message.bytes unread; DLQ_MAX_* apply");
+            return null;
+          });
+        const deadLetters = kafka.createDeadLetterPublisher(producer, {
+          topic: config.samplesDlqTopic,
+          encode: contractDeadLetterEncoder('rating', () => new Date()),
+          ...config.deadLetters,
+          ...(dlqMaxMessageBytes === null ? {} : { topicMaxMessageBytes: dlqMaxMessageBytes }),
+        });
+        logger.info({ ...deadLetters.limits, dlqMaxMessageBytes }, 'dead letters bounded');
+        return deadLetters;
+      },
+      inject: [KafkaClientFactory, KAFKA_ADMIN, KAFKA_PRODUCER, RATING_LOGGER],
+    },
+  ];
+}
+
+/** The InfluxDB sink (INFLUX_API) and what committed batches give it; NO_INFLUX without. */
+function influxProviders(config: RatingConfig): Provider[] {
+  return [
+    {
+      provide: INFLUX_SINK,
+      useFactory: (metrics: MetricsRegistry, root: Logger, logger: Logger): InfluxSink | null => {
+        if (config.influx.target === null) return null;
+        const writer = new InfluxHttpWriter(config.influx.target, config.influx.timeoutMs);
+        const sink = new InfluxSink(
+          writer,
+          {
+            batchSize: config.influx.batchSize,
+            flushIntervalMs: config.influx.flushIntervalMs,
+            maxBufferedPoints: config.influx.maxBufferedPoints,
+            retryMaxDelayMs: config.influx.retryMaxDelayMs,
+          },
+          metrics,
+          root,
+        );
+        logger.info({ influx: writer.description }, 'InfluxDB sink on');
+        return sink;
+      },
+      inject: [MetricsRegistry, ROOT_LOGGER, RATING_LOGGER],
+    },
+    {
+      provide: COMMITTED_SINK,
+      useFactory: (
+        influx: InfluxSink | null,
+        catalog: TenantCatalog,
+        root: Logger,
+      ): CommittedBatchSink =>
+        influx === null
+          ? NO_INFLUX
+          : new InfluxOutputs(influx, catalog, config.influx.resourceGauges, root),
+      inject: [INFLUX_SINK, TenantCatalog, ROOT_LOGGER],
+    },
+  ];
+}
+
+/** The batch processor: rates a partition batch and commits it with its position. */
+function processorProvider(config: RatingConfig): Provider {
+  return {
+    provide: SampleBatchProcessor,
+    useFactory: (
+      stores: RatingLedgerStores,
+      catalog: TenantCatalog,
+      deadLetters: DeadLetterPublisher,
+      outbox: UsageEventOutbox,
+      influx: CommittedBatchSink,
+      pricing: PricingStage,
+      metrics: RatingMetrics,
+      now: () => number,
+      logger: Logger,
+    ): SampleBatchProcessor =>
+      new SampleBatchProcessor(
+        stores,
+        catalog,
+        deadLetters,
+        outbox,
+        {
+          committed: (batch) => {
+            influx.committed(batch);
+            pricing.enqueue(batch.months);
+          },
+        },
+        {
+          groupId: config.groupId,
+          rules: {
+            maxGapMs: config.maxGapMs,
+            maxIntervalMs: config.maxIntervalMs,
+            plausibility: config.plausibility,
+          },
+          maxFutureSkewMs: config.maxFutureSkewMs,
+          maxSampleAgeMs: config.maxSampleAgeMs,
+          ...(config.hostKeys === null ? {} : { hostKeys: config.hostKeys }),
+          windows: { windowMs: config.usage.windowMs },
+          repricePageBuckets: config.repricePageBuckets,
+        },
+        now,
+        { start: (phase) => metrics.phaseSeconds.startTimer({ phase }) },
+        {
+          splitting: (batch, error) => {
+            metrics.isolating.inc();
+            logger.warn(
+              {
+                err: error,
+                topic: batch.topic,
+                partition: batch.partition,
+                firstOffset: batch.firstOffset,
+                lastOffset: batch.lastOffset,
+              },
+              'batch failed for a reason that is not the infrastructure: splitting it to find the message responsible',
+            );
+          },
+          unrateable: (message, error) => {
+            logger.error(
+              {
+                err: error,
+                topic: message.topic,
+                partition: message.partition,
+                offset: message.offset,
+              },
+              'message makes rating fail: dead-lettered as UNRATEABLE',
+            );
+          },
+        },
+        pricing,
+      ),
+    inject: [
+      RATING_STORES,
+      TenantCatalog,
+      DEAD_LETTERS,
+      UsageEventOutbox,
+      COMMITTED_SINK,
+      PricingStage,
+      RatingMetrics,
+      RATING_CLOCK,
+      RATING_LOGGER,
+    ],
+  };
+}
+
+/** Offset continuity, the samples topic's consumer, and what it does with each batch. */
+function consumerProviders(config: RatingConfig): Provider[] {
+  return [
+    {
+      provide: OffsetContinuityGuard,
+      useFactory: (
+        stores: RatingLedgerStores,
+        admin: KafkaAdmin,
+        metrics: MetricsRegistry,
+        root: Logger,
+      ): OffsetContinuityGuard =>
+        new OffsetContinuityGuard(stores.offsets, admin, metrics, root, {
+          groupId: config.groupId,
+          topic: config.samplesTopic,
+          pollMs: config.offsetDecisionPollMs,
+        }),
+      inject: [RATING_STORES, KAFKA_ADMIN, MetricsRegistry, ROOT_LOGGER],
+    },
+    {
+      provide: KAFKA_CONSUMER,
+      useFactory: (
+        kafka: KafkaClientFactory,
+        continuity: OffsetContinuityGuard,
+        end: ApplicationEnd,
+        logger: Logger,
+      ): KafkaConsumer => {
+        const consumer = kafka.createConsumer({
+          groupId: config.groupId,
+          topics: [config.samplesTopic],
+          autoCommit: false,
+          fromBeginning: true,
+          maxBytesPerPartition: config.maxBytesPerPartition,
+          partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
+          sessionTimeoutMs: config.sessionTimeoutMs,
+          heartbeatIntervalMs: Math.min(3_000, Math.floor(config.sessionTimeoutMs / 3)),
+          // An empty fetch waits this long at the broker; a sample answers it at once, so the
+          // wait costs no latency, and a rating with nothing to rate asks once per wait, not per
+          // second. kafkajs heartbeats between fetches: a third of the session timeout at most.
+          maxWaitTimeMs: Math.min(5_000, Math.floor(config.sessionTimeoutMs / 3)),
+          shutdownSignals: [],
+          // Positions live in the ledger, committed with the usage they produced; each is
+          // checked against the topic before it is read from (offset continuity).
+          onPartitionsAssigned: (assignment) => continuity.onAssigned(assignment),
+          // An error that retrying cannot cure (a programming error): end the application (the
+          // same stop order as SIGTERM), exit non-zero, and let the supervisor (Kubernetes,
+          // compose) start rating again; it resumes from the offsets in the ledger. Staying up
+          // would leave a process that looks alive and rates nothing.
+          onCrash: (error) => {
+            logger.fatal({ err: error }, 'consumer stopped for good; exiting to be restarted');
+            void end.fatal(error);
+          },
+        });
+        continuity.attach(consumer);
+        return consumer;
+      },
+      inject: [KafkaClientFactory, OffsetContinuityGuard, ApplicationEnd, RATING_LOGGER],
+    },
+    {
+      provide: RatingConsumer,
+      useFactory: (
+        consumer: KafkaConsumer,
+        continuity: OffsetContinuityGuard,
+        processor: SampleBatchProcessor,
+        fingerprints: BatchFingerprints,
+        metrics: RatingMetrics,
+        logger: Logger,
+        now: () => number,
+      ): RatingConsumer =>
+        new RatingConsumer(consumer, continuity, processor, fingerprints, metrics, logger, now),
+      inject: [
+        KAFKA_CONSUMER,
+        OffsetContinuityGuard,
+        SampleBatchProcessor,
+        BatchFingerprints,
+        RatingMetrics,
+        RATING_LOGGER,
+        RATING_CLOCK,
+      ],
+    },
+  ];
+}
