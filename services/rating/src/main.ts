@@ -21,8 +21,11 @@ async function main(): Promise<void> {
   // start rating again (it resumes from the positions in the ledger).
   app.get(ApplicationEnd).bind(async () => {
     process.exitCode = 1;
-    await app.close();
-    process.exit();
+    try {
+      await app.close();
+    } finally {
+      process.exit();
+    }
   });
   await app.listen(config.port, config.host);
   logger.info({ url: `http://${config.host}:${config.port}` }, 'rating listening');
