@@ -79,9 +79,9 @@ try {
     `INSERT INTO usage_bucket (tenant_id, resource_id, bucket_start, resource_kind,
        cpu_usage_core_seconds, cpu_allocation_core_seconds, cpu_max_core_seconds,
        memory_usage_byte_seconds, memory_allocation_byte_seconds, memory_max_byte_seconds,
-       observed_ms, gap_ms, amount)
+       observed_ms, gap_ms)
      SELECT 'big', 'ctr-' || r, to_timestamp($1::numeric / 1000) + h * interval '1 hour', 'container',
-            900, 0, 900, 0, 0, 0, 3600000, 0, 0
+            900, 0, 900, 0, 0, 0, 3600000, 0
      FROM generate_series(1, $2::int) r, generate_series(0, $3::int - 1) h`,
     [String(NOV), RESOURCES, HOURS],
   );
@@ -154,7 +154,9 @@ try {
     /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${rating.pid}/status`, 'utf8'))[1],
   );
   const sum = await db.query(
-    `SELECT sum(amount)::text AS amount, sum(cpu_usage_core_seconds)::text AS cpu FROM usage_bucket WHERE tenant_id = 'big'`,
+    `SELECT sum(amount)::text AS amount, sum(cpu_usage_core_seconds)::text AS cpu
+     FROM usage_bucket LEFT JOIN usage_bucket_charge USING (tenant_id, resource_id, bucket_start)
+     WHERE tenant_id = 'big'`,
   );
   const expected = priceGraduated(
     parseTiers('cpu', CPU_TIERS),

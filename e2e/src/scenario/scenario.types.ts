@@ -94,7 +94,7 @@ export interface TenantOutcome {
   readonly usage: UsageJson;
   /** The month's resources with their names (`by=resource`). */
   readonly resources: readonly UsageResourceJson[];
-  /** Σ usage_bucket.amount in the ledger: what InfluxDB's charges come from. */
+  /** Σ usage_bucket_charge.amount in the ledger: what InfluxDB's charges come from. */
   readonly ledgerAmount: string;
   readonly influx: InfluxTotals;
   readonly panels: PanelFigures;

@@ -35,7 +35,7 @@ export async function measureTenant(
     `/v1/tenants/${t.id}/usage?from=${draft.periodStart}&to=${draft.periodEnd}&granularity=day&by=resource`,
   );
   const [ledger] = await pipeline.sql<{ amount: string }>(
-    'SELECT coalesce(sum(amount), 0)::text AS amount FROM usage_bucket WHERE tenant_id = $1',
+    'SELECT coalesce(sum(amount), 0)::text AS amount FROM usage_bucket_charge WHERE tenant_id = $1',
     [t.id],
   );
   const ledgerAmount = ledger?.amount ?? '0';

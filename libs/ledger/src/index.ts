@@ -18,6 +18,7 @@ export { RatingPricedAssignmentEntity } from './entities/rating-priced-assignmen
 export { TenantEntity } from './entities/tenant.entity';
 export { TenantMonthPositionEntity } from './entities/tenant-month-position.entity';
 export { UsageBucketEntity } from './entities/usage-bucket.entity';
+export { UsageBucketChargeEntity } from './entities/usage-bucket-charge.entity';
 export { UsageOutboxEntity } from './entities/usage-outbox.entity';
 export {
   LEDGER_ENTITIES,

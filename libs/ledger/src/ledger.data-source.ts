@@ -18,6 +18,7 @@ import { RatingPricedAssignmentEntity } from './entities/rating-priced-assignmen
 import { TenantEntity } from './entities/tenant.entity';
 import { TenantMonthPositionEntity } from './entities/tenant-month-position.entity';
 import { UsageBucketEntity } from './entities/usage-bucket.entity';
+import { UsageBucketChargeEntity } from './entities/usage-bucket-charge.entity';
 import { UsageOutboxEntity } from './entities/usage-outbox.entity';
 import { RatingOpenWindowEntity } from './entities/rating-open-window.entity';
 import { RatingUnpricedUsageEntity } from './entities/rating-unpriced-usage.entity';
@@ -38,6 +39,7 @@ import { CloseRunStartedBy1764724200000 } from './migrations/1764724200000-close
 import { CloseRunByApi1764724300000 } from './migrations/1764724300000-close-run-by-api';
 import { CompletenessCounters1764724400000 } from './migrations/1764724400000-completeness-counters';
 import { RatingPricingStage1764724500000 } from './migrations/1764724500000-rating-pricing-stage';
+import { UsageBucketCharges1764724600000 } from './migrations/1764724600000-usage-bucket-charges';
 
 export const LEDGER_ENTITIES = [
   TenantEntity,
@@ -61,6 +63,7 @@ export const LEDGER_ENTITIES = [
   CreditNoteCounterEntity,
   RatingUnpricedUsageEntity,
   RatingOpenWindowEntity,
+  UsageBucketChargeEntity,
 ];
 
 /** Every migration, in order. Both services run them; TypeORM applies each once. */
@@ -82,6 +85,7 @@ export const LEDGER_MIGRATIONS = [
   CloseRunByApi1764724300000,
   CompletenessCounters1764724400000,
   RatingPricingStage1764724500000,
+  UsageBucketCharges1764724600000,
 ];
 
 export interface LedgerConnectionOptions {

@@ -41,6 +41,7 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
     'CloseRunByApi1764724300000',
     'CompletenessCounters1764724400000',
     'RatingPricingStage1764724500000',
+    'UsageBucketCharges1764724600000',
   ]);
   assert.deepEqual(await migrateLedger(ds), [], 'a second run applies nothing');
   assert.deepEqual(await tables(), [
@@ -71,6 +72,7 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
     'tenant',
     'tenant_month_position',
     'usage_bucket',
+    'usage_bucket_charge',
     'usage_outbox',
     'webhook_delivery',
     'webhook_endpoint',
@@ -173,6 +175,7 @@ test('upgrading to PricedAssignments records the assignments rating priced with 
       'CloseRunByApi1764724300000',
       'CompletenessCounters1764724400000',
       'RatingPricingStage1764724500000',
+      'UsageBucketCharges1764724600000',
     ]);
     const rows = await source.query<{ t: string; p: string; v: number; f: Date }[]>(
       `SELECT tenant_id AS t, plan_id AS p, plan_version AS v, effective_from AS f
@@ -194,7 +197,11 @@ test('upgrading to RatingPricingStage moves the open usage windows out of instan
   await source.initialize();
   try {
     await migrateLedger(source);
-    await source.undoLastMigration({ transaction: 'each' });
+    // Back to the ledger before it (the migrations after it first).
+    const since = LEDGER_MIGRATIONS.findIndex((m) => m.name === 'RatingPricingStage1764724500000');
+    for (let i = since; i < LEDGER_MIGRATIONS.length; i++) {
+      await source.undoLastMigration({ transaction: 'each' });
+    }
     const window = { tenantId: 'acme', period: '2026-10', resourceId: 'r1', instanceId: 'i1' };
     await source.query(
       `INSERT INTO instance_state (resource_id, instance_id, tenant_id, resource_kind, started_at,
@@ -203,7 +210,10 @@ test('upgrading to RatingPricingStage moves the open usage windows out of instan
               ('r2', 'i2', 'acme', 'container', now(), now(), 0, 0, NULL)`,
       [JSON.stringify(window)],
     );
-    assert.deepEqual(await migrateLedger(source), ['RatingPricingStage1764724500000']);
+    assert.deepEqual(await migrateLedger(source), [
+      'RatingPricingStage1764724500000',
+      'UsageBucketCharges1764724600000',
+    ]);
     const rows = await source.query<{ r: string; i: string; p: string; t: string; w: object }[]>(
       `SELECT resource_id AS r, instance_id AS i, period AS p, tenant_id AS t, "window" AS w
        FROM rating_open_window`,
@@ -211,12 +221,56 @@ test('upgrading to RatingPricingStage moves the open usage windows out of instan
     assert.deepEqual(rows, [{ r: 'r1', i: 'i1', p: '2026-10', t: 'acme', w: window }]);
     // And back: the window returns to its instance's state.
     await source.undoLastMigration({ transaction: 'each' });
+    await source.undoLastMigration({ transaction: 'each' });
     const back = await source.query<{ w: object | null }[]>(
       `SELECT pending_usage AS w FROM instance_state ORDER BY resource_id`,
     );
     assert.deepEqual(back, [{ w: window }, { w: null }]);
   } finally {
     await source.query(`DROP SCHEMA IF EXISTS "${schema5}" CASCADE`);
+    await source.destroy();
+  }
+});
+
+test("upgrading to UsageBucketCharges moves the buckets' charges to a row of their own, and back", async () => {
+  const schema6 = uniqueName('ledger_charges');
+  const source = createLedgerDataSource({ url: localInfra.postgresUrl, schema: schema6 });
+  await source.initialize();
+  try {
+    await migrateLedger(source);
+    await source.undoLastMigration({ transaction: 'each' });
+    await source.query(
+      `INSERT INTO usage_bucket (tenant_id, resource_id, bucket_start, resource_kind,
+         cpu_usage_core_seconds, amount)
+       VALUES ('acme', 'r1', '2026-10-01T06:00:00Z', 'container', 3600, 0.1234567),
+              ('acme', 'r2', '2026-10-01T06:00:00Z', 'container', 7200, 0)`,
+    );
+    assert.deepEqual(await migrateLedger(source), ['UsageBucketCharges1764724600000']);
+    const charges = await source.query<{ r: string; s: Date; a: string }[]>(
+      `SELECT resource_id AS r, bucket_start AS s, amount::text AS a FROM usage_bucket_charge`,
+    );
+    assert.deepEqual(
+      charges.map((c) => ({ ...c, s: c.s.toISOString() })),
+      [{ r: 'r1', s: '2026-10-01T06:00:00.000Z', a: '0.1234567' }],
+      'the non-zero charge moved; a zero one is no row',
+    );
+    const columns = await source.query<{ c: string }[]>(
+      `SELECT column_name AS c FROM information_schema.columns
+       WHERE table_schema = $1 AND table_name = 'usage_bucket' AND column_name = 'amount'`,
+      [schema6],
+    );
+    assert.deepEqual(columns, [], 'usage_bucket has no amount any more');
+    // And back: the charges return to their buckets.
+    await source.undoLastMigration({ transaction: 'each' });
+    const back = await source.query<{ r: string; a: string }[]>(
+      `SELECT resource_id AS r, amount::text AS a FROM usage_bucket ORDER BY 1`,
+    );
+    assert.deepEqual(back, [
+      { r: 'r1', a: '0.1234567' },
+      { r: 'r2', a: '0' },
+    ]);
+  } finally {
+    await source.query(`DROP SCHEMA IF EXISTS "${schema6}" CASCADE`);
     await source.destroy();
   }
 });

@@ -34,17 +34,26 @@ const TENANTS = ['acme', 'globex'];
 const ZONES = { acme: 'UTC', globex: 'UTC' };
 
 class Sink implements UsageEventSink {
-  held: Promise<void> | null = null;
-  readonly staging = deferred();
   ready(): Promise<void> {
     return Promise.resolve();
   }
-  async stage(tx: LedgerTx, closed: readonly PricedUsage[]): Promise<StagedUsage> {
-    this.staging.resolve();
-    if (this.held !== null) await within(this.held, 'the held batch released');
+  stage(tx: LedgerTx, closed: readonly PricedUsage[]): Promise<StagedUsage> {
     return stageIntoOutbox(tx, closed);
   }
   committed(): void {}
+}
+
+/**
+ * Dead letters that keep the batch's transaction open until released: the batch waits for its
+ * dead letters to be acknowledged before it commits, whatever it has rated and written by then.
+ */
+class HeldDeadLetters {
+  readonly publishing = deferred();
+  readonly release = deferred();
+  async publishAll(): Promise<void> {
+    this.publishing.resolve();
+    await within(this.release.promise, 'the held batch released');
+  }
 }
 
 class CollectingDlq {
@@ -354,18 +363,17 @@ describe('rating: the first samples of an instance on two partitions at once (re
       };
       const later = { ...sample, observedAt: new Date(START + 20_000).toISOString() };
       // Partition 0 holds its first sample; partition 1 the same first sample and the next.
-      const sinkA = new Sink();
-      const release = deferred();
-      sinkA.held = release.promise;
-      const processA = processorOn(dsA, sinkA, { groupId: 'race' });
+      const held = new HeldDeadLetters();
+      const processA = processorOn(dsA, new Sink(), { groupId: 'race', deadLetters: held });
       const processB = processorOn(dsB, new Sink(), { groupId: 'race' });
       const a = processA.process(batchFrom(0, [keyed(sample)]));
-      // A has rated the first sample and waits in its transaction (staging its usage).
-      await within(sinkA.staging.promise, 'A staging');
+      // A has rated the first sample and waits in its transaction (acknowledging its dead
+      // letters; its usage is priced after the commit, by the stage).
+      await within(held.publishing.promise, 'A writing');
       const b = processB.process(batchFrom(1, [keyed(sample), keyed(later)]));
       // B waits for A's first sample: without the lock it would count it again meanwhile.
       await waitingForLock(dsB, appB);
-      release.resolve();
+      held.release.resolve();
       await within(Promise.all([a, b]), 'both batches');
       const [row] = await dsA.query<{ cpu: string }[]>(
         `SELECT sum(cpu_usage_core_seconds)::text AS cpu FROM usage_bucket WHERE resource_id = 'race-1'`,

@@ -1,12 +1,14 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type DataSource } from 'typeorm';
+import { type ConsumedBatch } from '@metering/kafka';
 import { uniqueName } from '@metering/testing';
 import { type PricedUsage } from '../src/domain';
 import { type LedgerTx } from '../src/ledger/ledger-db';
 import { type StagedUsage, type UsageEventSink } from '../src/publishing/usage-event.outbox';
 import {
   batchOf,
+  deferred,
   processorOn,
   stageIntoOutbox,
   stageOf,
@@ -50,6 +52,35 @@ class OutboxSink implements UsageEventSink {
   committed(): void {}
 }
 
+/** Stages into the real outbox, but its first staging waits (the pass holds its transaction). */
+class HoldingSink extends OutboxSink {
+  readonly entered = deferred();
+  readonly release = deferred();
+  private held = false;
+
+  override async stage(tx: LedgerTx, closed: readonly PricedUsage[]): Promise<StagedUsage> {
+    if (!this.held) {
+      this.held = true;
+      this.entered.resolve();
+      await this.release.promise;
+    }
+    return super.stage(tx, closed);
+  }
+}
+
+/** A partition's batch as two batches, one after the other in its log: the same samples. */
+function halves(batch: ConsumedBatch): [ConsumedBatch, ConsumedBatch] {
+  const cut = Math.floor(batch.messages.length / 2);
+  const part = (messages: ConsumedBatch['messages']): ConsumedBatch => ({
+    ...batch,
+    messages,
+    firstOffset: messages[0]!.offset,
+    lastOffset: messages.at(-1)!.offset,
+    nextOffset: String(Number(messages.at(-1)!.offset) + 1),
+  });
+  return [part(batch.messages.slice(0, cut)), part(batch.messages.slice(cut))];
+}
+
 /**
  * What does not depend on the order pieces were priced in: quantities, month totals (a month's
  * charge is its tiers' price of its total), offsets, each month's charge as the sum of its
@@ -64,8 +95,9 @@ async function orderFree(ds: DataSource): Promise<unknown> {
     positions: await ds.query<unknown[]>(
       `SELECT p.tenant_id, p.period, p.cpu_core_seconds::text, p.memory_gib_seconds::text,
               (p.cpu_amount + p.memory_amount)::text AS amount,
-              (SELECT sum(b.amount) FROM usage_bucket b WHERE b.tenant_id = p.tenant_id)::text
-                AS bucket_amounts,
+              (SELECT sum(coalesce(c.amount, 0)) FROM usage_bucket b
+               LEFT JOIN usage_bucket_charge c USING (tenant_id, resource_id, bucket_start)
+               WHERE b.tenant_id = p.tenant_id)::text AS bucket_amounts,
               (SELECT sum((o.payload::jsonb ->> 'cpuAmount')::numeric
                           + (o.payload::jsonb ->> 'memoryAmount')::numeric)
                FROM usage_outbox o WHERE o.tenant_id = p.tenant_id)
@@ -81,6 +113,15 @@ async function orderFree(ds: DataSource): Promise<unknown> {
     ),
     unpriced: await ds.query<unknown[]>(`SELECT count(*)::int AS n FROM rating_unpriced_usage`),
   };
+}
+
+/** Decimal strings without trailing zeros (1.50 and 1.5 are the same figure), everywhere in `v`. */
+function sameScale(v: unknown): unknown {
+  if (typeof v === 'string') return /^-?\d+\.\d*$/.test(v) ? v.replace(/\.?0+$/, '') : v;
+  if (Array.isArray(v)) return v.map(sameScale);
+  if (v !== null && typeof v === 'object' && !(v instanceof Date))
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, sameScale(x)]));
+  return v;
 }
 
 /** Samples pg_stat_activity until `done` settles: the backends of these applications that waited on a lock. */
@@ -186,13 +227,49 @@ describe('rating: the pricing stage, two processes on one tenant (real PostgreSQ
     );
     assert.ok(pieces[0]!.n > 0, 'the batches left their pieces to the stage');
     const charged = await dsA.query<{ n: number }[]>(
-      `SELECT count(*)::int AS n FROM usage_bucket WHERE amount <> 0`,
+      `SELECT count(*)::int AS n FROM usage_bucket_charge WHERE amount <> 0`,
     );
     assert.equal(charged[0]!.n, 0, 'no batch priced anything');
 
     // Both stages at once, small pages: each month is priced by whoever holds its lease.
     await within(Promise.all([stageOf(a).drain(), stageOf(b).drain()]), 'both stages drained');
     assert.deepEqual(await orderFree(dsA), reference);
+  });
+
+  test('a batch adds quantities to buckets another process is charging without waiting for its pass; the stage skips the month without waiting either', async () => {
+    const holding = new HoldingSink();
+    const { dsA, a, b } = await twoProcesses('stage_shared', [new OutboxSink(), holding]);
+    const split = A_BATCHES.map(halves);
+    for (const [first] of split) await a.process(first);
+    // Process B's stage prices t-a's month — process A's buckets — and holds its transaction
+    // open with the charges added and the position moved, uncommitted.
+    const pass = stageOf(b).priceMonth({ tenantId: 't-a', period: '2026-10' });
+    await within(holding.entered.promise, 'the pass reached its outbox');
+    try {
+      // The rest of process A's partitions: the same resources, the same hour buckets.
+      await within(
+        (async () => {
+          for (const [, second] of split) await a.process(second);
+        })(),
+        'process A rated while the other process was charging its buckets',
+        10_000,
+      );
+      assert.equal(
+        await within(
+          stageOf(a).priceMonth({ tenantId: 't-a', period: '2026-10' }),
+          'the held month skipped',
+          5_000,
+        ),
+        'held',
+      );
+    } finally {
+      holding.release.resolve();
+    }
+    assert.equal(await within(pass, 'the held pass committed'), 'done');
+    for (const batch of B_BATCHES) await b.process(batch);
+    await within(Promise.all([stageOf(a).drain(), stageOf(b).drain()]), 'both stages drained');
+    // The same figures; a partition rated in two batches adds decimals of other scales (1.50).
+    assert.deepEqual(sameScale(await orderFree(dsA)), sameScale(reference));
   });
 
   test('a month whose lease is held is skipped at once, not waited for; its holder or the next pass prices it', async () => {

@@ -321,7 +321,7 @@ export class RatingWorld {
     });
   }
 
-  /** usage_bucket rows: totals and charges as exact decimals. */
+  /** usage_bucket rows: totals and charges (usage_bucket_charge, 0 without) as exact decimals. */
   async bucketRows(): Promise<
     {
       tenant: string;
@@ -345,8 +345,8 @@ export class RatingWorld {
               cpu_usage_core_seconds::text AS c1, cpu_allocation_core_seconds::text AS c2,
               cpu_max_core_seconds::text AS c3, memory_usage_byte_seconds::text AS m1,
               memory_allocation_byte_seconds::text AS m2, memory_max_byte_seconds::text AS m3,
-              amount::text AS amount, observed_ms::text AS o, gap_ms::text AS g
-       FROM usage_bucket`,
+              coalesce(amount, 0)::text AS amount, observed_ms::text AS o, gap_ms::text AS g
+       FROM usage_bucket LEFT JOIN usage_bucket_charge USING (tenant_id, resource_id, bucket_start)`,
     );
     return rows.map((r) => ({
       tenant: r.tenant_id!,

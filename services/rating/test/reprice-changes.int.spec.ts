@@ -68,8 +68,9 @@ async function month(ds: DataSource): Promise<unknown> {
   return ds.query<unknown[]>(
     `SELECT p.period, p.cpu_core_seconds::text, p.memory_gib_seconds::text,
             p.cpu_amount::text, p.memory_amount::text,
-            (SELECT sum(b.amount) FROM usage_bucket b WHERE b.tenant_id = p.tenant_id)::text
-              AS bucket_amounts
+            (SELECT sum(coalesce(c.amount, 0)) FROM usage_bucket b
+             LEFT JOIN usage_bucket_charge c USING (tenant_id, resource_id, bucket_start)
+             WHERE b.tenant_id = p.tenant_id)::text AS bucket_amounts
      FROM tenant_month_position p WHERE p.tenant_id = $1 ORDER BY 1`,
     [TENANT],
   );

@@ -3,7 +3,8 @@ import { Column, Entity, Index, PrimaryColumn, UpdateDateColumn } from 'typeorm'
 /**
  * Usage of one resource in one hour of its tenant's billing zone. Exact units: CPU in
  * core-seconds, memory in byte-seconds (NUMERIC, never floats). Rows only ever grow by addition,
- * inside the transaction that also moves the consumer offsets.
+ * inside the transaction that also moves the consumer offsets. Its charge is a row of its own
+ * (UsageBucketChargeEntity), which the rating batch never writes.
  */
 @Entity({ name: 'usage_bucket' })
 @Index('usage_bucket_tenant_time', ['tenantId', 'bucketStart'])
@@ -62,10 +63,6 @@ export class UsageBucketEntity {
 
   @Column({ type: 'bigint', name: 'declared_gap_ms', default: 0 })
   declaredGapMs!: string;
-
-  /** Charges of this bucket, unrounded, in the currency of the tenant's plan (0 without one). */
-  @Column({ type: 'numeric', default: 0 })
-  amount!: string;
 
   @UpdateDateColumn({ type: 'timestamptz', name: 'updated_at' })
   updatedAt!: Date;

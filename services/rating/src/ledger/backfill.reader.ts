@@ -3,6 +3,7 @@ import { type LedgerDb } from './ledger-db';
 import {
   type BucketTotals,
   BUCKET_TOTALS_COLUMNS,
+  BUCKET_TOTALS_FROM,
   POSITION_COLUMNS,
   bucketTotalsRow,
   countRow,
@@ -26,8 +27,8 @@ export class BackfillReader {
   }
 
   /**
-   * The running totals of every bucket whose start lies in [fromMs, toMs), in pages, from one
-   * consistent snapshot (a cursor in a read-only REPEATABLE READ transaction), however many rows.
+   * The running totals of every bucket whose start lies in [fromMs, toMs), with their charges, in
+   * pages, from one consistent snapshot (a cursor in a read-only REPEATABLE READ transaction), however many rows.
    */
   streamBucketTotals(
     fromMs: number,
@@ -36,7 +37,7 @@ export class BackfillReader {
   ): AsyncGenerator<BucketTotals[]> {
     return this.db.snapshotPages(
       bucketTotalsRow,
-      `SELECT ${BUCKET_TOTALS_COLUMNS} FROM usage_bucket
+      `SELECT ${BUCKET_TOTALS_COLUMNS} FROM ${BUCKET_TOTALS_FROM}
        WHERE bucket_start >= to_timestamp($1::numeric / 1000)
          AND bucket_start < to_timestamp($2::numeric / 1000)`,
       [String(fromMs), String(toMs)],

@@ -209,13 +209,16 @@ export class BatchLedger {
 
   /**
    * The rest of a batch in one statement: adds the quantities to the buckets (rows only grow, by
-   * exact NUMERIC addition; the charges are the pricing stage's), inserts the batch's unpriced
-   * pieces (insert only: no lock another batch or the stage waits for) and stores the partition's
-   * next offset (locked by lockOffset) with the fingerprint of the message before it (offset
-   * continuity: consuming/offset-continuity.guard.ts). Buckets are written in key order, the
-   * order the pricing stage locks them in, so the two never wait on each other in a cycle.
-   * Returns the buckets' running totals after the addition (with the charges priced so far):
-   * what InfluxDB shows once this commits.
+   * exact NUMERIC addition), inserts the batch's unpriced pieces (insert only: no lock another
+   * batch or the stage waits for) and stores the partition's next offset (locked by lockOffset)
+   * with the fingerprint of the message before it (offset continuity:
+   * consuming/offset-continuity.guard.ts). The bucket rows are this partition's alone: their
+   * charges are rows of their own (`usage_bucket_charge`) that only the pricing stage writes, so
+   * no other instance's pass ever holds a row this waits for. Buckets are written in key order
+   * (two batches of one resource after a repartition lock them in one order).
+   * Returns the buckets' running totals after the addition, with the charges priced so far (read,
+   * not locked; a charge committed between this read and this batch's commit reaches InfluxDB
+   * again with the pass that prices this batch's pieces): what InfluxDB shows once this commits.
    */
   async writeBatch(
     tx: LedgerTx,
@@ -237,37 +240,40 @@ export class BatchLedger {
        ), stored AS (
          UPDATE consumer_offset SET next_offset = $17, last_fingerprint = $18, updated_at = now()
          WHERE group_id = $14 AND topic = $15 AND partition = $16
+       ), written AS (
+         INSERT INTO usage_bucket AS b (tenant_id, resource_id, bucket_start, resource_kind,
+           cpu_usage_core_seconds, cpu_allocation_core_seconds, cpu_max_core_seconds,
+           memory_usage_byte_seconds, memory_allocation_byte_seconds, memory_max_byte_seconds,
+           observed_ms, gap_ms, inferred_gap_ms, samples_expected, samples_observed,
+           samples_thinned, declared_ms, declared_gap_ms, updated_at)
+         SELECT t, r, to_timestamp(s::numeric / 1000), k, c1, c2, c3, m1, m2, m3, o, g,
+                ig, se, so, st, dm, dg, now()
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::numeric[],
+                     $7::numeric[], $8::numeric[], $9::numeric[], $10::numeric[], $11::bigint[],
+                     $12::bigint[], $19::bigint[], $20::bigint[], $21::bigint[],
+                     $22::bigint[], $23::bigint[], $24::bigint[])
+           WITH ORDINALITY AS x(t, r, s, k, c1, c2, c3, m1, m2, m3, o, g, ig, se, so, st, dm, dg, n)
+         ORDER BY n
+         ON CONFLICT (tenant_id, resource_id, bucket_start) DO UPDATE SET
+           cpu_usage_core_seconds = b.cpu_usage_core_seconds + EXCLUDED.cpu_usage_core_seconds,
+           cpu_allocation_core_seconds = b.cpu_allocation_core_seconds + EXCLUDED.cpu_allocation_core_seconds,
+           cpu_max_core_seconds = b.cpu_max_core_seconds + EXCLUDED.cpu_max_core_seconds,
+           memory_usage_byte_seconds = b.memory_usage_byte_seconds + EXCLUDED.memory_usage_byte_seconds,
+           memory_allocation_byte_seconds = b.memory_allocation_byte_seconds + EXCLUDED.memory_allocation_byte_seconds,
+           memory_max_byte_seconds = b.memory_max_byte_seconds + EXCLUDED.memory_max_byte_seconds,
+           observed_ms = b.observed_ms + EXCLUDED.observed_ms,
+           gap_ms = b.gap_ms + EXCLUDED.gap_ms,
+           inferred_gap_ms = b.inferred_gap_ms + EXCLUDED.inferred_gap_ms,
+           samples_expected = b.samples_expected + EXCLUDED.samples_expected,
+           samples_observed = b.samples_observed + EXCLUDED.samples_observed,
+           samples_thinned = b.samples_thinned + EXCLUDED.samples_thinned,
+           declared_ms = b.declared_ms + EXCLUDED.declared_ms,
+           declared_gap_ms = b.declared_gap_ms + EXCLUDED.declared_gap_ms,
+           updated_at = now()
+         RETURNING b.*
        )
-       INSERT INTO usage_bucket AS b (tenant_id, resource_id, bucket_start, resource_kind,
-         cpu_usage_core_seconds, cpu_allocation_core_seconds, cpu_max_core_seconds,
-         memory_usage_byte_seconds, memory_allocation_byte_seconds, memory_max_byte_seconds,
-         observed_ms, gap_ms, amount, inferred_gap_ms, samples_expected, samples_observed,
-         samples_thinned, declared_ms, declared_gap_ms, updated_at)
-       SELECT t, r, to_timestamp(s::numeric / 1000), k, c1, c2, c3, m1, m2, m3, o, g, 0,
-              ig, se, so, st, dm, dg, now()
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::numeric[],
-                   $7::numeric[], $8::numeric[], $9::numeric[], $10::numeric[], $11::bigint[],
-                   $12::bigint[], $19::bigint[], $20::bigint[], $21::bigint[],
-                   $22::bigint[], $23::bigint[], $24::bigint[])
-         WITH ORDINALITY AS x(t, r, s, k, c1, c2, c3, m1, m2, m3, o, g, ig, se, so, st, dm, dg, n)
-       ORDER BY n
-       ON CONFLICT (tenant_id, resource_id, bucket_start) DO UPDATE SET
-         cpu_usage_core_seconds = b.cpu_usage_core_seconds + EXCLUDED.cpu_usage_core_seconds,
-         cpu_allocation_core_seconds = b.cpu_allocation_core_seconds + EXCLUDED.cpu_allocation_core_seconds,
-         cpu_max_core_seconds = b.cpu_max_core_seconds + EXCLUDED.cpu_max_core_seconds,
-         memory_usage_byte_seconds = b.memory_usage_byte_seconds + EXCLUDED.memory_usage_byte_seconds,
-         memory_allocation_byte_seconds = b.memory_allocation_byte_seconds + EXCLUDED.memory_allocation_byte_seconds,
-         memory_max_byte_seconds = b.memory_max_byte_seconds + EXCLUDED.memory_max_byte_seconds,
-         observed_ms = b.observed_ms + EXCLUDED.observed_ms,
-         gap_ms = b.gap_ms + EXCLUDED.gap_ms,
-         inferred_gap_ms = b.inferred_gap_ms + EXCLUDED.inferred_gap_ms,
-         samples_expected = b.samples_expected + EXCLUDED.samples_expected,
-         samples_observed = b.samples_observed + EXCLUDED.samples_observed,
-         samples_thinned = b.samples_thinned + EXCLUDED.samples_thinned,
-         declared_ms = b.declared_ms + EXCLUDED.declared_ms,
-         declared_gap_ms = b.declared_gap_ms + EXCLUDED.declared_gap_ms,
-         updated_at = now()
-       RETURNING ${BUCKET_TOTALS_COLUMNS}`,
+         SELECT ${BUCKET_TOTALS_COLUMNS}
+         FROM written LEFT JOIN usage_bucket_charge USING (tenant_id, resource_id, bucket_start)`,
       [
         textArray(list.map((b) => b.tenantId)),
         textArray(list.map((b) => b.resourceId)),
@@ -302,7 +308,7 @@ function addStateRows(rows: readonly InstanceState[], states: Map<string, Instan
   for (const state of rows) states.set(instanceKey(state), state);
 }
 
-/** The order buckets are locked in, by the batch and by the pricing stage (byte order). */
+/** The order buckets are written in, by the batch and the pricing stage (byte order). */
 export function byBucketKey(
   a: Pick<BucketUsage, 'tenantId' | 'resourceId' | 'bucketStartMs'>,
   b: Pick<BucketUsage, 'tenantId' | 'resourceId' | 'bucketStartMs'>,

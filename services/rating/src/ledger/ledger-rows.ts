@@ -48,10 +48,15 @@ export interface BucketCursor {
   readonly resourceId: string;
 }
 
+/**
+ * A bucket's totals: its quantities (`usage_bucket`) and its charge (`usage_bucket_charge`, 0 when
+ * it has none). Over a FROM that joins the two USING their key (BUCKET_TOTALS_FROM), or over a
+ * bucket row and a charge row joined the same way.
+ */
 export const BUCKET_TOTALS_COLUMNS = `tenant_id, resource_id, resource_kind,
   (extract(epoch from bucket_start) * 1000)::bigint::text AS start_ms,
   cpu_usage_core_seconds::text AS cpu, memory_usage_byte_seconds::text AS memory,
-  amount::text AS amount, observed_ms::text AS observed_ms, gap_ms::text AS gap_ms,
+  coalesce(amount, 0)::text AS amount, observed_ms::text AS observed_ms, gap_ms::text AS gap_ms,
   inferred_gap_ms::text AS inferred_gap_ms, samples_expected::text AS samples_expected,
   samples_observed::text AS samples_observed, samples_thinned::text AS samples_thinned,
   declared_ms::text AS declared_ms, declared_gap_ms::text AS declared_gap_ms`;
@@ -97,6 +102,14 @@ function toBucketTotals(r: z.infer<z.ZodObject<typeof bucketTotalsFields>>): Buc
     },
   };
 }
+
+/**
+ * The buckets with their charges, read without locking either (a charge row is the pricing
+ * stage's, a bucket row the batch's: docs/adr/0014-rating-scale-out.md). `USING` merges the key
+ * columns, so BUCKET_TOTALS_COLUMNS and tenantPage name them unqualified.
+ */
+export const BUCKET_TOTALS_FROM = `usage_bucket LEFT JOIN usage_bucket_charge
+  USING (tenant_id, resource_id, bucket_start)`;
 
 /** BUCKET_TOTALS_COLUMNS → BucketTotals. */
 export const bucketTotalsRow = z.object(bucketTotalsFields).transform(toBucketTotals);
@@ -290,9 +303,10 @@ export const countRow = z.object({ n: exact });
 
 /**
  * A tenant's buckets in [$2, $3) (epoch ms) after the cursor ($4 ms, $5 resource id; null: from
- * the start), in time order then resource id (byte order), $6 at most: keyset paging.
+ * the start), in time order then resource id (byte order), $6 at most: keyset paging. Over
+ * `usage_bucket` (quantities: BUCKET_USAGE_COLUMNS) or BUCKET_TOTALS_FROM (with charges).
  */
-export const TENANT_PAGE = `FROM usage_bucket
+export const tenantPage = (from: string): string => `FROM ${from}
   WHERE tenant_id = $1 AND bucket_start >= to_timestamp($2::numeric / 1000)
     AND bucket_start < to_timestamp($3::numeric / 1000)
     AND ($4::numeric IS NULL

@@ -52,7 +52,8 @@ const workRow = z
  * The pricing stage's rows (docs/adr/0014-rating-scale-out.md): the lease of a tenant month (the
  * row lock on its `tenant_month_position`, taken with SKIP LOCKED: nobody waits for it), its
  * unpriced pieces, the instances' open windows of the month, and what a pass writes back — the
- * buckets' charges, the moved position, the windows — all in the pass's transaction.
+ * buckets' charges (`usage_bucket_charge`, never the batches' bucket rows), the moved position,
+ * the windows — all in the pass's transaction.
  */
 export class PricingStore {
   constructor(private readonly db: LedgerDb) {}
@@ -63,12 +64,18 @@ export class PricingStore {
 
   /**
    * Creates the month's position row if it is not there yet, in a statement of its own (it
-   * commits at once: a lease taken later never waits on another's first insert).
+   * commits at once: a lease taken later never waits on another's first insert). Only where the
+   * statement's snapshot shows no row does it insert: an INSERT … ON CONFLICT that meets the row
+   * while another instance's pass has updated it (its lease held, the position moved, not
+   * committed) waits for that pass to end, and the month is held anyway (the lease skips it).
+   * Two first inserts of one month at once still meet (one waits for the other's autocommit).
    */
   async ensureMonth(key: MonthKey): Promise<void> {
     await this.db.execute(
       null,
-      `INSERT INTO tenant_month_position (tenant_id, period) VALUES ($1, $2)
+      `INSERT INTO tenant_month_position (tenant_id, period)
+       SELECT $1, $2 WHERE NOT EXISTS (
+         SELECT 1 FROM tenant_month_position WHERE tenant_id = $1 AND period = $2)
        ON CONFLICT DO NOTHING`,
       [key.tenantId, key.period],
     );
@@ -127,31 +134,33 @@ export class PricingStore {
   }
 
   /**
-   * Adds the charges to the buckets, locking them first in the order given (the batch's order:
-   * BatchLedger.writeBatch), and returns their totals after the addition.
+   * Adds the charges to the buckets' charge rows (`usage_bucket_charge`, created at the first
+   * charge) and returns the buckets' totals after the addition. The charge rows of a month are
+   * written only under its lease (this pass, or a reprice that waited for it), so nothing else
+   * holds them; the bucket rows, the batches', are read and not locked, so a batch adding
+   * quantities to them never waits for a pass (docs/adr/0014-rating-scale-out.md). Charges of
+   * buckets that are not there (none: a piece commits with its bucket) are left out.
    */
   async addAmounts(tx: LedgerTx, amounts: readonly BucketAmount[]): Promise<BucketTotals[]> {
     if (amounts.length === 0) return [];
     return this.db.rows(
       tx,
       bucketTotalsRow,
-      `WITH x AS (
-         SELECT * FROM unnest($1::text[], $2::text[], $3::numeric[], $4::numeric[])
+      `WITH charged AS (
+         INSERT INTO usage_bucket_charge AS c (tenant_id, resource_id, bucket_start, amount,
+           updated_at)
+         SELECT b.tenant_id, b.resource_id, b.bucket_start, x.a, now()
+         FROM unnest($1::text[], $2::text[], $3::numeric[], $4::numeric[])
            WITH ORDINALITY AS x(t, r, s, a, n)
-       ), locked AS (
-         SELECT b.tenant_id AS lt, b.resource_id AS lr, b.bucket_start AS ls, x.a AS la
-         FROM usage_bucket b
-         JOIN x ON b.tenant_id = x.t AND b.resource_id = x.r
+         JOIN usage_bucket b ON b.tenant_id = x.t AND b.resource_id = x.r
            AND b.bucket_start = to_timestamp(x.s / 1000)
          ORDER BY x.n
-         FOR UPDATE OF b
-       ), updated AS (
-         UPDATE usage_bucket SET amount = amount + locked.la, updated_at = now()
-         FROM locked
-         WHERE tenant_id = locked.lt AND resource_id = locked.lr AND bucket_start = locked.ls
-         RETURNING usage_bucket.*
+         ON CONFLICT (tenant_id, resource_id, bucket_start) DO UPDATE SET
+           amount = c.amount + EXCLUDED.amount, updated_at = now()
+         RETURNING c.tenant_id, c.resource_id, c.bucket_start, c.amount
        )
-       SELECT ${BUCKET_TOTALS_COLUMNS} FROM updated`,
+       SELECT ${BUCKET_TOTALS_COLUMNS}
+       FROM usage_bucket JOIN charged USING (tenant_id, resource_id, bucket_start)`,
       [
         amounts.map((a) => a.tenantId),
         amounts.map((a) => a.resourceId),

@@ -14,10 +14,11 @@ import {
   type BucketCursor,
   type BucketTotals,
   BUCKET_TOTALS_COLUMNS,
+  BUCKET_TOTALS_FROM,
   BUCKET_USAGE_COLUMNS,
-  TENANT_PAGE,
   bucketTotalsRow,
   bucketUsageRow,
+  tenantPage,
   tenantPageParams,
 } from './ledger-rows';
 import { lockPositions } from './month-positions';
@@ -75,12 +76,15 @@ export class RepriceStore {
     return this.db.rows(
       tx,
       bucketUsageRow,
-      `SELECT ${BUCKET_USAGE_COLUMNS} ${TENANT_PAGE}`,
+      `SELECT ${BUCKET_USAGE_COLUMNS} ${tenantPage('usage_bucket')}`,
       tenantPageParams(tenantId, range, after, limit),
     );
   }
 
-  /** Replaces the charges of repriced buckets (the caller holds the month position's lock). */
+  /**
+   * Replaces the charges of repriced buckets (`usage_bucket_charge`: the caller holds the month's
+   * lease, the one lock under which charges are written; the buckets' rows are not touched).
+   */
   async storeRepricedBuckets(
     tx: LedgerTx,
     tenantId: string,
@@ -90,10 +94,11 @@ export class RepriceStore {
     if (buckets.length === 0) return;
     await this.db.execute(
       tx,
-      `UPDATE usage_bucket AS b SET amount = x.a, updated_at = now()
+      `INSERT INTO usage_bucket_charge (tenant_id, resource_id, bucket_start, amount, updated_at)
+       SELECT $1, x.r, to_timestamp(x.s / 1000), x.a, now()
        FROM unnest($2::text[], $3::numeric[], $4::numeric[]) AS x(r, s, a)
-       WHERE b.tenant_id = $1 AND b.resource_id = x.r
-         AND b.bucket_start = to_timestamp(x.s / 1000)`,
+       ON CONFLICT (tenant_id, resource_id, bucket_start) DO UPDATE SET
+         amount = EXCLUDED.amount, updated_at = now()`,
       [
         tenantId,
         buckets.map((b) => b.resourceId),
@@ -147,7 +152,7 @@ export class RepriceStore {
     return this.db.rows(
       null,
       bucketTotalsRow,
-      `SELECT ${BUCKET_TOTALS_COLUMNS} ${TENANT_PAGE}`,
+      `SELECT ${BUCKET_TOTALS_COLUMNS} ${tenantPage(BUCKET_TOTALS_FROM)}`,
       tenantPageParams(tenantId, range, after, limit),
     );
   }

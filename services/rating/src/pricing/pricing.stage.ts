@@ -67,7 +67,8 @@ const NEVER_MS = 1e12;
  * that finds the month held skips it (its holder prices what is there; the sweep comes back for
  * what it left). A pass, in one transaction: lease, the month's oldest pieces in id order priced
  * from the position (domain/unpriced-piece.ts: priceBatch's arithmetic and windowUsages,
- * unchanged), the buckets' charges, the moved position, the open windows, the complete windows
+ * unchanged), the buckets' charges (rows of their own: a batch adding quantities to the same
+ * buckets never waits for a pass), the moved position, the open windows, the complete windows
  * in the outbox, the idle windows closed, the pieces deleted. A pass that rolls back is redone
  * from the same position over the same pieces: the same amounts and events.
  *
@@ -243,7 +244,7 @@ export class PricingStage {
       this.catalog.pricing,
       this.options.windows,
     );
-    // The charges per bucket, in the order the batches lock buckets in (nothing to add: skipped).
+    // The charges per bucket, in key order (nothing to add: skipped, no charge row written).
     const bucketsOf = new Map<string, BucketAmount>();
     for (const p of page.pieces)
       for (const part of p.parts) {
