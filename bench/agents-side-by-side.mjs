@@ -32,7 +32,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const { ServicePipeline } = require(join(root, 'libs/pipeline-harness/dist/src/index.js'));
-const { localInfra } = require(join(root, 'libs/testing/dist/src/index.js'));
+const { localInfra, procDelta, procSample } = require(join(root, 'libs/testing/dist/src/index.js'));
 const { Kafka, logLevel } = require('kafkajs');
 const Docker = require('dockerode');
 
@@ -61,33 +61,12 @@ const SETTLE_S = Number(opts.settle);
 if (!(WINDOW_S >= 10 && WINDOW_S <= 3600)) throw new Error('--window: 10..3600 seconds');
 if (!(SETTLE_S >= 0 && SETTLE_S <= 600)) throw new Error('--settle: 0..600 seconds');
 const INTERVAL_S = 10;
-const TICKS_PER_S = 100; // USER_HZ
 const LIBVIRT_URI = localInfra.libvirtUri;
 const RUN = `sbs${Date.now().toString(36)}`;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const tmp = mkdtempSync(join(tmpdir(), 'agents-sbs-'));
 
 // ---- processes ---------------------------------------------------------------------------------
-
-/** CPU ticks (all threads), context switches of the live threads, resident set (kB). */
-function procSample(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  let switches = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
-      for (const m of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)$/gm)) {
-        switches += Number(m[1]);
-      }
-    } catch {
-      // the thread ended between the listing and the read
-    }
-  }
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const rssKb = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
-  return { ticks: Number(fields[11]) + Number(fields[12]), switches, rssKb, at: performance.now() };
-}
 
 function pidOf(name) {
   const out = spawnSync('pgrep', ['-xo', name], { encoding: 'utf8' });
@@ -119,13 +98,12 @@ async function watch(pids, seconds, during) {
   await work;
   const result = {};
   for (const [k, pid] of Object.entries(pids)) {
-    const last = procSample(pid);
-    const wall = (last.at - first[k].at) / 1000;
+    const d = procDelta(first[k], procSample(pid));
     result[k] = {
-      cpuS: (last.ticks - first[k].ticks) / TICKS_PER_S,
-      switchesPerS: (last.switches - first[k].switches) / wall,
+      cpuS: d.cpuS,
+      switchesPerS: d.switchesPerS,
       peakRssMb: peak[k] / 1024,
-      wallS: wall,
+      wallS: d.wallS,
     };
   }
   return result;

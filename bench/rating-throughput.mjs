@@ -29,7 +29,6 @@
 //          --keep (leave topic, schema, db)
 // Needs the local stack (npm run stack -- --infra): Kafka 127.0.0.1:9092, PostgreSQL, InfluxDB.
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +37,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import kafkajs from 'kafkajs';
 import pg from 'pg';
 import { createLedgerDataSource, migrateLedger } from '@metering/ledger';
+import {
+  TICKS_PER_S,
+  allProcesses,
+  cpuTicks,
+  machineBusySeconds,
+  statusKb,
+  threadCpuSeconds,
+} from '@metering/testing';
 import {
   BROKERS,
   DATABASE_URL,
@@ -438,10 +445,8 @@ async function rateAll(instances, runName, variantEnv, variantNodeArgs, main) {
   const threads = [];
   let cpuSeconds = 0;
   for (const [i, rating] of ratings.entries()) {
-    const status = readFileSync(`/proc/${rating.pid}/status`, 'utf8');
-    vmHwmKb.push(Number(/VmHWM:\s+(\d+)/.exec(status)[1]));
-    const stat = readFileSync(`/proc/${rating.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    perInstance.push((Number(stat[11]) + Number(stat[12])) / 100);
+    vmHwmKb.push(statusKb(rating.pid, 'VmHWM'));
+    perInstance.push(cpuTicks(rating.pid) / TICKS_PER_S);
     cpuSeconds += perInstance.at(-1);
     threads.push(threadCpu(rating.pid));
     const metricsText = await (
@@ -498,19 +503,7 @@ async function rateAll(instances, runName, variantEnv, variantNodeArgs, main) {
 
 /** A process's CPU seconds so far: its main thread, and the others (V8, libuv, workers). */
 function threadCpu(pid) {
-  const others = [];
-  let main = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const text = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-      const seconds = (Number(f[11]) + Number(f[12])) / 100;
-      if (Number(tid) === pid) main = seconds;
-      else others.push(seconds);
-    } catch {
-      // the thread ended
-    }
-  }
+  const { main, others } = threadCpuSeconds(pid);
   others.sort((a, b) => b - a);
   const sum = others.reduce((s, x) => s + x, 0);
   return `main ${main.toFixed(1)}, ${others.length} others ${sum.toFixed(1)} (the busiest ${others
@@ -526,27 +519,12 @@ function threadCpu(pid) {
 function machineCpu() {
   const out = { postgres: 0, influxd: 0, 'kafka (java)': 0 };
   const names = { postgres: 'postgres', influxd: 'influxd', java: 'kafka (java)' };
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    let text;
-    try {
-      text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    const comm = text.slice(text.indexOf('(') + 1, text.lastIndexOf(')'));
-    const key = names[comm];
+  for (const { stat } of allProcesses()) {
+    const key = names[stat.comm];
     if (key === undefined) continue;
-    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    out[key] += (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
+    out[key] += (stat.utime + stat.stime + stat.cutime + stat.cstime) / TICKS_PER_S;
   }
-  const cpu = readFileSync('/proc/stat', 'utf8')
-    .split('\n')[0]
-    .trim()
-    .split(/\s+/)
-    .slice(1)
-    .map(Number);
-  // user nice system idle iowait irq softirq steal: busy = all but idle and iowait.
-  out.busy = (cpu.reduce((a, b) => a + b, 0) - cpu[3] - cpu[4]) / 100;
+  out.busy = machineBusySeconds();
   return out;
 }
 
