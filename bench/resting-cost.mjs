@@ -21,6 +21,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { procDelta, procSample } from '@metering/testing';
+import { stackRuntime } from './lib/stack-runtime.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -45,17 +46,6 @@ const SETTLE_S = Number(opts.settle);
 const SERVICES = opts.services.split(',');
 /** Whole process, share of one core. */
 const TARGET_CPU_PERCENT = 0.2;
-
-/** The settings of services/<name>/stack.env that are runtime choices, not wiring. */
-function stackRuntime(name) {
-  const text = readFileSync(join(root, 'services', name, 'stack.env'), 'utf8');
-  return Object.fromEntries(
-    ['NODE_OPTIONS', 'MALLOC_ARENA_MAX', 'SAMPLE_INTERVAL_MS'].flatMap((k) => {
-      const v = new RegExp(`^${k}=(.*)$`, 'm').exec(text)?.[1];
-      return v === undefined ? [] : [[k, v]];
-    }),
-  );
-}
 
 /**
  * --prof DIR: V8's sampling profiler, written as the process runs (a --cpu-prof profile is written
