@@ -209,8 +209,6 @@ export default tseslint.config(
       'libs/pipeline-harness/src/service-pipeline.ts',
       'services/rating/test/offset-continuity.int.spec.ts',
       'e2e/test/portal-browser.int.spec.ts',
-      // Long before the .mjs scripts came under lint (issue 20): debt found, not added.
-      'bench/rating-throughput.mjs',
     ],
     rules: { 'max-lines': 'off' },
   },
