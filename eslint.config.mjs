@@ -208,7 +208,6 @@ export default tseslint.config(
       'libs/kafka/src/kafka-consumer.ts',
       'libs/pipeline-harness/src/service-pipeline.ts',
       'services/rating/test/offset-continuity.int.spec.ts',
-      'e2e/test/portal-browser.int.spec.ts',
     ],
     rules: { 'max-lines': 'off' },
   },
