@@ -208,10 +208,6 @@ export default tseslint.config(
       'libs/kafka/src/kafka-consumer.ts',
       'libs/pipeline-harness/src/service-pipeline.ts',
       'services/rating/test/offset-continuity.int.spec.ts',
-      'e2e/test/portal-browser.int.spec.ts',
-      // Long before the .mjs scripts came under lint (issue 20): debt found, not added.
-      'bench/agents-side-by-side.mjs',
-      'bench/rating-throughput.mjs',
     ],
     rules: { 'max-lines': 'off' },
   },

@@ -8,7 +8,6 @@
 //    each timed; peak RSS of the API process = VmHWM from /proc. Prints figures; no assertions.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -18,6 +17,7 @@ const root = join(import.meta.dirname, '..');
 const require = createRequire(join(root, 'services/billing-api/package.json'));
 const { Client } = require('pg');
 const { createLedgerDataSource, migrateLedger } = require('@metering/ledger');
+const { statusKb } = require('@metering/testing');
 
 const { values } = parseArgs({
   options: {
@@ -164,14 +164,8 @@ async function waitHealthy(base) {
   }
 }
 
-const status = (pid, field) =>
-  Number(
-    /(\d+) kB/.exec(
-      readFileSync(`/proc/${pid}/status`, 'utf8')
-        .split('\n')
-        .find((l) => l.startsWith(field)) ?? '',
-    )?.[1] ?? 0,
-  ) / 1024;
+/** A field of /proc/<pid>/status (VmRSS, VmHWM), in MB. */
+const status = (pid, field) => statusKb(pid, field) / 1024;
 
 const db = await prepare();
 const port = await freePort();
@@ -180,14 +174,14 @@ const base = `http://127.0.0.1:${port}`;
 const auth = { authorization: `Bearer ${adminKey}` };
 try {
   await waitHealthy(base);
-  const idleRss = status(api.pid, 'VmRSS:');
+  const idleRss = status(api.pid, 'VmRSS');
   // Highest RSS seen in each phase (sampled every 100 ms), beside the kernel's overall peak.
   let phasePeak = 0;
   const sampler = setInterval(() => {
-    phasePeak = Math.max(phasePeak, status(api.pid, 'VmRSS:'));
+    phasePeak = Math.max(phasePeak, status(api.pid, 'VmRSS'));
   }, 100);
   const phase = () => {
-    const peak = Math.max(phasePeak, status(api.pid, 'VmRSS:'));
+    const peak = Math.max(phasePeak, status(api.pid, 'VmRSS'));
     phasePeak = 0;
     return peak;
   };
@@ -227,7 +221,7 @@ try {
   const draftRss = phase();
   clearInterval(sampler);
 
-  const peakRss = status(api.pid, 'VmHWM:');
+  const peakRss = status(api.pid, 'VmHWM');
   const { rows } = await db.query(
     `SELECT count(*)::int AS n, min(number) AS first, max(number) AS last, sum(total)::text AS total FROM invoice`,
   );

@@ -2,10 +2,10 @@
 // runtime settings it is deployed with (heap budget, malloc arenas: stack.env, the Dockerfile and
 // k8s carry the same), its own ledger schema, consumer group, topics and InfluxDB database.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stackRuntime } from './lib/stack-runtime.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ratingMain = join(root, 'services/rating/dist/src/main.js');
@@ -18,13 +18,7 @@ export const INFLUX_URL = process.env.INFLUX_URL ?? 'http://127.0.0.1:8086';
 
 /** NODE_OPTIONS and MALLOC_ARENA_MAX as services/rating/stack.env sets them. */
 export function deployedRuntime() {
-  const stackEnv = readFileSync(join(root, 'services/rating/stack.env'), 'utf8');
-  return Object.fromEntries(
-    ['NODE_OPTIONS', 'MALLOC_ARENA_MAX'].flatMap((k) => {
-      const v = new RegExp(`^${k}=(.*)$`, 'm').exec(stackEnv)?.[1];
-      return v === undefined ? [] : [[k, v]];
-    }),
-  );
+  return stackRuntime('rating', ['NODE_OPTIONS', 'MALLOC_ARENA_MAX']);
 }
 
 /** `--env K=V` options as an object. */

@@ -28,34 +28,25 @@
 //          --node-arg ARG (e.g. --cpu-prof, or --require of an allocation-sampling preload)
 //          --keep (leave topic, schema, db)
 // Needs the local stack (npm run stack -- --infra): Kafka 127.0.0.1:9092, PostgreSQL, InfluxDB.
-import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+// The parts, in bench/lib/: throughput-references.mjs (the samples, kcat and the no-op consumers),
+// throughput-rating.mjs (rating until the ledger caught up, watched), throughput-ledger.mjs (the
+// ledger schemas and InfluxDB databases), throughput-report.mjs (what it prints).
 import { loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { setTimeout as sleep } from 'node:timers/promises';
 import kafkajs from 'kafkajs';
 import pg from 'pg';
-import { createLedgerDataSource, migrateLedger } from '@metering/ledger';
+import { BROKERS, DATABASE_URL, envPairs } from './rating-process.mjs';
+import { influx, influxCount, prepareLedger } from './lib/throughput-ledger.mjs';
+import { rateAll } from './lib/throughput-rating.mjs';
 import {
-  BROKERS,
-  DATABASE_URL,
-  INFLUX_URL,
-  deployedRuntime,
-  envPairs,
-  freePort,
-  spawnRating,
-} from './rating-process.mjs';
-import { fleetSamples } from './sample-stream.mjs';
-import {
-  LEDGER_ROW_TABLES,
-  LockWaitSampler,
-  ledgerRowCounts,
-  ledgerRowSizes,
-} from './ledger-watch.mjs';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+  kcatRead,
+  noopConsumer,
+  produceSamples,
+  run,
+  tenantSpread,
+} from './lib/throughput-references.mjs';
+import { fmt, log, printSummary } from './lib/throughput-report.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -104,20 +95,26 @@ const kafka = new kafkajs.Kafka({
   brokers: BROKERS,
   logLevel: kafkajs.logLevel.NOTHING,
 });
-const log = (...a) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
-const fmt = (n) => Math.round(n).toLocaleString('en-US');
 
 const admin = kafka.admin();
 await admin.connect();
 const db = new pg.Client({ connectionString: DATABASE_URL });
 await db.connect();
-/** The rating processes of (c): one consumer group. */
-let ratings = [];
+/** The run, as (c) needs it; `ratings`: its rating processes while they run (one consumer group). */
+const bench = {
+  topic,
+  samples: N,
+  partitions: PARTITIONS,
+  nodeArgs: opts['node-arg'],
+  env: envPairs(opts.env),
+  db,
+  ratings: [],
+};
 let cleaned = false;
 async function cleanUp() {
   if (cleaned) return;
   cleaned = true;
-  for (const rating of ratings) if (rating.exitCode === null) rating.kill('SIGKILL');
+  for (const rating of bench.ratings) if (rating.exitCode === null) rating.kill('SIGKILL');
   if (!opts.keep) {
     const existing = new Set(await admin.listTopics().catch(() => []));
     await admin
@@ -156,12 +153,16 @@ try {
     topics: [{ topic, numPartitions: PARTITIONS }],
     waitForLeaders: true,
   });
-  for (const n of runNames) await prepareLedger(n);
+  for (const n of runNames) await prepareLedger(n, TENANTS);
   log(`ledger schema ${runNames.join(', ')} ready; producing ${fmt(N)} samples with kcat`);
 
   // Produce with kcat (fast, not measured).
-  let t = Date.now();
-  const produced = await produceSamples();
+  const t = Date.now();
+  const produced = await produceSamples(topic, {
+    samples: N,
+    resources: RESOURCES,
+    tenants: TENANTS,
+  });
   const end = await admin.fetchTopicOffsets(topic);
   const onTopic = end.reduce((s, p) => s + Number(p.high), 0);
   if (onTopic !== N) throw new Error(`${onTopic} messages on the topic, expected ${N}`);
@@ -170,15 +171,10 @@ try {
   );
 
   // (a) kcat, raw.
-  t = performance.now();
-  const lines = await run('sh', [
-    '-c',
-    `kcat -C -b ${BROKERS[0]} -t ${topic} -e -q -o beginning | wc -l`,
-  ]);
-  const aSeconds = (performance.now() - t) / 1000;
-  if (Number(lines.trim()) !== N) throw new Error(`kcat read ${lines.trim()} messages`);
-  const a = N / aSeconds;
-  log(`(a) kcat: ${fmt(N)} in ${aSeconds.toFixed(2)} s`);
+  const raw = await kcatRead(topic);
+  if (raw.count !== N) throw new Error(`kcat read ${raw.text} messages`);
+  const a = N / raw.seconds;
+  log(`(a) kcat: ${fmt(N)} in ${raw.seconds.toFixed(2)} s`);
 
   // (b) a no-op kafkajs consumer, in its own process.
   const consume = async (...extra) =>
@@ -205,7 +201,7 @@ try {
 
   // (c) the rating service until the ledger has caught up: one instance, then (--instances N)
   // N instances on the same samples with a fresh ledger.
-  const spread = INSTANCES > 1 ? await tenantSpread() : null;
+  const spread = INSTANCES > 1 ? await tenantSpread(topic, TENANTS, PARTITIONS) : null;
   const cs = [];
   for (const [i, runName] of runNames.entries()) {
     const variant = runName.endsWith('_v');
@@ -213,397 +209,23 @@ try {
     log(`(c) starting the rating service (${instances} process${instances > 1 ? 'es' : ''})`);
     const c = variant
       ? await rateAll(
+          bench,
           1,
           runName,
           envPairs(opts['variant-env']),
           opts['variant-node-arg'],
           opts['variant-main'],
         )
-      : await rateAll(instances, runName, {}, []);
+      : await rateAll(bench, instances, runName, {}, []);
     c.label = variant ? `(c') with ${variantArgs.join(' ')}` : null;
     const usageEnd = await admin.fetchTopicOffsets(`${runName}.usage`).catch(() => []);
     c.events = usageEnd.reduce((s, p) => s + Number(p.high), 0);
     c.influxPoints = await influxCount(runName);
     cs.push(c);
   }
-  const c = cs[0];
-  const pct = (x) => `${(x * 100).toFixed(1)} %`;
-  const load = () =>
-    loadavg()
-      .map((x) => x.toFixed(2))
-      .join(' ');
-  const runLines = (r, label) => {
-    const rows = LEDGER_ROW_TABLES.reduce((s, t) => s + (r.rows[t] ?? 0), 0);
-    const allRows = Object.values(r.rows).reduce((s, x) => s + x, 0);
-    return `  ${label.padEnd(27)}${fmt(r.rate).padStart(9)} samples/s  (ledger caught up ${r.seconds.toFixed(1)} s after the first commit; ${r.totalSeconds.toFixed(1)} s with start-up)
-    c/b' ${pct(r.rate / d)} (target ≥ 50 %: ${r.rate >= 0.5 * d ? 'PASS' : 'FAIL'})   c/b ${pct(r.rate / b)}   c/a ${pct(r.rate / a)}
-    rating CPU ${r.cpuSeconds.toFixed(1)} s = ${((r.cpuSeconds * 1e6) / N).toFixed(1)} µs/sample${r.perInstance.length > 1 ? ` (per instance ${r.perInstance.map((x) => `${x.toFixed(1)} s`).join(', ')})` : ''}; peak RSS (VmHWM) ${r.vmHwmKb.map((kb) => `${(kb / 1024).toFixed(0)} MB`).join(', ')} (target < 300 MB: ${Math.max(...r.vmHwmKb) < 300 * 1024 ? 'PASS' : 'FAIL'})
-    rating CPU by thread (s): ${r.threads.join('; ')}
-    machine during (c): ${r.machine.busy.toFixed(1)} of ${r.machineSeconds.toFixed(1)} core-s busy; rating ${r.cpuSeconds.toFixed(1)}, ${['postgres', 'influxd', 'kafka (java)'].map((k) => `${k} ${r.machine[k].toFixed(1)}`).join(', ')}
-    ledger rows written (inserted + updated, pg_stat_user_tables) ${LEDGER_ROW_TABLES.map((t) => `${t} ${fmt(r.rows[t] ?? 0)}`).join(', ')}: ${fmt(rows / r.seconds)} rows/s against ${fmt(r.rate)} samples/s (${(rows / N).toFixed(3)} rows per sample; all tables ${fmt(allRows)})
-    ledger size: ${LEDGER_ROW_TABLES.map((t) => `${t} ${fmt(r.sizes[t].rows)} rows, ${fmt(r.sizes[t].bytesPerRow)} bytes a row on disk with its indexes and dead versions, ${fmt(r.sizes[t].tupleBytes)} bytes a live row`).join('; ')}
-    lock waits (pg_stat_activity sampled every 20 ms, ${r.locks.samples} samples, ${r.locks.connections} rating connections): on locks another rating process held ${r.locks.otherSeconds.toFixed(2)} s, on its own other batch's ${r.locks.sameSeconds.toFixed(2)} s (summed over connections, of ${r.seconds.toFixed(1)} s)${r.locks.statements.map((x) => `\n      ${x.seconds.toFixed(2)} s in "${x.statement}…"`).join('')}
-    usage events published ${fmt(r.events)}, InfluxDB usage points ${fmt(r.influxPoints.usage)}, resource points ${fmt(r.influxPoints.resource)}`;
-  };
-  console.log(`
-rating throughput, ${fmt(N)} samples (${RESOURCES} resources, ${TENANTS} tenants, ${PARTITIONS} partitions)
-  (a) kcat raw consume         ${fmt(a).padStart(9)} samples/s
-  (b) kafkajs no-op consumer   ${fmt(b).padStart(9)} samples/s
-  (b') kafkajs + decoding      ${fmt(d).padStart(9)} samples/s  (rating's decoder only: the reference of c/b')
-${runLines(c, '(c) rating service')}${
-    INSTANCES > 1
-      ? `
-${runLines(cs[1], `(c×${INSTANCES}) ${INSTANCES} instances`)}
-  scale-out: ${INSTANCES} instances ${fmt(cs[1].rate)} samples/s against 1 instance ${fmt(c.rate)} (×${(cs[1].rate / c.rate).toFixed(2)}); CPU per sample ${((cs[1].cpuSeconds * 1e6) / N).toFixed(1)} µs against ${((c.cpuSeconds * 1e6) / N).toFixed(1)} µs (×${(cs[1].cpuSeconds / c.cpuSeconds).toFixed(2)}); ${spread}`
-      : ''
-  }${cs
-    .filter((r) => r.label !== null)
-    .map(
-      (r) => `
-${runLines(r, r.label)}
-  variant against (c): ${fmt(r.rate)} samples/s against ${fmt(c.rate)} (×${(r.rate / c.rate).toFixed(2)}); CPU per sample ×${(r.cpuSeconds / c.cpuSeconds).toFixed(2)}`,
-    )
-    .join('')}
-  load average ${load()}`);
+  printSummary({ N, RESOURCES, TENANTS, PARTITIONS, INSTANCES }, { a, b, d }, cs, spread);
 } finally {
   await cleanUp();
   await admin.disconnect();
   await db.end();
-}
-
-/** Schema with 50 registered tenants in three zones, each on a tiered plan (two bases). */
-async function prepareLedger(schema) {
-  // migrateLedger holds an advisory lock on one connection while migrating on another.
-  const ds = createLedgerDataSource({ url: DATABASE_URL, schema, poolSize: 2 });
-  await ds.initialize();
-  await migrateLedger(ds);
-  const zones = ['UTC', 'Asia/Kolkata', 'America/New_York'];
-  await ds.query(
-    `INSERT INTO price_plan (id, version, currency, basis, cpu_tiers, memory_tiers) VALUES
-     ('std', 1, 'EUR', 'usage', $1::jsonb, $2::jsonb), ('mem', 1, 'EUR', 'max', NULL, $2::jsonb)`,
-    [
-      JSON.stringify([
-        { upTo: '100', unitPrice: '0.040' },
-        { upTo: '1000', unitPrice: '0.035' },
-        { upTo: null, unitPrice: '0.030' },
-      ]),
-      JSON.stringify([
-        { upTo: '500', unitPrice: '0.0050' },
-        { upTo: null, unitPrice: '0.0040' },
-      ]),
-    ],
-  );
-  for (let i = 0; i < TENANTS; i++) {
-    await ds.query(
-      `INSERT INTO tenant (id, name, time_zone, currency) VALUES ($1, $1, $2, 'EUR')`,
-      [`tenant-${i}`, zones[i % zones.length]],
-    );
-    await ds.query(
-      `INSERT INTO plan_assignment (tenant_id, effective_from, plan_id, plan_version) VALUES ($1, '2026-01-01', $2, 1)`,
-      [`tenant-${i}`, i % 5 === 4 ? 'mem' : 'std'],
-    );
-  }
-  await ds.destroy();
-}
-
-/** The fleet's samples (bench/sample-stream.mjs) streamed into kcat. */
-async function produceSamples() {
-  const kcat = spawn('kcat', ['-P', '-b', BROKERS[0], '-t', topic, '-K', '\t', '-z', 'none'], {
-    stdio: ['pipe', 'inherit', 'inherit'],
-  });
-  const exited = new Promise((resolve, reject) =>
-    kcat.once('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`kcat -P exited ${code}`)),
-    ),
-  );
-  let count = 0;
-  let bytes = 0;
-  let chunk = [];
-  for (const { key, value } of fleetSamples({
-    samples: N,
-    resources: RESOURCES,
-    tenants: TENANTS,
-  })) {
-    chunk.push(`${key}\t${value}\n`);
-    bytes += value.length;
-    count += 1;
-    if (chunk.length >= 5_000) {
-      if (!kcat.stdin.write(chunk.join('')))
-        await new Promise((res) => kcat.stdin.once('drain', res));
-      chunk = [];
-    }
-  }
-  kcat.stdin.end(chunk.join(''));
-  await exited;
-  return { count, bytes };
-}
-
-async function noopConsumer(fromTopic, total, decode) {
-  const { decodeSampleFast } = await import(
-    join(root, 'services/rating/dist/src/consuming/sample.decoder.js')
-  );
-  const { toMeteredSample } = await import(
-    join(root, 'services/rating/dist/src/consuming/sample.mapper.js')
-  );
-  let decoded = 0;
-  const client = new kafkajs.Kafka({
-    clientId: 'noop',
-    brokers: BROKERS,
-    logLevel: kafkajs.logLevel.NOTHING,
-  });
-  const consumer = client.consumer({
-    groupId: `${fromTopic}-${decode ? 'decode' : 'noop'}`,
-    maxBytesPerPartition: 4_194_304,
-  });
-  await consumer.connect();
-  await consumer.subscribe({ topic: fromTopic, fromBeginning: true });
-  const t0 = performance.now();
-  let first = 0;
-  let n = 0;
-  let done;
-  const finished = new Promise((resolve) => (done = resolve));
-  await consumer.run({
-    partitionsConsumedConcurrently: 2,
-    eachBatch: async ({ batch }) => {
-      if (first === 0) first = performance.now();
-      if (decode) {
-        for (const m of batch.messages) {
-          const r = decodeSampleFast(m.value);
-          if (r.ok && toMeteredSample(r.value).cpuUsageNs >= 0n) decoded += 1;
-        }
-      }
-      n += batch.messages.length;
-      if (n >= total) done();
-    },
-  });
-  await finished;
-  const t1 = performance.now();
-  await consumer.disconnect();
-  if (decode && decoded !== total) throw new Error(`decoded ${decoded} of ${total} samples`);
-  console.log(JSON.stringify({ seconds: (t1 - t0) / 1000, joinSeconds: (first - t0) / 1000 }));
-}
-
-async function rateAll(instances, runName, variantEnv, variantNodeArgs, main) {
-  const ports = await Promise.all(Array.from({ length: instances }, () => freePort()));
-  const runtime = deployedRuntime();
-  log(`(c) rating runtime settings ${JSON.stringify(runtime)}`);
-  const machineBefore = machineCpu();
-  const t0 = performance.now();
-  ratings = ports.map((port) =>
-    spawnRating({
-      name: runName,
-      topic,
-      port,
-      nodeArgs: [...opts['node-arg'], ...variantNodeArgs],
-      ...(main === undefined ? {} : { main }),
-      env: {
-        USAGE_TOPIC_PARTITIONS: String(PARTITIONS),
-        SAMPLES_TOPIC_PARTITIONS: String(PARTITIONS),
-        ...envPairs(opts.env),
-        ...variantEnv,
-      },
-    }),
-  );
-  log(`(c) rating pid ${ratings.map((r) => r.pid).join(', ')}`);
-  // Lock waits, sampled on a connection of its own.
-  const watcher = new pg.Client({ connectionString: DATABASE_URL });
-  await watcher.connect();
-  const locks = new LockWaitSampler(watcher, () => ratings.map((r) => r.pid));
-  locks.start();
-  let firstCommit = 0;
-  for (;;) {
-    await sleep(100);
-    for (const rating of ratings) {
-      if (rating.exitCode !== null || rating.signalCode !== null) {
-        throw new Error(`rating exited (${rating.exitCode ?? rating.signalCode})`);
-      }
-    }
-    if (performance.now() - t0 > 30 * 60_000)
-      throw new Error('rating did not catch up within 30 min');
-    const r = await db
-      .query(
-        `SELECT coalesce(sum(next_offset), 0)::bigint AS n FROM "${runName}".consumer_offset WHERE next_offset > 0`,
-      )
-      .catch(() => ({ rows: [{ n: 0 }] }));
-    const done = Number(r.rows[0].n);
-    if (done > 0 && firstCommit === 0) firstCommit = performance.now();
-    if (done >= N) break;
-  }
-  const t1 = performance.now();
-  const machineAfter = machineCpu();
-  const lockWaits = await locks.stop();
-  await watcher.end();
-  const vmHwmKb = [];
-  const perInstance = [];
-  const threads = [];
-  let cpuSeconds = 0;
-  for (const [i, rating] of ratings.entries()) {
-    const status = readFileSync(`/proc/${rating.pid}/status`, 'utf8');
-    vmHwmKb.push(Number(/VmHWM:\s+(\d+)/.exec(status)[1]));
-    const stat = readFileSync(`/proc/${rating.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    perInstance.push((Number(stat[11]) + Number(stat[12])) / 100);
-    cpuSeconds += perInstance.at(-1);
-    threads.push(threadCpu(rating.pid));
-    const metricsText = await (
-      await fetch(`http://127.0.0.1:${ports[i]}/metrics`)
-    )
-      .text()
-      .catch(() => '');
-    const gauge = (n) =>
-      Number(new RegExp(`^${n}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(metricsText)?.[1] ?? NaN);
-    const who = instances > 1 ? `rating ${i + 1}` : 'rating';
-    log(
-      `${who} memory at the end: heap used ${(gauge('nodejs_heap_size_used_bytes') / 2 ** 20).toFixed(0)} MB of ` +
-        `${(gauge('nodejs_heap_size_total_bytes') / 2 ** 20).toFixed(0)} MB, external ${(gauge('nodejs_external_memory_bytes') / 2 ** 20).toFixed(0)} MB, ` +
-        `InfluxDB buffer ${gauge('rating_influx_buffered_points')} points, GC ${gauge('nodejs_gc_duration_seconds_sum')} s`,
-    );
-    const phases = [
-      ...metricsText.matchAll(/^rating_batch_phase_seconds_sum\{[^}]*phase="(\w+)"[^}]*\} (\S+)/gm),
-    ];
-    const batches = /^rating_batches_total(?:\{[^}]*\})? (\S+)/m.exec(metricsText)?.[1];
-    log(
-      `${who}: ${batches} batches; time per phase (s, summed over batches): ${phases.map((m) => `${m[1]} ${Number(m[2]).toFixed(1)}`).join(', ')}`,
-    );
-  }
-  // Let the InfluxDB sinks finish (they run after the commits), then stop cleanly.
-  await sleep(2_000);
-  await Promise.all(
-    ratings.map((rating) => {
-      const exited = new Promise((resolve) => rating.once('exit', resolve));
-      rating.kill('SIGTERM');
-      return exited;
-    }),
-  );
-  // The backends report their row counts when they exit (at most a second later).
-  await sleep(1_500);
-  const rows = await ledgerRowCounts(db, runName);
-  const sizes = await ledgerRowSizes(db, runName);
-  return {
-    rows,
-    sizes,
-    locks: lockWaits,
-    perInstance,
-    threads,
-    rate: N / ((t1 - firstCommit) / 1000),
-    seconds: (t1 - firstCommit) / 1000,
-    totalSeconds: (t1 - t0) / 1000,
-    vmHwmKb,
-    cpuSeconds,
-    machine: Object.fromEntries(
-      Object.entries(machineAfter).map(([k, v]) => [k, v - (machineBefore[k] ?? 0)]),
-    ),
-    machineSeconds: ((t1 - t0) / 1000) * (await import('node:os')).cpus().length,
-  };
-}
-
-/** A process's CPU seconds so far: its main thread, and the others (V8, libuv, workers). */
-function threadCpu(pid) {
-  const others = [];
-  let main = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const text = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-      const seconds = (Number(f[11]) + Number(f[12])) / 100;
-      if (Number(tid) === pid) main = seconds;
-      else others.push(seconds);
-    } catch {
-      // the thread ended
-    }
-  }
-  others.sort((a, b) => b - a);
-  const sum = others.reduce((s, x) => s + x, 0);
-  return `main ${main.toFixed(1)}, ${others.length} others ${sum.toFixed(1)} (the busiest ${others
-    .slice(0, 4)
-    .map((x) => x.toFixed(1))
-    .join(', ')})`;
-}
-
-/**
- * CPU seconds used so far by the other parts on this machine, by process name (own time plus
- * that of exited children: PostgreSQL's backends), and the machine's total busy time.
- */
-function machineCpu() {
-  const out = { postgres: 0, influxd: 0, 'kafka (java)': 0 };
-  const names = { postgres: 'postgres', influxd: 'influxd', java: 'kafka (java)' };
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    let text;
-    try {
-      text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    const comm = text.slice(text.indexOf('(') + 1, text.lastIndexOf(')'));
-    const key = names[comm];
-    if (key === undefined) continue;
-    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    out[key] += (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
-  }
-  const cpu = readFileSync('/proc/stat', 'utf8')
-    .split('\n')[0]
-    .trim()
-    .split(/\s+/)
-    .slice(1)
-    .map(Number);
-  // user nice system idle iowait irq softirq steal: busy = all but idle and iowait.
-  out.busy = (cpu.reduce((a, b) => a + b, 0) - cpu[3] - cpu[4]) / 100;
-  return out;
-}
-
-async function influx(q, database) {
-  const res = await fetch(`${INFLUX_URL}/query`, {
-    method: 'POST',
-    body: new URLSearchParams({ q, db: database }),
-  });
-  return res.json();
-}
-
-async function influxCount(database) {
-  const count = async (m) => {
-    const json = await influx(`SELECT count(cpu_core_seconds) FROM "${m}"`, database).catch(
-      () => ({}),
-    );
-    return json.results?.[0]?.series?.[0]?.values?.[0]?.[1] ?? 0;
-  };
-  const res = await influx('SELECT count(memory_bytes) FROM "resource"', database).catch(
-    () => ({}),
-  );
-  return {
-    usage: await count('usage'),
-    resource: res.results?.[0]?.series?.[0]?.values?.[0]?.[1] ?? 0,
-  };
-}
-
-/**
- * On how many partitions each tenant has resources (read back with kcat: the producer's
- * partitioner decided): the scale-out run needs a tenant on every partition.
- */
-async function tenantSpread() {
-  const out = await run('sh', [
-    '-c',
-    `kcat -C -b ${BROKERS[0]} -t ${topic} -e -q -o beginning -f '%p %k\\n' | sort -u`,
-  ]);
-  const partitionsOf = new Map();
-  for (const line of out.split('\n')) {
-    const [p, key] = line.split(' ');
-    if (key === undefined) continue;
-    // sample-stream.mjs: resource r is "ctr-<hex r>" or "vm-<hex r>", of tenant r % tenants.
-    const tenant = parseInt(key.slice(key.indexOf('-') + 1), 16) % TENANTS;
-    if (!partitionsOf.has(tenant)) partitionsOf.set(tenant, new Set());
-    partitionsOf.get(tenant).add(p);
-  }
-  const counts = [...partitionsOf.values()].map((s) => s.size);
-  const everywhere = counts.filter((n) => n === PARTITIONS).length;
-  return `${everywhere} of ${partitionsOf.size} tenants own resources on every one of the ${PARTITIONS} partitions (the fewest: ${Math.min(...counts)})`;
-}
-
-function run(cmd, args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.once('exit', (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`${cmd} exited ${code}`)),
-    );
-  });
 }

@@ -13,7 +13,6 @@
 // resources rating runs out of its 160 MB heap and aborts; the bench says so and cleans up).
 //
 // Needs the local stack (npm run stack -- --infra). Everything it created is deleted at the end.
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import kafkajs from 'kafkajs';
@@ -22,6 +21,7 @@ import { createLedgerDataSource, migrateLedger } from '@metering/ledger';
 import { Decimal } from '@metering/money';
 import { parseTiers, priceGraduated } from '@metering/pricing';
 import { encodeSample, sampleIdOf } from '@metering/contracts';
+import { statusKb } from '@metering/testing';
 import {
   BROKERS,
   DATABASE_URL,
@@ -150,9 +150,7 @@ try {
     if (r.rows[0].n > 0) break;
   }
   const seconds = (performance.now() - t) / 1000;
-  const vmHwmKb = Number(
-    /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${rating.pid}/status`, 'utf8'))[1],
-  );
+  const vmHwmKb = statusKb(rating.pid, 'VmHWM');
   const sum = await db.query(
     `SELECT sum(amount)::text AS amount, sum(cpu_usage_core_seconds)::text AS cpu
      FROM usage_bucket LEFT JOIN usage_bucket_charge USING (tenant_id, resource_id, bucket_start)

@@ -14,12 +14,14 @@
 //                              [--prof DIR]   (V8's tick profile of each service in DIR/<service>/;
 //                                              node --prof-process reads it)
 // Needs the infrastructure of the local stack (npm run stack -- --infra) and a build.
-import { readFileSync, readdirSync, mkdirSync } from 'node:fs';
+import { readFileSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { procDelta, procSample } from '@metering/testing';
+import { stackRuntime } from './lib/stack-runtime.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -44,18 +46,6 @@ const SETTLE_S = Number(opts.settle);
 const SERVICES = opts.services.split(',');
 /** Whole process, share of one core. */
 const TARGET_CPU_PERCENT = 0.2;
-const TICKS_PER_S = 100; // USER_HZ on Linux
-
-/** The settings of services/<name>/stack.env that are runtime choices, not wiring. */
-function stackRuntime(name) {
-  const text = readFileSync(join(root, 'services', name, 'stack.env'), 'utf8');
-  return Object.fromEntries(
-    ['NODE_OPTIONS', 'MALLOC_ARENA_MAX', 'SAMPLE_INTERVAL_MS'].flatMap((k) => {
-      const v = new RegExp(`^${k}=(.*)$`, 'm').exec(text)?.[1];
-      return v === undefined ? [] : [[k, v]];
-    }),
-  );
-}
 
 /**
  * --prof DIR: V8's sampling profiler, written as the process runs (a --cpu-prof profile is written
@@ -67,25 +57,6 @@ function withProfile(pipeline, name) {
   const dir = resolve(opts.prof, name);
   mkdirSync(dir, { recursive: true });
   pipeline.nodeArgs = ['--prof', `--logfile=${join(dir, 'v8.log')}`];
-}
-
-/** CPU ticks of the process (all threads) and the context switches of its live threads. */
-function sample(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14, 15)
-  let switches = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
-      for (const m of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)$/gm)) {
-        switches += Number(m[1]);
-      }
-    } catch {
-      // the thread ended between the listing and the read
-    }
-  }
-  return { ticks, switches, at: process.hrtime.bigint() };
 }
 
 function range(values, digits) {
@@ -182,13 +153,12 @@ try {
   const wakeups = Object.fromEntries(measured.map((s) => [s, []]));
   const loads = [];
   for (let r = 0; r < REPEATS; r += 1) {
-    const before = Object.fromEntries(measured.map((s) => [s, sample(pipeline.pid(s))]));
+    const before = Object.fromEntries(measured.map((s) => [s, procSample(pipeline.pid(s))]));
     await sleep(WINDOW_S * 1000);
     for (const s of measured) {
-      const after = sample(pipeline.pid(s));
-      const seconds = Number(after.at - before[s].at) / 1e9;
-      cpu[s].push((((after.ticks - before[s].ticks) / TICKS_PER_S) * 100) / seconds);
-      wakeups[s].push((after.switches - before[s].switches) / seconds);
+      const d = procDelta(before[s], procSample(pipeline.pid(s)));
+      cpu[s].push(d.cpuPercent);
+      wakeups[s].push(d.switchesPerS);
     }
     loads.push(loadavg()[0]);
   }

@@ -15,7 +15,7 @@ part_install() {
   apt_ensure libvirt-dev pkg-config g++ make python3 curl poppler-utils fonts-wqy-microhei || return 1
   # docker-compose (Debian 1.29): infra/deploy validates docker-compose.yml with it.
   apt_ensure docker-compose || return 1
-  # chromium: the tenant portal's browser tests (e2e/test/portal-browser.int.spec.ts) drive Debian's
+  # chromium: the tenant portal's browser tests (e2e/test/portal-browser-*.int.spec.ts) drive Debian's
   # build through playwright-core; nothing downloads a browser (PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD below).
   apt_ensure chromium || return 1
   local want

@@ -7,3 +7,4 @@ export * from './prng';
 export * from './socket-proxy';
 export * from './free-port';
 export * from './app-role';
+export * from './proc-stats';

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Session } from 'node:inspector/promises';
@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 import { NestFactory } from '@nestjs/core';
 import { hostKeyLine } from '@metering/contracts';
 import { createRootLogger } from '@metering/observability';
-import { localInfra } from '@metering/testing';
+import { localInfra, procDelta, procSample } from '@metering/testing';
 import { SAMPLE_PUBLISHER, type SamplePublisher } from '@metering/spool';
 import { AppModule } from '../src/app.module';
 import { type HeldFileReader } from '../src/cgroups';
@@ -36,7 +36,6 @@ const TARGETS: ReadonlyArray<[containers: number, percentOfCore: number]> = [
   [1_000, 1.5],
   [10_000, 8],
 ];
-const TICKS_PER_S = 100;
 
 if (process.argv.includes('--child')) {
   void child();
@@ -123,29 +122,6 @@ function realMemoryStat(): string {
   return 'total_inactive_file 0\n';
 }
 
-function procSample(pid: number): { ticks: number; switches: number; rssKb: number; at: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  let switches = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
-      for (const m of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)$/gm)) {
-        switches += Number(m[1]);
-      }
-    } catch {
-      // the thread ended between the listing and the read
-    }
-  }
-  const rssKb = Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
-  return {
-    ticks: Number(fields[11]) + Number(fields[12]),
-    switches,
-    rssKb,
-    at: performance.now(),
-  };
-}
-
 function parent(): void {
   const WINDOW_S = option('window', 60);
   const REPEATS = option('repeats', 2);
@@ -205,10 +181,9 @@ function parent(): void {
             await new Promise((resolve) => setTimeout(resolve, 1000));
             peakRssMb = Math.max(peakRssMb, procSample(proc.pid!).rssKb / 1024);
           }
-          const b = procSample(proc.pid!);
-          const seconds = (b.at - a.at) / 1000;
-          cpu.push(((b.ticks - a.ticks) / TICKS_PER_S / seconds) * 100);
-          switches.push((b.switches - a.switches) / seconds);
+          const d = procDelta(a, procSample(proc.pid!));
+          cpu.push(d.cpuPercent);
+          switches.push(d.switchesPerS);
         }
         const exited = new Promise((r) => proc.once('exit', r));
         proc.kill('SIGTERM');

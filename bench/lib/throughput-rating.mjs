@@ -1,0 +1,162 @@
+// (c) of bench/rating-throughput.mjs: the rating service (one process or several in one consumer
+// group) rating the samples until the ledger has caught up, watched as it runs: its CPU (by
+// thread), peak RSS, where the machine's CPU went, the ledger rows written, the lock waits.
+import { cpus } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import {
+  TICKS_PER_S,
+  allProcesses,
+  cpuTicks,
+  machineBusySeconds,
+  statusKb,
+  threadCpuSeconds,
+} from '@metering/testing';
+import { LockWaitSampler, ledgerRowCounts, ledgerRowSizes } from '../ledger-watch.mjs';
+import { DATABASE_URL, deployedRuntime, freePort, spawnRating } from '../rating-process.mjs';
+import { log } from './throughput-report.mjs';
+
+/**
+ * Starts `instances` rating processes on `runName`'s ledger and topics and waits until they have
+ * committed every sample. `bench`: { topic, samples, partitions, nodeArgs, env, db } of the run;
+ * the processes are in `bench.ratings` while they run (to kill them if the bench is stopped).
+ */
+export async function rateAll(bench, instances, runName, variantEnv, variantNodeArgs, main) {
+  const { topic, samples: N, partitions: PARTITIONS, db } = bench;
+  const ports = await Promise.all(Array.from({ length: instances }, () => freePort()));
+  const runtime = deployedRuntime();
+  log(`(c) rating runtime settings ${JSON.stringify(runtime)}`);
+  const machineBefore = machineCpu();
+  const t0 = performance.now();
+  const ratings = ports.map((port) =>
+    spawnRating({
+      name: runName,
+      topic,
+      port,
+      nodeArgs: [...bench.nodeArgs, ...variantNodeArgs],
+      ...(main === undefined ? {} : { main }),
+      env: {
+        USAGE_TOPIC_PARTITIONS: String(PARTITIONS),
+        SAMPLES_TOPIC_PARTITIONS: String(PARTITIONS),
+        ...bench.env,
+        ...variantEnv,
+      },
+    }),
+  );
+  bench.ratings = ratings;
+  log(`(c) rating pid ${ratings.map((r) => r.pid).join(', ')}`);
+  // Lock waits, sampled on a connection of its own.
+  const watcher = new pg.Client({ connectionString: DATABASE_URL });
+  await watcher.connect();
+  const locks = new LockWaitSampler(watcher, () => ratings.map((r) => r.pid));
+  locks.start();
+  let firstCommit = 0;
+  for (;;) {
+    await sleep(100);
+    for (const rating of ratings) {
+      if (rating.exitCode !== null || rating.signalCode !== null) {
+        throw new Error(`rating exited (${rating.exitCode ?? rating.signalCode})`);
+      }
+    }
+    if (performance.now() - t0 > 30 * 60_000)
+      throw new Error('rating did not catch up within 30 min');
+    const r = await db
+      .query(
+        `SELECT coalesce(sum(next_offset), 0)::bigint AS n FROM "${runName}".consumer_offset WHERE next_offset > 0`,
+      )
+      .catch(() => ({ rows: [{ n: 0 }] }));
+    const done = Number(r.rows[0].n);
+    if (done > 0 && firstCommit === 0) firstCommit = performance.now();
+    if (done >= N) break;
+  }
+  const t1 = performance.now();
+  const machineAfter = machineCpu();
+  const lockWaits = await locks.stop();
+  await watcher.end();
+  const vmHwmKb = [];
+  const perInstance = [];
+  const threads = [];
+  let cpuSeconds = 0;
+  for (const [i, rating] of ratings.entries()) {
+    vmHwmKb.push(statusKb(rating.pid, 'VmHWM'));
+    perInstance.push(cpuTicks(rating.pid) / TICKS_PER_S);
+    cpuSeconds += perInstance.at(-1);
+    threads.push(threadCpu(rating.pid));
+    const metricsText = await (
+      await fetch(`http://127.0.0.1:${ports[i]}/metrics`)
+    )
+      .text()
+      .catch(() => '');
+    const gauge = (n) =>
+      Number(new RegExp(`^${n}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(metricsText)?.[1] ?? NaN);
+    const who = instances > 1 ? `rating ${i + 1}` : 'rating';
+    log(
+      `${who} memory at the end: heap used ${(gauge('nodejs_heap_size_used_bytes') / 2 ** 20).toFixed(0)} MB of ` +
+        `${(gauge('nodejs_heap_size_total_bytes') / 2 ** 20).toFixed(0)} MB, external ${(gauge('nodejs_external_memory_bytes') / 2 ** 20).toFixed(0)} MB, ` +
+        `InfluxDB buffer ${gauge('rating_influx_buffered_points')} points, GC ${gauge('nodejs_gc_duration_seconds_sum')} s`,
+    );
+    const phases = [
+      ...metricsText.matchAll(/^rating_batch_phase_seconds_sum\{[^}]*phase="(\w+)"[^}]*\} (\S+)/gm),
+    ];
+    const batches = /^rating_batches_total(?:\{[^}]*\})? (\S+)/m.exec(metricsText)?.[1];
+    log(
+      `${who}: ${batches} batches; time per phase (s, summed over batches): ${phases.map((m) => `${m[1]} ${Number(m[2]).toFixed(1)}`).join(', ')}`,
+    );
+  }
+  // Let the InfluxDB sinks finish (they run after the commits), then stop cleanly.
+  await sleep(2_000);
+  await Promise.all(
+    ratings.map((rating) => {
+      const exited = new Promise((resolve) => rating.once('exit', resolve));
+      rating.kill('SIGTERM');
+      return exited;
+    }),
+  );
+  // The backends report their row counts when they exit (at most a second later).
+  await sleep(1_500);
+  const rows = await ledgerRowCounts(db, runName);
+  const sizes = await ledgerRowSizes(db, runName);
+  return {
+    rows,
+    sizes,
+    locks: lockWaits,
+    perInstance,
+    threads,
+    rate: N / ((t1 - firstCommit) / 1000),
+    seconds: (t1 - firstCommit) / 1000,
+    totalSeconds: (t1 - t0) / 1000,
+    vmHwmKb,
+    cpuSeconds,
+    machine: Object.fromEntries(
+      Object.entries(machineAfter).map(([k, v]) => [k, v - (machineBefore[k] ?? 0)]),
+    ),
+    machineSeconds: ((t1 - t0) / 1000) * cpus().length,
+  };
+}
+
+/** A process's CPU seconds so far: its main thread, and the others (V8, libuv, workers). */
+function threadCpu(pid) {
+  const { main, others } = threadCpuSeconds(pid);
+  others.sort((a, b) => b - a);
+  const sum = others.reduce((s, x) => s + x, 0);
+  return `main ${main.toFixed(1)}, ${others.length} others ${sum.toFixed(1)} (the busiest ${others
+    .slice(0, 4)
+    .map((x) => x.toFixed(1))
+    .join(', ')})`;
+}
+
+/**
+ * CPU seconds used so far by the other parts on this machine, by process name (own time plus
+ * that of exited children: PostgreSQL's backends), and the machine's total busy time.
+ */
+function machineCpu() {
+  const out = { postgres: 0, influxd: 0, 'kafka (java)': 0 };
+  const names = { postgres: 'postgres', influxd: 'influxd', java: 'kafka (java)' };
+  for (const { stat } of allProcesses()) {
+    const key = names[stat.comm];
+    if (key === undefined) continue;
+    out[key] += (stat.utime + stat.stime + stat.cutime + stat.cstime) / TICKS_PER_S;
+  }
+  out.busy = machineBusySeconds();
+  return out;
+}

@@ -1,0 +1,140 @@
+// The input of bench/rating-throughput.mjs and the references rating is measured against:
+// producing the fleet's samples with kcat, (a) kcat reading them raw, (b) a no-op kafkajs
+// consumer and (b') the same decoding every sample, and how the tenants spread over partitions.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import kafkajs from 'kafkajs';
+import { BROKERS } from '../rating-process.mjs';
+import { fleetSamples } from '../sample-stream.mjs';
+
+const root = join(import.meta.dirname, '..', '..');
+
+/**
+ * The fleet's samples (bench/sample-stream.mjs; `fleet`: { samples, resources, tenants })
+ * streamed into kcat, onto `topic`.
+ */
+export async function produceSamples(topic, fleet) {
+  const kcat = spawn('kcat', ['-P', '-b', BROKERS[0], '-t', topic, '-K', '\t', '-z', 'none'], {
+    stdio: ['pipe', 'inherit', 'inherit'],
+  });
+  const exited = new Promise((resolve, reject) =>
+    kcat.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`kcat -P exited ${code}`)),
+    ),
+  );
+  let count = 0;
+  let bytes = 0;
+  let chunk = [];
+  for (const { key, value } of fleetSamples(fleet)) {
+    chunk.push(`${key}\t${value}\n`);
+    bytes += value.length;
+    count += 1;
+    if (chunk.length >= 5_000) {
+      if (!kcat.stdin.write(chunk.join('')))
+        await new Promise((res) => kcat.stdin.once('drain', res));
+      chunk = [];
+    }
+  }
+  kcat.stdin.end(chunk.join(''));
+  await exited;
+  return { count, bytes };
+}
+
+/** (a): kcat reading every message of `topic` raw; how many, in how many seconds. */
+export async function kcatRead(topic) {
+  const t = performance.now();
+  const lines = await run('sh', [
+    '-c',
+    `kcat -C -b ${BROKERS[0]} -t ${topic} -e -q -o beginning | wc -l`,
+  ]);
+  return {
+    count: Number(lines.trim()),
+    text: lines.trim(),
+    seconds: (performance.now() - t) / 1000,
+  };
+}
+
+/**
+ * (b) and (b'): a kafkajs consumer that only counts `total` messages of `fromTopic` (and with
+ * `decode`, decodes each sample as rating does); prints its seconds as JSON. Runs in a process of
+ * its own (rating-throughput.mjs --noop-consumer).
+ */
+export async function noopConsumer(fromTopic, total, decode) {
+  const { decodeSampleFast } = await import(
+    join(root, 'services/rating/dist/src/consuming/sample.decoder.js')
+  );
+  const { toMeteredSample } = await import(
+    join(root, 'services/rating/dist/src/consuming/sample.mapper.js')
+  );
+  let decoded = 0;
+  const client = new kafkajs.Kafka({
+    clientId: 'noop',
+    brokers: BROKERS,
+    logLevel: kafkajs.logLevel.NOTHING,
+  });
+  const consumer = client.consumer({
+    groupId: `${fromTopic}-${decode ? 'decode' : 'noop'}`,
+    maxBytesPerPartition: 4_194_304,
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topic: fromTopic, fromBeginning: true });
+  const t0 = performance.now();
+  let first = 0;
+  let n = 0;
+  let done;
+  const finished = new Promise((resolve) => (done = resolve));
+  await consumer.run({
+    partitionsConsumedConcurrently: 2,
+    eachBatch: async ({ batch }) => {
+      if (first === 0) first = performance.now();
+      if (decode) {
+        for (const m of batch.messages) {
+          const r = decodeSampleFast(m.value);
+          if (r.ok && toMeteredSample(r.value).cpuUsageNs >= 0n) decoded += 1;
+        }
+      }
+      n += batch.messages.length;
+      if (n >= total) done();
+    },
+  });
+  await finished;
+  const t1 = performance.now();
+  await consumer.disconnect();
+  if (decode && decoded !== total) throw new Error(`decoded ${decoded} of ${total} samples`);
+  console.log(JSON.stringify({ seconds: (t1 - t0) / 1000, joinSeconds: (first - t0) / 1000 }));
+}
+
+/**
+ * On how many partitions each tenant has resources (read back with kcat: the producer's
+ * partitioner decided): the scale-out run needs a tenant on every partition.
+ */
+export async function tenantSpread(topic, tenants, partitions) {
+  const out = await run('sh', [
+    '-c',
+    `kcat -C -b ${BROKERS[0]} -t ${topic} -e -q -o beginning -f '%p %k\\n' | sort -u`,
+  ]);
+  const partitionsOf = new Map();
+  for (const line of out.split('\n')) {
+    const [p, key] = line.split(' ');
+    if (key === undefined) continue;
+    // sample-stream.mjs: resource r is "ctr-<hex r>" or "vm-<hex r>", of tenant r % tenants.
+    const tenant = parseInt(key.slice(key.indexOf('-') + 1), 16) % tenants;
+    if (!partitionsOf.has(tenant)) partitionsOf.set(tenant, new Set());
+    partitionsOf.get(tenant).add(p);
+  }
+  const counts = [...partitionsOf.values()].map((s) => s.size);
+  const everywhere = counts.filter((n) => n === partitions).length;
+  return `${everywhere} of ${partitionsOf.size} tenants own resources on every one of the ${partitions} partitions (the fewest: ${Math.min(...counts)})`;
+}
+
+/** Runs `cmd`; its stdout when it exits 0. */
+export function run(cmd, args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.once('exit', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${cmd} exited ${code}`)),
+    );
+  });
+}

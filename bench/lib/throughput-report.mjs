@@ -1,0 +1,60 @@
+// What bench/rating-throughput.mjs prints: its progress on stderr (log), and the summary: the
+// references (a), (b), (b'), each run of rating against them, the scale-out and variant lines.
+import { loadavg } from 'node:os';
+import { LEDGER_ROW_TABLES } from '../ledger-watch.mjs';
+
+export const log = (...a) =>
+  console.error(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
+export const fmt = (n) => Math.round(n).toLocaleString('en-US');
+
+/**
+ * The summary. `fleet`: { N, RESOURCES, TENANTS, PARTITIONS, INSTANCES }; `a`, `b`, `d`: the
+ * references' samples/s; `cs`: the runs of rating (rateAll's results; the first one instance);
+ * `spread`: how the tenants spread over the partitions (with --instances N > 1).
+ */
+export function printSummary(
+  { N, RESOURCES, TENANTS, PARTITIONS, INSTANCES },
+  { a, b, d },
+  cs,
+  spread,
+) {
+  const c = cs[0];
+  const pct = (x) => `${(x * 100).toFixed(1)} %`;
+  const load = () =>
+    loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ');
+  const runLines = (r, label) => {
+    const rows = LEDGER_ROW_TABLES.reduce((s, t) => s + (r.rows[t] ?? 0), 0);
+    const allRows = Object.values(r.rows).reduce((s, x) => s + x, 0);
+    return `  ${label.padEnd(27)}${fmt(r.rate).padStart(9)} samples/s  (ledger caught up ${r.seconds.toFixed(1)} s after the first commit; ${r.totalSeconds.toFixed(1)} s with start-up)
+    c/b' ${pct(r.rate / d)} (target ≥ 50 %: ${r.rate >= 0.5 * d ? 'PASS' : 'FAIL'})   c/b ${pct(r.rate / b)}   c/a ${pct(r.rate / a)}
+    rating CPU ${r.cpuSeconds.toFixed(1)} s = ${((r.cpuSeconds * 1e6) / N).toFixed(1)} µs/sample${r.perInstance.length > 1 ? ` (per instance ${r.perInstance.map((x) => `${x.toFixed(1)} s`).join(', ')})` : ''}; peak RSS (VmHWM) ${r.vmHwmKb.map((kb) => `${(kb / 1024).toFixed(0)} MB`).join(', ')} (target < 300 MB: ${Math.max(...r.vmHwmKb) < 300 * 1024 ? 'PASS' : 'FAIL'})
+    rating CPU by thread (s): ${r.threads.join('; ')}
+    machine during (c): ${r.machine.busy.toFixed(1)} of ${r.machineSeconds.toFixed(1)} core-s busy; rating ${r.cpuSeconds.toFixed(1)}, ${['postgres', 'influxd', 'kafka (java)'].map((k) => `${k} ${r.machine[k].toFixed(1)}`).join(', ')}
+    ledger rows written (inserted + updated, pg_stat_user_tables) ${LEDGER_ROW_TABLES.map((t) => `${t} ${fmt(r.rows[t] ?? 0)}`).join(', ')}: ${fmt(rows / r.seconds)} rows/s against ${fmt(r.rate)} samples/s (${(rows / N).toFixed(3)} rows per sample; all tables ${fmt(allRows)})
+    ledger size: ${LEDGER_ROW_TABLES.map((t) => `${t} ${fmt(r.sizes[t].rows)} rows, ${fmt(r.sizes[t].bytesPerRow)} bytes a row on disk with its indexes and dead versions, ${fmt(r.sizes[t].tupleBytes)} bytes a live row`).join('; ')}
+    lock waits (pg_stat_activity sampled every 20 ms, ${r.locks.samples} samples, ${r.locks.connections} rating connections): on locks another rating process held ${r.locks.otherSeconds.toFixed(2)} s, on its own other batch's ${r.locks.sameSeconds.toFixed(2)} s (summed over connections, of ${r.seconds.toFixed(1)} s)${r.locks.statements.map((x) => `\n      ${x.seconds.toFixed(2)} s in "${x.statement}…"`).join('')}
+    usage events published ${fmt(r.events)}, InfluxDB usage points ${fmt(r.influxPoints.usage)}, resource points ${fmt(r.influxPoints.resource)}`;
+  };
+  console.log(`
+rating throughput, ${fmt(N)} samples (${RESOURCES} resources, ${TENANTS} tenants, ${PARTITIONS} partitions)
+  (a) kcat raw consume         ${fmt(a).padStart(9)} samples/s
+  (b) kafkajs no-op consumer   ${fmt(b).padStart(9)} samples/s
+  (b') kafkajs + decoding      ${fmt(d).padStart(9)} samples/s  (rating's decoder only: the reference of c/b')
+${runLines(c, '(c) rating service')}${
+    INSTANCES > 1
+      ? `
+${runLines(cs[1], `(c×${INSTANCES}) ${INSTANCES} instances`)}
+  scale-out: ${INSTANCES} instances ${fmt(cs[1].rate)} samples/s against 1 instance ${fmt(c.rate)} (×${(cs[1].rate / c.rate).toFixed(2)}); CPU per sample ${((cs[1].cpuSeconds * 1e6) / N).toFixed(1)} µs against ${((c.cpuSeconds * 1e6) / N).toFixed(1)} µs (×${(cs[1].cpuSeconds / c.cpuSeconds).toFixed(2)}); ${spread}`
+      : ''
+  }${cs
+    .filter((r) => r.label !== null)
+    .map(
+      (r) => `
+${runLines(r, r.label)}
+  variant against (c): ${fmt(r.rate)} samples/s against ${fmt(c.rate)} (×${(r.rate / c.rate).toFixed(2)}); CPU per sample ×${(r.cpuSeconds / c.cpuSeconds).toFixed(2)}`,
+    )
+    .join('')}
+  load average ${load()}`);
+}
