@@ -203,7 +203,6 @@ export default tseslint.config(
     // then leaves this list. Nothing joins it.
     files: [
       'services/rating/src/consuming/offset-continuity.guard.ts',
-      'libs/pipeline-harness/src/service-pipeline.ts',
       'services/rating/test/offset-continuity.int.spec.ts',
       'e2e/test/portal-browser.int.spec.ts',
       // Long before the .mjs scripts came under lint (issue 20): debt found, not added.
