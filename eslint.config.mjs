@@ -198,17 +198,4 @@ export default tseslint.config(
     // why at its top: /* eslint-disable max-lines -- Long because: … */.
     rules: { 'max-lines': ['error', { max: 450 }] },
   },
-  {
-    // The reshaping's remaining debt (issue 20): each is to be split or to say why it is long,
-    // then leaves this list. Nothing joins it.
-    files: [
-      'libs/spool/src/disk-spool.ts',
-      'libs/spool/src/spooled-publisher.ts',
-      'services/rating/src/consuming/offset-continuity.guard.ts',
-      'libs/kafka/src/kafka-consumer.ts',
-      'libs/pipeline-harness/src/service-pipeline.ts',
-      'services/rating/test/offset-continuity.int.spec.ts',
-    ],
-    rules: { 'max-lines': 'off' },
-  },
 );

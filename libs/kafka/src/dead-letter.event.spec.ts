@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { DEAD_LETTER_LIMITS, cutUtf8, toDeadLetterEvent } from './dead-letter.event';
-import { type ConsumedMessage } from './kafka-consumer';
+import { type ConsumedMessage } from './consumed-batch';
 
 const message: ConsumedMessage = {
   topic: 'metering.samples.v1',

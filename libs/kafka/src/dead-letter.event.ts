@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { HOST_AUTH_HEADER, MAX_HOST_AUTH_HEADER_BYTES } from '@metering/contracts';
-import { type ConsumedMessage } from './kafka-consumer';
+import { type ConsumedMessage } from './consumed-batch';
 
 /**
  * A rejected message on a dead-letter topic (metering.samples.dlq.v1).

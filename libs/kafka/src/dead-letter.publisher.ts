@@ -6,7 +6,7 @@ import {
   type BoundedDeadLetter,
   type DeadLetterEncoder,
 } from './dead-letter.record';
-import { type ConsumedMessage } from './kafka-consumer';
+import { type ConsumedMessage } from './consumed-batch';
 import { KafkaConfigError } from './kafka.errors';
 import { type KafkaMetrics } from './kafka.metrics';
 import { type KafkaProducer } from './kafka-producer';

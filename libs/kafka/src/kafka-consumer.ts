@@ -1,82 +1,35 @@
-import { performance } from 'node:perf_hooks';
-import {
-  KafkaJSNonRetriableError,
-  type Consumer,
-  type EachBatchPayload,
-  type IHeaders,
-  type Kafka,
-  type RetryOptions,
-} from 'kafkajs';
+// The group consumer: connecting, handing each partition's batch out (heartbeats while it runs,
+// aborted on rebalance, held until stored positions are sought), pause/resume/seek, crash and
+// stop. Batch shapes: consumed-batch.ts; running the handler and resolving offsets: batch-run.ts;
+// assignment and stored positions: partition-assignment.ts; signals: consumer-shutdown.ts.
+import { type Consumer, type EachBatchPayload, type Kafka, type RetryOptions } from 'kafkajs';
 import { createLogger, type HealthIndicator, type Logger } from '@metering/observability';
-import { isRebalancing, isRetriable } from './kafka-error.classifier';
+import { runBatch } from './batch-run';
+import { type BatchHandler } from './consumed-batch';
+import { SignalShutdown } from './consumer-shutdown';
+import { isRebalancing } from './kafka-error.classifier';
 import { ConsumerStateError } from './kafka.errors';
 import { type KafkaMetrics } from './kafka.metrics';
-import { compareOffsets, isOffset, nextOffset } from './kafka-offsets';
+import { isOffset } from './kafka-offsets';
+import {
+  PartitionAssignments,
+  type AssignmentHook,
+  type PartitionAssignment,
+} from './partition-assignment';
 
-export interface ConsumedMessage {
-  topic: string;
-  partition: number;
-  offset: string;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: IHeaders;
-  /** Epoch milliseconds as a string, as the broker stored it. */
-  timestamp: string;
-}
-
-export interface ConsumedBatch {
-  topic: string;
-  partition: number;
-  /** In offset order; never empty. */
-  messages: readonly ConsumedMessage[];
-  firstOffset: string;
-  lastOffset: string;
-  /** Where to resume after this whole batch (lastOffset + 1): the offset to store. */
-  nextOffset: string;
-  highWatermark: string;
-}
-
-export interface BatchContext {
-  /**
-   * Aborted when the consumer is stopping or the group is rebalancing: a long handler may
-   * stop early by throwing (the batch is then delivered again).
-   */
-  signal: AbortSignal;
-  /** Tells the group this member is alive; the consumer also does so on a timer. */
-  heartbeat(): Promise<void>;
-}
-
-/**
- * What the handler processed. Returning nothing means the whole batch; a
- * `lastProcessedOffset` of null means none of it (it is fetched again).
- */
-export type BatchResult = void | { lastProcessedOffset: string | null };
-
-export type BatchHandler = (
-  batch: ConsumedBatch,
-  context: BatchContext,
-) => Promise<BatchResult> | BatchResult;
-
-export interface PartitionAssignment {
-  topic: string;
-  partitions: readonly number[];
-}
-
-/** A stored position: the next offset to consume (last processed + 1). */
-export interface PartitionOffset {
-  topic: string;
-  partition: number;
-  offset: string;
-}
-
-/**
- * Called after every group join with this member's partitions. Return stored positions
- * to resume from; partitions left out start from the group's committed offset (or
- * `fromBeginning`). No batch of an assigned partition is handed out before it settles.
- */
-export type AssignmentHook = (
-  assignment: readonly PartitionAssignment[],
-) => Promise<readonly PartitionOffset[] | void>;
+export {
+  toConsumedMessage,
+  type BatchContext,
+  type BatchHandler,
+  type BatchResult,
+  type ConsumedBatch,
+  type ConsumedMessage,
+} from './consumed-batch';
+export {
+  type AssignmentHook,
+  type PartitionAssignment,
+  type PartitionOffset,
+} from './partition-assignment';
 
 export interface KafkaConsumerOptions {
   groupId: string;
@@ -122,9 +75,6 @@ export interface KafkaConsumerOptions {
 
 export type ConsumerState = 'new' | 'running' | 'crashed' | 'stopping' | 'stopped';
 
-type AssignmentOutcome = { ok: true } | { ok: false; error: Error };
-const SETTLED: AssignmentOutcome = { ok: true };
-
 /**
  * A kafkajs consumer handing out whole batches per partition, with offsets under the
  * application's control:
@@ -142,16 +92,14 @@ export class KafkaConsumer {
   private readonly logger: Logger;
   private readonly autoCommit: boolean;
   private readonly heartbeatIntervalMs: number;
-  private readonly signals: readonly NodeJS.Signals[];
-  private readonly shutdownTimeoutMs: number;
+
+  private readonly assignments: PartitionAssignments;
+  private readonly shutdown: SignalShutdown;
 
   private stateValue: ConsumerState = 'new';
   private handler: BatchHandler | undefined;
-  private assignmentValue: readonly PartitionAssignment[] = [];
-  private assignmentReady: Promise<AssignmentOutcome> = Promise.resolve(SETTLED);
   private readonly activeBatches = new Set<AbortController>();
   private stopping: Promise<void> | undefined;
-  private readonly signalListeners = new Map<NodeJS.Signals, () => void>();
 
   constructor(
     kafka: Kafka,
@@ -164,8 +112,6 @@ export class KafkaConsumer {
     });
     this.autoCommit = options.autoCommit ?? true;
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 3_000;
-    this.signals = options.shutdownSignals ?? ['SIGTERM', 'SIGINT'];
-    this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 30_000;
     this.consumer = kafka.consumer({
       groupId: options.groupId,
       sessionTimeout: options.sessionTimeoutMs ?? 30_000,
@@ -176,8 +122,19 @@ export class KafkaConsumer {
       allowAutoTopicCreation: false,
       ...(options.retry === undefined ? {} : { retry: options.retry }),
     });
+    this.assignments = new PartitionAssignments(
+      this.consumer,
+      options.onPartitionsAssigned,
+      this.logger,
+    );
+    this.shutdown = new SignalShutdown(
+      options.shutdownSignals ?? ['SIGTERM', 'SIGINT'],
+      options.shutdownTimeoutMs ?? 30_000,
+      () => this.disconnect(),
+      this.logger,
+    );
     this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
-      this.onGroupJoin(event.payload.memberAssignment);
+      this.assignments.onGroupJoin(event.payload.memberAssignment);
     });
     this.consumer.on(this.consumer.events.REBALANCING, () => {
       this.abortActiveBatches('rebalancing');
@@ -193,7 +150,7 @@ export class KafkaConsumer {
 
   /** The partitions of the latest group join. */
   get assignment(): readonly PartitionAssignment[] {
-    return this.assignmentValue;
+    return this.assignments.assignment;
   }
 
   /** Connects, subscribes and starts handing batches to `handler`. */
@@ -203,7 +160,7 @@ export class KafkaConsumer {
     }
     this.handler = handler;
     this.stateValue = 'running';
-    this.installSignalHandlers();
+    this.shutdown.install();
     try {
       await this.consumer.connect();
       await this.consumer.subscribe({
@@ -271,14 +228,17 @@ export class KafkaConsumer {
       detail: {
         groupId: this.options.groupId,
         state: this.stateValue,
-        assignment: this.assignmentValue.map(({ topic, partitions }) => ({ topic, partitions })),
+        assignment: this.assignments.assignment.map(({ topic, partitions }) => ({
+          topic,
+          partitions,
+        })),
       },
     });
 
   private async stop(): Promise<void> {
     const previous = this.stateValue;
     this.stateValue = 'stopping';
-    this.removeSignalHandlers();
+    this.shutdown.remove();
     this.abortActiveBatches('stopping');
     try {
       // kafkajs's disconnect stops the runner, waits for the current batch and leaves
@@ -288,46 +248,6 @@ export class KafkaConsumer {
     } finally {
       this.stateValue = 'stopped';
       if (previous !== 'new') this.logger.info('consumer disconnected');
-    }
-  }
-
-  private onGroupJoin(memberAssignment: Record<string, number[]>): void {
-    const assignment = Object.entries(memberAssignment).map(([topic, partitions]) => ({
-      topic,
-      partitions: [...partitions].sort((a, b) => a - b),
-    }));
-    this.assignmentValue = assignment;
-    this.logger.info({ assignment }, 'partitions assigned');
-    // Runs synchronously inside kafkajs's join, before the first fetch of this generation,
-    // so every batch of the generation waits for the seek below.
-    const hook = this.options.onPartitionsAssigned;
-    if (hook !== undefined) this.assignmentReady = this.seekStoredOffsets(hook, assignment);
-  }
-
-  private async seekStoredOffsets(
-    hook: AssignmentHook,
-    assignment: readonly PartitionAssignment[],
-  ): Promise<AssignmentOutcome> {
-    try {
-      const offsets = (await hook(assignment)) ?? [];
-      for (const { topic, partition, offset } of offsets) {
-        const assigned = assignment.some(
-          (entry) => entry.topic === topic && entry.partitions.includes(partition),
-        );
-        if (!assigned) {
-          this.logger.warn({ topic, partition }, 'stored offset for an unassigned partition');
-          continue;
-        }
-        if (!isOffset(offset)) {
-          throw new ConsumerStateError(`stored offset ${offset} of ${topic}/${partition}`);
-        }
-        this.consumer.seek({ topic, partition, offset });
-      }
-      this.logger.info({ offsets }, 'resuming from stored offsets');
-      return SETTLED;
-    } catch (error) {
-      this.logger.error({ err: error }, 'could not load stored offsets');
-      return { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
     }
   }
 
@@ -359,14 +279,18 @@ export class KafkaConsumer {
     // Started before waiting for stored offsets: a slow store must not cost the membership.
     const timer = setInterval(() => void beat(), this.heartbeatIntervalMs);
     try {
-      const assignment = await this.assignmentReady;
+      const assignment = await this.assignments.ready();
       // Thrown here, kafkajs retries, then restarts the consumer, which rejoins and asks
       // the hook again.
       if (!assignment.ok) throw assignment.error;
       // A seek from the hook supersedes this batch, fetched from the previous position; a
       // paused partition's batch fetched before the pause is not handed out.
       if (payload.isStale() || this.isPaused(batch.topic, batch.partition)) return;
-      await this.handle(handler, payload, controller.signal);
+      await runBatch(handler, payload, controller.signal, {
+        logger: this.logger,
+        metrics: this.deps.metrics,
+        groupId: this.options.groupId,
+      });
     } catch (error) {
       if (rebalance !== undefined) throw rebalance;
       throw error;
@@ -376,56 +300,6 @@ export class KafkaConsumer {
     }
     // Rejoin now rather than at the next fetch; what was resolved stays resolved.
     if (rebalance !== undefined) throw rebalance;
-  }
-
-  /** Runs the handler, resolves what it processed, records metrics, classifies failures. */
-  private async handle(
-    handler: BatchHandler,
-    payload: EachBatchPayload,
-    signal: AbortSignal,
-  ): Promise<void> {
-    const { batch } = payload;
-    const consumed = toConsumedBatch(payload);
-    const started = performance.now();
-    let result: BatchResult;
-    try {
-      result = await handler(consumed, { signal, heartbeat: () => payload.heartbeat() });
-    } catch (error) {
-      if (isRetriable(error)) {
-        this.logger.warn(
-          { err: error, topic: batch.topic, partition: batch.partition },
-          'batch failed, will be retried',
-        );
-        throw error;
-      }
-      this.logger.fatal(
-        {
-          err: error,
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: consumed.firstOffset,
-        },
-        'batch failed with a non-retriable error; stopping the consumer',
-      );
-      // Non-retriable for kafkajs too: it crashes the consumer without restarting it. The
-      // cause lets kafkajs (and onCrash) see the handler's own error.
-      throw Object.assign(
-        new KafkaJSNonRetriableError(error instanceof Error ? error : String(error)),
-        { cause: error },
-      );
-    }
-    const last = result === undefined ? consumed.lastOffset : result.lastProcessedOffset;
-    if (last !== null && !withinBatch(consumed, last)) {
-      throw new ConsumerStateError(
-        `lastProcessedOffset ${last} is outside the batch ${consumed.firstOffset}..${consumed.lastOffset}`,
-      );
-    }
-    if (last !== null) {
-      payload.resolveOffset(last);
-      const count = consumed.messages.filter((m) => compareOffsets(m.offset, last) <= 0).length;
-      this.deps.metrics.consumed(batch.topic, this.options.groupId, count);
-    }
-    this.deps.metrics.batch('consumer', batch.topic, (performance.now() - started) / 1000);
   }
 
   private onCrashEvent(error: Error, restart: boolean): void {
@@ -443,45 +317,6 @@ export class KafkaConsumer {
   private abortActiveBatches(reason: string): void {
     for (const controller of this.activeBatches) controller.abort(new Error(reason));
   }
-
-  private installSignalHandlers(): void {
-    for (const signal of this.signals) {
-      const listener = (): void => {
-        this.logger.info({ signal }, 'shutting down on signal');
-        void this.shutdownOnSignal(signal);
-      };
-      this.signalListeners.set(signal, listener);
-      process.once(signal, listener);
-    }
-  }
-
-  private async shutdownOnSignal(signal: NodeJS.Signals): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        this.logger.error({ timeoutMs: this.shutdownTimeoutMs }, 'shutdown timed out');
-        resolve();
-      }, this.shutdownTimeoutMs);
-    });
-    try {
-      await Promise.race([this.disconnect(), timeout]);
-    } catch (error) {
-      this.logger.error({ err: error }, 'error while shutting down');
-    } finally {
-      clearTimeout(timer);
-    }
-    // Nobody else handles the signal: restore its default effect (end the process). pino
-    // writes stdout asynchronously, so flush first or the last lines are lost.
-    if (process.listenerCount(signal) === 0) {
-      await new Promise<void>((resolve) => this.logger.flush(() => resolve()));
-      process.kill(process.pid, signal);
-    }
-  }
-
-  private removeSignalHandlers(): void {
-    for (const [signal, listener] of this.signalListeners) process.off(signal, listener);
-    this.signalListeners.clear();
-  }
 }
 
 /** kafkajs wraps errors in retry and crash wrappers; the innermost is the informative one. */
@@ -490,46 +325,4 @@ function rootCause(error: Error): Error {
   for (let depth = 0; depth < 10 && current.cause instanceof Error; depth++)
     current = current.cause;
   return current;
-}
-
-function withinBatch(batch: ConsumedBatch, offset: string): boolean {
-  return (
-    isOffset(offset) &&
-    compareOffsets(offset, batch.firstOffset) >= 0 &&
-    compareOffsets(offset, batch.lastOffset) <= 0
-  );
-}
-
-/** A kafkajs message as this library hands it out. */
-export function toConsumedMessage(
-  topic: string,
-  partition: number,
-  message: EachBatchPayload['batch']['messages'][number],
-): ConsumedMessage {
-  return {
-    topic,
-    partition,
-    offset: message.offset,
-    key: message.key,
-    value: message.value,
-    headers: message.headers ?? {},
-    timestamp: message.timestamp,
-  };
-}
-
-function toConsumedBatch({ batch }: EachBatchPayload): ConsumedBatch {
-  const messages = batch.messages.map((message) =>
-    toConsumedMessage(batch.topic, batch.partition, message),
-  );
-  const first = messages[0]!;
-  const last = messages[messages.length - 1]!;
-  return {
-    topic: batch.topic,
-    partition: batch.partition,
-    messages,
-    firstOffset: first.offset,
-    lastOffset: last.offset,
-    nextOffset: nextOffset(last.offset),
-    highWatermark: batch.highWatermark,
-  };
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type Kafka } from 'kafkajs';
-import { type ConsumedMessage, toConsumedMessage } from './kafka-consumer';
+import { type ConsumedMessage, toConsumedMessage } from './consumed-batch';
 import { ConsumerStateError } from './kafka.errors';
 import { compareOffsets, isOffset } from './kafka-offsets';
 

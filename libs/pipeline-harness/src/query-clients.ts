@@ -76,3 +76,13 @@ export function promFiniteValues(series: readonly PromSeries[]): number[] {
     .map(([, v]) => Number(v))
     .filter((v) => Number.isFinite(v));
 }
+
+/** The value of one Prometheus series in a /metrics text (name and labels by regex), or null. */
+export function metricValue(text: string, series: RegExp): number | null {
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const space = line.lastIndexOf(' ');
+    if (space > 0 && series.test(line.slice(0, space))) return Number(line.slice(space + 1));
+  }
+  return null;
+}

@@ -1,53 +1,31 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+// One isolated real pipeline for integration specs and benches: its names (topics, group,
+// schema, database), ports, the services it started and its tear-down. Processes:
+// service-process.ts; billing API calls: billing-api-client.ts; sample signing: host-signing.ts.
+import { type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import {
-  existsSync,
-  createWriteStream,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import {
-  HOST_AUTH_HEADER,
-  type HostKey,
-  deriveHostKey,
-  hostAuthHeader,
-  hostKeyLine,
-} from '@metering/contracts';
+import { hostKeyLine } from '@metering/contracts';
 import { createLedgerDataSource } from '@metering/ledger';
-import {
-  appPostgresUrl,
-  ensureAppRole,
-  freePort,
-  localInfra,
-  uniqueName,
-  waitFor,
-} from '@metering/testing';
+import { freePort, localInfra, uniqueName } from '@metering/testing';
+import { billingRequest, successJson, type ApiAnswer, type ApiCall } from './billing-api-client';
+import { pipelineHostKey, signMessages, type SignedMessage } from './host-signing';
 import { type InfluxSeries, influxQL } from './query-clients';
+import {
+  REPO_ROOT,
+  runPrometheusScript,
+  spawnService,
+  stopChild,
+  waitHealthy,
+  type ServiceName,
+} from './service-process';
 
-/** The repository root, from libs/pipeline-harness/dist/src. */
-const REPO_ROOT = resolve(__dirname, '../../../..');
+export { type ApiAnswer, type ApiCall } from './billing-api-client';
+export { type ServiceName } from './service-process';
 
-export type ServiceName = 'billing-api' | 'rating' | 'docker-collector' | 'vm-collector';
 type PortName = ServiceName | 'prometheus';
-
-export interface ApiAnswer {
-  readonly status: number;
-  readonly headers: Headers;
-  readonly text: string;
-  readonly buffer: Buffer;
-}
-
-export interface ApiCall {
-  /** The bearer key: the admin key unless given; null sends none. */
-  readonly key?: string | null;
-  readonly body?: unknown;
-}
 
 /**
  * The real pipeline — billing-api, rating, docker-collector, vm-collector, as the compiled
@@ -181,25 +159,8 @@ export class ServicePipeline {
    * Messages as a collector of the host their sample names would send them (ADR 0010); a value
    * that names no host (not a sample at all) goes without a MAC, as any such record would.
    */
-  signed(messages: readonly { key: string | Buffer; value: Buffer }[]): {
-    key: Buffer;
-    value: Buffer;
-    headers?: Record<string, string>;
-  }[] {
-    return messages.map(({ key, value }) => {
-      const k = Buffer.isBuffer(key) ? key : Buffer.from(key, 'utf8');
-      const host = hostOf(value);
-      if (host === null) return { key: k, value };
-      return {
-        key: k,
-        value,
-        headers: { [HOST_AUTH_HEADER]: hostAuthHeader(this.hostKey(host), k, value) },
-      };
-    });
-  }
-
-  private hostKey(host: string): HostKey {
-    return { keyId: 'k1', key: deriveHostKey(this.hostAuthMaster, host) };
+  signed(messages: readonly { key: string | Buffer; value: Buffer }[]): SignedMessage[] {
+    return signMessages(this.hostAuthMaster, messages);
   }
 
   /** A secret in this pipeline's folder, readable by its owner only. */
@@ -230,7 +191,10 @@ export class ServicePipeline {
   private collectorEnv(kind: string, host: string | undefined): Record<string, string> {
     const name = host ?? hostname();
     return {
-      HOST_AUTH_KEY_FILE: this.secretFile(`host-${kind}.key`, hostKeyLine(this.hostKey(name))),
+      HOST_AUTH_KEY_FILE: this.secretFile(
+        `host-${kind}.key`,
+        hostKeyLine(pipelineHostKey(this.hostAuthMaster, name)),
+      ),
       KAFKA_BROKERS: localInfra.kafkaBrokers.join(','),
       SAMPLES_TOPIC: this.topic,
       SPOOL_DIR: join(this.tmp, `spool-${kind}`),
@@ -241,55 +205,17 @@ export class ServicePipeline {
   /** Starts a compiled service and returns once its /healthz answers 200. */
   async startService(name: ServiceName, env: Record<string, string>): Promise<void> {
     if (this.ports[name] === 0) throw new Error('ServicePipeline: call prepare() first');
-    const dir = join(REPO_ROOT, 'services', name);
-    const main = join(dir, 'dist', 'src', 'main.js');
-    if (!existsSync(main)) throw new Error(`${main} is missing: build first (npx tsc -b)`);
-    mkdirSync(this.logDir, { recursive: true });
     const logFile = this.logFile(name);
-    await ensureAppRole();
-    const log = createWriteStream(logFile, { flags: 'a' });
-    const child = spawn(process.execPath, ['--enable-source-maps', ...this.nodeArgs, main], {
-      cwd: dir,
-      env: {
-        ...process.env,
-        HOST: '127.0.0.1',
-        HTTP_HOST: '127.0.0.1',
-        PORT: String(this.ports[name]),
-        LOG_LEVEL: 'info',
-        // The app role, as in production; the owner only for the migration step (it grants).
-        DATABASE_URL: appPostgresUrl(),
-        DATABASE_MIGRATION_URL: localInfra.postgresUrl,
-        DATABASE_SCHEMA: this.schema,
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const child = await spawnService({
+      name,
+      port: this.ports[name],
+      schema: this.schema,
+      logFile,
+      nodeArgs: this.nodeArgs,
+      env,
     });
-    child.stdout?.pipe(log);
-    child.stderr?.pipe(log);
     this.children.set(name, child);
-    const url = `${this.url(name)}/healthz`;
-    await waitFor(
-      async () => {
-        if (child.exitCode !== null || child.signalCode !== null) {
-          const tail = readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n');
-          throw new Error(
-            `${name} exited (${child.exitCode ?? child.signalCode}); ${logFile}:\n${tail}`,
-          );
-        }
-        const response = await fetch(url);
-        return response.ok;
-      },
-      {
-        timeoutMs: 60_000,
-        intervalMs: 250,
-        description: `${name} healthy at ${url} (log ${logFile})`,
-      },
-    ).catch((error: unknown) => {
-      // An early exit is the real cause; say it rather than "timed out".
-      if (child.exitCode !== null)
-        throw new Error(`${name} did not start; see ${logFile}`, { cause: error });
-      throw error;
-    });
+    await waitHealthy(name, child, this.url(name), logFile);
   }
 
   /** The process id of a started service, or undefined. */
@@ -316,49 +242,17 @@ export class ServicePipeline {
   }
 
   private prometheus(action: 'start' | 'stop', env: Record<string, string> = {}): void {
-    const r = spawnSync('bash', [join(REPO_ROOT, 'infra', 'local', 'prometheus.sh'), action], {
-      env: {
-        ...process.env,
-        STACK_DIR: join(this.tmp, 'stack'),
-        PROMETHEUS_PORT: String(this.ports.prometheus),
-        READY_TIMEOUT: '60',
-        ...env,
-      },
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
-    if (r.status !== 0) {
-      throw new Error(`prometheus.sh ${action} failed (${r.status}): ${r.stderr} ${r.stdout}`);
-    }
+    runPrometheusScript(action, join(this.tmp, 'stack'), this.ports.prometheus, env);
   }
 
   /** A billing API call; the answer whatever its status. */
-  async request(method: string, path: string, call: ApiCall = {}): Promise<ApiAnswer> {
-    const key = call.key === undefined ? this.adminKey : call.key;
-    const headers: Record<string, string> = {};
-    if (key !== null) headers.authorization = `Bearer ${key}`;
-    if (call.body !== undefined) headers['content-type'] = 'application/json';
-    const response = await fetch(`${this.billingUrl}${path}`, {
-      method,
-      headers,
-      ...(call.body === undefined ? {} : { body: JSON.stringify(call.body) }),
-    });
-    const buffer = Buffer.from(await response.arrayBuffer());
-    return {
-      status: response.status,
-      headers: response.headers,
-      text: buffer.toString('utf8'),
-      buffer,
-    };
+  request(method: string, path: string, call: ApiCall = {}): Promise<ApiAnswer> {
+    return billingRequest(this.billingUrl, this.adminKey, method, path, call);
   }
 
   /** A billing API call that must succeed (2xx); the parsed JSON body. */
   async api<T>(method: string, path: string, call: ApiCall = {}): Promise<T> {
-    const answer = await this.request(method, path, call);
-    if (answer.status < 200 || answer.status > 299) {
-      throw new Error(`${method} ${path}: ${answer.status} ${answer.text}`);
-    }
-    return JSON.parse(answer.text) as T;
+    return successJson<T>(method, path, await this.request(method, path, call));
   }
 
   /** A service's /metrics text. */
@@ -458,34 +352,5 @@ export class ServicePipeline {
     rmSync(this.tmp, { recursive: true, force: true });
     if (problems.length > 0)
       throw new AggregateError(problems, `${this.name}: tear-down incomplete`);
-  }
-}
-
-/** SIGTERM, then SIGKILL after 15 s. */
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-/** The value of one Prometheus series in a /metrics text (name and labels by regex), or null. */
-export function metricValue(text: string, series: RegExp): number | null {
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#')) continue;
-    const space = line.lastIndexOf(' ');
-    if (space > 0 && series.test(line.slice(0, space))) return Number(line.slice(space + 1));
-  }
-  return null;
-}
-
-function hostOf(value: Buffer): string | null {
-  try {
-    const host = (JSON.parse(value.toString('utf8')) as { host?: unknown } | null)?.host;
-    return typeof host === 'string' ? host : null;
-  } catch {
-    return null;
   }
 }

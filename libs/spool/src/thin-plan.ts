@@ -1,3 +1,4 @@
+import { encodeFrame } from './record.codec';
 import { type SpoolRecord } from './spool-record';
 
 /**
@@ -75,4 +76,30 @@ export function planThinning(
     const value = marker.mark(c.record.value, count);
     return value === null ? { kind: 'keep' } : { kind: 'replace', value };
   });
+}
+
+/**
+ * A segment's frames after `decisions` (planThinning's, in the same order): dropped ones gone,
+ * marked ones re-encoded with their new value in the same place and sequence number. Pure.
+ */
+export function applyThinning(
+  frames: readonly { record: SpoolRecord; bytes: Buffer }[],
+  decisions: readonly ThinDecision[],
+): { kept: Buffer[]; keptBytes: number; dropped: number } {
+  const kept: Buffer[] = [];
+  let keptBytes = 0;
+  let dropped = 0;
+  for (const [i, { record, bytes }] of frames.entries()) {
+    const decision = decisions[i] ?? { kind: 'keep' };
+    if (decision.kind === 'drop') {
+      dropped++;
+      continue;
+    }
+    // A marked record keeps its place and sequence number, with its new value.
+    const frame =
+      decision.kind === 'replace' ? encodeFrame({ ...record, value: decision.value }) : bytes;
+    kept.push(frame);
+    keptBytes += frame.length;
+  }
+  return { kept, keptBytes, dropped };
 }

@@ -1,3 +1,7 @@
+// The offset continuity guard (ADR 0008): decides each assigned partition and each batch against
+// the ledger's position and the broker's watermarks, applies the verdicts (pause, resume, seek)
+// and polls stopped partitions for an operator's decision. Partition states:
+// offset-continuity.state.ts; metrics and /healthz: stopped-partitions.report.ts.
 import {
   type ConsumedBatch,
   type KafkaAdmin,
@@ -5,7 +9,6 @@ import {
   type PartitionOffset,
 } from '@metering/kafka';
 import {
-  type Counter,
   type HealthIndicator,
   type Logger,
   type MetricsRegistry,
@@ -14,65 +17,21 @@ import {
 import {
   type ContinuityVerdict,
   type FoundMessage,
-  type StopReason,
-  STOP_REASONS,
   continuesAt,
   decideContinuity,
 } from '../domain/offset-continuity';
 import { type OffsetPositionStore, type StoredPosition } from '../ledger/offset-position.store';
 import { messageFingerprint } from './message-fingerprint';
+import {
+  type Admission,
+  FOLLOW_RECORD_BATCH_MS,
+  type PartitionControl,
+  type PartitionState,
+  expectedOf,
+} from './offset-continuity.state';
+import { StoppedPartitionsReport } from './stopped-partitions.report';
 
-/** What the guard needs of the consumer: stopping, resuming and moving one partition. */
-export interface PartitionControl {
-  pause(topic: string, partitions: readonly number[]): void;
-  resume(topic: string, partitions: readonly number[]): void;
-  seek(topic: string, partition: number, offset: string): void;
-}
-
-export type Admission =
-  /** Rate these messages (the batch, less any already in the ledger or read to verify). */
-  | { readonly kind: 'rate'; readonly batch: ConsumedBatch }
-  /** The batch held only the message read to verify, and it matched: resolve it, rate nothing. */
-  | { readonly kind: 'verified' }
-  /** Rate nothing and resolve nothing: the partition was stopped or moved. */
-  | { readonly kind: 'hold' };
-
-type PartitionState =
-  /** No position to verify against (none stored, or stored without a fingerprint). */
-  | { readonly kind: 'running'; readonly expected: bigint | null }
-  /**
-   * Sought to `at` (stored - 1): the batch must start with the message rated there, whose
-   * fingerprint is known (from the ledger, or the batch just committed).
-   */
-  | { readonly kind: 'verifying'; readonly at: bigint; readonly fingerprint: string | null }
-  /**
-   * The fetch from `expected` - 1 held nothing after it. Caught up (the log ended there): the next
-   * batch is held and read again from `expected` - 1. At the end of a record batch with more in
-   * the log (the broker answers whole record batches, so seeking back would fetch the same one
-   * in a loop): the next batch follows if fetched before `followUntilMs`.
-   */
-  | {
-      readonly kind: 'idle';
-      readonly expected: bigint;
-      readonly fingerprint: string;
-      readonly followUntilMs: number;
-    }
-  | {
-      readonly kind: 'stopped';
-      readonly reason: StopReason;
-      readonly lost: bigint;
-      readonly stored: bigint | null;
-      readonly logStart: bigint;
-      readonly logEnd: bigint;
-      readonly revision: string | null;
-      readonly since: Date;
-    };
-
-/**
- * How long a check that ended a record batch (more in the log) vouches for the fetch right after
- * it: about one fetch. A topic replaced within that window, exactly then, is read on unverified.
- */
-const FOLLOW_RECORD_BATCH_MS = 1_000;
+export { type Admission, type PartitionControl } from './offset-continuity.state';
 
 export interface OffsetContinuityGuardOptions {
   readonly groupId: string;
@@ -94,10 +53,7 @@ export interface OffsetContinuityGuardOptions {
 export class OffsetContinuityGuard {
   private readonly logger: Logger;
   private readonly states = new Map<number, PartitionState>();
-  /** Per partition, the stored offset a retention gap was counted from and how far. */
-  private readonly lostCounted = new Map<number, { stored: bigint; upTo: bigint }>();
-  private readonly stoppedGauge: ReturnType<MetricsRegistry['gauge']>;
-  private readonly lostTotal: Counter;
+  private readonly report: StoppedPartitionsReport;
   private control: PartitionControl | undefined;
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
@@ -111,15 +67,7 @@ export class OffsetContinuityGuard {
     private readonly now: () => number = Date.now,
   ) {
     this.logger = createLogger('OffsetContinuityGuard', { parent: logger });
-    this.stoppedGauge = metrics.gauge({
-      name: 'partition_stopped',
-      help: 'Partitions rating stopped because the stored position and the topic disagree (1), by reason; an operator decides with `rating offsets`',
-      labelNames: ['topic', 'partition', 'reason'],
-    });
-    this.lostTotal = metrics.counter({
-      name: 'messages_lost_to_retention_total',
-      help: 'Messages deleted by retention before rating read them (log start past the stored offset)',
-    });
+    this.report = new StoppedPartitionsReport(metrics, options.topic);
   }
 
   /** The consumer, once created (the assignment hook is given before it exists). */
@@ -249,27 +197,8 @@ export class OffsetContinuityGuard {
   }
 
   /** For /healthz: down while any partition is stopped, naming each and why. */
-  readonly healthIndicator: HealthIndicator = () => {
-    const stopped = [...this.states]
-      .filter(
-        (entry): entry is [number, Extract<PartitionState, { kind: 'stopped' }>] =>
-          entry[1].kind === 'stopped',
-      )
-      .map(([partition, s]) => ({
-        topic: this.options.topic,
-        partition,
-        reason: s.reason,
-        storedOffset: s.stored?.toString() ?? null,
-        logStart: s.logStart.toString(),
-        logEnd: s.logEnd.toString(),
-        ...(s.reason === 'retention_gap' ? { messagesLost: s.lost.toString() } : {}),
-        since: s.since.toISOString(),
-        decide: `npm run rating -- offsets status --partition ${partition}`,
-      }));
-    return Promise.resolve(
-      stopped.length === 0 ? { status: 'up' } : { status: 'down', detail: { stopped } },
-    );
-  };
+  readonly healthIndicator: HealthIndicator = () =>
+    Promise.resolve(this.report.health(this.states));
 
   private async recheck(
     batch: ConsumedBatch,
@@ -393,14 +322,9 @@ export class OffsetContinuityGuard {
         };
         this.states.set(partition, stopped);
         if (previous?.kind !== 'stopped') this.control?.pause(topic, [partition]);
-        for (const reason of STOP_REASONS) {
-          this.stoppedGauge.set(
-            { topic, partition: String(partition), reason },
-            reason === verdict.reason ? 1 : 0,
-          );
-        }
+        this.report.stopped(partition, verdict.reason);
         if (verdict.reason === 'retention_gap' && position?.nextOffset != null) {
-          this.countLost(partition, position.nextOffset, mark.logStart);
+          this.report.countLost(partition, position.nextOffset, mark.logStart);
         }
         const repeated = previous?.kind === 'stopped' && previous.reason === verdict.reason;
         if (!repeated) {
@@ -431,17 +355,7 @@ export class OffsetContinuityGuard {
         'stopped partition is read again (a decision, or the log changed since)',
       );
     }
-    for (const reason of STOP_REASONS) {
-      this.stoppedGauge.set({ topic, partition: String(partition), reason }, 0);
-    }
-  }
-
-  /** Counts each message lost to retention once per process, however often it is seen. */
-  private countLost(partition: number, stored: bigint, logStart: bigint): void {
-    const counted = this.lostCounted.get(partition);
-    const from = counted !== undefined && counted.stored === stored ? counted.upTo : stored;
-    if (logStart > from) this.lostTotal.inc(Number(logStart - from));
-    this.lostCounted.set(partition, { stored, upTo: logStart > from ? logStart : from });
+    this.report.running(partition);
   }
 
   /**
@@ -506,30 +420,12 @@ export class OffsetContinuityGuard {
 
   private ensureSeries(partition: number): void {
     if (this.states.get(partition)?.kind === 'stopped') return;
-    for (const reason of STOP_REASONS) {
-      this.stoppedGauge.set({ topic: this.options.topic, partition: String(partition), reason }, 0);
-    }
+    this.report.running(partition);
   }
 
   /** A partition this member no longer holds: its new owner reports it. */
   private forget(partition: number): void {
     this.states.delete(partition);
-    for (const reason of STOP_REASONS) {
-      this.stoppedGauge.remove({ topic: this.options.topic, partition: String(partition), reason });
-    }
-  }
-}
-
-/** The next offset a partition's state expects to read (null: not known, or stopped). */
-function expectedOf(state: PartitionState): bigint | null {
-  switch (state.kind) {
-    case 'running':
-      return state.expected;
-    case 'verifying':
-      return state.at + 1n;
-    case 'idle':
-      return state.expected;
-    case 'stopped':
-      return null;
+    this.report.forget(partition);
   }
 }
