@@ -11,7 +11,7 @@ import { messageFingerprint } from './message-fingerprint';
 import { OffsetContinuityGuard, type PartitionControl } from './offset-continuity.guard';
 
 // The guard's bookkeeping with the ledger and the broker stood in for (the real ones are in
-// test/offset-continuity.int.spec.ts): which verdict leads to which seek, pause or resume, and
+// test/offset-continuity-*.int.spec.ts): which verdict leads to which seek, pause or resume, and
 // what a batch out of line does.
 const TOPIC = 'samples';
 
