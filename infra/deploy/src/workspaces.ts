@@ -92,6 +92,18 @@ const LIB_SETTING_READERS: readonly { lib: string; fn: RegExp; files: readonly s
     files: ['libs/kafka/src/host-auth.config.ts'],
   },
   { lib: 'libs/spool', fn: /\bspoolSettingsFromEnv\b/, files: ['libs/spool/src/spool.config.ts'] },
+  // The collectors' publishing settings, read for them by libs/spool (sample-publisher.config.ts):
+  // libs/kafka's Kafka and host-key readers, then the spool's.
+  {
+    lib: 'libs/spool',
+    fn: /\bcollectorPublishingFromEnv\b/,
+    files: [
+      'libs/kafka/src/kafka.config.ts',
+      'libs/kafka/src/kafka-security.config.ts',
+      'libs/kafka/src/host-auth.config.ts',
+      'libs/spool/src/spool.config.ts',
+    ],
+  },
   // The common settings of libs/config a service's schema spreads in.
   {
     lib: 'libs/config',

@@ -21,6 +21,10 @@ export {
   type SpoolProducer,
   type SpoolProducerFactory,
 } from './spool-producer';
+export {
+  collectorPublishingFromEnv,
+  type CollectorPublishingConfig,
+} from './sample-publisher.config';
 export { type SpoolRecord, type SpoolRecordInput } from './spool-record';
 export {
   FSYNC_POLICIES,

@@ -1,5 +1,5 @@
 import { cpus, hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { z } from 'zod';
 import {
   boolean,
@@ -7,7 +7,6 @@ import {
   ConfigError,
   durationMs,
   type Env,
-  fromLib,
   integer,
   listenHost,
   listenPort,
@@ -17,14 +16,7 @@ import {
   presentEnv,
 } from '@metering/config';
 import { TOPICS } from '@metering/contracts';
-import {
-  type HostKeyFileSetting,
-  type KafkaConfig,
-  KafkaConfigError,
-  hostKeyFileFromEnv,
-  kafkaConfigFromEnv,
-} from '@metering/kafka';
-import { SpoolConfigError, type SpoolSettings, spoolSettingsFromEnv } from '@metering/spool';
+import { type CollectorPublishingConfig, collectorPublishingFromEnv } from '@metering/spool';
 
 /** Thrown at boot for a missing or invalid setting; the message names the variable (libs/config). */
 export { ConfigError };
@@ -33,7 +25,8 @@ export { ConfigError };
 export const USAGE_SOURCES = ['auto', 'cgroup', 'stats-api'] as const;
 export type UsageSource = (typeof USAGE_SOURCES)[number];
 
-export interface DockerCollectorConfig {
+/** The collector's settings; kafka, hostKey, spool and followedStateDir are libs/spool's CollectorPublishingConfig. */
+export interface DockerCollectorConfig extends CollectorPublishingConfig {
   /** `host` on every sample. */
   hostName: string;
   /** The host's cores, carried in every sample: the most an unlimited container can use. */
@@ -74,17 +67,10 @@ export interface DockerCollectorConfig {
   residualParentPattern: RegExp;
   /** Where the residuals are kept across restarts: `<SPOOL_DIR>/residual`. */
   residualStateDir: string;
-  /** The container instances followed, kept across restarts: `<SPOOL_DIR>/followed`. */
-  followedStateDir: string;
-  kafka: KafkaConfig;
-  /** This host's sample key (HOST_AUTH_KEY_FILE, ADR 0010); null: samples go unsigned. */
-  hostKey: HostKeyFileSetting | null;
   /** metering.samples.v1 unless overridden (tests use their own topic). */
   topic: string;
   /** Partitions of the topic when the collector has to create it. */
   topicPartitions: number;
-  /** SPOOL_* settings of @metering/spool (SPOOL_DIR required). */
-  spool: { dir: string; settings: SpoolSettings };
   http: { host: string; port: number };
   logLevel: LogLevel;
   /** How long shutdown keeps sending spooled samples to Kafka (the rest stays on disk). */
@@ -141,12 +127,7 @@ export const DOCKER_COLLECTOR_CONFIG = Symbol('DOCKER_COLLECTOR_CONFIG');
 export function loadConfig(env: Env = process.env): DockerCollectorConfig {
   const present = presentEnv(env);
   const e = parseEnv(EnvSchema, present);
-  const kafka = fromLib(
-    () => kafkaConfigFromEnv(present, { clientId: 'docker-collector' }),
-    [KafkaConfigError],
-  );
-  const hostKey = fromLib(() => hostKeyFileFromEnv(present), [KafkaConfigError]);
-  const spool = fromLib(() => spoolSettingsFromEnv(present), [SpoolConfigError]);
+  const publishing = collectorPublishingFromEnv(present, { clientId: 'docker-collector' });
   if (e.YOUNG_READ_INTERVAL_MS > 0 && e.YOUNG_READ_INTERVAL_MS >= e.SAMPLE_INTERVAL_MS) {
     throw new ConfigError(
       'YOUNG_READ_INTERVAL_MS',
@@ -154,6 +135,7 @@ export function loadConfig(env: Env = process.env): DockerCollectorConfig {
     );
   }
   return {
+    ...publishing,
     hostName: e.HOST_NAME,
     hostCores: e.HOST_CORES,
     dockerSocket: e.DOCKER_SOCKET,
@@ -172,13 +154,9 @@ export function loadConfig(env: Env = process.env): DockerCollectorConfig {
     procDir: e.HOST_PROC,
     residualMetering: e.RESIDUAL_METERING && e.USAGE_SOURCE !== 'stats-api',
     residualParentPattern: e.RESIDUAL_PARENT_PATTERN,
-    residualStateDir: join(resolve(spool.dir), 'residual'),
-    followedStateDir: join(resolve(spool.dir), 'followed'),
-    kafka,
-    hostKey,
+    residualStateDir: join(publishing.spool.dir, 'residual'),
     topic: e.SAMPLES_TOPIC,
     topicPartitions: e.SAMPLES_TOPIC_PARTITIONS,
-    spool: { dir: resolve(spool.dir), settings: spool.settings },
     http: { host: e.HTTP_HOST, port: e.PORT },
     logLevel: e.LOG_LEVEL,
     shutdownFlushMs: e.SHUTDOWN_FLUSH_MS,

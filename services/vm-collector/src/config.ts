@@ -1,12 +1,10 @@
 import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import {
   collectorSettings,
   ConfigError,
   durationMs,
   type Env,
-  fromLib,
   integer,
   list,
   listenHost,
@@ -17,14 +15,7 @@ import {
   presentEnv,
 } from '@metering/config';
 import { TOPICS } from '@metering/contracts';
-import {
-  type HostKeyFileSetting,
-  type KafkaConfig,
-  KafkaConfigError,
-  hostKeyFileFromEnv,
-  kafkaConfigFromEnv,
-} from '@metering/kafka';
-import { SpoolConfigError, type SpoolSettings, spoolSettingsFromEnv } from '@metering/spool';
+import { type CollectorPublishingConfig, collectorPublishingFromEnv } from '@metering/spool';
 import { MEMORY_USAGE_MODES, type MemoryUsageMode } from './sampling';
 
 /** Thrown at boot for a missing or invalid setting; the message names the variable (libs/config). */
@@ -34,7 +25,8 @@ export { ConfigError };
 export const WATCH_READS = ['young', 'all'] as const;
 export type WatchReads = (typeof WATCH_READS)[number];
 
-export interface VmCollectorConfig {
+/** The collector's settings; kafka, hostKey, spool and followedStateDir are libs/spool's CollectorPublishingConfig. */
+export interface VmCollectorConfig extends CollectorPublishingConfig {
   /** libvirt connection URIs, each read every poll; duplicates removed. */
   libvirtUris: readonly string[];
   /** `host` on every sample. */
@@ -72,19 +64,8 @@ export interface VmCollectorConfig {
   libvirtTimeoutMs: number;
   /** Domains read at the same time per connection. */
   libvirtConcurrency: number;
-  /** KAFKA_* settings of @metering/kafka (KAFKA_BROKERS required). */
-  kafka: KafkaConfig;
-  /** This host's sample key (HOST_AUTH_KEY_FILE, ADR 0010); null: samples go unsigned. */
-  hostKey: HostKeyFileSetting | null;
   /** metering.samples.v1 unless overridden (tests use their own topic). */
   topic: string;
-  /** SPOOL_* settings of @metering/spool (SPOOL_DIR required). */
-  spool: {
-    dir: string;
-    settings: SpoolSettings;
-  };
-  /** The instances followed, kept across restarts: `<SPOOL_DIR>/followed`. */
-  followedStateDir: string;
   http: {
     host: string;
     port: number;
@@ -134,12 +115,7 @@ export const VM_COLLECTOR_CONFIG = Symbol('VM_COLLECTOR_CONFIG');
 export function loadConfig(env: Env = process.env): VmCollectorConfig {
   const present = presentEnv(env);
   const e = parseEnv(EnvSchema, present);
-  const kafka = fromLib(
-    () => kafkaConfigFromEnv(present, { clientId: 'vm-collector' }),
-    [KafkaConfigError],
-  );
-  const hostKey = fromLib(() => hostKeyFileFromEnv(present), [KafkaConfigError]);
-  const spool = fromLib(() => spoolSettingsFromEnv(present), [SpoolConfigError]);
+  const publishing = collectorPublishingFromEnv(present, { clientId: 'vm-collector' });
   if (e.POLL_INTERVAL_MS > e.SAMPLE_INTERVAL_MS) {
     throw new ConfigError(
       'POLL_INTERVAL_MS',
@@ -147,6 +123,7 @@ export function loadConfig(env: Env = process.env): VmCollectorConfig {
     );
   }
   return {
+    ...publishing,
     libvirtUris: e.LIBVIRT_URIS,
     hostName: e.HOST_NAME,
     defaultTenant: e.DEFAULT_TENANT,
@@ -159,11 +136,7 @@ export function loadConfig(env: Env = process.env): VmCollectorConfig {
     procDir: e.HOST_PROC,
     libvirtTimeoutMs: e.LIBVIRT_TIMEOUT_MS,
     libvirtConcurrency: e.LIBVIRT_CONCURRENCY,
-    kafka,
-    hostKey,
     topic: e.SAMPLES_TOPIC,
-    spool: { dir: resolve(spool.dir), settings: spool.settings },
-    followedStateDir: join(resolve(spool.dir), 'followed'),
     http: { host: e.HTTP_HOST, port: e.PORT },
     logLevel: e.LOG_LEVEL,
     shutdownFlushMs: e.SHUTDOWN_FLUSH_MS,
