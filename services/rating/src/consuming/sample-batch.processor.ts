@@ -400,12 +400,16 @@ export class SampleBatchProcessor {
       while (last !== null) {
         const bounds = periodBounds(period, zone);
         const range = { fromMs: bounds.startMs, toMs: bounds.endMs };
-        let drained = (): void => undefined;
-        const position = await this.reprices.transaction(async (tx) => {
+        const { position, drained } = await this.reprices.transaction(async (tx) => {
+          // One snapshot (REPEATABLE READ, run again on a serialization failure): the pieces
+          // drained and the quantities read are of the same batches; a batch committed later
+          // leaves its pieces to the stage, priced on top of this month's charges.
           // Waits for a pricing pass of this month to commit; passes then skip it until this commits.
           await this.reprices.lockPosition(tx, tenantId, period);
-          if (this.pricing !== null)
-            drained = await this.pricing.drainLeased(tx, { tenantId, period });
+          const drained =
+            this.pricing === null
+              ? (): void => undefined
+              : await this.pricing.drainLeased(tx, { tenantId, period });
           // Page by page in time order, each continuing from the position before.
           let priced: MonthPosition | null = null;
           let after: BucketCursor | null = null;
@@ -425,7 +429,7 @@ export class SampleBatchProcessor {
             after = { startMs: lastBucket.bucketStartMs, resourceId: lastBucket.resourceId };
           }
           await this.reprices.storeRepricedPosition(tx, tenantId, period, priced);
-          return priced;
+          return { position: priced, drained };
         });
         drained();
         months += 1;

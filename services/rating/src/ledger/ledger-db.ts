@@ -52,6 +52,25 @@ export class LedgerDb {
     return this.dataSource.transaction('READ COMMITTED', (manager) => work(new ManagedTx(manager)));
   }
 
+  /**
+   * Runs `work` in one REPEATABLE READ transaction: every statement sees the snapshot the first
+   * one took, so rows another transaction commits meanwhile are all seen or none. A serialization
+   * failure (SQLSTATE 40001: a row `work` updates or locks was changed by a transaction committed
+   * after that snapshot) rolls it back and `work` runs again in a new transaction, `attempts`
+   * times at most; `work` must therefore hand out nothing before the commit.
+   */
+  async snapshotTransaction<T>(work: (tx: LedgerTx) => Promise<T>, attempts = 5): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.dataSource.transaction('REPEATABLE READ', (manager) =>
+          work(new ManagedTx(manager)),
+        );
+      } catch (error) {
+        if (attempt >= attempts || !isSerializationFailure(error)) throw error;
+      }
+    }
+  }
+
   /** The statement's rows, each checked and mapped by `row`; `tx` null: outside a transaction. */
   async rows<S extends z.ZodType>(
     tx: LedgerTx | null,
@@ -117,4 +136,12 @@ function parseRows<S extends z.ZodType>(row: S, raw: unknown): z.output<S>[] {
     out[i] = parsed.data;
   }
   return out;
+}
+
+/** SQLSTATE 40001 (TypeORM's QueryFailedError carries the driver's code, as does its cause). */
+export function isSerializationFailure(error: unknown): boolean {
+  for (const candidate of [error, (error as { driverError?: unknown } | null)?.driverError]) {
+    if ((candidate as { code?: unknown } | null | undefined)?.code === '40001') return true;
+  }
+  return false;
 }

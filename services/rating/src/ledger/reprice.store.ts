@@ -34,8 +34,16 @@ const spanRow = z.object({ first_ms: z.string().nullable(), last_ms: z.string().
 export class RepriceStore {
   constructor(private readonly db: LedgerDb) {}
 
+  /**
+   * A month's reprice, in one REPEATABLE READ transaction (LedgerDb.snapshotTransaction: run
+   * again on a serialization failure): what it drains of the month's unpriced pieces and the
+   * quantities it reads are of one snapshot. A batch writes its quantities and its pieces in one
+   * transaction, so the reprice sees both or neither; pieces committed after the snapshot stay
+   * for the pricing stage, which prices them on top of the repriced charges
+   * (docs/adr/0014-rating-scale-out.md, "The reprice's snapshot").
+   */
   transaction<T>(work: (tx: LedgerTx) => Promise<T>): Promise<T> {
-    return this.db.transaction(work);
+    return this.db.snapshotTransaction(work);
   }
 
   /** Locks a month's position (waits for a transaction that holds it); creates it at zero. */
