@@ -7,6 +7,7 @@ import {
   LibvirtBackoffError,
   LibvirtConnection,
   type LibvirtDomain,
+  loadLibvirt,
 } from './libvirt.connection';
 import { QemuProcessReader } from './qemu-process.reader';
 
@@ -190,10 +191,18 @@ export class LibvirtDiscovery implements DomainSource {
       let ids: number[] | undefined;
       if (known !== undefined && !(full && this.now() - known.listedAtMs >= relistMs)) {
         ids = await connection.bounded(hypervisor.connectListDomains(), 'list domain ids');
-        // The binding answers a failed id list with an empty one (it drops libvirt's error: a
-        // broken connection would look like every domain ended), so an empty list is checked
-        // by a listing of every domain, which reports errors.
-        if (ids.length === 0) ids = undefined;
+        if (ids.length === 0) {
+          // The binding answers a failed id list with an empty one (it drops libvirt's error: a
+          // broken connection would look like every domain ended), so an empty list is checked
+          // by a listing of the active domains, which reports errors (it throws here). One found
+          // after all (started in between): every domain is listed below.
+          const { ConnectListAllDomainsFlags } = await loadLibvirt();
+          const active = await connection.bounded(
+            hypervisor.connectListAllDomains(ConnectListAllDomainsFlags.ACTIVE),
+            'list active domains',
+          );
+          if (active.length > 0) ids = undefined;
+        }
       }
       if (ids === undefined || known === undefined) {
         const domains = await connection.bounded(
