@@ -33,7 +33,7 @@ export class CollectorMetrics {
     });
     this.domainsListed = registry.gauge({
       name: 'domains_listed',
-      help: 'Domains listed by the last successful poll of the connection, active or not',
+      help: 'Domains of the connection, active or not, at its last full listing (every METADATA_REFRESH_MS)',
       labelNames: ['uri'],
     });
     this.domainsActive = registry.gauge({

@@ -7,6 +7,7 @@ import {
   LibvirtBackoffError,
   LibvirtConnection,
   type LibvirtDomain,
+  loadLibvirt,
 } from './libvirt.connection';
 import { QemuProcessReader } from './qemu-process.reader';
 
@@ -43,6 +44,13 @@ export interface LibvirtDiscoveryOptions {
   readonly watchReads?: 'all' | 'young';
   /** With `young`: how long a domain counts as young. Default 10 s (the sample interval). */
   readonly youngWindowMs?: number;
+  /**
+   * How often a full poll lists every domain (active or not: `listed`) and takes fresh handles.
+   * Default metadataRefreshMs. In between, full polls list the running ids (one call) and read
+   * the domains they know by their handles: an id is one boot of one domain (libvirt never gives
+   * it to another while the connection lasts), so its uuid and name need no call again.
+   */
+  readonly relistMs?: number;
 }
 
 /** A domain that could not be read, for the logs and the error counter. */
@@ -67,6 +75,8 @@ interface KnownDomain {
 interface KnownDomains {
   readonly hypervisor: Hypervisor;
   readonly byId: Map<number, KnownDomain>;
+  /** When every domain was last listed (connectListAllDomains), on the readings' clock. */
+  readonly listedAtMs: number;
 }
 
 interface CachedMetadata {
@@ -93,14 +103,16 @@ const STATES: Readonly<Record<number, DomainRunState | 'shutoff'>> = {
 const DOMAIN_GONE = /domain not found|no domain with matching|domain is not running/i;
 
 /**
- * Reads the domains of each configured libvirt URI. A full poll (each sample): list all, then
- * for each active one its info (state, cpuTime, memory, max memory, vCPUs — one call), its
- * tenant from the XML metadata (read again every metadataRefreshMs) and, on a local
- * qemu:///system, its QEMU process (start time, RSS). A watch poll (between samples, to catch
- * starts and ends within a poll): the ids of the running domains (one call) and the info of
- * each (one call) — with `watchReads: 'young'` only of the domains first seen within
- * `youngWindowMs`, the others answered with their last reading; a domain the last full poll did
- * not read is read in full.
+ * Reads the domains of each configured libvirt URI. A full poll (each sample): the ids of the
+ * running domains (one call; every relistMs, and on a new connection, all domains with fresh
+ * handles instead), then for each active one its info (state, cpuTime, memory, max memory,
+ * vCPUs — one call), its tenant from the XML metadata (read again every metadataRefreshMs) and,
+ * on a local qemu:///system, its QEMU process (start time, RSS). A watch poll (between samples,
+ * to catch starts and ends within a poll): the ids of the running domains (one call) and the
+ * info of each (one call) — with `watchReads: 'young'` only of the domains first seen within
+ * `youngWindowMs`, the others answered with their last reading. A domain listed under an id not
+ * known yet is looked up and read in full (handle, uuid, name), by either kind of poll; a known
+ * one is read through the handle it was first read with.
  */
 export class LibvirtDiscovery implements DomainSource {
   private readonly connectionsByUri: LibvirtConnection[];
@@ -175,22 +187,38 @@ export class LibvirtDiscovery implements DomainSource {
       host = await this.hostOf(connection, hypervisor);
       known = this.known.get(uri);
       if (known?.hypervisor !== hypervisor) known = undefined;
-      if (full || known === undefined) {
+      const relistMs = this.options.relistMs ?? this.options.metadataRefreshMs;
+      let ids: number[] | undefined;
+      if (known !== undefined && !(full && this.now() - known.listedAtMs >= relistMs)) {
+        ids = await connection.bounded(hypervisor.connectListDomains(), 'list domain ids');
+        if (ids.length === 0) {
+          // The binding answers a failed id list with an empty one (it drops libvirt's error: a
+          // broken connection would look like every domain ended), so an empty list is checked
+          // by a listing of the active domains, which reports errors (it throws here). One found
+          // after all (started in between): every domain is listed below.
+          const { ConnectListAllDomainsFlags } = await loadLibvirt();
+          const active = await connection.bounded(
+            hypervisor.connectListAllDomains(ConnectListAllDomainsFlags.ACTIVE),
+            'list active domains',
+          );
+          if (active.length > 0) ids = undefined;
+        }
+      }
+      if (ids === undefined || known === undefined) {
         const domains = await connection.bounded(
           hypervisor.connectListAllDomains(),
           'list domains',
         );
         listed = domains.length;
-        known = { hypervisor, byId: new Map() };
+        known = { hypervisor, byId: new Map(), listedAtMs: this.now() };
         this.known.set(uri, known);
         toRead = domains;
       } else {
-        const ids = await connection.bounded(hypervisor.connectListDomains(), 'list domain ids');
         const cache = known;
         toRead = await Promise.all(
           ids.map(async (id) => {
             const cached = cache.byId.get(id);
-            if (cached?.last !== undefined && !this.readsAgain(cached.last)) {
+            if (!full && cached?.last !== undefined && !this.readsAgain(cached.last)) {
               // Listed under the same id, so the same boot, still active: its last reading.
               kept.push(cached.last);
               return null;
