@@ -10,3 +10,15 @@ export const TierRecordSchema = z.looseObject({
 export const TiersColumn = z.array(TierRecordSchema).nullable();
 
 export const BasisColumn = z.enum(['usage', 'allocation', 'max']);
+
+/** A price_plan row as price-plan.repository.ts selects it (minimum as text). */
+export const PlanDbRow = z.object({
+  id: z.string(),
+  version: z.number().int(),
+  currency: z.string(),
+  basis: BasisColumn,
+  cpu_tiers: TiersColumn,
+  memory_tiers: TiersColumn,
+  minimum: z.string(),
+  created_at: z.date(),
+});
