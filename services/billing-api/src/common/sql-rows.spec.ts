@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createLogger } from '@metering/observability';
 import { z } from 'zod';
+import { ErrorFilter } from './error.filter';
 import { affected, execute, firstRow, type Queryable, RowShapeError, rows } from './sql-rows';
 
 const answering = (raw: unknown): Queryable & { calls: unknown[][] } => {
@@ -56,4 +58,10 @@ test('a mismatch names the query and the column, never the value, and is no 4xx'
   );
   await assert.rejects(rows(answering(null), Row, 'SELECT 1'), RowShapeError);
   await assert.rejects(affected(answering([]), 'INSERT INTO t VALUES (1)'), RowShapeError);
+});
+
+test('the error filter answers a row mismatch as a 500 INTERNAL, its message kept out', () => {
+  const filter = new ErrorFilter(createLogger('sql-rows.spec', { level: 'silent' }));
+  const answer = filter.toBody(new RowShapeError('SELECT id FROM t: a row is not as expected'));
+  assert.deepEqual(answer, { statusCode: 500, code: 'INTERNAL', message: 'internal error' });
 });
