@@ -1,7 +1,5 @@
 import { z } from 'zod';
 
-const zCustom = z.custom;
-
 /**
  * What runs a statement: the DataSource, a transaction's EntityManager or a QueryRunner. The one
  * place in billing-api that calls `query()` is this file (eslint.config.mjs refuses it elsewhere).
@@ -112,4 +110,4 @@ export function firstWords(sql: string): string {
  * the content hash the reader checks).
  */
 export const jsonDocument = <T extends object>(): z.ZodType<T> =>
-  zCustom<T>((value) => typeof value === 'object' && value !== null && !Array.isArray(value));
+  z.custom<T>((value) => typeof value === 'object' && value !== null && !Array.isArray(value));
