@@ -194,6 +194,23 @@ export default tseslint.config(
     },
   },
   {
+    // The same for billing-api (docs/engineering.md, "Rows read from PostgreSQL"): every
+    // statement goes through common/sql-rows.ts (rows/firstRow with a zod schema per row shape,
+    // execute/affected when no row is read).
+    files: ['services/billing-api/src/**/*.ts'],
+    ignores: ['**/*.spec.ts', 'services/billing-api/src/common/sql-rows.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.type='MemberExpression'][callee.property.name='query']",
+          message:
+            'Run SQL through common/sql-rows.ts (rows/firstRow with a zod schema per row, execute, affected), not query().',
+        },
+      ],
+    },
+  },
+  {
     // Files a newcomer can hold in their head (issue 20): at most 450 lines. A longer file says
     // why at its top: /* eslint-disable max-lines -- Long because: … */.
     rules: { 'max-lines': ['error', { max: 450 }] },

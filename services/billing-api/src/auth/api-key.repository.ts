@@ -1,5 +1,23 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { z } from 'zod';
+import { execute, firstRow, rows } from '../common/sql-rows';
+
+/** The rows this repository reads, checked at the boundary (common/sql-rows.ts). */
+const CreatedRow = z.object({ created_at: z.date() });
+const ActiveKeyRow = z.object({
+  id: z.string(),
+  tenant_id: z.string(),
+  secret_sha256: z.instanceof(Buffer),
+});
+const IdRow = z.object({ id: z.string() });
+const KeySummaryDbRow = z.object({
+  id: z.string(),
+  tenant_id: z.string(),
+  created_at: z.date(),
+  revoked_at: z.date().nullable(),
+  last_used_at: z.date().nullable(),
+});
 
 export interface KeySummaryRow {
   readonly id: string;
@@ -25,22 +43,24 @@ export class ApiKeyRepository {
   constructor(private readonly dataSource: DataSource) {}
 
   async insert(id: string, tenantId: string, secretSha256: Buffer): Promise<Date> {
-    const rows = await this.dataSource.query<{ created_at: Date }[]>(
+    const row = await firstRow(
+      this.dataSource,
+      CreatedRow,
       `INSERT INTO api_key (id, tenant_id, secret_sha256) VALUES ($1, $2, $3) RETURNING created_at`,
       [id, tenantId, secretSha256],
     );
-    return rows[0]?.created_at ?? new Date();
+    return row?.created_at ?? new Date();
   }
 
   /** A key that is not revoked. */
   async findActive(id: string): Promise<StoredKey | null> {
-    const rows = await this.dataSource.query<
-      { id: string; tenant_id: string; secret_sha256: Buffer }[]
-    >(`SELECT id, tenant_id, secret_sha256 FROM api_key WHERE id = $1 AND revoked_at IS NULL`, [
-      id,
-    ]);
-    const row = rows[0];
-    return row === undefined
+    const row = await firstRow(
+      this.dataSource,
+      ActiveKeyRow,
+      `SELECT id, tenant_id, secret_sha256 FROM api_key WHERE id = $1 AND revoked_at IS NULL`,
+      [id],
+    );
+    return row === null
       ? null
       : { id: row.id, tenantId: row.tenant_id, secretSha256: row.secret_sha256 };
   }
@@ -50,7 +70,9 @@ export class ApiKeyRepository {
    * false when it has no such active key.
    */
   async revoke(tenantId: string, id: string): Promise<boolean> {
-    const rows = await this.dataSource.query<{ id: string }[]>(
+    const revoked = await rows(
+      this.dataSource,
+      IdRow,
       `WITH revoked AS (
          UPDATE api_key SET revoked_at = now()
          WHERE id = $1 AND tenant_id = $2 AND revoked_at IS NULL
@@ -61,12 +83,13 @@ export class ApiKeyRepository {
        SELECT id FROM revoked`,
       [id, tenantId],
     );
-    return rows.length > 0;
+    return revoked.length > 0;
   }
 
   /** Records a use unless one was recorded within `resolutionMs` (by any replica). */
   async touch(id: string, at: Date, resolutionMs: number): Promise<void> {
-    await this.dataSource.query(
+    await execute(
+      this.dataSource,
       `UPDATE api_key SET last_used_at = $2
        WHERE id = $1 AND (last_used_at IS NULL OR last_used_at <= $2::timestamptz - $3 * interval '1 millisecond')`,
       [id, at, resolutionMs],
@@ -75,15 +98,9 @@ export class ApiKeyRepository {
 
   /** Keys in id order after `afterId` (keyset), filtered. */
   async page(filter: KeyFilter, afterId: string | null, limit: number): Promise<KeySummaryRow[]> {
-    const rows = await this.dataSource.query<
-      {
-        id: string;
-        tenant_id: string;
-        created_at: Date;
-        revoked_at: Date | null;
-        last_used_at: Date | null;
-      }[]
-    >(
+    const found = await rows(
+      this.dataSource,
+      KeySummaryDbRow,
       `SELECT id, tenant_id, created_at, revoked_at, last_used_at FROM api_key
        WHERE ($1::text IS NULL OR id > $1)
          AND ($2::text IS NULL OR tenant_id = $2)
@@ -91,7 +108,7 @@ export class ApiKeyRepository {
        ORDER BY id LIMIT $4`,
       [afterId, filter.tenantId ?? null, filter.status ?? null, limit],
     );
-    return rows.map((r) => ({
+    return found.map((r) => ({
       id: r.id,
       tenantId: r.tenant_id,
       createdAt: r.created_at,

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { z } from 'zod';
-import { returnedRows } from '../webhooks/webhook-delivery.store';
+import { execute, firstRow, rows } from '../common/sql-rows';
 
 export interface ThresholdRow {
   readonly id: string;
@@ -30,16 +30,18 @@ const ThresholdRaw = z.object({
   created_by: z.enum(['admin', 'tenant']),
   created_at: z.date(),
 });
-const toRow = (raw: unknown): ThresholdRow => {
-  const r = ThresholdRaw.parse(raw);
-  return {
-    id: r.id,
-    tenantId: r.tenant_id,
-    amount: r.amount,
-    createdBy: r.created_by,
-    createdAt: r.created_at,
-  };
-};
+const toRow = (r: z.output<typeof ThresholdRaw>): ThresholdRow => ({
+  id: r.id,
+  tenantId: r.tenant_id,
+  amount: r.amount,
+  createdBy: r.created_by,
+  createdAt: r.created_at,
+});
+const CountRow = z.object({ n: z.number().int(), same: z.boolean() });
+const IdRow = z.object({ id: z.string() });
+const TenantIdRow = z.object({ tenant_id: z.string() });
+const ThresholdIdRow = z.object({ threshold_id: z.string() });
+const CrossingRow = z.object({ threshold_id: z.string(), crossed_at: z.date() });
 const COLUMNS = `id, tenant_id, amount::text AS amount, created_by, created_at`;
 
 /** The SQL of budget thresholds and their crossings (`budget_threshold`, `budget_crossing`). */
@@ -48,20 +50,24 @@ export class BudgetThresholdRepository {
   constructor(private readonly dataSource: DataSource) {}
 
   async list(tenantId: string): Promise<ThresholdRow[]> {
-    const rows = await this.dataSource.query<unknown[]>(
+    const found = await rows(
+      this.dataSource,
+      ThresholdRaw,
       `SELECT ${COLUMNS} FROM budget_threshold WHERE tenant_id = $1 ORDER BY amount, id`,
       [tenantId],
     );
-    return rows.map(toRow);
+    return found.map(toRow);
   }
 
   /** Thresholds of many tenants at once, in amount order per tenant. */
   async ofTenants(tenantIds: readonly string[]): Promise<ThresholdRow[]> {
-    const rows = await this.dataSource.query<unknown[]>(
+    const found = await rows(
+      this.dataSource,
+      ThresholdRaw,
       `SELECT ${COLUMNS} FROM budget_threshold WHERE tenant_id = ANY ($1) ORDER BY tenant_id, amount, id`,
       [tenantIds],
     );
-    return rows.map(toRow);
+    return found.map(toRow);
   }
 
   /**
@@ -78,57 +84,65 @@ export class BudgetThresholdRepository {
     limit: number;
   }): Promise<ThresholdRow | 'exists' | 'limit'> {
     return this.dataSource.transaction(async (tx) => {
-      await tx.query(`SELECT 1 FROM tenant WHERE id = $1 FOR NO KEY UPDATE`, [t.tenantId]);
-      const [state] = await tx.query<{ n: number; same: boolean }[]>(
+      await execute(tx, `SELECT 1 FROM tenant WHERE id = $1 FOR NO KEY UPDATE`, [t.tenantId]);
+      const state = await firstRow(
+        tx,
+        CountRow,
         `SELECT count(*)::int AS n, coalesce(bool_or(amount = $2::numeric), false) AS same
          FROM budget_threshold WHERE tenant_id = $1`,
         [t.tenantId, t.amount],
       );
       if (state?.same === true) return 'exists' as const;
       if ((state?.n ?? 0) >= t.limit) return 'limit' as const;
-      const rows = await tx.query<unknown[]>(
+      const row = await firstRow(
+        tx,
+        ThresholdRaw,
         `INSERT INTO budget_threshold (id, tenant_id, amount, created_by)
          VALUES ($1, $2, $3::numeric, $4)
          ON CONFLICT (tenant_id, amount) DO NOTHING
          RETURNING ${COLUMNS}`,
         [t.id, t.tenantId, t.amount, t.createdBy],
       );
-      return rows[0] === undefined ? ('exists' as const) : toRow(rows[0]);
+      return row === null ? ('exists' as const) : toRow(row);
     });
   }
 
   /** True when the tenant had it. */
   async delete(tenantId: string, id: string): Promise<boolean> {
-    const rows = returnedRows<{ id: string }>(
-      await this.dataSource.query(
-        `DELETE FROM budget_threshold WHERE tenant_id = $1 AND id = $2 RETURNING id`,
-        [tenantId, id],
-      ),
+    const deleted = await rows(
+      this.dataSource,
+      IdRow,
+      `DELETE FROM budget_threshold WHERE tenant_id = $1 AND id = $2 RETURNING id`,
+      [tenantId, id],
     );
-    return rows.length > 0;
+    return deleted.length > 0;
   }
 
   /** Tenants that have thresholds, in id order after `afterId` (keyset pages). */
   async tenantIdsWithThresholds(afterId: string | null, limit: number): Promise<string[]> {
-    const rows = await this.dataSource.query<{ tenant_id: string }[]>(
+    const found = await rows(
+      this.dataSource,
+      TenantIdRow,
       `SELECT DISTINCT tenant_id FROM budget_threshold
        WHERE $1::text IS NULL OR tenant_id > $1
        ORDER BY tenant_id LIMIT $2`,
       [afterId, limit],
     );
-    return rows.map((r) => r.tenant_id);
+    return found.map((r) => r.tenant_id);
   }
 
   /** Ids of the thresholds already crossed, per (tenant, period) asked for. */
   async crossedIn(keys: readonly { tenantId: string; period: string }[]): Promise<Set<string>> {
     if (keys.length === 0) return new Set();
-    const rows = await this.dataSource.query<{ threshold_id: string }[]>(
+    const found = await rows(
+      this.dataSource,
+      ThresholdIdRow,
       `SELECT c.threshold_id FROM budget_crossing c
        JOIN unnest($1::text[], $2::text[]) AS k (tenant_id, period)
          ON c.tenant_id = k.tenant_id AND c.period = k.period`,
       [keys.map((k) => k.tenantId), keys.map((k) => k.period)],
     );
-    return new Set(rows.map((r) => r.threshold_id));
+    return new Set(found.map((r) => r.threshold_id));
   }
 
   /**
@@ -138,7 +152,9 @@ export class BudgetThresholdRepository {
    * A threshold deleted meanwhile records nothing (the foreign key's row is gone).
    */
   async recordCrossing(tx: EntityManager, c: CrossingRecord): Promise<boolean> {
-    const rows = await tx.query<{ threshold_id: string }[]>(
+    const recorded = await rows(
+      tx,
+      ThresholdIdRow,
       `INSERT INTO budget_crossing (threshold_id, period, tenant_id, threshold_amount, amount,
          currency, event_id, crossed_at)
        SELECT $1, $2, $3, $4::numeric, $5::numeric, $6, $7, $8
@@ -156,15 +172,17 @@ export class BudgetThresholdRepository {
         new Date(c.crossedAtMs),
       ],
     );
-    return rows.length > 0;
+    return recorded.length > 0;
   }
 
   /** Crossings of a tenant's month (the list shows which thresholds this month reached). */
   async crossingsOf(tenantId: string, period: string): Promise<Map<string, Date>> {
-    const rows = await this.dataSource.query<{ threshold_id: string; crossed_at: Date }[]>(
+    const found = await rows(
+      this.dataSource,
+      CrossingRow,
       `SELECT threshold_id, crossed_at FROM budget_crossing WHERE tenant_id = $1 AND period = $2`,
       [tenantId, period],
     );
-    return new Map(rows.map((r) => [r.threshold_id, r.crossed_at]));
+    return new Map(found.map((r) => [r.threshold_id, r.crossed_at]));
   }
 }

@@ -1,4 +1,8 @@
 import { type DataSource } from 'typeorm';
+import { z } from 'zod';
+import { execute, firstRow } from './sql-rows';
+
+const LockedRow = z.object({ ok: z.boolean() });
 
 /**
  * Runs `work` while holding the session-level PostgreSQL advisory lock `key` on a connection of
@@ -14,14 +18,14 @@ export async function withAdvisoryLock<T, S>(
   const lock = dataSource.createQueryRunner();
   await lock.connect();
   try {
-    const got = (await lock.query(`SELECT pg_try_advisory_lock(hashtext($1)) AS ok`, [key])) as {
-      ok: boolean;
-    }[];
-    if (got[0]?.ok !== true) return skipped;
+    const got = await firstRow(lock, LockedRow, `SELECT pg_try_advisory_lock(hashtext($1)) AS ok`, [
+      key,
+    ]);
+    if (got?.ok !== true) return skipped;
     try {
       return await work();
     } finally {
-      await lock.query(`SELECT pg_advisory_unlock(hashtext($1))`, [key]);
+      await execute(lock, `SELECT pg_advisory_unlock(hashtext($1))`, [key]);
     }
   } finally {
     await lock.release();

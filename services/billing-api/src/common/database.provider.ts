@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { createLedgerDataSource, migrateLedgerForApp } from '@metering/ledger';
 import { createLogger, HealthRegistry, type Logger, ROOT_LOGGER } from '@metering/observability';
 import { type BillingConfig } from '../config';
+import { execute } from './sql-rows';
 import { BILLING_CONFIG } from './tokens';
 
 /**
@@ -21,7 +22,7 @@ export class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
   ) {
     this.logger = createLogger(DatabaseLifecycle.name, { parent: root });
     health.register('database', async () => {
-      await this.dataSource.query('SELECT 1');
+      await execute(this.dataSource, 'SELECT 1');
       return { status: 'up', detail: { schema: this.config.database.schema } };
     });
   }

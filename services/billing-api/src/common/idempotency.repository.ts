@@ -1,6 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { z } from 'zod';
 import { IDEMPOTENCY_ABANDONED_MS, IDEMPOTENCY_TTL_MS } from './idempotency-key';
+import { affected, execute, firstRow, rows } from './sql-rows';
+
+/** The rows this repository reads, checked at the boundary (sql-rows.ts). */
+const KeyRow = z.object({
+  request_sha256: z.instanceof(Buffer),
+  status: z.number().int().nullable(),
+  body: z.instanceof(Buffer).nullable(),
+});
+const InsertedRow = z.unknown();
 
 export type Claim =
   | { readonly kind: 'claimed' }
@@ -19,27 +29,29 @@ export class IdempotencyRepository {
    * primary key makes two concurrent claims of one key produce exactly one winner.
    */
   async claim(principal: string, key: string, fingerprint: Buffer, attempt = 0): Promise<Claim> {
-    await this.dataSource.query(
+    await execute(
+      this.dataSource,
       `DELETE FROM idempotency_key WHERE principal = $1 AND key = $2
          AND (created_at < now() - $3 * interval '1 millisecond'
               OR (status IS NULL AND created_at < now() - $4 * interval '1 millisecond'))`,
       [principal, key, IDEMPOTENCY_TTL_MS, IDEMPOTENCY_ABANDONED_MS],
     );
-    const inserted = await this.dataSource.query<unknown[]>(
+    const inserted = await rows(
+      this.dataSource,
+      InsertedRow,
       `INSERT INTO idempotency_key (principal, key, request_sha256) VALUES ($1, $2, $3)
        ON CONFLICT DO NOTHING RETURNING 1`,
       [principal, key, fingerprint],
     );
     if (inserted.length === 1) return { kind: 'claimed' };
-    const rows = await this.dataSource.query<
-      { request_sha256: Buffer; status: number | null; body: Buffer | null }[]
-    >(
+    const row = await firstRow(
+      this.dataSource,
+      KeyRow,
       `SELECT request_sha256, status, body FROM idempotency_key WHERE principal = $1 AND key = $2`,
       [principal, key],
     );
-    const row = rows[0];
     // Gone between the insert and the select (its first request failed): claim it again.
-    if (row === undefined) {
+    if (row === null) {
       return attempt < 3
         ? this.claim(principal, key, fingerprint, attempt + 1)
         : { kind: 'in-progress' };
@@ -50,7 +62,8 @@ export class IdempotencyRepository {
   }
 
   async complete(principal: string, key: string, status: number, body: Buffer): Promise<void> {
-    await this.dataSource.query(
+    await execute(
+      this.dataSource,
       `UPDATE idempotency_key SET status = $3, content_type = 'application/json', body = $4
        WHERE principal = $1 AND key = $2`,
       [principal, key, status, body],
@@ -59,7 +72,8 @@ export class IdempotencyRepository {
 
   /** The first request failed: its key is free for a retry (errors are not replayed). */
   async release(principal: string, key: string): Promise<void> {
-    await this.dataSource.query(
+    await execute(
+      this.dataSource,
       `DELETE FROM idempotency_key WHERE principal = $1 AND key = $2 AND status IS NULL`,
       [principal, key],
     );
@@ -67,10 +81,10 @@ export class IdempotencyRepository {
 
   /** Deletes every expired row (called at most once a minute). */
   async purge(): Promise<number> {
-    const [, affected] = await this.dataSource.query<[unknown[], number]>(
+    return affected(
+      this.dataSource,
       `DELETE FROM idempotency_key WHERE created_at < now() - $1 * interval '1 millisecond'`,
       [IDEMPOTENCY_TTL_MS],
     );
-    return affected;
   }
 }

@@ -1,4 +1,6 @@
 import { type EntityManager } from 'typeorm';
+import { z } from 'zod';
+import { execute, rows } from '../common/sql-rows';
 import {
   encodeInvoiceEvent,
   type InvoiceEvent,
@@ -18,9 +20,13 @@ import {
  * Returns whether the event was new. The relay (EventRelayService) publishes it to Kafka.
  * Other modules (credit notes, budget alerts) call this with their own transaction.
  */
+const EventIdRow = z.object({ event_id: z.string() });
+
 export async function enqueue(manager: EntityManager, event: InvoiceEvent): Promise<boolean> {
   const payload = encodeInvoiceEvent(event).toString('utf8');
-  const inserted = await manager.query<{ event_id: string }[]>(
+  const inserted = await rows(
+    manager,
+    EventIdRow,
     `INSERT INTO event_outbox (event_id, event_type, tenant_id, topic, key, payload, occurred_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7)
      ON CONFLICT (event_id) DO NOTHING
@@ -36,7 +42,8 @@ export async function enqueue(manager: EntityManager, event: InvoiceEvent): Prom
     ],
   );
   if (inserted.length === 0) return false;
-  await manager.query(
+  await execute(
+    manager,
     `INSERT INTO webhook_delivery (endpoint_id, event_id)
      SELECT id, $1 FROM webhook_endpoint
      WHERE status = 'enabled' AND $2 = ANY (event_types)

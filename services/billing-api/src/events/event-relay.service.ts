@@ -5,20 +5,24 @@ import {
   type BeforeApplicationShutdown,
 } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { z } from 'zod';
 import { KafkaClientFactory, type KafkaProducer } from '@metering/kafka';
 import { createLogger, type Logger, MetricsRegistry, ROOT_LOGGER } from '@metering/observability';
 import { type BillingConfig } from '../config';
 import { PeriodicTask } from '../common/periodic-task';
+import { execute, rows } from '../common/sql-rows';
 import { BILLING_CONFIG } from '../common/tokens';
 import { OutboxLagMonitor } from './outbox-lag.monitor';
 
-interface PendingRow {
-  id: string;
-  event_id: string;
-  event_type: string;
-  key: string;
-  payload: string;
-}
+/** An outbox row to publish, checked at the boundary (common/sql-rows.ts). */
+const PendingRow = z.object({
+  /** bigint, selected as text */
+  id: z.string(),
+  event_id: z.string(),
+  event_type: z.string(),
+  key: z.string(),
+  payload: z.string(),
+});
 
 /**
  * Publishes the event outbox to Kafka (`billing.invoices.v1`), at least once: a batch of pending
@@ -126,16 +130,18 @@ export class EventRelayService implements OnApplicationBootstrap, BeforeApplicat
     if (producer === null) return 0;
     const { topic, relayBatch, publishTimeoutMs } = this.config.automation.events;
     return this.dataSource.transaction('READ COMMITTED', async (tx) => {
-      const rows = await tx.query<PendingRow[]>(
+      const pending = await rows(
+        tx,
+        PendingRow,
         `SELECT id::text, event_id, event_type, key, payload FROM event_outbox
          WHERE sent_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
         [relayBatch],
       );
-      if (rows.length === 0) return 0;
+      if (pending.length === 0) return 0;
       await withTimeout(
         producer.send(
           topic,
-          rows.map((r) => ({
+          pending.map((r) => ({
             key: r.key,
             value: r.payload,
             headers: { 'event-id': r.event_id, 'event-type': r.event_type },
@@ -143,13 +149,14 @@ export class EventRelayService implements OnApplicationBootstrap, BeforeApplicat
         ),
         publishTimeoutMs,
       );
-      await tx.query(
+      await execute(
+        tx,
         `UPDATE event_outbox SET sent_at = now(), publish_attempts = publish_attempts + 1
          WHERE id = ANY ($1::bigint[])`,
-        [rows.map((r) => r.id)],
+        [pending.map((r) => r.id)],
       );
-      this.published.inc(rows.length);
-      return rows.length;
+      this.published.inc(pending.length);
+      return pending.length;
     });
   }
 }

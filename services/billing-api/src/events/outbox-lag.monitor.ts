@@ -1,6 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { z } from 'zod';
 import { createLogger, type Logger, MetricsRegistry, ROOT_LOGGER } from '@metering/observability';
+import { firstRow } from '../common/sql-rows';
+
+const LagRow = z.object({ n: z.number(), age: z.number().nullable(), w: z.number() });
 
 /**
  * Outbox lag as Prometheus gauges: events not yet acknowledged by Kafka and the age of the
@@ -36,12 +40,13 @@ export class OutboxLagMonitor {
 
   async refresh(): Promise<void> {
     try {
-      const rows = await this.dataSource.query<{ n: number; age: number | null; w: number }[]>(
+      const row = await firstRow(
+        this.dataSource,
+        LagRow,
         `SELECT (SELECT count(*)::int FROM event_outbox WHERE sent_at IS NULL) AS n,
                 (SELECT extract(epoch FROM now() - min(created_at))::float8 FROM event_outbox WHERE sent_at IS NULL) AS age,
                 (SELECT count(*)::int FROM webhook_delivery WHERE status = 'pending') AS w`,
       );
-      const row = rows[0];
       this.pending.set(Number(row?.n ?? 0));
       this.oldest.set(Math.max(0, Number(row?.age ?? 0)));
       this.undelivered.set(Number(row?.w ?? 0));

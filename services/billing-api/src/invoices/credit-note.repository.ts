@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { z } from 'zod';
 import { IntegrityError } from '../common/billing.errors';
+import { execute, firstRow, jsonDocument, rows } from '../common/sql-rows';
 import {
   creditNoteContentHash,
   type CreditNoteDocument,
@@ -9,8 +11,18 @@ import {
   type InvoiceDocument,
 } from './domain';
 import { insertPdfs } from './invoice.repository';
+import { CounterRow, InvoiceContentRow } from './invoice.rows';
 import { enqueue } from '../events/event-outbox';
 import { creditNoteIssued } from '../events/invoice-event.factory';
+
+/** The rows this repository reads (common/sql-rows.ts); the invoice's are in invoice.rows.ts. */
+const NoteRow = z.object({
+  tenant_id: z.string(),
+  content: jsonDocument<CreditNoteDocument>(),
+  content_hash: z.string(),
+});
+const ContentOnlyRow = NoteRow.pick({ content: true });
+const CheckedRow = NoteRow.pick({ content: true, content_hash: true });
 
 /** What creating a credit note needs from inside its transaction. */
 export type CreditNoteBuilder = (
@@ -35,19 +47,22 @@ export class CreditNoteRepository {
     renderPdf: (note: CreditNoteDocument) => Promise<Buffer>,
   ): Promise<CreditNoteDocument | null> {
     return this.dataSource.transaction('READ COMMITTED', async (tx) => {
-      await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [
+      await execute(tx, `SELECT pg_advisory_xact_lock(hashtext($1))`, [
         `metering-credit-note:${invoiceNumber}`,
       ]);
-      const invoices = await tx.query<{ content: InvoiceDocument; content_hash: string }[]>(
+      const invoice = await firstRow(
+        tx,
+        InvoiceContentRow,
         `SELECT content, content_hash FROM invoice WHERE number = $1`,
         [invoiceNumber],
       );
-      const invoice = invoices[0];
-      if (invoice === undefined) return null;
+      if (invoice === null) return null;
       if (invoice.content.contentHash !== invoice.content_hash) {
         throw new IntegrityError(invoiceNumber, 'content');
       }
-      const previous = await tx.query<{ content: CreditNoteDocument }[]>(
+      const previous = await rows(
+        tx,
+        ContentOnlyRow,
         `SELECT content FROM credit_note WHERE invoice_number = $1 ORDER BY number`,
         [invoiceNumber],
       );
@@ -55,16 +70,21 @@ export class CreditNoteRepository {
         invoice.content,
         previous.map((p) => p.content),
       );
-      await tx.query(`INSERT INTO credit_note_counter (year) VALUES ($1) ON CONFLICT DO NOTHING`, [
-        year,
-      ]);
-      const counter = await tx.query<{ last_sequence: number }[]>(
+      await execute(
+        tx,
+        `INSERT INTO credit_note_counter (year) VALUES ($1) ON CONFLICT DO NOTHING`,
+        [year],
+      );
+      const counter = await firstRow(
+        tx,
+        CounterRow,
         `SELECT last_sequence FROM credit_note_counter WHERE year = $1 FOR UPDATE`,
         [year],
       );
-      const sequence = (counter[0]?.last_sequence ?? 0) + 1;
+      const sequence = (counter?.last_sequence ?? 0) + 1;
       const note = finalizeCreditNote(draft, creditNoteNumber(year, sequence));
-      await tx.query(
+      await execute(
+        tx,
         `INSERT INTO credit_note (number, year, sequence, tenant_id, period, invoice_number, currency,
            net, tax, gross, content, content_hash, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13)`,
@@ -84,7 +104,7 @@ export class CreditNoteRepository {
           note.issuedAt,
         ],
       );
-      await tx.query(`UPDATE credit_note_counter SET last_sequence = $2 WHERE year = $1`, [
+      await execute(tx, `UPDATE credit_note_counter SET last_sequence = $2 WHERE year = $1`, [
         year,
         sequence,
       ]);
@@ -97,13 +117,13 @@ export class CreditNoteRepository {
 
   /** The credit notes of a final invoice, oldest first, each hash checked. */
   async ofInvoice(tenantId: string, period: string): Promise<CreditNoteDocument[]> {
-    const rows = await this.dataSource.query<
-      { content: CreditNoteDocument; content_hash: string }[]
-    >(
+    const found = await rows(
+      this.dataSource,
+      CheckedRow,
       `SELECT content, content_hash FROM credit_note WHERE tenant_id = $1 AND period = $2 ORDER BY number`,
       [tenantId, period],
     );
-    return rows.map((r) => checked(r.content, r.content_hash));
+    return found.map((r) => checked(r.content, r.content_hash));
   }
 
   /** The credit notes of a period's final invoices among these tenants, by tenant. */
@@ -113,14 +133,14 @@ export class CreditNoteRepository {
   ): Promise<Map<string, CreditNoteDocument[]>> {
     const out = new Map<string, CreditNoteDocument[]>();
     if (tenantIds.length === 0) return out;
-    const rows = await this.dataSource.query<
-      { tenant_id: string; content: CreditNoteDocument; content_hash: string }[]
-    >(
+    const found = await rows(
+      this.dataSource,
+      NoteRow,
       `SELECT tenant_id, content, content_hash FROM credit_note
        WHERE period = $1 AND tenant_id = ANY($2) ORDER BY number`,
       [period, tenantIds],
     );
-    for (const r of rows) {
+    for (const r of found) {
       const list = out.get(r.tenant_id) ?? [];
       list.push(checked(r.content, r.content_hash));
       out.set(r.tenant_id, list);
@@ -129,14 +149,13 @@ export class CreditNoteRepository {
   }
 
   async find(tenantId: string, number: string): Promise<CreditNoteDocument | null> {
-    const rows = await this.dataSource.query<
-      { content: CreditNoteDocument; content_hash: string }[]
-    >(`SELECT content, content_hash FROM credit_note WHERE tenant_id = $1 AND number = $2`, [
-      tenantId,
-      number,
-    ]);
-    const row = rows[0];
-    return row === undefined ? null : checked(row.content, row.content_hash);
+    const row = await firstRow(
+      this.dataSource,
+      CheckedRow,
+      `SELECT content, content_hash FROM credit_note WHERE tenant_id = $1 AND number = $2`,
+      [tenantId, number],
+    );
+    return row === null ? null : checked(row.content, row.content_hash);
   }
 }
 

@@ -2,16 +2,32 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { IntegrityError } from '../common/billing.errors';
 import { groupBy } from '../common/database.provider';
+import { execute, firstRow, rows } from '../common/sql-rows';
 import { assignmentsFingerprint } from '../tenants/tenant.repository';
 import {
   invoiceContentHash,
   invoiceNumber,
   type InvoiceDocument,
-  type SegmentCompleteness,
   type SegmentUsage,
   sha256Hex,
   type UsageTotals,
 } from './domain';
+import {
+  AssignmentRow,
+  completenessOfRow,
+  ContentRow,
+  CounterRow,
+  DailyUsageRow,
+  FinalSummaryDbRow,
+  InvoiceContentRow,
+  PdfRow,
+  SegmentUsageRow,
+  SumsRow,
+  TenantContentRow,
+  TenantIdRow,
+  TenantPeriodRow,
+  totalsOf,
+} from './invoice.rows';
 
 const SUMS = `sum(cpu_usage_core_seconds)::text AS cpu_usage,
   sum(cpu_allocation_core_seconds)::text AS cpu_allocation,
@@ -29,46 +45,6 @@ const COMPLETENESS_SUMS = `sum(inferred_gap_ms)::text AS inferred_gap_ms,
   sum(samples_thinned)::text AS samples_thinned,
   sum(declared_ms)::text AS declared_ms,
   sum(declared_gap_ms)::text AS declared_gap_ms`;
-
-interface RawCompleteness {
-  inferred_gap_ms: string | null;
-  samples_expected: string | null;
-  samples_observed: string | null;
-  samples_thinned: string | null;
-  declared_ms: string | null;
-  declared_gap_ms: string | null;
-}
-
-const completenessOfRow = (r: RawCompleteness): SegmentCompleteness => ({
-  inferredGapMs: r.inferred_gap_ms ?? '0',
-  samplesExpected: r.samples_expected ?? '0',
-  samplesObserved: r.samples_observed ?? '0',
-  samplesThinned: r.samples_thinned ?? '0',
-  declaredMs: r.declared_ms ?? '0',
-  declaredGapMs: r.declared_gap_ms ?? '0',
-});
-
-interface RawSums {
-  cpu_usage: string | null;
-  cpu_allocation: string | null;
-  cpu_max: string | null;
-  memory_usage: string | null;
-  memory_allocation: string | null;
-  memory_max: string | null;
-  observed_ms: string | null;
-  gap_ms: string | null;
-}
-
-const totalsOf = (r: RawSums | undefined): UsageTotals => ({
-  cpuUsageCoreSeconds: r?.cpu_usage ?? '0',
-  cpuAllocationCoreSeconds: r?.cpu_allocation ?? '0',
-  cpuMaxCoreSeconds: r?.cpu_max ?? '0',
-  memoryUsageByteSeconds: r?.memory_usage ?? '0',
-  memoryAllocationByteSeconds: r?.memory_allocation ?? '0',
-  memoryMaxByteSeconds: r?.memory_max ?? '0',
-  observedMs: r?.observed_ms ?? '0',
-  gapMs: r?.gap_ms ?? '0',
-});
 
 export interface DailyRow {
   readonly dayStartMs: number;
@@ -100,15 +76,9 @@ export class InvoiceRepository {
     endMs: number,
     segmentStartsMs: readonly number[],
   ): Promise<SegmentUsage[]> {
-    const rows = await this.dataSource.query<
-      (RawSums &
-        RawCompleteness & {
-          segment: number;
-          resource_id: string;
-          resource_kind: 'container' | 'vm';
-          resource_name: string | null;
-        })[]
-    >(
+    const found = await rows(
+      this.dataSource,
+      SegmentUsageRow,
       // The name from the resource dimension, joined once per resource after the sums.
       `SELECT u.*, r.name AS resource_name
        FROM (SELECT width_bucket(bucket_start, $4::timestamptz[]) - 1 AS segment, resource_id,
@@ -124,8 +94,8 @@ export class InvoiceRepository {
         segmentStartsMs.map((ms) => new Date(ms).toISOString()),
       ],
     );
-    return rows.map((r) => ({
-      segmentIndex: Number(r.segment),
+    return found.map((r) => ({
+      segmentIndex: r.segment,
       resourceId: r.resource_id,
       resourceKind: r.resource_kind,
       resourceName: r.resource_name,
@@ -135,11 +105,13 @@ export class InvoiceRepository {
   }
 
   async usageTotals(tenantId: string, startMs: number, endMs: number): Promise<UsageTotals> {
-    const rows = await this.dataSource.query<RawSums[]>(
+    const row = await firstRow(
+      this.dataSource,
+      SumsRow,
       `SELECT ${SUMS} FROM usage_bucket WHERE tenant_id = $1 AND bucket_start >= $2 AND bucket_start < $3`,
       [tenantId, new Date(startMs), new Date(endMs)],
     );
-    return totalsOf(rows[0]);
+    return totalsOf(row);
   }
 
   /** Usage basis sums per local day of the zone, for the PDF chart. */
@@ -149,14 +121,16 @@ export class InvoiceRepository {
     startMs: number,
     endMs: number,
   ): Promise<DailyRow[]> {
-    const rows = await this.dataSource.query<{ day_ms: string; cpu: string; memory: string }[]>(
+    const found = await rows(
+      this.dataSource,
+      DailyUsageRow,
       `SELECT (extract(epoch FROM date_trunc('day', bucket_start AT TIME ZONE $4) AT TIME ZONE $4) * 1000)::bigint::text AS day_ms,
               sum(cpu_usage_core_seconds)::text AS cpu, sum(memory_usage_byte_seconds)::text AS memory
        FROM usage_bucket WHERE tenant_id = $1 AND bucket_start >= $2 AND bucket_start < $3
        GROUP BY 1 ORDER BY 1`,
       [tenantId, new Date(startMs), new Date(endMs), timeZone],
     );
-    return rows.map((r) => ({
+    return found.map((r) => ({
       dayStartMs: Number(r.day_ms),
       cpuCoreSeconds: r.cpu,
       memoryByteSeconds: r.memory,
@@ -165,12 +139,13 @@ export class InvoiceRepository {
 
   /** The stored final invoice, its content hash checked (IntegrityError when it differs). */
   async findFinal(tenantId: string, period: string): Promise<InvoiceDocument | null> {
-    const rows = await this.dataSource.query<{ content: InvoiceDocument; content_hash: string }[]>(
+    const row = await firstRow(
+      this.dataSource,
+      InvoiceContentRow,
       `SELECT content, content_hash FROM invoice WHERE tenant_id = $1 AND period = $2`,
       [tenantId, period],
     );
-    const row = rows[0];
-    if (row === undefined) return null;
+    if (row === null) return null;
     if (
       invoiceContentHash(row.content) !== row.content_hash ||
       row.content.contentHash !== row.content_hash
@@ -182,22 +157,24 @@ export class InvoiceRepository {
 
   /** The final invoice with this number. */
   async findByNumber(number: string): Promise<InvoiceDocument | null> {
-    const rows = await this.dataSource.query<{ tenant_id: string; period: string }[]>(
+    const row = await firstRow(
+      this.dataSource,
+      TenantPeriodRow,
       `SELECT tenant_id, period FROM invoice WHERE number = $1`,
       [number],
     );
-    const row = rows[0];
-    return row === undefined ? null : this.findFinal(row.tenant_id, row.period);
+    return row === null ? null : this.findFinal(row.tenant_id, row.period);
   }
 
   /** The stored PDF of a final document, or null when none was stored (finalised before PDFs were). */
   async storedPdf(number: string): Promise<Buffer | null> {
-    const rows = await this.dataSource.query<{ pdf: Buffer; sha256: string }[]>(
+    const row = await firstRow(
+      this.dataSource,
+      PdfRow,
       `SELECT pdf, sha256 FROM document_pdf WHERE number = $1`,
       [number],
     );
-    const row = rows[0];
-    if (row === undefined) return null;
+    if (row === null) return null;
     if (sha256Hex(row.pdf) !== row.sha256) throw new IntegrityError(number, 'PDF');
     return row.pdf;
   }
@@ -212,30 +189,25 @@ export class InvoiceRepository {
 
   /** Final invoices of a tenant with fromPeriod <= period < toPeriod, oldest first. */
   async finals(tenantId: string, fromPeriod: string, toPeriod: string): Promise<InvoiceDocument[]> {
-    const rows = await this.dataSource.query<{ content: InvoiceDocument }[]>(
+    const found = await rows(
+      this.dataSource,
+      ContentRow,
       `SELECT content FROM invoice WHERE tenant_id = $1 AND period >= $2 AND period < $3 ORDER BY period`,
       [tenantId, fromPeriod, toPeriod],
     );
-    return rows.map((r) => r.content);
+    return found.map((r) => r.content);
   }
 
   /** Summaries (no content) of a tenant's final invoices with from <= period <= to. */
   async finalSummaries(tenantId: string, from: string, to: string): Promise<FinalSummaryRow[]> {
-    const rows = await this.dataSource.query<
-      {
-        period: string;
-        number: string;
-        currency: string;
-        total: string;
-        finalized_at: Date;
-        content_hash: string;
-      }[]
-    >(
+    const found = await rows(
+      this.dataSource,
+      FinalSummaryDbRow,
       `SELECT period, number, currency, total::text AS total, finalized_at, content_hash
        FROM invoice WHERE tenant_id = $1 AND period >= $2 AND period <= $3 ORDER BY period`,
       [tenantId, from, to],
     );
-    return rows.map((r) => ({
+    return found.map((r) => ({
       period: r.period,
       number: r.number,
       currency: r.currency,
@@ -251,20 +223,24 @@ export class InvoiceRepository {
     tenantIds: readonly string[],
   ): Promise<Map<string, InvoiceDocument>> {
     if (tenantIds.length === 0) return new Map();
-    const rows = await this.dataSource.query<{ tenant_id: string; content: InvoiceDocument }[]>(
+    const found = await rows(
+      this.dataSource,
+      TenantContentRow,
       `SELECT tenant_id, content FROM invoice WHERE period = $1 AND tenant_id = ANY($2)`,
       [period, tenantIds],
     );
-    return new Map(rows.map((r) => [r.tenant_id, r.content]));
+    return new Map(found.map((r) => [r.tenant_id, r.content]));
   }
 
   async finalTenantIds(period: string, tenantIds: readonly string[]): Promise<Set<string>> {
     if (tenantIds.length === 0) return new Set();
-    const rows = await this.dataSource.query<{ tenant_id: string }[]>(
+    const found = await rows(
+      this.dataSource,
+      TenantIdRow,
       `SELECT tenant_id FROM invoice WHERE period = $1 AND tenant_id = ANY($2)`,
       [period, tenantIds],
     );
-    return new Set(rows.map((r) => r.tenant_id));
+    return new Set(found.map((r) => r.tenant_id));
   }
 
   /**
@@ -291,17 +267,19 @@ export class InvoiceRepository {
   ): Promise<{ created: number; existing: number; stale: string[] }> {
     if (drafts.length === 0) return { created: 0, existing: 0, stale: [] };
     return this.dataSource.transaction('READ COMMITTED', async (tx) => {
-      await tx.query(`INSERT INTO invoice_counter (period) VALUES ($1) ON CONFLICT DO NOTHING`, [
+      await execute(tx, `INSERT INTO invoice_counter (period) VALUES ($1) ON CONFLICT DO NOTHING`, [
         period,
       ]);
-      const counter = await tx.query<{ last_sequence: number }[]>(
+      const counter = await firstRow(
+        tx,
+        CounterRow,
         `SELECT last_sequence FROM invoice_counter WHERE period = $1 FOR UPDATE`,
         [period],
       );
       // The tenants' rows, in id order (no deadlock between closers): a plan assignment takes
       // the same lock (TenantRepository.assignUnlessClosed), so none commits in between.
       const tenantIds = drafts.map((d) => d.tenantId);
-      await tx.query(`SELECT id FROM tenant WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`, [
+      await execute(tx, `SELECT id FROM tenant WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`, [
         tenantIds,
       ]);
       // Read after the lock: whatever a concurrent close finalised has committed by now.
@@ -310,8 +288,8 @@ export class InvoiceRepository {
       // the caller prices it again.
       const current = await this.assignmentFingerprintsIn(tx, tenantIds);
       const stale: string[] = [];
-      let sequence = counter[0]?.last_sequence ?? 0;
-      const rows: InvoiceDocument[] = [];
+      let sequence = counter?.last_sequence ?? 0;
+      const made: InvoiceDocument[] = [];
       const sequences: number[] = [];
       for (const draft of drafts) {
         if (existing.has(draft.tenantId)) continue;
@@ -324,28 +302,29 @@ export class InvoiceRepository {
         if (invoice.number === null || invoice.contentHash === null) {
           throw new Error('finalize: the invoice must be numbered and hashed');
         }
-        rows.push(invoice);
+        made.push(invoice);
         sequences.push(sequence);
       }
-      if (rows.length > 0) {
-        await tx.query(
+      if (made.length > 0) {
+        await execute(
+          tx,
           `INSERT INTO invoice (tenant_id, period, number, sequence, currency, total, content, content_hash, finalized_at)
            SELECT t, $1, n, s, c, tot, j::jsonb, h, f
            FROM unnest($2::text[], $3::text[], $4::int[], $5::text[], $6::numeric[], $7::text[], $8::text[], $9::timestamptz[])
              AS x(t, n, s, c, tot, j, h, f)`,
           [
             period,
-            rows.map((i) => i.tenantId),
-            rows.map((i) => i.number),
+            made.map((i) => i.tenantId),
+            made.map((i) => i.number),
             sequences,
-            rows.map((i) => i.currency),
-            rows.map((i) => i.total),
-            rows.map((i) => JSON.stringify(i)),
-            rows.map((i) => i.contentHash),
-            rows.map((i) => i.issuedAt),
+            made.map((i) => i.currency),
+            made.map((i) => i.total),
+            made.map((i) => JSON.stringify(i)),
+            made.map((i) => i.contentHash),
+            made.map((i) => i.issuedAt),
           ],
         );
-        await tx.query(`UPDATE invoice_counter SET last_sequence = $2 WHERE period = $1`, [
+        await execute(tx, `UPDATE invoice_counter SET last_sequence = $2 WHERE period = $1`, [
           period,
           sequence,
         ]);
@@ -354,18 +333,18 @@ export class InvoiceRepository {
           // Rendered once, here, in the transaction that makes the invoices final: the stored
           // bytes are what every download returns, whatever the ledger receives later.
           const pdfs: Buffer[] = [];
-          for (const invoice of rows) pdfs.push(await renderPdf(invoice));
+          for (const invoice of made) pdfs.push(await renderPdf(invoice));
           await insertPdfs(
             tx,
-            rows.map((i) => i.number ?? ''),
+            made.map((i) => i.number ?? ''),
             pdfs,
           );
         }
-        await inTransaction?.(tx, rows);
+        await inTransaction?.(tx, made);
       }
       return {
-        created: rows.length,
-        existing: drafts.length - rows.length - stale.length,
+        created: made.length,
+        existing: drafts.length - made.length - stale.length,
         stale,
       };
     });
@@ -375,14 +354,14 @@ export class InvoiceRepository {
     tx: EntityManager,
     tenantIds: readonly string[],
   ): Promise<Map<string, string>> {
-    const rows = await tx.query<
-      { tenant_id: string; effective_from: Date; plan_id: string; plan_version: number }[]
-    >(
+    const found = await rows(
+      tx,
+      AssignmentRow,
       `SELECT tenant_id, effective_from, plan_id, plan_version FROM plan_assignment
        WHERE tenant_id = ANY($1) ORDER BY tenant_id, effective_from`,
       [tenantIds],
     );
-    const byTenant = groupBy(rows, (r) => r.tenant_id);
+    const byTenant = groupBy(found, (r) => r.tenant_id);
     return new Map(
       [...byTenant].map(([id, list]) => [
         id,
@@ -402,11 +381,13 @@ export class InvoiceRepository {
     period: string,
     tenantIds: readonly string[],
   ): Promise<Set<string>> {
-    const rows = await tx.query<{ tenant_id: string }[]>(
+    const found = await rows(
+      tx,
+      TenantIdRow,
       `SELECT tenant_id FROM invoice WHERE period = $1 AND tenant_id = ANY($2)`,
       [period, tenantIds],
     );
-    return new Set(rows.map((r) => r.tenant_id));
+    return new Set(found.map((r) => r.tenant_id));
   }
 }
 
@@ -417,7 +398,8 @@ export async function insertPdfs(
   pdfs: readonly Buffer[],
 ): Promise<void> {
   if (numbers.length === 0) return;
-  await tx.query(
+  await execute(
+    tx,
     `INSERT INTO document_pdf (number, pdf, sha256)
      SELECT n, p, s FROM unnest($1::text[], $2::bytea[], $3::text[]) AS x(n, p, s)
      ON CONFLICT (number) DO NOTHING`,

@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { z } from 'zod';
+import { affected, execute, firstRow } from '../common/sql-rows';
 
 export interface NewSession {
   readonly tokenSha256: Buffer;
@@ -24,17 +26,19 @@ export interface SessionRow {
   readonly expiresAt: Date;
 }
 
-interface SessionDbRow {
-  tenant_id: string;
-  tenant_name: string;
-  time_zone: string;
-  currency: string;
-  api_key_id: string | null;
-  read_only: boolean;
-  csrf_sha256: Buffer;
-  last_seen_at: Date;
-  expires_at: Date;
-}
+/** The rows this repository reads, checked at the boundary (common/sql-rows.ts). */
+const SessionDbRow = z.object({
+  tenant_id: z.string(),
+  tenant_name: z.string(),
+  time_zone: z.string(),
+  currency: z.string(),
+  api_key_id: z.string().nullable(),
+  read_only: z.boolean(),
+  csrf_sha256: z.instanceof(Buffer),
+  last_seen_at: z.date(),
+  expires_at: z.date(),
+});
+const LinkRow = z.object({ tenant_id: z.string() });
 
 /** portal_session and portal_link (libs/ledger migration PortalSessions1764724000000). */
 @Injectable()
@@ -42,7 +46,8 @@ export class PortalSessionRepository {
   constructor(private readonly dataSource: DataSource) {}
 
   async insert(s: NewSession): Promise<void> {
-    await this.dataSource.query(
+    await execute(
+      this.dataSource,
       `INSERT INTO portal_session
          (token_sha256, tenant_id, api_key_id, read_only, csrf_sha256, created_at, last_seen_at, expires_at)
        VALUES ($1, $2, $3, $4, $5, $6, $6, $7)`,
@@ -65,7 +70,9 @@ export class PortalSessionRepository {
    */
   async touch(tokenSha256: Buffer, nowMs: number, idleMs: number): Promise<SessionRow | null> {
     const now = new Date(nowMs);
-    const [rows] = await this.dataSource.query<[SessionDbRow[], number]>(
+    const row = await firstRow(
+      this.dataSource,
+      SessionDbRow,
       `UPDATE portal_session s SET last_seen_at = greatest(s.last_seen_at, $2)
        FROM tenant t
        WHERE s.token_sha256 = $1 AND t.id = s.tenant_id
@@ -77,8 +84,7 @@ export class PortalSessionRepository {
                  s.read_only, s.csrf_sha256, s.last_seen_at, s.expires_at`,
       [tokenSha256, now, idleMs],
     );
-    const row = rows[0];
-    if (row === undefined) {
+    if (row === null) {
       await this.delete(tokenSha256);
       return null;
     }
@@ -96,7 +102,7 @@ export class PortalSessionRepository {
   }
 
   async delete(tokenSha256: Buffer): Promise<void> {
-    await this.dataSource.query(`DELETE FROM portal_session WHERE token_sha256 = $1`, [
+    await execute(this.dataSource, `DELETE FROM portal_session WHERE token_sha256 = $1`, [
       tokenSha256,
     ]);
   }
@@ -107,7 +113,8 @@ export class PortalSessionRepository {
     nowMs: number,
     expiresAtMs: number,
   ): Promise<void> {
-    await this.dataSource.query(
+    await execute(
+      this.dataSource,
       `INSERT INTO portal_link (token_sha256, tenant_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
       [tokenSha256, tenantId, new Date(nowMs), new Date(expiresAtMs)],
     );
@@ -115,24 +122,28 @@ export class PortalSessionRepository {
 
   /** Uses the link once: its tenant, or null when unknown, used or expired. */
   async consumeLink(tokenSha256: Buffer, nowMs: number): Promise<string | null> {
-    const [rows] = await this.dataSource.query<[{ tenant_id: string }[], number]>(
+    const link = await firstRow(
+      this.dataSource,
+      LinkRow,
       `UPDATE portal_link SET used_at = $2
        WHERE token_sha256 = $1 AND used_at IS NULL AND expires_at > $2
        RETURNING tenant_id`,
       [tokenSha256, new Date(nowMs)],
     );
-    return rows[0]?.tenant_id ?? null;
+    return link?.tenant_id ?? null;
   }
 
   /** Deletes sessions and links that can no longer be used; how many of each. */
   async purge(nowMs: number, idleMs: number): Promise<{ sessions: number; links: number }> {
     const now = new Date(nowMs);
-    const [, sessions] = await this.dataSource.query<[unknown[], number]>(
+    const sessions = await affected(
+      this.dataSource,
       `DELETE FROM portal_session
        WHERE expires_at <= $1 OR last_seen_at <= $1::timestamptz - $2 * interval '1 millisecond'`,
       [now, idleMs],
     );
-    const [, links] = await this.dataSource.query<[unknown[], number]>(
+    const links = await affected(
+      this.dataSource,
       `DELETE FROM portal_link WHERE expires_at <= $1`,
       [now],
     );

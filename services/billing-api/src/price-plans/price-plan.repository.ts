@@ -1,6 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { type TierRecord } from '@metering/ledger';
+import { type z } from 'zod';
+import { execute, firstRow, rows } from '../common/sql-rows';
+import { PlanDbRow } from './price-plan.rows';
 
 export interface PlanRow {
   readonly id: string;
@@ -13,16 +16,7 @@ export interface PlanRow {
   readonly createdAt: Date;
 }
 
-interface RawPlan {
-  id: string;
-  version: number;
-  currency: string;
-  basis: 'usage' | 'allocation' | 'max';
-  cpu_tiers: TierRecord[] | null;
-  memory_tiers: TierRecord[] | null;
-  minimum: string;
-  created_at: Date;
-}
+type RawPlan = z.output<typeof PlanDbRow>;
 
 const COLUMNS = `id, version, currency, basis, cpu_tiers, memory_tiers, minimum::text AS minimum, created_at`;
 
@@ -44,10 +38,12 @@ export class PricePlanRepository {
   /** Stores the next version of the plan; versions of one id are serialized by a lock. */
   async insertNextVersion(plan: Omit<PlanRow, 'version' | 'createdAt'>): Promise<PlanRow> {
     return this.dataSource.transaction(async (tx) => {
-      await tx.query(`SELECT pg_advisory_xact_lock(hashtext('price_plan'), hashtext($1))`, [
+      await execute(tx, `SELECT pg_advisory_xact_lock(hashtext('price_plan'), hashtext($1))`, [
         plan.id,
       ]);
-      const rows = await tx.query<RawPlan[]>(
+      const row = await firstRow(
+        tx,
+        PlanDbRow,
         `INSERT INTO price_plan (id, version, currency, basis, cpu_tiers, memory_tiers, minimum)
          SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4::jsonb, $5::jsonb, $6::numeric
          FROM price_plan WHERE id = $1
@@ -61,30 +57,32 @@ export class PricePlanRepository {
           plan.minimum,
         ],
       );
-      const row = rows[0];
-      if (row === undefined) throw new Error('price plan insert returned nothing');
+      if (row === null) throw new Error('price plan insert returned nothing');
       return toPlan(row);
     });
   }
 
   /** A given version, or the latest one. */
   async find(id: string, version?: number): Promise<PlanRow | null> {
-    const rows = await this.dataSource.query<RawPlan[]>(
+    const row = await firstRow(
+      this.dataSource,
+      PlanDbRow,
       version === undefined
         ? `SELECT ${COLUMNS} FROM price_plan WHERE id = $1 ORDER BY version DESC LIMIT 1`
         : `SELECT ${COLUMNS} FROM price_plan WHERE id = $1 AND version = $2`,
       version === undefined ? [id] : [id, version],
     );
-    const row = rows[0];
-    return row === undefined ? null : toPlan(row);
+    return row === null ? null : toPlan(row);
   }
 
   async versions(id: string): Promise<PlanRow[]> {
-    const rows = await this.dataSource.query<RawPlan[]>(
+    const found = await rows(
+      this.dataSource,
+      PlanDbRow,
       `SELECT ${COLUMNS} FROM price_plan WHERE id = $1 ORDER BY version`,
       [id],
     );
-    return rows.map(toPlan);
+    return found.map(toPlan);
   }
 
   /** The latest version of each plan, in id order after `afterId`, optionally of one currency. */
@@ -93,7 +91,9 @@ export class PricePlanRepository {
     afterId: string | null,
     limit: number,
   ): Promise<PlanRow[]> {
-    const rows = await this.dataSource.query<RawPlan[]>(
+    const found = await rows(
+      this.dataSource,
+      PlanDbRow,
       `SELECT * FROM (
          SELECT DISTINCT ON (id) ${COLUMNS} FROM price_plan
          WHERE $1::text IS NULL OR id > $1 ORDER BY id, version DESC
@@ -101,15 +101,17 @@ export class PricePlanRepository {
        WHERE $2::text IS NULL OR currency = $2 ORDER BY id LIMIT $3`,
       [afterId, currency ?? null, limit],
     );
-    return rows.map(toPlan);
+    return found.map(toPlan);
   }
 
   /** Versions of a plan after `afterVersion`, oldest first. */
   async versionPage(id: string, afterVersion: number, limit: number): Promise<PlanRow[]> {
-    const rows = await this.dataSource.query<RawPlan[]>(
+    const found = await rows(
+      this.dataSource,
+      PlanDbRow,
       `SELECT ${COLUMNS} FROM price_plan WHERE id = $1 AND version > $2 ORDER BY version LIMIT $3`,
       [id, afterVersion, limit],
     );
-    return rows.map(toPlan);
+    return found.map(toPlan);
   }
 }

@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { z } from 'zod';
+import { execute, firstRow, jsonDocument } from '../common/sql-rows';
 import { type CloseResult } from '../invoices/period-close.service';
 
 /** Who started a close: billing-api's schedule (its timer or the CronJob's run) or the CLI. */
@@ -21,17 +23,19 @@ export interface CloseRunView {
   readonly error: string | null;
 }
 
-interface CloseRunRow {
-  period: string;
-  status: CloseRunStatus;
-  started_by: CloseRunStarter;
-  instance: string;
-  attempts: number;
-  started_at: Date;
-  finished_at: Date | null;
-  result: CloseResult | null;
-  last_error: string | null;
-}
+/** The rows this store reads, checked at the boundary (common/sql-rows.ts). */
+const CloseRunRow = z.object({
+  period: z.string(),
+  status: z.enum(['running', 'succeeded', 'failed']),
+  started_by: z.enum(['schedule', 'cli', 'api']),
+  instance: z.string(),
+  attempts: z.number().int(),
+  started_at: z.date(),
+  finished_at: z.date().nullable(),
+  result: jsonDocument<CloseResult>().nullable(),
+  last_error: z.string().nullable(),
+});
+const SomeRow = z.object({ some: z.boolean() });
 
 /** `billing_close_run`: one row per month, the last attempt at closing it, across processes. */
 @Injectable()
@@ -45,7 +49,8 @@ export class CloseRunStore {
     result: CloseResult | null,
     error: string | null,
   ): Promise<void> {
-    await this.dataSource.query(
+    await execute(
+      this.dataSource,
       `INSERT INTO billing_close_run (period, status, attempts, started_at, instance, result, last_error, started_by)
        VALUES ($1, $2, 1, now(), $3, $4, $5, $6)
        ON CONFLICT (period) DO UPDATE SET status = EXCLUDED.status,
@@ -69,12 +74,13 @@ export class CloseRunStore {
 
   /** The most recently started close of any month, or null when none was ever recorded. */
   async last(): Promise<CloseRunView | null> {
-    const rows = await this.dataSource.query<CloseRunRow[]>(
+    const row = await firstRow(
+      this.dataSource,
+      CloseRunRow,
       `SELECT period, status, started_by, instance, attempts, started_at, finished_at, result, last_error
        FROM billing_close_run ORDER BY started_at DESC, period DESC LIMIT 1`,
     );
-    const row = rows[0];
-    if (row === undefined) return null;
+    if (row === null) return null;
     return {
       period: row.period,
       status: row.status,
@@ -90,11 +96,13 @@ export class CloseRunStore {
 
   /** Whether some tenant has no final invoice for the month (so a close has work to do). */
   async someTenantNotFinal(period: string): Promise<boolean> {
-    const rows = await this.dataSource.query<{ some: boolean }[]>(
+    const row = await firstRow(
+      this.dataSource,
+      SomeRow,
       `SELECT EXISTS (SELECT 1 FROM tenant t WHERE NOT EXISTS
          (SELECT 1 FROM invoice i WHERE i.tenant_id = t.id AND i.period = $1)) AS some`,
       [period],
     );
-    return rows[0]?.some === true;
+    return row?.some === true;
   }
 }

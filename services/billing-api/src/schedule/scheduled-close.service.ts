@@ -6,6 +6,7 @@ import {
   type BeforeApplicationShutdown,
 } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { z } from 'zod';
 import { invoiceEventIdOf } from '@metering/contracts';
 import { createLogger, type Logger, MetricsRegistry, ROOT_LOGGER } from '@metering/observability';
 import { withAdvisoryLock } from '../common/advisory-lock';
@@ -13,6 +14,7 @@ import { Clock } from '../common/clock';
 import { mapConcurrent } from '@metering/observability/resilience';
 import { groupBy } from '../common/database.provider';
 import { PeriodicTask } from '../common/periodic-task';
+import { rows } from '../common/sql-rows';
 import { BILLING_CONFIG } from '../common/tokens';
 import { type BillingConfig } from '../config';
 import { enqueueAll } from '../events/event-outbox';
@@ -32,6 +34,9 @@ export interface ScheduledRunReport {
   readonly closed: Record<string, CloseResult>;
   readonly failed: Record<string, string>;
 }
+
+/** An outbox row's id, checked at the boundary (common/sql-rows.ts). */
+const EventIdRow = z.object({ event_id: z.string() });
 
 /**
  * Closes every past month by itself once its grace has passed (PeriodCloseService.close, the
@@ -175,7 +180,9 @@ export class ScheduledCloseService implements OnApplicationBootstrap, BeforeAppl
       const ids = new Map(
         batch.map((t) => [invoiceEventIdOf('invoice.drafted', [t.id, period]), t] as const),
       );
-      const known = await this.dataSource.query<{ event_id: string }[]>(
+      const known = await rows(
+        this.dataSource,
+        EventIdRow,
         `SELECT event_id FROM event_outbox WHERE event_id = ANY ($1)`,
         [[...ids.keys()]],
       );

@@ -1,7 +1,18 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { type TierRecord } from '@metering/ledger';
+import { execute, firstRow, rows } from '../common/sql-rows';
 import { type TenantBilling } from './tenant-billing';
+import {
+  AssignedPlanDbRow,
+  AssignmentDbRow,
+  CountRow,
+  ExistsRow,
+  LastPeriodRow,
+  TENANT_COLUMNS as COLUMNS,
+  TenantDbRow,
+  TimeZoneRow,
+} from './tenant.rows';
 
 export interface TenantRow {
   readonly id: string;
@@ -28,26 +39,7 @@ export interface AssignedPlanRow extends AssignmentRow {
   readonly minimum: string;
 }
 
-interface RawTenant {
-  id: string;
-  name: string;
-  time_zone: string;
-  currency: string;
-  created_at: Date;
-  legal_name: string | null;
-  address: string[] | null;
-  tax_id: string | null;
-  email: string | null;
-  tax_rate: string | null;
-  tax_exemption_reason: string | null;
-  payment_terms_days: number;
-  locale: string;
-}
-
-const COLUMNS = `id, name, time_zone, currency, created_at, legal_name, address, tax_id, email,
-  tax_rate::text AS tax_rate, tax_exemption_reason, payment_terms_days, locale`;
-
-const toTenant = (r: RawTenant): TenantRow => ({
+const toTenant = (r: TenantDbRow): TenantRow => ({
   id: r.id,
   name: r.name,
   timeZone: r.time_zone,
@@ -76,32 +68,38 @@ export class TenantRepository {
     timeZone: string;
     currency: string;
   }): Promise<TenantRow | null> {
-    const rows = await this.dataSource.query<RawTenant[]>(
+    const found = await rows(
+      this.dataSource,
+      TenantDbRow,
       `INSERT INTO tenant (id, name, time_zone, currency) VALUES ($1, $2, $3, $4)
        ON CONFLICT (id) DO NOTHING RETURNING ${COLUMNS}`,
       [t.id, t.name, t.timeZone, t.currency],
     );
-    const row = rows[0];
+    const row = found[0];
     return row === undefined ? null : toTenant(row);
   }
 
   async find(id: string): Promise<TenantRow | null> {
-    const rows = await this.dataSource.query<RawTenant[]>(
+    const found = await rows(
+      this.dataSource,
+      TenantDbRow,
       `SELECT ${COLUMNS} FROM tenant WHERE id = $1`,
       [id],
     );
-    const row = rows[0];
+    const row = found[0];
     return row === undefined ? null : toTenant(row);
   }
 
   /** Tenants in id order after `afterId` (keyset pagination: flat memory for any count). */
   async batch(afterId: string | null, limit: number): Promise<TenantRow[]> {
-    const rows = await this.dataSource.query<RawTenant[]>(
+    const found = await rows(
+      this.dataSource,
+      TenantDbRow,
       `SELECT ${COLUMNS} FROM tenant
        WHERE $1::text IS NULL OR id > $1 ORDER BY id LIMIT $2`,
       [afterId, limit],
     );
-    return rows.map(toTenant);
+    return found.map(toTenant);
   }
 
   /** A page of tenants in id order after `afterId`, optionally those whose name starts so. */
@@ -110,19 +108,23 @@ export class TenantRepository {
     afterId: string | null,
     limit: number,
   ): Promise<TenantRow[]> {
-    const rows = await this.dataSource.query<RawTenant[]>(
+    const found = await rows(
+      this.dataSource,
+      TenantDbRow,
       `SELECT ${COLUMNS} FROM tenant
        WHERE ($1::text IS NULL OR id > $1) AND ($2::text IS NULL OR id = $2)
          AND ($3::text IS NULL OR starts_with(name, $3))
        ORDER BY id LIMIT $4`,
       [afterId, filter.id ?? null, filter.namePrefix ?? null, limit],
     );
-    return rows.map(toTenant);
+    return found.map(toTenant);
   }
 
   /** Replaces the billing details; null when the tenant does not exist. */
   async updateBilling(id: string, b: TenantBilling): Promise<TenantRow | null> {
-    const rows = await this.dataSource.query<RawTenant[]>(
+    const found = await rows(
+      this.dataSource,
+      TenantDbRow,
       // A CTE, so the answer is rows (TypeORM answers a bare UPDATE with [rows, count]).
       `WITH updated AS (
          UPDATE tenant SET legal_name = $2, address = $3, tax_id = $4, email = $5, tax_rate = $6::numeric,
@@ -141,41 +143,39 @@ export class TenantRepository {
         b.locale,
       ],
     );
-    const row = rows[0];
+    const row = found[0];
     return row === undefined ? null : toTenant(row);
   }
 
   async count(): Promise<number> {
-    const rows = await this.dataSource.query<{ n: string }[]>(
-      `SELECT count(*)::text AS n FROM tenant`,
-    );
-    return Number(rows[0]?.n ?? 0);
+    const row = await firstRow(this.dataSource, CountRow, `SELECT count(*)::text AS n FROM tenant`);
+    return Number(row?.n ?? 0);
   }
 
   async databaseKnowsZone(zone: string): Promise<boolean> {
-    const rows = await this.dataSource.query<{ ok: boolean }[]>(
+    const row = await firstRow(
+      this.dataSource,
+      ExistsRow,
       `SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1) AS ok`,
       [zone],
     );
-    return rows[0]?.ok === true;
+    return row?.ok === true;
   }
 
   async zones(): Promise<string[]> {
-    const rows = await this.dataSource.query<{ time_zone: string }[]>(
-      `SELECT DISTINCT time_zone FROM tenant`,
-    );
-    return rows.map((r) => r.time_zone);
+    const found = await rows(this.dataSource, TimeZoneRow, `SELECT DISTINCT time_zone FROM tenant`);
+    return found.map((r) => r.time_zone);
   }
 
   async assignments(tenantId: string): Promise<AssignmentRow[]> {
-    const rows = await this.dataSource.query<
-      { tenant_id: string; effective_from: Date; plan_id: string; plan_version: number }[]
-    >(
+    const found = await rows(
+      this.dataSource,
+      AssignmentDbRow,
       `SELECT tenant_id, effective_from, plan_id, plan_version FROM plan_assignment
        WHERE tenant_id = $1 ORDER BY effective_from`,
       [tenantId],
     );
-    return rows.map((r) => ({
+    return found.map((r) => ({
       tenantId: r.tenant_id,
       effectiveFrom: r.effective_from,
       planId: r.plan_id,
@@ -186,26 +186,16 @@ export class TenantRepository {
   /** Assignments with their plan versions, for a set of tenants at once. */
   async assignedPlans(tenantIds: readonly string[]): Promise<AssignedPlanRow[]> {
     if (tenantIds.length === 0) return [];
-    const rows = await this.dataSource.query<
-      {
-        tenant_id: string;
-        effective_from: Date;
-        plan_id: string;
-        plan_version: number;
-        currency: string;
-        basis: 'usage' | 'allocation' | 'max';
-        cpu_tiers: TierRecord[] | null;
-        memory_tiers: TierRecord[] | null;
-        minimum: string;
-      }[]
-    >(
+    const found = await rows(
+      this.dataSource,
+      AssignedPlanDbRow,
       `SELECT a.tenant_id, a.effective_from, a.plan_id, a.plan_version, p.currency, p.basis,
               p.cpu_tiers, p.memory_tiers, p.minimum::text AS minimum
        FROM plan_assignment a JOIN price_plan p ON p.id = a.plan_id AND p.version = a.plan_version
        WHERE a.tenant_id = ANY($1) ORDER BY a.tenant_id, a.effective_from`,
       [tenantIds],
     );
-    return rows.map((r) => ({
+    return found.map((r) => ({
       tenantId: r.tenant_id,
       effectiveFrom: r.effective_from,
       planId: r.plan_id,
@@ -234,14 +224,17 @@ export class TenantRepository {
     planVersion: number,
   ): Promise<{ readonly lastClosed: string | null; readonly assigned: boolean }> {
     return this.dataSource.transaction('READ COMMITTED', async (tx) => {
-      await tx.query(`SELECT id FROM tenant WHERE id = $1 FOR NO KEY UPDATE`, [tenantId]);
-      const rows = await tx.query<{ period: string | null }[]>(
+      await execute(tx, `SELECT id FROM tenant WHERE id = $1 FOR NO KEY UPDATE`, [tenantId]);
+      const last = await firstRow(
+        tx,
+        LastPeriodRow,
         `SELECT max(period) AS period FROM invoice WHERE tenant_id = $1`,
         [tenantId],
       );
-      const lastClosed = rows[0]?.period ?? null;
+      const lastClosed = last?.period ?? null;
       if (lastClosed !== null && period <= lastClosed) return { lastClosed, assigned: false };
-      await tx.query(
+      await execute(
+        tx,
         `INSERT INTO plan_assignment (tenant_id, effective_from, plan_id, plan_version)
          VALUES ($1, $2, $3, $4)
          ON CONFLICT (tenant_id, effective_from)

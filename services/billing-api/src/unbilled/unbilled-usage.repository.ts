@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { z } from 'zod';
+import { execute, rows } from '../common/sql-rows';
 
 /** One tenant id of the ledger, as a scan meets it (ids in the database's order). */
 export interface ScannedTenant {
@@ -15,15 +17,16 @@ export interface ScannedTenant {
   } | null;
 }
 
-interface RawScanned {
-  tenant_id: string;
-  registered: boolean;
-  cpu: string | null;
-  memory: string | null;
-  resources: number | null;
-  first_start: Date | null;
-  last_start: Date | null;
-}
+/** A row of the scan, checked at the boundary (common/sql-rows.ts). */
+const ScannedRow = z.object({
+  tenant_id: z.string(),
+  registered: z.boolean(),
+  cpu: z.string().nullable(),
+  memory: z.string().nullable(),
+  resources: z.number().int().nullable(),
+  first_start: z.date().nullable(),
+  last_start: z.date().nullable(),
+});
 
 /**
  * Reads usage_bucket for tenant ids that have no tenant row. usage_bucket has no index that
@@ -49,11 +52,13 @@ export class UnbilledUsageRepository {
     toMs: number;
     timeoutMs: number;
   }): Promise<ScannedTenant[]> {
-    const rows = await this.dataSource.transaction(async (m) => {
-      await m.query(`SET TRANSACTION READ ONLY`);
+    const scanned = await this.dataSource.transaction(async (m) => {
+      await execute(m, `SET TRANSACTION READ ONLY`);
       // A bound on this statement's time whatever the ledger holds (an integer, not user text).
-      await m.query(`SET LOCAL statement_timeout = ${Math.trunc(q.timeoutMs)}`);
-      return m.query<RawScanned[]>(
+      await execute(m, `SET LOCAL statement_timeout = ${Math.trunc(q.timeoutMs)}`);
+      return rows(
+        m,
+        ScannedRow,
         `WITH RECURSIVE ids (tenant_id, n) AS (
            SELECT CASE WHEN $1::text IS NULL
                        THEN (SELECT min(tenant_id) FROM usage_bucket)
@@ -83,23 +88,19 @@ export class UnbilledUsageRepository {
         [q.afterId, q.count, new Date(q.fromMs), new Date(q.toMs)],
       );
     });
-    return rows.map(toScanned);
+    return scanned.map(toScanned);
   }
 }
 
-/** Rows checked where they enter: a cast from query() is not a type. */
-function toScanned(r: RawScanned): ScannedTenant {
-  if (typeof r.tenant_id !== 'string' || typeof r.registered !== 'boolean') {
-    throw new TypeError('unbilled scan: unexpected row shape');
-  }
+function toScanned(r: z.output<typeof ScannedRow>): ScannedTenant {
   const { cpu, memory, resources, first_start: first, last_start: last } = r;
   const usage =
     r.registered ||
-    typeof cpu !== 'string' ||
-    typeof memory !== 'string' ||
-    typeof resources !== 'number' ||
-    !(first instanceof Date) ||
-    !(last instanceof Date)
+    cpu === null ||
+    memory === null ||
+    resources === null ||
+    first === null ||
+    last === null
       ? null
       : {
           cpuCoreSeconds: cpu,

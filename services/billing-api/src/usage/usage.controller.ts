@@ -28,6 +28,6 @@ export class UsageController {
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'RANGE_INVALID' })
   get(@Param('id') id: string, @Query() query: UsageQueryDto): Promise<UsageResponseDto> {
-    return this.usage.query(id, query);
+    return this.usage.report(id, query);
   }
 }

@@ -1,6 +1,35 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { type CompletenessCounters } from '@metering/pricing';
+import { z } from 'zod';
+import { rows } from '../common/sql-rows';
+
+/** The rows this repository reads, checked at the boundary (common/sql-rows.ts). */
+const UsageDbRow = z.object({
+  start_ms: z.string(),
+  resource_id: z.string().nullable(),
+  resource_kind: z.string().nullable(),
+  cpu: z.string(),
+  memory: z.string(),
+  o: z.string(),
+  g: z.string(),
+  ig: z.string(),
+  se: z.string(),
+  so: z.string(),
+  st: z.string(),
+  dm: z.string(),
+  dg: z.string(),
+});
+const ResourceDbRow = z.object({
+  resource_id: z.string(),
+  kind: z.enum(['container', 'vm']),
+  name: z.string(),
+  image: z.string().nullable(),
+  flavour: z.string().nullable(),
+  host: z.string(),
+  first_ms: z.string(),
+  last_ms: z.string(),
+});
 
 export type Basis = 'usage' | 'allocation' | 'max';
 
@@ -54,23 +83,9 @@ export class UsageRepository {
         : `(date_trunc('day', bucket_start AT TIME ZONE $4) AT TIME ZONE $4)`;
     const resource = q.byResource ? 'resource_id' : 'NULL::text';
     const kind = q.byResource ? 'min(resource_kind)' : 'NULL::text';
-    const rows = await this.dataSource.query<
-      {
-        start_ms: string;
-        resource_id: string | null;
-        resource_kind: string | null;
-        cpu: string;
-        memory: string;
-        o: string;
-        g: string;
-        ig: string;
-        se: string;
-        so: string;
-        st: string;
-        dm: string;
-        dg: string;
-      }[]
-    >(
+    const found = await rows(
+      this.dataSource,
+      UsageDbRow,
       `SELECT (extract(epoch FROM ${start}) * 1000)::bigint::text AS start_ms,
               ${resource} AS resource_id, ${kind} AS resource_kind,
               sum(${c.cpu})::text AS cpu, sum(${c.memory})::text AS memory,
@@ -85,7 +100,7 @@ export class UsageRepository {
         ? [q.tenantId, new Date(q.fromMs), new Date(q.toMs)]
         : [q.tenantId, new Date(q.fromMs), new Date(q.toMs), q.timeZone],
     );
-    return rows.map((r) => ({
+    return found.map((r) => ({
       startMs: Number(r.start_ms),
       resourceId: r.resource_id,
       resourceKind: r.resource_kind,
@@ -111,25 +126,16 @@ export class UsageRepository {
   ): Promise<Map<string, ResourceDetails>> {
     const found = new Map<string, ResourceDetails>();
     if (resourceIds.length === 0) return found;
-    const rows = await this.dataSource.query<
-      {
-        resource_id: string;
-        kind: 'container' | 'vm';
-        name: string;
-        image: string | null;
-        flavour: string | null;
-        host: string;
-        first_ms: string;
-        last_ms: string;
-      }[]
-    >(
+    const described = await rows(
+      this.dataSource,
+      ResourceDbRow,
       `SELECT resource_id, kind, name, image, flavour, host,
               (extract(epoch FROM first_seen) * 1000)::bigint::text AS first_ms,
               (extract(epoch FROM last_seen) * 1000)::bigint::text AS last_ms
        FROM resource WHERE tenant_id = $1 AND resource_id = ANY($2::text[])`,
       [tenantId, resourceIds],
     );
-    for (const r of rows) {
+    for (const r of described) {
       found.set(r.resource_id, {
         resourceId: r.resource_id,
         kind: r.kind,

@@ -23,7 +23,7 @@ export class UsageService {
     private readonly usage: UsageRepository,
   ) {}
 
-  async query(tenantId: string, q: UsageQueryDto): Promise<UsageResponseDto> {
+  async report(tenantId: string, q: UsageQueryDto): Promise<UsageResponseDto> {
     const tenant = await this.tenants.require(tenantId);
     const fromMs = Date.parse(q.from);
     const toMs = Date.parse(q.to);

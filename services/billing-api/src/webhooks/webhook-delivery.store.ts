@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { z } from 'zod';
+import { execute, rows } from '../common/sql-rows';
 import { enqueue } from '../events/event-outbox';
 import { webhookEndpointDisabled } from '../events/invoice-event.factory';
 
@@ -27,6 +29,29 @@ export interface AttemptOutcome {
   readonly error: string | null;
 }
 
+/** The rows this store reads, checked at the boundary (common/sql-rows.ts). */
+const ClaimedRow = z.object({
+  /** bigint, selected as text */
+  id: z.string(),
+  attempts: z.number().int(),
+  window_ms: z.string(),
+  now_ms: z.string(),
+  event_id: z.string(),
+  event_type: z.string(),
+  payload: z.string(),
+  endpoint_id: z.string(),
+  tenant_id: z.string().nullable(),
+  url: z.string(),
+  secret: z.instanceof(Buffer),
+  previous: z.instanceof(Buffer).nullable(),
+});
+const StreakRow = z.object({
+  streak: z.number().int(),
+  since_ms: z.string(),
+  now_ms: z.string(),
+  status: z.string(),
+});
+
 /** The delivery worker's port to the ledger. */
 @Injectable()
 export class WebhookDeliveryStore {
@@ -39,22 +64,10 @@ export class WebhookDeliveryStore {
    * another takes the delivery over.
    */
   async claim(limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
-    const rows = returnedRows<{
-      id: string;
-      attempts: number;
-      window_ms: string;
-      now_ms: string;
-      event_id: string;
-      event_type: string;
-      payload: string;
-      endpoint_id: string;
-      tenant_id: string | null;
-      url: string;
-      secret: Buffer;
-      previous: Buffer | null;
-    }>(
-      await this.dataSource.query(
-        `WITH due AS (
+    const claimed = await rows(
+      this.dataSource,
+      ClaimedRow,
+      `WITH due AS (
          SELECT d.id FROM webhook_delivery d JOIN webhook_endpoint e ON e.id = d.endpoint_id
          WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND e.status = 'enabled'
            AND (d.locked_until IS NULL OR d.locked_until < now())
@@ -66,10 +79,9 @@ export class WebhookDeliveryStore {
          (extract(epoch FROM now()) * 1000)::bigint::text AS now_ms, d.event_id, o.event_type, o.payload,
          e.id AS endpoint_id, e.tenant_id, e.url, e.secret_ciphertext AS secret,
          CASE WHEN e.previous_secret_expires_at > now() THEN e.previous_secret_ciphertext END AS previous`,
-        [limit, leaseMs],
-      ),
+      [limit, leaseMs],
     );
-    return rows.map((r) => ({
+    return claimed.map((r) => ({
       id: r.id,
       attempts: r.attempts,
       windowStartedMs: Number(r.window_ms),
@@ -87,14 +99,16 @@ export class WebhookDeliveryStore {
 
   async delivered(id: string, endpointId: string, outcome: AttemptOutcome): Promise<void> {
     await this.dataSource.transaction(async (tx) => {
-      await tx.query(
+      await execute(
+        tx,
         `UPDATE webhook_delivery SET status = 'delivered', attempts = attempts + 1, delivered_at = now(),
            last_attempt_at = now(), last_status_code = $2, last_latency_ms = $3, last_response = $4,
            last_error = NULL, locked_until = NULL
          WHERE id = $1`,
         [id, outcome.statusCode, outcome.latencyMs, outcome.response],
       );
-      await tx.query(
+      await execute(
+        tx,
         `UPDATE webhook_endpoint SET consecutive_failures = 0, failing_since = NULL WHERE id = $1`,
         [endpointId],
       );
@@ -114,7 +128,8 @@ export class WebhookDeliveryStore {
     disable: (streak: number, failingSinceMs: number, nowMs: number) => boolean,
   ): Promise<boolean> {
     return this.dataSource.transaction(async (tx) => {
-      await tx.query(
+      await execute(
+        tx,
         `UPDATE webhook_delivery SET attempts = attempts + 1, last_attempt_at = now(),
            last_status_code = $2, last_latency_ms = $3, last_response = $4, last_error = $5,
            locked_until = NULL,
@@ -131,23 +146,18 @@ export class WebhookDeliveryStore {
           retryInMs,
         ],
       );
-      const rows = returnedRows<{
-        streak: number;
-        since_ms: string;
-        now_ms: string;
-        status: string;
-      }>(
-        await tx.query(
-          `UPDATE webhook_endpoint SET consecutive_failures = consecutive_failures + 1,
+      const streaks = await rows(
+        tx,
+        StreakRow,
+        `UPDATE webhook_endpoint SET consecutive_failures = consecutive_failures + 1,
            failing_since = coalesce(failing_since, now())
          WHERE id = $1
          RETURNING consecutive_failures AS streak, status,
            (extract(epoch FROM failing_since) * 1000)::bigint::text AS since_ms,
            (extract(epoch FROM now()) * 1000)::bigint::text AS now_ms`,
-          [delivery.endpointId],
-        ),
+        [delivery.endpointId],
       );
-      const endpoint = rows[0];
+      const endpoint = streaks[0];
       if (endpoint === undefined || endpoint.status !== 'enabled') return false;
       const sinceMs = Number(endpoint.since_ms);
       const nowMs = Number(endpoint.now_ms);
@@ -157,11 +167,13 @@ export class WebhookDeliveryStore {
           0,
           1000,
         );
-      await tx.query(
+      await execute(
+        tx,
         `UPDATE webhook_endpoint SET status = 'disabled', disabled_reason = $2 WHERE id = $1`,
         [delivery.endpointId, reason],
       );
-      await tx.query(
+      await execute(
+        tx,
         `UPDATE webhook_delivery SET status = 'failed', locked_until = NULL,
            last_error = coalesce(last_error, 'endpoint disabled')
          WHERE endpoint_id = $1 AND status = 'pending'`,
@@ -183,20 +195,4 @@ export class WebhookDeliveryStore {
       return true;
     });
   }
-}
-
-/**
- * TypeORM answers an UPDATE … RETURNING with [rows, affected] and an INSERT/SELECT with the rows:
- * this takes the rows either way.
- */
-export function returnedRows<T>(raw: unknown): T[] {
-  if (
-    Array.isArray(raw) &&
-    raw.length === 2 &&
-    Array.isArray(raw[0]) &&
-    typeof raw[1] === 'number'
-  ) {
-    return raw[0] as T[];
-  }
-  return raw as T[];
 }

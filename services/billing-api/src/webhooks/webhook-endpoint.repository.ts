@@ -1,6 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { returnedRows } from './webhook-delivery.store';
+import { execute, firstRow, rows } from '../common/sql-rows';
+import {
+  AnyRow,
+  DeliveryDbRow,
+  EndpointDbRow,
+  EndpointPageRow,
+  IntCountRow,
+  SecretRow,
+} from './webhook.rows';
 
 export interface EndpointRow {
   readonly id: string;
@@ -53,18 +61,20 @@ export class WebhookEndpointRepository {
   constructor(private readonly dataSource: DataSource) {}
 
   async tenantExists(tenantId: string): Promise<boolean> {
-    const rows = await this.dataSource.query<unknown[]>(`SELECT 1 FROM tenant WHERE id = $1`, [
+    const found = await rows(this.dataSource, AnyRow, `SELECT 1 FROM tenant WHERE id = $1`, [
       tenantId,
     ]);
-    return rows.length > 0;
+    return found.length > 0;
   }
 
   async countOwned(tenantId: string | null): Promise<number> {
-    const rows = await this.dataSource.query<{ n: number }[]>(
+    const row = await firstRow(
+      this.dataSource,
+      IntCountRow,
       `SELECT count(*)::int AS n FROM webhook_endpoint WHERE tenant_id IS NOT DISTINCT FROM $1`,
       [tenantId],
     );
-    return rows[0]?.n ?? 0;
+    return row?.n ?? 0;
   }
 
   async create(row: {
@@ -75,12 +85,14 @@ export class WebhookEndpointRepository {
     description: string;
     secretCiphertext: Buffer;
   }): Promise<EndpointRow> {
-    const rows = await this.dataSource.query<EndpointRow[]>(
+    const found = await rows(
+      this.dataSource,
+      EndpointDbRow,
       `INSERT INTO webhook_endpoint (id, tenant_id, url, event_types, description, secret_ciphertext)
        VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${ENDPOINT_COLUMNS}`,
       [row.id, row.tenantId, row.url, row.eventTypes, row.description, row.secretCiphertext],
     );
-    return rows[0]!;
+    return found[0]!;
   }
 
   /**
@@ -94,7 +106,9 @@ export class WebhookEndpointRepository {
     after: string | null;
     rows: number;
   }): Promise<(EndpointRow & { position: string })[]> {
-    return this.dataSource.query<(EndpointRow & { position: string })[]>(
+    return rows(
+      this.dataSource,
+      EndpointPageRow,
       `SELECT ${ENDPOINT_COLUMNS}, ${ENDPOINT_POSITION} AS position FROM webhook_endpoint
        WHERE ($1::boolean OR tenant_id IS NOT DISTINCT FROM $2)
          AND ($3::text IS NULL OR status = $3)
@@ -111,49 +125,52 @@ export class WebhookEndpointRepository {
   }
 
   async find(id: string): Promise<EndpointRow | null> {
-    const rows = await this.dataSource.query<EndpointRow[]>(
+    return firstRow(
+      this.dataSource,
+      EndpointDbRow,
       `SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoint WHERE id = $1`,
       [id],
     );
-    return rows[0] ?? null;
   }
 
   async delete(id: string): Promise<void> {
-    await this.dataSource.query(`DELETE FROM webhook_endpoint WHERE id = $1`, [id]);
+    await execute(this.dataSource, `DELETE FROM webhook_endpoint WHERE id = $1`, [id]);
   }
 
   /** The current secret becomes the previous one (signing until `overlapMs` from now). */
   async rotate(id: string, secretCiphertext: Buffer, overlapMs: number): Promise<EndpointRow> {
-    const rows = returnedRows<EndpointRow>(
-      await this.dataSource.query(
-        `UPDATE webhook_endpoint SET previous_secret_ciphertext = secret_ciphertext,
+    const found = await rows(
+      this.dataSource,
+      EndpointDbRow,
+      `UPDATE webhook_endpoint SET previous_secret_ciphertext = secret_ciphertext,
          previous_secret_expires_at = now() + make_interval(secs => $3::float8 / 1000),
          secret_ciphertext = $2
        WHERE id = $1 RETURNING ${ENDPOINT_COLUMNS}`,
-        [id, secretCiphertext, overlapMs],
-      ),
+      [id, secretCiphertext, overlapMs],
     );
-    return rows[0]!;
+    return found[0]!;
   }
 
   async secretCiphertext(id: string): Promise<Buffer | null> {
-    const rows = await this.dataSource.query<{ s: Buffer }[]>(
+    const row = await firstRow(
+      this.dataSource,
+      SecretRow,
       `SELECT secret_ciphertext AS s FROM webhook_endpoint WHERE id = $1`,
       [id],
     );
-    return rows[0]?.s ?? null;
+    return row?.s ?? null;
   }
 
   async enable(id: string): Promise<EndpointRow> {
-    const rows = returnedRows<EndpointRow>(
-      await this.dataSource.query(
-        `UPDATE webhook_endpoint SET status = 'enabled', disabled_reason = NULL, failing_since = NULL,
+    const found = await rows(
+      this.dataSource,
+      EndpointDbRow,
+      `UPDATE webhook_endpoint SET status = 'enabled', disabled_reason = NULL, failing_since = NULL,
          consecutive_failures = 0
        WHERE id = $1 RETURNING ${ENDPOINT_COLUMNS}`,
-        [id],
-      ),
+      [id],
     );
-    return rows[0]!;
+    return found[0]!;
   }
 
   /**
@@ -168,7 +185,9 @@ export class WebhookEndpointRepository {
     before: string | null;
     rows: number;
   }): Promise<DeliveryRow[]> {
-    return this.dataSource.query<DeliveryRow[]>(
+    return rows(
+      this.dataSource,
+      DeliveryDbRow,
       `SELECT ${DELIVERY_COLUMNS} FROM webhook_delivery d JOIN event_outbox o ON o.event_id = d.event_id
        WHERE ($1::text IS NULL OR d.endpoint_id = $1) AND ($2::text IS NULL OR d.status = $2)
          AND ($3::text IS NULL OR o.event_type = $3)
@@ -190,17 +209,19 @@ export class WebhookEndpointRepository {
 
   async delivery(id: string): Promise<DeliveryRow | null> {
     if (!/^\d{1,18}$/.test(id)) return null;
-    const rows = await this.dataSource.query<DeliveryRow[]>(
+    return firstRow(
+      this.dataSource,
+      DeliveryDbRow,
       `SELECT ${DELIVERY_COLUMNS} FROM webhook_delivery d JOIN event_outbox o ON o.event_id = d.event_id
        WHERE d.id = $1`,
       [id],
     );
-    return rows[0] ?? null;
   }
 
   /** Due now again, with a fresh retry window; the attempt count goes on. */
   async redeliver(id: string): Promise<DeliveryRow> {
-    await this.dataSource.query(
+    await execute(
+      this.dataSource,
       `UPDATE webhook_delivery SET status = 'pending', next_attempt_at = now(),
          window_started_at = now(), locked_until = NULL, delivered_at = NULL
        WHERE id = $1`,
