@@ -121,6 +121,38 @@ describe('rating configuration', () => {
     }
   });
 
+  test('batch window: 5 s by default, capped at one fetch; 0 turns it off; bad values named', () => {
+    assert.deepEqual(loadRatingConfig({}).batchWindow, {
+      windowMs: 5_000,
+      maxBytes: 4_194_304,
+      maxMessages: 20_000,
+    });
+    assert.deepEqual(
+      loadRatingConfig({
+        RATING_BATCH_WINDOW_MS: '0',
+        MAX_BYTES_PER_PARTITION: '65536',
+        RATING_BATCH_WINDOW_MAX_MESSAGES: '100',
+      }).batchWindow,
+      { windowMs: 0, maxBytes: 65_536, maxMessages: 100 },
+    );
+    assert.equal(
+      loadRatingConfig({ RATING_BATCH_WINDOW_MAX_BYTES: '1048576' }).batchWindow.maxBytes,
+      1_048_576,
+    );
+    for (const [name, bad] of [
+      ['RATING_BATCH_WINDOW_MS', '-1'],
+      ['RATING_BATCH_WINDOW_MS', '600001'],
+      ['RATING_BATCH_WINDOW_MAX_BYTES', '0'],
+      ['RATING_BATCH_WINDOW_MAX_MESSAGES', 'many'],
+    ] as const) {
+      assert.throws(
+        () => loadRatingConfig({ [name]: bad }),
+        (e: unknown) => e instanceof ConfigError && e.message.includes(name),
+        `${name}=${bad}`,
+      );
+    }
+  });
+
   test('v2 needs org, bucket and token, and says which are missing', () => {
     assert.throws(
       () => loadRatingConfig({ INFLUX_API: 'v2', INFLUX_ORG: 'o' }),

@@ -137,8 +137,19 @@ const Env = z.object({
   INFLUX_RETRY_MAX_DELAY_MS: durationMs(10).default(30_000),
   /** Raw per-resource gauges (measurement `resource`), one point per sample. */
   INFLUX_RESOURCE_GAUGES: boolean().default(true),
-  /** Upper bound of one partition's fetch, so of one batch. */
+  /** Upper bound of one partition's fetch (a batch gathers fetches up to the window's caps). */
   MAX_BYTES_PER_PARTITION: integer(1).default(4_194_304),
+  /**
+   * The minimum batch window (docs/adr/0014-rating-scale-out.md, section 6): a partition's
+   * admitted messages are gathered across fetches for this long (from the first one held), then
+   * rated and committed as one batch, so a caught-up rating writes the ledger per window, not per
+   * fetch. Usage reaches the ledger up to this much later. 0: each fetch is rated at once.
+   */
+  RATING_BATCH_WINDOW_MS: durationMs(0, 600_000).default(5_000),
+  /** A partition's gathered key and value bytes that end its window early (default: one fetch). */
+  RATING_BATCH_WINDOW_MAX_BYTES: integer(1).optional(),
+  /** A partition's gathered messages that end its window early. */
+  RATING_BATCH_WINDOW_MAX_MESSAGES: integer(1).default(20_000),
   PARTITIONS_CONSUMED_CONCURRENTLY: integer(1).default(2),
   /** A member that stops heartbeating (killed) loses its partitions after this long. */
   KAFKA_SESSION_TIMEOUT_MS: durationMs(6_000).default(30_000),
@@ -187,6 +198,8 @@ export type RatingConfig = Readonly<{
   };
   influx: InfluxConfig;
   maxBytesPerPartition: number;
+  /** The minimum batch window and its caps (per partition); windowMs 0: none. */
+  batchWindow: { windowMs: number; maxBytes: number; maxMessages: number };
   partitionsConsumedConcurrently: number;
   sessionTimeoutMs: number;
   offsetDecisionPollMs: number;
@@ -301,6 +314,11 @@ export function loadRatingConfig(env: Env = process.env): RatingConfig {
       resourceGauges: e.INFLUX_RESOURCE_GAUGES,
     },
     maxBytesPerPartition: e.MAX_BYTES_PER_PARTITION,
+    batchWindow: {
+      windowMs: e.RATING_BATCH_WINDOW_MS,
+      maxBytes: e.RATING_BATCH_WINDOW_MAX_BYTES ?? e.MAX_BYTES_PER_PARTITION,
+      maxMessages: e.RATING_BATCH_WINDOW_MAX_MESSAGES,
+    },
     partitionsConsumedConcurrently: e.PARTITIONS_CONSUMED_CONCURRENTLY,
     sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
     offsetDecisionPollMs: e.OFFSET_DECISION_POLL_MS,

@@ -18,6 +18,7 @@ import { UsageProducerThread } from '../publishing/usage-producer.thread';
 import { InfluxOutputs, NO_INFLUX } from '../sinks/influx-outputs';
 import { InfluxSink } from '../sinks/influx.sink';
 import { InfluxHttpWriter } from '../sinks/influx.writer';
+import { BatchWindow } from './batch-window';
 import { contractDeadLetterEncoder } from './dead-letter.encoder';
 import { BatchFingerprints } from './message-fingerprint';
 import { OffsetContinuityGuard } from './offset-continuity.guard';
@@ -343,6 +344,7 @@ function processorProvider(config: RatingConfig): Provider {
 /** Offset continuity, the samples topic's consumer, and what it does with each batch. */
 function consumerProviders(config: RatingConfig): Provider[] {
   return [
+    { provide: BatchWindow, useFactory: () => new BatchWindow(config.batchWindow) },
     {
       provide: OffsetContinuityGuard,
       useFactory: (
@@ -363,6 +365,7 @@ function consumerProviders(config: RatingConfig): Provider[] {
       useFactory: (
         kafka: KafkaClientFactory,
         continuity: OffsetContinuityGuard,
+        window: BatchWindow,
         end: ApplicationEnd,
         logger: Logger,
       ): KafkaConsumer => {
@@ -382,20 +385,23 @@ function consumerProviders(config: RatingConfig): Provider[] {
           shutdownSignals: [],
           // Positions live in the ledger, committed with the usage they produced; each is
           // checked against the topic before it is read from (offset continuity).
-          onPartitionsAssigned: (assignment) => continuity.onAssigned(assignment),
-          // An error that retrying cannot cure (a programming error): end the application (the
-          // same stop order as SIGTERM), exit non-zero, and let the supervisor (Kubernetes,
-          // compose) start rating again; it resumes from the offsets in the ledger. Staying up
-          // would leave a process that looks alive and rates nothing.
-          onCrash: (error) => {
-            logger.fatal({ err: error }, 'consumer stopped for good; exiting to be restarted');
-            void end.fatal(error);
+          // Every assignment also drops what the batch window held (read again from there).
+          onPartitionsAssigned: (assignment) => {
+            window.clear();
+            return continuity.onAssigned(assignment);
           },
+          onCrash: (error) => consumerStopped(error, end, logger),
         });
         continuity.attach(consumer);
         return consumer;
       },
-      inject: [KafkaClientFactory, OffsetContinuityGuard, ApplicationEnd, RATING_LOGGER],
+      inject: [
+        KafkaClientFactory,
+        OffsetContinuityGuard,
+        BatchWindow,
+        ApplicationEnd,
+        RATING_LOGGER,
+      ],
     },
     {
       provide: RatingConsumer,
@@ -405,19 +411,39 @@ function consumerProviders(config: RatingConfig): Provider[] {
         processor: SampleBatchProcessor,
         fingerprints: BatchFingerprints,
         metrics: RatingMetrics,
+        window: BatchWindow,
+        end: ApplicationEnd,
         logger: Logger,
         now: () => number,
       ): RatingConsumer =>
-        new RatingConsumer(consumer, continuity, processor, fingerprints, metrics, logger, now),
+        new RatingConsumer(consumer, continuity, processor, fingerprints, metrics, window, {
+          logger,
+          now,
+          // A held batch the window's timer rated failed for good: as a consumer crash.
+          fatal: (error) => consumerStopped(error, end, logger),
+        }),
       inject: [
         KAFKA_CONSUMER,
         OffsetContinuityGuard,
         SampleBatchProcessor,
         BatchFingerprints,
         RatingMetrics,
+        BatchWindow,
+        ApplicationEnd,
         RATING_LOGGER,
         RATING_CLOCK,
       ],
     },
   ];
+}
+
+/**
+ * An error that retrying cannot cure (a programming error): end the application (the same stop
+ * order as SIGTERM), exit non-zero, and let the supervisor (Kubernetes, compose) start rating
+ * again; it resumes from the offsets in the ledger. Staying up would leave a process that looks
+ * alive and rates nothing.
+ */
+function consumerStopped(error: Error, end: ApplicationEnd, logger: Logger): void {
+  logger.fatal({ err: error }, 'consumer stopped for good; exiting to be restarted');
+  void end.fatal(error);
 }

@@ -24,6 +24,7 @@ export class RatingMetrics {
   readonly batchFailures: Counter;
   readonly failures: PartitionFailures;
   private readonly lag: Gauge<'topic' | 'partition'>;
+  private readonly held: Gauge;
 
   constructor(metrics: MetricsRegistry, partitionStallMs: number, now: () => number) {
     this.batches = metrics.counter({
@@ -100,6 +101,14 @@ export class RatingMetrics {
       help: 'High watermark minus the next offset, per partition, after the last batch',
       labelNames: ['topic', 'partition'],
     });
+    this.held = metrics.gauge({
+      name: 'batch_window_held_messages',
+      help: 'Messages admitted and held for the minimum batch window (RATING_BATCH_WINDOW_MS), not rated yet',
+    });
+  }
+
+  setHeld(messages: number): void {
+    this.held.set(messages);
   }
 
   setLag(labels: { topic: string; partition: string }, lag: bigint): void {
