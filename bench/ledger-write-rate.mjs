@@ -1,20 +1,25 @@
 #!/usr/bin/env node
-// How many ledger rows rating writes per sample, as a function of the batch window (a script that
-// prints figures, not a test; issue 19, item 2). The fleet's samples (bench/sample-stream.mjs:
-// 10 s samples, restarts, gaps) are cut into partition batches that each hold `window` sample
-// intervals of the partition's resources, and rated by the real SampleBatchProcessor against a
-// fresh ledger schema on the local PostgreSQL (no Kafka, no InfluxDB). The batch ledger is
-// wrapped to count the rows each statement writes: instance states, resource dimension rows,
-// usage buckets, unpriced pieces, the partition's offset; and the pricing stage (ADR 14), run
-// after each batch for the months it touched, is counted too: month positions, bucket charges
-// (a second write of a bucket row), pieces deleted, and the usage outbox rows.
+// How many ledger rows rating writes per sample, as a function of the minimum batch window
+// (RATING_BATCH_WINDOW_MS; a script that prints figures, not a test; issue 19, item 2). The
+// fleet's samples (bench/sample-stream.mjs: 10 s samples, restarts, gaps) arrive on each
+// partition as a caught-up rating fetches them (`--fetch-ms` of sample time a fetch), go through
+// the real BatchWindow (services/rating/src/consuming/batch-window.ts) with RATING_BATCH_WINDOW_MS
+// = `window` sample intervals, and the batches it lets out are rated by the real
+// SampleBatchProcessor against a fresh ledger schema on the local PostgreSQL (no Kafka, no
+// InfluxDB). Window 0 is rating without a window: every fetch rated at once (always run first, as
+// the baseline). The batch ledger is wrapped to count the rows each statement writes: instance
+// states, resource dimension rows, usage buckets, unpriced pieces, the partition's offset; and
+// the pricing stage (ADR 14), run after each batch for the months it touched, is counted too:
+// month positions, bucket charges, pieces deleted, open windows and the usage outbox rows.
 //
 // Prints rows per sample per window, and the ledger's rows/s they give at 10,000, 100,000 and
 // 1,000,000 resources sampled every 10 s (rows/s = resources / 10 × rows per sample).
 //
 //   npx tsc -b tsconfig.build.json && node bench/ledger-write-rate.mjs [--resources 2000]
-//     [--ticks 60] [--windows 1,3,6,30] [--partitions 6] [--pass-every 1]
+//     [--ticks 60] [--windows 0.3,1,3,30] [--fetch-ms 1000] [--partitions 6] [--pass-every 1]
+//     [--max-bytes 4194304] [--max-messages 20000]
 //
+// `--windows` are in sample intervals (10 s): 0.3 is RATING_BATCH_WINDOW_MS=3000, 30 is 300 s.
 // Needs the local stack's PostgreSQL (npm run stack -- --infra). Its schemas are dropped at the end.
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
@@ -30,6 +35,7 @@ const { BatchLedger } = dist('ledger/batch-ledger.store.js');
 const { LedgerDb } = dist('ledger/ledger-db.js');
 const { TenantCatalog } = dist('pricing/tenant-catalog.js');
 const { SampleBatchProcessor } = dist('consuming/sample-batch.processor.js');
+const { BatchWindow } = dist('consuming/batch-window.js');
 const { PricingStore } = dist('ledger/pricing.store.js');
 const { PricingStage } = dist('pricing/pricing.stage.js');
 const { encodeUsageEvent } = dist('publishing/usage-event.encoder.js');
@@ -39,7 +45,10 @@ const { values: opts } = parseArgs({
     resources: { type: 'string', default: '2000' },
     tenants: { type: 'string', default: '50' },
     ticks: { type: 'string', default: '60' },
-    windows: { type: 'string', default: '1,3,6,30' },
+    windows: { type: 'string', default: '0.3,1,3,30' },
+    'fetch-ms': { type: 'string', default: '1000' },
+    'max-bytes': { type: 'string', default: String(4_194_304) },
+    'max-messages': { type: 'string', default: '20000' },
     partitions: { type: 'string', default: '6' },
     'pass-every': { type: 'string', default: '1' },
   },
@@ -50,7 +59,17 @@ const TICKS = Number(opts.ticks);
 const PARTITIONS = Number(opts.partitions);
 /** The pricing stage prices after every this many batches (1: after each, its worst case). */
 const PASS_EVERY = Number(opts['pass-every']);
-const WINDOWS = opts.windows.split(',').map(Number);
+/** Window 0 (no window: each fetch rated at once) first, as the baseline of the same run. */
+const WINDOWS = [
+  0,
+  ...opts.windows
+    .split(',')
+    .map(Number)
+    .filter((w) => w > 0),
+];
+const FETCH_MS = Number(opts['fetch-ms']);
+const MAX_BYTES = Number(opts['max-bytes']);
+const MAX_MESSAGES = Number(opts['max-messages']);
 const SAMPLE_INTERVAL_S = 10;
 const log = (...a) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
 
@@ -115,7 +134,7 @@ await admin.connect();
 const results = [];
 try {
   for (const window of WINDOWS) {
-    const schema = `writes_${Date.now().toString(36)}_${window}`;
+    const schema = `writes_${Date.now().toString(36)}_${Math.round(window * SAMPLE_INTERVAL_S * 1000)}`;
     const ds = createLedgerDataSource({ url: DATABASE_URL, schema, poolSize: 4 });
     await ds.initialize();
     try {
@@ -165,24 +184,46 @@ try {
       );
       let samples = 0;
       let batchCount = 0;
+      const rate = async (batch) => {
+        await processor.process(batch);
+        if ((batchCount + 1) % PASS_EVERY === 0) await stage.drain();
+        samples += batch.messages.length;
+        batchCount += 1;
+      };
+      const windowMs = window * SAMPLE_INTERVAL_S * 1000;
+      const gathering = new BatchWindow({
+        windowMs,
+        maxBytes: MAX_BYTES,
+        maxMessages: MAX_MESSAGES,
+      });
       const started = performance.now();
       for (let p = 0; p < PARTITIONS; p++) {
         const messages = byPartition[p];
-        const size = perTick[p] * window;
-        for (let i = 0; i < messages.length; i += size) {
-          const slice = messages.slice(i, i + size);
-          await processor.process(batchOf(p, slice, i));
-          if ((batchCount + 1) % PASS_EVERY === 0) await stage.drain();
-          samples += slice.length;
-          batchCount += 1;
+        // A caught-up fetch holds what arrived since the previous one: FETCH_MS of sample time.
+        const perFetch = Math.max(
+          1,
+          Math.round((perTick[p] * FETCH_MS) / (SAMPLE_INTERVAL_S * 1000)),
+        );
+        for (let i = 0; i < messages.length; i += perFetch) {
+          const fetch = batchOf(p, messages.slice(i, i + perFetch), i);
+          if (!gathering.enabled) {
+            await rate(fetch);
+            continue;
+          }
+          // The clock is the sample time the fetch ends at (a caught-up rating).
+          const nowMs = ((i + perFetch) / perTick[p]) * SAMPLE_INTERVAL_S * 1000;
+          if (gathering.gather(fetch, nowMs).kind === 'due') await rate(gathering.take(p).batch);
         }
+        // What the partition still holds: rated by the window's timer.
+        const rest = gathering.take(p);
+        if (rest !== null) await rate(rest.batch);
       }
       await stage.drain();
       const seconds = (performance.now() - started) / 1000;
       const rows = { ...batches.rows, ...pricing.rows, outbox: outboxRows };
       const total = Object.values(rows).reduce((a, b) => a + b, 0);
       results.push({ window, samples, batchCount, rows, total, seconds });
-      log(`window ${window} × ${SAMPLE_INTERVAL_S} s: ${total} rows for ${samples} samples`);
+      log(`window ${windowMs} ms: ${total} rows for ${samples} samples in ${batchCount} batches`);
     } finally {
       await ds.destroy();
       await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
@@ -196,15 +237,16 @@ const fmt = (n, d = 0) =>
   n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
 console.log(
   `\nledger rows written per sample, ${fmt(RESOURCES)} resources × ${TICKS} samples ` +
-    `(${SAMPLE_INTERVAL_S} s apart), ${PARTITIONS} partitions, ${TENANTS} tenants`,
+    `(${SAMPLE_INTERVAL_S} s apart), ${PARTITIONS} partitions, ${TENANTS} tenants, ` +
+    `fetches of ${FETCH_MS} ms of samples, a pricing pass every ${PASS_EVERY} batch(es)`,
 );
 console.log(
-  '  batch window   rows/sample  states buckets  pieces offsets resources | positions charged  priced windows outbox  batches',
+  '  RATING_BATCH_WINDOW_MS  rows/sample  states buckets  pieces offsets resources | positions charged  priced windows outbox  batches',
 );
 for (const r of results) {
   const per = (n) => (n / r.samples).toFixed(3).padStart(7);
   console.log(
-    `  ${`${r.window * SAMPLE_INTERVAL_S} s`.padStart(12)}   ${(r.total / r.samples).toFixed(3).padStart(11)}` +
+    `  ${windowLabel(r.window).padStart(21)}   ${(r.total / r.samples).toFixed(3).padStart(11)}` +
       `  ${per(r.rows.states)} ${per(r.rows.buckets)} ${per(r.rows.pieces)} ${per(r.rows.offsets)}` +
       `   ${per(r.rows.resources)} |   ${per(r.rows.positions)} ${per(r.rows.charged)} ${per(r.rows.priced)}` +
       ` ${per(r.rows.windows)} ${per(r.rows.outbox)}  ${String(r.batchCount).padStart(7)}`,
@@ -212,16 +254,20 @@ for (const r of results) {
 }
 console.log('\nthe ledger write rate this gives (rows/s = resources / 10 s × rows per sample)');
 console.log(
-  `  batch window ${[10_000, 100_000, 1_000_000].map((r) => `${fmt(r)} res.`.padStart(16)).join('')}`,
+  `  RATING_BATCH_WINDOW_MS ${[10_000, 100_000, 1_000_000].map((r) => `${fmt(r)} res.`.padStart(16)).join('')}`,
 );
 for (const r of results) {
   const perSample = r.total / r.samples;
   console.log(
-    `  ${`${r.window * SAMPLE_INTERVAL_S} s`.padStart(12)}` +
+    `  ${windowLabel(r.window).padStart(21)}` +
       [10_000, 100_000, 1_000_000]
         .map((res) => `${fmt((res / SAMPLE_INTERVAL_S) * perSample)} rows/s`.padStart(16))
         .join(''),
   );
+}
+
+function windowLabel(window) {
+  return window === 0 ? '0 (none)' : String(window * SAMPLE_INTERVAL_S * 1000);
 }
 
 function batchOf(partition, slice, firstOffset) {
