@@ -182,7 +182,8 @@ export class OffsetContinuityGuard {
    * batch must begin with (the same fingerprint the ledger stored with the offset). So every
    * batch is verified against the one before it, before it is rated: a topic replaced between
    * two batches (deleted, recreated and refilled past the position) is stopped, not read on.
-   * Costs one message fetched twice per batch.
+   * Costs one message fetched twice per batch. Also called for a batch the batch window holds
+   * (not committed yet): the fetches of one window are verified against each other the same way.
    */
   committed(batch: ConsumedBatch): void {
     const state = this.states.get(batch.partition);
