@@ -16,6 +16,9 @@ const { values: opts, positionals } = parseArgs({
   options: {
     top: { type: 'string', default: '40' },
     inclusive: { type: 'string', multiple: true, default: [] },
+    // Only the samples from the first one with this function on its stack on (e.g. decodeBatch:
+    // leaves the start-up out).
+    'from-function': { type: 'string' },
   },
 });
 
@@ -52,8 +55,18 @@ function summarise(file) {
   // Self time of each node: the sum of its samples' time deltas.
   const self = new Map();
   let total = 0;
+  let skipped = 0;
+  let started = opts['from-function'] === undefined;
   for (let i = 0; i < profile.samples.length; i++) {
     const dt = profile.timeDeltas[i + 1] ?? 0;
+    if (!started) {
+      for (let n = profile.samples[i]; n !== undefined && !started; n = parent.get(n))
+        started = byId.get(n).callFrame.functionName === opts['from-function'];
+      if (!started) {
+        skipped += dt;
+        continue;
+      }
+    }
     self.set(profile.samples[i], (self.get(profile.samples[i]) ?? 0) + dt);
     total += dt;
   }
@@ -82,7 +95,9 @@ function summarise(file) {
   }
   const idle = byPackage.get('(idle)') ?? 0;
   const s = (us) => (us / 1e6).toFixed(2).padStart(7);
-  console.log(`\n${file}: ${s(total)} s profiled, ${s(total - idle)} s not idle`);
+  console.log(
+    `\n${file}: ${s(total)} s profiled, ${s(total - idle)} s not idle${skipped > 0 ? ` (${s(skipped)} s before ${opts['from-function']} left out)` : ''}`,
+  );
   console.log('  self time by package (s):');
   for (const [k, v] of [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, 25))
     console.log(`  ${s(v)}  ${k}`);
