@@ -3,7 +3,7 @@
 // not a test): the fleet's samples (bench/sample-stream.mjs) cut into partition batches and put
 // through rating's steps in process, without Kafka, PostgreSQL or InfluxDB — decode (the fast
 // path + the contract's rules), rate (deltas, hour buckets), plan, price (graduated tiers at month
-// positions), usage windows, the raw gauge line, and the per-host MAC check (ADR 0010) — timed step by step, with garbage collection
+// positions), usage windows, the raw gauge lines (one per resource and batch), and the per-host MAC check (ADR 0010) — timed step by step, with garbage collection
 // where it falls. Baseline in the same run: JSON.parse of the same bytes, so the figures compare
 // across machines as a ratio. rating-throughput.mjs measures the whole service; what it spends
 // beyond these steps is I/O (kafkajs, the PostgreSQL and InfluxDB clients) and their garbage.
@@ -19,7 +19,7 @@ const domain = dist('domain/index.js');
 const { decodeSampleFast } = dist('consuming/sample.decoder.js');
 const { toMeteredSample } = dist('consuming/sample.mapper.js');
 const { TenantCatalog } = dist('pricing/tenant-catalog.js');
-const { resourcePoint } = dist('sinks/influx-points.js');
+const { resourceGauges, resourcePoint } = dist('sinks/influx-points.js');
 const contracts = require('../libs/contracts/dist/src/index.js');
 
 const { values: opts } = parseArgs({
@@ -166,7 +166,7 @@ function pass() {
       else windows.set(k, v);
     }
     lap('windows');
-    for (const r of rating.rated) checksum += resourcePoint(r).line.length;
+    for (const g of resourceGauges(rating.rated)) checksum += resourcePoint(g).line.length;
     lap('gauge line');
   }
   return { ms, checksum };

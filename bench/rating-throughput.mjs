@@ -25,7 +25,10 @@
 //          --variant-node-arg ARG (the same with a node option, e.g. --single-threaded-gc)
 //          --variant-main PATH (the same with another build of rating, e.g. a baseline checkout's
 //          services/rating/dist/src/main.js: code A/B under the same load)
-//          --node-arg ARG (e.g. --cpu-prof, or --require of an allocation-sampling preload)
+//          --node-arg ARG (e.g. --trace-gc; --node-arg=--require=bench/lib/alloc-profile.cjs with
+//          --env ALLOC_PROFILE_DIR=DIR: every allocation sampled, bench/alloc-profile-summary.mjs)
+//          --cpu-prof DIR (the rating processes' V8 CPU profiles, written into DIR when they stop;
+//          bench/cpu-profile-summary.mjs aggregates them by function and package)
 //          --keep (leave topic, schema, db)
 // Needs the local stack (npm run stack -- --infra): Kafka 127.0.0.1:9092, PostgreSQL, InfluxDB.
 // The parts, in bench/lib/: throughput-references.mjs (the samples, kcat and the no-op consumers),
@@ -60,6 +63,7 @@ const { values: opts } = parseArgs({
     'variant-node-arg': { type: 'string', multiple: true, default: [] },
     'variant-main': { type: 'string' },
     'node-arg': { type: 'string', multiple: true, default: [] },
+    'cpu-prof': { type: 'string' },
     keep: { type: 'boolean', default: false },
     'noop-consumer': { type: 'string' }, // internal: run (b) in a child process
     decode: { type: 'boolean', default: false }, // internal: (b) that also decodes each sample
@@ -105,7 +109,10 @@ const bench = {
   topic,
   samples: N,
   partitions: PARTITIONS,
-  nodeArgs: opts['node-arg'],
+  nodeArgs: [
+    ...opts['node-arg'],
+    ...(opts['cpu-prof'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${opts['cpu-prof']}`]),
+  ],
   env: envPairs(opts.env),
   db,
   ratings: [],

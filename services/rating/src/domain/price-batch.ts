@@ -110,13 +110,17 @@ export function planBatch(rated: readonly RatedInterval[], catalog: PricingCatal
   const intervals = rated.map((r): PlannedInterval => {
     const calendar = zoneCalendar(r.timeZone);
     const tenantId = r.interval.tenantId;
-    const plans: (RatingPlan | null)[] = [];
-    const periods: string[] = [];
-    for (const s of r.segments) {
+    // Arrays of the segments' exact length (nearly always one): they live until the batch
+    // commits, and an array grown by push from empty reserves 17 slots.
+    const n = r.segments.length;
+    const plans = new Array<RatingPlan | null>(n);
+    const periods = new Array<string>(n);
+    for (let i = 0; i < n; i++) {
+      const s = r.segments[i]!;
       const plan = catalog.planAt(tenantId, s.fromMs);
       const period = calendar.periodOf(s.usage.bucketStartMs);
-      plans.push(plan);
-      periods.push(period);
+      plans[i] = plan;
+      periods[i] = period;
       if (plan !== null) {
         const key = positionKey(tenantId, period);
         if (!keys.has(key)) keys.set(key, { tenantId, period });

@@ -3,7 +3,13 @@ import { type Logger, createLogger } from '@metering/observability';
 import { type MonthPosition } from '../domain';
 import { type CommittedBatch, type CommittedBatchSink } from '../consuming/sample-batch.processor';
 import { type TenantCatalog } from '../pricing/tenant-catalog';
-import { type InfluxPoint, chargesPoint, resourcePoint, usagePoint } from './influx-points';
+import {
+  type InfluxPoint,
+  chargesPoint,
+  resourceGauges,
+  resourcePoint,
+  usagePoint,
+} from './influx-points';
 import { type InfluxSink } from './influx.sink';
 
 /** Turns what a batch committed into InfluxDB points and queues them (never throws). */
@@ -24,7 +30,10 @@ export class InfluxOutputs implements CommittedBatchSink {
       const points: InfluxPoint[] = [];
       for (const b of batch.buckets) points.push(usagePoint(b));
       for (const p of batch.positions) points.push(chargesPointOf(p, this.catalog));
-      if (this.resourceGauges) for (const r of batch.rated) points.push(resourcePoint(r));
+      // Raw gauges per resource and batch, not per sample (docs/product.md).
+      if (this.resourceGauges) {
+        for (const g of resourceGauges(batch.rated)) points.push(resourcePoint(g));
+      }
       this.sink.enqueue(points);
     } catch (error) {
       // The ledger has committed; a point that cannot be built is the backfill's to redo.

@@ -5,6 +5,7 @@ import { sampleAt } from '../domain/test-samples';
 import fc from 'fast-check';
 import {
   chargesPoint,
+  resourceGauges,
   resourcePoint,
   resourcePointViaPoint,
   usagePoint,
@@ -107,8 +108,12 @@ describe('InfluxDB points (line protocol, ms timestamps)', () => {
             { maxGapMs: 60_000 },
             () => 'UTC',
           );
-          for (const r of rating.rated)
-            assert.equal(resourcePoint(r).line, resourcePointViaPoint(r));
+          for (const r of rating.rated) {
+            const [g] = resourceGauges([r]);
+            assert.equal(resourcePoint(g!).line, resourcePointViaPoint(g!));
+          }
+          const [whole] = resourceGauges(rating.rated);
+          assert.equal(resourcePoint(whole!).line, resourcePointViaPoint(whole!));
         },
       ),
     );
@@ -121,18 +126,62 @@ describe('InfluxDB points (line protocol, ms timestamps)', () => {
       { maxGapMs: 60_000 },
       () => 'UTC',
     );
-    const p = resourcePoint(rating.rated[1] as RatedInterval);
+    const p = resourcePoint(resourceGauges([rating.rated[1] as RatedInterval])[0]!);
     assert.equal(
       p.line,
-      `resource,host=node-1,kind=container,resource=r1,tenant=acme cpu_cores=0.5,memory_bytes=123 ${Date.UTC(2026, 10, 26, 12, 0, 20)}`,
+      `resource,host=node-1,kind=container,resource=r1,tenant=acme cpu_cores=0.5,memory_bytes=123,memory_peak_bytes=123 ${Date.UTC(2026, 10, 26, 12, 0, 20)}`,
     );
+  });
+
+  test('resource: one point per resource and batch, the CPU averaged over its intervals, the latest and the highest reading', () => {
+    const rating = rateBatch(
+      [
+        sampleAt(10, 0n, { memoryUsageBytes: 100n }),
+        sampleAt(10, 0n, { resourceId: 'r2', memoryUsageBytes: 7n }),
+        sampleAt(20, 5_000_000_000n, { memoryUsageBytes: 900n }),
+        sampleAt(40, 35_000_000_000n, { memoryUsageBytes: 300n }),
+      ],
+      new Map(),
+      { maxGapMs: 60_000 },
+      () => 'UTC',
+    );
+    const lines = resourceGauges(rating.rated).map((g) => resourcePoint(g).line);
+    // r1: 35 s of CPU over the 40 s since it started; r2: 10 s without CPU.
+    assert.deepEqual(lines, [
+      `resource,host=node-1,kind=container,resource=r1,tenant=acme cpu_cores=0.875,memory_bytes=300,memory_peak_bytes=900 ${Date.UTC(2026, 10, 26, 12, 0, 40)}`,
+      `resource,host=node-1,kind=container,resource=r2,tenant=acme cpu_cores=0,memory_bytes=7,memory_peak_bytes=7 ${Date.UTC(2026, 10, 26, 12, 0, 10)}`,
+    ]);
+  });
+
+  test('resource: a series that changes inside the batch (host, name) gets a point in each', () => {
+    const rating = rateBatch(
+      [
+        sampleAt(10, 0n),
+        sampleAt(20, 1_000_000_000n),
+        sampleAt(30, 2_000_000_000n, { host: 'node-2' }),
+        sampleAt(40, 3_000_000_000n, { host: 'node-2', name: 'web' }),
+      ],
+      new Map(),
+      { maxGapMs: 60_000 },
+      () => 'UTC',
+    );
+    const lines = resourceGauges(rating.rated).map((g) => resourcePoint(g).line);
+    assert.equal(lines.length, 3);
+    assert.match(lines[0]!, /^resource,host=node-1,.* cpu_cores=0.05,/);
+    assert.match(
+      lines[1]!,
+      /^resource,host=node-2,kind=container,resource=r1,tenant=acme cpu_cores=0.1,/,
+    );
+    assert.match(lines[2]!, /^resource,host=node-2,kind=container,name=web,/);
   });
 
   test('resource: the name as a tag when the collector gave one, escaped, absent when empty', () => {
     const rate = (name: string | undefined) =>
       resourcePoint(
-        rateBatch([sampleAt(10, 0n, { name })], new Map(), { maxGapMs: 60_000 }, () => 'UTC')
-          .rated[0] as RatedInterval,
+        resourceGauges(
+          rateBatch([sampleAt(10, 0n, { name })], new Map(), { maxGapMs: 60_000 }, () => 'UTC')
+            .rated,
+        )[0]!,
       ).line;
     assert.match(
       rate('web 1,a=b'),

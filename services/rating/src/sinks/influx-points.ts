@@ -13,9 +13,10 @@ import { type BucketTotals } from '../ledger/ledger-rows';
  *   completeness (the share of expected samples present, libs/pricing completeness.ts).
  * - `charges` (tenant, period, currency) at the start of the billing month: month-to-date
  *   charges (amount, cpu_amount, memory_amount) and priced quantities.
- * - `resource` (tenant, resource, kind, host, name) at each sample: cpu_cores (average between the
- *   sample and the one before), memory_bytes (the reading). Raw gauges: not in the ledger, so
- *   not restored by the backfill. `name` (absent when the collector gave none) adds a series
+ * - `resource` (tenant, resource, kind, host, name) per resource and committed batch, at its
+ *   latest sample: cpu_cores (the average since the resource's previous point), memory_bytes (the
+ *   latest reading), memory_peak_bytes (the highest reading since the previous point). Raw
+ *   gauges: not in the ledger, so not restored by the backfill. `name` (absent when the collector gave none) adds a series
  *   only when a resource is renamed: the resource id is a tag already (docs/product.md). The
  *   summed `usage` totals carry no name: a rename inside a bucket would split its running total
  *   over two series and a sum over them would count it twice.
@@ -151,19 +152,75 @@ function buildSeriesPrefix(
 }
 
 /**
- * The raw gauge of a sample: exactly the line Point writes (fields sorted, floats as String(n)),
- * with the series part cached. Written once per sample, so not keyed for replacement.
+ * A resource's raw gauges over one committed batch: its rated intervals of the batch (in rating
+ * order, one series: same tenant, kind, host and name), summed. One point per resource and batch,
+ * not per sample (docs/product.md, "What InfluxDB shows"): a caught-up rating's batch holds one
+ * sample of a resource, so its point is that sample's, as before; a backlog's batch holds many.
  */
-export function resourcePoint(r: RatedInterval): InfluxPoint {
-  const { sample, interval } = r;
+export interface ResourceGauge {
+  /** The latest sample (the series, the timestamp, `memory_bytes`). */
+  readonly sample: RatedInterval['sample'];
+  /** CPU nanoseconds and milliseconds of the intervals that have a duration. */
+  readonly cpuNs: number;
+  readonly durationMs: number;
+  /** The highest memory reading of the batch's samples. */
+  readonly peakMemoryBytes: number;
+}
+
+/**
+ * The batch's gauges, one per resource and series: a resource whose series changed inside the
+ * batch (host, name, tenant) gets a point in each.
+ */
+export function resourceGauges(rated: readonly RatedInterval[]): ResourceGauge[] {
+  type Mutable = { -readonly [K in keyof ResourceGauge]: ResourceGauge[K] };
+  const out: Mutable[] = [];
+  const current = new Map<string, Mutable>();
+  for (const { sample, interval } of rated) {
+    const durationMs = interval.toMs - interval.fromMs;
+    const cpuNs = durationMs > 0 ? Number(interval.cpuUsageNs) : 0;
+    const memory = Number(sample.memoryUsageBytes);
+    const g = current.get(sample.resourceId);
+    if (g !== undefined && sameSeries(g.sample, sample)) {
+      g.cpuNs += cpuNs;
+      g.durationMs += Math.max(0, durationMs);
+      if (memory > g.peakMemoryBytes) g.peakMemoryBytes = memory;
+      if (sample.observedAtMs >= g.sample.observedAtMs) g.sample = sample;
+      continue;
+    }
+    const fresh: Mutable = {
+      sample,
+      cpuNs,
+      durationMs: Math.max(0, durationMs),
+      peakMemoryBytes: memory,
+    };
+    out.push(fresh);
+    current.set(sample.resourceId, fresh);
+  }
+  return out;
+}
+
+function sameSeries(a: RatedInterval['sample'], b: RatedInterval['sample']): boolean {
+  return (
+    a.tenantId === b.tenantId &&
+    a.resourceKind === b.resourceKind &&
+    a.host === b.host &&
+    (a.name ?? '') === (b.name ?? '')
+  );
+}
+
+/**
+ * The raw gauge line of a resource over a batch: exactly the line Point writes (fields sorted,
+ * floats as String(n)), with the series part cached. Written once, so not keyed for replacement.
+ * `cpu_cores`: the CPU of the intervals over their time (an average; absent when they are all
+ * instants); `memory_bytes`: the latest reading; `memory_peak_bytes`: the highest one.
+ */
+export function resourcePoint(g: ResourceGauge): InfluxPoint {
+  const { sample } = g;
   const prefix = resourcePrefix(sample);
-  const memory = String(Number(sample.memoryUsageBytes));
-  const durationMs = interval.toMs - interval.fromMs;
+  const memory = `memory_bytes=${String(Number(sample.memoryUsageBytes))},memory_peak_bytes=${String(g.peakMemoryBytes)}`;
   // ns / (ms × 10^6) = cores; an instant has no rate.
   const fields =
-    durationMs > 0
-      ? `cpu_cores=${String(Number(interval.cpuUsageNs) / (durationMs * 1e6))},memory_bytes=${memory}`
-      : `memory_bytes=${memory}`;
+    g.durationMs > 0 ? `cpu_cores=${String(g.cpuNs / (g.durationMs * 1e6))},${memory}` : memory;
   return { key: null, line: `${prefix} ${fields} ${sample.observedAtMs}` };
 }
 
@@ -222,19 +279,17 @@ function resourcePrefix(sample: RatedInterval['sample']): string {
   return prefix;
 }
 
-/** The same gauge built through Point for every sample: the reference resourcePoint is held to. */
-export function resourcePointViaPoint(r: RatedInterval): string | undefined {
-  const { sample, interval } = r;
+/** The same gauge built through Point: the reference resourcePoint is held to. */
+export function resourcePointViaPoint(g: ResourceGauge): string | undefined {
+  const { sample } = g;
   const point = new Point('resource')
     .tag('tenant', sample.tenantId)
     .tag('resource', sample.resourceId)
     .tag('kind', sample.resourceKind)
     .tag('host', sample.host)
-    .floatField('memory_bytes', Number(sample.memoryUsageBytes));
+    .floatField('memory_bytes', Number(sample.memoryUsageBytes))
+    .floatField('memory_peak_bytes', g.peakMemoryBytes);
   if (sample.name !== undefined && sample.name !== '') point.tag('name', sample.name);
-  const durationMs = interval.toMs - interval.fromMs;
-  if (durationMs > 0) {
-    point.floatField('cpu_cores', Number(interval.cpuUsageNs) / (durationMs * 1e6));
-  }
+  if (g.durationMs > 0) point.floatField('cpu_cores', g.cpuNs / (g.durationMs * 1e6));
   return point.timestamp(sample.observedAtMs).toLineProtocol(MS);
 }
