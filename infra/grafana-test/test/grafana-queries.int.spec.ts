@@ -1,21 +1,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  type InfluxSeries,
-  type PromSeries,
-  influxQL,
-  influxRowsWithData,
-  promFiniteValues,
-  promQL,
-} from '@metering/pipeline-harness';
-import { localInfra, waitFor } from '@metering/testing';
+import { type InfluxSeries, promFiniteValues, promQL } from '@metering/pipeline-harness';
+import { waitFor } from '@metering/testing';
 import { loadAlertRules, metricNamesOf } from '../src/alert-rules.loader';
 import { type DashboardQuery, loadDashboards, queriesOf } from '../src/dashboard.loader';
-import {
-  type VariableValue,
-  interpolateInfluxQL,
-  interpolatePromQL,
-} from '../src/grafana-variables';
+import { DATA_TIMEOUT_MS, type Variables, panelData } from './panel-data';
 import { PipelineWorld } from './pipeline-world';
 
 // Grafana cannot run here, so this runs what it would: every panel and variable query of
@@ -25,73 +14,13 @@ import { PipelineWorld } from './pipeline-world';
 const world = new PipelineWorld();
 const dashboards = loadDashboards();
 const queries = dashboards.flatMap(queriesOf);
-const RANGE_MS = 3 * 3_600_000;
-const DATA_TIMEOUT_MS = 90_000;
-
-type Variables = Readonly<Record<string, VariableValue>>;
+const { runInflux, influxData, runProm, promData, listing } = panelData(world);
 
 function find(dashboardUid: string, title: string): DashboardQuery {
   const file = dashboards.find((d) => d.json.uid === dashboardUid)?.file;
   const q = queries.find((x) => x.dashboard === file && x.where.includes(`"${title}"`));
   assert.ok(q, `no query in panel "${title}" of ${dashboardUid}`);
   return q;
-}
-
-function runInflux(q: DashboardQuery, variables: Variables): Promise<InfluxSeries[]> {
-  const text = interpolateInfluxQL(q, { nowMs: Date.now(), rangeMs: RANGE_MS }, variables, '1m');
-  return influxQL(localInfra.influxUrl, world.influxDatabase, text);
-}
-
-/** Waits until the query returns rows with data; fails naming the panel and the query. */
-async function influxData(q: DashboardQuery, variables: Variables): Promise<InfluxSeries[]> {
-  let last: InfluxSeries[] = [];
-  try {
-    return await waitFor(
-      async () => {
-        last = await runInflux(q, variables);
-        return influxRowsWithData(last) > 0 ? last : undefined;
-      },
-      { timeoutMs: DATA_TIMEOUT_MS, intervalMs: 500, description: `${q.dashboard} ${q.where}` },
-    );
-  } catch (error) {
-    const text = interpolateInfluxQL(q, { nowMs: Date.now(), rangeMs: RANGE_MS }, variables, '1m');
-    throw new Error(
-      `${q.dashboard} ${q.where} returned no data: ${text} → ${JSON.stringify(last)}`,
-      {
-        cause: error,
-      },
-    );
-  }
-}
-
-function runProm(q: DashboardQuery): Promise<PromSeries[]> {
-  const expr = interpolatePromQL(q, { interval: '2s', rateInterval: '1m', rangeMs: 60_000 });
-  const nowS = Math.floor(Date.now() / 1000);
-  return promQL(
-    world.prometheusUrl,
-    expr,
-    q.instant ? { timeS: nowS } : { startS: nowS - 60, endS: nowS, stepS: 2 },
-  );
-}
-
-async function promData(q: DashboardQuery): Promise<PromSeries[]> {
-  let last: PromSeries[] = [];
-  try {
-    return await waitFor(
-      async () => {
-        last = await runProm(q);
-        return promFiniteValues(last).length > 0 ? last : undefined;
-      },
-      { timeoutMs: DATA_TIMEOUT_MS, intervalMs: 1_000, description: `${q.dashboard} ${q.where}` },
-    );
-  } catch (error) {
-    throw new Error(
-      `${q.dashboard} ${q.where} returned no data: ${q.text} → ${JSON.stringify(last)}`,
-      {
-        cause: error,
-      },
-    );
-  }
 }
 
 const lastValue = (series: readonly InfluxSeries[], column: number): number =>
@@ -127,30 +56,30 @@ describe('every Grafana panel query returns data after a pipeline run', () => {
       return q;
     };
     // The fleet's: every host, and the tenants of the selected hosts.
-    const values = (series: readonly InfluxSeries[]) =>
-      series.flatMap((s) => s.values.map((row) => String(row[1])));
-    const fleetHosts = values(await influxData(variable('host', 'fleet.json'), {}));
+    const fleetHosts = await listing(variable('host', 'fleet.json'), {}, [
+      'node-a',
+      'node-b',
+      world.hosts.docker,
+      world.hosts.kvm,
+    ]);
     for (const h of ['node-a', 'node-b', world.hosts.docker, world.hosts.kvm])
       assert.ok(fleetHosts.includes(h), `${h} in ${fleetHosts.join()}`);
-    const dockerTenants = values(
-      await influxData(variable('tenant', 'fleet.json'), {
-        host: { kind: 'single', value: world.hosts.docker },
-      }),
+    const dockerTenants = await listing(
+      variable('tenant', 'fleet.json'),
+      { host: { kind: 'single', value: world.hosts.docker } },
+      [world.tenants.live],
     );
     assert.ok(dockerTenants.includes(world.tenants.live), `live in ${dockerTenants.join()}`);
     assert.ok(!dockerTenants.includes(world.tenants.a), 'tenant a runs on node-a and node-b only');
-    const tenants = await influxData(variable('tenant'), {});
-    const names = tenants.flatMap((s) => s.values.map((row) => String(row[1])));
+    const names = await listing(variable('tenant'), {}, Object.values(world.tenants));
     for (const t of Object.values(world.tenants))
       assert.ok(names.includes(t), `${t} in ${names.join()}`);
-    const resources = await influxData(variable('resource'), tenantA);
-    assert.deepEqual(
-      resources.flatMap((s) => s.values.map((row) => String(row[1]))).sort(),
-      world.resources
-        .filter((r) => r.tenant === world.tenants.a)
-        .map((r) => r.id)
-        .sort(),
-    );
+    const resourcesOfA = world.resources
+      .filter((r) => r.tenant === world.tenants.a)
+      .map((r) => r.id)
+      .sort();
+    const resources = await listing(variable('resource'), tenantA, resourcesOfA);
+    assert.deepEqual([...resources].sort(), resourcesOfA);
   });
 
   test('every InfluxQL panel query returns data (tenant a, all resources; tenant b, two resources)', async () => {
