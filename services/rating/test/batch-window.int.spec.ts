@@ -71,10 +71,10 @@ async function trickleRun(windowMs: number, samples: SampleEvent[]): Promise<num
   // Rating is up and its partitions assigned before the trickle starts: caught up from the
   // first sample on.
   await world.produce(encodeAll(samples.slice(0, 1)), () => samples[0]!.resource.id);
-  await world.waitForCatchUp(60_000);
+  await world.waitForCatchUp(120_000);
   const started = performance.now();
   await trickle(world, samples.slice(1), 40);
-  await world.waitForCatchUp(60_000);
+  await world.waitForCatchUp(120_000);
   const seconds = (performance.now() - started) / 1000;
   await world.kill(rating, 'SIGTERM');
   assert.deepEqual(await world.ledger(), expectedLedger(samples, ZONES), 'the ledger is exact');
@@ -136,7 +136,7 @@ describe('rating: the minimum batch window on the real broker and ledger', () =>
     const env = { RATING_BATCH_WINDOW_MS: '8000' };
     const first = world.startRating('held-0', env);
     await trickle(world, a, 20);
-    await world.waitForCatchUp(60_000); // A rated: its window ended
+    await world.waitForCatchUp(120_000); // A rated: its window ended
     const afterA = await storedTotal(world);
 
     await trickle(world, b, 20);
@@ -147,7 +147,7 @@ describe('rating: the minimum batch window on the real broker and ledger', () =>
 
     const second = world.startRating('held-1', env);
     await trickle(world, c, 20);
-    await world.waitForCatchUp(60_000);
+    await world.waitForCatchUp(120_000);
     assert.deepEqual(
       await world.ledger(),
       expectedLedger([...a, ...b, ...c], ZONES),
