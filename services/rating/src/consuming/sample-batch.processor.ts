@@ -380,7 +380,7 @@ export class SampleBatchProcessor {
 
   /**
    * Prices again the months of tenants whose plan assignments changed (a plan assigned with an
-   * effective date in the past), from the month of the earliest change to the last rated one:
+   * effective date in the past), from the first month with usage since the earliest change to the last rated one:
    * bucket charges and month positions as the invoice prices them (domain/reprice-month.ts), one
    * month per transaction under the month's lease, waited for (the reprice is not the hot path):
    * the month's unpriced pieces are priced first (the pricing stage's pass, in this transaction),
