@@ -9,7 +9,8 @@
 //   has caught up (stored offsets == end offsets), and print samples/s, c/b' (issue 19's target:
 //   ≥ 50 %, PASS/FAIL), c/b, c/a, the rating process's peak RSS (VmHWM, < 300 MB) and CPU per
 //   sample (main thread and the others: V8's GC helpers, libuv, the usage producer), where the
-//   machine's CPU went during (c) (rating, PostgreSQL, InfluxDB, Kafka), the ledger rows written
+//   machine's CPU went during (c) (rating, PostgreSQL, InfluxDB, Kafka) and PostgreSQL's on rating's
+//   own connections (bench/lib/pg-backend-cpu.mjs: the server is shared), the ledger rows written
 //   (pg_stat_user_tables, usage_bucket and instance_state) per second against samples per second,
 //   their bytes per row, and the time rating's transactions waited on locks (pg_stat_activity,
 //   bench/ledger-watch.mjs). Everything it created is deleted at the end.

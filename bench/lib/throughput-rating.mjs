@@ -14,6 +14,7 @@ import {
 } from '@metering/testing';
 import { LockWaitSampler, ledgerRowCounts, ledgerRowSizes } from '../ledger-watch.mjs';
 import { DATABASE_URL, deployedRuntime, freePort, spawnRating } from '../rating-process.mjs';
+import { BackendCpuSampler } from './pg-backend-cpu.mjs';
 import { log } from './throughput-report.mjs';
 
 /**
@@ -50,6 +51,9 @@ export async function rateAll(bench, instances, runName, variantEnv, variantNode
   await watcher.connect();
   const locks = new LockWaitSampler(watcher, () => ratings.map((r) => r.pid));
   locks.start();
+  // PostgreSQL's CPU on rating's connections (and the bench's own), not on the shared server's.
+  const pgCpu = new BackendCpuSampler(watcher, () => ratings.map((r) => r.pid));
+  pgCpu.start();
   let firstCommit = 0;
   // CPU the processes used until the first commit: start-up (modules, Nest, connections, the
   // group join), which the per-sample figure after the first commit leaves out.
@@ -78,11 +82,14 @@ export async function rateAll(bench, instances, runName, variantEnv, variantNode
   const t1 = performance.now();
   const machineAfter = machineCpu();
   const lockWaits = await locks.stop();
+  const pgBackends = await pgCpu.stop();
+  log(`(c) rating's PostgreSQL backends: ${pgBackends.backends.join(' ')}`);
   await watcher.end();
   const vmHwmKb = [];
   const perInstance = [];
   const threads = [];
   let cpuSeconds = 0;
+  let batchCount = 0;
   for (const [i, rating] of ratings.entries()) {
     vmHwmKb.push(statusKb(rating.pid, 'VmHWM'));
     perInstance.push(cpuTicks(rating.pid) / TICKS_PER_S);
@@ -105,6 +112,7 @@ export async function rateAll(bench, instances, runName, variantEnv, variantNode
       ...metricsText.matchAll(/^rating_batch_phase_seconds_sum\{[^}]*phase="(\w+)"[^}]*\} (\S+)/gm),
     ];
     const batches = /^rating_batches_total(?:\{[^}]*\})? (\S+)/m.exec(metricsText)?.[1];
+    batchCount += Number(batches ?? 0);
     log(
       `${who}: ${batches} batches; time per phase (s, summed over batches): ${phases.map((m) => `${m[1]} ${Number(m[2]).toFixed(1)}`).join(', ')}`,
     );
@@ -126,6 +134,8 @@ export async function rateAll(bench, instances, runName, variantEnv, variantNode
     rows,
     sizes,
     locks: lockWaits,
+    pgBackends,
+    batches: batchCount,
     perInstance,
     threads,
     rate: N / ((t1 - firstCommit) / 1000),

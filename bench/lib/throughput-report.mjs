@@ -7,6 +7,14 @@ export const log = (...a) =>
   console.error(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
 export const fmt = (n) => Math.round(n).toLocaleString('en-US');
 
+/** PostgreSQL's CPU on rating's backends (bench/lib/pg-backend-cpu.mjs), per sample and batch. */
+function pgLine(pg, N, batches) {
+  if (!pg.visible) return 'not measured (the backends are not processes of this machine)';
+  return `${pg.ratingSeconds.toFixed(1)} s = ${((pg.ratingSeconds * 1e6) / N).toFixed(1)} µs/sample${
+    batches > 0 ? `, ${((pg.ratingSeconds * 1e3) / batches).toFixed(0)} ms/batch` : ''
+  } (${pg.backends.length} backends); on the bench's own polling ${pg.benchSeconds.toFixed(1)} s`;
+}
+
 /**
  * The summary. `fleet`: { N, RESOURCES, TENANTS, PARTITIONS, INSTANCES }; `a`, `b`, `d`: the
  * references' samples/s; `cs`: the runs of rating (rateAll's results; the first one instance);
@@ -31,7 +39,8 @@ export function printSummary(
     c/b' ${pct(r.rate / d)} (target ≥ 50 %: ${r.rate >= 0.5 * d ? 'PASS' : 'FAIL'})   c/b ${pct(r.rate / b)}   c/a ${pct(r.rate / a)}
     rating CPU ${r.cpuSeconds.toFixed(1)} s = ${((r.cpuSeconds * 1e6) / N).toFixed(1)} µs/sample${r.perInstance.length > 1 ? ` (per instance ${r.perInstance.map((x) => `${x.toFixed(1)} s`).join(', ')})` : ''}; after the first commit ${(((r.cpuSeconds - r.startupCpuSeconds) * 1e6) / N).toFixed(1)} µs/sample (start-up ${r.startupCpuSeconds.toFixed(1)} s); peak RSS (VmHWM) ${r.vmHwmKb.map((kb) => `${(kb / 1024).toFixed(0)} MB`).join(', ')} (target < 300 MB: ${Math.max(...r.vmHwmKb) < 300 * 1024 ? 'PASS' : 'FAIL'})
     rating CPU by thread (s): ${r.threads.join('; ')}
-    machine during (c): ${r.machine.busy.toFixed(1)} of ${r.machineSeconds.toFixed(1)} core-s busy; rating ${r.cpuSeconds.toFixed(1)}, ${['postgres', 'influxd', 'kafka (java)'].map((k) => `${k} ${r.machine[k].toFixed(1)}`).join(', ')}
+    machine during (c): ${r.machine.busy.toFixed(1)} of ${r.machineSeconds.toFixed(1)} core-s busy; rating ${r.cpuSeconds.toFixed(1)}, ${['postgres', 'influxd', 'kafka (java)'].map((k) => `${k} ${r.machine[k].toFixed(1)}`).join(', ')} (all processes of the shared servers)
+    PostgreSQL on rating's own connections ${pgLine(r.pgBackends, N, r.batches)}
     ledger rows written (inserted + updated, pg_stat_user_tables) ${LEDGER_ROW_TABLES.map((t) => `${t} ${fmt(r.rows[t] ?? 0)}`).join(', ')}: ${fmt(rows / r.seconds)} rows/s against ${fmt(r.rate)} samples/s (${(rows / N).toFixed(3)} rows per sample; all tables ${fmt(allRows)})
     ledger size: ${LEDGER_ROW_TABLES.map((t) => `${t} ${fmt(r.sizes[t].rows)} rows, ${fmt(r.sizes[t].bytesPerRow)} bytes a row on disk with its indexes and dead versions, ${fmt(r.sizes[t].tupleBytes)} bytes a live row`).join('; ')}
     lock waits (pg_stat_activity sampled every 20 ms, ${r.locks.samples} samples, ${r.locks.connections} rating connections): on locks another rating process held ${r.locks.otherSeconds.toFixed(2)} s, on its own other batch's ${r.locks.sameSeconds.toFixed(2)} s (summed over connections, of ${r.seconds.toFixed(1)} s)${r.locks.statements.map((x) => `\n      ${x.seconds.toFixed(2)} s in "${x.statement}…"`).join('')}

@@ -136,6 +136,33 @@ describe('rating: back-dated plan changes (real PostgreSQL)', () => {
     );
   });
 
+  test('a change back-dated months before the first usage reprices the months with usage only', async () => {
+    // Effective from February: the months from then until October have no bucket.
+    const february: PlanAssignment = { ...CHEAP, effectiveFromMs: Date.UTC(2026, 1, 1) };
+    const assign = (ds: DataSource) =>
+      ds.query(
+        `INSERT INTO plan_assignment (tenant_id, effective_from, plan_id, plan_version)
+         VALUES ($1, to_timestamp($2::numeric / 1000), $3, $4)`,
+        [TENANT, String(february.effectiveFromMs), february.planId, february.planVersion],
+      );
+    const ref = await world();
+    await assign(ref);
+    const serial = processorOn(ref, NO_EVENTS, { groupId: GROUP });
+    await serial.process(FIRST);
+    await serial.process(SECOND);
+    const expected = await month(ref);
+
+    const ds = await world();
+    const processor = processorOn(ds, NO_EVENTS, { groupId: GROUP, catalogTtlMs: 0 });
+    await processor.process(FIRST);
+    await assign(ds);
+    const outcome = await processor.process(SECOND);
+    assert.equal(outcome.repricedMonths, 1, 'October only: February to September have no usage');
+    // The same charges and positions as if the plan had been assigned before anything was rated,
+    // and no position row for the months without usage.
+    assert.deepEqual(await month(ds), expected);
+  });
+
   test('two rating processes recording the same repriced assignments take turns', async () => {
     const ds = await world();
     const other = await tieredLedger({

@@ -380,7 +380,7 @@ export class SampleBatchProcessor {
 
   /**
    * Prices again the months of tenants whose plan assignments changed (a plan assigned with an
-   * effective date in the past), from the month of the earliest change to the last rated one:
+   * effective date in the past), from the first month with usage since the earliest change to the last rated one:
    * bucket charges and month positions as the invoice prices them (domain/reprice-month.ts), one
    * month per transaction under the month's lease, waited for (the reprice is not the hot path):
    * the month's unpriced pieces are priced first (the pricing stage's pass, in this transaction),
@@ -391,25 +391,31 @@ export class SampleBatchProcessor {
     let months = 0;
     for (const [tenantId, { fromMs, assignments }] of changes) {
       const zone = this.catalog.zoneOf(tenantId);
-      let period = periodOf(fromMs, zone);
       const span = await this.reprices.tenantBucketSpan(
         tenantId,
-        periodBounds(period, zone).startMs,
+        periodBounds(periodOf(fromMs, zone), zone).startMs,
       );
+      // From the month of the tenant's first bucket since the change's month: a month before it
+      // has no bucket, hence no piece nor charge to price again (buckets are never deleted), and
+      // repricing it would only create and drop its position row. A first start over assignments
+      // effective long before any usage (every tenant "changed" against no priced assignment)
+      // would otherwise run one transaction per tenant and month since then, in a batch.
+      let period = span === null ? null : periodOf(span.firstMs, zone);
       const last = span === null ? null : periodOf(span.lastMs, zone);
-      while (last !== null) {
-        const bounds = periodBounds(period, zone);
+      while (period !== null && last !== null) {
+        const current = period;
+        const bounds = periodBounds(current, zone);
         const range = { fromMs: bounds.startMs, toMs: bounds.endMs };
         const { position, drained } = await this.reprices.transaction(async (tx) => {
           // One snapshot (REPEATABLE READ, run again on a serialization failure): the pieces
           // drained and the quantities read are of the same batches; a batch committed later
           // leaves its pieces to the stage, priced on top of this month's charges.
           // Waits for a pricing pass of this month to commit; passes then skip it until this commits.
-          await this.reprices.lockPosition(tx, tenantId, period);
+          await this.reprices.lockPosition(tx, tenantId, current);
           const drained =
             this.pricing === null
               ? (): void => undefined
-              : await this.pricing.drainLeased(tx, { tenantId, period });
+              : await this.pricing.drainLeased(tx, { tenantId, period: current });
           // Page by page in time order, each continuing from the position before.
           let priced: MonthPosition | null = null;
           let after: BucketCursor | null = null;
@@ -422,19 +428,19 @@ export class SampleBatchProcessor {
               this.options.repricePageBuckets,
             );
             if (page.length === 0) break;
-            const month = repriceMonth(page, tenantId, period, zone, this.catalog.pricing, priced);
+            const month = repriceMonth(page, tenantId, current, zone, this.catalog.pricing, priced);
             await this.reprices.storeRepricedBuckets(tx, tenantId, month.amounts, page);
             priced = month.position;
             const lastBucket = page.at(-1)!;
             after = { startMs: lastBucket.bucketStartMs, resourceId: lastBucket.resourceId };
           }
-          await this.reprices.storeRepricedPosition(tx, tenantId, period, priced);
+          await this.reprices.storeRepricedPosition(tx, tenantId, current, priced);
           return { position: priced, drained };
         });
         drained();
         months += 1;
         await this.showRepriced(tenantId, range, position);
-        if (period === last) break;
+        if (current === last) break;
         period = periodOf(bounds.endMs, zone);
       }
       // Only now: a crash before this prices the months again at the next start.

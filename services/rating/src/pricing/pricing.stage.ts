@@ -192,13 +192,20 @@ export class PricingStage {
    */
   async priceMonth(key: MonthKey): Promise<'done' | 'held'> {
     await this.catalog.refresh();
-    await this.store.ensureMonth(key);
+    // The month's row is nearly always there: it is created (ensureMonth, a statement of its own)
+    // only when the lease finds nothing, and the lease tried once more.
+    let ensured = false;
     for (;;) {
       const result = await this.store.transaction(async (tx) => {
         const position = await this.store.lease(tx, key, false);
         return position === null ? null : this.pass(tx, key, position, true);
       });
-      if (result === null) return 'held';
+      if (result === null) {
+        if (ensured) return 'held';
+        await this.store.ensureMonth(key);
+        ensured = true;
+        continue;
+      }
       this.committed(result);
       if (!result.more) return 'done';
     }
@@ -259,7 +266,11 @@ export class PricingStage {
     const sorted = [...bucketsOf.values()].sort(byBucketKey);
     const buckets = await this.store.addAmounts(tx, sorted);
     const more = page.ids.length === this.pageSize;
-    if (priced.position !== null) await this.store.storePosition(tx, priced.position);
+    // A position that did not move (no piece, or none with usage) is not written again.
+    if (priced.position !== null) {
+      if (!samePosition(priced.position, position))
+        await this.store.storePosition(tx, priced.position);
+    }
     // No plan, no position: the row the lease needed goes again (created again when needed).
     else if (dropEmpty && !more && isEmpty(position)) await this.store.dropMonth(tx, key);
     await this.store.storeWindows(tx, key, priced.open, instances);
@@ -274,6 +285,15 @@ export class PricingStage {
     if (result.buckets.length > 0 || result.position !== null)
       this.sink.priced({ buckets: result.buckets, position: result.position });
   }
+}
+
+function samePosition(a: MonthPosition, b: MonthPosition): boolean {
+  return (
+    a.cpu === b.cpu &&
+    a.memory === b.memory &&
+    a.cpuAmount === b.cpuAmount &&
+    a.memoryAmount === b.memoryAmount
+  );
 }
 
 function isEmpty(p: MonthPosition): boolean {
