@@ -39,8 +39,9 @@ class FakeSource implements DomainSource {
   errors(): readonly DomainReadError[] {
     return this.readErrors;
   }
-  watch(changed: () => void): void {
+  watch(changed: () => void): string | null {
     this.changed = changed;
+    return null;
   }
   settled(): boolean {
     return this.quiet;

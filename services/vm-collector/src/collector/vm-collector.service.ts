@@ -117,7 +117,15 @@ export class VmCollectorService implements OnApplicationBootstrap, BeforeApplica
       'sampling libvirt domains',
     );
     this.restoreFollowed();
-    if (this.config.lifecycleWatch === 'run-dir') this.source.watch(() => this.changed());
+    if (this.config.lifecycleWatch === 'run-dir') {
+      const problem = this.source.watch(() => this.changed());
+      if (problem !== null) {
+        this.logger.warn(
+          { dir: this.config.qemuRunDir, problem },
+          'cannot watch the QEMU run directory: polling every POLL_INTERVAL_MS (tried again at each sample)',
+        );
+      }
+    }
     this.schedule(0);
   }
 

@@ -12,9 +12,10 @@ export interface DomainSource {
   errors(): readonly DomainReadError[];
   /**
    * Starts telling `changed` when a domain may have started, stopped or changed state, on the
-   * connections where that can be seen without asking libvirtd (see settled()).
+   * connections where that can be seen without asking libvirtd (see settled()). Answers why it
+   * cannot (the polls then go on as without), or null: watching, or nothing it could watch.
    */
-  watch(changed: () => void): void;
+  watch(changed: () => void): string | null;
   /**
    * Whether the polls between two samples can be left out until `changed` is called: every
    * connection's starts and stops are signalled, every connection answered its last poll, and no

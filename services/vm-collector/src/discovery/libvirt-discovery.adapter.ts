@@ -118,16 +118,12 @@ export class LibvirtDiscovery implements DomainSource {
     return this.lastErrors;
   }
 
-  watch(changed: () => void): void {
-    if (this.options.watchRunDir !== true || this.runDirWatch !== null) return;
-    if (!this.options.uris.some(isLocalQemuSystem)) return;
-    this.runDirWatch = new RunDirWatch(this.options.qemuRunDir, changed);
-    this.runDirWatch.ensure();
-  }
-
-  /** Why the run directory is not watched (logged by the service); null when it is or unused. */
-  watchError(): string | null {
-    return this.runDirWatch?.error() ?? null;
+  watch(changed: () => void): string | null {
+    if (this.options.watchRunDir !== true || !this.options.uris.some(isLocalQemuSystem)) {
+      return null;
+    }
+    this.runDirWatch ??= new RunDirWatch(this.options.qemuRunDir, changed);
+    return this.runDirWatch.ensure() ? null : this.runDirWatch.error();
   }
 
   settled(): boolean {
