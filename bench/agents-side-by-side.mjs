@@ -1,9 +1,10 @@
 // What a host pays for its metering agents, side by side with the tools they replace (issue 18):
 // in one run on this machine, on the same N idle KVM domains and the same M idle containers,
-//   - vm-collector          (as configured, and again with POLL_INTERVAL_MS = the 10-s sample
-//                           interval: no start/stop watch between samples) against collectd's
-//                           `virt` plugin (10 s interval, csv output) and
-//                           prometheus-libvirt-exporter scraped every 10 s;
+//   - vm-collector          (as configured, then once with each `--env` variant of its settings;
+//                           by default POLL_INTERVAL_MS = the 10-s sample interval: no start/stop
+//                           watch between samples) against collectd's `virt` plugin (10 s
+//                           interval, csv output) and prometheus-libvirt-exporter scraped every
+//                           10 s;
 //   - docker-collector      against `docker stats --no-stream` over the same containers every 10 s;
 // each alone over the same window, one after the other: CPU-seconds of the agent (all threads,
 // utime+stime from /proc/<pid>/stat; for `docker stats`, the client processes' own times), what
@@ -15,14 +16,11 @@
 //
 //   node bench/agents-side-by-side.mjs [--domains 4,20] [--containers 30,300] [--window 60]
 //                                      [--settle 20] [--no-install]
-// Needs the infrastructure of the local stack (npm run stack -- --infra) and a build (npx tsc -b).
-// Installs collectd-core and prometheus-libvirt-exporter from Debian first (its own step,
-// bench/agents-side-by-side.install.sh). Every process it starts listens on 127.0.0.1 only;
-// the domains have no network interface, the containers run with --network none; all are
-// removed at the end (also on Ctrl-C).
-// The parts, in bench/lib/: agents-vm-side.mjs and agents-container-side.mjs (each side's runs),
-// process-watch.mjs (a process over a window: CPU, wake-ups, peak RSS), cpu-truth.mjs (the
-// kernel's counters and what each agent reported), agents-report.mjs (the tables).
+//                                      [--env 'POLL_INTERVAL_MS=10000' [--env 'K=V K2=V2' …]]
+// --env: one more run of vm-collector with these settings over its own (space-separated K=V);
+// repeat it for more variants; --env '' alone: none. NODE_OPTIONS is added to the service's own
+// (Node refuses --cpu-prof there: profile with --require of a script that uses node:inspector).
+// Each row is printed as soon as it is measured (`# row: …`), the tables at the end.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -46,6 +44,7 @@ const { values: opts } = parseArgs({
     window: { type: 'string', default: '60' },
     settle: { type: 'string', default: '20' },
     'no-install': { type: 'boolean', default: false },
+    env: { type: 'string', multiple: true, default: ['POLL_INTERVAL_MS=10000'] },
   },
 });
 const sizes = (text) =>
@@ -59,6 +58,21 @@ const sizes = (text) =>
     });
 const DOMAIN_COUNTS = sizes(opts.domains);
 const CONTAINER_COUNTS = sizes(opts.containers);
+/** `--env 'K=V K2=V2'` → { K: 'V', K2: 'V2' }; the value of NODE_OPTIONS keeps its spaces. */
+const envOf = (text) => {
+  const env = {};
+  let key;
+  for (const word of text.split(/\s+/).filter((w) => w !== '')) {
+    const m = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(word);
+    if (m !== null) {
+      key = m[1];
+      env[key] = m[2];
+    } else if (key === 'NODE_OPTIONS') env[key] += ` ${word}`;
+    else throw new Error(`--env: ${word} is not KEY=value`);
+  }
+  return env;
+};
+const VM_ENVS = opts.env.map(envOf).filter((env) => Object.keys(env).length > 0);
 const WINDOW_S = Number(opts.window);
 const SETTLE_S = Number(opts.settle);
 if (!(WINDOW_S >= 10 && WINDOW_S <= 3600)) throw new Error('--window: 10..3600 seconds');
@@ -72,6 +86,7 @@ const run = {
   settleS: SETTLE_S,
   intervalS: 10,
   libvirtUri: localInfra.libvirtUri,
+  vmEnvs: VM_ENVS,
   createdDomains: [],
 };
 

@@ -24,9 +24,12 @@ export function printTable(title, rows, truthLabel) {
   }
 }
 
-/** The row of an agent watched as `agent` beside its daemon (`daemonCpuS` above its idle). */
+/**
+ * The row of an agent watched as `agent` beside its daemon (`daemonCpuS` above its idle); printed
+ * at once, so a run stopped later keeps what it measured.
+ */
 export function agentRow(name, w, daemonCpuS, reported, truth) {
-  return {
+  const row = {
     name,
     agentCpuS: w.agent.cpuS,
     daemonCpuS,
@@ -35,4 +38,8 @@ export function agentRow(name, w, daemonCpuS, reported, truth) {
     reported,
     truth,
   };
+  console.log(
+    `# row: ${name}: agent ${f(row.agentCpuS)} + daemon ${f(daemonCpuS)} CPU-s, ${f(row.switchesPerS, 1)} switches/s, reported ${f(reported, 4)} vs ${f(truth, 4)} cores`,
+  );
+  return row;
 }

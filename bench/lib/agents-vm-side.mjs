@@ -1,5 +1,5 @@
 // The VM side of bench/agents-side-by-side.mjs: N idle KVM domains; vm-collector (as configured,
-// then polling only at the sample interval), collectd's virt plugin and
+// then once with each `--env` variant of its settings), collectd's virt plugin and
 // prometheus-libvirt-exporter each watched alone over the same window beside libvirtd.
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -19,8 +19,9 @@ import {
 import { stackRuntime } from './stack-runtime.mjs';
 
 /**
- * `run`: { id, root, tmp, windowS, settleS, intervalS, libvirtUri, createdDomains } of the bench
- * (createdDomains: what to destroy if it is stopped half-way).
+ * `run`: { id, root, tmp, windowS, settleS, intervalS, libvirtUri, vmEnvs, createdDomains } of the
+ * bench (vmEnvs: the variants of vm-collector's settings measured after it as configured;
+ * createdDomains: what to destroy if it is stopped half-way).
  */
 export async function vmSide(run, pipeline, n) {
   const { tmp, libvirtUri: uri, windowS, settleS, intervalS } = run;
@@ -46,58 +47,48 @@ export async function vmSide(run, pipeline, n) {
   const one = names[0];
   const rows = [];
 
-  // ours
-  await pipeline.startVmCollector({ ...stackRuntime('vm-collector'), LOG_LEVEL: 'warn' });
-  await sleep(settleS * 1000);
-  let t0 = domainCpuNs(uri, one);
-  let w = await watch({ agent: pipeline.pid('vm-collector'), libvirtd }, windowS);
-  let t1 = domainCpuNs(uri, one);
-  await pipeline.stopService('vm-collector');
-  const oursReported = await ourRate(
-    pipeline.topic,
-    run.id,
-    (s) => s.resource?.name === one,
-    t0.atMs,
-    t1.atMs,
-  );
-  rows.push(
-    agentRow(
-      `vm-collector (${oursReported.samples} samples of ${one} in the window)`,
+  /**
+   * vm-collector with `env` over its settings (NODE_OPTIONS added to its own), alone for the
+   * window: its row, labelled `label`.
+   */
+  const measureOurs = async (env, label) => {
+    const runtime = stackRuntime('vm-collector');
+    const nodeOptions = [runtime.NODE_OPTIONS, env.NODE_OPTIONS].filter((o) => o !== undefined);
+    await pipeline.startVmCollector({
+      ...runtime,
+      LOG_LEVEL: 'warn',
+      ...env,
+      ...(nodeOptions.length > 0 ? { NODE_OPTIONS: nodeOptions.join(' ') } : {}),
+    });
+    await sleep(settleS * 1000);
+    const t0 = domainCpuNs(uri, one);
+    const w = await watch({ agent: pipeline.pid('vm-collector'), libvirtd }, windowS);
+    const t1 = domainCpuNs(uri, one);
+    await pipeline.stopService('vm-collector');
+    const reported = await ourRate(
+      pipeline.topic,
+      run.id,
+      (s) => s.resource?.name === one,
+      t0.atMs,
+      t1.atMs,
+    );
+    return agentRow(
+      `${label} (${reported.samples} samples of ${one})`,
       w,
       daemonAbove(w.libvirtd),
-      oursReported.rate,
+      reported.rate,
       rate(t0, t1),
-    ),
-  );
-
-  // ours again at collectd's cadence: POLL_INTERVAL_MS = the sample interval, no start/stop
-  // watch between samples (what the 1-s watch costs, apart from what sampling costs)
-  await pipeline.startVmCollector({
-    ...stackRuntime('vm-collector'),
-    LOG_LEVEL: 'warn',
-    POLL_INTERVAL_MS: String(intervalS * 1000),
-  });
-  await sleep(settleS * 1000);
-  t0 = domainCpuNs(uri, one);
-  w = await watch({ agent: pipeline.pid('vm-collector'), libvirtd }, windowS);
-  t1 = domainCpuNs(uri, one);
-  await pipeline.stopService('vm-collector');
-  const slowReported = await ourRate(
-    pipeline.topic,
-    run.id,
-    (s) => s.resource?.name === one,
-    t0.atMs,
-    t1.atMs,
-  );
-  rows.push(
-    agentRow(
-      `vm-collector, POLL_INTERVAL_MS=${intervalS * 1000} (no watch between samples; ${slowReported.samples} samples)`,
-      w,
-      daemonAbove(w.libvirtd),
-      slowReported.rate,
-      rate(t0, t1),
-    ),
-  );
+    );
+  };
+  // ours as configured, then once per variant (`--env`): e.g. POLL_INTERVAL_MS = the sample
+  // interval, no start/stop watch between samples (what the watch costs apart from sampling)
+  rows.push(await measureOurs({}, 'vm-collector'));
+  for (const env of run.vmEnvs) {
+    const label = Object.entries(env)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
+    rows.push(await measureOurs(env, `vm-collector, ${label}`));
+  }
 
   // collectd's virt plugin, csv output with raw counters
   const csvDir = join(tmp, `collectd-${n}`);
@@ -105,9 +96,9 @@ export async function vmSide(run, pipeline, n) {
   writeFileSync(conf, collectdConf(run, n, csvDir));
   const collectd = startProcess('collectd', ['-f', '-C', conf], join(tmp, `collectd-${n}.log`));
   await sleep(settleS * 1000);
-  t0 = domainCpuNs(uri, one);
-  w = await watch({ agent: collectd.pid, libvirtd }, windowS);
-  t1 = domainCpuNs(uri, one);
+  let t0 = domainCpuNs(uri, one);
+  let w = await watch({ agent: collectd.pid, libvirtd }, windowS);
+  let t1 = domainCpuNs(uri, one);
   await stopProcess(collectd);
   rows.push(
     agentRow(

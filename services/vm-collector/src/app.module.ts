@@ -71,6 +71,7 @@ export class AppModule {
                 concurrency: config.libvirtConcurrency,
                 watchReads: config.watchReads,
                 youngWindowMs: config.sampleIntervalMs,
+                watchRunDir: config.lifecycleWatch === 'run-dir',
               },
               () => clock.now(),
               (wallMs) => clock.fromWall(wallMs),

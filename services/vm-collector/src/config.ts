@@ -25,6 +25,10 @@ export { ConfigError };
 export const WATCH_READS = ['young', 'all'] as const;
 export type WatchReads = (typeof WATCH_READS)[number];
 
+/** LIFECYCLE_WATCH: how starts and stops are noticed between two samples. */
+export const LIFECYCLE_WATCHES = ['run-dir', 'poll'] as const;
+export type LifecycleWatch = (typeof LIFECYCLE_WATCHES)[number];
+
 /** The collector's settings; kafka, hostKey, spool and followedStateDir are libs/spool's CollectorPublishingConfig. */
 export interface VmCollectorConfig extends CollectorPublishingConfig {
   /** libvirt connection URIs, each read every poll; duplicates removed. */
@@ -37,6 +41,14 @@ export interface VmCollectorConfig extends CollectorPublishingConfig {
   sampleIntervalMs: number;
   /** The domain lists are read this often, so starts and stops are caught between samples. */
   pollIntervalMs: number;
+  /**
+   * `run-dir` (default): on a local qemu:///system the QEMU driver's run directory
+   * (qemuRunDir) is watched with inotify, and a change there triggers a poll; between samples
+   * the collector polls only while a domain is young (WATCH_READS=young), a connection is
+   * failing or the directory cannot be watched — else it sleeps until the next sample or change.
+   * `poll`: a poll every pollIntervalMs, whatever happens.
+   */
+  lifecycleWatch: LifecycleWatch;
   /**
    * What the polls between two samples read of the domains they already know: `young` (default)
    * only those first seen within the last sample interval, the rest answered from their last
@@ -94,6 +106,7 @@ const EnvSchema = z.object({
   SAMPLE_INTERVAL_MS: durationMs(100, 3_600_000).default(10_000),
   POLL_INTERVAL_MS: durationMs(50, 3_600_000).default(1_000),
   WATCH_READS: z.enum(WATCH_READS).default('young'),
+  LIFECYCLE_WATCH: z.enum(LIFECYCLE_WATCHES).default('run-dir'),
   METADATA_REFRESH_MS: durationMs(1_000, 86_400_000).default(60_000),
   MEMORY_USAGE: z.enum(MEMORY_USAGE_MODES).default('rss'),
   LIBVIRT_QEMU_RUN_DIR: z.string().min(1).default('/run/libvirt/qemu'),
@@ -130,6 +143,7 @@ export function loadConfig(env: Env = process.env): VmCollectorConfig {
     sampleIntervalMs: e.SAMPLE_INTERVAL_MS,
     pollIntervalMs: e.POLL_INTERVAL_MS,
     watchReads: e.WATCH_READS,
+    lifecycleWatch: e.LIFECYCLE_WATCH,
     metadataRefreshMs: e.METADATA_REFRESH_MS,
     memoryUsage: e.MEMORY_USAGE,
     qemuRunDir: e.LIBVIRT_QEMU_RUN_DIR,

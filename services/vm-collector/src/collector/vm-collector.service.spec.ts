@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type SampleEvent } from '@metering/contracts';
@@ -22,8 +23,13 @@ class FakeSource implements DomainSource {
   lastOkAt: Date | null = null;
   lastError: string | null = null;
   closed = false;
+  /** What settled() answers; `changed` is what watch() was given. */
+  quiet = false;
+  changed: (() => void) | undefined;
+  observed = 0;
 
   observe(): Promise<HostObservation[]> {
+    this.observed += 1;
     for (const o of this.next) {
       this.lastError = o.ok ? null : o.error;
       if (o.ok) this.lastOkAt = new Date();
@@ -32,6 +38,13 @@ class FakeSource implements DomainSource {
   }
   errors(): readonly DomainReadError[] {
     return this.readErrors;
+  }
+  watch(changed: () => void): string | null {
+    this.changed = changed;
+    return null;
+  }
+  settled(): boolean {
+    return this.quiet;
   }
   connections(): ConnectionStatus[] {
     return [{ uri: URI, connected: true, lastError: this.lastError, lastOkAt: this.lastOkAt }];
@@ -93,11 +106,12 @@ function reading(uuid: string, cpuSeconds: number): DomainReading {
   };
 }
 
-function setup() {
+function setup(overrides: Partial<ReturnType<typeof loadConfig>> = {}) {
   const config = {
     ...loadConfig({ KAFKA_BROKERS: '127.0.0.1:9092', SPOOL_DIR: '/tmp/unused' }),
     sampleIntervalMs: 60_000,
     shutdownFlushMs: 1234,
+    ...overrides,
   };
   const source = new FakeSource();
   const publisher = new FakePublisher();
@@ -210,4 +224,68 @@ test('shutdown stops polling, flushes the publisher within the bound and closes 
   assert.equal(publisher.flushedWith, 1234);
   assert.ok(publisher.closed);
   assert.ok(source.closed);
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(what: string, done: () => boolean, withinMs: number): Promise<void> {
+  const end = performance.now() + withinMs;
+  while (!done()) {
+    if (performance.now() > end) assert.fail(`not within ${withinMs} ms: ${what}`);
+    await sleep(5);
+  }
+}
+
+test('settled, the collector sleeps between samples; a change is polled at once, then watched a while', async () => {
+  const { service, source } = setup({ sampleIntervalMs: 5_000, pollIntervalMs: 100 });
+  source.quiet = true;
+  source.next = [{ uri: URI, ok: true, domains: [reading(A, 1)], listed: 1, unreadable: [] }];
+  service.onApplicationBootstrap();
+  try {
+    await until('the first poll', () => source.observed === 1, 1_000);
+    assert.ok(source.changed, 'the service asked the source to watch');
+    await sleep(600);
+    assert.equal(source.observed, 1, 'no poll between samples while settled');
+    const changedAt = performance.now();
+    source.changed?.();
+    await until('a poll after the change', () => source.observed === 2, 1_000);
+    assert.ok(performance.now() - changedAt < 1_000, 'looked at before the next sample');
+    // Polls each poll interval for two intervals after a change, then sleeps again.
+    await until('the polls after a change', () => source.observed >= 3, 1_000);
+    await sleep(400);
+    const after = source.observed;
+    await sleep(600);
+    assert.equal(source.observed, after, 'asleep again until the sample');
+  } finally {
+    await service.beforeApplicationShutdown();
+  }
+});
+
+test('not settled (a young domain, a failing connection, no watch), it polls every poll interval', async () => {
+  const { service, source } = setup({ sampleIntervalMs: 5_000, pollIntervalMs: 100 });
+  source.quiet = false;
+  service.onApplicationBootstrap();
+  try {
+    await sleep(700);
+    assert.ok(source.observed >= 4, `${source.observed} polls in 700 ms`);
+  } finally {
+    await service.beforeApplicationShutdown();
+  }
+});
+
+test('LIFECYCLE_WATCH=poll: no watch, a poll every poll interval even when settled', async () => {
+  const { service, source } = setup({
+    sampleIntervalMs: 5_000,
+    pollIntervalMs: 100,
+    lifecycleWatch: 'poll',
+  });
+  source.quiet = true;
+  service.onApplicationBootstrap();
+  try {
+    await sleep(700);
+    assert.equal(source.changed, undefined);
+    assert.ok(source.observed >= 4, `${source.observed} polls in 700 ms`);
+  } finally {
+    await service.beforeApplicationShutdown();
+  }
 });

@@ -34,26 +34,42 @@ export interface ReadingClock {
 
 const WALL_CLOCK: ReadingClock = { now: () => Date.now() };
 
+/** A change signalled by the source is looked at this soon: a burst of them makes one poll. */
+const CHANGE_DELAY_MS = 50;
+
 /**
  * Runs the sampling cycle: polls every libvirt connection each pollIntervalMs (cheap: one
  * list of ids, and the info of young domains, or of all with WATCH_READS=all), so starts and
  * stops are caught within a poll, and
- * publishes `running` samples each sampleIntervalMs. Polls never overlap; a slow poll
- * delays the next one rather than piling up. Publishing only queues (the spool), so a slow
- * or absent Kafka never slows the cycle.
+ * publishes `running` samples each sampleIntervalMs. With LIFECYCLE_WATCH=run-dir the polls
+ * between samples are left out while the source is settled (its starts and stops signalled,
+ * no young domain): the collector then sleeps until the next sample or a change, which it
+ * looks at within CHANGE_DELAY_MS, then polls each pollIntervalMs for two intervals more.
+ * Polls never overlap; a slow poll delays the next one rather than piling up; a change during
+ * a poll makes another. Publishing only queues (the spool), so a slow or absent Kafka never
+ * slows the cycle.
  */
 @Injectable()
 export class VmCollectorService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger: Logger;
   private readonly cycle: SamplingCycle;
   private timer: NodeJS.Timeout | undefined;
+  /** When the pending timer fires (performance.now()). */
+  private timerDueAt = Number.POSITIVE_INFINITY;
   private current: Promise<void> | undefined;
+  private polling = false;
+  /** A change was signalled while a poll ran: poll again right after it. */
+  private changedDuringPoll = false;
+  /** When the source last signalled a change (performance.now()). */
+  private lastChangeAt = Number.NEGATIVE_INFINITY;
   private stopped = false;
   private lastRunningAtMs = Number.NEGATIVE_INFINITY;
   private lastObservations = new Map<string, HostObservation>();
   private failingDomains = new Set<string>();
   /** Instance ids followed at the last save: a change of the set is synced to disk. */
   private savedInstances = '';
+  /** The cycle's revision() at the last save: the same, nothing to write. */
+  private savedRevision = -1;
   private stateFailing = false;
   private readonly unregister: (() => void)[] = [];
 
@@ -101,6 +117,15 @@ export class VmCollectorService implements OnApplicationBootstrap, BeforeApplica
       'sampling libvirt domains',
     );
     this.restoreFollowed();
+    if (this.config.lifecycleWatch === 'run-dir') {
+      const problem = this.source.watch(() => this.changed());
+      if (problem !== null) {
+        this.logger.warn(
+          { dir: this.config.qemuRunDir, problem },
+          'cannot watch the QEMU run directory: polling every POLL_INTERVAL_MS (tried again at each sample)',
+        );
+      }
+    }
     this.schedule(0);
   }
 
@@ -149,6 +174,9 @@ export class VmCollectorService implements OnApplicationBootstrap, BeforeApplica
    */
   private saveFollowed(): void {
     if (this.store === null) return;
+    // Most polls between samples change nothing: not even the encoding is done again.
+    const revision = this.cycle.revision();
+    if (revision === this.savedRevision) return;
     const followed = this.cycle.followed();
     const ids = followed
       .map((f) => f.instanceId)
@@ -157,6 +185,7 @@ export class VmCollectorService implements OnApplicationBootstrap, BeforeApplica
     try {
       this.store.save(followed, ids !== this.savedInstances);
       this.savedInstances = ids;
+      this.savedRevision = revision;
       if (this.stateFailing) this.logger.info('the followed-domains state file is written again');
       this.stateFailing = false;
     } catch (error) {
@@ -238,8 +267,12 @@ export class VmCollectorService implements OnApplicationBootstrap, BeforeApplica
 
   private schedule(delayMs: number): void {
     if (this.stopped) return;
+    this.timerDueAt = performance.now() + delayMs;
     this.timer = setTimeout(() => {
       const started = performance.now();
+      this.timerDueAt = Number.POSITIVE_INFINITY;
+      this.polling = true;
+      this.changedDuringPoll = false;
       this.current = this.pollOnce()
         .then(() => undefined)
         .catch((error: unknown) => {
@@ -248,10 +281,38 @@ export class VmCollectorService implements OnApplicationBootstrap, BeforeApplica
           this.logger.error({ err: error }, 'poll failed');
         })
         .finally(() => {
+          this.polling = false;
           const elapsed = performance.now() - started;
-          this.schedule(Math.max(0, this.config.pollIntervalMs - elapsed));
+          this.schedule(this.changedDuringPoll ? CHANGE_DELAY_MS : this.nextDelayMs(elapsed));
         });
     }, delayMs);
+  }
+
+  /**
+   * Until the next poll: a poll interval, or, while nothing needs watching (the source settled,
+   * no change for two poll intervals), until the next sample is due.
+   */
+  private nextDelayMs(elapsedMs: number): number {
+    const interval = Math.max(0, this.config.pollIntervalMs - elapsedMs);
+    const now = performance.now();
+    const quiet =
+      this.config.lifecycleWatch === 'run-dir' &&
+      now - this.lastChangeAt >= 2 * this.config.pollIntervalMs &&
+      this.source.settled();
+    if (!quiet) return interval;
+    return Math.max(interval, this.lastRunningAtMs + this.config.sampleIntervalMs - now);
+  }
+
+  /** The source saw a domain start, stop or change: the next poll comes at once. */
+  private changed(): void {
+    this.lastChangeAt = performance.now();
+    if (this.polling) {
+      this.changedDuringPoll = true;
+      return;
+    }
+    if (this.stopped || this.timerDueAt - performance.now() <= CHANGE_DELAY_MS) return;
+    clearTimeout(this.timer);
+    this.schedule(CHANGE_DELAY_MS);
   }
 
   private noteObservations(observations: readonly HostObservation[]): void {

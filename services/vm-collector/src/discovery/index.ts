@@ -9,11 +9,11 @@ export {
 export {
   type DomainReadError,
   type DomainSource,
-  LibvirtDiscovery,
   type LibvirtDiscoveryOptions,
-  isLocalQemuSystem,
-  isRemote,
-} from './libvirt-discovery.adapter';
+} from './domain-source';
+export { LibvirtDiscovery } from './libvirt-discovery.adapter';
+export { isLocalQemuSystem, isRemote } from './libvirt-terms';
+export { RunDirWatch } from './run-dir.watch';
 export {
   type ConnectionStatus,
   LibvirtBackoffError,

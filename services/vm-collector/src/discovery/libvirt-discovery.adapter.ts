@@ -1,5 +1,5 @@
 import { mapConcurrent } from '@metering/observability/resilience';
-import { type DomainReading, type DomainRunState, type HostObservation } from '../sampling';
+import { type DomainReading, type HostObservation } from '../sampling';
 import { parseDomainFacts } from './domain-metadata.parser';
 import {
   type ConnectionStatus,
@@ -9,57 +9,21 @@ import {
   type LibvirtDomain,
   loadLibvirt,
 } from './libvirt.connection';
+import {
+  DOMAIN_GONE,
+  isLocalQemuSystem,
+  isRemote,
+  messageOf,
+  metadataKey,
+  STATES,
+} from './libvirt-terms';
+import {
+  type DomainReadError,
+  type DomainSource,
+  type LibvirtDiscoveryOptions,
+} from './domain-source';
 import { QemuProcessReader } from './qemu-process.reader';
-
-/** Where the sampling cycle gets its readings: every active domain of every connection. */
-export interface DomainSource {
-  /**
-   * `full: false` (a poll between two samples) may answer known domains from what the last
-   * full poll read, except their state and CPU time, which are always read.
-   */
-  observe(options?: { full?: boolean }): Promise<HostObservation[]>;
-  /** Per-domain read failures of the last observe() (the domains were skipped or kept). */
-  errors(): readonly DomainReadError[];
-  connections(): ConnectionStatus[];
-  close(): Promise<void>;
-}
-
-export interface LibvirtDiscoveryOptions {
-  readonly uris: readonly string[];
-  /** `host` of domains on local connections; remote ones report their own hostname. */
-  readonly hostName: string;
-  /** A domain's XML (its tenant) is read again after this long. */
-  readonly metadataRefreshMs: number;
-  readonly qemuRunDir: string;
-  readonly procDir: string;
-  /** Bound on each libvirt call, so a hung connection cannot stall the cycle. */
-  readonly callTimeoutMs: number;
-  /** Domains read at the same time per connection. */
-  readonly concurrency: number;
-  /**
-   * What a watch poll (`full: false`) reads of a domain it knows: `all` (default) its info each
-   * time; `young` only while it was first seen less than `youngWindowMs` ago (a domain that may
-   * end before its first running sample), the others are answered with their last reading.
-   */
-  readonly watchReads?: 'all' | 'young';
-  /** With `young`: how long a domain counts as young. Default 10 s (the sample interval). */
-  readonly youngWindowMs?: number;
-  /**
-   * How often a full poll lists every domain (active or not: `listed`) and takes fresh handles.
-   * Default metadataRefreshMs. In between, full polls list the running ids (one call) and read
-   * the domains they know by their handles: an id is one boot of one domain (libvirt never gives
-   * it to another while the connection lasts), so its uuid and name need no call again.
-   */
-  readonly relistMs?: number;
-}
-
-/** A domain that could not be read, for the logs and the error counter. */
-export interface DomainReadError {
-  readonly uri: string;
-  readonly domain: string;
-  readonly stage: 'info' | 'metadata';
-  readonly message: string;
-}
+import { RunDirWatch } from './run-dir.watch';
 
 /** A domain a full poll read, by its libvirt id: what a watch poll needs to read it again. */
 interface KnownDomain {
@@ -87,21 +51,6 @@ interface CachedMetadata {
   readonly xml: string;
 }
 
-const STATES: Readonly<Record<number, DomainRunState | 'shutoff'>> = {
-  0: 'nostate',
-  1: 'running',
-  2: 'blocked',
-  3: 'paused',
-  4: 'shutdown',
-  5: 'shutoff',
-  6: 'crashed',
-  7: 'pmsuspended',
-};
-
-// The binding reports every error with code -1, so "the domain is gone" is told by message
-// (virErrorNumber texts: VIR_ERR_NO_DOMAIN, VIR_ERR_OPERATION_INVALID).
-const DOMAIN_GONE = /domain not found|no domain with matching|domain is not running/i;
-
 /**
  * Reads the domains of each configured libvirt URI. A full poll (each sample): the ids of the
  * running domains (one call; every relistMs, and on a new connection, all domains with fresh
@@ -123,6 +72,7 @@ export class LibvirtDiscovery implements DomainSource {
   private lastErrors: DomainReadError[] = [];
   /** When each boot (uri, uuid, id) was first read: young ones are read by every watch poll. */
   private readonly firstSeen = new Map<string, number>();
+  private runDirWatch: RunDirWatch | null = null;
 
   constructor(
     private readonly options: LibvirtDiscoveryOptions,
@@ -142,6 +92,8 @@ export class LibvirtDiscovery implements DomainSource {
 
   async observe({ full = true }: { full?: boolean } = {}): Promise<HostObservation[]> {
     this.lastErrors = [];
+    // A watch that broke is tried again at each sample (settled() is false meanwhile).
+    if (full) this.runDirWatch?.ensure();
     const observations = await Promise.all(
       this.connectionsByUri.map((c) => this.observeOne(c, full)),
     );
@@ -166,11 +118,33 @@ export class LibvirtDiscovery implements DomainSource {
     return this.lastErrors;
   }
 
+  watch(changed: () => void): string | null {
+    if (this.options.watchRunDir !== true || !this.options.uris.some(isLocalQemuSystem)) {
+      return null;
+    }
+    this.runDirWatch ??= new RunDirWatch(this.options.qemuRunDir, changed);
+    return this.runDirWatch.ensure() ? null : this.runDirWatch.error();
+  }
+
+  settled(): boolean {
+    if (this.runDirWatch?.active() !== true) return false;
+    if ((this.options.watchReads ?? 'all') !== 'young') return false;
+    if (!this.options.uris.every(isLocalQemuSystem)) return false;
+    for (const c of this.connectionsByUri) {
+      const status = c.status();
+      if (!status.connected || status.lastError !== null) return false;
+    }
+    const youngAfter = this.now() - (this.options.youngWindowMs ?? 10_000);
+    for (const first of this.firstSeen.values()) if (first > youngAfter) return false;
+    return true;
+  }
+
   connections(): ConnectionStatus[] {
     return this.connectionsByUri.map((c) => c.status());
   }
 
   async close(): Promise<void> {
+    this.runDirWatch?.close();
     await Promise.all(this.connectionsByUri.map((c) => c.close()));
   }
 
@@ -425,22 +399,4 @@ export class LibvirtDiscovery implements DomainSource {
 
 function isKnown(handle: LibvirtDomain | KnownDomain): handle is KnownDomain {
   return typeof handle === 'object' && handle !== null && 'uuid' in handle && 'domain' in handle;
-}
-
-function metadataKey(uri: string, uuid: string, domainId: number): string {
-  return `${uri}\n${uuid}\n${domainId}`;
-}
-
-/** qemu:///system on this host: its domains' QEMU processes are readable in /proc. */
-export function isLocalQemuSystem(uri: string): boolean {
-  return /^qemu(\+unix)?:\/\/\/system(\?.*)?$/.test(uri);
-}
-
-/** A URI naming a host (qemu+ssh://kvm-2/system) reaches another machine. */
-export function isRemote(uri: string): boolean {
-  return !/^[a-z0-9+]+:\/\/\//i.test(uri);
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isLocalQemuSystem, isRemote } from './libvirt-discovery.adapter';
+import { isLocalQemuSystem, isRemote } from './libvirt-terms';
 
 test('QEMU processes are read only for the local system connection', () => {
   const cases: [string, boolean, boolean][] = [

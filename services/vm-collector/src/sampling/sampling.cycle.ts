@@ -67,6 +67,8 @@ export class SamplingCycle {
 
   /** When this run started following what an earlier run left (restore). */
   private restoredAt: Date | null = null;
+  /** Counts the changes to what followed() returns: the same number, the same state. */
+  private changes = 0;
 
   constructor(private readonly options: SamplingCycleOptions) {}
 
@@ -80,11 +82,20 @@ export class SamplingCycle {
    */
   restore(instances: readonly FollowedInstance[], restartedAt: Date): void {
     this.restoredAt = restartedAt;
+    this.changes += 1;
     for (const i of instances) {
       const key = domainKey(i.uri, i.uuid);
       if (this.instances.has(key)) continue;
       this.instances.set(key, { ...i, published: 0, restored: true });
     }
+  }
+
+  /**
+   * Grows whenever what followed() returns changes (an instance started, ended, read again or
+   * published): the state file need not be encoded again while it stays the same.
+   */
+  revision(): number {
+    return this.changes;
   }
 
   /** What the state file keeps: every instance followed now (restored ones not yet settled too). */
@@ -133,6 +144,8 @@ export class SamplingCycle {
           // domain whose QEMU has just died but which is not inactive yet (it reports 0):
           // the end of the instance, not a reading. The last good reading stays the last.
           if (reading.cpuTimeNs < tracked.last.cpuTimeNs) continue;
+          // A watch poll answers a settled domain with the reading it already holds: no change.
+          if (reading !== tracked.last) this.changes += 1;
           tracked.last = reading;
           if (tracked.restored) {
             // Followed before the restart and still running: goes on as the same instance (its
@@ -148,6 +161,7 @@ export class SamplingCycle {
           // Restarted between two polls: the old boot ends, a new one begins.
           samples.push(this.finalOf(tracked, detectedAt));
           this.instances.delete(key);
+          this.changes += 1;
         }
         if (reading.processExpected && reading.process === null) {
           const waitKey = `${key}\n${reading.domainId}`;
@@ -165,6 +179,7 @@ export class SamplingCycle {
         if (tracked.uri === observation.uri && !seen.has(key)) {
           samples.push(this.finalOf(tracked, detectedAt));
           this.instances.delete(key);
+          this.changes += 1;
         }
       }
     }
@@ -200,6 +215,7 @@ export class SamplingCycle {
       restored: false,
     };
     this.instances.set(key, instance);
+    this.changes += 1;
     return instance;
   }
 
@@ -209,6 +225,7 @@ export class SamplingCycle {
     lifecycle: 'start' | 'running',
   ): SampleEvent {
     instance.lastPublishedAt = reading.observedAt;
+    this.changes += 1;
     const sequence = instance.published++;
     return sampleOf(instance, reading, lifecycle, reading.observedAt, this.options, sequence);
   }
