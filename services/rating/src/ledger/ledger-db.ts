@@ -124,7 +124,10 @@ export class LedgerDb {
   ): AsyncGenerator<z.output<S>[]> {
     const runner = this.dataSource.createQueryRunner();
     await runner.connect();
+    // A raw BEGIN: TypeORM's isTransactionActive does not see it, so it is tracked here.
+    let open = false;
     try {
+      open = true;
       await runner.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       await runner.query(`DECLARE snapshot_pages NO SCROLL CURSOR FOR ${sql}`, [...params]);
       for (;;) {
@@ -136,9 +139,12 @@ export class LedgerDb {
         yield rows;
       }
       await runner.query('COMMIT');
+      open = false;
     } finally {
-      // A stopped iteration leaves the transaction open: releasing rolls it back.
-      if (runner.isTransactionActive) await runner.query('ROLLBACK').catch(() => undefined);
+      // An iteration stopped early (or failed) leaves the transaction open, and releasing does
+      // not end it: the pool would hand the next user a connection inside this read-only
+      // snapshot. A ROLLBACK that fails means a dead connection, which the pool drops.
+      if (open) await runner.query('ROLLBACK').catch(() => undefined);
       await runner.release();
     }
   }
