@@ -77,9 +77,14 @@ export class BatchWindow {
       };
       this.held.set(batch.partition, held);
     }
+    // A batch's messages are in offset order: skip those delivered again (held already), then
+    // hold the rest without parsing each message's offset.
     const last = held.messages.length === 0 ? -1n : BigInt(held.messages.at(-1)!.offset);
-    for (const message of batch.messages) {
-      if (BigInt(message.offset) <= last) continue; // delivered again: held already
+    const { messages } = batch;
+    let from = 0;
+    while (from < messages.length && BigInt(messages[from]!.offset) <= last) from += 1;
+    for (let i = from; i < messages.length; i++) {
+      const message = messages[i]!;
       held.messages.push(message);
       held.bytes += sizeOf(message);
     }
