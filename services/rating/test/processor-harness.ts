@@ -105,6 +105,21 @@ export async function tieredLedger(o: {
   return ds;
 }
 
+/** Plan 'cheap' v1 (graduated CPU, flat memory), unassigned: the reprice specs assign it. */
+export async function insertCheapPlan(ds: DataSource): Promise<void> {
+  await ds.query(
+    `INSERT INTO price_plan (id, version, currency, basis, cpu_tiers, memory_tiers)
+     VALUES ('cheap', 1, 'EUR', 'usage', $1::jsonb, $2::jsonb)`,
+    [
+      JSON.stringify([
+        { upTo: '0.1', unitPrice: '0.020' },
+        { upTo: null, unitPrice: '0.010' },
+      ]),
+      JSON.stringify([{ upTo: null, unitPrice: '0.0010' }]),
+    ],
+  );
+}
+
 /**
  * A processor as the rating process builds it (60 s usage windows, a 5 min gap limit), with the
  * DLQ and InfluxDB as no-ops; `ledger` replaces the repository (to make a step fail), and a

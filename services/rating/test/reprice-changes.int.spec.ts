@@ -7,7 +7,7 @@ import { CatalogReader } from '../src/ledger/catalog.reader';
 import { LedgerDb } from '../src/ledger/ledger-db';
 import { RepriceStore } from '../src/ledger/reprice.store';
 import { type UsageEventSink } from '../src/publishing/usage-event.outbox';
-import { batchOf, processorOn, tieredLedger } from './processor-harness';
+import { batchOf, insertCheapPlan, processorOn, tieredLedger } from './processor-harness';
 
 // What rating does with a plan assignment changed back in time, when the repricing it causes
 // fails, and when two rating processes notice the same change. Real PostgreSQL.
@@ -41,25 +41,12 @@ class SpanFailing extends RepriceStore {
   }
 }
 
-async function addCheapPlan(ds: DataSource, assign: boolean): Promise<void> {
-  if (assign) {
-    await ds.query(
-      `INSERT INTO plan_assignment (tenant_id, effective_from, plan_id, plan_version)
-       VALUES ($1, to_timestamp($2::numeric / 1000), $3, $4)`,
-      [CHEAP.tenantId, String(CHEAP.effectiveFromMs), CHEAP.planId, CHEAP.planVersion],
-    );
-    return;
-  }
+/** Assigns plan 'cheap' (insertCheapPlan) to the tenant. */
+async function assignCheapPlan(ds: DataSource): Promise<void> {
   await ds.query(
-    `INSERT INTO price_plan (id, version, currency, basis, cpu_tiers, memory_tiers)
-     VALUES ('cheap', 1, 'EUR', 'usage', $1::jsonb, $2::jsonb)`,
-    [
-      JSON.stringify([
-        { upTo: '0.1', unitPrice: '0.020' },
-        { upTo: null, unitPrice: '0.010' },
-      ]),
-      JSON.stringify([{ upTo: null, unitPrice: '0.0010' }]),
-    ],
+    `INSERT INTO plan_assignment (tenant_id, effective_from, plan_id, plan_version)
+       VALUES ($1, to_timestamp($2::numeric / 1000), $3, $4)`,
+    [CHEAP.tenantId, String(CHEAP.effectiveFromMs), CHEAP.planId, CHEAP.planVersion],
   );
 }
 
@@ -82,7 +69,7 @@ describe('rating: back-dated plan changes (real PostgreSQL)', () => {
     const schema = uniqueName('reprice_changes');
     const ds = await tieredLedger({ schema, tenants: [TENANT], create: true });
     opened.push({ ds, schema });
-    await addCheapPlan(ds, false);
+    await insertCheapPlan(ds);
     return ds;
   }
 
@@ -96,7 +83,7 @@ describe('rating: back-dated plan changes (real PostgreSQL)', () => {
   test('a reprice that fails is done at the batch’s redelivery, not left until a restart', async () => {
     // Reference: the cheap plan assigned before anything was rated.
     const ref = await world();
-    await addCheapPlan(ref, true);
+    await assignCheapPlan(ref);
     const serial = processorOn(ref, NO_EVENTS, { groupId: GROUP });
     await serial.process(FIRST);
     await serial.process(SECOND);
@@ -112,7 +99,7 @@ describe('rating: back-dated plan changes (real PostgreSQL)', () => {
     await processor.process(FIRST);
     assert.notDeepEqual(await month(ds), expected, 'priced by the tiered plan so far');
 
-    await addCheapPlan(ds, true);
+    await assignCheapPlan(ds);
     ledger.failing = true;
     await assert.rejects(processor.process(SECOND), /ledger is away/);
     ledger.failing = false;

@@ -14,6 +14,7 @@ import {
   tieredLedger,
   waitingForLock,
   within,
+  insertCheapPlan,
 } from './processor-harness';
 
 // A batch that commits while a reprice runs (batches never take the month's lease): its charges
@@ -55,25 +56,12 @@ class HeldBeforeReads extends RepriceStore {
   }
 }
 
-async function addCheapPlan(ds: DataSource, assign: boolean): Promise<void> {
-  if (assign) {
-    await ds.query(
-      `INSERT INTO plan_assignment (tenant_id, effective_from, plan_id, plan_version)
-       VALUES ($1, '2026-10-01', 'cheap', 1)`,
-      [TENANT],
-    );
-    return;
-  }
+/** Assigns plan 'cheap' (insertCheapPlan) to the tenant. */
+async function assignCheapPlan(ds: DataSource): Promise<void> {
   await ds.query(
-    `INSERT INTO price_plan (id, version, currency, basis, cpu_tiers, memory_tiers)
-     VALUES ('cheap', 1, 'EUR', 'usage', $1::jsonb, $2::jsonb)`,
-    [
-      JSON.stringify([
-        { upTo: '0.1', unitPrice: '0.020' },
-        { upTo: null, unitPrice: '0.010' },
-      ]),
-      JSON.stringify([{ upTo: null, unitPrice: '0.0010' }]),
-    ],
+    `INSERT INTO plan_assignment (tenant_id, effective_from, plan_id, plan_version)
+       VALUES ($1, '2026-10-01', 'cheap', 1)`,
+    [TENANT],
   );
 }
 
@@ -99,7 +87,7 @@ describe('rating: a batch committed during a reprice is charged once (real Postg
     const schema = uniqueName('reprice_snapshot');
     const ds = await tieredLedger({ schema, tenants: [TENANT], create: true });
     opened.push({ ds, schema });
-    await addCheapPlan(ds, false);
+    await insertCheapPlan(ds);
     return { ds, schema };
   }
 
@@ -115,7 +103,7 @@ describe('rating: a batch committed during a reprice is charged once (real Postg
     // Reference: the cheap plan assigned before anything was rated; the batches in the order
     // they commit below, each priced at once.
     const { ds: ref } = await world();
-    await addCheapPlan(ref, true);
+    await assignCheapPlan(ref);
     const serial = processorOn(ref, NO_EVENTS, { groupId: GROUP });
     for (const batch of [FIRST, DURING, SECOND]) await serial.process(batch);
     const expected = await month(ref);
@@ -135,7 +123,7 @@ describe('rating: a batch committed during a reprice is charged once (real Postg
     const other = processorOn(otherDs, NO_EVENTS, { groupId: GROUP, drain: false });
     assert.equal((await other.process(FIRST)).applied, 0, 'FIRST is already rated');
 
-    await addCheapPlan(ds, true);
+    await assignCheapPlan(ds);
     let during = 0;
     reprices.between = async () => {
       // Batches never wait for the lease the reprice holds: this commits now.
@@ -150,7 +138,7 @@ describe('rating: a batch committed during a reprice is charged once (real Postg
 
   test('a reprice that waited for a pass which moved the position is run again from a new snapshot, not failed', async () => {
     const { ds: ref } = await world();
-    await addCheapPlan(ref, true);
+    await assignCheapPlan(ref);
     const serial = processorOn(ref, NO_EVENTS, { groupId: GROUP });
     for (const batch of [FIRST, SECOND]) await serial.process(batch);
     const expected = await month(ref);
@@ -168,7 +156,7 @@ describe('rating: a batch committed during a reprice is charged once (real Postg
     opened.push({ ds, schema });
     const repricing = processorOn(ds, NO_EVENTS, { groupId: GROUP, catalogTtlMs: 0 });
     await repricing.process(FIRST);
-    await addCheapPlan(ds, true);
+    await assignCheapPlan(ds);
 
     // Another instance's pass holds the month's lease and stores its position (the same values:
     // a row version the reprice's snapshot, taken while it waits, does not see).
