@@ -130,7 +130,7 @@ export function pipelineProviders(config: RatingConfig): Provider[] {
               influx.committed({
                 buckets,
                 positions: position === null ? [] : [position],
-                rated: [],
+                gauges: [],
                 months: [],
               }),
           },

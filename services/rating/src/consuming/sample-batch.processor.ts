@@ -4,22 +4,24 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type HostKeyLookup } from '@metering/contracts';
 import { type ConsumedBatch, type ConsumedMessage, type Rejection } from '@metering/kafka';
 import {
+  type BatchFold,
+  type MeteredSample,
   type MonthPosition,
-  type RatedInterval,
   type RatingRules,
-  type UsageInterval,
+  type ResourceGauge,
   type UsageWindowRules,
   type BatchSightings,
   type KnownResource,
   type UnpricedPiece,
   type InstanceState,
+  GaugeFold,
+  PieceFold,
   afterBatch,
+  foldBatch,
   instanceKey,
-  planBatch,
-  rateBatch,
+  planInterval,
   repriceMonth,
   resourceSightings,
-  unpricedPieces,
 } from '../domain';
 import { periodBounds, periodOf } from '@metering/pricing';
 import { type BatchLedger } from '../ledger/batch-ledger.store';
@@ -92,8 +94,8 @@ export interface CommittedBatch {
   readonly buckets: readonly BucketTotals[];
   /** Moved month positions, as committed (the pricing stage's; a batch moves none). */
   readonly positions: readonly MonthPosition[];
-  /** The batch's rated samples (raw gauges). */
-  readonly rated: readonly RatedInterval[];
+  /** The raw gauges of the batch's resources (domain/resource-gauge.ts). */
+  readonly gauges: readonly ResourceGauge[];
   /** The tenant months the batch left unpriced pieces in: the pricing stage's next passes. */
   readonly months: readonly MonthKey[];
 }
@@ -271,9 +273,7 @@ export class SampleBatchProcessor {
           instanceId: s.instanceId,
         })),
       );
-      const rating = rateBatch(samples, loaded, this.options.rules, (tenant) =>
-        this.catalog.zoneOf(tenant),
-      );
+      const { rating, pieces, gauges, sightings } = this.fold(samples, loaded);
       if (rating.rejected.length > 0) {
         // Rare: the sample-to-message map is built only when a sample was refused.
         const messageOf = new Map(samples.map((s, i) => [s, messages[i]!]));
@@ -290,18 +290,6 @@ export class SampleBatchProcessor {
         // Dead letters in the partition's order, as they were consumed.
         rejections.sort(byOffset);
       }
-      const planned = planBatch(rating.rated, this.catalog.pricing);
-      const sightings = resourceSightings(
-        samples,
-        (key) => this.knownResources.get(key),
-        this.options.resourceLastSeenStepMs ?? DEFAULT_LAST_SEEN_STEP_MS,
-      );
-      const pieces = unpricedPieces(
-        planned,
-        this.options.windows,
-        rating.states.values(),
-        (state) => periodOf(state.lastObservedAtMs, this.catalog.zoneOf(state.tenantId)),
-      );
       phase();
 
       // Kafka acknowledges the DLQ while PostgreSQL writes; both finish before the commit. The
@@ -332,19 +320,20 @@ export class SampleBatchProcessor {
       committed = {
         buckets: totals,
         positions: [],
-        rated: rating.rated,
+        gauges,
         months: monthsOf(pieces),
       };
       endCommit = phases.start('commit');
       return {
         applied: fresh.length,
         skipped,
-        rated: rating.intervals.length,
+        rated: rating.ratedCount,
         duplicates: rating.duplicates,
         outOfOrder: rating.outOfOrder,
         deadLettered: rejections.length,
         bucketsWritten: rating.buckets.size,
-        ...clippedOf(rating.intervals),
+        clipped: rating.clipped,
+        clippedCoreSeconds: Number(rating.clippedCpuNs) / 1e9,
         repricedMonths: 0,
         pieces: pieces.length,
         unrateable,
@@ -355,6 +344,45 @@ export class SampleBatchProcessor {
     // Only now is it in the ledger: what InfluxDB shows never runs ahead of it.
     if (committed !== null) this.committedSink.committed(committed);
     return outcome;
+  }
+
+  /**
+   * Rates the samples and folds them, in one pass, into what the transaction writes: the states
+   * and buckets, the unpriced pieces, the raw gauges and the resource dimension's rows. No rated
+   * interval, segment or plan outlives its sample's turn in the loop: the batch keeps per
+   * instance and bucket, not per sample, until it commits (docs/adr/0014-rating-scale-out.md).
+   */
+  private fold(
+    samples: readonly MeteredSample[],
+    loaded: ReadonlyMap<string, InstanceState>,
+  ): {
+    rating: BatchFold;
+    pieces: UnpricedPiece[];
+    gauges: readonly ResourceGauge[];
+    sightings: BatchSightings;
+  } {
+    const { catalog } = this;
+    const pieceFold = new PieceFold(this.options.windows);
+    const gaugeFold = new GaugeFold();
+    const rating = foldBatch(
+      samples,
+      loaded,
+      this.options.rules,
+      (tenant) => catalog.zoneOf(tenant),
+      (rated) => {
+        pieceFold.add(planInterval(rated, catalog.pricing));
+        gaugeFold.add(rated);
+      },
+    );
+    const sightings = resourceSightings(
+      samples,
+      (key) => this.knownResources.get(key),
+      this.options.resourceLastSeenStepMs ?? DEFAULT_LAST_SEEN_STEP_MS,
+    );
+    const pieces = pieceFold.finish(rating.states.values(), (state) =>
+      periodOf(state.lastObservedAtMs, catalog.zoneOf(state.tenantId)),
+    );
+    return { rating, pieces, gauges: gaugeFold.gauges, sightings };
   }
 
   /** The committed dimension rows, as the ledger now holds them. */
@@ -465,12 +493,12 @@ export class SampleBatchProcessor {
         this.options.repricePageBuckets,
       );
       if (page.length === 0) break;
-      this.committedSink.committed({ buckets: page, positions: [], rated: [], months: [] });
+      this.committedSink.committed({ buckets: page, positions: [], gauges: [], months: [] });
       const lastBucket = page.at(-1)!;
       after = { startMs: lastBucket.bucketStartMs, resourceId: lastBucket.resourceId };
     }
     if (position !== null)
-      this.committedSink.committed({ buckets: [], positions: [position], rated: [], months: [] });
+      this.committedSink.committed({ buckets: [], positions: [position], gauges: [], months: [] });
   }
 }
 
@@ -489,20 +517,6 @@ function addOutcomes(a: BatchOutcome, b: BatchOutcome): BatchOutcome {
     pieces: a.pieces + b.pieces,
     unrateable: a.unrateable + b.unrateable,
   };
-}
-
-function clippedOf(intervals: readonly UsageInterval[]): {
-  clipped: number;
-  clippedCoreSeconds: number;
-} {
-  let clipped = 0;
-  let ns = 0n;
-  for (const i of intervals) {
-    if (i.clippedMs === 0) continue;
-    clipped += 1;
-    ns += i.clippedCpuNs;
-  }
-  return { clipped, clippedCoreSeconds: Number(ns) / 1e9 };
 }
 
 async function allSettledOrThrow<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {

@@ -12,3 +12,4 @@ export * from './usage-window';
 export * from './reprice-month';
 export * from './resource-dimension';
 export * from './unpriced-piece';
+export * from './resource-gauge';

@@ -108,31 +108,38 @@ export interface PlannedBatch {
 export function planBatch(rated: readonly RatedInterval[], catalog: PricingCatalog): PlannedBatch {
   const keys = new Map<string, { tenantId: string; period: string }>();
   const intervals = rated.map((r): PlannedInterval => {
-    const calendar = zoneCalendar(r.timeZone);
+    const planned = planInterval(r, catalog);
     const tenantId = r.interval.tenantId;
-    // Arrays of the segments' exact length (nearly always one): they live until the batch
-    // commits, and an array grown by push from empty reserves 17 slots.
-    const n = r.segments.length;
-    const plans = new Array<RatingPlan | null>(n);
-    const periods = new Array<string>(n);
-    for (let i = 0; i < n; i++) {
-      const s = r.segments[i]!;
-      const plan = catalog.planAt(tenantId, s.fromMs);
-      const period = calendar.periodOf(s.usage.bucketStartMs);
-      plans[i] = plan;
-      periods[i] = period;
-      if (plan !== null) {
-        const key = positionKey(tenantId, period);
-        if (!keys.has(key)) keys.set(key, { tenantId, period });
-      }
+    for (let i = 0; i < planned.plans.length; i++) {
+      if (planned.plans[i] === null) continue;
+      const period = planned.periods[i]!;
+      const key = positionKey(tenantId, period);
+      if (!keys.has(key)) keys.set(key, { tenantId, period });
     }
-    return { rated: r, plans, periods };
+    return planned;
   });
   // A fixed order: transactions lock positions in it, so two batches cannot deadlock.
   const positionKeys = [...keys.values()].sort((a, b) =>
     a.tenantId === b.tenantId ? cmp(a.period, b.period) : cmp(a.tenantId, b.tenantId),
   );
   return { intervals, positionKeys };
+}
+
+/** One rated interval's segments with the plan version and month of each (planBatch's step). */
+export function planInterval(r: RatedInterval, catalog: PricingCatalog): PlannedInterval {
+  const calendar = zoneCalendar(r.timeZone);
+  const tenantId = r.interval.tenantId;
+  // Arrays of the segments' exact length (nearly always one): an array grown by push from empty
+  // reserves 17 slots.
+  const n = r.segments.length;
+  const plans = new Array<RatingPlan | null>(n);
+  const periods = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
+    const s = r.segments[i]!;
+    plans[i] = catalog.planAt(tenantId, s.fromMs);
+    periods[i] = calendar.periodOf(s.usage.bucketStartMs);
+  }
+  return { rated: r, plans, periods };
 }
 
 export interface PricedBatch {

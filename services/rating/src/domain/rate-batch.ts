@@ -19,14 +19,17 @@ export interface RatedInterval {
   readonly timeZone: string;
 }
 
-export interface BatchRating {
+/** What a batch's rating keeps: the states and bucket sums, and counts of what it rated. */
+export interface BatchFold {
   /** The new state of every instance this batch touched, by instanceKey. */
   readonly states: ReadonlyMap<string, InstanceState>;
   /** Usage to add to the ledger, merged per tenant, resource and bucket. */
   readonly buckets: ReadonlyMap<string, BucketUsage>;
-  readonly intervals: readonly UsageInterval[];
-  /** The same intervals with their samples and bucket segments, in rating order. */
-  readonly rated: readonly RatedInterval[];
+  /** Samples rated (each closing one interval). */
+  readonly ratedCount: number;
+  /** Intervals longer than the rules allow (only their last part rated), and the CPU not rated. */
+  readonly clipped: number;
+  readonly clippedCpuNs: bigint;
   readonly duplicates: number;
   readonly outOfOrder: number;
   /** Samples refused as implausible; their instances stay at the last accepted reading. */
@@ -34,6 +37,12 @@ export interface BatchRating {
     readonly sample: MeteredSample;
     readonly implausible: Implausible;
   }[];
+}
+
+export interface BatchRating extends BatchFold {
+  readonly intervals: readonly UsageInterval[];
+  /** The same intervals with their samples and bucket segments, in rating order. */
+  readonly rated: readonly RatedInterval[];
 }
 
 /**
@@ -46,13 +55,32 @@ export function rateBatch(
   rules: RatingRules,
   timeZoneOf: (tenantId: string) => string,
 ): BatchRating {
+  const rated: RatedInterval[] = [];
+  const fold = foldBatch(samples, known, rules, timeZoneOf, (r) => rated.push(r));
+  return { ...fold, intervals: rated.map((r) => r.interval), rated };
+}
+
+/**
+ * rateBatch in one pass that keeps no rated interval: each is handed to `each` as it is rated
+ * (in rating order) and is garbage once `each` returns, unless `each` keeps it. A batch's
+ * samples, intervals and segments then die young instead of living until the batch commits,
+ * which is what garbage collection charges for (docs/adr/0014-rating-scale-out.md).
+ */
+export function foldBatch(
+  samples: Iterable<MeteredSample>,
+  known: ReadonlyMap<string, InstanceState>,
+  rules: RatingRules,
+  timeZoneOf: (tenantId: string) => string,
+  each: (rated: RatedInterval) => void,
+): BatchFold {
   const states = new Map<string, InstanceState>();
   const buckets = new Map<string, BucketUsage>();
   // The sums this batch made (its own objects, added to in place; the segments stay as rated).
   const merged = new Set<BucketUsage>();
-  const intervals: UsageInterval[] = [];
-  const rated: RatedInterval[] = [];
   const rejected: { sample: MeteredSample; implausible: Implausible }[] = [];
+  let ratedCount = 0;
+  let clipped = 0;
+  let clippedCpuNs = 0n;
   let duplicates = 0;
   let outOfOrder = 0;
   for (const sample of samples) {
@@ -67,23 +95,28 @@ export function rateBatch(
         rejected.push({ sample, implausible: outcome.implausible });
         break;
       case 'rated': {
+        const interval = outcome.interval;
         states.set(key, outcome.state);
-        intervals.push(outcome.interval);
+        ratedCount += 1;
+        if (interval.clippedMs !== 0) {
+          clipped += 1;
+          clippedCpuNs += interval.clippedCpuNs;
+        }
         const timeZone = timeZoneOf(sample.tenantId);
-        const segments = splitIntervalSegments(outcome.interval, timeZone);
-        rated.push({ sample, interval: outcome.interval, segments, timeZone });
+        const segments = splitIntervalSegments(interval, timeZone);
         for (const s of segments) addUsage(buckets, merged, s.usage);
         // An inferred final's unseen tail: gap buckets of their own, no usage (never priced).
-        if ((outcome.interval.tailMs ?? 0) > 0) {
-          for (const usage of splitTail(outcome.interval, timeZone)) {
+        if ((interval.tailMs ?? 0) > 0) {
+          for (const usage of splitTail(interval, timeZone)) {
             addUsage(buckets, merged, usage);
           }
         }
+        each({ sample, interval, segments, timeZone });
         break;
       }
     }
   }
-  return { states, buckets, intervals, rated, duplicates, outOfOrder, rejected };
+  return { states, buckets, ratedCount, clipped, clippedCpuNs, duplicates, outOfOrder, rejected };
 }
 
 type MutableUsage = { -readonly [K in keyof BucketUsage]: BucketUsage[K] };

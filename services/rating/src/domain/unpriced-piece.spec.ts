@@ -10,12 +10,14 @@ import {
   type PricedUsage,
   type RatingPlan,
   planBatch,
+  planInterval,
   positionKey,
   priceBatch,
 } from './price-batch';
-import { rateBatch } from './rate-batch';
+import { foldBatch, rateBatch } from './rate-batch';
+import { GaugeFold, resourceGauges } from './resource-gauge';
 import { sampleAt } from './test-samples';
-import { type UnpricedPiece, priceMonth, unpricedPieces } from './unpriced-piece';
+import { PieceFold, type UnpricedPiece, priceMonth, unpricedPieces } from './unpriced-piece';
 import { windowUsages } from './usage-window';
 import { zoneCalendar } from './zone-calendar';
 
@@ -238,6 +240,51 @@ describe('unpriced pieces priced by the stage (docs/adr/0014)', () => {
         },
       ),
       { numRuns: 150 },
+    );
+  });
+
+  test('one pass (foldBatch, planInterval, PieceFold, GaugeFold) gives what the batch functions give', () => {
+    fc.assert(
+      fc.property(streams, fc.constantFrom(0, 60_000, 300_000), (batches, windowMs) => {
+        const states = new Map<string, InstanceState>();
+        for (const batch of batches) {
+          const rating = rateBatch(batch, states, rules, () => 'UTC');
+          const pieces = unpricedPieces(
+            planBatch(rating.rated, CATALOG),
+            { windowMs },
+            rating.states.values(),
+            periodOf,
+          );
+          const pieceFold = new PieceFold({ windowMs });
+          const gaugeFold = new GaugeFold();
+          let handed = 0;
+          const fold = foldBatch(
+            batch,
+            states,
+            rules,
+            () => 'UTC',
+            (r) => {
+              handed += 1;
+              pieceFold.add(planInterval(r, CATALOG));
+              gaugeFold.add(r);
+            },
+          );
+          assert.deepEqual(pieceFold.finish(fold.states.values(), periodOf), pieces);
+          assert.deepEqual(gaugeFold.gauges, resourceGauges(rating.rated));
+          assert.deepEqual(fold.states, rating.states);
+          assert.deepEqual(fold.buckets, rating.buckets);
+          assert.equal(fold.ratedCount, rating.intervals.length);
+          assert.equal(handed, rating.intervals.length);
+          const clipped = rating.intervals.filter((i) => i.clippedMs !== 0);
+          assert.equal(fold.clipped, clipped.length);
+          assert.equal(
+            fold.clippedCpuNs,
+            clipped.reduce((n, i) => n + i.clippedCpuNs, 0n),
+          );
+          for (const [k, s] of rating.states) states.set(k, s);
+        }
+      }),
+      { numRuns: 100 },
     );
   });
 

@@ -70,10 +70,26 @@ export function unpricedPieces(
   finalStates: Iterable<InstanceState>,
   periodOf: (state: InstanceState) => string,
 ): UnpricedPiece[] {
-  const { windowMs } = rules;
-  const pieces: MutablePiece[] = [];
-  const last = new Map<string, MutablePiece>();
-  for (const { rated, plans, periods } of planned.intervals) {
+  const fold = new PieceFold(rules);
+  for (const interval of planned.intervals) fold.add(interval);
+  return fold.finish(finalStates, periodOf);
+}
+
+/**
+ * unpricedPieces one planned interval at a time (in rating order), so a batch need not keep its
+ * planned intervals: what it keeps is the pieces, per instance and window.
+ */
+export class PieceFold {
+  private readonly windowMs: number;
+  private readonly pieces: MutablePiece[] = [];
+  /** Each instance's latest piece, by instanceKey. */
+  private readonly last = new Map<string, MutablePiece>();
+
+  constructor(rules: UsageWindowRules) {
+    this.windowMs = rules.windowMs;
+  }
+
+  add({ rated, plans, periods }: PlannedInterval): void {
     const { interval, segments } = rated;
     const key = instanceKey(interval);
     let run: MutablePiece | null = null;
@@ -82,7 +98,7 @@ export function unpricedPieces(
       const plan = plans[i] ?? null;
       const period = periods[i]!;
       if (run === null || run.period !== period || run.plan !== plan) {
-        if (run !== null) place(run);
+        if (run !== null) this.place(key, run);
         run = {
           tenantId: interval.tenantId,
           resourceKind: interval.resourceKind,
@@ -100,48 +116,56 @@ export function unpricedPieces(
       run.toMs = segment.toMs;
       addPart(run.parts, segment.fromMs, segment.toMs, segment.usage);
     }
-    if (run !== null) place(run);
+    if (run !== null) this.place(key, run);
+  }
 
-    function place(r: MutablePiece): void {
-      const previous = last.get(key);
-      if (previous !== undefined && folds(previous, r, windowMs)) {
-        for (const p of r.parts) addPart(previous.parts, p.fromMs, p.toMs, p);
-        previous.toMs = Math.max(previous.toMs, r.toMs);
-        return;
-      }
-      pieces.push(r);
-      last.set(key, r);
+  /** The pieces, in rating order, with `finalStates` marking (or adding) the final ones. */
+  finish(
+    finalStates: Iterable<InstanceState>,
+    periodOf: (state: InstanceState) => string,
+  ): UnpricedPiece[] {
+    const { pieces, last } = this;
+    for (const state of finalStates) {
+      if (!state.final) continue;
+      const piece = last.get(instanceKey(state));
+      if (piece !== undefined) piece.final = true;
+      else
+        pieces.push({
+          tenantId: state.tenantId,
+          resourceKind: state.resourceKind,
+          resourceId: state.resourceId,
+          instanceId: state.instanceId,
+          period: periodOf(state),
+          gap: false,
+          final: true,
+          parts: [],
+          plan: null,
+          fromMs: state.lastObservedAtMs,
+          toMs: state.lastObservedAtMs,
+        });
     }
+    return pieces.map((p): UnpricedPiece => ({
+      tenantId: p.tenantId,
+      resourceKind: p.resourceKind,
+      resourceId: p.resourceId,
+      instanceId: p.instanceId,
+      period: p.period,
+      gap: p.gap,
+      final: p.final,
+      parts: p.parts,
+    }));
   }
-  for (const state of finalStates) {
-    if (!state.final) continue;
-    const piece = last.get(instanceKey(state));
-    if (piece !== undefined) piece.final = true;
-    else
-      pieces.push({
-        tenantId: state.tenantId,
-        resourceKind: state.resourceKind,
-        resourceId: state.resourceId,
-        instanceId: state.instanceId,
-        period: periodOf(state),
-        gap: false,
-        final: true,
-        parts: [],
-        plan: null,
-        fromMs: state.lastObservedAtMs,
-        toMs: state.lastObservedAtMs,
-      });
+
+  private place(key: string, r: MutablePiece): void {
+    const previous = this.last.get(key);
+    if (previous !== undefined && folds(previous, r, this.windowMs)) {
+      for (const p of r.parts) addPart(previous.parts, p.fromMs, p.toMs, p);
+      previous.toMs = Math.max(previous.toMs, r.toMs);
+      return;
+    }
+    this.pieces.push(r);
+    this.last.set(key, r);
   }
-  return pieces.map((p): UnpricedPiece => ({
-    tenantId: p.tenantId,
-    resourceKind: p.resourceKind,
-    resourceId: p.resourceId,
-    instanceId: p.instanceId,
-    period: p.period,
-    gap: p.gap,
-    final: p.final,
-    parts: p.parts,
-  }));
 }
 
 function windowStart(ms: number, windowMs: number): number {

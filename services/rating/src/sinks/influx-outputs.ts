@@ -3,13 +3,7 @@ import { type Logger, createLogger } from '@metering/observability';
 import { type MonthPosition } from '../domain';
 import { type CommittedBatch, type CommittedBatchSink } from '../consuming/sample-batch.processor';
 import { type TenantCatalog } from '../pricing/tenant-catalog';
-import {
-  type InfluxPoint,
-  chargesPoint,
-  resourceGauges,
-  resourcePoint,
-  usagePoint,
-} from './influx-points';
+import { type InfluxPoint, chargesPoint, resourcePoint, usagePoint } from './influx-points';
 import { type InfluxSink } from './influx.sink';
 
 /** Turns what a batch committed into InfluxDB points and queues them (never throws). */
@@ -32,7 +26,7 @@ export class InfluxOutputs implements CommittedBatchSink {
       for (const p of batch.positions) points.push(chargesPointOf(p, this.catalog));
       // Raw gauges per resource and batch, not per sample (docs/product.md).
       if (this.resourceGauges) {
-        for (const g of resourceGauges(batch.rated)) points.push(resourcePoint(g));
+        for (const g of batch.gauges) points.push(resourcePoint(g));
       }
       this.sink.enqueue(points);
     } catch (error) {

@@ -1,11 +1,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type RatedInterval, emptyPosition, rateBatch } from '../domain';
+import { type RatedInterval, emptyPosition, rateBatch, resourceGauges } from '../domain';
 import { sampleAt } from '../domain/test-samples';
 import fc from 'fast-check';
 import {
   chargesPoint,
-  resourceGauges,
   resourcePoint,
   resourcePointViaPoint,
   usagePoint,

@@ -1,5 +1,12 @@
 import { Point } from '@influxdata/influxdb-client';
-import { type MonthPosition, type RatedInterval, amount, coreSeconds, gibSeconds } from '../domain';
+import {
+  type MonthPosition,
+  type RatedInterval,
+  type ResourceGauge,
+  amount,
+  coreSeconds,
+  gibSeconds,
+} from '../domain';
 import { NO_COUNTERS, completenessShare, shareToNumber } from '@metering/pricing';
 import { type BucketTotals } from '../ledger/ledger-rows';
 
@@ -149,63 +156,6 @@ function buildSeriesPrefix(
   for (const [k, v] of tags) point.tag(k, v);
   const line = point.toLineProtocol(MS) ?? '';
   return line.slice(0, line.lastIndexOf(PLACEHOLDER));
-}
-
-/**
- * A resource's raw gauges over one committed batch: its rated intervals of the batch (in rating
- * order, one series: same tenant, kind, host and name), summed. One point per resource and batch,
- * not per sample (docs/product.md, "What InfluxDB shows"): a caught-up rating's batch holds one
- * sample of a resource, so its point is that sample's, as before; a backlog's batch holds many.
- */
-export interface ResourceGauge {
-  /** The latest sample (the series, the timestamp, `memory_bytes`). */
-  readonly sample: RatedInterval['sample'];
-  /** CPU nanoseconds and milliseconds of the intervals that have a duration. */
-  readonly cpuNs: number;
-  readonly durationMs: number;
-  /** The highest memory reading of the batch's samples. */
-  readonly peakMemoryBytes: number;
-}
-
-/**
- * The batch's gauges, one per resource and series: a resource whose series changed inside the
- * batch (host, name, tenant) gets a point in each.
- */
-export function resourceGauges(rated: readonly RatedInterval[]): ResourceGauge[] {
-  type Mutable = { -readonly [K in keyof ResourceGauge]: ResourceGauge[K] };
-  const out: Mutable[] = [];
-  const current = new Map<string, Mutable>();
-  for (const { sample, interval } of rated) {
-    const durationMs = interval.toMs - interval.fromMs;
-    const cpuNs = durationMs > 0 ? Number(interval.cpuUsageNs) : 0;
-    const memory = Number(sample.memoryUsageBytes);
-    const g = current.get(sample.resourceId);
-    if (g !== undefined && sameSeries(g.sample, sample)) {
-      g.cpuNs += cpuNs;
-      g.durationMs += Math.max(0, durationMs);
-      if (memory > g.peakMemoryBytes) g.peakMemoryBytes = memory;
-      if (sample.observedAtMs >= g.sample.observedAtMs) g.sample = sample;
-      continue;
-    }
-    const fresh: Mutable = {
-      sample,
-      cpuNs,
-      durationMs: Math.max(0, durationMs),
-      peakMemoryBytes: memory,
-    };
-    out.push(fresh);
-    current.set(sample.resourceId, fresh);
-  }
-  return out;
-}
-
-function sameSeries(a: RatedInterval['sample'], b: RatedInterval['sample']): boolean {
-  return (
-    a.tenantId === b.tenantId &&
-    a.resourceKind === b.resourceKind &&
-    a.host === b.host &&
-    (a.name ?? '') === (b.name ?? '')
-  );
 }
 
 /**
