@@ -102,6 +102,36 @@ describe('usage outbox (real PostgreSQL)', () => {
     await outbox.stop(); // waits for the publication under way
   }
 
+  test('events are stored byte for byte, in order, with their keys: quotes, escapes, non-ASCII, large', async () => {
+    const values = [
+      '{"a":"x\\"y","b" : [1, 2.50]}',
+      '{"nul":"\\u0000","tab":"\\t","bs":"\\\\"}',
+      '{"é":"Ωmega 🚀","k":"\\ud83d\\ude80"}',
+      JSON.stringify({ big: 'x'.repeat(200_000) }),
+      '{}',
+    ];
+    const keys = ['t"1', 't\\2', 'tenant é', 't4', 't5'];
+    const ids = await ledger.outbox.transaction((tx) =>
+      ledger.outbox.addToOutbox(tx, { keys, values }),
+    );
+    assert.equal(ids.length, values.length);
+    const stored = await ds.query<{ id: string; tenant_id: string; payload: string }[]>(
+      `SELECT id::text, tenant_id, payload FROM usage_outbox WHERE id = ANY($1::bigint[]) ORDER BY id`,
+      [ids],
+    );
+    assert.deepEqual(
+      stored.map((r) => [r.id, r.tenant_id, r.payload]),
+      ids.map((id, i) => [id, keys[i], values[i]]),
+    );
+    await assert.rejects(
+      ledger.outbox.transaction((tx) =>
+        ledger.outbox.addToOutbox(tx, { keys: ['a', 'b'], values: ['{}'] }),
+      ),
+      /2 keys for 1 events/,
+    );
+    await ds.query(`DELETE FROM usage_outbox WHERE id = ANY($1::bigint[])`, [ids]);
+  });
+
   test('Kafka down: committed events stay in the outbox; the sweep publishes them once it is back', async () => {
     transport.down = true;
     await commitBatch([usage('r1', T0, T0 + 300_000), usage('r2', T0, T0 + 300_000)], []);

@@ -26,19 +26,29 @@ export class OutboxStore {
     return this.db.transaction(work);
   }
 
-  /** Adds complete usage events to the outbox, in the caller's transaction; returns their ids. */
+  /**
+   * Adds complete usage events to the outbox, in the caller's transaction; returns their ids.
+   * The values (JSON objects, as published) go as one JSON array, which `json` keeps byte for
+   * byte: no escaping of each event's quotes into an array literal (a text array would).
+   */
   async addToOutbox(
     tx: LedgerTx,
     events: { readonly keys: readonly string[]; readonly values: readonly string[] },
   ): Promise<string[]> {
     if (events.keys.length === 0) return [];
+    if (events.values.length !== events.keys.length) {
+      throw new RangeError(`${events.keys.length} keys for ${events.values.length} events`);
+    }
     const rows = await this.db.rows(
       tx,
       idRow,
       `INSERT INTO usage_outbox (tenant_id, payload)
-       SELECT * FROM unnest($1::text[], $2::text[])
+       SELECT k.tenant_id, v.payload::text
+       FROM unnest($1::text[]) WITH ORDINALITY AS k(tenant_id, n)
+       JOIN json_array_elements($2::json) WITH ORDINALITY AS v(payload, n) USING (n)
+       ORDER BY n
        RETURNING id::text`,
-      [textArray(events.keys), textArray(events.values)],
+      [textArray(events.keys), `[${events.values.join(',')}]`],
     );
     return rows.map((r) => r.id);
   }
