@@ -19,7 +19,8 @@ const domain = dist('domain/index.js');
 const { decodeSampleFast } = dist('consuming/sample.decoder.js');
 const { toMeteredSample } = dist('consuming/sample.mapper.js');
 const { TenantCatalog } = dist('pricing/tenant-catalog.js');
-const { resourceGauges, resourcePoint } = dist('sinks/influx-points.js');
+const { resourcePoint } = dist('sinks/influx-points.js');
+const { resourceGauges } = domain;
 const contracts = require('../libs/contracts/dist/src/index.js');
 
 const { values: opts } = parseArgs({

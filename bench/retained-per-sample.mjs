@@ -3,7 +3,8 @@
 // that prints figures, not a test): the fleet's samples (bench/sample-stream.mjs) as kafkajs hands
 // them over (a record with key and value Buffers, offset and timestamp strings), decoded
 // (MeteredSample), rated (states, intervals, bucket segments), planned and cut into unpriced
-// pieces, and the InfluxDB lines of the batch — heap used after a full GC, each stage's output
+// pieces, and the InfluxDB lines of the batch, through the processor's one pass (foldBatch) and
+// through the batch functions one after the other (as before it) — heap used after a full GC, each stage's output
 // held as the processor holds it until the commit. Objects that survive a scavenge are copied
 // and then marked by the old generation's collector: these bytes are what garbage collection
 // pays for per sample. Run with --expose-gc.
@@ -64,26 +65,56 @@ const mark = (name) => {
 const decoded = decodeBatch(messages, new Map(), { nowMs: Date.now(), maxFutureSkewMs: 300_000 });
 if (decoded.samples.length !== N) throw new Error(`${decoded.samples.length} samples decoded`);
 mark('decoded (MeteredSample, the message list)');
-const rating = domain.rateBatch(decoded.samples, new Map(), { maxGapMs: 300_000 }, () => 'UTC');
-mark('rated (states, intervals, segments, bucket sums)');
 const pricing = {
   planAt: () => null,
   currencyOf: () => 'EUR',
 };
+// The processor's one pass (SampleBatchProcessor.fold): what it keeps until the commit.
+const pieceFold = new domain.PieceFold({ windowMs: 300_000 });
+const gaugeFold = new domain.GaugeFold();
+const folded = domain.foldBatch(
+  decoded.samples,
+  new Map(),
+  { maxGapMs: 300_000 },
+  () => 'UTC',
+  (r) => {
+    pieceFold.add(domain.planInterval(r, pricing));
+    gaugeFold.add(r);
+  },
+);
+const foldedPieces = pieceFold.finish(folded.states.values(), () => '2026-11');
+const foldedLines = gaugeFold.gauges.map((g) => influx.resourcePoint(g).line);
+mark(
+  `one pass, as the processor rates (states, bucket sums, ${foldedPieces.length} pieces, ${foldedLines.length} gauge lines)`,
+);
+const oneStages = [...stages];
+// The batch functions one after the other, each output kept (as the processor did before the
+// one pass): the comparison.
+const rating = domain.rateBatch(decoded.samples, new Map(), { maxGapMs: 300_000 }, () => 'UTC');
+mark('  batch functions: rated (states, intervals, segments, bucket sums)');
 const planned = domain.planBatch(rating.rated, pricing);
-mark('planned (plan and month per segment)');
+mark('  batch functions: planned (plan and month per segment)');
 const pieces = domain.unpricedPieces(
   planned,
   { windowMs: 300_000 },
   rating.states.values(),
   () => '2026-11',
 );
-mark('unpriced pieces');
-const lines = influx.resourceGauges(rating.rated).map((g) => influx.resourcePoint(g).line);
-mark(`InfluxDB gauge lines (${lines.length})`);
-const total = stages.reduce((s, [, b]) => s + b, 0);
+mark('  batch functions: unpriced pieces');
+const lines = domain.resourceGauges(rating.rated).map((g) => influx.resourcePoint(g).line);
+mark(`  batch functions: InfluxDB gauge lines (${lines.length})`);
+const sum = (list) => list.reduce((s, [, b]) => s + b, 0);
 console.log(`retained while a batch of ${N} samples is rated, bytes per sample:`);
 for (const [name, bytes] of stages) console.log(`  ${(bytes / N).toFixed(0).padStart(6)}  ${name}`);
-console.log(`  ${(total / N).toFixed(0).padStart(6)}  in all`);
+const one = sum(oneStages);
+const before = one - oneStages.at(-1)[1] + sum(stages.slice(oneStages.length));
+console.log(`  ${(one / N).toFixed(0).padStart(6)}  in all, one pass`);
+console.log(
+  `  ${(before / N).toFixed(0).padStart(6)}  in all, batch functions (one pass ×${(one / before).toFixed(2)})`,
+);
 // Keep everything reachable until here.
-if (messages.length + pieces.length + planned.intervals.length + lines.length < 0) console.log();
+if (
+  messages.length + pieces.length + planned.intervals.length + lines.length + foldedPieces.length <
+  0
+)
+  console.log(folded, foldedLines);

@@ -86,7 +86,6 @@ const streamArb = fc
       samples.push(
         sampleAt(0, cpu, {
           ...over(k),
-          sampleId: `s${k}`,
           lifecycle: k === 0 ? 'start' : last && cut === null ? 'final' : 'running',
           ...(pendingThinned > 0 ? { thinned: pendingThinned } : {}),
         }),
@@ -107,7 +106,6 @@ const streamArb = fc
       samples.push(
         sampleAt(0, cpu, {
           ...over(all.length - 1),
-          sampleId: 'inferred',
           observedAtMs,
           lifecycle: 'final',
           inferredDetectedAtMs: detectedAt,

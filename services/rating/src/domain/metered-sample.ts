@@ -4,7 +4,6 @@
  * (never binary floats). The consuming adapter maps `metering.samples.v1` into this.
  */
 export interface MeteredSample {
-  readonly sampleId: string;
   readonly tenantId: string;
   readonly resourceKind: 'container' | 'vm';
   readonly resourceId: string;

@@ -9,7 +9,6 @@ export function sampleAt(
   over: Partial<MeteredSample> = {},
 ): MeteredSample {
   return {
-    sampleId: `s-${over.resourceId ?? 'r1'}-${over.instanceId ?? 'i1'}-${seconds}`,
     tenantId: 'acme',
     resourceKind: 'container',
     resourceId: 'r1',
