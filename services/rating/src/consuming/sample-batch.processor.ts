@@ -369,8 +369,8 @@ export class SampleBatchProcessor {
       loaded,
       this.options.rules,
       (tenant) => catalog.zoneOf(tenant),
-      (rated) => {
-        pieceFold.add(planInterval(rated, catalog.pricing));
+      (rated, key) => {
+        pieceFold.add(planInterval(rated, catalog.pricing), key);
         gaugeFold.add(rated);
       },
     );
@@ -532,7 +532,10 @@ function asError(reason: unknown): Error {
 
 function uniqueBy<T>(items: readonly T[], key: (t: T) => string): T[] {
   const seen = new Map<string, T>();
-  for (const item of items) if (!seen.has(key(item))) seen.set(key(item), item);
+  for (const item of items) {
+    const k = key(item);
+    if (!seen.has(k)) seen.set(k, item);
+  }
   return [...seen.values()];
 }
 

@@ -62,7 +62,7 @@ export function rateBatch(
 
 /**
  * rateBatch in one pass that keeps no rated interval: each is handed to `each` as it is rated
- * (in rating order) and is garbage once `each` returns, unless `each` keeps it. A batch's
+ * (in rating order, with its instance's key) and is garbage once `each` returns, unless `each` keeps it. A batch's
  * samples, intervals and segments then die young instead of living until the batch commits,
  * which is what garbage collection charges for (docs/adr/0014-rating-scale-out.md).
  */
@@ -71,7 +71,7 @@ export function foldBatch(
   known: ReadonlyMap<string, InstanceState>,
   rules: RatingRules,
   timeZoneOf: (tenantId: string) => string,
-  each: (rated: RatedInterval) => void,
+  each: (rated: RatedInterval, instanceKey: string) => void,
 ): BatchFold {
   const states = new Map<string, InstanceState>();
   const buckets = new Map<string, BucketUsage>();
@@ -111,7 +111,7 @@ export function foldBatch(
             addUsage(buckets, merged, usage);
           }
         }
-        each({ sample, interval, segments, timeZone });
+        each({ sample, interval, segments, timeZone }, key);
         break;
       }
     }

@@ -47,8 +47,11 @@ export interface UnpricedPiece {
   readonly parts: readonly PiecePart[];
 }
 
+/** A part the fold made and still adds to (never shared before `finish`). */
+type MutablePart = { -readonly [K in keyof PiecePart]: PiecePart[K] };
+
 type MutablePiece = { -readonly [K in keyof UnpricedPiece]: UnpricedPiece[K] } & {
-  parts: PiecePart[];
+  parts: MutablePart[];
   plan: RatingPlan | null;
   fromMs: number;
   toMs: number;
@@ -89,9 +92,30 @@ export class PieceFold {
     this.windowMs = rules.windowMs;
   }
 
-  add({ rated, plans, periods }: PlannedInterval): void {
+  add({ rated, plans, periods }: PlannedInterval, key = instanceKey(rated.interval)): void {
     const { interval, segments } = rated;
-    const key = instanceKey(interval);
+    if (segments.length === 1) {
+      // The common case, one segment joining the instance's latest piece: added to it as it is,
+      // without a run of its own (the same decision `place` makes for a run of one segment).
+      const segment = segments[0]!;
+      const previous = this.last.get(key);
+      if (
+        previous !== undefined &&
+        folds(
+          previous,
+          segment.fromMs,
+          interval.gap,
+          interval.tenantId,
+          periods[0]!,
+          plans[0] ?? null,
+          this.windowMs,
+        )
+      ) {
+        addPart(previous.parts, segment.fromMs, segment.toMs, segment.usage);
+        previous.toMs = Math.max(previous.toMs, segment.toMs);
+        return;
+      }
+    }
     let run: MutablePiece | null = null;
     for (let i = 0; i < segments.length; i++) {
       const segment = segments[i]!;
@@ -158,7 +182,10 @@ export class PieceFold {
 
   private place(key: string, r: MutablePiece): void {
     const previous = this.last.get(key);
-    if (previous !== undefined && folds(previous, r, this.windowMs)) {
+    if (
+      previous !== undefined &&
+      folds(previous, r.fromMs, r.gap, r.tenantId, r.period, r.plan, this.windowMs)
+    ) {
       for (const p of r.parts) addPart(previous.parts, p.fromMs, p.toMs, p);
       previous.toMs = Math.max(previous.toMs, r.toMs);
       return;
@@ -172,24 +199,36 @@ function windowStart(ms: number, windowMs: number): number {
   return ms - (((ms % windowMs) + windowMs) % windowMs);
 }
 
-/** Whether `next` joins `piece`'s window in windowUsages whatever came before (see above). */
-function folds(piece: MutablePiece, next: MutablePiece, windowMs: number): boolean {
-  if (windowMs <= 0 || piece.gap || next.gap || piece.final) return false;
+/**
+ * Whether a run starting at `fromMs` (its gap, tenant, month and plan) joins `piece`'s window in
+ * windowUsages whatever came before (see above).
+ */
+function folds(
+  piece: MutablePiece,
+  fromMs: number,
+  gap: boolean,
+  tenantId: string,
+  period: string,
+  plan: RatingPlan | null,
+  windowMs: number,
+): boolean {
+  if (windowMs <= 0 || piece.gap || gap || piece.final) return false;
   const start = windowStart(piece.fromMs, windowMs);
   // An instant counts as its millisecond (priceBatch's usages end after they start).
   const end = piece.toMs > piece.fromMs ? piece.toMs : piece.fromMs + 1;
   return (
     end < start + windowMs &&
-    next.fromMs >= piece.fromMs &&
-    windowStart(next.fromMs, windowMs) === start &&
-    next.tenantId === piece.tenantId &&
-    next.period === piece.period &&
-    next.plan === piece.plan
+    fromMs >= piece.fromMs &&
+    windowStart(fromMs, windowMs) === start &&
+    tenantId === piece.tenantId &&
+    period === piece.period &&
+    plan === piece.plan
   );
 }
 
+/** Adds to the last part when it is of the same bucket (in place: the fold's own), or appends. */
 function addPart(
-  parts: PiecePart[],
+  parts: MutablePart[],
   fromMs: number,
   toMs: number,
   u: Pick<
@@ -205,17 +244,14 @@ function addPart(
 ): void {
   const previous = parts.at(-1);
   if (previous !== undefined && previous.bucketStartMs === u.bucketStartMs) {
-    parts[parts.length - 1] = {
-      fromMs: Math.min(previous.fromMs, fromMs),
-      toMs: Math.max(previous.toMs, toMs),
-      bucketStartMs: u.bucketStartMs,
-      cpuUsage: previous.cpuUsage + u.cpuUsage,
-      cpuAllocation: previous.cpuAllocation + u.cpuAllocation,
-      cpuMax: previous.cpuMax + u.cpuMax,
-      memoryUsage: previous.memoryUsage + u.memoryUsage,
-      memoryAllocation: previous.memoryAllocation + u.memoryAllocation,
-      memoryMax: previous.memoryMax + u.memoryMax,
-    };
+    previous.fromMs = Math.min(previous.fromMs, fromMs);
+    previous.toMs = Math.max(previous.toMs, toMs);
+    previous.cpuUsage += u.cpuUsage;
+    previous.cpuAllocation += u.cpuAllocation;
+    previous.cpuMax += u.cpuMax;
+    previous.memoryUsage += u.memoryUsage;
+    previous.memoryAllocation += u.memoryAllocation;
+    previous.memoryMax += u.memoryMax;
     return;
   }
   parts.push({
