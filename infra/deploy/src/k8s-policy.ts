@@ -41,6 +41,8 @@ const COLLECTOR_HOST_PATHS: Readonly<Record<string, Readonly<Record<string, Host
   },
   'vm-collector': {
     '/var/run/libvirt': { readOnly: true },
+    // Its domains' CPU counters (DOMAIN_CPU=cgroup).
+    '/sys/fs/cgroup': { readOnly: true },
     '/proc': { readOnly: true },
     '/var/lib/metering/spool/vm-collector': { readOnly: false },
     '/etc/metering': { readOnly: true, optional: true },

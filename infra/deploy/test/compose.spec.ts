@@ -122,6 +122,7 @@ describe('docker-compose.yml', () => {
     ]);
     assert.deepEqual(hostMounts('vm-collector'), [
       '/proc:/host/proc:ro',
+      '/sys/fs/cgroup:/sys/fs/cgroup:ro',
       '/var/run/libvirt:/run/libvirt:ro',
     ]);
     assert.equal(all['docker-collector']?.environment?.HOST_PROC, '/host/proc');

@@ -17,9 +17,11 @@ export const SAMPLE_PUBLISHER = Symbol('SAMPLE_PUBLISHER');
 export interface SamplePublisher {
   /**
    * Validates the sample against the contract (throws ContractViolationError, publishing
-   * nothing) and hands it over; never blocks on Kafka.
+   * nothing) and hands it over; never blocks on Kafka. Answers the record's value when it made
+   * one (the sample's JSON, not to be modified), so that a caller keeping the sample on disk need
+   * not encode it again.
    */
-  publish(sample: SampleEvent): void;
+  publish(sample: SampleEvent): Buffer | void;
   /** Waits until what was handed over is acknowledged by Kafka: true, or false at the timeout. */
   flush(timeoutMs: number): Promise<boolean>;
   /** Stops; keeps sending for at most `timeoutMs`, what is left stays on disk for the next start. */
@@ -83,8 +85,8 @@ export class SpooledSamplePublisher implements SamplePublisher {
           })();
   }
 
-  publish(sample: SampleEvent): void {
-    this.spool.publish(sample);
+  publish(sample: SampleEvent): Buffer {
+    return this.spool.publish(sample);
   }
 
   flush(timeoutMs: number): Promise<boolean> {

@@ -120,7 +120,7 @@ export class SpooledPublisher {
    * Queues one sample for Kafka. Synchronous and cheap; never waits on Kafka or the disk.
    * Throws ContractViolationError for an invalid sample, PublisherClosedError after close().
    */
-  publish(sample: SampleEvent): void {
+  publish(sample: SampleEvent): Buffer {
     if (this.state !== 'running') throw new PublisherClosedError();
     const value = encodeSample(sample);
     const key = Buffer.from(sampleKey(sample), 'utf8');
@@ -128,6 +128,7 @@ export class SpooledPublisher {
       throw new RecordTooLargeError(key.length + value.length, this.settings.maxRecordBytes);
     }
     this.writer.queue({ key, value, lifecycle: sample.lifecycle });
+    return value;
   }
 
   /**

@@ -15,6 +15,10 @@ test('written whole and read back; no temporary file left; a missing file is non
     file.write('{"a":"株式会社"}', false);
     assert.deepEqual(file.read(), { kind: 'text', text: '{"a":"株式会社"}' });
     assert.deepEqual(readdirSync(join(dir, 'followed')), ['x.json']);
+    // Bytes as given (the samples' JSON the publisher made), whole, multi-byte text intact.
+    const bytes = Buffer.from(`{"a":"${'ω'.repeat(400)}"}`, 'utf8');
+    file.write(bytes.subarray(0, bytes.length), true);
+    assert.deepEqual(file.read(), { kind: 'text', text: bytes.toString('utf8') });
     await Promise.resolve();
   }));
 

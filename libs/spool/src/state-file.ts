@@ -67,12 +67,13 @@ export class StateFile {
   }
 
   /** Replaces the file; `sync`: the data and the rename reach the disk before it returns. */
-  write(text: string, sync: boolean): void {
+  write(text: string | Uint8Array, sync: boolean): void {
     const dir = dirname(this.path);
     mkdirSync(dir, { recursive: true });
+    const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
     const fd = openSync(this.tmp, 'w');
     try {
-      writeSync(fd, text);
+      for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at, bytes.length - at);
       if (sync) fsyncSync(fd);
     } finally {
       closeSync(fd);

@@ -21,7 +21,7 @@ import {
   VmCollectorService,
 } from './collector';
 import { VM_COLLECTOR_CONFIG, type VmCollectorConfig } from './config';
-import { LibvirtDiscovery } from './discovery';
+import { type DomainSource, LibvirtDiscovery } from './discovery';
 import { FollowedDomainsStore } from './persistence';
 
 export interface AppModuleOptions {
@@ -72,6 +72,8 @@ export class AppModule {
                 watchReads: config.watchReads,
                 youngWindowMs: config.sampleIntervalMs,
                 watchRunDir: config.lifecycleWatch === 'run-dir',
+                cpuSource: config.domainCpu,
+                cgroupRoot: config.cgroupRoot,
               },
               () => clock.now(),
               (wallMs) => clock.fromWall(wallMs),
@@ -86,9 +88,17 @@ export class AppModule {
         },
         {
           provide: CollectorMetrics,
-          useFactory: (metrics: MetricsRegistry, publisher: SamplePublisher): CollectorMetrics =>
-            new CollectorMetrics(metrics, () => publisher.depth()),
-          inject: [MetricsRegistry, SAMPLE_PUBLISHER],
+          useFactory: (
+            metrics: MetricsRegistry,
+            publisher: SamplePublisher,
+            source: DomainSource,
+          ): CollectorMetrics =>
+            new CollectorMetrics(
+              metrics,
+              () => publisher.depth(),
+              () => source.cpuFromCgroups?.() ?? 0,
+            ),
+          inject: [MetricsRegistry, SAMPLE_PUBLISHER, DOMAIN_SOURCE],
         },
         // The domains followed, beside the spool: a restart infers the end of those gone since.
         { provide: FOLLOWED_STORE, useValue: new FollowedDomainsStore(config.followedStateDir) },

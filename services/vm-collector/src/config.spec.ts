@@ -31,6 +31,8 @@ test('defaults: qemu:///system, 10 s samples, 1 s polls, 127.0.0.1:9102, rss mem
   assert.equal(config.spool.dir, '/var/lib/metering/spool');
   assert.equal(config.qemuRunDir, '/run/libvirt/qemu');
   assert.equal(config.procDir, '/proc');
+  assert.equal(config.domainCpu, 'cgroup');
+  assert.equal(config.cgroupRoot, '/sys/fs/cgroup');
 });
 
 test('a comma-separated URI list, trimmed and without duplicates', () => {
@@ -61,6 +63,7 @@ test('fails fast naming the setting', () => {
   failsOn({ ...minimal, SAMPLE_INTERVAL_MS: '10s' }, 'SAMPLE_INTERVAL_MS');
   failsOn({ ...minimal, POLL_INTERVAL_MS: '20000' }, 'POLL_INTERVAL_MS');
   failsOn({ ...minimal, MEMORY_USAGE: 'pss' }, 'MEMORY_USAGE');
+  failsOn({ ...minimal, DOMAIN_CPU: 'proc' }, 'DOMAIN_CPU');
   failsOn({ ...minimal, PORT: '70000' }, 'PORT');
   failsOn({ ...minimal, LOG_LEVEL: 'loud' }, 'LOG_LEVEL');
 });

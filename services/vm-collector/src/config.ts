@@ -25,6 +25,10 @@ export { ConfigError };
 export const WATCH_READS = ['young', 'all'] as const;
 export type WatchReads = (typeof WATCH_READS)[number];
 
+/** DOMAIN_CPU: where a local domain's CPU time is read between two reads of its info. */
+export const DOMAIN_CPU_SOURCES = ['cgroup', 'libvirt'] as const;
+export type DomainCpuSource = (typeof DOMAIN_CPU_SOURCES)[number];
+
 /** LIFECYCLE_WATCH: how starts and stops are noticed between two samples. */
 export const LIFECYCLE_WATCHES = ['run-dir', 'poll'] as const;
 export type LifecycleWatch = (typeof LIFECYCLE_WATCHES)[number];
@@ -68,6 +72,15 @@ export interface VmCollectorConfig extends CollectorPublishingConfig {
    * domain's current balloon memory.
    */
   memoryUsage: MemoryUsageMode;
+  /**
+   * `cgroup` (default): a local domain's CPU time from its cgroup (held open, one pread a
+   * sample), once it agreed with libvirt's figure, while the run directory is watched; its info
+   * (state, vCPUs, balloon) from libvirt every metadataRefreshMs and after a change there.
+   * `libvirt`: one info call per domain and sample.
+   */
+  domainCpu: DomainCpuSource;
+  /** Where the host's cgroup hierarchies are mounted. */
+  cgroupRoot: string;
   /** Where libvirt's QEMU driver keeps `<domain name>.pid` (qemu:///system). */
   qemuRunDir: string;
   /** The host's /proc (a containerised collector mounts it elsewhere, e.g. /host/proc). */
@@ -109,6 +122,8 @@ const EnvSchema = z.object({
   LIFECYCLE_WATCH: z.enum(LIFECYCLE_WATCHES).default('run-dir'),
   METADATA_REFRESH_MS: durationMs(1_000, 86_400_000).default(60_000),
   MEMORY_USAGE: z.enum(MEMORY_USAGE_MODES).default('rss'),
+  DOMAIN_CPU: z.enum(DOMAIN_CPU_SOURCES).default('cgroup'),
+  CGROUP_ROOT: z.string().trim().min(1).default('/sys/fs/cgroup'),
   LIBVIRT_QEMU_RUN_DIR: z.string().min(1).default('/run/libvirt/qemu'),
   LIBVIRT_TIMEOUT_MS: durationMs(100, 600_000).default(10_000),
   LIBVIRT_CONCURRENCY: integer(1, 256).default(8),
@@ -146,6 +161,8 @@ export function loadConfig(env: Env = process.env): VmCollectorConfig {
     lifecycleWatch: e.LIFECYCLE_WATCH,
     metadataRefreshMs: e.METADATA_REFRESH_MS,
     memoryUsage: e.MEMORY_USAGE,
+    domainCpu: e.DOMAIN_CPU,
+    cgroupRoot: e.CGROUP_ROOT,
     qemuRunDir: e.LIBVIRT_QEMU_RUN_DIR,
     procDir: e.HOST_PROC,
     libvirtTimeoutMs: e.LIBVIRT_TIMEOUT_MS,

@@ -186,6 +186,35 @@ test('/healthz reports libvirt and the publisher up; /metrics has the collector 
   }
 });
 
+test("CPU read from the domain's cgroup agrees with libvirt's own counter", async () => {
+  const metrics = await (await fetch(`${baseUrl}/metrics`)).text();
+  assert.match(metrics, /^vm_collector_domains_cpu_from_cgroup\{[^}]*\} [1-9]\d*$/m);
+  const domain = await hypervisor!.domainLookupByUUIDString(uuid);
+  const libvirtNs = async () =>
+    BigInt(Math.round((await hypervisor!.domainGetInfo(domain)).cpuTime));
+  const count = ours().length;
+  const fromMs = Date.now();
+  const before = await libvirtNs();
+  await sleep(3_500);
+  const after = await libvirtNs();
+  const toMs = Date.now();
+  await waitFor(() => ours().some((s) => Date.parse(s.observedAt) > toMs), {
+    timeoutMs: 30_000,
+    description: 'a sample after the second reading',
+  });
+  // Observed between the two readings of libvirt's counter: between its two values.
+  const within = ours()
+    .slice(count)
+    .filter(
+      (s) => Date.parse(s.observedAt) > fromMs + 100 && Date.parse(s.observedAt) < toMs - 100,
+    );
+  assert.ok(within.length >= 2, `samples between the readings: ${within.length}`);
+  for (const s of within) {
+    const ns = BigInt(s.cpu.usageNs);
+    assert.ok(ns >= before && ns <= after, `${ns} not within libvirt's ${before}..${after}`);
+  }
+});
+
 test('a restarted collector derives the same instance id and start time for the same boot', async () => {
   await stopCollector();
   const before = ours().length;

@@ -136,8 +136,8 @@ export type LoadedFollowed =
 export interface FollowedStore {
   readonly path: string;
   load(): LoadedFollowed;
-  /** Replaces what is kept; `sync`: on disk before it returns. */
-  save(samples: readonly SampleEvent[], sync: boolean): void;
+  /** Replaces what is kept (each sample as its JSON); `sync`: on disk before it returns. */
+  save(samples: readonly Uint8Array[], sync: boolean): void;
 }
 
 export interface CollectorSettings {

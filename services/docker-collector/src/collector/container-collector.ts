@@ -554,8 +554,9 @@ export class ContainerCollector {
       residual || withCores.intervalMs !== undefined
         ? withCores
         : { ...withCores, intervalMs: this.settings.intervalMs };
+    let json: Buffer | void;
     try {
-      this.ports.publisher.publish(sample);
+      json = this.ports.publisher.publish(sample);
     } catch (error) {
       const violation = error instanceof ContractViolationError;
       this.ports.metrics.readError(violation ? 'contract_violation' : 'publish_failed');
@@ -566,7 +567,7 @@ export class ContainerCollector {
       return;
     }
     this.ports.metrics.samplePublished(sample.lifecycle, residual);
-    if (!residual) this.followed.published(sample);
+    if (!residual) this.followed.published(sample, json ?? undefined);
   }
 
   private withTracked(id: string, action: (t: Tracked) => void | Promise<void>): void {

@@ -7,6 +7,9 @@ import { type FollowedStore, type LoadedFollowed } from '../collector/collector.
 /** Larger than any host's containers need (a sample is under 1 KB): refused unread. */
 export const MAX_FOLLOWED_FILE_BYTES = 64 * 1024 * 1024;
 const VERSION = 1;
+const HEAD = Buffer.from(`{"version":${VERSION},"samples":[`);
+const TAIL = Buffer.from(']}');
+const COMMA = 0x2c;
 
 const FileSchema = z.object({
   version: z.literal(VERSION),
@@ -63,7 +66,22 @@ export class FileFollowedStore implements FollowedStore {
     return { kind: 'loaded', samples };
   }
 
-  save(samples: readonly SampleEvent[], sync: boolean): void {
-    this.file.write(JSON.stringify({ version: VERSION, samples }), sync);
+  /**
+   * Writes the samples' JSON as they are (the records' values the publisher made), joined into
+   * the file's JSON without parsing or encoding any again: at 10,000 containers, encoding every
+   * sample once more every cycle cost about as much as the rest of the save.
+   */
+  save(samples: readonly Uint8Array[], sync: boolean): void {
+    let length = HEAD.length + TAIL.length + Math.max(0, samples.length - 1);
+    for (const s of samples) length += s.length;
+    const file = Buffer.allocUnsafe(length);
+    let at = HEAD.copy(file, 0);
+    for (const [i, s] of samples.entries()) {
+      if (i > 0) at = file.writeUInt8(COMMA, at);
+      file.set(s, at);
+      at += s.length;
+    }
+    TAIL.copy(file, at);
+    this.file.write(file, sync);
   }
 }

@@ -24,7 +24,12 @@ export class CollectorMetrics {
   private readonly samples: Counter<'lifecycle'>;
   private readonly errors: Counter<'kind'>;
 
-  constructor(registry: MetricsRegistry, depth: () => number) {
+  constructor(
+    registry: MetricsRegistry,
+    depth: () => number,
+    /** Domains whose CPU time is read from their cgroup (DomainSource.cpuFromCgroups). */
+    fromCgroups: () => number = () => 0,
+  ) {
     this.cycleDuration = registry.histogram({
       name: 'cycle_duration_seconds',
       help: 'Duration of one poll of every libvirt connection; kind=sample when running samples were due',
@@ -63,6 +68,13 @@ export class CollectorMetrics {
       name: 'errors_total',
       help: 'Errors: connection (a libvirt connection failed), domain_read, metadata, publish, cycle',
       labelNames: ['kind'],
+    });
+    registry.gauge({
+      name: 'domains_cpu_from_cgroup',
+      help: 'Domains whose CPU time is read from their cgroup (it agreed with libvirt); the others are asked from libvirt at every sample',
+      collect() {
+        this.set(fromCgroups());
+      },
     });
     registry.gauge({
       name: 'publisher_depth',

@@ -23,6 +23,8 @@ export interface DomainSource {
    */
   settled(): boolean;
   connections(): ConnectionStatus[];
+  /** Domains whose CPU time is read from their cgroup, not asked from libvirt (0 if none). */
+  cpuFromCgroups?(): number;
   close(): Promise<void>;
 }
 
@@ -58,6 +60,15 @@ export interface LibvirtDiscoveryOptions {
    * qemu:///system (RunDirWatch). Default false: the caller polls.
    */
   readonly watchRunDir?: boolean;
+  /**
+   * Where a known local domain's CPU time comes from between two reads of its info: `cgroup`
+   * (default) its cgroup's counter, once it agreed with libvirt's (DomainCgroupReader), while the
+   * run directory is watched; its info is then read every metadataRefreshMs and after a change
+   * there. `libvirt`: its info at every read.
+   */
+  readonly cpuSource?: 'cgroup' | 'libvirt';
+  /** Where the cgroup hierarchies are mounted. Default /sys/fs/cgroup. */
+  readonly cgroupRoot?: string;
 }
 
 /** A domain that could not be read, for the logs and the error counter. */

@@ -1,6 +1,6 @@
 import { mapConcurrent } from '@metering/observability/resilience';
 import { type DomainReading, type HostObservation } from '../sampling';
-import { parseDomainFacts } from './domain-metadata.parser';
+import { DomainMetadataCache, type DomainFacts } from './domain-metadata.cache';
 import {
   type ConnectionStatus,
   type Hypervisor,
@@ -22,6 +22,7 @@ import {
   type DomainSource,
   type LibvirtDiscoveryOptions,
 } from './domain-source';
+import { DomainCgroupReader } from './domain-cgroup.reader';
 import { QemuProcessReader } from './qemu-process.reader';
 import { RunDirWatch } from './run-dir.watch';
 
@@ -33,6 +34,9 @@ interface KnownDomain {
   readonly name: string;
   /** Its last active reading (what a watch poll with `young` answers for it when not young). */
   last?: DomainReading;
+  /** When its info was last read from libvirt, and the run directory's changes then. */
+  infoAtMs?: number;
+  infoChanges?: number;
 }
 
 /** The known domains of one open connection (handles belong to the connection they came from). */
@@ -41,14 +45,6 @@ interface KnownDomains {
   readonly byId: Map<number, KnownDomain>;
   /** When every domain was last listed (connectListAllDomains), on the readings' clock. */
   readonly listedAtMs: number;
-}
-
-interface CachedMetadata {
-  readonly tenantId: string | null;
-  readonly flavour: string | null;
-  readonly fetchedAtMs: number;
-  /** The XML they were parsed from: the same text again is not parsed again. */
-  readonly xml: string;
 }
 
 /**
@@ -66,13 +62,16 @@ interface CachedMetadata {
 export class LibvirtDiscovery implements DomainSource {
   private readonly connectionsByUri: LibvirtConnection[];
   private readonly processes: QemuProcessReader;
-  private readonly metadata = new Map<string, CachedMetadata>();
+  private readonly metadata: DomainMetadataCache;
   private readonly hosts = new Map<string, string>();
   private readonly known = new Map<string, KnownDomains>();
   private lastErrors: DomainReadError[] = [];
   /** When each boot (uri, uuid, id) was first read: young ones are read by every watch poll. */
   private readonly firstSeen = new Map<string, number>();
   private runDirWatch: RunDirWatch | null = null;
+  /** Changes seen in the run directory: a domain's info read before the last one is stale. */
+  private runDirChanges = 0;
+  private readonly cgroups: DomainCgroupReader;
 
   constructor(
     private readonly options: LibvirtDiscoveryOptions,
@@ -81,12 +80,17 @@ export class LibvirtDiscovery implements DomainSource {
     /** A wall-clock time (a QEMU process's start) on the same time line as `now`. */
     private readonly fromWall: (wallMs: number) => number = (wallMs) => wallMs,
   ) {
+    this.metadata = new DomainMetadataCache(options.metadataRefreshMs, now);
     this.connectionsByUri = options.uris.map(
       (uri) => new LibvirtConnection(uri, options.callTimeoutMs, now),
     );
     this.processes = new QemuProcessReader({
       runDir: options.qemuRunDir,
       procDir: options.procDir,
+    });
+    this.cgroups = new DomainCgroupReader({
+      procDir: options.procDir,
+      cgroupRoot: options.cgroupRoot ?? '/sys/fs/cgroup',
     });
   }
 
@@ -100,7 +104,8 @@ export class LibvirtDiscovery implements DomainSource {
     const live = observations.flatMap((o) => (o.ok ? o.domains : []));
     this.processes.retain(live);
     const liveKeys = new Set(live.map((d) => metadataKey(d.uri, d.uuid, d.domainId)));
-    for (const key of this.metadata.keys()) if (!liveKeys.has(key)) this.metadata.delete(key);
+    this.cgroups.retain(liveKeys);
+    this.metadata.retain(liveKeys);
     for (const key of this.firstSeen.keys()) if (!liveKeys.has(key)) this.firstSeen.delete(key);
     return observations;
   }
@@ -122,7 +127,10 @@ export class LibvirtDiscovery implements DomainSource {
     if (this.options.watchRunDir !== true || !this.options.uris.some(isLocalQemuSystem)) {
       return null;
     }
-    this.runDirWatch ??= new RunDirWatch(this.options.qemuRunDir, changed);
+    this.runDirWatch ??= new RunDirWatch(this.options.qemuRunDir, () => {
+      this.runDirChanges += 1;
+      changed();
+    });
     return this.runDirWatch.ensure() ? null : this.runDirWatch.error();
   }
 
@@ -139,12 +147,17 @@ export class LibvirtDiscovery implements DomainSource {
     return true;
   }
 
+  cpuFromCgroups(): number {
+    return this.cgroupCpu() ? this.cgroups.heldCount : 0;
+  }
+
   connections(): ConnectionStatus[] {
     return this.connectionsByUri.map((c) => c.status());
   }
 
   async close(): Promise<void> {
     this.runDirWatch?.close();
+    this.cgroups.close();
     await Promise.all(this.connectionsByUri.map((c) => c.close()));
   }
 
@@ -267,6 +280,8 @@ export class LibvirtDiscovery implements DomainSource {
     if (isKnown(handle)) {
       // Listed under this id just now, and an id is never another boot's: no call needed.
       ({ domain, id, uuid, name } = handle);
+      const reading = await this.fromCgroup(connection, hypervisor, handle, full);
+      if (reading !== null) return { kind: 'active', reading };
     } else {
       domain = handle;
       // Name, uuid and id travel with the domain handle: no round trip to libvirtd.
@@ -278,11 +293,16 @@ export class LibvirtDiscovery implements DomainSource {
     }
     // Inactive domains have no id (the binding gives null or undefined; libvirt -1).
     if (id === null || id === undefined || id < 0) return { kind: 'inactive' };
-    how.remember(id, { domain, id, uuid, name });
+    const entry: KnownDomain = { domain, id, uuid, name };
+    how.remember(id, entry);
 
     let info: Awaited<ReturnType<Hypervisor['domainGetInfo']>>;
+    const askedAtMs = this.now();
+    const changes = this.runDirChanges;
     try {
       info = await connection.bounded(hypervisor.domainGetInfo(domain), `info ${name}`);
+      entry.infoAtMs = askedAtMs;
+      entry.infoChanges = changes;
     } catch (error) {
       if (DOMAIN_GONE.test(messageOf(error))) return { kind: 'inactive' };
       this.lastErrors.push({ uri, domain: name, stage: 'info', message: messageOf(error) });
@@ -304,6 +324,16 @@ export class LibvirtDiscovery implements DomainSource {
       facts === null
         ? null
         : { ...facts, startedAt: new Date(this.fromWall(facts.startedAt.getTime())) };
+    // The binding hands cpuTime over as a double: exact up to 2^53 ns (104 CPU-days),
+    // beyond that within a few hundred ns — and rounding keeps it monotonic.
+    const cpuTimeNs = BigInt(Math.max(0, Math.round(info.cpuTime)));
+    if (facts !== null && this.cgroupCpu()) {
+      // What the domain may have run since libvirtd read its counter: every vCPU and QEMU's own
+      // threads busy, from the call on, plus a margin for this process's own delays.
+      const sinceMs = BigInt(Math.ceil(this.now() - askedAtMs) + 50);
+      const tolerance = BigInt(info.nrVirtCpu + 1) * sinceMs * 1_000_000n;
+      this.cgroups.verify(bootKey, facts.pid, cpuTimeNs, tolerance);
+    }
     return {
       kind: 'active',
       reading: {
@@ -313,9 +343,7 @@ export class LibvirtDiscovery implements DomainSource {
         name,
         domainId: id,
         state,
-        // The binding hands cpuTime over as a double: exact up to 2^53 ns (104 CPU-days),
-        // beyond that within a few hundred ns — and rounding keeps it monotonic.
-        cpuTimeNs: BigInt(Math.max(0, Math.round(info.cpuTime))),
+        cpuTimeNs,
         vcpus: info.nrVirtCpu,
         memoryBytes: info.memory * 1024,
         maxMemoryBytes: info.maxMem * 1024,
@@ -328,62 +356,56 @@ export class LibvirtDiscovery implements DomainSource {
     };
   }
 
+  /** Whether the CPU time of local domains may come from their cgroups (cgroupCpu, watched). */
+  private cgroupCpu(): boolean {
+    return this.options.cpuSource !== 'libvirt' && this.runDirWatch?.active() === true;
+  }
+
   /**
-   * The tenant (and Nova's flavour) from the domain XML, cached per boot for metadataRefreshMs. undefined: the
-   * XML could not be read and nothing is cached, so the domain is skipped this poll rather
-   * than billed to the default tenant by mistake.
+   * A known domain read without asking libvirtd: its CPU time from its cgroup (verified against
+   * libvirt's own figure when its info was last read), its QEMU process's memory, the rest
+   * (state, vCPUs, balloon) from its last info — while that is younger than metadataRefreshMs
+   * and the run directory, where libvirtd writes a domain's status on every change of state,
+   * has not changed since. null: read it from libvirt.
    */
-  private async metadataOf(
+  private async fromCgroup(
+    connection: LibvirtConnection,
+    hypervisor: Hypervisor,
+    known: KnownDomain,
+    full: boolean,
+  ): Promise<DomainReading | null> {
+    const { last, infoAtMs, infoChanges } = known;
+    if (last?.process === null || last === undefined || infoAtMs === undefined) return null;
+    if (!this.cgroupCpu() || infoChanges !== this.runDirChanges) return null;
+    if (this.now() - infoAtMs >= this.options.metadataRefreshMs) return null;
+    const cpuTimeNs = this.cgroups.read(metadataKey(last.uri, last.uuid, last.domainId));
+    if (cpuTimeNs === null) return null;
+    const observedAt = new Date(this.now());
+    const { uuid, name, domainId } = last;
+    const facts = await this.processes.read(name, uuid, domainId, { refresh: full });
+    const { domain } = known;
+    const described = await this.metadataOf(connection, hypervisor, domain, uuid, name, domainId);
+    if (facts === null || described === undefined) return null;
+    const process = { ...facts, startedAt: last.process.startedAt };
+    const { tenantId, flavour } = described;
+    return { ...last, tenantId, flavour, cpuTimeNs, process, observedAt };
+  }
+
+  /** The tenant and flavour of a boot, from the metadata cache (its XML read when due). */
+  private metadataOf(
     connection: LibvirtConnection,
     hypervisor: Hypervisor,
     domain: LibvirtDomain,
     uuid: string,
     name: string,
     id: number,
-  ): Promise<{ tenantId: string | null; flavour: string | null } | undefined> {
-    const key = metadataKey(connection.uri, uuid, id);
-    const cached = this.metadata.get(key);
-    if (cached !== undefined && this.now() - cached.fetchedAtMs < this.options.metadataRefreshMs) {
-      return cached;
-    }
-    let xml: string;
-    try {
-      xml = await connection.bounded(hypervisor.domainGetXMLDesc(domain), `xml ${name}`);
-    } catch (error) {
-      if (!DOMAIN_GONE.test(messageOf(error))) {
-        this.lastErrors.push({
-          uri: connection.uri,
-          domain: name,
-          stage: 'metadata',
-          message: messageOf(error),
-        });
-      }
-      return cached;
-    }
-    if (cached !== undefined && cached.xml === xml) {
-      // Unchanged (the usual case): the parse (milliseconds for a domain's XML) is not repeated.
-      const facts = { ...cached, fetchedAtMs: this.now() };
-      this.metadata.set(key, facts);
-      return facts;
-    }
-    let tenantId: string | null;
-    let flavour: string | null = null;
-    try {
-      ({ tenantId, flavour } = parseDomainFacts(xml));
-    } catch (error) {
-      // libvirt wrote this XML; if it cannot be parsed the domain is still metered, under
-      // the default tenant, and the error is counted and logged.
-      this.lastErrors.push({
-        uri: connection.uri,
-        domain: name,
-        stage: 'metadata',
-        message: messageOf(error),
-      });
-      tenantId = null;
-    }
-    const facts = { tenantId, flavour, fetchedAtMs: this.now(), xml };
-    this.metadata.set(key, facts);
-    return facts;
+  ): Promise<DomainFacts | undefined> {
+    const uri = connection.uri;
+    return this.metadata.of(
+      metadataKey(uri, uuid, id),
+      () => connection.bounded(hypervisor.domainGetXMLDesc(domain), `xml ${name}`),
+      (message) => this.lastErrors.push({ uri, domain: name, stage: 'metadata', message }),
+    );
   }
 
   private async hostOf(connection: LibvirtConnection, hypervisor: Hypervisor): Promise<string> {
