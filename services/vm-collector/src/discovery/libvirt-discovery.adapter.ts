@@ -375,7 +375,7 @@ export class LibvirtDiscovery implements DomainSource {
     full: boolean,
   ): Promise<DomainReading | null> {
     const { last, infoAtMs, infoChanges } = known;
-    if (last?.process === null || last === undefined || infoAtMs === undefined) return null;
+    if (last === undefined || last.process === null || infoAtMs === undefined) return null;
     if (!this.cgroupCpu() || infoChanges !== this.runDirChanges) return null;
     if (this.now() - infoAtMs >= this.options.metadataRefreshMs) return null;
     const cpuTimeNs = this.cgroups.read(metadataKey(last.uri, last.uuid, last.domainId));
