@@ -153,10 +153,10 @@ export async function rateAll(bench, instances, runName, variantEnv, variantNode
 
 /** A process's CPU seconds so far: its main thread, and the others (V8, libuv, workers). */
 function threadCpu(pid) {
-  const { main, others } = threadCpuSeconds(pid);
+  const { main, mainSystem, others } = threadCpuSeconds(pid);
   others.sort((a, b) => b - a);
   const sum = others.reduce((s, x) => s + x, 0);
-  return `main ${main.toFixed(1)}, ${others.length} others ${sum.toFixed(1)} (the busiest ${others
+  return `main ${main.toFixed(1)} (in the kernel ${mainSystem.toFixed(1)}), ${others.length} others ${sum.toFixed(1)} (the busiest ${others
     .slice(0, 4)
     .map((x) => x.toFixed(1))
     .join(', ')})`;

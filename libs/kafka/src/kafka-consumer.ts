@@ -51,6 +51,12 @@ export interface KafkaConsumerOptions {
   heartbeatIntervalMs?: number;
   /** Upper bound of one partition's fetch, so of one batch. Default 1 MiB. */
   maxBytesPerPartition?: number;
+  /**
+   * Upper bound of one fetch's response, all partitions together (kafkajs's `maxBytes`). Default
+   * 10 MiB. A record is a view of its response, so a record kept past its batch keeps the whole
+   * response alive.
+   */
+  maxBytesPerFetch?: number;
   maxWaitTimeMs?: number;
   /** Partitions handled in parallel; order within a partition always holds. Default 1. */
   partitionsConsumedConcurrently?: number;
@@ -118,6 +124,7 @@ export class KafkaConsumer {
       rebalanceTimeout: options.rebalanceTimeoutMs ?? 60_000,
       heartbeatInterval: this.heartbeatIntervalMs,
       maxBytesPerPartition: options.maxBytesPerPartition ?? 1_048_576,
+      maxBytes: options.maxBytesPerFetch ?? 10_485_760,
       maxWaitTimeInMs: options.maxWaitTimeMs ?? 1_000,
       allowAutoTopicCreation: false,
       ...(options.retry === undefined ? {} : { retry: options.retry }),

@@ -103,20 +103,28 @@ export function procDelta(
 }
 
 /** CPU seconds so far of the process's main thread, and of each of its other live threads. */
-export function threadCpuSeconds(pid: number): { main: number; others: number[] } {
+export function threadCpuSeconds(pid: number): {
+  main: number;
+  /** Of `main`, the time in the kernel (system calls: socket writes, reads, page faults). */
+  mainSystem: number;
+  others: number[];
+} {
   const others: number[] = [];
   let main = 0;
+  let mainSystem = 0;
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
       const s = procStat(pid, tid);
       const seconds = (s.utime + s.stime) / TICKS_PER_S;
-      if (Number(tid) === pid) main = seconds;
-      else others.push(seconds);
+      if (Number(tid) === pid) {
+        main = seconds;
+        mainSystem = s.stime / TICKS_PER_S;
+      } else others.push(seconds);
     } catch {
       // the thread ended
     }
   }
-  return { main, others };
+  return { main, mainSystem, others };
 }
 
 /** Every process now: its pid and /proc/<pid>/stat (those that end while listed are left out). */

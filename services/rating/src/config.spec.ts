@@ -153,6 +153,25 @@ describe('rating configuration', () => {
     }
   });
 
+  test('fetch response cap: one partition fetch by default, its own value when set', () => {
+    assert.equal(loadRatingConfig({}).maxBytesPerFetch, 4_194_304);
+    assert.equal(
+      loadRatingConfig({ MAX_BYTES_PER_PARTITION: '1048576' }).maxBytesPerFetch,
+      1_048_576,
+    );
+    assert.equal(
+      loadRatingConfig({ MAX_BYTES_PER_FETCH: '10485760' }).maxBytesPerFetch,
+      10_485_760,
+    );
+    for (const bad of ['0', '-1', '1.5', 'lots', '\u0000', '1e400']) {
+      assert.throws(
+        () => loadRatingConfig({ MAX_BYTES_PER_FETCH: bad }),
+        (e: unknown) => e instanceof ConfigError && e.message.includes('MAX_BYTES_PER_FETCH'),
+        JSON.stringify(bad),
+      );
+    }
+  });
+
   test('v2 needs org, bucket and token, and says which are missing', () => {
     assert.throws(
       () => loadRatingConfig({ INFLUX_API: 'v2', INFLUX_ORG: 'o' }),

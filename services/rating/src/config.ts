@@ -140,6 +140,12 @@ const Env = z.object({
   /** Upper bound of one partition's fetch (a batch gathers fetches up to the window's caps). */
   MAX_BYTES_PER_PARTITION: integer(1).default(4_194_304),
   /**
+   * Upper bound of one fetch's response, all partitions together (default: one partition's,
+   * MAX_BYTES_PER_PARTITION). A held message is a view of its response and keeps all of it alive,
+   * so this bounds what the window's held partitions pin: one response each at most.
+   */
+  MAX_BYTES_PER_FETCH: integer(1).optional(),
+  /**
    * The minimum batch window (docs/adr/0014-rating-scale-out.md, section 6): a partition's
    * admitted messages are gathered across fetches for this long (from the first one held), then
    * rated and committed as one batch, so a caught-up rating writes the ledger per window, not per
@@ -198,6 +204,7 @@ export type RatingConfig = Readonly<{
   };
   influx: InfluxConfig;
   maxBytesPerPartition: number;
+  maxBytesPerFetch: number;
   /** The minimum batch window and its caps (per partition); windowMs 0: none. */
   batchWindow: { windowMs: number; maxBytes: number; maxMessages: number };
   partitionsConsumedConcurrently: number;
@@ -314,6 +321,7 @@ export function loadRatingConfig(env: Env = process.env): RatingConfig {
       resourceGauges: e.INFLUX_RESOURCE_GAUGES,
     },
     maxBytesPerPartition: e.MAX_BYTES_PER_PARTITION,
+    maxBytesPerFetch: e.MAX_BYTES_PER_FETCH ?? e.MAX_BYTES_PER_PARTITION,
     batchWindow: {
       windowMs: e.RATING_BATCH_WINDOW_MS,
       maxBytes: e.RATING_BATCH_WINDOW_MAX_BYTES ?? e.MAX_BYTES_PER_PARTITION,

@@ -375,6 +375,7 @@ function consumerProviders(config: RatingConfig): Provider[] {
           autoCommit: false,
           fromBeginning: true,
           maxBytesPerPartition: config.maxBytesPerPartition,
+          maxBytesPerFetch: config.maxBytesPerFetch,
           partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
           sessionTimeoutMs: config.sessionTimeoutMs,
           heartbeatIntervalMs: Math.min(3_000, Math.floor(config.sessionTimeoutMs / 3)),
