@@ -116,6 +116,14 @@ export async function rateAll(bench, instances, runName, variantEnv, variantNode
     log(
       `${who}: ${batches} batches; time per phase (s, summed over batches): ${phases.map((m) => `${m[1]} ${Number(m[2]).toFixed(1)}`).join(', ')}`,
     );
+    // The pricing stage's passes by trigger and outcome (a build without the counter: none).
+    const passes = [
+      ...metricsText.matchAll(
+        /^rating_pricing_passes_total\{[^}]*trigger="(\w+)"[^}]*outcome="(\w+)"[^}]*\} (\S+)/gm,
+      ),
+    ];
+    if (passes.length > 0)
+      log(`${who}: pricing passes ${passes.map((m) => `${m[1]} ${m[2]} ${m[3]}`).join(', ')}`);
   }
   // Let the InfluxDB sinks finish (they run after the commits), then stop cleanly.
   await sleep(2_000);

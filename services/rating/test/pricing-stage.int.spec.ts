@@ -5,6 +5,7 @@ import { type ConsumedBatch } from '@metering/kafka';
 import { uniqueName } from '@metering/testing';
 import { type PricedUsage } from '../src/domain';
 import { type LedgerTx } from '../src/ledger/ledger-db';
+import { TenantAffinity } from '../src/pricing/tenant-affinity';
 import { type StagedUsage, type UsageEventSink } from '../src/publishing/usage-event.outbox';
 import {
   batchOf,
@@ -234,6 +235,59 @@ describe('rating: the pricing stage, two processes on one tenant (real PostgreSQ
     // Both stages at once, small pages: each month is priced by whoever holds its lease.
     await within(Promise.all([stageOf(a).drain(), stageOf(b).drain()]), 'both stages drained');
     assert.deepEqual(await orderFree(dsA), reference);
+  });
+
+  test('with pass affinity each tenant month is priced at once by its owner only; a drain prices the rest, exactly once', async () => {
+    const schema = uniqueName('stage_affinity');
+    const dsA = await tieredLedger({ schema, tenants: TENANTS, create: true });
+    opened.push({ ds: dsA, schema, drop: true });
+    const dsB = await tieredLedger({ schema, tenants: TENANTS, create: false });
+    opened.push({ ds: dsB, schema, drop: false });
+    // As the consumers are assigned: A the partitions of A_BATCHES, B those of B_BATCHES.
+    const affinityA = new TenantAffinity(6);
+    affinityA.assigned(A_BATCHES.map((x) => x.partition));
+    const affinityB = new TenantAffinity(6);
+    affinityB.assigned(B_BATCHES.map((x) => x.partition));
+    const ownedA = TENANTS.filter((t) => affinityA.owns(t));
+    const ownedB = TENANTS.filter((t) => affinityB.owns(t));
+    assert.deepEqual([...ownedA, ...ownedB].sort(), TENANTS, 'every tenant has one owner');
+    assert.ok(
+      ownedA.length > 0 && ownedB.length > 0,
+      `both own some: ${ownedA.join()} | ${ownedB.join()}`,
+    );
+    const pricedBy = { a: new Set<string>(), b: new Set<string>() };
+    const common = { groupId: GROUP, drain: false, pricingPage: 7 };
+    const a = processorOn(dsA, new OutboxSink(), {
+      ...common,
+      affinity: affinityA,
+      priced: (t) => pricedBy.a.add(t),
+    });
+    const b = processorOn(dsB, new OutboxSink(), {
+      ...common,
+      affinity: affinityB,
+      priced: (t) => pricedBy.b.add(t),
+    });
+    // Every batch of either process touches every tenant's month.
+    await Promise.all([
+      (async () => {
+        for (const batch of A_BATCHES) await a.process(batch);
+      })(),
+      (async () => {
+        for (const batch of B_BATCHES) await b.process(batch);
+      })(),
+    ]);
+    const everyMonth = async (): Promise<void> => {
+      while (!TENANTS.every((t) => pricedBy.a.has(t) || pricedBy.b.has(t)))
+        await new Promise((r) => setTimeout(r, 20));
+    };
+    await within(everyMonth(), 'the passes after the commits priced every month');
+    // Longer than the passes' gathering (200 ms): a pass for a month not owned would have run.
+    await new Promise((r) => setTimeout(r, 600));
+    assert.deepEqual([...pricedBy.a].sort(), ownedA, 'A priced only the months it owns');
+    assert.deepEqual([...pricedBy.b].sort(), ownedB, 'B priced only the months it owns');
+    // What an owner's pass found later, the sweep (here: a drain) prices; the totals are exact.
+    await within(Promise.all([stageOf(a).drain(), stageOf(b).drain()]), 'both stages drained');
+    assert.deepEqual(sameScale(await orderFree(dsA)), sameScale(reference));
   });
 
   test('a batch adds quantities to buckets another process is charging without waiting for its pass; the stage skips the month without waiting either', async () => {

@@ -14,6 +14,7 @@ import { OutboxStore } from '../src/ledger/outbox.store';
 import { RatingLedger } from '../src/ledger/rating-ledger';
 import { PricingStage } from '../src/pricing/pricing.stage';
 import { TenantCatalog } from '../src/pricing/tenant-catalog';
+import { type TenantAffinity } from '../src/pricing/tenant-affinity';
 import { type PricedUsage } from '../src/domain';
 import { encodeUsageEvent } from '../src/publishing/usage-event.encoder';
 import { type StagedUsage, type UsageEventSink } from '../src/publishing/usage-event.outbox';
@@ -139,6 +140,12 @@ export function processorOn(
     plausibility?: boolean;
     drain?: boolean;
     pricingPage?: number;
+    /**
+     * As the rating process wires it: each committed batch's months go to the stage's queue,
+     * which keeps those of the tenants this affinity owns; `priced` hears each pass's month.
+     */
+    affinity?: TenantAffinity;
+    priced?: (tenantId: string) => void;
   },
 ): SampleBatchProcessor {
   const stores = RatingLedger.on(ds).stores();
@@ -155,12 +162,17 @@ export function processorOn(
     stores.pricing,
     catalog,
     sink,
-    { priced: () => undefined },
+    {
+      priced: ({ position }) => {
+        if (position !== null) o.priced?.(position.tenantId);
+      },
+    },
     {
       windows: { windowMs: 60_000 },
       intervalMs: 1_000,
       idleMs: 120_000,
       ...(o.pricingPage === undefined ? {} : { pageSize: o.pricingPage }),
+      ...(o.affinity === undefined ? {} : { affinity: o.affinity }),
     },
   );
   const processor = new SampleBatchProcessor(
@@ -168,7 +180,7 @@ export function processorOn(
     catalog,
     o.deadLetters ?? { publishAll: () => Promise.resolve() },
     sink,
-    { committed: () => undefined },
+    { committed: (batch) => (o.affinity === undefined ? undefined : stage.enqueue(batch.months)) },
     {
       groupId: o.groupId,
       rules: {

@@ -12,12 +12,11 @@ import { type RatingConfig } from '../config';
 import { RATING_CLOCK, RATING_LOGGER, RATING_STORES } from '../connections.providers';
 import { type RatingLedgerStores } from '../ledger/rating-ledger';
 import { PricingStage } from '../pricing/pricing.stage';
+import { TenantAffinity } from '../pricing/tenant-affinity';
 import { TenantCatalog } from '../pricing/tenant-catalog';
 import { UsageEventOutbox } from '../publishing/usage-event.outbox';
 import { UsageProducerThread } from '../publishing/usage-producer.thread';
-import { InfluxOutputs, NO_INFLUX } from '../sinks/influx-outputs';
-import { InfluxSink } from '../sinks/influx.sink';
-import { InfluxHttpWriter } from '../sinks/influx.writer';
+import { COMMITTED_SINK, INFLUX_SINK, influxProviders } from '../sinks/influx.providers';
 import { BatchWindow } from './batch-window';
 import { contractDeadLetterEncoder } from './dead-letter.encoder';
 import { BatchFingerprints } from './message-fingerprint';
@@ -32,10 +31,7 @@ export const KAFKA_ADMIN = Symbol('KAFKA_ADMIN');
 export const KAFKA_PRODUCER = Symbol('KAFKA_PRODUCER');
 /** DeadLetterPublisher to SAMPLES_DLQ_TOPIC, bounded by the topic's max.message.bytes. */
 export const DEAD_LETTERS = Symbol('DEAD_LETTERS');
-/** The InfluxDB sink (InfluxSink), or null when INFLUX_API is off. */
-export const INFLUX_SINK = Symbol('INFLUX_SINK');
-/** Where committed batches and priced months go for InfluxDB (CommittedBatchSink). */
-export const COMMITTED_SINK = Symbol('COMMITTED_SINK');
+export { INFLUX_SINK, COMMITTED_SINK };
 /** The samples topic's KafkaConsumer (not started: RatingService starts RatingConsumer). */
 export const KAFKA_CONSUMER = Symbol('KAFKA_CONSUMER');
 
@@ -111,6 +107,11 @@ export function pipelineProviders(config: RatingConfig): Provider[] {
     },
     ...influxProviders(config),
     {
+      // The tenants whose months this instance prices as its batches commit (its partitions').
+      provide: TenantAffinity,
+      useFactory: (): TenantAffinity => new TenantAffinity(config.samplesTopicPartitions),
+    },
+    {
       // Charges, positions and usage windows: priced per tenant month after the batches commit.
       provide: PricingStage,
       useFactory: (
@@ -120,6 +121,7 @@ export function pipelineProviders(config: RatingConfig): Provider[] {
         influx: CommittedBatchSink,
         metrics: MetricsRegistry,
         root: Logger,
+        affinity: TenantAffinity,
       ): PricingStage =>
         new PricingStage(
           stores.pricing,
@@ -138,6 +140,7 @@ export function pipelineProviders(config: RatingConfig): Provider[] {
             windows: { windowMs: config.usage.windowMs },
             intervalMs: config.pricingIntervalMs,
             idleMs: config.usage.idleMs,
+            affinity,
           },
           metrics,
           root,
@@ -149,6 +152,7 @@ export function pipelineProviders(config: RatingConfig): Provider[] {
         COMMITTED_SINK,
         MetricsRegistry,
         ROOT_LOGGER,
+        TenantAffinity,
       ],
     },
     {
@@ -215,45 +219,6 @@ function kafkaProviders(config: RatingConfig): Provider[] {
         return deadLetters;
       },
       inject: [KafkaClientFactory, KAFKA_ADMIN, KAFKA_PRODUCER, RATING_LOGGER],
-    },
-  ];
-}
-
-/** The InfluxDB sink (INFLUX_API) and what committed batches give it; NO_INFLUX without. */
-function influxProviders(config: RatingConfig): Provider[] {
-  return [
-    {
-      provide: INFLUX_SINK,
-      useFactory: (metrics: MetricsRegistry, root: Logger, logger: Logger): InfluxSink | null => {
-        if (config.influx.target === null) return null;
-        const writer = new InfluxHttpWriter(config.influx.target, config.influx.timeoutMs);
-        const sink = new InfluxSink(
-          writer,
-          {
-            batchSize: config.influx.batchSize,
-            flushIntervalMs: config.influx.flushIntervalMs,
-            maxBufferedPoints: config.influx.maxBufferedPoints,
-            retryMaxDelayMs: config.influx.retryMaxDelayMs,
-          },
-          metrics,
-          root,
-        );
-        logger.info({ influx: writer.description }, 'InfluxDB sink on');
-        return sink;
-      },
-      inject: [MetricsRegistry, ROOT_LOGGER, RATING_LOGGER],
-    },
-    {
-      provide: COMMITTED_SINK,
-      useFactory: (
-        influx: InfluxSink | null,
-        catalog: TenantCatalog,
-        root: Logger,
-      ): CommittedBatchSink =>
-        influx === null
-          ? NO_INFLUX
-          : new InfluxOutputs(influx, catalog, config.influx.resourceGauges, root),
-      inject: [INFLUX_SINK, TenantCatalog, ROOT_LOGGER],
     },
   ];
 }
@@ -368,6 +333,7 @@ function consumerProviders(config: RatingConfig): Provider[] {
         window: BatchWindow,
         end: ApplicationEnd,
         logger: Logger,
+        affinity: TenantAffinity,
       ): KafkaConsumer => {
         const consumer = kafka.createConsumer({
           groupId: config.groupId,
@@ -389,6 +355,9 @@ function consumerProviders(config: RatingConfig): Provider[] {
           // Every assignment also drops what the batch window held (read again from there).
           onPartitionsAssigned: (assignment) => {
             window.clear();
+            affinity.assigned(
+              assignment.find((a) => a.topic === config.samplesTopic)?.partitions ?? [],
+            );
             return continuity.onAssigned(assignment);
           },
           onCrash: (error) => consumerStopped(error, end, logger),
@@ -402,6 +371,7 @@ function consumerProviders(config: RatingConfig): Provider[] {
         BatchWindow,
         ApplicationEnd,
         RATING_LOGGER,
+        TenantAffinity,
       ],
     },
     {

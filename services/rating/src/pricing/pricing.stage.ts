@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  type Counter,
   type Gauge,
   type Logger,
   type MetricsRegistry,
@@ -19,6 +20,7 @@ import { type LedgerTx } from '../ledger/ledger-db';
 import { type BucketTotals } from '../ledger/ledger-rows';
 import { type BucketAmount, type MonthKey, type PricingStore } from '../ledger/pricing.store';
 import { type StagedUsage, type UsageEventSink } from '../publishing/usage-event.outbox';
+import { type TenantAffinity } from './tenant-affinity';
 
 /** The catalog the stage prices with (TenantCatalog). */
 export interface StageCatalog {
@@ -46,7 +48,15 @@ export interface PricingStageOptions {
    * positions, open windows and charges are written per pass, not per batch.
    */
   readonly coalesceMs?: number;
+  /**
+   * The tenants whose months a committed batch's pass prices here (the others: their owner's
+   * passes and the sweep). Absent: every tenant.
+   */
+  readonly affinity?: TenantAffinity;
 }
+
+/** Why a pass ran: a committed batch's months, the sweep, or a drain (specs, stop). */
+type PassTrigger = 'batch' | 'sweep' | 'drain';
 
 /** What a committed pass hands on: its events to publish, its charges to show. */
 interface PassResult {
@@ -54,6 +64,8 @@ interface PassResult {
   readonly buckets: BucketTotals[];
   readonly position: MonthPosition | null;
   readonly more: boolean;
+  /** Pieces the pass priced. */
+  readonly pieces: number;
 }
 
 const DEFAULT_PAGE = 5_000;
@@ -85,6 +97,7 @@ export class PricingStage {
   private timer: NodeJS.Timeout | null = null;
   private sweeping: Promise<void> | null = null;
   private readonly lag: Gauge | null;
+  private readonly passes: Counter | null;
   private readonly logger: Logger | null;
   private readonly pageSize: number;
   private readonly coalesceMs: number;
@@ -105,6 +118,12 @@ export class PricingStage {
         name: 'pricing_lag_seconds',
         help: 'Age of the oldest usage rated and not priced yet (at the last pricing sweep): how far charges and usage events lag quantities',
       }) ?? null;
+    this.passes =
+      metrics?.counter({
+        name: 'pricing_passes_total',
+        help: 'Pricing passes (one transaction each) by trigger (batch, sweep, drain) and outcome: priced (found pieces), empty (none left), held (another instance held the month)',
+        labelNames: ['trigger', 'outcome'],
+      }) ?? null;
     this.logger = rootLogger === null ? null : createLogger('PricingStage', { parent: rootLogger });
   }
 
@@ -114,7 +133,11 @@ export class PricingStage {
    */
   enqueue(months: readonly MonthKey[]): void {
     if (this.stopped) return;
-    for (const m of months) this.queued.set(`${m.tenantId}\u0000${m.period}`, m);
+    const { affinity } = this.options;
+    for (const m of months) {
+      if (affinity === undefined || affinity.owns(m.tenantId))
+        this.queued.set(`${m.tenantId}\u0000${m.period}`, m);
+    }
     if (this.running !== null || this.gathering !== null || this.queued.size === 0) return;
     this.gathering = setTimeout(() => {
       this.gathering = null;
@@ -130,7 +153,7 @@ export class PricingStage {
       const [k, month] = this.queued.entries().next().value as [string, MonthKey];
       this.queued.delete(k);
       try {
-        await this.priceMonth(month);
+        await this.priceMonth(month, 'batch');
       } catch (error) {
         // The pieces stay; the sweep prices them.
         this.logger?.warn({ err: error, ...month }, 'pricing pass failed; the sweep retries');
@@ -166,7 +189,7 @@ export class PricingStage {
   /** One sweep (exposed for specs): months with pieces older than the interval or idle windows. */
   async sweep(): Promise<void> {
     const months = await this.store.monthsWithWork(this.options.intervalMs, this.options.idleMs);
-    for (const m of months) await this.priceMonth(m);
+    for (const m of months) await this.priceMonth(m, 'sweep');
     this.lag?.set(await this.store.oldestUnpricedSeconds());
   }
 
@@ -180,7 +203,7 @@ export class PricingStage {
       const months = await this.store.monthsWithWork(0, NEVER_MS);
       if (months.length === 0) return;
       let held = false;
-      for (const m of months) held = (await this.priceMonth(m)) === 'held' || held;
+      for (const m of months) held = (await this.priceMonth(m, 'drain')) === 'held' || held;
       if (Date.now() > deadline) throw new Error('the pricing stage did not drain in time');
       if (held) await sleep(20);
     }
@@ -190,7 +213,7 @@ export class PricingStage {
    * Prices a month until no piece is left or another instance holds it ('held': its holder
    * prices what is there).
    */
-  async priceMonth(key: MonthKey): Promise<'done' | 'held'> {
+  async priceMonth(key: MonthKey, trigger: PassTrigger = 'sweep'): Promise<'done' | 'held'> {
     await this.catalog.refresh();
     // The month's row is nearly always there: it is created (ensureMonth, a statement of its own)
     // only when the lease finds nothing, and the lease tried once more.
@@ -201,12 +224,16 @@ export class PricingStage {
         return position === null ? null : this.pass(tx, key, position, true);
       });
       if (result === null) {
-        if (ensured) return 'held';
+        if (ensured) {
+          this.passes?.inc({ trigger, outcome: 'held' });
+          return 'held';
+        }
         await this.store.ensureMonth(key);
         ensured = true;
         continue;
       }
       this.committed(result);
+      this.passes?.inc({ trigger, outcome: result.pieces > 0 ? 'priced' : 'empty' });
       if (!result.more) return 'done';
     }
   }
@@ -277,7 +304,7 @@ export class PricingStage {
     const idle = more ? [] : await this.store.takeIdleWindows(tx, key, this.options.idleMs);
     const staged = await this.usageEvents.stage(tx, [...priced.closed, ...idle]);
     await this.store.deletePieces(tx, page.ids);
-    return { staged, buckets, position: priced.position, more };
+    return { staged, buckets, position: priced.position, more, pieces: page.ids.length };
   }
 
   private committed(result: PassResult): void {

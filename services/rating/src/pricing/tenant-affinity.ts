@@ -1,0 +1,43 @@
+/**
+ * Which tenants' months this instance prices as soon as its batches commit (docs/adr/0014,
+ * "Pass affinity"). A tenant whose resources are on every partition has its months touched by
+ * every instance's batches; when each instance priced the months its batches touched, every
+ * tenant month was priced by all of them, in smaller passes (two instances: ×1.4 passes that
+ * charged, ×1.85 that read pieces). Now each tenant has one owner: the instance assigned the
+ * samples partition its id hashes to. Others leave its pieces to the owner's next pass or to the
+ * sweep (every instance's, for pieces older than RATING_PRICING_INTERVAL_MS), so charges lag by
+ * the sweep at most. Nothing depends on it for correctness: the month's lease keeps one pricer at
+ * a time, and the sweep prices what no owner did (during a rebalance, or a partition count in the
+ * settings other than the topic's).
+ */
+export class TenantAffinity {
+  /** The assigned partitions, or every one (one instance, or before any assignment). */
+  private owned: ReadonlySet<number> | 'all' = 'all';
+
+  /** @param partitions the samples topic's partitions (SAMPLES_TOPIC_PARTITIONS). */
+  constructor(private readonly partitions: number) {
+    if (!Number.isSafeInteger(partitions) || partitions < 1) {
+      throw new RangeError(`partitions must be a positive integer, got ${partitions}`);
+    }
+  }
+
+  /** The samples partitions the consumer was assigned (every assignment). */
+  assigned(partitions: readonly number[]): void {
+    const owned = new Set(partitions.filter((p) => p >= 0 && p < this.partitions));
+    this.owned = owned.size === this.partitions ? 'all' : owned;
+  }
+
+  owns(tenantId: string): boolean {
+    return this.owned === 'all' || this.owned.has(tenantPartition(tenantId, this.partitions));
+  }
+}
+
+/** The partition a tenant's months belong to: FNV-1a of the id's UTF-16 units, mod partitions. */
+export function tenantPartition(tenantId: string, partitions: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < tenantId.length; i++) {
+    h ^= tenantId.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % partitions;
+}
