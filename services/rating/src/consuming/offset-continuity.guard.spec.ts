@@ -230,3 +230,12 @@ test('the record batch after a check is followed only right after it', async () 
   assert.equal((await w.guard.admit(batch([10, 11], undefined, 30))).kind, 'hold');
   assert.equal(w.calls.at(-1), 'seek 0@9');
 });
+
+test("an assignment learns the topic's partition count from the broker's watermarks (pass affinity reads it)", async () => {
+  const w = new World();
+  assert.equal(w.guard.topicPartitions, null, 'none before an assignment');
+  w.store(10, fp(9));
+  w.marks = { partition: 0, logStart: '0', logEnd: '15' };
+  await w.assign();
+  assert.equal(w.guard.topicPartitions, 1);
+});

@@ -55,6 +55,7 @@ export class OffsetContinuityGuard {
   private readonly states = new Map<number, PartitionState>();
   private readonly report: StoppedPartitionsReport;
   private control: PartitionControl | undefined;
+  private partitionCount: number | null = null;
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
 
@@ -68,6 +69,11 @@ export class OffsetContinuityGuard {
   ) {
     this.logger = createLogger('OffsetContinuityGuard', { parent: logger });
     this.report = new StoppedPartitionsReport(metrics, options.topic);
+  }
+
+  /** The topic's partitions, as the broker listed them at the last assignment (null: none yet). */
+  get topicPartitions(): number | null {
+    return this.partitionCount;
   }
 
   /** The consumer, once created (the assignment hook is given before it exists). */
@@ -108,6 +114,7 @@ export class OffsetContinuityGuard {
       this.store.positions(groupId, topic, partitions),
       this.watermarks(),
     ]);
+    this.partitionCount = marks.size;
     const seeks: PartitionOffset[] = [];
     for (const partition of partitions) {
       this.ensureSeries(partition);

@@ -353,12 +353,12 @@ function consumerProviders(config: RatingConfig): Provider[] {
           // Positions live in the ledger, committed with the usage they produced; each is
           // checked against the topic before it is read from (offset continuity).
           // Every assignment also drops what the batch window held (read again from there).
-          onPartitionsAssigned: (assignment) => {
+          onPartitionsAssigned: async (assignment) => {
             window.clear();
-            affinity.assigned(
-              assignment.find((a) => a.topic === config.samplesTopic)?.partitions ?? [],
-            );
-            return continuity.onAssigned(assignment);
+            const seeks = await continuity.onAssigned(assignment);
+            const mine = assignment.find((a) => a.topic === config.samplesTopic)?.partitions;
+            affinity.assigned(mine ?? [], continuity.topicPartitions);
+            return seeks;
           },
           onCrash: (error) => consumerStopped(error, end, logger),
         });

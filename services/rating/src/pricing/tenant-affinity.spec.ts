@@ -65,6 +65,40 @@ describe('TenantAffinity: which tenant months an instance prices at once', () =>
     );
   });
 
+  test("the topic's own partition count, when the assignment gives it, wins over the configured one", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 32 }),
+        fc.integer({ min: 1, max: 32 }),
+        tenantIds,
+        (configured, actual, tenant) => {
+          // One instance assigned every partition of the topic owns every tenant, whatever the
+          // settings say the topic has.
+          const one = new TenantAffinity(configured);
+          one.assigned([...Array(actual).keys()], actual);
+          assert.equal(one.owns(tenant), true);
+          // Two instances splitting the topic own each tenant once, by the topic's count.
+          const [a, b] = [new TenantAffinity(configured), new TenantAffinity(configured)];
+          const all = [...Array(actual).keys()];
+          a.assigned(
+            all.filter((p) => p % 2 === 0),
+            actual,
+          );
+          b.assigned(
+            all.filter((p) => p % 2 === 1),
+            actual,
+          );
+          assert.equal(Number(a.owns(tenant)) + Number(b.owns(tenant)), 1);
+        },
+      ),
+    );
+    for (const bad of [0, -3, 1.5, Number.NaN, Number.POSITIVE_INFINITY, null, undefined]) {
+      const a = new TenantAffinity(4);
+      a.assigned([0, 1, 2, 3], bad);
+      assert.equal(a.owns('t'), true, `${String(bad)}: the configured 4 stay`);
+    }
+  });
+
   test('the partition is stable and in range for every id', () => {
     fc.assert(
       fc.property(tenantIds, fc.integer({ min: 1, max: 10_000 }), (tenant, partitions) => {

@@ -7,29 +7,44 @@
  * samples partition its id hashes to. Others leave its pieces to the owner's next pass or to the
  * sweep (every instance's, for pieces older than RATING_PRICING_INTERVAL_MS), so charges lag by
  * the sweep at most. Nothing depends on it for correctness: the month's lease keeps one pricer at
- * a time, and the sweep prices what no owner did (during a rebalance, or a partition count in the
- * settings other than the topic's).
+ * a time, and the sweep prices what no owner did (during a rebalance, or while the topic grows).
  */
 export class TenantAffinity {
   /** The assigned partitions, or every one (one instance, or before any assignment). */
   private owned: ReadonlySet<number> | 'all' = 'all';
+  private partitions: number;
 
-  /** @param partitions the samples topic's partitions (SAMPLES_TOPIC_PARTITIONS). */
-  constructor(private readonly partitions: number) {
-    if (!Number.isSafeInteger(partitions) || partitions < 1) {
+  /**
+   * @param partitions the samples topic's partitions as configured (SAMPLES_TOPIC_PARTITIONS),
+   *   until an assignment says how many the topic has.
+   */
+  constructor(partitions: number) {
+    if (!isCount(partitions)) {
       throw new RangeError(`partitions must be a positive integer, got ${partitions}`);
     }
+    this.partitions = partitions;
   }
 
-  /** The samples partitions the consumer was assigned (every assignment). */
-  assigned(partitions: readonly number[]): void {
-    const owned = new Set(partitions.filter((p) => p >= 0 && p < this.partitions));
+  /**
+   * The samples partitions the consumer was assigned (every assignment), and how many the topic
+   * has as the broker listed them (every instance reads the same count, so they agree on owners;
+   * absent or not a count: the configured one).
+   */
+  assigned(partitions: readonly number[], topicPartitions?: number | null): void {
+    if (topicPartitions != null && isCount(topicPartitions)) this.partitions = topicPartitions;
+    const owned = new Set(
+      partitions.filter((p) => Number.isInteger(p) && p >= 0 && p < this.partitions),
+    );
     this.owned = owned.size === this.partitions ? 'all' : owned;
   }
 
   owns(tenantId: string): boolean {
     return this.owned === 'all' || this.owned.has(tenantPartition(tenantId, this.partitions));
   }
+}
+
+function isCount(n: number): boolean {
+  return Number.isSafeInteger(n) && n >= 1;
 }
 
 /** The partition a tenant's months belong to: FNV-1a of the id's UTF-16 units, mod partitions. */
