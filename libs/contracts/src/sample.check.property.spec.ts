@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { encodeSample } from './encode';
 import { exampleDockerSample, exampleLibvirtSample } from './event.fixtures';
-import { canonicalSample, isSampleValid } from './sample.check';
+import { canonicalSample, isCanonicalSample, isSampleValid } from './sample.check';
 import { SAMPLE_LIMITS, SampleEventSchema } from './sample.event';
 import { SCHEMA_VERSIONS } from './topics';
 
@@ -247,9 +247,34 @@ function agrees(sample: unknown): void {
     `isSampleValid ${fast}, zod ${parsed.success}: ${parsed.error?.message ?? ''}`,
   );
   if (parsed.success && fast) {
-    assert.equal(JSON.stringify(canonicalSample(sample)), JSON.stringify(parsed.data));
+    const bytes = JSON.stringify(parsed.data);
+    assert.equal(JSON.stringify(canonicalSample(sample)), bytes);
+    // A sample said to be in order is encoded as it is: it must serialize as zod's output.
+    if (isCanonicalSample(sample)) {
+      inOrder += 1;
+      assert.equal(JSON.stringify(sample), bytes);
+    }
   }
 }
+
+/** How many valid generated samples were in order (encoded without a copy). */
+let inOrder = 0;
+
+test('a sample with a known field inherited, hidden, unknown or out of order is not in order', () => {
+  const sample = canonicalSample(exampleDockerSample());
+  assert.ok(isCanonicalSample(sample));
+  const { intervalMs, ...rest } = sample as Loose;
+  const inherited = Object.assign(Object.create({ intervalMs }) as Loose, rest);
+  const hidden = { ...rest };
+  Object.defineProperty(hidden, 'intervalMs', { value: intervalMs ?? 10_000, enumerable: false });
+  const late = { ...rest, intervalMs: intervalMs ?? 10_000 };
+  const unknown = { ...sample, extra: 1 };
+  const cpuLate = { ...sample, cpu: { allocationCores: null, usageNs: '1' } };
+  for (const s of [inherited, hidden, late, unknown, cpuLate]) {
+    assert.equal(isCanonicalSample(s as never), false);
+    assert.equal(encodeSample(s as never).toString(), JSON.stringify(canonicalSample(s as never)));
+  }
+});
 
 test('isSampleValid and canonicalSample agree with SampleEventSchema on generated samples', () => {
   let valid = 0;
@@ -260,8 +285,9 @@ test('isSampleValid and canonicalSample agree with SampleEventSchema on generate
     }),
     { numRuns: 20_000 },
   );
-  // Both verdicts were exercised, not just the refusal.
+  // Both verdicts were exercised, not just the refusal; and samples encoded without a copy.
   assert.ok(valid > 200, `only ${valid} generated samples were valid`);
+  assert.ok(inOrder > 0, `only ${inOrder} valid generated samples were in order`);
 });
 
 test('they agree on a valid sample with one field replaced by any generated value', () => {

@@ -197,6 +197,40 @@ export function canonicalSample(sample: SampleEvent): SampleEvent {
   return out as SampleEvent;
 }
 
+/**
+ * Whether canonicalSample(sample) would serialize as the sample itself: every object of it
+ * (the sample, resource, inferred, cpu, memory) plain, its own enumerable keys all known and in
+ * the schema's order, and no known key it has otherwise (inherited or not enumerable), which the
+ * copy would make its own. A collector that builds its samples in that order then encodes them
+ * without a copy; JSON.stringify of either gives the same bytes (sample.check.property.spec.ts).
+ */
+export function isCanonicalSample(sample: SampleEvent): boolean {
+  return (
+    inOrder(sample, TOP_KEYS) &&
+    inOrder(sample.resource, RESOURCE_KEYS) &&
+    (sample.inferred === undefined || inOrder(sample.inferred, INFERRED_KEYS)) &&
+    inOrder(sample.cpu, CPU_KEYS) &&
+    inOrder(sample.memory, MEMORY_KEYS)
+  );
+}
+
+function inOrder(source: object, known: readonly string[]): boolean {
+  if (Object.getPrototypeOf(source) !== Object.prototype) return false;
+  const from = source as Loose;
+  let present = 0;
+  for (const key of known) if (key in from) present += 1;
+  let seen = 0;
+  let next = 0;
+  for (const key in from) {
+    if (!Object.hasOwn(from, key)) return false;
+    while (next < known.length && known[next] !== key) next += 1;
+    if (next === known.length) return false;
+    next += 1;
+    seen += 1;
+  }
+  return seen === present;
+}
+
 function ordered(source: object, known: readonly string[]): Loose {
   const from = source as Loose;
   const out: Loose = {};

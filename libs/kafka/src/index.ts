@@ -1,4 +1,5 @@
 import './kafkajs-encoder.patch';
+import './kafkajs-crc32c.patch';
 export {
   KAFKA_DEFAULTS,
   kafkaConfigFromEnv,

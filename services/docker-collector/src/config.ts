@@ -92,7 +92,7 @@ const EnvSchema = z.object({
   DISCOVERY_CONCURRENCY: integer(1, 256).default(8),
   USAGE_SOURCE: z.enum(USAGE_SOURCES).default('auto'),
   STATS_API_CONCURRENCY: integer(1, 256).default(8),
-  HELD_CGROUP_FILES: integer(0, 1_000_000).default(4096),
+  HELD_CGROUP_FILES: integer(0, 1_000_000).default(30_000),
   RESIDUAL_METERING: boolean().default(true),
   RESIDUAL_PARENT_PATTERN: z
     .string()

@@ -1,9 +1,16 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CgroupReadError, CgroupVanishedError } from './cgroup.errors';
 import { type CgroupMounts, type ProcessCgroups } from './cgroup-mounts';
 import { type CgroupLimits, type CgroupStats, type CgroupUsage } from './cgroup-stats';
 import { countCpuSet } from './cpu-set';
+import { ScratchBuffer } from './file-bytes';
+import {
+  flatKeyedBytes,
+  flatKeyedValue,
+  keyBytes,
+  parseBigInt,
+  parseBigIntBytes,
+} from './cgroup-values';
 
 /** The directories holding one container's cgroup files. */
 export type CgroupLocation =
@@ -51,10 +58,15 @@ export type FileReader = ((path: string) => string) & {
   readonly bytes?: (path: string) => Buffer;
 };
 
-/** Reads by path (open, read, close). */
+const byPath = new ScratchBuffer();
+
+/**
+ * Reads by path (open, pread, close) into one shared buffer: `bytes` is a view of it, valid
+ * until the next read; the text is the same as readFileSync's.
+ */
 export const syncFileReader: FileReader = Object.assign(
-  (path: string) => readFileSync(path, 'utf8'),
-  { bytes: (path: string) => readFileSync(path) },
+  (path: string) => byPath.readPath(path).toString('utf8'),
+  { bytes: (path: string) => byPath.readPath(path) },
 );
 
 /** v1 reports "no limit" as a page-aligned LONG_MAX; anything this large is unlimited. */
@@ -163,7 +175,7 @@ export class CgroupReader {
     return settled(() => {
       const files = this.filesOf(location);
       if (location.version === 'v1') {
-        return parseBigInt(this.required(files.cpuUsage), files.cpuUsage);
+        return this.requiredInt(files.cpuUsage, files.cpuUsage);
       }
       return this.readCpuStatV2(files.cpuUsage);
     });
@@ -173,8 +185,8 @@ export class CgroupReader {
     loc: Extract<CgroupLocation, { version: 'v1' }>,
     files: LocationFiles,
   ): CgroupUsage {
-    const cpuUsageNs = parseBigInt(this.required(files.cpuUsage), loc.cpuacct);
-    const usage = parseBigInt(this.required(files.memoryUsage), loc.memory);
+    const cpuUsageNs = this.requiredInt(files.cpuUsage, loc.cpuacct);
+    const usage = this.requiredInt(files.memoryUsage, loc.memory);
     // Hierarchical total first (a container's own cgroup has no children, but be exact).
     const inactiveFile = this.statValue(files.memoryStat, 'total_inactive_file', 'inactive_file');
     return {
@@ -188,7 +200,7 @@ export class CgroupReader {
     loc: Extract<CgroupLocation, { version: 'v1' }>,
     files: LocationFiles,
   ): CgroupLimits {
-    const limit = parseBigInt(this.required(files.memoryLimit, this.readRarely), loc.memory);
+    const limit = this.requiredInt(files.memoryLimit, loc.memory, this.readRarely);
     let quotaCores: number | null = null;
     if (files.cpuQuota !== null && files.cpuPeriod !== null) {
       const quota = this.optional(files.cpuQuota, this.readRarely);
@@ -212,7 +224,7 @@ export class CgroupReader {
 
   private readUsageV2(dir: string, files: LocationFiles): CgroupUsage {
     const cpuUsageNs = this.readCpuStatV2(files.cpuUsage);
-    const usage = parseBigInt(this.required(files.memoryUsage), dir);
+    const usage = this.requiredInt(files.memoryUsage, dir);
     const inactiveFile = this.statValue(files.memoryStat, 'inactive_file');
     return {
       cpuUsageNs,
@@ -278,6 +290,23 @@ export class CgroupReader {
     }
   }
 
+  /**
+   * A required file holding one non-negative integer, parsed from its bytes when the reader
+   * offers them (no string per file per container per cycle): parseBigInt's answers.
+   */
+  private requiredInt(path: string, where: string, read: FileReader = this.read): bigint {
+    const bytes = read.bytes;
+    if (bytes === undefined) return parseBigInt(this.required(path, read), where);
+    let data: Buffer;
+    try {
+      data = bytes(path);
+    } catch (error) {
+      if (isNotFound(error)) throw new CgroupVanishedError(path);
+      throw new CgroupReadError(path, error instanceof Error ? error.message : String(error));
+    }
+    return parseBigIntBytes(data, where);
+  }
+
   /** A file that depends on the kernel's configuration (e.g. no CFS bandwidth control): empty when absent. */
   private optional(path: string, read: FileReader = this.read): string {
     try {
@@ -302,86 +331,6 @@ function isNotFound(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   // ENODEV: reading a file of a cgroup being removed.
   return code === 'ENOENT' || code === 'ENODEV' || code === 'ESRCH';
-}
-
-function parseBigInt(text: string, where: string): bigint {
-  const t = text.trim();
-  if (!/^\d+$/.test(t))
-    throw new CgroupReadError(where, `expected a non-negative integer, got "${t}"`);
-  return BigInt(t);
-}
-
-/**
- * One value of a "key value" file (memory.stat has ~40 lines; only one is needed, and this
- * runs for every container every cycle). Undefined when absent or not a number.
- */
-export function flatKeyedValue(text: string, key: string): bigint | undefined {
-  let from = 0;
-  for (;;) {
-    const at = text.indexOf(key, from);
-    if (at < 0) return undefined;
-    const end = at + key.length;
-    if ((at === 0 || text[at - 1] === '\n') && (text[end] === ' ' || text[end] === '\t')) {
-      const newline = text.indexOf('\n', end);
-      const value = text.slice(end + 1, newline < 0 ? undefined : newline).trim();
-      return /^\d+$/.test(value) ? BigInt(value) : undefined;
-    }
-    from = end;
-  }
-}
-
-const KEY_BYTES = new Map<string, Buffer>();
-
-function keyBytes(key: string): Buffer {
-  let bytes = KEY_BYTES.get(key);
-  if (bytes === undefined) {
-    bytes = Buffer.from(key, 'latin1');
-    KEY_BYTES.set(key, bytes);
-  }
-  return bytes;
-}
-
-const NEWLINE = 0x0a;
-const SPACE = 0x20;
-const TAB = 0x09;
-const CR = 0x0d;
-
-/** flatKeyedValue over bytes: the same answers (memory-stat.spec.ts), without a string. */
-export function flatKeyedBytes(data: Buffer, key: Buffer): bigint | undefined {
-  let from = 0;
-  for (;;) {
-    const at = data.indexOf(key, from);
-    if (at < 0) return undefined;
-    const end = at + key.length;
-    const after = data[end];
-    if ((at === 0 || data[at - 1] === NEWLINE) && (after === SPACE || after === TAB)) {
-      const newline = data.indexOf(NEWLINE, end);
-      let s = end + 1;
-      let e = newline < 0 ? data.length : newline;
-      // trim(): the whitespace a line may have around its value.
-      while (s < e && isBlank(data[s]!)) s++;
-      while (e > s && isBlank(data[e - 1]!)) e--;
-      if (s === e) return undefined;
-      let small = 0;
-      for (let i = s; i < e; i++) {
-        const c = data[i]! - 0x30;
-        if (c < 0 || c > 9) {
-          // Not ASCII: what the text's own trim() makes of it is the text's answer.
-          return data[i]! >= 0x80
-            ? flatKeyedValue(data.toString('utf8'), key.toString('latin1'))
-            : undefined;
-        }
-        small = small * 10 + c;
-      }
-      // Up to 15 digits a double holds exactly; beyond, the digits themselves.
-      return e - s <= 15 ? BigInt(small) : BigInt(data.toString('latin1', s, e));
-    }
-    from = end;
-  }
-}
-
-function isBlank(c: number): boolean {
-  return c === SPACE || c === TAB || c === CR || c === NEWLINE || c === 0x0b || c === 0x0c;
 }
 
 /** "key value" lines (cpu.stat, memory.stat). Non-numeric values are skipped. */

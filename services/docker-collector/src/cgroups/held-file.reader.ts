@@ -1,5 +1,6 @@
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { type FileReader } from './cgroup.reader';
+import { ScratchBuffer } from './file-bytes';
 
 export interface HeldFileReaderOptions {
   /**
@@ -13,8 +14,6 @@ export interface HeldFileReaderOptions {
   readonly now?: () => number;
 }
 
-const INITIAL_BUFFER = 16 * 1024;
-const MAX_BUFFER = 4 * 1024 * 1024;
 /** How many reads pass between two sweeps for idle files. */
 const SWEEP_EVERY_READS = 4096;
 
@@ -28,7 +27,7 @@ const SWEEP_EVERY_READS = 4096;
  */
 export class HeldFileReader {
   private readonly held = new Map<string, { fd: number; usedAt: number }>();
-  private buffer = Buffer.allocUnsafe(INITIAL_BUFFER);
+  private readonly scratch = new ScratchBuffer();
   private reads = 0;
   private readonly now: () => number;
 
@@ -46,18 +45,16 @@ export class HeldFileReader {
   }
 
   readSync(path: string): string {
-    const entry = this.entryFor(path);
-    if (entry === null) return readFileSync(path, 'utf8');
-    return this.readHeld(path, entry).toString('utf8');
+    return this.readBytes(path).toString('utf8');
   }
 
   /**
    * The file's bytes: a view of this reader's buffer, valid until its next read (a file not
-   * held: a buffer of its own).
+   * held is read by path into the same buffer: open, pread, close).
    */
   readBytes(path: string): Buffer {
     const entry = this.entryFor(path);
-    if (entry === null) return readFileSync(path);
+    if (entry === null) return this.scratch.readPath(path);
     return this.readHeld(path, entry);
   }
 
@@ -78,7 +75,7 @@ export class HeldFileReader {
 
   private readHeld(path: string, entry: { fd: number }): Buffer {
     try {
-      return this.readWhole(entry.fd);
+      return this.scratch.readWhole(entry.fd);
     } catch (error) {
       this.drop(path);
       throw error;
@@ -95,24 +92,6 @@ export class HeldFileReader {
     for (const [path, entry] of this.held) {
       if (now - entry.usedAt >= this.options.idleCloseMs) this.drop(path);
     }
-  }
-
-  private readWhole(fd: number): Buffer {
-    let length = 0;
-    for (;;) {
-      const room = this.buffer.length - length;
-      const n = readSync(fd, this.buffer, length, room, length);
-      length += n;
-      // A short read is the end: kernfs fills the buffer up to the file's end in one call.
-      if (n < room) break;
-      if (this.buffer.length >= MAX_BUFFER) {
-        throw new Error(`cgroup file larger than ${MAX_BUFFER} bytes`);
-      }
-      const bigger = Buffer.allocUnsafe(this.buffer.length * 2);
-      this.buffer.copy(bigger, 0, 0, length);
-      this.buffer = bigger;
-    }
-    return this.buffer.subarray(0, length);
   }
 
   private drop(path: string): void {

@@ -5,3 +5,4 @@ export * from './cgroup.reader';
 export * from './cpu-set';
 export * from './cgroup-path';
 export * from './held-file.reader';
+export * from './cgroup-values';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { flatKeyedBytes, flatKeyedValue } from './cgroup.reader';
+import { flatKeyedBytes, flatKeyedValue } from './cgroup-values';
 
 // memory.stat's one value is parsed from the bytes (no string per container per cycle): the
 // bytes must give what the text gave, on real-looking files and on anything else.

@@ -476,7 +476,9 @@ export class ContainerCollector {
 
   /** A sample of the instance's last reading, unless it was published already. */
   private publishLast(t: Tracked): void {
-    const sample = t.instance.publish(this.settings.host, this.settings.hostCores);
+    const { host, hostCores, intervalMs } = this.settings;
+    // Built with the cycle it comes every (emit adds none to it).
+    const sample = t.instance.publish(host, hostCores, intervalMs);
     const reading = t.instance.lastPublished;
     if (sample === null || reading === null) return;
     this.residuals.childPublished(t, reading.at, reading.cpuUsageNs, () =>
@@ -522,7 +524,8 @@ export class ContainerCollector {
         at = this.ports.clock.now();
       }
     }
-    const sample = t.instance.finalize(this.settings.host, at, this.settings.hostCores);
+    const { host, hostCores, intervalMs } = this.settings;
+    const sample = t.instance.finalize(host, at, hostCores, intervalMs);
     const last = t.instance.lastReading;
     if (sample !== null && last !== null) {
       this.residuals.childPublished(t, last.at, last.cpuUsageNs, () => this.emit(sample, false));

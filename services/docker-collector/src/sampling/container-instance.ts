@@ -83,7 +83,7 @@ export class ContainerInstance {
    * nothing new — including a reading in the same millisecond as the last sample, which would
    * get the same sample id (ids are per millisecond) and be dropped as a duplicate downstream.
    */
-  publish(host: string, hostCores?: number): SampleEvent | null {
+  publish(host: string, hostCores?: number, intervalMs?: number): SampleEvent | null {
     const reading = this.last;
     const previous = this.lastPublishedReading;
     if (reading === null || reading === previous || this.finalizedAt !== null) return null;
@@ -100,6 +100,7 @@ export class ContainerInstance {
       reading.at,
       sequence,
       hostCores,
+      intervalMs,
     );
   }
 
@@ -109,7 +110,12 @@ export class ContainerInstance {
    * nor before the start. Null when the instance was never read (it is then counted as missed;
    * a per-tenant parent cgroup still has its CPU time).
    */
-  finalize(host: string, exitAt: number, hostCores?: number): SampleEvent | null {
+  finalize(
+    host: string,
+    exitAt: number,
+    hostCores?: number,
+    intervalMs?: number,
+  ): SampleEvent | null {
     if (this.finalizedAt !== null) return null;
     const reading = this.last;
     // +1 ms: a later millisecond than any earlier sample, so a distinct sample id.
@@ -126,6 +132,7 @@ export class ContainerInstance {
       this.finalizedAt,
       sequence,
       hostCores,
+      intervalMs,
     );
   }
 }

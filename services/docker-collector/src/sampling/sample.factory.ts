@@ -13,10 +13,13 @@ export function containerSample(
   observedAt: number,
   sequence: number,
   hostCores?: number,
+  intervalMs?: number,
 ): SampleEvent {
   const at = new Date(observedAt);
   const observed = at.toISOString();
-  return {
+  // Built in the contract's field order (intervalMs after lifecycle): the publisher then encodes
+  // this object as it is, without reordering it into a copy (encodeSample, isCanonicalSample).
+  const sample: Mutable<SampleEvent> = {
     schema: SCHEMA_VERSIONS.sample,
     sampleId: sampleIdOf({
       source: 'docker',
@@ -40,23 +43,27 @@ export function containerSample(
     observedAt: observed,
     sequence,
     lifecycle,
-    cpu:
-      hostCores === undefined
-        ? {
-            usageNs: reading.cpuUsageNs.toString(),
-            allocationCores: positiveOrNull(reading.limits.cpuLimitCores),
-          }
-        : {
-            usageNs: reading.cpuUsageNs.toString(),
-            allocationCores: positiveOrNull(reading.limits.cpuLimitCores),
-            hostCores,
-          },
-    memory: {
-      usageBytes: reading.memoryWorkingSetBytes,
-      allocationBytes: positiveOrNull(reading.limits.memoryLimitBytes),
-    },
   };
+  if (intervalMs !== undefined) sample.intervalMs = intervalMs;
+  sample.cpu =
+    hostCores === undefined
+      ? {
+          usageNs: reading.cpuUsageNs.toString(),
+          allocationCores: positiveOrNull(reading.limits.cpuLimitCores),
+        }
+      : {
+          usageNs: reading.cpuUsageNs.toString(),
+          allocationCores: positiveOrNull(reading.limits.cpuLimitCores),
+          hostCores,
+        };
+  sample.memory = {
+    usageBytes: reading.memoryWorkingSetBytes,
+    allocationBytes: positiveOrNull(reading.limits.memoryLimitBytes),
+  };
+  return sample as SampleEvent;
 }
+
+type Mutable<T> = { -readonly [K in keyof T]?: T[K] };
 
 /** Who a parent cgroup's residual is billed to, and as which resource. */
 export interface ResidualIdentity {
