@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { kafkajsModule, replaceKafkajsModule } from './kafkajs-module';
 
 // kafkajs 2.2.4 checksums every record batch it produces with CRC32C computed a byte at a time
 // in JavaScript: at 10,000 samples a cycle (~7 MB of batches) it was ~3 % of docker-collector's
@@ -12,12 +12,11 @@ type Crc = ((buffer: Buffer) => number) & { [PATCHED]?: true };
 
 const PATCHED = Symbol.for('metering.kafkajs.crc32c.sliced');
 
-const load = createRequire(__filename);
-const CRC_PATH = load.resolve('kafkajs/src/protocol/recordBatch/crc32C');
+const CRC_MODULE = 'kafkajs/src/protocol/recordBatch/crc32C';
 
 /** kafkajs's crc32C as its record batch module gets it: the sliced one once this has run. */
 export function kafkajsCrc32c(): Crc {
-  return load(CRC_PATH) as Crc;
+  return kafkajsModule<Crc>(CRC_MODULE);
 }
 
 const TABLES = ((): Int32Array[] => {
@@ -71,13 +70,7 @@ export function crc32c(buffer: Buffer): number {
 
 /** Puts the sliced CRC32C in place of kafkajs's (once per process). */
 export function patchKafkajsCrc32c(): void {
-  const original = kafkajsCrc32c();
-  if (original[PATCHED]) return;
-  const cached = load.cache[CRC_PATH];
-  if (cached === undefined) return;
-  const sliced: Crc = (buffer) => crc32c(buffer);
-  sliced[PATCHED] = true;
-  cached.exports = sliced;
+  replaceKafkajsModule<Crc>(CRC_MODULE, PATCHED, () => (buffer: Buffer) => crc32c(buffer));
 }
 
 patchKafkajsCrc32c();

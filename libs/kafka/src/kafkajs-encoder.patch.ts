@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { kafkajsModule, replaceKafkajsModule } from './kafkajs-module';
 
 // kafkajs 2.2.4's protocol Encoder starts every encoder with Buffer.alloc(512) and grows it with
 // Buffer.alloc: a zero-filled ArrayBuffer of its own each time, and a produce request makes
@@ -24,12 +24,11 @@ type EncoderClass = (new (initialSize?: number) => EncoderShape) & {
 
 const PATCHED = Symbol.for('metering.kafkajs.encoder.pooled');
 
-const load = createRequire(__filename);
-const ENCODER_PATH = load.resolve('kafkajs/src/protocol/encoder');
+const ENCODER_MODULE = 'kafkajs/src/protocol/encoder';
 
 /** kafkajs's Encoder as its modules get it: the pooled one once this module has run. */
 export function kafkajsEncoder(): EncoderClass {
-  return load(ENCODER_PATH) as EncoderClass;
+  return kafkajsModule<EncoderClass>(ENCODER_MODULE);
 }
 
 function pooled(Original: EncoderClass): EncoderClass {
@@ -52,17 +51,12 @@ function pooled(Original: EncoderClass): EncoderClass {
       this.buf = grown;
     }
   };
-  const result = PooledEncoder as unknown as EncoderClass;
-  result[PATCHED] = true;
-  return result;
+  return PooledEncoder as unknown as EncoderClass;
 }
 
 /** Puts the pooled Encoder in place of kafkajs's (once per process). */
 export function patchKafkajsEncoder(): void {
-  const Original = kafkajsEncoder();
-  if (Original[PATCHED]) return;
-  const cached = load.cache[ENCODER_PATH];
-  if (cached !== undefined) cached.exports = pooled(Original);
+  replaceKafkajsModule(ENCODER_MODULE, PATCHED, pooled);
 }
 
 patchKafkajsEncoder();
