@@ -16,19 +16,7 @@ export function parseBigInt(text: string, where: string): bigint {
  * (file-bytes.spec.ts holds the two equal); anything else goes through the text.
  */
 export function parseBigIntBytes(data: Buffer, where: string): bigint {
-  let s = 0;
-  let e = data.length;
-  while (s < e && isBlankByte(data[s]!)) s++;
-  while (e > s && isBlankByte(data[e - 1]!)) e--;
-  // Up to 15 digits a double holds exactly.
-  if (e === s || e - s > 15) return parseBigInt(data.toString('utf8'), where);
-  let value = 0;
-  for (let i = s; i < e; i++) {
-    const c = data[i]! - 0x30;
-    if (c < 0 || c > 9) return parseBigInt(data.toString('utf8'), where);
-    value = value * 10 + c;
-  }
-  return BigInt(value);
+  return smallInteger(data, 0, data.length) ?? parseBigInt(data.toString('utf8'), where);
 }
 
 /**
@@ -76,28 +64,33 @@ export function flatKeyedBytes(data: Buffer, key: Buffer): bigint | undefined {
     const after = data[end];
     if ((at === 0 || data[at - 1] === NEWLINE) && (after === SPACE || after === TAB)) {
       const newline = data.indexOf(NEWLINE, end);
-      let s = end + 1;
-      let e = newline < 0 ? data.length : newline;
-      // trim(): the whitespace a line may have around its value.
-      while (s < e && isBlankByte(data[s]!)) s++;
-      while (e > s && isBlankByte(data[e - 1]!)) e--;
-      if (s === e) return undefined;
-      let small = 0;
-      for (let i = s; i < e; i++) {
-        const c = data[i]! - 0x30;
-        if (c < 0 || c > 9) {
-          // Not ASCII: what the text's own trim() makes of it is the text's answer.
-          return data[i]! >= 0x80
-            ? flatKeyedValue(data.toString('utf8'), key.toString('latin1'))
-            : undefined;
-        }
-        small = small * 10 + c;
-      }
-      // Up to 15 digits a double holds exactly; beyond, the digits themselves.
-      return e - s <= 15 ? BigInt(small) : BigInt(data.toString('latin1', s, e));
+      // Anything but a few plain digits (none, other characters, more digits than a double holds
+      // exactly): the text's answer.
+      return (
+        smallInteger(data, end + 1, newline < 0 ? data.length : newline) ??
+        flatKeyedValue(data.toString('utf8'), key.toString('latin1'))
+      );
     }
     from = end;
   }
+}
+
+/**
+ * data[s, e) less the blanks around it (trim()'s ASCII ones), as an integer when it is 1 to 15
+ * ASCII digits (what a double holds exactly); null for anything else, which the caller parses
+ * from the text.
+ */
+function smallInteger(data: Buffer, s: number, e: number): bigint | null {
+  while (s < e && isBlankByte(data[s]!)) s++;
+  while (e > s && isBlankByte(data[e - 1]!)) e--;
+  if (e === s || e - s > 15) return null;
+  let value = 0;
+  for (let i = s; i < e; i++) {
+    const c = data[i]! - 0x30;
+    if (c < 0 || c > 9) return null;
+    value = value * 10 + c;
+  }
+  return BigInt(value);
 }
 
 export function isBlankByte(c: number): boolean {
