@@ -290,9 +290,12 @@ export function buildRequest(route: Route, slot: Slot, value: unknown, extraKey:
     case 'extra-query': {
       const s = typeof value === 'string' ? value : JSON.stringify(value);
       query.push([extraKey, s]);
+      // Key and value are encoded apart: a lone surrogate in either arrives as U+FFFD, even when
+      // the two would make a pair if joined.
       if (!hasLoneSurrogate(extraKey) && forbidden(extraKey)) forbiddenIn = fieldName(extraKey);
       else if (
-        !hasLoneSurrogate(extraKey + s) &&
+        !hasLoneSurrogate(extraKey) &&
+        !hasLoneSurrogate(s) &&
         forbidden(s) &&
         route.query[extraKey] === undefined
       ) {
