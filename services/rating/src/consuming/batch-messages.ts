@@ -1,8 +1,7 @@
 import { HOST_AUTH_HEADER, type HostKeyLookup, verifyHostAuth } from '@metering/contracts';
 import { type ConsumedBatch, type ConsumedMessage, type Rejection } from '@metering/kafka';
 import { type MeteredSample, checkSampleRules } from '../domain';
-import { decodeSampleFast } from './sample.decoder';
-import { toMeteredSample } from './sample.mapper';
+import { decodeMeteredSample } from './sample.decoder';
 
 // The parts of a batch's handling that concern its messages one by one: decoding and checking
 // them, and cutting a failing batch in parts to find the message responsible
@@ -49,7 +48,7 @@ export function decodeBatch(
       rejections.push({ message, reason: unrateableReason(poisoned.get(message.offset)) });
       continue;
     }
-    const decoded = decodeSampleFast(message.value);
+    const decoded = decodeMeteredSample(message.value);
     if (!decoded.ok) {
       rejections.push({
         message,
@@ -61,7 +60,8 @@ export function decodeBatch(
       });
       continue;
     }
-    const resourceId = decoded.value.resource.id;
+    const sample = decoded.value;
+    const resourceId = sample.resourceId;
     if (!keyIs(message.key, resourceId)) {
       rejections.push({
         message,
@@ -78,7 +78,7 @@ export function decodeBatch(
         message.headers[HOST_AUTH_HEADER],
         message.key,
         message.value ?? Buffer.alloc(0),
-        decoded.value.host,
+        sample.host,
         clock.hostKeys,
       );
       if (!auth.ok) {
@@ -89,7 +89,6 @@ export function decodeBatch(
         continue;
       }
     }
-    const sample = toMeteredSample(decoded.value);
     const violation = checkSampleRules(sample, now, clock.maxFutureSkewMs, clock.maxSampleAgeMs);
     if (violation !== null) {
       rejections.push({

@@ -10,6 +10,9 @@ import {
   utf8ByteLength,
 } from '@metering/contracts';
 import { z } from 'zod';
+import { type MeteredSample } from '../domain';
+import { decodeSampleBytes } from './sample-bytes';
+import { toMeteredSample } from './sample.mapper';
 
 // The very pattern the contract's `timestamp` (z.iso.datetime({ offset: true })) checks with.
 const TIMESTAMP = z.core.regexes.datetime({ offset: true, precision: null, local: false });
@@ -39,6 +42,20 @@ export function decodeSampleFast(bytes: MessageBytes): DecodeResult<SampleEvent>
     if (isWellFormedSample(json)) return { ok: true, value: json };
   }
   return decodeSample(bytes);
+}
+
+/**
+ * A message's sample as the rating domain takes it: read from its bytes when they are of the shape
+ * collectors publish (sample-bytes.ts), else decodeSampleFast and the mapper — the same result
+ * for every input (sample-bytes.spec.ts), at a fraction of the work for the common one.
+ */
+export function decodeMeteredSample(bytes: MessageBytes): DecodeResult<MeteredSample> {
+  if (bytes instanceof Uint8Array) {
+    const sample = decodeSampleBytes(bytes);
+    if (sample !== null) return { ok: true, value: sample };
+  }
+  const decoded = decodeSampleFast(bytes);
+  return decoded.ok ? { ok: true, value: toMeteredSample(decoded.value) } : decoded;
 }
 
 type Json = Record<string, unknown>;
