@@ -198,14 +198,17 @@ try {
     );
   const bOut = await consume();
   const b = N / bOut.seconds;
+  // CPU a sample from the first batch on: main thread, and the others (V8's collector helpers).
+  const cpuOf = (out) =>
+    `CPU from the first batch ${((out.mainCpuSeconds * 1e6) / N).toFixed(1)} µs/sample on the main thread, ${((out.otherCpuSeconds * 1e6) / N).toFixed(1)} on the others`;
   log(
-    `(b) kafkajs no-op: ${fmt(N)} in ${bOut.seconds.toFixed(2)} s (first batch after ${bOut.joinSeconds.toFixed(2)} s)`,
+    `(b) kafkajs no-op: ${fmt(N)} in ${bOut.seconds.toFixed(2)} s (first batch after ${bOut.joinSeconds.toFixed(2)} s); ${cpuOf(bOut)}`,
   );
   // (b') the same consumer decoding every sample as rating does (not a target, a reference: the
   // cost of reading the input before any rating).
   const dOut = await consume('--decode');
   const d = N / dOut.seconds;
-  log(`(b') kafkajs + decoding: ${fmt(N)} in ${dOut.seconds.toFixed(2)} s`);
+  log(`(b') kafkajs + decoding: ${fmt(N)} in ${dOut.seconds.toFixed(2)} s; ${cpuOf(dOut)}`);
 
   // (c) the rating service until the ledger has caught up: one instance, then (--instances N)
   // N instances on the same samples with a fresh ledger.

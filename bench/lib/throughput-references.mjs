@@ -3,6 +3,7 @@
 // consumer and (b') the same decoding every sample, and how the tenants spread over partitions.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { threadCpuSeconds } from '@metering/testing';
 import kafkajs from 'kafkajs';
 import { BROKERS } from '../rating-process.mjs';
 import { fleetSamples } from '../sample-stream.mjs';
@@ -56,15 +57,13 @@ export async function kcatRead(topic) {
 
 /**
  * (b) and (b'): a kafkajs consumer that only counts `total` messages of `fromTopic` (and with
- * `decode`, decodes each sample as rating does); prints its seconds as JSON. Runs in a process of
- * its own (rating-throughput.mjs --noop-consumer).
+ * `decode`, decodes each sample as rating does); prints its seconds, and the CPU seconds of its
+ * main thread and of the others (V8's collector, libuv) from the first batch on, as JSON. Runs in
+ * a process of its own (rating-throughput.mjs --noop-consumer).
  */
 export async function noopConsumer(fromTopic, total, decode) {
-  const { decodeSampleFast } = await import(
+  const { decodeMeteredSample } = await import(
     join(root, 'services/rating/dist/src/consuming/sample.decoder.js')
-  );
-  const { toMeteredSample } = await import(
-    join(root, 'services/rating/dist/src/consuming/sample.mapper.js')
   );
   let decoded = 0;
   const client = new kafkajs.Kafka({
@@ -80,17 +79,21 @@ export async function noopConsumer(fromTopic, total, decode) {
   await consumer.subscribe({ topic: fromTopic, fromBeginning: true });
   const t0 = performance.now();
   let first = 0;
+  let cpuAtFirst;
   let n = 0;
   let done;
   const finished = new Promise((resolve) => (done = resolve));
   await consumer.run({
     partitionsConsumedConcurrently: 2,
     eachBatch: async ({ batch }) => {
-      if (first === 0) first = performance.now();
+      if (first === 0) {
+        first = performance.now();
+        cpuAtFirst = threadCpuSeconds(process.pid);
+      }
       if (decode) {
         for (const m of batch.messages) {
-          const r = decodeSampleFast(m.value);
-          if (r.ok && toMeteredSample(r.value).cpuUsageNs >= 0n) decoded += 1;
+          const r = decodeMeteredSample(m.value);
+          if (r.ok && r.value.cpuUsageNs >= 0n) decoded += 1;
         }
       }
       n += batch.messages.length;
@@ -99,9 +102,18 @@ export async function noopConsumer(fromTopic, total, decode) {
   });
   await finished;
   const t1 = performance.now();
+  const cpu = threadCpuSeconds(process.pid);
+  const sum = (xs) => xs.reduce((s, x) => s + x, 0);
   await consumer.disconnect();
   if (decode && decoded !== total) throw new Error(`decoded ${decoded} of ${total} samples`);
-  console.log(JSON.stringify({ seconds: (t1 - t0) / 1000, joinSeconds: (first - t0) / 1000 }));
+  console.log(
+    JSON.stringify({
+      seconds: (t1 - t0) / 1000,
+      joinSeconds: (first - t0) / 1000,
+      mainCpuSeconds: cpu.main - cpuAtFirst.main,
+      otherCpuSeconds: sum(cpu.others) - sum(cpuAtFirst.others),
+    }),
+  );
 }
 
 /**
