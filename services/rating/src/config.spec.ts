@@ -172,6 +172,22 @@ describe('rating configuration', () => {
     }
   });
 
+  test('heap growth: 100 % by default, 0 for V8’s own factor, whole percents up to 400', () => {
+    assert.equal(loadRatingConfig({}).heapGrowthPercent, 100);
+    assert.equal(loadRatingConfig({ RATING_HEAP_GROWTH_PERCENT: '0' }).heapGrowthPercent, 0);
+    assert.equal(loadRatingConfig({ RATING_HEAP_GROWTH_PERCENT: '250' }).heapGrowthPercent, 250);
+    // Empty is unset, as for every setting.
+    assert.equal(loadRatingConfig({ RATING_HEAP_GROWTH_PERCENT: '' }).heapGrowthPercent, 100);
+    for (const bad of ['-1', '401', '1.5', 'lots', '\u0000', '1e400', '٣']) {
+      assert.throws(
+        () => loadRatingConfig({ RATING_HEAP_GROWTH_PERCENT: bad }),
+        (e: unknown) =>
+          e instanceof ConfigError && e.message.includes('RATING_HEAP_GROWTH_PERCENT'),
+        JSON.stringify(bad),
+      );
+    }
+  });
+
   test('v2 needs org, bucket and token, and says which are missing', () => {
     assert.throws(
       () => loadRatingConfig({ INFLUX_API: 'v2', INFLUX_ORG: 'o' }),

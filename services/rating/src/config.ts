@@ -157,6 +157,12 @@ const Env = z.object({
   /** A partition's gathered messages that end its window early. */
   RATING_BATCH_WINDOW_MAX_MESSAGES: integer(1).default(20_000),
   PARTITIONS_CONSUMED_CONCURRENTLY: integer(1).default(2),
+  /**
+   * How far V8 lets the old generation grow past what the last full collection kept, in percent
+   * (heap-growth.ts): 100 lets it double, so full collections (which mark the whole heap) come
+   * half as often, for ~15–25 MB more peak RSS. 0: V8's own factor (~1.3 under a 160 MB heap).
+   */
+  RATING_HEAP_GROWTH_PERCENT: integer(0, 400).default(100),
   /** A member that stops heartbeating (killed) loses its partitions after this long. */
   KAFKA_SESSION_TIMEOUT_MS: durationMs(6_000).default(30_000),
 });
@@ -205,6 +211,8 @@ export type RatingConfig = Readonly<{
   influx: InfluxConfig;
   maxBytesPerPartition: number;
   maxBytesPerFetch: number;
+  /** RATING_HEAP_GROWTH_PERCENT: 0 leaves V8's heap growing factor as it is. */
+  heapGrowthPercent: number;
   /** The minimum batch window and its caps (per partition); windowMs 0: none. */
   batchWindow: { windowMs: number; maxBytes: number; maxMessages: number };
   partitionsConsumedConcurrently: number;
@@ -322,6 +330,7 @@ export function loadRatingConfig(env: Env = process.env): RatingConfig {
     },
     maxBytesPerPartition: e.MAX_BYTES_PER_PARTITION,
     maxBytesPerFetch: e.MAX_BYTES_PER_FETCH ?? e.MAX_BYTES_PER_PARTITION,
+    heapGrowthPercent: e.RATING_HEAP_GROWTH_PERCENT,
     batchWindow: {
       windowMs: e.RATING_BATCH_WINDOW_MS,
       maxBytes: e.RATING_BATCH_WINDOW_MAX_BYTES ?? e.MAX_BYTES_PER_PARTITION,

@@ -5,10 +5,12 @@ import { createRootLogger, PinoNestLogger } from '@metering/observability';
 import { AppModule } from './app.module';
 import { ApplicationEnd } from './application-end';
 import { loadRatingConfig } from './config';
+import { applyHeapGrowth } from './heap-growth';
 
 async function main(): Promise<void> {
   // A bad setting: one line naming it, exit CONFIG_EXIT_CODE (libs/config).
   const config = loadOrExit('rating', () => loadRatingConfig());
+  applyHeapGrowth(config.heapGrowthPercent);
   const logger = createRootLogger({ serviceName: 'rating', level: config.logLevel });
   const app = await NestFactory.create(AppModule.forRoot(config, { logger }), {
     logger: new PinoNestLogger(logger),
