@@ -1,5 +1,6 @@
 import './kafkajs-encoder.patch';
 import './kafkajs-crc32c.patch';
+import './kafkajs-record-decoder.patch';
 export {
   KAFKA_DEFAULTS,
   kafkaConfigFromEnv,

@@ -1,0 +1,170 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import fc from 'fast-check';
+import { kafkajsRecordDecoder, plus, readSmallVarLong } from './kafkajs-record-decoder.patch';
+
+// The lean record decoder must give kafkajs's own record, field for field, and leave the decoder
+// where kafkajs's does, for every record: any offset and timestamp base a Long can hold, deltas
+// of every size (the 8- to 10-byte varlongs take kafkajs's path), keys and values null or not,
+// repeated headers, log-append time, and bytes cut short.
+
+const load = createRequire(__filename);
+const RECORD = load.resolve('kafkajs/src/protocol/recordBatch/record/v0/decoder');
+type Decode = (decoder: unknown, context?: object) => unknown;
+
+/** kafkajs's record decoder as it ships: its module evaluated again, beside the patched one. */
+function originalDecoder(): Decode {
+  const patched = load.cache[RECORD]!;
+  delete load.cache[RECORD];
+  try {
+    return load(RECORD) as Decode;
+  } finally {
+    load.cache[RECORD] = patched;
+  }
+}
+
+const original = originalDecoder();
+const Decoder = load('kafkajs/src/protocol/decoder') as new (buffer: Buffer) => {
+  offset: number;
+  readVarIntBytes(): Buffer;
+};
+const Record = load('kafkajs/src/protocol/recordBatch/record/v0') as (r: object) => {
+  buffer: Buffer;
+};
+const Long = load('kafkajs/src/utils/long') as { fromString(s: string): unknown };
+
+/** Both decoders on the same bytes: equal records (or equal errors) and equal positions. */
+function same(body: Buffer, context: object): void {
+  const a = new Decoder(body);
+  const b = new Decoder(body);
+  let left: unknown;
+  let right: unknown;
+  try {
+    left = original(a, context);
+  } catch (e) {
+    left = { threw: String(e) };
+  }
+  try {
+    right = kafkajsRecordDecoder()(b as never, context);
+  } catch (e) {
+    right = { threw: String(e) };
+  }
+  assert.deepEqual(right, left);
+  assert.equal(b.offset, a.offset);
+}
+
+const long = (min: bigint, max: bigint) => fc.bigInt({ min, max }).map(String);
+const base = fc.oneof(
+  long(0n, 2n ** 53n),
+  long(2n ** 53n - 10n, 2n ** 53n + 10n),
+  long(0n, 2n ** 63n - 1n),
+  long(-(2n ** 63n), -1n),
+  fc.constantFrom('-1', '0', '9007199254740991', '9007199254740992', '9223372036854775807'),
+);
+const timestampDelta = fc.oneof(
+  fc.integer({ min: -100_000, max: 100_000 }),
+  fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map((n) => Long.fromString(String(n))),
+  fc.bigInt({ min: -(2n ** 49n), max: 2n ** 49n }).map((n) => Long.fromString(String(n))),
+);
+const bytes = fc.option(
+  fc.uint8Array({ maxLength: 64 }).map((u) => Buffer.from(u)),
+  {
+    nil: null,
+  },
+);
+const headers = fc.dictionary(
+  fc.string({ maxLength: 8 }),
+  fc.oneof(
+    fc.string({ maxLength: 8 }),
+    fc.array(fc.string({ maxLength: 4 }), { minLength: 1, maxLength: 3 }),
+  ),
+  { maxKeys: 3 },
+);
+
+test('the lean record decoder gives kafkajs’s record for every record', () => {
+  fc.assert(
+    fc.property(
+      fc.record({
+        firstOffset: base,
+        firstTimestamp: base,
+        timestampDelta,
+        offsetDelta: fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+        key: bytes,
+        value: bytes,
+        headers,
+        logAppend: fc.boolean(),
+        maxTimestamp: base,
+        isControlBatch: fc.boolean(),
+        cut: fc.option(fc.nat(200), { nil: undefined }),
+      }),
+      (r) => {
+        const encoded = Record({
+          timestampDelta: r.timestampDelta,
+          offsetDelta: r.offsetDelta,
+          key: r.key,
+          value: r.value,
+          headers: r.headers,
+        }).buffer;
+        const body = new Decoder(encoded).readVarIntBytes();
+        const context = {
+          firstOffset: r.firstOffset,
+          firstTimestamp: r.firstTimestamp,
+          magicByte: 2,
+          isControlBatch: r.isControlBatch,
+          timestampType: r.logAppend ? 1 : 0,
+          maxTimestamp: r.maxTimestamp,
+        };
+        same(body, context);
+        if (r.cut !== undefined) same(body.subarray(0, r.cut % (body.length + 1)), context);
+      },
+    ),
+    { numRuns: 5_000 },
+  );
+});
+
+test('a record without a batch context, and the default context, as kafkajs reads them', () => {
+  const body = new Decoder(
+    Record({ key: Buffer.from('k'), value: Buffer.from('v') }).buffer,
+  ).readVarIntBytes();
+  same(body, {});
+});
+
+test('plus: exact sums of safe integers, kafkajs’s Long path for anything else', () => {
+  assert.equal(plus('1700000000000', 5), '1700000000005');
+  assert.equal(plus('-1', 0), '-1');
+  assert.equal(plus('9007199254740990', 1), '9007199254740991');
+  for (const [b, d] of [
+    ['9007199254740991', 1],
+    ['9007199254740992', 0],
+    ['9223372036854775807', -1],
+    ['0x10', 0],
+    [' 12', 0],
+    ['', 0],
+    ['1e3', 0],
+    [undefined, 0],
+  ] as const) {
+    assert.equal(plus(b, d), undefined, `${String(b)} + ${d}`);
+  }
+});
+
+test('readSmallVarLong: up to 7 bytes; longer or cut short is left to kafkajs', () => {
+  const d = (bytes: number[]) => ({ buffer: Buffer.from(bytes), offset: 0 }) as never;
+  const one = d([0x03]);
+  assert.equal(readSmallVarLong(one), -2);
+  assert.equal((one as { offset: number }).offset, 1);
+  const cut = d([0x80, 0x80]);
+  assert.equal(readSmallVarLong(cut), undefined);
+  assert.equal((cut as { offset: number }).offset, 0);
+  const eight = d([0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]);
+  assert.equal(readSmallVarLong(eight), undefined);
+  assert.equal((eight as { offset: number }).offset, 0);
+});
+
+test('kafkajs’s record batches get the lean decoder', () => {
+  assert.equal(
+    Reflect.get(kafkajsRecordDecoder(), Symbol.for('metering.kafkajs.record-decoder.numbers')),
+    true,
+  );
+  assert.notEqual(kafkajsRecordDecoder(), original);
+});

@@ -1,0 +1,179 @@
+import { kafkajsModule, replaceKafkajsModule } from './kafkajs-module';
+
+// kafkajs 2.2.4 decodes every record's timestamp and offset with its own 64-bit Long class: the
+// timestamp delta read a byte at a time into Longs, then the batch's first timestamp and first
+// offset parsed from their decimal strings into Longs, added to, and printed back — some fifty
+// short-lived objects a record, ~0.7 KB of garbage a consumed message in rating's allocation
+// profile (decodeZigZag64, Long.add, Long.fromValue). Here the same record decoder with the
+// delta read as a number and the sums made in number arithmetic whenever every value is a safe
+// integer (offsets and millisecond timestamps are far below 2^53), and kafkajs's own Long path
+// for anything else: the same record, field for field (kafkajs-record-decoder.patch.spec.ts).
+// Like the other patches it must be in place before kafkajs loads its fetch decoders, which it
+// does at the first fetch; libs/kafka's index imports it first.
+
+interface KafkajsDecoder {
+  buffer: Buffer;
+  offset: number;
+  readInt8(): number;
+  readVarInt(): number;
+  readVarLong(): unknown;
+  readVarIntBytes(): Buffer | null;
+  readVarIntArray<T>(decode: (d: KafkajsDecoder) => T): T[];
+}
+
+interface BatchContext {
+  firstOffset?: string;
+  firstTimestamp?: string;
+  magicByte?: number;
+  isControlBatch?: boolean;
+  timestampType?: number;
+  maxTimestamp?: string;
+}
+
+type RecordDecoder = ((decoder: KafkajsDecoder, batchContext?: BatchContext) => unknown) & {
+  [PATCHED]?: true;
+};
+
+interface LongValue {
+  add(other: unknown): LongValue;
+  toString(): string;
+}
+interface LongClass {
+  fromValue(value: unknown): LongValue;
+}
+
+const PATCHED = Symbol.for('metering.kafkajs.record-decoder.numbers');
+const RECORD_MODULE = 'kafkajs/src/protocol/recordBatch/record/v0/decoder';
+
+/** kafkajs's record decoder as its record batch decoder gets it: this one once patched. */
+export function kafkajsRecordDecoder(): RecordDecoder {
+  return kafkajsModule<RecordDecoder>(RECORD_MODULE);
+}
+
+/**
+ * A zigzag varlong of at most 7 bytes (49 bits: exact in a double) as a number, the decoder moved
+ * past it; undefined, the decoder where it was, for anything longer or cut short (kafkajs's
+ * readVarLong then reads it, with its own answer for those).
+ */
+export function readSmallVarLong(decoder: KafkajsDecoder): number | undefined {
+  const buffer = decoder.buffer;
+  const start = decoder.offset;
+  let at = start;
+  let result = 0;
+  let scale = 1;
+  for (let i = 0; i < 7; i++) {
+    const byte = buffer[at++];
+    if (byte === undefined) return undefined;
+    result += (byte & 0x7f) * scale;
+    if (byte < 0x80) {
+      decoder.offset = at;
+      return result % 2 === 0 ? result / 2 : -(result + 1) / 2;
+    }
+    scale *= 128;
+  }
+  return undefined;
+}
+
+/** A batch's base (a Long's decimal string) as a number when it is a safe integer; else NaN. */
+function safeBase(base: string): number {
+  const start = base.length <= 16 && /^-?\d+$/.test(base) ? Number(base) : NaN;
+  return Number.isSafeInteger(start) ? start : NaN;
+}
+
+// The last two bases read (a batch's first offset and first timestamp): every record of a batch
+// has the same strings, so each is parsed once a batch.
+let baseA = '';
+let numberA = NaN;
+let baseB = '';
+let numberB = NaN;
+
+/** base (a Long's decimal string) + delta, when all three are safe integers; else undefined. */
+export function plus(base: unknown, delta: number): string | undefined {
+  if (typeof base !== 'string') return undefined;
+  let start: number;
+  if (base === baseA) start = numberA;
+  else if (base === baseB) start = numberB;
+  else {
+    start = safeBase(base);
+    baseB = baseA;
+    numberB = numberA;
+    baseA = base;
+    numberA = start;
+  }
+  const sum = start + delta;
+  return Number.isSafeInteger(sum) ? String(sum) : undefined;
+}
+
+/** kafkajs's record decoder (record/v0/decoder.js), its Long arithmetic in numbers where exact. */
+export function leanRecordDecoder(
+  Long: LongClass,
+  HeaderDecoder: (d: KafkajsDecoder) => { key: string; value: unknown },
+  logAppendTime: number,
+): RecordDecoder {
+  return (decoder, batchContext = {}) => {
+    const {
+      firstOffset,
+      firstTimestamp,
+      magicByte,
+      isControlBatch = false,
+      timestampType,
+      maxTimestamp,
+    } = batchContext;
+    const attributes = decoder.readInt8();
+
+    const small = readSmallVarLong(decoder);
+    const timestampDelta = small === undefined ? decoder.readVarLong() : small;
+    const timestamp =
+      timestampType === logAppendTime && maxTimestamp
+        ? maxTimestamp
+        : ((small === undefined ? undefined : plus(firstTimestamp, small)) ??
+          Long.fromValue(firstTimestamp).add(timestampDelta).toString());
+
+    const offsetDelta = decoder.readVarInt();
+    const offset =
+      plus(firstOffset, offsetDelta) ?? Long.fromValue(firstOffset).add(offsetDelta).toString();
+
+    const key = decoder.readVarIntBytes();
+    const value = decoder.readVarIntBytes();
+    const headers = decoder.readVarIntArray(HeaderDecoder).reduce<Record<string, unknown>>(
+      (obj, { key, value }) => ({
+        ...obj,
+        [key]:
+          obj[key] === undefined
+            ? value
+            : Array.isArray(obj[key])
+              ? (obj[key] as unknown[]).concat([value])
+              : [obj[key], value],
+      }),
+      {},
+    );
+
+    return {
+      magicByte,
+      attributes,
+      timestamp,
+      offset,
+      key,
+      value,
+      headers,
+      isControlRecord: isControlBatch,
+      batchContext,
+    };
+  };
+}
+
+/** Puts the lean record decoder in place of kafkajs's (once per process). */
+export function patchKafkajsRecordDecoder(): void {
+  replaceKafkajsModule<RecordDecoder>(RECORD_MODULE, PATCHED, () =>
+    leanRecordDecoder(
+      kafkajsModule<LongClass>('kafkajs/src/utils/long'),
+      kafkajsModule<(d: KafkajsDecoder) => { key: string; value: unknown }>(
+        'kafkajs/src/protocol/recordBatch/header/v0/decoder',
+      ),
+      kafkajsModule<{ LOG_APPEND_TIME: number }>('kafkajs/src/protocol/timestampTypes')
+        .LOG_APPEND_TIME,
+    ),
+  );
+}
+
+patchKafkajsRecordDecoder();
