@@ -1,5 +1,6 @@
 import { SAMPLE_LIMITS, SCHEMA_VERSIONS } from '@metering/contracts';
 import { type MeteredSample } from '../domain';
+import { BoundedStrings } from './bounded-strings';
 import { isoMillis } from './iso-millis';
 import { coresToDecimal } from './sample.mapper';
 
@@ -87,11 +88,7 @@ function text(maxBytes: number, allowEmpty: boolean): number {
 
 // The strings already seen (ids, names, tenants, hosts): a hash of the bytes finds the string, so
 // a sample of a known resource makes none. Bounded like the mapper's table.
-const seen = new Map<number, string>();
-const MAX_SEEN = 200_000;
-/** And at most this many characters in all (names may be 512 bytes each). */
-const MAX_SEEN_CHARS = 8_000_000;
-let seenChars = 0;
+const seen = new BoundedStrings<number>(200_000, 8_000_000);
 
 function stringOf(start: number, stop: number): string {
   const buf = b;
@@ -105,12 +102,7 @@ function stringOf(start: number, stop: number): string {
     if (k === known.length) return known;
   }
   const made = String.fromCharCode.apply(null, b.subarray(start, stop) as unknown as number[]);
-  if (seen.size >= MAX_SEEN || seenChars >= MAX_SEEN_CHARS) {
-    seen.clear();
-    seenChars = 0;
-  }
   seen.set(h, made);
-  seenChars += made.length;
   return made;
 }
 

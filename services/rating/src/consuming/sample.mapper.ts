@@ -1,5 +1,6 @@
 import { type SampleEvent } from '@metering/contracts';
 import { type MeteredSample } from '../domain';
+import { BoundedStrings } from './bounded-strings';
 
 /**
  * Cores arrive as a JSON number; the domain keeps them as a decimal string. Nine decimals hold any
@@ -24,24 +25,14 @@ const coreTexts = new Map<number, string>();
  * One string for each distinct tenant, resource, instance, host, name, image and flavour: JSON.parse
  * makes a new string of every value of every message, and a batch keeps its samples until they
  * are rated, so a fleet's few thousand names would be kept once per sample (tens of bytes each)
- * instead of once. Bounded: started over past MAX_INTERNED strings or MAX_INTERNED_CHARS
- * characters.
+ * instead of once. Bounded: started over past 200,000 strings or 8 million characters.
  */
-const interned = new Map<string, string>();
-const MAX_INTERNED = 200_000;
-/** And at most this many characters in all: a name may be 512 bytes, the heap is 160 MB. */
-const MAX_INTERNED_CHARS = 8_000_000;
-let internedChars = 0;
+const interned = new BoundedStrings<string>(200_000, 8_000_000);
 
 function intern(text: string): string {
   const known = interned.get(text);
   if (known !== undefined) return known;
-  if (interned.size >= MAX_INTERNED || internedChars >= MAX_INTERNED_CHARS) {
-    interned.clear();
-    internedChars = 0;
-  }
   interned.set(text, text);
-  internedChars += text.length;
   return text;
 }
 
