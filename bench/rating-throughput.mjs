@@ -25,7 +25,8 @@
 //          one-instance run with these settings on top, printed beside the first: an A/B)
 //          --variant-node-arg ARG (the same with a node option, e.g. --single-threaded-gc)
 //          --variant-main PATH (the same with another build of rating, e.g. a baseline checkout's
-//          services/rating/dist/src/main.js: code A/B under the same load)
+//          services/rating/dist/src/main.js: code A/B under the same load; its ledger schema is
+//          migrated by that checkout's libs/ledger, so an older build gets its own)
 //          --node-arg ARG (e.g. --trace-gc; --node-arg=--require=bench/lib/alloc-profile.cjs with
 //          --env ALLOC_PROFILE_DIR=DIR: every allocation sampled, bench/alloc-profile-summary.mjs)
 //          --cpu-prof DIR (the rating processes' V8 CPU profiles, written into DIR when they stop;
@@ -36,6 +37,7 @@
 // throughput-rating.mjs (rating until the ledger caught up, watched), throughput-ledger.mjs (the
 // ledger schemas and InfluxDB databases), throughput-report.mjs (what it prints).
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import kafkajs from 'kafkajs';
@@ -161,7 +163,13 @@ try {
     topics: [{ topic, numPartitions: PARTITIONS }],
     waitForLeaders: true,
   });
-  for (const n of runNames) await prepareLedger(n, TENANTS);
+  // A variant build from another checkout (…/services/rating/dist/src/main.js) migrates its ledger
+  // with that checkout's library.
+  const variantRoot =
+    opts['variant-main'] === undefined ? undefined : join(opts['variant-main'], '../../../../..');
+  for (const n of runNames) {
+    await prepareLedger(n, TENANTS, n.endsWith('_v') ? variantRoot : undefined);
+  }
   log(`ledger schema ${runNames.join(', ')} ready; producing ${fmt(N)} samples with kcat`);
 
   // Produce with kcat (fast, not measured).

@@ -1,10 +1,18 @@
 // The stores of bench/rating-throughput.mjs: each run's ledger schema (tenants on tiered plans),
 // and its InfluxDB database (what rating wrote there, and dropping it).
-import { createLedgerDataSource, migrateLedger } from '@metering/ledger';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { DATABASE_URL, INFLUX_URL } from '../rating-process.mjs';
 
-/** Schema with `tenants` (50) registered tenants in three zones, each on a tiered plan (two bases). */
-export async function prepareLedger(schema, tenants) {
+/**
+ * Schema with `tenants` (50) registered tenants in three zones, each on a tiered plan (two bases),
+ * migrated by the ledger library of `root` (a checkout; default this one): a run of another
+ * checkout's build (--variant-main) gets the schema that build's queries were written for.
+ */
+export async function prepareLedger(schema, tenants, root = join(import.meta.dirname, '..', '..')) {
+  const { createLedgerDataSource, migrateLedger } = await import(
+    pathToFileURL(join(root, 'libs/ledger/dist/src/index.js')).href
+  );
   // migrateLedger holds an advisory lock on one connection while migrating on another.
   const ds = createLedgerDataSource({ url: DATABASE_URL, schema, poolSize: 2 });
   await ds.initialize();
