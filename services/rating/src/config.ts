@@ -28,6 +28,7 @@ import {
 import { secretWeakness } from '@metering/observability';
 import { isValidTimeZone } from '@metering/pricing';
 import { MAX_INTERVAL_MS, type PlausibilityRules } from './domain/rate-sample';
+import { MAX_HEAP_GROWTH_PERCENT } from './heap-growth';
 
 /**
  * Every setting of the rating service, read from the environment once, at boot, and validated.
@@ -162,7 +163,7 @@ const Env = z.object({
    * (heap-growth.ts): 100 lets it double, so full collections (which mark the whole heap) come
    * half as often, for ~15–25 MB more peak RSS. 0: V8's own factor (~1.3 under a 160 MB heap).
    */
-  RATING_HEAP_GROWTH_PERCENT: integer(0, 400).default(100),
+  RATING_HEAP_GROWTH_PERCENT: integer(0, MAX_HEAP_GROWTH_PERCENT).default(100),
   /** A member that stops heartbeating (killed) loses its partitions after this long. */
   KAFKA_SESSION_TIMEOUT_MS: durationMs(6_000).default(30_000),
 });

@@ -14,9 +14,14 @@ import { setFlagsFromString } from 'node:v8';
  * Node refuses this flag in NODE_OPTIONS, so it is set here, at start, before the heap grows. V8
  * reads it at each collection (a spec checks it takes effect on this Node).
  */
+/** The largest growth taken: the old generation five times what the last collection kept. */
+export const MAX_HEAP_GROWTH_PERCENT = 400;
+
 export function applyHeapGrowth(percent: number): void {
-  if (!Number.isInteger(percent) || percent < 0 || percent > 400) {
-    throw new RangeError(`heap growth must be a whole percent from 0 to 400, got ${percent}`);
+  if (!Number.isInteger(percent) || percent < 0 || percent > MAX_HEAP_GROWTH_PERCENT) {
+    throw new RangeError(
+      `heap growth must be a whole percent from 0 to ${MAX_HEAP_GROWTH_PERCENT}, got ${percent}`,
+    );
   }
   if (percent > 0) setFlagsFromString(`--heap-growing-percent=${percent}`);
 }

@@ -29,7 +29,9 @@ const DOT = 0x2e;
 /** A bailout: the input is not of the shape this reader takes (made once: no stack per throw). */
 const NOT_FAST = new Error('not of the collectors’ shape');
 
-let b: Uint8Array = Buffer.alloc(0);
+// A Buffer, as kafkajs's values are: the reader's byte reads stay of one kind.
+const EMPTY = Buffer.alloc(0);
+let b: Uint8Array = EMPTY;
 let i = 0;
 
 function fail(): never {
@@ -90,6 +92,11 @@ function text(maxBytes: number, allowEmpty: boolean): number {
 // a sample of a known resource makes none. Bounded like the mapper's table.
 const seen = new BoundedStrings<number>(200_000, 8_000_000);
 
+/** b[start, stop) as text (bytes the reader took: printable ASCII). */
+function textOf(start: number, stop: number): string {
+  return String.fromCharCode.apply(null, b.subarray(start, stop) as unknown as number[]);
+}
+
 function stringOf(start: number, stop: number): string {
   const buf = b;
   let h = 0x811c9dc5;
@@ -101,7 +108,7 @@ function stringOf(start: number, stop: number): string {
     while (k < known.length && known.charCodeAt(k) === buf[start + k]) k += 1;
     if (k === known.length) return known;
   }
-  const made = String.fromCharCode.apply(null, b.subarray(start, stop) as unknown as number[]);
+  const made = textOf(start, stop);
   seen.set(h, made);
   return made;
 }
@@ -186,7 +193,7 @@ function u64(): bigint {
     v = v * 10 + (c - ZERO);
   }
   if (n <= 15) return BigInt(v);
-  const big = BigInt(String.fromCharCode.apply(null, b.subarray(s, end) as unknown as number[]));
+  const big = BigInt(textOf(s, end));
   if (big > U64_MAX) fail();
   return big;
 }
@@ -274,9 +281,6 @@ export function decodeSampleBytes(bytes: Uint8Array): MeteredSample | null {
     b = EMPTY;
   }
 }
-// A Buffer, as kafkajs's values are: the reader's byte reads stay of one kind.
-const EMPTY = Buffer.alloc(0);
-
 function readSample(): MeteredSample {
   topKeys = resourceKeys = cpuKeys = memoryKeys = 0;
   image = flavour = null;
