@@ -290,6 +290,58 @@ describe('rating: the pricing stage, two processes on one tenant (real PostgreSQ
     assert.deepEqual(sameScale(await orderFree(dsA)), sameScale(reference));
   });
 
+  test("with pass affinity each sweep prices the months its instance owns, and another's only once they are overdue by orphanMs; exactly once", async () => {
+    const schema = uniqueName('stage_sweep');
+    const dsA = await tieredLedger({ schema, tenants: TENANTS, create: true });
+    opened.push({ ds: dsA, schema, drop: true });
+    const dsB = await tieredLedger({ schema, tenants: TENANTS, create: false });
+    opened.push({ ds: dsB, schema, drop: false });
+    const affinityA = new TenantAffinity(6);
+    affinityA.assigned(A_BATCHES.map((x) => x.partition));
+    const affinityB = new TenantAffinity(6);
+    affinityB.assigned(B_BATCHES.map((x) => x.partition));
+    const ownedA = TENANTS.filter((t) => affinityA.owns(t));
+    const ownedB = TENANTS.filter((t) => affinityB.owns(t));
+    assert.ok(ownedA.length > 0 && ownedB.length > 0);
+    const pricedBy = { a: new Set<string>(), b: new Set<string>() };
+    // No passes after the commits: only the sweeps price. A's never runs (A is gone or behind).
+    const common = { groupId: GROUP, drain: false, pricingPage: 7, passes: false };
+    const a = processorOn(dsA, new OutboxSink(), {
+      ...common,
+      affinity: affinityA,
+      priced: (t) => pricedBy.a.add(t),
+    });
+    const b = processorOn(dsB, new OutboxSink(), {
+      ...common,
+      affinity: affinityB,
+      priced: (t) => pricedBy.b.add(t),
+      orphanMs: 2_000,
+    });
+    for (const batch of A_BATCHES) await a.process(batch);
+    for (const batch of B_BATCHES) await b.process(batch);
+    const unpricedOf = async (tenants: string[]): Promise<number> =>
+      (
+        await dsA.query<{ n: number }[]>(
+          `SELECT count(*)::int AS n FROM rating_unpriced_usage WHERE tenant_id = ANY($1)`,
+          [tenants],
+        )
+      )[0]!.n;
+    assert.ok((await unpricedOf(TENANTS)) > 0, 'pieces wait for the sweeps');
+    // Pieces older than the interval (1 s), not yet 2 s overdue.
+    await new Promise((r) => setTimeout(r, 1_100));
+    await stageOf(b).sweep();
+    assert.deepEqual([...pricedBy.b].sort(), ownedB, "B's sweep priced the months B owns");
+    assert.equal(await unpricedOf(ownedB), 0);
+    assert.ok((await unpricedOf(ownedA)) > 0, "A's months wait for their owner");
+    // A's months 2 s overdue: B's sweep steps in.
+    await new Promise((r) => setTimeout(r, 2_100));
+    await stageOf(b).sweep();
+    assert.deepEqual([...pricedBy.b].sort(), [...TENANTS].sort(), 'overdue months priced by B');
+    assert.equal(await unpricedOf(TENANTS), 0);
+    assert.equal(pricedBy.a.size, 0);
+    assert.deepEqual(sameScale(await orderFree(dsA)), sameScale(reference));
+  });
+
   test('a batch adds quantities to buckets another process is charging without waiting for its pass; the stage skips the month without waiting either', async () => {
     const holding = new HoldingSink();
     const { dsA, a, b } = await twoProcesses('stage_shared', [new OutboxSink(), holding]);

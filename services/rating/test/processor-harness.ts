@@ -146,6 +146,10 @@ export function processorOn(
      */
     affinity?: TenantAffinity;
     priced?: (tenantId: string) => void;
+    /** false: committed batches queue no pass (only the sweep prices). */
+    passes?: boolean;
+    /** The stage's orphanMs (default: five intervals). */
+    orphanMs?: number;
   },
 ): SampleBatchProcessor {
   const stores = RatingLedger.on(ds).stores();
@@ -173,6 +177,7 @@ export function processorOn(
       idleMs: 120_000,
       ...(o.pricingPage === undefined ? {} : { pageSize: o.pricingPage }),
       ...(o.affinity === undefined ? {} : { affinity: o.affinity }),
+      ...(o.orphanMs === undefined ? {} : { orphanMs: o.orphanMs }),
     },
   );
   const processor = new SampleBatchProcessor(
@@ -180,7 +185,10 @@ export function processorOn(
     catalog,
     o.deadLetters ?? { publishAll: () => Promise.resolve() },
     sink,
-    { committed: (batch) => (o.affinity === undefined ? undefined : stage.enqueue(batch.months)) },
+    {
+      committed: (batch) =>
+        o.affinity === undefined || o.passes === false ? undefined : stage.enqueue(batch.months),
+    },
     {
       groupId: o.groupId,
       rules: {

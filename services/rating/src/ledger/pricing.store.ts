@@ -45,8 +45,28 @@ export interface BucketAmount {
 const pieceRow = z.object({ id: z.string(), piece: storedPiece });
 const windowRow = z.object({ window: storedWindow });
 const workRow = z
-  .object({ tenant_id: z.string(), period: z.string(), age: z.string().nullable() })
-  .transform((r) => ({ tenantId: r.tenant_id, period: r.period, ageSeconds: Number(r.age ?? 0) }));
+  .object({
+    tenant_id: z.string(),
+    period: z.string(),
+    age: z.string().nullable(),
+    due: z.string().nullable(),
+  })
+  .transform((r) => ({
+    tenantId: r.tenant_id,
+    period: r.period,
+    ageSeconds: Number(r.age ?? 0),
+    dueSeconds: Number(r.due ?? 0),
+  }));
+
+/** A month with work for the sweep. */
+export interface MonthWork {
+  readonly tenantId: string;
+  readonly period: string;
+  /** Age of the month's oldest unpriced piece, seconds (0: only idle windows). */
+  readonly ageSeconds: number;
+  /** How long its work has been due: past `minAgeMs` (pieces) or `idleMs` (windows), seconds. */
+  readonly dueSeconds: number;
+}
 
 /**
  * The pricing stage's rows (docs/adr/0014-rating-scale-out.md): the lease of a tenant month (the
@@ -266,23 +286,26 @@ export class PricingStore {
   }
 
   /**
-   * The months with work: unpriced pieces at least `minAgeMs` old (with the age of the oldest,
-   * seconds), and open windows idle for `idleMs` (age 0). One row per month.
+   * The months with work: unpriced pieces at least `minAgeMs` old, and open windows idle for
+   * `idleMs`; with the age of the oldest piece and how long the work has been due. One row per
+   * month, the oldest pieces first.
    */
-  monthsWithWork(
-    minAgeMs: number,
-    idleMs: number,
-  ): Promise<{ tenantId: string; period: string; ageSeconds: number }[]> {
+  monthsWithWork(minAgeMs: number, idleMs: number): Promise<MonthWork[]> {
     return this.db.rows(
       null,
       workRow,
-      `SELECT tenant_id, period::text AS period, max(age)::text AS age FROM (
-         SELECT tenant_id, period, extract(epoch from now() - min(created_at)) AS age
+      `SELECT tenant_id, period::text AS period, max(age)::text AS age, max(due)::text AS due
+       FROM (
+         SELECT tenant_id, period, extract(epoch from now() - min(created_at)) AS age,
+                extract(epoch from now() - min(created_at)) - $1::numeric / 1000 AS due
          FROM rating_unpriced_usage GROUP BY 1, 2
          HAVING min(created_at) <= now() - $1::numeric * interval '1 ms'
          UNION ALL
-         SELECT DISTINCT tenant_id, period, 0 FROM rating_open_window
+         SELECT tenant_id, period, 0,
+                extract(epoch from now() - min(updated_at)) - $2::numeric / 1000
+         FROM rating_open_window
          WHERE updated_at < now() - $2::numeric * interval '1 ms'
+         GROUP BY 1, 2
        ) AS m GROUP BY 1, 2 ORDER BY 3 DESC`,
       [String(minAgeMs), String(idleMs)],
     );

@@ -49,11 +49,19 @@ export interface PricingStageOptions {
    */
   readonly coalesceMs?: number;
   /**
-   * The tenants whose months a committed batch's pass prices here (the others: their owner's
-   * passes and the sweep). Absent: every tenant.
+   * The tenants whose months this instance prices: its committed batches' passes and its sweep
+   * (the others: their owner's). Absent: every tenant.
    */
   readonly affinity?: TenantAffinity;
+  /**
+   * How long a month's work is overdue before the sweep prices it here though another instance
+   * owns it (its owner is gone, behind, or not yet assigned; default 5 intervals).
+   */
+  readonly orphanMs?: number;
 }
+
+/** The sweep steps in for another instance's months after this many of its intervals. */
+const ORPHAN_INTERVALS = 5;
 
 /** Why a pass ran: a committed batch's months, the sweep, or a drain (specs, stop). */
 type PassTrigger = 'batch' | 'sweep' | 'drain';
@@ -87,7 +95,8 @@ const NEVER_MS = 1e12;
  * Passes run after batch commits for the months they touched (enqueue: gathered for
  * `coalesceMs`, one pass per month for all of them, one pass at a time per process, off the
  * batches' path) and on a sweep every `intervalMs` for months with
- * pieces at least that old or idle windows; the sweep sets rating_pricing_lag_seconds.
+ * pieces at least that old or idle windows (with affinity: the months this instance owns, and
+ * others' once their work is `orphanMs` overdue); the sweep sets rating_pricing_lag_seconds.
  */
 export class PricingStage {
   private readonly queued = new Map<string, MonthKey>();
@@ -101,6 +110,7 @@ export class PricingStage {
   private readonly logger: Logger | null;
   private readonly pageSize: number;
   private readonly coalesceMs: number;
+  private readonly orphanMs: number;
 
   constructor(
     private readonly store: PricingStore,
@@ -113,6 +123,7 @@ export class PricingStage {
   ) {
     this.pageSize = options.pageSize ?? DEFAULT_PAGE;
     this.coalesceMs = options.coalesceMs ?? Math.min(options.intervalMs, 200);
+    this.orphanMs = options.orphanMs ?? ORPHAN_INTERVALS * options.intervalMs;
     this.lag =
       metrics?.gauge({
         name: 'pricing_lag_seconds',
@@ -186,10 +197,22 @@ export class PricingStage {
     await this.running;
   }
 
-  /** One sweep (exposed for specs): months with pieces older than the interval or idle windows. */
+  /**
+   * One sweep (exposed for specs): the months with pieces older than the interval or idle windows
+   * that this instance owns, and another's once their work is `orphanMs` overdue. With every
+   * instance sweeping every month, N instances made N sweeps' passes over the same months.
+   */
   async sweep(): Promise<void> {
     const months = await this.store.monthsWithWork(this.options.intervalMs, this.options.idleMs);
-    for (const m of months) await this.priceMonth(m, 'sweep');
+    const { affinity } = this.options;
+    for (const m of months) {
+      if (
+        affinity === undefined ||
+        affinity.owns(m.tenantId) ||
+        m.dueSeconds * 1000 >= this.orphanMs
+      )
+        await this.priceMonth(m, 'sweep');
+    }
     this.lag?.set(await this.store.oldestUnpricedSeconds());
   }
 

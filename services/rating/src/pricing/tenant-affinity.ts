@@ -4,10 +4,11 @@
  * every instance's batches; when each instance priced the months its batches touched, every
  * tenant month was priced by all of them, in smaller passes (two instances: ×1.4 passes that
  * charged, ×1.85 that read pieces). Now each tenant has one owner: the instance assigned the
- * samples partition its id hashes to. Others leave its pieces to the owner's next pass or to the
- * sweep (every instance's, for pieces older than RATING_PRICING_INTERVAL_MS), so charges lag by
- * the sweep at most. Nothing depends on it for correctness: the month's lease keeps one pricer at
- * a time, and the sweep prices what no owner did (during a rebalance, or while the topic grows).
+ * samples partition its id hashes to. Others leave its pieces to the owner's next pass or its
+ * sweep (for pieces older than RATING_PRICING_INTERVAL_MS), so charges lag by the sweep at most.
+ * Nothing depends on it for correctness: the month's lease keeps one pricer at a time, and any
+ * instance's sweep prices a month whose work is five intervals overdue (its owner is gone or
+ * behind: during a rebalance, or while the topic grows).
  */
 export class TenantAffinity {
   /** The assigned partitions, or every one (one instance, or before any assignment). */
