@@ -20,7 +20,10 @@
 // Options: --samples N (1,000,000) --resources N (1,000) --tenants N (50) --partitions N (6)
 //          --instances N (1; more: after the one-instance run, the same samples rated again by N
 //          processes in one consumer group, on a fresh ledger: the scale-out figure, with the CPU
-//          per sample of both runs and the time batches waited on locks another process held)
+//          per sample of both runs and the time batches waited on locks another process held; then
+//          the machine's control: N deployments sharing nothing, each its own topic (1/N of the
+//          resources and tenants, 1/N of the partitions), ledger and group, rated at once: what
+//          running N processes on this machine costs without anything of the design shared)
 //          --env KEY=VALUE (extra rating settings, repeatable) --variant-env KEY=VALUE (one more
 //          one-instance run with these settings on top, printed beside the first: an A/B)
 //          --variant-node-arg ARG (the same with a node option, e.g. --single-threaded-gc)
@@ -88,8 +91,13 @@ if (!(Number.isInteger(INSTANCES) && INSTANCES >= 1 && INSTANCES <= PARTITIONS))
 }
 const name = `bench_${Date.now().toString(36)}`;
 const topic = `${name}.samples`;
-/** (c) with one instance, then (with --instances N > 1) with N: each its own ledger and topics. */
-const runNames = INSTANCES > 1 ? [name, `${name}_x${INSTANCES}`] : [name];
+/**
+ * (c) with one instance, then (with --instances N > 1) with N in one group, then N deployments
+ * sharing nothing (the machine's control: each its own topic with 1/N of the fleet): each run its
+ * own ledger and topics.
+ */
+const controls = INSTANCES > 1 ? Array.from({ length: INSTANCES }, (_, k) => `${name}_s${k}`) : [];
+const runNames = INSTANCES > 1 ? [name, `${name}_x${INSTANCES}`, ...controls] : [name];
 // --variant-env: one more one-instance run with those settings, for an A/B in the same run.
 const variantArgs = [
   ...opts['variant-env'],
@@ -107,11 +115,8 @@ const admin = kafka.admin();
 await admin.connect();
 const db = new pg.Client({ connectionString: DATABASE_URL });
 await db.connect();
-/** The run, as (c) needs it; `ratings`: its rating processes while they run (one consumer group). */
+/** The run, as (c) needs it; `ratings`: its rating processes while they run. */
 const bench = {
-  topic,
-  samples: N,
-  partitions: PARTITIONS,
   nodeArgs: [
     ...opts['node-arg'],
     ...(opts['cpu-prof'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${opts['cpu-prof']}`]),
@@ -129,9 +134,11 @@ async function cleanUp() {
     const existing = new Set(await admin.listTopics().catch(() => []));
     await admin
       .deleteTopics({
-        topics: [topic, ...runNames.flatMap((n) => [`${n}.usage`, `${n}.dlq`])].filter((t) =>
-          existing.has(t),
-        ),
+        topics: [
+          topic,
+          ...controls.map((n) => `${n}.samples`),
+          ...runNames.flatMap((n) => [`${n}.usage`, `${n}.dlq`]),
+        ].filter((t) => existing.has(t)),
       })
       .catch((e) => log('topics:', e.message));
     for (const n of runNames) {
@@ -158,9 +165,14 @@ try {
       .map((x) => x.toFixed(2))
       .join(' ')} on ${(await import('node:os')).cpus().length} cores`,
   );
+  // The control's deployments: each 1/N of the partitions (at least one).
+  const controlPartitions = Math.max(1, Math.floor(PARTITIONS / Math.max(1, INSTANCES)));
   await admin.createTopics({
     // The usage and DLQ topics are created by the rating service itself, as in production.
-    topics: [{ topic, numPartitions: PARTITIONS }],
+    topics: [
+      { topic, numPartitions: PARTITIONS },
+      ...controls.map((n) => ({ topic: `${n}.samples`, numPartitions: controlPartitions })),
+    ],
     waitForLeaders: true,
   });
   // A variant build from another checkout (…/services/rating/dist/src/main.js) migrates its ledger
@@ -185,6 +197,21 @@ try {
   log(
     `produced ${fmt(produced.count)} samples (${(produced.bytes / 1e6).toFixed(0)} MB) in ${((Date.now() - t) / 1000).toFixed(1)} s`,
   );
+  // The control's fleets: resource r to deployment r mod N (tenants apart when N divides them).
+  const controlSamples = [];
+  for (const [k, n] of controls.entries()) {
+    const part = await produceSamples(
+      `${n}.samples`,
+      { samples: N, resources: RESOURCES, tenants: TENANTS },
+      { of: INSTANCES, index: k },
+    );
+    controlSamples.push(part.count);
+  }
+  if (controls.length > 0) {
+    log(
+      `produced the control's ${controls.length} fleets: ${controlSamples.map(fmt).join(' + ')} samples`,
+    );
+  }
 
   // (a) kcat, raw.
   const raw = await kcatRead(topic);
@@ -222,24 +249,55 @@ try {
   // N instances on the same samples with a fresh ledger.
   const spread = INSTANCES > 1 ? await tenantSpread(topic, TENANTS, PARTITIONS) : null;
   const cs = [];
-  for (const [i, runName] of runNames.entries()) {
-    const variant = runName.endsWith('_v');
-    const instances = i === 0 || variant ? 1 : INSTANCES;
-    log(`(c) starting the rating service (${instances} process${instances > 1 ? 'es' : ''})`);
-    const c = variant
-      ? await rateAll(
-          bench,
-          1,
-          runName,
-          envPairs(opts['variant-env']),
-          opts['variant-node-arg'],
-          opts['variant-main'],
-        )
-      : await rateAll(bench, instances, runName, {}, []);
-    c.label = variant ? `(c') with ${variantArgs.join(' ')}` : null;
-    const usageEnd = await admin.fetchTopicOffsets(`${runName}.usage`).catch(() => []);
-    c.events = usageEnd.reduce((s, p) => s + Number(p.high), 0);
-    c.influxPoints = await influxCount(runName);
+  const whole = (runName, instances) => ({
+    runName,
+    topic,
+    samples: N,
+    partitions: PARTITIONS,
+    instances,
+  });
+  const runs = [{ label: null, deployments: [whole(name, 1)] }];
+  if (INSTANCES > 1) {
+    runs.push({ label: null, deployments: [whole(`${name}_x${INSTANCES}`, INSTANCES)] });
+    runs.push({
+      label: null,
+      control: true,
+      deployments: controls.map((n, k) => ({
+        runName: n,
+        topic: `${n}.samples`,
+        samples: controlSamples[k],
+        partitions: controlPartitions,
+        instances: 1,
+      })),
+    });
+  }
+  if (variantArgs.length > 0) runs.push({ label: 'variant', deployments: [whole(`${name}_v`, 1)] });
+  for (const run of runs) {
+    const processes = run.deployments.reduce((s, d) => s + d.instances, 0);
+    log(
+      `(c) starting the rating service (${processes} process${processes > 1 ? 'es' : ''}${run.control ? `, ${processes} deployments sharing nothing` : ''})`,
+    );
+    const c =
+      run.label === 'variant'
+        ? await rateAll(
+            bench,
+            run.deployments,
+            envPairs(opts['variant-env']),
+            opts['variant-node-arg'],
+            opts['variant-main'],
+          )
+        : await rateAll(bench, run.deployments, {}, []);
+    c.label = run.label === 'variant' ? `(c') with ${variantArgs.join(' ')}` : null;
+    c.control = run.control === true;
+    c.events = 0;
+    c.influxPoints = { usage: 0, resource: 0 };
+    for (const { runName } of run.deployments) {
+      const usageEnd = await admin.fetchTopicOffsets(`${runName}.usage`).catch(() => []);
+      c.events += usageEnd.reduce((s, p) => s + Number(p.high), 0);
+      const points = await influxCount(runName);
+      c.influxPoints.usage += points.usage;
+      c.influxPoints.resource += points.resource;
+    }
     cs.push(c);
   }
   printSummary({ N, RESOURCES, TENANTS, PARTITIONS, INSTANCES }, { a, b, d }, cs, spread);

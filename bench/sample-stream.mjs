@@ -7,7 +7,8 @@ import { prng } from '@metering/testing';
  * with their Kafka key (the resource id), in the order collectors publish them: every 10 s
  * (with jitter) one reading of every resource, ending about now; a restart now and then (new
  * instance, counter from 0), a rare counter reset, rare silences long enough to be gaps; CPU
- * limits and memory limits on some; one in four resources a VM.
+ * limits and memory limits on some; one in four resources a VM. `resource`: the resource's index
+ * (of tenant `resource % tenants`).
  */
 export function* fleetSamples({ samples, resources, tenants, seed = 42 }) {
   const rnd = prng(seed);
@@ -16,6 +17,7 @@ export function* fleetSamples({ samples, resources, tenants, seed = 42 }) {
   const fleet = Array.from({ length: resources }, (_, r) => {
     const kind = r % 4 === 3 ? 'vm' : 'container';
     return {
+      index: r,
       id: `${kind === 'vm' ? 'vm' : 'ctr'}-${r.toString(16).padStart(6, '0')}`,
       kind,
       host: `node-${r % 20}`,
@@ -72,7 +74,7 @@ export function* fleetSamples({ samples, resources, tenants, seed = 42 }) {
         memory: { usageBytes: r.memory, allocationBytes: r.limit },
       });
       count += 1;
-      yield { key: r.id, value };
+      yield { key: r.id, value, resource: r.index };
     }
   }
 }

@@ -18,32 +18,43 @@ import { BackendCpuSampler } from './pg-backend-cpu.mjs';
 import { log } from './throughput-report.mjs';
 
 /**
- * Starts `instances` rating processes on `runName`'s ledger and topics and waits until they have
- * committed every sample. `bench`: { topic, samples, partitions, nodeArgs, env, db } of the run;
- * the processes are in `bench.ratings` while they run (to kill them if the bench is stopped).
+ * Starts the rating processes of `deployments` ({ runName, topic, samples, partitions, instances }
+ * each: a ledger schema, consumer group and topics of its own; one for (c) and (c×N), N sharing
+ * nothing for the machine's control) and waits until every one has committed all its samples.
+ * `bench`: { nodeArgs, env, db } of the run; the processes are in `bench.ratings` while they run
+ * (to kill them if the bench is stopped).
  */
-export async function rateAll(bench, instances, runName, variantEnv, variantNodeArgs, main) {
-  const { topic, samples: N, partitions: PARTITIONS, db } = bench;
-  const ports = await Promise.all(Array.from({ length: instances }, () => freePort()));
+export async function rateAll(bench, deployments, variantEnv, variantNodeArgs, main) {
+  const { db } = bench;
+  const N = deployments.reduce((s, d) => s + d.samples, 0);
   const runtime = deployedRuntime();
   log(`(c) rating runtime settings ${JSON.stringify(runtime)}`);
   const machineBefore = machineCpu();
   const t0 = performance.now();
-  const ratings = ports.map((port) =>
-    spawnRating({
-      name: runName,
-      topic,
-      port,
-      nodeArgs: [...bench.nodeArgs, ...variantNodeArgs],
-      ...(main === undefined ? {} : { main }),
-      env: {
-        USAGE_TOPIC_PARTITIONS: String(PARTITIONS),
-        SAMPLES_TOPIC_PARTITIONS: String(PARTITIONS),
-        ...bench.env,
-        ...variantEnv,
-      },
-    }),
-  );
+  const ratings = [];
+  const ports = [];
+  for (const d of deployments) {
+    for (let i = 0; i < d.instances; i++) {
+      const port = await freePort();
+      ports.push(port);
+      ratings.push(
+        spawnRating({
+          name: d.runName,
+          topic: d.topic,
+          port,
+          nodeArgs: [...bench.nodeArgs, ...variantNodeArgs],
+          ...(main === undefined ? {} : { main }),
+          env: {
+            USAGE_TOPIC_PARTITIONS: String(d.partitions),
+            SAMPLES_TOPIC_PARTITIONS: String(d.partitions),
+            ...bench.env,
+            ...variantEnv,
+          },
+        }),
+      );
+    }
+  }
+  const instances = ratings.length;
   bench.ratings = ratings;
   log(`(c) rating pid ${ratings.map((r) => r.pid).join(', ')}`);
   // Lock waits, sampled on a connection of its own.
@@ -67,17 +78,23 @@ export async function rateAll(bench, instances, runName, variantEnv, variantNode
     }
     if (performance.now() - t0 > 30 * 60_000)
       throw new Error('rating did not catch up within 30 min');
-    const r = await db
-      .query(
-        `SELECT coalesce(sum(next_offset), 0)::bigint AS n FROM "${runName}".consumer_offset WHERE next_offset > 0`,
-      )
-      .catch(() => ({ rows: [{ n: 0 }] }));
-    const done = Number(r.rows[0].n);
+    let done = 0;
+    let caughtUp = true;
+    for (const d of deployments) {
+      const r = await db
+        .query(
+          `SELECT coalesce(sum(next_offset), 0)::bigint AS n FROM "${d.runName}".consumer_offset WHERE next_offset > 0`,
+        )
+        .catch(() => ({ rows: [{ n: 0 }] }));
+      const n = Number(r.rows[0].n);
+      done += n;
+      caughtUp &&= n >= d.samples;
+    }
     if (done > 0 && firstCommit === 0) {
       firstCommit = performance.now();
       startupCpuSeconds = ratings.reduce((sum, r) => sum + cpuTicks(r.pid) / TICKS_PER_S, 0);
     }
-    if (done >= N) break;
+    if (caughtUp) break;
   }
   const t1 = performance.now();
   const machineAfter = machineCpu();
@@ -136,9 +153,25 @@ export async function rateAll(bench, instances, runName, variantEnv, variantNode
   );
   // The backends report their row counts when they exit (at most a second later).
   await sleep(1_500);
-  const rows = await ledgerRowCounts(db, runName);
-  const sizes = await ledgerRowSizes(db, runName);
+  const rows = {};
+  const sizes = {};
+  for (const d of deployments) {
+    for (const [table, n] of Object.entries(await ledgerRowCounts(db, d.runName)))
+      rows[table] = (rows[table] ?? 0) + n;
+    // Several schemas: their rows added, the bytes a row weighted by rows.
+    for (const [table, sz] of Object.entries(await ledgerRowSizes(db, d.runName))) {
+      const was = sizes[table] ?? { rows: 0, bytesPerRow: 0, tupleBytes: 0 };
+      const total = was.rows + sz.rows;
+      const mean = (a, b) => (total === 0 ? 0 : (a * was.rows + b * sz.rows) / total);
+      sizes[table] = {
+        rows: total,
+        bytesPerRow: mean(was.bytesPerRow, sz.bytesPerRow),
+        tupleBytes: mean(was.tupleBytes, sz.tupleBytes),
+      };
+    }
+  }
   return {
+    samples: N,
     rows,
     sizes,
     locks: lockWaits,

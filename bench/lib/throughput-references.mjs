@@ -12,9 +12,11 @@ const root = join(import.meta.dirname, '..', '..');
 
 /**
  * The fleet's samples (bench/sample-stream.mjs; `fleet`: { samples, resources, tenants })
- * streamed into kcat, onto `topic`.
+ * streamed into kcat, onto `topic`; with `part` ({ of, index }), only those of the resources whose
+ * index is `index` modulo `of` (one of `of` fleets sharing nothing: their tenants differ too when
+ * `of` divides the tenants).
  */
-export async function produceSamples(topic, fleet) {
+export async function produceSamples(topic, fleet, part = { of: 1, index: 0 }) {
   const kcat = spawn('kcat', ['-P', '-b', BROKERS[0], '-t', topic, '-K', '\t', '-z', 'none'], {
     stdio: ['pipe', 'inherit', 'inherit'],
   });
@@ -26,7 +28,8 @@ export async function produceSamples(topic, fleet) {
   let count = 0;
   let bytes = 0;
   let chunk = [];
-  for (const { key, value } of fleetSamples(fleet)) {
+  for (const { key, value, resource } of fleetSamples(fleet)) {
+    if (resource % part.of !== part.index) continue;
     chunk.push(`${key}\t${value}\n`);
     bytes += value.length;
     count += 1;

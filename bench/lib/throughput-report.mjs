@@ -27,12 +27,16 @@ export function printSummary(
   spread,
 ) {
   const c = cs[0];
+  const perSample = (r) => Number(((r.cpuSeconds * 1e6) / r.samples).toFixed(1));
+  const afterFirst = (r) =>
+    Number((((r.cpuSeconds - r.startupCpuSeconds) * 1e6) / r.samples).toFixed(1));
   const pct = (x) => `${(x * 100).toFixed(1)} %`;
   const load = () =>
     loadavg()
       .map((x) => x.toFixed(2))
       .join(' ');
   const runLines = (r, label) => {
+    const N = r.samples;
     const rows = LEDGER_ROW_TABLES.reduce((s, t) => s + (r.rows[t] ?? 0), 0);
     const allRows = Object.values(r.rows).reduce((s, x) => s + x, 0);
     return `  ${label.padEnd(27)}${fmt(r.rate).padStart(9)} samples/s  (ledger caught up ${r.seconds.toFixed(1)} s after the first commit; ${r.totalSeconds.toFixed(1)} s with start-up)
@@ -55,7 +59,10 @@ ${runLines(c, '(c) rating service')}${
     INSTANCES > 1
       ? `
 ${runLines(cs[1], `(c×${INSTANCES}) ${INSTANCES} instances`)}
-  scale-out: ${INSTANCES} instances ${fmt(cs[1].rate)} samples/s against 1 instance ${fmt(c.rate)} (×${(cs[1].rate / c.rate).toFixed(2)}); CPU per sample ${((cs[1].cpuSeconds * 1e6) / N).toFixed(1)} µs against ${((c.cpuSeconds * 1e6) / N).toFixed(1)} µs (×${(cs[1].cpuSeconds / c.cpuSeconds).toFixed(2)}); ${spread}`
+${runLines(cs[2], `(c‖${INSTANCES}) ${INSTANCES} apart`)}
+    (${INSTANCES} deployments sharing nothing, each its own topic, ledger and group with 1/${INSTANCES} of the fleet: what this machine does to ${INSTANCES} rating processes at once)
+  scale-out: ${INSTANCES} instances ${fmt(cs[1].rate)} samples/s against 1 instance ${fmt(c.rate)} (×${(cs[1].rate / c.rate).toFixed(2)}); CPU per sample ${perSample(cs[1])} µs against ${perSample(c)} µs (×${(perSample(cs[1]) / perSample(c)).toFixed(2)}), after the first commit ${afterFirst(cs[1])} against ${afterFirst(c)} (×${(afterFirst(cs[1]) / afterFirst(c)).toFixed(2)}); ${spread}
+  the group's own cost: ${INSTANCES} instances in one group against ${INSTANCES} deployments sharing nothing: CPU per sample ×${(perSample(cs[1]) / perSample(cs[2])).toFixed(2)}, after the first commit ×${(afterFirst(cs[1]) / afterFirst(cs[2])).toFixed(2)} (${afterFirst(cs[2])} µs apart; apart against 1 instance ×${(afterFirst(cs[2]) / afterFirst(c)).toFixed(2)}: the machine's)`
       : ''
   }${cs
     .filter((r) => r.label !== null)
