@@ -2,6 +2,7 @@
 // handler may do meanwhile (signal, heartbeat) and what it answers; made from kafkajs's batch.
 import { type EachBatchPayload, type IHeaders } from 'kafkajs';
 import { compareOffsets, isOffset, nextOffset } from './kafka-offsets';
+import { LeanRecord } from './kafkajs-record-decoder.patch';
 
 export interface ConsumedMessage {
   topic: string;
@@ -55,12 +56,20 @@ export function withinBatch(batch: ConsumedBatch, offset: string): boolean {
   );
 }
 
-/** A kafkajs message as this library hands it out. */
+/**
+ * A kafkajs message as this library hands it out: the lean decoder's record itself (its key,
+ * value and headers read from its bytes when asked for), or a copy of kafkajs's fields.
+ */
 export function toConsumedMessage(
   topic: string,
   partition: number,
   message: EachBatchPayload['batch']['messages'][number],
 ): ConsumedMessage {
+  if (message instanceof LeanRecord) {
+    message.topic = topic;
+    message.partition = partition;
+    return message as unknown as ConsumedMessage;
+  }
   return {
     topic,
     partition,

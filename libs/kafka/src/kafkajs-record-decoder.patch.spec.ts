@@ -2,12 +2,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import fc from 'fast-check';
-import { kafkajsRecordDecoder, plus, readSmallVarLong } from './kafkajs-record-decoder.patch';
+import {
+  LeanRecord,
+  kafkajsRecordDecoder,
+  plus,
+  readSmallVarLong,
+} from './kafkajs-record-decoder.patch';
 
-// The lean record decoder must give kafkajs's own record, field for field, and leave the decoder
-// where kafkajs's does, for every record: any offset and timestamp base a Long can hold, deltas
-// of every size (the 8- to 10-byte varlongs take kafkajs's path), keys and values null or not,
-// repeated headers, log-append time, and bytes cut short.
+// The lean record decoder must give kafkajs's own record, field for field (its key, value and
+// headers read when asked for, or at once), and leave the decoder where kafkajs's does, for every
+// record: any offset and timestamp base a Long can hold, deltas of every size (the 8- to 10-byte
+// varlongs take kafkajs's path), keys and values null or not, repeated headers, log-append time,
+// bytes cut short, and lengths and header counts kafkajs reads oddly.
 
 const load = createRequire(__filename);
 const RECORD = load.resolve('kafkajs/src/protocol/recordBatch/record/v0/decoder');
@@ -50,8 +56,27 @@ function same(body: Buffer, context: object): void {
   } catch (e) {
     right = { threw: String(e) };
   }
-  assert.deepEqual(right, left);
+  assert.deepEqual(plain(right), plain(left));
+  // Read twice: the same again (each read makes new buffers over the same bytes).
+  assert.deepEqual(plain(right), plain(left));
   assert.equal(b.offset, a.offset);
+}
+
+/** A record's fields as kafkajs names them, read through getters where the record has them. */
+function plain(record: unknown): unknown {
+  if (typeof record !== 'object' || record === null || !('offset' in record)) return record;
+  const r = record as Record<string, unknown>;
+  return {
+    magicByte: r['magicByte'],
+    attributes: r['attributes'],
+    timestamp: r['timestamp'],
+    offset: r['offset'],
+    key: r['key'],
+    value: r['value'],
+    headers: r['headers'],
+    isControlRecord: r['isControlRecord'],
+    batchContext: r['batchContext'],
+  };
 }
 
 const long = (min: bigint, max: bigint) => fc.bigInt({ min, max }).map(String);
@@ -121,6 +146,61 @@ test('the lean record decoder gives kafkajs’s record for every record', () => 
     ),
     { numRuns: 5_000 },
   );
+});
+
+/** A record body written by hand: varint lengths as given (zigzag), then the bytes. */
+function zigzag(n: number): number[] {
+  let v = n >= 0 ? n * 2 : -n * 2 - 1;
+  const out: number[] = [];
+  while (v >= 0x80) {
+    out.push((v & 0x7f) | 0x80);
+    v = Math.floor(v / 128);
+  }
+  out.push(v);
+  return out;
+}
+
+test('odd lengths and header counts read as kafkajs reads them (at once, not lazily)', () => {
+  const context = { firstOffset: '10', firstTimestamp: '1700000000000', magicByte: 2 };
+  const head = [0, ...zigzag(5), ...zigzag(1)]; // attributes, timestamp delta, offset delta
+  const cases: number[][] = [
+    [...head, ...zigzag(-2), ...zigzag(1), 0x61, ...zigzag(0)], // a key of length -2
+    [...head, ...zigzag(1), 0x6b, ...zigzag(-7), ...zigzag(0)], // a value of length -7
+    [...head, ...zigzag(-1), ...zigzag(1), 0x76, ...zigzag(65)], // 65 headers (cut short)
+    [...head, ...zigzag(-1), ...zigzag(1), 0x76, ...zigzag(-3)], // a header count of -3
+    [...head, ...zigzag(-1), ...zigzag(1), 0x76, ...zigzag(1), ...zigzag(-4)], // header key -4
+    [...head, ...zigzag(1000), 0x6b], // a key longer than the record
+    [...head, ...zigzag(-1), ...zigzag(-1), ...zigzag(2), ...zigzag(1), 0x68, ...zigzag(-1)],
+  ];
+  for (const bytes of cases) same(Buffer.from(bytes), context);
+});
+
+test('a record of the usual shape is read lazily: no buffer of its own, its bytes where kafkajs reads them', () => {
+  const value = Buffer.from('{"schema":"metering.sample.v1"}');
+  const body = new Decoder(
+    Record({
+      key: Buffer.from('ctr-1'),
+      value,
+      headers: { 'metering-host-auth': 'v1 k1 mac', other: ['a', 'b'] },
+    }).buffer,
+  ).readVarIntBytes();
+  const record = kafkajsRecordDecoder()(new Decoder(body) as never, {
+    firstOffset: '7',
+    firstTimestamp: '1700000000000',
+  });
+  assert.ok(record instanceof LeanRecord);
+  assert.ok(
+    Object.values(record).every((v) => !Buffer.isBuffer(v)),
+    'no buffer held by the record itself',
+  );
+  assert.deepEqual(record.value, value);
+  assert.deepEqual(record.key, Buffer.from('ctr-1'));
+  assert.deepEqual(record.headers, {
+    'metering-host-auth': Buffer.from('v1 k1 mac'),
+    other: [Buffer.from('a'), Buffer.from('b')],
+  });
+  // A view, not a copy: the bytes of the record batch it came from.
+  assert.equal(record.value!.buffer, body.buffer);
 });
 
 test('a record without a batch context, and the default context, as kafkajs reads them', () => {

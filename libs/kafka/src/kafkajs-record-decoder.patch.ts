@@ -133,20 +133,26 @@ export function leanRecordDecoder(
     const offset =
       plus(firstOffset, offsetDelta) ?? Long.fromValue(firstOffset).add(offsetDelta).toString();
 
+    const lazy = lazyParts(decoder);
+    if (lazy !== null) {
+      const buffer = decoder.buffer;
+      return new LeanRecord(
+        magicByte,
+        attributes,
+        timestamp,
+        offset,
+        isControlBatch,
+        batchContext,
+        buffer.buffer,
+        buffer.byteOffset,
+        buffer.length,
+        lazy,
+        HeaderDecoder,
+      );
+    }
     const key = decoder.readVarIntBytes();
     const value = decoder.readVarIntBytes();
-    const headers = decoder.readVarIntArray(HeaderDecoder).reduce<Record<string, unknown>>(
-      (obj, { key, value }) => ({
-        ...obj,
-        [key]:
-          obj[key] === undefined
-            ? value
-            : Array.isArray(obj[key])
-              ? (obj[key] as unknown[]).concat([value])
-              : [obj[key], value],
-      }),
-      {},
-    );
+    const headers = headersObject(decoder.readVarIntArray(HeaderDecoder));
 
     return {
       magicByte,
@@ -161,6 +167,131 @@ export function leanRecordDecoder(
     };
   };
 }
+
+/** kafkajs's headers object: a key's values in an array when it comes more than once. */
+function headersObject(list: readonly { key: string; value: unknown }[]): Record<string, unknown> {
+  return list.reduce<Record<string, unknown>>(
+    (obj, { key, value }) => ({
+      ...obj,
+      [key]:
+        obj[key] === undefined
+          ? value
+          : Array.isArray(obj[key])
+            ? (obj[key] as unknown[]).concat([value])
+            : [obj[key], value],
+    }),
+    {},
+  );
+}
+
+/** Headers a record may have and still be read lazily (more: read at once, as kafkajs does). */
+const MAX_LAZY_HEADERS = 64;
+
+/**
+ * Where a record's key, value and headers are (the decoder moved past them, as kafkajs's reads
+ * would have), or null, the decoder where it was, for lengths kafkajs would slice oddly (below
+ * -1) or more headers than MAX_LAZY_HEADERS: those are read at once by kafkajs's own steps.
+ * Every length is read with kafkajs's readVarInt, so the positions are kafkajs's.
+ */
+function lazyParts(decoder: KafkajsDecoder): LazyParts | null {
+  const start = decoder.offset;
+  const length = decoder.buffer.length;
+  const range = (): [number, number] | null => {
+    const size = decoder.readVarInt();
+    if (size === -1) return [-1, -1];
+    if (size < -1) return null;
+    const from = decoder.offset;
+    decoder.offset += size;
+    // Buffer#slice(from, from + size), as kafkajs reads it: clamped to the record's bytes.
+    return [Math.min(from, length), Math.min(from + size, length)];
+  };
+  const key = range();
+  const value = key === null ? null : range();
+  let headersAt = -1;
+  let ok = value !== null;
+  if (ok) {
+    const at = decoder.offset;
+    const count = decoder.readVarInt();
+    if (count > 0 && count <= MAX_LAZY_HEADERS) {
+      headersAt = at;
+      for (let i = 0; i < count && ok; i++) ok = range() !== null && range() !== null;
+    } else if (count !== 0 && count !== -1) ok = false;
+  }
+  if (!ok || key === null || value === null) {
+    decoder.offset = start;
+    return null;
+  }
+  return { key, value, headersAt };
+}
+
+interface LazyParts {
+  /** [start, end) in the record's bytes; [-1, -1]: null. */
+  readonly key: readonly [number, number];
+  readonly value: readonly [number, number];
+  /** Where the header count is; -1: no headers. */
+  readonly headersAt: number;
+}
+
+type HeaderDecoderFn = (d: KafkajsDecoder) => { key: string; value: unknown };
+
+/**
+ * A record as kafkajs's decoder gives it, whose key, value and headers are read from the record's
+ * bytes when asked for: a consumed message held for a batch window is one object with a few
+ * numbers instead of a record, two buffers and a headers object (what the collector promotes to
+ * its old generation and marks again at every full collection; docs/adr/0014). Each read gives
+ * a new buffer over the same bytes (no copy) and a new headers object. The consumer's
+ * ConsumedMessage is this object once toConsumedMessage has named its topic and partition.
+ */
+export class LeanRecord {
+  topic = '';
+  partition = -1;
+  private readonly keyStart: number;
+  private readonly keyEnd: number;
+  private readonly valueStart: number;
+  private readonly valueEnd: number;
+  private readonly headersAt: number;
+
+  constructor(
+    readonly magicByte: number | undefined,
+    readonly attributes: number,
+    readonly timestamp: string,
+    readonly offset: string,
+    readonly isControlRecord: boolean,
+    readonly batchContext: BatchContext,
+    private readonly bytes: ArrayBufferLike,
+    private readonly at: number,
+    private readonly length: number,
+    parts: LazyParts,
+    private readonly headerDecoder: HeaderDecoderFn,
+  ) {
+    [this.keyStart, this.keyEnd] = parts.key;
+    [this.valueStart, this.valueEnd] = parts.value;
+    this.headersAt = parts.headersAt;
+  }
+
+  get key(): Buffer | null {
+    return this.keyEnd < 0 ? null : this.view(this.keyStart, this.keyEnd);
+  }
+
+  get value(): Buffer | null {
+    return this.valueEnd < 0 ? null : this.view(this.valueStart, this.valueEnd);
+  }
+
+  get headers(): Record<string, unknown> {
+    if (this.headersAt < 0) return {};
+    const decoder = new (kafkajsModule<new (buffer: Buffer) => KafkajsDecoder>(DECODER_MODULE))(
+      this.view(0, this.length),
+    );
+    decoder.offset = this.headersAt;
+    return headersObject(decoder.readVarIntArray(this.headerDecoder));
+  }
+
+  private view(start: number, end: number): Buffer {
+    return Buffer.from(this.bytes, this.at + start, end - start);
+  }
+}
+
+const DECODER_MODULE = 'kafkajs/src/protocol/decoder';
 
 /** Puts the lean record decoder in place of kafkajs's (once per process). */
 export function patchKafkajsRecordDecoder(): void {
