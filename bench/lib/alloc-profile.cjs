@@ -3,7 +3,10 @@
 // into ALLOC_PROFILE_DIR when the process exits. For bench/rating-throughput.mjs:
 //   --node-arg=--require=./bench/lib/alloc-profile.cjs --env ALLOC_PROFILE_DIR=/tmp/x
 // V8's sampling heap profiler forgets the objects the GC collected unless told to keep them; the
-// bytes allocated per sample are what the young generation's scavenges cost.
+// bytes allocated per sample are what the young generation's scavenges cost. With
+// ALLOC_PROFILE_SURVIVORS=1 it forgets those a scavenge collected and keeps those a full
+// collection did: what survived the young generation (promoted, or still young when written), by
+// allocation site — what the full collections then mark.
 'use strict';
 const inspector = require('node:inspector');
 const { mkdirSync, writeFileSync } = require('node:fs');
@@ -18,7 +21,7 @@ if (dir !== undefined && dir !== '') {
   session.post('HeapProfiler.startSampling', {
     samplingInterval: Number(process.env.ALLOC_PROFILE_INTERVAL ?? 32768),
     includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: true,
+    includeObjectsCollectedByMinorGC: process.env.ALLOC_PROFILE_SURVIVORS !== '1',
   });
   // The process may end by a signal (no 'exit' event): the profile so far is written every few
   // seconds, and at exit when there is one.
