@@ -34,12 +34,17 @@
 //          --env ALLOC_PROFILE_DIR=DIR: every allocation sampled, bench/alloc-profile-summary.mjs)
 //          --cpu-prof DIR (the rating processes' V8 CPU profiles, written into DIR when they stop;
 //          bench/cpu-profile-summary.mjs aggregates them by function and package)
+//          --host-auth (as in production, ADR 0010: every sample signed by its host, produced by a
+//          kafkajs producer since kcat cannot give each message its own header; rating given the
+//          master key in HOST_AUTH_KEYS_FILE, and (b') checks each MAC too)
 //          --keep (leave topic, schema, db)
 // Needs the local stack (npm run stack -- --infra): Kafka 127.0.0.1:9092, PostgreSQL, InfluxDB.
 // The parts, in bench/lib/: throughput-references.mjs (the samples, kcat and the no-op consumers),
 // throughput-rating.mjs (rating until the ledger caught up, watched), throughput-ledger.mjs (the
 // ledger schemas and InfluxDB databases), throughput-report.mjs (what it prints).
-import { loadavg } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -71,13 +76,20 @@ const { values: opts } = parseArgs({
     'node-arg': { type: 'string', multiple: true, default: [] },
     'cpu-prof': { type: 'string' },
     keep: { type: 'boolean', default: false },
+    'host-auth': { type: 'boolean', default: false },
+    'host-keys': { type: 'string' }, // internal: (b') checks MACs with these master keys
     'noop-consumer': { type: 'string' }, // internal: run (b) in a child process
     decode: { type: 'boolean', default: false }, // internal: (b) that also decodes each sample
   },
 });
 
 if (opts['noop-consumer'] !== undefined) {
-  await noopConsumer(opts['noop-consumer'], Number(opts.samples), opts.decode);
+  await noopConsumer(
+    opts['noop-consumer'],
+    Number(opts.samples),
+    opts.decode,
+    opts['host-keys'] ?? null,
+  );
   process.exit(0);
 }
 
@@ -105,6 +117,12 @@ const variantArgs = [
   ...(opts['variant-main'] === undefined ? [] : [opts['variant-main']]),
 ];
 if (variantArgs.length > 0) runNames.push(`${name}_v`);
+// --host-auth: a master key of the run's own, in a file only this user reads (deleted at the end).
+const keysDir = opts['host-auth'] ? mkdtempSync(join(tmpdir(), 'rating-bench-keys-')) : null;
+const keysFile = keysDir === null ? null : join(keysDir, 'host-auth-masters');
+if (keysFile !== null) {
+  writeFileSync(keysFile, `k1 ${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+}
 const kafka = new kafkajs.Kafka({
   clientId: 'rating-bench',
   brokers: BROKERS,
@@ -121,7 +139,7 @@ const bench = {
     ...opts['node-arg'],
     ...(opts['cpu-prof'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${opts['cpu-prof']}`]),
   ],
-  env: envPairs(opts.env),
+  env: { ...(keysFile === null ? {} : { HOST_AUTH_KEYS_FILE: keysFile }), ...envPairs(opts.env) },
   db,
   ratings: [],
 };
@@ -129,6 +147,7 @@ let cleaned = false;
 async function cleanUp() {
   if (cleaned) return;
   cleaned = true;
+  if (keysDir !== null) rmSync(keysDir, { recursive: true, force: true });
   for (const rating of bench.ratings) if (rating.exitCode === null) rating.kill('SIGKILL');
   if (!opts.keep) {
     const existing = new Set(await admin.listTopics().catch(() => []));
@@ -186,11 +205,12 @@ try {
 
   // Produce with kcat (fast, not measured).
   const t = Date.now();
-  const produced = await produceSamples(topic, {
-    samples: N,
-    resources: RESOURCES,
-    tenants: TENANTS,
-  });
+  const produced = await produceSamples(
+    topic,
+    { samples: N, resources: RESOURCES, tenants: TENANTS },
+    undefined,
+    keysFile,
+  );
   const end = await admin.fetchTopicOffsets(topic);
   const onTopic = end.reduce((s, p) => s + Number(p.high), 0);
   if (onTopic !== N) throw new Error(`${onTopic} messages on the topic, expected ${N}`);
@@ -204,6 +224,7 @@ try {
       `${n}.samples`,
       { samples: N, resources: RESOURCES, tenants: TENANTS },
       { of: INSTANCES, index: k },
+      keysFile,
     );
     controlSamples.push(part.count);
   }
@@ -227,6 +248,7 @@ try {
         '--noop-consumer',
         topic,
         ...extra,
+        ...(keysFile === null || !extra.includes('--decode') ? [] : ['--host-keys', keysFile]),
         '--samples',
         String(N),
       ]),
@@ -243,7 +265,9 @@ try {
   // cost of reading the input before any rating).
   const dOut = await consume('--decode');
   const d = N / dOut.seconds;
-  log(`(b') kafkajs + decoding: ${fmt(N)} in ${dOut.seconds.toFixed(2)} s; ${cpuOf(dOut)}`);
+  log(
+    `(b') kafkajs + decoding${keysFile === null ? '' : ' + MACs'}: ${fmt(N)} in ${dOut.seconds.toFixed(2)} s; ${cpuOf(dOut)}`,
+  );
 
   // (c) the rating service until the ledger has caught up: one instance, then (--instances N)
   // N instances on the same samples with a fresh ledger.
@@ -300,7 +324,12 @@ try {
     }
     cs.push(c);
   }
-  printSummary({ N, RESOURCES, TENANTS, PARTITIONS, INSTANCES }, { a, b, d }, cs, spread);
+  printSummary(
+    { N, RESOURCES, TENANTS, PARTITIONS, INSTANCES, HOST_AUTH: keysFile !== null },
+    { a, b, d },
+    cs,
+    spread,
+  );
 } finally {
   await cleanUp();
   await admin.disconnect();

@@ -1,8 +1,17 @@
 // The input of bench/rating-throughput.mjs and the references rating is measured against:
-// producing the fleet's samples with kcat, (a) kcat reading them raw, (b) a no-op kafkajs
+// producing the fleet's samples with kcat (signed by their hosts with --host-auth: kafkajs), (a) kcat reading them raw, (b) a no-op kafkajs
 // consumer and (b') the same decoding every sample, and how the tenants spread over partitions.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  HOST_AUTH_HEADER,
+  deriveHostKey,
+  hostAuthHeader,
+  masterKeyLookup,
+  parseHostKeyFile,
+  verifyHostAuth,
+} from '@metering/contracts';
 import { threadCpuSeconds } from '@metering/testing';
 import kafkajs from 'kafkajs';
 import { BROKERS } from '../rating-process.mjs';
@@ -16,7 +25,8 @@ const root = join(import.meta.dirname, '..', '..');
  * index is `index` modulo `of` (one of `of` fleets sharing nothing: their tenants differ too when
  * `of` divides the tenants).
  */
-export async function produceSamples(topic, fleet, part = { of: 1, index: 0 }) {
+export async function produceSamples(topic, fleet, part = { of: 1, index: 0 }, keysFile = null) {
+  if (keysFile !== null) return produceSigned(topic, fleet, part, keysFile);
   const kcat = spawn('kcat', ['-P', '-b', BROKERS[0], '-t', topic, '-K', '\t', '-z', 'none'], {
     stdio: ['pipe', 'inherit', 'inherit'],
   });
@@ -44,6 +54,56 @@ export async function produceSamples(topic, fleet, part = { of: 1, index: 0 }) {
   return { count, bytes };
 }
 
+/**
+ * produceSamples as the collectors publish in production (ADR 0010): each sample with its host's
+ * MAC in the metering-host-auth header, under a key derived from the first master key of
+ * `keysFile` (rating's HOST_AUTH_KEYS_FILE). kcat cannot give each message its own header, so a
+ * kafkajs producer sends them (not measured).
+ */
+async function produceSigned(topic, fleet, part, keysFile) {
+  const [master] = parseHostKeyFile(readFileSync(keysFile, 'utf8'));
+  const signers = new Map();
+  const client = new kafkajs.Kafka({
+    clientId: 'bench-producer',
+    brokers: BROKERS,
+    logLevel: kafkajs.logLevel.NOTHING,
+  });
+  const producer = client.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  let count = 0;
+  let bytes = 0;
+  let chunk = [];
+  const flush = async () => {
+    if (chunk.length > 0) await producer.send({ topic, acks: 1, messages: chunk });
+    chunk = [];
+  };
+  try {
+    for (const { key, value, resource } of fleetSamples(fleet)) {
+      if (resource % part.of !== part.index) continue;
+      const host = `node-${resource % 20}`; // bench/sample-stream.mjs's hosts
+      let signer = signers.get(host);
+      if (signer === undefined) {
+        signer = { keyId: master.keyId, key: deriveHostKey(master.key, host) };
+        signers.set(host, signer);
+      }
+      const keyBytes = Buffer.from(key);
+      const valueBytes = Buffer.from(value);
+      chunk.push({
+        key: keyBytes,
+        value: valueBytes,
+        headers: { [HOST_AUTH_HEADER]: hostAuthHeader(signer, keyBytes, valueBytes) },
+      });
+      bytes += valueBytes.length;
+      count += 1;
+      if (chunk.length >= 5_000) await flush();
+    }
+    await flush();
+  } finally {
+    await producer.disconnect();
+  }
+  return { count, bytes };
+}
+
 /** (a): kcat reading every message of `topic` raw; how many, in how many seconds. */
 export async function kcatRead(topic) {
   const t = performance.now();
@@ -64,7 +124,10 @@ export async function kcatRead(topic) {
  * main thread and of the others (V8's collector, libuv) from the first batch on, as JSON. Runs in
  * a process of its own (rating-throughput.mjs --noop-consumer).
  */
-export async function noopConsumer(fromTopic, total, decode) {
+export async function noopConsumer(fromTopic, total, decode, keysFile = null) {
+  // With the master keys (--host-auth): each sample's MAC checked too, as rating checks it.
+  const lookup =
+    keysFile === null ? null : masterKeyLookup(parseHostKeyFile(readFileSync(keysFile, 'utf8')));
   const { decodeMeteredSample } = await import(
     join(root, 'services/rating/dist/src/consuming/sample.decoder.js')
   );
@@ -96,7 +159,18 @@ export async function noopConsumer(fromTopic, total, decode) {
       if (decode) {
         for (const m of batch.messages) {
           const r = decodeMeteredSample(m.value);
-          if (r.ok && r.value.cpuUsageNs >= 0n) decoded += 1;
+          if (!r.ok || r.value.cpuUsageNs < 0n) continue;
+          if (lookup !== null) {
+            const auth = verifyHostAuth(
+              m.headers[HOST_AUTH_HEADER],
+              m.key,
+              m.value,
+              r.value.host,
+              lookup,
+            );
+            if (!auth.ok) continue;
+          }
+          decoded += 1;
         }
       }
       n += batch.messages.length;

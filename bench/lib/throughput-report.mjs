@@ -16,12 +16,12 @@ function pgLine(pg, N, batches) {
 }
 
 /**
- * The summary. `fleet`: { N, RESOURCES, TENANTS, PARTITIONS, INSTANCES }; `a`, `b`, `d`: the
+ * The summary. `fleet`: { N, RESOURCES, TENANTS, PARTITIONS, INSTANCES, HOST_AUTH }; `a`, `b`, `d`: the
  * references' samples/s; `cs`: the runs of rating (rateAll's results; the first one instance);
  * `spread`: how the tenants spread over the partitions (with --instances N > 1).
  */
 export function printSummary(
-  { N, RESOURCES, TENANTS, PARTITIONS, INSTANCES },
+  { N, RESOURCES, TENANTS, PARTITIONS, INSTANCES, HOST_AUTH = false },
   { a, b, d },
   cs,
   spread,
@@ -51,10 +51,10 @@ export function printSummary(
     usage events published ${fmt(r.events)}, InfluxDB usage points ${fmt(r.influxPoints.usage)}, resource points ${fmt(r.influxPoints.resource)}`;
   };
   console.log(`
-rating throughput, ${fmt(N)} samples (${RESOURCES} resources, ${TENANTS} tenants, ${PARTITIONS} partitions)
+rating throughput, ${fmt(N)} samples (${RESOURCES} resources, ${TENANTS} tenants, ${PARTITIONS} partitions${HOST_AUTH ? '; signed by their hosts, HOST_AUTH on as in production' : ''})
   (a) kcat raw consume         ${fmt(a).padStart(9)} samples/s
   (b) kafkajs no-op consumer   ${fmt(b).padStart(9)} samples/s
-  (b') kafkajs + decoding      ${fmt(d).padStart(9)} samples/s  (rating's decoder only: the reference of c/b')
+  (b') kafkajs + decoding      ${fmt(d).padStart(9)} samples/s  (rating's decoder${HOST_AUTH ? ' and MAC check' : ''} only: the reference of c/b')
 ${runLines(c, '(c) rating service')}${
     INSTANCES > 1
       ? `

@@ -279,9 +279,8 @@ export class LeanRecord {
 
   get headers(): Record<string, unknown> {
     if (this.headersAt < 0) return {};
-    const decoder = new (kafkajsModule<new (buffer: Buffer) => KafkajsDecoder>(DECODER_MODULE))(
-      this.view(0, this.length),
-    );
+    decoderClass ??= kafkajsModule<new (buffer: Buffer) => KafkajsDecoder>(DECODER_MODULE);
+    const decoder = new decoderClass(this.view(0, this.length));
     decoder.offset = this.headersAt;
     return headersObject(decoder.readVarIntArray(this.headerDecoder));
   }
@@ -292,6 +291,8 @@ export class LeanRecord {
 }
 
 const DECODER_MODULE = 'kafkajs/src/protocol/decoder';
+/** kafkajs's Decoder, resolved at the first headers read (a require per read costs microseconds). */
+let decoderClass: (new (buffer: Buffer) => KafkajsDecoder) | undefined;
 
 /** Puts the lean record decoder in place of kafkajs's (once per process). */
 export function patchKafkajsRecordDecoder(): void {
