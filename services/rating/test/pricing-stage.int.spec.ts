@@ -183,6 +183,49 @@ describe('rating: the pricing stage, two processes on one tenant (real PostgreSQ
     return { dsA, dsB, appA, appB, a, b };
   }
 
+  /**
+   * Two processes on a new ledger schema, each with the pass affinity of its partitions (A those
+   * of A_BATCHES, B those of B_BATCHES, as the consumers are assigned); `pricedBy` hears which
+   * process priced which tenant's month. `passes: false`: committed batches queue no pass (only
+   * the sweeps price); `orphanMsB`: B's stage's orphanMs.
+   */
+  async function affinityPair(prefix: string, o: { passes?: boolean; orphanMsB?: number } = {}) {
+    const schema = uniqueName(prefix);
+    const dsA = await tieredLedger({ schema, tenants: TENANTS, create: true });
+    opened.push({ ds: dsA, schema, drop: true });
+    const dsB = await tieredLedger({ schema, tenants: TENANTS, create: false });
+    opened.push({ ds: dsB, schema, drop: false });
+    const affinityA = new TenantAffinity(6);
+    affinityA.assigned(A_BATCHES.map((x) => x.partition));
+    const affinityB = new TenantAffinity(6);
+    affinityB.assigned(B_BATCHES.map((x) => x.partition));
+    const ownedA = TENANTS.filter((t) => affinityA.owns(t));
+    const ownedB = TENANTS.filter((t) => affinityB.owns(t));
+    assert.ok(
+      ownedA.length > 0 && ownedB.length > 0,
+      `both own some: ${ownedA.join()} | ${ownedB.join()}`,
+    );
+    const pricedBy = { a: new Set<string>(), b: new Set<string>() };
+    const common = {
+      groupId: GROUP,
+      drain: false,
+      pricingPage: 7,
+      ...(o.passes === undefined ? {} : { passes: o.passes }),
+    };
+    const a = processorOn(dsA, new OutboxSink(), {
+      ...common,
+      affinity: affinityA,
+      priced: (t) => pricedBy.a.add(t),
+    });
+    const b = processorOn(dsB, new OutboxSink(), {
+      ...common,
+      affinity: affinityB,
+      priced: (t) => pricedBy.b.add(t),
+      ...(o.orphanMsB === undefined ? {} : { orphanMs: o.orphanMsB }),
+    });
+    return { dsA, a, b, ownedA, ownedB, pricedBy };
+  }
+
   test('reference: the batches one after the other, each priced at once', async () => {
     const schema = uniqueName('stage_ref');
     const ds = await tieredLedger({ schema, tenants: TENANTS, create: true });
@@ -238,35 +281,8 @@ describe('rating: the pricing stage, two processes on one tenant (real PostgreSQ
   });
 
   test('with pass affinity each tenant month is priced at once by its owner only; a drain prices the rest, exactly once', async () => {
-    const schema = uniqueName('stage_affinity');
-    const dsA = await tieredLedger({ schema, tenants: TENANTS, create: true });
-    opened.push({ ds: dsA, schema, drop: true });
-    const dsB = await tieredLedger({ schema, tenants: TENANTS, create: false });
-    opened.push({ ds: dsB, schema, drop: false });
-    // As the consumers are assigned: A the partitions of A_BATCHES, B those of B_BATCHES.
-    const affinityA = new TenantAffinity(6);
-    affinityA.assigned(A_BATCHES.map((x) => x.partition));
-    const affinityB = new TenantAffinity(6);
-    affinityB.assigned(B_BATCHES.map((x) => x.partition));
-    const ownedA = TENANTS.filter((t) => affinityA.owns(t));
-    const ownedB = TENANTS.filter((t) => affinityB.owns(t));
+    const { dsA, a, b, ownedA, ownedB, pricedBy } = await affinityPair('stage_affinity');
     assert.deepEqual([...ownedA, ...ownedB].sort(), TENANTS, 'every tenant has one owner');
-    assert.ok(
-      ownedA.length > 0 && ownedB.length > 0,
-      `both own some: ${ownedA.join()} | ${ownedB.join()}`,
-    );
-    const pricedBy = { a: new Set<string>(), b: new Set<string>() };
-    const common = { groupId: GROUP, drain: false, pricingPage: 7 };
-    const a = processorOn(dsA, new OutboxSink(), {
-      ...common,
-      affinity: affinityA,
-      priced: (t) => pricedBy.a.add(t),
-    });
-    const b = processorOn(dsB, new OutboxSink(), {
-      ...common,
-      affinity: affinityB,
-      priced: (t) => pricedBy.b.add(t),
-    });
     // Every batch of either process touches every tenant's month.
     await Promise.all([
       (async () => {
@@ -291,31 +307,10 @@ describe('rating: the pricing stage, two processes on one tenant (real PostgreSQ
   });
 
   test("with pass affinity each sweep prices the months its instance owns, and another's only once they are overdue by orphanMs; exactly once", async () => {
-    const schema = uniqueName('stage_sweep');
-    const dsA = await tieredLedger({ schema, tenants: TENANTS, create: true });
-    opened.push({ ds: dsA, schema, drop: true });
-    const dsB = await tieredLedger({ schema, tenants: TENANTS, create: false });
-    opened.push({ ds: dsB, schema, drop: false });
-    const affinityA = new TenantAffinity(6);
-    affinityA.assigned(A_BATCHES.map((x) => x.partition));
-    const affinityB = new TenantAffinity(6);
-    affinityB.assigned(B_BATCHES.map((x) => x.partition));
-    const ownedA = TENANTS.filter((t) => affinityA.owns(t));
-    const ownedB = TENANTS.filter((t) => affinityB.owns(t));
-    assert.ok(ownedA.length > 0 && ownedB.length > 0);
-    const pricedBy = { a: new Set<string>(), b: new Set<string>() };
     // No passes after the commits: only the sweeps price. A's never runs (A is gone or behind).
-    const common = { groupId: GROUP, drain: false, pricingPage: 7, passes: false };
-    const a = processorOn(dsA, new OutboxSink(), {
-      ...common,
-      affinity: affinityA,
-      priced: (t) => pricedBy.a.add(t),
-    });
-    const b = processorOn(dsB, new OutboxSink(), {
-      ...common,
-      affinity: affinityB,
-      priced: (t) => pricedBy.b.add(t),
-      orphanMs: 2_000,
+    const { dsA, a, b, ownedA, ownedB, pricedBy } = await affinityPair('stage_sweep', {
+      passes: false,
+      orphanMsB: 2_000,
     });
     for (const batch of A_BATCHES) await a.process(batch);
     for (const batch of B_BATCHES) await b.process(batch);
