@@ -133,8 +133,7 @@ export function leanRecordDecoder(
     const offset =
       plus(firstOffset, offsetDelta) ?? Long.fromValue(firstOffset).add(offsetDelta).toString();
 
-    const lazy = lazyParts(decoder);
-    if (lazy !== null) {
+    if (lazyParts(decoder)) {
       const buffer = decoder.buffer;
       return new LeanRecord(
         magicByte,
@@ -146,7 +145,6 @@ export function leanRecordDecoder(
         buffer.buffer,
         buffer.byteOffset,
         buffer.length,
-        lazy,
         HeaderDecoder,
       );
     }
@@ -187,49 +185,63 @@ function headersObject(list: readonly { key: string; value: unknown }[]): Record
 /** Headers a record may have and still be read lazily (more: read at once, as kafkajs does). */
 const MAX_LAZY_HEADERS = 64;
 
+// Where lazyParts found the record's parts (read by the LeanRecord made right after it): [start,
+// end) in the record's bytes, -1 for null; the header count's position, -1 for no headers.
+let keyStart = -1;
+let keyEnd = -1;
+let valueStart = -1;
+let valueEnd = -1;
+let headersAt = -1;
+// The span skip() read last.
+let spanStart = -1;
+let spanEnd = -1;
+
 /**
- * Where a record's key, value and headers are (the decoder moved past them, as kafkajs's reads
- * would have), or null, the decoder where it was, for lengths kafkajs would slice oddly (below
- * -1) or more headers than MAX_LAZY_HEADERS: those are read at once by kafkajs's own steps.
- * Every length is read with kafkajs's readVarInt, so the positions are kafkajs's.
+ * A length and the bytes it counts, skipped as kafkajs's readVarIntBytes and readVarIntString read
+ * them (-1: null, nothing skipped), their [start, end) clamped to the record's bytes as
+ * Buffer#slice clamps them, in spanStart/spanEnd; false for a length below -1.
  */
-function lazyParts(decoder: KafkajsDecoder): LazyParts | null {
-  const start = decoder.offset;
+function skip(decoder: KafkajsDecoder): boolean {
+  const size = decoder.readVarInt();
+  if (size === -1) {
+    spanStart = spanEnd = -1;
+    return true;
+  }
+  if (size < -1) return false;
+  const from = decoder.offset;
   const length = decoder.buffer.length;
-  const range = (): [number, number] | null => {
-    const size = decoder.readVarInt();
-    if (size === -1) return [-1, -1];
-    if (size < -1) return null;
-    const from = decoder.offset;
-    decoder.offset += size;
-    // Buffer#slice(from, from + size), as kafkajs reads it: clamped to the record's bytes.
-    return [Math.min(from, length), Math.min(from + size, length)];
-  };
-  const key = range();
-  const value = key === null ? null : range();
-  let headersAt = -1;
-  let ok = value !== null;
+  decoder.offset += size;
+  spanStart = Math.min(from, length);
+  spanEnd = Math.min(from + size, length);
+  return true;
+}
+
+/**
+ * Whether the record's key, value and headers can be read lazily: then the decoder is moved past
+ * them, as kafkajs's reads would have, and their places are in keyStart … headersAt. Not for
+ * lengths kafkajs would slice oddly (below -1) nor more headers than MAX_LAZY_HEADERS: then the
+ * decoder is left where it was, for kafkajs's own steps. Every length is read with kafkajs's
+ * readVarInt, so the positions are kafkajs's.
+ */
+function lazyParts(decoder: KafkajsDecoder): boolean {
+  const start = decoder.offset;
+  let ok = skip(decoder);
+  keyStart = spanStart;
+  keyEnd = spanEnd;
+  ok &&= skip(decoder);
+  valueStart = spanStart;
+  valueEnd = spanEnd;
+  headersAt = -1;
   if (ok) {
     const at = decoder.offset;
     const count = decoder.readVarInt();
     if (count > 0 && count <= MAX_LAZY_HEADERS) {
       headersAt = at;
-      for (let i = 0; i < count && ok; i++) ok = range() !== null && range() !== null;
+      for (let i = 0; i < count && ok; i++) ok = skip(decoder) && skip(decoder);
     } else if (count !== 0 && count !== -1) ok = false;
   }
-  if (!ok || key === null || value === null) {
-    decoder.offset = start;
-    return null;
-  }
-  return { key, value, headersAt };
-}
-
-interface LazyParts {
-  /** [start, end) in the record's bytes; [-1, -1]: null. */
-  readonly key: readonly [number, number];
-  readonly value: readonly [number, number];
-  /** Where the header count is; -1: no headers. */
-  readonly headersAt: number;
+  if (!ok) decoder.offset = start;
+  return ok;
 }
 
 type HeaderDecoderFn = (d: KafkajsDecoder) => { key: string; value: unknown };
@@ -245,12 +257,13 @@ type HeaderDecoderFn = (d: KafkajsDecoder) => { key: string; value: unknown };
 export class LeanRecord {
   topic = '';
   partition = -1;
-  private readonly keyStart: number;
-  private readonly keyEnd: number;
-  private readonly valueStart: number;
-  private readonly valueEnd: number;
-  private readonly headersAt: number;
+  private readonly keyStart = keyStart;
+  private readonly keyEnd = keyEnd;
+  private readonly valueStart = valueStart;
+  private readonly valueEnd = valueEnd;
+  private readonly headersAt = headersAt;
 
+  /** Made right after lazyParts found the parts (keyStart … headersAt). */
   constructor(
     readonly magicByte: number | undefined,
     readonly attributes: number,
@@ -261,13 +274,8 @@ export class LeanRecord {
     private readonly bytes: ArrayBufferLike,
     private readonly at: number,
     private readonly length: number,
-    parts: LazyParts,
     private readonly headerDecoder: HeaderDecoderFn,
-  ) {
-    [this.keyStart, this.keyEnd] = parts.key;
-    [this.valueStart, this.valueEnd] = parts.value;
-    this.headersAt = parts.headersAt;
-  }
+  ) {}
 
   get key(): Buffer | null {
     return this.keyEnd < 0 ? null : this.view(this.keyStart, this.keyEnd);
