@@ -68,7 +68,7 @@ export function toConsumedMessage(
   if (message instanceof LeanRecord) {
     message.topic = topic;
     message.partition = partition;
-    return message as unknown as ConsumedMessage;
+    return message;
   }
   return {
     topic,

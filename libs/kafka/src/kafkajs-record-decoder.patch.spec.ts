@@ -200,7 +200,7 @@ test('a record of the usual shape is read lazily: no buffer of its own, its byte
     other: [Buffer.from('a'), Buffer.from('b')],
   });
   // A view, not a copy: the bytes of the record batch it came from.
-  assert.equal(record.value!.buffer, body.buffer);
+  assert.equal(record.value.buffer, body.buffer);
 });
 
 test('a record without a batch context, and the default context, as kafkajs reads them', () => {
