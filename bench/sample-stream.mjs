@@ -50,7 +50,9 @@ export function* fleetSamples({ samples, resources, tenants, seed = 42 }) {
         r.silentUntil = base + 900_000; // a gap
       }
       if (rnd() < 0.0005) r.cpu = 0n; // a counter reset within the instance
-      r.cpu += BigInt(Math.floor(rnd() * (r.cores ?? 1) * 10_000_000_000));
+      // CPU since the last reading (10 s), or since a restart's start (2 s): at most its cores.
+      const sinceMs = lifecycle === 'start' && tick > 0 ? 2_000 : 10_000;
+      r.cpu += BigInt(Math.floor(rnd() * (r.cores ?? 1) * sinceMs * 1_000_000));
       r.memory = Math.max(0, Math.min(2 ** 33, r.memory + Math.floor((rnd() - 0.5) * 2 ** 25)));
       const instanceId = `${r.id}-i${r.instance}`;
       const observedAt = new Date(at).toISOString();
