@@ -107,9 +107,11 @@ export function plus(base: unknown, delta: number): string | undefined {
 /** kafkajs's record decoder (record/v0/decoder.js), its Long arithmetic in numbers where exact. */
 export function leanRecordDecoder(
   Long: LongClass,
-  HeaderDecoder: (d: KafkajsDecoder) => { key: string; value: unknown },
+  HeaderDecoder: HeaderDecoderFn,
   logAppendTime: number,
+  Decoder: DecoderClass,
 ): RecordDecoder {
+  headerReading = { Decoder, HeaderDecoder };
   return (decoder, batchContext = {}) => {
     const {
       firstOffset,
@@ -145,7 +147,6 @@ export function leanRecordDecoder(
         buffer.buffer,
         buffer.byteOffset,
         buffer.length,
-        HeaderDecoder,
       );
     }
     const key = decoder.readVarIntBytes();
@@ -245,6 +246,13 @@ function lazyParts(decoder: KafkajsDecoder): boolean {
 }
 
 type HeaderDecoderFn = (d: KafkajsDecoder) => { key: string; value: unknown };
+type DecoderClass = new (buffer: Buffer) => KafkajsDecoder;
+
+/** kafkajs's Decoder and header decoder, as the lean decoder was given them: LeanRecord's headers. */
+let headerReading: {
+  readonly Decoder: DecoderClass;
+  readonly HeaderDecoder: HeaderDecoderFn;
+} | null = null;
 
 /**
  * A record as kafkajs's decoder gives it, whose key, value and headers are read from the record's
@@ -274,7 +282,6 @@ export class LeanRecord {
     private readonly bytes: ArrayBufferLike,
     private readonly at: number,
     private readonly length: number,
-    private readonly headerDecoder: HeaderDecoderFn,
   ) {}
 
   get key(): Buffer | null {
@@ -287,10 +294,11 @@ export class LeanRecord {
 
   get headers(): Record<string, unknown> {
     if (this.headersAt < 0) return {};
-    decoderClass ??= kafkajsModule<new (buffer: Buffer) => KafkajsDecoder>(DECODER_MODULE);
-    const decoder = new decoderClass(this.view(0, this.length));
+    // Set: a LeanRecord is only made by the decoder leanRecordDecoder returned.
+    const { Decoder, HeaderDecoder } = headerReading!;
+    const decoder = new Decoder(this.view(0, this.length));
     decoder.offset = this.headersAt;
-    return headersObject(decoder.readVarIntArray(this.headerDecoder));
+    return headersObject(decoder.readVarIntArray(HeaderDecoder));
   }
 
   private view(start: number, end: number): Buffer {
@@ -298,20 +306,15 @@ export class LeanRecord {
   }
 }
 
-const DECODER_MODULE = 'kafkajs/src/protocol/decoder';
-/** kafkajs's Decoder, resolved at the first headers read (a require per read costs microseconds). */
-let decoderClass: (new (buffer: Buffer) => KafkajsDecoder) | undefined;
-
 /** Puts the lean record decoder in place of kafkajs's (once per process). */
 export function patchKafkajsRecordDecoder(): void {
   replaceKafkajsModule<RecordDecoder>(RECORD_MODULE, PATCHED, () =>
     leanRecordDecoder(
       kafkajsModule<LongClass>('kafkajs/src/utils/long'),
-      kafkajsModule<(d: KafkajsDecoder) => { key: string; value: unknown }>(
-        'kafkajs/src/protocol/recordBatch/header/v0/decoder',
-      ),
+      kafkajsModule<HeaderDecoderFn>('kafkajs/src/protocol/recordBatch/header/v0/decoder'),
       kafkajsModule<{ LOG_APPEND_TIME: number }>('kafkajs/src/protocol/timestampTypes')
         .LOG_APPEND_TIME,
+      kafkajsModule<DecoderClass>('kafkajs/src/protocol/decoder'),
     ),
   );
 }
