@@ -111,7 +111,7 @@ const topic = `${name}.samples`;
 const controls = INSTANCES > 1 ? Array.from({ length: INSTANCES }, (_, k) => `${name}_s${k}`) : [];
 const runNames = INSTANCES > 1 ? [name, `${name}_x${INSTANCES}`, ...controls] : [name];
 // --variant-env: one more one-instance run with those settings, for an A/B in the same run.
-const variantEnv = () => envPairs(opts['variant-env']);
+const variantEnv = envPairs(opts['variant-env']);
 const variantArgs = [
   ...opts['variant-env'],
   ...opts['variant-node-arg'],
@@ -307,7 +307,7 @@ try {
         ? await rateAll(
             bench,
             run.deployments,
-            variantEnv(),
+            variantEnv,
             opts['variant-node-arg'],
             opts['variant-main'],
           )
@@ -315,7 +315,7 @@ try {
     c.label = run.label === 'variant' ? `(c') with ${variantArgs.join(' ')}` : null;
     // (b') checks MACs when --host-auth is on; a run without them is not measured against it.
     c.withoutMacs =
-      keysFile !== null && run.label === 'variant' && 'HOST_AUTH_KEYS_FILE' in variantEnv();
+      keysFile !== null && run.label === 'variant' && 'HOST_AUTH_KEYS_FILE' in variantEnv;
     c.control = run.control === true;
     c.events = 0;
     c.influxPoints = { usage: 0, resource: 0 };

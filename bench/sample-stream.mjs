@@ -8,7 +8,7 @@ import { prng } from '@metering/testing';
  * (with jitter) one reading of every resource, ending about now; a restart now and then (new
  * instance, counter from 0), a rare counter reset, rare silences long enough to be gaps; CPU
  * limits and memory limits on some; one in four resources a VM. `resource`: the resource's index
- * (of tenant `resource % tenants`).
+ * (of tenant `resource % tenants`); `host`: the host that measured it.
  */
 export function* fleetSamples({ samples, resources, tenants, seed = 42 }) {
   const rnd = prng(seed);
@@ -76,7 +76,7 @@ export function* fleetSamples({ samples, resources, tenants, seed = 42 }) {
         memory: { usageBytes: r.memory, allocationBytes: r.limit },
       });
       count += 1;
-      yield { key: r.id, value, resource: r.index };
+      yield { key: r.id, value, resource: r.index, host: r.host };
     }
   }
 }
