@@ -60,6 +60,12 @@ const Env = z.object({
    * role of DATABASE_URL its privileges (docs/operations.md, "Database roles").
    */
   ...DATABASE_SETTINGS,
+  /**
+   * The ledger's statements in transactions as named prepared statements: each connection parses
+   * and plans one once (ADR 14, "Prepared statements"). false behind a pooler that does not keep
+   * them per client (PgBouncer in transaction mode before 1.21, or without max_prepared_statements).
+   */
+  DATABASE_PREPARED_STATEMENTS: boolean().default(true),
   /** A silence between two samples of an instance longer than this is a gap, not usage. */
   MAX_GAP_MS: durationMs(1).default(300_000),
   /** Samples further ahead of this service's clock are rejected to the DLQ. */
@@ -186,6 +192,8 @@ export type RatingConfig = Readonly<{
   database: DatabaseConfig;
   /** Run the ledger migrations at start (false: `npm run ledger:migrate` ran them before). */
   migrateOnStart: boolean;
+  /** DATABASE_PREPARED_STATEMENTS. */
+  preparedStatements: boolean;
   maxGapMs: number;
   maxFutureSkewMs: number;
   maxIntervalMs: number;
@@ -292,6 +300,7 @@ export function loadRatingConfig(env: Env = process.env): RatingConfig {
     deadLetters: { maxRequestBytes: e.DLQ_MAX_REQUEST_BYTES, maxRecordBytes: dlqRecordBytes },
     database: databaseConfig(e),
     migrateOnStart: e.MIGRATE_ON_START,
+    preparedStatements: e.DATABASE_PREPARED_STATEMENTS,
     maxGapMs: e.MAX_GAP_MS,
     maxFutureSkewMs: e.MAX_FUTURE_SKEW_MS,
     maxIntervalMs: e.MAX_INTERVAL_MS,

@@ -5,6 +5,7 @@ import { createLedgerDataSource, migrateLedgerForApp } from '@metering/ledger';
 import { createLogger, type Logger, MetricsRegistry, ROOT_LOGGER } from '@metering/observability';
 import { type RatingConfig } from './config';
 import { BatchFingerprints } from './consuming/message-fingerprint';
+import { withoutPreparedStatements } from './ledger/ledger-db';
 import { RatingLedger, type RatingLedgerStores } from './ledger/rating-ledger';
 
 /** The ledger's TypeORM DataSource: migrated (MIGRATE_ON_START) and connected. */
@@ -48,6 +49,7 @@ export function connectionProviders(config: RatingConfig, options: ConnectionOpt
           if (applied.length > 0) logger.info({ applied }, 'ledger migrations applied');
         }
         await dataSource.initialize();
+        if (!config.preparedStatements) withoutPreparedStatements(dataSource);
         return dataSource;
       },
       inject: [RATING_LOGGER],

@@ -1,5 +1,6 @@
 import { type DataSource, type EntityManager } from 'typeorm';
 import { type z } from 'zod';
+import { StatementNames, isStalePreparedStatement } from './statement-names';
 
 declare const LEDGER_TX: unique symbol;
 
@@ -21,6 +22,35 @@ class ManagedTx implements LedgerTx {
 function managerOf(tx: LedgerTx): EntityManager {
   if (tx instanceof ManagedTx) return tx.manager;
   throw new Error('not a transaction of LedgerDb.transaction');
+}
+
+/** The process's statement names (every LedgerDb's: they share the pool's connections). */
+const NAMES = new StatementNames();
+
+/** The DataSources whose transactions run their statements unnamed (DATABASE_PREPARED_STATEMENTS=false). */
+const UNPREPARED = new WeakSet<DataSource>();
+
+/**
+ * Statements in transactions on this DataSource are parsed at every run, never prepared: for a
+ * PostgreSQL reached through a pooler that does not keep named prepared statements per client
+ * (PgBouncer in transaction mode before 1.21, or without max_prepared_statements).
+ */
+export function withoutPreparedStatements(dataSource: DataSource): void {
+  UNPREPARED.add(dataSource);
+}
+
+/** node-postgres's client, as the transaction's query runner holds it once connected. */
+interface PgClient {
+  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
+}
+
+/**
+ * The server refused a prepared statement it was expected to have (statement-names.ts): the
+ * names start over, and the batch is retried, never blamed on its messages.
+ */
+export class StalePreparedStatementError extends Error {
+  override readonly name = 'StalePreparedStatementError';
+  readonly retriable = true;
 }
 
 /**
@@ -103,13 +133,39 @@ export class LedgerDb {
     sql: string,
     params: readonly unknown[] = [],
   ): Promise<z.output<S>[]> {
-    const raw: unknown = await this.runner(tx).query(sql, [...params]);
+    const raw: unknown = await this.query(tx, sql, params);
     return parseRows(row, raw);
   }
 
   /** A statement whose rows, if any, are not read. */
   async execute(tx: LedgerTx | null, sql: string, params: readonly unknown[] = []): Promise<void> {
-    await this.runner(tx).query(sql, [...params]);
+    await this.query(tx, sql, params);
+  }
+
+  /**
+   * In a transaction, a named prepared statement (statement-names.ts): its connection parses and
+   * plans it once, then only binds and runs it, and the client no longer sends its text. Outside
+   * one (rare statements on any connection of the pool), through TypeORM.
+   */
+  private async query(
+    tx: LedgerTx | null,
+    sql: string,
+    params: readonly unknown[],
+  ): Promise<unknown> {
+    const name = tx === null || UNPREPARED.has(this.dataSource) ? null : NAMES.nameOf(sql);
+    if (tx === null || name === null) return this.runner(tx).query(sql, [...params]);
+    const client = (managerOf(tx).queryRunner as unknown as { databaseConnection: PgClient })
+      .databaseConnection;
+    try {
+      return (await client.query({ name, text: sql, values: [...params] })).rows;
+    } catch (error) {
+      if (!isStalePreparedStatement(error)) throw error;
+      NAMES.forget();
+      throw new StalePreparedStatementError(
+        `the ledger no longer has prepared statement ${name}: statements are prepared again`,
+        { cause: error },
+      );
+    }
   }
 
   /**
