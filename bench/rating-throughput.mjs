@@ -4,7 +4,8 @@
 //   produce N realistic samples (1,000 resources, 50 tenants, 10 s apart, restarts, counter resets,
 //   wandering memory, limits) to a fresh topic with 6 partitions, then measure
 //   (a) kcat consuming them raw, (b) a no-op kafkajs consumer (eachBatch, count), (b') the same
-//   consumer running rating's sample decoder on every message (a reference), (c) the rating
+//   consumer running rating's sample decoder on every message (a reference), (b'') the same with the
+//   contract's decoder, as (b') was when issue 19 was filed (a reference, not the target), (c) the rating
 //   service (a real process, own schema, group, topics and InfluxDB database) until the ledger
 //   has caught up (stored offsets == end offsets), and print samples/s, c/b' (issue 19's target:
 //   ≥ 50 %, PASS/FAIL), c/b, c/a, the rating process's peak RSS (VmHWM, < 300 MB) and CPU per
@@ -80,6 +81,7 @@ const { values: opts } = parseArgs({
     'host-keys': { type: 'string' }, // internal: (b') checks MACs with these master keys
     'noop-consumer': { type: 'string' }, // internal: run (b) in a child process
     decode: { type: 'boolean', default: false }, // internal: (b) that also decodes each sample
+    'contract-decode': { type: 'boolean', default: false }, // internal: (b'') the contract's way
   },
 });
 
@@ -87,7 +89,7 @@ if (opts['noop-consumer'] !== undefined) {
   await noopConsumer(
     opts['noop-consumer'],
     Number(opts.samples),
-    opts.decode,
+    opts['contract-decode'] ? 'contract' : opts.decode,
     opts['host-keys'] ?? null,
   );
   process.exit(0);
@@ -269,6 +271,13 @@ try {
   log(
     `(b') kafkajs + decoding${keysFile === null ? '' : ' + MACs'}: ${fmt(N)} in ${dOut.seconds.toFixed(2)} s; ${cpuOf(dOut)}`,
   );
+  // (b'') (b') as issue 19 was filed: the contract's decoder (JSON.parse, the schema's checks, the
+  // mapper) instead of the byte reader rating has had since; a reference, not the target.
+  const fOut = await consume('--contract-decode');
+  const f = N / fOut.seconds;
+  log(
+    `(b'') kafkajs + the contract's decoding: ${fmt(N)} in ${fOut.seconds.toFixed(2)} s; ${cpuOf(fOut)}`,
+  );
 
   // (c) the rating service until the ledger has caught up: one instance, then (--instances N)
   // N instances on the same samples with a fresh ledger.
@@ -330,7 +339,7 @@ try {
   }
   printSummary(
     { N, RESOURCES, TENANTS, PARTITIONS, INSTANCES, HOST_AUTH: keysFile !== null },
-    { a, b, d },
+    { a, b, d, f },
     cs,
     spread,
   );

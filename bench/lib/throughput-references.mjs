@@ -125,8 +125,9 @@ export async function kcatRead(topic) {
 }
 
 /**
- * (b) and (b'): a kafkajs consumer that only counts `total` messages of `fromTopic` (and with
- * `decode`, decodes each sample as rating does); prints its seconds, and the CPU seconds of its
+ * (b), (b') and (b''): a kafkajs consumer that only counts `total` messages of `fromTopic` (and
+ * with `decode`, decodes each sample as rating does; `decode` 'contract', as rating did when issue
+ * 19 was filed: the contract's decoder and the mapper); prints its seconds, and the CPU seconds of its
  * main thread and of the others (V8's collector, libuv) from the first batch on, as JSON. Runs in
  * a process of its own (rating-throughput.mjs --noop-consumer).
  */
@@ -134,9 +135,20 @@ export async function noopConsumer(fromTopic, total, decode, keysFile = null) {
   // With the master keys (--host-auth): each sample's MAC checked too, as rating checks it.
   const lookup =
     keysFile === null ? null : masterKeyLookup(parseHostKeyFile(readFileSync(keysFile, 'utf8')));
-  const { decodeMeteredSample } = await import(
+  const { decodeMeteredSample, decodeSampleFast } = await import(
     join(root, 'services/rating/dist/src/consuming/sample.decoder.js')
   );
+  const { toMeteredSample } = await import(
+    join(root, 'services/rating/dist/src/consuming/sample.mapper.js')
+  );
+  // 'contract': (b'') the decoder of the day issue 19 was filed, the contract's way then the mapper.
+  const decodeOne =
+    decode === 'contract'
+      ? (value) => {
+          const r = decodeSampleFast(value);
+          return r.ok ? { ok: true, value: toMeteredSample(r.value) } : r;
+        }
+      : decodeMeteredSample;
   let decoded = 0;
   const client = new kafkajs.Kafka({
     clientId: 'noop',
@@ -144,7 +156,7 @@ export async function noopConsumer(fromTopic, total, decode, keysFile = null) {
     logLevel: kafkajs.logLevel.NOTHING,
   });
   const consumer = client.consumer({
-    groupId: `${fromTopic}-${decode ? 'decode' : 'noop'}`,
+    groupId: `${fromTopic}-${decode === 'contract' ? 'contract' : decode ? 'decode' : 'noop'}`,
     maxBytesPerPartition: 4_194_304,
   });
   await consumer.connect();
@@ -164,7 +176,7 @@ export async function noopConsumer(fromTopic, total, decode, keysFile = null) {
       }
       if (decode) {
         for (const m of batch.messages) {
-          const r = decodeMeteredSample(m.value);
+          const r = decodeOne(m.value);
           if (!r.ok || r.value.cpuUsageNs < 0n) continue;
           if (lookup !== null) {
             const auth = verifyHostAuth(
