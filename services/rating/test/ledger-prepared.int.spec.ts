@@ -2,14 +2,13 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type DataSource } from 'typeorm';
 import { z } from 'zod';
-import { createLedgerDataSource } from '@metering/ledger';
-import { localInfra, uniqueName } from '@metering/testing';
 import { isInfrastructureError } from '../src/consuming/batch-error.classifier';
 import {
   LedgerDb,
   StalePreparedStatementError,
   withoutPreparedStatements,
 } from '../src/ledger/ledger-db';
+import { oneConnectionLedger } from './one-connection-ledger';
 
 // The ledger's statements in transactions run as named prepared statements (statement-names.ts):
 // on real PostgreSQL, each connection then holds them (pg_prepared_statements), values of every
@@ -27,22 +26,18 @@ async function preparedOn(ds: DataSource): Promise<z.output<typeof PREPARED>[]> 
 }
 
 describe('LedgerDb prepares the statements of its transactions', () => {
-  const schema = uniqueName('prepared');
+  let schema: string;
   let ds: DataSource;
   let db: LedgerDb;
+  let drop: () => Promise<void>;
 
   before(async () => {
-    ds = createLedgerDataSource({ url: localInfra.postgresUrl, schema, poolSize: 1 });
-    await ds.initialize();
-    await ds.query(`CREATE SCHEMA ${schema}`);
+    ({ ds, schema, drop } = await oneConnectionLedger('prepared'));
     await ds.query(`CREATE TABLE ${schema}.t (a int NOT NULL)`);
     await ds.query(`INSERT INTO ${schema}.t VALUES (1), (2)`);
     db = new LedgerDb(ds);
   });
-  after(async () => {
-    await ds.query(`DROP SCHEMA ${schema} CASCADE`);
-    await ds.destroy();
-  });
+  after(() => drop());
 
   test('a statement run in transactions is prepared once on the connection', async () => {
     const sql = `SELECT a FROM ${schema}.t WHERE a >= $1 ORDER BY a`;
@@ -113,17 +108,15 @@ describe('LedgerDb prepares the statements of its transactions', () => {
 });
 
 describe('DATABASE_PREPARED_STATEMENTS=false', () => {
-  const schema = uniqueName('unprepared');
+  let schema: string;
   let ds: DataSource;
+  let drop: () => Promise<void>;
 
   before(async () => {
-    ds = createLedgerDataSource({ url: localInfra.postgresUrl, schema, poolSize: 1 });
-    await ds.initialize();
+    ({ ds, schema, drop } = await oneConnectionLedger('unprepared'));
     withoutPreparedStatements(ds);
   });
-  after(async () => {
-    await ds.destroy();
-  });
+  after(() => drop());
 
   test('statements in transactions are not prepared', async () => {
     const db = new LedgerDb(ds);

@@ -2,9 +2,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type DataSource } from 'typeorm';
 import { z } from 'zod';
-import { createLedgerDataSource } from '@metering/ledger';
-import { localInfra, uniqueName } from '@metering/testing';
 import { LedgerDb } from '../src/ledger/ledger-db';
+import { oneConnectionLedger } from './one-connection-ledger';
 
 // LedgerDb.snapshotPages opens its read-only snapshot with a raw BEGIN. An iteration stopped
 // early (a consumer that breaks, a page that fails its schema) must not hand the pool's
@@ -30,20 +29,16 @@ async function transactionState(
 }
 
 describe('LedgerDb.snapshotPages ends its transaction however the iteration ends', () => {
-  const schema = uniqueName('snap_pages');
+  let schema: string;
   let ds: DataSource;
   let db: LedgerDb;
+  let drop: () => Promise<void>;
 
   before(async () => {
-    ds = createLedgerDataSource({ url: localInfra.postgresUrl, schema, poolSize: 1 });
-    await ds.initialize();
-    await ds.query(`CREATE SCHEMA ${schema}`);
+    ({ ds, schema, drop } = await oneConnectionLedger('snap_pages'));
     db = new LedgerDb(ds);
   });
-  after(async () => {
-    await ds.query(`DROP SCHEMA ${schema} CASCADE`);
-    await ds.destroy();
-  });
+  after(() => drop());
 
   test('read to the end: every page, then the connection is out of the snapshot', async () => {
     const seen: number[] = [];
