@@ -6,6 +6,7 @@ import { isInfrastructureError } from '../src/consuming/batch-error.classifier';
 import {
   LedgerDb,
   StalePreparedStatementError,
+  preparingStatements,
   withoutPreparedStatements,
 } from '../src/ledger/ledger-db';
 import { oneConnectionLedger } from './one-connection-ledger';
@@ -127,5 +128,48 @@ describe('DATABASE_PREPARED_STATEMENTS=false', () => {
       (await preparedOn(ds)).filter((p) => p.statement === sql),
       [],
     );
+  });
+});
+
+// Last in the file: it turns preparing off for this process (the names are the process's).
+describe('a pooler that loses the session’s prepared statements', () => {
+  let schema: string;
+  let ds: DataSource;
+  let drop: () => Promise<void>;
+
+  before(async () => {
+    ({ ds, schema, drop } = await oneConnectionLedger('pooler'));
+  });
+  after(() => drop());
+
+  test('each loss is retried and prepared again; losses that keep coming turn preparing off', async () => {
+    const db = new LedgerDb(ds);
+    const sql = `SELECT $1::int * 2 AS n -- ${schema}`;
+    const row = z.object({ n: z.number() });
+    const run = () => db.transaction((tx) => db.rows(tx, row, sql, [21]));
+    assert.deepEqual(await run(), [{ n: 42 }]);
+    let losses = 0;
+    while (preparingStatements() && losses < 3) {
+      // What a pooler's DISCARD ALL, or another server session, does to the client's statements.
+      await ds.query('DEALLOCATE ALL');
+      const lost = await run().then(
+        () => null,
+        (error: unknown) => error,
+      );
+      losses += 1;
+      assert.ok(lost instanceof StalePreparedStatementError, String(lost));
+      assert.equal(isInfrastructureError(lost), true);
+      if (preparingStatements()) {
+        assert.match(lost.message, /prepared again/);
+        assert.deepEqual(await run(), [{ n: 42 }]);
+        assert.equal((await preparedOn(ds)).filter((p) => p.statement === sql).length, 1);
+      } else {
+        assert.match(lost.message, /DATABASE_PREPARED_STATEMENTS=false/);
+      }
+    }
+    assert.equal(preparingStatements(), false);
+    await ds.query('DEALLOCATE ALL');
+    assert.deepEqual(await run(), [{ n: 42 }]);
+    assert.deepEqual(await preparedOn(ds), []);
   });
 });

@@ -27,6 +27,11 @@ function managerOf(tx: LedgerTx): EntityManager {
 /** The process's statement names (every LedgerDb's: they share the pool's connections). */
 const NAMES = new StatementNames();
 
+/** Whether this process still prepares its statements (false once the server kept losing them). */
+export function preparingStatements(): boolean {
+  return NAMES.naming;
+}
+
 /** The DataSources whose transactions run their statements unnamed (DATABASE_PREPARED_STATEMENTS=false). */
 const UNPREPARED = new WeakSet<DataSource>();
 
@@ -160,9 +165,11 @@ export class LedgerDb {
       return (await client.query({ name, text: sql, values: [...params] })).rows;
     } catch (error) {
       if (!isStalePreparedStatement(error)) throw error;
-      NAMES.forget();
+      const again = NAMES.forget(Date.now());
       throw new StalePreparedStatementError(
-        `the ledger no longer has prepared statement ${name}: statements are prepared again`,
+        again
+          ? `the ledger no longer has prepared statement ${name}: statements are prepared again`
+          : `the ledger keeps losing its prepared statements (${name}; a pooler that hands each transaction another session?): statements now run unprepared; set DATABASE_PREPARED_STATEMENTS=false`,
         { cause: error },
       );
     }

@@ -29,11 +29,28 @@ describe('StatementNames', () => {
   test('forget: every text gets a name never given before', () => {
     const names = new StatementNames();
     const before = ['a', 'b', 'c'].map((t) => names.nameOf(t));
-    names.forget();
+    assert.equal(names.forget(0), true);
     const after = ['a', 'b', 'c', 'd'].map((t) => names.nameOf(t));
     for (const name of after) assert.ok(name !== null && !before.includes(name), String(name));
-    names.forget();
+    assert.equal(names.forget(1), true);
     assert.ok(!after.includes(names.nameOf('a')));
+  });
+
+  test('a server that keeps losing them: given up after 3 forgets within 10 minutes', () => {
+    const names = new StatementNames();
+    const minute = 60_000;
+    // Forgets spread out (a migration now and then) never give up.
+    for (let i = 0; i < 10; i++) assert.equal(names.forget(i * 6 * minute), true);
+    assert.notEqual(names.nameOf('a'), null);
+    assert.equal(names.naming, true);
+    // Three within ten minutes (what a transaction pooler causes): names are given no more.
+    const t = 100 * minute;
+    assert.equal(names.forget(t), true);
+    assert.equal(names.forget(t + minute), true);
+    assert.equal(names.forget(t + 9 * minute), false);
+    assert.equal(names.naming, false);
+    assert.equal(names.nameOf('a'), null);
+    assert.equal(names.nameOf('b'), null);
   });
 });
 

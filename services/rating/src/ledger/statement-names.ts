@@ -13,11 +13,20 @@
 export class StatementNames {
   private readonly names = new Map<string, string>();
   private generation = 0;
+  /** When the last forgets happened (ms), the latest last. */
+  private readonly forgets: number[] = [];
+  private off = false;
 
-  constructor(private readonly max = 256) {}
+  constructor(
+    private readonly max = 256,
+    /** This many forgets within `withinMs` and names are given no more (a pooler between). */
+    private readonly giveUpAfter = 3,
+    private readonly withinMs = 10 * 60_000,
+  ) {}
 
-  /** The text's name (null: unnamed, the registry is full). */
+  /** The text's name (null: unnamed: the registry is full, or names were given up). */
   nameOf(sql: string): string | null {
+    if (this.off) return null;
     const known = this.names.get(sql);
     if (known !== undefined) return known;
     if (this.names.size >= this.max) return null;
@@ -26,10 +35,26 @@ export class StatementNames {
     return name;
   }
 
-  /** Every text gets a new name from now on (none of the old ones is given again). */
-  forget(): void {
+  /**
+   * Every text gets a new name from now on (none of the old ones is given again). Returns false
+   * when the server keeps losing them (`giveUpAfter` times within `withinMs`: a pooler that hands
+   * each transaction another session, PgBouncer in transaction mode before 1.21): from then on
+   * every statement runs unnamed, as with DATABASE_PREPARED_STATEMENTS=false.
+   */
+  forget(nowMs: number): boolean {
     this.generation += 1;
     this.names.clear();
+    this.forgets.push(nowMs);
+    while (this.forgets.length > 0 && this.forgets[0]! <= nowMs - this.withinMs) {
+      this.forgets.shift();
+    }
+    if (this.forgets.length >= this.giveUpAfter) this.off = true;
+    return !this.off;
+  }
+
+  /** Whether names are still given (false once given up). */
+  get naming(): boolean {
+    return !this.off;
   }
 }
 
