@@ -97,12 +97,21 @@ class CountingLedger extends BatchLedger {
 /** Counts what the pricing stage's passes write. */
 class CountingPricing extends PricingStore {
   rows = { positions: 0, charged: 0, priced: 0, windows: 0 };
-  async writePass(tx, pass) {
-    if (pass.position !== null && pass.position !== 'drop') this.rows.positions += 1;
-    this.rows.charged += pass.amounts.length;
-    this.rows.priced += pass.pieceIds.length;
-    this.rows.windows += pass.windows.size;
-    return super.writePass(tx, pass);
+  async storePosition(tx, position) {
+    this.rows.positions += 1;
+    return super.storePosition(tx, position);
+  }
+  async addAmounts(tx, amounts) {
+    this.rows.charged += amounts.length;
+    return super.addAmounts(tx, amounts);
+  }
+  async deletePieces(tx, ids) {
+    this.rows.priced += ids.length;
+    return super.deletePieces(tx, ids);
+  }
+  async storeWindows(tx, key, windows, instances) {
+    this.rows.windows += windows.size;
+    return super.storeWindows(tx, key, windows, instances);
   }
 }
 

@@ -89,14 +89,12 @@ describe('usage outbox (real PostgreSQL)', () => {
   async function commitBatch(closed: PricedUsage[], open: PricedUsage[]): Promise<void> {
     const staged = await ledger.pricing.transaction(async (tx) => {
       for (const w of open) {
-        await ledger.pricing.writePass(tx, {
-          key: { tenantId: w.tenantId, period: w.period },
-          amounts: [],
-          position: null,
-          windows: new Map([[instanceKey(w), w]]),
-          instances: new Map([[instanceKey(w), w]]),
-          pieceIds: [],
-        });
+        await ledger.pricing.storeWindows(
+          tx,
+          { tenantId: w.tenantId, period: w.period },
+          new Map([[instanceKey(w), w]]),
+          new Map([[instanceKey(w), w]]),
+        );
       }
       return outbox.stage(tx, closed);
     });

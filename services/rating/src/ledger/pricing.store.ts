@@ -26,26 +26,10 @@ export interface MonthKey {
   readonly period: string;
 }
 
-/** A page of a month's unpriced pieces, in id order, and the open windows of their instances. */
+/** A page of a month's unpriced pieces, in id order. */
 export interface PiecePage {
   readonly ids: readonly string[];
   readonly pieces: readonly UnpricedPiece[];
-  readonly windows: readonly PricedUsage[];
-}
-
-/** What a pricing pass writes back (PricingStore.writePass). */
-export interface PassWrite {
-  readonly key: MonthKey;
-  /** The buckets' charges to add, in key order. */
-  readonly amounts: readonly BucketAmount[];
-  /** The moved position to store; 'drop': the month's row goes; null: left as it is. */
-  readonly position: MonthPosition | 'drop' | null;
-  /** The month's windows by instance key: open ones upserted, null ones (closed) deleted. */
-  readonly windows: ReadonlyMap<string, PricedUsage | null>;
-  /** The instances of the page, by instance key (the closed windows' ids). */
-  readonly instances: ReadonlyMap<string, { resourceId: string; instanceId: string }>;
-  /** The priced pieces, deleted. */
-  readonly pieceIds: readonly string[];
 }
 
 /** A bucket's charge to add, keyed as the bucket. */
@@ -58,11 +42,7 @@ export interface BucketAmount {
   readonly amount: bigint;
 }
 
-const pageRow = z.object({
-  piece_id: z.string().nullable(),
-  piece: storedPiece.nullable(),
-  window: storedWindow.nullable(),
-});
+const pieceRow = z.object({ id: z.string(), piece: storedPiece });
 const windowRow = z.object({ window: storedWindow });
 const workRow = z
   .object({
@@ -138,61 +118,51 @@ export class PricingStore {
     return rows[0] ?? null;
   }
 
-  /**
-   * The month's oldest unpriced pieces, `limit` at most, in id order, and the open windows of the
-   * month of their instances: one statement (a pass's round trips are most of the ledger's).
-   */
+  /** The month's oldest unpriced pieces, `limit` at most, in id order. */
   async unpriced(tx: LedgerTx, key: MonthKey, limit: number): Promise<PiecePage> {
     const rows = await this.db.rows(
       tx,
-      pageRow,
-      `WITH page AS (
-         SELECT id, piece, resource_id, instance_id FROM rating_unpriced_usage
-         WHERE tenant_id = $1 AND period = $2 ORDER BY id LIMIT $3
-       )
-       SELECT id, id::text AS piece_id, piece, NULL::jsonb AS "window" FROM page
-       UNION ALL
-       SELECT NULL, NULL, NULL, w."window" FROM rating_open_window w
-       WHERE w.tenant_id = $1 AND w.period = $2
-         AND (w.resource_id, w.instance_id) IN (SELECT resource_id, instance_id FROM page)
-       ORDER BY 1 NULLS LAST`,
+      pieceRow,
+      `SELECT id::text, piece FROM rating_unpriced_usage
+       WHERE tenant_id = $1 AND period = $2 ORDER BY id LIMIT $3`,
       [key.tenantId, key.period, limit],
     );
-    const ids: string[] = [];
-    const pieces: UnpricedPiece[] = [];
-    const windows: PricedUsage[] = [];
-    for (const r of rows) {
-      if (r.piece !== null && r.piece_id !== null) {
-        ids.push(r.piece_id);
-        pieces.push(r.piece);
-      } else if (r.window !== null) windows.push(r.window);
-    }
-    return { ids, pieces, windows };
+    return { ids: rows.map((r) => r.id), pieces: rows.map((r) => r.piece) };
+  }
+
+  /** The open windows of the month of these instances (resource id, instance id). */
+  async openWindows(
+    tx: LedgerTx,
+    key: MonthKey,
+    instances: readonly { resourceId: string; instanceId: string }[],
+  ): Promise<PricedUsage[]> {
+    if (instances.length === 0) return [];
+    const rows = await this.db.rows(
+      tx,
+      windowRow,
+      `SELECT w."window" FROM rating_open_window w
+       JOIN unnest($3::text[], $4::text[]) AS k(r, i) ON w.resource_id = k.r AND w.instance_id = k.i
+       WHERE w.tenant_id = $1 AND w.period = $2`,
+      [
+        key.tenantId,
+        key.period,
+        instances.map((i) => i.resourceId),
+        instances.map((i) => i.instanceId),
+      ],
+    );
+    return rows.map((r) => r.window);
   }
 
   /**
-   * What a pass writes back, in one statement: adds the charges to the buckets' charge rows
-   * (`usage_bucket_charge`, created at the first charge), stores the moved position (or drops the
-   * month's row), upserts the open windows and deletes the closed ones, and deletes the priced
-   * pieces (by id, not by range: a piece committed late is priced next pass). Returns the charged
-   * buckets' totals after the addition. The charge, position and window rows of a month are
+   * Adds the charges to the buckets' charge rows (`usage_bucket_charge`, created at the first
+   * charge) and returns the buckets' totals after the addition. The charge rows of a month are
    * written only under its lease (this pass, or a reprice that waited for it), so nothing else
    * holds them; the bucket rows, the batches', are read and not locked, so a batch adding
    * quantities to them never waits for a pass (docs/adr/0014-rating-scale-out.md). Charges of
    * buckets that are not there (none: a piece commits with its bucket) are left out.
    */
-  async writePass(tx: LedgerTx, pass: PassWrite): Promise<BucketTotals[]> {
-    const { key, amounts, position } = pass;
-    const open: PricedUsage[] = [];
-    const shut: { resourceId: string; instanceId: string }[] = [];
-    for (const [k, w] of pass.windows) {
-      if (w !== null) open.push(w);
-      else {
-        const i = pass.instances.get(k);
-        if (i !== undefined) shut.push(i);
-      }
-    }
-    const moved = position !== null && position !== 'drop' ? position : null;
+  async addAmounts(tx: LedgerTx, amounts: readonly BucketAmount[]): Promise<BucketTotals[]> {
+    if (amounts.length === 0) return [];
     return this.db.rows(
       tx,
       bucketTotalsRow,
@@ -200,7 +170,7 @@ export class PricingStore {
          INSERT INTO usage_bucket_charge AS c (tenant_id, resource_id, bucket_start, amount,
            updated_at)
          SELECT b.tenant_id, b.resource_id, b.bucket_start, x.a, now()
-         FROM unnest($3::text[], $4::text[], $5::numeric[], $6::numeric[])
+         FROM unnest($1::text[], $2::text[], $3::numeric[], $4::numeric[])
            WITH ORDINALITY AS x(t, r, s, a, n)
          JOIN usage_bucket b ON b.tenant_id = x.t AND b.resource_id = x.r
            AND b.bucket_start = to_timestamp(x.s / 1000)
@@ -208,48 +178,90 @@ export class PricingStore {
          ON CONFLICT (tenant_id, resource_id, bucket_start) DO UPDATE SET
            amount = c.amount + EXCLUDED.amount, updated_at = now()
          RETURNING c.tenant_id, c.resource_id, c.bucket_start, c.amount
-       ), moved AS (
-         UPDATE tenant_month_position SET cpu_core_seconds = $7::numeric,
-           memory_gib_seconds = $8::numeric, cpu_amount = $9::numeric,
-           memory_amount = $10::numeric, updated_at = now()
-         WHERE tenant_id = $1 AND period = $2 AND $11::text = 'store'
-       ), dropped AS (
-         DELETE FROM tenant_month_position
-         WHERE tenant_id = $1 AND period = $2 AND $11::text = 'drop'
-       ), shut AS (
-         DELETE FROM rating_open_window w USING unnest($12::text[], $13::text[]) AS k(r, i)
-         WHERE w.resource_id = k.r AND w.instance_id = k.i AND w.tenant_id = $1
-           AND w.period = $2
-       ), opened AS (
-         INSERT INTO rating_open_window AS w (resource_id, instance_id, period, tenant_id,
-           "window", updated_at)
-         SELECT p ->> 'resourceId', p ->> 'instanceId', $2, $1, p, now()
-         FROM jsonb_array_elements($14::jsonb) AS x(p)
-         ON CONFLICT (resource_id, instance_id, period) DO UPDATE SET
-           "window" = EXCLUDED."window", updated_at = now()
-       ), priced AS (
-         DELETE FROM rating_unpriced_usage WHERE id = ANY($15::bigint[])
        )
        SELECT ${BUCKET_TOTALS_COLUMNS}
        FROM usage_bucket JOIN charged USING (tenant_id, resource_id, bucket_start)`,
       [
-        key.tenantId,
-        key.period,
         amounts.map((a) => a.tenantId),
         amounts.map((a) => a.resourceId),
         plainArray(amounts.map((a) => String(a.bucketStartMs))),
         plainArray(amounts.map((a) => formatAmount(a.amount))),
-        moved === null ? null : coreSeconds(moved.cpu),
-        moved === null ? null : gibSeconds(moved.memory),
-        moved === null ? null : formatAmount(moved.cpuAmount),
-        moved === null ? null : formatAmount(moved.memoryAmount),
-        position === null ? 'keep' : position === 'drop' ? 'drop' : 'store',
-        shut.map((i) => i.resourceId),
-        shut.map((i) => i.instanceId),
-        JSON.stringify(open.map(windowToJson)),
-        pass.pieceIds,
       ],
     );
+  }
+
+  /** Stores the moved position (its row leased in this transaction). */
+  async storePosition(tx: LedgerTx, position: MonthPosition): Promise<void> {
+    await this.db.execute(
+      tx,
+      `UPDATE tenant_month_position SET cpu_core_seconds = $3, memory_gib_seconds = $4,
+         cpu_amount = $5, memory_amount = $6, updated_at = now()
+       WHERE tenant_id = $1 AND period = $2`,
+      [
+        position.tenantId,
+        position.period,
+        coreSeconds(position.cpu),
+        gibSeconds(position.memory),
+        formatAmount(position.cpuAmount),
+        formatAmount(position.memoryAmount),
+      ],
+    );
+  }
+
+  /** Deletes the month's position row (leased in this transaction): a month no plan prices. */
+  async dropMonth(tx: LedgerTx, key: MonthKey): Promise<void> {
+    await this.db.execute(
+      tx,
+      `DELETE FROM tenant_month_position WHERE tenant_id = $1 AND period = $2`,
+      [key.tenantId, key.period],
+    );
+  }
+
+  /** Stores the month's open windows (upserted) and removes the closed ones (null). */
+  async storeWindows(
+    tx: LedgerTx,
+    key: MonthKey,
+    windows: ReadonlyMap<string, PricedUsage | null>,
+    instances: ReadonlyMap<string, { resourceId: string; instanceId: string }>,
+  ): Promise<void> {
+    const open: PricedUsage[] = [];
+    const shut: { resourceId: string; instanceId: string }[] = [];
+    for (const [k, w] of windows) {
+      if (w !== null) open.push(w);
+      else {
+        const i = instances.get(k);
+        if (i !== undefined) shut.push(i);
+      }
+    }
+    if (shut.length > 0) {
+      await this.db.execute(
+        tx,
+        `DELETE FROM rating_open_window w USING unnest($3::text[], $4::text[]) AS k(r, i)
+         WHERE w.resource_id = k.r AND w.instance_id = k.i AND w.tenant_id = $1
+           AND w.period = $2`,
+        [key.tenantId, key.period, shut.map((s) => s.resourceId), shut.map((s) => s.instanceId)],
+      );
+    }
+    if (open.length > 0) {
+      await this.db.execute(
+        tx,
+        `INSERT INTO rating_open_window AS w (resource_id, instance_id, period, tenant_id,
+           "window", updated_at)
+         SELECT p ->> 'resourceId', p ->> 'instanceId', $2, $1, p, now()
+         FROM jsonb_array_elements($3::jsonb) AS x(p)
+         ON CONFLICT (resource_id, instance_id, period) DO UPDATE SET
+           "window" = EXCLUDED."window", updated_at = now()`,
+        [key.tenantId, key.period, JSON.stringify(open.map(windowToJson))],
+      );
+    }
+  }
+
+  /** Deletes priced pieces by id (not by range: a piece committed late is priced next pass). */
+  async deletePieces(tx: LedgerTx, ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db.execute(tx, `DELETE FROM rating_unpriced_usage WHERE id = ANY($1::bigint[])`, [
+      ids,
+    ]);
   }
 
   /**

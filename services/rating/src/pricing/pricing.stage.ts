@@ -290,7 +290,8 @@ export class PricingStage {
     const instances = new Map<string, { resourceId: string; instanceId: string }>();
     for (const p of page.pieces) instances.set(instanceKey(p), p);
     const stored = new Map<string, PricedUsage>();
-    for (const w of page.windows) stored.set(instanceKey(w), w);
+    for (const w of await this.store.openWindows(tx, key, [...instances.values()]))
+      stored.set(instanceKey(w), w);
     const priced = priceMonth(
       page.pieces,
       key.tenantId,
@@ -312,27 +313,20 @@ export class PricingStage {
         const amount = priced.bucketAmounts.get(bucketKey(bucket)) ?? 0n;
         if (amount !== 0n) bucketsOf.set(bucketKey(bucket), { ...bucket, amount });
       }
+    const sorted = [...bucketsOf.values()].sort(byBucketKey);
+    const buckets = await this.store.addAmounts(tx, sorted);
     const more = page.ids.length === this.pageSize;
-    const buckets = await this.store.writePass(tx, {
-      key,
-      amounts: [...bucketsOf.values()].sort(byBucketKey),
-      // A position that did not move (no piece, or none with usage) is not written again. No
-      // plan, no position: the row the lease needed goes again (created again when needed).
-      position:
-        priced.position !== null
-          ? samePosition(priced.position, position)
-            ? null
-            : priced.position
-          : dropEmpty && !more && isEmpty(position)
-            ? 'drop'
-            : null,
-      windows: priced.open,
-      instances,
-      pieceIds: page.ids,
-    });
-    // After the windows were stored: a window this pass moved is not idle.
+    // A position that did not move (no piece, or none with usage) is not written again.
+    if (priced.position !== null) {
+      if (!samePosition(priced.position, position))
+        await this.store.storePosition(tx, priced.position);
+    }
+    // No plan, no position: the row the lease needed goes again (created again when needed).
+    else if (dropEmpty && !more && isEmpty(position)) await this.store.dropMonth(tx, key);
+    await this.store.storeWindows(tx, key, priced.open, instances);
     const idle = more ? [] : await this.store.takeIdleWindows(tx, key, this.options.idleMs);
     const staged = await this.usageEvents.stage(tx, [...priced.closed, ...idle]);
+    await this.store.deletePieces(tx, page.ids);
     return { staged, buckets, position: priced.position, more, pieces: page.ids.length };
   }
 
