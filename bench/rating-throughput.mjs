@@ -80,8 +80,8 @@ const { values: opts } = parseArgs({
     'host-auth': { type: 'boolean', default: false },
     'host-keys': { type: 'string' }, // internal: (b') checks MACs with these master keys
     'noop-consumer': { type: 'string' }, // internal: run (b) in a child process
-    decode: { type: 'boolean', default: false }, // internal: (b) that also decodes each sample
-    'contract-decode': { type: 'boolean', default: false }, // internal: (b'') the contract's way
+    // internal: what (b) decodes: 'none', 'rating' ((b'), rating's decoder), 'contract' ((b''))
+    decoder: { type: 'string', default: 'none' },
   },
 });
 
@@ -89,7 +89,7 @@ if (opts['noop-consumer'] !== undefined) {
   await noopConsumer(
     opts['noop-consumer'],
     Number(opts.samples),
-    opts['contract-decode'] ? 'contract' : opts.decode,
+    opts.decoder,
     opts['host-keys'] ?? null,
   );
   process.exit(0);
@@ -243,20 +243,21 @@ try {
   const a = N / raw.seconds;
   log(`(a) kcat: ${fmt(N)} in ${raw.seconds.toFixed(2)} s`);
 
-  // (b) a no-op kafkajs consumer, in its own process.
-  const consume = async (...extra) =>
+  // (b) a no-op kafkajs consumer, in its own process (with --host-auth, (b') checks MACs too).
+  const consume = async (decoder) =>
     JSON.parse(
       await run(process.execPath, [
         fileURLToPath(import.meta.url),
         '--noop-consumer',
         topic,
-        ...extra,
-        ...(keysFile === null || !extra.includes('--decode') ? [] : ['--host-keys', keysFile]),
+        '--decoder',
+        decoder,
+        ...(keysFile !== null && decoder === 'rating' ? ['--host-keys', keysFile] : []),
         '--samples',
         String(N),
       ]),
     );
-  const bOut = await consume();
+  const bOut = await consume('none');
   const b = N / bOut.seconds;
   // CPU a sample from the first batch on: main thread, and the others (V8's collector helpers).
   const cpuOf = (out) =>
@@ -266,14 +267,14 @@ try {
   );
   // (b') the same consumer decoding every sample as rating does (not a target, a reference: the
   // cost of reading the input before any rating).
-  const dOut = await consume('--decode');
+  const dOut = await consume('rating');
   const d = N / dOut.seconds;
   log(
     `(b') kafkajs + decoding${keysFile === null ? '' : ' + MACs'}: ${fmt(N)} in ${dOut.seconds.toFixed(2)} s; ${cpuOf(dOut)}`,
   );
   // (b'') (b') as issue 19 was filed: the contract's decoder (JSON.parse, the schema's checks, the
   // mapper) instead of the byte reader rating has had since; a reference, not the target.
-  const fOut = await consume('--contract-decode');
+  const fOut = await consume('contract');
   const f = N / fOut.seconds;
   log(
     `(b'') kafkajs + the contract's decoding: ${fmt(N)} in ${fOut.seconds.toFixed(2)} s; ${cpuOf(fOut)}`,

@@ -125,30 +125,21 @@ export async function kcatRead(topic) {
 }
 
 /**
- * (b), (b') and (b''): a kafkajs consumer that only counts `total` messages of `fromTopic` (and
- * with `decode`, decodes each sample as rating does; `decode` 'contract', as rating did when issue
- * 19 was filed: the contract's decoder and the mapper); prints its seconds, and the CPU seconds of its
+ * (b), (b') and (b''): a kafkajs consumer that only counts `total` messages of `fromTopic`
+ * (`decoder` 'none'), or also decodes each sample as rating does ('rating') or as rating did when
+ * issue 19 was filed ('contract': the contract's decoder and the mapper); prints its seconds, and the CPU seconds of its
  * main thread and of the others (V8's collector, libuv) from the first batch on, as JSON. Runs in
  * a process of its own (rating-throughput.mjs --noop-consumer).
  */
-export async function noopConsumer(fromTopic, total, decode, keysFile = null) {
+export async function noopConsumer(fromTopic, total, decoder, keysFile = null) {
   // With the master keys (--host-auth): each sample's MAC checked too, as rating checks it.
   const lookup =
     keysFile === null ? null : masterKeyLookup(parseHostKeyFile(readFileSync(keysFile, 'utf8')));
-  const { decodeMeteredSample, decodeSampleFast } = await import(
+  const { decodeMeteredSample, decodeMeteredSampleByContract } = await import(
     join(root, 'services/rating/dist/src/consuming/sample.decoder.js')
   );
-  const { toMeteredSample } = await import(
-    join(root, 'services/rating/dist/src/consuming/sample.mapper.js')
-  );
   // 'contract': (b'') the decoder of the day issue 19 was filed, the contract's way then the mapper.
-  const decodeOne =
-    decode === 'contract'
-      ? (value) => {
-          const r = decodeSampleFast(value);
-          return r.ok ? { ok: true, value: toMeteredSample(r.value) } : r;
-        }
-      : decodeMeteredSample;
+  const decodeOne = decoder === 'contract' ? decodeMeteredSampleByContract : decodeMeteredSample;
   let decoded = 0;
   const client = new kafkajs.Kafka({
     clientId: 'noop',
@@ -156,7 +147,7 @@ export async function noopConsumer(fromTopic, total, decode, keysFile = null) {
     logLevel: kafkajs.logLevel.NOTHING,
   });
   const consumer = client.consumer({
-    groupId: `${fromTopic}-${decode === 'contract' ? 'contract' : decode ? 'decode' : 'noop'}`,
+    groupId: `${fromTopic}-${decoder}`,
     maxBytesPerPartition: 4_194_304,
   });
   await consumer.connect();
@@ -174,7 +165,7 @@ export async function noopConsumer(fromTopic, total, decode, keysFile = null) {
         first = performance.now();
         cpuAtFirst = threadCpuSeconds(process.pid);
       }
-      if (decode) {
+      if (decoder !== 'none') {
         for (const m of batch.messages) {
           const r = decodeOne(m.value);
           if (!r.ok || r.value.cpuUsageNs < 0n) continue;
@@ -200,7 +191,8 @@ export async function noopConsumer(fromTopic, total, decode, keysFile = null) {
   const cpu = threadCpuSeconds(process.pid);
   const sum = (xs) => xs.reduce((s, x) => s + x, 0);
   await consumer.disconnect();
-  if (decode && decoded !== total) throw new Error(`decoded ${decoded} of ${total} samples`);
+  if (decoder !== 'none' && decoded !== total)
+    throw new Error(`decoded ${decoded} of ${total} samples`);
   console.log(
     JSON.stringify({
       seconds: (t1 - t0) / 1000,

@@ -54,6 +54,11 @@ export function decodeMeteredSample(bytes: MessageBytes): DecodeResult<MeteredSa
     const sample = decodeSampleBytes(bytes);
     if (sample !== null) return { ok: true, value: sample };
   }
+  return decodeMeteredSampleByContract(bytes);
+}
+
+/** A message's sample the contract's way (decodeSampleFast, then the mapper), for every input. */
+export function decodeMeteredSampleByContract(bytes: MessageBytes): DecodeResult<MeteredSample> {
   const decoded = decodeSampleFast(bytes);
   return decoded.ok ? { ok: true, value: toMeteredSample(decoded.value) } : decoded;
 }
