@@ -154,9 +154,11 @@ const Env = z.object({
   MAX_BYTES_PER_FETCH: integer(1).optional(),
   /**
    * The minimum batch window (docs/adr/0014-rating-scale-out.md, section 6): a partition's
-   * admitted messages are gathered across fetches for this long (from the first one held), then
-   * rated and committed as one batch, so a caught-up rating writes the ledger per window, not per
-   * fetch. Usage reaches the ledger up to this much later. 0: each fetch is rated at once.
+   * admitted messages are gathered across fetches for this long (from the first one held; once the
+   * partition is caught up, from its Kafka timestamp if that is earlier), then rated and committed
+   * as one batch, so a caught-up rating writes the ledger per window, not per fetch. Usage reaches
+   * the ledger up to this much later; the end of a backlog older than the window is not held.
+   * 0: each fetch is rated at once.
    */
   RATING_BATCH_WINDOW_MS: durationMs(0, 600_000).default(5_000),
   /** A partition's gathered key and value bytes that end its window early (default: one fetch). */

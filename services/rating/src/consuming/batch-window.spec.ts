@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { type ConsumedBatch, type ConsumedMessage } from '@metering/kafka';
-import { BatchWindow } from './batch-window';
+import { BatchWindow, windowStart } from './batch-window';
 
 // The gathering across fetches, alone: which batches are held, when they are due, what a
 // redelivered batch adds, and what an assignment drops. Against the real broker and ledger:
@@ -43,12 +43,10 @@ test('batches are held until the window since the first one ends, then rated as 
   assert.deepEqual(w.gather(batch(10, 12), 1_000), {
     kind: 'held',
     dueAtMs: 4_000,
-    started: true,
   });
   assert.deepEqual(w.gather(batch(13, 13), 2_000), {
     kind: 'held',
     dueAtMs: 4_000,
-    started: false,
   });
   assert.equal(w.dueAt(0), 4_000);
   assert.deepEqual(w.gather(batch(14, 15), 4_000), { kind: 'due' });
@@ -120,7 +118,7 @@ test('an offset is never held twice, whatever the redeliveries (property)', () =
 test('a batch starting before what is held replaces it (the position was sought again)', () => {
   const w = new BatchWindow(LIMITS);
   w.gather(batch(10, 14), 0);
-  assert.deepEqual(w.gather(batch(8, 9), 500), { kind: 'held', dueAtMs: 3_500, started: true });
+  assert.deepEqual(w.gather(batch(8, 9), 500), { kind: 'held', dueAtMs: 3_500 });
   assert.deepEqual(offsets(w.take(0)?.batch), [8, 9]);
 });
 
@@ -154,4 +152,132 @@ test('partitions are held apart; a disabled window and bad limits', () => {
   assert.equal(w.enabled, true);
   assert.throws(() => new BatchWindow({ ...LIMITS, maxBytes: 0 }), RangeError);
   assert.throws(() => new BatchWindow({ ...LIMITS, windowMs: -1 }), RangeError);
+});
+
+// Kafka timestamps: the producer's CreateTime or the broker's LogAppendTime, as kafkajs hands
+// them over (a decimal string); -1 when the record has none.
+const T = 1_764_547_200_000; // 2025-12-01T00:00:00Z
+
+/** A batch whose messages reached Kafka at `timestamp`, with `behind` more on the broker. */
+function stamped(from: number, to: number, timestamp: string, behind = 0): ConsumedBatch {
+  const b = batch(from, to);
+  return {
+    ...b,
+    messages: b.messages.map((m) => ({ ...m, timestamp })),
+    highWatermark: String(to + 1 + behind),
+  };
+}
+
+test('a caught-up window runs from its first message reaching Kafka: a backlog is not held again', () => {
+  const w = new BatchWindow(LIMITS);
+  // Reached Kafka 1 s before it was gathered: due 3 s after the timestamp, not after the gathering.
+  assert.deepEqual(w.gather(stamped(0, 1, String(T)), T + 1_000), {
+    kind: 'held',
+    dueAtMs: T + 3_000,
+  });
+  // What comes next does not move the window's start, whatever its own timestamps.
+  assert.deepEqual(w.gather(stamped(2, 2, String(T - 60_000)), T + 2_000), {
+    kind: 'held',
+    dueAtMs: T + 3_000,
+  });
+  assert.equal(w.dueAt(0), T + 3_000);
+  assert.equal(w.gather(stamped(3, 3, String(T + 2_500)), T + 3_000).kind, 'due');
+  assert.deepEqual(offsets(w.take(0)?.batch), [0, 1, 2, 3]);
+  // The end of a backlog older than the window (an outage, a restart): due at once.
+  assert.equal(w.gather(stamped(4, 4, String(T)), T + 3_000).kind, 'due');
+  assert.equal(w.gather(stamped(5, 5, String(T)), T + 600_000).kind, 'due');
+});
+
+test('while the broker has more of the partition, the window runs from the gathering', () => {
+  const w = new BatchWindow(LIMITS);
+  // A backlog: an hour old, 20 more messages on the broker. Gathered until a cap or the window.
+  assert.deepEqual(w.gather(stamped(0, 9, String(T), 20), T + 3_600_000), {
+    kind: 'held',
+    dueAtMs: T + 3_603_000,
+  });
+  assert.deepEqual(w.gather(stamped(10, 19, String(T), 10), T + 3_600_100), {
+    kind: 'held',
+    dueAtMs: T + 3_603_000,
+  });
+  // The fetch that catches up: the first message is older than the window, so due at once.
+  assert.equal(w.gather(stamped(20, 29, String(T)), T + 3_600_200).kind, 'due');
+  assert.equal(offsets(w.take(0)?.batch).length, 30);
+  // Caught up with fresh messages, then behind again (a burst): the window's end moves back to
+  // the gathering's, never later.
+  assert.deepEqual(w.gather(stamped(30, 30, String(T + 3_599_000)), T + 3_600_500), {
+    kind: 'held',
+    dueAtMs: T + 3_602_000,
+  });
+  assert.deepEqual(w.gather(stamped(31, 31, String(T + 3_600_400), 50), T + 3_600_600), {
+    kind: 'held',
+    dueAtMs: T + 3_603_500,
+  });
+  // A high watermark that never closes (a transaction marker's offset): from the gathering.
+  const marked = new BatchWindow(LIMITS);
+  assert.deepEqual(marked.gather(stamped(0, 0, String(T), 1), T + 600_000), {
+    kind: 'held',
+    dueAtMs: T + 603_000,
+  });
+});
+
+test('a timestamp that is no time, or later than the gathering, leaves the window from the gathering', () => {
+  const now = T + 10_000;
+  const noTime = [
+    '',
+    '-1', // no timestamp
+    '0',
+    '-5000',
+    String(T + 10_001), // a producer's clock ahead
+    '99999999999999999', // 17 digits
+    '9007199254740993', // past 2^53: not exact
+    '1e12',
+    '0x10',
+    ' 1764547200000',
+    '1764547200000 ',
+    '1764547200000.5',
+    '+1764547200000',
+    'NaN',
+    'Infinity',
+    '\u0000',
+    '1764547200000\u0000',
+    '١٧٦٤٥٤٧٢٠٠٠٠٠', // Arabic-Indic digits
+    '9'.repeat(1_000_000), // huge
+  ];
+  for (const timestamp of noTime) {
+    assert.equal(windowStart(timestamp, now), now, JSON.stringify(timestamp.slice(0, 40)));
+    const w = new BatchWindow(LIMITS);
+    assert.deepEqual(w.gather(stamped(0, 0, timestamp), now), {
+      kind: 'held',
+      dueAtMs: now + 3_000,
+    });
+  }
+  assert.equal(windowStart(String(T), now), T);
+  assert.equal(windowStart('1', now), 1);
+  assert.equal(windowStart('0001', now), 1);
+  assert.equal(windowStart(String(now), now), now);
+});
+
+test('a timestamp only ever brings the window forward (property)', () => {
+  fc.assert(
+    fc.property(
+      fc.oneof(
+        fc.string({ unit: 'binary' }),
+        fc.bigInt({ min: -(2n ** 64n), max: 2n ** 64n }).map(String),
+        fc.integer({ min: 0, max: 2 * T }).map(String),
+      ),
+      fc.integer({ min: 1, max: 2 * T }),
+      fc.integer({ min: 0, max: 3 }),
+      (timestamp, now, behind) => {
+        const start = windowStart(timestamp, now);
+        assert.ok(start <= now && start >= 1);
+        assert.ok(start === now || String(start) === timestamp.replace(/^0+(?=.)/, ''));
+        const w = new BatchWindow(LIMITS);
+        const g = w.gather(stamped(0, 0, timestamp, behind), now);
+        const from = behind === 0 ? start : now;
+        if (g.kind === 'held') assert.equal(g.dueAtMs, from + LIMITS.windowMs);
+        else assert.ok(from + LIMITS.windowMs <= now, 'due only once the window is over');
+        assert.ok(w.dueAt(0) === null || w.dueAt(0)! <= now + LIMITS.windowMs);
+      },
+    ),
+  );
 });

@@ -1,7 +1,11 @@
 // The minimum batch window (issue 19, item 2; docs/adr/0014-rating-scale-out.md, section 6):
 // admitted batches of a partition gathered across fetches, so that a caught-up rating writes the
-// ledger once per window and partition rather than once per fetch. Pure bookkeeping: no timers,
-// no I/O (the consumer's runner, rating.consumer.ts, keeps the timers and the flushes).
+// ledger once per window and partition rather than once per fetch. The window runs from when its
+// first message was gathered; once the partition is caught up (nothing past what is held), from
+// when that message reached Kafka (its timestamp) if that is earlier: the end of a backlog older
+// than the window (after an outage, a restart, a rebalance) is rated at once, not held again.
+// Pure bookkeeping: no timers, no I/O (the consumer's runner, rating.consumer.ts, keeps the timers
+// and the flushes).
 import { type ConsumedBatch, type ConsumedMessage } from '@metering/kafka';
 
 export interface BatchWindowLimits {
@@ -22,13 +26,18 @@ export interface HeldBatch {
   highWatermark: string;
   /** When its first message was gathered (the window runs from there). */
   readonly sinceMs: number;
+  /**
+   * When its first message reached Kafka (windowStart: its timestamp, or `sinceMs` when that is
+   * not earlier or not a time): where the window runs from once the partition is caught up.
+   */
+  readonly appendedMs: number;
   /** The window's generation: a batch taken before a clear() is not put back after it. */
   readonly epoch: number;
 }
 
 export type Gathered =
-  /** Held: nothing to rate before `dueAtMs` (unless more comes and fills a cap). */
-  | { readonly kind: 'held'; readonly dueAtMs: number; readonly started: boolean }
+  /** Held: nothing to rate before `dueAtMs` (unless more comes); the timer goes there. */
+  | { readonly kind: 'held'; readonly dueAtMs: number }
   /** The window or a cap is reached: take() the partition's batch and rate it. */
   | { readonly kind: 'due' };
 
@@ -73,6 +82,7 @@ export class BatchWindow {
         bytes: 0,
         highWatermark: batch.highWatermark,
         sinceMs: nowMs,
+        appendedMs: windowStart(batch.messages[0]!.timestamp, nowMs),
         epoch: this.epoch,
       };
       this.held.set(batch.partition, held);
@@ -91,18 +101,30 @@ export class BatchWindow {
     if (BigInt(batch.highWatermark) > BigInt(held.highWatermark)) {
       held.highWatermark = batch.highWatermark;
     }
-    const { windowMs, maxBytes, maxMessages } = this.limits;
-    const dueAtMs = held.sinceMs + windowMs;
+    const { maxBytes, maxMessages } = this.limits;
+    const dueAtMs = this.due(held);
     if (nowMs >= dueAtMs || held.bytes >= maxBytes || held.messages.length >= maxMessages) {
       return { kind: 'due' };
     }
-    return { kind: 'held', dueAtMs, started };
+    return { kind: 'held', dueAtMs };
   }
 
   /** When the partition's held messages are due (null: none held). */
   dueAt(partition: number): number | null {
     const held = this.held.get(partition);
-    return held === undefined ? null : held.sinceMs + this.limits.windowMs;
+    return held === undefined ? null : this.due(held);
+  }
+
+  /**
+   * The window's end: from the gathering while the broker has more of the partition (its next
+   * fetch follows at once, and a backlog's batches fill a cap), from the first message reaching
+   * Kafka once the partition is caught up. A high watermark past the last message held that never
+   * closes (a transaction's marker takes an offset) leaves the window from the gathering: never
+   * later than without timestamps.
+   */
+  private due(held: HeldBatch): number {
+    const caughtUp = BigInt(held.messages.at(-1)!.offset) + 1n >= BigInt(held.highWatermark);
+    return (caughtUp ? held.appendedMs : held.sinceMs) + this.limits.windowMs;
   }
 
   /** The first offset the partition holds: where its stored position is (null: none held). */
@@ -145,6 +167,23 @@ export class BatchWindow {
     for (const held of this.held.values()) n += held.messages.length;
     return n;
   }
+}
+
+// Decimal digits only, at most 16 (Number() would also read hex, exponents and blanks).
+const EPOCH_MS = /^[0-9]{1,16}$/;
+
+/**
+ * The window's start for a first message with this Kafka timestamp, gathered at `nowMs`: the
+ * timestamp (epoch milliseconds: the producer's CreateTime or the broker's LogAppendTime) when it
+ * is a positive safe integer no later than `nowMs`, else `nowMs`. It only ever makes a batch due
+ * sooner than a window from its gathering: a timestamp in the future (a producer's clock ahead) or
+ * not a time (-1 for "none", garbage) changes nothing, and one in the past (a backlog, an old
+ * sample, a producer's clock behind) costs at most what a window of 0 does, a write per fetch.
+ */
+export function windowStart(timestamp: string, nowMs: number): number {
+  if (!EPOCH_MS.test(timestamp)) return nowMs;
+  const ms = Number(timestamp);
+  return Number.isSafeInteger(ms) && ms > 0 && ms < nowMs ? ms : nowMs;
 }
 
 function sizeOf(message: ConsumedMessage): number {

@@ -13,7 +13,9 @@ import { type BatchOutcome, type SampleBatchProcessor } from './sample-batch.pro
 // The runner of the batch window with the consumer, the guard and the processor stood in for
 // (the real ones: test/batch-window.int.spec.ts): what is held, rated, retried and dropped, and
 // which timers exist.
-function batch(from: number, to: number, partition = 0): ConsumedBatch {
+// Messages that reached Kafka `ageMs` ago (the window runs from the first one's timestamp).
+function batch(from: number, to: number, partition = 0, ageMs = 0): ConsumedBatch {
+  const timestamp = String(Date.now() - ageMs);
   const messages = [];
   for (let o = from; o <= to; o++) {
     messages.push({
@@ -23,7 +25,7 @@ function batch(from: number, to: number, partition = 0): ConsumedBatch {
       key: Buffer.from('k'),
       value: Buffer.from(`v${o}`),
       headers: {},
-      timestamp: '1764547200000',
+      timestamp,
     });
   }
   return {
@@ -124,6 +126,22 @@ test('held fetches move the guard, then one batch is rated by the timer; no time
   assert.equal(rig.window.partitions().length, 0);
   await sleep(150);
   assert.deepEqual(rig.rated, ['0:0-4'], 'nothing held: no timer, nothing rated again');
+});
+
+test('a caught-up fetch whose first message is older than the window is rated at once', async () => {
+  const rig = new Rig(60_000);
+  await rig.fetch(batch(0, 2, 0, 61_000)); // the end of a backlog: reached Kafka 61 s ago
+  assert.deepEqual(rig.rated, ['0:0-2']);
+  assert.deepEqual(rig.committed, ['0:2']);
+  await rig.fetch(batch(3, 4, 0, 30_000)); // 30 s old: held for the 30 s left
+  assert.deepEqual(rig.rated, ['0:0-2'], 'held');
+  const due = rig.window.dueAt(0)!;
+  assert.ok(
+    due <= Date.now() + 30_000 && due > Date.now() + 29_000,
+    `due ${due - Date.now()} ms from now`,
+  );
+  await rig.consumer.disconnect();
+  assert.deepEqual(rig.rated, ['0:0-2', '0:3-4']);
 });
 
 test('the fetch that fills a cap rates what is held at once and moves the guard', async () => {

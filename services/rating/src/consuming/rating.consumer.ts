@@ -111,7 +111,9 @@ export class RatingConsumer {
       return;
     }
     this.continuity.committed(batch);
-    if (gathered.started) this.arm(batch.partition, gathered.dueAtMs);
+    // Each fetch may move the window's end (the partition caught up: from its first message's
+    // timestamp), so the timer goes where the window now ends.
+    this.arm(batch.partition, gathered.dueAtMs);
     this.metrics.setHeld(this.window.messageCount);
     this.metrics.setLag(
       { topic: batch.topic, partition: String(batch.partition) },
