@@ -18,10 +18,10 @@ import {
   PieceFold,
   afterBatch,
   foldBatch,
-  instanceKey,
   planInterval,
   repriceMonth,
   resourceSightings,
+  uniqueInstances,
 } from '../domain';
 import { periodBounds, periodOf } from '@metering/pricing';
 import { type BatchLedger } from '../ledger/batch-ledger.store';
@@ -253,7 +253,11 @@ export class SampleBatchProcessor {
         batch.partition,
       );
       const from = stored === null ? null : BigInt(stored);
-      const fresh = batch.messages.filter((m) => from === null || BigInt(m.offset) >= from);
+      // Nearly always the whole batch: one comparison, no copy (a batch is in offset order).
+      const fresh =
+        from === null || BigInt(batch.firstOffset) >= from
+          ? batch.messages
+          : batch.messages.filter((m) => BigInt(m.offset) >= from);
       const skipped = batch.messages.length - fresh.length;
       if (fresh.length === 0) {
         phase();
@@ -268,10 +272,7 @@ export class SampleBatchProcessor {
       });
       const loaded: ReadonlyMap<string, InstanceState> = await this.ledger.loadStates(
         tx,
-        uniqueBy(samples, instanceKey).map((s) => ({
-          resourceId: s.resourceId,
-          instanceId: s.instanceId,
-        })),
+        uniqueInstances(samples),
       );
       const { rating, pieces, gauges, sightings } = this.fold(samples, loaded);
       if (rating.rejected.length > 0) {
@@ -528,15 +529,6 @@ async function allSettledOrThrow<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A
 
 function asError(reason: unknown): Error {
   return reason instanceof Error ? reason : new Error(String(reason));
-}
-
-function uniqueBy<T>(items: readonly T[], key: (t: T) => string): T[] {
-  const seen = new Map<string, T>();
-  for (const item of items) {
-    const k = key(item);
-    if (!seen.has(k)) seen.set(k, item);
-  }
-  return [...seen.values()];
 }
 
 /** The tenant months of the pieces, each once. */

@@ -56,3 +56,22 @@ export interface InstanceState {
 export function instanceKey(s: { resourceId: string; instanceId: string }): string {
   return `${s.resourceId}\u0000${s.instanceId}`;
 }
+
+/**
+ * The samples' instances, each once, in the order first seen: keyed by resource, then instance (the
+ * decoder's interned strings), so no key is built per sample.
+ */
+export function uniqueInstances(
+  samples: readonly { readonly resourceId: string; readonly instanceId: string }[],
+): { resourceId: string; instanceId: string }[] {
+  const seen = new Map<string, Set<string>>();
+  const unique: { resourceId: string; instanceId: string }[] = [];
+  for (const { resourceId, instanceId } of samples) {
+    let instances = seen.get(resourceId);
+    if (instances === undefined) seen.set(resourceId, (instances = new Set()));
+    if (instances.has(instanceId)) continue;
+    instances.add(instanceId);
+    unique.push({ resourceId, instanceId });
+  }
+  return unique;
+}
