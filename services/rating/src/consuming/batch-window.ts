@@ -24,7 +24,7 @@ export interface HeldBatch {
   readonly messages: ConsumedMessage[];
   bytes: number;
   highWatermark: string;
-  /** When its first message was gathered (the window runs from there). */
+  /** When its first message was gathered (the window runs from there until caught up). */
   readonly sinceMs: number;
   /**
    * When its first message reached Kafka (windowStart: its timestamp, or `sinceMs` when that is
