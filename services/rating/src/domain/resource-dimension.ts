@@ -5,7 +5,8 @@ import { type MeteredSample } from './metered-sample';
  * the usage buckets. Rating writes a row only when it is new or says something new, so the cost
  * per sample is a map lookup, not a statement:
  * - the description (kind, name, image, flavour, host) of the sample with the latest observed
- *   time wins; an older sample never overwrites a newer description (out of order, replays);
+ *   time wins; an older sample never overwrites a newer description (out of order, replays),
+ *   even one that wrote no row because it said what the ledger already held;
  * - first seen is the earliest observed time, last seen the latest, the latter refreshed only
  *   when it moved by `lastSeenStepMs` or more (a row per resource every few minutes at most).
  */
@@ -116,11 +117,16 @@ export function resourceSightings(
       seen.set(key, a.last);
       continue;
     }
+    // A batch whose latest sample is not newer than a committed one writes only to move first or
+    // last seen: it carries the known description at its own observed time, so a late sample
+    // never wins over a newer one that wrote no row (it said nothing new, and left the ledger's
+    // observed time behind).
+    const late = was !== undefined && latest.observedAtMs <= was.latestMs;
     const row: ResourceSighting = {
-      ...describe(latest),
+      ...(late ? was.description : describe(latest)),
       firstSeenMs: a.first,
       lastSeenMs: a.last,
-      observedMs: latest.observedAtMs,
+      observedMs: late ? was.observedMs : latest.observedAtMs,
     };
     rows.push(row);
     seen.set(key, row);
