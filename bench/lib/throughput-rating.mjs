@@ -97,6 +97,10 @@ export async function rateAll(bench, deployments, variantEnv, variantNodeArgs, m
     if (caughtUp) break;
   }
   const t1 = performance.now();
+  const cpuAtQuantities = ratings.reduce((sum, r) => sum + cpuTicks(r.pid) / TICKS_PER_S, 0);
+  // Charges may lag quantities (the pricing stage, ADR 14): the run is done once no unpriced
+  // piece is left either, so work a build defers past the offsets' catch-up still counts.
+  const charges = await chargesCaughtUp(db, deployments, ratings);
   const machineAfter = machineCpu();
   const lockWaits = await locks.stop();
   const pgBackends = await pgCpu.stop();
@@ -181,6 +185,14 @@ export async function rateAll(bench, deployments, variantEnv, variantNodeArgs, m
     threads,
     rate: N / ((t1 - firstCommit) / 1000),
     seconds: (t1 - firstCommit) / 1000,
+    priced: {
+      seconds: (charges.at - firstCommit) / 1000,
+      rate: N / ((charges.at - firstCommit) / 1000),
+      lagSeconds: (charges.at - t1) / 1000,
+      cpuAfterQuantities: charges.cpuSeconds - cpuAtQuantities,
+      unpricedAtQuantities: charges.unpricedAtStart,
+      cpuSeconds: charges.cpuSeconds,
+    },
     totalSeconds: (t1 - t0) / 1000,
     vmHwmKb,
     cpuSeconds,
@@ -190,6 +202,33 @@ export async function rateAll(bench, deployments, variantEnv, variantNodeArgs, m
     ),
     machineSeconds: ((t1 - t0) / 1000) * cpus().length,
   };
+}
+
+/**
+ * Waits (at most 5 min) until no deployment's ledger holds an unpriced piece: when the charges
+ * have caught up with the quantities. Returns when that was, the rating processes' CPU seconds
+ * then, and how many pieces were unpriced when it started.
+ */
+async function chargesCaughtUp(db, deployments, ratings) {
+  const t0 = performance.now();
+  let unpricedAtStart = null;
+  for (;;) {
+    let unpriced = 0;
+    for (const d of deployments) {
+      const r = await db.query(
+        `SELECT count(*)::int AS n FROM "${d.runName}".rating_unpriced_usage`,
+      );
+      unpriced += r.rows[0].n;
+    }
+    unpricedAtStart ??= unpriced;
+    if (unpriced === 0) {
+      const cpuSeconds = ratings.reduce((sum, r) => sum + cpuTicks(r.pid) / TICKS_PER_S, 0);
+      return { at: performance.now(), cpuSeconds, unpricedAtStart };
+    }
+    if (performance.now() - t0 > 5 * 60_000)
+      throw new Error(`${unpriced} pieces still unpriced 5 min after the quantities caught up`);
+    await sleep(50);
+  }
 }
 
 /** A process's CPU seconds so far: its main thread, and the others (V8, libuv, workers). */

@@ -41,6 +41,7 @@ export function printSummary(
     const allRows = Object.values(r.rows).reduce((s, x) => s + x, 0);
     return `  ${label.padEnd(27)}${fmt(r.rate).padStart(9)} samples/s  (ledger caught up ${r.seconds.toFixed(1)} s after the first commit; ${r.totalSeconds.toFixed(1)} s with start-up)
     c/b' ${pct(r.rate / d)} (${r.withoutMacs === true ? "not against the target: (b') checks MACs, this run does not" : `target ≥ 50 %: ${r.rate >= 0.5 * d ? 'PASS' : 'FAIL'}`})   c/b'' ${pct(r.rate / f)}   c/b ${pct(r.rate / b)}   c/a ${pct(r.rate / a)}
+    charges caught up ${r.priced.lagSeconds.toFixed(1)} s later (${fmt(r.priced.unpricedAtQuantities)} pieces unpriced when the quantities had; rating CPU ${r.priced.cpuAfterQuantities.toFixed(1)} s meanwhile): ${fmt(r.priced.rate)} samples/s rated and priced, c/b' ${pct(r.priced.rate / d)}; the CPU figures below count until then
     rating CPU ${r.cpuSeconds.toFixed(1)} s = ${perSample(r).toFixed(1)} µs/sample${r.perInstance.length > 1 ? ` (per instance ${r.perInstance.map((x) => `${x.toFixed(1)} s`).join(', ')})` : ''}; after the first commit ${afterFirst(r).toFixed(1)} µs/sample (start-up ${r.startupCpuSeconds.toFixed(1)} s); peak RSS (VmHWM) ${r.vmHwmKb.map((kb) => `${(kb / 1024).toFixed(0)} MB`).join(', ')} (target < 300 MB: ${Math.max(...r.vmHwmKb) < 300 * 1024 ? 'PASS' : 'FAIL'})
     rating CPU by thread (s): ${r.threads.join('; ')}
     machine during (c): ${r.machine.busy.toFixed(1)} of ${r.machineSeconds.toFixed(1)} core-s busy; rating ${r.cpuSeconds.toFixed(1)}, ${['postgres', 'influxd', 'kafka (java)'].map((k) => `${k} ${r.machine[k].toFixed(1)}`).join(', ')} (all processes of the shared servers)
@@ -70,7 +71,7 @@ ${runLines(cs[2], `(c‖${INSTANCES}) ${INSTANCES} apart`)}
     .map(
       (r) => `
 ${runLines(r, r.label)}
-  variant against (c): ${fmt(r.rate)} samples/s against ${fmt(c.rate)} (×${(r.rate / c.rate).toFixed(2)}); CPU per sample ×${(r.cpuSeconds / c.cpuSeconds).toFixed(2)}`,
+  variant against (c): ${fmt(r.rate)} samples/s against ${fmt(c.rate)} (×${(r.rate / c.rate).toFixed(2)}), rated and priced ×${(r.priced.rate / c.priced.rate).toFixed(2)}; CPU per sample ×${(r.cpuSeconds / c.cpuSeconds).toFixed(2)}`,
     )
     .join('')}
   load average ${load()}`);
