@@ -66,6 +66,14 @@ const ORPHAN_INTERVALS = 5;
 /** Why a pass ran: a committed batch's months, the sweep, or a drain (specs, stop). */
 type PassTrigger = 'batch' | 'sweep' | 'drain';
 
+/** A month in the queue: what queued it first, and the sweeps waiting for its pass. */
+interface QueuedMonth {
+  readonly id: string;
+  readonly month: MonthKey;
+  readonly trigger: PassTrigger;
+  readonly waiters: (() => void)[];
+}
+
 /** What a committed pass hands on: its events to publish, its charges to show. */
 interface PassResult {
   readonly staged: StagedUsage;
@@ -99,7 +107,10 @@ const NEVER_MS = 1e12;
  * others' once their work is `orphanMs` overdue); the sweep sets rating_pricing_lag_seconds.
  */
 export class PricingStage {
-  private readonly queued = new Map<string, MonthKey>();
+  /** Months waiting for their pass, by monthId. */
+  private readonly queued = new Map<string, QueuedMonth>();
+  /** The month whose pass the queue runs now. */
+  private inFlight: QueuedMonth | null = null;
   private running: Promise<void> | null = null;
   private gathering: NodeJS.Timeout | null = null;
   private stopped = false;
@@ -146,28 +157,43 @@ export class PricingStage {
     if (this.stopped) return;
     const { affinity } = this.options;
     for (const m of months) {
-      if (affinity === undefined || affinity.owns(m.tenantId))
-        this.queued.set(`${m.tenantId}\u0000${m.period}`, m);
+      const id = monthId(m);
+      if ((affinity === undefined || affinity.owns(m.tenantId)) && !this.queued.has(id))
+        this.queued.set(id, { id, month: m, trigger: 'batch', waiters: [] });
     }
     if (this.running !== null || this.gathering !== null || this.queued.size === 0) return;
     this.gathering = setTimeout(() => {
       this.gathering = null;
-      this.running = this.drainQueue().finally(() => {
-        this.running = null;
-        if (this.queued.size > 0) this.enqueue([]);
-      });
+      void this.startDrain();
     }, this.coalesceMs);
   }
 
+  /**
+   * Runs the queue now unless it runs already (never rejects: a failed pass is logged and left to
+   * the sweep); gathers again what was queued meanwhile.
+   */
+  private startDrain(): Promise<void> {
+    if (this.running !== null) return this.running;
+    this.running = this.drainQueue().finally(() => {
+      this.running = null;
+      if (this.queued.size > 0) this.enqueue([]);
+    });
+    return this.running;
+  }
+
   private async drainQueue(): Promise<void> {
-    while (this.queued.size > 0) {
-      const [k, month] = this.queued.entries().next().value as [string, MonthKey];
-      this.queued.delete(k);
+    while (this.queued.size > 0 && !this.stopped) {
+      const next = this.queued.values().next().value as QueuedMonth;
+      this.queued.delete(next.id);
+      this.inFlight = next;
       try {
-        await this.priceMonth(month, 'batch');
+        await this.priceMonth(next.month, next.trigger);
       } catch (error) {
         // The pieces stay; the sweep prices them.
-        this.logger?.warn({ err: error, ...month }, 'pricing pass failed; the sweep retries');
+        this.logger?.warn({ err: error, ...next.month }, 'pricing pass failed; the sweep retries');
+      } finally {
+        this.inFlight = null;
+        for (const done of next.waiters) done();
       }
     }
   }
@@ -192,6 +218,9 @@ export class PricingStage {
     this.timer = null;
     if (this.gathering !== null) clearTimeout(this.gathering);
     this.gathering = null;
+    // A sweep waiting for a month that now never runs resolves (what is left stays for the next
+    // start).
+    for (const q of this.queued.values()) for (const done of q.waiters) done();
     this.queued.clear();
     await this.sweeping;
     await this.running;
@@ -199,19 +228,46 @@ export class PricingStage {
 
   /**
    * One sweep (exposed for specs): the months with pieces older than the interval or idle windows
-   * that this instance owns, and another's once their work is `orphanMs` overdue. With every
-   * instance sweeping every month, N instances made N sweeps' passes over the same months.
+   * that this instance owns, and another's once their work is `orphanMs` overdue, priced by the
+   * queue the committed batches' passes run in (one pass at a time per process); resolves once
+   * they are. A month already queued or being priced is not queued again: while a backlog is
+   * rated the queue lags by more than the interval, and a sweep pricing those months beside it
+   * made passes of fewer pieces each (ADR 14). With every instance sweeping every month, N
+   * instances made N sweeps' passes over the same months.
    */
   async sweep(): Promise<void> {
     const months = await this.store.monthsWithWork(this.options.intervalMs, this.options.idleMs);
     const { affinity } = this.options;
+    const priced: Promise<void>[] = [];
     for (const m of months) {
+      if (this.stopped) break;
       if (
-        affinity === undefined ||
-        affinity.owns(m.tenantId) ||
-        m.dueSeconds * 1000 >= this.orphanMs
+        affinity !== undefined &&
+        !affinity.owns(m.tenantId) &&
+        m.dueSeconds * 1000 < this.orphanMs
       )
-        await this.priceMonth(m, 'sweep');
+        continue;
+      const id = monthId(m);
+      let entry = this.queued.get(id) ?? (this.inFlight?.id === id ? this.inFlight : undefined);
+      if (entry === undefined) {
+        entry = {
+          id,
+          month: { tenantId: m.tenantId, period: m.period },
+          trigger: 'sweep',
+          waiters: [],
+        };
+        this.queued.set(id, entry);
+      }
+      const waiting = entry;
+      priced.push(new Promise<void>((resolve) => waiting.waiters.push(resolve)));
+    }
+    if (priced.length > 0) {
+      // No gathering: the sweep's months are overdue already.
+      if (this.gathering !== null) clearTimeout(this.gathering);
+      this.gathering = null;
+      void this.startDrain();
+      this.lag?.set(await this.store.oldestUnpricedSeconds());
+      await Promise.all(priced);
     }
     this.lag?.set(await this.store.oldestUnpricedSeconds());
   }
@@ -335,6 +391,10 @@ export class PricingStage {
     if (result.buckets.length > 0 || result.position !== null)
       this.sink.priced({ buckets: result.buckets, position: result.position });
   }
+}
+
+function monthId(m: MonthKey): string {
+  return `${m.tenantId}\u0000${m.period}`;
 }
 
 function samePosition(a: MonthPosition, b: MonthPosition): boolean {
