@@ -88,14 +88,16 @@ export function resourceSightings(
   lastSeenStepMs: number,
 ): BatchSightings {
   // One accumulator per resource, mutated in place: a batch holds thousands of samples of a few
-  // hundred resources, and this runs for every sample.
-  const acc = new Map<string, { latest: MeteredSample; first: number; last: number }>();
+  // hundred resources, and this runs for every sample. Kept by tenant, then resource (the
+  // decoder's interned strings), so no key is built per sample, only per resource.
+  const byTenant = new Map<string, Map<string, SightingAcc>>();
   for (const s of samples) {
-    const key = resourceKey(s);
+    let resources = byTenant.get(s.tenantId);
+    if (resources === undefined) byTenant.set(s.tenantId, (resources = new Map()));
     const at = s.observedAtMs;
-    const a = acc.get(key);
+    const a = resources.get(s.resourceId);
     if (a === undefined) {
-      acc.set(key, { latest: s, first: at, last: at });
+      resources.set(s.resourceId, { latest: s, first: at, last: at });
       continue;
     }
     if (at >= a.latest.observedAtMs) a.latest = s;
@@ -104,35 +106,52 @@ export function resourceSightings(
   }
   const rows: ResourceSighting[] = [];
   const seen = new Map<string, ResourceSighting | number>();
-  for (const [key, a] of acc) {
-    const was = known(key);
-    const latest = a.latest;
-    if (
-      was !== undefined &&
-      a.first >= was.firstSeenMs &&
-      a.last - was.lastSeenMs < lastSeenStepMs &&
-      (latest.observedAtMs <= was.latestMs || describes(was.description, latest))
-    ) {
-      // Nothing new for the ledger: only the latest observed time moves (no row built).
-      seen.set(key, a.last);
-      continue;
-    }
-    // A batch whose latest sample is not newer than a committed one writes only to move first or
-    // last seen: it carries the known description at its own observed time, so a late sample
-    // never wins over a newer one that wrote no row (it said nothing new, and left the ledger's
-    // observed time behind).
-    const late = was !== undefined && latest.observedAtMs <= was.latestMs;
-    const row: ResourceSighting = {
-      ...(late ? was.description : describe(latest)),
-      firstSeenMs: a.first,
-      lastSeenMs: a.last,
-      observedMs: late ? was.observedMs : latest.observedAtMs,
-    };
-    rows.push(row);
-    seen.set(key, row);
-  }
+  for (const resources of byTenant.values())
+    for (const a of resources.values()) sight(a, known, lastSeenStepMs, rows, seen);
   rows.sort((a, b) => compareKeys(resourceKey(a), resourceKey(b)));
   return { rows, seen };
+}
+
+interface SightingAcc {
+  latest: MeteredSample;
+  first: number;
+  last: number;
+}
+
+/** One resource of the batch: its row when it says something new, else only its latest time. */
+function sight(
+  a: SightingAcc,
+  known: (key: string) => KnownResource | undefined,
+  lastSeenStepMs: number,
+  rows: ResourceSighting[],
+  seen: Map<string, ResourceSighting | number>,
+): void {
+  const key = resourceKey(a.latest);
+  const was = known(key);
+  const latest = a.latest;
+  if (
+    was !== undefined &&
+    a.first >= was.firstSeenMs &&
+    a.last - was.lastSeenMs < lastSeenStepMs &&
+    (latest.observedAtMs <= was.latestMs || describes(was.description, latest))
+  ) {
+    // Nothing new for the ledger: only the latest observed time moves (no row built).
+    seen.set(key, a.last);
+    return;
+  }
+  // A batch whose latest sample is not newer than a committed one writes only to move first or
+  // last seen: it carries the known description at the known observed time, so a late sample
+  // never wins over a newer one that wrote no row (it said nothing new, and left the ledger's
+  // observed time behind).
+  const late = was !== undefined && latest.observedAtMs <= was.latestMs;
+  const row: ResourceSighting = {
+    ...(late ? was.description : describe(latest)),
+    firstSeenMs: a.first,
+    lastSeenMs: a.last,
+    observedMs: late ? was.observedMs : latest.observedAtMs,
+  };
+  rows.push(row);
+  seen.set(key, row);
 }
 
 /** What the ledger holds after `row` was upserted over `was` (the upsert's own rules). */
