@@ -93,7 +93,8 @@ export function resourceSightings(
   const byTenant = new Map<string, Map<string, SightingAcc>>();
   for (const s of samples) {
     let resources = byTenant.get(s.tenantId);
-    if (resources === undefined) byTenant.set(s.tenantId, (resources = new Map()));
+    if (resources === undefined)
+      byTenant.set(s.tenantId, (resources = new Map<string, SightingAcc>()));
     const at = s.observedAtMs;
     const a = resources.get(s.resourceId);
     if (a === undefined) {
