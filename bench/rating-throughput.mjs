@@ -31,6 +31,11 @@
 //          --variant-main PATH (the same with another build of rating, e.g. a baseline checkout's
 //          services/rating/dist/src/main.js: code A/B under the same load; its ledger schema is
 //          migrated by that checkout's libs/ledger, so an older build gets its own)
+//          --pairs N (1; with a variant: N pairs of (c) and (c'), the first in the order (c), (c'),
+//          then alternating ((c'), (c), ...), each run its own ledger and group on the same
+//          samples, and the variant against (c) per pair and as the pairs' geometric mean: this
+//          machine's speed drifts within minutes and the second run of a pair is the slower one,
+//          so a single pair measures the order as much as the variant)
 //          --node-arg ARG (e.g. --trace-gc; --node-arg=--require=bench/lib/alloc-profile.cjs with
 //          --env ALLOC_PROFILE_DIR=DIR: every allocation sampled, bench/alloc-profile-summary.mjs)
 //          --cpu-prof DIR (the rating processes' V8 CPU profiles, written into DIR when they stop;
@@ -70,6 +75,7 @@ const { values: opts } = parseArgs({
     tenants: { type: 'string', default: '50' },
     partitions: { type: 'string', default: '6' },
     instances: { type: 'string', default: '1' },
+    pairs: { type: 'string', default: '1' },
     env: { type: 'string', multiple: true, default: [] },
     'variant-env': { type: 'string', multiple: true, default: [] },
     'variant-node-arg': { type: 'string', multiple: true, default: [] },
@@ -119,7 +125,20 @@ const variantArgs = [
   ...opts['variant-node-arg'],
   ...(opts['variant-main'] === undefined ? [] : [opts['variant-main']]),
 ];
-if (variantArgs.length > 0) runNames.push(`${name}_v`);
+const PAIRS = Number(opts.pairs);
+if (!(Number.isInteger(PAIRS) && PAIRS >= 1 && PAIRS <= 10)) {
+  throw new Error('--pairs must be 1 to 10');
+}
+if (PAIRS > 1 && variantArgs.length === 0) throw new Error('--pairs needs a variant');
+// The variant's runs (ledgers migrated by the variant's checkout), and the later pairs' runs.
+const variantNames = new Set();
+if (variantArgs.length > 0) {
+  for (let i = 0; i < PAIRS; i++) {
+    variantNames.add(i === 0 ? `${name}_v` : `${name}_v${i}`);
+    if (i > 0) runNames.push(`${name}_c${i}`);
+  }
+  runNames.push(...variantNames);
+}
 // --host-auth: a master key of the run's own, in a file only this user reads (deleted at the end).
 const keysDir = opts['host-auth'] ? mkdtempSync(join(tmpdir(), 'rating-bench-keys-')) : null;
 const keysFile = keysDir === null ? null : join(keysDir, 'host-auth-masters');
@@ -202,7 +221,7 @@ try {
   const variantRoot =
     opts['variant-main'] === undefined ? undefined : join(opts['variant-main'], '../../../../..');
   for (const n of runNames) {
-    await prepareLedger(n, TENANTS, n.endsWith('_v') ? variantRoot : undefined);
+    await prepareLedger(n, TENANTS, variantNames.has(n) ? variantRoot : undefined);
   }
   log(`ledger schema ${runNames.join(', ')} ready; producing ${fmt(N)} samples with kcat`);
 
@@ -306,7 +325,18 @@ try {
       })),
     });
   }
-  if (variantArgs.length > 0) runs.push({ label: 'variant', deployments: [whole(`${name}_v`, 1)] });
+  // The pairs: (c), (c') first, then alternating; the first (c) is the one-instance run above.
+  for (let i = 0; i < PAIRS && variantArgs.length > 0; i++) {
+    const variant = {
+      label: 'variant',
+      pair: i,
+      deployments: [whole(i === 0 ? `${name}_v` : `${name}_v${i}`, 1)],
+    };
+    const base = { label: null, pair: i, base: true, deployments: [whole(`${name}_c${i}`, 1)] };
+    if (i === 0) runs.push(variant);
+    else if (i % 2 === 1) runs.push(variant, base);
+    else runs.push(base, variant);
+  }
   for (const run of runs) {
     const processes = run.deployments.reduce((s, d) => s + d.instances, 0);
     log(
@@ -327,6 +357,8 @@ try {
     c.withoutMacs =
       keysFile !== null && run.label === 'variant' && 'HOST_AUTH_KEYS_FILE' in variantEnv;
     c.control = run.control === true;
+    c.pair = run.pair ?? (run === runs[0] && variantArgs.length > 0 ? 0 : null);
+    c.base = run.base === true;
     c.events = 0;
     c.influxPoints = { usage: 0, resource: 0 };
     for (const { runName } of run.deployments) {

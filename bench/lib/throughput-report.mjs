@@ -67,12 +67,52 @@ ${runLines(cs[2], `(c‖${INSTANCES}) ${INSTANCES} apart`)}
   the group's own cost: ${INSTANCES} instances in one group against ${INSTANCES} deployments sharing nothing: CPU per sample ×${(perSample(cs[1]) / perSample(cs[2])).toFixed(2)}, after the first commit ×${(afterFirst(cs[1]) / afterFirst(cs[2])).toFixed(2)} (${afterFirst(cs[2])} µs apart; apart against 1 instance ×${(afterFirst(cs[2]) / afterFirst(c)).toFixed(2)}: the machine's)`
       : ''
   }${cs
-    .filter((r) => r.label !== null)
+    .filter((r) => r.label !== null && (r.pair ?? 0) === 0)
     .map(
       (r) => `
 ${runLines(r, r.label)}
   variant against (c): ${fmt(r.rate)} samples/s against ${fmt(c.rate)} (×${(r.rate / c.rate).toFixed(2)}), rated and priced ×${(r.priced.rate / c.priced.rate).toFixed(2)}; CPU per sample ×${(r.cpuSeconds / c.cpuSeconds).toFixed(2)}`,
     )
-    .join('')}
+    .join('')}${pairLines(cs, afterFirst)}
   load average ${load()}`);
+}
+
+/**
+ * With --pairs N > 1: the variant against (c) in each pair (in run order), and the pairs'
+ * geometric mean. Pair 1 ran (c) first, the others alternate; with both orders, the pairs also
+ * give how much slower the second run of a pair was on its own (the machine, not the variant).
+ */
+function pairLines(cs, afterFirst) {
+  const pairs = [];
+  for (const v of cs.filter((r) => r.label !== null && r.pair !== null)) {
+    const c = v.pair === 0 ? cs[0] : cs.find((r) => r.base && r.pair === v.pair);
+    const variantFirst = cs.indexOf(v) < cs.indexOf(c);
+    pairs.push({
+      n: v.pair + 1,
+      variantFirst,
+      rate: v.rate / c.rate,
+      priced: v.priced.rate / c.priced.rate,
+      cpu: afterFirst(v) / afterFirst(c),
+      pg: v.pgBackends.visible ? v.pgBackends.ratingSeconds / c.pgBackends.ratingSeconds : NaN,
+      c,
+      v,
+    });
+  }
+  if (pairs.length < 2) return '';
+  const x = (r) => `×${r.toFixed(2)}`;
+  const gm = (k, of = pairs) => Math.exp(of.reduce((s, p) => s + Math.log(p[k]), 0) / of.length);
+  const lines = pairs.map(
+    (p) =>
+      `\n    pair ${p.n} (${p.variantFirst ? "(c')" : '(c)'} first): ${fmt(p.v.rate)} samples/s against ${fmt(p.c.rate)} (${x(p.rate)}), rated and priced ${x(p.priced)}, CPU a sample after the first commit ${afterFirst(p.v)} against ${afterFirst(p.c)} µs (${x(p.cpu)}), PostgreSQL on rating's connections ${x(p.pg)}`,
+  );
+  const first = pairs.filter((p) => p.variantFirst);
+  const second = pairs.filter((p) => !p.variantFirst);
+  // Variant second: ratio = true × q, variant first: true ÷ q (q: a second run against a first).
+  const order =
+    first.length > 0 && second.length > 0
+      ? `; a pair's second run against its first, whatever ran (from the two orders): samples/s ×${Math.sqrt(gm('rate', second) / gm('rate', first)).toFixed(2)}, CPU a sample ×${Math.sqrt(gm('cpu', second) / gm('cpu', first)).toFixed(2)}`
+      : '';
+  return `
+  pairs, the variant against (c) in run order:${lines.join('')}
+  the ${pairs.length} pairs' geometric mean: samples/s ${x(gm('rate'))}, rated and priced ${x(gm('priced'))}, CPU a sample after the first commit ${x(gm('cpu'))}, PostgreSQL on rating's connections ${x(gm('pg'))}${order}`;
 }
