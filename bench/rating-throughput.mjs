@@ -131,10 +131,11 @@ if (!(Number.isInteger(PAIRS) && PAIRS >= 1 && PAIRS <= 10)) {
 }
 if (PAIRS > 1 && variantArgs.length === 0) throw new Error('--pairs needs a variant');
 // The variant's runs (ledgers migrated by the variant's checkout), and the later pairs' runs.
+const variantName = (pair) => (pair === 0 ? `${name}_v` : `${name}_v${pair}`);
 const variantNames = new Set();
 if (variantArgs.length > 0) {
   for (let i = 0; i < PAIRS; i++) {
-    variantNames.add(i === 0 ? `${name}_v` : `${name}_v${i}`);
+    variantNames.add(variantName(i));
     if (i > 0) runNames.push(`${name}_c${i}`);
   }
   runNames.push(...variantNames);
@@ -330,7 +331,7 @@ try {
     const variant = {
       label: 'variant',
       pair: i,
-      deployments: [whole(i === 0 ? `${name}_v` : `${name}_v${i}`, 1)],
+      deployments: [whole(variantName(i), 1)],
     };
     const base = { label: null, pair: i, base: true, deployments: [whole(`${name}_c${i}`, 1)] };
     if (i === 0) runs.push(variant);

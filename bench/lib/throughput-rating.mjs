@@ -92,12 +92,12 @@ export async function rateAll(bench, deployments, variantEnv, variantNodeArgs, m
     }
     if (done > 0 && firstCommit === 0) {
       firstCommit = performance.now();
-      startupCpuSeconds = ratings.reduce((sum, r) => sum + cpuTicks(r.pid) / TICKS_PER_S, 0);
+      startupCpuSeconds = cpuSecondsOf(ratings);
     }
     if (caughtUp) break;
   }
   const t1 = performance.now();
-  const cpuAtQuantities = ratings.reduce((sum, r) => sum + cpuTicks(r.pid) / TICKS_PER_S, 0);
+  const cpuAtQuantities = cpuSecondsOf(ratings);
   // Charges may lag quantities (the pricing stage, ADR 14): the run is done once no unpriced
   // piece is left either, so work a build defers past the offsets' catch-up still counts.
   const charges = await chargesCaughtUp(db, deployments, ratings);
@@ -222,13 +222,18 @@ async function chargesCaughtUp(db, deployments, ratings) {
     }
     unpricedAtStart ??= unpriced;
     if (unpriced === 0) {
-      const cpuSeconds = ratings.reduce((sum, r) => sum + cpuTicks(r.pid) / TICKS_PER_S, 0);
+      const cpuSeconds = cpuSecondsOf(ratings);
       return { at: performance.now(), cpuSeconds, unpricedAtStart };
     }
     if (performance.now() - t0 > 5 * 60_000)
       throw new Error(`${unpriced} pieces still unpriced 5 min after the quantities caught up`);
     await sleep(50);
   }
+}
+
+/** The rating processes' CPU seconds so far, all threads. */
+function cpuSecondsOf(ratings) {
+  return ratings.reduce((sum, r) => sum + cpuTicks(r.pid) / TICKS_PER_S, 0);
 }
 
 /** A process's CPU seconds so far: its main thread, and the others (V8, libuv, workers). */

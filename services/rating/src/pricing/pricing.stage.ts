@@ -13,6 +13,7 @@ import {
   type UsageWindowRules,
   bucketKey,
   instanceKey,
+  positionKey,
   priceMonth,
 } from '../domain';
 import { byBucketKey } from '../ledger/batch-ledger.store';
@@ -107,7 +108,7 @@ const NEVER_MS = 1e12;
  * others' once their work is `orphanMs` overdue); the sweep sets rating_pricing_lag_seconds.
  */
 export class PricingStage {
-  /** Months waiting for their pass, by monthId. */
+  /** Months waiting for their pass, by positionKey. */
   private readonly queued = new Map<string, QueuedMonth>();
   /** The month whose pass the queue runs now. */
   private inFlight: QueuedMonth | null = null;
@@ -157,7 +158,7 @@ export class PricingStage {
     if (this.stopped) return;
     const { affinity } = this.options;
     for (const m of months) {
-      const id = monthId(m);
+      const id = positionKey(m.tenantId, m.period);
       if ((affinity === undefined || affinity.owns(m.tenantId)) && !this.queued.has(id))
         this.queued.set(id, { id, month: m, trigger: 'batch', waiters: [] });
     }
@@ -247,7 +248,7 @@ export class PricingStage {
         m.dueSeconds * 1000 < this.orphanMs
       )
         continue;
-      const id = monthId(m);
+      const id = positionKey(m.tenantId, m.period);
       let entry = this.queued.get(id) ?? (this.inFlight?.id === id ? this.inFlight : undefined);
       if (entry === undefined) {
         entry = {
@@ -266,6 +267,8 @@ export class PricingStage {
       if (this.gathering !== null) clearTimeout(this.gathering);
       this.gathering = null;
       void this.startDrain();
+      // The lag as found, then again once priced: behind a backlog's queue the wait can be long,
+      // and the gauge must not stand still meanwhile.
       this.lag?.set(await this.store.oldestUnpricedSeconds());
       await Promise.all(priced);
     }
@@ -391,10 +394,6 @@ export class PricingStage {
     if (result.buckets.length > 0 || result.position !== null)
       this.sink.priced({ buckets: result.buckets, position: result.position });
   }
-}
-
-function monthId(m: MonthKey): string {
-  return `${m.tenantId}\u0000${m.period}`;
 }
 
 function samePosition(a: MonthPosition, b: MonthPosition): boolean {
