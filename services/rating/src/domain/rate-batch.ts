@@ -4,7 +4,6 @@ import {
   type BucketSegment,
   type BucketUsage,
   bucketKey,
-  addBuckets,
   splitIntervalSegments,
   splitTail,
 } from './usage-bucket';
@@ -74,9 +73,8 @@ export function foldBatch(
   each: (rated: RatedInterval, instanceKey: string) => void,
 ): BatchFold {
   const states = new Map<string, InstanceState>();
-  const buckets = new Map<string, BucketUsage>();
-  // The sums this batch made (its own objects, added to in place; the segments stay as rated).
-  const merged = new Set<BucketUsage>();
+  const sums = new BucketSums();
+  const keys = new InstanceKeys();
   const rejected: { sample: MeteredSample; implausible: Implausible }[] = [];
   let ratedCount = 0;
   let clipped = 0;
@@ -84,7 +82,7 @@ export function foldBatch(
   let duplicates = 0;
   let outOfOrder = 0;
   for (const sample of samples) {
-    const key = instanceKey(sample);
+    const key = keys.of(sample);
     const outcome = rateSample(states.get(key) ?? known.get(key), sample, rules);
     switch (outcome.kind) {
       case 'ignored':
@@ -104,43 +102,84 @@ export function foldBatch(
         }
         const timeZone = timeZoneOf(sample.tenantId);
         const segments = splitIntervalSegments(interval, timeZone);
-        for (const s of segments) addUsage(buckets, merged, s.usage);
+        for (const s of segments) sums.add(s.usage);
         // An inferred final's unseen tail: gap buckets of their own, no usage (never priced).
         if ((interval.tailMs ?? 0) > 0) {
-          for (const usage of splitTail(interval, timeZone)) {
-            addUsage(buckets, merged, usage);
-          }
+          for (const usage of splitTail(interval, timeZone)) sums.add(usage);
         }
         each({ sample, interval, segments, timeZone }, key);
         break;
       }
     }
   }
-  return { states, buckets, ratedCount, clipped, clippedCpuNs, duplicates, outOfOrder, rejected };
+  return {
+    states,
+    buckets: sums.buckets(),
+    ratedCount,
+    clipped,
+    clippedCpuNs,
+    duplicates,
+    outOfOrder,
+    rejected,
+  };
+}
+
+/**
+ * Each instance's key (instanceKey), built once per instance and batch instead of once per sample:
+ * kept by resource, then instance (the decoder's interned strings, whose hashes are cached).
+ */
+class InstanceKeys {
+  private readonly byResource = new Map<string, Map<string, string>>();
+
+  of(s: { resourceId: string; instanceId: string }): string {
+    let instances = this.byResource.get(s.resourceId);
+    if (instances === undefined)
+      this.byResource.set(s.resourceId, (instances = new Map<string, string>()));
+    let key = instances.get(s.instanceId);
+    if (key === undefined) instances.set(s.instanceId, (key = instanceKey(s)));
+    return key;
+  }
 }
 
 type MutableUsage = { -readonly [K in keyof BucketUsage]: BucketUsage[K] };
 
+/** A bucket of the batch: its usage, and whether that object is the batch's own to add to. */
+interface BucketSlot {
+  usage: BucketUsage;
+  own: boolean;
+}
+
 /**
- * Adds a bucket usage to the batch's sums: the first of a bucket is taken as it is, the second
- * makes a sum of the batch's own (addBuckets), and later ones are added to that sum in place, so
- * a bucket costs one object per batch instead of one per sample. Integer addition is exact.
+ * The batch's usage per tenant, resource and bucket. A bucket's first usage is kept as it is (a
+ * segment's object, left as rated); a second makes a sum of the batch's own, to which later ones
+ * are added in place, so a bucket costs one object per batch instead of one per sample. Kept by
+ * tenant, resource and bucket start, so no key is built per sample (only per bucket, in
+ * `buckets`). Integer addition is exact.
  */
-function addUsage(
-  buckets: Map<string, BucketUsage>,
-  merged: Set<BucketUsage>,
-  usage: BucketUsage,
-): void {
-  const k = bucketKey(usage);
-  const prev = buckets.get(k);
-  if (prev === undefined) {
-    buckets.set(k, usage);
-  } else if (!merged.has(prev)) {
-    const sum = addBuckets(prev, usage);
-    merged.add(sum);
-    buckets.set(k, sum);
-  } else {
-    const m = prev as MutableUsage;
+class BucketSums {
+  private readonly byTenant = new Map<string, Map<string, Map<number, BucketSlot>>>();
+  /** In the order the buckets were first added to. */
+  private readonly slots: BucketSlot[] = [];
+
+  add(usage: BucketUsage): void {
+    let resources = this.byTenant.get(usage.tenantId);
+    if (resources === undefined)
+      this.byTenant.set(usage.tenantId, (resources = new Map<string, Map<number, BucketSlot>>()));
+    let buckets = resources.get(usage.resourceId);
+    if (buckets === undefined)
+      resources.set(usage.resourceId, (buckets = new Map<number, BucketSlot>()));
+    const slot = buckets.get(usage.bucketStartMs);
+    if (slot === undefined) {
+      const fresh: BucketSlot = { usage, own: false };
+      buckets.set(usage.bucketStartMs, fresh);
+      this.slots.push(fresh);
+      return;
+    }
+    if (!slot.own) {
+      slot.usage = { ...slot.usage };
+      slot.own = true;
+    }
+    const m = slot.usage as MutableUsage;
     m.cpuUsage += usage.cpuUsage;
     m.cpuAllocation += usage.cpuAllocation;
     m.cpuMax += usage.cpuMax;
@@ -155,5 +194,12 @@ function addUsage(
     m.samplesThinned += usage.samplesThinned;
     m.declaredMs += usage.declaredMs;
     m.declaredGapMs += usage.declaredGapMs;
+  }
+
+  /** Every bucket's usage over the batch, by bucketKey, in the order first added to. */
+  buckets(): Map<string, BucketUsage> {
+    const out = new Map<string, BucketUsage>();
+    for (const { usage } of this.slots) out.set(bucketKey(usage), usage);
+    return out;
   }
 }
