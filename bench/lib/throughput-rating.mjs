@@ -1,6 +1,7 @@
 // (c) of bench/rating-throughput.mjs: the rating service (one process or several in one consumer
 // group) rating the samples until the ledger has caught up, watched as it runs: its CPU (by
 // thread), peak RSS, where the machine's CPU went, the ledger rows written, the lock waits.
+import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
@@ -69,6 +70,9 @@ export async function rateAll(bench, deployments, variantEnv, variantNodeArgs, m
   // CPU the processes used until the first commit: start-up (modules, Nest, connections, the
   // group join), which the per-sample figure after the first commit leaves out.
   let startupCpuSeconds = 0;
+  // The main threads' CPU and the machine's busy time at the first commit: how busy each was while
+  // rating (the main thread on CPU all the time: it is the bound; both short of it: waits are).
+  let busyAtFirst = null;
   for (;;) {
     await sleep(100);
     for (const rating of ratings) {
@@ -93,11 +97,13 @@ export async function rateAll(bench, deployments, variantEnv, variantNodeArgs, m
     if (done > 0 && firstCommit === 0) {
       firstCommit = performance.now();
       startupCpuSeconds = cpuSecondsOf(ratings);
+      busyAtFirst = busyNow(ratings);
     }
     if (caughtUp) break;
   }
   const t1 = performance.now();
   const cpuAtQuantities = cpuSecondsOf(ratings);
+  const busyAtQuantities = busyNow(ratings);
   // Charges may lag quantities (the pricing stage, ADR 14): the run is done once no unpriced
   // piece is left either, so work a build defers past the offsets' catch-up still counts.
   const charges = await chargesCaughtUp(db, deployments, ratings);
@@ -201,7 +207,43 @@ export async function rateAll(bench, deployments, variantEnv, variantNodeArgs, m
       Object.entries(machineAfter).map(([k, v]) => [k, v - (machineBefore[k] ?? 0)]),
     ),
     machineSeconds: ((t1 - t0) / 1000) * cpus().length,
+    // From the first commit until the quantities caught up: each main thread's time on CPU, and
+    // the machine's busy time over its cores, as fractions of the wall time.
+    busy: {
+      mainThread:
+        (busyAtQuantities.main - busyAtFirst.main) / ratings.length / ((t1 - firstCommit) / 1000),
+      runQueue:
+        (busyAtQuantities.runQueue - busyAtFirst.runQueue) /
+        ratings.length /
+        ((t1 - firstCommit) / 1000),
+      machine:
+        (busyAtQuantities.machine - busyAtFirst.machine) /
+        (((t1 - firstCommit) / 1000) * cpus().length),
+      cores: cpus().length,
+    },
   };
+}
+
+/**
+ * The rating processes' main threads' CPU seconds so far and their time runnable but waiting for a
+ * core (the scheduler's run queue, /proc/<pid>/task/<pid>/schedstat; 0 where the kernel keeps no
+ * such count), summed, and the machine's busy time.
+ */
+function busyNow(ratings) {
+  return {
+    main: ratings.reduce((sum, r) => sum + threadCpuSeconds(r.pid).main, 0),
+    runQueue: ratings.reduce((sum, r) => sum + runQueueSeconds(r.pid), 0),
+    machine: machineBusySeconds(),
+  };
+}
+
+function runQueueSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').trim().split(' ');
+    return Number(fields[1]) / 1e9 || 0;
+  } catch {
+    return 0;
+  }
 }
 
 /**
