@@ -146,8 +146,9 @@ export async function noopConsumer(fromTopic, total, decoder, keysFile = null) {
     brokers: BROKERS,
     logLevel: kafkajs.logLevel.NOTHING,
   });
+  // A group of its own (the process's id): (b') runs twice, and a group reads on from its offsets.
   const consumer = client.consumer({
-    groupId: `${fromTopic}-${decoder}`,
+    groupId: `${fromTopic}-${decoder}-${process.pid}`,
     maxBytesPerPartition: 4_194_304,
   });
   await consumer.connect();

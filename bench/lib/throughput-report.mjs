@@ -22,7 +22,7 @@ function pgLine(pg, N, batches) {
  */
 export function printSummary(
   { N, RESOURCES, TENANTS, PARTITIONS, INSTANCES, HOST_AUTH = false },
-  { a, b, d, f },
+  { a, b, d, f, dBefore, dAfter },
   cs,
   spread,
 ) {
@@ -56,7 +56,7 @@ export function printSummary(
 rating throughput, ${fmt(N)} samples (${RESOURCES} resources, ${TENANTS} tenants, ${PARTITIONS} partitions${HOST_AUTH ? '; signed by their hosts, HOST_AUTH on as in production' : ''})
   (a) kcat raw consume         ${fmt(a).padStart(9)} samples/s
   (b) kafkajs no-op consumer   ${fmt(b).padStart(9)} samples/s
-  (b') kafkajs + decoding      ${fmt(d).padStart(9)} samples/s  (rating's decoder${HOST_AUTH ? ' and MAC check' : ''} only: the reference of c/b')
+  (b') kafkajs + decoding      ${fmt(d).padStart(9)} samples/s  (rating's decoder${HOST_AUTH ? ' and MAC check' : ''} only: the reference of c/b'; the geometric mean of ${fmt(dBefore)} before the runs of rating and ${fmt(dAfter)} after them)
   (b'') kafkajs + contract     ${fmt(f).padStart(9)} samples/s  ((b') as issue 19 was filed: the contract's decoder, JSON.parse and the schema's checks, before rating read samples from their bytes; c/b'' is a reference, not the target)
 ${runLines(c, '(c) rating service')}${
     INSTANCES > 1
