@@ -340,6 +340,9 @@ try {
     else runs.push(base, variant);
   }
   for (const run of runs) {
+    // Every run from the same state of the server: the WAL the runs before wrote is flushed now,
+    // not by a checkpoint during this one.
+    await db.query('CHECKPOINT');
     const processes = run.deployments.reduce((s, d) => s + d.instances, 0);
     log(
       `(c) starting the rating service (${processes} process${processes > 1 ? 'es' : ''}${run.control ? `, ${processes} deployments sharing nothing` : ''})`,
@@ -369,6 +372,9 @@ try {
       const points = await influxCount(runName);
       c.influxPoints.usage += points.usage;
       c.influxPoints.resource += points.resource;
+      // Its figures are read: its ledger goes now, so that autovacuum does not clean up after it
+      // while a later run is measured (--keep: kept, as all the rest).
+      if (!opts.keep) await db.query(`DROP SCHEMA IF EXISTS "${runName}" CASCADE`);
     }
     cs.push(c);
   }
