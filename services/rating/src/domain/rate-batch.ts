@@ -3,6 +3,7 @@ import { type Implausible, type RatingRules, type UsageInterval, rateSample } fr
 import {
   type BucketSegment,
   type BucketUsage,
+  addBuckets,
   bucketKey,
   splitIntervalSegments,
   splitTail,
@@ -199,7 +200,13 @@ class BucketSums {
   /** Every bucket's usage over the batch, by bucketKey, in the order first added to. */
   buckets(): Map<string, BucketUsage> {
     const out = new Map<string, BucketUsage>();
-    for (const { usage } of this.slots) out.set(bucketKey(usage), usage);
+    for (const { usage } of this.slots) {
+      const key = bucketKey(usage);
+      const same = out.get(key);
+      // Two buckets with one key: only ids holding a NUL (the contract refuses control
+      // characters) could make them; summed as one, as a map by key always did.
+      out.set(key, same === undefined ? usage : addBuckets(same, usage));
+    }
     return out;
   }
 }
