@@ -1,12 +1,17 @@
 #!/usr/bin/env node
 // Where one sample's CPU goes inside the rating service's own code (a script that prints figures,
 // not a test): the fleet's samples (bench/sample-stream.mjs) cut into partition batches and put
-// through rating's steps in process, without Kafka, PostgreSQL or InfluxDB — decode (the fast
-// path + the contract's rules), rate (deltas, hour buckets), plan, price (graduated tiers at month
-// positions), usage windows, the raw gauge lines (one per resource and batch), and the per-host MAC check (ADR 0010) — timed step by step, with garbage collection
-// where it falls. Baseline in the same run: JSON.parse of the same bytes, so the figures compare
-// across machines as a ratio. rating-throughput.mjs measures the whole service; what it spends
-// beyond these steps is I/O (kafkajs, the PostgreSQL and InfluxDB clients) and their garbage.
+// through rating's steps in process, as the service runs them, without Kafka, PostgreSQL or
+// InfluxDB — decode (the byte reader + the rating clock's rules), the per-host MAC check (ADR
+// 0010), the batch's one pass (foldBatch: deltas and hour buckets, with each interval planned and
+// folded into unpriced pieces and the resource gauges, and the resource dimension's sightings, as
+// SampleBatchProcessor.fold does), the pricing stage's pass over each tenant month's pieces
+// (priceMonth: graduated tiers from the month's position, usage windows), the usage events of the
+// windows it closed (encodeUsageEvent), and the raw gauge lines (one per resource and batch) —
+// timed step by step, with garbage collection where it falls. Baseline in the same run: JSON.parse
+// of the same bytes, so the figures compare across machines as a ratio. rating-throughput.mjs
+// measures the whole service; what it spends beyond these steps is I/O (kafkajs, the PostgreSQL and
+// InfluxDB clients) and their garbage.
 //
 //   npx tsc -b services/rating && node bench/rating-domain.mjs [--samples 300000] [--passes 3]
 import { parseArgs } from 'node:util';
@@ -20,7 +25,7 @@ const { decodeMeteredSample, decodeSampleFast } = dist('consuming/sample.decoder
 const { toMeteredSample } = dist('consuming/sample.mapper.js');
 const { TenantCatalog } = dist('pricing/tenant-catalog.js');
 const { resourcePoint } = dist('sinks/influx-points.js');
-const { resourceGauges } = domain;
+const { encodeUsageEvent } = dist('publishing/usage-event.encoder.js');
 const contracts = require('../libs/contracts/dist/src/index.js');
 
 const { values: opts } = parseArgs({
@@ -116,16 +121,20 @@ const batches = partitions.flatMap((p) => {
   return out;
 });
 
-const STEPS = ['decode', 'host MAC', 'rate', 'plan', 'price', 'windows', 'gauge line'];
+const STEPS = ['decode', 'host MAC', 'fold', 'price', 'events', 'gauge line'];
 const rules = { maxGapMs: 300_000 };
+const windowRules = { windowMs: 300_000 };
 
-/** One pass over every batch, from empty states; milliseconds per step. */
+/** One pass over every batch, from empty states and positions; milliseconds per step. */
 function pass() {
   const ms = Object.fromEntries(STEPS.map((s) => [s, 0]));
   const states = new Map();
-  const positions = new Map();
-  let windows = new Map();
+  // The pricing stage's state per tenant month: its position and its instances' open windows.
+  const months = new Map();
+  const known = new Map();
+  const ratedAtJson = JSON.stringify(new Date().toISOString());
   let checksum = 0;
+  let pieceCount = 0;
   for (const batch of batches) {
     let t = performance.now();
     const lap = (step) => {
@@ -152,25 +161,67 @@ function pass() {
       }
     }
     lap('host MAC');
-    const rating = domain.rateBatch(samples, states, rules, (id) => catalog.zoneOf(id));
+    // SampleBatchProcessor.fold: one pass from sample to states, buckets, pieces and gauges.
+    const pieceFold = new domain.PieceFold(windowRules);
+    const gaugeFold = new domain.GaugeFold();
+    const rating = domain.foldBatch(
+      samples,
+      states,
+      rules,
+      (id) => catalog.zoneOf(id),
+      (rated, key) => {
+        pieceFold.add(domain.planInterval(rated, catalog.pricing), key);
+        gaugeFold.add(rated);
+      },
+    );
+    const sightings = domain.resourceSightings(samples, (key) => known.get(key), 300_000);
+    const pieces = pieceFold.finish(rating.states.values(), (state) =>
+      domain.zoneCalendar(catalog.zoneOf(state.tenantId)).periodOf(state.lastObservedAtMs),
+    );
     for (const [k, v] of rating.states) states.set(k, v);
-    lap('rate');
-    const planned = domain.planBatch(rating.rated, catalog.pricing);
-    lap('plan');
-    const priced = domain.priceBatch(planned, positions, catalog.pricing);
-    for (const [k, v] of priced.positions) positions.set(k, v);
-    lap('price');
-    const w = domain.windowUsages(priced.usages, windows, rating.states, { windowMs: 300_000 });
-    windows = new Map(windows);
-    for (const [k, v] of w.open) {
-      if (v === null) windows.delete(k);
-      else windows.set(k, v);
+    for (const [key, sight] of sightings.seen) {
+      const next = domain.afterBatch(known.get(key), sight);
+      if (next !== undefined) known.set(key, next);
     }
-    lap('windows');
-    for (const g of resourceGauges(rating.rated)) checksum += resourcePoint(g).line.length;
+    checksum += rating.buckets.size;
+    lap('fold');
+    // The pricing stage: a pass per tenant month over its pieces, in the order rated.
+    const byMonth = new Map();
+    pieceCount += pieces.length;
+    for (const piece of pieces) {
+      const key = domain.positionKey(piece.tenantId, piece.period);
+      let list = byMonth.get(key);
+      if (list === undefined) byMonth.set(key, (list = []));
+      list.push(piece);
+    }
+    const closed = [];
+    for (const [key, list] of byMonth) {
+      const { tenantId, period } = list[0];
+      const month = months.get(key) ?? { position: null, open: new Map() };
+      const priced = domain.priceMonth(
+        list,
+        tenantId,
+        period,
+        month.position,
+        month.open,
+        catalog.pricing,
+        windowRules,
+      );
+      if (priced.position !== null) month.position = priced.position;
+      for (const [k, w] of priced.open) {
+        if (w === null) month.open.delete(k);
+        else month.open.set(k, w);
+      }
+      months.set(key, month);
+      closed.push(...priced.closed);
+    }
+    lap('price');
+    for (const u of closed) checksum += encodeUsageEvent(u, ratedAtJson).length;
+    lap('events');
+    for (const g of gaugeFold.gauges) checksum += resourcePoint(g).line.length;
     lap('gauge line');
   }
-  return { ms, checksum };
+  return { ms, checksum, pieces: pieceCount };
 }
 
 /** The baseline: JSON.parse of the same bytes (as text), nothing else. */
@@ -197,6 +248,7 @@ function contractDecode() {
 }
 
 const perSample = (ms) => (ms * 1000) / N;
+const fmtInt = (n) => n.toLocaleString('en-US');
 const runs = [];
 const bases = [];
 const contractRuns = [];
@@ -220,7 +272,7 @@ const baseUs = perSample(median(bases));
 const contractUs = perSample(median(contractRuns));
 console.log(`
 rating's own steps, ${N.toLocaleString('en-US')} samples (${(bytes / N).toFixed(0)} B each), ${batches.length} batches, median of ${PASSES} passes
-${STEPS.map((s) => `  ${s.padEnd(11)} ${stepUs[s].toFixed(2).padStart(6)} µs/sample`).join('\n')}
-  all steps   ${totalUs.toFixed(2).padStart(6)} µs/sample  (${(1e6 / totalUs).toLocaleString('en-US', { maximumFractionDigits: 0 })} samples/s on one core)
+${STEPS.map((s) => `  ${s.padEnd(11)} ${stepUs[s].toFixed(2).padStart(6)} µs/sample${s === 'price' ? `  (${((stepUs.price * N) / runs[0].pieces).toFixed(2)} µs a piece: ${fmtInt(runs[0].pieces)} pieces, one per instance and usage window of a batch)` : ''}`).join('\n')}
+  all steps   ${totalUs.toFixed(2).padStart(6)} µs/sample  (${(1e6 / totalUs).toLocaleString('en-US', { maximumFractionDigits: 0 })} samples/s on one core); without the MAC (HOST_AUTH off) ${(totalUs - stepUs['host MAC']).toFixed(2)}, beyond decoding ${(totalUs - stepUs['host MAC'] - stepUs.decode).toFixed(2)}
   baseline    ${baseUs.toFixed(2).padStart(6)} µs/sample  JSON.parse of the same bytes; steps / baseline ${(totalUs / baseUs).toFixed(1)}
   contract's  ${contractUs.toFixed(2).padStart(6)} µs/sample  decode the contract's way (JSON.parse, its rules, the mapper); rating's byte reader ×${(stepUs.decode / contractUs).toFixed(2)} of it`);
