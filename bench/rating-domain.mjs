@@ -3,9 +3,9 @@
 // not a test): the fleet's samples (bench/sample-stream.mjs) cut into partition batches and put
 // through rating's steps in process, as the service runs them, without Kafka, PostgreSQL or
 // InfluxDB — decode (the byte reader + the rating clock's rules), the per-host MAC check (ADR
-// 0010), the batch's one pass (foldBatch: deltas and hour buckets, with each interval planned and
-// folded into unpriced pieces and the resource gauges, and the resource dimension's sightings, as
-// SampleBatchProcessor.fold does), the pricing stage's pass over each tenant month's pieces
+// 0010), the batch's one pass (foldSamples, the function SampleBatchProcessor runs: deltas and hour
+// buckets, with each interval planned and folded into unpriced pieces and the resource gauges, and
+// the resource dimension's sightings), the pricing stage's pass over each tenant month's pieces
 // (priceMonth: graduated tiers from the month's position, usage windows), the usage events of the
 // windows it closed (encodeUsageEvent), and the raw gauge lines (one per resource and batch) —
 // timed step by step, with garbage collection where it falls. Baseline in the same run: JSON.parse
@@ -161,22 +161,13 @@ function pass() {
       }
     }
     lap('host MAC');
-    // SampleBatchProcessor.fold: one pass from sample to states, buckets, pieces and gauges.
-    const pieceFold = new domain.PieceFold(windowRules);
-    const gaugeFold = new domain.GaugeFold();
-    const rating = domain.foldBatch(
+    // The batch's one pass, as SampleBatchProcessor runs it (domain/batch-fold.ts).
+    const { rating, pieces, gauges, sightings } = domain.foldSamples(
       samples,
       states,
-      rules,
-      (id) => catalog.zoneOf(id),
-      (rated, key) => {
-        pieceFold.add(domain.planInterval(rated, catalog.pricing), key);
-        gaugeFold.add(rated);
-      },
-    );
-    const sightings = domain.resourceSightings(samples, (key) => known.get(key), 300_000);
-    const pieces = pieceFold.finish(rating.states.values(), (state) =>
-      domain.zoneCalendar(catalog.zoneOf(state.tenantId)).periodOf(state.lastObservedAtMs),
+      { rules, windows: windowRules, lastSeenStepMs: 300_000 },
+      catalog,
+      (key) => known.get(key),
     );
     for (const [k, v] of rating.states) states.set(k, v);
     for (const [key, sight] of sightings.seen) {
@@ -218,7 +209,7 @@ function pass() {
     lap('price');
     for (const u of closed) checksum += encodeUsageEvent(u, ratedAtJson).length;
     lap('events');
-    for (const g of gaugeFold.gauges) checksum += resourcePoint(g).line.length;
+    for (const g of gauges) checksum += resourcePoint(g).line.length;
     lap('gauge line');
   }
   return { ms, checksum, pieces: pieceCount };

@@ -69,21 +69,17 @@ const pricing = {
   planAt: () => null,
   currencyOf: () => 'EUR',
 };
-// The processor's one pass (SampleBatchProcessor.fold): what it keeps until the commit.
-const pieceFold = new domain.PieceFold({ windowMs: 300_000 });
-const gaugeFold = new domain.GaugeFold();
-const folded = domain.foldBatch(
+// The processor's one pass (foldSamples, as SampleBatchProcessor runs it): what it keeps until
+// the commit.
+const folded = domain.foldSamples(
   decoded.samples,
   new Map(),
-  { maxGapMs: 300_000 },
-  () => 'UTC',
-  (r) => {
-    pieceFold.add(domain.planInterval(r, pricing));
-    gaugeFold.add(r);
-  },
+  { rules: { maxGapMs: 300_000 }, windows: { windowMs: 300_000 }, lastSeenStepMs: 300_000 },
+  { zoneOf: () => 'UTC', pricing },
+  () => undefined,
 );
-const foldedPieces = pieceFold.finish(folded.states.values(), () => '2026-11');
-const foldedLines = gaugeFold.gauges.map((g) => influx.resourcePoint(g).line);
+const foldedPieces = folded.pieces;
+const foldedLines = folded.gauges.map((g) => influx.resourcePoint(g).line);
 mark(
   `one pass, as the processor rates (states, bucket sums, ${foldedPieces.length} pieces, ${foldedLines.length} gauge lines)`,
 );

@@ -104,6 +104,7 @@ export async function rateAll(bench, deployments, variantEnv, variantNodeArgs, m
   const t1 = performance.now();
   const cpuAtQuantities = cpuSecondsOf(ratings);
   const busyAtQuantities = busyNow(ratings);
+  const ratingSeconds = (t1 - firstCommit) / 1000;
   // Charges may lag quantities (the pricing stage, ADR 14): the run is done once no unpriced
   // piece is left either, so work a build defers past the offsets' catch-up still counts.
   const charges = await chargesCaughtUp(db, deployments, ratings);
@@ -189,8 +190,8 @@ export async function rateAll(bench, deployments, variantEnv, variantNodeArgs, m
     batches: batchCount,
     perInstance,
     threads,
-    rate: N / ((t1 - firstCommit) / 1000),
-    seconds: (t1 - firstCommit) / 1000,
+    rate: N / ratingSeconds,
+    seconds: ratingSeconds,
     priced: {
       seconds: (charges.at - firstCommit) / 1000,
       rate: N / ((charges.at - firstCommit) / 1000),
@@ -207,18 +208,12 @@ export async function rateAll(bench, deployments, variantEnv, variantNodeArgs, m
       Object.entries(machineAfter).map(([k, v]) => [k, v - (machineBefore[k] ?? 0)]),
     ),
     machineSeconds: ((t1 - t0) / 1000) * cpus().length,
-    // From the first commit until the quantities caught up: each main thread's time on CPU, and
-    // the machine's busy time over its cores, as fractions of the wall time.
+    // From the first commit until the quantities caught up: each main thread's time on CPU and on
+    // the run queue, and the machine's busy time over its cores, as fractions of the wall time.
     busy: {
-      mainThread:
-        (busyAtQuantities.main - busyAtFirst.main) / ratings.length / ((t1 - firstCommit) / 1000),
-      runQueue:
-        (busyAtQuantities.runQueue - busyAtFirst.runQueue) /
-        ratings.length /
-        ((t1 - firstCommit) / 1000),
-      machine:
-        (busyAtQuantities.machine - busyAtFirst.machine) /
-        (((t1 - firstCommit) / 1000) * cpus().length),
+      mainThread: (busyAtQuantities.main - busyAtFirst.main) / ratings.length / ratingSeconds,
+      runQueue: (busyAtQuantities.runQueue - busyAtFirst.runQueue) / ratings.length / ratingSeconds,
+      machine: (busyAtQuantities.machine - busyAtFirst.machine) / (ratingSeconds * cpus().length),
       cores: cpus().length,
     },
   };

@@ -4,23 +4,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type HostKeyLookup } from '@metering/contracts';
 import { type ConsumedBatch, type ConsumedMessage, type Rejection } from '@metering/kafka';
 import {
-  type BatchFold,
-  type MeteredSample,
   type MonthPosition,
   type RatingRules,
-  type ResourceGauge,
   type UsageWindowRules,
   type BatchSightings,
   type KnownResource,
-  type UnpricedPiece,
   type InstanceState,
-  GaugeFold,
-  PieceFold,
+  type ResourceGauge,
+  type UnpricedPiece,
   afterBatch,
-  foldBatch,
-  planInterval,
+  foldSamples,
   repriceMonth,
-  resourceSightings,
   uniqueInstances,
 } from '../domain';
 import { periodBounds, periodOf } from '@metering/pricing';
@@ -274,7 +268,17 @@ export class SampleBatchProcessor {
         tx,
         uniqueInstances(samples),
       );
-      const { rating, pieces, gauges, sightings } = this.fold(samples, loaded);
+      const { rating, pieces, gauges, sightings } = foldSamples(
+        samples,
+        loaded,
+        {
+          rules: this.options.rules,
+          windows: this.options.windows,
+          lastSeenStepMs: this.options.resourceLastSeenStepMs ?? DEFAULT_LAST_SEEN_STEP_MS,
+        },
+        this.catalog,
+        (key) => this.knownResources.get(key),
+      );
       if (rating.rejected.length > 0) {
         // Rare: the sample-to-message map is built only when a sample was refused.
         const messageOf = new Map(samples.map((s, i) => [s, messages[i]!]));
@@ -345,45 +349,6 @@ export class SampleBatchProcessor {
     // Only now is it in the ledger: what InfluxDB shows never runs ahead of it.
     if (committed !== null) this.committedSink.committed(committed);
     return outcome;
-  }
-
-  /**
-   * Rates the samples and folds them, in one pass, into what the transaction writes: the states
-   * and buckets, the unpriced pieces, the raw gauges and the resource dimension's rows. No rated
-   * interval, segment or plan outlives its sample's turn in the loop: the batch keeps per
-   * instance and bucket, not per sample, until it commits (docs/adr/0014-rating-scale-out.md).
-   */
-  private fold(
-    samples: readonly MeteredSample[],
-    loaded: ReadonlyMap<string, InstanceState>,
-  ): {
-    rating: BatchFold;
-    pieces: UnpricedPiece[];
-    gauges: readonly ResourceGauge[];
-    sightings: BatchSightings;
-  } {
-    const { catalog } = this;
-    const pieceFold = new PieceFold(this.options.windows);
-    const gaugeFold = new GaugeFold();
-    const rating = foldBatch(
-      samples,
-      loaded,
-      this.options.rules,
-      (tenant) => catalog.zoneOf(tenant),
-      (rated, key) => {
-        pieceFold.add(planInterval(rated, catalog.pricing), key);
-        gaugeFold.add(rated);
-      },
-    );
-    const sightings = resourceSightings(
-      samples,
-      (key) => this.knownResources.get(key),
-      this.options.resourceLastSeenStepMs ?? DEFAULT_LAST_SEEN_STEP_MS,
-    );
-    const pieces = pieceFold.finish(rating.states.values(), (state) =>
-      periodOf(state.lastObservedAtMs, catalog.zoneOf(state.tenantId)),
-    );
-    return { rating, pieces, gauges: gaugeFold.gauges, sightings };
   }
 
   /** The committed dimension rows, as the ledger now holds them. */

@@ -13,3 +13,4 @@ export * from './reprice-month';
 export * from './resource-dimension';
 export * from './unpriced-piece';
 export * from './resource-gauge';
+export * from './batch-fold';
