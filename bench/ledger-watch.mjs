@@ -47,6 +47,9 @@ export async function ledgerRowSizes(db, schema) {
 /**
  * The local TCP ports of `pid`'s connections to PostgreSQL's port: how pg_stat_activity
  * (client_port) tells this process's backends from those of the other processes on the machine.
+ * /proc/net/tcp is read again only when the process's sockets changed: the kernel walks its whole
+ * connection table to print it (~10 ms here), and the watchers ask several times a second — the
+ * bench's own CPU competing with what it measures.
  */
 export function postgresClientPorts(pid, pgPort = 5432) {
   const inodes = new Set();
@@ -64,6 +67,9 @@ export function postgresClientPorts(pid, pgPort = 5432) {
       // closed meanwhile
     }
   }
+  const sockets = `${pgPort} ${[...inodes].sort().join(' ')}`;
+  const cached = portsSeen.get(pid);
+  if (cached !== undefined && cached.sockets === sockets) return new Set(cached.ports);
   const ports = new Set();
   const remote = pgPort.toString(16).toUpperCase().padStart(4, '0');
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
@@ -80,8 +86,12 @@ export function postgresClientPorts(pid, pgPort = 5432) {
       ports.add(parseInt(f[1].split(':')[1], 16));
     }
   }
+  portsSeen.set(pid, { sockets, ports: new Set(ports) });
   return ports;
 }
+
+/** Per process: its sockets (inodes) when last looked up, and their PostgreSQL client ports. */
+const portsSeen = new Map();
 
 /**
  * Samples pg_stat_activity every `everyMs` while running: for each backend of a watched process

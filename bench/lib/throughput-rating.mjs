@@ -296,6 +296,9 @@ function machineCpu() {
     if (key === undefined) continue;
     out[key] += (stat.utime + stat.stime + stat.cutime + stat.cstime) / TICKS_PER_S;
   }
+  // The bench's own process (its watchers: offsets, lock waits, /proc): what observing (c) costs.
+  const own = process.cpuUsage();
+  out.bench = (own.user + own.system) / 1e6;
   out.busy = machineBusySeconds();
   return out;
 }
