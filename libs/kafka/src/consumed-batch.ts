@@ -81,6 +81,15 @@ export function toConsumedMessage(
   };
 }
 
+/**
+ * A message's key and value bytes together (null: 0): a batch window's measure. A lean record
+ * counts them without making a buffer over either.
+ */
+export function messageBytes(message: ConsumedMessage): number {
+  if (message instanceof LeanRecord) return message.keyValueBytes();
+  return (message.key?.length ?? 0) + (message.value?.length ?? 0);
+}
+
 export function toConsumedBatch({ batch }: EachBatchPayload): ConsumedBatch {
   const messages = batch.messages.map((message) =>
     toConsumedMessage(batch.topic, batch.partition, message),

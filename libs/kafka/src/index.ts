@@ -51,6 +51,7 @@ export {
   type PartitionWatermarks,
   type TopicSpec,
 } from './kafka-admin';
+export { messageBytes } from './consumed-batch';
 export { readMessagesAt, type MessageAt } from './kafka-message.reader';
 export {
   DEAD_LETTER_BOUNDS,

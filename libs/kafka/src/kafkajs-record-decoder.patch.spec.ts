@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import fc from 'fast-check';
+import { type ConsumedMessage, messageBytes } from './consumed-batch';
 import {
   LeanRecord,
   kafkajsRecordDecoder,
@@ -60,6 +61,13 @@ function same(body: Buffer, context: object): void {
   // Read twice: the same again (each read makes new buffers over the same bytes).
   assert.deepEqual(plain(right), plain(left));
   assert.equal(b.offset, a.offset);
+  // A batch window's measure, as the message's key and value count it; for a plain record too.
+  if (typeof left === 'object' && left !== null && 'value' in left) {
+    const { key, value } = left as { key: Buffer | null; value: Buffer | null };
+    const bytes = (key?.length ?? 0) + (value?.length ?? 0);
+    assert.equal(messageBytes(right as ConsumedMessage), bytes);
+    assert.equal(messageBytes(left as ConsumedMessage), bytes);
+  }
 }
 
 /** A record's fields as kafkajs names them, read through getters where the record has them. */
@@ -120,7 +128,9 @@ test('the lean record decoder gives kafkajs’s record for every record', () => 
         headers,
         logAppend: fc.boolean(),
         maxTimestamp: base,
-        isControlBatch: fc.boolean(),
+        // Undefined too: kafkajs's record defaults the flag; a lean record reads both from the context.
+        isControlBatch: fc.option(fc.boolean(), { nil: undefined }),
+        magicByte: fc.option(fc.integer({ min: 0, max: 2 }), { nil: undefined }),
         cut: fc.option(fc.nat(200), { nil: undefined }),
       }),
       (r) => {
@@ -135,7 +145,7 @@ test('the lean record decoder gives kafkajs’s record for every record', () => 
         const context = {
           firstOffset: r.firstOffset,
           firstTimestamp: r.firstTimestamp,
-          magicByte: 2,
+          magicByte: r.magicByte,
           isControlBatch: r.isControlBatch,
           timestampType: r.logAppend ? 1 : 0,
           maxTimestamp: r.maxTimestamp,
@@ -193,6 +203,16 @@ test('a record of the usual shape is read lazily: no buffer of its own, its byte
     Object.values(record).every((v) => !Buffer.isBuffer(v)),
     'no buffer held by the record itself',
   );
+  // Nor its timestamp as a string (the batch's first plus its delta, printed when read), nor the
+  // batch's magic byte and control flag (read from the one context the batch's records share).
+  assert.equal(record.timestamp, '1700000000000');
+  assert.ok(!Object.values(record).includes(record.timestamp), 'no timestamp string held');
+  assert.deepEqual(
+    Object.keys(record).filter((k) => ['magicByte', 'isControlRecord', 'timestamp'].includes(k)),
+    [],
+  );
+  assert.equal(record.isControlRecord, false);
+  assert.equal(record.keyValueBytes(), 'ctr-1'.length + value.length);
   assert.deepEqual(record.value, value);
   assert.deepEqual(record.key, Buffer.from('ctr-1'));
   assert.deepEqual(record.headers, {

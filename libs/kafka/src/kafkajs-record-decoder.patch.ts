@@ -90,18 +90,20 @@ let numberB = NaN;
 /** base (a Long's decimal string) + delta, when all three are safe integers; else undefined. */
 export function plus(base: unknown, delta: number): string | undefined {
   if (typeof base !== 'string') return undefined;
-  let start: number;
-  if (base === baseA) start = numberA;
-  else if (base === baseB) start = numberB;
-  else {
-    start = safeBase(base);
-    baseB = baseA;
-    numberB = numberA;
-    baseA = base;
-    numberA = start;
-  }
-  const sum = start + delta;
+  const sum = baseNumber(base) + delta;
   return Number.isSafeInteger(sum) ? String(sum) : undefined;
+}
+
+/** safeBase(base), from the last two bases read when it is one of them. */
+function baseNumber(base: string): number {
+  if (base === baseA) return numberA;
+  if (base === baseB) return numberB;
+  const start = safeBase(base);
+  baseB = baseA;
+  numberB = numberA;
+  baseA = base;
+  numberA = start;
+  return start;
 }
 
 /** kafkajs's record decoder (record/v0/decoder.js), its Long arithmetic in numbers where exact. */
@@ -125,11 +127,14 @@ export function leanRecordDecoder(
 
     const small = readSmallVarLong(decoder);
     const timestampDelta = small === undefined ? decoder.readVarLong() : small;
-    const timestamp =
+    // The timestamp, or its delta from the batch's first timestamp when plus() makes their sum
+    // exactly: a number, printed only when asked for (a held record holds no timestamp string).
+    const stamp: string | number =
       timestampType === logAppendTime && maxTimestamp
         ? maxTimestamp
-        : ((small === undefined ? undefined : plus(firstTimestamp, small)) ??
-          Long.fromValue(firstTimestamp).add(timestampDelta).toString());
+        : small !== undefined && exactSum(firstTimestamp, small)
+          ? small
+          : Long.fromValue(firstTimestamp).add(timestampDelta).toString();
 
     const offsetDelta = decoder.readVarInt();
     const offset =
@@ -138,11 +143,9 @@ export function leanRecordDecoder(
     if (lazyParts(decoder)) {
       const buffer = decoder.buffer;
       return new LeanRecord(
-        magicByte,
         attributes,
-        timestamp,
+        stamp,
         offset,
-        isControlBatch,
         batchContext,
         buffer.buffer,
         buffer.byteOffset,
@@ -156,7 +159,7 @@ export function leanRecordDecoder(
     return {
       magicByte,
       attributes,
-      timestamp,
+      timestamp: typeof stamp === 'string' ? stamp : plus(firstTimestamp, stamp)!,
       offset,
       key,
       value,
@@ -165,6 +168,12 @@ export function leanRecordDecoder(
       batchContext,
     };
   };
+}
+
+/** Whether base (a Long's decimal string) + delta is a sum plus() makes exactly. */
+function exactSum(base: string | undefined, delta: number): boolean {
+  if (typeof base !== 'string') return false;
+  return Number.isSafeInteger(baseNumber(base) + delta);
 }
 
 /** kafkajs's headers object: a key's values in an array when it comes more than once. */
@@ -259,8 +268,10 @@ let headerReading: {
  * bytes when asked for: a consumed message held for a batch window is one object with a few
  * numbers instead of a record, two buffers and a headers object (what the collector promotes to
  * its old generation and marks again at every full collection; docs/adr/0014). Each read gives
- * a new buffer over the same bytes (no copy) and a new headers object. The consumer's
- * ConsumedMessage is this object once toConsumedMessage has named its topic and partition.
+ * a new buffer over the same bytes (no copy) and a new headers object. Its timestamp is printed
+ * when read (from its delta when exact), and its magic byte and control flag are the batch
+ * context's: 14 fields, no string but its offset. The consumer's ConsumedMessage is this object
+ * once toConsumedMessage has named its topic and partition.
  */
 export class LeanRecord {
   topic = '';
@@ -271,18 +282,42 @@ export class LeanRecord {
   private readonly valueEnd = valueEnd;
   private readonly headersAt = headersAt;
 
-  /** Made right after lazyParts found the parts (keyStart … headersAt). */
+  /**
+   * Made right after lazyParts found the parts (keyStart … headersAt). `stamp`: the timestamp, or
+   * its delta from the batch's first timestamp when their sum is exact (printed when asked for).
+   */
   constructor(
-    readonly magicByte: number | undefined,
     readonly attributes: number,
-    readonly timestamp: string,
+    private readonly stamp: string | number,
     readonly offset: string,
-    readonly isControlRecord: boolean,
     readonly batchContext: BatchContext,
     private readonly bytes: ArrayBufferLike,
     private readonly at: number,
     private readonly length: number,
   ) {}
+
+  get timestamp(): string {
+    const { stamp } = this;
+    return typeof stamp === 'string' ? stamp : plus(this.batchContext.firstTimestamp, stamp)!;
+  }
+
+  /** The batch's, as kafkajs's record has it (one shared context, not a field a record). */
+  get magicByte(): number | undefined {
+    return this.batchContext.magicByte;
+  }
+
+  get isControlRecord(): boolean {
+    const control = this.batchContext.isControlBatch;
+    return control === undefined ? false : control;
+  }
+
+  /** The key's and the value's lengths together (null: 0), without a buffer over either. */
+  keyValueBytes(): number {
+    return (
+      (this.keyEnd < 0 ? 0 : this.keyEnd - this.keyStart) +
+      (this.valueEnd < 0 ? 0 : this.valueEnd - this.valueStart)
+    );
+  }
 
   get key(): Buffer | null {
     return this.keyEnd < 0 ? null : this.view(this.keyStart, this.keyEnd);

@@ -6,7 +6,7 @@
 // than the window (after an outage, a restart, a rebalance) is rated at once, not held again.
 // Pure bookkeeping: no timers, no I/O (the consumer's runner, rating.consumer.ts, keeps the timers
 // and the flushes).
-import { type ConsumedBatch, type ConsumedMessage } from '@metering/kafka';
+import { type ConsumedBatch, type ConsumedMessage, messageBytes } from '@metering/kafka';
 
 export interface BatchWindowLimits {
   /** How long a partition's first held message may wait before the batch is rated; 0: no window. */
@@ -96,7 +96,7 @@ export class BatchWindow {
     for (let i = from; i < messages.length; i++) {
       const message = messages[i]!;
       held.messages.push(message);
-      held.bytes += sizeOf(message);
+      held.bytes += messageBytes(message);
     }
     if (BigInt(batch.highWatermark) > BigInt(held.highWatermark)) {
       held.highWatermark = batch.highWatermark;
@@ -184,10 +184,6 @@ export function windowStart(timestamp: string, nowMs: number): number {
   if (!EPOCH_MS.test(timestamp)) return nowMs;
   const ms = Number(timestamp);
   return Number.isSafeInteger(ms) && ms > 0 && ms < nowMs ? ms : nowMs;
-}
-
-function sizeOf(message: ConsumedMessage): number {
-  return (message.key?.length ?? 0) + (message.value?.length ?? 0);
 }
 
 function toBatch(held: HeldBatch): ConsumedBatch {
