@@ -40,9 +40,18 @@ export function freePort() {
 
 /**
  * Starts rating (`main`: this checkout's build unless another is named) for run `name` (schema, group, `<name>.dlq`/`<name>.usage` topics, InfluxDB
- * database `name`) consuming `topic`; `env` adds or overrides settings.
+ * database `name`) consuming `topic`; `env` adds or overrides settings; `stdout: 'pipe'` to read
+ * what it prints (bench/lib/gc-trace.mjs).
  */
-export function spawnRating({ name, topic, port, nodeArgs = [], env = {}, main = ratingMain }) {
+export function spawnRating({
+  name,
+  topic,
+  port,
+  nodeArgs = [],
+  env = {},
+  main = ratingMain,
+  stdout = 'inherit',
+}) {
   return spawn(process.execPath, [...nodeArgs, main], {
     env: {
       ...process.env,
@@ -60,6 +69,6 @@ export function spawnRating({ name, topic, port, nodeArgs = [], env = {}, main =
       INFLUX_DATABASE: name,
       ...env,
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', stdout, 'inherit'],
   });
 }

@@ -41,6 +41,9 @@
 //          --env ALLOC_PROFILE_DIR=DIR: every allocation sampled, bench/alloc-profile-summary.mjs)
 //          --cpu-prof DIR (the rating processes' V8 CPU profiles, written into DIR when they stop;
 //          bench/cpu-profile-summary.mjs aggregates them by function and package)
+//          --gc (each rating process traced with --trace-gc-nvp: its main isolate's scavenges,
+//          bytes survived and promoted, full collections and marking time, per run: figures that
+//          vary far less between runs than samples/s, bench/lib/gc-trace.mjs)
 //          --host-auth (as in production, ADR 0010: every sample signed by its host, produced by a
 //          kafkajs producer since kcat cannot give each message its own header; rating given the
 //          master key in HOST_AUTH_KEYS_FILE, and (b') checks each MAC too)
@@ -83,6 +86,7 @@ const { values: opts } = parseArgs({
     'variant-main': { type: 'string' },
     'node-arg': { type: 'string', multiple: true, default: [] },
     'cpu-prof': { type: 'string' },
+    gc: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     'host-auth': { type: 'boolean', default: false },
     'host-keys': { type: 'string' }, // internal: (b') checks MACs with these master keys
@@ -165,6 +169,7 @@ const bench = {
   ],
   env: { ...(keysFile === null ? {} : { HOST_AUTH_KEYS_FILE: keysFile }), ...envPairs(opts.env) },
   db,
+  gc: opts.gc,
   ratings: [],
 };
 let cleaned = false;

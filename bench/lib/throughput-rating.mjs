@@ -15,6 +15,7 @@ import {
 } from '@metering/testing';
 import { LockWaitSampler, ledgerRowCounts, ledgerRowSizes } from '../ledger-watch.mjs';
 import { DATABASE_URL, deployedRuntime, freePort, spawnRating } from '../rating-process.mjs';
+import { GcTrace } from './gc-trace.mjs';
 import { BackendCpuSampler } from './pg-backend-cpu.mjs';
 import { log } from './throughput-report.mjs';
 
@@ -43,7 +44,12 @@ export async function rateAll(bench, deployments, variantEnv, variantNodeArgs, m
           name: d.runName,
           topic: d.topic,
           port,
-          nodeArgs: [...bench.nodeArgs, ...variantNodeArgs],
+          nodeArgs: [
+            ...bench.nodeArgs,
+            ...variantNodeArgs,
+            ...(bench.gc ? ['--trace-gc-nvp'] : []),
+          ],
+          ...(bench.gc ? { stdout: 'pipe' } : {}),
           ...(main === undefined ? {} : { main }),
           env: {
             USAGE_TOPIC_PARTITIONS: String(d.partitions),
@@ -57,6 +63,8 @@ export async function rateAll(bench, deployments, variantEnv, variantNodeArgs, m
   }
   const instances = ratings.length;
   bench.ratings = ratings;
+  // --gc: each process's collections, read from its trace (its other output passed on).
+  const gcTraces = bench.gc ? ratings.map((r) => new GcTrace(r.stdout)) : [];
   log(`(c) rating pid ${ratings.map((r) => r.pid).join(', ')}`);
   // Lock waits, sampled on a connection of its own.
   const watcher = new pg.Client({ connectionString: DATABASE_URL });
@@ -164,6 +172,7 @@ export async function rateAll(bench, deployments, variantEnv, variantNodeArgs, m
   );
   // The backends report their row counts when they exit (at most a second later).
   await sleep(1_500);
+  await Promise.all(gcTraces.map((t) => t.closed));
   const rows = {};
   const sizes = {};
   for (const d of deployments) {
@@ -187,6 +196,7 @@ export async function rateAll(bench, deployments, variantEnv, variantNodeArgs, m
     sizes,
     locks: lockWaits,
     pgBackends,
+    gc: gcTraces.map((t) => t.summary(N / instances)),
     batches: batchCount,
     perInstance,
     threads,
