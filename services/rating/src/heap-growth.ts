@@ -14,7 +14,11 @@ import { setFlagsFromString } from 'node:v8';
  * Node refuses this flag in NODE_OPTIONS, so it is set here, at start, before the heap grows. V8
  * reads it at each collection (a spec checks it takes effect on this Node).
  */
-/** The largest growth taken: the old generation five times what the last collection kept. */
+/**
+ * The largest growth taken: the old generation five times what the last collection kept. Above
+ * 100 it takes a larger --max-old-space-size to matter: V8 bounds the old generation's limit by
+ * (live + that budget) / 2, ~100 MB for rating's ~45 MB live under 160 MB (ADR 14, seventh session).
+ */
 export const MAX_HEAP_GROWTH_PERCENT = 400;
 
 export function applyHeapGrowth(percent: number): void {
