@@ -191,6 +191,67 @@ describe('rating: a batch with a message that makes it fail (real PostgreSQL)', 
     assert.equal(dlq.rejections.length, 2);
   });
 
+  test('a sample whose bytes name another instance first, and an implausible one, are rated as decoded whole', async () => {
+    // The processor loads the states of the instances the messages' bytes name, then decodes and
+    // folds one message at a time. A repeated instanceId (JSON.parse keeps the last: the contract's
+    // decoder does) names a decoy first: its batch is rated again the exact way, in a new
+    // transaction. An implausible sample needs its message beside it: the exact fold, in the same
+    // transaction. Either way the ledger is the valid samples', exactly, and the decoy has no row.
+    const ds = await ledger();
+    const dlq = new CollectingDlq();
+    let prepared = 0;
+    const processor = processorOn(ds, new Sink(), {
+      groupId: 'named',
+      deadLetters: dlq,
+      plausibility: true,
+      phases: {
+        start: (phase) => {
+          if (phase === 'prepare') prepared += 1;
+          return () => undefined;
+        },
+      },
+    });
+    const valid = generateSamples({
+      seed: 43,
+      tenants: TENANTS,
+      resources: 4,
+      samplesPerResource: 12,
+      startMs: START,
+    }).map((s) => ({ ...s, resource: { ...s.resource, id: `named-${s.resource.id}` } }));
+    const decoyed = (s: SampleEvent): { key: string; value: Buffer } => ({
+      key: s.resource.id,
+      value: Buffer.from(
+        JSON.stringify(s).replace('"resource":{', '"resource":{"instanceId":"named-decoy",'),
+      ),
+    });
+    // A batch of one decoy, its instance named by no other message: a second transaction.
+    const one = await processor.process(batchFrom(0, [decoyed(valid[0]!)]));
+    assert.deepEqual([one.deadLettered, one.rated, prepared], [0, 1, 2]);
+    // Then one more decoy among plain messages of its instance (named by them): no restart.
+    const second = valid.slice(1, 20).map((s, i) => (i === 6 ? decoyed(s) : keyed(s)));
+    await processor.process(batchFrom(0, second, 1));
+    assert.equal(prepared, 3);
+    // A lone decoy of an instance with a state: unloaded, its sample would count from its start.
+    const lone = await processor.process(batchFrom(0, [decoyed(valid[20]!)], 20));
+    assert.deepEqual([lone.rated, prepared], [1, 5]);
+    // Then: the rest, with an implausible reading inserted (dead-lettered with its message).
+    const implausible = structuredClone(valid[25]!);
+    implausible.memory.usageBytes = 2 ** 53 - 1;
+    const rest = valid.slice(21).map(keyed);
+    rest.splice(3, 0, keyed(implausible));
+    const two = await processor.process(batchFrom(0, rest, 21));
+    assert.deepEqual(
+      dlq.rejections.map((r) => [r.message.offset, r.reason.reasonCode]),
+      [['24', 'IMPLAUSIBLE_MEMORY']],
+    );
+    assert.equal(two.applied, rest.length);
+    assert.deepEqual(await ledgerOf(ds, 'named-'), normalised(expectedLedger(valid, ZONES)));
+    const decoys = await ds.query<unknown[]>(
+      `SELECT 1 FROM instance_state WHERE instance_id = 'named-decoy'`,
+    );
+    assert.equal(decoys.length, 0);
+  });
+
   test('an infrastructure failure is thrown for the batch to be retried whole, nothing dead-lettered', async () => {
     const ds = await ledger();
     const dlq = new CollectingDlq();

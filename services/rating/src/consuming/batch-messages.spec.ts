@@ -4,7 +4,15 @@ import { encode } from '@metering/contracts';
 import { exampleDockerSample } from '@metering/contracts/testing';
 import { type ConsumedBatch, type ConsumedMessage } from '@metering/kafka';
 import fc from 'fast-check';
-import { decodeBatch, keyIs, sliceBatch } from './batch-messages';
+import {
+  type Refusals,
+  UnnamedInstance,
+  decodeBatch,
+  decodeEach,
+  instancesNamed,
+  keyIs,
+  sliceBatch,
+} from './batch-messages';
 
 function message(offset: number, key: string | null, value: Buffer | null): ConsumedMessage {
   return {
@@ -121,4 +129,86 @@ test('slices resume exactly where the next one starts; the last where the batch 
   const second = sliceBatch(batch, 3, 5);
   assert.deepEqual([first.firstOffset, first.lastOffset, first.nextOffset], ['0', '2', '5']);
   assert.deepEqual([second.firstOffset, second.lastOffset, second.nextOffset], ['5', '6', '9']);
+});
+
+test('instancesNamed names what decoding finds, from the bytes or by decoding; decodeEach is decodeBatch one at a time', () => {
+  const id = sample.resource.id;
+  const plain = encode(sample);
+  // Spaced out (not the collectors' shape): its bytes do not name it plainly, so it is decoded.
+  const spaced = Buffer.from(
+    JSON.stringify(
+      { ...sample, resource: { ...sample.resource, id: 'vm-2', instanceId: 'i-2' } },
+      null,
+      1,
+    ),
+  );
+  const later = {
+    ...sample,
+    observedAt: new Date(Date.parse(sample.observedAt) + 10_000).toISOString(),
+  };
+  const messages = [
+    message(0, id, plain),
+    message(1, 'vm-2', spaced),
+    message(2, id, Buffer.from('not json')),
+    message(3, 'poisoned', encode({ ...sample, resource: { ...sample.resource, id: 'poisoned' } })),
+    message(4, 'other', plain),
+    message(5, id, encode(later)),
+  ];
+  const poisoned = new Map([['3', new Error('boom')]]);
+  const named = instancesNamed(messages, poisoned);
+  assert.deepEqual(
+    [...named].map(([r, set]) => [r, [...set]]),
+    [
+      [id, [sample.resource.instanceId]],
+      ['vm-2', ['i-2']],
+      // Named from its key: a guess the decoder refuses (KEY_MISMATCH); loading it changes nothing.
+      ['other', [sample.resource.instanceId]],
+    ],
+  );
+  const whole = decodeBatch(messages, poisoned, now);
+  const refused: Refusals = { rejections: [], unrateable: 0 };
+  const each = [...decodeEach(messages, poisoned, now, refused, named)];
+  assert.deepEqual(each, whole.samples);
+  assert.deepEqual(refused.rejections, whole.rejections);
+  assert.equal(refused.unrateable, whole.unrateable);
+  assert.deepEqual(
+    whole.rejections.map((r) => [r.message.offset, r.reason.reasonCode]),
+    [
+      ['2', 'INVALID_JSON'],
+      ['3', 'UNRATEABLE'],
+      ['4', 'KEY_MISMATCH'],
+    ],
+  );
+});
+
+test('decodeEach stops at a sample whose instance was not named, after the ones before it', () => {
+  const id = sample.resource.id;
+  const messages = [
+    message(0, id, encode(sample)),
+    message(1, 'vm-9', encode({ ...sample, resource: { ...sample.resource, id: 'vm-9' } })),
+  ];
+  const named = new Map([[id, new Set([sample.resource.instanceId])]]);
+  const seen: string[] = [];
+  assert.throws(
+    () => {
+      for (const s of decodeEach(
+        messages,
+        new Map(),
+        now,
+        { rejections: [], unrateable: 0 },
+        named,
+      ))
+        seen.push(s.resourceId);
+    },
+    (e: unknown) => e instanceof UnnamedInstance && /offset 1 /.test(e.message),
+  );
+  assert.deepEqual(seen, [id]);
+  // Named under another instance of the same resource: not this one either.
+  const other = new Map([[id, new Set(['another'])]]);
+  assert.throws(
+    () => [
+      ...decodeEach(messages.slice(0, 1), new Map(), now, { rejections: [], unrateable: 0 }, other),
+    ],
+    UnnamedInstance,
+  );
 });

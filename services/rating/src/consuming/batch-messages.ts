@@ -1,6 +1,7 @@
 import { HOST_AUTH_HEADER, type HostKeyLookup, verifyHostAuth } from '@metering/contracts';
 import { type ConsumedBatch, type ConsumedMessage, type Rejection } from '@metering/kafka';
 import { type MeteredSample, checkSampleRules } from '../domain';
+import { nameInstance } from './sample-instance';
 import { decodeMeteredSample } from './sample.decoder';
 
 // The parts of a batch's handling that concern its messages one by one: decoding and checking
@@ -18,6 +19,12 @@ export interface BatchClockRules {
    * host it names produced it is dead-lettered (HOST_UNVERIFIED). Absent: not checked.
    */
   readonly hostKeys?: HostKeyLookup | undefined;
+}
+
+/** What decoding a batch refused so far: dead letters, and of them the UNRATEABLE ones. */
+export interface Refusals {
+  readonly rejections: Rejection[];
+  unrateable: number;
 }
 
 /**
@@ -38,69 +45,139 @@ export function decodeBatch(
   unrateable: number;
 } {
   const samples: MeteredSample[] = [];
-  const rejections: Rejection[] = [];
+  const refused: Refusals = { rejections: [], unrateable: 0 };
   const sampleMessages: ConsumedMessage[] = [];
-  let unrateable = 0;
-  const now = clock.nowMs;
   for (const message of messages) {
-    if (poisoned.has(message.offset)) {
-      unrateable += 1;
-      rejections.push({ message, reason: unrateableReason(poisoned.get(message.offset)) });
-      continue;
-    }
-    const decoded = decodeMeteredSample(message.value);
-    if (!decoded.ok) {
-      rejections.push({
-        message,
-        reason: {
-          reasonCode: decoded.reason.code,
-          message: decoded.reason.message,
-          ...(decoded.reason.path === null ? {} : { path: decoded.reason.path }),
-        },
-      });
-      continue;
-    }
-    const sample = decoded.value;
-    const resourceId = sample.resourceId;
-    if (!keyIs(message.key, resourceId)) {
-      rejections.push({
-        message,
-        reason: {
-          reasonCode: 'KEY_MISMATCH',
-          message: `the Kafka key must be resource.id ("${resourceId}"), got ${describeKey(message.key)}`,
-          path: 'resource.id',
-        },
-      });
-      continue;
-    }
-    if (clock.hostKeys !== undefined) {
-      const auth = verifyHostAuth(
-        message.headers[HOST_AUTH_HEADER],
-        message.key,
-        message.value ?? Buffer.alloc(0),
-        sample.host,
-        clock.hostKeys,
-      );
-      if (!auth.ok) {
-        rejections.push({
-          message,
-          reason: { reasonCode: 'HOST_UNVERIFIED', message: auth.detail, path: 'host' },
-        });
-        continue;
-      }
-    }
-    const violation = checkSampleRules(sample, now, clock.maxFutureSkewMs, clock.maxSampleAgeMs);
-    if (violation !== null) {
-      rejections.push({
-        message,
-        reason: { reasonCode: violation.code, message: violation.message, path: violation.path },
-      });
-      continue;
-    }
+    const sample = decodeMessage(message, poisoned, clock, refused);
+    if (sample === null) continue;
     samples.push(sample);
     sampleMessages.push(message);
   }
-  return { samples, rejections, messages: sampleMessages, unrateable };
+  return { ...refused, samples, messages: sampleMessages };
+}
+
+/**
+ * decodeBatch one message at a time, each sample handed on as it is decoded (and garbage after its
+ * turn unless the consumer keeps it), the refusals gathered in `refused`. Each sample's instance
+ * must be one of `named` (instancesNamed: the states loaded before decoding); one that is not ends
+ * the iteration with UnnamedInstance.
+ */
+export function* decodeEach(
+  messages: readonly ConsumedMessage[],
+  poisoned: ReadonlyMap<string, unknown>,
+  clock: BatchClockRules,
+  refused: Refusals,
+  named: ReadonlyMap<string, ReadonlySet<string>>,
+): Generator<MeteredSample, void, undefined> {
+  for (const message of messages) {
+    const sample = decodeMessage(message, poisoned, clock, refused);
+    if (sample === null) continue;
+    if (named.get(sample.resourceId)?.has(sample.instanceId) !== true)
+      throw new UnnamedInstance(message.offset);
+    yield sample;
+  }
+}
+
+/** A sample whose instance instancesNamed did not name: its batch is rated the exact way. */
+export class UnnamedInstance extends Error {
+  constructor(offset: string) {
+    super(`the instance of the sample at offset ${offset} was not named before decoding`);
+    this.name = 'UnnamedInstance';
+  }
+}
+
+/**
+ * The instances the messages' samples are about (resource id → instance ids), as the states'
+ * query needs them before the batch is decoded: read from each message's bytes without decoding
+ * it (nameInstance), a message whose bytes do not name it plainly decoded for it (and one that does
+ * not decode is about none). Poisoned messages are about none either.
+ */
+export function instancesNamed(
+  messages: readonly ConsumedMessage[],
+  poisoned: ReadonlyMap<string, unknown>,
+): Map<string, Set<string>> {
+  const named = new Map<string, Set<string>>();
+  for (const message of messages) {
+    if (poisoned.size > 0 && poisoned.has(message.offset)) continue;
+    if (nameInstance(message.key, message.value, named)) continue;
+    const decoded = decodeMeteredSample(message.value);
+    if (!decoded.ok) continue;
+    const { resourceId, instanceId } = decoded.value;
+    let instances = named.get(resourceId);
+    if (instances === undefined) named.set(resourceId, (instances = new Set<string>()));
+    instances.add(instanceId);
+  }
+  return named;
+}
+
+/** One message's sample, or null with its refusal added to `refused`. */
+function decodeMessage(
+  message: ConsumedMessage,
+  poisoned: ReadonlyMap<string, unknown>,
+  clock: BatchClockRules,
+  refused: Refusals,
+): MeteredSample | null {
+  const { rejections } = refused;
+  if (poisoned.size > 0 && poisoned.has(message.offset)) {
+    refused.unrateable += 1;
+    rejections.push({ message, reason: unrateableReason(poisoned.get(message.offset)) });
+    return null;
+  }
+  const decoded = decodeMeteredSample(message.value);
+  if (!decoded.ok) {
+    rejections.push({
+      message,
+      reason: {
+        reasonCode: decoded.reason.code,
+        message: decoded.reason.message,
+        ...(decoded.reason.path === null ? {} : { path: decoded.reason.path }),
+      },
+    });
+    return null;
+  }
+  const sample = decoded.value;
+  const resourceId = sample.resourceId;
+  if (!keyIs(message.key, resourceId)) {
+    rejections.push({
+      message,
+      reason: {
+        reasonCode: 'KEY_MISMATCH',
+        message: `the Kafka key must be resource.id ("${resourceId}"), got ${describeKey(message.key)}`,
+        path: 'resource.id',
+      },
+    });
+    return null;
+  }
+  if (clock.hostKeys !== undefined) {
+    const auth = verifyHostAuth(
+      message.headers[HOST_AUTH_HEADER],
+      message.key,
+      message.value ?? Buffer.alloc(0),
+      sample.host,
+      clock.hostKeys,
+    );
+    if (!auth.ok) {
+      rejections.push({
+        message,
+        reason: { reasonCode: 'HOST_UNVERIFIED', message: auth.detail, path: 'host' },
+      });
+      return null;
+    }
+  }
+  const violation = checkSampleRules(
+    sample,
+    clock.nowMs,
+    clock.maxFutureSkewMs,
+    clock.maxSampleAgeMs,
+  );
+  if (violation !== null) {
+    rejections.push({
+      message,
+      reason: { reasonCode: violation.code, message: violation.message, path: violation.path },
+    });
+    return null;
+  }
+  return sample;
 }
 
 export function byOffset(a: Rejection, b: Rejection): number {

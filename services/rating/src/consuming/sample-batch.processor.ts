@@ -12,6 +12,8 @@ import {
   type InstanceState,
   type ResourceGauge,
   type UnpricedPiece,
+  type MeteredSample,
+  type SampleFold,
   afterBatch,
   foldSamples,
   repriceMonth,
@@ -26,7 +28,22 @@ import { type RepriceStore } from '../ledger/reprice.store';
 import { type AssignmentChange, type TenantCatalog } from '../pricing/tenant-catalog';
 import { type UsageEventSink } from '../publishing/usage-event.outbox';
 import { isInfrastructureError } from './batch-error.classifier';
-import { byOffset, decodeBatch, sliceBatch } from './batch-messages';
+import {
+  type BatchClockRules,
+  type Refusals,
+  UnnamedInstance,
+  byOffset,
+  decodeBatch,
+  decodeEach,
+  instancesNamed,
+  sliceBatch,
+} from './batch-messages';
+
+/** A batch's fold, with the messages decoding refused. */
+type BatchFoldOutcome = SampleFold & {
+  readonly rejections: Rejection[];
+  readonly unrateable: number;
+};
 
 /** The ledger's stores the processor writes through: the batch's and the reprice's. */
 export interface ProcessorLedger {
@@ -228,9 +245,29 @@ export class SampleBatchProcessor {
     }
   }
 
+  /**
+   * Rates the batch in one transaction. Its samples are folded as they are decoded, against the
+   * states of the instances its messages name (foldStreaming); a sample of an instance they did
+   * not name rolls that back, and the batch is rated again the exact way (`exact`: decoded whole,
+   * then the states of what it decoded loaded, then folded).
+   */
   private async rateOnce(
     batch: ConsumedBatch,
     poisoned: ReadonlyMap<string, unknown>,
+    exact = false,
+  ): Promise<BatchOutcome> {
+    try {
+      return await this.rateOnceAs(batch, poisoned, exact);
+    } catch (error) {
+      if (exact || !(error instanceof UnnamedInstance)) throw error;
+      return await this.rateOnceAs(batch, poisoned, true);
+    }
+  }
+
+  private async rateOnceAs(
+    batch: ConsumedBatch,
+    poisoned: ReadonlyMap<string, unknown>,
+    exact: boolean,
   ): Promise<BatchOutcome> {
     // Before the transaction: waiting for Kafka must not hold any row lock.
     await this.usageEvents.ready();
@@ -258,43 +295,9 @@ export class SampleBatchProcessor {
         return { ...NOTHING, skipped, repricedMonths: 0 };
       }
 
-      const { samples, rejections, messages, unrateable } = decodeBatch(fresh, poisoned, {
-        nowMs: this.clock(),
-        maxFutureSkewMs: this.options.maxFutureSkewMs,
-        maxSampleAgeMs: this.options.maxSampleAgeMs,
-        hostKeys: this.options.hostKeys,
-      });
-      const loaded: ReadonlyMap<string, InstanceState> = await this.ledger.loadStates(
-        tx,
-        uniqueInstances(samples),
-      );
-      const { rating, pieces, gauges, sightings } = foldSamples(
-        samples,
-        loaded,
-        {
-          rules: this.options.rules,
-          windows: this.options.windows,
-          lastSeenStepMs: this.options.resourceLastSeenStepMs ?? DEFAULT_LAST_SEEN_STEP_MS,
-        },
-        this.catalog,
-        (key) => this.knownResources.get(key),
-      );
-      if (rating.rejected.length > 0) {
-        // Rare: the sample-to-message map is built only when a sample was refused.
-        const messageOf = new Map(samples.map((s, i) => [s, messages[i]!]));
-        for (const { sample, implausible } of rating.rejected) {
-          rejections.push({
-            message: messageOf.get(sample)!,
-            reason: {
-              reasonCode: implausible.code,
-              message: implausible.message,
-              path: implausible.path,
-            },
-          });
-        }
-        // Dead letters in the partition's order, as they were consumed.
-        rejections.sort(byOffset);
-      }
+      const { rating, pieces, gauges, sightings, rejections, unrateable } = exact
+        ? await this.foldExact(tx, fresh, poisoned, null)
+        : await this.foldStreaming(tx, fresh, poisoned);
       phase();
 
       // Kafka acknowledges the DLQ while PostgreSQL writes; both finish before the commit. The
@@ -349,6 +352,97 @@ export class SampleBatchProcessor {
     // Only now is it in the ledger: what InfluxDB shows never runs ahead of it.
     if (committed !== null) this.committedSink.committed(committed);
     return outcome;
+  }
+
+  /**
+   * The batch's fold with no decoded sample alive past its turn (a batch's samples outlived
+   * several scavenges when decoded whole, and were promoted and marked: docs/adr/0014): the
+   * instances the messages name are read from their bytes (instancesNamed) and their states loaded
+   * first, then each message is decoded and folded in turn. A sample of an instance not named
+   * throws UnnamedInstance (its state was not loaded: the batch is rated again the exact way). A
+   * sample rating refuses needs its message beside it: then the batch is folded again the exact
+   * way, in this transaction (every instance it decodes was named, so its states are loaded).
+   */
+  private async foldStreaming(
+    tx: LedgerTx,
+    fresh: readonly ConsumedMessage[],
+    poisoned: ReadonlyMap<string, unknown>,
+  ): Promise<BatchFoldOutcome> {
+    const named = instancesNamed(fresh, poisoned);
+    const keys: { resourceId: string; instanceId: string }[] = [];
+    for (const [resourceId, instances] of named)
+      for (const instanceId of instances) keys.push({ resourceId, instanceId });
+    const loaded = await this.ledger.loadStates(tx, keys);
+    const refused: Refusals = { rejections: [], unrateable: 0 };
+    const folded = this.foldOf(
+      decodeEach(fresh, poisoned, this.clockRules(), refused, named),
+      loaded,
+    );
+    if (folded.rating.rejected.length > 0) return this.foldExact(tx, fresh, poisoned, loaded);
+    return { ...folded, ...refused };
+  }
+
+  /**
+   * The batch decoded whole, its instances' states loaded (unless `loaded` has them all already),
+   * then folded; the samples rating refuses dead-lettered with their messages, in the partition's
+   * order.
+   */
+  private async foldExact(
+    tx: LedgerTx,
+    fresh: readonly ConsumedMessage[],
+    poisoned: ReadonlyMap<string, unknown>,
+    loaded: ReadonlyMap<string, InstanceState> | null,
+  ): Promise<BatchFoldOutcome> {
+    const { samples, rejections, messages, unrateable } = decodeBatch(
+      fresh,
+      poisoned,
+      this.clockRules(),
+    );
+    const states = loaded ?? (await this.ledger.loadStates(tx, uniqueInstances(samples)));
+    const folded = this.foldOf(samples, states);
+    if (folded.rating.rejected.length > 0) {
+      // Rare: the sample-to-message map is built only when a sample was refused.
+      const messageOf = new Map(samples.map((s, i) => [s, messages[i]!]));
+      for (const { sample, implausible } of folded.rating.rejected) {
+        rejections.push({
+          message: messageOf.get(sample)!,
+          reason: {
+            reasonCode: implausible.code,
+            message: implausible.message,
+            path: implausible.path,
+          },
+        });
+      }
+      // Dead letters in the partition's order, as they were consumed.
+      rejections.sort(byOffset);
+    }
+    return { ...folded, rejections, unrateable };
+  }
+
+  private foldOf(
+    samples: Iterable<MeteredSample>,
+    loaded: ReadonlyMap<string, InstanceState>,
+  ): SampleFold {
+    return foldSamples(
+      samples,
+      loaded,
+      {
+        rules: this.options.rules,
+        windows: this.options.windows,
+        lastSeenStepMs: this.options.resourceLastSeenStepMs ?? DEFAULT_LAST_SEEN_STEP_MS,
+      },
+      this.catalog,
+      (key) => this.knownResources.get(key),
+    );
+  }
+
+  private clockRules(): BatchClockRules {
+    return {
+      nowMs: this.clock(),
+      maxFutureSkewMs: this.options.maxFutureSkewMs,
+      maxSampleAgeMs: this.options.maxSampleAgeMs,
+      hostKeys: this.options.hostKeys,
+    };
   }
 
   /** The committed dimension rows, as the ledger now holds them. */

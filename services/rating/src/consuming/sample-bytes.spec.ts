@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { SAMPLE_LIMITS, decodeSample, encode, encodeSample } from '@metering/contracts';
 import { exampleDockerSample, exampleLibvirtSample } from '@metering/contracts/testing';
 import { decodeSampleBytes } from './sample-bytes';
+import { nameInstance } from './sample-instance';
 import { decodeMeteredSample } from './sample.decoder';
 import { toMeteredSample } from './sample.mapper';
 
@@ -341,5 +342,72 @@ describe('sample bytes: the byte reader gives the contract’s sample or decline
       if (n % 997 === 0) assert.equal(sample?.name, name);
     }
     assert.equal(decodeSampleBytes(first)?.name, firstName);
+  });
+});
+
+describe('sample bytes: naming a sample’s instance without decoding it', () => {
+  test('a valid sample of the collectors’ shape names the instance the contract decodes', () => {
+    fc.assert(
+      fc.property(collectorSample, (s) => {
+        const named = new Map<string, Set<string>>();
+        const bytes = Buffer.from(JSON.stringify(s));
+        assert.equal(nameInstance(Buffer.from(s.resource.id), bytes, named), true);
+        const decoded = oracle(bytes);
+        assert.ok(decoded.ok);
+        assert.deepEqual(
+          [...named].map(([r, set]) => [r, [...set]]),
+          [[decoded.value.resourceId, [decoded.value.instanceId]]],
+        );
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test('edits of valid samples: a name is a guess, never a throw; what it names is printable ASCII', () => {
+    fc.assert(
+      fc.property(collectorSample, fc.array(edit, { maxLength: 4 }), (s, edits) => {
+        let bytes: Buffer = Buffer.from(JSON.stringify(s));
+        for (const e of edits) bytes = applyEdit(bytes, e);
+        const named = new Map<string, Set<string>>();
+        const ok = nameInstance(Buffer.from(s.resource.id), bytes, named);
+        assert.equal(named.size, ok ? 1 : 0);
+        for (const [r, set] of named)
+          for (const id of [r, ...set]) assert.match(id, /^[\x20-\x21\x23-\x5b\x5d-\x7e]+$/);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test('declined: no key or value, no instanceId, an escape, non-ASCII, empty, over the bound', () => {
+    const base = JSON.stringify(exampleDockerSample());
+    const id = exampleDockerSample().resource.id;
+    const withInstance = (instance: string): Buffer =>
+      Buffer.from(base.replace(/"instanceId":"[^"]*"/, `"instanceId":${instance}`));
+    const cases: [Buffer | null, Buffer | null][] = [
+      [null, Buffer.from(base)],
+      [Buffer.from(id), null],
+      [Buffer.from(id), Buffer.from(base.replace('"instanceId"', '"instance"'))],
+      [Buffer.from(id), withInstance('"a\\"b"')],
+      [Buffer.from(id), withInstance('"Ωμέγα"')],
+      [Buffer.from(id), withInstance('""')],
+      [Buffer.from(id), withInstance(`"${'i'.repeat(SAMPLE_LIMITS.idBytes + 1)}"`)],
+      [Buffer.from(id), withInstance('"i\u0000"')],
+      [Buffer.from(id), Buffer.from(base.slice(0, base.indexOf('"instanceId":"') + 16))],
+      [Buffer.from(''), Buffer.from(base)],
+      [Buffer.from('a"b'), Buffer.from(base)],
+      [Buffer.from('\u00e9t\u00e9'), Buffer.from(base)],
+      [Buffer.from('k'.repeat(SAMPLE_LIMITS.idBytes + 1)), Buffer.from(base)],
+    ];
+    for (const [key, value] of cases) {
+      const named = new Map<string, Set<string>>();
+      assert.equal(nameInstance(key, value, named), false, String(value));
+      assert.equal(named.size, 0);
+    }
+    // A repeated instanceId: the first is named (JSON.parse keeps the last: the processor
+    // finds the difference when it decodes, and rates that batch the exact way).
+    const named = new Map<string, Set<string>>();
+    const twice = Buffer.from(base.replace('"resource":{', '"resource":{"instanceId":"decoy",'));
+    assert.equal(nameInstance(Buffer.from(id), twice, named), true);
+    assert.deepEqual([...named.get(id)!], ['decoy']);
   });
 });

@@ -425,3 +425,16 @@ function memoryField(k: number): void {
     }
   } else fail();
 }
+
+/**
+ * bytes[start, stop) as a string, from the reader's table of strings already seen when it is
+ * there (a known id makes none): the bytes must be printable ASCII (one byte a character).
+ */
+export function internedText(bytes: Uint8Array, start: number, stop: number): string {
+  try {
+    b = bytes;
+    return stringOf(start, stop);
+  } finally {
+    b = EMPTY;
+  }
+}

@@ -3,7 +3,7 @@ import { type InstanceState, type MeteredSample } from './metered-sample';
 import { type PricingCatalog, planInterval } from './price-batch';
 import { type BatchFold, foldBatch } from './rate-batch';
 import { type RatingRules } from './rate-sample';
-import { type BatchSightings, type KnownResource, resourceSightings } from './resource-dimension';
+import { type BatchSightings, type KnownResource, SightingFold } from './resource-dimension';
 import { GaugeFold, type ResourceGauge } from './resource-gauge';
 import { PieceFold, type UnpricedPiece } from './unpriced-piece';
 import { type UsageWindowRules } from './usage-window';
@@ -33,11 +33,13 @@ export interface SampleFold {
  * Rates a batch's samples and folds them, in one pass, into what the transaction writes: the
  * states and buckets, the unpriced pieces, the raw gauges and the resource dimension's rows. No
  * rated interval, segment or plan outlives its sample's turn in the loop: the batch keeps per
- * instance and bucket, not per sample, until it commits (docs/adr/0014-rating-scale-out.md). Pure:
- * `loaded` are the states of the batch's instances, `known` what the dimension holds.
+ * instance and bucket, not per sample, until it commits (docs/adr/0014-rating-scale-out.md).
+ * `samples` is iterated once, in order: a generator decoding them one at a time leaves no sample
+ * alive past its turn either (the few a sighting or a refusal keeps aside). Pure: `loaded` are
+ * the states of the batch's instances, `known` what the dimension holds.
  */
 export function foldSamples(
-  samples: readonly MeteredSample[],
+  samples: Iterable<MeteredSample>,
   loaded: ReadonlyMap<string, InstanceState>,
   options: SampleFoldRules,
   catalog: FoldCatalog,
@@ -45,6 +47,7 @@ export function foldSamples(
 ): SampleFold {
   const pieceFold = new PieceFold(options.windows);
   const gaugeFold = new GaugeFold();
+  const sightingFold = new SightingFold();
   const rating = foldBatch(
     samples,
     loaded,
@@ -54,8 +57,10 @@ export function foldSamples(
       pieceFold.add(planInterval(rated, catalog.pricing), key);
       gaugeFold.add(rated);
     },
+    // Every sample is sighted, rated or not.
+    (sample) => sightingFold.add(sample),
   );
-  const sightings = resourceSightings(samples, known, options.lastSeenStepMs);
+  const sightings = sightingFold.finish(known, options.lastSeenStepMs);
   const pieces = pieceFold.finish(rating.states.values(), (state) =>
     periodOf(state.lastObservedAtMs, catalog.zoneOf(state.tenantId)),
   );

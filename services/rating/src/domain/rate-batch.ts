@@ -64,7 +64,8 @@ export function rateBatch(
  * rateBatch in one pass that keeps no rated interval: each is handed to `each` as it is rated
  * (in rating order, with its instance's key) and is garbage once `each` returns, unless `each` keeps it. A batch's
  * samples, intervals and segments then die young instead of living until the batch commits,
- * which is what garbage collection charges for (docs/adr/0014-rating-scale-out.md).
+ * which is what garbage collection charges for (docs/adr/0014-rating-scale-out.md). `samples` is
+ * iterated once; `seen`, when given, is handed every sample first, rated or not.
  */
 export function foldBatch(
   samples: Iterable<MeteredSample>,
@@ -72,6 +73,7 @@ export function foldBatch(
   rules: RatingRules,
   timeZoneOf: (tenantId: string) => string,
   each: (rated: RatedInterval, instanceKey: string) => void,
+  seen?: (sample: MeteredSample) => void,
 ): BatchFold {
   const states = new Map<string, InstanceState>();
   const sums = new BucketSums();
@@ -83,6 +85,7 @@ export function foldBatch(
   let duplicates = 0;
   let outOfOrder = 0;
   for (const sample of samples) {
+    seen?.(sample);
     const key = keys.of(sample);
     const outcome = rateSample(states.get(key) ?? known.get(key), sample, rules);
     switch (outcome.kind) {

@@ -83,34 +83,51 @@ function describes(d: ResourceDescription, s: MeteredSample): boolean {
  * Pure: the caller records the rows in its cache only once the transaction committed.
  */
 export function resourceSightings(
-  samples: readonly MeteredSample[],
+  samples: Iterable<MeteredSample>,
   known: (key: string) => KnownResource | undefined,
   lastSeenStepMs: number,
 ): BatchSightings {
-  // One accumulator per resource, mutated in place: a batch holds thousands of samples of a few
-  // hundred resources, and this runs for every sample. Kept by tenant, then resource (the
-  // decoder's interned strings), so no key is built per sample, only per resource.
-  const byTenant = new Map<string, Map<string, SightingAcc>>();
-  for (const s of samples) {
-    let resources = byTenant.get(s.tenantId);
+  const fold = new SightingFold();
+  for (const s of samples) fold.add(s);
+  return fold.finish(known, lastSeenStepMs);
+}
+
+/**
+ * resourceSightings one sample at a time, so a batch's samples can be folded as they are decoded
+ * (batch-fold.ts): one accumulator per resource, mutated in place — a batch holds thousands of
+ * samples of a few hundred resources. Kept by tenant, then resource (the decoder's interned
+ * strings), so no key is built per sample, only per resource.
+ */
+export class SightingFold {
+  private readonly byTenant = new Map<string, Map<string, SightingAcc>>();
+
+  add(s: MeteredSample): void {
+    let resources = this.byTenant.get(s.tenantId);
     if (resources === undefined)
-      byTenant.set(s.tenantId, (resources = new Map<string, SightingAcc>()));
+      this.byTenant.set(s.tenantId, (resources = new Map<string, SightingAcc>()));
     const at = s.observedAtMs;
     const a = resources.get(s.resourceId);
     if (a === undefined) {
       resources.set(s.resourceId, { latest: s, first: at, last: at });
-      continue;
+      return;
     }
     if (at >= a.latest.observedAtMs) a.latest = s;
     if (at < a.first) a.first = at;
     if (at > a.last) a.last = at;
   }
-  const rows: ResourceSighting[] = [];
-  const seen = new Map<string, ResourceSighting | number>();
-  for (const resources of byTenant.values())
-    for (const a of resources.values()) sight(a, known, lastSeenStepMs, rows, seen);
-  rows.sort((a, b) => compareKeys(resourceKey(a), resourceKey(b)));
-  return { rows, seen };
+
+  /** The batch's rows (in key order) and what each resource's sighting leaves known. */
+  finish(
+    known: (key: string) => KnownResource | undefined,
+    lastSeenStepMs: number,
+  ): BatchSightings {
+    const rows: ResourceSighting[] = [];
+    const seen = new Map<string, ResourceSighting | number>();
+    for (const resources of this.byTenant.values())
+      for (const a of resources.values()) sight(a, known, lastSeenStepMs, rows, seen);
+    rows.sort((a, b) => compareKeys(resourceKey(a), resourceKey(b)));
+    return { rows, seen };
+  }
 }
 
 interface SightingAcc {
