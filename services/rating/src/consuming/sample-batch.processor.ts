@@ -295,9 +295,10 @@ export class SampleBatchProcessor {
         return { ...NOTHING, skipped, repricedMonths: 0 };
       }
 
+      const clock = this.clockRules();
       const { rating, pieces, gauges, sightings, rejections, unrateable } = exact
-        ? await this.foldExact(tx, fresh, poisoned, null)
-        : await this.foldStreaming(tx, fresh, poisoned);
+        ? await this.foldExact(tx, fresh, poisoned, clock, null)
+        : await this.foldStreaming(tx, fresh, poisoned, clock);
       phase();
 
       // Kafka acknowledges the DLQ while PostgreSQL writes; both finish before the commit. The
@@ -367,6 +368,7 @@ export class SampleBatchProcessor {
     tx: LedgerTx,
     fresh: readonly ConsumedMessage[],
     poisoned: ReadonlyMap<string, unknown>,
+    clock: BatchClockRules,
   ): Promise<BatchFoldOutcome> {
     const named = instancesNamed(fresh, poisoned);
     const keys: { resourceId: string; instanceId: string }[] = [];
@@ -374,11 +376,10 @@ export class SampleBatchProcessor {
       for (const instanceId of instances) keys.push({ resourceId, instanceId });
     const loaded = await this.ledger.loadStates(tx, keys);
     const refused: Refusals = { rejections: [], unrateable: 0 };
-    const folded = this.foldOf(
-      decodeEach(fresh, poisoned, this.clockRules(), refused, named),
-      loaded,
-    );
-    if (folded.rating.rejected.length > 0) return this.foldExact(tx, fresh, poisoned, loaded);
+    const folded = this.foldOf(decodeEach(fresh, poisoned, clock, refused, named), loaded);
+    // The same clock: the exact fold decodes the same samples, all of them named, so loaded.
+    if (folded.rating.rejected.length > 0)
+      return this.foldExact(tx, fresh, poisoned, clock, loaded);
     return { ...folded, ...refused };
   }
 
@@ -391,13 +392,10 @@ export class SampleBatchProcessor {
     tx: LedgerTx,
     fresh: readonly ConsumedMessage[],
     poisoned: ReadonlyMap<string, unknown>,
+    clock: BatchClockRules,
     loaded: ReadonlyMap<string, InstanceState> | null,
   ): Promise<BatchFoldOutcome> {
-    const { samples, rejections, messages, unrateable } = decodeBatch(
-      fresh,
-      poisoned,
-      this.clockRules(),
-    );
+    const { samples, rejections, messages, unrateable } = decodeBatch(fresh, poisoned, clock);
     const states = loaded ?? (await this.ledger.loadStates(tx, uniqueInstances(samples)));
     const folded = this.foldOf(samples, states);
     if (folded.rating.rejected.length > 0) {
