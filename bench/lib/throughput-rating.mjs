@@ -1,7 +1,6 @@
 // (c) of bench/rating-throughput.mjs: the rating service (one process or several in one consumer
 // group) rating the samples until the ledger has caught up, watched as it runs: its CPU (by
 // thread), peak RSS, where the machine's CPU went, the ledger rows written, the lock waits.
-import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
@@ -10,6 +9,7 @@ import {
   allProcesses,
   cpuTicks,
   machineBusySeconds,
+  runQueueSeconds,
   statusKb,
   threadCpuSeconds,
 } from '@metering/testing';
@@ -240,15 +240,6 @@ function busyNow(ratings) {
     runQueue: ratings.reduce((sum, r) => sum + runQueueSeconds(r.pid), 0),
     machine: machineBusySeconds(),
   };
-}
-
-function runQueueSeconds(pid) {
-  try {
-    const fields = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').trim().split(' ');
-    return Number(fields[1]) / 1e9 || 0;
-  } catch {
-    return 0;
-  }
 }
 
 /**

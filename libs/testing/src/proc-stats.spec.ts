@@ -10,6 +10,7 @@ import {
   procSample,
   procStat,
   statusKb,
+  runQueueSeconds,
   threadCpuSeconds,
 } from './proc-stats';
 
@@ -63,5 +64,11 @@ test('threadCpuSeconds: the main thread holds what it spun; contextSwitches coun
   assert.ok(after.main >= before.main + 0.05, `${before.main} → ${after.main}`);
   assert.ok(after.others.length >= 1, 'node runs other threads (V8, libuv)');
   assert.ok(contextSwitches(process.pid) > 0);
+  // The run queue: a count that only grows, in seconds (0 without the kernel's schedstat).
+  const queued = runQueueSeconds(process.pid);
+  assert.ok(Number.isFinite(queued) && queued >= 0, String(queued));
+  burn(50);
+  assert.ok(runQueueSeconds(process.pid) >= queued);
+  assert.equal(runQueueSeconds(process.pid, 2 ** 30), 0, 'no such thread');
   assert.ok(machineBusySeconds() > 0);
 });

@@ -127,6 +127,20 @@ export function threadCpuSeconds(pid: number): {
   return { main, mainSystem, others };
 }
 
+/**
+ * Seconds the thread `tid` of process `pid` (its main thread by default) has been runnable but
+ * waiting for a core: the scheduler's run queue, /proc/<pid>/task/<tid>/schedstat's second field;
+ * 0 where the kernel keeps no such count or the thread is gone.
+ */
+export function runQueueSeconds(pid: number, tid: number = pid): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').trim().split(' ');
+    return Number(fields[1]) / 1e9 || 0;
+  } catch {
+    return 0;
+  }
+}
+
 /** Every process now: its pid and /proc/<pid>/stat (those that end while listed are left out). */
 export function allProcesses(): { pid: number; stat: ProcStat }[] {
   const out: { pid: number; stat: ProcStat }[] = [];
