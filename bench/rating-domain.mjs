@@ -2,7 +2,8 @@
 // Where one sample's CPU goes inside the rating service's own code (a script that prints figures,
 // not a test): the fleet's samples (bench/sample-stream.mjs) cut into partition batches and put
 // through rating's steps in process, as the service runs them, without Kafka, PostgreSQL or
-// InfluxDB — decode (the byte reader + the rating clock's rules), the per-host MAC check (ADR
+// InfluxDB — the streaming fold's pre-scan (instancesNamed: each message's instance named from its
+// bytes, with the processor's InstanceNamer, which remembers where each resource names it), decode (the byte reader + the rating clock's rules), the per-host MAC check (ADR
 // 0010), the batch's one pass (foldSamples, the function SampleBatchProcessor runs: deltas and hour
 // buckets, with each interval planned and folded into unpriced pieces and the resource gauges, and
 // the resource dimension's sightings), the pricing stage's pass over each tenant month's pieces
@@ -22,6 +23,8 @@ const require = createRequire(import.meta.url);
 const dist = (p) => require(`../services/rating/dist/src/${p}`);
 const domain = dist('domain/index.js');
 const { decodeMeteredSample, decodeSampleFast } = dist('consuming/sample.decoder.js');
+const { instancesNamed } = dist('consuming/batch-messages.js');
+const { InstanceNamer } = dist('consuming/sample-instance.js');
 const { toMeteredSample } = dist('consuming/sample.mapper.js');
 const { TenantCatalog } = dist('pricing/tenant-catalog.js');
 const { resourcePoint } = dist('sinks/influx-points.js');
@@ -121,7 +124,7 @@ const batches = partitions.flatMap((p) => {
   return out;
 });
 
-const STEPS = ['decode', 'host MAC', 'fold', 'price', 'events', 'gauge line'];
+const STEPS = ['name', 'decode', 'host MAC', 'fold', 'price', 'events', 'gauge line'];
 const rules = { maxGapMs: 300_000 };
 const windowRules = { windowMs: 300_000 };
 
@@ -132,6 +135,9 @@ function pass() {
   // The pricing stage's state per tenant month: its position and its instances' open windows.
   const months = new Map();
   const known = new Map();
+  // The processor's one namer, kept across its batches.
+  const namer = new InstanceNamer();
+  const nothingPoisoned = new Map();
   const ratedAtJson = JSON.stringify(new Date().toISOString());
   let checksum = 0;
   let pieceCount = 0;
@@ -142,6 +148,9 @@ function pass() {
       ms[step] += now - t;
       t = now;
     };
+    const named = instancesNamed(batch, nothingPoisoned, namer);
+    checksum += named.size;
+    lap('name');
     const now = Date.now();
     const samples = [];
     const hosts = [];
@@ -238,20 +247,32 @@ function contractDecode() {
   return performance.now() - t;
 }
 
+/** The pre-scan without the namer's memory: nameInstance searching each message's bytes. */
+function namePlain() {
+  const t = performance.now();
+  let n = 0;
+  for (const batch of batches) n += instancesNamed(batch, new Map()).size;
+  if (n === 0) throw new Error('nothing named');
+  return performance.now() - t;
+}
+
 const perSample = (ms) => (ms * 1000) / N;
 const fmtInt = (n) => n.toLocaleString('en-US');
 const runs = [];
 const bases = [];
 const contractRuns = [];
+const plainNameRuns = [];
 for (let i = 0; i < PASSES + 1; i++) {
   // The first pass warms the JIT up and is not counted.
   const r = pass();
   const b = baseline();
   const c = contractDecode();
+  const p = namePlain();
   if (i > 0) {
     runs.push(r);
     bases.push(b);
     contractRuns.push(c);
+    plainNameRuns.push(p);
   }
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -261,9 +282,11 @@ const stepUs = Object.fromEntries(
 const totalUs = STEPS.reduce((a, s) => a + stepUs[s], 0);
 const baseUs = perSample(median(bases));
 const contractUs = perSample(median(contractRuns));
+const plainNameUs = perSample(median(plainNameRuns));
 console.log(`
 rating's own steps, ${N.toLocaleString('en-US')} samples (${(bytes / N).toFixed(0)} B each), ${batches.length} batches, median of ${PASSES} passes
 ${STEPS.map((s) => `  ${s.padEnd(11)} ${stepUs[s].toFixed(2).padStart(6)} µs/sample${s === 'price' ? `  (${((stepUs.price * N) / runs[0].pieces).toFixed(2)} µs a piece: ${fmtInt(runs[0].pieces)} pieces, one per instance and usage window of a batch)` : ''}`).join('\n')}
   all steps   ${totalUs.toFixed(2).padStart(6)} µs/sample  (${(1e6 / totalUs).toLocaleString('en-US', { maximumFractionDigits: 0 })} samples/s on one core); without the MAC (HOST_AUTH off) ${(totalUs - stepUs['host MAC']).toFixed(2)}, beyond decoding ${(totalUs - stepUs['host MAC'] - stepUs.decode).toFixed(2)}
   baseline    ${baseUs.toFixed(2).padStart(6)} µs/sample  JSON.parse of the same bytes; steps / baseline ${(totalUs / baseUs).toFixed(1)}
-  contract's  ${contractUs.toFixed(2).padStart(6)} µs/sample  decode the contract's way (JSON.parse, its rules, the mapper); rating's byte reader ×${(stepUs.decode / contractUs).toFixed(2)} of it`);
+  contract's  ${contractUs.toFixed(2).padStart(6)} µs/sample  decode the contract's way (JSON.parse, its rules, the mapper); rating's byte reader ×${(stepUs.decode / contractUs).toFixed(2)} of it
+  name, no memory ${plainNameUs.toFixed(2).padStart(6)} µs/sample  the pre-scan with nameInstance alone (each message's bytes searched); the namer ×${(stepUs.name / plainNameUs).toFixed(2)} of it`);

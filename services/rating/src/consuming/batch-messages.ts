@@ -1,7 +1,7 @@
 import { HOST_AUTH_HEADER, type HostKeyLookup, verifyHostAuth } from '@metering/contracts';
 import { type ConsumedBatch, type ConsumedMessage, type Rejection } from '@metering/kafka';
 import { type MeteredSample, checkSampleRules } from '../domain';
-import { nameInstance } from './sample-instance';
+import { type InstanceNamer, nameInstance } from './sample-instance';
 import { decodeMeteredSample } from './sample.decoder';
 
 // The parts of a batch's handling that concern its messages one by one: decoding and checking
@@ -90,16 +90,22 @@ export class UnnamedInstance extends Error {
  * The instances the messages' samples are about (resource id → instance ids), as the states'
  * query needs them before the batch is decoded: read from each message's bytes without decoding
  * it (nameInstance), a message whose bytes do not name it plainly decoded for it (and one that does
- * not decode is about none). Poisoned messages are about none either.
+ * not decode is about none). Poisoned messages are about none either. `namer`: the processor's, which
+ * remembers where each resource's messages name their instance (InstanceNamer).
  */
 export function instancesNamed(
   messages: readonly ConsumedMessage[],
   poisoned: ReadonlyMap<string, unknown>,
+  namer?: InstanceNamer,
 ): Map<string, Set<string>> {
   const named = new Map<string, Set<string>>();
   for (const message of messages) {
     if (poisoned.size > 0 && poisoned.has(message.offset)) continue;
-    if (nameInstance(message.key, message.value, named)) continue;
+    const plain =
+      namer === undefined
+        ? nameInstance(message.key, message.value, named)
+        : namer.name(message.key, message.value, named);
+    if (plain) continue;
     const decoded = decodeMeteredSample(message.value);
     if (!decoded.ok) continue;
     const { resourceId, instanceId } = decoded.value;

@@ -38,6 +38,7 @@ import {
   instancesNamed,
   sliceBatch,
 } from './batch-messages';
+import { InstanceNamer } from './sample-instance';
 
 /** A batch's fold, with the messages decoding refused. */
 type BatchFoldOutcome = SampleFold & {
@@ -175,6 +176,8 @@ export class SampleBatchProcessor {
    * refresh carries the description again.
    */
   private readonly knownResources = new Map<string, KnownResource>();
+  /** Where each resource's messages name their instance, for the streaming fold's pre-scan. */
+  private readonly namer = new InstanceNamer();
   private readonly ledger: BatchLedger;
   private readonly reprices: RepriceStore;
 
@@ -370,7 +373,7 @@ export class SampleBatchProcessor {
     poisoned: ReadonlyMap<string, unknown>,
     clock: BatchClockRules,
   ): Promise<BatchFoldOutcome> {
-    const named = instancesNamed(fresh, poisoned);
+    const named = instancesNamed(fresh, poisoned, this.namer);
     const keys: { resourceId: string; instanceId: string }[] = [];
     for (const [resourceId, instances] of named)
       for (const instanceId of instances) keys.push({ resourceId, instanceId });

@@ -20,20 +20,85 @@ export function nameInstance(
   value: Buffer | null,
   named: Map<string, Set<string>>,
 ): boolean {
-  if (key === null || value === null) return false;
+  const resourceId = resourceOf(key);
+  return resourceId !== null && value !== null && nameFirst(resourceId, value, named) !== null;
+}
+
+/**
+ * nameInstance with a memory: where each resource's last message had its `"instanceId":"`, and
+ * what followed it. A collector writes a resource's samples in one layout (the fields before it
+ * keep their lengths), so the next message of the resource is tried there first — its bytes
+ * compared with the remembered name, no search and no new string — and searched as nameInstance
+ * does when they differ. Either way a guess the decoder checks (decodeEach): a message whose
+ * remembered place still holds the remembered name while an earlier `"instanceId":"` names
+ * another instance is named as remembered; JSON.parse would keep the last of repeated keys anyway.
+ * At most MAX_REMEMBERED resources are kept; past that it starts over.
+ */
+export class InstanceNamer {
+  private readonly last = new Map<string, { at: number; instanceId: string }>();
+
+  name(key: Buffer | null, value: Buffer | null, named: Map<string, Set<string>>): boolean {
+    const resourceId = resourceOf(key);
+    if (resourceId === null || value === null) return false;
+    const last = this.last.get(resourceId);
+    if (last !== undefined && holdsName(value, last.at, last.instanceId)) {
+      addNamed(named, resourceId, last.instanceId);
+      return true;
+    }
+    const found = nameFirst(resourceId, value, named);
+    if (found === null) return false;
+    if (last === undefined && this.last.size >= MAX_REMEMBERED) this.last.clear();
+    this.last.set(resourceId, found);
+    return true;
+  }
+}
+
+/** Resources whose last name InstanceNamer keeps (a few MB at most). */
+export const MAX_REMEMBERED = 65_536;
+
+/** The resource id a Kafka key names: printable ASCII without escapes within the bound. */
+function resourceOf(key: Buffer | null): string | null {
+  if (key === null || key.length === 0 || key.length > SAMPLE_LIMITS.idBytes) return null;
+  if (printableUntilQuote(key, 0, true) < 0) return null;
+  return internedText(key, 0, key.length);
+}
+
+/**
+ * Names the instance after the first `"instanceId":"` of `value` for `resourceId` into `named`, and
+ * returns it with where that key began; null (nothing named) when the id is not printable ASCII
+ * without escapes within the bound.
+ */
+function nameFirst(
+  resourceId: string,
+  value: Buffer,
+  named: Map<string, Set<string>>,
+): { at: number; instanceId: string } | null {
   const at = value.indexOf(INSTANCE_ID_KEY);
-  if (at < 0) return false;
+  if (at < 0) return null;
   const from = at + INSTANCE_ID_KEY.length;
   const to = printableUntilQuote(value, from);
-  if (to < 0 || to === from || to - from > SAMPLE_LIMITS.idBytes) return false;
-  if (key.length === 0 || key.length > SAMPLE_LIMITS.idBytes) return false;
-  if (printableUntilQuote(key, 0, true) < 0) return false;
-  const resourceId = internedText(key, 0, key.length);
+  if (to < 0 || to === from || to - from > SAMPLE_LIMITS.idBytes) return null;
   const instanceId = internedText(value, from, to);
+  addNamed(named, resourceId, instanceId);
+  return { at, instanceId };
+}
+
+/** Whether `value` holds `"instanceId":"<instanceId>"` at `at`. */
+function holdsName(value: Buffer, at: number, instanceId: string): boolean {
+  const from = at + INSTANCE_ID_KEY.length;
+  const end = from + instanceId.length;
+  if (end >= value.length) return false;
+  for (let k = 0; k < INSTANCE_ID_KEY.length; k++)
+    if (value[at + k] !== INSTANCE_ID_KEY[k]) return false;
+  for (let k = 0; k < instanceId.length; k++)
+    if (value[from + k] !== instanceId.charCodeAt(k)) return false;
+  return value[end] === QUOTE;
+}
+
+function addNamed(named: Map<string, Set<string>>, resourceId: string, instanceId: string): void {
   let instances = named.get(resourceId);
   if (instances === undefined) named.set(resourceId, (instances = new Set<string>()));
   instances.add(instanceId);
-  return true;
 }
 
 /**
