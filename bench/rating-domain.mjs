@@ -125,7 +125,16 @@ const batches = partitions.flatMap((p) => {
 });
 
 const STEPS = ['name', 'decode', 'host MAC', 'fold', 'price', 'events', 'gauge line'];
-const rules = { maxGapMs: 300_000 };
+// The service's defaults (config.ts): every reading checked against what its resource could use.
+const rules = {
+  maxGapMs: 300_000,
+  plausibility: {
+    cpuSlackPermille: 1500n,
+    cpuToleranceNs: 1_000_000_000n,
+    maxCores: 1024,
+    maxMemoryBytes: 2n ** 46n,
+  },
+};
 const windowRules = { windowMs: 300_000 };
 
 /** One pass over every batch, from empty states and positions; milliseconds per step. */

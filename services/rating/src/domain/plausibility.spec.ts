@@ -195,6 +195,57 @@ describe('an implausible sample does not advance its instance', () => {
       { numRuns: 300 },
     );
   });
+
+  test('property: at and around the bound, over any capacity, interval and slack, the bound is exact', () => {
+    // The bound worked out here in bigints: capacity (nano-cores) × ms × permille / 10^6 + tolerance.
+    const nano = fc.bigInt({ min: 1n, max: 65_536n * S });
+    const cores = (n: bigint) => `${n / S}.${String(n % S).padStart(9, '0')}`;
+    fc.assert(
+      fc.property(
+        fc.option(nano, { nil: null }),
+        fc.option(nano, { nil: null }),
+        fc.option(fc.integer({ min: 1, max: 65_536 }), { nil: null }),
+        fc.integer({ min: 1, max: 35 * 86_400 }),
+        fc.bigInt({ min: 1000n, max: 5000n }),
+        fc.bigInt({ min: 0n, max: 10n * S }),
+        fc.oneof(
+          fc.bigInt({ min: -3n, max: 3n }),
+          fc.bigInt({ min: -(10n ** 15n), max: 10n ** 15n }),
+        ),
+        (nowNano, beforeNano, hostCores, seconds, permille, tolerance, delta) => {
+          const exactRules: PlausibilityRules = {
+            cpuSlackPermille: permille,
+            cpuToleranceNs: tolerance,
+            maxCores: 1024,
+            maxMemoryBytes: 1n << 46n,
+          };
+          const allocated = nowNano !== null && beforeNano !== null;
+          const capacity = allocated
+            ? nowNano > beforeNano
+              ? nowNano
+              : beforeNano
+            : BigInt(hostCores ?? 1024) * S;
+          const limit = (capacity * BigInt(seconds) * 1000n * permille) / 1_000_000n + tolerance;
+          const used = limit + delta < 0n ? 0n : limit + delta;
+          const before = sampleAt(0, 100n * S, {
+            cpuAllocationCores: beforeNano === null ? null : cores(beforeNano),
+          });
+          const state = rateSample(undefined, before, { maxGapMs: 300_000 });
+          assert.equal(state.kind, 'rated');
+          const sample = sampleAt(seconds, 100n * S + used, {
+            cpuAllocationCores: nowNano === null ? null : cores(nowNano),
+            hostCores,
+          });
+          const outcome = rateSample(state.kind === 'rated' ? state.state : undefined, sample, {
+            maxGapMs: 300_000,
+            plausibility: exactRules,
+          });
+          assert.equal(outcome.kind, used <= limit ? 'rated' : 'rejected');
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
 });
 
 function big(_key: string, value: unknown): unknown {
