@@ -66,10 +66,13 @@ export async function rateAll(bench, deployments, variantEnv, variantNodeArgs, m
   // --gc: each process's collections, read from its trace (its other output passed on).
   const gcTraces = bench.gc ? ratings.map((r) => new GcTrace(r.stdout)) : [];
   log(`(c) rating pid ${ratings.map((r) => r.pid).join(', ')}`);
-  // Lock waits, sampled on a connection of its own.
+  // Lock waits, sampled inside PostgreSQL on a connection of their own (a call holds it for
+  // half a second); the backends' CPU on another.
+  const lockWatcher = new pg.Client({ connectionString: DATABASE_URL });
+  await lockWatcher.connect();
   const watcher = new pg.Client({ connectionString: DATABASE_URL });
   await watcher.connect();
-  const locks = new LockWaitSampler(watcher, () => ratings.map((r) => r.pid));
+  const locks = new LockWaitSampler(lockWatcher, () => ratings.map((r) => r.pid));
   locks.start();
   // PostgreSQL's CPU on rating's connections (and the bench's own), not on the shared server's.
   const pgCpu = new BackendCpuSampler(watcher, () => ratings.map((r) => r.pid));
@@ -121,6 +124,7 @@ export async function rateAll(bench, deployments, variantEnv, variantNodeArgs, m
   const pgBackends = await pgCpu.stop();
   log(`(c) rating's PostgreSQL backends: ${pgBackends.backends.join(' ')}`);
   await watcher.end();
+  await lockWatcher.end();
   const vmHwmKb = [];
   const perInstance = [];
   const threads = [];
