@@ -97,17 +97,11 @@ class CountingLedger extends BatchLedger {
 /** Counts what the pricing stage's passes write. */
 class CountingPricing extends PricingStore {
   rows = { positions: 0, charged: 0, priced: 0, windows: 0 };
-  async storePosition(tx, position) {
-    this.rows.positions += 1;
-    return super.storePosition(tx, position);
-  }
-  async addAmounts(tx, amounts) {
-    this.rows.charged += amounts.length;
-    return super.addAmounts(tx, amounts);
-  }
-  async deletePieces(tx, ids) {
-    this.rows.priced += ids.length;
-    return super.deletePieces(tx, ids);
+  async settle(tx, key, settled) {
+    this.rows.positions += settled.moved === null ? 0 : 1;
+    this.rows.charged += settled.amounts.length;
+    this.rows.priced += settled.pieceIds.length;
+    return super.settle(tx, key, settled);
   }
   async storeWindows(tx, key, windows, instances) {
     this.rows.windows += windows.size;

@@ -30,6 +30,8 @@ export interface MonthKey {
 export interface PiecePage {
   readonly ids: readonly string[];
   readonly pieces: readonly UnpricedPiece[];
+  /** The open windows of the month of the pieces' instances. */
+  readonly windows: readonly PricedUsage[];
 }
 
 /** A bucket's charge to add, keyed as the bucket. */
@@ -42,7 +44,11 @@ export interface BucketAmount {
   readonly amount: bigint;
 }
 
-const pieceRow = z.object({ id: z.string(), piece: storedPiece });
+const pageRow = z.object({
+  id: z.string().nullable(),
+  piece: storedPiece.nullable(),
+  window: storedWindow.nullable(),
+});
 const windowRow = z.object({ window: storedWindow });
 const workRow = z
   .object({
@@ -118,55 +124,74 @@ export class PricingStore {
     return rows[0] ?? null;
   }
 
-  /** The month's oldest unpriced pieces, `limit` at most, in id order. */
-  async unpriced(tx: LedgerTx, key: MonthKey, limit: number): Promise<PiecePage> {
+  /**
+   * The month's oldest unpriced pieces, `limit` at most, in id order, and the open windows of the
+   * month of their instances: one statement (a round trip is a wake-up of the backend, which takes
+   * a core from rating on a small machine: docs/adr/0014). One snapshot for both is as two: under
+   * the lease nobody else writes the month's windows, and a piece committed after it is the next
+   * pass's.
+   */
+  async unpricedPage(tx: LedgerTx, key: MonthKey, limit: number): Promise<PiecePage> {
     const rows = await this.db.rows(
       tx,
-      pieceRow,
-      `SELECT id::text, piece FROM rating_unpriced_usage
-       WHERE tenant_id = $1 AND period = $2 ORDER BY id LIMIT $3`,
+      pageRow,
+      `WITH page AS (
+         SELECT id, resource_id, instance_id, piece FROM rating_unpriced_usage
+         WHERE tenant_id = $1 AND period = $2 ORDER BY id LIMIT $3
+       )
+       SELECT x.id::text AS id, x.piece, x."window" FROM (
+         SELECT id, piece, NULL::jsonb AS "window" FROM page
+         UNION ALL
+         SELECT NULL::bigint, NULL::jsonb, w."window" FROM rating_open_window w
+         WHERE w.tenant_id = $1 AND w.period = $2
+           AND (w.resource_id, w.instance_id) IN (SELECT resource_id, instance_id FROM page)
+       ) AS x ORDER BY x.id NULLS LAST`,
       [key.tenantId, key.period, limit],
     );
-    return { ids: rows.map((r) => r.id), pieces: rows.map((r) => r.piece) };
-  }
-
-  /** The open windows of the month of these instances (resource id, instance id). */
-  async openWindows(
-    tx: LedgerTx,
-    key: MonthKey,
-    instances: readonly { resourceId: string; instanceId: string }[],
-  ): Promise<PricedUsage[]> {
-    if (instances.length === 0) return [];
-    const rows = await this.db.rows(
-      tx,
-      windowRow,
-      `SELECT w."window" FROM rating_open_window w
-       JOIN unnest($3::text[], $4::text[]) AS k(r, i) ON w.resource_id = k.r AND w.instance_id = k.i
-       WHERE w.tenant_id = $1 AND w.period = $2`,
-      [
-        key.tenantId,
-        key.period,
-        instances.map((i) => i.resourceId),
-        instances.map((i) => i.instanceId),
-      ],
-    );
-    return rows.map((r) => r.window);
+    const ids: string[] = [];
+    const pieces: UnpricedPiece[] = [];
+    const windows: PricedUsage[] = [];
+    for (const r of rows) {
+      if (r.id !== null && r.piece !== null) {
+        ids.push(r.id);
+        pieces.push(r.piece);
+      } else if (r.window !== null) windows.push(r.window);
+    }
+    return { ids, pieces, windows };
   }
 
   /**
-   * Adds the charges to the buckets' charge rows (`usage_bucket_charge`, created at the first
-   * charge) and returns the buckets' totals after the addition. The charge rows of a month are
-   * written only under its lease (this pass, or a reprice that waited for it), so nothing else
-   * holds them; the bucket rows, the batches', are read and not locked, so a batch adding
-   * quantities to them never waits for a pass (docs/adr/0014-rating-scale-out.md). Charges of
-   * buckets that are not there (none: a piece commits with its bucket) are left out.
+   * What a pass settles, in one statement: adds the charges to the buckets' charge rows
+   * (`usage_bucket_charge`, created at the first charge) and returns the buckets' totals after
+   * the addition, stores the moved position (`moved`; null: it did not move) and deletes the
+   * priced pieces by id (not by range: a piece committed late is priced next pass). The charge
+   * rows of a month are written only under its lease (this pass, or a reprice that waited for
+   * it), so nothing else holds them; the bucket rows, the batches', are read and not locked, so a
+   * batch adding quantities to them never waits for a pass (docs/adr/0014-rating-scale-out.md).
+   * Charges of buckets that are not there (none: a piece commits with its bucket) are left out.
+   * The three write three tables: no row is written twice in the statement.
    */
-  async addAmounts(tx: LedgerTx, amounts: readonly BucketAmount[]): Promise<BucketTotals[]> {
-    if (amounts.length === 0) return [];
+  async settle(
+    tx: LedgerTx,
+    key: MonthKey,
+    settled: {
+      readonly amounts: readonly BucketAmount[];
+      readonly moved: MonthPosition | null;
+      readonly pieceIds: readonly string[];
+    },
+  ): Promise<BucketTotals[]> {
+    const { amounts, moved, pieceIds } = settled;
+    if (amounts.length === 0 && moved === null && pieceIds.length === 0) return [];
     return this.db.rows(
       tx,
       bucketTotalsRow,
-      `WITH charged AS (
+      `WITH priced AS (
+         DELETE FROM rating_unpriced_usage WHERE id = ANY($5::bigint[])
+       ), moved AS (
+         UPDATE tenant_month_position SET cpu_core_seconds = $8, memory_gib_seconds = $9,
+           cpu_amount = $10, memory_amount = $11, updated_at = now()
+         WHERE tenant_id = $6 AND period = $7 AND $12::boolean
+       ), charged AS (
          INSERT INTO usage_bucket_charge AS c (tenant_id, resource_id, bucket_start, amount,
            updated_at)
          SELECT b.tenant_id, b.resource_id, b.bucket_start, x.a, now()
@@ -186,24 +211,14 @@ export class PricingStore {
         amounts.map((a) => a.resourceId),
         plainArray(amounts.map((a) => String(a.bucketStartMs))),
         plainArray(amounts.map((a) => formatAmount(a.amount))),
-      ],
-    );
-  }
-
-  /** Stores the moved position (its row leased in this transaction). */
-  async storePosition(tx: LedgerTx, position: MonthPosition): Promise<void> {
-    await this.db.execute(
-      tx,
-      `UPDATE tenant_month_position SET cpu_core_seconds = $3, memory_gib_seconds = $4,
-         cpu_amount = $5, memory_amount = $6, updated_at = now()
-       WHERE tenant_id = $1 AND period = $2`,
-      [
-        position.tenantId,
-        position.period,
-        coreSeconds(position.cpu),
-        gibSeconds(position.memory),
-        formatAmount(position.cpuAmount),
-        formatAmount(position.memoryAmount),
+        pieceIds,
+        key.tenantId,
+        key.period,
+        moved === null ? '0' : coreSeconds(moved.cpu),
+        moved === null ? '0' : gibSeconds(moved.memory),
+        moved === null ? '0' : formatAmount(moved.cpuAmount),
+        moved === null ? '0' : formatAmount(moved.memoryAmount),
+        moved !== null,
       ],
     );
   }
@@ -233,35 +248,30 @@ export class PricingStore {
         if (i !== undefined) shut.push(i);
       }
     }
-    if (shut.length > 0) {
-      await this.db.execute(
-        tx,
-        `DELETE FROM rating_open_window w USING unnest($3::text[], $4::text[]) AS k(r, i)
+    if (shut.length === 0 && open.length === 0) return;
+    // One statement (one round trip); an instance is either open or shut, so no row is written
+    // twice in it.
+    await this.db.execute(
+      tx,
+      `WITH shut AS (
+         DELETE FROM rating_open_window w USING unnest($3::text[], $4::text[]) AS k(r, i)
          WHERE w.resource_id = k.r AND w.instance_id = k.i AND w.tenant_id = $1
-           AND w.period = $2`,
-        [key.tenantId, key.period, shut.map((s) => s.resourceId), shut.map((s) => s.instanceId)],
-      );
-    }
-    if (open.length > 0) {
-      await this.db.execute(
-        tx,
-        `INSERT INTO rating_open_window AS w (resource_id, instance_id, period, tenant_id,
-           "window", updated_at)
-         SELECT p ->> 'resourceId', p ->> 'instanceId', $2, $1, p, now()
-         FROM jsonb_array_elements($3::jsonb) AS x(p)
-         ON CONFLICT (resource_id, instance_id, period) DO UPDATE SET
-           "window" = EXCLUDED."window", updated_at = now()`,
-        [key.tenantId, key.period, JSON.stringify(open.map(windowToJson))],
-      );
-    }
-  }
-
-  /** Deletes priced pieces by id (not by range: a piece committed late is priced next pass). */
-  async deletePieces(tx: LedgerTx, ids: readonly string[]): Promise<void> {
-    if (ids.length === 0) return;
-    await this.db.execute(tx, `DELETE FROM rating_unpriced_usage WHERE id = ANY($1::bigint[])`, [
-      ids,
-    ]);
+           AND w.period = $2
+       )
+       INSERT INTO rating_open_window AS w (resource_id, instance_id, period, tenant_id,
+         "window", updated_at)
+       SELECT p ->> 'resourceId', p ->> 'instanceId', $2, $1, p, now()
+       FROM jsonb_array_elements($5::jsonb) AS x(p)
+       ON CONFLICT (resource_id, instance_id, period) DO UPDATE SET
+         "window" = EXCLUDED."window", updated_at = now()`,
+      [
+        key.tenantId,
+        key.period,
+        shut.map((s) => s.resourceId),
+        shut.map((s) => s.instanceId),
+        JSON.stringify(open.map(windowToJson)),
+      ],
+    );
   }
 
   /**

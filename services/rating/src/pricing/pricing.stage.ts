@@ -345,12 +345,11 @@ export class PricingStage {
     position: MonthPosition,
     dropEmpty: boolean,
   ): Promise<PassResult> {
-    const page = await this.store.unpriced(tx, key, this.pageSize);
+    const page = await this.store.unpricedPage(tx, key, this.pageSize);
     const instances = new Map<string, { resourceId: string; instanceId: string }>();
     for (const p of page.pieces) instances.set(instanceKey(p), p);
     const stored = new Map<string, PricedUsage>();
-    for (const w of await this.store.openWindows(tx, key, [...instances.values()]))
-      stored.set(instanceKey(w), w);
+    for (const w of page.windows) stored.set(instanceKey(w), w);
     const priced = priceMonth(
       page.pieces,
       key.tenantId,
@@ -373,19 +372,22 @@ export class PricingStage {
         if (amount !== 0n) bucketsOf.set(bucketKey(bucket), { ...bucket, amount });
       }
     const sorted = [...bucketsOf.values()].sort(byBucketKey);
-    const buckets = await this.store.addAmounts(tx, sorted);
     const more = page.ids.length === this.pageSize;
-    // A position that did not move (no piece, or none with usage) is not written again.
-    if (priced.position !== null) {
-      if (!samePosition(priced.position, position))
-        await this.store.storePosition(tx, priced.position);
-    }
+    // The charges, the moved position (one that did not move, no piece or none with usage, is
+    // not written again) and the priced pieces' deletion: one statement.
+    const moved =
+      priced.position !== null && !samePosition(priced.position, position) ? priced.position : null;
+    const buckets = await this.store.settle(tx, key, {
+      amounts: sorted,
+      moved,
+      pieceIds: page.ids,
+    });
     // No plan, no position: the row the lease needed goes again (created again when needed).
-    else if (dropEmpty && !more && isEmpty(position)) await this.store.dropMonth(tx, key);
+    if (priced.position === null && dropEmpty && !more && isEmpty(position))
+      await this.store.dropMonth(tx, key);
     await this.store.storeWindows(tx, key, priced.open, instances);
     const idle = more ? [] : await this.store.takeIdleWindows(tx, key, this.options.idleMs);
     const staged = await this.usageEvents.stage(tx, [...priced.closed, ...idle]);
-    await this.store.deletePieces(tx, page.ids);
     return { staged, buckets, position: priced.position, more, pieces: page.ids.length };
   }
 
