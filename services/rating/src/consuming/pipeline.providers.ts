@@ -128,13 +128,8 @@ export function pipelineProviders(config: RatingConfig): Provider[] {
           catalog,
           outbox,
           {
-            priced: ({ buckets, position }) =>
-              influx.committed({
-                buckets,
-                positions: position === null ? [] : [position],
-                gauges: [],
-                months: [],
-              }),
+            priced: ({ buckets, positions }) =>
+              influx.committed({ buckets, positions, gauges: [], months: [] }),
           },
           {
             windows: { windowMs: config.usage.windowMs },
