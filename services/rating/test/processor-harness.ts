@@ -167,8 +167,8 @@ export function processorOn(
     catalog,
     sink,
     {
-      priced: ({ positions }) => {
-        for (const position of positions) o.priced?.(position.tenantId);
+      priced: ({ position }) => {
+        if (position !== null) o.priced?.(position.tenantId);
       },
     },
     {

@@ -128,8 +128,13 @@ export function pipelineProviders(config: RatingConfig): Provider[] {
           catalog,
           outbox,
           {
-            priced: ({ buckets, positions }) =>
-              influx.committed({ buckets, positions, gauges: [], months: [] }),
+            priced: ({ buckets, position }) =>
+              influx.committed({
+                buckets,
+                positions: position === null ? [] : [position],
+                gauges: [],
+                months: [],
+              }),
           },
           {
             windows: { windowMs: config.usage.windowMs },

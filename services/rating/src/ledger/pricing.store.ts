@@ -6,7 +6,6 @@ import {
   amount as formatAmount,
   coreSeconds,
   gibSeconds,
-  positionKey,
 } from '../domain';
 import { type LedgerDb, type LedgerTx } from './ledger-db';
 import {
@@ -47,8 +46,6 @@ export interface BucketAmount {
 
 const pageRow = z.object({
   id: z.string().nullable(),
-  tenant_id: z.string(),
-  period: z.string(),
   piece: storedPiece.nullable(),
   window: storedWindow.nullable(),
 });
@@ -128,76 +125,45 @@ export class PricingStore {
   }
 
   /**
-   * The leases of `keys` that no other transaction holds (SKIP LOCKED: never waits), taken for
-   * the rest of the transaction in one statement; their positions by positionKey. A month whose
-   * row is held or missing is not in the answer.
+   * The month's oldest unpriced pieces, `limit` at most, in id order, and the open windows of the
+   * month of their instances: one statement (a round trip is a wake-up of the backend, which takes
+   * a core from rating on a small machine: docs/adr/0014). One snapshot for both is as two: under
+   * the lease nobody else writes the month's windows, and a piece committed after it is the next
+   * pass's.
    */
-  async leaseMonths(tx: LedgerTx, keys: readonly MonthKey[]): Promise<Map<string, MonthPosition>> {
-    const rows = await this.db.rows(
-      tx,
-      positionRow,
-      `SELECT ${POSITION_COLUMNS} FROM tenant_month_position p
-       JOIN unnest($1::text[], $2::char(7)[]) AS k(t, m) ON p.tenant_id = k.t AND p.period = k.m
-       ORDER BY p.tenant_id, p.period
-       FOR UPDATE OF p SKIP LOCKED`,
-      [keys.map((k) => k.tenantId), keys.map((k) => k.period)],
-    );
-    return new Map(rows.map((r) => [positionKey(r.tenantId, r.period), r]));
-  }
-
-  /**
-   * Each month's oldest unpriced pieces, `limit` at most a month, in id order, and the open
-   * windows of the month of their instances, by positionKey (every key has a page, maybe empty):
-   * one statement (a round trip wakes a backend, which takes a core from rating on a small
-   * machine: docs/adr/0014). One snapshot for both is as two: under the leases nobody else writes
-   * the months' windows, and a piece committed after it is the next pass's.
-   */
-  async unpricedPages(
-    tx: LedgerTx,
-    keys: readonly MonthKey[],
-    limit: number,
-  ): Promise<Map<string, PiecePage>> {
+  async unpricedPage(tx: LedgerTx, key: MonthKey, limit: number): Promise<PiecePage> {
     const rows = await this.db.rows(
       tx,
       pageRow,
       `WITH page AS (
-         SELECT u.* FROM unnest($1::text[], $2::char(7)[]) AS k(t, m)
-         CROSS JOIN LATERAL (
-           SELECT id, tenant_id, period, resource_id, instance_id, piece
-           FROM rating_unpriced_usage WHERE tenant_id = k.t AND period = k.m
-           ORDER BY id LIMIT $3) AS u
+         SELECT id, resource_id, instance_id, piece FROM rating_unpriced_usage
+         WHERE tenant_id = $1 AND period = $2 ORDER BY id LIMIT $3
        )
-       SELECT x.id::text AS id, x.tenant_id, x.period::text AS period, x.piece, x."window" FROM (
-         SELECT id, tenant_id, period, piece, NULL::jsonb AS "window" FROM page
+       SELECT x.id::text AS id, x.piece, x."window" FROM (
+         SELECT id, piece, NULL::jsonb AS "window" FROM page
          UNION ALL
-         SELECT NULL::bigint, w.tenant_id, w.period, NULL::jsonb, w."window"
-         FROM rating_open_window w
-         WHERE (w.tenant_id, w.period, w.resource_id, w.instance_id) IN (
-           SELECT tenant_id, period, resource_id, instance_id FROM page)
+         SELECT NULL::bigint, NULL::jsonb, w."window" FROM rating_open_window w
+         WHERE w.tenant_id = $1 AND w.period = $2
+           AND (w.resource_id, w.instance_id) IN (SELECT resource_id, instance_id FROM page)
        ) AS x ORDER BY x.id NULLS LAST`,
-      [keys.map((k) => k.tenantId), keys.map((k) => k.period), limit],
+      [key.tenantId, key.period, limit],
     );
-    const pages = new Map<
-      string,
-      { ids: string[]; pieces: UnpricedPiece[]; windows: PricedUsage[] }
-    >();
-    for (const k of keys)
-      pages.set(positionKey(k.tenantId, k.period), { ids: [], pieces: [], windows: [] });
+    const ids: string[] = [];
+    const pieces: UnpricedPiece[] = [];
+    const windows: PricedUsage[] = [];
     for (const r of rows) {
-      const page = pages.get(positionKey(r.tenant_id, r.period));
-      if (page === undefined) continue;
       if (r.id !== null && r.piece !== null) {
-        page.ids.push(r.id);
-        page.pieces.push(r.piece);
-      } else if (r.window !== null) page.windows.push(r.window);
+        ids.push(r.id);
+        pieces.push(r.piece);
+      } else if (r.window !== null) windows.push(r.window);
     }
-    return pages;
+    return { ids, pieces, windows };
   }
 
   /**
    * What a pass settles, in one statement: adds the charges to the buckets' charge rows
    * (`usage_bucket_charge`, created at the first charge) and returns the buckets' totals after
-   * the addition, stores the moved positions (`moved`: the months whose position moved) and deletes the
+   * the addition, stores the moved position (`moved`; null: it did not move) and deletes the
    * priced pieces by id (not by range: a piece committed late is priced next pass). The charge
    * rows of a month are written only under its lease (this pass, or a reprice that waited for
    * it), so nothing else holds them; the bucket rows, the batches', are read and not locked, so a
@@ -207,25 +173,24 @@ export class PricingStore {
    */
   async settle(
     tx: LedgerTx,
+    key: MonthKey,
     settled: {
       readonly amounts: readonly BucketAmount[];
-      readonly moved: readonly MonthPosition[];
+      readonly moved: MonthPosition | null;
       readonly pieceIds: readonly string[];
     },
   ): Promise<BucketTotals[]> {
     const { amounts, moved, pieceIds } = settled;
-    if (amounts.length === 0 && moved.length === 0 && pieceIds.length === 0) return [];
+    if (amounts.length === 0 && moved === null && pieceIds.length === 0) return [];
     return this.db.rows(
       tx,
       bucketTotalsRow,
       `WITH priced AS (
          DELETE FROM rating_unpriced_usage WHERE id = ANY($5::bigint[])
        ), moved AS (
-         UPDATE tenant_month_position p SET cpu_core_seconds = m.c, memory_gib_seconds = m.g,
-           cpu_amount = m.ca, memory_amount = m.ma, updated_at = now()
-         FROM unnest($6::text[], $7::char(7)[], $8::numeric[], $9::numeric[], $10::numeric[],
-           $11::numeric[]) AS m(t, per, c, g, ca, ma)
-         WHERE p.tenant_id = m.t AND p.period = m.per
+         UPDATE tenant_month_position SET cpu_core_seconds = $8, memory_gib_seconds = $9,
+           cpu_amount = $10, memory_amount = $11, updated_at = now()
+         WHERE tenant_id = $6 AND period = $7 AND $12::boolean
        ), charged AS (
          INSERT INTO usage_bucket_charge AS c (tenant_id, resource_id, bucket_start, amount,
            updated_at)
@@ -247,12 +212,13 @@ export class PricingStore {
         plainArray(amounts.map((a) => String(a.bucketStartMs))),
         plainArray(amounts.map((a) => formatAmount(a.amount))),
         pieceIds,
-        moved.map((m) => m.tenantId),
-        moved.map((m) => m.period),
-        plainArray(moved.map((m) => coreSeconds(m.cpu))),
-        plainArray(moved.map((m) => gibSeconds(m.memory))),
-        plainArray(moved.map((m) => formatAmount(m.cpuAmount))),
-        plainArray(moved.map((m) => formatAmount(m.memoryAmount))),
+        key.tenantId,
+        key.period,
+        moved === null ? '0' : coreSeconds(moved.cpu),
+        moved === null ? '0' : gibSeconds(moved.memory),
+        moved === null ? '0' : formatAmount(moved.cpuAmount),
+        moved === null ? '0' : formatAmount(moved.memoryAmount),
+        moved !== null,
       ],
     );
   }
@@ -267,86 +233,64 @@ export class PricingStore {
   }
 
   /** Stores the month's open windows (upserted) and removes the closed ones (null). */
-  storeWindows(
+  async storeWindows(
     tx: LedgerTx,
     key: MonthKey,
     windows: ReadonlyMap<string, PricedUsage | null>,
     instances: ReadonlyMap<string, { resourceId: string; instanceId: string }>,
   ): Promise<void> {
-    return this.storeMonthsWindows(tx, [{ key, windows, instances }]);
-  }
-
-  /**
-   * storeWindows for several months in one statement (one round trip); an instance of a month is
-   * either open or shut, and months are rows apart, so no row is written twice in it.
-   */
-  async storeMonthsWindows(
-    tx: LedgerTx,
-    months: readonly {
-      readonly key: MonthKey;
-      readonly windows: ReadonlyMap<string, PricedUsage | null>;
-      readonly instances: ReadonlyMap<string, { resourceId: string; instanceId: string }>;
-    }[],
-  ): Promise<void> {
-    const open: { t: string; m: string; w: unknown }[] = [];
-    const shut: { t: string; m: string; r: string; i: string }[] = [];
-    for (const { key, windows, instances } of months)
-      for (const [k, w] of windows) {
-        if (w !== null) open.push({ t: key.tenantId, m: key.period, w: windowToJson(w) });
-        else {
-          const i = instances.get(k);
-          if (i !== undefined)
-            shut.push({ t: key.tenantId, m: key.period, r: i.resourceId, i: i.instanceId });
-        }
+    const open: PricedUsage[] = [];
+    const shut: { resourceId: string; instanceId: string }[] = [];
+    for (const [k, w] of windows) {
+      if (w !== null) open.push(w);
+      else {
+        const i = instances.get(k);
+        if (i !== undefined) shut.push(i);
       }
+    }
     if (shut.length === 0 && open.length === 0) return;
+    // One statement (one round trip); an instance is either open or shut, so no row is written
+    // twice in it.
     await this.db.execute(
       tx,
       `WITH shut AS (
-         DELETE FROM rating_open_window w
-         USING unnest($1::text[], $2::char(7)[], $3::text[], $4::text[]) AS k(t, m, r, i)
-         WHERE w.resource_id = k.r AND w.instance_id = k.i AND w.tenant_id = k.t
-           AND w.period = k.m
+         DELETE FROM rating_open_window w USING unnest($3::text[], $4::text[]) AS k(r, i)
+         WHERE w.resource_id = k.r AND w.instance_id = k.i AND w.tenant_id = $1
+           AND w.period = $2
        )
        INSERT INTO rating_open_window AS w (resource_id, instance_id, period, tenant_id,
          "window", updated_at)
-       SELECT e -> 'w' ->> 'resourceId', e -> 'w' ->> 'instanceId', e ->> 'm', e ->> 't', e -> 'w',
-         now()
-       FROM jsonb_array_elements($5::jsonb) AS x(e)
+       SELECT p ->> 'resourceId', p ->> 'instanceId', $2, $1, p, now()
+       FROM jsonb_array_elements($5::jsonb) AS x(p)
        ON CONFLICT (resource_id, instance_id, period) DO UPDATE SET
          "window" = EXCLUDED."window", updated_at = now()`,
       [
-        shut.map((x) => x.t),
-        shut.map((x) => x.m),
-        shut.map((x) => x.r),
-        shut.map((x) => x.i),
-        JSON.stringify(open),
+        key.tenantId,
+        key.period,
+        shut.map((s) => s.resourceId),
+        shut.map((s) => s.instanceId),
+        JSON.stringify(open.map(windowToJson)),
       ],
     );
   }
 
   /**
-   * Takes the months' open windows not updated for `idleMs` (their instances stopped without a
-   * final sample, or their samples stopped coming), under the months' leases: deleted here, the
+   * Takes the month's open windows not updated for `idleMs` (their instances stopped without a
+   * final sample, or their samples stopped coming), under the month's lease: deleted here, the
    * caller puts them in the outbox in the same transaction.
    */
-  async takeIdleWindows(
-    tx: LedgerTx,
-    keys: readonly MonthKey[],
-    idleMs: number,
-  ): Promise<PricedUsage[]> {
-    if (keys.length === 0) return [];
+  async takeIdleWindows(tx: LedgerTx, key: MonthKey, idleMs: number): Promise<PricedUsage[]> {
     const rows = await this.db.rows(
       tx,
       windowRow,
       `WITH taken AS (
-         DELETE FROM rating_open_window w USING unnest($1::text[], $2::char(7)[]) AS k(t, m)
-         WHERE w.tenant_id = k.t AND w.period = k.m
-           AND w.updated_at < now() - $3::numeric * interval '1 ms'
-         RETURNING w."window"
+         DELETE FROM rating_open_window
+         WHERE tenant_id = $1 AND period = $2
+           AND updated_at < now() - $3::numeric * interval '1 ms'
+         RETURNING "window"
        )
        SELECT "window" FROM taken`,
-      [keys.map((k) => k.tenantId), keys.map((k) => k.period), String(idleMs)],
+      [key.tenantId, key.period, String(idleMs)],
     );
     return rows.map((r) => r.window);
   }

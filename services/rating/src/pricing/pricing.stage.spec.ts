@@ -6,32 +6,26 @@ import { PricingStage, type StageCatalog } from './pricing.stage';
 import { type TenantAffinity } from './tenant-affinity';
 
 // How the stage schedules its passes, without a database: the store answers the sweep's query,
-// and the queue's rounds (priceMonths: the months queued priced by one pass, what the int specs
-// check against PostgreSQL) are recorded. The passes' own work: test/pricing-stage.int.spec.ts and
-// test/usage-outbox.int.spec.ts.
+// and priceMonth (one pass per month, what the int specs check against PostgreSQL) is recorded.
+// The passes' own work: test/pricing-stage.int.spec.ts and test/usage-outbox.int.spec.ts.
 
 type Trigger = 'batch' | 'sweep' | 'drain';
 
 class RecordingStage extends PricingStage {
   readonly calls: { month: string; trigger: Trigger }[] = [];
-  /** The months of each round, in order. */
-  readonly rounds: number[] = [];
   passesNow = 0;
   mostAtOnce = 0;
-  /** A pass waits for this when set (the months in flight). */
+  /** A pass waits for this when set (the month in flight). */
   gate: Promise<void> | null = null;
 
-  override async priceMonths(
-    months: readonly { key: MonthKey; trigger: Trigger }[],
-  ): Promise<void> {
+  override async priceMonth(key: MonthKey, trigger: Trigger = 'sweep'): Promise<'done' | 'held'> {
     this.passesNow += 1;
     this.mostAtOnce = Math.max(this.mostAtOnce, this.passesNow);
-    this.rounds.push(months.length);
-    for (const { key, trigger } of months)
-      this.calls.push({ month: `${key.tenantId}/${key.period}`, trigger });
+    this.calls.push({ month: `${key.tenantId}/${key.period}`, trigger });
     try {
       if (this.gate !== null) await this.gate;
       else await new Promise((r) => setImmediate(r));
+      return 'done';
     } finally {
       this.passesNow -= 1;
     }
@@ -136,9 +130,6 @@ describe('PricingStage: the sweep and the batches share one queue', () => {
     assert.equal(stage.calls.length, 250);
     assert.equal(new Set(stage.calls.map((c) => c.month)).size, 250);
     assert.ok(stage.calls.every((c) => c.trigger === 'batch'));
-    // Priced together: rounds of at most 64 months, one pass at a time.
-    assert.deepEqual(stage.rounds, [64, 64, 64, 58]);
-    assert.equal(stage.mostAtOnce, 1);
     await stage.stop();
   });
 });

@@ -8,15 +8,19 @@ import {
 } from '@metering/observability';
 import {
   type MonthPosition,
+  type PricedUsage,
   type PricingCatalog,
   type UsageWindowRules,
+  bucketKey,
+  instanceKey,
   positionKey,
+  priceMonth,
 } from '../domain';
+import { byBucketKey } from '../ledger/batch-ledger.store';
 import { type LedgerTx } from '../ledger/ledger-db';
 import { type BucketTotals } from '../ledger/ledger-rows';
-import { type MonthKey, type PricingStore } from '../ledger/pricing.store';
+import { type BucketAmount, type MonthKey, type PricingStore } from '../ledger/pricing.store';
 import { type StagedUsage, type UsageEventSink } from '../publishing/usage-event.outbox';
-import { planPass } from './month-pass';
 import { type TenantAffinity } from './tenant-affinity';
 
 /** The catalog the stage prices with (TenantCatalog). */
@@ -28,7 +32,7 @@ export interface StageCatalog {
 /** Where a pass's committed charges go (the InfluxDB sink), as the batches' do. */
 export interface PricedMonthSink {
   /** After the commit; must not throw nor block. */
-  priced(result: { buckets: readonly BucketTotals[]; positions: readonly MonthPosition[] }): void;
+  priced(result: { buckets: readonly BucketTotals[]; position: MonthPosition | null }): void;
 }
 
 export interface PricingStageOptions {
@@ -75,36 +79,22 @@ interface QueuedMonth {
 interface PassResult {
   readonly staged: StagedUsage;
   readonly buckets: BucketTotals[];
-  /** The priced months' positions (a month no plan prices has none). */
-  readonly positions: MonthPosition[];
-  /** The months (positionKey) whose page was full: more pieces may be waiting. */
-  readonly more: ReadonlySet<string>;
-  /** Pieces the pass priced, per month (positionKey) it leased. */
-  readonly pieces: ReadonlyMap<string, number>;
-}
-
-/** A month and what queued it, as passes over several months take them. */
-interface MonthToPrice {
-  readonly key: MonthKey;
-  readonly trigger: PassTrigger;
+  readonly position: MonthPosition | null;
+  readonly more: boolean;
+  /** Pieces the pass priced. */
+  readonly pieces: number;
 }
 
 const DEFAULT_PAGE = 5_000;
-/**
- * Months one pass prices at most: the queue's months are priced together, the pass's round trips
- * paid once for all of them (ADR 14, eighth session), each month with its share of the page.
- */
-const MONTHS_A_PASS = 64;
 /** How old an idle window must be for drain(): never (drain prices pieces only). */
 const NEVER_MS = 1e12;
 
 /**
  * The pricing stage (docs/adr/0014-rating-scale-out.md): prices the pieces the rating batches
- * left, each tenant month by whoever holds its lease — the row lock on its
+ * left, one tenant month at a time, by whoever holds the month's lease — the row lock on its
  * `tenant_month_position`, taken with SKIP LOCKED, so no instance ever waits for another: one
  * that finds the month held skips it (its holder prices what is there; the sweep comes back for
- * what it left). A pass, in one transaction over one or more months (the queue's, together):
- * leases, each month's oldest pieces in id order priced
+ * what it left). A pass, in one transaction: lease, the month's oldest pieces in id order priced
  * from the position (domain/unpriced-piece.ts: priceBatch's arithmetic and windowUsages,
  * unchanged), the buckets' charges (rows of their own: a batch adding quantities to the same
  * buckets never waits for a pass), the moved position, the open windows, the complete windows
@@ -112,16 +102,16 @@ const NEVER_MS = 1e12;
  * from the same position over the same pieces: the same amounts and events.
  *
  * Passes run after batch commits for the months they touched (enqueue: gathered for
- * `coalesceMs`, then priced by one pass, one at a time per process, off the batches' path) and
- * on a sweep every `intervalMs` for months with
+ * `coalesceMs`, one pass per month for all of them, one pass at a time per process, off the
+ * batches' path) and on a sweep every `intervalMs` for months with
  * pieces at least that old or idle windows (with affinity: the months this instance owns, and
  * others' once their work is `orphanMs` overdue); the sweep sets rating_pricing_lag_seconds.
  */
 export class PricingStage {
   /** Months waiting for their pass, by positionKey. */
   private readonly queued = new Map<string, QueuedMonth>();
-  /** The months whose pass the queue runs now, by positionKey. */
-  private readonly inFlight = new Map<string, QueuedMonth>();
+  /** The month whose pass the queue runs now. */
+  private inFlight: QueuedMonth | null = null;
   private running: Promise<void> | null = null;
   private gathering: NodeJS.Timeout | null = null;
   private stopped = false;
@@ -194,72 +184,17 @@ export class PricingStage {
 
   private async drainQueue(): Promise<void> {
     while (this.queued.size > 0 && !this.stopped) {
-      const round = [...this.queued.values()].slice(0, MONTHS_A_PASS);
-      for (const q of round) {
-        this.queued.delete(q.id);
-        this.inFlight.set(q.id, q);
-      }
+      const next = this.queued.values().next().value as QueuedMonth;
+      this.queued.delete(next.id);
+      this.inFlight = next;
       try {
-        await this.priceMonths(round.map((q) => ({ key: q.month, trigger: q.trigger })));
+        await this.priceMonth(next.month, next.trigger);
       } catch (error) {
         // The pieces stay; the sweep prices them.
-        this.logger?.warn(
-          { err: error, months: round.length },
-          'pricing failed; the sweep retries',
-        );
+        this.logger?.warn({ err: error, ...next.month }, 'pricing pass failed; the sweep retries');
       } finally {
-        for (const q of round) {
-          this.inFlight.delete(q.id);
-          for (const done of q.waiters) done();
-        }
-      }
-    }
-  }
-
-  /**
-   * Prices months together (the queue's round): one pass over those whose leases it takes, each
-   * with its share of a page; then month by month (priceMonth) each it could not lease (no row
-   * yet, or another instance holds it) or whose share was full. A failed pass over several months
-   * is not retried as one: each month has its own passes, so none holds another back.
-   */
-  async priceMonths(months: readonly MonthToPrice[]): Promise<void> {
-    let done: PassResult | null = null;
-    if (months.length > 1) {
-      await this.catalog.refresh();
-      const share = Math.max(1, Math.floor(this.pageSize / months.length));
-      try {
-        done = await this.store.transaction(async (tx) => {
-          const leased = await this.store.leaseMonths(
-            tx,
-            months.map((m) => m.key),
-          );
-          if (leased.size === 0) return null;
-          const each: { key: MonthKey; position: MonthPosition }[] = [];
-          for (const { key } of months) {
-            const position = leased.get(positionKey(key.tenantId, key.period));
-            if (position !== undefined) each.push({ key, position });
-          }
-          return this.pass(tx, each, share, true);
-        });
-      } catch (error) {
-        this.logger?.warn(
-          { err: error, months: months.length },
-          'pricing pass over several months failed; pricing them one by one',
-        );
-      }
-      if (done !== null) this.committed(done);
-    }
-    for (const { key, trigger } of months) {
-      const id = positionKey(key.tenantId, key.period);
-      const priced = done?.pieces.get(id);
-      if (priced !== undefined) {
-        this.passes?.inc({ trigger, outcome: priced > 0 ? 'priced' : 'empty' });
-        if (!done!.more.has(id)) continue;
-      }
-      try {
-        await this.priceMonth(key, trigger);
-      } catch (error) {
-        this.logger?.warn({ err: error, ...key }, 'pricing pass failed; the sweep retries');
+        this.inFlight = null;
+        for (const done of next.waiters) done();
       }
     }
   }
@@ -314,7 +249,7 @@ export class PricingStage {
       )
         continue;
       const id = positionKey(m.tenantId, m.period);
-      let entry = this.queued.get(id) ?? this.inFlight.get(id);
+      let entry = this.queued.get(id) ?? (this.inFlight?.id === id ? this.inFlight : undefined);
       if (entry === undefined) {
         entry = {
           id,
@@ -368,7 +303,7 @@ export class PricingStage {
     for (;;) {
       const result = await this.store.transaction(async (tx) => {
         const position = await this.store.lease(tx, key, false);
-        return position === null ? null : this.pass(tx, [{ key, position }], this.pageSize, true);
+        return position === null ? null : this.pass(tx, key, position, true);
       });
       if (result === null) {
         if (ensured) {
@@ -380,9 +315,8 @@ export class PricingStage {
         continue;
       }
       this.committed(result);
-      const id = positionKey(key.tenantId, key.period);
-      this.passes?.inc({ trigger, outcome: (result.pieces.get(id) ?? 0) > 0 ? 'priced' : 'empty' });
-      if (!result.more.has(id)) return 'done';
+      this.passes?.inc({ trigger, outcome: result.pieces > 0 ? 'priced' : 'empty' });
+      if (!result.more) return 'done';
     }
   }
 
@@ -396,55 +330,83 @@ export class PricingStage {
       const position = await this.store.lease(tx, key, true);
       if (position === null) break;
       // The reprice stores the month's position next: its row stays.
-      const result = await this.pass(tx, [{ key, position }], this.pageSize, false);
+      const result = await this.pass(tx, key, position, false);
       results.push(result);
-      if (!result.more.has(positionKey(key.tenantId, key.period))) break;
+      if (!result.more) break;
     }
     return () => {
       for (const r of results) this.committed(r);
     };
   }
 
-  /**
-   * One pass over leased months (their leases held by `tx`): each month's oldest pieces, `limit`
-   * at most, priced from its position with its open windows; then, for all of them at once, the
-   * charges, the moved positions and the priced pieces' deletion, the windows, the idle windows
-   * of the months whose page was not full, and the outbox rows. A month's events are as its own
-   * pass would make them: its complete windows, then its idle ones.
-   */
   private async pass(
     tx: LedgerTx,
-    leased: readonly { key: MonthKey; position: MonthPosition }[],
-    limit: number,
+    key: MonthKey,
+    position: MonthPosition,
     dropEmpty: boolean,
   ): Promise<PassResult> {
-    const pages = await this.store.unpricedPages(
-      tx,
-      leased.map((l) => l.key),
-      limit,
+    const page = await this.store.unpricedPage(tx, key, this.pageSize);
+    const instances = new Map<string, { resourceId: string; instanceId: string }>();
+    for (const p of page.pieces) instances.set(instanceKey(p), p);
+    const stored = new Map<string, PricedUsage>();
+    for (const w of page.windows) stored.set(instanceKey(w), w);
+    const priced = priceMonth(
+      page.pieces,
+      key.tenantId,
+      key.period,
+      position,
+      stored,
+      this.catalog.pricing,
+      this.options.windows,
     );
-    const plan = planPass(leased, pages, this.catalog.pricing, this.options.windows, {
-      limit,
-      dropEmpty,
+    // The charges per bucket, in key order (nothing to add: skipped, no charge row written).
+    const bucketsOf = new Map<string, BucketAmount>();
+    for (const p of page.pieces)
+      for (const part of p.parts) {
+        const bucket = {
+          tenantId: p.tenantId,
+          resourceId: p.resourceId,
+          bucketStartMs: part.bucketStartMs,
+        };
+        const amount = priced.bucketAmounts.get(bucketKey(bucket)) ?? 0n;
+        if (amount !== 0n) bucketsOf.set(bucketKey(bucket), { ...bucket, amount });
+      }
+    const sorted = [...bucketsOf.values()].sort(byBucketKey);
+    const more = page.ids.length === this.pageSize;
+    // The charges, the moved position (one that did not move, no piece or none with usage, is
+    // not written again) and the priced pieces' deletion: one statement.
+    const moved =
+      priced.position !== null && !samePosition(priced.position, position) ? priced.position : null;
+    const buckets = await this.store.settle(tx, key, {
+      amounts: sorted,
+      moved,
+      pieceIds: page.ids,
     });
-    // The charges, the moved positions and the priced pieces' deletion: one statement.
-    const buckets = await this.store.settle(tx, {
-      amounts: plan.amounts,
-      moved: plan.moved,
-      pieceIds: plan.pieceIds,
-    });
-    for (const key of plan.empties) await this.store.dropMonth(tx, key);
-    await this.store.storeMonthsWindows(tx, plan.windows);
-    const { closedBy } = plan;
-    for (const w of await this.store.takeIdleWindows(tx, plan.notFull, this.options.idleMs))
-      closedBy.get(positionKey(w.tenantId, w.period))?.push(w);
-    const staged = await this.usageEvents.stage(tx, [...closedBy.values()].flat());
-    return { staged, buckets, positions: plan.positions, more: plan.more, pieces: plan.pieces };
+    // No plan, no position: the row the lease needed goes again (created again when needed).
+    if (priced.position === null && dropEmpty && !more && isEmpty(position))
+      await this.store.dropMonth(tx, key);
+    await this.store.storeWindows(tx, key, priced.open, instances);
+    const idle = more ? [] : await this.store.takeIdleWindows(tx, key, this.options.idleMs);
+    const staged = await this.usageEvents.stage(tx, [...priced.closed, ...idle]);
+    return { staged, buckets, position: priced.position, more, pieces: page.ids.length };
   }
 
   private committed(result: PassResult): void {
     this.usageEvents.committed(result.staged);
-    if (result.buckets.length > 0 || result.positions.length > 0)
-      this.sink.priced({ buckets: result.buckets, positions: result.positions });
+    if (result.buckets.length > 0 || result.position !== null)
+      this.sink.priced({ buckets: result.buckets, position: result.position });
   }
+}
+
+function samePosition(a: MonthPosition, b: MonthPosition): boolean {
+  return (
+    a.cpu === b.cpu &&
+    a.memory === b.memory &&
+    a.cpuAmount === b.cpuAmount &&
+    a.memoryAmount === b.memoryAmount
+  );
+}
+
+function isEmpty(p: MonthPosition): boolean {
+  return p.cpu === 0n && p.memory === 0n && p.cpuAmount === 0n && p.memoryAmount === 0n;
 }
