@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { SAMPLE_LIMITS, encode, encodeSample } from '@metering/contracts';
 import { exampleDockerSample, exampleLibvirtSample } from '@metering/contracts/testing';
 import { decodeSampleBytes } from './sample-bytes';
-import { agrees, applyEdit, collectorSample, edit, oracle } from './sample-bytes.arbitraries';
+import { agrees, applyEdit, collectorSample, edit, oracle } from '../../test/sample-arbitraries';
 
 /** Text-level rewrites JSON allows or a producer might make. */
 function variants(text: string): string[] {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { SAMPLE_LIMITS } from '@metering/contracts';
 import { exampleDockerSample } from '@metering/contracts/testing';
-import { applyEdit, collectorSample, edit, oracle } from './sample-bytes.arbitraries';
+import { applyEdit, collectorSample, edit, oracle } from '../../test/sample-arbitraries';
 import { InstanceNamer, MAX_REMEMBERED, nameInstance } from './sample-instance';
 
 describe('sample bytes: naming a sample’s instance without decoding it', () => {

@@ -1,12 +1,12 @@
-// Test support for the byte reader's specs (sample-bytes.spec.ts, sample-instance.spec.ts): the
-// contract's decoder as the oracle, valid samples of the collectors' shape over every field's range,
-// and the byte edits a hostile or careless producer makes.
+// Test support for the byte reader's specs (src/consuming/sample-bytes.spec.ts and
+// sample-instance.spec.ts): the contract's decoder as the oracle, valid samples of the collectors'
+// shape over every field's range, and the byte edits a hostile or careless producer makes.
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { SAMPLE_LIMITS, decodeSample } from '@metering/contracts';
-import { decodeSampleBytes } from './sample-bytes';
-import { decodeMeteredSample } from './sample.decoder';
-import { toMeteredSample } from './sample.mapper';
+import { decodeSampleBytes } from '../src/consuming/sample-bytes';
+import { decodeMeteredSample } from '../src/consuming/sample.decoder';
+import { toMeteredSample } from '../src/consuming/sample.mapper';
 
 // The oracle: the contract's decoder (strict UTF-8, JSON.parse, zod) and the mapper.
 export function oracle(bytes: Uint8Array | string) {
