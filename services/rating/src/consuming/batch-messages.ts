@@ -1,7 +1,7 @@
 import { HOST_AUTH_HEADER, type HostKeyLookup, verifyHostAuth } from '@metering/contracts';
 import { type ConsumedBatch, type ConsumedMessage, type Rejection } from '@metering/kafka';
 import { type MeteredSample, checkSampleRules } from '../domain';
-import { type InstanceNamer, nameInstance } from './sample-instance';
+import { type InstanceNamer, addNamed, nameInstance } from './sample-instance';
 import { decodeMeteredSample } from './sample.decoder';
 
 // The parts of a batch's handling that concern its messages one by one: decoding and checking
@@ -91,27 +91,20 @@ export class UnnamedInstance extends Error {
  * query needs them before the batch is decoded: read from each message's bytes without decoding
  * it (nameInstance), a message whose bytes do not name it plainly decoded for it (and one that does
  * not decode is about none). Poisoned messages are about none either. `namer`: the processor's, which
- * remembers where each resource's messages name their instance (InstanceNamer).
+ * remembers where each resource's messages name their instance (InstanceNamer); by default
+ * nameInstance, which remembers nothing.
  */
 export function instancesNamed(
   messages: readonly ConsumedMessage[],
   poisoned: ReadonlyMap<string, unknown>,
-  namer?: InstanceNamer,
+  namer: Pick<InstanceNamer, 'name'> = { name: nameInstance },
 ): Map<string, Set<string>> {
   const named = new Map<string, Set<string>>();
   for (const message of messages) {
     if (poisoned.size > 0 && poisoned.has(message.offset)) continue;
-    const plain =
-      namer === undefined
-        ? nameInstance(message.key, message.value, named)
-        : namer.name(message.key, message.value, named);
-    if (plain) continue;
+    if (namer.name(message.key, message.value, named)) continue;
     const decoded = decodeMeteredSample(message.value);
-    if (!decoded.ok) continue;
-    const { resourceId, instanceId } = decoded.value;
-    let instances = named.get(resourceId);
-    if (instances === undefined) named.set(resourceId, (instances = new Set<string>()));
-    instances.add(instanceId);
+    if (decoded.ok) addNamed(named, decoded.value.resourceId, decoded.value.instanceId);
   }
   return named;
 }

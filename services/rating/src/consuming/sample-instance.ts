@@ -95,7 +95,12 @@ function holdsName(value: Buffer, at: number, instanceId: string): boolean {
   return value[end] === QUOTE;
 }
 
-function addNamed(named: Map<string, Set<string>>, resourceId: string, instanceId: string): void {
+/** Adds the instance to `named` (resource id → instance ids). */
+export function addNamed(
+  named: Map<string, Set<string>>,
+  resourceId: string,
+  instanceId: string,
+): void {
   let instances = named.get(resourceId);
   if (instances === undefined) named.set(resourceId, (instances = new Set<string>()));
   instances.add(instanceId);
