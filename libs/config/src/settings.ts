@@ -1,9 +1,8 @@
 import { z } from 'zod';
+import { LOG_LEVELS } from './log-levels';
 import { integer } from './parsers';
 
-/** The log levels a service may be started with (LOG_LEVEL); pino's, plus `silent`. */
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export { LOG_LEVELS, type LogLevel } from './log-levels';
 
 /** LOG_LEVEL: `info` unless set. */
 export const logLevel = () => z.enum(LOG_LEVELS).default('info');

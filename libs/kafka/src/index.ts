@@ -9,11 +9,8 @@ export {
   type KafkaConfigInput,
   type KafkaRetrySettings,
 } from './kafka.config';
-export {
-  KafkaClientFactory,
-  kafkajsSecurity,
-  type KafkaClientFactoryDeps,
-} from './kafka-client.factory';
+export { KafkaClientFactory, type KafkaClientFactoryDeps } from './kafka-client.factory';
+export { kafkajsClient, kafkajsSecurity } from './kafkajs-client';
 export {
   kafkaSecurityFromEnv,
   secret,

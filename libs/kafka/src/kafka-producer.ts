@@ -7,7 +7,7 @@ import {
   type RetryOptions,
   type TopicMessages,
 } from 'kafkajs';
-import { createLogger, type Logger } from '@metering/observability';
+import { createLogger, type Logger } from '@metering/observability/logging';
 import { isRetriable } from './kafka-error.classifier';
 import { Murmur2Partitioner } from './murmur2.partitioner';
 import { ProducerClosedError, ProducerNotConnectedError } from './kafka.errors';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { kafkaConfigFromEnv, resolveKafkaConfig } from './kafka.config';
 import { kafkaSecurityFromEnv, MAX_SETTING_FILE_BYTES } from './kafka-security.config';
-import { kafkajsSecurity } from './kafka-client.factory';
+import { kafkajsSecurity } from './kafkajs-client';
 import { KafkaConfigError } from './kafka.errors';
 
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';

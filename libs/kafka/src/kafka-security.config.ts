@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { secretWeakness } from '@metering/observability';
+import { secretWeakness } from '@metering/observability/logging';
 import { KafkaConfigError } from './kafka.errors';
 
 /**

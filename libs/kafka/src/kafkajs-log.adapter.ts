@@ -1,5 +1,5 @@
 import { logLevel, type LogEntry, type logCreator } from 'kafkajs';
-import { createLogger, type Logger } from '@metering/observability';
+import { createLogger, type Logger } from '@metering/observability/logging';
 
 /** The kafkajs level that lets through exactly what the pino logger would write. */
 export function kafkajsLogLevel(logger: Logger): logLevel {

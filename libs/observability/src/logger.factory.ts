@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { LOG_LEVELS, type LogLevel } from '@metering/config';
+import { LOG_LEVELS, type LogLevel } from '@metering/config/log-levels';
 import { pino, type DestinationStream, type Logger, type LoggerOptions as PinoOptions } from 'pino';
 
 export type { Logger } from 'pino';
