@@ -3,7 +3,7 @@
 // bench/lib/alloc-profile.cjs (sampled allocations, collected ones included). With --per N: per
 // unit of work (e.g. --per 150000 for bytes per sample). A script to read profiles, not a test.
 //
-//   node bench/alloc-profile-summary.mjs DIR-or-FILE [--per N] [--top N] [--stack NAME]
+//   node bench/alloc-profile-summary.mjs DIR-or-FILE [--per N] [--top N] [--under NAME ...]
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
