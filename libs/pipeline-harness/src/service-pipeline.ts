@@ -15,15 +15,18 @@ import { pipelineHostKey, signMessages, type SignedMessage } from './host-signin
 import { type InfluxSeries, influxQL } from './query-clients';
 import {
   REPO_ROOT,
+  describeExit,
   runPrometheusScript,
   spawnService,
   stopChild,
   waitHealthy,
+  watchExit,
   type ServiceName,
+  type UnexpectedExit,
 } from './service-process';
 
 export { type ApiAnswer, type ApiCall } from './billing-api-client';
-export { type ServiceName } from './service-process';
+export { type ServiceName, type UnexpectedExit } from './service-process';
 
 type PortName = ServiceName | 'prometheus';
 
@@ -71,6 +74,10 @@ export class ServicePipeline {
   /** Node options for the services started after it is set (a bench's `--prof`...). */
   nodeArgs: readonly string[] = [];
   private readonly children = new Map<ServiceName, ChildProcess>();
+  /** Services being stopped or killed on purpose: their exits are not reported. */
+  private readonly leaving = new Set<ServiceName>();
+  /** Started services that exited while nobody was stopping them (assertRunning throws). */
+  readonly exits: UnexpectedExit[] = [];
   private topicsCreated = false;
   private prometheusStarted = false;
   private portsAllocated = false;
@@ -215,7 +222,34 @@ export class ServicePipeline {
       env,
     });
     this.children.set(name, child);
+    this.leaving.delete(name);
     await waitHealthy(name, child, this.url(name), logFile);
+    // From now on a service that dies mid-test is said at once, with its log's end, rather than
+    // found later as a wait that timed out (the pipeline's queries throw it: assertRunning). A
+    // start that fails throws above instead.
+    watchExit(
+      name,
+      child,
+      logFile,
+      () => this.leaving.has(name) || this.children.get(name) !== child,
+      (exit) => {
+        this.exits.push(exit);
+        process.stderr.write(`[pipeline ${this.name}] ${describeExit(exit)}\n`);
+      },
+    );
+  }
+
+  /** Throws when a started service exited while nobody was stopping it, naming it with its log. */
+  assertRunning(): void {
+    if (this.exits.length > 0) throw new Error(this.exits.map(describeExit).join('\n'));
+  }
+
+  /** Sends `signal` to a started service on purpose (a crash test): its exit is not reported. */
+  kill(name: ServiceName, signal: NodeJS.Signals): void {
+    const child = this.children.get(name);
+    if (child === undefined) throw new Error(`ServicePipeline: ${name} is not started`);
+    this.leaving.add(name);
+    child.kill(signal);
   }
 
   /** The process id of a started service, or undefined. */
@@ -227,6 +261,7 @@ export class ServicePipeline {
   async stopService(name: ServiceName): Promise<void> {
     const child = this.children.get(name);
     if (child === undefined) return;
+    this.leaving.add(name);
     await stopChild(child);
     this.children.delete(name);
   }
@@ -257,6 +292,7 @@ export class ServicePipeline {
 
   /** A service's /metrics text. */
   async metrics(service: ServiceName): Promise<string> {
+    this.assertRunning();
     const response = await fetch(`${this.url(service)}/metrics`);
     if (!response.ok) throw new Error(`${service} /metrics: ${response.status}`);
     return response.text();
@@ -264,11 +300,13 @@ export class ServicePipeline {
 
   /** InfluxQL over this pipeline's database. */
   influxQL(q: string): Promise<InfluxSeries[]> {
+    this.assertRunning();
     return influxQL(localInfra.influxUrl, this.influxDatabase, q);
   }
 
   /** SQL over this pipeline's ledger schema (one small pool, closed by stop()). */
   async sql<T>(query: string, parameters: unknown[] = []): Promise<T[]> {
+    this.assertRunning();
     if (this.ledger === undefined) {
       const ds = createLedgerDataSource({
         url: localInfra.postgresUrl,

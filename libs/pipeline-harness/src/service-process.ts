@@ -51,6 +51,57 @@ export async function spawnService(launch: ServiceLaunch): Promise<ChildProcess>
   return child;
 }
 
+/** A started service that exited while nobody was stopping it, with the last lines it logged. */
+export interface UnexpectedExit {
+  readonly name: ServiceName;
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly logFile: string;
+  readonly tail: string;
+}
+
+/** How much of a log an exit report quotes. */
+const TAIL_LINES = 15;
+
+/** The last lines of `logFile` ('' when it cannot be read). */
+export function logTail(logFile: string, lines = TAIL_LINES): string {
+  if (!(lines > 0)) return '';
+  try {
+    return readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Calls `report` when `child` exits (or has exited) unless `expected()` says it was being stopped
+ * or killed on purpose: once its output is closed, and a moment later, so that what it wrote last
+ * has reached its log file.
+ */
+export function watchExit(
+  name: ServiceName,
+  child: ChildProcess,
+  logFile: string,
+  expected: () => boolean,
+  report: (exit: UnexpectedExit) => void,
+): void {
+  const closed = (code: number | null, signal: NodeJS.Signals | null): void => {
+    if (expected()) return;
+    setTimeout(() => {
+      if (!expected()) report({ name, code, signal, logFile, tail: logTail(logFile) });
+    }, 100).unref();
+  };
+  if (child.exitCode !== null || child.signalCode !== null)
+    closed(child.exitCode, child.signalCode);
+  else child.once('close', closed);
+}
+
+/** What an unexpected exit says, for an error and for the test's output. */
+export function describeExit(exit: UnexpectedExit): string {
+  const how = exit.signal === null ? `code ${exit.code}` : `signal ${exit.signal}`;
+  return `${exit.name} exited while running (${how}); the end of ${exit.logFile}:\n${exit.tail}`;
+}
+
 /** Resolves once `child` answers 200 on /healthz at `url`; an early exit says so, with its log. */
 export async function waitHealthy(
   name: ServiceName,
@@ -62,7 +113,7 @@ export async function waitHealthy(
   await waitFor(
     async () => {
       if (child.exitCode !== null || child.signalCode !== null) {
-        const tail = readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n');
+        const tail = logTail(logFile);
         throw new Error(
           `${name} exited (${child.exitCode ?? child.signalCode}); ${logFile}:\n${tail}`,
         );

@@ -113,7 +113,7 @@ test('SIGKILL, the domain destroyed while down, restart: an inferred final, the 
   const stateFile = join(pipeline.tmp, 'spool-vm', 'followed', 'domains.json');
   const pid = pipeline.pid('vm-collector');
   assert.ok(pid !== undefined);
-  process.kill(pid, 'SIGKILL');
+  pipeline.kill('vm-collector', 'SIGKILL');
   await waitFor(() => pipeline.pid('vm-collector') === undefined || isGone(pid), {
     timeoutMs: 10_000,
     description: 'the collector to die',
