@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { type Provider } from '@nestjs/common';
-import Dockerode from 'dockerode';
 import { createLogger, type Logger, MetricsRegistry, ROOT_LOGGER } from '@metering/observability';
 import { observedCollectorClock, SAMPLE_PUBLISHER, type SamplePublisher } from '@metering/spool';
 import {
@@ -13,6 +12,7 @@ import {
 } from '../cgroups';
 import { type DockerCollectorConfig, residualTenantOf } from '../config';
 import { DockerEngineClient } from '../discovery/docker-engine.client';
+import { loadDockerode } from '../discovery/dockerode.loader';
 import { DockerEventsWatcher } from '../discovery/docker-events.watcher';
 import { TenantResolver } from '../discovery/tenant.resolver';
 import { FileFollowedStore } from '../persistence/followed-containers.store';
@@ -67,8 +67,13 @@ export function collectorProviders(config: DockerCollectorConfig): Provider[] {
     },
     {
       provide: DockerEngineClient,
-      useFactory: (): DockerEngineClient =>
-        new DockerEngineClient(new Dockerode({ socketPath: config.dockerSocket }), cpus().length),
+      useFactory: (): DockerEngineClient => {
+        const Dockerode = loadDockerode();
+        return new DockerEngineClient(
+          new Dockerode({ socketPath: config.dockerSocket }),
+          cpus().length,
+        );
+      },
     },
     {
       provide: HELD_FILES,
