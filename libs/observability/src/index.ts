@@ -1,14 +1,5 @@
-export {
-  createLogger,
-  createRootLogger,
-  isLogLevel,
-  DEFAULT_REDACT_PATHS,
-  LOG_LEVELS,
-  REDACTED,
-  type Logger,
-  type LoggerOptions,
-  type LogLevel,
-} from './logger.factory';
+// The loggers and secretWeakness: also alone, as @metering/observability/logging.
+export * from './logging';
 export type { Counter, Gauge, Histogram } from 'prom-client';
 export { PinoNestLogger } from './pino-nest.logger';
 export {
@@ -39,12 +30,5 @@ export {
 export { ObservabilityError, type ObservabilityErrorCode } from './observability.errors';
 export { HealthController } from './health.controller';
 export { MetricsController } from './metrics.controller';
-export {
-  secretWeakness,
-  MIN_SECRET_LENGTH,
-  MIN_DISTINCT_CHARACTERS,
-  MIN_BITS_PER_CHARACTER,
-  PLACEHOLDER_MARKERS,
-} from './secret-strength';
 export { backoffDelay, type BackoffPolicy } from './backoff';
 export { ConcurrencyLimiter, mapConcurrent } from './concurrency-limiter';

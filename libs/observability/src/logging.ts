@@ -1,6 +1,6 @@
 // `@metering/observability/logging`: the loggers alone, without the package's index (Nest,
 // prom-client, rxjs), for a thread that only logs (rating's usage producer, libs/kafka's producer
-// entry).
+// entry); with them secretWeakness, which libs/kafka's settings check on that path too.
 export {
   createLogger,
   createRootLogger,
