@@ -65,3 +65,34 @@ test('a dockerode loaded whole before (a test helper) is the one returned, nothi
   assert.equal(seen.same, true);
   assert.equal(seen.grpcBefore, true);
 });
+
+test('a layout where a left-out part does not resolve loads dockerode as it is rather than failing in the loader', () => {
+  const seen = inFreshProcess(`
+    const Module = require('node:module');
+    const resolve = Module._resolveFilename;
+    // ssh2 not installed beside docker-modem, as another layout could have it.
+    Module._resolveFilename = function (request, ...rest) {
+      if (request === 'ssh2') {
+        const e = new Error("Cannot find module 'ssh2'");
+        e.code = 'MODULE_NOT_FOUND';
+        throw e;
+      }
+      return resolve.call(this, request, ...rest);
+    };
+    let outcome;
+    try {
+      loader.loadDockerode();
+      outcome = 'loaded';
+    } catch (e) {
+      const stack = String(e.stack);
+      outcome = stack.includes('standIn')
+        ? 'the loader threw'
+        : stack.includes('docker-modem/lib/ssh.js')
+          ? "docker-modem's own require"
+          : 'elsewhere: ' + stack;
+    }
+    console.log(JSON.stringify({ outcome }));`);
+  // The loader skips that stand-in; what fails next is docker-modem's own require of ssh2, as it
+  // would without the loader.
+  assert.equal(seen.outcome, "docker-modem's own require");
+});

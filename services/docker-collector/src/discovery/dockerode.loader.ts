@@ -18,8 +18,18 @@ export class DockerodePartLeftOut extends Error {
 
 const fromHere = createRequire(__filename);
 
-/** Puts `exports` in the require cache at `path` unless something is there already. */
-function standIn(path: string, exports: unknown): void {
+/**
+ * Puts `exports` in the require cache where `id` resolves from `from`, unless something is there
+ * already. An id that does not resolve (another dockerode or docker-modem layout) is left alone:
+ * dockerode then loads as it is, whole.
+ */
+function standIn(from: NodeJS.Require, id: string, exports: unknown): void {
+  let path: string;
+  try {
+    path = from.resolve(id);
+  } catch {
+    return;
+  }
   if (fromHere.cache[path] !== undefined) return;
   const module = new Module(path);
   module.filename = path;
@@ -33,11 +43,11 @@ export function loadDockerode(): typeof Dockerode {
   const dockerodeMain = fromHere.resolve('dockerode');
   if (fromHere.cache[dockerodeMain] === undefined) {
     const fromDockerode = createRequire(dockerodeMain);
-    standIn(fromDockerode.resolve('./session'), () => {
+    standIn(fromDockerode, './session', () => {
       throw new DockerodePartLeftOut('BuildKit sessions (dockerode/lib/session)');
     });
     const fromModem = createRequire(fromDockerode.resolve('docker-modem'));
-    standIn(fromModem.resolve('ssh2'), {
+    standIn(fromModem, 'ssh2', {
       Client: class {
         constructor() {
           throw new DockerodePartLeftOut('the SSH transport (ssh2)');
