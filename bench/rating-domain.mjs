@@ -3,8 +3,9 @@
 // not a test): the fleet's samples (bench/sample-stream.mjs) cut into partition batches and put
 // through rating's steps in process, as the service runs them, without Kafka, PostgreSQL or
 // InfluxDB — the streaming fold's pre-scan (instancesNamed: each message's instance named from its
-// bytes, with the processor's InstanceNamer, which remembers where each resource names it), decode (the byte reader + the rating clock's rules), the per-host MAC check (ADR
-// 0010), the batch's one pass (foldSamples, the function SampleBatchProcessor runs: deltas and hour
+// bytes, with the processor's InstanceNamer, which remembers where each resource names it),
+// decode (the byte reader + the rating clock's rules), the per-host MAC check (ADR 0010), the
+// batch's one pass (foldSamples, the function SampleBatchProcessor runs: deltas and hour
 // buckets, with each interval planned and folded into unpriced pieces and the resource gauges, and
 // the resource dimension's sightings), the pricing stage's pass over each tenant month's pieces
 // (priceMonth: graduated tiers from the month's position, usage windows), the usage events of the

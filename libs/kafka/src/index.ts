@@ -10,7 +10,7 @@ export {
   type KafkaRetrySettings,
 } from './kafka.config';
 export { KafkaClientFactory, type KafkaClientFactoryDeps } from './kafka-client.factory';
-export { kafkajsClient, kafkajsSecurity } from './kafkajs-client';
+export { kafkajsSecurity } from './kafkajs-client';
 export {
   kafkaSecurityFromEnv,
   secret,
