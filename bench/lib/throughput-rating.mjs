@@ -254,11 +254,22 @@ function busyNow(ratings) {
 async function chargesCaughtUp(db, deployments, ratings) {
   const t0 = performance.now();
   let unpricedAtStart = null;
+  // A row holds a batch's pieces of a tenant month, and says how many (piece_count); a ledger
+  // an older build (--variant-main) migrated has a piece per row.
+  const counts = [];
+  for (const d of deployments) {
+    const r = await db.query(
+      `SELECT 1 FROM information_schema.columns
+       WHERE table_schema = $1 AND table_name = 'rating_unpriced_usage' AND column_name = 'piece_count'`,
+      [d.runName],
+    );
+    counts.push(r.rowCount > 0 ? 'coalesce(piece_count, 1)' : '1');
+  }
   for (;;) {
     let unpriced = 0;
-    for (const d of deployments) {
+    for (const [i, d] of deployments.entries()) {
       const r = await db.query(
-        `SELECT count(*)::int AS n FROM "${d.runName}".rating_unpriced_usage`,
+        `SELECT coalesce(sum(${counts[i]}), 0)::int AS n FROM "${d.runName}".rating_unpriced_usage`,
       );
       unpriced += r.rows[0].n;
     }

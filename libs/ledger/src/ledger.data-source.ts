@@ -40,6 +40,7 @@ import { CloseRunByApi1764724300000 } from './migrations/1764724300000-close-run
 import { CompletenessCounters1764724400000 } from './migrations/1764724400000-completeness-counters';
 import { RatingPricingStage1764724500000 } from './migrations/1764724500000-rating-pricing-stage';
 import { UsageBucketCharges1764724600000 } from './migrations/1764724600000-usage-bucket-charges';
+import { RowsPerTenantMonth1764724700000 } from './migrations/1764724700000-rows-per-tenant-month';
 
 export const LEDGER_ENTITIES = [
   TenantEntity,
@@ -86,6 +87,7 @@ export const LEDGER_MIGRATIONS = [
   CompletenessCounters1764724400000,
   RatingPricingStage1764724500000,
   UsageBucketCharges1764724600000,
+  RowsPerTenantMonth1764724700000,
 ];
 
 export interface LedgerConnectionOptions {

@@ -42,6 +42,7 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
     'CompletenessCounters1764724400000',
     'RatingPricingStage1764724500000',
     'UsageBucketCharges1764724600000',
+    'RowsPerTenantMonth1764724700000',
   ]);
   assert.deepEqual(await migrateLedger(ds), [], 'a second run applies nothing');
   assert.deepEqual(await tables(), [
@@ -176,6 +177,7 @@ test('upgrading to PricedAssignments records the assignments rating priced with 
       'CompletenessCounters1764724400000',
       'RatingPricingStage1764724500000',
       'UsageBucketCharges1764724600000',
+      'RowsPerTenantMonth1764724700000',
     ]);
     const rows = await source.query<{ t: string; p: string; v: number; f: Date }[]>(
       `SELECT tenant_id AS t, plan_id AS p, plan_version AS v, effective_from AS f
@@ -213,6 +215,7 @@ test('upgrading to RatingPricingStage moves the open usage windows out of instan
     assert.deepEqual(await migrateLedger(source), [
       'RatingPricingStage1764724500000',
       'UsageBucketCharges1764724600000',
+      'RowsPerTenantMonth1764724700000',
     ]);
     const rows = await source.query<{ r: string; i: string; p: string; t: string; w: object }[]>(
       `SELECT resource_id AS r, instance_id AS i, period AS p, tenant_id AS t, "window" AS w
@@ -220,8 +223,9 @@ test('upgrading to RatingPricingStage moves the open usage windows out of instan
     );
     assert.deepEqual(rows, [{ r: 'r1', i: 'i1', p: '2026-10', t: 'acme', w: window }]);
     // And back: the window returns to its instance's state.
-    await source.undoLastMigration({ transaction: 'each' });
-    await source.undoLastMigration({ transaction: 'each' });
+    for (let i = since; i < LEDGER_MIGRATIONS.length; i++) {
+      await source.undoLastMigration({ transaction: 'each' });
+    }
     const back = await source.query<{ w: object | null }[]>(
       `SELECT pending_usage AS w FROM instance_state ORDER BY resource_id`,
     );
@@ -238,14 +242,21 @@ test("upgrading to UsageBucketCharges moves the buckets' charges to a row of the
   await source.initialize();
   try {
     await migrateLedger(source);
-    await source.undoLastMigration({ transaction: 'each' });
+    // Back to the ledger before it (the migrations after it first).
+    const since = LEDGER_MIGRATIONS.findIndex((m) => m.name === 'UsageBucketCharges1764724600000');
+    for (let i = since; i < LEDGER_MIGRATIONS.length; i++) {
+      await source.undoLastMigration({ transaction: 'each' });
+    }
     await source.query(
       `INSERT INTO usage_bucket (tenant_id, resource_id, bucket_start, resource_kind,
          cpu_usage_core_seconds, amount)
        VALUES ('acme', 'r1', '2026-10-01T06:00:00Z', 'container', 3600, 0.1234567),
               ('acme', 'r2', '2026-10-01T06:00:00Z', 'container', 7200, 0)`,
     );
-    assert.deepEqual(await migrateLedger(source), ['UsageBucketCharges1764724600000']);
+    assert.deepEqual(await migrateLedger(source), [
+      'UsageBucketCharges1764724600000',
+      'RowsPerTenantMonth1764724700000',
+    ]);
     const charges = await source.query<{ r: string; s: Date; a: string }[]>(
       `SELECT resource_id AS r, bucket_start AS s, amount::text AS a FROM usage_bucket_charge`,
     );
@@ -261,7 +272,9 @@ test("upgrading to UsageBucketCharges moves the buckets' charges to a row of the
     );
     assert.deepEqual(columns, [], 'usage_bucket has no amount any more');
     // And back: the charges return to their buckets.
-    await source.undoLastMigration({ transaction: 'each' });
+    for (let i = since; i < LEDGER_MIGRATIONS.length; i++) {
+      await source.undoLastMigration({ transaction: 'each' });
+    }
     const back = await source.query<{ r: string; a: string }[]>(
       `SELECT resource_id AS r, amount::text AS a FROM usage_bucket ORDER BY 1`,
     );

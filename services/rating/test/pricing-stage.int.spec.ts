@@ -99,13 +99,16 @@ async function orderFree(ds: DataSource): Promise<unknown> {
               (SELECT sum(coalesce(c.amount, 0)) FROM usage_bucket b
                LEFT JOIN usage_bucket_charge c USING (tenant_id, resource_id, bucket_start)
                WHERE b.tenant_id = p.tenant_id)::text AS bucket_amounts,
-              (SELECT sum((o.payload::jsonb ->> 'cpuAmount')::numeric
-                          + (o.payload::jsonb ->> 'memoryAmount')::numeric)
-               FROM usage_outbox o WHERE o.tenant_id = p.tenant_id)
-              + coalesce((SELECT sum((w."window" ->> 'cpuAmount')::numeric
-                                     + (w."window" ->> 'memoryAmount')::numeric)
-                          FROM rating_open_window w WHERE w.tenant_id = p.tenant_id), 0)
-                AS windows_raw
+              (coalesce((SELECT sum((e.v -> 'amounts' ->> 'total')::numeric)
+                         FROM usage_outbox o, json_array_elements(
+                           coalesce(o.payloads, json_build_array(o.payload::json))) AS e(v)
+                         WHERE o.tenant_id = p.tenant_id AND e.v ->> 'period' = p.period), 0)
+               * 1e20
+               + coalesce((SELECT sum((w."window" ->> 'cpuAmount')::numeric
+                                      + (w."window" ->> 'memoryAmount')::numeric)
+                           FROM rating_open_window w
+                           WHERE w.tenant_id = p.tenant_id AND w.period = p.period), 0)
+               = (p.cpu_amount + p.memory_amount) * 1e20) AS events_and_windows_add_up
        FROM tenant_month_position p ORDER BY 1, 2`,
     ),
     offsets: await ds.query<unknown[]>(
@@ -233,8 +236,11 @@ describe('rating: the pricing stage, two processes on one tenant (real PostgreSQ
     const serial = processorOn(ds, new OutboxSink(), { groupId: GROUP });
     for (const batch of [...A_BATCHES, ...B_BATCHES]) await serial.process(batch);
     reference = await orderFree(ds);
-    const positions = (reference as { positions: { amount: string }[] }).positions;
+    const positions = (
+      reference as { positions: { amount: string; events_and_windows_add_up: boolean }[] }
+    ).positions;
     assert.equal(positions.length, TENANTS.length);
+    for (const p of positions) assert.equal(p.events_and_windows_add_up, true);
     assert.ok(
       positions.every((p) => Number(p.amount) > 0),
       'every month was charged',

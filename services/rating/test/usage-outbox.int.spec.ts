@@ -43,8 +43,10 @@ function usage(resourceId: string, fromMs: number, toMs: number, tenantId = 'acm
 
 class FlakyTransport implements UsageEventTransport {
   down = false;
+  calls = 0;
   readonly sent: string[] = [];
   send(_keys: string[], values: string[]): Promise<void> {
+    this.calls += 1;
     if (this.down) return Promise.reject(new Error('broker not available (stand-in)'));
     this.sent.push(...values);
     return Promise.resolve();
@@ -80,8 +82,13 @@ describe('usage outbox (real PostgreSQL)', () => {
     await ds.destroy();
   });
 
+  /** Events waiting in the outbox (a row holds a pass's events of one tenant). */
   const rows = async () =>
-    (await ds.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM usage_outbox`))[0]!.n;
+    (
+      await ds.query<{ n: number }[]>(
+        `SELECT coalesce(sum(coalesce(event_count, 1)), 0)::int AS n FROM usage_outbox`,
+      )
+    )[0]!.n;
   const pending = async () =>
     (await ds.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM rating_open_window`))[0]!.n;
 
@@ -110,19 +117,35 @@ describe('usage outbox (real PostgreSQL)', () => {
       JSON.stringify({ big: 'x'.repeat(200_000) }),
       '{}',
     ];
-    const keys = ['t"1', 't\\2', 'tenant é', 't4', 't5'];
-    const ids = await ledger.outbox.transaction((tx) =>
-      ledger.outbox.addToOutbox(tx, { keys, values }),
+    // Keys repeat (t4 thrice): one row per key, its events in order, the keys in the order of
+    // their first event.
+    const keys = ['t"1', 't4', 't\\2', 'tenant é', 't4', 't4'];
+    const staged = await ledger.outbox.transaction((tx) =>
+      ledger.outbox.addToOutbox(tx, { keys, values: [...values, '[1, {"x" : null}]'] }),
     );
-    assert.equal(ids.length, values.length);
-    const stored = await ds.query<{ id: string; tenant_id: string; payload: string }[]>(
-      `SELECT id::text, tenant_id, payload FROM usage_outbox WHERE id = ANY($1::bigint[]) ORDER BY id`,
+    const expected = [
+      ['t"1', [values[0]]],
+      ['t4', [values[1], values[4], '[1, {"x" : null}]']],
+      ['t\\2', [values[2]]],
+      ['tenant é', [values[3]]],
+    ];
+    assert.deepEqual(
+      staged.map((r) => [r.key, r.values]),
+      expected,
+    );
+    const ids = staged.map((r) => r.id);
+    const read = await ledger.outbox.outboxBacklog(0, 1_000);
+    assert.deepEqual(
+      read.map((r) => [r.id, r.key, r.values]),
+      staged.map((r) => [r.id, r.key, r.values]),
+      'read back byte for byte, in order',
+    );
+    const stored = await ds.query<{ n: number; count: number }[]>(
+      `SELECT count(*)::int AS n, sum(event_count)::int AS count FROM usage_outbox
+       WHERE id = ANY($1::bigint[])`,
       [ids],
     );
-    assert.deepEqual(
-      stored.map((r) => [r.id, r.tenant_id, r.payload]),
-      ids.map((id, i) => [id, keys[i], values[i]]),
-    );
+    assert.deepEqual(stored[0], { n: 4, count: 6 });
     await assert.rejects(
       ledger.outbox.transaction((tx) =>
         ledger.outbox.addToOutbox(tx, { keys: ['a', 'b'], values: ['{}'] }),
@@ -214,5 +237,68 @@ describe('usage outbox (real PostgreSQL)', () => {
     assert.equal(transport.sent.length, 2);
     assert.equal(await pending(), 0);
     assert.equal(await rows(), 0);
+  });
+
+  test('a row of the old shape (one payload) is a row of one, in id order; a page takes whole rows until its limit', async () => {
+    const [old] = await ds.query<{ id: string }[]>(
+      `INSERT INTO usage_outbox (tenant_id, payload) VALUES ('old', '{"old" : 1}') RETURNING id::text`,
+    );
+    const [n, m] = await ledger.outbox.transaction(async (tx) => [
+      ...(await ledger.outbox.addToOutbox(tx, {
+        keys: ['n', 'n', 'n'],
+        values: ['{"n":1}', '{"n":2}', '{"n":3}'],
+      })),
+      ...(await ledger.outbox.addToOutbox(tx, { keys: ['m'], values: ['{"m":1}'] })),
+    ]);
+    const page = async (limit: number) =>
+      (await ledger.outbox.outboxBacklog(0, limit)).map((r) => [r.id, r.key, r.values.length]);
+    assert.deepEqual(await page(1_000), [
+      [old!.id, 'old', 1],
+      [n!.id, 'n', 3],
+      [m!.id, 'm', 1],
+    ]);
+    assert.deepEqual(
+      await page(2),
+      [
+        [old!.id, 'old', 1],
+        [n!.id, 'n', 3],
+      ],
+      'one event before n: n comes whole',
+    );
+    assert.deepEqual(await page(1), [[old!.id, 'old', 1]]);
+    assert.equal((await ledger.outbox.outboxDepth()).events, 5);
+    transport.down = true;
+    await outbox.sweep();
+    assert.equal(await rows(), 5, 'refused: all stay');
+    transport.down = false;
+    const before = transport.sent.length;
+    await outbox.sweep();
+    assert.deepEqual(transport.sent.slice(before), [
+      '{"old" : 1}',
+      '{"n":1}',
+      '{"n":2}',
+      '{"n":3}',
+      '{"m":1}',
+    ]);
+    assert.equal(await rows(), 0);
+    transport.sent.length = 0;
+  });
+
+  test('Kafka down with a full page waiting: the sweep tries it once and leaves it to the next sweep', async () => {
+    const many = Array.from({ length: 5_001 }, (_, i) => `{"i":${i}}`);
+    await ledger.outbox.transaction((tx) =>
+      ledger.outbox.addToOutbox(tx, { keys: many.map(() => 'big'), values: many }),
+    );
+    transport.down = true;
+    const calls = transport.calls;
+    await outbox.sweep();
+    assert.equal(transport.calls - calls, 1, 'one attempt, not the page read again and again');
+    assert.equal(await rows(), 5_001);
+    transport.down = false;
+    const before = transport.sent.length;
+    await outbox.sweep();
+    assert.deepEqual(transport.sent.slice(before), many);
+    assert.equal(await rows(), 0);
+    transport.sent.length = 0;
   });
 });

@@ -1,22 +1,32 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
 /**
- * A `billing.usage.v1` event committed with the batch that rated it and not yet acknowledged by
- * Kafka: rating publishes it right after the commit and then deletes the row; rows left by a
- * crash or a Kafka outage are published again (same usage id, same bytes) until acknowledged.
+ * `billing.usage.v1` events of one tenant committed with the pricing pass that closed their
+ * windows and not yet acknowledged by Kafka: rating publishes them right after the commit and
+ * then deletes the row; rows left by a crash or a Kafka outage are published again (same usage
+ * ids, same bytes) until acknowledged. Rows written before migration
+ * RowsPerTenantMonth1764724700000 hold one event, in `payload`.
  */
 @Entity({ name: 'usage_outbox' })
 export class UsageOutboxEntity {
   @PrimaryGeneratedColumn({ type: 'bigint' })
   id!: string;
 
-  /** The event's key: per-tenant order. */
+  /** The events' key: per-tenant order. */
   @Column({ type: 'text', name: 'tenant_id' })
   tenantId!: string;
 
-  /** The event's JSON, as published. */
-  @Column({ type: 'text' })
-  payload!: string;
+  /** A row of the old shape: its one event's JSON, as published (null in a row of many). */
+  @Column({ type: 'text', nullable: true })
+  payload!: string | null;
+
+  /** The events' JSON, as published, byte for byte, as one JSON array in order. */
+  @Column({ type: 'json', nullable: true })
+  payloads!: unknown[] | null;
+
+  /** How many events `payloads` holds (null: a row of the old shape, one). */
+  @Column({ type: 'integer', name: 'event_count', nullable: true })
+  eventCount!: number | null;
 
   @CreateDateColumn({ type: 'timestamptz', name: 'created_at' })
   createdAt!: Date;

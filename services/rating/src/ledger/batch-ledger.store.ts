@@ -8,6 +8,7 @@ import {
   byteSeconds,
   coreSeconds,
   instanceKey,
+  positionKey,
 } from '../domain';
 import { type LedgerDb, type LedgerTx } from './ledger-db';
 import {
@@ -209,8 +210,9 @@ export class BatchLedger {
 
   /**
    * The rest of a batch in one statement: adds the quantities to the buckets (rows only grow, by
-   * exact NUMERIC addition), inserts the batch's unpriced pieces (insert only: no lock another
-   * batch or the stage waits for) and stores the partition's next offset (locked by lockOffset)
+   * exact NUMERIC addition), inserts the batch's unpriced pieces, a row per tenant month (insert
+   * only: no lock another batch or the stage waits for; rows grow with the batch's tenants, not
+   * its instances and windows) and stores the partition's next offset (locked by lockOffset)
    * with the fingerprint of the message before it (offset continuity:
    * consuming/offset-continuity.guard.ts). The bucket rows are this partition's alone: their
    * charges are rows of their own (`usage_bucket_charge`) that only the pricing stage writes, so
@@ -234,9 +236,9 @@ export class BatchLedger {
       tx,
       bucketTotalsRow,
       `WITH pieces AS (
-         INSERT INTO rating_unpriced_usage (tenant_id, period, resource_id, instance_id, piece)
-         SELECT p ->> 'tenantId', p ->> 'period', p ->> 'resourceId', p ->> 'instanceId', p
-         FROM jsonb_array_elements($13::jsonb) WITH ORDINALITY AS x(p, n) ORDER BY n
+         INSERT INTO rating_unpriced_usage (tenant_id, period, piece, piece_count)
+         SELECT g -> 0 ->> 'tenantId', g -> 0 ->> 'period', g, jsonb_array_length(g)
+         FROM jsonb_array_elements($13::jsonb) WITH ORDINALITY AS x(g, n) ORDER BY n
        ), stored AS (
          UPDATE consumer_offset SET next_offset = $17, last_fingerprint = $18, updated_at = now()
          WHERE group_id = $14 AND topic = $15 AND partition = $16
@@ -287,7 +289,7 @@ export class BatchLedger {
         plainArray(list.map((b) => byteSeconds(b.memoryMax))),
         plainArray(list.map((b) => String(b.observedMs))),
         plainArray(list.map((b) => String(b.gapMs))),
-        JSON.stringify(pieces.map(pieceToJson)),
+        JSON.stringify(byTenantMonth(pieces).map((month) => month.map(pieceToJson))),
         offset.groupId,
         offset.topic,
         offset.partition,
@@ -302,6 +304,21 @@ export class BatchLedger {
       ],
     );
   }
+}
+
+/**
+ * The pieces per tenant month, the months in the order of their first piece, each month's pieces
+ * in rating order: the rows writeBatch inserts (one per month, priced in id order).
+ */
+export function byTenantMonth(pieces: readonly UnpricedPiece[]): UnpricedPiece[][] {
+  const months = new Map<string, UnpricedPiece[]>();
+  for (const p of pieces) {
+    const key = positionKey(p.tenantId, p.period);
+    const month = months.get(key);
+    if (month === undefined) months.set(key, [p]);
+    else month.push(p);
+  }
+  return [...months.values()];
 }
 
 function addStateRows(rows: readonly InstanceState[], states: Map<string, InstanceState>): void {

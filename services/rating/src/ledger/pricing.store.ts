@@ -26,8 +26,9 @@ export interface MonthKey {
   readonly period: string;
 }
 
-/** A page of a month's unpriced pieces, in id order. */
+/** A page of a month's unpriced pieces: its rows in id order, their pieces in order. */
 export interface PiecePage {
+  /** The rows the pieces came from (a batch's pieces of the month each). */
   readonly ids: readonly string[];
   readonly pieces: readonly UnpricedPiece[];
   /** The open windows of the month of the pieces' instances. */
@@ -46,7 +47,7 @@ export interface BucketAmount {
 
 const pageRow = z.object({
   id: z.string().nullable(),
-  piece: storedPiece.nullable(),
+  pieces: z.array(storedPiece).nullable(),
   window: storedWindow.nullable(),
 });
 const windowRow = z.object({ window: storedWindow });
@@ -125,26 +126,36 @@ export class PricingStore {
   }
 
   /**
-   * The month's oldest unpriced pieces, `limit` at most, in id order, and the open windows of the
-   * month of their instances: one statement (a round trip is a wake-up of the backend, which takes
-   * a core from rating on a small machine: docs/adr/0014). One snapshot for both is as two: under
-   * the lease nobody else writes the month's windows, and a piece committed after it is the next
-   * pass's.
+   * The month's oldest unpriced pieces, in row (id) order, and the open windows of the month of
+   * their instances: one statement (a round trip is a wake-up of the backend, which takes a core
+   * from rating on a small machine: docs/adr/0014). Rows are taken while the pieces before them
+   * number fewer than `limit` (a row is a batch's pieces of the month: the page may pass `limit`
+   * by the last row's, never by more). A row of the old shape (one piece, an object) is read as a
+   * row of one. One snapshot for both is as two: under the lease nobody else writes the month's
+   * windows, and a piece committed after it is the next pass's.
    */
   async unpricedPage(tx: LedgerTx, key: MonthKey, limit: number): Promise<PiecePage> {
     const rows = await this.db.rows(
       tx,
       pageRow,
-      `WITH page AS (
-         SELECT id, resource_id, instance_id, piece FROM rating_unpriced_usage
-         WHERE tenant_id = $1 AND period = $2 ORDER BY id LIMIT $3
+      `WITH counted AS (
+         SELECT id, n, sum(n) OVER (ORDER BY id) AS upto FROM (
+           SELECT id, coalesce(piece_count, 1) AS n FROM rating_unpriced_usage
+           WHERE tenant_id = $1 AND period = $2 ORDER BY id LIMIT $3
+         ) AS m
+       ), page AS (
+         SELECT u.id, CASE jsonb_typeof(u.piece) WHEN 'array' THEN u.piece
+                      ELSE jsonb_build_array(u.piece) END AS pieces
+         FROM rating_unpriced_usage u JOIN counted c ON c.id = u.id AND c.upto - c.n < $3
        )
-       SELECT x.id::text AS id, x.piece, x."window" FROM (
-         SELECT id, piece, NULL::jsonb AS "window" FROM page
+       SELECT x.id::text AS id, x.pieces, x."window" FROM (
+         SELECT id, pieces, NULL::jsonb AS "window" FROM page
          UNION ALL
          SELECT NULL::bigint, NULL::jsonb, w."window" FROM rating_open_window w
          WHERE w.tenant_id = $1 AND w.period = $2
-           AND (w.resource_id, w.instance_id) IN (SELECT resource_id, instance_id FROM page)
+           AND (w.resource_id, w.instance_id) IN (
+             SELECT p ->> 'resourceId', p ->> 'instanceId'
+             FROM page, jsonb_array_elements(page.pieces) AS p)
        ) AS x ORDER BY x.id NULLS LAST`,
       [key.tenantId, key.period, limit],
     );
@@ -152,9 +163,9 @@ export class PricingStore {
     const pieces: UnpricedPiece[] = [];
     const windows: PricedUsage[] = [];
     for (const r of rows) {
-      if (r.id !== null && r.piece !== null) {
+      if (r.id !== null && r.pieces !== null) {
         ids.push(r.id);
-        pieces.push(r.piece);
+        for (const p of r.pieces) pieces.push(p);
       } else if (r.window !== null) windows.push(r.window);
     }
     return { ids, pieces, windows };
@@ -164,7 +175,7 @@ export class PricingStore {
    * What a pass settles, in one statement: adds the charges to the buckets' charge rows
    * (`usage_bucket_charge`, created at the first charge) and returns the buckets' totals after
    * the addition, stores the moved position (`moved`; null: it did not move) and deletes the
-   * priced pieces by id (not by range: a piece committed late is priced next pass). The charge
+   * priced pieces' rows by id (not by range: a row committed late is priced next pass). The charge
    * rows of a month are written only under its lease (this pass, or a reprice that waited for
    * it), so nothing else holds them; the bucket rows, the batches', are read and not locked, so a
    * batch adding quantities to them never waits for a pass (docs/adr/0014-rating-scale-out.md).
@@ -177,11 +188,11 @@ export class PricingStore {
     settled: {
       readonly amounts: readonly BucketAmount[];
       readonly moved: MonthPosition | null;
-      readonly pieceIds: readonly string[];
+      readonly pieceRows: readonly string[];
     },
   ): Promise<BucketTotals[]> {
-    const { amounts, moved, pieceIds } = settled;
-    if (amounts.length === 0 && moved === null && pieceIds.length === 0) return [];
+    const { amounts, moved, pieceRows } = settled;
+    if (amounts.length === 0 && moved === null && pieceRows.length === 0) return [];
     return this.db.rows(
       tx,
       bucketTotalsRow,
@@ -211,7 +222,7 @@ export class PricingStore {
         amounts.map((a) => a.resourceId),
         plainArray(amounts.map((a) => String(a.bucketStartMs))),
         plainArray(amounts.map((a) => formatAmount(a.amount))),
-        pieceIds,
+        pieceRows,
         key.tenantId,
         key.period,
         moved === null ? '0' : coreSeconds(moved.cpu),

@@ -41,7 +41,10 @@ export interface PricingStageOptions {
   readonly intervalMs: number;
   /** An open window not updated for this long is published as it is. */
   readonly idleMs: number;
-  /** Pieces priced per pass (one transaction). */
+  /**
+   * Pieces priced per pass (one transaction): whole rows (a batch's pieces of the month each)
+   * until this many, so a pass may price the last row's beyond it.
+   */
   readonly pageSize?: number;
   /**
    * How long the months of committed batches are gathered before their passes run (default: the
@@ -372,7 +375,8 @@ export class PricingStage {
         if (amount !== 0n) bucketsOf.set(bucketKey(bucket), { ...bucket, amount });
       }
     const sorted = [...bucketsOf.values()].sort(byBucketKey);
-    const more = page.ids.length === this.pageSize;
+    // A page holds whole rows: `pageSize` pieces or more means rows may be left.
+    const more = page.pieces.length >= this.pageSize;
     // The charges, the moved position (one that did not move, no piece or none with usage, is
     // not written again) and the priced pieces' deletion: one statement.
     const moved =
@@ -380,7 +384,7 @@ export class PricingStage {
     const buckets = await this.store.settle(tx, key, {
       amounts: sorted,
       moved,
-      pieceIds: page.ids,
+      pieceRows: page.ids,
     });
     // No plan, no position: the row the lease needed goes again (created again when needed).
     if (priced.position === null && dropEmpty && !more && isEmpty(position))
@@ -388,7 +392,7 @@ export class PricingStage {
     await this.store.storeWindows(tx, key, priced.open, instances);
     const idle = more ? [] : await this.store.takeIdleWindows(tx, key, this.options.idleMs);
     const staged = await this.usageEvents.stage(tx, [...priced.closed, ...idle]);
-    return { staged, buckets, position: priced.position, more, pieces: page.ids.length };
+    return { staged, buckets, position: priced.position, more, pieces: page.pieces.length };
   }
 
   private committed(result: PassResult): void {

@@ -18,7 +18,7 @@ export interface UsageEventTransport {
   send(keys: string[], values: string[]): Promise<void>;
 }
 
-/** A batch's usage events, in the outbox with the batch's transaction. */
+/** A pricing pass's usage events, in the outbox with the pass's transaction. */
 export interface StagedUsage {
   readonly rows: readonly OutboxRow[];
 }
@@ -51,10 +51,13 @@ export interface UsageOutboxOptions {
   readonly resendAfterMs?: number;
 }
 
+/** Events a sweep reads and publishes at once (whole rows: a page may pass it by a row's). */
+const SWEEP_PAGE = 5_000;
+
 /**
- * Publishes `billing.usage.v1` from the ledger's outbox (a transactional outbox): a batch's
- * complete usage windows are written as events in the batch's own transaction, published right
- * after it commits and deleted once Kafka acknowledges them. Only committed usage is ever
+ * Publishes `billing.usage.v1` from the ledger's outbox (a transactional outbox): a pricing
+ * pass's complete usage windows are written as events (one row per tenant) in the pass's own
+ * transaction, published right after it commits and deleted once Kafka acknowledges them. Only committed usage is ever
  * published, so every event is final: a crash between commit and acknowledgement publishes the
  * same bytes (same usage id) again from the outbox, and consumers that upsert by usage id count
  * each window once. Kafka being slow or down never rolls back a batch; the outbox holds the events
@@ -106,14 +109,12 @@ export class UsageEventOutbox implements UsageEventSink {
   }
 
   async stage(tx: LedgerTx, closed: readonly PricedUsage[]): Promise<StagedUsage> {
-    const { keys, values } = this.encode(closed);
-    const ids = await this.ledger.addToOutbox(tx, { keys, values });
-    return { rows: ids.map((id, i) => ({ id, key: keys[i]!, value: values[i]! })) };
+    return { rows: await this.ledger.addToOutbox(tx, this.encode(closed)) };
   }
 
   committed(staged: StagedUsage): void {
     if (staged.rows.length === 0) return;
-    this.track(this.publish(staged.rows));
+    this.track(this.publish(staged.rows).then(() => undefined));
   }
 
   /** Starts the sweep: rows a crash or an outage left in the outbox. */
@@ -138,32 +139,41 @@ export class UsageEventOutbox implements UsageEventSink {
     try {
       const minAgeMs = this.options.resendAfterMs ?? Math.max(10_000, 2 * this.options.sweepMs);
       for (;;) {
-        const rows = await this.ledger.outboxBacklog(minAgeMs, 5_000);
-        if (rows.length > 0) await this.publish(rows);
-        if (rows.length < 5_000) break;
+        const rows = await this.ledger.outboxBacklog(minAgeMs, SWEEP_PAGE);
+        const events = rows.reduce((n, r) => n + r.values.length, 0);
+        // Not acknowledged: the rows stay for the next sweep, not read again at once.
+        if (events > 0 && !(await this.publish(rows))) break;
+        if (events < SWEEP_PAGE) break;
       }
       const depth = await this.ledger.outboxDepth();
-      this.rowsGauge.set(depth.rows);
+      this.rowsGauge.set(depth.events);
       this.oldestGauge.set(depth.oldestSeconds);
     } catch (error) {
       this.logger.warn({ err: error }, 'usage outbox sweep failed; next sweep retries');
     }
   }
 
-  private async publish(rows: readonly OutboxRow[]): Promise<void> {
+  /** Publishes the rows' events and deletes the rows; false when Kafka did not take them. */
+  private async publish(rows: readonly OutboxRow[]): Promise<boolean> {
+    const keys: string[] = [];
+    const values: string[] = [];
+    for (const r of rows)
+      for (const v of r.values) {
+        keys.push(r.key);
+        values.push(v);
+      }
     try {
-      await this.transport.send(
-        rows.map((r) => r.key),
-        rows.map((r) => r.value),
-      );
-      this.published.inc(rows.length);
+      await this.transport.send(keys, values);
+      this.published.inc(values.length);
       await this.ledger.deleteFromOutbox(rows.map((r) => r.id));
+      return true;
     } catch (error) {
       this.failures.inc();
       this.logger.warn(
-        { err: error, events: rows.length },
+        { err: error, events: values.length },
         'usage events not acknowledged; they stay in the outbox for the next sweep',
       );
+      return false;
     }
   }
 
