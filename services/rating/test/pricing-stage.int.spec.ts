@@ -99,10 +99,11 @@ async function orderFree(ds: DataSource): Promise<unknown> {
               (SELECT sum(coalesce(c.amount, 0)) FROM usage_bucket b
                LEFT JOIN usage_bucket_charge c USING (tenant_id, resource_id, bucket_start)
                WHERE b.tenant_id = p.tenant_id)::text AS bucket_amounts,
-              (coalesce((SELECT sum((e.v -> 'amounts' ->> 'total')::numeric)
-                         FROM usage_outbox o, json_array_elements(
-                           coalesce(o.payloads, json_build_array(o.payload::json))) AS e(v)
-                         WHERE o.tenant_id = p.tenant_id AND e.v ->> 'period' = p.period), 0)
+              (coalesce((SELECT sum((e.v::jsonb -> 'amounts' ->> 'total')::numeric)
+                         FROM usage_outbox o, unnest(coalesce(
+                           string_to_array(o.payloads, E'\\n'), ARRAY[o.payload])) AS e(v)
+                         WHERE o.tenant_id = p.tenant_id AND e.v::jsonb ->> 'period' = p.period),
+                        0)
                * 1e20
                + coalesce((SELECT sum((w."window" ->> 'cpuAmount')::numeric
                                       + (w."window" ->> 'memoryAmount')::numeric)

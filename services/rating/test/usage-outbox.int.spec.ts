@@ -152,6 +152,18 @@ describe('usage outbox (real PostgreSQL)', () => {
       ),
       /2 keys for 1 events/,
     );
+    // A row's events are its lines: a raw line feed (or the record separator between rows as
+    // they are sent) in an event is refused, and nothing of the call is stored.
+    const before = await rows();
+    for (const bad of ['{"a":\n1}', '{"a":"\u001e"}']) {
+      await assert.rejects(
+        ledger.outbox.transaction((tx) =>
+          ledger.outbox.addToOutbox(tx, { keys: ['a', 'b'], values: ['{}', bad] }),
+        ),
+        /event 1 holds a line feed or a record separator/,
+      );
+    }
+    assert.equal(await rows(), before);
     await ds.query(`DELETE FROM usage_outbox WHERE id = ANY($1::bigint[])`, [ids]);
   });
 

@@ -20,9 +20,9 @@ export class UsageOutboxEntity {
   @Column({ type: 'text', nullable: true })
   payload!: string | null;
 
-  /** The events' JSON, as published, byte for byte, as one JSON array in order. */
-  @Column({ type: 'json', nullable: true })
-  payloads!: unknown[] | null;
+  /** The events' JSON, as published, byte for byte, one a line, in order. */
+  @Column({ type: 'text', nullable: true })
+  payloads!: string | null;
 
   /** How many events `payloads` holds (null: a row of the old shape, one). */
   @Column({ type: 'integer', name: 'event_count', nullable: true })

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { type LedgerDb, type LedgerTx } from './ledger-db';
-import { textArray } from './pg-arrays';
+import { plainArray, textArray } from './pg-arrays';
 
 /** An outbox row: events of one key (their tenant), their JSON as published, in order. */
 export interface OutboxRow {
@@ -10,7 +10,14 @@ export interface OutboxRow {
 }
 
 const idRow = z.object({ id: z.string() });
-const eventRow = z.object({ id: z.string(), tenant_id: z.string(), payload: z.string() });
+/** Between the rows' texts in addToOutbox's one text. */
+const RS = '\u001e';
+const backlogRow = z.object({
+  id: z.string(),
+  tenant_id: z.string(),
+  payloads: z.string().nullable(),
+  payload: z.string().nullable(),
+});
 const depthRow = z.object({ n: z.string().nullable(), age: z.string().nullable() });
 
 /**
@@ -28,10 +35,12 @@ export class OutboxStore {
 
   /**
    * Adds complete usage events to the outbox, in the caller's transaction: a row per key (in the
-   * order of the key's first event) holding its events in order; returns the rows. The values
-   * (JSON objects, as published) go as one JSON array of arrays, which `json` keeps byte for byte
-   * in the stored `payloads` and when read back element by element: no escaping of each event's
-   * quotes into an array literal (a text array would).
+   * order of the key's first event) holding its events in order, one a line (`payloads`, text
+   * kept byte for byte); returns the rows. The rows' texts go as one text, cut where a record
+   * separator (U+001E) stands: no escaping of each event's quotes into an array literal, and no
+   * JSON parse of a pass's events (both cost PostgreSQL more than the insert: docs/adr/0014). So
+   * a value holding a line feed or a record separator is refused: JSON as encoded never holds one
+   * raw (JSON.stringify escapes control characters).
    */
   async addToOutbox(
     tx: LedgerTx,
@@ -44,23 +53,27 @@ export class OutboxStore {
     if (keys.length === 0) return [];
     const byKey = new Map<string, string[]>();
     for (let i = 0; i < keys.length; i++) {
+      const value = values[i]!;
+      if (value.includes('\n') || value.includes(RS))
+        throw new RangeError(`event ${i} holds a line feed or a record separator`);
       const same = byKey.get(keys[i]!);
-      if (same === undefined) byKey.set(keys[i]!, [values[i]!]);
-      else same.push(values[i]!);
+      if (same === undefined) byKey.set(keys[i]!, [value]);
+      else same.push(value);
     }
     const groups = [...byKey];
     const rows = await this.db.rows(
       tx,
       idRow,
       `INSERT INTO usage_outbox (tenant_id, payloads, event_count)
-       SELECT k.tenant_id, v.payloads, json_array_length(v.payloads)
-       FROM unnest($1::text[]) WITH ORDINALITY AS k(tenant_id, n)
-       JOIN json_array_elements($2::json) WITH ORDINALITY AS v(payloads, n) USING (n)
+       SELECT k, p, c
+       FROM unnest($1::text[], string_to_array($2, E'\\x1e'), $3::int[])
+         WITH ORDINALITY AS x(k, p, c, n)
        ORDER BY n
        RETURNING id::text`,
       [
         textArray(groups.map(([key]) => key)),
-        `[${groups.map(([, group]) => `[${group.join(',')}]`).join(',')}]`,
+        groups.map(([, group]) => group.join('\n')).join(RS),
+        plainArray(groups.map(([, group]) => String(group.length))),
       ],
     );
     return rows.map((r, i) => ({ id: r.id, key: groups[i]![0], values: groups[i]![1] }));
@@ -71,9 +84,9 @@ export class OutboxStore {
    * order, while the events before them number fewer than `limit` (a row's events come whole).
    */
   async outboxBacklog(minAgeMs: number, limit: number): Promise<OutboxRow[]> {
-    const events = await this.db.rows(
+    const rows = await this.db.rows(
       null,
-      eventRow,
+      backlogRow,
       `WITH counted AS (
          SELECT id, n, sum(n) OVER (ORDER BY id) AS upto FROM (
            SELECT id, coalesce(event_count, 1) AS n FROM usage_outbox
@@ -81,20 +94,16 @@ export class OutboxStore {
            ORDER BY id LIMIT $2
          ) AS m
        )
-       SELECT o.id::text, o.tenant_id, coalesce(e.v::text, o.payload) AS payload
-       FROM usage_outbox o
-       JOIN counted c ON c.id = o.id AND c.upto - c.n < $2
-       LEFT JOIN LATERAL json_array_elements(o.payloads) WITH ORDINALITY AS e(v, k) ON true
-       ORDER BY o.id, e.k`,
+       SELECT o.id::text, o.tenant_id, o.payloads, o.payload
+       FROM usage_outbox o JOIN counted c ON c.id = o.id AND c.upto - c.n < $2
+       ORDER BY o.id`,
       [String(minAgeMs), limit],
     );
-    const rows: { id: string; key: string; values: string[] }[] = [];
-    for (const e of events) {
-      const last = rows.at(-1);
-      if (last?.id === e.id) last.values.push(e.payload);
-      else rows.push({ id: e.id, key: e.tenant_id, values: [e.payload] });
-    }
-    return rows;
+    return rows.map((r) => ({
+      id: r.id,
+      key: r.tenant_id,
+      values: r.payloads !== null ? r.payloads.split('\n') : r.payload !== null ? [r.payload] : [],
+    }));
   }
 
   /** Rows whose events Kafka has acknowledged. */
