@@ -128,10 +128,10 @@ export function pipelineProviders(config: RatingConfig): Provider[] {
           catalog,
           outbox,
           {
-            priced: ({ buckets, position }) =>
+            priced: ({ buckets, positions }) =>
               influx.committed({
                 buckets,
-                positions: position === null ? [] : [position],
+                positions,
                 gauges: [],
                 months: [],
               }),
