@@ -158,10 +158,7 @@ export class PricingStore {
    * from rating on a small machine: docs/adr/0014). Rows are taken in id order across the months
    * while the pieces before them number fewer than `limit` (a row is a batch's pieces of a month:
    * the pages may pass `limit` by the last row's, never by more), so each month's are its oldest.
-   * A row of the old shape (one piece, an object) is read as a row of one. The windows are looked
-   * for among the months' own (their index): the page's instances are too few for the planner to
-   * see, and a scan of every month's windows cost more than the rest of the pass (ADR 14). One
-   * snapshot for both
+   * A row of the old shape (one piece, an object) is read as a row of one. One snapshot for both
    * is as two: under the leases nobody else writes the months' windows, and a piece committed
    * after it is the next pass's.
    */
@@ -185,9 +182,7 @@ export class PricingStore {
        SELECT x.id::text AS id, x.pieces, x."window" FROM (
          SELECT id, pieces, NULL::jsonb AS "window" FROM page
          UNION ALL
-         SELECT NULL::bigint, NULL::jsonb, w."window"
-         FROM unnest($1::text[], $2::char(7)[]) AS m(tenant_id, period)
-         JOIN rating_open_window w ON w.tenant_id = m.tenant_id AND w.period = m.period
+         SELECT NULL::bigint, NULL::jsonb, w."window" FROM rating_open_window w
          WHERE (w.resource_id, w.instance_id, w.period) IN (
            SELECT p ->> 'resourceId', p ->> 'instanceId', page.period
            FROM page, jsonb_array_elements(page.pieces) AS p)

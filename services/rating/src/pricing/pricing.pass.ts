@@ -115,8 +115,7 @@ export async function pricePass(
     for (const [k, w] of priced.open) {
       const i = instances.get(k);
       if (w !== null) open.push(w);
-      else if (i !== undefined)
-        shut.push({ resourceId: i.resourceId, instanceId: i.instanceId, period: key.period });
+      else if (i !== undefined) shut.push({ ...i, period: key.period });
     }
     closed.push(...priced.closed);
   }

@@ -140,7 +140,7 @@ export class PricingStage {
     this.passes =
       metrics?.counter({
         name: 'pricing_passes_total',
-        help: 'Months priced by a pass (one transaction prices up to 8) by trigger (batch, sweep, drain) and outcome: priced (found pieces), empty (none left), held (another instance held the month)',
+        help: 'Pricing passes (one transaction each) by trigger (batch, sweep, drain) and outcome: priced (found pieces), empty (none left), held (another instance held the month)',
         labelNames: ['trigger', 'outcome'],
       }) ?? null;
     this.logger = rootLogger === null ? null : createLogger('PricingStage', { parent: rootLogger });
