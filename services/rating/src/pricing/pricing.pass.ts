@@ -8,6 +8,7 @@ import {
   positionKey,
   priceMonth,
 } from '../domain';
+import { byBucketKey } from '../ledger/batch-ledger.store';
 import { type LedgerTx } from '../ledger/ledger-db';
 import { type BucketTotals } from '../ledger/ledger-rows';
 import {
@@ -67,8 +68,7 @@ export async function pricePass(
   );
   // The pages hold whole rows: `pageSize` pieces or more means rows may be left.
   const more = pages.count >= ctx.pageSize;
-  /** The charges per bucket, by bucketKey (a bucket is of one month). */
-  const amounts = new Map<string, BucketAmount>();
+  const amounts: BucketAmount[] = [];
   const moved: MonthPosition[] = [];
   const positions: MonthPosition[] = [];
   const open: PricedUsage[] = [];
@@ -94,6 +94,7 @@ export async function pricePass(
       ctx.windows,
     );
     // The charges per bucket (nothing to add: skipped, no charge row written).
+    const bucketsOf = new Map<string, BucketAmount>();
     for (const p of page.pieces)
       for (const part of p.parts) {
         const bucket = {
@@ -101,10 +102,10 @@ export async function pricePass(
           resourceId: p.resourceId,
           bucketStartMs: part.bucketStartMs,
         };
-        const k = bucketKey(bucket);
-        const amount = amounts.has(k) ? 0n : (priced.bucketAmounts.get(k) ?? 0n);
-        if (amount !== 0n) amounts.set(k, { ...bucket, amount });
+        const amount = priced.bucketAmounts.get(bucketKey(bucket)) ?? 0n;
+        if (amount !== 0n) bucketsOf.set(bucketKey(bucket), { ...bucket, amount });
       }
+    amounts.push(...bucketsOf.values());
     // A position that did not move (no piece, or none with usage) is not written again.
     if (priced.position !== null) {
       positions.push(priced.position);
@@ -119,12 +120,10 @@ export async function pricePass(
     }
     closed.push(...priced.closed);
   }
-  // The charges in bucket key order (byBucketKey's, each key made once), the moved positions and
-  // the priced pieces' deletion: one statement.
+  // The charges in bucket key order, the moved positions and the priced pieces' deletion: one
+  // statement.
   const buckets = await ctx.store.settleMonths(tx, {
-    amounts: [...amounts]
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([, amount]) => amount),
+    amounts: amounts.sort(byBucketKey),
     moved,
     pieceRows: pages.ids,
   });

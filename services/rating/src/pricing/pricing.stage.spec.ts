@@ -133,7 +133,7 @@ describe('PricingStage: the sweep and the batches share one queue', () => {
     assert.deepEqual(stage.calls, []);
   });
 
-  test('duplicated and many months: each priced once, 8 months a pass', async () => {
+  test('duplicated and many months: each priced once, 200 months a pass', async () => {
     const tenants = Array.from({ length: 500 }, (_, i) => `t${i % 250}`);
     const stage = stageWith(() => tenants.map((t) => work(t)));
     stage.enqueue(tenants.map(month));
@@ -143,7 +143,7 @@ describe('PricingStage: the sweep and the batches share one queue', () => {
     assert.ok(stage.calls.every((c) => c.trigger === 'batch'));
     assert.deepEqual(
       stage.passList.map((p) => p.length),
-      [...Array.from({ length: 31 }, () => 8), 2],
+      [200, 50],
     );
     await stage.stop();
   });

