@@ -167,8 +167,8 @@ export function processorOn(
     catalog,
     sink,
     {
-      priced: ({ positions }) => {
-        for (const p of positions) o.priced?.(p.tenantId);
+      priced: ({ position }) => {
+        if (position !== null) o.priced?.(position.tenantId);
       },
     },
     {

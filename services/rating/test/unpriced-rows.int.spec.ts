@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { type DataSource } from 'typeorm';
 import { createLedgerDataSource, migrateLedger } from '@metering/ledger';
 import { localInfra, uniqueName } from '@metering/testing';
-import { type PricedUsage, type UnpricedPiece, positionKey } from '../src/domain';
+import { type PricedUsage, type UnpricedPiece, instanceKey } from '../src/domain';
 import { pieceToJson } from '../src/ledger/ledger-rows';
 import { type RatingLedgerStores, RatingLedger } from '../src/ledger/rating-ledger';
 
@@ -109,15 +109,10 @@ describe('unpriced pieces and usage events, a row per tenant month (real Postgre
     return rows[0]!.id;
   }
 
-  /** One month's page (a pass of one month). */
-  async function page(tenantId: string, period: string, limit: number) {
-    const pages = await ledger.pricing.transaction((tx) =>
-      ledger.pricing.unpricedPages(tx, [{ tenantId, period }], limit),
+  const page = (tenantId: string, period: string, limit: number) =>
+    ledger.pricing.transaction((tx) =>
+      ledger.pricing.unpricedPage(tx, { tenantId, period }, limit),
     );
-    const month = pages.months.get(positionKey(tenantId, period));
-    assert.ok(month !== undefined || pages.ids.length === 0);
-    return { ids: pages.ids, pieces: month?.pieces ?? [], windows: month?.windows ?? [] };
-  }
 
   async function clear(): Promise<void> {
     await ds.query(`DELETE FROM rating_unpriced_usage`);
@@ -189,7 +184,14 @@ describe('unpriced pieces and usage events, a row per tenant month (real Postgre
     const last = await writeOldShape(old2);
     const unrelated = piece(TENANT, 'elsewhere', '2026-11', T0, 1);
     const windows = [old1, batch[1]!, old2, unrelated].map(openWindow);
-    await ledger.pricing.transaction((tx) => ledger.pricing.storeWindows(tx, windows, []));
+    await ledger.pricing.transaction((tx) =>
+      ledger.pricing.storeWindows(
+        tx,
+        { tenantId: TENANT, period: '2026-11' },
+        new Map(windows.map((w) => [instanceKey(w), w])),
+        new Map(),
+      ),
+    );
 
     const one = await page(TENANT, '2026-11', 1);
     assert.deepEqual(one.pieces, [old1]);
@@ -209,67 +211,13 @@ describe('unpriced pieces and usage events, a row per tenant month (real Postgre
 
     // A pass deletes the rows it priced, by id.
     await ledger.pricing.transaction((tx) =>
-      ledger.pricing.settleMonths(tx, { amounts: [], moved: [], pieceRows: two.ids }),
+      ledger.pricing.settle(
+        tx,
+        { tenantId: TENANT, period: '2026-11' },
+        { amounts: [], moved: null, pieceRows: two.ids },
+      ),
     );
     assert.deepEqual((await page(TENANT, '2026-11', 5_000)).pieces, [old2]);
-  });
-
-  test('a pass of several months: rows in id order across them until the limit, each month its own pieces and windows', async () => {
-    await clear();
-    const nov = piece(TENANT, 'r1', '2026-11', T0, 1);
-    const dec = piece(TENANT, 'r1', '2026-12', Date.UTC(2026, 11, 1), 1); // the same instance
-    const other = piece(OTHER, 'r2', '2026-11', T0, 1);
-    await write([nov, other]);
-    await write([dec]);
-    const later = piece(TENANT, 'r1', '2026-11', T0 + 300_000, 2);
-    await write([later]);
-    const windows = [nov, dec, other].map(openWindow);
-    await ledger.pricing.transaction((tx) => ledger.pricing.storeWindows(tx, windows, []));
-    const keys = [
-      { tenantId: TENANT, period: '2026-11' },
-      { tenantId: TENANT, period: '2026-12' },
-      { tenantId: OTHER, period: '2026-11' },
-      { tenantId: 'nobody', period: '2026-11' },
-    ];
-    const pages = async (limit: number) => {
-      const p = await ledger.pricing.transaction((tx) =>
-        ledger.pricing.unpricedPages(tx, keys, limit),
-      );
-      const months = Object.fromEntries(
-        [...p.months].map(([k, m]) => [
-          k.replace('\u0000', '/'),
-          { pieces: m.pieces, windows: m.windows.map((w) => `${w.resourceId}/${w.period}`) },
-        ]),
-      );
-      return { rows: p.ids.length, count: p.count, months };
-    };
-    assert.deepEqual(await pages(100), {
-      rows: 4,
-      count: 4,
-      months: {
-        [`${TENANT}/2026-11`]: { pieces: [nov, later], windows: ['r1/2026-11'] },
-        [`${OTHER}/2026-11`]: { pieces: [other], windows: ['r2/2026-11'] },
-        [`${TENANT}/2026-12`]: { pieces: [dec], windows: ['r1/2026-12'] },
-      },
-    });
-    assert.deepEqual(
-      await pages(3),
-      {
-        rows: 3,
-        count: 3,
-        months: {
-          [`${TENANT}/2026-11`]: { pieces: [nov], windows: ['r1/2026-11'] },
-          [`${OTHER}/2026-11`]: { pieces: [other], windows: ['r2/2026-11'] },
-          [`${TENANT}/2026-12`]: { pieces: [dec], windows: ['r1/2026-12'] },
-        },
-      },
-      'the oldest rows of all the months, the latest left for the next pass',
-    );
-    assert.deepEqual(await pages(1), {
-      rows: 1,
-      count: 1,
-      months: { [`${TENANT}/2026-11`]: { pieces: [nov], windows: ['r1/2026-11'] } },
-    });
   });
 
   test("the migration's down splits rows of many back into rows of one, in order, and up reads them again", async () => {

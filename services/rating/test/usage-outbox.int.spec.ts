@@ -5,7 +5,7 @@ import { decodeUsage } from '@metering/contracts';
 import { createLedgerDataSource, migrateLedger } from '@metering/ledger';
 import { MetricsRegistry, createRootLogger } from '@metering/observability';
 import { localInfra, uniqueName, waitFor } from '@metering/testing';
-import { type PricedUsage } from '../src/domain';
+import { type PricedUsage, instanceKey } from '../src/domain';
 import { type RatingLedgerStores, RatingLedger } from '../src/ledger/rating-ledger';
 import { PricingStage } from '../src/pricing/pricing.stage';
 import { TenantCatalog } from '../src/pricing/tenant-catalog';
@@ -95,7 +95,14 @@ describe('usage outbox (real PostgreSQL)', () => {
   /** A pricing pass: open windows and complete windows in one transaction, then published. */
   async function commitBatch(closed: PricedUsage[], open: PricedUsage[]): Promise<void> {
     const staged = await ledger.pricing.transaction(async (tx) => {
-      await ledger.pricing.storeWindows(tx, open, []);
+      for (const w of open) {
+        await ledger.pricing.storeWindows(
+          tx,
+          { tenantId: w.tenantId, period: w.period },
+          new Map([[instanceKey(w), w]]),
+          new Map([[instanceKey(w), w]]),
+        );
+      }
       return outbox.stage(tx, closed);
     });
     outbox.committed(staged);

@@ -128,10 +128,10 @@ export function pipelineProviders(config: RatingConfig): Provider[] {
           catalog,
           outbox,
           {
-            priced: ({ buckets, positions }) =>
+            priced: ({ buckets, position }) =>
               influx.committed({
                 buckets,
-                positions,
+                positions: position === null ? [] : [position],
                 gauges: [],
                 months: [],
               }),

@@ -2,41 +2,30 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type MonthKey, type MonthWork, type PricingStore } from '../ledger/pricing.store';
 import { type UsageEventSink } from '../publishing/usage-event.outbox';
-import { PricingStage, type QueuedMonth, type StageCatalog } from './pricing.stage';
+import { PricingStage, type StageCatalog } from './pricing.stage';
 import { type TenantAffinity } from './tenant-affinity';
 
 // How the stage schedules its passes, without a database: the store answers the sweep's query,
-// and priceMonths (the months of a pass, what the int specs check against PostgreSQL) is
-// recorded.
+// and priceMonth (one pass per month, what the int specs check against PostgreSQL) is recorded.
 // The passes' own work: test/pricing-stage.int.spec.ts and test/usage-outbox.int.spec.ts.
 
 type Trigger = 'batch' | 'sweep' | 'drain';
 
 class RecordingStage extends PricingStage {
   readonly calls: { month: string; trigger: Trigger }[] = [];
-  /** The tenants of each call's months. */
-  readonly passList: string[][] = [];
   passesNow = 0;
   mostAtOnce = 0;
-  /** A pass waits for this when set (the months in flight). */
+  /** A pass waits for this when set (the month in flight). */
   gate: Promise<void> | null = null;
-  /** A pass with this tenant's month among others fails (alone it is priced). */
-  failsWithOthers: string | null = null;
 
-  override async priceMonths(
-    months: readonly QueuedMonth[],
-  ): Promise<Map<string, 'done' | 'held'>> {
+  override async priceMonth(key: MonthKey, trigger: Trigger = 'sweep'): Promise<'done' | 'held'> {
     this.passesNow += 1;
     this.mostAtOnce = Math.max(this.mostAtOnce, this.passesNow);
-    this.passList.push(months.map((m) => m.month.tenantId));
-    for (const m of months)
-      this.calls.push({ month: `${m.month.tenantId}/${m.month.period}`, trigger: m.trigger });
+    this.calls.push({ month: `${key.tenantId}/${key.period}`, trigger });
     try {
       if (this.gate !== null) await this.gate;
       else await new Promise((r) => setImmediate(r));
-      if (months.length > 1 && months.some((m) => m.month.tenantId === this.failsWithOthers))
-        throw new Error('a month that fails its pass (stand-in)');
-      return new Map(months.map((m) => [m.id, 'done' as const]));
+      return 'done';
     } finally {
       this.passesNow -= 1;
     }
@@ -133,7 +122,7 @@ describe('PricingStage: the sweep and the batches share one queue', () => {
     assert.deepEqual(stage.calls, []);
   });
 
-  test('duplicated and many months: each priced once, 200 months a pass', async () => {
+  test('duplicated and many months: each priced once', async () => {
     const tenants = Array.from({ length: 500 }, (_, i) => `t${i % 250}`);
     const stage = stageWith(() => tenants.map((t) => work(t)));
     stage.enqueue(tenants.map(month));
@@ -141,19 +130,6 @@ describe('PricingStage: the sweep and the batches share one queue', () => {
     assert.equal(stage.calls.length, 250);
     assert.equal(new Set(stage.calls.map((c) => c.month)).size, 250);
     assert.ok(stage.calls.every((c) => c.trigger === 'batch'));
-    assert.deepEqual(
-      stage.passList.map((p) => p.length),
-      [200, 50],
-    );
     await stage.stop();
-  });
-
-  test('a pass of several months that fails is done again one month at a time: one failing month holds up no other', async () => {
-    const stage = stageWith(() => [], { coalesceMs: 0 });
-    stage.failsWithOthers = 'b';
-    stage.enqueue(['a', 'b', 'c'].map(month));
-    await new Promise((r) => setTimeout(r, 50));
-    await stage.stop();
-    assert.deepEqual(stage.passList, [['a', 'b', 'c'], ['a'], ['b'], ['c']]);
   });
 });

@@ -8,15 +8,19 @@ import {
 } from '@metering/observability';
 import {
   type MonthPosition,
+  type PricedUsage,
   type PricingCatalog,
   type UsageWindowRules,
+  bucketKey,
+  instanceKey,
   positionKey,
+  priceMonth,
 } from '../domain';
+import { byBucketKey } from '../ledger/batch-ledger.store';
 import { type LedgerTx } from '../ledger/ledger-db';
 import { type BucketTotals } from '../ledger/ledger-rows';
-import { type MonthKey, type PricingStore } from '../ledger/pricing.store';
-import { type UsageEventSink } from '../publishing/usage-event.outbox';
-import { type LeasedMonth, type PassResult, pricePass } from './pricing.pass';
+import { type BucketAmount, type MonthKey, type PricingStore } from '../ledger/pricing.store';
+import { type StagedUsage, type UsageEventSink } from '../publishing/usage-event.outbox';
 import { type TenantAffinity } from './tenant-affinity';
 
 /** The catalog the stage prices with (TenantCatalog). */
@@ -28,7 +32,7 @@ export interface StageCatalog {
 /** Where a pass's committed charges go (the InfluxDB sink), as the batches' do. */
 export interface PricedMonthSink {
   /** After the commit; must not throw nor block. */
-  priced(result: { buckets: readonly BucketTotals[]; positions: readonly MonthPosition[] }): void;
+  priced(result: { buckets: readonly BucketTotals[]; position: MonthPosition | null }): void;
 }
 
 export interface PricingStageOptions {
@@ -67,16 +71,24 @@ const ORPHAN_INTERVALS = 5;
 type PassTrigger = 'batch' | 'sweep' | 'drain';
 
 /** A month in the queue: what queued it first, and the sweeps waiting for its pass. */
-export interface QueuedMonth {
+interface QueuedMonth {
   readonly id: string;
   readonly month: MonthKey;
   readonly trigger: PassTrigger;
   readonly waiters: (() => void)[];
 }
 
+/** What a committed pass hands on: its events to publish, its charges to show. */
+interface PassResult {
+  readonly staged: StagedUsage;
+  readonly buckets: BucketTotals[];
+  readonly position: MonthPosition | null;
+  readonly more: boolean;
+  /** Pieces the pass priced. */
+  readonly pieces: number;
+}
+
 const DEFAULT_PAGE = 5_000;
-/** Months a pass leases and prices at once (its statements take them as arrays). */
-const MONTHS_A_PASS = 200;
 /** How old an idle window must be for drain(): never (drain prices pieces only). */
 const NEVER_MS = 1e12;
 
@@ -101,8 +113,8 @@ const NEVER_MS = 1e12;
 export class PricingStage {
   /** Months waiting for their pass, by positionKey. */
   private readonly queued = new Map<string, QueuedMonth>();
-  /** The months whose pass the queue runs now, by positionKey. */
-  private inFlight = new Map<string, QueuedMonth>();
+  /** The month whose pass the queue runs now. */
+  private inFlight: QueuedMonth | null = null;
   private running: Promise<void> | null = null;
   private gathering: NodeJS.Timeout | null = null;
   private stopped = false;
@@ -175,47 +187,19 @@ export class PricingStage {
 
   private async drainQueue(): Promise<void> {
     while (this.queued.size > 0 && !this.stopped) {
-      const next: QueuedMonth[] = [];
-      for (const q of this.queued.values()) {
-        next.push(q);
-        if (next.length === MONTHS_A_PASS) break;
-      }
-      for (const q of next) {
-        this.queued.delete(q.id);
-        this.inFlight.set(q.id, q);
-      }
+      const next = this.queued.values().next().value as QueuedMonth;
+      this.queued.delete(next.id);
+      this.inFlight = next;
       try {
-        await this.priceApart(next);
+        await this.priceMonth(next.month, next.trigger);
+      } catch (error) {
+        // The pieces stay; the sweep prices them.
+        this.logger?.warn({ err: error, ...next.month }, 'pricing pass failed; the sweep retries');
       } finally {
-        this.inFlight.clear();
-        for (const q of next) for (const done of q.waiters) done();
+        this.inFlight = null;
+        for (const done of next.waiters) done();
       }
     }
-  }
-
-  /**
-   * Prices the months together; if that fails, one at a time, so a month whose pass fails holds
-   * up no other (never throws: a month that fails alone is logged; its pieces stay, the sweep
-   * retries).
-   */
-  private async priceApart(months: readonly QueuedMonth[]): Promise<void> {
-    try {
-      await this.priceMonths(months);
-      return;
-    } catch (error) {
-      if (months.length === 1) {
-        this.logger?.warn(
-          { err: error, ...months[0]!.month },
-          'pricing pass failed; the sweep retries',
-        );
-        return;
-      }
-      this.logger?.warn(
-        { err: error, months: months.length },
-        'pricing pass of several months failed; pricing them one at a time',
-      );
-    }
-    for (const m of months) await this.priceApart([m]);
   }
 
   /** Starts the sweep. */
@@ -268,7 +252,7 @@ export class PricingStage {
       )
         continue;
       const id = positionKey(m.tenantId, m.period);
-      let entry = this.queued.get(id) ?? this.inFlight.get(id);
+      let entry = this.queued.get(id) ?? (this.inFlight?.id === id ? this.inFlight : undefined);
       if (entry === undefined) {
         entry = {
           id,
@@ -304,16 +288,7 @@ export class PricingStage {
       const months = await this.store.monthsWithWork(0, NEVER_MS);
       if (months.length === 0) return;
       let held = false;
-      for (let i = 0; i < months.length; i += MONTHS_A_PASS) {
-        const some = months.slice(i, i + MONTHS_A_PASS).map((m): QueuedMonth => ({
-          id: positionKey(m.tenantId, m.period),
-          month: { tenantId: m.tenantId, period: m.period },
-          trigger: 'drain',
-          waiters: [],
-        }));
-        for (const outcome of (await this.priceMonths(some)).values())
-          held = outcome === 'held' || held;
-      }
+      for (const m of months) held = (await this.priceMonth(m, 'drain')) === 'held' || held;
       if (Date.now() > deadline) throw new Error('the pricing stage did not drain in time');
       if (held) await sleep(20);
     }
@@ -324,60 +299,28 @@ export class PricingStage {
    * prices what is there).
    */
   async priceMonth(key: MonthKey, trigger: PassTrigger = 'sweep'): Promise<'done' | 'held'> {
-    const id = positionKey(key.tenantId, key.period);
-    const outcomes = await this.priceMonths([{ id, month: key, trigger, waiters: [] }]);
-    return outcomes.get(id) ?? 'done';
-  }
-
-  /**
-   * Prices the months together, pass after pass (one transaction each, all the months it could
-   * lease), until none has pieces left or another instance holds it; returns each month's
-   * outcome by positionKey. A month's row is nearly always there: it is created (ensureMonths, a
-   * statement of its own) only when the lease does not find it, and the lease tried once more.
-   */
-  async priceMonths(months: readonly QueuedMonth[]): Promise<Map<string, 'done' | 'held'>> {
     await this.catalog.refresh();
-    const outcomes = new Map<string, 'done' | 'held'>();
-    const ensured = new Set<string>();
-    let todo = months;
-    while (todo.length > 0) {
-      const { leased, result } = await this.store.transaction(async (tx) => {
-        const positions = await this.store.leaseMonths(
-          tx,
-          todo.map((m) => m.month),
-          false,
-        );
-        const held = todo.flatMap((m) => {
-          const position = positions.get(m.id);
-          return position === undefined ? [] : [{ key: m.month, position }];
-        });
-        return {
-          leased: positions,
-          result: held.length === 0 ? null : await this.pass(tx, held, true),
-        };
+    // The month's row is nearly always there: it is created (ensureMonth, a statement of its own)
+    // only when the lease finds nothing, and the lease tried once more.
+    let ensured = false;
+    for (;;) {
+      const result = await this.store.transaction(async (tx) => {
+        const position = await this.store.lease(tx, key, false);
+        return position === null ? null : this.pass(tx, key, position, true);
       });
-      if (result !== null) this.committed(result);
-      const next: QueuedMonth[] = [];
-      const missing: MonthKey[] = [];
-      for (const m of todo) {
-        if (leased.has(m.id)) {
-          const pieces = result?.pieces.get(m.id) ?? 0;
-          this.passes?.inc({ trigger: m.trigger, outcome: pieces > 0 ? 'priced' : 'empty' });
-          if (result?.more === true) next.push(m);
-          else outcomes.set(m.id, 'done');
-        } else if (ensured.has(m.id)) {
-          this.passes?.inc({ trigger: m.trigger, outcome: 'held' });
-          outcomes.set(m.id, 'held');
-        } else {
-          ensured.add(m.id);
-          missing.push(m.month);
-          next.push(m);
+      if (result === null) {
+        if (ensured) {
+          this.passes?.inc({ trigger, outcome: 'held' });
+          return 'held';
         }
+        await this.store.ensureMonth(key);
+        ensured = true;
+        continue;
       }
-      await this.store.ensureMonths(missing);
-      todo = next;
+      this.committed(result);
+      this.passes?.inc({ trigger, outcome: result.pieces > 0 ? 'priced' : 'empty' });
+      if (!result.more) return 'done';
     }
-    return outcomes;
   }
 
   /**
@@ -385,13 +328,12 @@ export class PricingStage {
    * every piece of the month. Returns what to do once the caller has committed.
    */
   async drainLeased(tx: LedgerTx, key: MonthKey): Promise<() => void> {
-    const id = positionKey(key.tenantId, key.period);
     const results: PassResult[] = [];
     for (;;) {
-      const position = (await this.store.leaseMonths(tx, [key], true)).get(id);
-      if (position === undefined) break;
+      const position = await this.store.lease(tx, key, true);
+      if (position === null) break;
       // The reprice stores the month's position next: its row stays.
-      const result = await this.pass(tx, [{ key, position }], false);
+      const result = await this.pass(tx, key, position, false);
       results.push(result);
       if (!result.more) break;
     }
@@ -400,24 +342,75 @@ export class PricingStage {
     };
   }
 
-  private pass(
+  private async pass(
     tx: LedgerTx,
-    leased: readonly LeasedMonth[],
+    key: MonthKey,
+    position: MonthPosition,
     dropEmpty: boolean,
   ): Promise<PassResult> {
-    const { store, usageEvents, pageSize } = this;
-    const { windows, idleMs } = this.options;
-    return pricePass(
-      { store, usageEvents, pageSize, windows, idleMs, pricing: this.catalog.pricing },
-      tx,
-      leased,
-      dropEmpty,
+    const page = await this.store.unpricedPage(tx, key, this.pageSize);
+    const instances = new Map<string, { resourceId: string; instanceId: string }>();
+    for (const p of page.pieces) instances.set(instanceKey(p), p);
+    const stored = new Map<string, PricedUsage>();
+    for (const w of page.windows) stored.set(instanceKey(w), w);
+    const priced = priceMonth(
+      page.pieces,
+      key.tenantId,
+      key.period,
+      position,
+      stored,
+      this.catalog.pricing,
+      this.options.windows,
     );
+    // The charges per bucket, in key order (nothing to add: skipped, no charge row written).
+    const bucketsOf = new Map<string, BucketAmount>();
+    for (const p of page.pieces)
+      for (const part of p.parts) {
+        const bucket = {
+          tenantId: p.tenantId,
+          resourceId: p.resourceId,
+          bucketStartMs: part.bucketStartMs,
+        };
+        const amount = priced.bucketAmounts.get(bucketKey(bucket)) ?? 0n;
+        if (amount !== 0n) bucketsOf.set(bucketKey(bucket), { ...bucket, amount });
+      }
+    const sorted = [...bucketsOf.values()].sort(byBucketKey);
+    // A page holds whole rows: `pageSize` pieces or more means rows may be left.
+    const more = page.pieces.length >= this.pageSize;
+    // The charges, the moved position (one that did not move, no piece or none with usage, is
+    // not written again) and the priced pieces' deletion: one statement.
+    const moved =
+      priced.position !== null && !samePosition(priced.position, position) ? priced.position : null;
+    const buckets = await this.store.settle(tx, key, {
+      amounts: sorted,
+      moved,
+      pieceRows: page.ids,
+    });
+    // No plan, no position: the row the lease needed goes again (created again when needed).
+    if (priced.position === null && dropEmpty && !more && isEmpty(position))
+      await this.store.dropMonth(tx, key);
+    await this.store.storeWindows(tx, key, priced.open, instances);
+    const idle = more ? [] : await this.store.takeIdleWindows(tx, key, this.options.idleMs);
+    const staged = await this.usageEvents.stage(tx, [...priced.closed, ...idle]);
+    return { staged, buckets, position: priced.position, more, pieces: page.pieces.length };
   }
 
   private committed(result: PassResult): void {
     this.usageEvents.committed(result.staged);
-    if (result.buckets.length > 0 || result.positions.length > 0)
-      this.sink.priced({ buckets: result.buckets, positions: result.positions });
+    if (result.buckets.length > 0 || result.position !== null)
+      this.sink.priced({ buckets: result.buckets, position: result.position });
   }
+}
+
+function samePosition(a: MonthPosition, b: MonthPosition): boolean {
+  return (
+    a.cpu === b.cpu &&
+    a.memory === b.memory &&
+    a.cpuAmount === b.cpuAmount &&
+    a.memoryAmount === b.memoryAmount
+  );
+}
+
+function isEmpty(p: MonthPosition): boolean {
+  return p.cpu === 0n && p.memory === 0n && p.cpuAmount === 0n && p.memoryAmount === 0n;
 }
