@@ -31,7 +31,7 @@ import { DATABASE_URL } from './rating-process.mjs';
 const require = createRequire(import.meta.url);
 const dist = (p) => require(`../services/rating/dist/src/${p}`);
 const { RatingLedger } = dist('ledger/rating-ledger.js');
-const { BatchLedger } = dist('ledger/batch-ledger.store.js');
+const { BatchLedger, byTenantMonth } = dist('ledger/batch-ledger.store.js');
 const { LedgerDb } = dist('ledger/ledger-db.js');
 const { TenantCatalog } = dist('pricing/tenant-catalog.js');
 const { SampleBatchProcessor } = dist('consuming/sample-batch.processor.js');
@@ -88,7 +88,8 @@ class CountingLedger extends BatchLedger {
   async writeBatch(tx, batch) {
     const buckets = [...batch.buckets];
     this.rows.buckets += buckets.length;
-    this.rows.pieces += batch.pieces.length;
+    // Rows, not pieces: a row per tenant month (its pieces as an array).
+    this.rows.pieces += byTenantMonth(batch.pieces).length;
     this.rows.offsets += 1;
     return super.writeBatch(tx, { ...batch, buckets });
   }
@@ -100,7 +101,7 @@ class CountingPricing extends PricingStore {
   async settle(tx, key, settled) {
     this.rows.positions += settled.moved === null ? 0 : 1;
     this.rows.charged += settled.amounts.length;
-    this.rows.priced += settled.pieceIds.length;
+    this.rows.priced += settled.pieceRows.length;
     return super.settle(tx, key, settled);
   }
   async storeWindows(tx, key, windows, instances) {
@@ -146,7 +147,8 @@ try {
       const usageSink = {
         ready: () => Promise.resolve(),
         stage: async (tx, closed) => {
-          outboxRows += closed.length;
+          // A row per tenant (the store's), its events in it.
+          outboxRows += new Set(closed.map((u) => u.tenantId)).size;
           await stores.outbox.addToOutbox(tx, {
             keys: closed.map((u) => u.tenantId),
             values: closed.map((u) => encodeUsageEvent(u, '"2026-12-04T00:00:00.000Z"')),
