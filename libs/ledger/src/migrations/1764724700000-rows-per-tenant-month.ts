@@ -2,16 +2,17 @@ import { type MigrationInterface, type QueryRunner } from 'typeorm';
 
 /**
  * Rows per tenant month, not per piece or event (docs/adr/0014-rating-scale-out.md, "A row per
- * tenant month"): a rating batch writes its unpriced pieces of a tenant month as one
- * `rating_unpriced_usage` row (`piece` holds their JSON array, `piece_count` how many), and a
- * pricing pass stages its usage events as one `usage_outbox` row (`payloads`, the events as
- * published, byte for byte, one a line: JSON never holds a raw line feed; `event_count`). Text,
- * not json: a row is written once and read once, and parsing a pass's events to store them cost
- * PostgreSQL more than the rest of the insert (docs/adr/0014). Additive: rows of the old shape (one piece,
- * one `payload`) stay valid and are read as rows of one, so a rolling upgrade loses nothing. A
- * previous version's rating that meets a row of the new shape fails its pass or sweep (its reader
- * expects an object, or a payload) and leaves it to a new one: it never prices a month out of
- * order or publishes an array as an event. `down` splits the rows back, in order.
+ * tenant month, and passes of several months tried"): a rating batch writes its unpriced pieces
+ * of a tenant month as one `rating_unpriced_usage` row (`piece` holds their JSON array,
+ * `piece_count` how many), and a pricing pass stages its usage events as one `usage_outbox` row
+ * (`payloads`, the events as published, byte for byte, one a line: JSON never holds a raw line
+ * feed; `event_count`). Text, not json: a row is written once and read once, and parsing a pass's
+ * events to store them cost PostgreSQL more than the rest of the insert. Additive: rows of the
+ * old shape (one piece, one `payload`) stay valid and are read as rows of one, so a rolling
+ * upgrade loses nothing. A previous version's rating that meets a row of the new shape fails its
+ * pass or sweep (its reader expects an object, or a payload) and leaves it to a new one: it never
+ * prices a month out of order or publishes a row of many events as one. `down` splits the rows
+ * back, in order.
  */
 export class RowsPerTenantMonth1764724700000 implements MigrationInterface {
   name = 'RowsPerTenantMonth1764724700000';

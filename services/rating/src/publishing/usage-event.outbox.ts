@@ -57,11 +57,12 @@ const SWEEP_PAGE = 5_000;
 /**
  * Publishes `billing.usage.v1` from the ledger's outbox (a transactional outbox): a pricing
  * pass's complete usage windows are written as events (one row per tenant) in the pass's own
- * transaction, published right after it commits and deleted once Kafka acknowledges them. Only committed usage is ever
- * published, so every event is final: a crash between commit and acknowledgement publishes the
- * same bytes (same usage id) again from the outbox, and consumers that upsert by usage id count
- * each window once. Kafka being slow or down never rolls back a batch; the outbox holds the events
- * (usage_outbox_rows) and the sweep publishes them when Kafka is back.
+ * transaction, published right after it commits and deleted once Kafka acknowledges them. Only
+ * committed usage is ever published, so every event is final: a crash between commit and
+ * acknowledgement publishes the same bytes (same usage id) again from the outbox, and consumers
+ * that upsert by usage id count each window once. Kafka being slow or down never rolls back a
+ * pass; the outbox holds the events (usage_outbox_rows) and the sweep publishes them when Kafka is
+ * back.
  *
  * Events are valid by construction (typed, from exact figures, written by encodeUsageEvent); the
  * contract's validator checks the first of every call, a guard against drift.
