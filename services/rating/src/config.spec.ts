@@ -237,6 +237,14 @@ describe('rating configuration', () => {
     assert.equal(loadRatingConfig({}).pricingIntervalMs, 1_000);
     assert.equal(loadRatingConfig({ RATING_PRICING_INTERVAL_MS: '250' }).pricingIntervalMs, 250);
     assert.throws(() => loadRatingConfig({ RATING_PRICING_INTERVAL_MS: '0' }), /PRICING_INTERVAL/);
+    assert.equal(loadRatingConfig({}).pricingBacklogDelayMs, 10_000);
+    const delay = (v: string): number =>
+      loadRatingConfig({ RATING_PRICING_BACKLOG_DELAY_MS: v }).pricingBacklogDelayMs;
+    assert.equal(delay('0'), 0);
+    assert.equal(delay('600000'), 600_000);
+    assert.equal(delay(''), 10_000, 'empty is unset, as for every setting');
+    for (const bad of ['-1', '600001', '1e4', '10s', 'NaN', 'Infinity', '1\u00000', '٣', ' -0'])
+      assert.throws(() => delay(bad), /RATING_PRICING_BACKLOG_DELAY_MS/, bad);
   });
 
   test('dead letters: 900 kB per request and per record by default; bounds checked', () => {

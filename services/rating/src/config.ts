@@ -99,6 +99,12 @@ const Env = z.object({
    * months whose pieces are at least this old (charges lag quantities by about this much at most).
    */
   RATING_PRICING_INTERVAL_MS: durationMs(10, 600_000).default(1_000),
+  /**
+   * How long a tenant month a batch left behind the broker (a backlog) waits for its pricing pass:
+   * charges lag quantities by up to this much more while rating catches up, for fewer passes (ADR
+   * 14). 0: priced as soon as the batches of a caught-up rating are.
+   */
+  RATING_PRICING_BACKLOG_DELAY_MS: durationMs(0, 600_000).default(10_000),
   /** How often a partition stopped by offset continuity looks for an operator's decision. */
   OFFSET_DECISION_POLL_MS: durationMs(100, 600_000).default(5_000),
   USAGE_TOPIC: z.string().min(1).default(TOPICS.usage),
@@ -209,6 +215,7 @@ export type RatingConfig = Readonly<{
   tenantCatalogTtlMs: number;
   repricePageBuckets: number;
   pricingIntervalMs: number;
+  pricingBacklogDelayMs: number;
   usage: {
     topic: string;
     partitions: number;
@@ -320,6 +327,7 @@ export function loadRatingConfig(env: Env = process.env): RatingConfig {
     tenantCatalogTtlMs: e.TENANT_CATALOG_TTL_MS,
     repricePageBuckets: e.REPRICE_PAGE_BUCKETS,
     pricingIntervalMs: e.RATING_PRICING_INTERVAL_MS,
+    pricingBacklogDelayMs: e.RATING_PRICING_BACKLOG_DELAY_MS,
     usage: {
       topic: e.USAGE_TOPIC,
       partitions: e.USAGE_TOPIC_PARTITIONS,

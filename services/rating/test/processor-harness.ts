@@ -150,6 +150,8 @@ export function processorOn(
     passes?: boolean;
     /** The stage's orphanMs (default: five intervals). */
     orphanMs?: number;
+    /** The stage's backlogDelayMs (default 0): months a batch left behind wait this long. */
+    backlogDelayMs?: number;
   },
 ): SampleBatchProcessor {
   const stores = RatingLedger.on(ds).stores();
@@ -178,6 +180,7 @@ export function processorOn(
       ...(o.pricingPage === undefined ? {} : { pageSize: o.pricingPage }),
       ...(o.affinity === undefined ? {} : { affinity: o.affinity }),
       ...(o.orphanMs === undefined ? {} : { orphanMs: o.orphanMs }),
+      ...(o.backlogDelayMs === undefined ? {} : { backlogDelayMs: o.backlogDelayMs }),
     },
   );
   const processor = new SampleBatchProcessor(
@@ -187,7 +190,9 @@ export function processorOn(
     sink,
     {
       committed: (batch) =>
-        o.affinity === undefined || o.passes === false ? undefined : stage.enqueue(batch.months),
+        o.affinity === undefined || o.passes === false
+          ? undefined
+          : stage.enqueue(batch.months, batch.behind === true),
     },
     {
       groupId: o.groupId,

@@ -139,6 +139,7 @@ export function pipelineProviders(config: RatingConfig): Provider[] {
           {
             windows: { windowMs: config.usage.windowMs },
             intervalMs: config.pricingIntervalMs,
+            backlogDelayMs: config.pricingBacklogDelayMs,
             idleMs: config.usage.idleMs,
             affinity,
           },
@@ -246,7 +247,7 @@ function processorProvider(config: RatingConfig): Provider {
         {
           committed: (batch) => {
             influx.committed(batch);
-            pricing.enqueue(batch.months);
+            pricing.enqueue(batch.months, batch.behind === true);
           },
         },
         {

@@ -110,6 +110,8 @@ export interface CommittedBatch {
   readonly gauges: readonly ResourceGauge[];
   /** The tenant months the batch left unpriced pieces in: the pricing stage's next passes. */
   readonly months: readonly MonthKey[];
+  /** The batch left its partition behind the broker (a backlog); absent: caught up. */
+  readonly behind?: boolean;
 }
 
 export interface DeadLetterSink {
@@ -334,6 +336,7 @@ export class SampleBatchProcessor {
         positions: [],
         gauges,
         months: monthsOf(pieces),
+        behind: BigInt(batch.highWatermark) > BigInt(batch.nextOffset),
       };
       endCommit = phases.start('commit');
       return {

@@ -38,7 +38,12 @@ function work(tenantId: string, dueSeconds = 1): MonthWork {
 
 function stageWith(
   months: () => MonthWork[],
-  o: { coalesceMs?: number; owns?: (tenant: string) => boolean; orphanMs?: number } = {},
+  o: {
+    coalesceMs?: number;
+    owns?: (tenant: string) => boolean;
+    orphanMs?: number;
+    backlogDelayMs?: number;
+  } = {},
 ): RecordingStage {
   const store = {
     monthsWithWork: () => Promise.resolve(months()),
@@ -57,9 +62,12 @@ function stageWith(
       coalesceMs: o.coalesceMs ?? 60_000,
       ...(o.owns === undefined ? {} : { affinity: { owns: o.owns } as TenantAffinity }),
       ...(o.orphanMs === undefined ? {} : { orphanMs: o.orphanMs }),
+      ...(o.backlogDelayMs === undefined ? {} : { backlogDelayMs: o.backlogDelayMs }),
     },
   );
 }
+
+const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 const month = (tenantId: string): MonthKey => ({ tenantId, period: '2026-12' });
 
@@ -130,6 +138,65 @@ describe('PricingStage: the sweep and the batches share one queue', () => {
     assert.equal(stage.calls.length, 250);
     assert.equal(new Set(stage.calls.map((c) => c.month)).size, 250);
     assert.ok(stage.calls.every((c) => c.trigger === 'batch'));
+    await stage.stop();
+  });
+});
+
+describe('PricingStage: months a backlog touched wait for the delay', () => {
+  test('priced once the delay is over, once each however many batches touched them', async () => {
+    const stage = stageWith(() => [], { coalesceMs: 0, backlogDelayMs: 150 });
+    stage.enqueue([month('a'), month('b')], true);
+    await pause(40);
+    stage.enqueue([month('a'), month('b'), month('a')], true);
+    await pause(40);
+    assert.equal(stage.calls.length, 0, 'nothing before the delay');
+    await pause(200);
+    assert.deepEqual(
+      stage.calls.map((c) => `${c.month} ${c.trigger}`),
+      ['a/2026-12 batch', 'b/2026-12 batch'],
+    );
+    await stage.stop();
+  });
+
+  test('a caught-up batch prices a deferred month at once, as before', async () => {
+    const stage = stageWith(() => [], { coalesceMs: 0, backlogDelayMs: 60_000 });
+    stage.enqueue([month('a'), month('b')], true);
+    stage.enqueue([month('b')]);
+    await pause(40);
+    assert.deepEqual(
+      stage.calls.map((c) => c.month),
+      ['b/2026-12'],
+    );
+    await stage.stop();
+  });
+
+  test('the sweep neither prices a deferred month early nor waits for it', async () => {
+    const stage = stageWith(() => [work('a'), work('c')], {
+      coalesceMs: 0,
+      backlogDelayMs: 60_000,
+    });
+    stage.enqueue([month('a')], true);
+    await stage.sweep(); // resolves: c priced, a left to its delay
+    assert.deepEqual(
+      stage.calls.map((c) => `${c.month} ${c.trigger}`),
+      ['c/2026-12 sweep'],
+    );
+    await stage.stop();
+  });
+
+  test('stopped with months deferred: none priced, the timer gone (the process can exit)', async () => {
+    const stage = stageWith(() => [], { coalesceMs: 0, backlogDelayMs: 50 });
+    stage.enqueue([month('a')], true);
+    await stage.stop();
+    await pause(100);
+    assert.deepEqual(stage.calls, []);
+  });
+
+  test('no delay: a backlog batch prices as a caught-up one', async () => {
+    const stage = stageWith(() => [], { coalesceMs: 0, backlogDelayMs: 0 });
+    stage.enqueue([month('a')], true);
+    await pause(40);
+    assert.equal(stage.calls.length, 1);
     await stage.stop();
   });
 });

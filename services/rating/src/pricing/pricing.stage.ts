@@ -21,6 +21,7 @@ import { type LedgerTx } from '../ledger/ledger-db';
 import { type BucketTotals } from '../ledger/ledger-rows';
 import { type BucketAmount, type MonthKey, type PricingStore } from '../ledger/pricing.store';
 import { type StagedUsage, type UsageEventSink } from '../publishing/usage-event.outbox';
+import { MonthQueue, type PassTrigger, type QueuedMonth } from './month-queue';
 import { type TenantAffinity } from './tenant-affinity';
 
 /** The catalog the stage prices with (TenantCatalog). */
@@ -53,6 +54,13 @@ export interface PricingStageOptions {
    */
   readonly coalesceMs?: number;
   /**
+   * How long a month a batch queued while its partition was behind the broker waits for its pass
+   * (month-queue.ts; default 0: at once): while rating catches up a backlog, months are priced
+   * once a delay instead of each time the queue comes round. A batch that finds its partition
+   * caught up makes the month ready at once.
+   */
+  readonly backlogDelayMs?: number;
+  /**
    * The tenants whose months this instance prices: its committed batches' passes and its sweep
    * (the others: their owner's). Absent: every tenant.
    */
@@ -66,17 +74,6 @@ export interface PricingStageOptions {
 
 /** The sweep steps in for another instance's months after this many of its intervals. */
 const ORPHAN_INTERVALS = 5;
-
-/** Why a pass ran: a committed batch's months, the sweep, or a drain (specs, stop). */
-type PassTrigger = 'batch' | 'sweep' | 'drain';
-
-/** A month in the queue: what queued it first, and the sweeps waiting for its pass. */
-interface QueuedMonth {
-  readonly id: string;
-  readonly month: MonthKey;
-  readonly trigger: PassTrigger;
-  readonly waiters: (() => void)[];
-}
 
 /** What a committed pass hands on: its events to publish, its charges to show. */
 interface PassResult {
@@ -112,11 +109,13 @@ const NEVER_MS = 1e12;
  */
 export class PricingStage {
   /** Months waiting for their pass, by positionKey. */
-  private readonly queued = new Map<string, QueuedMonth>();
+  private readonly queued: MonthQueue;
   /** The month whose pass the queue runs now. */
   private inFlight: QueuedMonth | null = null;
   private running: Promise<void> | null = null;
   private gathering: NodeJS.Timeout | null = null;
+  /** Set for when the first deferred month is due. */
+  private deferral: NodeJS.Timeout | null = null;
   private stopped = false;
   private timer: NodeJS.Timeout | null = null;
   private sweeping: Promise<void> | null = null;
@@ -136,6 +135,7 @@ export class PricingStage {
     metrics: MetricsRegistry | null = null,
     rootLogger: Logger | null = null,
   ) {
+    this.queued = new MonthQueue(options.backlogDelayMs ?? 0);
     this.pageSize = options.pageSize ?? DEFAULT_PAGE;
     this.coalesceMs = options.coalesceMs ?? Math.min(options.intervalMs, 200);
     this.orphanMs = options.orphanMs ?? ORPHAN_INTERVALS * options.intervalMs;
@@ -155,21 +155,39 @@ export class PricingStage {
 
   /**
    * Months a committed batch touched: priced within `coalesceMs`, one pass at a time, the months
-   * of all batches committed meanwhile together (never throws).
+   * of all batches committed meanwhile together; `behind` (the batch left its partition behind
+   * the broker): within `backlogDelayMs` (never throws).
    */
-  enqueue(months: readonly MonthKey[]): void {
+  enqueue(months: readonly MonthKey[], behind = false): void {
     if (this.stopped) return;
     const { affinity } = this.options;
+    const now = Date.now();
     for (const m of months) {
-      const id = positionKey(m.tenantId, m.period);
-      if ((affinity === undefined || affinity.owns(m.tenantId)) && !this.queued.has(id))
-        this.queued.set(id, { id, month: m, trigger: 'batch', waiters: [] });
+      if (affinity === undefined || affinity.owns(m.tenantId))
+        this.queued.add(positionKey(m.tenantId, m.period), m, behind, now);
     }
-    if (this.running !== null || this.gathering !== null || this.queued.size === 0) return;
+    this.armDeferral();
+    if (this.running !== null || this.gathering !== null || this.queued.readyCount === 0) return;
     this.gathering = setTimeout(() => {
       this.gathering = null;
       void this.startDrain();
     }, this.coalesceMs);
+  }
+
+  /** A timer for the first deferred month, unless one is set (it sets the next when it fires). */
+  private armDeferral(): void {
+    if (this.deferral !== null || this.stopped) return;
+    const due = this.queued.promote(Date.now());
+    if (due === null) return;
+    this.deferral = setTimeout(
+      () => {
+        this.deferral = null;
+        this.queued.promote(Date.now());
+        this.armDeferral();
+        if (this.queued.readyCount > 0) void this.startDrain();
+      },
+      Math.max(0, due - Date.now()),
+    );
   }
 
   /**
@@ -180,15 +198,15 @@ export class PricingStage {
     if (this.running !== null) return this.running;
     this.running = this.drainQueue().finally(() => {
       this.running = null;
-      if (this.queued.size > 0) this.enqueue([]);
+      if (this.queued.readyCount > 0) this.enqueue([]);
     });
     return this.running;
   }
 
   private async drainQueue(): Promise<void> {
-    while (this.queued.size > 0 && !this.stopped) {
-      const next = this.queued.values().next().value as QueuedMonth;
-      this.queued.delete(next.id);
+    for (;;) {
+      const next = this.stopped ? undefined : this.queued.take();
+      if (next === undefined) return;
       this.inFlight = next;
       try {
         await this.priceMonth(next.month, next.trigger);
@@ -222,10 +240,11 @@ export class PricingStage {
     this.timer = null;
     if (this.gathering !== null) clearTimeout(this.gathering);
     this.gathering = null;
+    if (this.deferral !== null) clearTimeout(this.deferral);
+    this.deferral = null;
     // A sweep waiting for a month that now never runs resolves (what is left stays for the next
     // start).
-    for (const q of this.queued.values()) for (const done of q.waiters) done();
-    this.queued.clear();
+    for (const q of this.queued.clear()) for (const done of q.waiters) done();
     await this.sweeping;
     await this.running;
   }
@@ -252,6 +271,9 @@ export class PricingStage {
       )
         continue;
       const id = positionKey(m.tenantId, m.period);
+      // Behind a backlog, deferred: priced when due, and not waited for (the sweep would then
+      // come round only once a delay, for the orphans and idle windows too).
+      if (this.queued.isDeferred(id)) continue;
       let entry = this.queued.get(id) ?? (this.inFlight?.id === id ? this.inFlight : undefined);
       if (entry === undefined) {
         entry = {
@@ -260,7 +282,7 @@ export class PricingStage {
           trigger: 'sweep',
           waiters: [],
         };
-        this.queued.set(id, entry);
+        this.queued.addReady(entry);
       }
       const waiting = entry;
       priced.push(new Promise<void>((resolve) => waiting.waiters.push(resolve)));
