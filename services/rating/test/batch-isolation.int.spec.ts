@@ -2,22 +2,19 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { type DataSource } from 'typeorm';
-import { type LedgerTx } from '../src/ledger/ledger-db';
 import { encode, type SampleEvent } from '@metering/contracts';
 import { exampleDockerSample } from '@metering/contracts/testing';
 import { type ConsumedBatch, type Rejection } from '@metering/kafka';
 import { uniqueName } from '@metering/testing';
-import { type PricedUsage } from '../src/domain';
 import { BatchLedger } from '../src/ledger/batch-ledger.store';
 import { LedgerDb } from '../src/ledger/ledger-db';
-import { type StagedUsage, type UsageEventSink } from '../src/publishing/usage-event.outbox';
 import { expectedLedger } from './rating-harness';
 import {
   TOPIC,
   START,
   deferred,
+  OutboxStaging,
   processorOn,
-  stageIntoOutbox,
   tieredLedger,
   waitingForLock,
   within,
@@ -32,16 +29,6 @@ import { generateSamples } from './sample-stream';
 
 const TENANTS = ['acme', 'globex'];
 const ZONES = { acme: 'UTC', globex: 'UTC' };
-
-class Sink implements UsageEventSink {
-  ready(): Promise<void> {
-    return Promise.resolve();
-  }
-  stage(tx: LedgerTx, closed: readonly PricedUsage[]): Promise<StagedUsage> {
-    return stageIntoOutbox(tx, closed);
-  }
-  committed(): void {}
-}
 
 /**
  * Dead letters that keep the batch's transaction open until released: the batch waits for its
@@ -146,7 +133,7 @@ describe('rating: a batch with a message that makes it fail (real PostgreSQL)', 
   test('the message is found by splitting, dead-lettered as UNRATEABLE, the rest rated exactly', async () => {
     const ds = await ledger();
     const dlq = new CollectingDlq();
-    const processor = processorOn(ds, new Sink(), { groupId: 'iso', deadLetters: dlq });
+    const processor = processorOn(ds, new OutboxStaging(), { groupId: 'iso', deadLetters: dlq });
     const valid = generateSamples({
       seed: 41,
       tenants: TENANTS,
@@ -200,7 +187,7 @@ describe('rating: a batch with a message that makes it fail (real PostgreSQL)', 
     const ds = await ledger();
     const dlq = new CollectingDlq();
     let prepared = 0;
-    const processor = processorOn(ds, new Sink(), {
+    const processor = processorOn(ds, new OutboxStaging(), {
       groupId: 'named',
       deadLetters: dlq,
       plausibility: true,
@@ -267,7 +254,7 @@ describe('rating: a batch with a message that makes it fail (real PostgreSQL)', 
       }
     }
     const repository = new DroppedConnection(new LedgerDb(ds));
-    const processor = processorOn(ds, new Sink(), {
+    const processor = processorOn(ds, new OutboxStaging(), {
       groupId: 'infra',
       deadLetters: dlq,
       ledger: { batches: repository },
@@ -365,7 +352,7 @@ describe('rating: a batch with a message that makes it fail (real PostgreSQL)', 
           const messages: { key: string | null; value: Buffer | null }[] = valid.map(keyed);
           bad.forEach((m, i) => messages.splice((i * 7) % (messages.length + 1), 0, m));
           const dlq = new CollectingDlq();
-          const processor = processorOn(ds, new Sink(), {
+          const processor = processorOn(ds, new OutboxStaging(), {
             groupId: `prop-${run}`,
             deadLetters: dlq,
             plausibility: true,
@@ -425,8 +412,11 @@ describe('rating: the first samples of an instance on two partitions at once (re
       const later = { ...sample, observedAt: new Date(START + 20_000).toISOString() };
       // Partition 0 holds its first sample; partition 1 the same first sample and the next.
       const held = new HeldDeadLetters();
-      const processA = processorOn(dsA, new Sink(), { groupId: 'race', deadLetters: held });
-      const processB = processorOn(dsB, new Sink(), { groupId: 'race' });
+      const processA = processorOn(dsA, new OutboxStaging(), {
+        groupId: 'race',
+        deadLetters: held,
+      });
+      const processB = processorOn(dsB, new OutboxStaging(), { groupId: 'race' });
       const a = processA.process(batchFrom(0, [keyed(sample)]));
       // A has rated the first sample and waits in its transaction (acknowledging its dead
       // letters; its usage is priced after the commit, by the stage).

@@ -4,13 +4,10 @@ import { type DataSource } from 'typeorm';
 import { type ConsumedBatch } from '@metering/kafka';
 import { uniqueName } from '@metering/testing';
 import { TenantAffinity } from '../src/pricing/tenant-affinity';
-import { type StagedUsage, type UsageEventSink } from '../src/publishing/usage-event.outbox';
-import { type LedgerTx } from '../src/ledger/ledger-db';
-import { type PricedUsage } from '../src/domain';
 import {
+  OutboxStaging,
   batchOf,
   processorOn,
-  stageIntoOutbox,
   stageOf,
   tieredLedger,
   within,
@@ -26,18 +23,6 @@ const TENANTS = ['t-a', 't-b', 'ü\u4e2d-c'];
 const GROUP = 'backlog';
 const SIZE = { resources: 6, samplesPerResource: 20 };
 const BATCHES = [0, 1, 2].map((p) => batchOf(p, 41 + p, TENANTS, SIZE));
-
-class OutboxSink implements UsageEventSink {
-  ready(): Promise<void> {
-    return Promise.resolve();
-  }
-
-  stage(tx: LedgerTx, closed: readonly PricedUsage[]): Promise<StagedUsage> {
-    return stageIntoOutbox(tx, closed);
-  }
-
-  committed(): void {}
-}
 
 /** The batch as rated in a backlog: the broker holds `more` messages of the partition past it. */
 function behind(batch: ConsumedBatch, more: bigint): ConsumedBatch {
@@ -96,7 +81,7 @@ describe('rating: months behind a backlog are priced after the delay (real Postg
     const affinity = new TenantAffinity(6);
     affinity.assigned([0, 1, 2, 3, 4, 5]);
     const priced: string[] = [];
-    const processor = processorOn(ds, new OutboxSink(), {
+    const processor = processorOn(ds, new OutboxStaging(), {
       groupId: GROUP,
       drain: false,
       affinity,

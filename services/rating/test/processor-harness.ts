@@ -274,6 +274,19 @@ export async function stageIntoOutbox(
   return { rows: [] };
 }
 
+/** A usage sink that stages into the real outbox (stageIntoOutbox) and publishes nothing. */
+export class OutboxStaging implements UsageEventSink {
+  ready(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  stage(tx: LedgerTx, closed: readonly PricedUsage[]): Promise<StagedUsage> {
+    return stageIntoOutbox(tx, closed);
+  }
+
+  committed(): void {}
+}
+
 /** Waits until a backend of `applicationName` waits on a lock (rejects after `timeoutMs`). */
 export async function waitingForLock(
   ds: DataSource,
