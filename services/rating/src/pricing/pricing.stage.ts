@@ -174,7 +174,10 @@ export class PricingStage {
     }, this.coalesceMs);
   }
 
-  /** A timer for the first deferred month, unless one is set (it sets the next when it fires). */
+  /**
+   * Makes the deferred months that are due ready, and sets a timer for the next one unless one is
+   * set (when it fires, it does the same and runs the queue).
+   */
   private armDeferral(): void {
     if (this.deferral !== null || this.stopped) return;
     const due = this.queued.promote(Date.now());
@@ -182,7 +185,6 @@ export class PricingStage {
     this.deferral = setTimeout(
       () => {
         this.deferral = null;
-        this.queued.promote(Date.now());
         this.armDeferral();
         if (this.queued.readyCount > 0) void this.startDrain();
       },
