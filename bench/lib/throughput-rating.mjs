@@ -81,6 +81,9 @@ export async function rateAll(bench, deployments, variantEnv, variantNodeArgs, m
   // CPU the processes used until the first commit: start-up (modules, Nest, connections, the
   // group join), which the per-sample figure after the first commit leaves out.
   let startupCpuSeconds = 0;
+  // The samples committed by then: the rate and the CPU a sample after the first commit are of
+  // the others (their seconds and CPU are after it; the first commit's are not).
+  let doneAtFirst = 0;
   // The main threads' CPU and the machine's busy time at the first commit: how busy each was while
   // rating (the main thread on CPU all the time: it is the bound; both short of it: waits are).
   let busyAtFirst = null;
@@ -107,6 +110,7 @@ export async function rateAll(bench, deployments, variantEnv, variantNodeArgs, m
     }
     if (done > 0 && firstCommit === 0) {
       firstCommit = performance.now();
+      doneAtFirst = done;
       startupCpuSeconds = cpuSecondsOf(ratings);
       busyAtFirst = busyNow(ratings);
     }
@@ -116,6 +120,7 @@ export async function rateAll(bench, deployments, variantEnv, variantNodeArgs, m
   const cpuAtQuantities = cpuSecondsOf(ratings);
   const busyAtQuantities = busyNow(ratings);
   const ratingSeconds = (t1 - firstCommit) / 1000;
+  const afterFirst = N - doneAtFirst;
   // Charges may lag quantities (the pricing stage, ADR 14): the run is done once no unpriced
   // piece is left either, so work a build defers past the offsets' catch-up still counts.
   const charges = await chargesCaughtUp(db, deployments, ratings);
@@ -204,11 +209,12 @@ export async function rateAll(bench, deployments, variantEnv, variantNodeArgs, m
     batches: batchCount,
     perInstance,
     threads,
-    rate: N / ratingSeconds,
+    samplesAfterFirst: afterFirst,
+    rate: afterFirst / ratingSeconds,
     seconds: ratingSeconds,
     priced: {
       seconds: (charges.at - firstCommit) / 1000,
-      rate: N / ((charges.at - firstCommit) / 1000),
+      rate: afterFirst / ((charges.at - firstCommit) / 1000),
       lagSeconds: (charges.at - t1) / 1000,
       cpuAfterQuantities: charges.cpuSeconds - cpuAtQuantities,
       unpricedAtQuantities: charges.unpricedAtStart,

@@ -127,8 +127,9 @@ export async function kcatRead(topic) {
 /**
  * (b), (b') and (b''): a kafkajs consumer that only counts `total` messages of `fromTopic`
  * (`decoder` 'none'), or also decodes each sample as rating does ('rating') or as rating did when
- * issue 19 was filed ('contract': the contract's decoder and the mapper); prints its seconds, and the CPU seconds of its
- * main thread and of the others (V8's collector, libuv) from the first batch on, as JSON. Runs in
+ * issue 19 was filed ('contract': the contract's decoder and the mapper); prints its seconds, and the samples, seconds
+ * and CPU seconds of its main thread and of the others (V8's collector, libuv) after its first
+ * batch was done, as JSON. Runs in
  * a process of its own (rating-throughput.mjs --noop-consumer).
  */
 export async function noopConsumer(fromTopic, total, decoder, keysFile = null) {
@@ -155,6 +156,10 @@ export async function noopConsumer(fromTopic, total, decoder, keysFile = null) {
   await consumer.subscribe({ topic: fromTopic, fromBeginning: true });
   const t0 = performance.now();
   let first = 0;
+  // When the first batch was done, how many messages were by then, and the CPU so far: the rate
+  // and the CPU a sample count from there, as (c)'s count from its first commit.
+  let firstDone = 0;
+  let nAtFirstDone = 0;
   let cpuAtFirst;
   let n = 0;
   let done;
@@ -162,10 +167,7 @@ export async function noopConsumer(fromTopic, total, decoder, keysFile = null) {
   await consumer.run({
     partitionsConsumedConcurrently: 2,
     eachBatch: async ({ batch }) => {
-      if (first === 0) {
-        first = performance.now();
-        cpuAtFirst = threadCpuSeconds(process.pid);
-      }
+      if (first === 0) first = performance.now();
       if (decoder !== 'none') {
         for (const m of batch.messages) {
           const r = decodeOne(m.value);
@@ -184,6 +186,11 @@ export async function noopConsumer(fromTopic, total, decoder, keysFile = null) {
         }
       }
       n += batch.messages.length;
+      if (firstDone === 0) {
+        firstDone = performance.now();
+        nAtFirstDone = n;
+        cpuAtFirst = threadCpuSeconds(process.pid);
+      }
       if (n >= total) done();
     },
   });
@@ -198,6 +205,10 @@ export async function noopConsumer(fromTopic, total, decoder, keysFile = null) {
     JSON.stringify({
       seconds: (t1 - t0) / 1000,
       joinSeconds: (first - t0) / 1000,
+      // After the first batch: the samples and seconds the rate is of (as (c)'s, after its first
+      // commit: neither counts the group's join nor the first batch's wait for it).
+      steadySamples: total - nAtFirstDone,
+      steadySeconds: (t1 - firstDone) / 1000,
       mainCpuSeconds: cpu.main - cpuAtFirst.main,
       otherCpuSeconds: sum(cpu.others) - sum(cpuAtFirst.others),
     }),

@@ -29,7 +29,7 @@ export function printSummary(
   const c = cs[0];
   const perSample = (r) => Number(((r.cpuSeconds * 1e6) / r.samples).toFixed(1));
   const afterFirst = (r) =>
-    Number((((r.cpuSeconds - r.startupCpuSeconds) * 1e6) / r.samples).toFixed(1));
+    Number((((r.cpuSeconds - r.startupCpuSeconds) * 1e6) / r.samplesAfterFirst).toFixed(1));
   const pct = (x) => `${(x * 100).toFixed(1)} %`;
   const load = () =>
     loadavg()
@@ -39,7 +39,7 @@ export function printSummary(
     const N = r.samples;
     const rows = LEDGER_ROW_TABLES.reduce((s, t) => s + (r.rows[t] ?? 0), 0);
     const allRows = Object.values(r.rows).reduce((s, x) => s + x, 0);
-    return `  ${label.padEnd(27)}${fmt(r.rate).padStart(9)} samples/s  (ledger caught up ${r.seconds.toFixed(1)} s after the first commit; ${r.totalSeconds.toFixed(1)} s with start-up)
+    return `  ${label.padEnd(27)}${fmt(r.rate).padStart(9)} samples/s  (ledger caught up ${r.seconds.toFixed(1)} s after the first commit, the rate of the ${fmt(r.samplesAfterFirst)} samples after it; ${r.totalSeconds.toFixed(1)} s with start-up)
     c/b' ${pct(r.rate / d)} (${r.withoutMacs === true ? "not against the target: (b') checks MACs, this run does not" : `target ≥ 50 %: ${r.rate >= 0.5 * d ? 'PASS' : 'FAIL'}`})   c/b'' ${pct(r.rate / f)}   c/b ${pct(r.rate / b)}   c/a ${pct(r.rate / a)}
     charges caught up ${r.priced.lagSeconds.toFixed(1)} s later (${fmt(r.priced.unpricedAtQuantities)} pieces unpriced when the quantities had; rating CPU ${r.priced.cpuAfterQuantities.toFixed(1)} s meanwhile): ${fmt(r.priced.rate)} samples/s rated and priced, c/b' ${pct(r.priced.rate / d)}; the CPU figures below count until then
     rating CPU ${r.cpuSeconds.toFixed(1)} s = ${perSample(r).toFixed(1)} µs/sample${r.perInstance.length > 1 ? ` (per instance ${r.perInstance.map((x) => `${x.toFixed(1)} s`).join(', ')})` : ''}; after the first commit ${afterFirst(r).toFixed(1)} µs/sample (start-up ${r.startupCpuSeconds.toFixed(1)} s); peak RSS (VmHWM) ${r.vmHwmKb.map((kb) => `${(kb / 1024).toFixed(0)} MB`).join(', ')} (target < 300 MB: ${Math.max(...r.vmHwmKb) < 300 * 1024 ? 'PASS' : 'FAIL'})
