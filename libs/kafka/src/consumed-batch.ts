@@ -2,7 +2,7 @@
 // handler may do meanwhile (signal, heartbeat) and what it answers; made from kafkajs's batch.
 import { type EachBatchPayload, type IHeaders } from 'kafkajs';
 import { compareOffsets, isOffset, nextOffset } from './kafka-offsets';
-import { LeanRecord } from './kafkajs-record-decoder.patch';
+import { LeanRecord, type RecordParts } from './kafkajs-record-decoder.patch';
 
 export interface ConsumedMessage {
   topic: string;
@@ -89,6 +89,27 @@ export function messageBytes(message: ConsumedMessage): number {
   if (message instanceof LeanRecord) return message.keyValueBytes();
   return (message.key?.length ?? 0) + (message.value?.length ?? 0);
 }
+
+/**
+ * Where a message's key and value are, as ranges [start, end) of one byte array (-1 and -1: null),
+ * without the buffer a read of `key` or `value` makes over each: for loops that only read bytes
+ * (rating's pre-scan and key check, ~4 % of its main thread in views). The object is reused: valid
+ * until the next call. null for a message that is not a lean record (read `key` and `value`).
+ * The array holds other records' bytes around these: a reader must keep within the ranges.
+ */
+export function messageParts(message: ConsumedMessage): Readonly<RecordParts> | null {
+  if (!(message instanceof LeanRecord)) return null;
+  message.partsInto(PARTS);
+  return PARTS;
+}
+
+const PARTS: RecordParts = {
+  bytes: Buffer.alloc(0),
+  keyStart: -1,
+  keyEnd: -1,
+  valueStart: -1,
+  valueEnd: -1,
+};
 
 export function toConsumedBatch({ batch }: EachBatchPayload): ConsumedBatch {
   const messages = batch.messages.map((message) =>

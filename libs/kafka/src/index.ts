@@ -48,7 +48,8 @@ export {
   type PartitionWatermarks,
   type TopicSpec,
 } from './kafka-admin';
-export { messageBytes } from './consumed-batch';
+export { messageBytes, messageParts } from './consumed-batch';
+export { type RecordParts } from './kafkajs-record-decoder.patch';
 export { readMessagesAt, type MessageAt } from './kafka-message.reader';
 export {
   DEAD_LETTER_BOUNDS,

@@ -2,9 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import fc from 'fast-check';
-import { type ConsumedMessage, messageBytes } from './consumed-batch';
+import { type ConsumedMessage, messageBytes, messageParts } from './consumed-batch';
 import {
   LeanRecord,
+  type RecordParts,
   kafkajsRecordDecoder,
   plus,
   readSmallVarLong,
@@ -67,7 +68,26 @@ function same(body: Buffer, context: object): void {
     const bytes = (key?.length ?? 0) + (value?.length ?? 0);
     assert.equal(messageBytes(right as ConsumedMessage), bytes);
     assert.equal(messageBytes(left as ConsumedMessage), bytes);
+    // Its parts: the key's and value's bytes as ranges of the response's (a lean record's only).
+    assert.equal(messageParts(left as ConsumedMessage), null);
+    const parts = messageParts(right as ConsumedMessage);
+    if (right instanceof LeanRecord) assert.deepEqual(partsOf(parts!), { key, value });
+    else assert.equal(parts, null);
   }
+}
+
+/** The key and value a message's parts say, as buffers (null for -1). */
+function partsOf(parts: Readonly<RecordParts>): { key: Buffer | null; value: Buffer | null } {
+  const { bytes } = parts;
+  const range = (start: number, end: number): Buffer | null => {
+    if (start < 0) return null;
+    assert.ok(start <= end && end <= bytes.length, 'a range within the bytes');
+    return Buffer.from(bytes.subarray(start, end));
+  };
+  return {
+    key: range(parts.keyStart, parts.keyEnd),
+    value: range(parts.valueStart, parts.valueEnd),
+  };
 }
 
 /** A record's fields as kafkajs names them, read through getters where the record has them. */
@@ -221,6 +241,47 @@ test('a record of the usual shape is read lazily: no buffer of its own, its byte
   });
   // A view, not a copy: the bytes of the record batch it came from.
   assert.equal(record.value.buffer, body.buffer);
+});
+
+test('parts of records of two responses, asked for in turn: each its own bytes', () => {
+  const decode = (key: string, value: string): LeanRecord => {
+    const body = new Decoder(
+      Record({ key: Buffer.from(key), value: Buffer.from(value) }).buffer,
+    ).readVarIntBytes();
+    // A response of its own: the record's bytes in a fresh ArrayBuffer, at an offset.
+    const response = Buffer.concat([Buffer.from('xx'), body, Buffer.from('yy')]);
+    const record = kafkajsRecordDecoder()(
+      new Decoder(response.subarray(2, 2 + body.length)) as never,
+      {
+        firstOffset: '1',
+        firstTimestamp: '1700000000000',
+      },
+    );
+    assert.ok(record instanceof LeanRecord);
+    return record;
+  };
+  const a = decode('ctr-a', '{"a":1}');
+  const b = decode('vm-b', '{"bb":22}');
+  for (const [record, key, value] of [
+    [a, 'ctr-a', '{"a":1}'],
+    [b, 'vm-b', '{"bb":22}'],
+    [a, 'ctr-a', '{"a":1}'],
+  ] as const) {
+    const parts = messageParts(record as unknown as ConsumedMessage)!;
+    assert.deepEqual(partsOf(parts), { key: Buffer.from(key), value: Buffer.from(value) });
+  }
+  // A null key and value: -1 and -1.
+  const body = new Decoder(Record({ key: null, value: null }).buffer).readVarIntBytes();
+  const record = kafkajsRecordDecoder()(new Decoder(body) as never, {
+    firstOffset: '1',
+    firstTimestamp: '1700000000000',
+  });
+  assert.ok(record instanceof LeanRecord);
+  const parts = messageParts(record as unknown as ConsumedMessage)!;
+  assert.deepEqual(
+    [parts.keyStart, parts.keyEnd, parts.valueStart, parts.valueEnd],
+    [-1, -1, -1, -1],
+  );
 });
 
 test('a record without a batch context, and the default context, as kafkajs reads them', () => {

@@ -323,6 +323,19 @@ export class LeanRecord {
     return this.keyEnd < 0 ? null : this.view(this.keyStart, this.keyEnd);
   }
 
+  /**
+   * Where the key and the value are, written into `into`: [start, end) in `into.bytes` (the bytes
+   * of the whole response the record came in), -1 and -1 for null. No buffer is made over either.
+   */
+  partsInto(into: RecordParts): void {
+    const { at } = this;
+    into.bytes = bytesOf(this.bytes);
+    into.keyStart = this.keyEnd < 0 ? -1 : at + this.keyStart;
+    into.keyEnd = this.keyEnd < 0 ? -1 : at + this.keyEnd;
+    into.valueStart = this.valueEnd < 0 ? -1 : at + this.valueStart;
+    into.valueEnd = this.valueEnd < 0 ? -1 : at + this.valueEnd;
+  }
+
   get value(): Buffer | null {
     return this.valueEnd < 0 ? null : this.view(this.valueStart, this.valueEnd);
   }
@@ -339,6 +352,30 @@ export class LeanRecord {
   private view(start: number, end: number): Buffer {
     return Buffer.from(this.bytes, this.at + start, end - start);
   }
+}
+
+/** Where a record's key and value are in the bytes it came in (LeanRecord.partsInto). */
+export interface RecordParts {
+  bytes: Uint8Array;
+  keyStart: number;
+  keyEnd: number;
+  valueStart: number;
+  valueEnd: number;
+}
+
+// The view bytesOf made last, and the bytes under it: the records of one response share them, so
+// consecutive records make none. It keeps the last response's bytes alive until another's are
+// asked for (one response, a few MB at most).
+let lastBytes: ArrayBufferLike | null = null;
+let lastView: Uint8Array = Buffer.alloc(0);
+
+/** A Buffer over all of `bytes` (a Buffer, as `key` and `value` are: readers stay of one kind). */
+function bytesOf(bytes: ArrayBufferLike): Uint8Array {
+  if (bytes !== lastBytes) {
+    lastView = Buffer.from(bytes);
+    lastBytes = bytes;
+  }
+  return lastView;
 }
 
 /** Puts the lean record decoder in place of kafkajs's (once per process). */

@@ -10,6 +10,7 @@ import {
   decodeBatch,
   decodeEach,
   instancesNamed,
+  keyIn,
   keyIs,
   sliceBatch,
 } from './batch-messages';
@@ -90,6 +91,37 @@ test('the key check answers as decoding the key and comparing would, without dec
   assert.equal(keyIs(null, 'a'), false);
   // Invalid UTF-8 decodes to U+FFFD: an id holding it is matched as before.
   assert.equal(keyIs(Buffer.from([0xff]), '\ufffd'), decoding(Buffer.from([0xff]), '\ufffd'));
+});
+
+test('the key check on a range of shared bytes is keyIs on those bytes alone, whatever is around them', () => {
+  // A lean record's key is a range of the bytes of its whole fetch response (messageParts): the
+  // bytes around it (the id's next character, its last one again, arbitrary ones) never count.
+  const id = fc.oneof(fc.string(), fc.string({ unit: 'grapheme' }), fc.string({ unit: 'binary' }));
+  const around = fc.oneof(fc.uint8Array({ maxLength: 6 }), fc.constant(new Uint8Array(0)));
+  fc.assert(
+    fc.property(
+      id,
+      fc.uint8Array({ maxLength: 12 }),
+      around,
+      around,
+      fc.boolean(),
+      (text, other, before, after, same) => {
+        const own = Buffer.from(text, 'utf8');
+        const key = same ? own : Buffer.from(other);
+        // What follows the key may complete the id (a key one byte short of it).
+        const tail = same ? Buffer.from(after) : Buffer.concat([own.subarray(key.length), after]);
+        const shared = Buffer.concat([before, key, tail]);
+        const start = before.length;
+        // The oracle decodes the key alone (keyIs is keyIn on the key's own bytes: not an oracle).
+        const decoding = (k: Buffer): boolean =>
+          k.length >= text.length && k.toString('utf8') === text;
+        assert.equal(keyIn(shared, start, start + key.length, text), decoding(key));
+        const short = key.subarray(0, Math.max(0, key.length - 1));
+        assert.equal(keyIn(shared, start, start + short.length, text), decoding(short));
+      },
+    ),
+    { numRuns: 2_000 },
+  );
 });
 
 test('a poisoned message is UNRATEABLE with its error, bounded, and never decoded', () => {

@@ -1,7 +1,12 @@
 import { HOST_AUTH_HEADER, type HostKeyLookup, verifyHostAuth } from '@metering/contracts';
-import { type ConsumedBatch, type ConsumedMessage, type Rejection } from '@metering/kafka';
+import {
+  type ConsumedBatch,
+  type ConsumedMessage,
+  type Rejection,
+  messageParts,
+} from '@metering/kafka';
 import { type MeteredSample, checkSampleRules } from '../domain';
-import { type InstanceNamer, addNamed, nameInstance } from './sample-instance';
+import { InstanceNamer, addNamed } from './sample-instance';
 import { decodeMeteredSample } from './sample.decoder';
 
 // The parts of a batch's handling that concern its messages one by one: decoding and checking
@@ -91,18 +96,23 @@ export class UnnamedInstance extends Error {
  * query needs them before the batch is decoded: read from each message's bytes without decoding
  * it (nameInstance), a message whose bytes do not name it plainly decoded for it (and one that does
  * not decode is about none). Poisoned messages are about none either. `namer`: the processor's, which
- * remembers where each resource's messages name their instance (InstanceNamer); by default
- * nameInstance, which remembers nothing.
+ * remembers where each resource's messages name their instance (InstanceNamer); by default a
+ * new one, which remembers them for this call only. A lean record is named from its parts
+ * (messageParts), without the views `key` and `value` make.
  */
 export function instancesNamed(
   messages: readonly ConsumedMessage[],
   poisoned: ReadonlyMap<string, unknown>,
-  namer: Pick<InstanceNamer, 'name'> = { name: nameInstance },
+  namer: Pick<InstanceNamer, 'name' | 'nameParts'> = new InstanceNamer(),
 ): Map<string, Set<string>> {
   const named = new Map<string, Set<string>>();
   for (const message of messages) {
     if (poisoned.size > 0 && poisoned.has(message.offset)) continue;
-    if (namer.name(message.key, message.value, named)) continue;
+    const parts = messageParts(message);
+    if (
+      parts !== null ? namer.nameParts(parts, named) : namer.name(message.key, message.value, named)
+    )
+      continue;
     const decoded = decodeMeteredSample(message.value);
     if (decoded.ok) addNamed(named, decoded.value.resourceId, decoded.value.instanceId);
   }
@@ -136,7 +146,7 @@ function decodeMessage(
   }
   const sample = decoded.value;
   const resourceId = sample.resourceId;
-  if (!keyIs(message.key, resourceId)) {
+  if (!messageKeyIs(message, resourceId)) {
     rejections.push({
       message,
       reason: {
@@ -187,19 +197,37 @@ export function byOffset(a: Rejection, b: Rejection): number {
 
 /** Whether the record's key is exactly the UTF-8 of the resource id (exported for its spec). */
 export function keyIs(key: Buffer | null, resourceId: string): boolean {
-  if (key === null || key.length < resourceId.length) return false;
+  return key !== null && keyIn(key, 0, key.length, resourceId);
+}
+
+/**
+ * The message's key check: on its parts when it is a lean record (messageParts: no buffer made
+ * over the key), else on its key.
+ */
+function messageKeyIs(message: ConsumedMessage, resourceId: string): boolean {
+  const parts = messageParts(message);
+  if (parts === null) return keyIs(message.key, resourceId);
+  return parts.keyStart >= 0 && keyIn(parts.bytes, parts.keyStart, parts.keyEnd, resourceId);
+}
+
+/** keyIs for the key in bytes[start, end) (exported for its spec). */
+export function keyIn(bytes: Uint8Array, start: number, end: number, resourceId: string): boolean {
+  const length = end - start;
+  if (length < resourceId.length) return false;
   // ASCII ids (the usual ones) byte by byte, without decoding the key to a string.
-  if (key.length === resourceId.length) {
+  if (length === resourceId.length) {
     let i = 0;
-    while (i < key.length) {
+    while (i < length) {
       const c = resourceId.charCodeAt(i);
       if (c >= 0x80) break;
-      if (key[i] !== c) return false;
+      if (bytes[start + i] !== c) return false;
       i += 1;
     }
-    if (i === key.length) return true;
+    if (i === length) return true;
   }
-  return key.toString('utf8') === resourceId;
+  return (
+    Buffer.from(bytes.buffer, bytes.byteOffset + start, length).toString('utf8') === resourceId
+  );
 }
 
 function describeKey(key: Buffer | null): string {

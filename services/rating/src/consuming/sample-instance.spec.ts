@@ -185,3 +185,89 @@ describe('sample bytes: the pre-scan’s namer, which remembers where a resource
     assert.deepEqual(namedOf(named), [['res-7', ['inst-7']]]);
   });
 });
+
+describe('sample bytes: the namer on a message’s parts (ranges of the bytes its response came in)', () => {
+  const namedOf = (named: Map<string, Set<string>>) =>
+    [...named].map(([r, set]) => [r, [...set]] as const);
+  // Bytes around a part: arbitrary, a quote (what would close a cut name), another message's
+  // instanceId.
+  const around = fc.oneof(
+    fc.uint8Array({ maxLength: 8 }),
+    fc.constant(Uint8Array.from([0x22])),
+    fc.constant(Buffer.from('"instanceId":"i-a"')),
+  );
+
+  test('it names what name() names on the same bytes, in the same order, never reading past a part', () => {
+    const ids = fc.constantFrom('r-1', 'r-2');
+    const instances = fc.constantFrom('i-a', 'i-b', 'i-ab');
+    const message = fc.record({
+      sample: collectorSample,
+      id: ids,
+      instanceId: instances,
+      edits: fc.array(edit, { maxLength: 2 }),
+      cut: fc.option(fc.nat(), { nil: null }),
+      nullKey: fc.boolean(),
+      before: around,
+      between: around,
+      after: around,
+    });
+    fc.assert(
+      fc.property(fc.array(message, { minLength: 1, maxLength: 10 }), (list) => {
+        const plain = new InstanceNamer();
+        const onParts = new InstanceNamer();
+        for (const m of list) {
+          const sample = {
+            ...m.sample,
+            resource: { ...m.sample.resource, id: m.id, instanceId: m.instanceId },
+          };
+          let value: Buffer = Buffer.from(JSON.stringify(sample));
+          for (const e of m.edits) value = applyEdit(value, e);
+          if (m.cut !== null) value = value.subarray(0, m.cut % (value.length + 1));
+          const key = m.nullKey ? null : Buffer.from(m.id);
+          const keyBytes = key ?? Buffer.alloc(0);
+          const shared = Buffer.concat([m.before, keyBytes, m.between, value, m.after]);
+          const keyStart = key === null ? -1 : m.before.length;
+          const valueStart = m.before.length + keyBytes.length + m.between.length;
+          const parts = {
+            bytes: shared,
+            keyStart,
+            keyEnd: key === null ? -1 : keyStart + key.length,
+            valueStart,
+            valueEnd: valueStart + value.length,
+          };
+          const a = new Map<string, Set<string>>();
+          const b = new Map<string, Set<string>>();
+          assert.equal(onParts.nameParts(parts, b), plain.name(key, Buffer.from(value), a));
+          assert.deepEqual(namedOf(b), namedOf(a));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test('a remembered name cut at its part’s end is declined, though the quote follows in the shared bytes', () => {
+    const base = exampleDockerSample();
+    const id = base.resource.id;
+    const whole = Buffer.from(
+      JSON.stringify({ ...base, resource: { ...base.resource, instanceId: 'inst-1' } }),
+    );
+    const namer = new InstanceNamer();
+    const named = new Map<string, Set<string>>();
+    const full = {
+      bytes: Buffer.concat([Buffer.from(id), whole]),
+      keyStart: 0,
+      keyEnd: id.length,
+      valueStart: id.length,
+      valueEnd: id.length + whole.length,
+    };
+    assert.equal(namer.nameParts(full, named), true);
+    assert.deepEqual(namedOf(named), [[id, ['inst-1']]]);
+    // The value's range ends right before the name's closing quote; the quote is the next byte.
+    const at = whole.indexOf('"instanceId":"inst-1"') + '"instanceId":"inst-1'.length;
+    const cut = { ...full, valueEnd: id.length + at };
+    assert.equal(namer.nameParts(cut, new Map()), false);
+    // No key, no value: declined.
+    assert.equal(namer.nameParts({ ...full, keyStart: -1, keyEnd: -1 }, new Map()), false);
+    assert.equal(namer.nameParts({ ...full, valueStart: -1, valueEnd: -1 }, new Map()), false);
+  });
+});

@@ -1,4 +1,5 @@
 import { SAMPLE_LIMITS } from '@metering/contracts';
+import { type RecordParts } from '@metering/kafka';
 import { internedText } from './sample-bytes';
 
 const INSTANCE_ID_KEY = Buffer.from('"instanceId":"');
@@ -41,10 +42,38 @@ export class InstanceNamer {
     const resourceId = resourceOf(key);
     if (resourceId === null || value === null) return false;
     const last = this.last.get(resourceId);
-    if (last !== undefined && holdsName(value, last.at, last.instanceId)) {
+    if (last !== undefined && holdsName(value, 0, value.length, last.at, last.instanceId)) {
       addNamed(named, resourceId, last.instanceId);
       return true;
     }
+    return this.search(resourceId, value, named, last);
+  }
+
+  /**
+   * name() on a message's parts (libs/kafka's messageParts: ranges of the bytes the record came
+   * in): a remembered name is compared where it was, within the value's range, without the views
+   * `key` and `value` make; only a search makes one, over the value.
+   */
+  nameParts(parts: Readonly<RecordParts>, named: Map<string, Set<string>>): boolean {
+    const { bytes, keyStart, keyEnd, valueStart, valueEnd } = parts;
+    if (keyStart < 0 || valueStart < 0) return false;
+    const resourceId = resourceIn(bytes, keyStart, keyEnd);
+    if (resourceId === null) return false;
+    const last = this.last.get(resourceId);
+    if (last !== undefined && holdsName(bytes, valueStart, valueEnd, last.at, last.instanceId)) {
+      addNamed(named, resourceId, last.instanceId);
+      return true;
+    }
+    const value = Buffer.from(bytes.buffer, bytes.byteOffset + valueStart, valueEnd - valueStart);
+    return this.search(resourceId, value, named, last);
+  }
+
+  private search(
+    resourceId: string,
+    value: Buffer,
+    named: Map<string, Set<string>>,
+    last: { at: number; instanceId: string } | undefined,
+  ): boolean {
     const found = nameFirst(resourceId, value, named);
     if (found === null) return false;
     if (last === undefined && this.last.size >= MAX_REMEMBERED) this.last.clear();
@@ -58,9 +87,15 @@ export const MAX_REMEMBERED = 65_536;
 
 /** The resource id a Kafka key names: printable ASCII without escapes within the bound. */
 function resourceOf(key: Buffer | null): string | null {
-  if (key === null || key.length === 0 || key.length > SAMPLE_LIMITS.idBytes) return null;
-  if (printableUntilQuote(key, 0, true) < 0) return null;
-  return internedText(key, 0, key.length);
+  return key === null ? null : resourceIn(key, 0, key.length);
+}
+
+/** resourceOf for the key in bytes[start, end). */
+function resourceIn(bytes: Uint8Array, start: number, end: number): string | null {
+  const length = end - start;
+  if (length <= 0 || length > SAMPLE_LIMITS.idBytes) return null;
+  if (printableUntilQuote(bytes, start, end, true) < 0) return null;
+  return internedText(bytes, start, end);
 }
 
 /**
@@ -76,23 +111,33 @@ function nameFirst(
   const at = value.indexOf(INSTANCE_ID_KEY);
   if (at < 0) return null;
   const from = at + INSTANCE_ID_KEY.length;
-  const to = printableUntilQuote(value, from);
+  const to = printableUntilQuote(value, from, value.length);
   if (to < 0 || to === from || to - from > SAMPLE_LIMITS.idBytes) return null;
   const instanceId = internedText(value, from, to);
   addNamed(named, resourceId, instanceId);
   return { at, instanceId };
 }
 
-/** Whether `value` holds `"instanceId":"<instanceId>"` at `at`. */
-function holdsName(value: Buffer, at: number, instanceId: string): boolean {
-  const from = at + INSTANCE_ID_KEY.length;
+/**
+ * Whether the value in bytes[start, stop) holds `"instanceId":"<instanceId>"` at `at` (from the
+ * value's start).
+ */
+function holdsName(
+  bytes: Uint8Array,
+  start: number,
+  stop: number,
+  at: number,
+  instanceId: string,
+): boolean {
+  const key = start + at;
+  const from = key + INSTANCE_ID_KEY.length;
   const end = from + instanceId.length;
-  if (end >= value.length) return false;
+  if (end >= stop) return false;
   for (let k = 0; k < INSTANCE_ID_KEY.length; k++)
-    if (value[at + k] !== INSTANCE_ID_KEY[k]) return false;
+    if (bytes[key + k] !== INSTANCE_ID_KEY[k]) return false;
   for (let k = 0; k < instanceId.length; k++)
-    if (value[from + k] !== instanceId.charCodeAt(k)) return false;
-  return value[end] === QUOTE;
+    if (bytes[from + k] !== instanceId.charCodeAt(k)) return false;
+  return bytes[end] === QUOTE;
 }
 
 /** Adds the instance to `named` (resource id → instance ids). */
@@ -108,10 +153,10 @@ export function addNamed(
 
 /**
  * Where the printable ASCII from `from` ends at a quote (its index), or -1 at an escape, a
- * control or non-ASCII byte, or the end; `whole`: all of `bytes` must be such (returns its length).
+ * control or non-ASCII byte, or `end`; `whole`: all of bytes[from, end) must be such (returns end).
  */
-function printableUntilQuote(bytes: Uint8Array, from: number, whole = false): number {
-  const n = bytes.length;
+function printableUntilQuote(bytes: Uint8Array, from: number, end: number, whole = false): number {
+  const n = end;
   for (let k = from; k < n; k++) {
     const c = bytes[k]!;
     if (c === QUOTE) return whole ? -1 : k;
