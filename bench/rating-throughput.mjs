@@ -48,6 +48,9 @@
 //          --host-auth (as in production, ADR 0010: every sample signed by its host, produced by a
 //          kafkajs producer since kcat cannot give each message its own header; rating given the
 //          master key in HOST_AUTH_KEYS_FILE, and (b') checks each MAC too)
+//          --rounds N (1; more: (c) N times, each on a fresh ledger and group, with (b') before
+//          each and after the last; each round's c/b' against the (b') on both sides of it, and
+//          their median, the verdict: one ratio moves with this machine's drift)
 //          --keep (leave topic, schema, db)
 // Needs the local stack (npm run stack -- --infra): Kafka 127.0.0.1:9092, PostgreSQL, InfluxDB.
 // The parts, in bench/lib/: throughput-references.mjs (the samples, kcat and the no-op consumers),
@@ -81,6 +84,7 @@ const { values: opts } = parseArgs({
     partitions: { type: 'string', default: '6' },
     instances: { type: 'string', default: '1' },
     pairs: { type: 'string', default: '1' },
+    rounds: { type: 'string', default: '1' },
     env: { type: 'string', multiple: true, default: [] },
     'variant-env': { type: 'string', multiple: true, default: [] },
     'variant-node-arg': { type: 'string', multiple: true, default: [] },
@@ -146,6 +150,18 @@ if (variantArgs.length > 0) {
   }
   runNames.push(...variantNames);
 }
+// --rounds N: (c) N times on fresh ledgers, (b') before each and after the last, and c/b' of each
+// round against the (b') on both sides of it: this machine's speed drifts by 10-25 % within one
+// minute, so one ratio is a draw; the rounds' median is the verdict.
+const ROUNDS = Number(opts.rounds);
+if (!(Number.isInteger(ROUNDS) && ROUNDS >= 1 && ROUNDS <= 10)) {
+  throw new Error('--rounds must be 1 to 10');
+}
+if (ROUNDS > 1 && (variantArgs.length > 0 || INSTANCES > 1)) {
+  throw new Error('--rounds is for one instance of this build: no variant, no --instances');
+}
+const roundName = (k) => `${name}_r${k}`;
+for (let k = 1; k < ROUNDS; k++) runNames.push(roundName(k));
 // --host-auth: a master key of the run's own, in a file only this user reads (deleted at the end).
 const keysDir = opts['host-auth'] ? mkdtempSync(join(tmpdir(), 'rating-bench-keys-')) : null;
 const keysFile = keysDir === null ? null : join(keysDir, 'host-auth-masters');
@@ -336,6 +352,11 @@ try {
       })),
     });
   }
+  for (let k = 1; k < ROUNDS; k++) {
+    runs.push({ label: null, round: k, deployments: [whole(roundName(k), 1)] });
+  }
+  // The (b') before each round (the first: dBefore), then the one after the last (dAfter).
+  const roundReferences = [dBefore];
   // The pairs: (c), (c') first, then alternating; the first (c) is the one-instance run above.
   for (let i = 0; i < PAIRS && variantArgs.length > 0; i++) {
     const variant = {
@@ -349,6 +370,13 @@ try {
     else runs.push(base, variant);
   }
   for (const run of runs) {
+    if (run.round !== undefined) {
+      const out = await consume('rating');
+      roundReferences.push(rateOf(out));
+      log(
+        `(b') before round ${run.round + 1}: ${fmt(N)} in ${out.seconds.toFixed(2)} s; ${cpuOf(out)}`,
+      );
+    }
     // Every run from the same state of the server: the WAL the runs before wrote is flushed now,
     // not by a checkpoint during this one.
     await db.query('CHECKPOINT');
@@ -373,6 +401,7 @@ try {
     c.control = run.control === true;
     c.pair = run.pair ?? (run === runs[0] && variantArgs.length > 0 ? 0 : null);
     c.base = run.base === true;
+    c.round = run.round ?? (ROUNDS > 1 && run === runs[0] ? 0 : null);
     c.events = 0;
     c.influxPoints = { usage: 0, resource: 0 };
     for (const { runName } of run.deployments) {
@@ -393,9 +422,10 @@ try {
   const dAfter = rateOf(dAfterOut);
   log(`(b') again after (c): ${fmt(N)} in ${dAfterOut.seconds.toFixed(2)} s; ${cpuOf(dAfterOut)}`);
   const d = Math.sqrt(dBefore * dAfter);
+  roundReferences.push(dAfter);
   printSummary(
     { N, RESOURCES, TENANTS, PARTITIONS, INSTANCES, HOST_AUTH: keysFile !== null },
-    { a, b, d, f, dBefore, dAfter },
+    { a, b, d, f, dBefore, dAfter, roundReferences },
     cs,
     spread,
   );

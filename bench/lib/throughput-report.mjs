@@ -22,7 +22,7 @@ function pgLine(pg, N, batches) {
  */
 export function printSummary(
   { N, RESOURCES, TENANTS, PARTITIONS, INSTANCES, HOST_AUTH = false },
-  { a, b, d, f, dBefore, dAfter },
+  { a, b, d, f, dBefore, dAfter, roundReferences = [] },
   cs,
   spread,
 ) {
@@ -74,8 +74,35 @@ ${runLines(cs[2], `(c‖${INSTANCES}) ${INSTANCES} apart`)}
 ${runLines(r, r.label)}
   variant against (c): ${fmt(r.rate)} samples/s against ${fmt(c.rate)} (×${(r.rate / c.rate).toFixed(2)}), rated and priced ×${(r.priced.rate / c.priced.rate).toFixed(2)}; CPU per sample ×${(r.cpuSeconds / c.cpuSeconds).toFixed(2)}`,
     )
-    .join('')}${pairLines(cs, afterFirst)}
+    .join('')}${pairLines(cs, afterFirst)}${roundLines(cs, roundReferences, afterFirst)}
   load average ${load()}`);
+}
+
+/**
+ * With --rounds N > 1: each round's (c) against the (b') runs on both sides of it (their geometric
+ * mean), and the rounds' median: the verdict of c/b' when one ratio is a draw of the machine.
+ */
+function roundLines(cs, references, afterFirst) {
+  const rounds = cs.filter((r) => r.round !== null && r.round !== undefined);
+  if (rounds.length < 2) return '';
+  const pct = (x) => `${(x * 100).toFixed(1)} %`;
+  const median = (xs) => {
+    const sorted = [...xs].sort((p, q) => p - q);
+    const mid = sorted.length >> 1;
+    return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  };
+  const rows = rounds.map((r) => {
+    const reference = Math.sqrt(references[r.round] * references[r.round + 1]);
+    return { r, reference, ratio: r.rate / reference, priced: r.priced.rate / reference };
+  });
+  const lines = rows.map(
+    ({ r, reference, ratio, priced }) =>
+      `\n    round ${r.round + 1}: (c) ${fmt(r.rate)} samples/s, (b') ${fmt(reference)} (${fmt(references[r.round])} before, ${fmt(references[r.round + 1])} after): c/b' ${pct(ratio)}, rated and priced ${pct(priced)}; CPU a sample after the first commit ${afterFirst(r)} µs`,
+  );
+  const m = median(rows.map((x) => x.ratio));
+  return `
+  rounds, each (c) against the (b') on both sides of it:${lines.join('')}
+  the ${rows.length} rounds' median c/b' ${pct(m)} (target ≥ 50 %: ${m >= 0.5 ? 'PASS' : 'FAIL'}; from ${pct(Math.min(...rows.map((x) => x.ratio)))} to ${pct(Math.max(...rows.map((x) => x.ratio)))}), rated and priced ${pct(median(rows.map((x) => x.priced)))}`;
 }
 
 /**
