@@ -261,19 +261,28 @@ async function chargesCaughtUp(db, deployments, ratings) {
   const t0 = performance.now();
   let unpricedAtStart = null;
   // A row holds a batch's pieces of a tenant month, and says how many (piece_count); a ledger
-  // an older build (--variant-main) migrated has a piece per row.
+  // an older build (--variant-main) migrated has a piece per row, or (a build before the pricing
+  // stage, which priced in the batch) no such table: nothing is ever left to price.
   const counts = [];
   for (const d of deployments) {
     const r = await db.query(
-      `SELECT 1 FROM information_schema.columns
-       WHERE table_schema = $1 AND table_name = 'rating_unpriced_usage' AND column_name = 'piece_count'`,
+      `SELECT column_name FROM information_schema.columns
+       WHERE table_schema = $1 AND table_name = 'rating_unpriced_usage'`,
       [d.runName],
     );
-    counts.push(r.rowCount > 0 ? 'coalesce(piece_count, 1)' : '1');
+    const columns = r.rows.map((row) => row.column_name);
+    counts.push(
+      columns.length === 0
+        ? null
+        : columns.includes('piece_count')
+          ? 'coalesce(piece_count, 1)'
+          : '1',
+    );
   }
   for (;;) {
     let unpriced = 0;
     for (const [i, d] of deployments.entries()) {
+      if (counts[i] === null) continue;
       const r = await db.query(
         `SELECT coalesce(sum(${counts[i]}), 0)::int AS n FROM "${d.runName}".rating_unpriced_usage`,
       );
