@@ -67,19 +67,47 @@ export function decodeBatch(
  * must be one of `named` (instancesNamed: the states loaded before decoding); one that is not ends
  * the iteration with UnnamedInstance.
  */
-export function* decodeEach(
+export function decodeEach(
   messages: readonly ConsumedMessage[],
   poisoned: ReadonlyMap<string, unknown>,
   clock: BatchClockRules,
   refused: Refusals,
   named: ReadonlyMap<string, ReadonlySet<string>>,
-): Generator<MeteredSample, void, undefined> {
-  for (const message of messages) {
-    const sample = decodeMessage(message, poisoned, clock, refused);
-    if (sample === null) continue;
-    if (named.get(sample.resourceId)?.has(sample.instanceId) !== true)
-      throw new UnnamedInstance(message.offset);
-    yield sample;
+): Iterable<MeteredSample> {
+  return { [Symbol.iterator]: () => new EachDecoded(messages, poisoned, clock, refused, named) };
+}
+
+/**
+ * decodeEach's iterator, written out rather than a generator: one result object for the whole
+ * batch (a for-of reads it before asking for the next), no generator to resume a message.
+ */
+class EachDecoded implements Iterator<MeteredSample, undefined> {
+  private at = 0;
+  private readonly result: IteratorResult<MeteredSample, undefined> = {
+    done: false,
+    value: undefined as unknown as MeteredSample,
+  };
+
+  constructor(
+    private readonly messages: readonly ConsumedMessage[],
+    private readonly poisoned: ReadonlyMap<string, unknown>,
+    private readonly clock: BatchClockRules,
+    private readonly refused: Refusals,
+    private readonly named: ReadonlyMap<string, ReadonlySet<string>>,
+  ) {}
+
+  next(): IteratorResult<MeteredSample, undefined> {
+    const { messages, result } = this;
+    while (this.at < messages.length) {
+      const message = messages[this.at++]!;
+      const sample = decodeMessage(message, this.poisoned, this.clock, this.refused);
+      if (sample === null) continue;
+      if (this.named.get(sample.resourceId)?.has(sample.instanceId) !== true)
+        throw new UnnamedInstance(message.offset);
+      result.value = sample;
+      return result;
+    }
+    return { done: true, value: undefined };
   }
 }
 
