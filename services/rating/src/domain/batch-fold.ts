@@ -1,6 +1,6 @@
 import { periodOf } from '@metering/pricing';
 import { type InstanceState, type MeteredSample } from './metered-sample';
-import { type PricingCatalog, planInterval } from './price-batch';
+import { type PricingCatalog } from './price-batch';
 import { type BatchFold, foldBatch } from './rate-batch';
 import { type RatingRules } from './rate-sample';
 import { type BatchSightings, type KnownResource, SightingFold } from './resource-dimension';
@@ -54,7 +54,7 @@ export function foldSamples(
     options.rules,
     (tenant) => catalog.zoneOf(tenant),
     (rated, key) => {
-      pieceFold.add(planInterval(rated, catalog.pricing), key);
+      pieceFold.addRated(rated, catalog.pricing, key);
       gaugeFold.add(rated);
     },
     // Every sample is sighted, rated or not.

@@ -62,6 +62,21 @@ const CATALOG = new PlanTimeline(
   'EUR',
 );
 const UTC = zoneCalendar('UTC');
+// The plan changing inside a usage window too (23 min 17 s after START): a piece must not fold
+// across it.
+const MID_WINDOW = new PlanTimeline(
+  [
+    { tenantId: 'acme', effectiveFromMs: 0, planId: 'std', planVersion: 1 },
+    { tenantId: 'acme', effectiveFromMs: START + 1_397_000, planId: 'std', planVersion: 2 },
+    { tenantId: 'acme', effectiveFromMs: NOV, planId: 'std', planVersion: 1 },
+  ],
+  new Map([
+    [planVersionKey('std', 1), V1],
+    [planVersionKey('std', 2), V2],
+  ]),
+  new Map([['free', 'USD']]),
+  'EUR',
+);
 const periodOf = (s: InstanceState): string => UTC.periodOf(s.lastObservedAtMs);
 
 /** Pricing in the batch, as rating did before the stage: usages in rating order, positions. */
@@ -243,48 +258,93 @@ describe('unpriced pieces priced by the stage (docs/adr/0014)', () => {
     );
   });
 
-  test('one pass (foldBatch, planInterval, PieceFold, GaugeFold) gives what the batch functions give', () => {
+  test('one pass (foldBatch, planInterval or addRated, PieceFold, GaugeFold) gives what the batch functions give', () => {
     fc.assert(
-      fc.property(streams, fc.constantFrom(0, 60_000, 300_000), (batches, windowMs) => {
-        const states = new Map<string, InstanceState>();
-        for (const batch of batches) {
-          const rating = rateBatch(batch, states, rules, () => 'UTC');
-          const pieces = unpricedPieces(
-            planBatch(rating.rated, CATALOG),
-            { windowMs },
-            rating.states.values(),
-            periodOf,
-          );
-          const pieceFold = new PieceFold({ windowMs });
-          const gaugeFold = new GaugeFold();
-          let handed = 0;
-          const fold = foldBatch(
-            batch,
-            states,
-            rules,
-            () => 'UTC',
-            (r) => {
-              handed += 1;
-              pieceFold.add(planInterval(r, CATALOG));
-              gaugeFold.add(r);
-            },
-          );
-          assert.deepEqual(pieceFold.finish(fold.states.values(), periodOf), pieces);
-          assert.deepEqual(gaugeFold.gauges, resourceGauges(rating.rated));
-          assert.deepEqual(fold.states, rating.states);
-          assert.deepEqual(fold.buckets, rating.buckets);
-          assert.equal(fold.ratedCount, rating.intervals.length);
-          assert.equal(handed, rating.intervals.length);
-          const clipped = rating.intervals.filter((i) => i.clippedMs !== 0);
-          assert.equal(fold.clipped, clipped.length);
-          assert.equal(
-            fold.clippedCpuNs,
-            clipped.reduce((n, i) => n + i.clippedCpuNs, 0n),
-          );
-          for (const [k, s] of rating.states) states.set(k, s);
-        }
-      }),
+      fc.property(
+        streams,
+        fc.constantFrom(0, 60_000, 300_000),
+        fc.constantFrom(CATALOG, MID_WINDOW),
+        (batches, windowMs, catalog) => {
+          const states = new Map<string, InstanceState>();
+          for (const batch of batches) {
+            const rating = rateBatch(batch, states, rules, () => 'UTC');
+            const pieces = unpricedPieces(
+              planBatch(rating.rated, catalog),
+              { windowMs },
+              rating.states.values(),
+              periodOf,
+            );
+            const pieceFold = new PieceFold({ windowMs });
+            // As the service folds (batch-fold.ts): the plan looked up without a planned interval.
+            const ratedFold = new PieceFold({ windowMs });
+            const gaugeFold = new GaugeFold();
+            let handed = 0;
+            const fold = foldBatch(
+              batch,
+              states,
+              rules,
+              () => 'UTC',
+              (r, key) => {
+                handed += 1;
+                pieceFold.add(planInterval(r, catalog));
+                ratedFold.addRated(r, catalog, key);
+                gaugeFold.add(r);
+              },
+            );
+            assert.deepEqual(pieceFold.finish(fold.states.values(), periodOf), pieces);
+            assert.deepEqual(ratedFold.finish(fold.states.values(), periodOf), pieces);
+            assert.deepEqual(gaugeFold.gauges, resourceGauges(rating.rated));
+            assert.deepEqual(fold.states, rating.states);
+            assert.deepEqual(fold.buckets, rating.buckets);
+            assert.equal(fold.ratedCount, rating.intervals.length);
+            assert.equal(handed, rating.intervals.length);
+            const clipped = rating.intervals.filter((i) => i.clippedMs !== 0);
+            assert.equal(fold.clipped, clipped.length);
+            assert.equal(
+              fold.clippedCpuNs,
+              clipped.reduce((n, i) => n + i.clippedCpuNs, 0n),
+            );
+            for (const [k, s] of rating.states) states.set(k, s);
+          }
+        },
+      ),
       { numRuns: 100 },
+    );
+  });
+
+  test('a plan that changes inside a window starts a piece of its own, folded either way', () => {
+    // Samples 1,300 s, 1,400 s and 1,450 s after START: the change at 1,397 s falls inside the
+    // 300-s window [1,200 s, 1,500 s) between the first interval and the second.
+    const samples = [1_300, 1_400, 1_450].map((t, i) =>
+      sampleAt(t, BigInt(i + 1) * 1_000_000_000n, {
+        startedAtMs: START + 1_250_000,
+        observedAtMs: START + t * 1000,
+      }),
+    );
+    const windows = { windowMs: 300_000 };
+    const rating = rateBatch(samples, new Map(), rules, () => 'UTC');
+    const pieces = unpricedPieces(
+      planBatch(rating.rated, MID_WINDOW),
+      windows,
+      rating.states.values(),
+      periodOf,
+    );
+    const ratedFold = new PieceFold(windows);
+    const fold = foldBatch(
+      samples,
+      new Map(),
+      rules,
+      () => 'UTC',
+      (r, key) => ratedFold.addRated(r, MID_WINDOW, key),
+    );
+    assert.deepEqual(ratedFold.finish(fold.states.values(), periodOf), pieces);
+    assert.deepEqual(
+      pieces.map((p) => [p.parts[0]!.fromMs - START, p.parts.at(-1)!.toMs - START]),
+      [
+        [1_250_000, 1_400_000],
+        [1_400_000, 1_450_000],
+      ],
+      'the first two intervals under version 1, the third under version 2',
     );
   });
 

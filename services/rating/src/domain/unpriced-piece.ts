@@ -8,11 +8,14 @@ import {
   type PricingCatalog,
   type RatingPlan,
   emptyPosition,
+  planInterval,
   positionKey,
   priceBatch,
 } from './price-batch';
+import { type RatedInterval } from './rate-batch';
 import { type BucketUsage, emptyBucket } from './usage-bucket';
 import { type UsageWindowRules, windowUsages } from './usage-window';
+import { zoneCalendar } from './zone-calendar';
 
 /** A piece's usage inside one bucket, with its own time span (a folded bucket segment). */
 export interface PiecePart {
@@ -141,6 +144,37 @@ export class PieceFold {
       addPart(run.parts, segment.fromMs, segment.toMs, segment.usage);
     }
     if (run !== null) this.place(key, run);
+  }
+
+  /**
+   * add(planInterval(rated, catalog), key) without the planned interval and its two arrays when
+   * the interval is one segment joining the instance's latest piece (nearly every sample of a
+   * batch): its plan and month looked up as planInterval does, then added as add adds it.
+   */
+  addRated(rated: RatedInterval, catalog: PricingCatalog, key: string): void {
+    const { interval, segments } = rated;
+    const previous = this.last.get(key);
+    if (segments.length === 1 && previous !== undefined) {
+      const segment = segments[0]!;
+      const plan = catalog.planAt(interval.tenantId, segment.fromMs);
+      const period = zoneCalendar(rated.timeZone).periodOf(segment.usage.bucketStartMs);
+      if (
+        folds(
+          previous,
+          segment.fromMs,
+          interval.gap,
+          interval.tenantId,
+          period,
+          plan ?? null,
+          this.windowMs,
+        )
+      ) {
+        addPart(previous.parts, segment.fromMs, segment.toMs, segment.usage);
+        previous.toMs = Math.max(previous.toMs, segment.toMs);
+        return;
+      }
+    }
+    this.add(planInterval(rated, catalog), key);
   }
 
   /** The pieces, in rating order, with `finalStates` marking (or adding) the final ones. */
