@@ -230,7 +230,7 @@ export class BatchLedger {
       offset: { groupId: string; topic: string; partition: number; nextOffset: string };
     },
   ): Promise<BucketTotals[]> {
-    const list = [...batch.buckets].sort(byBucketKey);
+    const list = sortedByBucketKey(batch.buckets);
     const { offset, pieces } = batch;
     return this.db.rows(
       tx,
@@ -325,12 +325,15 @@ function addStateRows(rows: readonly InstanceState[], states: Map<string, Instan
   for (const state of rows) states.set(instanceKey(state), state);
 }
 
-/** The order buckets are written in, by the batch and the pricing stage (byte order). */
-export function byBucketKey(
-  a: Pick<BucketUsage, 'tenantId' | 'resourceId' | 'bucketStartMs'>,
-  b: Pick<BucketUsage, 'tenantId' | 'resourceId' | 'bucketStartMs'>,
-): number {
-  const ka = bucketKey(a);
-  const kb = bucketKey(b);
-  return ka < kb ? -1 : ka > kb ? 1 : 0;
+/**
+ * The buckets in the order they are written in, by the batch and the pricing stage: by bucketKey
+ * (code-unit order), each key made once, not twice a comparison.
+ */
+export function sortedByBucketKey<
+  T extends Pick<BucketUsage, 'tenantId' | 'resourceId' | 'bucketStartMs'>,
+>(buckets: Iterable<T>): T[] {
+  const keyed: { key: string; bucket: T }[] = [];
+  for (const bucket of buckets) keyed.push({ key: bucketKey(bucket), bucket });
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return keyed.map((k) => k.bucket);
 }

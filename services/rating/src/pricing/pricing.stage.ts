@@ -16,7 +16,7 @@ import {
   positionKey,
   priceMonth,
 } from '../domain';
-import { byBucketKey } from '../ledger/batch-ledger.store';
+import { sortedByBucketKey } from '../ledger/batch-ledger.store';
 import { type LedgerTx } from '../ledger/ledger-db';
 import { type BucketTotals } from '../ledger/ledger-rows';
 import { type BucketAmount, type MonthKey, type PricingStore } from '../ledger/pricing.store';
@@ -398,7 +398,7 @@ export class PricingStage {
         const amount = priced.bucketAmounts.get(bucketKey(bucket)) ?? 0n;
         if (amount !== 0n) bucketsOf.set(bucketKey(bucket), { ...bucket, amount });
       }
-    const sorted = [...bucketsOf.values()].sort(byBucketKey);
+    const sorted = sortedByBucketKey(bucketsOf.values());
     // A page holds whole rows: `pageSize` pieces or more means rows may be left.
     const more = page.pieces.length >= this.pageSize;
     // The charges, the moved position (one that did not move, no piece or none with usage, is
