@@ -1,6 +1,7 @@
 import './kafkajs-encoder.patch';
 import './kafkajs-crc32c.patch';
 import './kafkajs-record-decoder.patch';
+import './kafkajs-batch.patch';
 export {
   KAFKA_DEFAULTS,
   kafkaConfigFromEnv,
