@@ -111,7 +111,7 @@ export function numberOffsetBatch(
   }
   // kafkajs's methods (isEmpty, firstOffset, offsetLag, …) on the batches it makes.
   Object.setPrototypeOf(Batch.prototype, Original.prototype);
-  return Batch as unknown as BatchClass;
+  return Batch;
 }
 
 /** Puts the Batch with number offsets in place of kafkajs's (once per process). */
