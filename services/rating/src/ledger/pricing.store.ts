@@ -14,11 +14,11 @@ import {
   POSITION_COLUMNS,
   bucketTotalsRow,
   positionRow,
-  storedPiece,
   storedWindow,
   windowToJson,
 } from './ledger-rows';
 import { plainArray } from './pg-arrays';
+import { piecesOfRow } from './stored-pieces';
 
 /** A tenant's month, as a position (and the pricing stage's lease) is keyed. */
 export interface MonthKey {
@@ -47,7 +47,8 @@ export interface BucketAmount {
 
 const pageRow = z.object({
   id: z.string().nullable(),
-  pieces: z.array(storedPiece).nullable(),
+  // Read by piecesOfRow (stored-pieces.ts), not by zod's parse of every part.
+  pieces: z.unknown(),
   window: storedWindow.nullable(),
 });
 const windowRow = z.object({ window: storedWindow });
@@ -165,7 +166,7 @@ export class PricingStore {
     for (const r of rows) {
       if (r.id !== null && r.pieces !== null) {
         ids.push(r.id);
-        for (const p of r.pieces) pieces.push(p);
+        for (const p of piecesOfRow(r.pieces)) pieces.push(p);
       } else if (r.window !== null) windows.push(r.window);
     }
     return { ids, pieces, windows };
