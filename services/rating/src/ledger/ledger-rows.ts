@@ -4,6 +4,7 @@ import {
   type BucketUsage,
   type InstanceState,
   type MonthPosition,
+  type PiecePart,
   type PlanAssignment,
   type PricedUsage,
   type UnpricedPiece,
@@ -357,7 +358,22 @@ const pieceJson = z.object({
 /** An unpriced piece as stored (jsonb) → UnpricedPiece. */
 export const storedPiece = pieceJson.transform((j): UnpricedPiece => ({
   ...j,
-  parts: j.parts.map(([fromMs, toMs, bucketStartMs, c1, c2, c3, m1, m2, m3]) => ({
+  parts: j.parts.map((p) => partOf(...p)),
+}));
+
+/** A stored part's fields → the part (its quantities BigInt of their decimal strings). */
+export function partOf(
+  fromMs: number,
+  toMs: number,
+  bucketStartMs: number,
+  c1: string,
+  c2: string,
+  c3: string,
+  m1: string,
+  m2: string,
+  m3: string,
+): PiecePart {
+  return {
     fromMs,
     toMs,
     bucketStartMs,
@@ -367,8 +383,8 @@ export const storedPiece = pieceJson.transform((j): UnpricedPiece => ({
     memoryUsage: BigInt(m1),
     memoryAllocation: BigInt(m2),
     memoryMax: BigInt(m3),
-  })),
-}));
+  };
+}
 
 /** UnpricedPiece → the jsonb it is stored as (storedPiece reads it back). */
 export function pieceToJson(p: UnpricedPiece): z.input<typeof pieceJson> {

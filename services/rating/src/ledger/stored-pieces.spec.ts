@@ -33,17 +33,6 @@ const part = fc.oneof(
   // One element too many or too few.
   tuple.map((t) => [...t, '0']),
   tuple.map((t) => t.slice(0, 8)),
-  fc.tuple(
-    fc.integer(),
-    fc.integer(),
-    fc.integer(),
-    quantity,
-    quantity,
-    quantity,
-    quantity,
-    quantity,
-    quantity,
-  ),
   fc.array(fc.oneof(fc.integer(), fc.string(), fc.constant(null)), { maxLength: 10 }),
 );
 const piece = fc.record(

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { type PiecePart, type UnpricedPiece } from '../domain';
 import { LedgerRowError } from './ledger-db';
-import { storedPiece } from './ledger-rows';
+import { partOf, storedPiece } from './ledger-rows';
 
 const storedPieces = z.array(storedPiece);
 
@@ -80,17 +80,7 @@ function readPart(value: unknown): PiecePart | undefined {
   )
     return undefined;
   try {
-    return {
-      fromMs,
-      toMs,
-      bucketStartMs,
-      cpuUsage: BigInt(c1),
-      cpuAllocation: BigInt(c2),
-      cpuMax: BigInt(c3),
-      memoryUsage: BigInt(m1),
-      memoryAllocation: BigInt(m2),
-      memoryMax: BigInt(m3),
-    };
+    return partOf(fromMs, toMs, bucketStartMs, c1, c2, c3, m1, m2, m3);
   } catch {
     // Not an integer: the schema's transform throws the same, where it says so.
     return undefined;
