@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import fc from 'fast-check';
+import { originalKafkajsModule } from '../test/kafkajs-original';
 import { kafkajsBatch, offsetNumber } from './kafkajs-batch.patch';
 
 // The patched Batch must be kafkajs's, field for field and method for method, for every fetch:
@@ -11,26 +11,14 @@ import { kafkajsBatch, offsetNumber } from './kafkajs-batch.patch';
 // Long still reads (a leading zero, a sign, spaces), messages before the fetched offset, control
 // records and aborted transactions.
 
-const load = createRequire(__filename);
-const BATCH = load.resolve('kafkajs/src/consumer/batch');
 type BatchClass = new (
   topic: string,
   fetchedOffset: unknown,
   data: object,
 ) => Record<string, unknown>;
 
-/** kafkajs's Batch as it ships: its module evaluated again, beside the patched one. */
-function originalBatch(): BatchClass {
-  const patched = load.cache[BATCH]!;
-  delete load.cache[BATCH];
-  try {
-    return load(BATCH) as BatchClass;
-  } finally {
-    load.cache[BATCH] = patched;
-  }
-}
-
-const Original = originalBatch();
+/** kafkajs's Batch as it ships, beside the patched one. */
+const Original = originalKafkajsModule<BatchClass>('kafkajs/src/consumer/batch');
 const Patched = kafkajsBatch() as unknown as BatchClass;
 
 const METHODS = [

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import fc from 'fast-check';
+import { originalKafkajsModule } from '../test/kafkajs-original';
 import { type ConsumedMessage, messageBytes, messageParts } from './consumed-batch';
 import {
   LeanRecord,
@@ -18,21 +19,12 @@ import {
 // bytes cut short, and lengths and header counts kafkajs reads oddly.
 
 const load = createRequire(__filename);
-const RECORD = load.resolve('kafkajs/src/protocol/recordBatch/record/v0/decoder');
 type Decode = (decoder: unknown, context?: object) => unknown;
 
-/** kafkajs's record decoder as it ships: its module evaluated again, beside the patched one. */
-function originalDecoder(): Decode {
-  const patched = load.cache[RECORD]!;
-  delete load.cache[RECORD];
-  try {
-    return load(RECORD) as Decode;
-  } finally {
-    load.cache[RECORD] = patched;
-  }
-}
-
-const original = originalDecoder();
+/** kafkajs's record decoder as it ships, beside the patched one. */
+const original = originalKafkajsModule<Decode>(
+  'kafkajs/src/protocol/recordBatch/record/v0/decoder',
+);
 const Decoder = load('kafkajs/src/protocol/decoder') as new (buffer: Buffer) => {
   offset: number;
   readVarIntBytes(): Buffer;

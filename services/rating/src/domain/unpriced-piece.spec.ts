@@ -49,34 +49,36 @@ function plan(version: number, cpuPrice: string): RatingPlan {
 
 const V1 = plan(1, '0.04');
 const V2 = plan(2, '0.03');
-const CATALOG = new PlanTimeline(
-  [
-    { tenantId: 'acme', effectiveFromMs: 0, planId: 'std', planVersion: 1 },
-    { tenantId: 'acme', effectiveFromMs: NOV, planId: 'std', planVersion: 2 },
-  ],
-  new Map([
-    [planVersionKey('std', 1), V1],
-    [planVersionKey('std', 2), V2],
-  ]),
-  new Map([['free', 'USD']]),
-  'EUR',
-);
+/** acme on plan std from each instant given, at the version given; free has no plan. */
+function acmeTimeline(changes: readonly [effectiveFromMs: number, version: 1 | 2][]): PlanTimeline {
+  return new PlanTimeline(
+    changes.map(([effectiveFromMs, planVersion]) => ({
+      tenantId: 'acme',
+      effectiveFromMs,
+      planId: 'std',
+      planVersion,
+    })),
+    new Map([
+      [planVersionKey('std', 1), V1],
+      [planVersionKey('std', 2), V2],
+    ]),
+    new Map([['free', 'USD']]),
+    'EUR',
+  );
+}
+
+const CATALOG = acmeTimeline([
+  [0, 1],
+  [NOV, 2],
+]);
 const UTC = zoneCalendar('UTC');
 // The plan changing inside a usage window too (23 min 17 s after START): a piece must not fold
 // across it.
-const MID_WINDOW = new PlanTimeline(
-  [
-    { tenantId: 'acme', effectiveFromMs: 0, planId: 'std', planVersion: 1 },
-    { tenantId: 'acme', effectiveFromMs: START + 1_397_000, planId: 'std', planVersion: 2 },
-    { tenantId: 'acme', effectiveFromMs: NOV, planId: 'std', planVersion: 1 },
-  ],
-  new Map([
-    [planVersionKey('std', 1), V1],
-    [planVersionKey('std', 2), V2],
-  ]),
-  new Map([['free', 'USD']]),
-  'EUR',
-);
+const MID_WINDOW = acmeTimeline([
+  [0, 1],
+  [START + 1_397_000, 2],
+  [NOV, 1],
+]);
 const periodOf = (s: InstanceState): string => UTC.periodOf(s.lastObservedAtMs);
 
 /** Pricing in the batch, as rating did before the stage: usages in rating order, positions. */

@@ -4,6 +4,7 @@ import {
   type MonthPosition,
   type PlannedBatch,
   type PlannedInterval,
+  type PricedSegments,
   type PricedUsage,
   type PricingCatalog,
   type RatingPlan,
@@ -97,28 +98,11 @@ export class PieceFold {
 
   add({ rated, plans, periods }: PlannedInterval, key = instanceKey(rated.interval)): void {
     const { interval, segments } = rated;
-    if (segments.length === 1) {
-      // The common case, one segment joining the instance's latest piece: added to it as it is,
-      // without a run of its own (the same decision `place` makes for a run of one segment).
-      const segment = segments[0]!;
-      const previous = this.last.get(key);
-      if (
-        previous !== undefined &&
-        folds(
-          previous,
-          segment.fromMs,
-          interval.gap,
-          interval.tenantId,
-          periods[0]!,
-          plans[0] ?? null,
-          this.windowMs,
-        )
-      ) {
-        addPart(previous.parts, segment.fromMs, segment.toMs, segment.usage);
-        previous.toMs = Math.max(previous.toMs, segment.toMs);
-        return;
-      }
-    }
+    if (
+      segments.length === 1 &&
+      this.joinLatest(this.last.get(key), rated, plans[0] ?? null, periods[0]!)
+    )
+      return;
     let run: MutablePiece | null = null;
     for (let i = 0; i < segments.length; i++) {
       const segment = segments[i]!;
@@ -152,29 +136,36 @@ export class PieceFold {
    * batch): its plan and month looked up as planInterval does, then added as add adds it.
    */
   addRated(rated: RatedInterval, catalog: PricingCatalog, key: string): void {
-    const { interval, segments } = rated;
     const previous = this.last.get(key);
-    if (segments.length === 1 && previous !== undefined) {
-      const segment = segments[0]!;
-      const plan = catalog.planAt(interval.tenantId, segment.fromMs);
+    if (rated.segments.length === 1 && previous !== undefined) {
+      const segment = rated.segments[0]!;
+      const plan = catalog.planAt(rated.interval.tenantId, segment.fromMs) ?? null;
       const period = zoneCalendar(rated.timeZone).periodOf(segment.usage.bucketStartMs);
-      if (
-        folds(
-          previous,
-          segment.fromMs,
-          interval.gap,
-          interval.tenantId,
-          period,
-          plan ?? null,
-          this.windowMs,
-        )
-      ) {
-        addPart(previous.parts, segment.fromMs, segment.toMs, segment.usage);
-        previous.toMs = Math.max(previous.toMs, segment.toMs);
-        return;
-      }
+      if (this.joinLatest(previous, rated, plan, period)) return;
     }
     this.add(planInterval(rated, catalog), key);
+  }
+
+  /**
+   * The common case, an interval of one segment joining the instance's latest piece (under
+   * `plan`, in `period`): added to it as it is, without a run of its own (the same decision
+   * `place` makes for a run of one segment). false, nothing added, when it does not join.
+   */
+  private joinLatest(
+    previous: MutablePiece | undefined,
+    { interval, segments }: PricedSegments,
+    plan: RatingPlan | null,
+    period: string,
+  ): boolean {
+    const segment = segments[0]!;
+    if (
+      previous === undefined ||
+      !folds(previous, segment.fromMs, interval.gap, interval.tenantId, period, plan, this.windowMs)
+    )
+      return false;
+    addPart(previous.parts, segment.fromMs, segment.toMs, segment.usage);
+    previous.toMs = Math.max(previous.toMs, segment.toMs);
+    return true;
   }
 
   /** The pieces, in rating order, with `finalStates` marking (or adding) the final ones. */
