@@ -1,15 +1,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type NestExpressApplication } from '@nestjs/platform-express';
 import { type InvoiceEvent } from '@metering/contracts';
-import { createRootLogger } from '@metering/observability';
 import { localInfra, uniqueName, waitFor } from '@metering/testing';
-import { createBillingApp } from '../src/app.factory';
 import { BudgetCheckService } from '../src/budget/budget-check.service';
-import { loadBillingConfig } from '../src/config';
 import { budgetEventIdOf } from '../src/events/invoice-event.factory';
 import { InvoiceEventCollector } from './automation-fixtures';
-import { ADMIN_KEY, BillingHarness } from './billing-harness';
+import { BillingHarness } from './billing-harness';
 import { WebhookReceiver } from './webhook-receiver';
 
 // Budget thresholds over HTTP and the budget check against the real PostgreSQL ledger, with the
@@ -23,7 +19,6 @@ const topic = uniqueName('billing_budget');
 const h = new BillingHarness();
 const events = new InvoiceEventCollector(topic);
 const receiver = new WebhookReceiver();
-let second: NestExpressApplication | undefined;
 
 interface Threshold {
   id: string;
@@ -101,7 +96,6 @@ before(async () => {
 });
 
 after(async () => {
-  await second?.close();
   await events.stop();
   await receiver.stop();
   await h.stop();
@@ -406,20 +400,7 @@ describe('the budget check', () => {
   });
 
   test('two billing-api instances racing write one crossing and one event per threshold', async () => {
-    const config = loadBillingConfig({
-      DATABASE_URL: localInfra.postgresUrl,
-      DATABASE_SCHEMA: h.schema,
-      ADMIN_API_KEY: ADMIN_KEY,
-      LOG_LEVEL: 'silent',
-      DATABASE_POOL_SIZE: '4',
-      SCHEDULED_CLOSE: 'off',
-      BUDGET_CHECK_INTERVAL_MS: '86400000',
-    });
-    second = await createBillingApp(
-      config,
-      createRootLogger({ serviceName: 'billing-api-test-2', level: 'silent' }),
-    );
-    await second.init();
+    const { app: second } = await h.another({ BUDGET_CHECK_INTERVAL_MS: '86400000' });
     const other = second.get(BudgetCheckService);
     const racers = ['racer-1', 'racer-2', 'racer-3'];
     const thresholds: Threshold[] = [];

@@ -45,8 +45,37 @@ export class BillingHarness {
   db!: DataSource;
   baseUrl = '';
 
+  private readonly others: NestExpressApplication[] = [];
+
   async start(env: Record<string, string> = {}): Promise<this> {
     await ensureAppRole();
+    this.app = await this.listen('billing-api-test', env);
+    this.baseUrl = urlOf(this.app);
+    this.db = createLedgerDataSource({
+      url: localInfra.postgresUrl,
+      schema: this.schema,
+      poolSize: 2,
+    });
+    await this.db.initialize();
+    return this;
+  }
+
+  /**
+   * Another billing-api instance over the same schema (on 127.0.0.1:0), closed by stop(): for
+   * instances racing each other, or a scheduler that starts once a spec's fixtures are in place.
+   */
+  async another(
+    env: Record<string, string> = {},
+  ): Promise<{ app: NestExpressApplication; url: string }> {
+    const app = await this.listen(`billing-api-test-${this.others.length + 2}`, env);
+    this.others.push(app);
+    return { app, url: urlOf(app) };
+  }
+
+  private async listen(
+    serviceName: string,
+    env: Record<string, string>,
+  ): Promise<NestExpressApplication> {
     const config = loadBillingConfig({
       // As in production: the service's pool is the app role; migrations run as the owner.
       DATABASE_URL: appPostgresUrl(),
@@ -63,23 +92,16 @@ export class BillingHarness {
       ...env,
     });
     const logger = createRootLogger({
-      serviceName: 'billing-api-test',
+      serviceName,
       level: (process.env.TEST_LOG_LEVEL as 'warn' | undefined) ?? 'silent',
     });
-    this.app = await createBillingApp(config, logger);
-    await this.app.listen(0, '127.0.0.1');
-    const address = this.app.getHttpServer().address() as AddressInfo;
-    this.baseUrl = `http://127.0.0.1:${address.port}`;
-    this.db = createLedgerDataSource({
-      url: localInfra.postgresUrl,
-      schema: this.schema,
-      poolSize: 2,
-    });
-    await this.db.initialize();
-    return this;
+    const app = await createBillingApp(config, logger);
+    await app.listen(0, '127.0.0.1');
+    return app;
   }
 
   async stop(): Promise<void> {
+    for (const other of this.others.splice(0)) await other.close();
     await this.app?.close();
     if (this.db?.isInitialized) {
       await this.db.query(`DROP SCHEMA IF EXISTS "${this.schema}" CASCADE`);
@@ -182,6 +204,10 @@ export class BillingHarness {
     if (r.status !== 201) throw new Error(`key: ${r.status} ${r.text}`);
     return r.json as { id: string; key: string };
   }
+}
+
+function urlOf(app: NestExpressApplication): string {
+  return `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
 }
 
 export interface InvoiceJson {

@@ -3,11 +3,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { type NestExpressApplication } from '@nestjs/platform-express';
-import { createRootLogger } from '@metering/observability';
 import { localInfra, uniqueName, waitFor } from '@metering/testing';
-import { createBillingApp } from '../src/app.factory';
-import { loadBillingConfig } from '../src/config';
 import { ADMIN_KEY, BillingHarness } from './billing-harness';
 import { InvoiceEventCollector } from './automation-fixtures';
 
@@ -23,7 +19,6 @@ const env = {
   SCHEDULED_CLOSE_LOOKBACK_MONTHS: '2',
 };
 const h = new BillingHarness();
-let second: NestExpressApplication;
 let secondUrl = '';
 const events = new InvoiceEventCollector(topic);
 const TENANTS = Array.from({ length: 40 }, (_, i) => `t${String(i).padStart(3, '0')}`);
@@ -37,26 +32,10 @@ const months = [2, 1].map((back) => {
 before(async () => {
   await events.start();
   await h.start(env);
-  const config = loadBillingConfig({
-    DATABASE_URL: localInfra.postgresUrl,
-    DATABASE_SCHEMA: h.schema,
-    ADMIN_API_KEY: ADMIN_KEY,
-    LOG_LEVEL: 'silent',
-    RATE_LIMIT: '1000000',
-    CLOSE_GRACE_MS: '0',
-    DATABASE_POOL_SIZE: '4',
-    ...env,
-  });
-  second = await createBillingApp(
-    config,
-    createRootLogger({ serviceName: 'second', level: 'silent' }),
-  );
-  await second.listen(0, '127.0.0.1');
-  secondUrl = `http://127.0.0.1:${(second.getHttpServer().address() as { port: number }).port}`;
+  secondUrl = (await h.another(env)).url;
 });
 
 after(async () => {
-  await second?.close();
   await events.stop();
   await h.stop();
 });
