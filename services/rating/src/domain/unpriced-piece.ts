@@ -15,7 +15,7 @@ import {
 } from './price-batch';
 import { type RatedInterval } from './rate-batch';
 import { type BucketUsage, emptyBucket } from './usage-bucket';
-import { type UsageWindowRules, windowUsages } from './usage-window';
+import { type UsageWindowRules, windowStart, windowUsages } from './usage-window';
 import { zoneCalendar } from './zone-calendar';
 
 /** A piece's usage inside one bucket, with its own time span (a folded bucket segment). */
@@ -218,10 +218,6 @@ export class PieceFold {
     this.pieces.push(r);
     this.last.set(key, r);
   }
-}
-
-function windowStart(ms: number, windowMs: number): number {
-  return ms - (((ms % windowMs) + windowMs) % windowMs);
 }
 
 /**

@@ -214,7 +214,12 @@ function segment(
 export function bucketKey(
   b: Pick<BucketUsage, 'tenantId' | 'resourceId' | 'bucketStartMs'>,
 ): string {
-  return `${b.tenantId}\u0000${b.resourceId}\u0000${b.bucketStartMs}`;
+  return bucketKeyOf(b.tenantId, b.resourceId, b.bucketStartMs);
+}
+
+/** bucketKey of the three parts, without an object to hold them. */
+export function bucketKeyOf(tenantId: string, resourceId: string, bucketStartMs: number): string {
+  return `${tenantId}\u0000${resourceId}\u0000${bucketStartMs}`;
 }
 
 export function addBuckets(a: BucketUsage, b: BucketUsage): BucketUsage {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { type InstanceState, instanceKey } from './metered-sample';
 import { type PlanRef, type PricedUsage } from './price-batch';
-import { windowUsages } from './usage-window';
+import { windowStart, windowUsages } from './usage-window';
 
 const FIVE_MIN = 300_000;
 const T0 = Date.UTC(2026, 10, 3, 10, 0, 0);
@@ -263,5 +263,38 @@ describe('windowUsages properties', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('windowStart', () => {
+  test('is the aligned start holding the time: exact over every millisecond a Date holds', () => {
+    // 8.64e15 ms: the Date range, either side of 1970; windows from 1 ms to ~115 days.
+    const ms = fc.oneof(
+      fc.integer({ min: -8.64e15, max: 8.64e15 }),
+      fc.integer({ min: -100, max: 100 }),
+      fc.constantFrom(-8.64e15, 8.64e15, 0, -1, 1),
+    );
+    const windowMs = fc.oneof(fc.integer({ min: 1, max: 1e10 }), fc.constantFrom(1, 3_600_000));
+    fc.assert(
+      fc.property(ms, windowMs, (t, w) => {
+        const start = windowStart(t, w);
+        assert.ok(Number.isSafeInteger(start), `${t} / ${w}: ${start}`);
+        // Exact in bigints: a multiple of the window, at or before the time, less than a window.
+        const [T, W, S] = [BigInt(t), BigInt(w), BigInt(start)];
+        assert.equal(S % W, 0n);
+        assert.ok(S <= T && T < S + W, `${t} / ${w}: ${start}`);
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
+  test('times just below, at and above a boundary, far from 1970', () => {
+    const w = 3_600_000;
+    for (const k of [-2_400_000_000, -1, 0, 1, 2_400_000_000]) {
+      const boundary = k * w;
+      assert.equal(windowStart(boundary - 1, w), boundary - w);
+      assert.equal(windowStart(boundary, w), boundary);
+      assert.equal(windowStart(boundary + 1, w), boundary);
+    }
   });
 });

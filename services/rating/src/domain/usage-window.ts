@@ -76,8 +76,15 @@ export function windowUsages(
   return { closed, open };
 }
 
-function windowStart(ms: number, windowMs: number): number {
-  return ms - (((ms % windowMs) + windowMs) % windowMs);
+/**
+ * Where the aligned window of `windowMs` holding `ms` starts (a window starts at a multiple of its
+ * length; before 1970 too). Exact for whole milliseconds below 2^53 in magnitude, which every time
+ * here is: the quotient's rounding never reaches the next integer, and the product is not above
+ * |ms|. Floating-point `%` (what this was) costs a call to fmod per use, twice a sample in the
+ * fold.
+ */
+export function windowStart(ms: number, windowMs: number): number {
+  return Math.floor(ms / windowMs) * windowMs;
 }
 
 function joins(w: PricedUsage, u: PricedUsage, windowMs: number): boolean {

@@ -11,7 +11,7 @@ import {
   type PricedUsage,
   type PricingCatalog,
   type UsageWindowRules,
-  bucketKey,
+  bucketKeyOf,
   instanceKey,
   positionKey,
   priceMonth,
@@ -390,13 +390,15 @@ export class PricingStage {
     const bucketsOf = new Map<string, BucketAmount>();
     for (const p of page.pieces)
       for (const part of p.parts) {
-        const bucket = {
-          tenantId: p.tenantId,
-          resourceId: p.resourceId,
-          bucketStartMs: part.bucketStartMs,
-        };
-        const amount = priced.bucketAmounts.get(bucketKey(bucket)) ?? 0n;
-        if (amount !== 0n) bucketsOf.set(bucketKey(bucket), { ...bucket, amount });
+        const key = bucketKeyOf(p.tenantId, p.resourceId, part.bucketStartMs);
+        const amount = priced.bucketAmounts.get(key) ?? 0n;
+        if (amount !== 0n && !bucketsOf.has(key))
+          bucketsOf.set(key, {
+            tenantId: p.tenantId,
+            resourceId: p.resourceId,
+            bucketStartMs: part.bucketStartMs,
+            amount,
+          });
       }
     const sorted = sortedByBucketKey(bucketsOf.values());
     // A page holds whole rows: `pageSize` pieces or more means rows may be left.
