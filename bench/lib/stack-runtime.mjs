@@ -13,7 +13,8 @@ export function stackRuntime(
   return Object.fromEntries(
     keys.flatMap((k) => {
       const v = new RegExp(`^${k}=(.*)$`, 'm').exec(text)?.[1];
-      return v === undefined ? [] : [[k, v]];
+      // As the shell that sources stack.env reads it: a value in quotes is the text inside them.
+      return v === undefined ? [] : [[k, v.replace(/^"(.*)"$|^'(.*)'$/, '$1$2')]];
     }),
   );
 }
