@@ -12,9 +12,8 @@ import { WebhookReceiver } from './webhook-receiver';
 // outbox relay publishing to a real Kafka topic and webhooks delivered to a real receiver on
 // 127.0.0.1. Usage here is written to the ledger directly (h.bucket) so amounts are exact and
 // the checks are called at chosen moments; billing-budget-pipeline.int.spec.ts crosses a
-// threshold with usage that the real rating service rated from real samples. Long because one
-// set-up (Kafka topic, receiver, tenants) serves both the HTTP tables and the checks.
-/* eslint-disable max-lines -- Long because one set-up serves the HTTP tables and the checks. */
+// threshold with usage that the real rating service rated from real samples. One set-up (Kafka
+// topic, receiver, tenants) serves both the HTTP tables and the checks.
 const topic = uniqueName('billing_budget');
 const h = new BillingHarness();
 const events = new InvoiceEventCollector(topic);
