@@ -220,16 +220,26 @@ export class LedgerDb {
 function parseRows<S extends z.ZodType>(row: S, raw: unknown): z.output<S>[] {
   if (!Array.isArray(raw)) throw new LedgerRowError('the ledger returned no rows array');
   const out: z.output<S>[] = new Array<z.output<S>>(raw.length);
-  for (let i = 0; i < raw.length; i++) {
-    const parsed = row.safeParse(raw[i]);
-    if (!parsed.success) {
-      throw new LedgerRowError(`a ledger row is not as expected: ${parsed.error.message}`, {
-        cause: parsed.error,
-      });
-    }
-    out[i] = parsed.data;
-  }
+  for (let i = 0; i < raw.length; i++) out[i] = parseLedgerValue(row, raw[i]);
   return out;
+}
+
+/**
+ * `value` (a row, or a column of one: `what` names it, with a trailing space) as `schema` reads
+ * it; a LedgerRowError saying what is wrong when it does not.
+ */
+export function parseLedgerValue<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  what = '',
+): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    throw new LedgerRowError(`a ledger row is not as expected: ${what}${parsed.error.message}`, {
+      cause: parsed.error,
+    });
+  }
+  return parsed.data;
 }
 
 /** SQLSTATE 40001 (TypeORM's QueryFailedError carries the driver's code, as does its cause). */

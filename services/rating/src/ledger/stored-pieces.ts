@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { type PiecePart, type UnpricedPiece } from '../domain';
-import { LedgerRowError } from './ledger-db';
+import { parseLedgerValue } from './ledger-db';
 import { partOf, storedPiece } from './ledger-rows';
 
 const storedPieces = z.array(storedPiece);
@@ -11,15 +11,7 @@ const storedPieces = z.array(storedPiece);
  * does not take, by the zod schema, which says what is wrong (LedgerRowError).
  */
 export function piecesOfRow(value: unknown): UnpricedPiece[] {
-  const read = readStoredPieces(value);
-  if (read !== undefined) return read;
-  const parsed = storedPieces.safeParse(value);
-  if (!parsed.success) {
-    throw new LedgerRowError(`a ledger row is not as expected: pieces ${parsed.error.message}`, {
-      cause: parsed.error,
-    });
-  }
-  return parsed.data;
+  return readStoredPieces(value) ?? parseLedgerValue(storedPieces, value, 'pieces ');
 }
 
 /**
