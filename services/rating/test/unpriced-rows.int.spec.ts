@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { type DataSource } from 'typeorm';
 import { createLedgerDataSource, migrateLedger } from '@metering/ledger';
 import { localInfra, uniqueName } from '@metering/testing';
-import { type PricedUsage, type UnpricedPiece, instanceKey } from '../src/domain';
+import { type PricedUsage, type UnpricedPiece, emptyBucket, instanceKey } from '../src/domain';
 import { pieceToJson } from '../src/ledger/ledger-rows';
 import { type RatingLedgerStores, RatingLedger } from '../src/ledger/rating-ledger';
 
@@ -218,6 +218,80 @@ describe('unpriced pieces and usage events, a row per tenant month (real Postgre
       ),
     );
     assert.deepEqual((await page(TENANT, '2026-11', 5_000)).pieces, [old2]);
+  });
+
+  test("the batch's own rows are priced from what it wrote, not read back: the table's pieces; held until priced or gone", async () => {
+    await clear();
+    // Stores of their own: what they write they hold; `ledger`'s hold none of it (another instance).
+    const own = RatingLedger.on(ds).stores();
+    const batch = [
+      piece(TENANT, 'own-1', '2026-11', T0, 2),
+      piece(OTHER, 'own-2', '2026-11', T0, 1),
+      piece(TENANT, LONG, '2026-11', T0 + 600_000, 1, true),
+      piece(TENANT, 'own-1', '2026-12', Date.UTC(2026, 11, 1), 1),
+    ];
+    const buckets = batch.flatMap((p) => p.parts.map((x) => emptyBucket(p, x.bucketStartMs)));
+    const writeOwn = (pieces: UnpricedPiece[]) =>
+      own.batches.transaction((tx) =>
+        own.batches.writeBatch(tx, {
+          buckets: pieces === batch ? buckets : [],
+          pieces,
+          offset: { groupId: 'g', topic: 't', partition: 0, nextOffset: '1' },
+        }),
+      );
+    const totals = await writeOwn(batch);
+    assert.equal(totals.length, buckets.length, 'the totals as before, one per bucket');
+    assert.equal(own.written.size, 4, 'a row per tenant month held, with its pieces');
+    const ownPage = (tenantId: string, period: string) =>
+      own.pricing.transaction((tx) => own.pricing.unpricedPage(tx, { tenantId, period }, 5_000));
+    for (const [tenantId, period] of [
+      [TENANT, '2026-11'],
+      [OTHER, '2026-11'],
+      [TENANT, '2026-12'],
+    ] as const)
+      assert.deepEqual(await ownPage(tenantId, period), await page(tenantId, period, 5_000));
+    assert.deepEqual((await ownPage(TENANT, '2026-11')).pieces, [batch[0], batch[2]]);
+
+    // Which was read shows when the row says otherwise (the product never rewrites a row).
+    await ds.query(
+      `UPDATE rating_unpriced_usage SET piece = $1::jsonb WHERE tenant_id = $2 AND period = $3`,
+      [
+        JSON.stringify([pieceToJson(piece(OTHER, 'rewritten', '2026-11', T0, 1))]),
+        OTHER,
+        '2026-11',
+      ],
+    );
+    assert.deepEqual((await ownPage(OTHER, '2026-11')).pieces, [batch[1]], 'what it wrote');
+    assert.equal((await page(OTHER, '2026-11', 5_000)).pieces[0]?.resourceId, 'rewritten');
+
+    // Priced by its own pass: not held any more.
+    const nov = await ownPage(TENANT, '2026-11');
+    await own.pricing.transaction((tx) =>
+      own.pricing.settle(
+        tx,
+        { tenantId: TENANT, period: '2026-11' },
+        { amounts: [], moved: null, pieceRows: nov.ids },
+      ),
+    );
+    assert.equal(own.written.size, 2);
+    // Priced by another instance: a page of the month shows it gone, and it is dropped.
+    const dec = await page(TENANT, '2026-12', 5_000);
+    await ledger.pricing.transaction((tx) =>
+      ledger.pricing.settle(
+        tx,
+        { tenantId: TENANT, period: '2026-12' },
+        { amounts: [], moved: null, pieceRows: dec.ids },
+      ),
+    );
+    assert.deepEqual((await ownPage(TENANT, '2026-12')).pieces, []);
+    assert.equal(own.written.size, 1);
+    // A row written with no bucket comes back without its id: read from the table, as another's.
+    await writeOwn([piece(TENANT, 'final-only', '2026-11', T0, 0, true)]);
+    assert.equal(own.written.size, 1);
+    assert.deepEqual(
+      (await ownPage(TENANT, '2026-11')).pieces.map((p) => p.resourceId),
+      ['final-only'],
+    );
   });
 
   test("the migration's down splits rows of many back into rows of one, in order, and up reads them again", async () => {

@@ -15,11 +15,12 @@ import {
   type BucketTotals,
   BUCKET_TOTALS_COLUMNS,
   STATE_COLUMNS,
-  bucketTotalsRow,
   pieceToJson,
   stateRow,
+  writtenBucketRow,
 } from './ledger-rows';
 import { plainArray, textArray } from './pg-arrays';
+import { type WrittenPieces } from './written-pieces';
 
 /** Where the ledger finds the fingerprint of the message before the offset it stores. */
 export interface OffsetFingerprints {
@@ -41,10 +42,12 @@ export class BatchLedger {
   /**
    * @param fingerprints where writeBatch finds the fingerprint of the message before the offset it
    *   stores (offset continuity); without it the fingerprint is stored as unknown (NULL).
+   * @param written where writeBatch leaves the piece rows it inserted, for the pricing pass.
    */
   constructor(
     private readonly db: LedgerDb,
     private readonly fingerprints: OffsetFingerprints | null = null,
+    private readonly written: WrittenPieces | null = null,
   ) {}
 
   transaction<T>(work: (tx: LedgerTx) => Promise<T>): Promise<T> {
@@ -221,6 +224,8 @@ export class BatchLedger {
    * Returns the buckets' running totals after the addition, with the charges priced so far (read,
    * not locked; a charge committed between this read and this batch's commit reaches InfluxDB
    * again with the pass that prices this batch's pieces): what InfluxDB shows once this commits.
+   * The piece rows' ids come back on the first row, and the rows go to `written` (WrittenPieces:
+   * ids are never reused, so holding them before the commit is as good as after).
    */
   async writeBatch(
     tx: LedgerTx,
@@ -232,13 +237,15 @@ export class BatchLedger {
   ): Promise<BucketTotals[]> {
     const list = sortedByBucketKey(batch.buckets);
     const { offset, pieces } = batch;
-    return this.db.rows(
+    const months = byTenantMonth(pieces);
+    const rows = await this.db.rows(
       tx,
-      bucketTotalsRow,
+      writtenBucketRow,
       `WITH pieces AS (
          INSERT INTO rating_unpriced_usage (tenant_id, period, piece, piece_count)
          SELECT g -> 0 ->> 'tenantId', g -> 0 ->> 'period', g, jsonb_array_length(g)
          FROM jsonb_array_elements($13::jsonb) WITH ORDINALITY AS x(g, n) ORDER BY n
+         RETURNING id, tenant_id, period
        ), stored AS (
          UPDATE consumer_offset SET next_offset = $17, last_fingerprint = $18, updated_at = now()
          WHERE group_id = $14 AND topic = $15 AND partition = $16
@@ -274,7 +281,10 @@ export class BatchLedger {
            updated_at = now()
          RETURNING b.*
        )
-         SELECT ${BUCKET_TOTALS_COLUMNS}
+         SELECT ${BUCKET_TOTALS_COLUMNS},
+           CASE WHEN row_number() OVER () = 1 THEN (
+             SELECT json_agg(json_build_array(id::text, tenant_id, period)) FROM pieces)
+           END AS piece_rows
          FROM written LEFT JOIN usage_bucket_charge USING (tenant_id, resource_id, bucket_start)`,
       [
         textArray(list.map((b) => b.tenantId)),
@@ -289,7 +299,7 @@ export class BatchLedger {
         plainArray(list.map((b) => byteSeconds(b.memoryMax))),
         plainArray(list.map((b) => String(b.observedMs))),
         plainArray(list.map((b) => String(b.gapMs))),
-        JSON.stringify(byTenantMonth(pieces).map((month) => month.map(pieceToJson))),
+        JSON.stringify(months.map((month) => month.map(pieceToJson))),
         offset.groupId,
         offset.topic,
         offset.partition,
@@ -303,6 +313,23 @@ export class BatchLedger {
         plainArray(list.map((b) => String(b.declaredGapMs))),
       ],
     );
+    const totals = new Array<BucketTotals>(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const { totals: bucket, pieceRows } = rows[i]!;
+      totals[i] = bucket;
+      if (pieceRows !== null && this.written !== null) this.hold(pieceRows, months);
+    }
+    return totals;
+  }
+
+  /** The inserted rows (one per tenant month of the batch) to `written`, with their pieces. */
+  private hold(rows: readonly [string, string, string][], months: UnpricedPiece[][]): void {
+    const byKey = new Map<string, UnpricedPiece[]>();
+    for (const month of months) byKey.set(positionKey(month[0]!.tenantId, month[0]!.period), month);
+    for (const [id, tenantId, period] of rows) {
+      const month = byKey.get(positionKey(tenantId, period));
+      if (month !== undefined) this.written!.remember(id, { tenantId, period }, month);
+    }
   }
 }
 

@@ -115,6 +115,17 @@ export const BUCKET_TOTALS_FROM = `usage_bucket LEFT JOIN usage_bucket_charge
 /** BUCKET_TOTALS_COLUMNS → BucketTotals. */
 export const bucketTotalsRow = z.object(bucketTotalsFields).transform(toBucketTotals);
 
+/**
+ * A bucket's totals as writeBatch returns them, with, on one of its rows, the unpriced-piece rows
+ * it inserted ([id, tenant_id, period] each; null on the others).
+ */
+export const writtenBucketRow = z
+  .object({
+    ...bucketTotalsFields,
+    piece_rows: z.array(z.tuple([z.string(), z.string(), z.string()])).nullable(),
+  })
+  .transform((r) => ({ totals: toBucketTotals(r), pieceRows: r.piece_rows }));
+
 /** BUCKET_USAGE_COLUMNS → BucketUsage (the exact quantities a month is priced again from). */
 export const BUCKET_USAGE_COLUMNS = `tenant_id, resource_id, resource_kind,
   (extract(epoch from bucket_start) * 1000)::bigint::text AS start_ms,

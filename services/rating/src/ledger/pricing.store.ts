@@ -7,7 +7,7 @@ import {
   coreSeconds,
   gibSeconds,
 } from '../domain';
-import { type LedgerDb, type LedgerTx } from './ledger-db';
+import { type LedgerDb, type LedgerTx, LedgerRowError } from './ledger-db';
 import {
   type BucketTotals,
   BUCKET_TOTALS_COLUMNS,
@@ -19,6 +19,7 @@ import {
 } from './ledger-rows';
 import { plainArray } from './pg-arrays';
 import { piecesOfRow } from './stored-pieces';
+import { type WrittenPieces } from './written-pieces';
 
 /** A tenant's month, as a position (and the pricing stage's lease) is keyed. */
 export interface MonthKey {
@@ -84,7 +85,11 @@ export interface MonthWork {
  * the windows — all in the pass's transaction.
  */
 export class PricingStore {
-  constructor(private readonly db: LedgerDb) {}
+  /** @param written the piece rows this process's batches inserted (their pieces not read back). */
+  constructor(
+    private readonly db: LedgerDb,
+    private readonly written: WrittenPieces | null = null,
+  ) {}
 
   transaction<T>(work: (tx: LedgerTx) => Promise<T>): Promise<T> {
     return this.db.transaction(work);
@@ -133,9 +138,11 @@ export class PricingStore {
    * number fewer than `limit` (a row is a batch's pieces of the month: the page may pass `limit`
    * by the last row's, never by more). A row of the old shape (one piece, an object) is read as a
    * row of one. One snapshot for both is as two: under the lease nobody else writes the month's
-   * windows, and a piece committed after it is the next pass's.
+   * windows, and a piece committed after it is the next pass's. The pieces of rows this process
+   * inserted and holds (WrittenPieces) are not sent: they are taken from what it holds.
    */
   async unpricedPage(tx: LedgerTx, key: MonthKey, limit: number): Promise<PiecePage> {
+    const held = this.written?.heldOf(key) ?? new Map<string, readonly UnpricedPiece[]>();
     const rows = await this.db.rows(
       tx,
       pageRow,
@@ -150,7 +157,8 @@ export class PricingStore {
          FROM rating_unpriced_usage u JOIN counted c ON c.id = u.id AND c.upto - c.n < $3
        )
        SELECT x.id::text AS id, x.pieces, x."window" FROM (
-         SELECT id, pieces, NULL::jsonb AS "window" FROM page
+         SELECT id, CASE WHEN id = ANY($4::bigint[]) THEN NULL ELSE pieces END AS pieces,
+           NULL::jsonb AS "window" FROM page
          UNION ALL
          SELECT NULL::bigint, NULL::jsonb, w."window" FROM rating_open_window w
          WHERE w.tenant_id = $1 AND w.period = $2
@@ -158,17 +166,21 @@ export class PricingStore {
              SELECT p ->> 'resourceId', p ->> 'instanceId'
              FROM page, jsonb_array_elements(page.pieces) AS p)
        ) AS x ORDER BY x.id NULLS LAST`,
-      [key.tenantId, key.period, limit],
+      [key.tenantId, key.period, limit, plainArray([...held.keys()])],
     );
     const ids: string[] = [];
     const pieces: UnpricedPiece[] = [];
     const windows: PricedUsage[] = [];
     for (const r of rows) {
-      if (r.id !== null && r.pieces !== null) {
+      if (r.id !== null) {
         ids.push(r.id);
-        for (const p of piecesOfRow(r.pieces)) pieces.push(p);
+        const own = r.pieces === null ? held.get(r.id) : undefined;
+        if (r.pieces === null && own === undefined)
+          throw new LedgerRowError(`unpriced row ${r.id} came without its pieces`);
+        for (const p of own ?? piecesOfRow(r.pieces)) pieces.push(p);
       } else if (r.window !== null) windows.push(r.window);
     }
+    this.written?.pageRead(key, ids, pieces.length < limit);
     return { ids, pieces, windows };
   }
 
@@ -194,6 +206,8 @@ export class PricingStore {
   ): Promise<BucketTotals[]> {
     const { amounts, moved, pieceRows } = settled;
     if (amounts.length === 0 && moved === null && pieceRows.length === 0) return [];
+    // Deleted here (or, should this roll back, read from the table again).
+    this.written?.forget(key, pieceRows);
     return this.db.rows(
       tx,
       bucketTotalsRow,

@@ -8,6 +8,7 @@ import { OffsetPositionStore } from './offset-position.store';
 import { OutboxStore } from './outbox.store';
 import { PricingStore } from './pricing.store';
 import { RepriceStore } from './reprice.store';
+import { WrittenPieces } from './written-pieces';
 
 /** The rating ledger's stores, each named for its caller. */
 export interface RatingLedgerStores {
@@ -18,6 +19,8 @@ export interface RatingLedgerStores {
   readonly catalog: CatalogReader;
   readonly backfill: BackfillReader;
   readonly offsets: OffsetPositionStore;
+  /** The piece rows the batches inserted, held for the pricing passes (written-pieces.ts). */
+  readonly written: WrittenPieces;
 }
 
 /**
@@ -43,14 +46,17 @@ export class RatingLedger {
   /** The stores; `fingerprints` tells the batch ledger what to store with a partition's offset. */
   stores(fingerprints: OffsetFingerprints | null = null): RatingLedgerStores {
     const db = new LedgerDb(this.dataSource);
+    // The piece rows the batches insert, priced by this process's passes without reading back.
+    const written = new WrittenPieces();
     return {
-      batches: new BatchLedger(db, fingerprints),
+      batches: new BatchLedger(db, fingerprints, written),
       outbox: new OutboxStore(db),
-      pricing: new PricingStore(db),
+      pricing: new PricingStore(db, written),
       reprices: new RepriceStore(db),
       catalog: new CatalogReader(db),
       backfill: new BackfillReader(db),
       offsets: new OffsetPositionStore(this.dataSource),
+      written,
     };
   }
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { z } from 'zod';
 import { LedgerRowError } from './ledger-db';
-import { storedPiece } from './ledger-rows';
+import { pieceToJson, storedPiece } from './ledger-rows';
 import { piecesOfRow, readStoredPieces } from './stored-pieces';
 
 // The pricing stage's page reads its pieces without zod's parse: for every value, what it reads
@@ -102,4 +102,41 @@ test('a page of valid pieces is read by the reader itself', () => {
   assert.ok(read !== undefined);
   assert.deepEqual(read, schema.parse(stored));
   assert.equal(read[0]!.parts[0]!.cpuAllocation, 20n);
+});
+
+test('a piece stored and read back is the piece itself (what a pass holds is what the row gives)', () => {
+  const ms = fc.integer({ min: 0, max: 8_640_000_000_000_000 });
+  const units = fc.bigInt({ min: 0n, max: 2n ** 100n });
+  const domainPiece = fc.record({
+    tenantId: fc.string({ unit: 'grapheme', maxLength: 40 }),
+    resourceKind: fc.constantFrom('container' as const, 'vm' as const),
+    resourceId: fc.string({ unit: 'grapheme', maxLength: 40 }),
+    instanceId: fc.string({ maxLength: 40 }),
+    period: fc.string({ maxLength: 7 }),
+    gap: fc.boolean(),
+    final: fc.boolean(),
+    parts: fc.array(
+      fc.record({
+        fromMs: ms,
+        toMs: ms,
+        bucketStartMs: ms,
+        cpuUsage: units,
+        cpuAllocation: units,
+        cpuMax: units,
+        memoryUsage: units,
+        memoryAllocation: units,
+        memoryMax: units,
+      }),
+      { maxLength: 4 },
+    ),
+  });
+  fc.assert(
+    fc.property(fc.array(domainPiece, { maxLength: 4 }), (generated) => {
+      // Plain objects, as the fold makes them (fast-check's records have no prototype).
+      const pieces = generated.map((p) => ({ ...p, parts: p.parts.map((x) => ({ ...x })) }));
+      const row: unknown = JSON.parse(JSON.stringify(pieces.map(pieceToJson)));
+      assert.deepStrictEqual(readStoredPieces(row), pieces);
+    }),
+    { numRuns: 1_000 },
+  );
 });
