@@ -135,6 +135,14 @@ describe('rating: InfluxDB down mid-run, then the backfill', () => {
         description: 'failed writes counted',
       },
     );
+    // Everything priced: the pieces it held for its own passes are let go (the gauge says so).
+    await waitFor(
+      async () =>
+        /^rating_pricing_held_pieces\{[^}]*\} 0$/m.test(
+          await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text(),
+        ),
+      { timeoutMs: 30_000, description: 'rating_pricing_held_pieces 0 once all is priced' },
+    );
     // What the rating process still holds in memory is not what we test: the backfill is.
     await world.kill(rating, 'SIGKILL');
     influx.run('start');

@@ -122,8 +122,16 @@ export function pipelineProviders(config: RatingConfig): Provider[] {
         metrics: MetricsRegistry,
         root: Logger,
         affinity: TenantAffinity,
-      ): PricingStage =>
-        new PricingStage(
+      ): PricingStage => {
+        const { written } = stores;
+        metrics.gauge({
+          name: 'pricing_held_pieces',
+          help: "Unpriced pieces this process's batches wrote and holds for its pricing passes, which then do not read them back (bounded)",
+          collect() {
+            this.set(written.size);
+          },
+        });
+        return new PricingStage(
           stores.pricing,
           catalog,
           outbox,
@@ -145,7 +153,8 @@ export function pipelineProviders(config: RatingConfig): Provider[] {
           },
           metrics,
           root,
-        ),
+        );
+      },
       inject: [
         RATING_STORES,
         TenantCatalog,
