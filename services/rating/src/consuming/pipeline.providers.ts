@@ -124,6 +124,7 @@ export function pipelineProviders(config: RatingConfig): Provider[] {
         affinity: TenantAffinity,
       ): PricingStage => {
         const { written } = stores;
+        written.holdOnly((tenantId) => affinity.owns(tenantId));
         metrics.gauge({
           name: 'pricing_held_pieces',
           help: "Unpriced pieces this process's batches wrote and holds for its pricing passes, which then do not read them back (bounded)",

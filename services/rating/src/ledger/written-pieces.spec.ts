@@ -76,3 +76,15 @@ test('bounded: the months held longest go first, whole; a row beyond the bound i
   written.forget(OTHER, ['4']);
   assert.equal(written.size, 0);
 });
+
+test('with several instances, only the rows of the tenants this one prices are held', () => {
+  const written = new WrittenPieces();
+  let owned = new Set(['acme']);
+  written.holdOnly((tenantId) => owned.has(tenantId));
+  written.remember('1', NOV, pieces(2));
+  written.remember('2', { tenantId: 'globex', period: '2026-11' }, pieces(3));
+  assert.equal(written.size, 2, "another instance's tenant: its passes never ask");
+  owned = new Set(['globex']);
+  written.remember('3', { tenantId: 'globex', period: '2026-11' }, pieces(3));
+  assert.equal(written.size, 5, 'the owner as it is at each write');
+});

@@ -27,8 +27,19 @@ export class WrittenPieces {
   /** By positionKey, each month's rows by id (ids in insertion order). */
   private readonly months = new Map<string, Map<string, readonly UnpricedPiece[]>>();
   private held = 0;
+  /** Whose rows are held: the tenants whose months this instance's passes price. */
+  private pricedHere: (tenantId: string) => boolean = () => true;
 
   constructor(private readonly maxPieces = DEFAULT_HELD_PIECES) {}
+
+  /**
+   * Holds only the rows of the tenants `owns` says this instance prices (the pricing stage's
+   * affinity, pricing/tenant-affinity.ts): with several instances, the others' rows would only
+   * wait here for the bound, never asked for.
+   */
+  holdOnly(owns: (tenantId: string) => boolean): void {
+    this.pricedHere = owns;
+  }
 
   /** Pieces held now (metrics and specs). */
   get size(): number {
@@ -37,7 +48,7 @@ export class WrittenPieces {
 
   /** A row of `month` inserted with `pieces`. */
   remember(id: string, month: Month, pieces: readonly UnpricedPiece[]): void {
-    if (pieces.length > this.maxPieces) return;
+    if (pieces.length > this.maxPieces || !this.pricedHere(month.tenantId)) return;
     const key = positionKey(month.tenantId, month.period);
     let rows = this.months.get(key);
     if (rows === undefined) {
