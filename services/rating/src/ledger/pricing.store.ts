@@ -180,7 +180,7 @@ export class PricingStore {
         for (const p of own ?? piecesOfRow(r.pieces)) pieces.push(p);
       } else if (r.window !== null) windows.push(r.window);
     }
-    this.written?.pageRead(key, ids, pieces.length < limit);
+    this.written?.pageRead(key, held.keys(), ids, pieces.length < limit);
     return { ids, pieces, windows };
   }
 

@@ -48,14 +48,17 @@ test('rows are held per month, each page gets a copy of its month, and priced ro
 test('a page shows held rows gone: before its last row, or all of them when it is complete', () => {
   const written = new WrittenPieces();
   for (const id of ['9', '10', '11', '100']) written.remember(id, NOV, pieces(1));
+  const asked = () => [...written.heldOf(NOV).keys()];
   // Ids compare as numbers, not text: '9' < '10' < '11' < '100'.
-  written.pageRead(NOV, ['10', '11'], false);
-  assert.deepEqual([...written.heldOf(NOV).keys()], ['10', '11', '100'], '9 was priced elsewhere');
-  written.pageRead(NOV, ['100'], true);
-  assert.deepEqual([...written.heldOf(NOV).keys()], ['100']);
-  written.pageRead(NOV, [], true);
+  written.pageRead(NOV, asked(), ['10', '11'], false);
+  assert.deepEqual(asked(), ['10', '11', '100'], '9 was priced elsewhere');
+  const before = asked();
+  written.remember('101', NOV, pieces(1));
+  written.pageRead(NOV, before, ['100'], true);
+  assert.deepEqual(asked(), ['100', '101'], 'held after the page was asked for: left');
+  written.pageRead(NOV, asked(), [], true);
   assert.equal(written.size, 0, 'an empty page: nothing of the month is left');
-  written.pageRead(DEC, [], true);
+  written.pageRead(DEC, [], [], true);
   assert.equal(written.size, 0);
 });
 

@@ -80,17 +80,17 @@ export class WrittenPieces {
   }
 
   /**
-   * A page of `month` was read: `ids`, in id order, and `complete` (no row after them). A held row
-   * not among them is gone (priced elsewhere) when the page is complete or it lies before the
-   * page's last row (a page is the month's oldest rows); it is dropped.
+   * A page of `month` was read, asked with `asked` (heldOf's rows then): its rows `ids`, in id
+   * order, and `complete` (no row after them). An asked row not among them is gone (priced
+   * elsewhere) when the page is complete or it lies before the page's last row (a page is the
+   * month's oldest rows); it is dropped. Rows held since the page was asked for are left: a batch
+   * may have committed them after the page's snapshot.
    */
-  pageRead(month: Month, ids: readonly string[], complete: boolean): void {
-    const rows = this.months.get(positionKey(month.tenantId, month.period));
-    if (rows === undefined) return;
+  pageRead(month: Month, asked: Iterable<string>, ids: readonly string[], complete: boolean): void {
     const seen = new Set(ids);
     const last = ids.length === 0 ? null : BigInt(ids[ids.length - 1]!);
     const gone: string[] = [];
-    for (const id of rows.keys())
+    for (const id of asked)
       if (!seen.has(id) && (complete || last === null || BigInt(id) < last)) gone.push(id);
     this.forget(month, gone);
   }
