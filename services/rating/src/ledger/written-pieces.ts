@@ -17,11 +17,11 @@ interface Month {
  * The unpriced-piece rows this process inserted, by row id, with the pieces it inserted them with
  * (docs/adr/0014-rating-scale-out.md): the pricing pass of a month reads the pieces of those rows
  * from here instead of from the row, so a batch's pieces are not read back, parsed and promoted a
- * second time (~60 MB a million samples). Only an optimisation, never an authority: a row is
- * insert-once and delete-once and its id is never reused, so a row the page finds under a held id
- * holds exactly the pieces held; a row not held (written by another instance, or before a restart,
- * or dropped from here) is read from the table as before. Whatever is dropped, by the bound or by
- * a pass that rolls back after `forget`, is read from the table.
+ * second time (20–50 MB less promoted a million samples in the bench). Only an optimisation,
+ * never an authority: a row is insert-once and delete-once and its id is never reused, so a row
+ * the page finds under a held id holds exactly the pieces held; a row not held (written by another
+ * instance, or before a restart, or dropped from here) is read from the table as before. Whatever
+ * is dropped, by the bound or by a pass that rolls back after `forget`, is read from the table.
  *
  * Bounded: beyond `maxPieces` the months held longest are dropped whole. A held row that another
  * instance priced (the sweep steps in for an overdue month) is dropped once a page of its month
