@@ -299,7 +299,7 @@ export class BatchLedger {
         plainArray(list.map((b) => byteSeconds(b.memoryMax))),
         plainArray(list.map((b) => String(b.observedMs))),
         plainArray(list.map((b) => String(b.gapMs))),
-        JSON.stringify(months.map((month) => month.map(pieceToJson))),
+        JSON.stringify(Array.from(months.values(), (month) => month.map(pieceToJson))),
         offset.groupId,
         offset.topic,
         offset.partition,
@@ -323,21 +323,23 @@ export class BatchLedger {
   }
 
   /** The inserted rows (one per tenant month of the batch) to `written`, with their pieces. */
-  private hold(rows: readonly [string, string, string][], months: UnpricedPiece[][]): void {
-    const byKey = new Map<string, UnpricedPiece[]>();
-    for (const month of months) byKey.set(positionKey(month[0]!.tenantId, month[0]!.period), month);
+  private hold(
+    rows: readonly [string, string, string][],
+    months: ReadonlyMap<string, UnpricedPiece[]>,
+  ): void {
     for (const [id, tenantId, period] of rows) {
-      const month = byKey.get(positionKey(tenantId, period));
+      const month = months.get(positionKey(tenantId, period));
       if (month !== undefined) this.written!.remember(id, { tenantId, period }, month);
     }
   }
 }
 
 /**
- * The pieces per tenant month, the months in the order of their first piece, each month's pieces
- * in rating order: the rows writeBatch inserts (one per month, priced in id order).
+ * The pieces per tenant month (by positionKey), the months in the order of their first piece,
+ * each month's pieces in rating order: the rows writeBatch inserts (one per month, priced in id
+ * order).
  */
-export function byTenantMonth(pieces: readonly UnpricedPiece[]): UnpricedPiece[][] {
+export function byTenantMonth(pieces: readonly UnpricedPiece[]): Map<string, UnpricedPiece[]> {
   const months = new Map<string, UnpricedPiece[]>();
   for (const p of pieces) {
     const key = positionKey(p.tenantId, p.period);
@@ -345,7 +347,7 @@ export function byTenantMonth(pieces: readonly UnpricedPiece[]): UnpricedPiece[]
     if (month === undefined) months.set(key, [p]);
     else month.push(p);
   }
-  return [...months.values()];
+  return months;
 }
 
 function addStateRows(rows: readonly InstanceState[], states: Map<string, InstanceState>): void {
