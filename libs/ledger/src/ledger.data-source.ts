@@ -41,6 +41,7 @@ import { CompletenessCounters1764724400000 } from './migrations/1764724400000-co
 import { RatingPricingStage1764724500000 } from './migrations/1764724500000-rating-pricing-stage';
 import { UsageBucketCharges1764724600000 } from './migrations/1764724600000-usage-bucket-charges';
 import { RowsPerTenantMonth1764724700000 } from './migrations/1764724700000-rows-per-tenant-month';
+import { TransientRowsLz41764724800000 } from './migrations/1764724800000-transient-rows-lz4';
 
 export const LEDGER_ENTITIES = [
   TenantEntity,
@@ -88,6 +89,7 @@ export const LEDGER_MIGRATIONS = [
   RatingPricingStage1764724500000,
   UsageBucketCharges1764724600000,
   RowsPerTenantMonth1764724700000,
+  TransientRowsLz41764724800000,
 ];
 
 export interface LedgerConnectionOptions {

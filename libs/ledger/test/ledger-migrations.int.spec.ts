@@ -43,6 +43,7 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
     'RatingPricingStage1764724500000',
     'UsageBucketCharges1764724600000',
     'RowsPerTenantMonth1764724700000',
+    'TransientRowsLz41764724800000',
   ]);
   assert.deepEqual(await migrateLedger(ds), [], 'a second run applies nothing');
   assert.deepEqual(await tables(), [
@@ -178,6 +179,7 @@ test('upgrading to PricedAssignments records the assignments rating priced with 
       'RatingPricingStage1764724500000',
       'UsageBucketCharges1764724600000',
       'RowsPerTenantMonth1764724700000',
+      'TransientRowsLz41764724800000',
     ]);
     const rows = await source.query<{ t: string; p: string; v: number; f: Date }[]>(
       `SELECT tenant_id AS t, plan_id AS p, plan_version AS v, effective_from AS f
@@ -216,6 +218,7 @@ test('upgrading to RatingPricingStage moves the open usage windows out of instan
       'RatingPricingStage1764724500000',
       'UsageBucketCharges1764724600000',
       'RowsPerTenantMonth1764724700000',
+      'TransientRowsLz41764724800000',
     ]);
     const rows = await source.query<{ r: string; i: string; p: string; t: string; w: object }[]>(
       `SELECT resource_id AS r, instance_id AS i, period AS p, tenant_id AS t, "window" AS w
@@ -256,6 +259,7 @@ test("upgrading to UsageBucketCharges moves the buckets' charges to a row of the
     assert.deepEqual(await migrateLedger(source), [
       'UsageBucketCharges1764724600000',
       'RowsPerTenantMonth1764724700000',
+      'TransientRowsLz41764724800000',
     ]);
     const charges = await source.query<{ r: string; s: Date; a: string }[]>(
       `SELECT resource_id AS r, bucket_start AS s, amount::text AS a FROM usage_bucket_charge`,
@@ -284,6 +288,55 @@ test("upgrading to UsageBucketCharges moves the buckets' charges to a row of the
     ]);
   } finally {
     await source.query(`DROP SCHEMA IF EXISTS "${schema6}" CASCADE`);
+    await source.destroy();
+  }
+});
+
+test('TransientRowsLz4 compresses new pieces and outbox events with LZ4, and back', async () => {
+  const schema7 = uniqueName('ledger_lz4');
+  const source = createLedgerDataSource({ url: localInfra.postgresUrl, schema: schema7 });
+  await source.initialize();
+  // The column's method ('l': LZ4, '': the server's default) and that of a value written now.
+  const methods = async () =>
+    (
+      await source.query<{ c: string; m: string }[]>(
+        `SELECT attrelid::regclass::text || '.' || attname AS c, attcompression::text AS m
+         FROM pg_attribute WHERE attrelid IN ('rating_unpriced_usage'::regclass,
+           'usage_outbox'::regclass) AND attname IN ('piece', 'payloads')`,
+      )
+    )
+      .map((r) => `${r.c.replace(/^.*\./, '')}:${r.m}`)
+      .sort();
+  const written = async () => {
+    // Compressible and over the ~2 kB from which PostgreSQL compresses a value.
+    const big = JSON.stringify(Array.from({ length: 400 }, (_, i) => ({ part: i % 7, q: '1' })));
+    await source.query(
+      `INSERT INTO rating_unpriced_usage (tenant_id, period, piece, piece_count)
+       VALUES ('acme', '2026-10', $1::jsonb, 1)`,
+      [big],
+    );
+    await source.query(
+      `INSERT INTO usage_outbox (tenant_id, payloads, event_count) VALUES ('acme', $1, 1)`,
+      [big],
+    );
+    const rows = await source.query<{ p: string | null; o: string | null }[]>(
+      `SELECT (SELECT pg_column_compression(piece) FROM rating_unpriced_usage
+                ORDER BY id DESC LIMIT 1) AS p,
+              (SELECT pg_column_compression(payloads) FROM usage_outbox
+                ORDER BY id DESC LIMIT 1) AS o`,
+    );
+    return rows[0];
+  };
+  try {
+    await migrateLedger(source);
+    // The stack's PostgreSQL (Debian's 15) is built with LZ4: the migration takes effect here.
+    assert.deepEqual(await methods(), ['payloads:l', 'piece:l']);
+    assert.deepEqual(await written(), { p: 'lz4', o: 'lz4' });
+    await source.undoLastMigration({ transaction: 'each' });
+    assert.deepEqual(await methods(), ['payloads:', 'piece:']);
+    assert.deepEqual(await written(), { p: 'pglz', o: 'pglz' }, "the server's default again");
+  } finally {
+    await source.query(`DROP SCHEMA IF EXISTS "${schema7}" CASCADE`);
     await source.destroy();
   }
 });
