@@ -42,6 +42,7 @@ import { RatingPricingStage1764724500000 } from './migrations/1764724500000-rati
 import { UsageBucketCharges1764724600000 } from './migrations/1764724600000-usage-bucket-charges';
 import { RowsPerTenantMonth1764724700000 } from './migrations/1764724700000-rows-per-tenant-month';
 import { TransientRowsLz41764724800000 } from './migrations/1764724800000-transient-rows-lz4';
+import { HotUpdates1764724900000 } from './migrations/1764724900000-hot-updates';
 
 export const LEDGER_ENTITIES = [
   TenantEntity,
@@ -90,6 +91,7 @@ export const LEDGER_MIGRATIONS = [
   UsageBucketCharges1764724600000,
   RowsPerTenantMonth1764724700000,
   TransientRowsLz41764724800000,
+  HotUpdates1764724900000,
 ];
 
 export interface LedgerConnectionOptions {

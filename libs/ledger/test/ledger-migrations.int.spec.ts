@@ -44,6 +44,7 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
     'UsageBucketCharges1764724600000',
     'RowsPerTenantMonth1764724700000',
     'TransientRowsLz41764724800000',
+    'HotUpdates1764724900000',
   ]);
   assert.deepEqual(await migrateLedger(ds), [], 'a second run applies nothing');
   assert.deepEqual(await tables(), [
@@ -180,6 +181,7 @@ test('upgrading to PricedAssignments records the assignments rating priced with 
       'UsageBucketCharges1764724600000',
       'RowsPerTenantMonth1764724700000',
       'TransientRowsLz41764724800000',
+      'HotUpdates1764724900000',
     ]);
     const rows = await source.query<{ t: string; p: string; v: number; f: Date }[]>(
       `SELECT tenant_id AS t, plan_id AS p, plan_version AS v, effective_from AS f
@@ -219,6 +221,7 @@ test('upgrading to RatingPricingStage moves the open usage windows out of instan
       'UsageBucketCharges1764724600000',
       'RowsPerTenantMonth1764724700000',
       'TransientRowsLz41764724800000',
+      'HotUpdates1764724900000',
     ]);
     const rows = await source.query<{ r: string; i: string; p: string; t: string; w: object }[]>(
       `SELECT resource_id AS r, instance_id AS i, period AS p, tenant_id AS t, "window" AS w
@@ -260,6 +263,7 @@ test("upgrading to UsageBucketCharges moves the buckets' charges to a row of the
       'UsageBucketCharges1764724600000',
       'RowsPerTenantMonth1764724700000',
       'TransientRowsLz41764724800000',
+      'HotUpdates1764724900000',
     ]);
     const charges = await source.query<{ r: string; s: Date; a: string }[]>(
       `SELECT resource_id AS r, bucket_start AS s, amount::text AS a FROM usage_bucket_charge`,
@@ -332,11 +336,76 @@ test('TransientRowsLz4 compresses new pieces and outbox events with LZ4, and bac
     // The stack's PostgreSQL (Debian's 15) is built with LZ4: the migration takes effect here.
     assert.deepEqual(await methods(), ['payloads:l', 'piece:l']);
     assert.deepEqual(await written(), { p: 'lz4', o: 'lz4' });
-    await source.undoLastMigration({ transaction: 'each' });
+    // Back to the ledger before it (the migrations after it first).
+    const since = LEDGER_MIGRATIONS.findIndex((m) => m.name === 'TransientRowsLz41764724800000');
+    for (let i = since; i < LEDGER_MIGRATIONS.length; i++) {
+      await source.undoLastMigration({ transaction: 'each' });
+    }
     assert.deepEqual(await methods(), ['payloads:', 'piece:']);
     assert.deepEqual(await written(), { p: 'pglz', o: 'pglz' }, "the server's default again");
   } finally {
     await source.query(`DROP SCHEMA IF EXISTS "${schema7}" CASCADE`);
+    await source.destroy();
+  }
+});
+
+test('HotUpdates leaves room in the pages of the rows rating updates in place, and back', async () => {
+  const schema8 = uniqueName('ledger_hot');
+  const source = createLedgerDataSource({ url: localInfra.postgresUrl, schema: schema8 });
+  await source.initialize();
+  const fillFactors = async () =>
+    (
+      await source.query<{ t: string; o: string[] | null }[]>(
+        `SELECT c.relname AS t, c.reloptions AS o FROM pg_class c
+         JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = $1 AND c.relname IN ('instance_state', 'resource', 'usage_bucket',
+           'usage_bucket_charge', 'usage_outbox') ORDER BY 1`,
+        [schema8],
+      )
+    ).map((r) => `${r.t}:${(r.o ?? []).join(',')}`);
+  try {
+    await migrateLedger(source);
+    assert.deepEqual(await fillFactors(), [
+      'instance_state:fillfactor=50',
+      'resource:fillfactor=50',
+      'usage_bucket:fillfactor=90',
+      'usage_bucket_charge:fillfactor=90',
+      'usage_outbox:',
+    ]);
+    // A state rewritten in place: its new version in the same page, no new index entry.
+    await source.query(
+      `INSERT INTO instance_state (resource_id, instance_id, tenant_id, resource_kind, started_at,
+         last_observed_at, last_cpu_usage_ns, last_memory_usage_bytes)
+       SELECT 'r' || i, 'i', 'acme', 'container', now(), now(), 0, 0
+       FROM generate_series(1, 500) AS i`,
+    );
+    const page = async () =>
+      (
+        await source.query<{ p: string }[]>(
+          `SELECT (ctid::text::point)[0]::int::text AS p FROM instance_state WHERE resource_id = 'r1'`,
+        )
+      )[0]?.p;
+    const before = await page();
+    for (let k = 1; k <= 5; k++)
+      await source.query(
+        `UPDATE instance_state SET last_cpu_usage_ns = $1, updated_at = now()
+         WHERE resource_id LIKE 'r%'`,
+        [k],
+      );
+    assert.equal(await page(), before, 'rewritten in its own page');
+    const since = LEDGER_MIGRATIONS.findIndex((m) => m.name === 'HotUpdates1764724900000');
+    for (let i = since; i < LEDGER_MIGRATIONS.length; i++) {
+      await source.undoLastMigration({ transaction: 'each' });
+    }
+    assert.deepEqual(await fillFactors(), [
+      'instance_state:',
+      'resource:',
+      'usage_bucket:',
+      'usage_bucket_charge:',
+      'usage_outbox:',
+    ]);
+  } finally {
+    await source.query(`DROP SCHEMA IF EXISTS "${schema8}" CASCADE`);
     await source.destroy();
   }
 });
