@@ -342,7 +342,11 @@ test('TransientRowsLz4 compresses new pieces and outbox events with LZ4, and bac
       await source.undoLastMigration({ transaction: 'each' });
     }
     assert.deepEqual(await methods(), ['payloads:', 'piece:']);
-    assert.deepEqual(await written(), { p: 'pglz', o: 'pglz' }, "the server's default again");
+    const setting = await source.query<{ m: string }[]>(
+      `SELECT current_setting('default_toast_compression') AS m`,
+    );
+    const m = setting[0]!.m;
+    assert.deepEqual(await written(), { p: m, o: m }, "the server's default again");
   } finally {
     await source.query(`DROP SCHEMA IF EXISTS "${schema7}" CASCADE`);
     await source.destroy();

@@ -2,8 +2,8 @@ import { type MigrationInterface, type QueryRunner } from 'typeorm';
 
 /**
  * The two columns the hot path writes most and keeps least compressed with LZ4, not pglz
- * (docs/adr/0014-rating-scale-out.md, "The transient rows' compression"): a batch's unpriced
- * pieces (`rating_unpriced_usage.piece`, deleted when priced) and a pass's usage events
+ * (docs/adr/0014-rating-scale-out.md, fifteenth session): a batch's unpriced pieces
+ * (`rating_unpriced_usage.piece`, deleted when priced) and a pass's usage events
  * (`usage_outbox.payloads`, deleted when Kafka acknowledges them) are nine tenths of the bytes
  * rating sends PostgreSQL, and each value over ~2 kB is compressed once and read once or never.
  * pglz spends PostgreSQL's CPU on that for rows that live seconds; LZ4 compresses several times
