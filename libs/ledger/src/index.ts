@@ -28,6 +28,7 @@ export {
   createLedgerDataSource,
   migrateLedger,
   migrateLedgerForApp,
+  revertLedgerThrough,
 } from './ledger.data-source';
 export {
   APPEND_ONLY_TABLES,

@@ -158,6 +158,22 @@ export async function migrateLedger(
   }
 }
 
+/**
+ * Reverts the ledger's migrations newest first, down to and including `name` (its `down`s, one
+ * transaction each), as if the ledger had been migrated only to the one before it; returns the
+ * names reverted. Every later migration is assumed applied (as `migrateLedger` leaves them).
+ */
+export async function revertLedgerThrough(dataSource: DataSource, name: string): Promise<string[]> {
+  const at = LEDGER_MIGRATIONS.findIndex((m) => m.name === name);
+  if (at < 0) throw new RangeError(`no ledger migration is named ${name}`);
+  const reverted: string[] = [];
+  for (let i = LEDGER_MIGRATIONS.length - 1; i >= at; i--) {
+    await dataSource.undoLastMigration({ transaction: 'each' });
+    reverted.push(LEDGER_MIGRATIONS[i]!.name);
+  }
+  return reverted;
+}
+
 export interface LedgerMigrationOptions {
   /** What the service connects as (the role granted when a migration URL is given). */
   readonly url: string;

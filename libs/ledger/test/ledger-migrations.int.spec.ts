@@ -1,7 +1,12 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { localInfra, uniqueName } from '@metering/testing';
-import { LEDGER_MIGRATIONS, createLedgerDataSource, migrateLedger } from '../src';
+import {
+  LEDGER_MIGRATIONS,
+  createLedgerDataSource,
+  migrateLedger,
+  revertLedgerThrough,
+} from '../src';
 
 const schema = uniqueName('ledger');
 const ds = createLedgerDataSource({ url: localInfra.postgresUrl, schema });
@@ -90,9 +95,7 @@ test('the ledger migrations apply into their own schema, twice harmlessly, and r
     [],
   );
   // Every migration reverts, newest first.
-  for (let i = 0; i < LEDGER_MIGRATIONS.length; i++) {
-    await ds.undoLastMigration({ transaction: 'each' });
-  }
+  await revertLedgerThrough(ds, LEDGER_MIGRATIONS[0]!.name);
   assert.deepEqual(await tables(), ['ledger_migrations']);
 });
 
@@ -150,10 +153,7 @@ test('upgrading to PricedAssignments records the assignments rating priced with 
   try {
     await migrateLedger(source);
     // Back to the ledger before it, with a tenant on a plan since October.
-    const since = LEDGER_MIGRATIONS.findIndex((m) => m.name === 'PricedAssignments1764460800000');
-    for (let i = since; i < LEDGER_MIGRATIONS.length; i++) {
-      await source.undoLastMigration({ transaction: 'each' });
-    }
+    await revertLedgerThrough(source, 'PricedAssignments1764460800000');
     await source.query(
       `INSERT INTO tenant (id, name, time_zone, currency) VALUES ('acme', 'Acme', 'UTC', 'EUR')`,
     );
@@ -204,10 +204,8 @@ test('upgrading to RatingPricingStage moves the open usage windows out of instan
   try {
     await migrateLedger(source);
     // Back to the ledger before it (the migrations after it first).
-    const since = LEDGER_MIGRATIONS.findIndex((m) => m.name === 'RatingPricingStage1764724500000');
-    for (let i = since; i < LEDGER_MIGRATIONS.length; i++) {
-      await source.undoLastMigration({ transaction: 'each' });
-    }
+    const since = 'RatingPricingStage1764724500000';
+    await revertLedgerThrough(source, since);
     const window = { tenantId: 'acme', period: '2026-10', resourceId: 'r1', instanceId: 'i1' };
     await source.query(
       `INSERT INTO instance_state (resource_id, instance_id, tenant_id, resource_kind, started_at,
@@ -229,9 +227,7 @@ test('upgrading to RatingPricingStage moves the open usage windows out of instan
     );
     assert.deepEqual(rows, [{ r: 'r1', i: 'i1', p: '2026-10', t: 'acme', w: window }]);
     // And back: the window returns to its instance's state.
-    for (let i = since; i < LEDGER_MIGRATIONS.length; i++) {
-      await source.undoLastMigration({ transaction: 'each' });
-    }
+    await revertLedgerThrough(source, since);
     const back = await source.query<{ w: object | null }[]>(
       `SELECT pending_usage AS w FROM instance_state ORDER BY resource_id`,
     );
@@ -249,10 +245,8 @@ test("upgrading to UsageBucketCharges moves the buckets' charges to a row of the
   try {
     await migrateLedger(source);
     // Back to the ledger before it (the migrations after it first).
-    const since = LEDGER_MIGRATIONS.findIndex((m) => m.name === 'UsageBucketCharges1764724600000');
-    for (let i = since; i < LEDGER_MIGRATIONS.length; i++) {
-      await source.undoLastMigration({ transaction: 'each' });
-    }
+    const since = 'UsageBucketCharges1764724600000';
+    await revertLedgerThrough(source, since);
     await source.query(
       `INSERT INTO usage_bucket (tenant_id, resource_id, bucket_start, resource_kind,
          cpu_usage_core_seconds, amount)
@@ -280,9 +274,7 @@ test("upgrading to UsageBucketCharges moves the buckets' charges to a row of the
     );
     assert.deepEqual(columns, [], 'usage_bucket has no amount any more');
     // And back: the charges return to their buckets.
-    for (let i = since; i < LEDGER_MIGRATIONS.length; i++) {
-      await source.undoLastMigration({ transaction: 'each' });
-    }
+    await revertLedgerThrough(source, since);
     const back = await source.query<{ r: string; a: string }[]>(
       `SELECT resource_id AS r, amount::text AS a FROM usage_bucket ORDER BY 1`,
     );
@@ -337,10 +329,7 @@ test('TransientRowsLz4 compresses new pieces and outbox events with LZ4, and bac
     assert.deepEqual(await methods(), ['payloads:l', 'piece:l']);
     assert.deepEqual(await written(), { p: 'lz4', o: 'lz4' });
     // Back to the ledger before it (the migrations after it first).
-    const since = LEDGER_MIGRATIONS.findIndex((m) => m.name === 'TransientRowsLz41764724800000');
-    for (let i = since; i < LEDGER_MIGRATIONS.length; i++) {
-      await source.undoLastMigration({ transaction: 'each' });
-    }
+    await revertLedgerThrough(source, 'TransientRowsLz41764724800000');
     assert.deepEqual(await methods(), ['payloads:', 'piece:']);
     const setting = await source.query<{ m: string }[]>(
       `SELECT current_setting('default_toast_compression') AS m`,
@@ -397,10 +386,7 @@ test('HotUpdates leaves room in the pages of the rows rating updates in place, a
         [k],
       );
     assert.equal(await page(), before, 'rewritten in its own page');
-    const since = LEDGER_MIGRATIONS.findIndex((m) => m.name === 'HotUpdates1764724900000');
-    for (let i = since; i < LEDGER_MIGRATIONS.length; i++) {
-      await source.undoLastMigration({ transaction: 'each' });
-    }
+    await revertLedgerThrough(source, 'HotUpdates1764724900000');
     assert.deepEqual(await fillFactors(), [
       'instance_state:',
       'resource:',

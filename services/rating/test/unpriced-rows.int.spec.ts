@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type DataSource } from 'typeorm';
-import { LEDGER_MIGRATIONS, createLedgerDataSource, migrateLedger } from '@metering/ledger';
+import { createLedgerDataSource, migrateLedger, revertLedgerThrough } from '@metering/ledger';
 import { localInfra, uniqueName } from '@metering/testing';
 import { type PricedUsage, type UnpricedPiece, emptyBucket, instanceKey } from '../src/domain';
 import { pieceToJson } from '../src/ledger/ledger-rows';
@@ -320,10 +320,7 @@ describe('unpriced pieces and usage events, a row per tenant month (real Postgre
     assert.deepEqual(await events(), expectedEvents);
 
     // Back to the ledger before RowsPerTenantMonth (the migrations after it first).
-    const since = LEDGER_MIGRATIONS.findIndex((m) => m.name === 'RowsPerTenantMonth1764724700000');
-    for (let i = since; i < LEDGER_MIGRATIONS.length; i++) {
-      await ds.undoLastMigration({ transaction: 'each' });
-    }
+    await revertLedgerThrough(ds, 'RowsPerTenantMonth1764724700000');
     const pieces = await ds.query<{ resource_id: string; piece: { resourceId: string } }[]>(
       `SELECT resource_id, piece FROM rating_unpriced_usage
        WHERE tenant_id = $1 ORDER BY id`,
