@@ -21,10 +21,15 @@ export { UsageBucketEntity } from './entities/usage-bucket.entity';
 export { UsageBucketChargeEntity } from './entities/usage-bucket-charge.entity';
 export { UsageOutboxEntity } from './entities/usage-outbox.entity';
 export {
-  LEDGER_ENTITIES,
-  LEDGER_MIGRATIONS,
   type LedgerConnectionOptions,
   type LedgerMigrationOptions,
+  createLedgerPool,
+  ledgerSchema,
+  migrateLedgerInWorker,
+} from './ledger-pool';
+export {
+  LEDGER_ENTITIES,
+  LEDGER_MIGRATIONS,
   createLedgerDataSource,
   migrateLedger,
   migrateLedgerForApp,

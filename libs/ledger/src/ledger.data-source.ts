@@ -1,5 +1,10 @@
 import { DataSource, MigrationExecutor } from 'typeorm';
 import { ledgerGrantStatements, roleOfUrl } from './app-role';
+import {
+  type LedgerConnectionOptions,
+  type LedgerMigrationOptions,
+  ledgerSchema,
+} from './ledger-pool';
 import { ApiKeyEntity } from './entities/api-key.entity';
 import { ConsumerOffsetDecisionEntity } from './entities/consumer-offset-decision.entity';
 import { ConsumerOffsetEntity } from './entities/consumer-offset.entity';
@@ -94,22 +99,8 @@ export const LEDGER_MIGRATIONS = [
   HotUpdates1764724900000,
 ];
 
-export interface LedgerConnectionOptions {
-  /** postgres://user@host:port/database */
-  readonly url: string;
-  /** PostgreSQL schema holding the ledger (tests use one each). */
-  readonly schema?: string | undefined;
-  readonly poolSize?: number | undefined;
-  readonly applicationName?: string | undefined;
-}
-
-const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
-
 export function createLedgerDataSource(options: LedgerConnectionOptions): DataSource {
-  const schema = options.schema ?? 'public';
-  if (!IDENTIFIER.test(schema)) {
-    throw new Error(`ledger schema "${schema}" must match ${IDENTIFIER.source}`);
-  }
+  const schema = ledgerSchema(options.schema);
   return new DataSource({
     type: 'postgres',
     url: options.url,
@@ -172,15 +163,6 @@ export async function revertLedgerThrough(dataSource: DataSource, name: string):
     reverted.push(LEDGER_MIGRATIONS[i]!.name);
   }
   return reverted;
-}
-
-export interface LedgerMigrationOptions {
-  /** What the service connects as (the role granted when a migration URL is given). */
-  readonly url: string;
-  /** The owner's URL, used for this step only; null: migrate over `url` (it owns the tables). */
-  readonly migrationUrl: string | null;
-  readonly schema?: string;
-  readonly applicationName?: string;
 }
 
 /**
