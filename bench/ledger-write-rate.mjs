@@ -135,9 +135,11 @@ try {
     try {
       await migrateLedger(ds);
       await seedCatalog(ds);
-      const stores = RatingLedger.on(ds).stores();
-      const batches = new CountingLedger(new LedgerDb(ds));
-      const pricing = new CountingPricing(new LedgerDb(ds));
+      // Rating's ledger runs on node-postgres's pool: the DataSource's, with its schema.
+      const pool = ds.driver.master;
+      const stores = RatingLedger.on(pool).stores();
+      const batches = new CountingLedger(new LedgerDb(pool));
+      const pricing = new CountingPricing(new LedgerDb(pool));
       let outboxRows = 0;
       const catalog = new TenantCatalog(stores.catalog, {
         ttlMs: 3_600_000,

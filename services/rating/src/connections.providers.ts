@@ -1,16 +1,17 @@
 import { type Provider } from '@nestjs/common';
-import { type DataSource } from 'typeorm';
+import { type Pool } from 'pg';
 import { KafkaClientFactory } from '@metering/kafka';
-import { createLedgerDataSource, migrateLedgerForApp } from '@metering/ledger';
+// The ledger's pool and migration worker only: @metering/ledger's index would load TypeORM.
+import { createLedgerPool, migrateLedgerInWorker } from '@metering/ledger/dist/src/ledger-pool';
 import { createLogger, type Logger, MetricsRegistry, ROOT_LOGGER } from '@metering/observability';
 import { type RatingConfig } from './config';
 import { BatchFingerprints } from './consuming/message-fingerprint';
 import { withoutPreparedStatements } from './ledger/ledger-db';
 import { RatingLedger, type RatingLedgerStores } from './ledger/rating-ledger';
 
-/** The ledger's TypeORM DataSource: migrated (MIGRATE_ON_START) and connected. */
-export const LEDGER_DATA_SOURCE = Symbol('LEDGER_DATA_SOURCE');
-/** RatingLedger on LEDGER_DATA_SOURCE: readiness ping and the one place that closes it. */
+/** The ledger's connection pool (node-postgres), migrated (MIGRATE_ON_START) and reachable. */
+export const LEDGER_POOL = Symbol('LEDGER_POOL');
+/** RatingLedger on LEDGER_POOL: readiness ping and the one place that closes it. */
 export const RATING_LEDGER = Symbol('RATING_LEDGER');
 /** The ledger's stores (RatingLedgerStores), the batch ledger storing BatchFingerprints. */
 export const RATING_STORES = Symbol('RATING_STORES');
@@ -39,25 +40,38 @@ export function connectionProviders(config: RatingConfig, options: ConnectionOpt
       inject: [ROOT_LOGGER],
     },
     {
-      provide: LEDGER_DATA_SOURCE,
-      useFactory: async (logger: Logger): Promise<DataSource> => {
+      provide: LEDGER_POOL,
+      useFactory: async (logger: Logger): Promise<Pool> => {
         const { url, migrationUrl, schema, poolSize } = config.database;
-        const dataSource = createLedgerDataSource({ url, schema, poolSize, applicationName });
         if (config.migrateOnStart) {
-          // As the owner on a connection of its own when DATABASE_MIGRATION_URL is set.
-          const applied = await migrateLedgerForApp({ url, migrationUrl, schema, applicationName });
+          // As the owner on a connection of its own when DATABASE_MIGRATION_URL is set; TypeORM,
+          // which migrates, loads in the worker's isolate and goes with it.
+          const applied = await migrateLedgerInWorker({
+            url,
+            migrationUrl,
+            schema,
+            applicationName,
+          });
           if (applied.length > 0) logger.info({ applied }, 'ledger migrations applied');
         }
-        await dataSource.initialize();
-        if (!config.preparedStatements) withoutPreparedStatements(dataSource);
-        return dataSource;
+        const pool = createLedgerPool({ url, schema, poolSize, applicationName }, (error) =>
+          // The statement that used it fails and is retried; the readiness probe says the rest.
+          logger.warn({ error: error.message }, 'a ledger connection was lost'),
+        );
+        if (!config.preparedStatements) withoutPreparedStatements(pool);
+        return pool;
       },
       inject: [RATING_LOGGER],
     },
     {
       provide: RATING_LEDGER,
-      useFactory: (dataSource: DataSource): RatingLedger => RatingLedger.on(dataSource),
-      inject: [LEDGER_DATA_SOURCE],
+      useFactory: async (pool: Pool): Promise<RatingLedger> => {
+        const ledger = RatingLedger.on(pool);
+        // A connection at start, as TypeORM's initialize made: a ledger out of reach fails here.
+        await ledger.connect();
+        return ledger;
+      },
+      inject: [LEDGER_POOL],
     },
     { provide: BatchFingerprints, useFactory: (): BatchFingerprints => new BatchFingerprints() },
     {

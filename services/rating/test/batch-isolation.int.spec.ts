@@ -20,6 +20,7 @@ import {
   within,
 } from './processor-harness';
 import { generateSamples } from './sample-stream';
+import { ledgerPool } from './ledger-pool';
 
 // The processor on a real PostgreSQL ledger, fed batches directly (no Kafka): a message the
 // database refuses is found by splitting the batch and dead-lettered as UNRATEABLE, the rest rated
@@ -253,7 +254,7 @@ describe('rating: a batch with a message that makes it fail (real PostgreSQL)', 
         return super.saveStates(...args);
       }
     }
-    const repository = new DroppedConnection(new LedgerDb(ds));
+    const repository = new DroppedConnection(new LedgerDb(ledgerPool(ds)));
     const processor = processorOn(ds, new OutboxStaging(), {
       groupId: 'infra',
       deadLetters: dlq,

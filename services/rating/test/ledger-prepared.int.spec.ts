@@ -10,6 +10,7 @@ import {
   withoutPreparedStatements,
 } from '../src/ledger/ledger-db';
 import { oneConnectionLedger } from './one-connection-ledger';
+import { ledgerPool } from './ledger-pool';
 
 // The ledger's statements in transactions run as named prepared statements (statement-names.ts):
 // on real PostgreSQL, each connection then holds them (pg_prepared_statements), values of every
@@ -36,7 +37,7 @@ describe('LedgerDb prepares the statements of its transactions', () => {
     ({ ds, schema, drop } = await oneConnectionLedger('prepared'));
     await ds.query(`CREATE TABLE ${schema}.t (a int NOT NULL)`);
     await ds.query(`INSERT INTO ${schema}.t VALUES (1), (2)`);
-    db = new LedgerDb(ds);
+    db = new LedgerDb(ledgerPool(ds));
   });
   after(() => drop());
 
@@ -115,12 +116,12 @@ describe('DATABASE_PREPARED_STATEMENTS=false', () => {
 
   before(async () => {
     ({ ds, schema, drop } = await oneConnectionLedger('unprepared'));
-    withoutPreparedStatements(ds);
+    withoutPreparedStatements(ledgerPool(ds));
   });
   after(() => drop());
 
   test('statements in transactions are not prepared', async () => {
-    const db = new LedgerDb(ds);
+    const db = new LedgerDb(ledgerPool(ds));
     const sql = `SELECT $1::int + 1 AS n -- ${schema}`;
     const rows = await db.transaction((tx) => db.rows(tx, z.object({ n: z.number() }), sql, [41]));
     assert.deepEqual(rows, [{ n: 42 }]);
@@ -143,7 +144,7 @@ describe('a pooler that loses the session’s prepared statements', () => {
   after(() => drop());
 
   test('each loss is retried and prepared again; losses that keep coming turn preparing off', async () => {
-    const db = new LedgerDb(ds);
+    const db = new LedgerDb(ledgerPool(ds));
     const sql = `SELECT $1::int * 2 AS n -- ${schema}`;
     const row = z.object({ n: z.number() });
     const run = () => db.transaction((tx) => db.rows(tx, row, sql, [21]));

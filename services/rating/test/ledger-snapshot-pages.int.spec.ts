@@ -4,6 +4,7 @@ import { type DataSource } from 'typeorm';
 import { z } from 'zod';
 import { LedgerDb } from '../src/ledger/ledger-db';
 import { oneConnectionLedger } from './one-connection-ledger';
+import { ledgerPool } from './ledger-pool';
 
 // LedgerDb.snapshotPages opens its read-only snapshot with a raw BEGIN. An iteration stopped
 // early (a consumer that breaks, a page that fails its schema) must not hand the pool's
@@ -36,7 +37,7 @@ describe('LedgerDb.snapshotPages ends its transaction however the iteration ends
 
   before(async () => {
     ({ ds, schema, drop } = await oneConnectionLedger('snap_pages'));
-    db = new LedgerDb(ds);
+    db = new LedgerDb(ledgerPool(ds));
   });
   after(() => drop());
 

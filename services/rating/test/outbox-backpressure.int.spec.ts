@@ -7,6 +7,7 @@ import { uniqueName } from '@metering/testing';
 import { RatingLedger } from '../src/ledger/rating-ledger';
 import { UsageEventOutbox, type UsageEventTransport } from '../src/publishing/usage-event.outbox';
 import { batchOf, deferred, processorOn, tieredLedger, within } from './processor-harness';
+import { ledgerPool } from './ledger-pool';
 
 // Kafka slower than rating: a batch waits until the usage events in flight are acknowledged —
 // before its transaction, holding no lock. Had it waited in the transaction (it did, in the
@@ -45,7 +46,7 @@ describe('rating: usage events in flight hold the next batch back (real PostgreS
     opened.push({ ds, schema });
     const transport = new HeldTransport();
     const outbox = new UsageEventOutbox(
-      RatingLedger.on(ds).stores().outbox,
+      RatingLedger.on(ledgerPool(ds)).stores().outbox,
       transport,
       new MetricsRegistry({ serviceName: 'rating', collectDefaultMetrics: false }),
       createRootLogger({ serviceName: 'rating-test', level: 'silent' }),

@@ -19,6 +19,7 @@ import { type PricedUsage } from '../src/domain';
 import { encodeUsageEvent } from '../src/publishing/usage-event.encoder';
 import { type StagedUsage, type UsageEventSink } from '../src/publishing/usage-event.outbox';
 import { generateSamples } from './sample-stream';
+import { ledgerPool } from './ledger-pool';
 
 // SampleBatchProcessor on a real PostgreSQL ledger, without Kafka: the specs that hand it
 // batches themselves, to interleave them exactly (overlapping batches, two processes' locks,
@@ -154,7 +155,7 @@ export function processorOn(
     backlogDelayMs?: number;
   },
 ): SampleBatchProcessor {
-  const stores = RatingLedger.on(ds).stores();
+  const stores = RatingLedger.on(ledgerPool(ds)).stores();
   const ledger: ProcessorLedger = {
     batches: o.ledger?.batches ?? stores.batches,
     reprices: o.ledger?.reprices ?? stores.reprices,

@@ -8,6 +8,7 @@ import { LedgerDb } from '../src/ledger/ledger-db';
 import { RepriceStore } from '../src/ledger/reprice.store';
 import { type UsageEventSink } from '../src/publishing/usage-event.outbox';
 import { batchOf, insertCheapPlan, processorOn, tieredLedger } from './processor-harness';
+import { ledgerPool } from './ledger-pool';
 
 // What rating does with a plan assignment changed back in time, when the repricing it causes
 // fails, and when two rating processes notice the same change. Real PostgreSQL.
@@ -90,7 +91,7 @@ describe('rating: back-dated plan changes (real PostgreSQL)', () => {
     const expected = await month(ref);
 
     const ds = await world();
-    const ledger = new SpanFailing(new LedgerDb(ds));
+    const ledger = new SpanFailing(new LedgerDb(ledgerPool(ds)));
     const processor = processorOn(ds, NO_EVENTS, {
       groupId: GROUP,
       ledger: { reprices: ledger },
@@ -108,7 +109,7 @@ describe('rating: back-dated plan changes (real PostgreSQL)', () => {
     assert.equal(outcome.repricedMonths, 1, 'October priced again at the redelivery');
     assert.deepEqual(await month(ds), expected);
     assert.deepEqual(
-      (await new CatalogReader(new LedgerDb(ds)).loadPricedAssignments()).sort(
+      (await new CatalogReader(new LedgerDb(ledgerPool(ds))).loadPricedAssignments()).sort(
         (a, b) => a.effectiveFromMs - b.effectiveFromMs,
       ),
       [
@@ -161,8 +162,14 @@ describe('rating: back-dated plan changes (real PostgreSQL)', () => {
       const assignments = [CHEAP];
       for (let round = 0; round < 20; round++) {
         const results = await Promise.allSettled([
-          new RepriceStore(new LedgerDb(ds)).storePricedAssignments(TENANT, assignments),
-          new RepriceStore(new LedgerDb(other)).storePricedAssignments(TENANT, assignments),
+          new RepriceStore(new LedgerDb(ledgerPool(ds))).storePricedAssignments(
+            TENANT,
+            assignments,
+          ),
+          new RepriceStore(new LedgerDb(ledgerPool(other))).storePricedAssignments(
+            TENANT,
+            assignments,
+          ),
         ]);
         const failed = results.flatMap((r): unknown[] =>
           r.status === 'rejected' ? [r.reason] : [],
@@ -170,7 +177,7 @@ describe('rating: back-dated plan changes (real PostgreSQL)', () => {
         assert.deepEqual(failed.map(String), [], `round ${round}`);
       }
       assert.deepEqual(
-        await new CatalogReader(new LedgerDb(ds)).loadPricedAssignments(),
+        await new CatalogReader(new LedgerDb(ledgerPool(ds))).loadPricedAssignments(),
         assignments,
       );
     } finally {

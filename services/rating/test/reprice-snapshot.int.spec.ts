@@ -16,6 +16,7 @@ import {
   within,
   insertCheapPlan,
 } from './processor-harness';
+import { ledgerPool } from './ledger-pool';
 
 // A batch that commits while a reprice runs (batches never take the month's lease): its charges
 // count once, whether the reprice's snapshot holds it or not (docs/adr/0014-rating-scale-out.md,
@@ -109,7 +110,7 @@ describe('rating: a batch committed during a reprice is charged once (real Postg
     const expected = await month(ref);
 
     const { ds, schema } = await world();
-    const reprices = new HeldBeforeReads(new LedgerDb(ds));
+    const reprices = new HeldBeforeReads(new LedgerDb(ledgerPool(ds)));
     const repricing = processorOn(ds, NO_EVENTS, {
       groupId: GROUP,
       ledger: { reprices },

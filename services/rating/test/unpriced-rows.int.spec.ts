@@ -6,6 +6,7 @@ import { localInfra, uniqueName } from '@metering/testing';
 import { type PricedUsage, type UnpricedPiece, emptyBucket, instanceKey } from '../src/domain';
 import { pieceToJson } from '../src/ledger/ledger-rows';
 import { type RatingLedgerStores, RatingLedger } from '../src/ledger/rating-ledger';
+import { ledgerPool } from './ledger-pool';
 
 // Unpriced pieces and usage events as rows per tenant month (docs/adr/0014-rating-scale-out.md,
 // "A row per tenant month"), against real PostgreSQL: what a batch writes, what a pass reads,
@@ -81,7 +82,7 @@ describe('unpriced pieces and usage events, a row per tenant month (real Postgre
     ds = createLedgerDataSource({ url: localInfra.postgresUrl, schema, poolSize: 2 });
     await ds.initialize();
     await migrateLedger(ds);
-    ledger = RatingLedger.on(ds).stores();
+    ledger = RatingLedger.on(ledgerPool(ds)).stores();
   });
 
   after(async () => {
@@ -223,7 +224,7 @@ describe('unpriced pieces and usage events, a row per tenant month (real Postgre
   test("the batch's own rows are priced from what it wrote, not read back: the table's pieces; held until priced or gone", async () => {
     await clear();
     // Stores of their own: what they write they hold; `ledger`'s hold none of it (another instance).
-    const own = RatingLedger.on(ds).stores();
+    const own = RatingLedger.on(ledgerPool(ds)).stores();
     const batch = [
       piece(TENANT, 'own-1', '2026-11', T0, 2),
       piece(OTHER, 'own-2', '2026-11', T0, 1),

@@ -10,6 +10,7 @@ import { type RatingLedgerStores, RatingLedger } from '../src/ledger/rating-ledg
 import { PricingStage } from '../src/pricing/pricing.stage';
 import { TenantCatalog } from '../src/pricing/tenant-catalog';
 import { UsageEventOutbox, type UsageEventTransport } from '../src/publishing/usage-event.outbox';
+import { ledgerPool } from './ledger-pool';
 
 // The usage outbox against real PostgreSQL. The transport is a stand-in for the usage producer
 // thread (tested against the real broker in usage-producer-thread.int.spec.ts) that can refuse,
@@ -65,7 +66,7 @@ describe('usage outbox (real PostgreSQL)', () => {
     ds = createLedgerDataSource({ url: localInfra.postgresUrl, schema, poolSize: 4 });
     await ds.initialize();
     await migrateLedger(ds);
-    ledger = RatingLedger.on(ds).stores();
+    ledger = RatingLedger.on(ledgerPool(ds)).stores();
     outbox = new UsageEventOutbox(
       ledger.outbox,
       transport,

@@ -1,4 +1,4 @@
-import { type DataSource } from 'typeorm';
+import { type Pool } from 'pg';
 import { z } from 'zod';
 import { LedgerDb } from '../ledger/ledger-db';
 
@@ -36,8 +36,8 @@ class DlqReplayStoreError extends Error {
 export class DlqReplayStore {
   private readonly db: LedgerDb;
 
-  constructor(dataSource: DataSource) {
-    this.db = new LedgerDb(dataSource);
+  constructor(pool: Pool) {
+    this.db = new LedgerDb(pool);
   }
 
   /** The table comes with the ledger migration that the rating service applies when it starts. */

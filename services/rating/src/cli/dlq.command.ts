@@ -1,11 +1,11 @@
 import { NestFactory } from '@nestjs/core';
-import { type DataSource } from 'typeorm';
+import { type Pool } from 'pg';
 import { HOST_AUTH_HEADER } from '@metering/contracts';
 import { KafkaClientFactory, type OutgoingMessage } from '@metering/kafka';
 import { createRootLogger } from '@metering/observability';
 import { AppModule } from '../app.module';
 import { type RatingConfig, loadRatingConfig } from '../config';
-import { LEDGER_DATA_SOURCE } from '../connections.providers';
+import { LEDGER_POOL } from '../connections.providers';
 import { type CliCommand, type CliIo, EXIT, type ExitCode, progressBar } from './cli-command';
 import { DLQ_USAGE, type DlqOptions, parseDlqArgs } from './dlq-options';
 import { countByReason, reasonTable, recordTable, viewOf } from './dlq-output';
@@ -62,8 +62,8 @@ export const dlqCommand: CliCommand = {
     );
     try {
       const kafka = app.get(KafkaClientFactory);
-      const dataSource = app.get<DataSource>(LEDGER_DATA_SOURCE);
-      return await new DlqSession(config, options, kafka, dataSource, io).run();
+      const pool = app.get<Pool>(LEDGER_POOL);
+      return await new DlqSession(config, options, kafka, pool, io).run();
     } finally {
       await app.close();
     }
@@ -79,10 +79,10 @@ class DlqSession {
     private readonly config: RatingConfig,
     private readonly options: Selected,
     private readonly kafka: KafkaClientFactory,
-    dataSource: DataSource,
+    pool: Pool,
     private readonly io: CliIo,
   ) {
-    this.store = new DlqReplayStore(dataSource);
+    this.store = new DlqReplayStore(pool);
     this.dlqTopic = config.samplesDlqTopic;
   }
 

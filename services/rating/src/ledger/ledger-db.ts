@@ -1,4 +1,4 @@
-import { type DataSource, type EntityManager } from 'typeorm';
+import { type Pool, type PoolClient } from 'pg';
 import { type z } from 'zod';
 import { StatementNames, isStalePreparedStatement } from './statement-names';
 
@@ -7,20 +7,23 @@ declare const LEDGER_TX: unique symbol;
 /**
  * A ledger transaction as the application holds it: opaque. The application decides what commits
  * together (it runs its work in LedgerDb.transaction and hands the transaction to the stores), but
- * only the stores of this folder can run statements in it; nothing outside ledger/ imports typeorm.
+ * only the stores of this folder can run statements in it; nothing outside ledger/ imports pg.
  */
 export interface LedgerTx {
   readonly [LEDGER_TX]: true;
 }
 
-/** The one implementation: TypeORM's EntityManager of the transaction, kept out of sight. */
-class ManagedTx implements LedgerTx {
+/** The one implementation: the connection the transaction runs on, and its pool. */
+class PooledTx implements LedgerTx {
   declare readonly [LEDGER_TX]: true;
-  constructor(readonly manager: EntityManager) {}
+  constructor(
+    readonly client: PoolClient,
+    readonly pool: Pool,
+  ) {}
 }
 
-function managerOf(tx: LedgerTx): EntityManager {
-  if (tx instanceof ManagedTx) return tx.manager;
+function pooledTx(tx: LedgerTx): PooledTx {
+  if (tx instanceof PooledTx) return tx;
   throw new Error('not a transaction of LedgerDb.transaction');
 }
 
@@ -32,21 +35,16 @@ export function preparingStatements(): boolean {
   return NAMES.naming;
 }
 
-/** The DataSources whose transactions run their statements unnamed (DATABASE_PREPARED_STATEMENTS=false). */
-const UNPREPARED = new WeakSet<DataSource>();
+/** The pools whose transactions run their statements unnamed (DATABASE_PREPARED_STATEMENTS=false). */
+const UNPREPARED = new WeakSet<Pool>();
 
 /**
- * Statements in transactions on this DataSource are parsed at every run, never prepared: for a
+ * Statements in transactions on this pool are parsed at every run, never prepared: for a
  * PostgreSQL reached through a pooler that does not keep named prepared statements per client
  * (PgBouncer in transaction mode before 1.21, or without max_prepared_statements).
  */
-export function withoutPreparedStatements(dataSource: DataSource): void {
-  UNPREPARED.add(dataSource);
-}
-
-/** node-postgres's client, as the transaction's query runner holds it once connected. */
-interface PgClient {
-  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
+export function withoutPreparedStatements(pool: Pool): void {
+  UNPREPARED.add(pool);
 }
 
 /**
@@ -69,17 +67,18 @@ export class LedgerRowError extends Error {
 }
 
 /**
- * The rating ledger's connection, shared by its stores (batch-ledger.store.ts, outbox.store.ts,
+ * The rating ledger's connections (node-postgres's pool: no TypeORM in rating's process,
+ * docs/adr/0014-rating-scale-out.md), shared by its stores (batch-ledger.store.ts, outbox.store.ts,
  * reprice.store.ts, backfill.reader.ts, catalog.reader.ts). Every row read goes through a zod
  * schema (ledger-rows.ts): the row is checked at the boundary and mapped to the domain's type in
  * one place, never cast (docs/adr/0014-rating-scale-out.md, "Rows checked at the boundary").
  */
 export class LedgerDb {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(private readonly pool: Pool) {}
 
   /** The ledger of a transaction's connection (specs that stage into the outbox from a sink). */
   static of(tx: LedgerTx): LedgerDb {
-    return new LedgerDb(managerOf(tx).connection);
+    return new LedgerDb(pooledTx(tx).pool);
   }
 
   /** Runs `work` in one READ COMMITTED transaction: all of it commits, or none of it. */
@@ -88,29 +87,30 @@ export class LedgerDb {
   }
 
   /**
-   * `work` in a transaction of `isolation` on a connection of the pool: begun by one statement
-   * (TypeORM's DataSource.transaction sends two, START TRANSACTION then SET TRANSACTION
-   * ISOLATION LEVEL: a round trip more in every batch and pricing pass), committed when `work`
-   * resolves, rolled back when it or the commit throws (the error is rethrown, never a rollback's).
+   * `work` in a transaction of `isolation` on a connection of the pool, begun by one statement,
+   * committed when `work` resolves, rolled back when it or the commit throws (the error is
+   * rethrown, never a rollback's). A connection whose rollback fails is closed, not pooled again.
    */
   private async inTransaction<T>(
     isolation: 'READ COMMITTED' | 'REPEATABLE READ',
     work: (tx: LedgerTx) => Promise<T>,
   ): Promise<T> {
-    const runner = this.dataSource.createQueryRunner();
-    await runner.connect();
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
     try {
-      await runner.query(`START TRANSACTION ISOLATION LEVEL ${isolation}`);
+      await client.query(`START TRANSACTION ISOLATION LEVEL ${isolation}`);
       try {
-        const result = await work(new ManagedTx(runner.manager));
-        await runner.query('COMMIT');
+        const result = await work(new PooledTx(client, this.pool));
+        await client.query('COMMIT');
         return result;
       } catch (error) {
-        await runner.query('ROLLBACK').catch(() => undefined);
+        await client.query('ROLLBACK').catch((rollback: unknown) => {
+          broken = rollback instanceof Error ? rollback : new Error(String(rollback));
+        });
         throw error;
       }
     } finally {
-      await runner.release();
+      client.release(broken);
     }
   }
 
@@ -150,17 +150,17 @@ export class LedgerDb {
   /**
    * In a transaction, a named prepared statement (statement-names.ts): its connection parses and
    * plans it once, then only binds and runs it, and the client no longer sends its text. Outside
-   * one (rare statements on any connection of the pool), through TypeORM.
+   * one (rare statements on any connection of the pool), unnamed.
    */
   private async query(
     tx: LedgerTx | null,
     sql: string,
     params: readonly unknown[],
   ): Promise<unknown> {
-    const name = tx === null || UNPREPARED.has(this.dataSource) ? null : NAMES.nameOf(sql);
-    if (tx === null || name === null) return this.runner(tx).query(sql, [...params]);
-    const client = (managerOf(tx).queryRunner as unknown as { databaseConnection: PgClient })
-      .databaseConnection;
+    if (tx === null) return (await this.pool.query(sql, [...params])).rows;
+    const { client } = pooledTx(tx);
+    const name = UNPREPARED.has(this.pool) ? null : NAMES.nameOf(sql);
+    if (name === null) return (await client.query(sql, [...params])).rows;
     try {
       return (await client.query({ name, text: sql, values: [...params] })).rows;
     } catch (error) {
@@ -185,35 +185,34 @@ export class LedgerDb {
     params: readonly unknown[],
     pageSize: number,
   ): AsyncGenerator<z.output<S>[]> {
-    const runner = this.dataSource.createQueryRunner();
-    await runner.connect();
-    // A raw BEGIN: TypeORM's isTransactionActive does not see it, so it is tracked here.
+    const client = await this.pool.connect();
     let open = false;
+    let broken: Error | undefined;
     try {
       open = true;
-      await runner.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      await runner.query(`DECLARE snapshot_pages NO SCROLL CURSOR FOR ${sql}`, [...params]);
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      await client.query(`DECLARE snapshot_pages NO SCROLL CURSOR FOR ${sql}`, [...params]);
       for (;;) {
-        const raw: unknown = await runner.query(
-          `FETCH ${Math.max(1, Math.floor(pageSize))} FROM snapshot_pages`,
-        );
+        const raw: unknown = (
+          await client.query(`FETCH ${Math.max(1, Math.floor(pageSize))} FROM snapshot_pages`)
+        ).rows;
         const rows = parseRows(row, raw);
         if (rows.length === 0) break;
         yield rows;
       }
-      await runner.query('COMMIT');
+      await client.query('COMMIT');
       open = false;
     } finally {
       // An iteration stopped early (or failed) leaves the transaction open, and releasing does
       // not end it: the pool would hand the next user a connection inside this read-only
-      // snapshot. A ROLLBACK that fails means a dead connection, which the pool drops.
-      if (open) await runner.query('ROLLBACK').catch(() => undefined);
-      await runner.release();
+      // snapshot. A ROLLBACK that fails means a dead connection: closed, not pooled again.
+      if (open) {
+        await client.query('ROLLBACK').catch((rollback: unknown) => {
+          broken = rollback instanceof Error ? rollback : new Error(String(rollback));
+        });
+      }
+      client.release(broken);
     }
-  }
-
-  private runner(tx: LedgerTx | null): Pick<EntityManager, 'query'> {
-    return tx === null ? this.dataSource : managerOf(tx);
   }
 }
 
@@ -242,7 +241,7 @@ export function parseLedgerValue<S extends z.ZodType>(
   return parsed.data;
 }
 
-/** SQLSTATE 40001 (TypeORM's QueryFailedError carries the driver's code, as does its cause). */
+/** SQLSTATE 40001 (node-postgres's error carries it; a wrapping error's `driverError` too). */
 export function isSerializationFailure(error: unknown): boolean {
   for (const candidate of [error, (error as { driverError?: unknown } | null)?.driverError]) {
     if ((candidate as { code?: unknown } | null | undefined)?.code === '40001') return true;

@@ -1,4 +1,4 @@
-import { type DataSource } from 'typeorm';
+import { type Pool } from 'pg';
 import { z } from 'zod';
 import { LedgerDb } from './ledger-db';
 
@@ -70,8 +70,8 @@ const decisionRow = z.object({
 export class OffsetPositionStore {
   private readonly db: LedgerDb;
 
-  constructor(dataSource: DataSource) {
-    this.db = new LedgerDb(dataSource);
+  constructor(pool: Pool) {
+    this.db = new LedgerDb(pool);
   }
 
   /** The positions of a topic's partitions (all, or those given). */

@@ -1,5 +1,8 @@
-import { type DataSource } from 'typeorm';
-import { type LedgerConnectionOptions, createLedgerDataSource } from '@metering/ledger';
+import { type Pool } from 'pg';
+import {
+  type LedgerConnectionOptions,
+  createLedgerPool,
+} from '@metering/ledger/dist/src/ledger-pool';
 import { BackfillReader } from './backfill.reader';
 import { BatchLedger, type OffsetFingerprints } from './batch-ledger.store';
 import { CatalogReader } from './catalog.reader';
@@ -25,27 +28,32 @@ export interface RatingLedgerStores {
 
 /**
  * Rating's connection to the ledger and the stores on it: the one place the process (runner,
- * backfill) meets TypeORM's DataSource; the application sees stores and opaque transactions.
+ * backfill) meets its pool (node-postgres's; no TypeORM in rating's process: its migrations run
+ * in a worker, libs/ledger ledger-pool.ts); the application sees stores and opaque transactions.
  */
 export class RatingLedger {
-  private constructor(private readonly dataSource: DataSource) {}
+  private ended = false;
+
+  private constructor(private readonly pool: Pool) {}
 
   static create(options: LedgerConnectionOptions): RatingLedger {
-    return new RatingLedger(createLedgerDataSource(options));
+    return new RatingLedger(createLedgerPool(options));
   }
 
-  /** On a DataSource the caller owns (specs). */
-  static on(dataSource: DataSource): RatingLedger {
-    return new RatingLedger(dataSource);
+  /** On a pool the caller owns (specs). */
+  static on(pool: Pool): RatingLedger {
+    return new RatingLedger(pool);
   }
 
+  /** Opens a connection and returns it to the pool: the ledger is reachable (or this throws). */
   async connect(): Promise<void> {
-    await this.dataSource.initialize();
+    const client = await this.pool.connect();
+    client.release();
   }
 
   /** The stores; `fingerprints` tells the batch ledger what to store with a partition's offset. */
   stores(fingerprints: OffsetFingerprints | null = null): RatingLedgerStores {
-    const db = new LedgerDb(this.dataSource);
+    const db = new LedgerDb(this.pool);
     // The piece rows the batches insert, priced by this process's passes without reading back.
     const written = new WrittenPieces();
     return {
@@ -55,21 +63,24 @@ export class RatingLedger {
       reprices: new RepriceStore(db),
       catalog: new CatalogReader(db),
       backfill: new BackfillReader(db),
-      offsets: new OffsetPositionStore(this.dataSource),
+      offsets: new OffsetPositionStore(this.pool),
       written,
     };
   }
 
+  /** Until close(). */
   get connected(): boolean {
-    return this.dataSource.isInitialized;
+    return !this.ended;
   }
 
   /** Whether the ledger answers (readiness). */
   async ping(): Promise<void> {
-    await new LedgerDb(this.dataSource).execute(null, 'SELECT 1');
+    await new LedgerDb(this.pool).execute(null, 'SELECT 1');
   }
 
   async close(): Promise<void> {
-    if (this.dataSource.isInitialized) await this.dataSource.destroy();
+    if (this.ended) return;
+    this.ended = true;
+    await this.pool.end();
   }
 }
