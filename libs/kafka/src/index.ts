@@ -1,6 +1,7 @@
 import './kafkajs-encoder.patch';
 import './kafkajs-crc32c.patch';
 import './kafkajs-record-decoder.patch';
+import './kafkajs-record-batch.patch';
 import './kafkajs-batch.patch';
 export {
   KAFKA_DEFAULTS,
@@ -51,6 +52,7 @@ export {
 } from './kafka-admin';
 export { messageBytes, messageParts } from './consumed-batch';
 export { type RecordParts } from './kafkajs-record-decoder.patch';
+export { RecordReleasedError, releaseRecordBytes } from './record-bytes';
 export { readMessagesAt, type MessageAt } from './kafka-message.reader';
 export {
   DEAD_LETTER_BOUNDS,
@@ -100,4 +102,5 @@ export {
   hostKeysFromEnv,
 } from './host-auth.config';
 export { patchKafkajsRequestQueue } from './kafkajs-request-queue.patch';
+export { patchKafkajsConnection } from './kafkajs-connection.patch';
 export { Murmur2Partitioner, murmur2 } from './murmur2.partitioner';

@@ -4,6 +4,7 @@ import { type Logger } from '@metering/observability/logging';
 import { type KafkaConfig } from './kafka.config';
 import { readSecretLine, type KafkaSaslConfig, type KafkaTlsConfig } from './kafka-security.config';
 import { kafkajsLogCreator, kafkajsLogLevel } from './kafkajs-log.adapter';
+import { patchKafkajsConnection } from './kafkajs-connection.patch';
 import { patchKafkajsRequestQueue } from './kafkajs-request-queue.patch';
 
 /**
@@ -13,6 +14,7 @@ import { patchKafkajsRequestQueue } from './kafkajs-request-queue.patch';
  */
 export function kafkajsClient(config: KafkaConfig, logger: Logger): Kafka {
   patchKafkajsRequestQueue(); // idle connections sleep (kafkajs-request-queue.patch.ts)
+  patchKafkajsConnection(); // a response is not kept by the bytes after it (kafkajs-connection.patch.ts)
   return new Kafka({
     brokers: [...config.brokers],
     clientId: config.clientId,

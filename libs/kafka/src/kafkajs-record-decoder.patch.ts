@@ -1,4 +1,5 @@
 import { kafkajsModule, replaceKafkajsModule } from './kafkajs-module';
+import { RecordReleasedError, isOwnRecordBytes } from './record-bytes';
 
 // kafkajs 2.2.4 decodes every record's timestamp and offset with its own 64-bit Long class: the
 // timestamp delta read a byte at a time into Longs, then the batch's first timestamp and first
@@ -320,7 +321,18 @@ export class LeanRecord {
   }
 
   get key(): Buffer | null {
+    this.readable();
     return this.keyEnd < 0 ? null : this.view(this.keyStart, this.keyEnd);
+  }
+
+  /** Its record batch's own bytes (ownRecordBytes), which releaseRecordBytes may free; else null. */
+  ownBytes(): ArrayBufferLike | null {
+    return isOwnRecordBytes(this.bytes) ? this.bytes : null;
+  }
+
+  /** Throws once the record's bytes were released: never read as empty, never decoded as such. */
+  private readable(): void {
+    if (this.bytes.byteLength === 0) throw new RecordReleasedError(this.offset);
   }
 
   /**
@@ -328,6 +340,7 @@ export class LeanRecord {
    * of the whole response the record came in), -1 and -1 for null. No buffer is made over either.
    */
   partsInto(into: RecordParts): void {
+    this.readable();
     const { at } = this;
     into.bytes = bytesOf(this.bytes);
     into.keyStart = this.keyEnd < 0 ? -1 : at + this.keyStart;
@@ -337,10 +350,12 @@ export class LeanRecord {
   }
 
   get value(): Buffer | null {
+    this.readable();
     return this.valueEnd < 0 ? null : this.view(this.valueStart, this.valueEnd);
   }
 
   get headers(): Record<string, unknown> {
+    this.readable();
     if (this.headersAt < 0) return {};
     // Set: a LeanRecord is only made by the decoder leanRecordDecoder returned.
     const { Decoder, HeaderDecoder } = headerReading!;
@@ -350,6 +365,7 @@ export class LeanRecord {
   }
 
   private view(start: number, end: number): Buffer {
+    this.readable();
     return Buffer.from(this.bytes, this.at + start, end - start);
   }
 }
