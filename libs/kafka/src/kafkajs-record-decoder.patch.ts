@@ -337,7 +337,8 @@ export class LeanRecord {
 
   /**
    * Where the key and the value are, written into `into`: [start, end) in `into.bytes` (the bytes
-   * of the whole response the record came in), -1 and -1 for null. No buffer is made over either.
+   * of its record batch: kafkajs-record-batch.patch.ts), -1 and -1 for null. No buffer is made
+   * over either.
    */
   partsInto(into: RecordParts): void {
     this.readable();
@@ -379,9 +380,10 @@ export interface RecordParts {
   valueEnd: number;
 }
 
-// The view bytesOf made last, and the bytes under it: the records of one response share them, so
-// consecutive records make none. It keeps the last response's bytes alive until another's are
-// asked for (one response, a few MB at most).
+// The view bytesOf made last, and the bytes under it: the records of one record batch share them,
+// so consecutive records make none. It keeps the last batch's bytes alive until another's are
+// asked for (one batch; freed by releaseRecordBytes regardless, the view then empty and never
+// read: a released record throws before it gets here).
 let lastBytes: ArrayBufferLike | null = null;
 let lastView: Uint8Array = Buffer.alloc(0);
 
