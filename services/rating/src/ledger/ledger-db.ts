@@ -104,9 +104,7 @@ export class LedgerDb {
         await client.query('COMMIT');
         return result;
       } catch (error) {
-        await client.query('ROLLBACK').catch((rollback: unknown) => {
-          broken = rollback instanceof Error ? rollback : new Error(String(rollback));
-        });
+        broken = await rollback(client);
         throw error;
       }
     } finally {
@@ -206,13 +204,19 @@ export class LedgerDb {
       // An iteration stopped early (or failed) leaves the transaction open, and releasing does
       // not end it: the pool would hand the next user a connection inside this read-only
       // snapshot. A ROLLBACK that fails means a dead connection: closed, not pooled again.
-      if (open) {
-        await client.query('ROLLBACK').catch((rollback: unknown) => {
-          broken = rollback instanceof Error ? rollback : new Error(String(rollback));
-        });
-      }
+      if (open) broken = await rollback(client);
       client.release(broken);
     }
+  }
+}
+
+/** ROLLBACK on `client`; its error when it fails (the caller closes the connection then). */
+async function rollback(client: PoolClient): Promise<Error | undefined> {
+  try {
+    await client.query('ROLLBACK');
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
   }
 }
 
