@@ -56,11 +56,7 @@ const OUTCOME: BatchOutcome = {
 
 class Rig {
   handler: BatchHandler | undefined;
-  /** Batches handed to the processor, and those it finished rating. */
-  readonly started: string[] = [];
   readonly rated: string[] = [];
-  /** While set, the processor waits for it before rating (hold()). */
-  private gate: Promise<void> | null = null;
   readonly committed: string[] = [];
   readonly fatal: Error[] = [];
   failWith: Error | null = null;
@@ -81,13 +77,10 @@ class Rig {
       committed: (b: ConsumedBatch) => this.committed.push(`${b.partition}:${b.lastOffset}`),
     } as unknown as OffsetContinuityGuard;
     const processor = {
-      process: async (b: ConsumedBatch) => {
-        const name = `${b.partition}:${b.firstOffset}-${b.lastOffset}`;
-        this.started.push(name);
-        if (this.gate !== null) await this.gate;
-        if (this.failWith !== null) throw this.failWith;
-        this.rated.push(name);
-        return OUTCOME;
+      process: (b: ConsumedBatch) => {
+        if (this.failWith !== null) return Promise.reject(this.failWith);
+        this.rated.push(`${b.partition}:${b.firstOffset}-${b.lastOffset}`);
+        return Promise.resolve(OUTCOME);
       },
     } as unknown as SampleBatchProcessor;
     const metrics = new MetricsRegistry({ serviceName: 'rating', collectDefaultMetrics: false });
@@ -104,16 +97,6 @@ class Rig {
         fatal: (error) => this.fatal.push(error),
       },
     );
-  }
-
-  /** Holds every rating until the returned function is called. */
-  hold(): () => void {
-    let open = (): void => undefined;
-    this.gate = new Promise<void>((resolve) => (open = resolve));
-    return () => {
-      this.gate = null;
-      open();
-    };
   }
 
   async fetch(b: ConsumedBatch): Promise<unknown> {
@@ -148,7 +131,6 @@ test('held fetches move the guard, then one batch is rated by the timer; no time
 test('a caught-up fetch whose first message is older than the window is rated at once', async () => {
   const rig = new Rig(60_000);
   await rig.fetch(batch(0, 2, 0, 61_000)); // the end of a backlog: reached Kafka 61 s ago
-  await sleep(5); // rated beside the next fetch
   assert.deepEqual(rig.rated, ['0:0-2']);
   assert.deepEqual(rig.committed, ['0:2']);
   await rig.fetch(batch(3, 4, 0, 30_000)); // 30 s old: held for the 30 s left
@@ -162,61 +144,25 @@ test('a caught-up fetch whose first message is older than the window is rated at
   assert.deepEqual(rig.rated, ['0:0-2', '0:3-4']);
 });
 
-test('the fetch that fills a cap hands what is held to be rated beside the next fetch', async () => {
+test('the fetch that fills a cap rates what is held at once and moves the guard', async () => {
   const rig = new Rig(60_000, 5);
   await rig.fetch(batch(0, 2));
-  const open = rig.hold();
-  await rig.fetch(batch(3, 4)); // returns while its batch is being rated
-  assert.deepEqual(rig.started, ['0:0-4'], 'what is held, rated as one batch');
-  assert.deepEqual(rig.rated, [], 'not finished when the fetch returned');
-  assert.deepEqual(rig.committed, ['0:2', '0:4'], 'the guard reads on from the batch');
-  let next = false;
-  const nextFetch = rig.fetch(batch(5, 5)).then(() => (next = true));
-  await sleep(20);
-  assert.equal(next, false, "the partition's next fetch waits for its batch in flight");
-  open();
-  await nextFetch;
+  await rig.fetch(batch(3, 4));
   assert.deepEqual(rig.rated, ['0:0-4']);
-  await rig.consumer.disconnect();
-  assert.deepEqual(rig.rated, ['0:0-4', '0:5-5'], 'each offset rated once, in order');
-});
-
-test('one batch at a time is rated beside a fetch: another due meanwhile is rated in its fetch', async () => {
-  const rig = new Rig(60_000, 2);
-  const open = rig.hold();
-  await rig.fetch(batch(0, 1, 0)); // due: rated beside the next fetch
-  let returned = false;
-  const second = rig.fetch(batch(0, 1, 1)).then(() => (returned = true));
-  await sleep(20);
-  assert.deepEqual(rig.started, ['0:0-1', '1:0-1']);
-  assert.equal(returned, false, "partition 1's batch is rated in its fetch: the handler waits");
-  open();
-  await second;
-  await sleep(5);
-  assert.deepEqual([...rig.rated].sort(), ['0:0-1', '1:0-1']);
+  assert.deepEqual(rig.committed, ['0:2', '0:4']);
   await rig.consumer.disconnect();
 });
 
-test('a batch rated beside a fetch that fails is held; the next is rated in its fetch', async () => {
-  const rig = new Rig(60_000, 2);
+test('a failed flush in a fetch is thrown and keeps what is held; the redelivery rates it once', async () => {
+  const rig = new Rig(60_000, 5);
+  await rig.fetch(batch(0, 2));
   rig.failWith = new Error('PostgreSQL away');
-  await rig.fetch(batch(0, 1)); // due: rated beside the next fetch, and fails
-  await sleep(5);
-  assert.deepEqual(rig.window.partitions(), [0], 'what failed is held again');
-  assert.equal(rig.fatal.length, 0, 'retriable: not the end of the application');
-  // Rated in the fetch now: the failure reaches kafkajs, which holds up the fetches.
-  await assert.rejects(rig.fetch(batch(2, 2)), /PostgreSQL away/);
-  assert.deepEqual(rig.committed, ['0:1'], 'the failed fetch did not move the guard');
+  await assert.rejects(rig.fetch(batch(3, 4)), /PostgreSQL away/);
+  assert.deepEqual(rig.committed, ['0:2'], 'the failed fetch did not move the guard');
   rig.failWith = null;
-  await rig.fetch(batch(1, 3)); // kafkajs again, from the guard's position
-  assert.deepEqual(rig.rated, ['0:0-3'], 'each offset rated once');
-  // One passed: the partition's batches are rated beside the fetches again.
-  const open = rig.hold();
-  await rig.fetch(batch(4, 5));
-  assert.deepEqual(rig.rated, ['0:0-3'], 'the fetch returned before its batch was rated');
-  open();
+  await rig.fetch(batch(2, 5)); // kafkajs again, from the guard's position
+  assert.deepEqual(rig.rated, ['0:0-5'], 'each offset rated once');
   await rig.consumer.disconnect();
-  assert.deepEqual(rig.rated, ['0:0-3', '0:4-5']);
 });
 
 test('a timer flush that retrying cannot cure ends the application', async () => {

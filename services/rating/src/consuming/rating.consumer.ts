@@ -30,13 +30,11 @@ export interface RatingConsumerDeps {
  * Started by RatingService; the consumer itself (its positions in the ledger, its crash) is made
  * in the pipeline providers.
  *
- * With a window, a partition's held batch is rated once a fetch fills it or ends its window, or by
- * a timer at the window's end when no fetch comes (a caught-up partition). The fetch's batch is
- * rated beside kafkajs's next fetch (rateAhead), one at a time; another due meanwhile is rated in
- * its fetch (a failure is thrown to kafkajs, which fetches that batch again: the held messages
- * stay, and the ones delivered again are not held twice). A partition's fetches, its batch rated
- * ahead and its timer take turns (one chain per partition), and a timer runs only while something
- * is held: an idle rating sleeps.
+ * With a window, a partition's held batch is rated by the fetch that fills it or ends its window
+ * (a failure is thrown to kafkajs, which fetches that batch again: the held messages stay, and
+ * the ones delivered again are not held twice), or by a timer at the window's end when no fetch
+ * comes (a caught-up partition). A partition's fetches and its timer take turns (one chain per
+ * partition), and a timer runs only while something is held: an idle rating sleeps.
  */
 export class RatingConsumer {
   private readonly logger: Logger;
@@ -45,10 +43,6 @@ export class RatingConsumer {
   private readonly turns = new Map<number, Promise<unknown>>();
   private readonly timers = new Map<number, NodeJS.Timeout>();
   private stopping = false;
-  /** The due batch being rated beside the next fetch (rateAhead), if any. */
-  private ahead: Promise<void> | null = null;
-  /** Partitions whose batch rated beside a fetch failed: rated in their fetches until one passes. */
-  private readonly failedAhead = new Set<number>();
 
   constructor(
     private readonly consumer: KafkaConsumer,
@@ -76,7 +70,6 @@ export class RatingConsumer {
   async disconnect(): Promise<void> {
     this.stopping = true;
     await this.consumer.disconnect();
-    await this.ahead;
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     const held = this.window.partitions();
@@ -115,10 +108,6 @@ export class RatingConsumer {
   private async gather(batch: ConsumedBatch): Promise<void> {
     const gathered = this.window.gather(batch, this.now());
     if (gathered.kind === 'due') {
-      if (this.ahead === null && !this.stopping && !this.failedAhead.has(batch.partition)) {
-        this.rateAhead(batch);
-        return;
-      }
       await this.flush(batch.partition, true);
       return;
     }
@@ -134,29 +123,6 @@ export class RatingConsumer {
     );
   }
 
-  /**
-   * Rates the partition's due batch beside kafkajs's next fetch rather than in this one (kafkajs
-   * fetches again only once its handlers return): the guard reads on from the batch as from a
-   * held one, and the flush runs on the partition's turn, as the window's timer does, so the
-   * partition's next fetch waits for it. One such batch at a time, across partitions. A failure
-   * is the timer's (timerFailed: held again, or the end of the application), and the partition's
-   * batches are rated in their fetches again until one passes, so a failing ledger holds up the
-   * fetches and what is held cannot grow.
-   */
-  private rateAhead(batch: ConsumedBatch): void {
-    const { partition } = batch;
-    this.continuity.committed(batch);
-    const flight: Promise<void> = this.turn(partition, () => this.flush(partition))
-      .catch((error: unknown) => {
-        this.failedAhead.add(partition);
-        this.timerFailed(partition, error);
-      })
-      .finally(() => {
-        if (this.ahead === flight) this.ahead = null;
-      });
-    this.ahead = flight;
-  }
-
   /** Rates what the partition holds (nothing held: nothing to do). Throws if rating fails. */
   private async flush(partition: number, inFetch = false): Promise<void> {
     clearTimeout(this.timers.get(partition));
@@ -168,7 +134,6 @@ export class RatingConsumer {
       // From a fetch, the guard reads on from this batch's last message; from the timer it
       // already does (each held batch moved it as it was gathered).
       await this.rate(taken.batch, inFetch);
-      this.failedAhead.delete(partition);
     } catch (error) {
       this.window.restore(taken.held);
       this.metrics.setHeld(this.window.messageCount);
