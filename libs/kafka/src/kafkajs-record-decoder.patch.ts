@@ -365,8 +365,8 @@ export class LeanRecord {
     return headersObject(decoder.readVarIntArray(HeaderDecoder));
   }
 
+  /** A view over the record's bytes; its callers (key, value, headers) check they are readable. */
   private view(start: number, end: number): Buffer {
-    this.readable();
     return Buffer.from(this.bytes, this.at + start, end - start);
   }
 }

@@ -40,8 +40,12 @@ export function ownRecordBytes(bytes: Buffer): Buffer {
  */
 export function releaseRecordBytes(messages: readonly unknown[]): number {
   const buffers = new Set<ArrayBuffer>();
+  // A batch's records come in runs sharing one buffer: the set is asked once a run.
+  let last: ArrayBufferLike | null = null;
   for (const m of messages) {
     const own = ownBytesOf(m);
+    if (own === last) continue;
+    last = own;
     if (own instanceof ArrayBuffer && own.byteLength > 0) buffers.add(own);
   }
   let freed = 0;
